@@ -1,0 +1,55 @@
+# Touchstone: `make run` to see it work, `make test` to prove it. `make help` lists every target.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PROTOS := $(sort $(wildcard protos/touchstone/*/v1/*.proto))
+GEN_OUT := services
+
+.DEFAULT_GOAL := help
+.PHONY: help venv generate check-generated run test test-unit test-integration lint typecheck bench clean distclean
+
+help: ## list every target with one line each
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(STAMP) ## create .venv and install Touchstone with its pinned dependencies
+
+generate: $(STAMP) ## generate the Python contracts from protos/ into services/touchstone/<ctx>/v1
+	$(BIN)/python -m touchstone.common.codegen --out $(GEN_OUT) $(PROTOS)
+
+check-generated: $(STAMP) ## fail if the committed generated code differs from the protos
+	$(BIN)/python -m touchstone.common.codegen --check --out $(GEN_OUT) $(PROTOS)
+
+run: generate ## start the embedded broker, Postgres, the four services and the simulator; live summary until Ctrl-C
+	$(BIN)/touchstone run
+
+test: check-generated ## run every test: unit, integration (real broker + Postgres), end-to-end over gRPC
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest tests
+
+test-unit: $(STAMP) ## unit tests only (no infrastructure)
+	$(BIN)/pytest tests/unit
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy over the hand-written code
+	$(BIN)/mypy
+
+bench: generate ## end-to-end throughput and latency against the embedded stack (BENCH_EVENTS=100000)
+	$(BIN)/touchstone bench --events $${BENCH_EVENTS:-100000}
+
+clean: ## stop nothing, remove local state (.touchstone/) and caches
+	rm -rf .touchstone .pytest_cache .mypy_cache .ruff_cache
+
+distclean: clean ## also remove the virtual environment
+	rm -rf $(VENV)

@@ -1,0 +1,81 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Verdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VERDICT_UNSPECIFIED: _ClassVar[Verdict]
+    VERDICT_WIN: _ClassVar[Verdict]
+    VERDICT_LOSE: _ClassVar[Verdict]
+    VERDICT_UNSCORED: _ClassVar[Verdict]
+
+class Side(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SIDE_UNSPECIFIED: _ClassVar[Side]
+    SIDE_PROCEDURAL: _ClassVar[Side]
+    SIDE_PERSONAL: _ClassVar[Side]
+VERDICT_UNSPECIFIED: Verdict
+VERDICT_WIN: Verdict
+VERDICT_LOSE: Verdict
+VERDICT_UNSCORED: Verdict
+SIDE_UNSPECIFIED: Side
+SIDE_PROCEDURAL: Side
+SIDE_PERSONAL: Side
+
+class StandardResult(_message.Message):
+    __slots__ = ("standard_id", "description", "met", "measurement", "measured", "threshold", "comparator", "side", "area")
+    STANDARD_ID_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    MET_FIELD_NUMBER: _ClassVar[int]
+    MEASUREMENT_FIELD_NUMBER: _ClassVar[int]
+    MEASURED_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    COMPARATOR_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    AREA_FIELD_NUMBER: _ClassVar[int]
+    standard_id: str
+    description: str
+    met: bool
+    measurement: str
+    measured: float
+    threshold: float
+    comparator: str
+    side: Side
+    area: str
+    def __init__(self, standard_id: _Optional[str] = ..., description: _Optional[str] = ..., met: _Optional[bool] = ..., measurement: _Optional[str] = ..., measured: _Optional[float] = ..., threshold: _Optional[float] = ..., comparator: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., area: _Optional[str] = ...) -> None: ...
+
+class MomentScored(_message.Message):
+    __slots__ = ("moment_id", "source_event_id", "customer_id", "visit_id", "site_id", "journey_map", "stage", "occurred_at", "verdict", "results", "standards_version", "reason")
+    MOMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    VISIT_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    JOURNEY_MAP_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    STANDARDS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    moment_id: str
+    source_event_id: str
+    customer_id: str
+    visit_id: str
+    site_id: str
+    journey_map: str
+    stage: str
+    occurred_at: _timestamp_pb2.Timestamp
+    verdict: Verdict
+    results: _containers.RepeatedCompositeFieldContainer[StandardResult]
+    standards_version: str
+    reason: str
+    def __init__(self, moment_id: _Optional[str] = ..., source_event_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., site_id: _Optional[str] = ..., journey_map: _Optional[str] = ..., stage: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., results: _Optional[_Iterable[_Union[StandardResult, _Mapping]]] = ..., standards_version: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,67 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CaseStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CASE_STATUS_UNSPECIFIED: _ClassVar[CaseStatus]
+    CASE_STATUS_OPEN: _ClassVar[CaseStatus]
+    CASE_STATUS_RECOVERED: _ClassVar[CaseStatus]
+    CASE_STATUS_LOST: _ClassVar[CaseStatus]
+CASE_STATUS_UNSPECIFIED: CaseStatus
+CASE_STATUS_OPEN: CaseStatus
+CASE_STATUS_RECOVERED: CaseStatus
+CASE_STATUS_LOST: CaseStatus
+
+class CaseOpened(_message.Message):
+    __slots__ = ("case_id", "customer_id", "visit_id", "site_id", "moment_id", "stage", "reason", "opened_at", "due_at")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    VISIT_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    MOMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OPENED_AT_FIELD_NUMBER: _ClassVar[int]
+    DUE_AT_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    customer_id: str
+    visit_id: str
+    site_id: str
+    moment_id: str
+    stage: str
+    reason: str
+    opened_at: _timestamp_pb2.Timestamp
+    due_at: _timestamp_pb2.Timestamp
+    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., site_id: _Optional[str] = ..., moment_id: _Optional[str] = ..., stage: _Optional[str] = ..., reason: _Optional[str] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class MomentJoined(_message.Message):
+    __slots__ = ("case_id", "moment_id", "stage", "reason", "occurred_at")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    MOMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    moment_id: str
+    stage: str
+    reason: str
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, case_id: _Optional[str] = ..., moment_id: _Optional[str] = ..., stage: _Optional[str] = ..., reason: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CaseEvent(_message.Message):
+    __slots__ = ("event_id", "opened", "joined")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OPENED_FIELD_NUMBER: _ClassVar[int]
+    JOINED_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    opened: CaseOpened
+    joined: MomentJoined
+    def __init__(self, event_id: _Optional[str] = ..., opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., joined: _Optional[_Union[MomentJoined, _Mapping]] = ...) -> None: ...
