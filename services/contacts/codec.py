@@ -1,0 +1,66 @@
+"""Touchpoint bytes ⇄ protobuf ⇄ the domain's facts."""
+
+from __future__ import annotations
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+
+from contacts.domain import TouchpointFacts
+from touchstone.common.prototime import to_datetime
+from touchstone.common.topics import JSON, PROTOBUF
+from touchstone.contacts.v1.touchpoint_pb2 import IdentityKind, Touchpoint
+
+MAX_TOUCHPOINT_BYTES = 64 * 1024
+IDENTITY_KIND_NAMES = {
+    IdentityKind.IDENTITY_KIND_LOYALTY_CARD: "loyalty_card",
+    IdentityKind.IDENTITY_KIND_PHONE: "phone",
+    IdentityKind.IDENTITY_KIND_EMAIL: "email",
+    IdentityKind.IDENTITY_KIND_ACCOUNT: "account",
+}
+
+
+class UndecodableTouchpoint(ValueError):
+    """The bytes are not a Touchpoint in the declared content type."""
+
+
+def decode_touchpoint(value: bytes | None, content_type: str) -> Touchpoint:
+    """Parse a touchpoint from protobuf or protobuf-JSON bytes."""
+    if not value:
+        raise UndecodableTouchpoint("empty value")
+    if len(value) > MAX_TOUCHPOINT_BYTES:
+        raise UndecodableTouchpoint(f"{len(value)} bytes, more than {MAX_TOUCHPOINT_BYTES}")
+    touchpoint = Touchpoint()
+    try:
+        if content_type == JSON:
+            json_format.Parse(value.decode("utf-8"), touchpoint)
+        elif content_type == PROTOBUF:
+            touchpoint.ParseFromString(value)
+        else:
+            raise UndecodableTouchpoint(f"unsupported content-type {content_type!r}")
+    except (DecodeError, json_format.ParseError, UnicodeDecodeError, RecursionError) as error:
+        raise UndecodableTouchpoint(f"not a {content_type} Touchpoint: {error}") from error
+    return touchpoint
+
+
+def facts_of(tp: Touchpoint) -> TouchpointFacts:
+    """The domain's view of a decoded touchpoint."""
+    identity = tp.customer.identity if tp.customer.HasField("identity") else None
+    kind = ""
+    if identity is not None:
+        kind = IDENTITY_KIND_NAMES.get(identity.kind, f"unknown({identity.kind})")
+    return TouchpointFacts(
+        event_id=tp.event_id,
+        occurred_at=to_datetime(tp.occurred_at) if tp.HasField("occurred_at") else None,
+        source=tp.source,
+        customer_id=tp.customer.customer_id,
+        identity_kind=kind,
+        identity_value=identity.value if identity is not None else "",
+        journey_map=tp.journey_map,
+        stage=tp.stage,
+        site_id=tp.site_id,
+        visit_id=tp.visit_id,
+        measurements=dict(tp.measurements),
+        purchase_currency=tp.purchase.currency,
+        purchase_minor_units=tp.purchase.minor_units,
+        feedback_rating=tp.feedback.rating,
+    )

@@ -1,0 +1,150 @@
+"""Contacts' rules: what makes a touchpoint acceptable, who its customer is, which visit it is in."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from touchstone.common.ids import derived_id
+
+MAX_EVENT_ID_LENGTH = 128
+MAX_TEXT_LENGTH = 256
+DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+IDENTITY_KINDS = frozenset({"loyalty_card", "phone", "email", "account"})
+
+
+@dataclass(frozen=True)
+class TouchpointFacts:
+    """What contacts' rules need to know of a touchpoint, independent of its encoding."""
+
+    event_id: str
+    occurred_at: datetime | None
+    source: str
+    customer_id: str
+    identity_kind: str  # one of IDENTITY_KINDS, or "" when absent
+    identity_value: str
+    journey_map: str
+    stage: str
+    site_id: str
+    visit_id: str = ""
+    measurements: Mapping[str, float] = field(default_factory=dict)
+    purchase_currency: str = ""
+    purchase_minor_units: int = 0
+    feedback_rating: int = 0
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One reason a touchpoint is rejected: the field and what is wrong with it."""
+
+    field: str
+    reason: str
+
+
+def validate(
+    facts: TouchpointFacts,
+    received_at: datetime,
+    future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
+) -> list[Violation]:
+    """Every violation in the touchpoint; an empty list means it may be recorded."""
+    return [
+        *_identity_violations(facts),
+        *_time_violations(facts.occurred_at, received_at, future_tolerance),
+        *_customer_violations(facts),
+        *_measurement_violations(facts.measurements),
+        *_purchase_violations(facts),
+        *_feedback_violations(facts.feedback_rating),
+    ]
+
+
+def _identity_violations(facts: TouchpointFacts) -> list[Violation]:
+    found = []
+    if not facts.event_id:
+        found.append(Violation("event_id", "is required"))
+    elif len(facts.event_id) > MAX_EVENT_ID_LENGTH:
+        found.append(Violation("event_id", f"is longer than {MAX_EVENT_ID_LENGTH} characters"))
+    for name in ("source", "journey_map", "stage", "site_id"):
+        value = getattr(facts, name)
+        if not value:
+            found.append(Violation(name, "is required"))
+        elif len(value) > MAX_TEXT_LENGTH:
+            found.append(Violation(name, f"is longer than {MAX_TEXT_LENGTH} characters"))
+    return found
+
+
+def _time_violations(
+    occurred_at: datetime | None, received_at: datetime, tolerance: timedelta
+) -> list[Violation]:
+    if occurred_at is None:
+        return [Violation("occurred_at", "is required")]
+    if occurred_at > received_at + tolerance:
+        ahead = (occurred_at - received_at).total_seconds()
+        return [Violation("occurred_at", f"is {ahead:.0f}s in the future (tolerance {tolerance})")]
+    return []
+
+
+def _customer_violations(facts: TouchpointFacts) -> list[Violation]:
+    if facts.customer_id:
+        return []
+    if not facts.identity_kind:
+        return [Violation("customer", "needs a customer_id or an external identity")]
+    if facts.identity_kind not in IDENTITY_KINDS:
+        return [Violation("customer.identity.kind", f"unknown kind {facts.identity_kind!r}")]
+    if not normalise_identity(facts.identity_kind, facts.identity_value):
+        return [Violation("customer.identity.value", "is required")]
+    return []
+
+
+def _measurement_violations(measurements: Mapping[str, float]) -> list[Violation]:
+    return [
+        Violation(f"measurements[{name}]", "must be a finite number, not negative")
+        for name, value in measurements.items()
+        if not math.isfinite(value) or value < 0
+    ]
+
+
+def _purchase_violations(facts: TouchpointFacts) -> list[Violation]:
+    if not facts.purchase_currency and not facts.purchase_minor_units:
+        return []
+    found = []
+    if not CURRENCY.match(facts.purchase_currency):
+        found.append(Violation("purchase.currency", "must be an ISO 4217 code such as VND"))
+    if facts.purchase_minor_units < 0:
+        found.append(Violation("purchase.minor_units", "must not be negative"))
+    return found
+
+
+def _feedback_violations(rating: int) -> list[Violation]:
+    if rating and not 1 <= rating <= 5:
+        return [Violation("feedback.rating", "must be between 1 and 5")]
+    return []
+
+
+def normalise_identity(kind: str, value: str) -> str:
+    """The canonical form of an external identity value, so one customer matches one key."""
+    value = value.strip()
+    if kind == "email":
+        return value.lower()
+    if kind == "phone":
+        return re.sub(r"[^\d+]", "", value)
+    return value
+
+
+def resolve_customer_id(facts: TouchpointFacts) -> str:
+    """Touchstone's customer id: the given one, or one derived from the external identity."""
+    if facts.customer_id:
+        return facts.customer_id
+    canonical = normalise_identity(facts.identity_kind, facts.identity_value)
+    return derived_id("customer", facts.identity_kind, canonical)
+
+
+def resolve_visit_id(facts: TouchpointFacts, customer_id: str) -> str:
+    """The touchpoint's own visit id, or one per customer, map, site and (UTC) day."""
+    if facts.visit_id:
+        return facts.visit_id
+    day = facts.occurred_at.date().isoformat() if facts.occurred_at else ""
+    return derived_id("visit", customer_id, facts.journey_map, facts.site_id, day)

@@ -1,0 +1,39 @@
+"""Topic administration with kafka-python: create what is missing, never touch what exists."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+
+def ensure_topics(
+    bootstrap: str, names: Iterable[str], partitions: int, timeout_s: float = 30.0
+) -> list[str]:
+    """Create the named topics that do not exist yet; return the ones created."""
+    admin = _connect(bootstrap, timeout_s)
+    try:
+        existing = set(admin.list_topics())
+        missing = [n for n in names if n not in existing]
+        for name in missing:
+            try:
+                admin.create_topics([NewTopic(name, partitions, 1)])
+            except TopicAlreadyExistsError:
+                continue
+        return missing
+    finally:
+        admin.close()
+
+
+def _connect(bootstrap: str, timeout_s: float) -> KafkaAdminClient:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="touchstone")
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)

@@ -1,0 +1,140 @@
+"""gRPC plumbing: rich errors (google.rpc.Status with BadRequest), page tokens, the server."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+class ApiError(Exception):
+    """A request the service cannot answer as asked; mapped to a gRPC status."""
+
+
+class InvalidArgument(ApiError):
+    """One or more request fields are wrong: INVALID_ARGUMENT with BadRequest field violations."""
+
+    def __init__(self, *violations: tuple[str, str]) -> None:
+        self.violations = violations
+        super().__init__("; ".join(f"{f}: {d}" for f, d in violations))
+
+
+class NotFound(ApiError):
+    """The named thing does not exist: NOT_FOUND."""
+
+
+def require(field: str, value: str) -> str:
+    """The value of a required string field, or InvalidArgument naming the field."""
+    if not value:
+        raise InvalidArgument((field, "is required"))
+    return value
+
+
+def rich_status(error: ApiError) -> grpc.Status:
+    """The google.rpc.Status for an API error, with field violations where there are any."""
+    if isinstance(error, InvalidArgument):
+        detail = any_pb2.Any()
+        detail.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                    for f, d in error.violations
+                ]
+            )
+        )
+        status = status_pb2.Status(
+            code=code_pb2.INVALID_ARGUMENT, message=str(error), details=[detail]
+        )
+    else:
+        status = status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error))
+    return rpc_status.to_status(status)
+
+
+T = TypeVar("T")
+Method = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[T]]
+
+
+def rpc_method(method: Method[T]) -> Method[T]:
+    """Map ApiError raised by a servicer method to its rich gRPC status."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> T:
+        try:
+            return await method(self, request, context)
+        except ApiError as error:
+            await context.abort_with_status(rich_status(error))
+            raise  # unreachable: abort raises
+
+    return wrapper
+
+
+def page_size(requested: int) -> int:
+    """The page size to use for a request's page_size field (0 means the default)."""
+    if requested < 0:
+        raise InvalidArgument(("page_size", "must not be negative"))
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def encode_page_token(*parts: str) -> str:
+    """An opaque token for the keyset position after the last row of a page."""
+    return base64.urlsafe_b64encode("\x1f".join(parts).encode()).decode()
+
+
+def decode_page_token(token: str, parts: int) -> tuple[str, ...] | None:
+    """The keyset position in a page token, None for the first page; InvalidArgument if mangled."""
+    if not token:
+        return None
+    try:
+        values = tuple(base64.urlsafe_b64decode(token.encode()).decode().split("\x1f"))
+    except (ValueError, UnicodeDecodeError):
+        values = ()
+    if len(values) != parts:
+        raise InvalidArgument(("page_token", "is not a token this service issued"))
+    return values
+
+
+@dataclass(frozen=True)
+class ServiceBinding:
+    """A servicer and how to add it to a server."""
+
+    full_name: str  # e.g. touchstone.journey.v1.JourneyService
+    servicer: object
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+
+
+async def start_server(
+    address: str, bindings: Sequence[ServiceBinding]
+) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
+    """Start a grpc.aio server with the bindings, the health service and reflection."""
+    server = grpc.aio.server()
+    for binding in bindings:
+        binding.add_to_server(binding.servicer, server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = [b.full_name for b in bindings]
+    reflection.enable_server_reflection(
+        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+        server,
+    )
+    if server.add_insecure_port(address) == 0:
+        raise OSError(f"cannot listen on {address}: is the port taken?")
+    await server.start()
+    for name in ["", *names]:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("gRPC listening on %s: %s", address, ", ".join(names))
+    return server, health_servicer

@@ -1,0 +1,83 @@
+"""Settings from environment variables: the one table an operator reads (see README)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("contacts", "journey", "loyalty", "notify")
+DEFAULT_GRPC_PORTS = {"contacts": 50051, "journey": 50052, "loyalty": 50053, "notify": 50054}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a Touchstone process may be told; defaults run the embedded local stack."""
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    database_url: str = "postgresql://touchstone@127.0.0.1:15432/touchstone"
+    state_dir: Path = Path(".touchstone")
+    grpc_host: str = "127.0.0.1"
+    grpc_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_GRPC_PORTS))
+    topic_partitions: int = 4
+    batch_size: int = 500
+    batch_within_s: float = 0.05
+    rebalance_timeout_s: float = 4.0
+    embedded: bool = True
+    log_level: str = "warning"
+
+    def grpc_address(self, service: str) -> str:
+        """host:port the named service's gRPC server listens on."""
+        return f"{self.grpc_host}:{self.grpc_ports[service]}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read TOUCHSTONE_* variables; an unset variable keeps its default."""
+        env = os.environ if env is None else env
+        base = cls()
+        ports = {
+            name: int(env.get(f"TOUCHSTONE_{name.upper()}_GRPC_PORT", port))
+            for name, port in DEFAULT_GRPC_PORTS.items()
+        }
+        external = "TOUCHSTONE_KAFKA_BOOTSTRAP" in env or "TOUCHSTONE_DATABASE_URL" in env
+        return cls(
+            kafka_bootstrap=env.get("TOUCHSTONE_KAFKA_BOOTSTRAP", base.kafka_bootstrap),
+            database_url=env.get("TOUCHSTONE_DATABASE_URL", base.database_url),
+            state_dir=Path(env.get("TOUCHSTONE_STATE_DIR", str(base.state_dir))),
+            grpc_host=env.get("TOUCHSTONE_GRPC_HOST", base.grpc_host),
+            grpc_ports=ports,
+            topic_partitions=int(env.get("TOUCHSTONE_TOPIC_PARTITIONS", base.topic_partitions)),
+            batch_size=int(env.get("TOUCHSTONE_BATCH_SIZE", base.batch_size)),
+            batch_within_s=float(env.get("TOUCHSTONE_BATCH_WITHIN_S", base.batch_within_s)),
+            rebalance_timeout_s=float(
+                env.get("TOUCHSTONE_REBALANCE_TIMEOUT_S", base.rebalance_timeout_s)
+            ),
+            embedded=_flag(env.get("TOUCHSTONE_EMBEDDED"), default=not external),
+            log_level=env.get("TOUCHSTONE_LOG_LEVEL", base.log_level),
+        )
+
+    def as_env(self) -> dict[str, str]:
+        """The variables that hand these settings to a child process."""
+        env = {
+            "TOUCHSTONE_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "TOUCHSTONE_DATABASE_URL": self.database_url,
+            "TOUCHSTONE_STATE_DIR": str(self.state_dir),
+            "TOUCHSTONE_GRPC_HOST": self.grpc_host,
+            "TOUCHSTONE_TOPIC_PARTITIONS": str(self.topic_partitions),
+            "TOUCHSTONE_BATCH_SIZE": str(self.batch_size),
+            "TOUCHSTONE_BATCH_WITHIN_S": str(self.batch_within_s),
+            "TOUCHSTONE_REBALANCE_TIMEOUT_S": str(self.rebalance_timeout_s),
+            "TOUCHSTONE_EMBEDDED": "1" if self.embedded else "0",
+            "TOUCHSTONE_LOG_LEVEL": self.log_level,
+        }
+        env.update(
+            {f"TOUCHSTONE_{n.upper()}_GRPC_PORT": str(p) for n, p in self.grpc_ports.items()}
+        )
+        return env
+
+
+def _flag(value: str | None, *, default: bool) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}

@@ -1,0 +1,85 @@
+"""Topic names and the CloudEvents binary-mode headers every Touchstone event carries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+TOUCHPOINTS = "touchpoints.v1"
+TOUCHPOINTS_DLQ = "touchpoints.dlq.v1"
+CONTACTS_RECORDED = "contacts.recorded.v1"
+JOURNEY_MOMENTS = "journey.moments.v1"
+JOURNEY_DLQ = "journey.dlq.v1"
+LOYALTY_VALUES = "loyalty.values.v1"
+LOYALTY_DLQ = "loyalty.dlq.v1"
+NOTIFY_CASES = "notify.cases.v1"
+NOTIFY_DLQ = "notify.dlq.v1"
+
+ALL_TOPICS = (
+    TOUCHPOINTS,
+    TOUCHPOINTS_DLQ,
+    CONTACTS_RECORDED,
+    JOURNEY_MOMENTS,
+    JOURNEY_DLQ,
+    LOYALTY_VALUES,
+    LOYALTY_DLQ,
+    NOTIFY_CASES,
+    NOTIFY_DLQ,
+)
+
+PROTOBUF = "application/protobuf"
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One record as a consumer received it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Mapping[str, bytes]
+    timestamp_ms: int
+
+    @property
+    def content_type(self) -> str:
+        """The content-type header, defaulting to protobuf."""
+        raw = self.headers.get("content-type") or self.headers.get("ce_datacontenttype")
+        return raw.decode("utf-8", "replace").split(";")[0].strip() if raw else PROTOBUF
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One record a handler wants published."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+def cloudevent_headers(
+    *, event_id: str, source: str, type_: str, time: datetime | None
+) -> tuple[tuple[str, bytes], ...]:
+    """CloudEvents binary-mode headers for a protobuf event."""
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", event_id.encode()),
+        ("ce_source", source.encode()),
+        ("ce_type", type_.encode()),
+        ("content-type", PROTOBUF.encode()),
+    ]
+    if time is not None:
+        headers.append(("ce_time", time.isoformat().encode()))
+    return tuple(headers)
+
+
+def header_map(raw: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None) -> dict[str, bytes]:
+    """Headers as a dict (last value wins), whatever shape the client library gave."""
+    if raw is None:
+        return {}
+    items = raw.items() if isinstance(raw, Mapping) else raw
+    return {str(k): bytes(v) if v is not None else b"" for k, v in items}
