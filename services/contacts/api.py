@@ -66,8 +66,9 @@ class ContactsApi(pb_grpc.ContactsServiceServicer):
             ]
         )
         if len(rows) == limit:
-            response.next_page_token = encode_page_token(rows[-1].occurred_at.isoformat(),
-                                                         rows[-1].event_id)
+            response.next_page_token = encode_page_token(
+                rows[-1].occurred_at.isoformat(), rows[-1].event_id
+            )
         return response
 
     @rpc_method

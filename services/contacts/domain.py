@@ -1,4 +1,4 @@
-"""Contacts' rules: what makes a touchpoint acceptable, who its customer is, which visit it is in."""
+"""Contacts' rules: what makes a touchpoint acceptable, who its customer is, which visit."""
 
 from __future__ import annotations
 

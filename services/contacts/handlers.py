@@ -1,10 +1,10 @@
-"""Record touchpoints: decode → validate → resolve → store, dead-lettering what cannot be recorded."""
+"""Record touchpoints: decode, validate, resolve, store; dead-letter what cannot be recorded."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from contacts.codec import UndecodableTouchpoint, decode_touchpoint, facts_of
 from contacts.domain import (
@@ -23,6 +23,8 @@ from touchstone.common.topics import (
     Incoming,
     Outgoing,
     cloudevent_headers,
+    dead_letter_record,
+    received_time,
 )
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
@@ -39,11 +41,6 @@ class Admitted:
     row: RecordedTouchpoint
 
 
-def received_time(record: Incoming) -> datetime:
-    """When the broker got the record: the deterministic 'now' for validation and dead letters."""
-    return datetime.fromtimestamp(record.timestamp_ms / 1000, tz=UTC)
-
-
 def admit(record: Incoming, future_tolerance: timedelta) -> Admitted | list[Violation]:
     """Decode and validate one record; the violations if it cannot be recorded."""
     try:
@@ -57,7 +54,10 @@ def admit(record: Incoming, future_tolerance: timedelta) -> Admitted | list[Viol
     customer_id = resolve_customer_id(facts)
     identity = None
     if facts.identity_kind:
-        identity = (facts.identity_kind, normalise_identity(facts.identity_kind, facts.identity_value))
+        identity = (
+            facts.identity_kind,
+            normalise_identity(facts.identity_kind, facts.identity_value),
+        )
     assert facts.occurred_at is not None  # validated
     row = RecordedTouchpoint(
         event_id=facts.event_id,
@@ -93,21 +93,13 @@ def dead_letter(record: Incoming, violations: Sequence[Violation]) -> tuple[Dead
     """The dead-letter row and record: original key, value and headers, plus why."""
     reason = "; ".join(f"{v.field}: {v.reason}" for v in violations)
     field = violations[0].field
-    source = record.headers.get("ce_source", b"").decode("utf-8", "replace")
     received_at = received_time(record)
-    headers = (
-        *record.headers.items(),
-        ("dlq_reason", reason.encode()),
-        ("dlq_field", field.encode()),
-        ("dlq_source", source.encode()),
-        ("dlq_topic", record.topic.encode()),
-        ("dlq_partition", str(record.partition).encode()),
-        ("dlq_offset", str(record.offset).encode()),
-        ("dlq_time", received_at.isoformat().encode()),
+    out = dead_letter_record(record, TOUCHPOINTS_DLQ, reason, field, received_at)
+    source = record.headers.get("ce_source", b"").decode("utf-8", "replace")
+    row = DeadLetter(
+        record.topic, record.partition, record.offset, reason, field, source, received_at
     )
-    row = DeadLetter(record.topic, record.partition, record.offset, reason, field, source,
-                     received_at)
-    return row, Outgoing(TOUCHPOINTS_DLQ, record.key or b"", record.value or b"", headers)
+    return row, out
 
 
 class RecordTouchpoints:

@@ -67,7 +67,9 @@ class StoredTouchpoint:
 class ContactsStore(Protocol):
     """What the contacts handler and API need from storage."""
 
-    async def save(self, recorded: Sequence[RecordedTouchpoint], dead: Sequence[DeadLetter]) -> None:
+    async def save(
+        self, recorded: Sequence[RecordedTouchpoint], dead: Sequence[DeadLetter]
+    ) -> None:
         """Store a batch in one transaction; rows already stored are left as they are."""
 
     async def get_customer(self, customer_id: str) -> CustomerRow | None:
@@ -142,13 +144,16 @@ SELECT_STATS = """
 SELECT (SELECT count(*) FROM contacts.touchpoints), (SELECT count(*) FROM contacts.dead_letters)
 """
 
+
 class PostgresContactsStore:
     """ContactsStore on Postgres (schema contacts)."""
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
 
-    async def save(self, recorded: Sequence[RecordedTouchpoint], dead: Sequence[DeadLetter]) -> None:
+    async def save(
+        self, recorded: Sequence[RecordedTouchpoint], dead: Sequence[DeadLetter]
+    ) -> None:
         async with self.pool.connection() as conn, conn.transaction():
             if recorded:
                 await self._save_recorded(conn, recorded)
@@ -159,8 +164,17 @@ class PostgresContactsStore:
     async def _save_recorded(
         self, conn: AsyncConnection, recorded: Sequence[RecordedTouchpoint]
     ) -> None:
-        names = ("event_id", "customer_id", "visit_id", "occurred_at", "source", "journey_map",
-                 "stage", "site_id", "payload")
+        names = (
+            "event_id",
+            "customer_id",
+            "visit_id",
+            "occurred_at",
+            "source",
+            "journey_map",
+            "stage",
+            "site_id",
+            "payload",
+        )
         await conn.execute(SAVE_TOUCHPOINTS, columns(recorded, names))
         identified = [r for r in recorded if r.identity is not None]
         if identified:
@@ -179,14 +193,21 @@ class PostgresContactsStore:
             if row is None:
                 return None
             identities = await (await conn.execute(SELECT_IDENTITIES, (customer_id,))).fetchall()
-        return CustomerRow(*row, identities=tuple((k, v) for k, v in identities))
+        customer_id_, first_seen, last_seen, count = row
+        return CustomerRow(
+            customer_id_, first_seen, last_seen, count, tuple((k, v) for k, v in identities)
+        )
 
     async def list_touchpoints(
         self, customer_id: str, after: tuple[datetime, str] | None, limit: int
     ) -> list[StoredTouchpoint]:
         after_time, after_id = after or (BEGINNING, "")
-        params = {"customer_id": customer_id, "after_time": after_time, "after_id": after_id,
-                  "limit": limit}
+        params = {
+            "customer_id": customer_id,
+            "after_time": after_time,
+            "after_id": after_id,
+            "limit": limit,
+        }
         async with self.pool.connection() as conn:
             rows = await (await conn.execute(SELECT_TOUCHPOINTS, params)).fetchall()
         return [StoredTouchpoint(*row) for row in rows]

@@ -1,1 +1,1 @@
-"""Plumbing shared by the four services: settings, ids, Kafka, Postgres, gRPC, Faust. No business rules."""
+"""Plumbing shared by the four services: settings, ids, Kafka, Postgres, gRPC, Faust."""

@@ -32,7 +32,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_for_port(
+    host: str, port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float
+) -> None:
     """Block until host:port accepts connections, or fail with the server's log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -119,15 +121,43 @@ class EmbeddedPostgres:
         log = self.workdir / "postgres.log"
         if not (data / "PG_VERSION").exists():
             _prepare_dir(data, user)
-            _run([str(bin_dir / "initdb"), "-D", str(data), "-U", PG_SUPERUSER, "--auth=trust",
-                  "--encoding=UTF8", "--no-sync"], user)
-        cmd = [str(bin_dir / "postgres"), "-D", str(data), "-h", self.host, "-p", str(self.port),
-               "-k", str(data), "-c", "fsync=off", "-c", "synchronous_commit=off",
-               "-c", "full_page_writes=off", "-c", "max_connections=200"]
+            _run(
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    PG_SUPERUSER,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                ],
+                user,
+            )
+        cmd = [
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data),
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-k",
+            str(data),
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=200",
+        ]
         _prepare_dir(log, user, is_file=True)
         with log.open("ab") as out:
-            self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, user=user,
-                                          start_new_session=True)
+            self._proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, user=user, start_new_session=True
+            )
         wait_for_port(self.host, self.port, self._proc, log, timeout)
         self._create_database(timeout)
 

@@ -31,14 +31,12 @@ def apply_migrations(database_url: str, schema: str, directory: Path) -> list[st
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"migrate:{schema}",))
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         conn.execute(CREATE_LEDGER.format(schema=f'"{schema}"'))
-        done = {
-            row[0] for row in conn.execute(f'SELECT version FROM "{schema}".schema_migrations')
-        }
+        done = {row[0] for row in conn.execute(f'SELECT version FROM "{schema}".schema_migrations')}
         for path in migration_files(directory):
             if path.stem in done:
                 continue
             conn.execute(f'SET LOCAL search_path TO "{schema}"')
-            conn.execute(path.read_text())  # type: ignore[arg-type]  # trusted, shipped SQL
+            conn.execute(path.read_text().encode())  # trusted SQL shipped with the service
             conn.execute(
                 f'INSERT INTO "{schema}".schema_migrations (version) VALUES (%s)', (path.stem,)
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 TOUCHPOINTS = "touchpoints.v1"
 TOUCHPOINTS_DLQ = "touchpoints.dlq.v1"
@@ -83,3 +83,26 @@ def header_map(raw: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None) ->
         return {}
     items = raw.items() if isinstance(raw, Mapping) else raw
     return {str(k): bytes(v) if v is not None else b"" for k, v in items}
+
+
+def dead_letter_record(
+    record: Incoming, dlq_topic: str, reason: str, field: str, received_at: datetime
+) -> Outgoing:
+    """The record as it arrived (key, value, headers untouched), plus dlq_* headers saying why."""
+    source = record.headers.get("ce_source", b"")
+    headers = (
+        *record.headers.items(),
+        ("dlq_reason", reason.encode()),
+        ("dlq_field", field.encode()),
+        ("dlq_source", source),
+        ("dlq_topic", record.topic.encode()),
+        ("dlq_partition", str(record.partition).encode()),
+        ("dlq_offset", str(record.offset).encode()),
+        ("dlq_time", received_at.isoformat().encode()),
+    )
+    return Outgoing(dlq_topic, record.key or b"", record.value or b"", headers)
+
+
+def received_time(record: Incoming) -> datetime:
+    """When the broker got the record: a deterministic 'now' for validation and dead letters."""
+    return datetime.fromtimestamp(record.timestamp_ms / 1000, tz=UTC)

@@ -145,7 +145,7 @@ def attach_batch_agent(
     """Consume the topics in batches through the handler, publishing what it returns."""
     channel = app.topic(*topics, key_serializer="raw", value_serializer="raw")
 
-    async def consume(stream: faust.StreamT) -> None:
+    async def consume(stream: Any) -> None:  # faust.Stream: take_events is not on StreamT
         async for events in stream.take_events(settings.batch_size, settings.batch_within_s):
             batch = [to_incoming(e) for e in events]
             await publish(app.producer, await handle_until_done(handler, batch))

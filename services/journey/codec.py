@@ -1,0 +1,65 @@
+"""Protobuf ⇄ journey's domain: touchpoints in, MomentScored out."""
+
+from __future__ import annotations
+
+from journey.domain import Judgement, Moment, Scored, Verdict
+from touchstone.common.ids import derived_id
+from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
+from touchstone.journey.v1 import events_pb2 as pb
+
+VERDICTS = {
+    Verdict.WIN: pb.VERDICT_WIN,
+    Verdict.LOSE: pb.VERDICT_LOSE,
+    Verdict.UNSCORED: pb.VERDICT_UNSCORED,
+}
+VERDICT_NAMES = {number: verdict.value for verdict, number in VERDICTS.items()}
+SIDES = {"procedural": pb.SIDE_PROCEDURAL, "personal": pb.SIDE_PERSONAL}
+
+
+def moment_of(touchpoint: Touchpoint) -> Moment:
+    """The domain's view of a touchpoint: where in which journey, what was measured and seen."""
+    return Moment(
+        journey_map=touchpoint.journey_map,
+        stage=touchpoint.stage,
+        measurements=dict(touchpoint.measurements),
+        observations=frozenset(touchpoint.observations),
+    )
+
+
+def result_of(judgement: Judgement) -> pb.StandardResult:
+    """One standard's judgement as a contract message."""
+    s = judgement.standard
+    return pb.StandardResult(
+        standard_id=s.standard_id,
+        description=s.description,
+        met=judgement.met,
+        measurement=s.measurement or "observations",
+        measured=judgement.measured,
+        threshold=judgement.threshold,
+        comparator=s.comparator
+        if s.measurement
+        else "all of " + ", ".join(s.required_observations),
+        side=SIDES[s.side],
+        area=s.area,
+    )
+
+
+def moment_scored(recorded: TouchpointRecorded, scored: Scored, version: str) -> pb.MomentScored:
+    """MomentScored for a recorded touchpoint; its id derives from the touchpoint's id."""
+    tp = recorded.touchpoint
+    event = pb.MomentScored(
+        moment_id=derived_id("moment", tp.event_id),
+        source_event_id=tp.event_id,
+        customer_id=recorded.customer_id,
+        visit_id=recorded.visit_id,
+        site_id=tp.site_id,
+        journey_map=tp.journey_map,
+        stage=tp.stage,
+        verdict=VERDICTS[scored.verdict],
+        results=[result_of(j) for j in scored.judgements],
+        standards_version=version,
+        reason=scored.reason,
+    )
+    event.occurred_at.CopyFrom(tp.occurred_at)
+    return event

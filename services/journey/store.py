@@ -1,0 +1,181 @@
+"""Journey's Postgres adapter: moments stored once by id, visits rolled up in the same statement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
+
+from touchstone.common.pg import BEGINNING, columns
+
+
+@dataclass(frozen=True)
+class MomentRow:
+    """A scored moment as stored; payload is the MomentScored protobuf."""
+
+    moment_id: str
+    source_event_id: str
+    customer_id: str
+    visit_id: str
+    site_id: str
+    journey_map: str
+    stage: str
+    occurred_at: datetime
+    verdict: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class MomentFilter:
+    """Optional filters for listing moments; empty strings mean 'any'."""
+
+    customer_id: str = ""
+    visit_id: str = ""
+    site_id: str = ""
+    verdict: str = ""
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """A visit's roll-up."""
+
+    visit_id: str
+    customer_id: str
+    site_id: str
+    journey_map: str
+    wins: int
+    losses: int
+
+
+class JourneyStore(Protocol):
+    """What the journey handler and API need from storage."""
+
+    async def save_moments(self, moments: Sequence[MomentRow]) -> None:
+        """Store moments not stored yet and roll them into their visits, in one transaction."""
+
+    async def list_moments(
+        self, where: MomentFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> list[MomentRow]:
+        """Moments matching the filter in event-time order, after a keyset position."""
+
+    async def get_visit(self, visit_id: str) -> tuple[VisitRow, list[MomentRow]] | None:
+        """The visit and its moments in event-time order, or None."""
+
+    async def verdict_counts(self) -> dict[str, int]:
+        """How many moments have each verdict."""
+
+
+MOMENT_COLUMNS = (
+    "moment_id",
+    "source_event_id",
+    "customer_id",
+    "visit_id",
+    "site_id",
+    "journey_map",
+    "stage",
+    "occurred_at",
+    "verdict",
+    "payload",
+)
+
+SAVE_MOMENTS = """
+WITH incoming AS (
+    SELECT * FROM unnest(
+        %(moment_id)s::text[], %(source_event_id)s::text[], %(customer_id)s::text[],
+        %(visit_id)s::text[], %(site_id)s::text[], %(journey_map)s::text[], %(stage)s::text[],
+        %(occurred_at)s::timestamptz[], %(verdict)s::text[], %(payload)s::bytea[]
+    ) AS t(moment_id, source_event_id, customer_id, visit_id, site_id, journey_map, stage,
+           occurred_at, verdict, payload)
+), inserted AS (
+    INSERT INTO journey.moments SELECT * FROM incoming
+    ON CONFLICT (moment_id) DO NOTHING
+    RETURNING visit_id, customer_id, site_id, journey_map, occurred_at, verdict
+)
+INSERT INTO journey.visits AS v
+SELECT visit_id, min(customer_id), min(site_id), min(journey_map),
+       count(*) FILTER (WHERE verdict = 'win'), count(*) FILTER (WHERE verdict = 'lose'),
+       count(*) FILTER (WHERE verdict = 'unscored'), min(occurred_at), max(occurred_at)
+FROM inserted GROUP BY visit_id ORDER BY visit_id
+ON CONFLICT (visit_id) DO UPDATE SET
+    wins = v.wins + excluded.wins,
+    losses = v.losses + excluded.losses,
+    unscored = v.unscored + excluded.unscored,
+    first_at = least(v.first_at, excluded.first_at),
+    last_at = greatest(v.last_at, excluded.last_at)
+"""
+
+SELECT_MOMENTS = sql.SQL("""
+SELECT {columns} FROM journey.moments
+WHERE (occurred_at, moment_id) > (%(after_time)s::timestamptz, %(after_id)s::text) {filters}
+ORDER BY occurred_at, moment_id
+LIMIT %(limit)s
+""")
+
+SELECT_VISIT = """
+SELECT visit_id, customer_id, site_id, journey_map, wins, losses
+FROM journey.visits WHERE visit_id = %s
+"""
+
+SELECT_VISIT_MOMENTS = sql.SQL("""
+SELECT {columns} FROM journey.moments WHERE visit_id = %s ORDER BY occurred_at, moment_id
+""")
+
+SELECT_VERDICT_COUNTS = """
+SELECT coalesce(sum(wins), 0), coalesce(sum(losses), 0), coalesce(sum(unscored), 0)
+FROM journey.visits
+"""
+
+
+def _column_list() -> sql.Composable:
+    return sql.SQL(", ").join(sql.Identifier(c) for c in MOMENT_COLUMNS)
+
+
+def _filters(where: MomentFilter) -> sql.Composable:
+    clauses = [
+        sql.SQL("AND {} = {}").format(sql.Identifier(name), sql.Placeholder(name))
+        for name in ("customer_id", "visit_id", "site_id", "verdict")
+        if getattr(where, name)
+    ]
+    return sql.SQL(" ").join(clauses)
+
+
+class PostgresJourneyStore:
+    """JourneyStore on Postgres (schema journey)."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def save_moments(self, moments: Sequence[MomentRow]) -> None:
+        if not moments:
+            return
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(SAVE_MOMENTS, columns(moments, MOMENT_COLUMNS))
+
+    async def list_moments(
+        self, where: MomentFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> list[MomentRow]:
+        after_time, after_id = after or (BEGINNING, "")
+        query = SELECT_MOMENTS.format(columns=_column_list(), filters=_filters(where))
+        params = {**vars(where), "after_time": after_time, "after_id": after_id, "limit": limit}
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(query, params)).fetchall()
+        return [MomentRow(*row) for row in rows]
+
+    async def get_visit(self, visit_id: str) -> tuple[VisitRow, list[MomentRow]] | None:
+        async with self.pool.connection() as conn:
+            visit = await (await conn.execute(SELECT_VISIT, (visit_id,))).fetchone()
+            if visit is None:
+                return None
+            query = SELECT_VISIT_MOMENTS.format(columns=_column_list())
+            rows = await (await conn.execute(query, (visit_id,))).fetchall()
+        return VisitRow(*visit), [MomentRow(*row) for row in rows]
+
+    async def verdict_counts(self) -> dict[str, int]:
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute(SELECT_VERDICT_COUNTS)).fetchone()
+        assert row is not None
+        return {"win": int(row[0]), "lose": int(row[1]), "unscored": int(row[2])}

@@ -1,0 +1,104 @@
+"""Loyalty's Postgres adapter: purchases stored once, values recomputed from them in one go."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from psycopg_pool import AsyncConnectionPool
+
+from loyalty.domain import CustomerValue, Purchase
+from touchstone.common.pg import columns
+
+Valuer = Callable[[Sequence[Purchase]], CustomerValue | None]
+
+PURCHASE_COLUMNS = ("event_id", "customer_id", "visit_id", "occurred_at", "currency", "minor_units")
+VALUE_COLUMNS = (
+    "customer_id",
+    "currency",
+    "average_spend_minor",
+    "purchases",
+    "visits",
+    "visits_per_year",
+    "expected_years",
+    "lifetime_value_minor",
+    "as_of",
+)
+
+
+class LoyaltyStore(Protocol):
+    """What the loyalty handler and API need from storage."""
+
+    async def fold_purchases(
+        self, purchases: Sequence[Purchase], valuer: Valuer
+    ) -> list[CustomerValue]:
+        """Store new purchases and revalue their customers from full history, in one transaction."""
+
+    async def get_value(self, customer_id: str) -> CustomerValue | None:
+        """The customer's current value, or None."""
+
+
+SAVE_PURCHASES = """
+INSERT INTO loyalty.purchases
+SELECT * FROM unnest(
+    %(event_id)s::text[], %(customer_id)s::text[], %(visit_id)s::text[],
+    %(occurred_at)s::timestamptz[], %(currency)s::text[], %(minor_units)s::bigint[]
+)
+ON CONFLICT (event_id) DO NOTHING
+"""
+
+SELECT_HISTORY = """
+SELECT event_id, customer_id, visit_id, occurred_at, currency, minor_units
+FROM loyalty.purchases WHERE customer_id = ANY(%s) ORDER BY customer_id, occurred_at, event_id
+"""
+
+SAVE_VALUES = """
+INSERT INTO loyalty.customer_values AS v
+SELECT * FROM unnest(
+    %(customer_id)s::text[], %(currency)s::text[], %(average_spend_minor)s::bigint[],
+    %(purchases)s::int[], %(visits)s::int[], %(visits_per_year)s::numeric[],
+    %(expected_years)s::numeric[], %(lifetime_value_minor)s::bigint[], %(as_of)s::timestamptz[]
+)
+ON CONFLICT (customer_id) DO UPDATE SET
+    currency = excluded.currency, average_spend_minor = excluded.average_spend_minor,
+    purchases = excluded.purchases, visits = excluded.visits,
+    visits_per_year = excluded.visits_per_year, expected_years = excluded.expected_years,
+    lifetime_value_minor = excluded.lifetime_value_minor, as_of = excluded.as_of
+"""
+
+SELECT_VALUE = """
+SELECT customer_id, currency, average_spend_minor, purchases, visits, visits_per_year,
+       expected_years, lifetime_value_minor, as_of
+FROM loyalty.customer_values WHERE customer_id = %s
+"""
+
+
+class PostgresLoyaltyStore:
+    """LoyaltyStore on Postgres (schema loyalty)."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def fold_purchases(
+        self, purchases: Sequence[Purchase], valuer: Valuer
+    ) -> list[CustomerValue]:
+        if not purchases:
+            return []
+        customers = sorted({p.customer_id for p in purchases})
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(SAVE_PURCHASES, columns(purchases, PURCHASE_COLUMNS))
+            rows = await (await conn.execute(SELECT_HISTORY, (customers,))).fetchall()
+            history: dict[str, list[Purchase]] = {}
+            for row in rows:
+                history.setdefault(row[1], []).append(Purchase(*row))
+            values = [v for c in customers if (v := valuer(history.get(c, []))) is not None]
+            if values:
+                await conn.execute(SAVE_VALUES, columns(values, VALUE_COLUMNS))
+        return values
+
+    async def get_value(self, customer_id: str) -> CustomerValue | None:
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute(SELECT_VALUE, (customer_id,))).fetchone()
+        if row is None:
+            return None
+        return CustomerValue(row[0], row[1].strip(), *row[2:])

@@ -1,0 +1,77 @@
+"""Protobuf ⇄ notify's domain."""
+
+from __future__ import annotations
+
+from notify.domain import LostMoment
+from notify.store import CaseRow
+from touchstone.common.ids import derived_id
+from touchstone.common.prototime import to_datetime, to_timestamp
+from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
+from touchstone.notify.v1 import events_pb2 as pb
+from touchstone.notify.v1.notify_service_pb2 import Case
+
+STATUSES = {
+    "open": pb.CASE_STATUS_OPEN,
+    "recovered": pb.CASE_STATUS_RECOVERED,
+    "lost": pb.CASE_STATUS_LOST,
+}
+STATUS_NAMES = {number: name for name, number in STATUSES.items()}
+
+
+def lost_moment_of(event: MomentScored) -> LostMoment | None:
+    """The lost moment a MomentScored reports, or None for a win or an unscored moment."""
+    if event.verdict != VERDICT_LOSE:
+        return None
+    return LostMoment(
+        moment_id=event.moment_id,
+        customer_id=event.customer_id,
+        visit_id=event.visit_id,
+        site_id=event.site_id,
+        stage=event.stage,
+        reason=event.reason,
+        occurred_at=to_datetime(event.occurred_at),
+    )
+
+
+def case_event(moment: LostMoment, case: CaseRow) -> pb.CaseEvent:
+    """CaseOpened if this moment opened the case, else MomentJoined; ids follow from the moment."""
+    if case.opening_moment_id == moment.moment_id:
+        return pb.CaseEvent(
+            event_id=derived_id("case-opened", moment.moment_id),
+            opened=pb.CaseOpened(
+                case_id=case.case_id,
+                customer_id=case.customer_id,
+                visit_id=case.visit_id,
+                site_id=case.site_id,
+                moment_id=moment.moment_id,
+                stage=moment.stage,
+                reason=moment.reason,
+                opened_at=to_timestamp(case.opened_at),
+                due_at=to_timestamp(case.due_at),
+            ),
+        )
+    return pb.CaseEvent(
+        event_id=derived_id("moment-joined", moment.moment_id),
+        joined=pb.MomentJoined(
+            case_id=case.case_id,
+            moment_id=moment.moment_id,
+            stage=moment.stage,
+            reason=moment.reason,
+            occurred_at=to_timestamp(moment.occurred_at),
+        ),
+    )
+
+
+def case_message(case: CaseRow) -> Case:
+    """A case as a contract message."""
+    return Case(
+        case_id=case.case_id,
+        customer_id=case.customer_id,
+        visit_id=case.visit_id,
+        site_id=case.site_id,
+        status=STATUSES[case.status],
+        opened_at=to_timestamp(case.opened_at),
+        due_at=to_timestamp(case.due_at),
+        moment_ids=case.moment_ids,
+        reasons=case.reasons,
+    )

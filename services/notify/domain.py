@@ -1,0 +1,66 @@
+"""Notify's rules: every lost moment opens or joins its visit's recovery case, due fast (§9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from touchstone.common.ids import derived_id
+
+
+@dataclass(frozen=True)
+class RecoveryPolicy:
+    """How fast recovery must start. DOMAIN §7, §9: respond immediately; anger grows with delay."""
+
+    respond_within: timedelta = timedelta(minutes=15)  # tunable: 'immediately', made measurable
+
+
+DEFAULT_POLICY = RecoveryPolicy()
+
+
+@dataclass(frozen=True)
+class LostMoment:
+    """A moment of truth scored LOSE."""
+
+    moment_id: str
+    customer_id: str
+    visit_id: str
+    site_id: str
+    stage: str
+    reason: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseOpening:
+    """The case a lost moment opens if its visit has none yet."""
+
+    case_id: str
+    customer_id: str
+    visit_id: str
+    site_id: str
+    opening_moment_id: str
+    stage: str
+    reason: str
+    opened_at: datetime
+    due_at: datetime
+
+
+def case_id_for(customer_id: str, visit_id: str) -> str:
+    """One case per customer visit: the id follows from the visit alone."""
+    return derived_id("case", customer_id, visit_id)
+
+
+def opening_for(moment: LostMoment, policy: RecoveryPolicy = DEFAULT_POLICY) -> CaseOpening:
+    """The case this lost moment would open: due respond_within after the moment (event time)."""
+    return CaseOpening(
+        case_id=case_id_for(moment.customer_id, moment.visit_id),
+        customer_id=moment.customer_id,
+        visit_id=moment.visit_id,
+        site_id=moment.site_id,
+        opening_moment_id=moment.moment_id,
+        stage=moment.stage,
+        reason=moment.reason,
+        opened_at=moment.occurred_at,
+        due_at=moment.occurred_at + policy.respond_within,
+    )

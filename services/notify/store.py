@@ -1,0 +1,186 @@
+"""Notify's Postgres adapter: cases opened once per visit, lost moments joined once each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
+
+from notify.domain import CaseOpening, LostMoment
+from touchstone.common.pg import BEGINNING, columns
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A recovery case with its lost moments."""
+
+    case_id: str
+    customer_id: str
+    visit_id: str
+    site_id: str
+    status: str
+    opening_moment_id: str
+    opened_at: datetime
+    due_at: datetime
+    moment_ids: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Optional filters for listing cases; empty strings mean 'any'."""
+
+    customer_id: str = ""
+    site_id: str = ""
+    status: str = ""
+
+
+class NotifyStore(Protocol):
+    """What the notify handler and API need from storage."""
+
+    async def open_or_join(
+        self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]
+    ) -> dict[str, CaseRow]:
+        """Open new cases, join new moments; return each moment's case by moment id."""
+
+    async def list_cases(
+        self, where: CaseFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> tuple[list[CaseRow], int]:
+        """Cases matching the filter by opening time after a keyset position, and their total."""
+
+    async def get_case(self, case_id: str) -> CaseRow | None:
+        """The case with its moments, or None."""
+
+
+OPENING_COLUMNS = (
+    "case_id",
+    "customer_id",
+    "visit_id",
+    "site_id",
+    "opening_moment_id",
+    "stage",
+    "reason",
+    "opened_at",
+    "due_at",
+)
+
+OPEN_CASES = """
+INSERT INTO notify.cases (case_id, customer_id, visit_id, site_id, status, opening_moment_id,
+                          stage, reason, opened_at, due_at)
+SELECT case_id, customer_id, visit_id, site_id, 'open', opening_moment_id, stage, reason,
+       opened_at, due_at
+FROM unnest(
+    %(case_id)s::text[], %(customer_id)s::text[], %(visit_id)s::text[], %(site_id)s::text[],
+    %(opening_moment_id)s::text[], %(stage)s::text[], %(reason)s::text[],
+    %(opened_at)s::timestamptz[], %(due_at)s::timestamptz[]
+) AS t(case_id, customer_id, visit_id, site_id, opening_moment_id, stage, reason, opened_at, due_at)
+ORDER BY case_id
+ON CONFLICT (case_id) DO NOTHING
+"""
+
+JOIN_MOMENTS = """
+INSERT INTO notify.case_moments
+SELECT * FROM unnest(
+    %(moment_id)s::text[], %(case_id)s::text[], %(stage)s::text[], %(reason)s::text[],
+    %(occurred_at)s::timestamptz[]
+)
+ON CONFLICT (moment_id) DO NOTHING
+"""
+
+CASE_COLUMNS = (
+    "case_id, customer_id, visit_id, site_id, status, opening_moment_id, opened_at, due_at"
+)
+
+SELECT_CASES_OF_MOMENTS = f"""
+SELECT m.moment_id, {", ".join("c." + c.strip() for c in CASE_COLUMNS.split(","))}
+FROM notify.case_moments m JOIN notify.cases c USING (case_id)
+WHERE m.moment_id = ANY(%s)
+"""
+
+SELECT_CASE_PAGE = sql.SQL(f"""
+SELECT {CASE_COLUMNS}, (SELECT count(*) FROM notify.cases WHERE true {{filters}})
+FROM notify.cases
+WHERE (opened_at, case_id) > (%(after_time)s::timestamptz, %(after_id)s::text) {{filters}}
+ORDER BY opened_at, case_id
+LIMIT %(limit)s
+""")
+
+SELECT_CASE = f"SELECT {CASE_COLUMNS} FROM notify.cases WHERE case_id = %s"
+
+SELECT_CASE_MOMENTS = """
+SELECT moment_id, reason FROM notify.case_moments WHERE case_id = %s ORDER BY occurred_at, moment_id
+"""
+
+
+def _filters(where: CaseFilter) -> sql.Composable:
+    clauses = [
+        sql.SQL("AND {} = {}").format(sql.Identifier(name), sql.Placeholder(name))
+        for name in ("customer_id", "site_id", "status")
+        if getattr(where, name)
+    ]
+    return sql.SQL(" ").join(clauses)
+
+
+class PostgresNotifyStore:
+    """NotifyStore on Postgres (schema notify)."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def open_or_join(
+        self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]
+    ) -> dict[str, CaseRow]:
+        if not moments:
+            return {}
+        joins = {
+            "moment_id": [m.moment_id for m in moments],
+            "case_id": [o.case_id for o in openings],
+            "stage": [m.stage for m in moments],
+            "reason": [m.reason for m in moments],
+            "occurred_at": [m.occurred_at for m in moments],
+        }
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(OPEN_CASES, columns(_first_per_case(openings), OPENING_COLUMNS))
+            await conn.execute(JOIN_MOMENTS, joins)
+            rows = await (
+                await conn.execute(SELECT_CASES_OF_MOMENTS, (joins["moment_id"],))
+            ).fetchall()
+        return {row[0]: CaseRow(*row[1:]) for row in rows}
+
+    async def list_cases(
+        self, where: CaseFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> tuple[list[CaseRow], int]:
+        after_time, after_id = after or (BEGINNING, "")
+        query = SELECT_CASE_PAGE.format(filters=_filters(where))
+        params = {**vars(where), "after_time": after_time, "after_id": after_id, "limit": limit}
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(query, params)).fetchall()
+            if not rows:
+                total_query = sql.SQL("SELECT count(*) FROM notify.cases WHERE true {}").format(
+                    _filters(where)
+                )
+                total_row = await (await conn.execute(total_query, vars(where))).fetchone()
+                return [], int(total_row[0]) if total_row else 0
+        return [CaseRow(*row[:-1]) for row in rows], int(rows[0][-1])
+
+    async def get_case(self, case_id: str) -> CaseRow | None:
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute(SELECT_CASE, (case_id,))).fetchone()
+            if row is None:
+                return None
+            joined = await (await conn.execute(SELECT_CASE_MOMENTS, (case_id,))).fetchall()
+        case = CaseRow(*row)
+        moment_ids = tuple(m for m, _ in joined)
+        return replace(case, moment_ids=moment_ids, reasons=tuple(r for _, r in joined))
+
+
+def _first_per_case(openings: Sequence[CaseOpening]) -> list[CaseOpening]:
+    """The first opening per case in batch order: that moment opens it, the rest join it."""
+    first: dict[str, CaseOpening] = {}
+    for opening in openings:
+        first.setdefault(opening.case_id, opening)
+    return list(first.values())

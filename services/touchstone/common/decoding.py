@@ -1,0 +1,30 @@
+"""Decoding records of Touchstone's own topics: what cannot be decoded is dead-lettered."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from google.protobuf.message import DecodeError, Message
+
+from touchstone.common.topics import Incoming, Outgoing, dead_letter_record, received_time
+
+M = TypeVar("M", bound=Message)
+
+
+class UnusableRecord(ValueError):
+    """A record a service cannot use; it is dead-lettered with this reason."""
+
+
+def parse_record(record: Incoming, message_type: type[M]) -> M:
+    """The protobuf message in the record's value, or UnusableRecord saying why not."""
+    message = message_type()
+    try:
+        message.ParseFromString(record.value or b"")
+    except DecodeError as error:
+        raise UnusableRecord(f"not a {message_type.__name__}: {error}") from error
+    return message
+
+
+def dead_letter_unusable(record: Incoming, dlq_topic: str, error: UnusableRecord) -> Outgoing:
+    """The dead-letter record for an unusable input record."""
+    return dead_letter_record(record, dlq_topic, str(error), "value", received_time(record))
