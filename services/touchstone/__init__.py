@@ -1,1 +1,1 @@
-"""Touchstone: score every customer touchpoint as a moment of truth, value every customer, recover every lost moment."""
+"""Touchstone: score every touchpoint as a moment of truth, value and recover every customer."""

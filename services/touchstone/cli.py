@@ -1,0 +1,175 @@
+"""`touchstone`: the operator's entry point. `touchstone --help` lists the commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from touchstone.common.settings import SERVICES, Settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one service in this process until stopped."""
+    from touchstone.common.worker import run_service
+    from touchstone.stack import service_spec
+
+    run_service(service_spec(args.service), settings)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply every service's schema migrations."""
+    from touchstone.stack import migrate_all
+
+    for service, versions in migrate_all(settings).items():
+        print(f"{service}: {', '.join(versions) if versions else 'up to date'}")
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
+    """Create the topics that do not exist yet."""
+    from touchstone.common.kafka_admin import ensure_topics
+    from touchstone.common.topics import ALL_TOPICS
+
+    created = ensure_topics(settings.kafka_bootstrap, ALL_TOPICS, settings.topic_partitions)
+    print(f"created: {', '.join(created) if created else 'none (all exist)'}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """Health of each service; exit 1 unless all are SERVING."""
+    from touchstone.common.health import health_status
+
+    statuses = {name: health_status(settings.grpc_address(name)) for name in SERVICES}
+    for name, status in statuses.items():
+        print(f"{name:<9} {settings.grpc_address(name):<16} {status}")
+    return 0 if all(s == "SERVING" for s in statuses.values()) else 1
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    """Publish simulated journeys to touchpoints.v1."""
+    from touchstone.common.topics import TOUCHPOINTS
+    from touchstone.simulator import generate_visits, publish
+
+    visits = generate_visits(args.seed, datetime.now(UTC), None)
+    sent = publish(
+        settings.kafka_bootstrap,
+        TOUCHPOINTS,
+        visits,
+        rate_per_s=args.rate,
+        stop_after=args.count,
+        bad_share=args.bad_share,
+    )
+    print(f"published {sent} touchpoints")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """The whole system with the simulator, and a live summary until Ctrl-C."""
+    from touchstone.client import Clients
+    from touchstone.stack import LocalStack
+    from touchstone.summary import read_summary
+
+    stack = LocalStack(settings)
+    print("starting the embedded broker, Postgres and the four services ...", flush=True)
+    settings = stack.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    simulator = _start_simulator(settings, args, stop)
+    _print_endpoints(settings)
+    try:
+        with Clients(settings) as clients:
+            while not stop.wait(args.interval):
+                print(read_summary(clients).line(stack.services.health()), flush=True)
+    except KeyboardInterrupt:
+        print("\nstopping ...", flush=True)
+    finally:
+        stop.set()
+        if simulator:
+            simulator.join(10)
+        stack.stop()
+    return 0
+
+
+def _start_simulator(
+    settings: Settings, args: argparse.Namespace, stop: threading.Event
+) -> threading.Thread | None:
+    if args.rate <= 0:
+        return None
+    from touchstone.common.topics import TOUCHPOINTS
+    from touchstone.simulator import generate_visits, publish
+
+    visits = generate_visits(args.seed, datetime.now(UTC), None)
+    thread = threading.Thread(
+        target=publish,
+        name="simulator",
+        daemon=True,
+        args=(settings.kafka_bootstrap, TOUCHPOINTS, visits),
+        kwargs={"rate_per_s": args.rate, "stop_event": stop, "bad_share": args.bad_share},
+    )
+    thread.start()
+    return thread
+
+
+def _print_endpoints(settings: Settings) -> None:
+    print(f"kafka     {settings.kafka_bootstrap}")
+    print(f"postgres  {settings.database_url}")
+    for name in SERVICES:
+        print(f"{name:<9} grpc://{settings.grpc_address(name)}")
+    print(f"logs      {settings.state_dir / 'logs'}   (Ctrl-C stops everything)", flush=True)
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    """End-to-end throughput and latency; the last line printed is one JSON object."""
+    from touchstone.bench import run_bench
+
+    run_bench(settings, events=args.events, rate=args.rate)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    top = argparse.ArgumentParser(prog="touchstone", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help=cmd_serve.__doc__)
+    serve.add_argument("service", choices=SERVICES)
+    serve.set_defaults(func=cmd_serve)
+    for name, func in (("migrate", cmd_migrate), ("topics", cmd_topics), ("status", cmd_status)):
+        sub.add_parser(name, help=func.__doc__).set_defaults(func=func)
+    for name, func in (("run", cmd_run), ("simulate", cmd_simulate)):
+        p = sub.add_parser(name, help=func.__doc__)
+        p.add_argument("--rate", type=float, default=50.0, help="touchpoints per second")
+        p.add_argument("--seed", type=int, default=int(time.time()))
+        p.add_argument("--bad-share", type=float, default=0.01, help="share of bad records")
+        p.set_defaults(func=func)
+        if name == "run":
+            p.add_argument("--interval", type=float, default=2.0, help="seconds between lines")
+        else:
+            p.add_argument("--count", type=int, default=None, help="stop after this many")
+    bench = sub.add_parser("bench", help=cmd_bench.__doc__)
+    bench.add_argument("--events", type=int, default=100_000)
+    bench.add_argument("--rate", type=float, default=2_500.0, help="offered rate for latency")
+    bench.set_defaults(func=cmd_bench)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `touchstone` command."""
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
+    result: int = args.func(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

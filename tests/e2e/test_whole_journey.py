@@ -1,0 +1,277 @@
+"""The whole system over gRPC: four service processes on the real broker and real Postgres."""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import grpc
+import psycopg
+import pytest
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from tests.conftest import create_database, with_free_grpc_ports
+from touchstone.client import Clients
+from touchstone.common.ids import derived_id
+from touchstone.common.settings import SERVICES, Settings
+from touchstone.common.topics import TOUCHPOINTS, TOUCHPOINTS_DLQ
+from touchstone.contacts.v1.contacts_service_pb2 import GetCustomerRequest
+from touchstone.contacts.v1.touchpoint_pb2 import (
+    Channel,
+    CustomerRef,
+    ExternalIdentity,
+    IdentityKind,
+    Money,
+    Touchpoint,
+)
+from touchstone.journey.v1.events_pb2 import (
+    VERDICT_LOSE,
+    VERDICT_UNSCORED,
+    VERDICT_WIN,
+    MomentScored,
+)
+from touchstone.journey.v1.journey_service_pb2 import GetVisitRequest, ListMomentsRequest
+from touchstone.loyalty.v1.events_pb2 import CustomerValue
+from touchstone.loyalty.v1.loyalty_service_pb2 import GetCustomerValueRequest
+from touchstone.notify.v1.events_pb2 import CASE_STATUS_OPEN
+from touchstone.notify.v1.notify_service_pb2 import (
+    GetCaseRequest,
+    ListCasesRequest,
+    ListCasesResponse,
+)
+from touchstone.stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+T = TypeVar("T")
+WAIT_S = 60.0
+
+
+@pytest.fixture(scope="module")
+def stack(infra: Settings) -> Iterator[LocalStack]:
+    """All four services as their own processes, on a database of their own."""
+    settings, drop = create_database(infra)
+    local = LocalStack(with_free_grpc_ports(replace(settings, embedded=False)))
+    local.start()
+    yield local
+    local.stop()
+    drop()
+
+
+@pytest.fixture(scope="module")
+def clients(stack: LocalStack) -> Iterator[Clients]:
+    with Clients(stack.settings) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def producer(stack: LocalStack) -> Iterator[KafkaProducer]:
+    p = KafkaProducer(bootstrap_servers=stack.settings.kafka_bootstrap, linger_ms=2)
+    yield p
+    p.close()
+
+
+def eventually(probe: Callable[[], T | None], what: str, timeout: float = WAIT_S) -> T:
+    """Poll probe until it returns something truthy; fail naming what never happened."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        time.sleep(0.2)
+    pytest.fail(f"after {timeout}s still waiting for: {what}")
+
+
+def supermarket_visit(customer: CustomerRef, start: datetime) -> list[Touchpoint]:
+    """A visit whose greeting took 45 s and whose checkout went well."""
+    visit_id = f"visit-{uuid.uuid4()}"
+    steps: list[tuple[str, dict[str, float], Money | None]] = [
+        ("find_parking", {}, None),
+        ("enter_store", {"greeting_seconds": 45}, None),
+        ("select_goods", {}, None),
+        ("wait_in_queue", {"wait_seconds": 60}, None),
+        ("pay", {}, Money(currency="VND", minor_units=250_000)),
+        ("drive_away", {}, None),
+    ]
+    visit = []
+    for n, (stage, measurements, purchase) in enumerate(steps):
+        tp = Touchpoint(
+            event_id=str(uuid.uuid4()),
+            source="e2e",
+            customer=customer,
+            channel=Channel.CHANNEL_IN_STORE,
+            site_id="hcm-01",
+            journey_map="supermarket",
+            stage=stage,
+            measurements=measurements,
+            visit_id=visit_id,
+            purchase=purchase,
+        )
+        tp.occurred_at.FromDatetime(start + timedelta(minutes=3 * n))
+        visit.append(tp)
+    return visit
+
+
+def publish(producer: KafkaProducer, touchpoints: list[Touchpoint], key: bytes) -> None:
+    for tp in touchpoints:
+        producer.send(
+            TOUCHPOINTS,
+            key=key,
+            value=tp.SerializeToString(),
+            headers=[("content-type", b"application/protobuf"), ("ce_source", b"e2e")],
+        )
+    producer.flush()
+
+
+def moments_of(clients: Clients, customer_id: str, count: int) -> list[MomentScored] | None:
+    reply = clients.journey.ListMoments(ListMomentsRequest(customer_id=customer_id), timeout=5)
+    return list(reply.moments) if len(reply.moments) >= count else None
+
+
+def test_every_service_is_serving_with_reflection(stack: LocalStack) -> None:
+    assert stack.services.health() == dict.fromkeys(SERVICES, "SERVING")
+    for name in SERVICES:
+        with grpc.insecure_channel(stack.settings.grpc_address(name)) as channel:
+            services = ProtoReflectionDescriptorDatabase(channel).get_services()
+        assert f"touchstone.{name}.v1.{name.capitalize()}Service" in services
+
+
+def test_slow_greeting_is_lost_payment_valued_and_a_case_opened(
+    clients: Clients, producer: KafkaProducer
+) -> None:
+    customer_id = f"cust-{uuid.uuid4()}"
+    start = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    visit = supermarket_visit(CustomerRef(customer_id=customer_id), start)
+    publish(producer, visit, customer_id.encode())
+
+    moments = eventually(lambda: moments_of(clients, customer_id, 6), "six scored moments")
+    by_stage = {m.stage: m for m in moments}
+    greeting = by_stage["enter_store"]
+    assert greeting.verdict == VERDICT_LOSE
+    assert "greeted within 30 s: 45 (<= 30)" in greeting.reason
+    assert greeting.results[0].measured == 45 and greeting.results[0].threshold == 30
+    assert by_stage["wait_in_queue"].verdict == VERDICT_WIN
+    assert by_stage["pay"].verdict == VERDICT_UNSCORED
+
+    value = eventually(lambda: _value(clients, customer_id), "lifetime value of the customer")
+    assert (value.currency, value.average_spend_minor, value.visits) == ("VND", 250_000, 1)
+    assert value.lifetime_value_minor > 0
+
+    cases = eventually(lambda: _cases(clients, customer_id), "a recovery case").cases
+    assert len(cases) == 1 and cases[0].status == CASE_STATUS_OPEN
+    case = clients.notify.GetCase(GetCaseRequest(case_id=cases[0].case_id), timeout=5)
+    assert list(case.moment_ids) == [greeting.moment_id]
+    assert case.due_at.ToDatetime(tzinfo=UTC) == start + timedelta(minutes=3 + 15)
+
+    visit_reply = clients.journey.GetVisit(GetVisitRequest(visit_id=greeting.visit_id), timeout=5)
+    assert (visit_reply.wins, visit_reply.losses) == (1, 1)
+
+
+def _value(clients: Clients, customer_id: str) -> CustomerValue | None:
+    try:
+        return clients.loyalty.GetCustomerValue(
+            GetCustomerValueRequest(customer_id=customer_id), timeout=5
+        )
+    except grpc.RpcError as error:
+        if error.code() == grpc.StatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+def _cases(clients: Clients, customer_id: str) -> ListCasesResponse | None:
+    reply = clients.notify.ListCases(ListCasesRequest(customer_id=customer_id), timeout=5)
+    return reply if reply.cases else None
+
+
+def dead_letters(settings: Settings) -> list[tuple[bytes, dict[str, bytes]]]:
+    """Everything on the dead-letter topic so far (read without a consumer group)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, consumer_timeout_ms=1000)
+    partitions = [TopicPartition(TOUCHPOINTS_DLQ, p) for p in range(settings.topic_partitions)]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    found = [(m.value, dict(m.headers)) for m in consumer]
+    consumer.close()
+    return found
+
+
+def test_garbage_is_dead_lettered_with_its_reason_and_the_valid_one_scored(
+    stack: LocalStack, clients: Clients, producer: KafkaProducer
+) -> None:
+    customer_id = f"cust-{uuid.uuid4()}"
+    garbage = b"\xff\xfe not a touchpoint " + uuid.uuid4().bytes
+    valid = supermarket_visit(CustomerRef(customer_id=customer_id), datetime.now(UTC))[1]
+    producer.send(TOUCHPOINTS, key=customer_id.encode(), value=garbage)
+    publish(producer, [valid], customer_id.encode())
+
+    moments = eventually(lambda: moments_of(clients, customer_id, 1), "the valid touchpoint scored")
+    assert moments[0].source_event_id == valid.event_id
+    letter = eventually(
+        lambda: next((h for v, h in dead_letters(stack.settings) if v == garbage), None),
+        "the garbage on touchpoints.dlq.v1",
+    )
+    assert letter["dlq_field"] == b"value"
+    assert b"not a application/protobuf Touchpoint" in letter["dlq_reason"]
+    assert letter["dlq_topic"] == TOUCHPOINTS.encode()
+
+
+def test_a_customer_known_by_loyalty_card_is_resolved_and_kept(
+    clients: Clients, producer: KafkaProducer
+) -> None:
+    card = f"CARD-{uuid.uuid4().hex[:10]}"
+    ref = CustomerRef(
+        identity=ExternalIdentity(kind=IdentityKind.IDENTITY_KIND_LOYALTY_CARD, value=card)
+    )
+    visit = supermarket_visit(ref, datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
+    publish(producer, visit, card.encode())
+    customer_id = derived_id("customer", "loyalty_card", card)  # as contacts resolves it
+    eventually(lambda: moments_of(clients, customer_id, 6), "the card holder's moments")
+    customer = clients.contacts.GetCustomer(GetCustomerRequest(customer_id=customer_id), timeout=5)
+    assert customer.touchpoint_count == 6
+    assert [(i.kind, i.value) for i in customer.identities] == [
+        (IdentityKind.IDENTITY_KIND_LOYALTY_CARD, card)
+    ]
+
+
+def row_counts(settings: Settings, customer_id: str) -> tuple[int, int, int, int]:
+    """(touchpoints, moments, cases, case moments) stored for the customer."""
+    with psycopg.connect(settings.database_url) as conn:
+        row = conn.execute(
+            """SELECT (SELECT count(*) FROM contacts.touchpoints WHERE customer_id = %(c)s),
+                      (SELECT count(*) FROM journey.moments WHERE customer_id = %(c)s),
+                      (SELECT count(*) FROM notify.cases WHERE customer_id = %(c)s),
+                      (SELECT count(*) FROM notify.case_moments m JOIN notify.cases USING (case_id)
+                        WHERE customer_id = %(c)s)""",
+            {"c": customer_id},
+        ).fetchone()
+    assert row is not None
+    return row[0], row[1], row[2], row[3]
+
+
+def test_killed_and_restarted_services_score_nothing_twice(
+    stack: LocalStack, clients: Clients, producer: KafkaProducer
+) -> None:
+    customer_id = f"cust-{uuid.uuid4()}"
+    start = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    visit = supermarket_visit(CustomerRef(customer_id=customer_id), start)
+    publish(producer, visit, customer_id.encode())
+    eventually(lambda: _cases(clients, customer_id), "the first case")
+    eventually(lambda: moments_of(clients, customer_id, 6), "six moments")
+    assert row_counts(stack.settings, customer_id) == (6, 6, 1, 1)
+
+    stack.services.stop(("journey", "notify"), sig=signal.SIGKILL)
+    publish(producer, visit, customer_id.encode())  # the producer retries: every event again
+    stack.services.start(("journey", "notify"))
+    stack.services.wait_until_serving()
+    sentinel = supermarket_visit(CustomerRef(customer_id=customer_id), start)[5]
+    sentinel.visit_id = visit[0].visit_id
+    publish(producer, [sentinel], customer_id.encode())
+
+    eventually(lambda: moments_of(clients, customer_id, 7), "the sentinel scored after restart")
+    assert row_counts(stack.settings, customer_id) == (7, 7, 1, 1)
