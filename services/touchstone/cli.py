@@ -58,9 +58,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     """Publish simulated journeys to touchpoints.v1."""
     from touchstone.common.topics import TOUCHPOINTS
-    from touchstone.simulator import generate_visits, publish
+    from touchstone.simulator import live_visits, publish
 
-    visits = generate_visits(args.seed, datetime.now(UTC), None)
+    visits = live_visits(args.seed, args.rate, datetime.now(UTC))
     sent = publish(
         settings.kafka_bootstrap,
         TOUCHPOINTS,
@@ -106,9 +106,9 @@ def _start_simulator(
     if args.rate <= 0:
         return None
     from touchstone.common.topics import TOUCHPOINTS
-    from touchstone.simulator import generate_visits, publish
+    from touchstone.simulator import live_visits, publish
 
-    visits = generate_visits(args.seed, datetime.now(UTC), None)
+    visits = live_visits(args.seed, args.rate, datetime.now(UTC))
     thread = threading.Thread(
         target=publish,
         name="simulator",

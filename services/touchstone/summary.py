@@ -29,7 +29,8 @@ class Summary:
         up = " ".join(f"{n}:{'up' if s == 'SERVING' else s.lower()}" for n, s in health.items())
         return (
             f"touchpoints {self.recorded:>8,} | dead-lettered {self.dead_lettered:>5,} | "
-            f"wins {self.wins:>7,} | losses {self.losses:>6,} | open cases {self.open_cases:>5,} "
+            f"wins {self.wins:>7,} | losses {self.losses:>6,} | unscored {self.unscored:>7,} | "
+            f"open cases {self.open_cases:>5,} "
             f"| {up}"
         )
 

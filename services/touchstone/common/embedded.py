@@ -116,6 +116,7 @@ class EmbeddedPostgres:
         if _port_in_use(self.host, self.port):
             raise EmbeddedStartError(f"port {self.host}:{self.port} is taken: is Postgres running?")
         bin_dir, user = _postgres_binaries(), _system_user()
+        self.workdir = self.workdir.resolve()  # postgres changes into its data folder
         data = self.workdir / "pgdata"
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = self.workdir / "postgres.log"
