@@ -1,0 +1,169 @@
+"""The Postgres adapters on a real PostgreSQL: idempotent writes, roll-ups and keyset paging."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from contacts.store import DeadLetter, PostgresContactsStore, RecordedTouchpoint
+from journey.store import MomentFilter, MomentRow, PostgresJourneyStore
+from loyalty.domain import Purchase, lifetime_value
+from loyalty.store import PostgresLoyaltyStore
+from notify.domain import LostMoment, opening_for
+from notify.store import CaseFilter, PostgresNotifyStore
+from touchstone.common.pg import open_pool
+from touchstone.common.settings import Settings
+
+pytestmark = pytest.mark.integration
+T = TypeVar("T")
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def with_pool(settings: Settings, work: Callable[[AsyncConnectionPool], Awaitable[T]]) -> T:
+    """Run async work against an opened pool on the test database."""
+
+    async def run() -> T:
+        pool = open_pool(settings.database_url)
+        await pool.open(wait=True)
+        try:
+            return await work(pool)
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
+
+
+def touchpoint_row(
+    n: int, customer: str = "c1", identity: tuple[str, str] | None = None
+) -> RecordedTouchpoint:
+    return RecordedTouchpoint(
+        event_id=f"e{n}",
+        customer_id=customer,
+        visit_id="v1",
+        occurred_at=T0 + timedelta(minutes=n),
+        source="till",
+        journey_map="supermarket",
+        stage="pay",
+        site_id="s1",
+        payload=b"\x0a\x01x",
+        identity=identity,
+    )
+
+
+def test_contacts_records_each_event_once_and_counts_only_new_ones(
+    fresh_database: Settings,
+) -> None:
+    async def work(pool: AsyncConnectionPool) -> None:
+        store = PostgresContactsStore(pool)
+        rows = [touchpoint_row(n, identity=("phone", "+8490")) for n in range(3)]
+        await store.save(rows, [])
+        await store.save([*rows, touchpoint_row(3)], [])  # redelivery plus one new
+        customer = await store.get_customer("c1")
+        assert customer is not None
+        assert customer.touchpoint_count == 4
+        assert (customer.first_seen, customer.last_seen) == (T0, T0 + timedelta(minutes=3))
+        assert customer.identities == (("phone", "+8490"),)
+        assert await store.stats() == (4, 0)
+
+    with_pool(fresh_database, work)
+
+
+def test_contacts_pages_touchpoints_in_event_time_order(fresh_database: Settings) -> None:
+    async def work(pool: AsyncConnectionPool) -> None:
+        store = PostgresContactsStore(pool)
+        await store.save([touchpoint_row(n) for n in (4, 1, 3, 0, 2)], [])
+        first = await store.list_touchpoints("c1", None, 2)
+        rest = await store.list_touchpoints("c1", (first[-1].occurred_at, first[-1].event_id), 10)
+        assert [t.event_id for t in first + rest] == ["e0", "e1", "e2", "e3", "e4"]
+
+    with_pool(fresh_database, work)
+
+
+def test_contacts_dead_letters_are_counted_once_per_record(fresh_database: Settings) -> None:
+    async def work(pool: AsyncConnectionPool) -> None:
+        store = PostgresContactsStore(pool)
+        letter = DeadLetter("touchpoints.v1", 0, 7, "value: bad", "value", "door", T0)
+        await store.save([], [letter])
+        await store.save([], [letter])
+        assert await store.stats() == (0, 1)
+
+    with_pool(fresh_database, work)
+
+
+def moment_row(n: int, verdict: str, visit: str = "v1") -> MomentRow:
+    return MomentRow(
+        moment_id=f"m{n}",
+        source_event_id=f"e{n}",
+        customer_id="c1",
+        visit_id=visit,
+        site_id="s1",
+        journey_map="supermarket",
+        stage="enter_store",
+        occurred_at=T0 + timedelta(minutes=n),
+        verdict=verdict,
+        payload=b"",
+    )
+
+
+def test_journey_rolls_each_moment_into_its_visit_once(fresh_database: Settings) -> None:
+    async def work(pool: AsyncConnectionPool) -> None:
+        store = PostgresJourneyStore(pool)
+        moments = [moment_row(0, "win"), moment_row(1, "lose"), moment_row(2, "unscored")]
+        await store.save_moments(moments)
+        await store.save_moments(moments)
+        found = await store.get_visit("v1")
+        assert found is not None
+        visit, rows = found
+        assert (visit.wins, visit.losses) == (1, 1)
+        assert [r.moment_id for r in rows] == ["m0", "m1", "m2"]
+        assert await store.verdict_counts() == {"win": 1, "lose": 1, "unscored": 1}
+        lost = await store.list_moments(MomentFilter(verdict="lose"), None, 10)
+        assert [m.moment_id for m in lost] == ["m1"]
+
+    with_pool(fresh_database, work)
+
+
+def test_loyalty_values_a_customer_from_full_history_once(fresh_database: Settings) -> None:
+    purchases = [
+        Purchase(f"p{n}", "c1", f"v{n}", T0 + timedelta(days=30 * n), "VND", 100_000 * (n + 1))
+        for n in range(3)
+    ]
+
+    async def work(pool: AsyncConnectionPool) -> None:
+        store = PostgresLoyaltyStore(pool)
+        await store.fold_purchases(purchases[:2], lifetime_value)
+        values = await store.fold_purchases(purchases, lifetime_value)  # p0, p1 again + p2
+        assert values == [lifetime_value(purchases)]
+        assert await store.get_value("c1") == lifetime_value(purchases)
+
+    with_pool(fresh_database, work)
+
+
+def lost(n: int, visit: str) -> LostMoment:
+    return LostMoment(f"m{n}", "c1", visit, "s1", "enter_store", "slow", T0 + timedelta(minutes=n))
+
+
+def test_notify_opens_one_case_per_visit_and_joins_later_losses(fresh_database: Settings) -> None:
+    async def work(pool: AsyncConnectionPool) -> None:
+        store = PostgresNotifyStore(pool)
+        moments = [lost(0, "v1"), lost(1, "v1"), lost(2, "v2")]
+        openings = [opening_for(m) for m in moments]
+        first = await store.open_or_join(openings, moments)
+        again = await store.open_or_join(openings, moments)
+        assert first == again
+        assert first["m0"].case_id == first["m1"].case_id != first["m2"].case_id
+        assert first["m1"].opening_moment_id == "m0"
+        cases, total = await store.list_cases(CaseFilter(status="open"), None, 1)
+        assert total == 2 and [c.opening_moment_id for c in cases] == ["m0"]
+        after = (cases[0].opened_at, cases[0].case_id)
+        rest, _ = await store.list_cases(CaseFilter(status="open"), after, 10)
+        assert [c.opening_moment_id for c in rest] == ["m2"]
+        case = await store.get_case(first["m0"].case_id)
+        assert case is not None and case.moment_ids == ("m0", "m1")
+
+    with_pool(fresh_database, work)
