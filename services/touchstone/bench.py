@@ -74,26 +74,35 @@ def workload(touchpoints: list[Touchpoint]) -> Workload:
 
 def send_all(bootstrap: str, batch: list[Record], rate: float | None = None) -> dict[str, float]:
     """Publish the records (paced if rate is set); each event id's send time in seconds."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=65536)
+    return asyncio.run(_send_all(bootstrap, batch, rate))
+
+
+async def _send_all(bootstrap: str, batch: list[Record], rate: float | None) -> dict[str, float]:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=65536)
+    await producer.start()
     sent_at: dict[str, float] = {}
     interval, next_at = (1.0 / rate if rate else 0.0), time.monotonic()
+    pending = []
     for record in batch:
         if interval:
             next_at += interval
             if (delay := next_at - time.monotonic()) > 0:
-                time.sleep(delay)
+                await asyncio.sleep(delay)
         stamp = time.time()
-        event_id = dict(record.headers)["ce_id"].decode()
-        sent_at[event_id] = stamp
-        producer.send(
-            TOUCHPOINTS,
-            record.value,
-            record.key,
-            list(record.headers),
-            timestamp_ms=int(stamp * 1000),
+        sent_at[dict(record.headers)["ce_id"].decode()] = stamp
+        pending.append(
+            await producer.send(
+                TOUCHPOINTS,
+                record.value,
+                key=record.key,
+                headers=list(record.headers),
+                timestamp_ms=int(stamp * 1000),
+            )
         )
-    producer.flush()
-    producer.close()
+    await asyncio.gather(*pending)
+    await producer.stop()
     return sent_at
 
 

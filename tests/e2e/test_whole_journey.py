@@ -54,11 +54,12 @@ T = TypeVar("T")
 WAIT_S = 60.0
 
 
-@pytest.fixture(scope="module")
-def stack(infra: Settings) -> Iterator[LocalStack]:
-    """All four services as their own processes, on a database of their own."""
+@pytest.fixture(scope="module", params=["aiokafka", "faust"])
+def stack(infra: Settings, request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """All four services as their own processes, on a database of their own, per consumer kind."""
     settings, drop = create_database(infra)
-    local = LocalStack(with_free_grpc_ports(replace(settings, embedded=False)))
+    settings = replace(settings, embedded=False, consumer=request.param)
+    local = LocalStack(with_free_grpc_ports(settings))
     local.start()
     yield local
     local.stop()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVICES = ("contacts", "journey", "loyalty", "notify")
+CONSUMERS = ("aiokafka", "faust")
 DEFAULT_GRPC_PORTS = {"contacts": 50051, "journey": 50052, "loyalty": 50053, "notify": 50054}
 
 
@@ -26,6 +27,13 @@ class Settings:
     rebalance_timeout_s: float = 4.0
     embedded: bool = True
     log_level: str = "warning"
+    consumer: str = "aiokafka"  # or "faust": Faust agents with take_events (slower, see README)
+
+    def __post_init__(self) -> None:
+        if self.consumer not in CONSUMERS:
+            raise ValueError(
+                f"TOUCHSTONE_CONSUMER must be one of {CONSUMERS}, not {self.consumer!r}"
+            )
 
     def grpc_address(self, service: str) -> str:
         """host:port the named service's gRPC server listens on."""
@@ -55,6 +63,7 @@ class Settings:
             ),
             embedded=_flag(env.get("TOUCHSTONE_EMBEDDED"), default=not external),
             log_level=env.get("TOUCHSTONE_LOG_LEVEL", base.log_level),
+            consumer=env.get("TOUCHSTONE_CONSUMER", base.consumer),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -70,6 +79,7 @@ class Settings:
             "TOUCHSTONE_REBALANCE_TIMEOUT_S": str(self.rebalance_timeout_s),
             "TOUCHSTONE_EMBEDDED": "1" if self.embedded else "0",
             "TOUCHSTONE_LOG_LEVEL": self.log_level,
+            "TOUCHSTONE_CONSUMER": self.consumer,
         }
         env.update(
             {f"TOUCHSTONE_{n.upper()}_GRPC_PORT": str(p) for n, p in self.grpc_ports.items()}
