@@ -87,9 +87,9 @@ class ContactsStore(Protocol):
 SAVE_TOUCHPOINTS = """
 WITH incoming AS (
     SELECT * FROM unnest(
-        %(event_id)s::text[], %(customer_id)s::text[], %(visit_id)s::text[],
-        %(occurred_at)s::timestamptz[], %(source)s::text[], %(journey_map)s::text[],
-        %(stage)s::text[], %(site_id)s::text[], %(payload)s::bytea[]
+        %(event_id)b::text[], %(customer_id)b::text[], %(visit_id)b::text[],
+        %(occurred_at)b::timestamptz[], %(source)b::text[], %(journey_map)b::text[],
+        %(stage)b::text[], %(site_id)b::text[], %(payload)b::bytea[]
     ) AS t(event_id, customer_id, visit_id, occurred_at, source, journey_map, stage, site_id,
            payload)
 ), inserted AS (
@@ -108,7 +108,7 @@ ON CONFLICT (customer_id) DO UPDATE SET
 
 SAVE_IDENTITIES = """
 INSERT INTO contacts.identities (kind, value, customer_id)
-SELECT DISTINCT * FROM unnest(%(kind)s::text[], %(value)s::text[], %(customer_id)s::text[])
+SELECT DISTINCT * FROM unnest(%(kind)b::text[], %(value)b::text[], %(customer_id)b::text[])
 ORDER BY 1, 2
 ON CONFLICT (kind, value) DO NOTHING
 """
@@ -116,8 +116,8 @@ ON CONFLICT (kind, value) DO NOTHING
 SAVE_DEAD_LETTERS = """
 INSERT INTO contacts.dead_letters
 SELECT * FROM unnest(
-    %(topic)s::text[], %(partition)s::int[], %(offset)s::bigint[], %(reason)s::text[],
-    %(field)s::text[], %(source)s::text[], %(received_at)s::timestamptz[]
+    %(topic)b::text[], %(partition)b::int[], %(offset)b::bigint[], %(reason)b::text[],
+    %(field)b::text[], %(source)b::text[], %(received_at)b::timestamptz[]
 )
 ON CONFLICT DO NOTHING
 """

@@ -85,9 +85,9 @@ MOMENT_COLUMNS = (
 SAVE_MOMENTS = """
 WITH incoming AS (
     SELECT * FROM unnest(
-        %(moment_id)s::text[], %(source_event_id)s::text[], %(customer_id)s::text[],
-        %(visit_id)s::text[], %(site_id)s::text[], %(journey_map)s::text[], %(stage)s::text[],
-        %(occurred_at)s::timestamptz[], %(verdict)s::text[], %(payload)s::bytea[]
+        %(moment_id)b::text[], %(source_event_id)b::text[], %(customer_id)b::text[],
+        %(visit_id)b::text[], %(site_id)b::text[], %(journey_map)b::text[], %(stage)b::text[],
+        %(occurred_at)b::timestamptz[], %(verdict)b::text[], %(payload)b::bytea[]
     ) AS t(moment_id, source_event_id, customer_id, visit_id, site_id, journey_map, stage,
            occurred_at, verdict, payload)
 ), inserted AS (

@@ -41,8 +41,8 @@ class LoyaltyStore(Protocol):
 SAVE_PURCHASES = """
 INSERT INTO loyalty.purchases
 SELECT * FROM unnest(
-    %(event_id)s::text[], %(customer_id)s::text[], %(visit_id)s::text[],
-    %(occurred_at)s::timestamptz[], %(currency)s::text[], %(minor_units)s::bigint[]
+    %(event_id)b::text[], %(customer_id)b::text[], %(visit_id)b::text[],
+    %(occurred_at)b::timestamptz[], %(currency)b::text[], %(minor_units)b::bigint[]
 )
 ON CONFLICT (event_id) DO NOTHING
 """
@@ -55,9 +55,9 @@ FROM loyalty.purchases WHERE customer_id = ANY(%s) ORDER BY customer_id, occurre
 SAVE_VALUES = """
 INSERT INTO loyalty.customer_values AS v
 SELECT * FROM unnest(
-    %(customer_id)s::text[], %(currency)s::text[], %(average_spend_minor)s::bigint[],
-    %(purchases)s::int[], %(visits)s::int[], %(visits_per_year)s::numeric[],
-    %(expected_years)s::numeric[], %(lifetime_value_minor)s::bigint[], %(as_of)s::timestamptz[]
+    %(customer_id)b::text[], %(currency)b::text[], %(average_spend_minor)b::bigint[],
+    %(purchases)b::int[], %(visits)b::int[], %(visits_per_year)b::numeric[],
+    %(expected_years)b::numeric[], %(lifetime_value_minor)b::bigint[], %(as_of)b::timestamptz[]
 )
 ON CONFLICT (customer_id) DO UPDATE SET
     currency = excluded.currency, average_spend_minor = excluded.average_spend_minor,

@@ -74,9 +74,9 @@ INSERT INTO notify.cases (case_id, customer_id, visit_id, site_id, status, openi
 SELECT case_id, customer_id, visit_id, site_id, 'open', opening_moment_id, stage, reason,
        opened_at, due_at
 FROM unnest(
-    %(case_id)s::text[], %(customer_id)s::text[], %(visit_id)s::text[], %(site_id)s::text[],
-    %(opening_moment_id)s::text[], %(stage)s::text[], %(reason)s::text[],
-    %(opened_at)s::timestamptz[], %(due_at)s::timestamptz[]
+    %(case_id)b::text[], %(customer_id)b::text[], %(visit_id)b::text[], %(site_id)b::text[],
+    %(opening_moment_id)b::text[], %(stage)b::text[], %(reason)b::text[],
+    %(opened_at)b::timestamptz[], %(due_at)b::timestamptz[]
 ) AS t(case_id, customer_id, visit_id, site_id, opening_moment_id, stage, reason, opened_at, due_at)
 ORDER BY case_id
 ON CONFLICT (case_id) DO NOTHING
@@ -85,8 +85,8 @@ ON CONFLICT (case_id) DO NOTHING
 JOIN_MOMENTS = """
 INSERT INTO notify.case_moments
 SELECT * FROM unnest(
-    %(moment_id)s::text[], %(case_id)s::text[], %(stage)s::text[], %(reason)s::text[],
-    %(occurred_at)s::timestamptz[]
+    %(moment_id)b::text[], %(case_id)b::text[], %(stage)b::text[], %(reason)b::text[],
+    %(occurred_at)b::timestamptz[]
 )
 ON CONFLICT (moment_id) DO NOTHING
 """
