@@ -23,7 +23,7 @@ class Settings:
     grpc_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_GRPC_PORTS))
     topic_partitions: int = 4
     batch_size: int = 500
-    batch_within_s: float = 0.05
+    batch_within_s: float = 0.02
     rebalance_timeout_s: float = 4.0
     embedded: bool = True
     log_level: str = "warning"
