@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import grpc
 
 from contacts.codec import IDENTITY_KIND_NAMES
@@ -11,9 +9,7 @@ from contacts.store import ContactsStore
 from touchstone.common.prototime import to_timestamp
 from touchstone.common.rpc import (
     NotFound,
-    decode_page_token,
-    encode_page_token,
-    page_size,
+    PageRequest,
     require,
     rpc_method,
 )
@@ -51,10 +47,8 @@ class ContactsApi(pb_grpc.ContactsServiceServicer):
         self, request: pb.ListTouchpointsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListTouchpointsResponse:
         customer_id = require("customer_id", request.customer_id)
-        limit = page_size(request.page_size)
-        position = decode_page_token(request.page_token, 2)
-        after = (datetime.fromisoformat(position[0]), position[1]) if position else None
-        rows = await self.store.list_touchpoints(customer_id, after, limit)
+        page = PageRequest.of(request.page_size, request.page_token)
+        rows = await self.store.list_touchpoints(customer_id, page.after, page.size)
         response = pb.ListTouchpointsResponse(
             touchpoints=[
                 pb.RecordedTouchpoint(
@@ -65,10 +59,7 @@ class ContactsApi(pb_grpc.ContactsServiceServicer):
                 for r in rows
             ]
         )
-        if len(rows) == limit:
-            response.next_page_token = encode_page_token(
-                rows[-1].occurred_at.isoformat(), rows[-1].event_id
-            )
+        response.next_page_token = page.next_token(rows, lambda r: (r.occurred_at, r.event_id))
         return response
 
     @rpc_method

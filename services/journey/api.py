@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import grpc
 
 from journey.codec import VERDICT_NAMES
@@ -11,9 +9,7 @@ from journey.store import JourneyStore, MomentFilter
 from touchstone.common.rpc import (
     InvalidArgument,
     NotFound,
-    decode_page_token,
-    encode_page_token,
-    page_size,
+    PageRequest,
     require,
     rpc_method,
 )
@@ -45,18 +41,12 @@ class JourneyApi(pb_grpc.JourneyServiceServicer):
         self, request: pb.ListMomentsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMomentsResponse:
         where = moment_filter(request)
-        limit = page_size(request.page_size)
-        position = decode_page_token(request.page_token, 2)
-        after = (datetime.fromisoformat(position[0]), position[1]) if position else None
-        rows = await self.store.list_moments(where, after, limit)
+        page = PageRequest.of(request.page_size, request.page_token)
+        rows = await self.store.list_moments(where, page.after, page.size)
         response = pb.ListMomentsResponse(
             moments=[MomentScored.FromString(r.payload) for r in rows]
         )
-        if len(rows) == limit:
-            last = rows[-1]
-            response.next_page_token = encode_page_token(
-                last.occurred_at.isoformat(), last.moment_id
-            )
+        response.next_page_token = page.next_token(rows, lambda r: (r.occurred_at, r.moment_id))
         return response
 
     @rpc_method

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import grpc
 
 from notify.codec import STATUS_NAMES, case_message
@@ -11,9 +9,7 @@ from notify.store import CaseFilter, NotifyStore
 from touchstone.common.rpc import (
     InvalidArgument,
     NotFound,
-    decode_page_token,
-    encode_page_token,
-    page_size,
+    PageRequest,
     require,
     rpc_method,
 )
@@ -44,14 +40,10 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
         self, request: pb.ListCasesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListCasesResponse:
         where = case_filter(request)
-        limit = page_size(request.page_size)
-        position = decode_page_token(request.page_token, 2)
-        after = (datetime.fromisoformat(position[0]), position[1]) if position else None
-        rows, total = await self.store.list_cases(where, after, limit)
+        page = PageRequest.of(request.page_size, request.page_token)
+        rows, total = await self.store.list_cases(where, page.after, page.size)
         response = pb.ListCasesResponse(cases=[case_message(r) for r in rows], total=total)
-        if len(rows) == limit:
-            last = rows[-1]
-            response.next_page_token = encode_page_token(last.opened_at.isoformat(), last.case_id)
+        response.next_page_token = page.next_token(rows, lambda r: (r.opened_at, r.case_id))
         return response
 
     @rpc_method

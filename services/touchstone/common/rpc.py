@@ -7,6 +7,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import grpc
@@ -66,6 +67,7 @@ def rich_status(error: ApiError) -> grpc.Status:
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 Method = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[T]]
 
 
@@ -106,6 +108,31 @@ def decode_page_token(token: str, parts: int) -> tuple[str, ...] | None:
     if len(values) != parts:
         raise InvalidArgument(("page_token", "is not a token this service issued"))
     return values
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """How many rows a list call wants, and the keyset position (event time, id) to start after."""
+
+    size: int
+    after: tuple[datetime, str] | None
+
+    @classmethod
+    def of(cls, requested_size: int, page_token: str) -> PageRequest:
+        """The page a request's page_size and page_token fields ask for."""
+        position = decode_page_token(page_token, 2)
+        try:
+            after = (datetime.fromisoformat(position[0]), position[1]) if position else None
+        except ValueError as error:
+            raise InvalidArgument(("page_token", "is not a token this service issued")) from error
+        return cls(page_size(requested_size), after)
+
+    def next_token(self, rows: Sequence[R], position: Callable[[R], tuple[datetime, str]]) -> str:
+        """The token for the page after these rows ('' when they were the last)."""
+        if len(rows) < self.size or not rows:
+            return ""
+        at, last_id = position(rows[-1])
+        return encode_page_token(at.isoformat(), last_id)
 
 
 @dataclass(frozen=True)

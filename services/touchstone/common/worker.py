@@ -24,13 +24,20 @@ from touchstone.common.settings import Settings
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """What makes a service: its inputs, its handler, its gRPC servicers and its schema."""
+    """What makes a service: its inputs, store, handler, gRPC servicer and schema."""
 
     name: str
     input_topics: tuple[str, ...]
     migrations: Path
-    make_handler: Callable[[AsyncConnectionPool, Settings], BatchHandler]
-    make_bindings: Callable[[AsyncConnectionPool, Settings], list[ServiceBinding]]
+    store: Callable[[AsyncConnectionPool], Any]
+    handler: Callable[[Any, Settings], BatchHandler]
+    servicer: Callable[[Any], object]
+    grpc_service: str  # full name, e.g. touchstone.journey.v1.JourneyService
+    add_servicer: Callable[[Any, Any], None]
+
+    def bindings(self, store: Any) -> list[ServiceBinding]:
+        """The gRPC services this service serves, over its store."""
+        return [ServiceBinding(self.grpc_service, self.servicer(store), self.add_servicer)]
 
 
 class PostgresPoolService(mode.Service):
@@ -71,8 +78,9 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     """Migrate the schema, then run the worker until it is told to stop (SIGINT or SIGTERM)."""
     apply_migrations(settings.database_url, spec.name, spec.migrations)
     pool = open_pool(settings.database_url)
-    handler = spec.make_handler(pool, settings)
-    grpc_service = GrpcService(settings.grpc_address(spec.name), spec.make_bindings(pool, settings))
+    store = spec.store(pool)
+    handler = spec.handler(store, settings)
+    grpc_service = GrpcService(settings.grpc_address(spec.name), spec.bindings(store))
     loglevel = settings.log_level.upper()
     if settings.consumer == "faust":
         app = faust_app(spec.name, settings)
