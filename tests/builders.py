@@ -1,0 +1,83 @@
+"""Small builders for test inputs: a valid touchpoint, a record carrying it, a scored moment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from touchstone.common.topics import Incoming
+from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, Money, Touchpoint
+from touchstone.journey.v1.events_pb2 import MomentScored
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def touchpoint(
+    stage: str = "enter_store", at: datetime = T0, journey_map: str = "supermarket", **fields: Any
+) -> Touchpoint:
+    """A valid touchpoint; keyword fields override or add to it."""
+    tp = Touchpoint(
+        event_id=fields.pop("event_id", f"ev-{stage}-{at.isoformat()}"),
+        source=fields.pop("source", "door-sensor"),
+        customer=fields.pop("customer", CustomerRef(customer_id="cust-1")),
+        site_id=fields.pop("site_id", "hcm-01"),
+        journey_map=journey_map,
+        stage=stage,
+        **fields,
+    )
+    tp.occurred_at.FromDatetime(at)
+    return tp
+
+
+def payment(minor_units: int, at: datetime = T0, visit_id: str = "visit-1") -> Touchpoint:
+    """A payment touchpoint in VND."""
+    return touchpoint(
+        "pay",
+        at,
+        purchase=Money(currency="VND", minor_units=minor_units),
+        visit_id=visit_id,
+        event_id=f"pay-{visit_id}-{at.isoformat()}",
+    )
+
+
+def record(
+    value: bytes | None,
+    offset: int = 0,
+    topic: str = "touchpoints.v1",
+    headers: dict[str, bytes] | None = None,
+    received: datetime = T0 + timedelta(seconds=1),
+    key: bytes = b"cust-1",
+) -> Incoming:
+    """A consumed record as handlers see it."""
+    return Incoming(topic, 0, offset, key, value, headers or {}, int(received.timestamp() * 1000))
+
+
+def recorded(tp: Touchpoint, customer_id: str = "cust-1", visit_id: str = "visit-1") -> bytes:
+    """The TouchpointRecorded bytes contacts would publish for tp."""
+    return TouchpointRecorded(
+        event_id=f"rec-{tp.event_id}", touchpoint=tp, customer_id=customer_id, visit_id=visit_id
+    ).SerializeToString()
+
+
+def moment(
+    verdict: int,
+    moment_id: str = "m-1",
+    visit_id: str = "visit-1",
+    at: datetime = T0,
+    reason: str = "greeted within 30 s: 45 (<= 30)",
+) -> bytes:
+    """MomentScored bytes as journey would publish them."""
+    event = MomentScored(
+        moment_id=moment_id,
+        source_event_id=f"src-{moment_id}",
+        customer_id="cust-1",
+        visit_id=visit_id,
+        site_id="hcm-01",
+        journey_map="supermarket",
+        stage="enter_store",
+        verdict=verdict,
+        reason=reason,
+    )
+    event.occurred_at.FromDatetime(at)
+    return event.SerializeToString()

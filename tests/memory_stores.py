@@ -1,0 +1,167 @@
+"""In-memory fakes of the services' store ports, idempotent by key exactly as the SQL is."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from contacts.store import CustomerRow, DeadLetter, RecordedTouchpoint, StoredTouchpoint
+from journey.store import MomentFilter, MomentRow, VisitRow
+from loyalty.domain import CustomerValue, Purchase
+from loyalty.store import Valuer
+from notify.domain import CaseOpening, LostMoment
+from notify.store import CaseFilter, CaseRow
+
+
+class MemoryContactsStore:
+    """ContactsStore in memory."""
+
+    def __init__(self) -> None:
+        self.touchpoints: dict[str, RecordedTouchpoint] = {}
+        self.dead: dict[tuple[str, int, int], DeadLetter] = {}
+        self.identities: dict[tuple[str, str], str] = {}
+
+    async def save(
+        self, recorded: Sequence[RecordedTouchpoint], dead: Sequence[DeadLetter]
+    ) -> None:
+        for row in recorded:
+            self.touchpoints.setdefault(row.event_id, row)
+            if row.identity:
+                self.identities.setdefault(row.identity, row.customer_id)
+        for letter in dead:
+            self.dead.setdefault((letter.topic, letter.partition, letter.offset), letter)
+
+    async def get_customer(self, customer_id: str) -> CustomerRow | None:
+        rows = [t for t in self.touchpoints.values() if t.customer_id == customer_id]
+        if not rows:
+            return None
+        ids = tuple(sorted(k for k, c in self.identities.items() if c == customer_id))
+        times = [t.occurred_at for t in rows]
+        return CustomerRow(customer_id, min(times), max(times), len(rows), ids)
+
+    async def list_touchpoints(
+        self, customer_id: str, after: tuple[datetime, str] | None, limit: int
+    ) -> list[StoredTouchpoint]:
+        rows = sorted(
+            (t for t in self.touchpoints.values() if t.customer_id == customer_id),
+            key=lambda t: (t.occurred_at, t.event_id),
+        )
+        rows = [t for t in rows if after is None or (t.occurred_at, t.event_id) > after]
+        return [
+            StoredTouchpoint(t.event_id, t.customer_id, t.visit_id, t.occurred_at, t.payload)
+            for t in rows[:limit]
+        ]
+
+    async def stats(self) -> tuple[int, int]:
+        return len(self.touchpoints), len(self.dead)
+
+
+class MemoryJourneyStore:
+    """JourneyStore in memory."""
+
+    def __init__(self) -> None:
+        self.moments: dict[str, MomentRow] = {}
+
+    async def save_moments(self, moments: Sequence[MomentRow]) -> None:
+        for row in moments:
+            self.moments.setdefault(row.moment_id, row)
+
+    async def list_moments(
+        self, where: MomentFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> list[MomentRow]:
+        wanted = {k: v for k, v in vars(where).items() if v}
+        rows = sorted(self.moments.values(), key=lambda m: (m.occurred_at, m.moment_id))
+        rows = [m for m in rows if all(getattr(m, k) == v for k, v in wanted.items())]
+        return [m for m in rows if after is None or (m.occurred_at, m.moment_id) > after][:limit]
+
+    async def get_visit(self, visit_id: str) -> tuple[VisitRow, list[MomentRow]] | None:
+        rows = await self.list_moments(MomentFilter(visit_id=visit_id), None, 10**9)
+        if not rows:
+            return None
+        first, verdicts = rows[0], [m.verdict for m in rows]
+        visit = VisitRow(
+            visit_id,
+            first.customer_id,
+            first.site_id,
+            first.journey_map,
+            verdicts.count("win"),
+            verdicts.count("lose"),
+        )
+        return visit, rows
+
+    async def verdict_counts(self) -> dict[str, int]:
+        verdicts = [m.verdict for m in self.moments.values()]
+        return {v: verdicts.count(v) for v in ("win", "lose", "unscored")}
+
+
+class MemoryLoyaltyStore:
+    """LoyaltyStore in memory."""
+
+    def __init__(self) -> None:
+        self.purchases: dict[str, Purchase] = {}
+        self.values: dict[str, CustomerValue] = {}
+
+    async def fold_purchases(
+        self, purchases: Sequence[Purchase], valuer: Valuer
+    ) -> list[CustomerValue]:
+        for p in purchases:
+            self.purchases.setdefault(p.event_id, p)
+        values = []
+        for customer in sorted({p.customer_id for p in purchases}):
+            history = [p for p in self.purchases.values() if p.customer_id == customer]
+            value = valuer(history)
+            if value is not None:
+                self.values[customer] = value
+                values.append(value)
+        return values
+
+    async def get_value(self, customer_id: str) -> CustomerValue | None:
+        return self.values.get(customer_id)
+
+
+class MemoryNotifyStore:
+    """NotifyStore in memory."""
+
+    def __init__(self) -> None:
+        self.cases: dict[str, CaseRow] = {}
+        self.joined: dict[str, tuple[str, str]] = {}  # moment id -> (case id, reason)
+
+    async def open_or_join(
+        self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]
+    ) -> dict[str, CaseRow]:
+        for o in openings:
+            self.cases.setdefault(
+                o.case_id,
+                CaseRow(
+                    o.case_id,
+                    o.customer_id,
+                    o.visit_id,
+                    o.site_id,
+                    "open",
+                    o.opening_moment_id,
+                    o.opened_at,
+                    o.due_at,
+                ),
+            )
+        for o, m in zip(openings, moments, strict=True):
+            self.joined.setdefault(m.moment_id, (o.case_id, m.reason))
+        return {m.moment_id: self.cases[self.joined[m.moment_id][0]] for m in moments}
+
+    async def list_cases(
+        self, where: CaseFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> tuple[list[CaseRow], int]:
+        wanted = {k: v for k, v in vars(where).items() if v}
+        rows = sorted(self.cases.values(), key=lambda c: (c.opened_at, c.case_id))
+        rows = [c for c in rows if all(getattr(c, k) == v for k, v in wanted.items())]
+        page = [c for c in rows if after is None or (c.opened_at, c.case_id) > after][:limit]
+        return page, len(rows)
+
+    async def get_case(self, case_id: str) -> CaseRow | None:
+        case = self.cases.get(case_id)
+        if case is None:
+            return None
+        joined = [(m, r) for m, (c, r) in self.joined.items() if c == case_id]
+        return replace(
+            case, moment_ids=tuple(m for m, _ in joined), reasons=tuple(r for _, r in joined)
+        )

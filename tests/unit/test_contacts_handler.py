@@ -1,0 +1,80 @@
+"""RecordTouchpoints: every record is either recorded (and published) or dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from google.protobuf import json_format
+
+from contacts.handlers import RecordTouchpoints
+from tests.builders import T0, record, touchpoint
+from tests.memory_stores import MemoryContactsStore
+from touchstone.common.ids import derived_id
+from touchstone.common.topics import CONTACTS_RECORDED, TOUCHPOINTS_DLQ
+from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+
+GARBAGE = b"\xff\xfe garbage"
+
+
+def handle(store: MemoryContactsStore, *records):
+    return asyncio.run(RecordTouchpoints(store).handle(list(records)))
+
+
+def test_garbage_is_dead_lettered_untouched_and_the_valid_one_recorded() -> None:
+    store = MemoryContactsStore()
+    valid = touchpoint(measurements={"greeting_seconds": 45})
+    out = handle(
+        store,
+        record(GARBAGE, 0, headers={"ce_source": b"door-3"}),
+        record(valid.SerializeToString(), 1),
+    )
+
+    dead, published = out
+    assert (dead.topic, dead.key, dead.value) == (TOUCHPOINTS_DLQ, b"cust-1", GARBAGE)
+    headers = dict(dead.headers)
+    assert headers["dlq_field"] == b"value"
+    assert headers["dlq_reason"].startswith(b"value: not a application/protobuf Touchpoint")
+    assert (headers["dlq_offset"], headers["ce_source"], headers["dlq_source"]) == (
+        b"0",
+        b"door-3",
+        b"door-3",
+    )
+    event = TouchpointRecorded.FromString(published.value)
+    assert (published.topic, published.key) == (CONTACTS_RECORDED, b"cust-1")
+    assert event.event_id == derived_id("recorded", valid.event_id)
+    assert event.touchpoint == valid and event.customer_id == "cust-1"
+    assert list(store.touchpoints) == [valid.event_id]
+    assert [d.reason for d in store.dead.values()] == [headers["dlq_reason"].decode()]
+
+
+def test_an_invalid_touchpoint_is_dead_lettered_naming_the_field() -> None:
+    store = MemoryContactsStore()
+    (dead,) = handle(store, record(touchpoint(event_id="").SerializeToString()))
+    assert dead.topic == TOUCHPOINTS_DLQ
+    assert dict(dead.headers)["dlq_field"] == b"event_id"
+    assert store.touchpoints == {}
+
+
+def test_a_touchpoint_from_the_future_of_its_arrival_is_dead_lettered() -> None:
+    future = touchpoint(at=T0 + timedelta(hours=1))
+    (dead,) = handle(MemoryContactsStore(), record(future.SerializeToString(), received=T0))
+    assert dict(dead.headers)["dlq_field"] == b"occurred_at"
+
+
+def test_json_touchpoints_are_accepted() -> None:
+    tp = touchpoint()
+    value = json_format.MessageToJson(tp).encode()
+    (out,) = handle(
+        MemoryContactsStore(), record(value, headers={"content-type": b"application/json"})
+    )
+    assert out.topic == CONTACTS_RECORDED
+    assert TouchpointRecorded.FromString(out.value).touchpoint == tp
+
+
+def test_a_redelivered_batch_records_once_and_republishes_the_same_bytes() -> None:
+    store = MemoryContactsStore()
+    batch = [record(touchpoint(stage=s).SerializeToString(), n) for n, s in enumerate("abc")]
+    first, again = handle(store, *batch), handle(store, *batch)
+    assert first == again
+    assert asyncio.run(store.stats()) == (3, 0)
