@@ -1,0 +1,101 @@
+"""Loyalty's rules: lifetime value = average spend per visit x visits per year x loyal years."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from loyalty.domain import Purchase, ValuePolicy, lifetime_value
+from loyalty.handlers import FoldPurchases
+from tests.builders import T0, payment, record, recorded, touchpoint
+from tests.memory_stores import MemoryLoyaltyStore
+from touchstone.common.topics import LOYALTY_DLQ, LOYALTY_VALUES
+from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+
+
+def bought(n: int, minor: int, days: float, visit: str | None = None, currency: str = "VND"):
+    return Purchase(f"p{n}", "c1", visit or f"v{n}", T0 + timedelta(days=days), currency, minor)
+
+
+def test_value_is_spend_per_visit_times_visits_per_year_times_loyal_years() -> None:
+    # four visits over 180 days: 4 x 365 / 180 visits a year, 5 years, 250,000 a visit
+    purchases = [bought(n, 250_000, 60 * n) for n in range(4)]
+    value = lifetime_value(purchases)
+    assert value is not None
+    assert value.average_spend_minor == 250_000
+    assert value.visits == 4 and value.purchases == 4
+    assert value.visits_per_year == Decimal("8.1111")
+    assert value.lifetime_value_minor == 10_138_875  # 250,000 x 8.1111 x 5, half-even
+    assert value.as_of == T0 + timedelta(days=180)
+
+
+def test_two_payments_in_one_visit_are_one_visit_of_their_sum() -> None:
+    value = lifetime_value([bought(1, 100_000, 0, "v"), bought(2, 50_000, 0.01, "v")])
+    assert value is not None and (value.visits, value.average_spend_minor) == (1, 150_000)
+
+
+def test_the_order_purchases_arrive_in_changes_nothing() -> None:
+    purchases = [bought(n, 10_000 * (n + 1), 7 * n) for n in range(12)]
+    shuffled = purchases[:]
+    random.Random(3).shuffle(shuffled)
+    assert lifetime_value(shuffled) == lifetime_value(purchases)
+
+
+def test_a_new_customer_is_not_extrapolated_from_a_single_day() -> None:
+    value = lifetime_value([bought(1, 100_000, 0), bought(2, 100_000, 1)])
+    assert value is not None
+    assert value.visits_per_year == Decimal("8.1111")  # 2 visits over the 90-day minimum
+
+
+def test_only_the_last_year_counts_toward_visits_per_year() -> None:
+    value = lifetime_value(
+        [bought(1, 100_000, 0), bought(2, 100_000, 400), bought(3, 100_000, 490)]
+    )
+    assert value is not None
+    assert value.visits == 3  # spend still averages over every visit
+    assert value.visits_per_year == Decimal("8.1111")  # 2 visits in the window of 90 days
+
+
+def test_value_is_in_the_currency_of_the_latest_payment() -> None:
+    value = lifetime_value([bought(1, 9_999, 0, currency="USD"), bought(2, 200_000, 10)])
+    assert value is not None and (value.currency, value.average_spend_minor) == ("VND", 200_000)
+
+
+def test_the_expected_years_come_from_the_policy() -> None:
+    purchases = [bought(1, 100_000, 0)]
+    five = lifetime_value(purchases)
+    ten = lifetime_value(purchases, ValuePolicy(expected_years=Decimal(10)))
+    assert five is not None and ten is not None
+    assert ten.lifetime_value_minor == 2 * five.lifetime_value_minor
+
+
+def test_no_purchases_no_value() -> None:
+    assert lifetime_value([]) is None
+
+
+def handle(store: MemoryLoyaltyStore, *records):
+    return asyncio.run(FoldPurchases(store).handle(list(records)))
+
+
+def test_a_payment_publishes_the_customers_new_value_and_nothing_else_does() -> None:
+    store = MemoryLoyaltyStore()
+    out = handle(store, record(recorded(touchpoint()), 0), record(recorded(payment(250_000)), 1))
+    (update,) = out
+    event = ValueUpdated.FromString(update.value)
+    assert (update.topic, update.key) == (LOYALTY_VALUES, b"cust-1")
+    assert (event.value.average_spend_minor, event.value.currency) == (250_000, "VND")
+    assert asyncio.run(store.get_value("cust-1")) is not None
+
+
+def test_a_redelivered_payment_changes_nothing_and_republishes_the_same_event() -> None:
+    store = MemoryLoyaltyStore()
+    batch = [record(recorded(payment(250_000)), 0)]
+    assert handle(store, *batch) == handle(store, *batch)
+    assert len(store.purchases) == 1
+
+
+def test_garbage_is_dead_lettered() -> None:
+    (out,) = handle(MemoryLoyaltyStore(), record(b"\xff\xff", 0))
+    assert out.topic == LOYALTY_DLQ
