@@ -1,41 +1,93 @@
-"""The Postgres adapters on a real PostgreSQL: idempotent writes, roll-ups and keyset paging."""
+"""Store contracts, run against the in-memory fakes and the Postgres adapters on a real server.
+
+The fakes stand in for Postgres in the unit tests, so they must keep the same promises:
+idempotent writes, roll-ups of new rows only, keyset paging.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 import pytest
-from psycopg_pool import AsyncConnectionPool
 
-from contacts.store import DeadLetter, PostgresContactsStore, RecordedTouchpoint
-from journey.store import MomentFilter, MomentRow, PostgresJourneyStore
+from contacts.store import ContactsStore, DeadLetter, PostgresContactsStore, RecordedTouchpoint
+from journey.store import JourneyStore, MomentFilter, MomentRow, PostgresJourneyStore
 from loyalty.domain import Purchase, lifetime_value
-from loyalty.store import PostgresLoyaltyStore
+from loyalty.store import LoyaltyStore, PostgresLoyaltyStore
 from notify.domain import LostMoment, opening_for
-from notify.store import CaseFilter, PostgresNotifyStore
+from notify.store import CaseFilter, NotifyStore, PostgresNotifyStore
+from tests.memory_stores import (
+    MemoryContactsStore,
+    MemoryJourneyStore,
+    MemoryLoyaltyStore,
+    MemoryNotifyStore,
+)
 from touchstone.common.pg import open_pool
 from touchstone.common.settings import Settings
 
 pytestmark = pytest.mark.integration
-T = TypeVar("T")
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
-def with_pool(settings: Settings, work: Callable[[AsyncConnectionPool], Awaitable[T]]) -> T:
-    """Run async work against an opened pool on the test database."""
+@dataclass(frozen=True)
+class Stores:
+    """One store of each service, all of one kind."""
 
-    async def run() -> T:
+    contacts: ContactsStore
+    journey: JourneyStore
+    loyalty: LoyaltyStore
+    notify: NotifyStore
+
+
+Work = Callable[[Stores], Awaitable[None]]
+Runner = Callable[[Work], None]
+
+
+def run_on_postgres(settings: Settings, work: Work) -> None:
+    """Run the work against the Postgres adapters over an opened pool."""
+
+    async def run() -> None:
         pool = open_pool(settings.database_url)
         await pool.open(wait=True)
         try:
-            return await work(pool)
+            await work(
+                Stores(
+                    PostgresContactsStore(pool),
+                    PostgresJourneyStore(pool),
+                    PostgresLoyaltyStore(pool),
+                    PostgresNotifyStore(pool),
+                )
+            )
         finally:
             await pool.close()
 
-    return asyncio.run(run())
+    asyncio.run(run())
+
+
+def run_in_memory(work: Work) -> None:
+    """Run the work against the in-memory fakes."""
+    asyncio.run(
+        work(
+            Stores(
+                MemoryContactsStore(),
+                MemoryJourneyStore(),
+                MemoryLoyaltyStore(),
+                MemoryNotifyStore(),
+            )
+        )
+    )
+
+
+@pytest.fixture(params=["memory", "postgres"])
+def run_with_stores(request: pytest.FixtureRequest) -> Runner:
+    """Runs a contract's work against one kind of store."""
+    if request.param == "memory":
+        return run_in_memory
+    settings = request.getfixturevalue("fresh_database")
+    return lambda work: run_on_postgres(settings, work)
 
 
 def touchpoint_row(
@@ -56,10 +108,10 @@ def touchpoint_row(
 
 
 def test_contacts_records_each_event_once_and_counts_only_new_ones(
-    fresh_database: Settings,
+    run_with_stores: Runner,
 ) -> None:
-    async def work(pool: AsyncConnectionPool) -> None:
-        store = PostgresContactsStore(pool)
+    async def work(stores: Stores) -> None:
+        store = stores.contacts
         rows = [touchpoint_row(n, identity=("phone", "+8490")) for n in range(3)]
         await store.save(rows, [])
         await store.save([*rows, touchpoint_row(3)], [])  # redelivery plus one new
@@ -70,29 +122,33 @@ def test_contacts_records_each_event_once_and_counts_only_new_ones(
         assert customer.identities == (("phone", "+8490"),)
         assert await store.stats() == (4, 0)
 
-    with_pool(fresh_database, work)
+    run_with_stores(work)
 
 
-def test_contacts_pages_touchpoints_in_event_time_order(fresh_database: Settings) -> None:
-    async def work(pool: AsyncConnectionPool) -> None:
-        store = PostgresContactsStore(pool)
+def test_contacts_pages_touchpoints_in_event_time_order(
+    run_with_stores: Callable[[Work], None],
+) -> None:
+    async def work(stores: Stores) -> None:
+        store = stores.contacts
         await store.save([touchpoint_row(n) for n in (4, 1, 3, 0, 2)], [])
         first = await store.list_touchpoints("c1", None, 2)
         rest = await store.list_touchpoints("c1", (first[-1].occurred_at, first[-1].event_id), 10)
         assert [t.event_id for t in first + rest] == ["e0", "e1", "e2", "e3", "e4"]
 
-    with_pool(fresh_database, work)
+    run_with_stores(work)
 
 
-def test_contacts_dead_letters_are_counted_once_per_record(fresh_database: Settings) -> None:
-    async def work(pool: AsyncConnectionPool) -> None:
-        store = PostgresContactsStore(pool)
+def test_contacts_dead_letters_are_counted_once_per_record(
+    run_with_stores: Callable[[Work], None],
+) -> None:
+    async def work(stores: Stores) -> None:
+        store = stores.contacts
         letter = DeadLetter("touchpoints.v1", 0, 7, "value: bad", "value", "door", T0)
         await store.save([], [letter])
         await store.save([], [letter])
         assert await store.stats() == (0, 1)
 
-    with_pool(fresh_database, work)
+    run_with_stores(work)
 
 
 def moment_row(n: int, verdict: str, visit: str = "v1") -> MomentRow:
@@ -110,9 +166,11 @@ def moment_row(n: int, verdict: str, visit: str = "v1") -> MomentRow:
     )
 
 
-def test_journey_rolls_each_moment_into_its_visit_once(fresh_database: Settings) -> None:
-    async def work(pool: AsyncConnectionPool) -> None:
-        store = PostgresJourneyStore(pool)
+def test_journey_rolls_each_moment_into_its_visit_once(
+    run_with_stores: Callable[[Work], None],
+) -> None:
+    async def work(stores: Stores) -> None:
+        store = stores.journey
         moments = [moment_row(0, "win"), moment_row(1, "lose"), moment_row(2, "unscored")]
         await store.save_moments(moments)
         await store.save_moments(moments)
@@ -125,32 +183,36 @@ def test_journey_rolls_each_moment_into_its_visit_once(fresh_database: Settings)
         lost = await store.list_moments(MomentFilter(verdict="lose"), None, 10)
         assert [m.moment_id for m in lost] == ["m1"]
 
-    with_pool(fresh_database, work)
+    run_with_stores(work)
 
 
-def test_loyalty_values_a_customer_from_full_history_once(fresh_database: Settings) -> None:
+def test_loyalty_values_a_customer_from_full_history_once(
+    run_with_stores: Callable[[Work], None],
+) -> None:
     purchases = [
         Purchase(f"p{n}", "c1", f"v{n}", T0 + timedelta(days=30 * n), "VND", 100_000 * (n + 1))
         for n in range(3)
     ]
 
-    async def work(pool: AsyncConnectionPool) -> None:
-        store = PostgresLoyaltyStore(pool)
+    async def work(stores: Stores) -> None:
+        store = stores.loyalty
         await store.fold_purchases(purchases[:2], lifetime_value)
         values = await store.fold_purchases(purchases, lifetime_value)  # p0, p1 again + p2
         assert values == [lifetime_value(purchases)]
         assert await store.get_value("c1") == lifetime_value(purchases)
 
-    with_pool(fresh_database, work)
+    run_with_stores(work)
 
 
 def lost(n: int, visit: str) -> LostMoment:
     return LostMoment(f"m{n}", "c1", visit, "s1", "enter_store", "slow", T0 + timedelta(minutes=n))
 
 
-def test_notify_opens_one_case_per_visit_and_joins_later_losses(fresh_database: Settings) -> None:
-    async def work(pool: AsyncConnectionPool) -> None:
-        store = PostgresNotifyStore(pool)
+def test_notify_opens_one_case_per_visit_and_joins_later_losses(
+    run_with_stores: Callable[[Work], None],
+) -> None:
+    async def work(stores: Stores) -> None:
+        store = stores.notify
         moments = [lost(0, "v1"), lost(1, "v1"), lost(2, "v2")]
         openings = [opening_for(m) for m in moments]
         first = await store.open_or_join(openings, moments)
@@ -166,4 +228,4 @@ def test_notify_opens_one_case_per_visit_and_joins_later_losses(fresh_database: 
         case = await store.get_case(first["m0"].case_id)
         assert case is not None and case.moment_ids == ("m0", "m1")
 
-    with_pool(fresh_database, work)
+    run_with_stores(work)
