@@ -13,9 +13,11 @@ from typing import TypeVar
 import grpc
 import psycopg
 import pytest
+from google.rpc import error_details_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
+from grpc_status import rpc_status
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests.conftest import create_database, with_free_grpc_ports
@@ -23,7 +25,7 @@ from touchstone.client import Clients
 from touchstone.common.ids import derived_id
 from touchstone.common.settings import SERVICES, Settings
 from touchstone.common.topics import TOUCHPOINTS, TOUCHPOINTS_DLQ
-from touchstone.contacts.v1.contacts_service_pb2 import GetCustomerRequest
+from touchstone.contacts.v1.contacts_service_pb2 import GetCustomerRequest, ListTouchpointsRequest
 from touchstone.contacts.v1.touchpoint_pb2 import (
     Channel,
     CustomerRef,
@@ -276,3 +278,43 @@ def test_killed_and_restarted_services_score_nothing_twice(
 
     eventually(lambda: moments_of(clients, customer_id, 7), "the sentinel scored after restart")
     assert row_counts(stack.settings, customer_id) == (7, 7, 1, 1)
+
+
+def test_bad_requests_get_field_violations_and_unknown_ids_not_found(clients: Clients) -> None:
+    with pytest.raises(grpc.RpcError) as raised:
+        clients.contacts.GetCustomer(GetCustomerRequest(customer_id=""), timeout=5)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = rpc_status.from_call(raised.value)
+    assert status is not None
+    bad_request = error_details_pb2.BadRequest()
+    status.details[0].Unpack(bad_request)
+    assert [(v.field, v.description) for v in bad_request.field_violations] == [
+        ("customer_id", "is required")
+    ]
+    with pytest.raises(grpc.RpcError) as missing:
+        clients.notify.GetCase(GetCaseRequest(case_id="no-such-case"), timeout=5)
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as mangled:
+        clients.journey.ListMoments(ListMomentsRequest(page_token="%%%"), timeout=5)
+    assert mangled.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_touchpoints_page_through_in_event_time_order(
+    clients: Clients, producer: KafkaProducer
+) -> None:
+    customer_id = f"cust-{uuid.uuid4()}"
+    visit = supermarket_visit(
+        CustomerRef(customer_id=customer_id), datetime(2026, 11, 1, tzinfo=UTC)
+    )
+    publish(producer, list(reversed(visit)), customer_id.encode())
+    eventually(lambda: moments_of(clients, customer_id, 6), "the visit recorded")
+    seen, token = [], ""
+    while True:
+        page = clients.contacts.ListTouchpoints(
+            ListTouchpointsRequest(customer_id=customer_id, page_size=4, page_token=token),
+            timeout=5,
+        )
+        seen += [t.touchpoint.event_id for t in page.touchpoints]
+        if not (token := page.next_page_token):
+            break
+    assert seen == [tp.event_id for tp in visit]
