@@ -11,6 +11,7 @@ from touchstone.common.topics import JSON, PROTOBUF
 from touchstone.contacts.v1.touchpoint_pb2 import IdentityKind, Touchpoint
 
 MAX_TOUCHPOINT_BYTES = 64 * 1024
+UNSPECIFIED_KIND = "unspecified"
 IDENTITY_KIND_NAMES = {
     IdentityKind.IDENTITY_KIND_LOYALTY_CARD: "loyalty_card",
     IdentityKind.IDENTITY_KIND_PHONE: "phone",
@@ -47,7 +48,7 @@ def facts_of(tp: Touchpoint) -> TouchpointFacts:
     identity = tp.customer.identity if tp.customer.HasField("identity") else None
     kind = ""
     if identity is not None:
-        kind = IDENTITY_KIND_NAMES.get(identity.kind, f"unknown({identity.kind})")
+        kind = IDENTITY_KIND_NAMES.get(identity.kind, UNSPECIFIED_KIND)
     return TouchpointFacts(
         event_id=tp.event_id,
         occurred_at=to_datetime(tp.occurred_at) if tp.HasField("occurred_at") else None,

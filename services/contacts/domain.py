@@ -93,7 +93,8 @@ def _customer_violations(facts: TouchpointFacts) -> list[Violation]:
     if not facts.identity_kind:
         return [Violation("customer", "needs a customer_id or an external identity")]
     if facts.identity_kind not in IDENTITY_KINDS:
-        return [Violation("customer.identity.kind", f"unknown kind {facts.identity_kind!r}")]
+        known = ", ".join(sorted(IDENTITY_KINDS))
+        return [Violation("customer.identity.kind", f"must be one of {known}")]
     if not normalise_identity(facts.identity_kind, facts.identity_value):
         return [Violation("customer.identity.value", "is required")]
     return []

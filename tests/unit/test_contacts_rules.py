@@ -146,6 +146,13 @@ def test_undecodable_bytes_say_why(value: bytes, content_type: str, says: str) -
         decode_touchpoint(value, content_type)
 
 
+def test_an_identity_without_a_kind_is_told_which_kinds_exist() -> None:
+    ref = CustomerRef(identity=ExternalIdentity(value="LC-1"))
+    (violation,) = validate(facts_of(touchpoint(customer=ref)), T0)
+    assert violation.field == "customer.identity.kind"
+    assert violation.reason == "must be one of account, email, loyalty_card, phone"
+
+
 def test_facts_carry_the_external_identity_kind_by_name() -> None:
     ref = CustomerRef(identity=ExternalIdentity(kind=IdentityKind.IDENTITY_KIND_PHONE, value="1"))
     facts = facts_of(touchpoint(customer=ref))
