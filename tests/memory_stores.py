@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from contacts.store import CustomerRow, DeadLetter, RecordedTouchpoint, StoredTouchpoint
+from contacts.domain import Outcome, classify_repeat
+from contacts.store import (
+    Arrival,
+    CustomerRow,
+    DeadLetter,
+    RecordedTouchpoint,
+    StoredTouchpoint,
+    conflict_letter,
+)
 from journey.store import MomentFilter, MomentRow, VisitRow
 from loyalty.domain import CustomerValue, Purchase
 from loyalty.store import Valuer
@@ -21,16 +29,33 @@ class MemoryContactsStore:
         self.touchpoints: dict[str, RecordedTouchpoint] = {}
         self.dead: dict[tuple[str, int, int], DeadLetter] = {}
         self.identities: dict[tuple[str, str], str] = {}
+        self.conflicts: dict[tuple[str, bytes], bytes] = {}  # (event id, conflicting) -> recorded
 
-    async def save(
-        self, recorded: Sequence[RecordedTouchpoint], dead: Sequence[DeadLetter]
-    ) -> None:
-        for row in recorded:
-            self.touchpoints.setdefault(row.event_id, row)
-            if row.identity:
-                self.identities.setdefault(row.identity, row.customer_id)
+    async def record(
+        self,
+        rows: Sequence[RecordedTouchpoint],
+        arrivals: Sequence[Arrival | None],
+        dead: Sequence[DeadLetter],
+    ) -> list[Outcome]:
+        outcomes = []
+        for row, arrival in zip(rows, arrivals, strict=True):
+            recorded = self.touchpoints.get(row.event_id)
+            if recorded is None:
+                self.touchpoints[row.event_id] = row
+                if row.identity:
+                    self.identities.setdefault(row.identity, row.customer_id)
+                outcomes.append(Outcome.RECORDED)
+                continue
+            outcome = classify_repeat(row.payload, recorded.payload)
+            if outcome is Outcome.CONFLICT:
+                self.conflicts.setdefault((row.event_id, row.payload), recorded.payload)
+                if arrival is not None:
+                    dead = [*dead, conflict_letter(row, arrival)]
+            outcomes.append(outcome)
         for letter in dead:
-            self.dead.setdefault((letter.topic, letter.partition, letter.offset), letter)
+            a = letter.arrival
+            self.dead.setdefault((a.topic, a.partition, a.offset), letter)
+        return outcomes
 
     async def get_customer(self, customer_id: str) -> CustomerRow | None:
         rows = [t for t in self.touchpoints.values() if t.customer_id == customer_id]

@@ -7,12 +7,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 
 from touchstone.common.ids import derived_id
 
 MAX_EVENT_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 256
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
+DEFAULT_LATE_AFTER = timedelta(hours=24)
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 IDENTITY_KINDS = frozenset({"loyalty_card", "phone", "email", "account"})
 
@@ -35,6 +37,23 @@ class TouchpointFacts:
     purchase_currency: str = ""
     purchase_minor_units: int = 0
     feedback_rating: int = 0
+
+
+class Outcome(Enum):
+    """What became of one touchpoint that reached contacts."""
+
+    RECORDED = "recorded"  # new, stored and published
+    DUPLICATE = "duplicate"  # the same event id with the same content: stored once already
+    CONFLICT = "conflict"  # the same event id with other content: quarantined, never overwritten
+    REJECTED = "rejected"  # invalid: dead-lettered (Kafka) or refused (gRPC)
+
+
+@dataclass(frozen=True)
+class IngestPolicy:
+    """How far ahead of its arrival an event may claim to be, and when it counts as late."""
+
+    future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE  # producers' clocks drift
+    late_after: timedelta = DEFAULT_LATE_AFTER  # accepted, but marked late for downstream
 
 
 @dataclass(frozen=True)
@@ -149,3 +168,18 @@ def resolve_visit_id(facts: TouchpointFacts, customer_id: str) -> str:
         return facts.visit_id
     day = facts.occurred_at.date().isoformat() if facts.occurred_at else ""
     return derived_id("visit", customer_id, facts.journey_map, facts.site_id, day)
+
+
+def is_late(occurred_at: datetime, received_at: datetime, policy: IngestPolicy) -> bool:
+    """Whether the touchpoint arrived more than policy.late_after after it happened."""
+    return received_at - occurred_at > policy.late_after
+
+
+def conflict_violation(event_id: str) -> Violation:
+    """Why a second, different touchpoint under a recorded event id is refused."""
+    return Violation("event_id", f"{event_id} is already recorded with different content")
+
+
+def classify_repeat(payload: bytes, recorded_payload: bytes) -> Outcome:
+    """A repeat of a recorded event id: a duplicate if identical, else a conflict."""
+    return Outcome.DUPLICATE if payload == recorded_payload else Outcome.CONFLICT

@@ -1,21 +1,12 @@
-"""Record touchpoints: decode, validate, resolve, store; dead-letter what cannot be recorded."""
+"""Record touchpoints from Kafka: admit, record, and dead-letter what cannot be recorded."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import timedelta
 
-from contacts.codec import UndecodableTouchpoint, decode_touchpoint, facts_of
-from contacts.domain import (
-    DEFAULT_FUTURE_TOLERANCE,
-    Violation,
-    normalise_identity,
-    resolve_customer_id,
-    resolve_visit_id,
-    validate,
-)
-from contacts.store import ContactsStore, DeadLetter, RecordedTouchpoint
+from contacts.admission import Admitted, admit_bytes
+from contacts.domain import IngestPolicy, Outcome, Violation
+from contacts.store import Arrival, ContactsStore, DeadLetter, conflict_letter
 from touchstone.common.ids import derived_id
 from touchstone.common.topics import (
     CONTACTS_RECORDED,
@@ -27,51 +18,10 @@ from touchstone.common.topics import (
     received_time,
 )
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
-from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
 
 SOURCE = "touchstone/contacts"
 RECORDED_TYPE = "touchstone.contacts.v1.TouchpointRecorded"
-
-
-@dataclass(frozen=True)
-class Admitted:
-    """A touchpoint that passed validation, with what contacts resolved for it."""
-
-    touchpoint: Touchpoint
-    row: RecordedTouchpoint
-
-
-def admit(record: Incoming, future_tolerance: timedelta) -> Admitted | list[Violation]:
-    """Decode and validate one record; the violations if it cannot be recorded."""
-    try:
-        touchpoint = decode_touchpoint(record.value, record.content_type)
-    except UndecodableTouchpoint as error:
-        return [Violation("value", str(error))]
-    facts = facts_of(touchpoint)
-    violations = validate(facts, received_time(record), future_tolerance)
-    if violations:
-        return violations
-    customer_id = resolve_customer_id(facts)
-    identity = None
-    if facts.identity_kind:
-        identity = (
-            facts.identity_kind,
-            normalise_identity(facts.identity_kind, facts.identity_value),
-        )
-    assert facts.occurred_at is not None  # validated
-    row = RecordedTouchpoint(
-        event_id=facts.event_id,
-        customer_id=customer_id,
-        visit_id=resolve_visit_id(facts, customer_id),
-        occurred_at=facts.occurred_at,
-        source=facts.source,
-        journey_map=facts.journey_map,
-        stage=facts.stage,
-        site_id=facts.site_id,
-        payload=touchpoint.SerializeToString(deterministic=True),
-        identity=identity,
-    )
-    return Admitted(touchpoint, row)
+DEFAULT_POLICY = IngestPolicy()
 
 
 def recorded_event(admitted: Admitted) -> Outgoing:
@@ -82,6 +32,7 @@ def recorded_event(admitted: Admitted) -> Outgoing:
         touchpoint=admitted.touchpoint,
         customer_id=row.customer_id,
         visit_id=row.visit_id,
+        late=row.late,
     )
     headers = cloudevent_headers(
         event_id=event.event_id, source=SOURCE, type_=RECORDED_TYPE, time=row.occurred_at
@@ -89,41 +40,60 @@ def recorded_event(admitted: Admitted) -> Outgoing:
     return Outgoing(CONTACTS_RECORDED, row.customer_id.encode(), event.SerializeToString(), headers)
 
 
-def dead_letter(record: Incoming, violations: Sequence[Violation]) -> tuple[DeadLetter, Outgoing]:
-    """The dead-letter row and record: original key, value and headers, plus why."""
-    reason = "; ".join(f"{v.field}: {v.reason}" for v in violations)
-    field = violations[0].field
-    received_at = received_time(record)
-    out = dead_letter_record(record, TOUCHPOINTS_DLQ, reason, field, received_at)
-    source = record.headers.get("ce_source", b"").decode("utf-8", "replace")
-    row = DeadLetter(
-        record.topic, record.partition, record.offset, reason, field, source, received_at
+def arrival_of(record: Incoming) -> Arrival:
+    """The record's position, arrival time and original bytes."""
+    return Arrival(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        received_at=received_time(record),
+        key=record.key or b"",
+        value=record.value or b"",
+        headers=tuple(record.headers.items()),
     )
-    return row, out
+
+
+def rejection(record: Incoming, violations: Sequence[Violation]) -> DeadLetter:
+    """The dead letter for an invalid record: every violation in the reason, the first field."""
+    reason = "; ".join(f"{v.field}: {v.reason}" for v in violations)
+    return DeadLetter(arrival_of(record), reason, violations[0].field)
+
+
+def dead_letter_out(record: Incoming, letter: DeadLetter) -> Outgoing:
+    """The record for touchpoints.dlq.v1: the original, untouched, plus why."""
+    return dead_letter_record(
+        record, TOUCHPOINTS_DLQ, letter.reason, letter.field, letter.arrival.received_at
+    )
 
 
 class RecordTouchpoints:
-    """The contacts batch handler: every record is either recorded or dead-lettered."""
+    """The contacts batch handler: every record is recorded, a duplicate, or dead-lettered."""
 
-    def __init__(
-        self, store: ContactsStore, future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE
-    ) -> None:
+    def __init__(self, store: ContactsStore, policy: IngestPolicy = DEFAULT_POLICY) -> None:
         self.store = store
-        self.future_tolerance = future_tolerance
+        self.policy = policy
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
-        """Store the batch in one transaction; re-emit for duplicates so a crash loses nothing."""
-        admitted: list[Admitted] = []
-        dead: list[DeadLetter] = []
-        outgoing: list[Outgoing] = []
+        """Record the batch in one transaction; re-emit duplicates so a crash loses nothing."""
+        admitted: list[tuple[Admitted, Incoming]] = []
+        rejected: list[tuple[DeadLetter, Incoming]] = []
         for record in batch:
-            result = admit(record, self.future_tolerance)
+            result = admit_bytes(
+                record.value, record.content_type, received_time(record), self.policy
+            )
             if isinstance(result, Admitted):
-                admitted.append(result)
-                outgoing.append(recorded_event(result))
+                admitted.append((result, record))
             else:
-                row, out = dead_letter(record, result)
-                dead.append(row)
-                outgoing.append(out)
-        await self.store.save([a.row for a in admitted], dead)
+                rejected.append((rejection(record, result), record))
+        outcomes = await self.store.record(
+            [a.row for a, _ in admitted],
+            [arrival_of(r) for _, r in admitted],
+            [d for d, _ in rejected],
+        )
+        outgoing = [dead_letter_out(r, d) for d, r in rejected]
+        for (a, record), outcome in zip(admitted, outcomes, strict=True):
+            if outcome is Outcome.CONFLICT:
+                outgoing.append(dead_letter_out(record, conflict_letter(a.row, arrival_of(record))))
+            else:
+                outgoing.append(recorded_event(a))
         return outgoing

@@ -1,7 +1,9 @@
-"""Contacts' Postgres adapter: one statement per table per batch, idempotent by event id."""
+"""Contacts' Postgres adapter: each event id recorded once; repeats classified, kept apart."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +12,7 @@ from typing import Protocol
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from contacts.domain import Outcome, classify_repeat, conflict_violation
 from touchstone.common.pg import BEGINNING, columns
 
 
@@ -25,21 +28,37 @@ class RecordedTouchpoint:
     journey_map: str
     stage: str
     site_id: str
-    payload: bytes
+    payload: bytes  # the Touchpoint, serialised deterministically: equal content, equal bytes
     identity: tuple[str, str] | None  # (kind, canonical value) when the producer sent one
+    late: bool = False
 
 
 @dataclass(frozen=True)
-class DeadLetter:
-    """Where a rejected record sits in its topic, and why it was rejected."""
+class Arrival:
+    """Where and when a Kafka record arrived, with its bytes exactly as they came."""
 
     topic: str
     partition: int
     offset: int
+    received_at: datetime
+    key: bytes = b""
+    value: bytes = b""
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    @property
+    def source(self) -> str:
+        """The producer's CloudEvents source, if it said."""
+        raw = dict(self.headers).get("ce_source", b"")
+        return raw.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record contacts could not record, and why."""
+
+    arrival: Arrival
     reason: str
     field: str
-    source: str
-    received_at: datetime
 
 
 @dataclass(frozen=True)
@@ -67,10 +86,17 @@ class StoredTouchpoint:
 class ContactsStore(Protocol):
     """What the contacts handler and API need from storage."""
 
-    async def save(
-        self, recorded: Sequence[RecordedTouchpoint], dead: Sequence[DeadLetter]
-    ) -> None:
-        """Store a batch in one transaction; rows already stored are left as they are."""
+    async def record(
+        self,
+        rows: Sequence[RecordedTouchpoint],
+        arrivals: Sequence[Arrival | None],
+        dead: Sequence[DeadLetter],
+    ) -> list[Outcome]:
+        """Record a batch in one transaction: each row's outcome, in order.
+
+        A conflict is quarantined with both versions and, when it came by Kafka (its arrival is
+        known), dead-lettered too.
+        """
 
     async def get_customer(self, customer_id: str) -> CustomerRow | None:
         """The customer, or None."""
@@ -84,26 +110,56 @@ class ContactsStore(Protocol):
         """(touchpoints recorded, records dead-lettered)."""
 
 
+TOUCHPOINT_COLUMNS = (
+    "event_id",
+    "customer_id",
+    "visit_id",
+    "occurred_at",
+    "source",
+    "journey_map",
+    "stage",
+    "site_id",
+    "payload",
+    "late",
+)
+
 SAVE_TOUCHPOINTS = """
 WITH incoming AS (
     SELECT * FROM unnest(
         %(event_id)b::text[], %(customer_id)b::text[], %(visit_id)b::text[],
         %(occurred_at)b::timestamptz[], %(source)b::text[], %(journey_map)b::text[],
-        %(stage)b::text[], %(site_id)b::text[], %(payload)b::bytea[]
+        %(stage)b::text[], %(site_id)b::text[], %(payload)b::bytea[], %(late)b::bool[]
     ) AS t(event_id, customer_id, visit_id, occurred_at, source, journey_map, stage, site_id,
-           payload)
+           payload, late)
 ), inserted AS (
-    INSERT INTO contacts.touchpoints SELECT * FROM incoming
+    INSERT INTO contacts.touchpoints
+        (event_id, customer_id, visit_id, occurred_at, source, journey_map, stage, site_id,
+         payload, late)
+    SELECT * FROM incoming
     ON CONFLICT (event_id) DO NOTHING
-    RETURNING customer_id, occurred_at
+    RETURNING event_id, customer_id, occurred_at
+), counted AS (
+    INSERT INTO contacts.customers (customer_id, first_seen, last_seen, touchpoint_count)
+    SELECT customer_id, min(occurred_at), max(occurred_at), count(*) FROM inserted
+    GROUP BY customer_id ORDER BY customer_id
+    ON CONFLICT (customer_id) DO UPDATE SET
+        first_seen = least(customers.first_seen, excluded.first_seen),
+        last_seen = greatest(customers.last_seen, excluded.last_seen),
+        touchpoint_count = customers.touchpoint_count + excluded.touchpoint_count
 )
-INSERT INTO contacts.customers (customer_id, first_seen, last_seen, touchpoint_count)
-SELECT customer_id, min(occurred_at), max(occurred_at), count(*) FROM inserted
-GROUP BY customer_id ORDER BY customer_id
-ON CONFLICT (customer_id) DO UPDATE SET
-    first_seen = least(customers.first_seen, excluded.first_seen),
-    last_seen = greatest(customers.last_seen, excluded.last_seen),
-    touchpoint_count = customers.touchpoint_count + excluded.touchpoint_count
+SELECT event_id FROM inserted
+"""
+
+SELECT_PAYLOADS = "SELECT event_id, payload FROM contacts.touchpoints WHERE event_id = ANY(%s)"
+
+SAVE_CONFLICTS = """
+INSERT INTO contacts.conflicts
+    (event_id, conflicting_sha256, recorded_payload, conflicting_payload, received_at)
+SELECT event_id, sha256(conflicting), recorded, conflicting, received_at FROM unnest(
+    %(event_id)b::text[], %(recorded)b::bytea[], %(conflicting)b::bytea[],
+    %(received_at)b::timestamptz[]
+) AS t(event_id, recorded, conflicting, received_at)
+ON CONFLICT DO NOTHING
 """
 
 SAVE_IDENTITIES = """
@@ -115,10 +171,14 @@ ON CONFLICT (kind, value) DO NOTHING
 
 SAVE_DEAD_LETTERS = """
 INSERT INTO contacts.dead_letters
-SELECT * FROM unnest(
+    (topic, partition, "offset", reason, field, source, received_at, key, value, headers)
+SELECT topic, partition, "offset", reason, field, source, received_at, key, value,
+       headers::jsonb
+FROM unnest(
     %(topic)b::text[], %(partition)b::int[], %(offset)b::bigint[], %(reason)b::text[],
-    %(field)b::text[], %(source)b::text[], %(received_at)b::timestamptz[]
-)
+    %(field)b::text[], %(source)b::text[], %(received_at)b::timestamptz[], %(key)b::bytea[],
+    %(value)b::bytea[], %(headers)b::text[]
+) AS t(topic, partition, "offset", reason, field, source, received_at, key, value, headers)
 ON CONFLICT DO NOTHING
 """
 
@@ -145,45 +205,120 @@ SELECT (SELECT count(*) FROM contacts.touchpoints), (SELECT count(*) FROM contac
 """
 
 
+def encode_headers(headers: Sequence[tuple[str, bytes]]) -> str:
+    """Headers as JSON: [[name, base64 value], ...], order and repeats kept."""
+    return json.dumps([[name, base64.b64encode(value).decode()] for name, value in headers])
+
+
+def decode_headers(stored: list[list[str]]) -> tuple[tuple[str, bytes], ...]:
+    """The headers encode_headers stored."""
+    return tuple((name, base64.b64decode(value)) for name, value in stored)
+
+
+def dead_letter_columns(letters: Sequence[DeadLetter]) -> dict[str, list[object]]:
+    """Column arrays for SAVE_DEAD_LETTERS."""
+    arrivals = [d.arrival for d in letters]
+    return {
+        **columns(arrivals, ("topic", "partition", "offset", "received_at", "key", "value")),
+        "source": [a.source for a in arrivals],
+        "headers": [encode_headers(a.headers) for a in arrivals],
+        **columns(letters, ("reason", "field")),
+    }
+
+
+def conflict_letter(row: RecordedTouchpoint, arrival: Arrival) -> DeadLetter:
+    """The dead letter for a conflicting touchpoint that came by Kafka."""
+    violation = conflict_violation(row.event_id)
+    return DeadLetter(arrival, f"{violation.field}: {violation.reason}", violation.field)
+
+
 class PostgresContactsStore:
     """ContactsStore on Postgres (schema contacts)."""
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
 
-    async def save(
-        self, recorded: Sequence[RecordedTouchpoint], dead: Sequence[DeadLetter]
-    ) -> None:
+    async def record(
+        self,
+        rows: Sequence[RecordedTouchpoint],
+        arrivals: Sequence[Arrival | None],
+        dead: Sequence[DeadLetter],
+    ) -> list[Outcome]:
         async with self.pool.connection() as conn, conn.transaction():
-            if recorded:
-                await self._save_recorded(conn, recorded)
-            if dead:
-                names = ("topic", "partition", "offset", "reason", "field", "source", "received_at")
-                await conn.execute(SAVE_DEAD_LETTERS, columns(dead, names))
+            outcomes = await self._record(conn, rows, arrivals) if rows else []
+            letters = [
+                *dead,
+                *(
+                    conflict_letter(r, a)
+                    for r, a, o in zip(rows, arrivals, outcomes, strict=True)
+                    if o is Outcome.CONFLICT and a is not None
+                ),
+            ]
+            if letters:
+                await conn.execute(SAVE_DEAD_LETTERS, dead_letter_columns(letters))
+        return outcomes
 
-    async def _save_recorded(
-        self, conn: AsyncConnection, recorded: Sequence[RecordedTouchpoint]
+    async def _record(
+        self,
+        conn: AsyncConnection,
+        rows: Sequence[RecordedTouchpoint],
+        arrivals: Sequence[Arrival | None],
+    ) -> list[Outcome]:
+        first: dict[str, int] = {}  # event id -> index of its first row in the batch
+        for index, row in enumerate(rows):
+            first.setdefault(row.event_id, index)
+        unique = [rows[i] for i in first.values()]
+        cursor = await conn.execute(SAVE_TOUCHPOINTS, columns(unique, TOUCHPOINT_COLUMNS))
+        inserted = {event_id for (event_id,) in await cursor.fetchall()}
+        recorded = {e: rows[first[e]].payload for e in inserted}
+        if repeats := [e for e in first if e not in inserted]:
+            found = await (await conn.execute(SELECT_PAYLOADS, (repeats,))).fetchall()
+            recorded.update({event_id: bytes(payload) for event_id, payload in found})
+        outcomes = [
+            Outcome.RECORDED
+            if first[row.event_id] == index and row.event_id in inserted
+            else classify_repeat(row.payload, recorded[row.event_id])
+            for index, row in enumerate(rows)
+        ]
+        await self._quarantine(conn, rows, arrivals, outcomes, recorded)
+        await self._save_identities(conn, [rows[first[e]] for e in inserted])
+        return outcomes
+
+    async def _quarantine(
+        self,
+        conn: AsyncConnection,
+        rows: Sequence[RecordedTouchpoint],
+        arrivals: Sequence[Arrival | None],
+        outcomes: Sequence[Outcome],
+        recorded: dict[str, bytes],
     ) -> None:
-        names = (
-            "event_id",
-            "customer_id",
-            "visit_id",
-            "occurred_at",
-            "source",
-            "journey_map",
-            "stage",
-            "site_id",
-            "payload",
-        )
-        await conn.execute(SAVE_TOUCHPOINTS, columns(recorded, names))
-        identified = [r for r in recorded if r.identity is not None]
+        conflicts = [
+            (row, arrival)
+            for row, arrival, outcome in zip(rows, arrivals, outcomes, strict=True)
+            if outcome is Outcome.CONFLICT
+        ]
+        if conflicts:
+            await conn.execute(
+                SAVE_CONFLICTS,
+                {
+                    "event_id": [r.event_id for r, _ in conflicts],
+                    "recorded": [recorded[r.event_id] for r, _ in conflicts],
+                    "conflicting": [r.payload for r, _ in conflicts],
+                    "received_at": [a.received_at if a else r.occurred_at for r, a in conflicts],
+                },
+            )
+
+    async def _save_identities(
+        self, conn: AsyncConnection, rows: Sequence[RecordedTouchpoint]
+    ) -> None:
+        identified = [(r.identity, r.customer_id) for r in rows if r.identity is not None]
         if identified:
             await conn.execute(
                 SAVE_IDENTITIES,
                 {
-                    "kind": [r.identity[0] for r in identified if r.identity],
-                    "value": [r.identity[1] for r in identified if r.identity],
-                    "customer_id": [r.customer_id for r in identified],
+                    "kind": [i[0] for i, _ in identified],
+                    "value": [i[1] for i, _ in identified],
+                    "customer_id": [c for _, c in identified],
                 },
             )
 

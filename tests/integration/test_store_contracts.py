@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contacts.store import ContactsStore, DeadLetter, PostgresContactsStore, RecordedTouchpoint
+from contacts.domain import Outcome
+from contacts.store import (
+    Arrival,
+    ContactsStore,
+    DeadLetter,
+    PostgresContactsStore,
+    RecordedTouchpoint,
+)
 from journey.store import JourneyStore, MomentFilter, MomentRow, PostgresJourneyStore
 from loyalty.domain import Purchase, lifetime_value
 from loyalty.store import LoyaltyStore, PostgresLoyaltyStore
@@ -90,6 +97,17 @@ def run_with_stores(request: pytest.FixtureRequest) -> Runner:
     return lambda work: run_on_postgres(settings, work)
 
 
+RECORDED, DUPLICATE, CONFLICT = Outcome.RECORDED, Outcome.DUPLICATE, Outcome.CONFLICT
+
+
+def arrival(offset: int) -> Arrival:
+    return Arrival("touchpoints.v1", 0, offset, T0, b"k", b"raw", (("ce_source", b"till"),))
+
+
+async def record(store: ContactsStore, rows: list[RecordedTouchpoint]) -> list[Outcome]:
+    return await store.record(rows, [None] * len(rows), [])
+
+
 def touchpoint_row(
     n: int, customer: str = "c1", identity: tuple[str, str] | None = None
 ) -> RecordedTouchpoint:
@@ -113,8 +131,9 @@ def test_contacts_records_each_event_once_and_counts_only_new_ones(
     async def work(stores: Stores) -> None:
         store = stores.contacts
         rows = [touchpoint_row(n, identity=("phone", "+8490")) for n in range(3)]
-        await store.save(rows, [])
-        await store.save([*rows, touchpoint_row(3)], [])  # redelivery plus one new
+        assert await record(store, rows) == [RECORDED] * 3
+        again = await record(store, [*rows, touchpoint_row(3)])  # redelivery plus one new
+        assert again == [DUPLICATE, DUPLICATE, DUPLICATE, RECORDED]
         customer = await store.get_customer("c1")
         assert customer is not None
         assert customer.touchpoint_count == 4
@@ -126,11 +145,11 @@ def test_contacts_records_each_event_once_and_counts_only_new_ones(
 
 
 def test_contacts_pages_touchpoints_in_event_time_order(
-    run_with_stores: Callable[[Work], None],
+    run_with_stores: Runner,
 ) -> None:
     async def work(stores: Stores) -> None:
         store = stores.contacts
-        await store.save([touchpoint_row(n) for n in (4, 1, 3, 0, 2)], [])
+        await record(store, [touchpoint_row(n) for n in (4, 1, 3, 0, 2)])
         first = await store.list_touchpoints("c1", None, 2)
         rest = await store.list_touchpoints("c1", (first[-1].occurred_at, first[-1].event_id), 10)
         assert [t.event_id for t in first + rest] == ["e0", "e1", "e2", "e3", "e4"]
@@ -138,15 +157,37 @@ def test_contacts_pages_touchpoints_in_event_time_order(
     run_with_stores(work)
 
 
-def test_contacts_dead_letters_are_counted_once_per_record(
-    run_with_stores: Callable[[Work], None],
-) -> None:
+def test_contacts_dead_letters_are_counted_once_per_record(run_with_stores: Runner) -> None:
     async def work(stores: Stores) -> None:
         store = stores.contacts
-        letter = DeadLetter("touchpoints.v1", 0, 7, "value: bad", "value", "door", T0)
-        await store.save([], [letter])
-        await store.save([], [letter])
+        letter = DeadLetter(arrival(7), "value: bad", "value")
+        await store.record([], [], [letter])
+        await store.record([], [], [letter])
         assert await store.stats() == (0, 1)
+
+    run_with_stores(work)
+
+
+def test_contacts_quarantines_a_conflict_and_never_overwrites(run_with_stores: Runner) -> None:
+    async def work(stores: Stores) -> None:
+        store = stores.contacts
+        original = touchpoint_row(1)
+        changed = replace(original, payload=b"\x0a\x01y")
+        assert await record(store, [original]) == [RECORDED]
+        outcomes = await store.record([changed, original], [arrival(8), arrival(9)], [])
+        assert outcomes == [CONFLICT, DUPLICATE]
+        (stored,) = await store.list_touchpoints("c1", None, 10)
+        assert stored.payload == original.payload
+        assert await store.stats() == (1, 1)  # the conflict is dead-lettered, once
+
+    run_with_stores(work)
+
+
+def test_contacts_classifies_repeats_inside_one_batch(run_with_stores: Runner) -> None:
+    async def work(stores: Stores) -> None:
+        row = touchpoint_row(1)
+        outcomes = await record(stores.contacts, [row, row, replace(row, payload=b"other")])
+        assert outcomes == [RECORDED, DUPLICATE, CONFLICT]
 
     run_with_stores(work)
 
@@ -167,7 +208,7 @@ def moment_row(n: int, verdict: str, visit: str = "v1") -> MomentRow:
 
 
 def test_journey_rolls_each_moment_into_its_visit_once(
-    run_with_stores: Callable[[Work], None],
+    run_with_stores: Runner,
 ) -> None:
     async def work(stores: Stores) -> None:
         store = stores.journey
@@ -187,7 +228,7 @@ def test_journey_rolls_each_moment_into_its_visit_once(
 
 
 def test_loyalty_values_a_customer_from_full_history_once(
-    run_with_stores: Callable[[Work], None],
+    run_with_stores: Runner,
 ) -> None:
     purchases = [
         Purchase(f"p{n}", "c1", f"v{n}", T0 + timedelta(days=30 * n), "VND", 100_000 * (n + 1))
@@ -209,7 +250,7 @@ def lost(n: int, visit: str) -> LostMoment:
 
 
 def test_notify_opens_one_case_per_visit_and_joins_later_losses(
-    run_with_stores: Callable[[Work], None],
+    run_with_stores: Runner,
 ) -> None:
     async def work(stores: Stores) -> None:
         store = stores.notify

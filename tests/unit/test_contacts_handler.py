@@ -78,3 +78,30 @@ def test_a_redelivered_batch_records_once_and_republishes_the_same_bytes() -> No
     first, again = handle(store, *batch), handle(store, *batch)
     assert first == again
     assert asyncio.run(store.stats()) == (3, 0)
+
+
+def test_the_same_event_id_with_other_content_is_dead_lettered_as_a_conflict() -> None:
+    store = MemoryContactsStore()
+    original = touchpoint(measurements={"greeting_seconds": 12})
+    changed = touchpoint(measurements={"greeting_seconds": 99})
+    handle(store, record(original.SerializeToString(), 0))
+    (dead,) = handle(store, record(changed.SerializeToString(), 1))
+    assert dead.topic == TOUCHPOINTS_DLQ and dead.value == changed.SerializeToString()
+    assert dict(dead.headers)["dlq_field"] == b"event_id"
+    assert b"already recorded with different content" in dict(dead.headers)["dlq_reason"]
+    assert store.touchpoints[original.event_id].payload == original.SerializeToString(
+        deterministic=True
+    )
+    assert list(store.conflicts) == [
+        (changed.event_id, changed.SerializeToString(deterministic=True))
+    ]
+
+
+def test_a_touchpoint_arriving_a_day_after_it_happened_is_recorded_and_marked_late() -> None:
+    tp = touchpoint()
+    (on_time,) = handle(MemoryContactsStore(), record(tp.SerializeToString(), received=T0))
+    (late,) = handle(
+        MemoryContactsStore(), record(tp.SerializeToString(), received=T0 + timedelta(hours=25))
+    )
+    assert not TouchpointRecorded.FromString(on_time.value).late
+    assert TouchpointRecorded.FromString(late.value).late

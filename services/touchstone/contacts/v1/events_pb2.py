@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from touchstone.contacts.v1 import touchpoint_pb2 as touchstone_dot_contacts_dot_v1_dot_touchpoint__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#touchstone/contacts/v1/events.proto\x12\x16touchstone.contacts.v1\x1a\'touchstone/contacts/v1/touchpoint.proto\"\x85\x01\n\x12TouchpointRecorded\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x36\n\ntouchpoint\x18\x02 \x01(\x0b\x32\".touchstone.contacts.v1.Touchpoint\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x10\n\x08visit_id\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#touchstone/contacts/v1/events.proto\x12\x16touchstone.contacts.v1\x1a\'touchstone/contacts/v1/touchpoint.proto\"\x93\x01\n\x12TouchpointRecorded\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x36\n\ntouchpoint\x18\x02 \x01(\x0b\x32\".touchstone.contacts.v1.Touchpoint\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x10\n\x08visit_id\x18\x04 \x01(\t\x12\x0c\n\x04late\x18\x05 \x01(\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'touchstone.contacts.v1.even
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TOUCHPOINTRECORDED']._serialized_start=105
-  _globals['_TOUCHPOINTRECORDED']._serialized_end=238
+  _globals['_TOUCHPOINTRECORDED']._serialized_end=252
 # @@protoc_insertion_point(module_scope)

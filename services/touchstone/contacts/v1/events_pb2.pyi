@@ -7,13 +7,15 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class TouchpointRecorded(_message.Message):
-    __slots__ = ("event_id", "touchpoint", "customer_id", "visit_id")
+    __slots__ = ("event_id", "touchpoint", "customer_id", "visit_id", "late")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TOUCHPOINT_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     VISIT_ID_FIELD_NUMBER: _ClassVar[int]
+    LATE_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     touchpoint: _touchpoint_pb2.Touchpoint
     customer_id: str
     visit_id: str
-    def __init__(self, event_id: _Optional[str] = ..., touchpoint: _Optional[_Union[_touchpoint_pb2.Touchpoint, _Mapping]] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ...) -> None: ...
+    late: bool
+    def __init__(self, event_id: _Optional[str] = ..., touchpoint: _Optional[_Union[_touchpoint_pb2.Touchpoint, _Mapping]] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., late: _Optional[bool] = ...) -> None: ...

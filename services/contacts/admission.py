@@ -1,0 +1,68 @@
+"""Admission: a touchpoint, however it arrived, becomes a row to record or the reasons it cannot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from contacts.codec import UndecodableTouchpoint, decode_touchpoint, facts_of
+from contacts.domain import (
+    IngestPolicy,
+    Violation,
+    is_late,
+    normalise_identity,
+    resolve_customer_id,
+    resolve_visit_id,
+    validate,
+)
+from contacts.store import RecordedTouchpoint
+from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A touchpoint that passed validation, with what contacts resolved for it."""
+
+    touchpoint: Touchpoint
+    row: RecordedTouchpoint
+
+
+def admit_touchpoint(
+    touchpoint: Touchpoint, received_at: datetime, policy: IngestPolicy
+) -> Admitted | list[Violation]:
+    """Validate a decoded touchpoint and resolve its customer and visit."""
+    facts = facts_of(touchpoint)
+    violations = validate(facts, received_at, policy.future_tolerance)
+    if violations:
+        return violations
+    assert facts.occurred_at is not None  # validated
+    customer_id = resolve_customer_id(facts)
+    identity = None
+    if facts.identity_kind:
+        canonical = normalise_identity(facts.identity_kind, facts.identity_value)
+        identity = (facts.identity_kind, canonical)
+    row = RecordedTouchpoint(
+        event_id=facts.event_id,
+        customer_id=customer_id,
+        visit_id=resolve_visit_id(facts, customer_id),
+        occurred_at=facts.occurred_at,
+        source=facts.source,
+        journey_map=facts.journey_map,
+        stage=facts.stage,
+        site_id=facts.site_id,
+        payload=touchpoint.SerializeToString(deterministic=True),
+        identity=identity,
+        late=is_late(facts.occurred_at, received_at, policy),
+    )
+    return Admitted(touchpoint, row)
+
+
+def admit_bytes(
+    value: bytes | None, content_type: str, received_at: datetime, policy: IngestPolicy
+) -> Admitted | list[Violation]:
+    """Decode and admit one touchpoint as it arrived on the wire."""
+    try:
+        touchpoint = decode_touchpoint(value, content_type)
+    except UndecodableTouchpoint as error:
+        return [Violation("value", str(error))]
+    return admit_touchpoint(touchpoint, received_at, policy)
