@@ -20,6 +20,7 @@ from loyalty.domain import CustomerValue, Purchase
 from loyalty.store import Valuer
 from notify.domain import CaseOpening, LostMoment
 from notify.store import CaseFilter, CaseRow
+from touchstone.common.topics import Outgoing
 
 
 class MemoryContactsStore:
@@ -30,8 +31,22 @@ class MemoryContactsStore:
         self.dead: dict[tuple[str, int, int], DeadLetter] = {}
         self.identities: dict[tuple[str, str], str] = {}
         self.conflicts: dict[tuple[str, bytes], bytes] = {}  # (event id, conflicting) -> recorded
+        self.outbox: list[Outgoing] = []
 
     async def record(
+        self,
+        rows: Sequence[RecordedTouchpoint],
+        arrivals: Sequence[Arrival | None],
+        dead: Sequence[DeadLetter],
+        announce: Sequence[Outgoing] = (),
+    ) -> list[Outcome]:
+        outcomes = await self._record(rows, arrivals, dead)
+        if announce:
+            new = zip(announce, outcomes, strict=True)
+            self.outbox += [e for e, o in new if o is Outcome.RECORDED]
+        return outcomes
+
+    async def _record(
         self,
         rows: Sequence[RecordedTouchpoint],
         arrivals: Sequence[Arrival | None],

@@ -16,7 +16,13 @@ from contacts.domain import (
     validate,
 )
 from contacts.store import RecordedTouchpoint
+from touchstone.common.ids import derived_id
+from touchstone.common.topics import CONTACTS_RECORDED, Outgoing, cloudevent_headers
+from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
+
+SOURCE = "touchstone/contacts"
+RECORDED_TYPE = "touchstone.contacts.v1.TouchpointRecorded"
 
 
 @dataclass(frozen=True)
@@ -66,3 +72,19 @@ def admit_bytes(
     except UndecodableTouchpoint as error:
         return [Violation("value", str(error))]
     return admit_touchpoint(touchpoint, received_at, policy)
+
+
+def recorded_event(admitted: Admitted) -> Outgoing:
+    """TouchpointRecorded for an admitted touchpoint, keyed by customer id."""
+    row = admitted.row
+    event = TouchpointRecorded(
+        event_id=derived_id("recorded", row.event_id),
+        touchpoint=admitted.touchpoint,
+        customer_id=row.customer_id,
+        visit_id=row.visit_id,
+        late=row.late,
+    )
+    headers = cloudevent_headers(
+        event_id=event.event_id, source=SOURCE, type_=RECORDED_TYPE, time=row.occurred_at
+    )
+    return Outgoing(CONTACTS_RECORDED, row.customer_id.encode(), event.SerializeToString(), headers)

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
 import grpc
 
+from contacts.admission import Admitted, admit_touchpoint, recorded_event
 from contacts.codec import IDENTITY_KIND_NAMES
+from contacts.domain import (
+    DEFAULT_INGEST_POLICY,
+    IngestPolicy,
+    Outcome,
+    Violation,
+    conflict_violation,
+)
 from contacts.store import ContactsStore
 from touchstone.common.prototime import to_timestamp
 from touchstone.common.rpc import (
+    AlreadyExists,
+    InvalidArgument,
     NotFound,
     PageRequest,
     require,
@@ -20,11 +33,102 @@ from touchstone.contacts.v1.touchpoint_pb2 import ExternalIdentity, Touchpoint
 KIND_BY_NAME = {name: kind for kind, name in IDENTITY_KIND_NAMES.items()}
 
 
-class ContactsApi(pb_grpc.ContactsServiceServicer):
-    """Answers queries from contacts' own tables."""
+MAX_BATCH = 1000
+STREAM_CHUNK = 500
+STATUSES = {
+    Outcome.RECORDED: pb.INGEST_STATUS_ACCEPTED,
+    Outcome.DUPLICATE: pb.INGEST_STATUS_DUPLICATE,
+    Outcome.CONFLICT: pb.INGEST_STATUS_CONFLICT,
+}
 
-    def __init__(self, store: ContactsStore) -> None:
+
+def rejected(touchpoint: Touchpoint, violations: Sequence[Violation]) -> pb.IngestResult:
+    """The result for a touchpoint that failed validation."""
+    return pb.IngestResult(
+        event_id=touchpoint.event_id,
+        status=pb.INGEST_STATUS_REJECTED,
+        violations=[pb.FieldViolation(field=v.field, description=v.reason) for v in violations],
+    )
+
+
+def batch_response(results: Sequence[pb.IngestResult]) -> pb.IngestBatchResponse:
+    """Every result, and how many of each status."""
+    statuses = [r.status for r in results]
+    return pb.IngestBatchResponse(
+        results=results,
+        accepted=statuses.count(pb.INGEST_STATUS_ACCEPTED),
+        duplicates=statuses.count(pb.INGEST_STATUS_DUPLICATE),
+        rejected=statuses.count(pb.INGEST_STATUS_REJECTED),
+        conflicts=statuses.count(pb.INGEST_STATUS_CONFLICT),
+    )
+
+
+class ContactsApi(pb_grpc.ContactsServiceServicer):
+    """Records touchpoints from gRPC producers and answers queries from contacts' own tables."""
+
+    def __init__(self, store: ContactsStore, policy: IngestPolicy = DEFAULT_INGEST_POLICY) -> None:
         self.store = store
+        self.policy = policy
+
+    async def ingest(self, touchpoints: Sequence[Touchpoint]) -> list[pb.IngestResult]:
+        """Admit and record the touchpoints in one transaction; their events via the outbox."""
+        received_at = datetime.now(UTC)
+        results: list[pb.IngestResult] = []
+        admitted: list[tuple[int, Admitted]] = []
+        for touchpoint in touchpoints:
+            admission = admit_touchpoint(touchpoint, received_at, self.policy)
+            if isinstance(admission, Admitted):
+                admitted.append((len(results), admission))
+                results.append(pb.IngestResult(event_id=touchpoint.event_id))
+            else:
+                results.append(rejected(touchpoint, admission))
+        rows = [a.row for _, a in admitted]
+        outcomes = await self.store.record(
+            rows, [None] * len(rows), [], [recorded_event(a) for _, a in admitted]
+        )
+        for (index, a), outcome in zip(admitted, outcomes, strict=True):
+            result = results[index]
+            result.status = STATUSES[outcome]
+            result.customer_id = a.row.customer_id
+            if outcome is Outcome.CONFLICT:
+                v = conflict_violation(a.row.event_id)
+                result.violations.append(pb.FieldViolation(field=v.field, description=v.reason))
+        return results
+
+    @rpc_method
+    async def Ingest(
+        self, request: pb.IngestRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IngestResult:
+        (result,) = await self.ingest([request.touchpoint])
+        if result.status == pb.INGEST_STATUS_REJECTED:
+            raise InvalidArgument(
+                *((f"touchpoint.{v.field}", v.description) for v in result.violations)
+            )
+        if result.status == pb.INGEST_STATUS_CONFLICT:
+            raise AlreadyExists(result.violations[0].description)
+        return result
+
+    @rpc_method
+    async def IngestBatch(
+        self, request: pb.IngestBatchRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IngestBatchResponse:
+        if len(request.touchpoints) > MAX_BATCH:
+            raise InvalidArgument(("touchpoints", f"at most {MAX_BATCH} per batch"))
+        return batch_response(await self.ingest(request.touchpoints))
+
+    @rpc_method
+    async def IngestStream(
+        self, requests: AsyncIterator[pb.IngestRequest], context: grpc.aio.ServicerContext
+    ) -> pb.IngestBatchResponse:
+        results: list[pb.IngestResult] = []
+        chunk: list[Touchpoint] = []
+        async for request in requests:
+            chunk.append(request.touchpoint)
+            if len(chunk) == STREAM_CHUNK:
+                results += await self.ingest(chunk)
+                chunk = []
+        results += await self.ingest(chunk) if chunk else []
+        return batch_response(results)
 
     @rpc_method
     async def GetCustomer(

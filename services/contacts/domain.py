@@ -56,6 +56,9 @@ class IngestPolicy:
     late_after: timedelta = DEFAULT_LATE_AFTER  # accepted, but marked late for downstream
 
 
+DEFAULT_INGEST_POLICY = IngestPolicy()
+
+
 @dataclass(frozen=True)
 class Violation:
     """One reason a touchpoint is rejected: the field and what is wrong with it."""

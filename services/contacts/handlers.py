@@ -4,40 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from contacts.admission import Admitted, admit_bytes
-from contacts.domain import IngestPolicy, Outcome, Violation
+from contacts.admission import Admitted, admit_bytes, recorded_event
+from contacts.domain import DEFAULT_INGEST_POLICY, IngestPolicy, Outcome, Violation
 from contacts.store import Arrival, ContactsStore, DeadLetter, conflict_letter
-from touchstone.common.ids import derived_id
 from touchstone.common.topics import (
-    CONTACTS_RECORDED,
     TOUCHPOINTS_DLQ,
     Incoming,
     Outgoing,
-    cloudevent_headers,
     dead_letter_record,
     received_time,
 )
-from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
-
-SOURCE = "touchstone/contacts"
-RECORDED_TYPE = "touchstone.contacts.v1.TouchpointRecorded"
-DEFAULT_POLICY = IngestPolicy()
-
-
-def recorded_event(admitted: Admitted) -> Outgoing:
-    """TouchpointRecorded for an admitted touchpoint, keyed by customer id."""
-    row = admitted.row
-    event = TouchpointRecorded(
-        event_id=derived_id("recorded", row.event_id),
-        touchpoint=admitted.touchpoint,
-        customer_id=row.customer_id,
-        visit_id=row.visit_id,
-        late=row.late,
-    )
-    headers = cloudevent_headers(
-        event_id=event.event_id, source=SOURCE, type_=RECORDED_TYPE, time=row.occurred_at
-    )
-    return Outgoing(CONTACTS_RECORDED, row.customer_id.encode(), event.SerializeToString(), headers)
 
 
 def arrival_of(record: Incoming) -> Arrival:
@@ -69,7 +45,7 @@ def dead_letter_out(record: Incoming, letter: DeadLetter) -> Outgoing:
 class RecordTouchpoints:
     """The contacts batch handler: every record is recorded, a duplicate, or dead-lettered."""
 
-    def __init__(self, store: ContactsStore, policy: IngestPolicy = DEFAULT_POLICY) -> None:
+    def __init__(self, store: ContactsStore, policy: IngestPolicy = DEFAULT_INGEST_POLICY) -> None:
         self.store = store
         self.policy = policy
 

@@ -18,4 +18,5 @@ SPEC = ServiceSpec(
     servicer=ContactsApi,
     grpc_service="touchstone.contacts.v1.ContactsService",
     add_servicer=pb_grpc.add_ContactsServiceServicer_to_server,
+    relays_outbox=True,
 )

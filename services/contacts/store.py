@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +11,11 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from contacts.domain import Outcome, classify_repeat, conflict_violation
+from touchstone.common.outbox import add_to_outbox
 from touchstone.common.pg import BEGINNING, columns
+from touchstone.common.topics import Outgoing, headers_to_json
+
+SCHEMA = "contacts"
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,13 @@ class ContactsStore(Protocol):
         rows: Sequence[RecordedTouchpoint],
         arrivals: Sequence[Arrival | None],
         dead: Sequence[DeadLetter],
+        announce: Sequence[Outgoing] = (),
     ) -> list[Outcome]:
         """Record a batch in one transaction: each row's outcome, in order.
 
         A conflict is quarantined with both versions and, when it came by Kafka (its arrival is
-        known), dead-lettered too.
+        known), dead-lettered too. `announce`, when given, holds one event per row; the events of
+        rows recorded now go to the outbox in the same transaction.
         """
 
     async def get_customer(self, customer_id: str) -> CustomerRow | None:
@@ -205,23 +209,13 @@ SELECT (SELECT count(*) FROM contacts.touchpoints), (SELECT count(*) FROM contac
 """
 
 
-def encode_headers(headers: Sequence[tuple[str, bytes]]) -> str:
-    """Headers as JSON: [[name, base64 value], ...], order and repeats kept."""
-    return json.dumps([[name, base64.b64encode(value).decode()] for name, value in headers])
-
-
-def decode_headers(stored: list[list[str]]) -> tuple[tuple[str, bytes], ...]:
-    """The headers encode_headers stored."""
-    return tuple((name, base64.b64decode(value)) for name, value in stored)
-
-
 def dead_letter_columns(letters: Sequence[DeadLetter]) -> dict[str, list[object]]:
     """Column arrays for SAVE_DEAD_LETTERS."""
     arrivals = [d.arrival for d in letters]
     return {
         **columns(arrivals, ("topic", "partition", "offset", "received_at", "key", "value")),
         "source": [a.source for a in arrivals],
-        "headers": [encode_headers(a.headers) for a in arrivals],
+        "headers": [headers_to_json(a.headers) for a in arrivals],
         **columns(letters, ("reason", "field")),
     }
 
@@ -243,9 +237,13 @@ class PostgresContactsStore:
         rows: Sequence[RecordedTouchpoint],
         arrivals: Sequence[Arrival | None],
         dead: Sequence[DeadLetter],
+        announce: Sequence[Outgoing] = (),
     ) -> list[Outcome]:
         async with self.pool.connection() as conn, conn.transaction():
             outcomes = await self._record(conn, rows, arrivals) if rows else []
+            if announce:
+                new = zip(announce, outcomes, strict=True)
+                await add_to_outbox(conn, SCHEMA, [e for e, o in new if o is Outcome.RECORDED])
             letters = [
                 *dead,
                 *(

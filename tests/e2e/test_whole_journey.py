@@ -25,7 +25,13 @@ from touchstone.client import Clients
 from touchstone.common.ids import derived_id
 from touchstone.common.settings import SERVICES, Settings
 from touchstone.common.topics import TOUCHPOINTS, TOUCHPOINTS_DLQ
-from touchstone.contacts.v1.contacts_service_pb2 import GetCustomerRequest, ListTouchpointsRequest
+from touchstone.contacts.v1.contacts_service_pb2 import (
+    INGEST_STATUS_ACCEPTED,
+    GetCustomerRequest,
+    IngestBatchRequest,
+    IngestRequest,
+    ListTouchpointsRequest,
+)
 from touchstone.contacts.v1.touchpoint_pb2 import (
     Channel,
     CustomerRef,
@@ -318,3 +324,19 @@ def test_touchpoints_page_through_in_event_time_order(
         if not (token := page.next_page_token):
             break
     assert seen == [tp.event_id for tp in visit]
+
+
+def test_a_touchpoint_ingested_over_grpc_is_durable_at_once_and_flows_on(clients: Clients) -> None:
+    customer_id = f"cust-{uuid.uuid4()}"
+    visit = supermarket_visit(
+        CustomerRef(customer_id=customer_id), datetime(2026, 11, 2, tzinfo=UTC)
+    )
+    result = clients.contacts.Ingest(IngestRequest(touchpoint=visit[1]), timeout=5)
+    assert result.status == INGEST_STATUS_ACCEPTED
+    customer = clients.contacts.GetCustomer(GetCustomerRequest(customer_id=customer_id), timeout=5)
+    assert customer.touchpoint_count == 1  # recorded before the call returned
+
+    batch = clients.contacts.IngestBatch(IngestBatchRequest(touchpoints=visit), timeout=5)
+    assert (batch.accepted, batch.duplicates) == (5, 1)
+    moments = eventually(lambda: moments_of(clients, customer_id, 6), "the relayed visit scored")
+    assert {m.stage for m in moments} == {tp.stage for tp in visit}

@@ -26,9 +26,13 @@ MAX_PAGE_SIZE = 500
 class ApiError(Exception):
     """A request the service cannot answer as asked; mapped to a gRPC status."""
 
+    code = code_pb2.UNKNOWN
+
 
 class InvalidArgument(ApiError):
     """One or more request fields are wrong: INVALID_ARGUMENT with BadRequest field violations."""
+
+    code = code_pb2.INVALID_ARGUMENT
 
     def __init__(self, *violations: tuple[str, str]) -> None:
         self.violations = violations
@@ -37,6 +41,14 @@ class InvalidArgument(ApiError):
 
 class NotFound(ApiError):
     """The named thing does not exist: NOT_FOUND."""
+
+    code = code_pb2.NOT_FOUND
+
+
+class AlreadyExists(ApiError):
+    """Something else already holds the name: ALREADY_EXISTS."""
+
+    code = code_pb2.ALREADY_EXISTS
 
 
 def require(field: str, value: str) -> str:
@@ -62,7 +74,7 @@ def rich_status(error: ApiError) -> grpc.Status:
             code=code_pb2.INVALID_ARGUMENT, message=str(error), details=[detail]
         )
     else:
-        status = status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error))
+        status = status_pb2.Status(code=error.code, message=str(error))
     return rpc_status.to_status(status)
 
 

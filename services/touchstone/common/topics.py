@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import base64
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -106,3 +108,13 @@ def dead_letter_record(
 def received_time(record: Incoming) -> datetime:
     """When the broker got the record: a deterministic 'now' for validation and dead letters."""
     return datetime.fromtimestamp(record.timestamp_ms / 1000, tz=UTC)
+
+
+def headers_to_json(headers: Sequence[tuple[str, bytes]]) -> str:
+    """Headers as JSON for storage: [[name, base64 value], ...], order and repeats kept."""
+    return json.dumps([[name, base64.b64encode(value).decode()] for name, value in headers])
+
+
+def headers_from_json(stored: Sequence[Sequence[str]]) -> tuple[tuple[str, bytes], ...]:
+    """The headers headers_to_json stored (as Postgres returns the jsonb)."""
+    return tuple((name, base64.b64decode(value)) for name, value in stored)

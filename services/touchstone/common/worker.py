@@ -17,6 +17,7 @@ from touchstone.common.consumers import (
     attach_faust_agent,
     faust_app,
 )
+from touchstone.common.outbox import OutboxRelay
 from touchstone.common.pg import apply_migrations, open_pool
 from touchstone.common.rpc import ServiceBinding, start_server
 from touchstone.common.settings import Settings
@@ -34,6 +35,7 @@ class ServiceSpec:
     servicer: Callable[[Any], object]
     grpc_service: str  # full name, e.g. touchstone.journey.v1.JourneyService
     add_servicer: Callable[[Any, Any], None]
+    relays_outbox: bool = False  # commands write events to <name>.outbox; relay them
 
     def bindings(self, store: Any) -> list[ServiceBinding]:
         """The gRPC services this service serves, over its store."""
@@ -82,15 +84,23 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     handler = spec.handler(store, settings)
     grpc_service = GrpcService(settings.grpc_address(spec.name), spec.bindings(store))
     loglevel = settings.log_level.upper()
+    extra: list[mode.Service] = (
+        [OutboxRelay(pool, spec.name, settings)] if spec.relays_outbox else []
+    )
     if settings.consumer == "faust":
         app = faust_app(spec.name, settings)
         attach_faust_agent(app, spec.input_topics, handler, settings)
         worker: mode.Worker = faust.Worker(
-            app, PostgresPoolService(pool), grpc_service, loglevel=loglevel, quiet=True
+            app, PostgresPoolService(pool), grpc_service, *extra, loglevel=loglevel, quiet=True
         )
     else:
         consumer = BatchConsumerService(spec.name, spec.input_topics, handler, settings)
         worker = mode.Worker(
-            PostgresPoolService(pool), grpc_service, consumer, loglevel=loglevel, quiet=True
+            PostgresPoolService(pool),
+            grpc_service,
+            consumer,
+            *extra,
+            loglevel=loglevel,
+            quiet=True,
         )
     worker.execute_from_commandline()

@@ -26,27 +26,39 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from touchstone.contacts.v1 import touchpoint_pb2 as touchstone_dot_contacts_dot_v1_dot_touchpoint__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-touchstone/contacts/v1/contacts_service.proto\x12\x16touchstone.contacts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\'touchstone/contacts/v1/touchpoint.proto\")\n\x12GetCustomerRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"\xd6\x01\n\x08\x43ustomer\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12<\n\nidentities\x18\x02 \x03(\x0b\x32(.touchstone.contacts.v1.ExternalIdentity\x12\x18\n\x10touchpoint_count\x18\x03 \x01(\x03\x12.\n\nfirst_seen\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"T\n\x16ListTouchpointsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"s\n\x12RecordedTouchpoint\x12\x36\n\ntouchpoint\x18\x01 \x01(\x0b\x32\".touchstone.contacts.v1.Touchpoint\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08visit_id\x18\x03 \x01(\t\"s\n\x17ListTouchpointsResponse\x12?\n\x0btouchpoints\x18\x01 \x03(\x0b\x32*.touchstone.contacts.v1.RecordedTouchpoint\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetIngestStatsRequest\"6\n\x0bIngestStats\x12\x10\n\x08recorded\x18\x01 \x01(\x03\x12\x15\n\rdead_lettered\x18\x02 \x01(\x03\x32\xc8\x02\n\x0f\x43ontactsService\x12[\n\x0bGetCustomer\x12*.touchstone.contacts.v1.GetCustomerRequest\x1a .touchstone.contacts.v1.Customer\x12r\n\x0fListTouchpoints\x12..touchstone.contacts.v1.ListTouchpointsRequest\x1a/.touchstone.contacts.v1.ListTouchpointsResponse\x12\x64\n\x0eGetIngestStats\x12-.touchstone.contacts.v1.GetIngestStatsRequest\x1a#.touchstone.contacts.v1.IngestStatsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-touchstone/contacts/v1/contacts_service.proto\x12\x16touchstone.contacts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\'touchstone/contacts/v1/touchpoint.proto\"G\n\rIngestRequest\x12\x36\n\ntouchpoint\x18\x01 \x01(\x0b\x32\".touchstone.contacts.v1.Touchpoint\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\xa7\x01\n\x0cIngestResult\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x34\n\x06status\x18\x02 \x01(\x0e\x32$.touchstone.contacts.v1.IngestStatus\x12:\n\nviolations\x18\x03 \x03(\x0b\x32&.touchstone.contacts.v1.FieldViolation\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\"M\n\x12IngestBatchRequest\x12\x37\n\x0btouchpoints\x18\x01 \x03(\x0b\x32\".touchstone.contacts.v1.Touchpoint\"\x97\x01\n\x13IngestBatchResponse\x12\x35\n\x07results\x18\x01 \x03(\x0b\x32$.touchstone.contacts.v1.IngestResult\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x05\x12\x12\n\nduplicates\x18\x03 \x01(\x05\x12\x10\n\x08rejected\x18\x04 \x01(\x05\x12\x11\n\tconflicts\x18\x05 \x01(\x05\")\n\x12GetCustomerRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"\xd6\x01\n\x08\x43ustomer\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12<\n\nidentities\x18\x02 \x03(\x0b\x32(.touchstone.contacts.v1.ExternalIdentity\x12\x18\n\x10touchpoint_count\x18\x03 \x01(\x03\x12.\n\nfirst_seen\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"T\n\x16ListTouchpointsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"s\n\x12RecordedTouchpoint\x12\x36\n\ntouchpoint\x18\x01 \x01(\x0b\x32\".touchstone.contacts.v1.Touchpoint\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08visit_id\x18\x03 \x01(\t\"s\n\x17ListTouchpointsResponse\x12?\n\x0btouchpoints\x18\x01 \x03(\x0b\x32*.touchstone.contacts.v1.RecordedTouchpoint\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetIngestStatsRequest\"6\n\x0bIngestStats\x12\x10\n\x08recorded\x18\x01 \x01(\x03\x12\x15\n\rdead_lettered\x18\x02 \x01(\x03*\x9e\x01\n\x0cIngestStatus\x12\x1d\n\x19INGEST_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16INGEST_STATUS_ACCEPTED\x10\x01\x12\x1b\n\x17INGEST_STATUS_DUPLICATE\x10\x02\x12\x1a\n\x16INGEST_STATUS_REJECTED\x10\x03\x12\x1a\n\x16INGEST_STATUS_CONFLICT\x10\x04\x32\xed\x04\n\x0f\x43ontactsService\x12U\n\x06Ingest\x12%.touchstone.contacts.v1.IngestRequest\x1a$.touchstone.contacts.v1.IngestResult\x12\x66\n\x0bIngestBatch\x12*.touchstone.contacts.v1.IngestBatchRequest\x1a+.touchstone.contacts.v1.IngestBatchResponse\x12\x64\n\x0cIngestStream\x12%.touchstone.contacts.v1.IngestRequest\x1a+.touchstone.contacts.v1.IngestBatchResponse(\x01\x12[\n\x0bGetCustomer\x12*.touchstone.contacts.v1.GetCustomerRequest\x1a .touchstone.contacts.v1.Customer\x12r\n\x0fListTouchpoints\x12..touchstone.contacts.v1.ListTouchpointsRequest\x1a/.touchstone.contacts.v1.ListTouchpointsResponse\x12\x64\n\x0eGetIngestStats\x12-.touchstone.contacts.v1.GetIngestStatsRequest\x1a#.touchstone.contacts.v1.IngestStatsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'touchstone.contacts.v1.contacts_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETCUSTOMERREQUEST']._serialized_start=147
-  _globals['_GETCUSTOMERREQUEST']._serialized_end=188
-  _globals['_CUSTOMER']._serialized_start=191
-  _globals['_CUSTOMER']._serialized_end=405
-  _globals['_LISTTOUCHPOINTSREQUEST']._serialized_start=407
-  _globals['_LISTTOUCHPOINTSREQUEST']._serialized_end=491
-  _globals['_RECORDEDTOUCHPOINT']._serialized_start=493
-  _globals['_RECORDEDTOUCHPOINT']._serialized_end=608
-  _globals['_LISTTOUCHPOINTSRESPONSE']._serialized_start=610
-  _globals['_LISTTOUCHPOINTSRESPONSE']._serialized_end=725
-  _globals['_GETINGESTSTATSREQUEST']._serialized_start=727
-  _globals['_GETINGESTSTATSREQUEST']._serialized_end=750
-  _globals['_INGESTSTATS']._serialized_start=752
-  _globals['_INGESTSTATS']._serialized_end=806
-  _globals['_CONTACTSSERVICE']._serialized_start=809
-  _globals['_CONTACTSSERVICE']._serialized_end=1137
+  _globals['_INGESTSTATUS']._serialized_start=1339
+  _globals['_INGESTSTATUS']._serialized_end=1497
+  _globals['_INGESTREQUEST']._serialized_start=147
+  _globals['_INGESTREQUEST']._serialized_end=218
+  _globals['_FIELDVIOLATION']._serialized_start=220
+  _globals['_FIELDVIOLATION']._serialized_end=272
+  _globals['_INGESTRESULT']._serialized_start=275
+  _globals['_INGESTRESULT']._serialized_end=442
+  _globals['_INGESTBATCHREQUEST']._serialized_start=444
+  _globals['_INGESTBATCHREQUEST']._serialized_end=521
+  _globals['_INGESTBATCHRESPONSE']._serialized_start=524
+  _globals['_INGESTBATCHRESPONSE']._serialized_end=675
+  _globals['_GETCUSTOMERREQUEST']._serialized_start=677
+  _globals['_GETCUSTOMERREQUEST']._serialized_end=718
+  _globals['_CUSTOMER']._serialized_start=721
+  _globals['_CUSTOMER']._serialized_end=935
+  _globals['_LISTTOUCHPOINTSREQUEST']._serialized_start=937
+  _globals['_LISTTOUCHPOINTSREQUEST']._serialized_end=1021
+  _globals['_RECORDEDTOUCHPOINT']._serialized_start=1023
+  _globals['_RECORDEDTOUCHPOINT']._serialized_end=1138
+  _globals['_LISTTOUCHPOINTSRESPONSE']._serialized_start=1140
+  _globals['_LISTTOUCHPOINTSRESPONSE']._serialized_end=1255
+  _globals['_GETINGESTSTATSREQUEST']._serialized_start=1257
+  _globals['_GETINGESTSTATSREQUEST']._serialized_end=1280
+  _globals['_INGESTSTATS']._serialized_start=1282
+  _globals['_INGESTSTATS']._serialized_end=1336
+  _globals['_CONTACTSSERVICE']._serialized_start=1500
+  _globals['_CONTACTSSERVICE']._serialized_end=2121
 # @@protoc_insertion_point(module_scope)

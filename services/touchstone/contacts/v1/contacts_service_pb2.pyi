@@ -3,12 +3,72 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from touchstone.contacts.v1 import touchpoint_pb2 as _touchpoint_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class IngestStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INGEST_STATUS_UNSPECIFIED: _ClassVar[IngestStatus]
+    INGEST_STATUS_ACCEPTED: _ClassVar[IngestStatus]
+    INGEST_STATUS_DUPLICATE: _ClassVar[IngestStatus]
+    INGEST_STATUS_REJECTED: _ClassVar[IngestStatus]
+    INGEST_STATUS_CONFLICT: _ClassVar[IngestStatus]
+INGEST_STATUS_UNSPECIFIED: IngestStatus
+INGEST_STATUS_ACCEPTED: IngestStatus
+INGEST_STATUS_DUPLICATE: IngestStatus
+INGEST_STATUS_REJECTED: IngestStatus
+INGEST_STATUS_CONFLICT: IngestStatus
+
+class IngestRequest(_message.Message):
+    __slots__ = ("touchpoint",)
+    TOUCHPOINT_FIELD_NUMBER: _ClassVar[int]
+    touchpoint: _touchpoint_pb2.Touchpoint
+    def __init__(self, touchpoint: _Optional[_Union[_touchpoint_pb2.Touchpoint, _Mapping]] = ...) -> None: ...
+
+class FieldViolation(_message.Message):
+    __slots__ = ("field", "description")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    description: str
+    def __init__(self, field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class IngestResult(_message.Message):
+    __slots__ = ("event_id", "status", "violations", "customer_id")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    status: IngestStatus
+    violations: _containers.RepeatedCompositeFieldContainer[FieldViolation]
+    customer_id: str
+    def __init__(self, event_id: _Optional[str] = ..., status: _Optional[_Union[IngestStatus, str]] = ..., violations: _Optional[_Iterable[_Union[FieldViolation, _Mapping]]] = ..., customer_id: _Optional[str] = ...) -> None: ...
+
+class IngestBatchRequest(_message.Message):
+    __slots__ = ("touchpoints",)
+    TOUCHPOINTS_FIELD_NUMBER: _ClassVar[int]
+    touchpoints: _containers.RepeatedCompositeFieldContainer[_touchpoint_pb2.Touchpoint]
+    def __init__(self, touchpoints: _Optional[_Iterable[_Union[_touchpoint_pb2.Touchpoint, _Mapping]]] = ...) -> None: ...
+
+class IngestBatchResponse(_message.Message):
+    __slots__ = ("results", "accepted", "duplicates", "rejected", "conflicts")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[IngestResult]
+    accepted: int
+    duplicates: int
+    rejected: int
+    conflicts: int
+    def __init__(self, results: _Optional[_Iterable[_Union[IngestResult, _Mapping]]] = ..., accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., rejected: _Optional[int] = ..., conflicts: _Optional[int] = ...) -> None: ...
 
 class GetCustomerRequest(_message.Message):
     __slots__ = ("customer_id",)

@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class ContactsServiceStub:
-    """Customers and the touchpoints recorded for them.
+    """Touchpoints in, customers and the touchpoints recorded for them out.
     """
 
     def __init__(self, channel):
@@ -35,6 +35,21 @@ class ContactsServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.Ingest = channel.unary_unary(
+                '/touchstone.contacts.v1.ContactsService/Ingest',
+                request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestRequest.SerializeToString,
+                response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestResult.FromString,
+                _registered_method=True)
+        self.IngestBatch = channel.unary_unary(
+                '/touchstone.contacts.v1.ContactsService/IngestBatch',
+                request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestBatchRequest.SerializeToString,
+                response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestBatchResponse.FromString,
+                _registered_method=True)
+        self.IngestStream = channel.stream_unary(
+                '/touchstone.contacts.v1.ContactsService/IngestStream',
+                request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestRequest.SerializeToString,
+                response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestBatchResponse.FromString,
+                _registered_method=True)
         self.GetCustomer = channel.unary_unary(
                 '/touchstone.contacts.v1.ContactsService/GetCustomer',
                 request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.GetCustomerRequest.SerializeToString,
@@ -53,8 +68,31 @@ class ContactsServiceStub:
 
 
 class ContactsServiceServicer:
-    """Customers and the touchpoints recorded for them.
+    """Touchpoints in, customers and the touchpoints recorded for them out.
     """
+
+    def Ingest(self, request, context):
+        """Record one touchpoint. OK means it is durably recorded (or was already: status DUPLICATE);
+        an invalid one is INVALID_ARGUMENT with BadRequest field violations; a different touchpoint
+        under a recorded event id is ALREADY_EXISTS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IngestBatch(self, request, context):
+        """Record up to 1,000 touchpoints in one transaction; one result per touchpoint, in order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IngestStream(self, request_iterator, context):
+        """For high-volume producers: stream touchpoints, get every result when the stream closes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def GetCustomer(self, request, context):
         """Missing associated documentation comment in .proto file."""
@@ -77,6 +115,21 @@ class ContactsServiceServicer:
 
 def add_ContactsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'Ingest': grpc.unary_unary_rpc_method_handler(
+                    servicer.Ingest,
+                    request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestRequest.FromString,
+                    response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestResult.SerializeToString,
+            ),
+            'IngestBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.IngestBatch,
+                    request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestBatchRequest.FromString,
+                    response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestBatchResponse.SerializeToString,
+            ),
+            'IngestStream': grpc.stream_unary_rpc_method_handler(
+                    servicer.IngestStream,
+                    request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestRequest.FromString,
+                    response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestBatchResponse.SerializeToString,
+            ),
             'GetCustomer': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCustomer,
                     request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.GetCustomerRequest.FromString,
@@ -101,8 +154,89 @@ def add_ContactsServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ContactsService:
-    """Customers and the touchpoints recorded for them.
+    """Touchpoints in, customers and the touchpoints recorded for them out.
     """
+
+    @staticmethod
+    def Ingest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.contacts.v1.ContactsService/Ingest',
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestRequest.SerializeToString,
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IngestBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.contacts.v1.ContactsService/IngestBatch',
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestBatchRequest.SerializeToString,
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IngestStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/touchstone.contacts.v1.ContactsService/IngestStream',
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestRequest.SerializeToString,
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def GetCustomer(request,

@@ -1,0 +1,111 @@
+"""The transactional outbox: a command's events are written in its transaction, then relayed.
+
+A gRPC command never writes the database and then produces to Kafka as two steps: it adds its
+events to `<schema>.outbox` in the same transaction as its state change, and OutboxRelay
+publishes them (at least once, in id order per relay) and deletes what the broker has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import mode
+from psycopg import AsyncConnection, sql
+from psycopg_pool import AsyncConnectionPool
+
+from touchstone.common.settings import Settings
+from touchstone.common.topics import Outgoing, headers_from_json, headers_to_json
+
+log = logging.getLogger(__name__)
+
+RELAY_BATCH = 500
+IDLE_POLL_S = 0.05
+
+ADD = """
+INSERT INTO {schema}.outbox (topic, key, value, headers)
+SELECT topic, key, value, headers::jsonb
+FROM unnest(%(topic)b::text[], %(key)b::bytea[], %(value)b::bytea[], %(headers)b::text[])
+    AS t(topic, key, value, headers)
+"""
+
+TAKE = """
+SELECT id, topic, key, value, headers FROM {schema}.outbox
+ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+"""
+
+DELETE = "DELETE FROM {schema}.outbox WHERE id = ANY(%s)"
+
+
+def _query(template: str, schema: str) -> sql.Composed:
+    return sql.SQL(template).format(schema=sql.Identifier(schema))
+
+
+async def add_to_outbox(conn: AsyncConnection, schema: str, records: Sequence[Outgoing]) -> None:
+    """Queue records for publication, inside the caller's transaction."""
+    if records:
+        await conn.execute(
+            _query(ADD, schema),
+            {
+                "topic": [r.topic for r in records],
+                "key": [r.key for r in records],
+                "value": [r.value for r in records],
+                "headers": [headers_to_json(r.headers) for r in records],
+            },
+        )
+
+
+class OutboxRelay(mode.Service):
+    """Publishes a schema's outbox to Kafka and deletes what the broker acknowledged."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool, schema: str, settings: Settings, **kwargs: Any
+    ) -> None:
+        self.pool = pool
+        self.schema = schema
+        self.settings = settings
+        self._producer: Any = None
+        super().__init__(**kwargs)
+
+    async def on_start(self) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap.split(","), linger_ms=2
+        )
+        await self._producer.start()
+
+    async def on_stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+
+    @mode.Service.task
+    async def _relay(self) -> None:
+        while not self.should_stop:
+            try:
+                relayed = await self.relay_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay of %s failed; retrying", self.schema)
+                relayed = 0
+            if relayed == 0:
+                await asyncio.sleep(IDLE_POLL_S)
+
+    async def relay_once(self) -> int:
+        """Publish and delete one batch of the outbox; how many records it held."""
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await (await conn.execute(_query(TAKE, self.schema), (RELAY_BATCH,))).fetchall()
+            if not rows:
+                return 0
+            pending = [
+                await self._producer.send(
+                    topic, bytes(value), key=bytes(key), headers=list(headers_from_json(headers))
+                )
+                for _, topic, key, value, headers in rows
+            ]
+            await asyncio.gather(*pending)
+            await conn.execute(_query(DELETE, self.schema), ([row[0] for row in rows],))
+        return len(rows)
