@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 import grpc
 
 from contacts.admission import Admitted, admit_touchpoint, recorded_event
 from contacts.codec import IDENTITY_KIND_NAMES
+from contacts.dlq_api import DeadLetterMethods
+from contacts.dlq_store import DeadLetterStore
 from contacts.domain import (
     DEFAULT_INGEST_POLICY,
     IngestPolicy,
@@ -63,10 +66,16 @@ def batch_response(results: Sequence[pb.IngestResult]) -> pb.IngestBatchResponse
     )
 
 
-class ContactsApi(pb_grpc.ContactsServiceServicer):
+class ContactsTables(ContactsStore, DeadLetterStore, Protocol):
+    """Every table contacts' API reads or writes."""
+
+
+class ContactsApi(DeadLetterMethods, pb_grpc.ContactsServiceServicer):
     """Records touchpoints from gRPC producers and answers queries from contacts' own tables."""
 
-    def __init__(self, store: ContactsStore, policy: IngestPolicy = DEFAULT_INGEST_POLICY) -> None:
+    store: ContactsTables
+
+    def __init__(self, store: ContactsTables, policy: IngestPolicy = DEFAULT_INGEST_POLICY) -> None:
         self.store = store
         self.policy = policy
 

@@ -27,10 +27,14 @@ from touchstone.common.settings import SERVICES, Settings
 from touchstone.common.topics import TOUCHPOINTS, TOUCHPOINTS_DLQ
 from touchstone.contacts.v1.contacts_service_pb2 import (
     INGEST_STATUS_ACCEPTED,
+    DeadLetterFilter,
     GetCustomerRequest,
+    GetDeadLetterRequest,
     IngestBatchRequest,
     IngestRequest,
+    ListDeadLettersRequest,
     ListTouchpointsRequest,
+    RedriveDeadLettersRequest,
 )
 from touchstone.contacts.v1.touchpoint_pb2 import (
     Channel,
@@ -340,3 +344,43 @@ def test_a_touchpoint_ingested_over_grpc_is_durable_at_once_and_flows_on(clients
     assert (batch.accepted, batch.duplicates) == (5, 1)
     moments = eventually(lambda: moments_of(clients, customer_id, 6), "the relayed visit scored")
     assert {m.stage for m in moments} == {tp.stage for tp in visit}
+
+
+def test_a_dead_letter_is_listed_shown_and_redriven_through_validation_again(
+    clients: Clients, producer: KafkaProducer
+) -> None:
+    source = f"till-{uuid.uuid4().hex[:8]}"
+    garbage = b"\xff\xfe still not a touchpoint"
+    producer.send(TOUCHPOINTS, key=b"k", value=garbage, headers=[("ce_source", source.encode())])
+    producer.flush()
+    only_ours = DeadLetterFilter(source=source)
+
+    listed = eventually(
+        lambda: (
+            clients.contacts.ListDeadLetters(
+                ListDeadLettersRequest(filter=only_ours), timeout=5
+            ).dead_letters
+        ),
+        "the garbage listed as a dead letter",
+    )
+    (first,) = listed
+    shown = clients.contacts.GetDeadLetter(GetDeadLetterRequest(id=first.id), timeout=5)
+    assert shown.value == garbage and shown.field == "value"
+
+    reply = clients.contacts.RedriveDeadLetters(
+        RedriveDeadLettersRequest(ids=[first.id]), timeout=5
+    )
+    assert list(reply.redriven) == [first.id]
+    again = eventually(
+        lambda: [
+            d
+            for d in clients.contacts.ListDeadLetters(
+                ListDeadLettersRequest(filter=only_ours), timeout=5
+            ).dead_letters
+            if d.id != first.id
+        ],
+        "the redriven garbage refused again, as a new dead letter",
+    )
+    redriven = clients.contacts.GetDeadLetter(GetDeadLetterRequest(id=again[0].id), timeout=5)
+    assert redriven.value == garbage
+    assert ("redrive_of", first.id.encode()) in [(h.name, h.value) for h in redriven.headers]

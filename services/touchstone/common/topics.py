@@ -49,8 +49,13 @@ class Incoming:
     @property
     def content_type(self) -> str:
         """The content-type header, defaulting to protobuf."""
-        raw = self.headers.get("content-type") or self.headers.get("ce_datacontenttype")
-        return raw.decode("utf-8", "replace").split(";")[0].strip() if raw else PROTOBUF
+        return content_type_of(self.headers)
+
+
+def content_type_of(headers: Mapping[str, bytes]) -> str:
+    """The media type a record's headers declare (parameters dropped), protobuf by default."""
+    raw = headers.get("content-type") or headers.get("ce_datacontenttype")
+    return raw.decode("utf-8", "replace").split(";")[0].strip() if raw else PROTOBUF
 
 
 @dataclass(frozen=True)

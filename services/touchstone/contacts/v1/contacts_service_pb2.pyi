@@ -70,6 +70,116 @@ class IngestBatchResponse(_message.Message):
     conflicts: int
     def __init__(self, results: _Optional[_Iterable[_Union[IngestResult, _Mapping]]] = ..., accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., rejected: _Optional[int] = ..., conflicts: _Optional[int] = ...) -> None: ...
 
+class DeadLetterFilter(_message.Message):
+    __slots__ = ("reason_contains", "field", "source", "since", "until", "include_redriven")
+    REASON_CONTAINS_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_REDRIVEN_FIELD_NUMBER: _ClassVar[int]
+    reason_contains: str
+    field: str
+    source: str
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    include_redriven: bool
+    def __init__(self, reason_contains: _Optional[str] = ..., field: _Optional[str] = ..., source: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., include_redriven: _Optional[bool] = ...) -> None: ...
+
+class Header(_message.Message):
+    __slots__ = ("name", "value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: bytes
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+
+class DeadLetter(_message.Message):
+    __slots__ = ("id", "topic", "partition", "offset", "reason", "field", "source", "received_at", "redriven_at", "key", "value", "headers")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    REDRIVEN_AT_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    topic: str
+    partition: int
+    offset: int
+    reason: str
+    field: str
+    source: str
+    received_at: _timestamp_pb2.Timestamp
+    redriven_at: _timestamp_pb2.Timestamp
+    key: bytes
+    value: bytes
+    headers: _containers.RepeatedCompositeFieldContainer[Header]
+    def __init__(self, id: _Optional[str] = ..., topic: _Optional[str] = ..., partition: _Optional[int] = ..., offset: _Optional[int] = ..., reason: _Optional[str] = ..., field: _Optional[str] = ..., source: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., redriven_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key: _Optional[bytes] = ..., value: _Optional[bytes] = ..., headers: _Optional[_Iterable[_Union[Header, _Mapping]]] = ...) -> None: ...
+
+class DeadLetterCount(_message.Message):
+    __slots__ = ("field", "source", "count")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    source: str
+    count: int
+    def __init__(self, field: _Optional[str] = ..., source: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
+class ListDeadLettersRequest(_message.Message):
+    __slots__ = ("filter", "page_size", "page_token")
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    filter: DeadLetterFilter
+    page_size: int
+    page_token: str
+    def __init__(self, filter: _Optional[_Union[DeadLetterFilter, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListDeadLettersResponse(_message.Message):
+    __slots__ = ("dead_letters", "next_page_token", "total", "counts")
+    DEAD_LETTERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    dead_letters: _containers.RepeatedCompositeFieldContainer[DeadLetter]
+    next_page_token: str
+    total: int
+    counts: _containers.RepeatedCompositeFieldContainer[DeadLetterCount]
+    def __init__(self, dead_letters: _Optional[_Iterable[_Union[DeadLetter, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total: _Optional[int] = ..., counts: _Optional[_Iterable[_Union[DeadLetterCount, _Mapping]]] = ...) -> None: ...
+
+class GetDeadLetterRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class RedriveDeadLettersRequest(_message.Message):
+    __slots__ = ("filter", "ids", "only_valid_now", "dry_run")
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ONLY_VALID_NOW_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    filter: DeadLetterFilter
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    only_valid_now: bool
+    dry_run: bool
+    def __init__(self, filter: _Optional[_Union[DeadLetterFilter, _Mapping]] = ..., ids: _Optional[_Iterable[str]] = ..., only_valid_now: _Optional[bool] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+
+class RedriveDeadLettersResponse(_message.Message):
+    __slots__ = ("redriven", "still_invalid")
+    REDRIVEN_FIELD_NUMBER: _ClassVar[int]
+    STILL_INVALID_FIELD_NUMBER: _ClassVar[int]
+    redriven: _containers.RepeatedScalarFieldContainer[str]
+    still_invalid: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, redriven: _Optional[_Iterable[str]] = ..., still_invalid: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class GetCustomerRequest(_message.Message):
     __slots__ = ("customer_id",)
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]

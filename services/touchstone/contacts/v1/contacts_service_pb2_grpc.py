@@ -50,6 +50,21 @@ class ContactsServiceStub:
                 request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestRequest.SerializeToString,
                 response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestBatchResponse.FromString,
                 _registered_method=True)
+        self.ListDeadLetters = channel.unary_unary(
+                '/touchstone.contacts.v1.ContactsService/ListDeadLetters',
+                request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.ListDeadLettersRequest.SerializeToString,
+                response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.ListDeadLettersResponse.FromString,
+                _registered_method=True)
+        self.GetDeadLetter = channel.unary_unary(
+                '/touchstone.contacts.v1.ContactsService/GetDeadLetter',
+                request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.GetDeadLetterRequest.SerializeToString,
+                response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.DeadLetter.FromString,
+                _registered_method=True)
+        self.RedriveDeadLetters = channel.unary_unary(
+                '/touchstone.contacts.v1.ContactsService/RedriveDeadLetters',
+                request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RedriveDeadLettersRequest.SerializeToString,
+                response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RedriveDeadLettersResponse.FromString,
+                _registered_method=True)
         self.GetCustomer = channel.unary_unary(
                 '/touchstone.contacts.v1.ContactsService/GetCustomer',
                 request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.GetCustomerRequest.SerializeToString,
@@ -94,6 +109,27 @@ class ContactsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDeadLetters(self, request, context):
+        """Dead letters: what could not be recorded, why, and a way to send it through again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDeadLetter(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedriveDeadLetters(self, request, context):
+        """Re-submits dead letters to touchpoints.v1 exactly as they arrived: they are validated again,
+        recorded if valid now, dead-lettered again if not; duplicates still dedupe.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCustomer(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -129,6 +165,21 @@ def add_ContactsServiceServicer_to_server(servicer, server):
                     servicer.IngestStream,
                     request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestRequest.FromString,
                     response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestBatchResponse.SerializeToString,
+            ),
+            'ListDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeadLetters,
+                    request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.ListDeadLettersRequest.FromString,
+                    response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.ListDeadLettersResponse.SerializeToString,
+            ),
+            'GetDeadLetter': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDeadLetter,
+                    request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.GetDeadLetterRequest.FromString,
+                    response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.DeadLetter.SerializeToString,
+            ),
+            'RedriveDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedriveDeadLetters,
+                    request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RedriveDeadLettersRequest.FromString,
+                    response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RedriveDeadLettersResponse.SerializeToString,
             ),
             'GetCustomer': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCustomer,
@@ -228,6 +279,87 @@ class ContactsService:
             '/touchstone.contacts.v1.ContactsService/IngestStream',
             touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestRequest.SerializeToString,
             touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.IngestBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.contacts.v1.ContactsService/ListDeadLetters',
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.ListDeadLettersRequest.SerializeToString,
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.ListDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDeadLetter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.contacts.v1.ContactsService/GetDeadLetter',
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.GetDeadLetterRequest.SerializeToString,
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.DeadLetter.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedriveDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.contacts.v1.ContactsService/RedriveDeadLetters',
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RedriveDeadLettersRequest.SerializeToString,
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RedriveDeadLettersResponse.FromString,
             options,
             channel_credentials,
             insecure,

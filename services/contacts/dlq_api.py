@@ -1,0 +1,107 @@
+"""The dead-letter part of contacts' gRPC service: list, show and redrive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import grpc
+
+from contacts.admission import Admitted, admit_bytes
+from contacts.dlq_store import DeadLetterQuery, DeadLetterStore, StoredDeadLetter, parse_id
+from contacts.domain import DEFAULT_INGEST_POLICY, IngestPolicy
+from touchstone.common.prototime import to_datetime, to_timestamp
+from touchstone.common.rpc import InvalidArgument, NotFound, PageRequest, require, rpc_method
+from touchstone.common.topics import content_type_of
+from touchstone.contacts.v1 import contacts_service_pb2 as pb
+
+
+def dead_letter_query(given: pb.DeadLetterFilter, ids: tuple[str, ...] = ()) -> DeadLetterQuery:
+    """The store query for a request's filter (or explicit ids)."""
+    for value in ids:
+        if parse_id(value) is None:
+            raise InvalidArgument(("ids", f"{value!r} is not topic/partition/offset"))
+    return DeadLetterQuery(
+        reason_contains=given.reason_contains,
+        field=given.field,
+        source=given.source,
+        since=to_datetime(given.since) if given.HasField("since") else None,
+        until=to_datetime(given.until) if given.HasField("until") else None,
+        include_redriven=given.include_redriven,
+        ids=ids,
+    )
+
+
+def dead_letter_message(letter: StoredDeadLetter, *, with_bytes: bool) -> pb.DeadLetter:
+    """A dead letter as a contract message; the original bytes only when asked for."""
+    a = letter.arrival
+    message = pb.DeadLetter(
+        id=letter.id,
+        topic=a.topic,
+        partition=a.partition,
+        offset=a.offset,
+        reason=letter.reason,
+        field=letter.field,
+        source=a.source,
+        received_at=to_timestamp(a.received_at),
+    )
+    if letter.redriven_at is not None:
+        message.redriven_at.CopyFrom(to_timestamp(letter.redriven_at))
+    if with_bytes:
+        message.key, message.value = a.key, a.value
+        message.headers.extend(pb.Header(name=n, value=v) for n, v in a.headers)
+    return message
+
+
+def valid_at(now: datetime, policy: IngestPolicy) -> Callable[[StoredDeadLetter], bool]:
+    """Whether a dead letter would be admitted if it arrived at `now` (fixed since)."""
+
+    def check(letter: StoredDeadLetter) -> bool:
+        a = letter.arrival
+        content_type = content_type_of(dict(a.headers))
+        return isinstance(admit_bytes(a.value, content_type, now, policy), Admitted)
+
+    return check
+
+
+class DeadLetterMethods:
+    """gRPC methods over the dead letters; mixed into the contacts servicer."""
+
+    store: DeadLetterStore
+    policy: IngestPolicy = DEFAULT_INGEST_POLICY
+
+    @rpc_method
+    async def ListDeadLetters(
+        self, request: pb.ListDeadLettersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListDeadLettersResponse:
+        page = PageRequest.of(request.page_size, request.page_token)
+        query = dead_letter_query(request.filter)
+        letters, total, counts = await self.store.list_dead_letters(query, page.after, page.size)
+        return pb.ListDeadLettersResponse(
+            dead_letters=[dead_letter_message(d, with_bytes=False) for d in letters],
+            next_page_token=page.next_token(letters, lambda d: (d.arrival.received_at, d.id)),
+            total=total,
+            counts=[pb.DeadLetterCount(field=f, source=s, count=c) for f, s, c in counts],
+        )
+
+    @rpc_method
+    async def GetDeadLetter(
+        self, request: pb.GetDeadLetterRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeadLetter:
+        dead_letter_id = require("id", request.id)
+        if parse_id(dead_letter_id) is None:
+            raise InvalidArgument(("id", "is not topic/partition/offset"))
+        letter = await self.store.get_dead_letter(dead_letter_id)
+        if letter is None:
+            raise NotFound(f"dead letter {dead_letter_id} not found")
+        return dead_letter_message(letter, with_bytes=True)
+
+    @rpc_method
+    async def RedriveDeadLetters(
+        self, request: pb.RedriveDeadLettersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RedriveDeadLettersResponse:
+        query = dead_letter_query(request.filter, tuple(request.ids))
+        now = datetime.now(UTC)
+        wanted = valid_at(now, self.policy) if request.only_valid_now else (lambda _: True)
+        redriven, skipped = await self.store.redrive(query, wanted, request.dry_run)
+        return pb.RedriveDeadLettersResponse(redriven=redriven, still_invalid=skipped)
