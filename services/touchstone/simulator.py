@@ -10,15 +10,13 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
 
 from kafka import KafkaProducer
 
-from touchstone.common.prototime import to_datetime, to_timestamp
-from touchstone.common.topics import cloudevent_headers
+from touchstone.common.prototime import to_timestamp
 from touchstone.contacts.v1.touchpoint_pb2 import Channel, CustomerRef, IdentityKind, Touchpoint
+from touchstone.publisher import Record, touchpoint_record
 
-TOUCHPOINT_TYPE = "touchstone.contacts.v1.Touchpoint"
 NAMESPACE = uuid.UUID("99e3a1bf-1d2f-551c-8cc4-e17783af8e03")
 STORE_SITES = ("hcm-01", "hcm-02", "hn-01")
 CALL_CENTRE = "cc-hcm"
@@ -38,11 +36,6 @@ HOLD_CHECKS = ("asked_permission", "said_why", "waited_for_answer", "thanked")
 TRANSFER_CHECKS = ("said_to_whom", "said_why", "stayed_until_answered")
 MESSAGE_CHECKS = ("took_name", "took_number", "agreed_callback_time")
 CLOSE_CHECKS = ("repeated_actions", "asked_anything_else", "thanked", "caller_hung_up_first")
-KIND_NAMES = {
-    IdentityKind.IDENTITY_KIND_LOYALTY_CARD: "loyalty_card",
-    IdentityKind.IDENTITY_KIND_PHONE: "phone",
-    IdentityKind.IDENTITY_KIND_EMAIL: "email",
-}
 SLOW_GREETING_SHARE = 0.15  # greeted after more than 30 s (or not at all)
 LONG_RING_SHARE = 0.15  # answered after 4-8 rings
 FEEDBACK_SHARE = 0.05
@@ -78,14 +71,6 @@ class World:
     customers: Sequence[Customer]
     cum_weights: Sequence[float]
     staff: Mapping[str, Sequence[str]]
-
-
-class Record(NamedTuple):
-    """One Kafka record: key, value and CloudEvents binary-mode headers."""
-
-    key: bytes
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...]
 
 
 def build_world(rng: random.Random, config: SimConfig) -> World:
@@ -126,14 +111,6 @@ def _ref(
     else:
         ref.identity.value = f"khach.{index:06d}@example.vn"
     return ref
-
-
-def customer_key(touchpoint: Touchpoint) -> str:
-    """The record key: the customer id, or "kind:value" of the external identity."""
-    ref = touchpoint.customer
-    if ref.HasField("identity"):
-        return f"{KIND_NAMES.get(ref.identity.kind, 'unknown')}:{ref.identity.value}"
-    return ref.customer_id
 
 
 def generate_visits(
@@ -320,24 +297,14 @@ def records(
     rng = random.Random(seed)
     for touchpoint in itertools.chain.from_iterable(visits):
         if not (bad_share and rng.random() < bad_share):
-            yield _record(touchpoint, touchpoint.SerializeToString())
+            yield touchpoint_record(touchpoint)
         elif rng.random() < 0.5:
-            yield _record(touchpoint, GARBAGE)
+            yield touchpoint_record(touchpoint, GARBAGE)
         else:
             broken = Touchpoint()
             broken.CopyFrom(touchpoint)
             broken.ClearField("event_id")
-            yield _record(broken, broken.SerializeToString())
-
-
-def _record(touchpoint: Touchpoint, value: bytes) -> Record:
-    headers = cloudevent_headers(
-        event_id=touchpoint.event_id,
-        source=touchpoint.source,
-        type_=TOUCHPOINT_TYPE,
-        time=to_datetime(touchpoint.occurred_at),
-    )
-    return Record(customer_key(touchpoint).encode(), value, headers)
+            yield touchpoint_record(broken)
 
 
 class Pacer:

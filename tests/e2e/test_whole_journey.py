@@ -59,6 +59,7 @@ from touchstone.notify.v1.notify_service_pb2 import (
     ListCasesRequest,
     ListCasesResponse,
 )
+from touchstone.publisher import TouchpointPublisher, new_touchpoint
 from touchstone.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -384,3 +385,23 @@ def test_a_dead_letter_is_listed_shown_and_redriven_through_validation_again(
     redriven = clients.contacts.GetDeadLetter(GetDeadLetterRequest(id=again[0].id), timeout=5)
     assert redriven.value == garbage
     assert ("redrive_of", first.id.encode()) in [(h.name, h.value) for h in redriven.headers]
+
+
+def test_the_producers_client_publishes_touchpoints_that_get_scored(
+    stack: LocalStack, clients: Clients
+) -> None:
+    email = f"lan.{uuid.uuid4().hex[:6]}@Example.com"
+    with TouchpointPublisher(stack.settings.kafka_bootstrap) as publisher:
+        publisher.publish(
+            new_touchpoint(
+                source="door-3",
+                site_id="hcm-01",
+                journey_map="supermarket",
+                stage="enter_store",
+                email=email,
+                measurements={"greeting_seconds": 8},
+            )
+        )
+    customer_id = derived_id("customer", "email", email.lower())
+    (moment,) = eventually(lambda: moments_of(clients, customer_id, 1), "the greeting scored")
+    assert moment.verdict == VERDICT_WIN

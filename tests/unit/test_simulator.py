@@ -17,12 +17,12 @@ from contacts.domain import validate
 from touchstone import simulator
 from touchstone.common.prototime import to_datetime
 from touchstone.contacts.v1.touchpoint_pb2 import Channel, Touchpoint
+from touchstone.publisher import customer_key
 from touchstone.simulator import (
     PHONE_STAGES,
     SUPERMARKET_STAGES,
     Pacer,
     SimConfig,
-    customer_key,
     generate_visits,
     publish,
     records,
