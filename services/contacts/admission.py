@@ -38,7 +38,7 @@ def admit_touchpoint(
 ) -> Admitted | list[Violation]:
     """Validate a decoded touchpoint and resolve its customer and visit."""
     facts = facts_of(touchpoint)
-    violations = validate(facts, received_at, policy.future_tolerance)
+    violations = validate(facts, received_at, policy)
     if violations:
         return violations
     assert facts.occurred_at is not None  # validated

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
@@ -49,9 +51,11 @@ def facts_of(tp: Touchpoint) -> TouchpointFacts:
     kind = ""
     if identity is not None:
         kind = IDENTITY_KIND_NAMES.get(identity.kind, UNSPECIFIED_KIND)
+    occurred_at, occurred_at_error = _occurred_at(tp)
     return TouchpointFacts(
         event_id=tp.event_id,
-        occurred_at=to_datetime(tp.occurred_at) if tp.HasField("occurred_at") else None,
+        occurred_at=occurred_at,
+        occurred_at_error=occurred_at_error,
         source=tp.source,
         customer_id=tp.customer.customer_id,
         identity_kind=kind,
@@ -65,3 +69,13 @@ def facts_of(tp: Touchpoint) -> TouchpointFacts:
         purchase_minor_units=tp.purchase.minor_units,
         feedback_rating=tp.feedback.rating,
     )
+
+
+def _occurred_at(tp: Touchpoint) -> tuple[datetime | None, str]:
+    """The touchpoint's time, or why it cannot be read (protobuf allows any seconds and nanos)."""
+    if not tp.HasField("occurred_at"):
+        return None, ""
+    try:
+        return to_datetime(tp.occurred_at), ""
+    except (ValueError, OverflowError):
+        return None, "is not a valid timestamp (years 1 to 9999, nanos 0 to 999,999,999)"

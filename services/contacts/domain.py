@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from touchstone.common.ids import derived_id
@@ -15,6 +15,18 @@ MAX_EVENT_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 256
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
 DEFAULT_LATE_AFTER = timedelta(hours=24)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+TEXT_FIELDS = (
+    "event_id",
+    "source",
+    "journey_map",
+    "stage",
+    "site_id",
+    "visit_id",
+    "customer_id",
+    "identity_value",
+)
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 IDENTITY_KINDS = frozenset({"loyalty_card", "phone", "email", "account"})
 
@@ -37,6 +49,7 @@ class TouchpointFacts:
     purchase_currency: str = ""
     purchase_minor_units: int = 0
     feedback_rating: int = 0
+    occurred_at_error: str = ""  # why occurred_at could not be read, when it could not
 
 
 class Outcome(Enum):
@@ -53,6 +66,7 @@ class IngestPolicy:
     """How far ahead of its arrival an event may claim to be, and when it counts as late."""
 
     future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE  # producers' clocks drift
+    earliest: datetime = EARLIEST  # before this, the producer's clock was never set
     late_after: timedelta = DEFAULT_LATE_AFTER  # accepted, but marked late for downstream
 
 
@@ -68,14 +82,13 @@ class Violation:
 
 
 def validate(
-    facts: TouchpointFacts,
-    received_at: datetime,
-    future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
+    facts: TouchpointFacts, received_at: datetime, policy: IngestPolicy = DEFAULT_INGEST_POLICY
 ) -> list[Violation]:
     """Every violation in the touchpoint; an empty list means it may be recorded."""
     return [
         *_identity_violations(facts),
-        *_time_violations(facts.occurred_at, received_at, future_tolerance),
+        *_control_character_violations(facts),
+        *_time_violations(facts, received_at, policy),
         *_customer_violations(facts),
         *_measurement_violations(facts.measurements),
         *_purchase_violations(facts),
@@ -98,13 +111,27 @@ def _identity_violations(facts: TouchpointFacts) -> list[Violation]:
     return found
 
 
+def _control_character_violations(facts: TouchpointFacts) -> list[Violation]:
+    return [
+        Violation(name, "must not contain control characters")
+        for name in TEXT_FIELDS
+        if CONTROL_CHARACTERS.search(getattr(facts, name))
+    ]
+
+
 def _time_violations(
-    occurred_at: datetime | None, received_at: datetime, tolerance: timedelta
+    facts: TouchpointFacts, received_at: datetime, policy: IngestPolicy
 ) -> list[Violation]:
+    occurred_at = facts.occurred_at
+    if facts.occurred_at_error:
+        return [Violation("occurred_at", facts.occurred_at_error)]
     if occurred_at is None:
         return [Violation("occurred_at", "is required")]
-    if occurred_at > received_at + tolerance:
+    if occurred_at < policy.earliest:
+        return [Violation("occurred_at", f"is before {policy.earliest.date()}: an unset clock?")]
+    if occurred_at > received_at + policy.future_tolerance:
         ahead = (occurred_at - received_at).total_seconds()
+        tolerance = policy.future_tolerance
         return [Violation("occurred_at", f"is {ahead:.0f}s in the future (tolerance {tolerance})")]
     return []
 
@@ -124,7 +151,7 @@ def _customer_violations(facts: TouchpointFacts) -> list[Violation]:
 
 def _measurement_violations(measurements: Mapping[str, float]) -> list[Violation]:
     return [
-        Violation(f"measurements[{name}]", "must be a finite number, not negative")
+        Violation(f"measurements[{printable(name)}]", "must be a finite number, not negative")
         for name, value in measurements.items()
         if not math.isfinite(value) or value < 0
     ]
@@ -186,3 +213,9 @@ def conflict_violation(event_id: str) -> Violation:
 def classify_repeat(payload: bytes, recorded_payload: bytes) -> Outcome:
     """A repeat of a recorded event id: a duplicate if identical, else a conflict."""
     return Outcome.DUPLICATE if payload == recorded_payload else Outcome.CONFLICT
+
+
+def printable(text: str, limit: int = 64) -> str:
+    """Text safe to quote in a reason: control characters escaped, cut to a readable length."""
+    escaped = CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return escaped if len(escaped) <= limit else escaped[:limit] + "…"

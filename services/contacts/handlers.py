@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from contacts.admission import Admitted, admit_bytes, recorded_event
-from contacts.domain import DEFAULT_INGEST_POLICY, IngestPolicy, Outcome, Violation
+from contacts.domain import DEFAULT_INGEST_POLICY, IngestPolicy, Outcome, Violation, printable
 from contacts.store import Arrival, ContactsStore, DeadLetter, conflict_letter
 from touchstone.common.topics import (
     TOUCHPOINTS_DLQ,
@@ -31,7 +31,7 @@ def arrival_of(record: Incoming) -> Arrival:
 
 def rejection(record: Incoming, violations: Sequence[Violation]) -> DeadLetter:
     """The dead letter for an invalid record: every violation in the reason, the first field."""
-    reason = "; ".join(f"{v.field}: {v.reason}" for v in violations)
+    reason = printable("; ".join(f"{v.field}: {v.reason}" for v in violations), MAX_REASON)
     return DeadLetter(arrival_of(record), reason, violations[0].field)
 
 
@@ -40,6 +40,9 @@ def dead_letter_out(record: Incoming, letter: DeadLetter) -> Outgoing:
     return dead_letter_record(
         record, TOUCHPOINTS_DLQ, letter.reason, letter.field, letter.arrival.received_at
     )
+
+
+MAX_REASON = 2000
 
 
 class RecordTouchpoints:

@@ -10,7 +10,7 @@ from typing import Protocol
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from contacts.domain import Outcome, classify_repeat, conflict_violation
+from contacts.domain import Outcome, classify_repeat, conflict_violation, printable
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.pg import BEGINNING, columns
 from touchstone.common.topics import Outgoing, headers_to_json
@@ -51,7 +51,7 @@ class Arrival:
     def source(self) -> str:
         """The producer's CloudEvents source, if it said."""
         raw = dict(self.headers).get("ce_source", b"")
-        return raw.decode("utf-8", "replace")
+        return printable(raw.decode("utf-8", "replace"), 256)
 
 
 @dataclass(frozen=True)
