@@ -16,6 +16,7 @@ MAX_TEXT_LENGTH = 256
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
 DEFAULT_LATE_AFTER = timedelta(hours=24)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+MEASUREMENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 TEXT_FIELDS = (
     "event_id",
@@ -67,6 +68,8 @@ class IngestPolicy:
 
     future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE  # producers' clocks drift
     earliest: datetime = EARLIEST  # before this, the producer's clock was never set
+    # map -> stage -> measurement -> unit; empty: any map and stage (journey maps not loaded)
+    stages: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
     late_after: timedelta = DEFAULT_LATE_AFTER  # accepted, but marked late for downstream
 
 
@@ -90,6 +93,7 @@ def validate(
         *_control_character_violations(facts),
         *_time_violations(facts, received_at, policy),
         *_customer_violations(facts),
+        *_stage_violations(facts, policy),
         *_measurement_violations(facts.measurements),
         *_purchase_violations(facts),
         *_feedback_violations(facts.feedback_rating),
@@ -149,12 +153,38 @@ def _customer_violations(facts: TouchpointFacts) -> list[Violation]:
     return []
 
 
-def _measurement_violations(measurements: Mapping[str, float]) -> list[Violation]:
+def _stage_violations(facts: TouchpointFacts, policy: IngestPolicy) -> list[Violation]:
+    if not policy.stages or not facts.journey_map or not facts.stage:
+        return []
+    stages = policy.stages.get(facts.journey_map)
+    if stages is None:
+        known = ", ".join(sorted(policy.stages))
+        return [
+            Violation(
+                "journey_map", f"unknown map {printable(facts.journey_map)!r}; known: {known}"
+            )
+        ]
+    if facts.stage not in stages:
+        return [
+            Violation("stage", f"{printable(facts.stage)!r} is not a stage of {facts.journey_map}")
+        ]
+    units = stages[facts.stage]
     return [
-        Violation(f"measurements[{printable(name)}]", "must be a finite number, not negative")
-        for name, value in measurements.items()
-        if not math.isfinite(value) or value < 0
+        Violation(f"measurements[{name}]", f"counts {unit}: must be a whole number")
+        for name, unit in units.items()
+        if unit == "count" and not float(facts.measurements.get(name, 0)).is_integer()
     ]
+
+
+def _measurement_violations(measurements: Mapping[str, float]) -> list[Violation]:
+    found = []
+    for name, value in measurements.items():
+        field_name = f"measurements[{printable(name)}]"
+        if not MEASUREMENT_NAME.match(name):
+            found.append(Violation(field_name, "names are snake_case, at most 64 characters"))
+        if not math.isfinite(value) or value < 0:
+            found.append(Violation(field_name, "must be a finite number, not negative"))
+    return found
 
 
 def _purchase_violations(facts: TouchpointFacts) -> list[Violation]:

@@ -4,11 +4,23 @@ from pathlib import Path
 
 from contacts.api import ContactsApi
 from contacts.dlq_store import PostgresDeadLetters
+from contacts.domain import IngestPolicy
 from contacts.handlers import RecordTouchpoints
 from contacts.store import PostgresContactsStore
+from touchstone.common.journey_maps import load_maps
+from touchstone.common.settings import Settings
 from touchstone.common.topics import TOUCHPOINTS
 from touchstone.common.worker import ServiceSpec
 from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc
+
+
+def ingest_policy(settings: Settings) -> IngestPolicy:
+    """The ingest policy, knowing every journey map's stages and measurement units."""
+    maps = load_maps(settings.maps_dir)
+    stages = {
+        m.id: {stage.id: dict(stage.measurements) for stage in m.stages} for m in maps.values()
+    }
+    return IngestPolicy(stages=stages)
 
 
 class PostgresContacts(PostgresContactsStore, PostgresDeadLetters):
@@ -20,8 +32,8 @@ SPEC = ServiceSpec(
     input_topics=(TOUCHPOINTS,),
     migrations=Path(__file__).parent / "migrations",
     store=PostgresContacts,
-    handler=lambda store, settings: RecordTouchpoints(store),
-    servicer=ContactsApi,
+    handler=lambda store, settings: RecordTouchpoints(store, ingest_policy(settings)),
+    servicer=lambda store, settings: ContactsApi(store, ingest_policy(settings)),
     grpc_service="touchstone.contacts.v1.ContactsService",
     add_servicer=pb_grpc.add_ContactsServiceServicer_to_server,
     relays_outbox=True,

@@ -16,7 +16,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     store=PostgresJourneyStore,
     handler=lambda store, settings: ScoreMoments(store, DEFAULT_STANDARDS),
-    servicer=JourneyApi,
+    servicer=lambda store, settings: JourneyApi(store),
     grpc_service="touchstone.journey.v1.JourneyService",
     add_servicer=pb_grpc.add_JourneyServiceServicer_to_server,
 )

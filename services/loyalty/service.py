@@ -15,7 +15,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     store=PostgresLoyaltyStore,
     handler=lambda store, settings: FoldPurchases(store),
-    servicer=LoyaltyApi,
+    servicer=lambda store, settings: LoyaltyApi(store),
     grpc_service="touchstone.loyalty.v1.LoyaltyService",
     add_servicer=pb_grpc.add_LoyaltyServiceServicer_to_server,
 )

@@ -15,7 +15,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     store=PostgresNotifyStore,
     handler=lambda store, settings: OpenRecoveryCases(store),
-    servicer=NotifyApi,
+    servicer=lambda store, settings: NotifyApi(store),
     grpc_service="touchstone.notify.v1.NotifyService",
     add_servicer=pb_grpc.add_NotifyServiceServicer_to_server,
 )

@@ -308,6 +308,14 @@ def test_bad_requests_get_field_violations_and_unknown_ids_not_found(clients: Cl
     with pytest.raises(grpc.RpcError) as mangled:
         clients.journey.ListMoments(ListMomentsRequest(page_token="%%%"), timeout=5)
     assert mangled.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    unknown_stage = supermarket_visit(CustomerRef(customer_id="c"), datetime.now(UTC))[0]
+    unknown_stage.stage = "teleport"
+    with pytest.raises(grpc.RpcError) as refused:
+        clients.contacts.Ingest(IngestRequest(touchpoint=unknown_stage), timeout=5)
+    status = rpc_status.from_call(refused.value)
+    assert status is not None
+    status.details[0].Unpack(bad_request)
+    assert [v.field for v in bad_request.field_violations] == ["touchpoint.stage"]
 
 
 def test_touchpoints_page_through_in_event_time_order(

@@ -27,6 +27,7 @@ class Settings:
     rebalance_timeout_s: float = 4.0
     embedded: bool = True
     log_level: str = "warning"
+    maps_dir: Path | None = None  # journey map definitions; None: the ones Touchstone ships
     consumer: str = "aiokafka"  # or "faust": Faust agents with take_events (slower, see README)
 
     def __post_init__(self) -> None:
@@ -64,6 +65,7 @@ class Settings:
             embedded=_flag(env.get("TOUCHSTONE_EMBEDDED"), default=not external),
             log_level=env.get("TOUCHSTONE_LOG_LEVEL", base.log_level),
             consumer=env.get("TOUCHSTONE_CONSUMER", base.consumer),
+            maps_dir=Path(env["TOUCHSTONE_MAPS_DIR"]) if env.get("TOUCHSTONE_MAPS_DIR") else None,
         )
 
     def as_env(self) -> dict[str, str]:
@@ -81,6 +83,8 @@ class Settings:
             "TOUCHSTONE_LOG_LEVEL": self.log_level,
             "TOUCHSTONE_CONSUMER": self.consumer,
         }
+        if self.maps_dir is not None:
+            env["TOUCHSTONE_MAPS_DIR"] = str(self.maps_dir)
         env.update(
             {f"TOUCHSTONE_{n.upper()}_GRPC_PORT": str(p) for n, p in self.grpc_ports.items()}
         )

@@ -32,14 +32,15 @@ class ServiceSpec:
     migrations: Path
     store: Callable[[AsyncConnectionPool], Any]
     handler: Callable[[Any, Settings], BatchHandler]
-    servicer: Callable[[Any], object]
+    servicer: Callable[[Any, Settings], object]
     grpc_service: str  # full name, e.g. touchstone.journey.v1.JourneyService
     add_servicer: Callable[[Any, Any], None]
     relays_outbox: bool = False  # commands write events to <name>.outbox; relay them
 
-    def bindings(self, store: Any) -> list[ServiceBinding]:
+    def bindings(self, store: Any, settings: Settings) -> list[ServiceBinding]:
         """The gRPC services this service serves, over its store."""
-        return [ServiceBinding(self.grpc_service, self.servicer(store), self.add_servicer)]
+        servicer = self.servicer(store, settings)
+        return [ServiceBinding(self.grpc_service, servicer, self.add_servicer)]
 
 
 class PostgresPoolService(mode.Service):
@@ -82,7 +83,7 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     pool = open_pool(settings.database_url)
     store = spec.store(pool)
     handler = spec.handler(store, settings)
-    grpc_service = GrpcService(settings.grpc_address(spec.name), spec.bindings(store))
+    grpc_service = GrpcService(settings.grpc_address(spec.name), spec.bindings(store, settings))
     loglevel = settings.log_level.upper()
     extra: list[mode.Service] = (
         [OutboxRelay(pool, spec.name, settings)] if spec.relays_outbox else []

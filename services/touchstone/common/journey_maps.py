@@ -1,0 +1,115 @@
+"""Journey maps as data: the ordered stages of each journey, read from YAML files.
+
+Journey owns the definitions (services/journey/maps/*.yaml); contacts reads the same files to
+refuse touchpoints for maps and stages that do not exist. A deployment adds its own maps by
+pointing TOUCHSTONE_MAPS_DIR at a folder of such files.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+UNITS = frozenset({"seconds", "minutes", "hours", "count", "number"})
+SIDES = frozenset({"procedural", "personal"})
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class MapError(ValueError):
+    """A map file that cannot be used; the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One moment of truth in a journey."""
+
+    id: str
+    name: str
+    side: str
+    measurements: Mapping[str, str] = field(default_factory=dict)  # name -> unit
+
+
+@dataclass(frozen=True)
+class JourneyMap:
+    """A journey: its stages in order."""
+
+    id: str
+    name: str
+    visit_gap: timedelta
+    stages: tuple[Stage, ...]
+
+    def stage(self, stage_id: str) -> Stage | None:
+        """The stage with this id, or None."""
+        return next((s for s in self.stages if s.id == stage_id), None)
+
+
+def default_maps_dir() -> Path:
+    """The maps that ship with Touchstone (supermarket, phone)."""
+    return Path(str(importlib.resources.files("journey").joinpath("maps")))
+
+
+def load_maps(directory: Path | None = None) -> dict[str, JourneyMap]:
+    """Every map in the folder's *.yaml files, by id."""
+    folder = directory or default_maps_dir()
+    maps: dict[str, JourneyMap] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        journey_map = parse_map(path.read_text(encoding="utf-8"), str(path))
+        if journey_map.id in maps:
+            raise MapError(f"{path}: map {journey_map.id!r} is defined twice")
+        maps[journey_map.id] = journey_map
+    if not maps:
+        raise MapError(f"{folder}: no journey maps (*.yaml) found")
+    return maps
+
+
+def parse_map(text: str, origin: str) -> JourneyMap:
+    """One map from YAML text; MapError naming the origin and the problem."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise MapError(f"{origin}: not YAML: {error}") from error
+    if not isinstance(doc, dict):
+        raise MapError(f"{origin}: expected a mapping with id, name and stages")
+    map_id = _identifier(doc.get("id"), f"{origin}: id")
+    stages = doc.get("stages")
+    if not isinstance(stages, list) or not stages:
+        raise MapError(f"{origin}: map {map_id!r} needs a non-empty list of stages")
+    parsed = tuple(
+        _stage(s, f"{origin}: map {map_id}, stage {n + 1}") for n, s in enumerate(stages)
+    )
+    if len({s.id for s in parsed}) != len(parsed):
+        raise MapError(f"{origin}: map {map_id!r} repeats a stage id")
+    gap = doc.get("visit_gap_minutes", 120)
+    if not isinstance(gap, int) or gap <= 0:
+        raise MapError(f"{origin}: visit_gap_minutes must be a positive whole number")
+    return JourneyMap(map_id, str(doc.get("name", map_id)), timedelta(minutes=gap), parsed)
+
+
+def _stage(raw: Any, where: str) -> Stage:
+    if not isinstance(raw, dict):
+        raise MapError(f"{where}: expected a mapping with id, name and side")
+    stage_id = _identifier(raw.get("id"), f"{where}: id")
+    side = raw.get("side")
+    if side not in SIDES:
+        raise MapError(f"{where} ({stage_id}): side must be procedural or personal, not {side!r}")
+    measurements = raw.get("measurements") or {}
+    if not isinstance(measurements, dict):
+        raise MapError(f"{where} ({stage_id}): measurements must map names to units")
+    for name, unit in measurements.items():
+        _identifier(name, f"{where} ({stage_id}): measurement")
+        if unit not in UNITS:
+            raise MapError(f"{where} ({stage_id}): unit of {name} must be one of {sorted(UNITS)}")
+    return Stage(stage_id, str(raw.get("name", stage_id)), side, dict(measurements))
+
+
+def _identifier(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not IDENTIFIER.match(value):
+        raise MapError(f"{where} must be snake_case (a-z, 0-9, _), not {value!r}")
+    return value
