@@ -72,6 +72,11 @@ class MemoryContactsStore:
             self.dead.setdefault((a.topic, a.partition, a.offset), letter)
         return outcomes
 
+    async def identity_owners(
+        self, identities: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        return {i: self.identities[i] for i in identities if i in self.identities}
+
     async def get_customer(self, customer_id: str) -> CustomerRow | None:
         rows = [t for t in self.touchpoints.values() if t.customer_id == customer_id]
         if not rows:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from contacts.codec import UndecodableTouchpoint, decode_touchpoint, facts_of
 from contacts.domain import (
+    CONTROL_CHARACTERS,
+    IDENTITY_KINDS,
     IngestPolicy,
     Violation,
     is_late,
@@ -34,15 +37,18 @@ class Admitted:
 
 
 def admit_touchpoint(
-    touchpoint: Touchpoint, received_at: datetime, policy: IngestPolicy
+    touchpoint: Touchpoint,
+    received_at: datetime,
+    policy: IngestPolicy,
+    owners: Mapping[tuple[str, str], str] | None = None,
 ) -> Admitted | list[Violation]:
-    """Validate a decoded touchpoint and resolve its customer and visit."""
+    """Validate a decoded touchpoint and resolve its customer (owners: claimed identities)."""
     facts = facts_of(touchpoint)
     violations = validate(facts, received_at, policy)
     if violations:
         return violations
     assert facts.occurred_at is not None  # validated
-    customer_id = resolve_customer_id(facts)
+    customer_id = resolve_customer_id(facts, owners)
     identity = None
     if facts.identity_kind:
         canonical = normalise_identity(facts.identity_kind, facts.identity_value)
@@ -63,15 +69,33 @@ def admit_touchpoint(
     return Admitted(touchpoint, row)
 
 
+def decode_or_refuse(value: bytes | None, content_type: str) -> Touchpoint | list[Violation]:
+    """The touchpoint in the bytes, or why there is none."""
+    try:
+        return decode_touchpoint(value, content_type)
+    except UndecodableTouchpoint as error:
+        return [Violation("value", str(error))]
+
+
 def admit_bytes(
     value: bytes | None, content_type: str, received_at: datetime, policy: IngestPolicy
 ) -> Admitted | list[Violation]:
-    """Decode and admit one touchpoint as it arrived on the wire."""
-    try:
-        touchpoint = decode_touchpoint(value, content_type)
-    except UndecodableTouchpoint as error:
-        return [Violation("value", str(error))]
-    return admit_touchpoint(touchpoint, received_at, policy)
+    """Decode and admit one touchpoint as it arrived on the wire (no claimed identities)."""
+    decoded = decode_or_refuse(value, content_type)
+    if isinstance(decoded, list):
+        return decoded
+    return admit_touchpoint(decoded, received_at, policy)
+
+
+def identity_of(touchpoint: Touchpoint) -> tuple[str, str] | None:
+    """The (kind, canonical value) a touchpoint names its customer by, if it uses an identity."""
+    facts = facts_of(touchpoint)
+    if facts.customer_id or facts.identity_kind not in IDENTITY_KINDS:
+        return None
+    value = normalise_identity(facts.identity_kind, facts.identity_value)
+    if not value or CONTROL_CHARACTERS.search(value):
+        return None  # refused by validation; nothing to look up
+    return facts.identity_kind, value
 
 
 def recorded_event(admitted: Admitted) -> Outgoing:

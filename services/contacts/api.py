@@ -8,7 +8,7 @@ from typing import Protocol
 
 import grpc
 
-from contacts.admission import Admitted, admit_touchpoint, recorded_event
+from contacts.admission import Admitted, admit_touchpoint, identity_of, recorded_event
 from contacts.codec import IDENTITY_KIND_NAMES
 from contacts.dlq_api import DeadLetterMethods
 from contacts.dlq_store import DeadLetterStore
@@ -84,8 +84,10 @@ class ContactsApi(DeadLetterMethods, pb_grpc.ContactsServiceServicer):
         received_at = datetime.now(UTC)
         results: list[pb.IngestResult] = []
         admitted: list[tuple[int, Admitted]] = []
+        named = {i for tp in touchpoints if (i := identity_of(tp))}
+        owners = await self.store.identity_owners(sorted(named))
         for touchpoint in touchpoints:
-            admission = admit_touchpoint(touchpoint, received_at, self.policy)
+            admission = admit_touchpoint(touchpoint, received_at, self.policy, owners)
             if isinstance(admission, Admitted):
                 admitted.append((len(results), admission))
                 results.append(pb.IngestResult(event_id=touchpoint.event_id))

@@ -16,6 +16,7 @@ MAX_TEXT_LENGTH = 256
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
 DEFAULT_LATE_AFTER = timedelta(hours=24)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+DEFAULT_COUNTRY_CODE = "84"  # national phone numbers (leading 0) are Vietnamese, as in the seeds
 MEASUREMENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 TEXT_FIELDS = (
@@ -210,16 +211,37 @@ def normalise_identity(kind: str, value: str) -> str:
     if kind == "email":
         return value.lower()
     if kind == "phone":
-        return re.sub(r"[^\d+]", "", value)
+        return e164(value)
     return value
 
 
-def resolve_customer_id(facts: TouchpointFacts) -> str:
-    """Touchstone's customer id: the given one, or one derived from the external identity."""
+def e164(phone: str, country_code: str = DEFAULT_COUNTRY_CODE) -> str:
+    """A phone number in E.164: +, country code, number; national numbers get country_code."""
+    digits = re.sub(r"\D", "", phone)
+    if phone.strip().startswith("+"):
+        return f"+{digits}" if digits else ""
+    if digits.startswith("00"):
+        return f"+{digits[2:]}"
+    if digits.startswith("0"):
+        return f"+{country_code}{digits[1:]}"
+    return f"+{digits}" if digits else ""
+
+
+def resolve_customer_id(
+    facts: TouchpointFacts, owners: Mapping[tuple[str, str], str] | None = None
+) -> str:
+    """Touchstone's customer id: the given one, the identity's owner, or one derived from it."""
     if facts.customer_id:
         return facts.customer_id
-    canonical = normalise_identity(facts.identity_kind, facts.identity_value)
-    return derived_id("customer", facts.identity_kind, canonical)
+    identity = (facts.identity_kind, normalise_identity(facts.identity_kind, facts.identity_value))
+    if owners and identity in owners:
+        return owners[identity]
+    return resolve_identity_id(*identity)
+
+
+def resolve_identity_id(kind: str, canonical_value: str) -> str:
+    """The provisional customer id of an identity nobody has claimed: stable, deterministic."""
+    return derived_id("customer", kind, canonical_value)
 
 
 def resolve_visit_id(facts: TouchpointFacts, customer_id: str) -> str:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from contacts.admission import Admitted, admit_bytes, recorded_event
+from contacts.admission import (
+    Admitted,
+    admit_touchpoint,
+    decode_or_refuse,
+    identity_of,
+    recorded_event,
+)
 from contacts.domain import DEFAULT_INGEST_POLICY, IngestPolicy, Outcome, Violation, printable
 from contacts.store import Arrival, ContactsStore, DeadLetter, conflict_letter
 from touchstone.common.topics import (
@@ -56,9 +62,14 @@ class RecordTouchpoints:
         """Record the batch in one transaction; re-emit duplicates so a crash loses nothing."""
         admitted: list[tuple[Admitted, Incoming]] = []
         rejected: list[tuple[DeadLetter, Incoming]] = []
-        for record in batch:
-            result = admit_bytes(
-                record.value, record.content_type, received_time(record), self.policy
+        decoded = [decode_or_refuse(r.value, r.content_type) for r in batch]
+        named = {i for d in decoded if not isinstance(d, list) and (i := identity_of(d))}
+        owners = await self.store.identity_owners(sorted(named))
+        for record, touchpoint in zip(batch, decoded, strict=True):
+            result = (
+                touchpoint
+                if isinstance(touchpoint, list)
+                else admit_touchpoint(touchpoint, received_time(record), self.policy, owners)
             )
             if isinstance(result, Admitted):
                 admitted.append((result, record))

@@ -102,6 +102,11 @@ class ContactsStore(Protocol):
         rows recorded now go to the outbox in the same transaction.
         """
 
+    async def identity_owners(
+        self, identities: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """The customer each known (kind, canonical value) identity belongs to."""
+
     async def get_customer(self, customer_id: str) -> CustomerRow | None:
         """The customer, or None."""
 
@@ -152,6 +157,11 @@ WITH incoming AS (
         touchpoint_count = customers.touchpoint_count + excluded.touchpoint_count
 )
 SELECT event_id FROM inserted
+"""
+
+SELECT_IDENTITY_OWNERS = """
+SELECT kind, value, customer_id FROM contacts.identities
+WHERE (kind, value) IN (SELECT * FROM unnest(%(kind)b::text[], %(value)b::text[]))
 """
 
 SELECT_PAYLOADS = "SELECT event_id, payload FROM contacts.touchpoints WHERE event_id = ANY(%s)"
@@ -319,6 +329,16 @@ class PostgresContactsStore:
                     "customer_id": [c for _, c in identified],
                 },
             )
+
+    async def identity_owners(
+        self, identities: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        if not identities:
+            return {}
+        params = {"kind": [k for k, _ in identities], "value": [v for _, v in identities]}
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(SELECT_IDENTITY_OWNERS, params)).fetchall()
+        return {(kind, value): owner for kind, value, owner in rows}
 
     async def get_customer(self, customer_id: str) -> CustomerRow | None:
         async with self.pool.connection() as conn:

@@ -23,60 +23,69 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from touchstone.contacts.v1 import profile_pb2 as touchstone_dot_contacts_dot_v1_dot_profile__pb2
 from touchstone.contacts.v1 import touchpoint_pb2 as touchstone_dot_contacts_dot_v1_dot_touchpoint__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-touchstone/contacts/v1/contacts_service.proto\x12\x16touchstone.contacts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\'touchstone/contacts/v1/touchpoint.proto\"G\n\rIngestRequest\x12\x36\n\ntouchpoint\x18\x01 \x01(\x0b\x32\".touchstone.contacts.v1.Touchpoint\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\xa7\x01\n\x0cIngestResult\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x34\n\x06status\x18\x02 \x01(\x0e\x32$.touchstone.contacts.v1.IngestStatus\x12:\n\nviolations\x18\x03 \x03(\x0b\x32&.touchstone.contacts.v1.FieldViolation\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\"M\n\x12IngestBatchRequest\x12\x37\n\x0btouchpoints\x18\x01 \x03(\x0b\x32\".touchstone.contacts.v1.Touchpoint\"\x97\x01\n\x13IngestBatchResponse\x12\x35\n\x07results\x18\x01 \x03(\x0b\x32$.touchstone.contacts.v1.IngestResult\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x05\x12\x12\n\nduplicates\x18\x03 \x01(\x05\x12\x10\n\x08rejected\x18\x04 \x01(\x05\x12\x11\n\tconflicts\x18\x05 \x01(\x05\"\xba\x01\n\x10\x44\x65\x61\x64LetterFilter\x12\x17\n\x0freason_contains\x18\x01 \x01(\t\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10include_redriven\x18\x06 \x01(\x08\"%\n\x06Header\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c\"\xa8\x02\n\nDeadLetter\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05topic\x18\x02 \x01(\t\x12\x11\n\tpartition\x18\x03 \x01(\x05\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\r\n\x05\x66ield\x18\x06 \x01(\t\x12\x0e\n\x06source\x18\x07 \x01(\t\x12/\n\x0breceived_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bredriven_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03key\x18\n \x01(\x0c\x12\r\n\x05value\x18\x0b \x01(\x0c\x12/\n\x07headers\x18\x0c \x03(\x0b\x32\x1e.touchstone.contacts.v1.Header\"?\n\x0f\x44\x65\x61\x64LetterCount\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"y\n\x16ListDeadLettersRequest\x12\x38\n\x06\x66ilter\x18\x01 \x01(\x0b\x32(.touchstone.contacts.v1.DeadLetterFilter\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\xb4\x01\n\x17ListDeadLettersResponse\x12\x38\n\x0c\x64\x65\x61\x64_letters\x18\x01 \x03(\x0b\x32\".touchstone.contacts.v1.DeadLetter\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x37\n\x06\x63ounts\x18\x04 \x03(\x0b\x32\'.touchstone.contacts.v1.DeadLetterCount\"\"\n\x14GetDeadLetterRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x8b\x01\n\x19RedriveDeadLettersRequest\x12\x38\n\x06\x66ilter\x18\x01 \x01(\x0b\x32(.touchstone.contacts.v1.DeadLetterFilter\x12\x0b\n\x03ids\x18\x02 \x03(\t\x12\x16\n\x0eonly_valid_now\x18\x03 \x01(\x08\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\"E\n\x1aRedriveDeadLettersResponse\x12\x10\n\x08redriven\x18\x01 \x03(\t\x12\x15\n\rstill_invalid\x18\x02 \x03(\t\")\n\x12GetCustomerRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"\xd6\x01\n\x08\x43ustomer\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12<\n\nidentities\x18\x02 \x03(\x0b\x32(.touchstone.contacts.v1.ExternalIdentity\x12\x18\n\x10touchpoint_count\x18\x03 \x01(\x03\x12.\n\nfirst_seen\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"T\n\x16ListTouchpointsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"s\n\x12RecordedTouchpoint\x12\x36\n\ntouchpoint\x18\x01 \x01(\x0b\x32\".touchstone.contacts.v1.Touchpoint\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08visit_id\x18\x03 \x01(\t\"s\n\x17ListTouchpointsResponse\x12?\n\x0btouchpoints\x18\x01 \x03(\x0b\x32*.touchstone.contacts.v1.RecordedTouchpoint\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetIngestStatsRequest\"6\n\x0bIngestStats\x12\x10\n\x08recorded\x18\x01 \x01(\x03\x12\x15\n\rdead_lettered\x18\x02 \x01(\x03*\x9e\x01\n\x0cIngestStatus\x12\x1d\n\x19INGEST_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16INGEST_STATUS_ACCEPTED\x10\x01\x12\x1b\n\x17INGEST_STATUS_DUPLICATE\x10\x02\x12\x1a\n\x16INGEST_STATUS_REJECTED\x10\x03\x12\x1a\n\x16INGEST_STATUS_CONFLICT\x10\x04\x32\xc1\x07\n\x0f\x43ontactsService\x12U\n\x06Ingest\x12%.touchstone.contacts.v1.IngestRequest\x1a$.touchstone.contacts.v1.IngestResult\x12\x66\n\x0bIngestBatch\x12*.touchstone.contacts.v1.IngestBatchRequest\x1a+.touchstone.contacts.v1.IngestBatchResponse\x12\x64\n\x0cIngestStream\x12%.touchstone.contacts.v1.IngestRequest\x1a+.touchstone.contacts.v1.IngestBatchResponse(\x01\x12r\n\x0fListDeadLetters\x12..touchstone.contacts.v1.ListDeadLettersRequest\x1a/.touchstone.contacts.v1.ListDeadLettersResponse\x12\x61\n\rGetDeadLetter\x12,.touchstone.contacts.v1.GetDeadLetterRequest\x1a\".touchstone.contacts.v1.DeadLetter\x12{\n\x12RedriveDeadLetters\x12\x31.touchstone.contacts.v1.RedriveDeadLettersRequest\x1a\x32.touchstone.contacts.v1.RedriveDeadLettersResponse\x12[\n\x0bGetCustomer\x12*.touchstone.contacts.v1.GetCustomerRequest\x1a .touchstone.contacts.v1.Customer\x12r\n\x0fListTouchpoints\x12..touchstone.contacts.v1.ListTouchpointsRequest\x1a/.touchstone.contacts.v1.ListTouchpointsResponse\x12\x64\n\x0eGetIngestStats\x12-.touchstone.contacts.v1.GetIngestStatsRequest\x1a#.touchstone.contacts.v1.IngestStatsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-touchstone/contacts/v1/contacts_service.proto\x12\x16touchstone.contacts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$touchstone/contacts/v1/profile.proto\x1a\'touchstone/contacts/v1/touchpoint.proto\"G\n\rIngestRequest\x12\x36\n\ntouchpoint\x18\x01 \x01(\x0b\x32\".touchstone.contacts.v1.Touchpoint\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\xa7\x01\n\x0cIngestResult\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x34\n\x06status\x18\x02 \x01(\x0e\x32$.touchstone.contacts.v1.IngestStatus\x12:\n\nviolations\x18\x03 \x03(\x0b\x32&.touchstone.contacts.v1.FieldViolation\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\"M\n\x12IngestBatchRequest\x12\x37\n\x0btouchpoints\x18\x01 \x03(\x0b\x32\".touchstone.contacts.v1.Touchpoint\"\x97\x01\n\x13IngestBatchResponse\x12\x35\n\x07results\x18\x01 \x03(\x0b\x32$.touchstone.contacts.v1.IngestResult\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x05\x12\x12\n\nduplicates\x18\x03 \x01(\x05\x12\x10\n\x08rejected\x18\x04 \x01(\x05\x12\x11\n\tconflicts\x18\x05 \x01(\x05\"\xba\x01\n\x10\x44\x65\x61\x64LetterFilter\x12\x17\n\x0freason_contains\x18\x01 \x01(\t\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10include_redriven\x18\x06 \x01(\x08\"%\n\x06Header\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c\"\xa8\x02\n\nDeadLetter\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05topic\x18\x02 \x01(\t\x12\x11\n\tpartition\x18\x03 \x01(\x05\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\r\n\x05\x66ield\x18\x06 \x01(\t\x12\x0e\n\x06source\x18\x07 \x01(\t\x12/\n\x0breceived_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bredriven_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03key\x18\n \x01(\x0c\x12\r\n\x05value\x18\x0b \x01(\x0c\x12/\n\x07headers\x18\x0c \x03(\x0b\x32\x1e.touchstone.contacts.v1.Header\"?\n\x0f\x44\x65\x61\x64LetterCount\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"y\n\x16ListDeadLettersRequest\x12\x38\n\x06\x66ilter\x18\x01 \x01(\x0b\x32(.touchstone.contacts.v1.DeadLetterFilter\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\xb4\x01\n\x17ListDeadLettersResponse\x12\x38\n\x0c\x64\x65\x61\x64_letters\x18\x01 \x03(\x0b\x32\".touchstone.contacts.v1.DeadLetter\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x37\n\x06\x63ounts\x18\x04 \x03(\x0b\x32\'.touchstone.contacts.v1.DeadLetterCount\"\"\n\x14GetDeadLetterRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x8b\x01\n\x19RedriveDeadLettersRequest\x12\x38\n\x06\x66ilter\x18\x01 \x01(\x0b\x32(.touchstone.contacts.v1.DeadLetterFilter\x12\x0b\n\x03ids\x18\x02 \x03(\t\x12\x16\n\x0eonly_valid_now\x18\x03 \x01(\x08\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\"E\n\x1aRedriveDeadLettersResponse\x12\x10\n\x08redriven\x18\x01 \x03(\t\x12\x15\n\rstill_invalid\x18\x02 \x03(\t\")\n\x12GetCustomerRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"\xf2\x02\n\x08\x43ustomer\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12<\n\nidentities\x18\x02 \x03(\x0b\x32(.touchstone.contacts.v1.ExternalIdentity\x12\x18\n\x10touchpoint_count\x18\x03 \x01(\x03\x12.\n\nfirst_seen\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x06status\x18\x06 \x01(\x0e\x32&.touchstone.contacts.v1.CustomerStatus\x12\x30\n\x07profile\x18\x07 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Profile\x12\x30\n\x07\x63onsent\x18\x08 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Consent\"\xd0\x01\n\x17RegisterCustomerRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x30\n\x07profile\x18\x02 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Profile\x12<\n\nidentities\x18\x03 \x03(\x0b\x32(.touchstone.contacts.v1.ExternalIdentity\x12\x30\n\x07\x63onsent\x18\x04 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Consent\"\xa0\x01\n\x15UpdateCustomerRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x30\n\x07profile\x18\x02 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Profile\x12@\n\x0e\x61\x64\x64_identities\x18\x03 \x03(\x0b\x32(.touchstone.contacts.v1.ExternalIdentity\"]\n\x14UpdateConsentRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x30\n\x07\x63onsent\x18\x02 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Consent\"Q\n\x13\x46indCustomerRequest\x12:\n\x08identity\x18\x01 \x01(\x0b\x32(.touchstone.contacts.v1.ExternalIdentity\"\xaa\x01\n\x16ListTouchpointsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"s\n\x12RecordedTouchpoint\x12\x36\n\ntouchpoint\x18\x01 \x01(\x0b\x32\".touchstone.contacts.v1.Touchpoint\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08visit_id\x18\x03 \x01(\t\"s\n\x17ListTouchpointsResponse\x12?\n\x0btouchpoints\x18\x01 \x03(\x0b\x32*.touchstone.contacts.v1.RecordedTouchpoint\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetIngestStatsRequest\"6\n\x0bIngestStats\x12\x10\n\x08recorded\x18\x01 \x01(\x03\x12\x15\n\rdead_lettered\x18\x02 \x01(\x03*\x9e\x01\n\x0cIngestStatus\x12\x1d\n\x19INGEST_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16INGEST_STATUS_ACCEPTED\x10\x01\x12\x1b\n\x17INGEST_STATUS_DUPLICATE\x10\x02\x12\x1a\n\x16INGEST_STATUS_REJECTED\x10\x03\x12\x1a\n\x16INGEST_STATUS_CONFLICT\x10\x04\x32\xcb\n\n\x0f\x43ontactsService\x12U\n\x06Ingest\x12%.touchstone.contacts.v1.IngestRequest\x1a$.touchstone.contacts.v1.IngestResult\x12\x66\n\x0bIngestBatch\x12*.touchstone.contacts.v1.IngestBatchRequest\x1a+.touchstone.contacts.v1.IngestBatchResponse\x12\x64\n\x0cIngestStream\x12%.touchstone.contacts.v1.IngestRequest\x1a+.touchstone.contacts.v1.IngestBatchResponse(\x01\x12r\n\x0fListDeadLetters\x12..touchstone.contacts.v1.ListDeadLettersRequest\x1a/.touchstone.contacts.v1.ListDeadLettersResponse\x12\x61\n\rGetDeadLetter\x12,.touchstone.contacts.v1.GetDeadLetterRequest\x1a\".touchstone.contacts.v1.DeadLetter\x12{\n\x12RedriveDeadLetters\x12\x31.touchstone.contacts.v1.RedriveDeadLettersRequest\x1a\x32.touchstone.contacts.v1.RedriveDeadLettersResponse\x12\x65\n\x10RegisterCustomer\x12/.touchstone.contacts.v1.RegisterCustomerRequest\x1a .touchstone.contacts.v1.Customer\x12\x61\n\x0eUpdateCustomer\x12-.touchstone.contacts.v1.UpdateCustomerRequest\x1a .touchstone.contacts.v1.Customer\x12_\n\rUpdateConsent\x12,.touchstone.contacts.v1.UpdateConsentRequest\x1a .touchstone.contacts.v1.Customer\x12]\n\x0c\x46indCustomer\x12+.touchstone.contacts.v1.FindCustomerRequest\x1a .touchstone.contacts.v1.Customer\x12[\n\x0bGetCustomer\x12*.touchstone.contacts.v1.GetCustomerRequest\x1a .touchstone.contacts.v1.Customer\x12r\n\x0fListTouchpoints\x12..touchstone.contacts.v1.ListTouchpointsRequest\x1a/.touchstone.contacts.v1.ListTouchpointsResponse\x12\x64\n\x0eGetIngestStats\x12-.touchstone.contacts.v1.GetIngestStatsRequest\x1a#.touchstone.contacts.v1.IngestStatsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'touchstone.contacts.v1.contacts_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INGESTSTATUS']._serialized_start=2486
-  _globals['_INGESTSTATUS']._serialized_end=2644
-  _globals['_INGESTREQUEST']._serialized_start=147
-  _globals['_INGESTREQUEST']._serialized_end=218
-  _globals['_FIELDVIOLATION']._serialized_start=220
-  _globals['_FIELDVIOLATION']._serialized_end=272
-  _globals['_INGESTRESULT']._serialized_start=275
-  _globals['_INGESTRESULT']._serialized_end=442
-  _globals['_INGESTBATCHREQUEST']._serialized_start=444
-  _globals['_INGESTBATCHREQUEST']._serialized_end=521
-  _globals['_INGESTBATCHRESPONSE']._serialized_start=524
-  _globals['_INGESTBATCHRESPONSE']._serialized_end=675
-  _globals['_DEADLETTERFILTER']._serialized_start=678
-  _globals['_DEADLETTERFILTER']._serialized_end=864
-  _globals['_HEADER']._serialized_start=866
-  _globals['_HEADER']._serialized_end=903
-  _globals['_DEADLETTER']._serialized_start=906
-  _globals['_DEADLETTER']._serialized_end=1202
-  _globals['_DEADLETTERCOUNT']._serialized_start=1204
-  _globals['_DEADLETTERCOUNT']._serialized_end=1267
-  _globals['_LISTDEADLETTERSREQUEST']._serialized_start=1269
-  _globals['_LISTDEADLETTERSREQUEST']._serialized_end=1390
-  _globals['_LISTDEADLETTERSRESPONSE']._serialized_start=1393
-  _globals['_LISTDEADLETTERSRESPONSE']._serialized_end=1573
-  _globals['_GETDEADLETTERREQUEST']._serialized_start=1575
-  _globals['_GETDEADLETTERREQUEST']._serialized_end=1609
-  _globals['_REDRIVEDEADLETTERSREQUEST']._serialized_start=1612
-  _globals['_REDRIVEDEADLETTERSREQUEST']._serialized_end=1751
-  _globals['_REDRIVEDEADLETTERSRESPONSE']._serialized_start=1753
-  _globals['_REDRIVEDEADLETTERSRESPONSE']._serialized_end=1822
-  _globals['_GETCUSTOMERREQUEST']._serialized_start=1824
-  _globals['_GETCUSTOMERREQUEST']._serialized_end=1865
-  _globals['_CUSTOMER']._serialized_start=1868
-  _globals['_CUSTOMER']._serialized_end=2082
-  _globals['_LISTTOUCHPOINTSREQUEST']._serialized_start=2084
-  _globals['_LISTTOUCHPOINTSREQUEST']._serialized_end=2168
-  _globals['_RECORDEDTOUCHPOINT']._serialized_start=2170
-  _globals['_RECORDEDTOUCHPOINT']._serialized_end=2285
-  _globals['_LISTTOUCHPOINTSRESPONSE']._serialized_start=2287
-  _globals['_LISTTOUCHPOINTSRESPONSE']._serialized_end=2402
-  _globals['_GETINGESTSTATSREQUEST']._serialized_start=2404
-  _globals['_GETINGESTSTATSREQUEST']._serialized_end=2427
-  _globals['_INGESTSTATS']._serialized_start=2429
-  _globals['_INGESTSTATS']._serialized_end=2483
-  _globals['_CONTACTSSERVICE']._serialized_start=2647
-  _globals['_CONTACTSSERVICE']._serialized_end=3608
+  _globals['_INGESTSTATUS']._serialized_start=3319
+  _globals['_INGESTSTATUS']._serialized_end=3477
+  _globals['_INGESTREQUEST']._serialized_start=185
+  _globals['_INGESTREQUEST']._serialized_end=256
+  _globals['_FIELDVIOLATION']._serialized_start=258
+  _globals['_FIELDVIOLATION']._serialized_end=310
+  _globals['_INGESTRESULT']._serialized_start=313
+  _globals['_INGESTRESULT']._serialized_end=480
+  _globals['_INGESTBATCHREQUEST']._serialized_start=482
+  _globals['_INGESTBATCHREQUEST']._serialized_end=559
+  _globals['_INGESTBATCHRESPONSE']._serialized_start=562
+  _globals['_INGESTBATCHRESPONSE']._serialized_end=713
+  _globals['_DEADLETTERFILTER']._serialized_start=716
+  _globals['_DEADLETTERFILTER']._serialized_end=902
+  _globals['_HEADER']._serialized_start=904
+  _globals['_HEADER']._serialized_end=941
+  _globals['_DEADLETTER']._serialized_start=944
+  _globals['_DEADLETTER']._serialized_end=1240
+  _globals['_DEADLETTERCOUNT']._serialized_start=1242
+  _globals['_DEADLETTERCOUNT']._serialized_end=1305
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_start=1307
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_end=1428
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_start=1431
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_end=1611
+  _globals['_GETDEADLETTERREQUEST']._serialized_start=1613
+  _globals['_GETDEADLETTERREQUEST']._serialized_end=1647
+  _globals['_REDRIVEDEADLETTERSREQUEST']._serialized_start=1650
+  _globals['_REDRIVEDEADLETTERSREQUEST']._serialized_end=1789
+  _globals['_REDRIVEDEADLETTERSRESPONSE']._serialized_start=1791
+  _globals['_REDRIVEDEADLETTERSRESPONSE']._serialized_end=1860
+  _globals['_GETCUSTOMERREQUEST']._serialized_start=1862
+  _globals['_GETCUSTOMERREQUEST']._serialized_end=1903
+  _globals['_CUSTOMER']._serialized_start=1906
+  _globals['_CUSTOMER']._serialized_end=2276
+  _globals['_REGISTERCUSTOMERREQUEST']._serialized_start=2279
+  _globals['_REGISTERCUSTOMERREQUEST']._serialized_end=2487
+  _globals['_UPDATECUSTOMERREQUEST']._serialized_start=2490
+  _globals['_UPDATECUSTOMERREQUEST']._serialized_end=2650
+  _globals['_UPDATECONSENTREQUEST']._serialized_start=2652
+  _globals['_UPDATECONSENTREQUEST']._serialized_end=2745
+  _globals['_FINDCUSTOMERREQUEST']._serialized_start=2747
+  _globals['_FINDCUSTOMERREQUEST']._serialized_end=2828
+  _globals['_LISTTOUCHPOINTSREQUEST']._serialized_start=2831
+  _globals['_LISTTOUCHPOINTSREQUEST']._serialized_end=3001
+  _globals['_RECORDEDTOUCHPOINT']._serialized_start=3003
+  _globals['_RECORDEDTOUCHPOINT']._serialized_end=3118
+  _globals['_LISTTOUCHPOINTSRESPONSE']._serialized_start=3120
+  _globals['_LISTTOUCHPOINTSRESPONSE']._serialized_end=3235
+  _globals['_GETINGESTSTATSREQUEST']._serialized_start=3237
+  _globals['_GETINGESTSTATSREQUEST']._serialized_end=3260
+  _globals['_INGESTSTATS']._serialized_start=3262
+  _globals['_INGESTSTATS']._serialized_end=3316
+  _globals['_CONTACTSSERVICE']._serialized_start=3480
+  _globals['_CONTACTSSERVICE']._serialized_end=4835
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from touchstone.contacts.v1 import profile_pb2 as _profile_pb2
 from touchstone.contacts.v1 import touchpoint_pb2 as _touchpoint_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -187,28 +188,74 @@ class GetCustomerRequest(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ...) -> None: ...
 
 class Customer(_message.Message):
-    __slots__ = ("customer_id", "identities", "touchpoint_count", "first_seen", "last_seen")
+    __slots__ = ("customer_id", "identities", "touchpoint_count", "first_seen", "last_seen", "status", "profile", "consent")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITIES_FIELD_NUMBER: _ClassVar[int]
     TOUCHPOINT_COUNT_FIELD_NUMBER: _ClassVar[int]
     FIRST_SEEN_FIELD_NUMBER: _ClassVar[int]
     LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     identities: _containers.RepeatedCompositeFieldContainer[_touchpoint_pb2.ExternalIdentity]
     touchpoint_count: int
     first_seen: _timestamp_pb2.Timestamp
     last_seen: _timestamp_pb2.Timestamp
-    def __init__(self, customer_id: _Optional[str] = ..., identities: _Optional[_Iterable[_Union[_touchpoint_pb2.ExternalIdentity, _Mapping]]] = ..., touchpoint_count: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    status: _profile_pb2.CustomerStatus
+    profile: _profile_pb2.Profile
+    consent: _profile_pb2.Consent
+    def __init__(self, customer_id: _Optional[str] = ..., identities: _Optional[_Iterable[_Union[_touchpoint_pb2.ExternalIdentity, _Mapping]]] = ..., touchpoint_count: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_profile_pb2.CustomerStatus, str]] = ..., profile: _Optional[_Union[_profile_pb2.Profile, _Mapping]] = ..., consent: _Optional[_Union[_profile_pb2.Consent, _Mapping]] = ...) -> None: ...
+
+class RegisterCustomerRequest(_message.Message):
+    __slots__ = ("customer_id", "profile", "identities", "consent")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    IDENTITIES_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    profile: _profile_pb2.Profile
+    identities: _containers.RepeatedCompositeFieldContainer[_touchpoint_pb2.ExternalIdentity]
+    consent: _profile_pb2.Consent
+    def __init__(self, customer_id: _Optional[str] = ..., profile: _Optional[_Union[_profile_pb2.Profile, _Mapping]] = ..., identities: _Optional[_Iterable[_Union[_touchpoint_pb2.ExternalIdentity, _Mapping]]] = ..., consent: _Optional[_Union[_profile_pb2.Consent, _Mapping]] = ...) -> None: ...
+
+class UpdateCustomerRequest(_message.Message):
+    __slots__ = ("customer_id", "profile", "add_identities")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    ADD_IDENTITIES_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    profile: _profile_pb2.Profile
+    add_identities: _containers.RepeatedCompositeFieldContainer[_touchpoint_pb2.ExternalIdentity]
+    def __init__(self, customer_id: _Optional[str] = ..., profile: _Optional[_Union[_profile_pb2.Profile, _Mapping]] = ..., add_identities: _Optional[_Iterable[_Union[_touchpoint_pb2.ExternalIdentity, _Mapping]]] = ...) -> None: ...
+
+class UpdateConsentRequest(_message.Message):
+    __slots__ = ("customer_id", "consent")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    consent: _profile_pb2.Consent
+    def __init__(self, customer_id: _Optional[str] = ..., consent: _Optional[_Union[_profile_pb2.Consent, _Mapping]] = ...) -> None: ...
+
+class FindCustomerRequest(_message.Message):
+    __slots__ = ("identity",)
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    identity: _touchpoint_pb2.ExternalIdentity
+    def __init__(self, identity: _Optional[_Union[_touchpoint_pb2.ExternalIdentity, _Mapping]] = ...) -> None: ...
 
 class ListTouchpointsRequest(_message.Message):
-    __slots__ = ("customer_id", "page_size", "page_token")
+    __slots__ = ("customer_id", "page_size", "page_token", "since", "until")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     page_size: int
     page_token: str
-    def __init__(self, customer_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    def __init__(self, customer_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RecordedTouchpoint(_message.Message):
     __slots__ = ("touchpoint", "customer_id", "visit_id")

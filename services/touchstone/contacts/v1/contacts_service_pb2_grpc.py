@@ -65,6 +65,26 @@ class ContactsServiceStub:
                 request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RedriveDeadLettersRequest.SerializeToString,
                 response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RedriveDeadLettersResponse.FromString,
                 _registered_method=True)
+        self.RegisterCustomer = channel.unary_unary(
+                '/touchstone.contacts.v1.ContactsService/RegisterCustomer',
+                request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RegisterCustomerRequest.SerializeToString,
+                response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
+                _registered_method=True)
+        self.UpdateCustomer = channel.unary_unary(
+                '/touchstone.contacts.v1.ContactsService/UpdateCustomer',
+                request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.UpdateCustomerRequest.SerializeToString,
+                response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
+                _registered_method=True)
+        self.UpdateConsent = channel.unary_unary(
+                '/touchstone.contacts.v1.ContactsService/UpdateConsent',
+                request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.UpdateConsentRequest.SerializeToString,
+                response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
+                _registered_method=True)
+        self.FindCustomer = channel.unary_unary(
+                '/touchstone.contacts.v1.ContactsService/FindCustomer',
+                request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.FindCustomerRequest.SerializeToString,
+                response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
+                _registered_method=True)
         self.GetCustomer = channel.unary_unary(
                 '/touchstone.contacts.v1.ContactsService/GetCustomer',
                 request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.GetCustomerRequest.SerializeToString,
@@ -130,6 +150,32 @@ class ContactsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RegisterCustomer(self, request, context):
+        """Profiles and consent. Each command stores its change and its event (contacts.profiles.v1)
+        in one transaction.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCustomer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateConsent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FindCustomer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCustomer(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -180,6 +226,26 @@ def add_ContactsServiceServicer_to_server(servicer, server):
                     servicer.RedriveDeadLetters,
                     request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RedriveDeadLettersRequest.FromString,
                     response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RedriveDeadLettersResponse.SerializeToString,
+            ),
+            'RegisterCustomer': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterCustomer,
+                    request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RegisterCustomerRequest.FromString,
+                    response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.SerializeToString,
+            ),
+            'UpdateCustomer': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCustomer,
+                    request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.UpdateCustomerRequest.FromString,
+                    response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.SerializeToString,
+            ),
+            'UpdateConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateConsent,
+                    request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.UpdateConsentRequest.FromString,
+                    response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.SerializeToString,
+            ),
+            'FindCustomer': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindCustomer,
+                    request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.FindCustomerRequest.FromString,
+                    response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.SerializeToString,
             ),
             'GetCustomer': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCustomer,
@@ -360,6 +426,114 @@ class ContactsService:
             '/touchstone.contacts.v1.ContactsService/RedriveDeadLetters',
             touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RedriveDeadLettersRequest.SerializeToString,
             touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RedriveDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterCustomer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.contacts.v1.ContactsService/RegisterCustomer',
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.RegisterCustomerRequest.SerializeToString,
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCustomer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.contacts.v1.ContactsService/UpdateCustomer',
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.UpdateCustomerRequest.SerializeToString,
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.contacts.v1.ContactsService/UpdateConsent',
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.UpdateConsentRequest.SerializeToString,
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindCustomer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.contacts.v1.ContactsService/FindCustomer',
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.FindCustomerRequest.SerializeToString,
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
             options,
             channel_credentials,
             insecure,

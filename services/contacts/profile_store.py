@@ -1,0 +1,145 @@
+"""Profiles in Postgres: register, update and consent, each with its event in the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from contacts.profiles import Identity, Owner, check_identities, registration_id
+from contacts.store import SCHEMA
+from touchstone.common.outbox import add_to_outbox
+from touchstone.common.topics import Outgoing
+
+EventFor = Callable[[str], Outgoing]  # the event to publish, given the customer id
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """What a command changes: profile and consent are protobuf bytes (None: keep as is)."""
+
+    identities: tuple[Identity, ...] = ()
+    profile: bytes | None = None
+    consent: bytes | None = None
+
+
+class ProfileStore(Protocol):
+    """What the profile commands need from storage."""
+
+    async def owners(self, identities: Sequence[Identity]) -> dict[Identity, Owner]:
+        """Who each known identity belongs to."""
+
+    async def register(self, requested: str, change: ProfileChange, event: EventFor) -> str:
+        """Register (or adopt) a customer in one transaction; their id."""
+
+    async def update(self, customer_id: str, change: ProfileChange, event: EventFor) -> bool:
+        """Change a customer in one transaction; False if there is no such customer."""
+
+    async def profile_of(self, customer_id: str) -> tuple[str, bytes | None, bytes | None] | None:
+        """(status, profile, consent) of a customer, or None."""
+
+
+SELECT_OWNERS = """
+SELECT i.kind, i.value, i.customer_id, coalesce(c.status = 'registered', false)
+FROM contacts.identities i LEFT JOIN contacts.customers c USING (customer_id)
+WHERE (i.kind, i.value) IN (SELECT * FROM unnest(%(kind)b::text[], %(value)b::text[]))
+FOR UPDATE OF i
+"""
+
+UPSERT_REGISTERED = """
+INSERT INTO contacts.customers (customer_id, status, profile, consent)
+VALUES (%(customer_id)s, 'registered', %(profile)s, %(consent)s)
+ON CONFLICT (customer_id) DO UPDATE SET
+    status = 'registered', profile = excluded.profile, consent = excluded.consent
+"""
+
+UPDATE_CUSTOMER = """
+UPDATE contacts.customers SET profile = coalesce(%(profile)s, profile),
+                              consent = coalesce(%(consent)s, consent)
+WHERE customer_id = %(customer_id)s AND status = 'registered'
+"""
+
+CLAIM_IDENTITIES = """
+INSERT INTO contacts.identities (kind, value, customer_id)
+SELECT kind, value, %(customer_id)s
+FROM unnest(%(kind)b::text[], %(value)b::text[]) AS t(kind, value)
+ON CONFLICT (kind, value) DO NOTHING
+"""
+
+SELECT_PROFILE = """
+SELECT status, profile, consent FROM contacts.customers WHERE customer_id = %s
+"""
+
+
+def _identity_params(identities: Sequence[Identity]) -> dict[str, Any]:
+    return {"kind": [k for k, _ in identities], "value": [v for _, v in identities]}
+
+
+async def _owners(conn: AsyncConnection, identities: Sequence[Identity]) -> dict[Identity, Owner]:
+    rows = await (await conn.execute(SELECT_OWNERS, _identity_params(identities))).fetchall()
+    return {(kind, value): Owner(owner, registered) for kind, value, owner, registered in rows}
+
+
+class PostgresProfiles:
+    """ProfileStore on Postgres (contacts.customers and contacts.identities)."""
+
+    pool: AsyncConnectionPool
+
+    async def owners(self, identities: Sequence[Identity]) -> dict[Identity, Owner]:
+        async with self.pool.connection() as conn:
+            return await _owners(conn, identities)
+
+    async def register(self, requested: str, change: ProfileChange, event: EventFor) -> str:
+        async with self.pool.connection() as conn, conn.transaction():
+            owners = await _owners(conn, change.identities)
+            customer_id = registration_id(requested, change.identities, owners)
+            await conn.execute(
+                UPSERT_REGISTERED,
+                {
+                    "customer_id": customer_id,
+                    "profile": change.profile,
+                    "consent": change.consent,
+                },
+            )
+            await self._claim(conn, customer_id, change.identities, event)
+        return customer_id
+
+    async def update(self, customer_id: str, change: ProfileChange, event: EventFor) -> bool:
+        async with self.pool.connection() as conn, conn.transaction():
+            updated = await conn.execute(
+                UPDATE_CUSTOMER,
+                {
+                    "customer_id": customer_id,
+                    "profile": change.profile,
+                    "consent": change.consent,
+                },
+            )
+            if updated.rowcount == 0:
+                return False
+            owners = await _owners(conn, change.identities)
+            check_identities(customer_id, owners)
+            await self._claim(conn, customer_id, change.identities, event)
+        return True
+
+    async def _claim(
+        self,
+        conn: AsyncConnection,
+        customer_id: str,
+        identities: Sequence[Identity],
+        event: EventFor,
+    ) -> None:
+        if identities:
+            params = {**_identity_params(identities), "customer_id": customer_id}
+            await conn.execute(CLAIM_IDENTITIES, params)
+        await add_to_outbox(conn, SCHEMA, [event(customer_id)])
+
+    async def profile_of(self, customer_id: str) -> tuple[str, bytes | None, bytes | None] | None:
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute(SELECT_PROFILE, (customer_id,))).fetchone()
+        if row is None:
+            return None
+        status, profile, consent = row
+        return status, bytes(profile) if profile else None, bytes(consent) if consent else None
