@@ -86,10 +86,18 @@ class MemoryContactsStore:
         return CustomerRow(customer_id, min(times), max(times), len(rows), ids)
 
     async def list_touchpoints(
-        self, customer_id: str, after: tuple[datetime, str] | None, limit: int
+        self,
+        customer_id: str,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        until: datetime | None = None,
     ) -> list[StoredTouchpoint]:
         rows = sorted(
-            (t for t in self.touchpoints.values() if t.customer_id == customer_id),
+            (
+                t
+                for t in self.touchpoints.values()
+                if t.customer_id == customer_id and (until is None or t.occurred_at < until)
+            ),
             key=lambda t: (t.occurred_at, t.event_id),
         )
         rows = [t for t in rows if after is None or (t.occurred_at, t.event_id) > after]

@@ -9,7 +9,6 @@ from typing import Protocol
 import grpc
 
 from contacts.admission import Admitted, admit_touchpoint, identity_of, recorded_event
-from contacts.codec import IDENTITY_KIND_NAMES
 from contacts.dlq_api import DeadLetterMethods
 from contacts.dlq_store import DeadLetterStore
 from contacts.domain import (
@@ -19,22 +18,20 @@ from contacts.domain import (
     Violation,
     conflict_violation,
 )
+from contacts.profile_api import ProfileMethods
+from contacts.profile_store import ProfileStore
 from contacts.store import ContactsStore
-from touchstone.common.prototime import to_timestamp
+from touchstone.common.prototime import to_datetime
 from touchstone.common.rpc import (
     AlreadyExists,
     InvalidArgument,
-    NotFound,
     PageRequest,
     require,
     rpc_method,
 )
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc
-from touchstone.contacts.v1.touchpoint_pb2 import ExternalIdentity, Touchpoint
-
-KIND_BY_NAME = {name: kind for kind, name in IDENTITY_KIND_NAMES.items()}
-
+from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
 
 MAX_BATCH = 1000
 STREAM_CHUNK = 500
@@ -66,11 +63,11 @@ def batch_response(results: Sequence[pb.IngestResult]) -> pb.IngestBatchResponse
     )
 
 
-class ContactsTables(ContactsStore, DeadLetterStore, Protocol):
+class ContactsTables(ContactsStore, DeadLetterStore, ProfileStore, Protocol):
     """Every table contacts' API reads or writes."""
 
 
-class ContactsApi(DeadLetterMethods, pb_grpc.ContactsServiceServicer):
+class ContactsApi(ProfileMethods, DeadLetterMethods, pb_grpc.ContactsServiceServicer):
     """Records touchpoints from gRPC producers and answers queries from contacts' own tables."""
 
     store: ContactsTables
@@ -142,28 +139,16 @@ class ContactsApi(DeadLetterMethods, pb_grpc.ContactsServiceServicer):
         return batch_response(results)
 
     @rpc_method
-    async def GetCustomer(
-        self, request: pb.GetCustomerRequest, context: grpc.aio.ServicerContext
-    ) -> pb.Customer:
-        customer_id = require("customer_id", request.customer_id)
-        row = await self.store.get_customer(customer_id)
-        if row is None:
-            raise NotFound(f"customer {customer_id} not found")
-        return pb.Customer(
-            customer_id=row.customer_id,
-            identities=[ExternalIdentity(kind=KIND_BY_NAME[k], value=v) for k, v in row.identities],
-            touchpoint_count=row.touchpoint_count,
-            first_seen=to_timestamp(row.first_seen),
-            last_seen=to_timestamp(row.last_seen),
-        )
-
-    @rpc_method
     async def ListTouchpoints(
         self, request: pb.ListTouchpointsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListTouchpointsResponse:
         customer_id = require("customer_id", request.customer_id)
         page = PageRequest.of(request.page_size, request.page_token)
-        rows = await self.store.list_touchpoints(customer_id, page.after, page.size)
+        after = page.after
+        if after is None and request.HasField("since"):
+            after = (to_datetime(request.since), "")
+        until = to_datetime(request.until) if request.HasField("until") else None
+        rows = await self.store.list_touchpoints(customer_id, after, page.size, until)
         response = pb.ListTouchpointsResponse(
             touchpoints=[
                 pb.RecordedTouchpoint(

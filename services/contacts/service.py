@@ -6,6 +6,7 @@ from contacts.api import ContactsApi
 from contacts.dlq_store import PostgresDeadLetters
 from contacts.domain import IngestPolicy
 from contacts.handlers import RecordTouchpoints
+from contacts.profile_store import PostgresProfiles
 from contacts.store import PostgresContactsStore
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
@@ -23,8 +24,8 @@ def ingest_policy(settings: Settings) -> IngestPolicy:
     return IngestPolicy(stages=stages)
 
 
-class PostgresContacts(PostgresContactsStore, PostgresDeadLetters):
-    """Contacts' tables: touchpoints and customers, and the dead letters beside them."""
+class PostgresContacts(PostgresContactsStore, PostgresDeadLetters, PostgresProfiles):
+    """Contacts' tables: touchpoints, customers and their profiles, and the dead letters."""
 
 
 SPEC = ServiceSpec(

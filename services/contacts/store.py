@@ -12,7 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from contacts.domain import Outcome, classify_repeat, conflict_violation, printable
 from touchstone.common.outbox import add_to_outbox
-from touchstone.common.pg import BEGINNING, columns
+from touchstone.common.pg import BEGINNING, END_OF_TIME, columns
 from touchstone.common.topics import Outgoing, headers_to_json
 
 SCHEMA = "contacts"
@@ -68,10 +68,13 @@ class CustomerRow:
     """A customer as contacts knows them."""
 
     customer_id: str
-    first_seen: datetime
-    last_seen: datetime
+    first_seen: datetime | None  # None: registered, no touchpoint yet
+    last_seen: datetime | None
     touchpoint_count: int
     identities: tuple[tuple[str, str], ...]
+    status: str = "provisional"
+    profile: bytes | None = None  # touchstone.contacts.v1.Profile
+    consent: bytes | None = None  # touchstone.contacts.v1.Consent
 
 
 @dataclass(frozen=True)
@@ -111,9 +114,13 @@ class ContactsStore(Protocol):
         """The customer, or None."""
 
     async def list_touchpoints(
-        self, customer_id: str, after: tuple[datetime, str] | None, limit: int
+        self,
+        customer_id: str,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        until: datetime | None = None,
     ) -> list[StoredTouchpoint]:
-        """The customer's touchpoints in event-time order, after a keyset position."""
+        """The customer's touchpoints by event time, after a keyset position and before until."""
 
     async def stats(self) -> tuple[int, int]:
         """(touchpoints recorded, records dead-lettered)."""
@@ -197,7 +204,7 @@ ON CONFLICT DO NOTHING
 """
 
 SELECT_CUSTOMER = """
-SELECT customer_id, first_seen, last_seen, touchpoint_count
+SELECT customer_id, first_seen, last_seen, touchpoint_count, status, profile, consent
 FROM contacts.customers WHERE customer_id = %s
 """
 
@@ -210,6 +217,7 @@ SELECT event_id, customer_id, visit_id, occurred_at, payload
 FROM contacts.touchpoints
 WHERE customer_id = %(customer_id)s
   AND (occurred_at, event_id) > (%(after_time)s::timestamptz, %(after_id)s::text)
+  AND occurred_at < %(until)s::timestamptz
 ORDER BY occurred_at, event_id
 LIMIT %(limit)s
 """
@@ -346,13 +354,24 @@ class PostgresContactsStore:
             if row is None:
                 return None
             identities = await (await conn.execute(SELECT_IDENTITIES, (customer_id,))).fetchall()
-        customer_id_, first_seen, last_seen, count = row
+        customer_id_, first_seen, last_seen, count, status, profile, consent = row
         return CustomerRow(
-            customer_id_, first_seen, last_seen, count, tuple((k, v) for k, v in identities)
+            customer_id_,
+            first_seen,
+            last_seen,
+            count,
+            tuple((k, v) for k, v in identities),
+            status,
+            bytes(profile) if profile else None,
+            bytes(consent) if consent else None,
         )
 
     async def list_touchpoints(
-        self, customer_id: str, after: tuple[datetime, str] | None, limit: int
+        self,
+        customer_id: str,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        until: datetime | None = None,
     ) -> list[StoredTouchpoint]:
         after_time, after_id = after or (BEGINNING, "")
         params = {
@@ -360,6 +379,7 @@ class PostgresContactsStore:
             "after_time": after_time,
             "after_id": after_id,
             "limit": limit,
+            "until": until or END_OF_TIME,
         }
         async with self.pool.connection() as conn:
             rows = await (await conn.execute(SELECT_TOUCHPOINTS, params)).fetchall()

@@ -52,6 +52,7 @@ def open_pool(database_url: str, *, max_size: int = 4) -> AsyncConnectionPool:
 
 
 BEGINNING = datetime.fromisoformat("0001-01-01T00:00:00+00:00")  # keyset start: before any event
+END_OF_TIME = datetime.fromisoformat("9999-12-31T23:59:59+00:00")  # an open-ended range's end
 
 
 def columns(rows: Sequence[object], names: Sequence[str]) -> dict[str, list[object]]:

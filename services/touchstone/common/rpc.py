@@ -45,6 +45,12 @@ class NotFound(ApiError):
     code = code_pb2.NOT_FOUND
 
 
+class FailedPrecondition(ApiError):
+    """The system is not in a state where this can be done yet: FAILED_PRECONDITION."""
+
+    code = code_pb2.FAILED_PRECONDITION
+
+
 class AlreadyExists(ApiError):
     """Something else already holds the name: ALREADY_EXISTS."""
 

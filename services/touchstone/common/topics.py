@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 TOUCHPOINTS = "touchpoints.v1"
 TOUCHPOINTS_DLQ = "touchpoints.dlq.v1"
 CONTACTS_RECORDED = "contacts.recorded.v1"
+CONTACTS_PROFILES = "contacts.profiles.v1"
 JOURNEY_MOMENTS = "journey.moments.v1"
 JOURNEY_DLQ = "journey.dlq.v1"
 LOYALTY_VALUES = "loyalty.values.v1"
@@ -22,6 +23,7 @@ ALL_TOPICS = (
     TOUCHPOINTS,
     TOUCHPOINTS_DLQ,
     CONTACTS_RECORDED,
+    CONTACTS_PROFILES,
     JOURNEY_MOMENTS,
     JOURNEY_DLQ,
     LOYALTY_VALUES,

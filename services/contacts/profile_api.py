@@ -1,0 +1,205 @@
+"""The profile part of contacts' gRPC service: register, update, consent, get and find."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Iterable
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import grpc
+
+from contacts.codec import IDENTITY_KIND_NAMES
+from contacts.domain import CONTROL_CHARACTERS, normalise_identity
+from contacts.profile_store import EventFor, ProfileChange, ProfileStore
+from contacts.profiles import Identity, IdentityTaken, NothingToIdentify, WouldMerge
+from contacts.store import ContactsStore, CustomerRow
+from touchstone.common.prototime import to_timestamp
+from touchstone.common.rpc import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    require,
+    rpc_method,
+)
+from touchstone.common.topics import CONTACTS_PROFILES, Outgoing, cloudevent_headers
+from touchstone.contacts.v1 import contacts_service_pb2 as pb
+from touchstone.contacts.v1 import profile_pb2 as profile_pb
+from touchstone.contacts.v1.touchpoint_pb2 import ExternalIdentity
+
+T = TypeVar("T")
+KIND_BY_NAME = {name: kind for kind, name in IDENTITY_KIND_NAMES.items()}
+CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+PROFILE_EVENT_TYPE = "touchstone.contacts.v1.CustomerEvent"
+STATUSES = {
+    "provisional": profile_pb.CUSTOMER_STATUS_PROVISIONAL,
+    "registered": profile_pb.CUSTOMER_STATUS_REGISTERED,
+}
+
+
+class ProfileTables(ContactsStore, ProfileStore, Protocol):
+    """The tables profile commands read and write."""
+
+
+def identities_of(given: Iterable[ExternalIdentity], field: str) -> tuple[Identity, ...]:
+    """Canonical (kind, value) identities, or InvalidArgument naming the bad one."""
+    found: list[Identity] = []
+    for n, identity in enumerate(given):
+        kind = IDENTITY_KIND_NAMES.get(identity.kind)
+        value = normalise_identity(kind, identity.value) if kind else ""
+        if not kind or not value or CONTROL_CHARACTERS.search(value):
+            raise InvalidArgument((f"{field}[{n}]", "needs a known kind and a value"))
+        found.append((kind, value))
+    return tuple(dict.fromkeys(found))
+
+
+def checked_consent(consent: profile_pb.Consent) -> bytes:
+    """The consent as stored, or InvalidArgument for unknown channels or bad quiet hours."""
+    for n, channel in enumerate(consent.channels):
+        if channel.channel == profile_pb.CONSENT_CHANNEL_UNSPECIFIED:
+            raise InvalidArgument((f"consent.channels[{n}].channel", "is required"))
+    if consent.HasField("quiet_hours"):
+        quiet = consent.quiet_hours
+        for name in ("start", "end"):
+            if not CLOCK_TIME.match(getattr(quiet, name)):
+                raise InvalidArgument((f"consent.quiet_hours.{name}", "must be HH:MM, 24-hour"))
+        try:
+            ZoneInfo(quiet.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise InvalidArgument(("consent.quiet_hours.time_zone", "unknown time zone")) from error
+    return consent.SerializeToString(deterministic=True)
+
+
+def profile_event(customer_id: str, **change: object) -> Outgoing:
+    """A CustomerEvent for contacts.profiles.v1, keyed by customer id."""
+    event = profile_pb.CustomerEvent(event_id=str(uuid.uuid4()), **change)  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    event.at.CopyFrom(to_timestamp(now))
+    headers = cloudevent_headers(
+        event_id=event.event_id, source="touchstone/contacts", type_=PROFILE_EVENT_TYPE, time=now
+    )
+    return Outgoing(CONTACTS_PROFILES, customer_id.encode(), event.SerializeToString(), headers)
+
+
+def customer_message(row: CustomerRow) -> pb.Customer:
+    """A customer as a contract message."""
+    message = pb.Customer(
+        customer_id=row.customer_id,
+        identities=[ExternalIdentity(kind=KIND_BY_NAME[k], value=v) for k, v in row.identities],
+        touchpoint_count=row.touchpoint_count,
+        status=STATUSES.get(row.status, profile_pb.CUSTOMER_STATUS_UNSPECIFIED),
+    )
+    if row.first_seen and row.last_seen:
+        message.first_seen.CopyFrom(to_timestamp(row.first_seen))
+        message.last_seen.CopyFrom(to_timestamp(row.last_seen))
+    if row.profile:
+        message.profile.ParseFromString(row.profile)
+    if row.consent:
+        message.consent.ParseFromString(row.consent)
+    return message
+
+
+class ProfileMethods:
+    """gRPC methods over profiles; mixed into the contacts servicer."""
+
+    store: ProfileTables
+
+    async def customer(self, customer_id: str) -> pb.Customer:
+        """The customer as the API shows them, or NotFound."""
+        row = await self.store.get_customer(customer_id)
+        if row is None:
+            raise NotFound(f"customer {customer_id} not found")
+        return customer_message(row)
+
+    @rpc_method
+    async def RegisterCustomer(
+        self, request: pb.RegisterCustomerRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Customer:
+        identities = identities_of(request.identities, "identities")
+        change = ProfileChange(
+            identities,
+            request.profile.SerializeToString(deterministic=True),
+            checked_consent(request.consent),
+        )
+
+        def registered(customer_id: str) -> Outgoing:
+            return profile_event(
+                customer_id,
+                registered=profile_pb.CustomerRegistered(
+                    customer_id=customer_id,
+                    profile=request.profile,
+                    consent=request.consent,
+                    identities=request.identities,
+                ),
+            )
+
+        customer_id = await self._command(
+            self.store.register(request.customer_id, change, registered)
+        )
+        return await self.customer(customer_id)
+
+    @rpc_method
+    async def UpdateCustomer(
+        self, request: pb.UpdateCustomerRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Customer:
+        customer_id = require("customer_id", request.customer_id)
+        identities = identities_of(request.add_identities, "add_identities")
+        change = ProfileChange(identities, request.profile.SerializeToString(deterministic=True))
+
+        def event(c: str) -> Outgoing:
+            updated = profile_pb.CustomerUpdated(
+                customer_id=c, profile=request.profile, added_identities=request.add_identities
+            )
+            return profile_event(c, updated=updated)
+
+        await self._changed(customer_id, change, event)
+        return await self.customer(customer_id)
+
+    @rpc_method
+    async def UpdateConsent(
+        self, request: pb.UpdateConsentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Customer:
+        customer_id = require("customer_id", request.customer_id)
+        change = ProfileChange(consent=checked_consent(request.consent))
+
+        def event(c: str) -> Outgoing:
+            changed = profile_pb.ConsentChanged(customer_id=c, consent=request.consent)
+            return profile_event(c, consent_changed=changed)
+
+        await self._changed(customer_id, change, event)
+        return await self.customer(customer_id)
+
+    @rpc_method
+    async def GetCustomer(
+        self, request: pb.GetCustomerRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Customer:
+        return await self.customer(require("customer_id", request.customer_id))
+
+    @rpc_method
+    async def FindCustomer(
+        self, request: pb.FindCustomerRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Customer:
+        (identity,) = identities_of([request.identity], "identity")
+        owners = await self.store.identity_owners([identity])
+        if identity not in owners:
+            raise NotFound(f"no customer is known by that {identity[0]}")
+        return await self.customer(owners[identity])
+
+    async def _changed(self, customer_id: str, change: ProfileChange, event: EventFor) -> None:
+        if not await self._command(self.store.update(customer_id, change, event)):
+            raise NotFound(f"no registered customer {customer_id}: register them first")
+
+    @staticmethod
+    async def _command(work: Awaitable[T]) -> T:
+        """Await a profile command, mapping refusals to gRPC errors."""
+        try:
+            return await work
+        except IdentityTaken as error:
+            raise AlreadyExists(str(error)) from error
+        except WouldMerge as error:
+            raise FailedPrecondition(str(error)) from error
+        except NothingToIdentify as error:
+            raise InvalidArgument(("identities", str(error))) from error

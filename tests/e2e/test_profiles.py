@@ -1,0 +1,177 @@
+"""Profiles and consent over gRPC, with the identities customers are known by."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+
+from tests.conftest import create_database, with_free_grpc_ports
+from touchstone.client import Clients
+from touchstone.common.settings import Settings
+from touchstone.contacts.v1 import contacts_service_pb2 as pb
+from touchstone.contacts.v1 import profile_pb2 as profile
+from touchstone.contacts.v1.touchpoint_pb2 import ExternalIdentity, IdentityKind
+from touchstone.publisher import new_touchpoint
+from touchstone.stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+CARD, PHONE, EMAIL = (
+    IdentityKind.IDENTITY_KIND_LOYALTY_CARD,
+    IdentityKind.IDENTITY_KIND_PHONE,
+    IdentityKind.IDENTITY_KIND_EMAIL,
+)
+
+
+@pytest.fixture(scope="module")
+def clients(infra: Settings) -> Iterator[Clients]:
+    """Contacts alone, as its own process, on a database of its own."""
+    settings, drop = create_database(infra)
+    stack = LocalStack(with_free_grpc_ports(replace(settings, embedded=False)))
+    stack.start(("contacts",))
+    with Clients(stack.settings) as c:
+        yield c
+    stack.stop()
+    drop()
+
+
+def ingest(clients: Clients, **who: str) -> pb.IngestResult:
+    tp = new_touchpoint(
+        source="door",
+        site_id="hcm-01",
+        journey_map="supermarket",
+        stage="enter_store",
+        occurred_at=datetime.now(UTC) - timedelta(hours=1),
+        **who,
+    )
+    return clients.contacts.Ingest(pb.IngestRequest(touchpoint=tp), timeout=5)
+
+
+def identity(kind: int, value: str) -> ExternalIdentity:
+    return ExternalIdentity(kind=kind, value=value)
+
+
+def test_registering_adopts_the_customer_earlier_touchpoints_resolved_to(clients: Clients) -> None:
+    card = f"LC-{uuid.uuid4().hex[:8]}"
+    before = ingest(clients, loyalty_card=card)
+    registered = clients.contacts.RegisterCustomer(
+        pb.RegisterCustomerRequest(
+            identities=[
+                identity(CARD, card),
+                identity(PHONE, f"090 123 {uuid.uuid4().int % 10_000:04d}"),
+            ],
+            profile=profile.Profile(display_name="Lan", kind=profile.CUSTOMER_KIND_EXTERNAL),
+            consent=profile.Consent(
+                preferred_language="vi",
+                channels=[
+                    profile.ChannelConsent(channel=profile.CONSENT_CHANNEL_SMS, granted=True)
+                ],
+            ),
+        ),
+        timeout=5,
+    )
+    assert registered.customer_id == before.customer_id
+    assert registered.status == profile.CUSTOMER_STATUS_REGISTERED
+    assert registered.touchpoint_count == 1 and registered.profile.display_name == "Lan"
+
+    phone = next(i.value for i in registered.identities if i.kind == PHONE)
+    assert phone.startswith("+8490123")  # stored in E.164
+    after = ingest(clients, phone=phone.replace("+84", "0"))
+    assert after.customer_id == registered.customer_id  # the phone now resolves to them
+    found = clients.contacts.FindCustomer(
+        pb.FindCustomerRequest(identity=identity(PHONE, phone)), timeout=5
+    )
+    assert (found.customer_id, found.touchpoint_count) == (registered.customer_id, 2)
+
+
+def test_an_internal_customer_is_a_profile_kind_with_a_department(clients: Clients) -> None:
+    account = f"emp-{uuid.uuid4().hex[:6]}"
+    colleague = clients.contacts.RegisterCustomer(
+        pb.RegisterCustomerRequest(
+            identities=[identity(IdentityKind.IDENTITY_KIND_ACCOUNT, account)],
+            profile=profile.Profile(
+                display_name="Minh", kind=profile.CUSTOMER_KIND_INTERNAL, department="warehouse"
+            ),
+        ),
+        timeout=5,
+    )
+    assert colleague.profile.kind == profile.CUSTOMER_KIND_INTERNAL
+    assert colleague.profile.department == "warehouse" and colleague.touchpoint_count == 0
+    assert not colleague.HasField("first_seen")
+
+
+def test_consent_and_quiet_hours_are_kept_and_checked(clients: Clients) -> None:
+    email = f"mai.{uuid.uuid4().hex[:6]}@example.com"
+    customer = clients.contacts.RegisterCustomer(
+        pb.RegisterCustomerRequest(identities=[identity(EMAIL, email)]), timeout=5
+    )
+    consent = profile.Consent(
+        channels=[profile.ChannelConsent(channel=profile.CONSENT_CHANNEL_EMAIL, granted=True)],
+        quiet_hours=profile.QuietHours(start="21:00", end="08:00", time_zone="Asia/Ho_Chi_Minh"),
+        preferred_language="en",
+    )
+    updated = clients.contacts.UpdateConsent(
+        pb.UpdateConsentRequest(customer_id=customer.customer_id, consent=consent), timeout=5
+    )
+    assert updated.consent == consent
+    bad = profile.Consent(
+        quiet_hours=profile.QuietHours(start="9pm", end="08:00", time_zone="Mars/Olympus")
+    )
+    with pytest.raises(grpc.RpcError) as refused:
+        clients.contacts.UpdateConsent(
+            pb.UpdateConsentRequest(customer_id=customer.customer_id, consent=bad), timeout=5
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "consent.quiet_hours.start" in (refused.value.details() or "")
+
+
+def test_an_identity_belongs_to_one_registered_customer(clients: Clients) -> None:
+    card = f"LC-{uuid.uuid4().hex[:8]}"
+    first = clients.contacts.RegisterCustomer(
+        pb.RegisterCustomerRequest(identities=[identity(CARD, card)]), timeout=5
+    )
+    with pytest.raises(grpc.RpcError) as taken:
+        clients.contacts.RegisterCustomer(
+            pb.RegisterCustomerRequest(
+                customer_id="someone-else", identities=[identity(CARD, card)]
+            ),
+            timeout=5,
+        )
+    assert taken.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert first.customer_id in (taken.value.details() or "")
+
+
+def test_linking_two_provisional_customers_waits_for_merges(clients: Clients) -> None:
+    card, email = f"LC-{uuid.uuid4().hex[:8]}", f"x.{uuid.uuid4().hex[:6]}@example.com"
+    ingest(clients, loyalty_card=card)
+    ingest(clients, email=email)
+    with pytest.raises(grpc.RpcError) as refused:
+        clients.contacts.RegisterCustomer(
+            pb.RegisterCustomerRequest(identities=[identity(CARD, card), identity(EMAIL, email)]),
+            timeout=5,
+        )
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_touchpoints_list_by_time_range(clients: Clients) -> None:
+    customer_id = f"cust-{uuid.uuid4()}"
+    start = datetime(2026, 10, 1, 9, tzinfo=UTC)
+    for hours in range(5):
+        tp = new_touchpoint(
+            source="till",
+            site_id="hcm-01",
+            journey_map="supermarket",
+            stage="pay",
+            customer_id=customer_id,
+            occurred_at=start + timedelta(hours=hours),
+        )
+        clients.contacts.Ingest(pb.IngestRequest(touchpoint=tp), timeout=5)
+    request = pb.ListTouchpointsRequest(customer_id=customer_id)
+    request.since.FromDatetime(start + timedelta(hours=1))
+    request.until.FromDatetime(start + timedelta(hours=3))
+    listed = clients.contacts.ListTouchpoints(request, timeout=5).touchpoints
+    assert [t.touchpoint.occurred_at.ToDatetime(UTC).hour for t in listed] == [10, 11]
