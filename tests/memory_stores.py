@@ -32,6 +32,7 @@ class MemoryContactsStore:
         self.identities: dict[tuple[str, str], str] = {}
         self.conflicts: dict[tuple[str, bytes], bytes] = {}  # (event id, conflicting) -> recorded
         self.outbox: list[Outgoing] = []
+        self.erased: set[str] = set()
 
     async def record(
         self,
@@ -76,6 +77,9 @@ class MemoryContactsStore:
         self, identities: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], str]:
         return {i: self.identities[i] for i in identities if i in self.identities}
+
+    async def erased_among(self, customer_ids: Sequence[str]) -> set[str]:
+        return set(customer_ids) & self.erased
 
     async def get_customer(self, customer_id: str) -> CustomerRow | None:
         rows = [t for t in self.touchpoints.values() if t.customer_id == customer_id]

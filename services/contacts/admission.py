@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
-from contacts.codec import UndecodableTouchpoint, decode_touchpoint, facts_of
+from contacts.codec import UndecodableTouchpoint, anonymised, decode_touchpoint, facts_of
 from contacts.domain import (
     CONTROL_CHARACTERS,
     IDENTITY_KINDS,
@@ -112,3 +113,41 @@ def recorded_event(admitted: Admitted) -> Outgoing:
         event_id=event.event_id, source=SOURCE, type_=RECORDED_TYPE, time=row.occurred_at
     )
     return Outgoing(CONTACTS_RECORDED, row.customer_id.encode(), event.SerializeToString(), headers)
+
+
+def anonymise(admitted: Admitted) -> Admitted:
+    """An erased customer's touchpoint as it may be stored and published: no personal data."""
+    clean = anonymised(admitted.touchpoint)
+    row = replace(admitted.row, payload=clean.SerializeToString(deterministic=True), identity=None)
+    return Admitted(clean, row)
+
+
+class IdentityLookup(Protocol):
+    """What admission asks storage: who holds identities, who is erased."""
+
+    async def identity_owners(
+        self, identities: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]: ...
+
+    async def erased_among(self, customer_ids: Sequence[str]) -> set[str]: ...
+
+
+async def admit_many(
+    decoded: Sequence[Touchpoint | list[Violation]],
+    received: Sequence[datetime],
+    policy: IngestPolicy,
+    lookup: IdentityLookup,
+) -> list[Admitted | list[Violation]]:
+    """Admit a batch: identities resolved to their holders, erased customers' data removed."""
+    named = {i for d in decoded if not isinstance(d, list) and (i := identity_of(d))}
+    owners = await lookup.identity_owners(sorted(named))
+    results = [
+        d if isinstance(d, list) else admit_touchpoint(d, at, policy, owners)
+        for d, at in zip(decoded, received, strict=True)
+    ]
+    customers = {r.row.customer_id for r in results if isinstance(r, Admitted)}
+    erased = await lookup.erased_among(sorted(customers))
+    return [
+        anonymise(r) if isinstance(r, Admitted) and r.row.customer_id in erased else r
+        for r in results
+    ]

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import grpc
 
-from contacts.admission import Admitted, admit_touchpoint, identity_of, recorded_event
+from contacts.admission import Admitted, admit_many, recorded_event
 from contacts.dlq_api import DeadLetterMethods
 from contacts.dlq_store import DeadLetterStore
 from contacts.domain import (
@@ -18,6 +18,7 @@ from contacts.domain import (
     Violation,
     conflict_violation,
 )
+from contacts.erasure_store import ErasureStore
 from contacts.profile_api import ProfileMethods
 from contacts.profile_store import ProfileStore
 from contacts.store import ContactsStore
@@ -63,7 +64,7 @@ def batch_response(results: Sequence[pb.IngestResult]) -> pb.IngestBatchResponse
     )
 
 
-class ContactsTables(ContactsStore, DeadLetterStore, ProfileStore, Protocol):
+class ContactsTables(ContactsStore, DeadLetterStore, ProfileStore, ErasureStore, Protocol):
     """Every table contacts' API reads or writes."""
 
 
@@ -81,10 +82,9 @@ class ContactsApi(ProfileMethods, DeadLetterMethods, pb_grpc.ContactsServiceServ
         received_at = datetime.now(UTC)
         results: list[pb.IngestResult] = []
         admitted: list[tuple[int, Admitted]] = []
-        named = {i for tp in touchpoints if (i := identity_of(tp))}
-        owners = await self.store.identity_owners(sorted(named))
-        for touchpoint in touchpoints:
-            admission = admit_touchpoint(touchpoint, received_at, self.policy, owners)
+        received = [received_at] * len(touchpoints)
+        admissions = await admit_many(list(touchpoints), received, self.policy, self.store)
+        for touchpoint, admission in zip(touchpoints, admissions, strict=True):
             if isinstance(admission, Admitted):
                 admitted.append((len(results), admission))
                 results.append(pb.IngestResult(event_id=touchpoint.event_id))

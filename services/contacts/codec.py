@@ -79,3 +79,16 @@ def _occurred_at(tp: Touchpoint) -> tuple[datetime | None, str]:
         return to_datetime(tp.occurred_at), ""
     except (ValueError, OverflowError):
         return None, "is not a valid timestamp (years 1 to 9999, nanos 0 to 999,999,999)"
+
+
+def anonymised(touchpoint: Touchpoint) -> Touchpoint:
+    """The touchpoint without personal data: identity value and feedback comment removed.
+
+    What happened (stage, measurements, amounts, rating) stays, so aggregates stay true.
+    """
+    clean = Touchpoint()
+    clean.CopyFrom(touchpoint)
+    if clean.customer.HasField("identity"):
+        clean.customer.identity.value = ""
+    clean.feedback.comment = ""
+    return clean

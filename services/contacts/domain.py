@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Mapping
@@ -271,3 +272,8 @@ def printable(text: str, limit: int = 64) -> str:
     """Text safe to quote in a reason: control characters escaped, cut to a readable length."""
     escaped = CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
     return escaped if len(escaped) <= limit else escaped[:limit] + "…"
+
+
+def identity_sha256(kind: str, canonical_value: str) -> bytes:
+    """How an erased identity is remembered: a hash, never the value."""
+    return hashlib.sha256(f"{kind}:{canonical_value}".encode()).digest()

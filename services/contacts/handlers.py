@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from contacts.admission import (
-    Admitted,
-    admit_touchpoint,
-    decode_or_refuse,
-    identity_of,
-    recorded_event,
-)
+from contacts.admission import Admitted, admit_many, decode_or_refuse, recorded_event
 from contacts.domain import DEFAULT_INGEST_POLICY, IngestPolicy, Outcome, Violation, printable
 from contacts.store import Arrival, ContactsStore, DeadLetter, conflict_letter
 from touchstone.common.topics import (
@@ -63,14 +57,9 @@ class RecordTouchpoints:
         admitted: list[tuple[Admitted, Incoming]] = []
         rejected: list[tuple[DeadLetter, Incoming]] = []
         decoded = [decode_or_refuse(r.value, r.content_type) for r in batch]
-        named = {i for d in decoded if not isinstance(d, list) and (i := identity_of(d))}
-        owners = await self.store.identity_owners(sorted(named))
-        for record, touchpoint in zip(batch, decoded, strict=True):
-            result = (
-                touchpoint
-                if isinstance(touchpoint, list)
-                else admit_touchpoint(touchpoint, received_time(record), self.policy, owners)
-            )
+        received = [received_time(r) for r in batch]
+        results = await admit_many(decoded, received, self.policy, self.store)
+        for record, result in zip(batch, results, strict=True):
             if isinstance(result, Admitted):
                 admitted.append((result, record))
             else:

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import grpc
 
-from contacts.codec import IDENTITY_KIND_NAMES
+from contacts.codec import IDENTITY_KIND_NAMES, anonymised
 from contacts.domain import CONTROL_CHARACTERS, normalise_identity
+from contacts.erasure_store import ErasureStore
 from contacts.profile_store import EventFor, ProfileChange, ProfileStore
 from contacts.profiles import Identity, IdentityTaken, NothingToIdentify, WouldMerge
 from contacts.store import ContactsStore, CustomerRow
@@ -28,7 +29,8 @@ from touchstone.common.rpc import (
 from touchstone.common.topics import CONTACTS_PROFILES, Outgoing, cloudevent_headers
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.contacts.v1 import profile_pb2 as profile_pb
-from touchstone.contacts.v1.touchpoint_pb2 import ExternalIdentity
+from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.contacts.v1.touchpoint_pb2 import ExternalIdentity, Touchpoint
 
 T = TypeVar("T")
 KIND_BY_NAME = {name: kind for kind, name in IDENTITY_KIND_NAMES.items()}
@@ -37,10 +39,11 @@ PROFILE_EVENT_TYPE = "touchstone.contacts.v1.CustomerEvent"
 STATUSES = {
     "provisional": profile_pb.CUSTOMER_STATUS_PROVISIONAL,
     "registered": profile_pb.CUSTOMER_STATUS_REGISTERED,
+    "erased": profile_pb.CUSTOMER_STATUS_ERASED,
 }
 
 
-class ProfileTables(ContactsStore, ProfileStore, Protocol):
+class ProfileTables(ContactsStore, ProfileStore, ErasureStore, Protocol):
     """The tables profile commands read and write."""
 
 
@@ -82,6 +85,18 @@ def profile_event(customer_id: str, **change: object) -> Outgoing:
         event_id=event.event_id, source="touchstone/contacts", type_=PROFILE_EVENT_TYPE, time=now
     )
     return Outgoing(CONTACTS_PROFILES, customer_id.encode(), event.SerializeToString(), headers)
+
+
+def scrub_touchpoint(payload: bytes) -> bytes:
+    """A stored Touchpoint without personal data."""
+    return anonymised(Touchpoint.FromString(payload)).SerializeToString(deterministic=True)
+
+
+def scrub_recorded(value: bytes) -> bytes:
+    """A pending TouchpointRecorded without personal data."""
+    event = TouchpointRecorded.FromString(value)
+    event.touchpoint.CopyFrom(anonymised(event.touchpoint))
+    return event.SerializeToString()
 
 
 def customer_message(row: CustomerRow) -> pb.Customer:
@@ -187,6 +202,24 @@ class ProfileMethods:
         if identity not in owners:
             raise NotFound(f"no customer is known by that {identity[0]}")
         return await self.customer(owners[identity])
+
+    @rpc_method
+    async def EraseCustomer(
+        self, request: pb.EraseCustomerRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EraseCustomerResponse:
+        customer_id = require("customer_id", request.customer_id)
+        event = profile_event(
+            customer_id, erased=profile_pb.CustomerErased(customer_id=customer_id)
+        )
+        erased = await self.store.erase(customer_id, scrub_touchpoint, scrub_recorded, event)
+        if erased is None:
+            raise NotFound(f"customer {customer_id} not found")
+        return pb.EraseCustomerResponse(
+            customer_id=customer_id,
+            identities_removed=erased.identities,
+            touchpoints_scrubbed=erased.touchpoints,
+            dead_letters_scrubbed=erased.dead_letters,
+        )
 
     async def _changed(self, customer_id: str, change: ProfileChange, event: EventFor) -> None:
         if not await self._command(self.store.update(customer_id, change, event)):

@@ -5,6 +5,7 @@ from pathlib import Path
 from contacts.api import ContactsApi
 from contacts.dlq_store import PostgresDeadLetters
 from contacts.domain import IngestPolicy
+from contacts.erasure_store import PostgresErasure
 from contacts.handlers import RecordTouchpoints
 from contacts.profile_store import PostgresProfiles
 from contacts.store import PostgresContactsStore
@@ -24,7 +25,9 @@ def ingest_policy(settings: Settings) -> IngestPolicy:
     return IngestPolicy(stages=stages)
 
 
-class PostgresContacts(PostgresContactsStore, PostgresDeadLetters, PostgresProfiles):
+class PostgresContacts(
+    PostgresContactsStore, PostgresDeadLetters, PostgresProfiles, PostgresErasure
+):
     """Contacts' tables: touchpoints, customers and their profiles, and the dead letters."""
 
 

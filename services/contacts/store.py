@@ -110,6 +110,9 @@ class ContactsStore(Protocol):
     ) -> dict[tuple[str, str], str]:
         """The customer each known (kind, canonical value) identity belongs to."""
 
+    async def erased_among(self, customer_ids: Sequence[str]) -> set[str]:
+        """Which of these customers are erased (their touchpoints are stored without PII)."""
+
     async def get_customer(self, customer_id: str) -> CustomerRow | None:
         """The customer, or None."""
 
@@ -167,8 +170,12 @@ SELECT event_id FROM inserted
 """
 
 SELECT_IDENTITY_OWNERS = """
-SELECT kind, value, customer_id FROM contacts.identities
-WHERE (kind, value) IN (SELECT * FROM unnest(%(kind)b::text[], %(value)b::text[]))
+WITH wanted AS (SELECT * FROM unnest(%(kind)b::text[], %(value)b::text[]) AS t(kind, value))
+SELECT i.kind, i.value, i.customer_id FROM contacts.identities i JOIN wanted USING (kind, value)
+UNION ALL
+SELECT w.kind, w.value, e.customer_id FROM wanted w
+JOIN contacts.erased_identities e
+  ON e.identity_sha256 = sha256(convert_to(w.kind || ':' || w.value, 'UTF8'))
 """
 
 SELECT_PAYLOADS = "SELECT event_id, payload FROM contacts.touchpoints WHERE event_id = ANY(%s)"

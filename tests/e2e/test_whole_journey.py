@@ -28,6 +28,7 @@ from touchstone.common.topics import TOUCHPOINTS, TOUCHPOINTS_DLQ
 from touchstone.contacts.v1.contacts_service_pb2 import (
     INGEST_STATUS_ACCEPTED,
     DeadLetterFilter,
+    EraseCustomerRequest,
     GetCustomerRequest,
     GetDeadLetterRequest,
     IngestBatchRequest,
@@ -35,7 +36,9 @@ from touchstone.contacts.v1.contacts_service_pb2 import (
     ListDeadLettersRequest,
     ListTouchpointsRequest,
     RedriveDeadLettersRequest,
+    RegisterCustomerRequest,
 )
+from touchstone.contacts.v1.profile_pb2 import CUSTOMER_STATUS_ERASED, Profile
 from touchstone.contacts.v1.touchpoint_pb2 import (
     Channel,
     CustomerRef,
@@ -413,3 +416,69 @@ def test_the_producers_client_publishes_touchpoints_that_get_scored(
     customer_id = derived_id("customer", "email", email.lower())
     (moment,) = eventually(lambda: moments_of(clients, customer_id, 1), "the greeting scored")
     assert moment.verdict == VERDICT_WIN
+
+
+def tables_holding(settings: Settings, secrets: list[str]) -> list[str]:
+    """Every table in every service's schema with a row holding a secret (text, or hex in bytea)."""
+    patterns = [f"%{s.lower()}%" for s in secrets] + [f"%{s.encode().hex()}%" for s in secrets]
+    found = []
+    with psycopg.connect(settings.database_url) as conn:
+        tables = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables"
+            " WHERE table_schema = ANY(%s) AND table_type = 'BASE TABLE'",
+            (list(SERVICES),),
+        ).fetchall()
+        for schema, table in tables:
+            query = f'SELECT count(*) FROM "{schema}"."{table}" t WHERE lower(t::text) LIKE ANY(%s)'
+            count = conn.execute(query, (patterns,)).fetchone()
+            if count and count[0]:
+                found.append(f"{schema}.{table}")
+    return found
+
+
+def test_an_erased_customer_leaves_no_personal_data_and_a_replay_brings_none_back(
+    stack: LocalStack, clients: Clients, producer: KafkaProducer
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    email, phone = f"hoa.{tag}@example.com", f"+8491{uuid.uuid4().int % 10**7:07d}"
+    name, comment = f"Hoa {tag}", f"the cashier ignored me {tag}"
+    registered = clients.contacts.RegisterCustomer(
+        RegisterCustomerRequest(
+            identities=[
+                ExternalIdentity(kind=IdentityKind.IDENTITY_KIND_EMAIL, value=email),
+                ExternalIdentity(kind=IdentityKind.IDENTITY_KIND_PHONE, value=phone),
+            ],
+            profile=Profile(display_name=name),
+        ),
+        timeout=5,
+    )
+    customer_id = registered.customer_id
+    ref = CustomerRef(identity=ExternalIdentity(kind=IdentityKind.IDENTITY_KIND_EMAIL, value=email))
+    visit = supermarket_visit(ref, datetime(2026, 11, 3, 10, tzinfo=UTC))
+    visit[4].feedback.rating, visit[4].feedback.comment = 1, comment
+    publish(producer, visit, f"email:{email}".encode())
+    eventually(lambda: moments_of(clients, customer_id, 6), "the visit scored")
+    eventually(lambda: _cases(clients, customer_id), "the recovery case")
+    eventually(lambda: _value(clients, customer_id), "the lifetime value")
+    assert set(tables_holding(stack.settings, [email, phone, name, comment])) >= {
+        "contacts.touchpoints",
+        "contacts.identities",
+        "contacts.customers",
+    }
+
+    erased = clients.contacts.EraseCustomer(
+        EraseCustomerRequest(customer_id=customer_id), timeout=5
+    )
+    assert (erased.identities_removed, erased.touchpoints_scrubbed) == (2, 6)
+    assert tables_holding(stack.settings, [email, phone, name, comment]) == []
+    customer = clients.contacts.GetCustomer(GetCustomerRequest(customer_id=customer_id), timeout=5)
+    assert customer.status == CUSTOMER_STATUS_ERASED and not customer.identities
+    assert customer.touchpoint_count == 6  # the anonymous facts stay
+    assert _value(clients, customer_id) is not None
+
+    publish(producer, visit, f"email:{email}".encode())  # the log replayed
+    sentinel = supermarket_visit(ref, datetime(2026, 11, 3, 10, tzinfo=UTC))[5]
+    sentinel.stage, sentinel.visit_id = "collect_bag", visit[0].visit_id
+    publish(producer, [sentinel], f"email:{email}".encode())
+    eventually(lambda: moments_of(clients, customer_id, 7), "the replay handled")
+    assert tables_holding(stack.settings, [email, phone, name, comment]) == []

@@ -237,6 +237,24 @@ class UpdateConsentRequest(_message.Message):
     consent: _profile_pb2.Consent
     def __init__(self, customer_id: _Optional[str] = ..., consent: _Optional[_Union[_profile_pb2.Consent, _Mapping]] = ...) -> None: ...
 
+class EraseCustomerRequest(_message.Message):
+    __slots__ = ("customer_id",)
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    def __init__(self, customer_id: _Optional[str] = ...) -> None: ...
+
+class EraseCustomerResponse(_message.Message):
+    __slots__ = ("customer_id", "identities_removed", "touchpoints_scrubbed", "dead_letters_scrubbed")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITIES_REMOVED_FIELD_NUMBER: _ClassVar[int]
+    TOUCHPOINTS_SCRUBBED_FIELD_NUMBER: _ClassVar[int]
+    DEAD_LETTERS_SCRUBBED_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    identities_removed: int
+    touchpoints_scrubbed: int
+    dead_letters_scrubbed: int
+    def __init__(self, customer_id: _Optional[str] = ..., identities_removed: _Optional[int] = ..., touchpoints_scrubbed: _Optional[int] = ..., dead_letters_scrubbed: _Optional[int] = ...) -> None: ...
+
 class FindCustomerRequest(_message.Message):
     __slots__ = ("identity",)
     IDENTITY_FIELD_NUMBER: _ClassVar[int]

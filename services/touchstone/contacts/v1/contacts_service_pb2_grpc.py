@@ -85,6 +85,11 @@ class ContactsServiceStub:
                 request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.FindCustomerRequest.SerializeToString,
                 response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
                 _registered_method=True)
+        self.EraseCustomer = channel.unary_unary(
+                '/touchstone.contacts.v1.ContactsService/EraseCustomer',
+                request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.EraseCustomerRequest.SerializeToString,
+                response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.EraseCustomerResponse.FromString,
+                _registered_method=True)
         self.GetCustomer = channel.unary_unary(
                 '/touchstone.contacts.v1.ContactsService/GetCustomer',
                 request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.GetCustomerRequest.SerializeToString,
@@ -176,6 +181,15 @@ class ContactsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseCustomer(self, request, context):
+        """Removes the customer's personal data (identities, profile, free-text comments) from
+        contacts, keeps the anonymous facts (stages, verdicts, amounts) so aggregates stay true,
+        emits CustomerErased, and keeps erased identities (hashed) so a replay cannot restore them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCustomer(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -246,6 +260,11 @@ def add_ContactsServiceServicer_to_server(servicer, server):
                     servicer.FindCustomer,
                     request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.FindCustomerRequest.FromString,
                     response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.SerializeToString,
+            ),
+            'EraseCustomer': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseCustomer,
+                    request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.EraseCustomerRequest.FromString,
+                    response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.EraseCustomerResponse.SerializeToString,
             ),
             'GetCustomer': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCustomer,
@@ -534,6 +553,33 @@ class ContactsService:
             '/touchstone.contacts.v1.ContactsService/FindCustomer',
             touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.FindCustomerRequest.SerializeToString,
             touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseCustomer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.contacts.v1.ContactsService/EraseCustomer',
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.EraseCustomerRequest.SerializeToString,
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.EraseCustomerResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,6 +22,7 @@ class CustomerStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CUSTOMER_STATUS_UNSPECIFIED: _ClassVar[CustomerStatus]
     CUSTOMER_STATUS_PROVISIONAL: _ClassVar[CustomerStatus]
     CUSTOMER_STATUS_REGISTERED: _ClassVar[CustomerStatus]
+    CUSTOMER_STATUS_ERASED: _ClassVar[CustomerStatus]
 
 class ConsentChannel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -36,6 +37,7 @@ CUSTOMER_KIND_INTERNAL: CustomerKind
 CUSTOMER_STATUS_UNSPECIFIED: CustomerStatus
 CUSTOMER_STATUS_PROVISIONAL: CustomerStatus
 CUSTOMER_STATUS_REGISTERED: CustomerStatus
+CUSTOMER_STATUS_ERASED: CustomerStatus
 CONSENT_CHANNEL_UNSPECIFIED: ConsentChannel
 CONSENT_CHANNEL_EMAIL: ConsentChannel
 CONSENT_CHANNEL_SMS: ConsentChannel
@@ -110,16 +112,24 @@ class ConsentChanged(_message.Message):
     consent: Consent
     def __init__(self, customer_id: _Optional[str] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ...) -> None: ...
 
+class CustomerErased(_message.Message):
+    __slots__ = ("customer_id",)
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    def __init__(self, customer_id: _Optional[str] = ...) -> None: ...
+
 class CustomerEvent(_message.Message):
-    __slots__ = ("event_id", "at", "registered", "updated", "consent_changed")
+    __slots__ = ("event_id", "at", "registered", "updated", "consent_changed", "erased")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_FIELD_NUMBER: _ClassVar[int]
     UPDATED_FIELD_NUMBER: _ClassVar[int]
     CONSENT_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    ERASED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     at: _timestamp_pb2.Timestamp
     registered: CustomerRegistered
     updated: CustomerUpdated
     consent_changed: ConsentChanged
-    def __init__(self, event_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., registered: _Optional[_Union[CustomerRegistered, _Mapping]] = ..., updated: _Optional[_Union[CustomerUpdated, _Mapping]] = ..., consent_changed: _Optional[_Union[ConsentChanged, _Mapping]] = ...) -> None: ...
+    erased: CustomerErased
+    def __init__(self, event_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., registered: _Optional[_Union[CustomerRegistered, _Mapping]] = ..., updated: _Optional[_Union[CustomerUpdated, _Mapping]] = ..., consent_changed: _Optional[_Union[ConsentChanged, _Mapping]] = ..., erased: _Optional[_Union[CustomerErased, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,131 @@
+"""Erasure in Postgres: personal data out of every contacts table, anonymous facts kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from contacts.domain import identity_sha256
+from contacts.store import SCHEMA
+from touchstone.common.outbox import add_to_outbox
+from touchstone.common.topics import CONTACTS_RECORDED, Outgoing
+
+Scrub = Callable[[bytes], bytes]  # a stored payload without its personal data
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What an erasure removed."""
+
+    identities: int
+    touchpoints: int
+    dead_letters: int
+
+
+class ErasureStore(Protocol):
+    """What erasure needs from storage."""
+
+    async def erase(
+        self, customer_id: str, scrub_touchpoint: Scrub, scrub_recorded: Scrub, event: Outgoing
+    ) -> Erased | None:
+        """Erase the customer in one transaction; None if there is no such customer."""
+
+    async def erased_among(self, customer_ids: Sequence[str]) -> set[str]:
+        """Which of these customers are erased."""
+
+
+LOCK_CUSTOMER = "SELECT 1 FROM contacts.customers WHERE customer_id = %s FOR UPDATE"
+SELECT_IDENTITIES = "SELECT kind, value FROM contacts.identities WHERE customer_id = %s"
+REMEMBER_ERASED = """
+INSERT INTO contacts.erased_identities (identity_sha256, customer_id)
+SELECT unnest(%(hashes)b::bytea[]), %(customer_id)s ON CONFLICT DO NOTHING
+"""
+FORGET_IDENTITIES = "DELETE FROM contacts.identities WHERE customer_id = %s"
+ANONYMISE_CUSTOMER = """
+UPDATE contacts.customers SET profile = NULL, consent = NULL, status = 'erased'
+WHERE customer_id = %s
+"""
+SELECT_PAYLOADS = "SELECT event_id, payload FROM contacts.touchpoints WHERE customer_id = %s"
+REWRITE_PAYLOADS = """
+UPDATE contacts.touchpoints t SET payload = n.payload
+FROM unnest(%(event_id)b::text[], %(payload)b::bytea[]) AS n(event_id, payload)
+WHERE t.event_id = n.event_id
+"""
+DROP_CONFLICTS = "DELETE FROM contacts.conflicts WHERE event_id = ANY(%s)"
+SCRUB_DEAD_LETTERS = """
+UPDATE contacts.dead_letters SET key = '', value = '', headers = '[]'
+WHERE key = ANY(%s) AND value <> ''
+"""
+SELECT_PENDING = """
+SELECT id, value FROM contacts.outbox WHERE topic = %s AND key = %s FOR UPDATE
+"""
+REWRITE_PENDING = """
+UPDATE contacts.outbox o SET value = n.value
+FROM unnest(%(id)b::bigint[], %(value)b::bytea[]) AS n(id, value) WHERE o.id = n.id
+"""
+SELECT_ERASED = """
+SELECT customer_id FROM contacts.customers WHERE customer_id = ANY(%s) AND status = 'erased'
+"""
+
+
+class PostgresErasure:
+    """ErasureStore on Postgres (every contacts table that can hold personal data)."""
+
+    pool: AsyncConnectionPool
+
+    async def erase(
+        self, customer_id: str, scrub_touchpoint: Scrub, scrub_recorded: Scrub, event: Outgoing
+    ) -> Erased | None:
+        async with self.pool.connection() as conn, conn.transaction():
+            if await (await conn.execute(LOCK_CUSTOMER, (customer_id,))).fetchone() is None:
+                return None
+            identities = await (await conn.execute(SELECT_IDENTITIES, (customer_id,))).fetchall()
+            hashes = [identity_sha256(kind, value) for kind, value in identities]
+            await conn.execute(REMEMBER_ERASED, {"hashes": hashes, "customer_id": customer_id})
+            await conn.execute(FORGET_IDENTITIES, (customer_id,))
+            await conn.execute(ANONYMISE_CUSTOMER, (customer_id,))
+            touchpoints = await self._scrub_touchpoints(conn, customer_id, scrub_touchpoint)
+            keys = [customer_id.encode(), *(f"{k}:{v}".encode() for k, v in identities)]
+            letters = await conn.execute(SCRUB_DEAD_LETTERS, (keys,))
+            await self._scrub_pending(conn, customer_id, scrub_recorded)
+            await add_to_outbox(conn, SCHEMA, [event])
+        return Erased(len(identities), touchpoints, letters.rowcount)
+
+    async def _scrub_touchpoints(
+        self, conn: AsyncConnection, customer_id: str, scrub: Scrub
+    ) -> int:
+        rows = await (await conn.execute(SELECT_PAYLOADS, (customer_id,))).fetchall()
+        if rows:
+            await conn.execute(
+                REWRITE_PAYLOADS,
+                {
+                    "event_id": [e for e, _ in rows],
+                    "payload": [scrub(bytes(p)) for _, p in rows],
+                },
+            )
+            await conn.execute(DROP_CONFLICTS, ([e for e, _ in rows],))
+        return len(rows)
+
+    async def _scrub_pending(self, conn: AsyncConnection, customer_id: str, scrub: Scrub) -> None:
+        """Events not yet relayed must not carry the personal data out either."""
+        params = (CONTACTS_RECORDED, customer_id.encode())
+        rows = await (await conn.execute(SELECT_PENDING, params)).fetchall()
+        if rows:
+            await conn.execute(
+                REWRITE_PENDING,
+                {
+                    "id": [i for i, _ in rows],
+                    "value": [scrub(bytes(v)) for _, v in rows],
+                },
+            )
+
+    async def erased_among(self, customer_ids: Sequence[str]) -> set[str]:
+        if not customer_ids:
+            return set()
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(SELECT_ERASED, (list(customer_ids),))).fetchall()
+        return {customer_id for (customer_id,) in rows}
