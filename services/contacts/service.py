@@ -11,7 +11,7 @@ from contacts.profile_store import PostgresProfiles
 from contacts.store import PostgresContactsStore
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
-from touchstone.common.topics import TOUCHPOINTS
+from touchstone.common.topics import TOUCHPOINTS, TOUCHPOINTS_DLQ
 from touchstone.common.worker import ServiceSpec
 from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc
 
@@ -34,6 +34,7 @@ class PostgresContacts(
 SPEC = ServiceSpec(
     name="contacts",
     input_topics=(TOUCHPOINTS,),
+    dead_letter_topic=TOUCHPOINTS_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=PostgresContacts,
     handler=lambda store, settings: RecordTouchpoints(store, ingest_policy(settings)),

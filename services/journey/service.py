@@ -6,13 +6,14 @@ from journey.api import JourneyApi
 from journey.handlers import ScoreMoments
 from journey.standards import DEFAULT_STANDARDS
 from journey.store import PostgresJourneyStore
-from touchstone.common.topics import CONTACTS_RECORDED
+from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_DLQ
 from touchstone.common.worker import ServiceSpec
 from touchstone.journey.v1 import journey_service_pb2_grpc as pb_grpc
 
 SPEC = ServiceSpec(
     name="journey",
     input_topics=(CONTACTS_RECORDED,),
+    dead_letter_topic=JOURNEY_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=PostgresJourneyStore,
     handler=lambda store, settings: ScoreMoments(store, DEFAULT_STANDARDS),

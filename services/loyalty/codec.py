@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from loyalty.domain import CustomerValue, Purchase
+from touchstone.common.decoding import checked_time
 from touchstone.common.ids import derived_id
-from touchstone.common.prototime import to_datetime, to_timestamp
+from touchstone.common.prototime import to_timestamp
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.loyalty.v1 import events_pb2 as pb
 
@@ -18,7 +19,7 @@ def purchase_of(recorded: TouchpointRecorded) -> Purchase | None:
         event_id=tp.event_id,
         customer_id=recorded.customer_id,
         visit_id=recorded.visit_id,
-        occurred_at=to_datetime(tp.occurred_at),
+        occurred_at=checked_time(tp.occurred_at, "touchpoint.occurred_at"),
         currency=tp.purchase.currency,
         minor_units=tp.purchase.minor_units,
     )

@@ -38,11 +38,10 @@ class FoldPurchases:
         outgoing: list[Outgoing] = []
         for record in batch:
             try:
-                recorded = parse_record(record, TouchpointRecorded)
+                purchase = purchase_of(parse_record(record, TouchpointRecorded))
             except UnusableRecord as error:
                 outgoing.append(dead_letter_unusable(record, LOYALTY_DLQ, error))
                 continue
-            purchase = purchase_of(recorded)
             if purchase is not None:
                 purchases.append(purchase)
         for value in await self.store.fold_purchases(purchases, self.value):

@@ -5,13 +5,14 @@ from pathlib import Path
 from loyalty.api import LoyaltyApi
 from loyalty.handlers import FoldPurchases
 from loyalty.store import PostgresLoyaltyStore
-from touchstone.common.topics import CONTACTS_RECORDED
+from touchstone.common.topics import CONTACTS_RECORDED, LOYALTY_DLQ
 from touchstone.common.worker import ServiceSpec
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as pb_grpc
 
 SPEC = ServiceSpec(
     name="loyalty",
     input_topics=(CONTACTS_RECORDED,),
+    dead_letter_topic=LOYALTY_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=PostgresLoyaltyStore,
     handler=lambda store, settings: FoldPurchases(store),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from notify.domain import LostMoment
 from notify.store import CaseRow
+from touchstone.common.decoding import checked_time
 from touchstone.common.ids import derived_id
-from touchstone.common.prototime import to_datetime, to_timestamp
+from touchstone.common.prototime import to_timestamp
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
 from touchstone.notify.v1 import events_pb2 as pb
 from touchstone.notify.v1.notify_service_pb2 import Case
@@ -29,7 +30,7 @@ def lost_moment_of(event: MomentScored) -> LostMoment | None:
         site_id=event.site_id,
         stage=event.stage,
         reason=event.reason,
-        occurred_at=to_datetime(event.occurred_at),
+        occurred_at=checked_time(event.occurred_at, "occurred_at"),
     )
 
 

@@ -5,13 +5,14 @@ from pathlib import Path
 from notify.api import NotifyApi
 from notify.handlers import OpenRecoveryCases
 from notify.store import PostgresNotifyStore
-from touchstone.common.topics import JOURNEY_MOMENTS
+from touchstone.common.topics import JOURNEY_MOMENTS, NOTIFY_DLQ
 from touchstone.common.worker import ServiceSpec
 from touchstone.notify.v1 import notify_service_pb2_grpc as pb_grpc
 
 SPEC = ServiceSpec(
     name="notify",
     input_topics=(JOURNEY_MOMENTS,),
+    dead_letter_topic=NOTIFY_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=PostgresNotifyStore,
     handler=lambda store, settings: OpenRecoveryCases(store),

@@ -19,9 +19,17 @@ from typing import Any, Protocol
 
 import faust
 import mode
+import psycopg
+from psycopg_pool import PoolTimeout
 
 from touchstone.common.settings import Settings
-from touchstone.common.topics import Incoming, Outgoing, header_map
+from touchstone.common.topics import (
+    Incoming,
+    Outgoing,
+    dead_letter_record,
+    header_map,
+    received_time,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +42,45 @@ class BatchHandler(Protocol):
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]: ...
 
 
-async def handle_until_done(handler: BatchHandler, batch: Sequence[Incoming]) -> list[Outgoing]:
-    """Handle the batch, retrying with backoff on failure: a batch is never skipped."""
+TRANSIENT = (psycopg.OperationalError, PoolTimeout, ConnectionError, TimeoutError)
+
+
+async def handle_until_done(
+    handler: BatchHandler, batch: Sequence[Incoming], dead_letter_topic: str
+) -> list[Outgoing]:
+    """Handle the batch; a batch is never skipped and one bad record never stalls the stream.
+
+    Transient failures (the database or network away) are retried with backoff, whole. Any
+    other failure is a record the handler cannot take: the batch is split until that record is
+    alone, and it is dead-lettered with the error, while the rest go through.
+    """
     delay = 0.2
     while True:
         try:
             return await handler.handle(batch)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
+        except TRANSIENT:
             log.exception("batch of %d failed; retrying in %.1fs", len(batch), delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RETRY_DELAY_S)
+        except Exception as error:
+            return await _isolate(handler, batch, dead_letter_topic, error)
+
+
+async def _isolate(
+    handler: BatchHandler, batch: Sequence[Incoming], dead_letter_topic: str, error: Exception
+) -> list[Outgoing]:
+    if len(batch) == 1:
+        (record,) = batch
+        log.error(
+            "dead-lettering %s/%d/%d: %r", record.topic, record.partition, record.offset, error
+        )
+        reason = f"unhandled: {type(error).__name__}: {error}"[:2000]
+        return [
+            dead_letter_record(record, dead_letter_topic, reason, "value", received_time(record))
+        ]
+    half = len(batch) // 2
+    first = await handle_until_done(handler, batch[:half], dead_letter_topic)
+    return first + await handle_until_done(handler, batch[half:], dead_letter_topic)
 
 
 def incoming(message: Any, timestamp_ms: int) -> Incoming:
@@ -70,8 +105,10 @@ class BatchConsumerService(mode.Service):
         topics: Sequence[str],
         handler: BatchHandler,
         settings: Settings,
+        dead_letter_topic: str,
         **kwargs: Any,
     ) -> None:
+        self.dead_letter_topic = dead_letter_topic
         self.group = f"touchstone.{name}"
         self.topics = tuple(topics)
         self.handler = handler
@@ -116,7 +153,9 @@ class BatchConsumerService(mode.Service):
             )
             batch = [incoming(m, m.timestamp) for records in fetched.values() for m in records]
             if batch:
-                await self._publish(await handle_until_done(self.handler, batch))
+                await self._publish(
+                    await handle_until_done(self.handler, batch, self.dead_letter_topic)
+                )
                 await self._consumer.commit()
 
     async def _publish(self, records: Sequence[Outgoing]) -> None:
@@ -129,7 +168,11 @@ class BatchConsumerService(mode.Service):
 
 
 def attach_faust_agent(
-    app: faust.App, topics: Sequence[str], handler: BatchHandler, settings: Settings
+    app: faust.App,
+    topics: Sequence[str],
+    handler: BatchHandler,
+    settings: Settings,
+    dead_letter_topic: str,
 ) -> None:
     """Consume the topics with a Faust agent in take_events batches through the handler."""
     channel = app.topic(*topics, key_serializer="raw", value_serializer="raw")
@@ -137,7 +180,7 @@ def attach_faust_agent(
     async def consume(stream: Any) -> None:  # faust.Stream: take_events is not on StreamT
         async for events in stream.take_events(settings.batch_size, settings.batch_within_s):
             batch = [incoming(e.message, int((e.message.timestamp or 0) * 1000)) for e in events]
-            outgoing = await handle_until_done(handler, batch)
+            outgoing = await handle_until_done(handler, batch, dead_letter_topic)
             pending = [
                 await app.producer.send(r.topic, r.key, r.value, None, None, list(r.headers))
                 for r in outgoing

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TypeVar
 
 from google.protobuf.message import DecodeError, Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
+from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import Incoming, Outgoing, dead_letter_record, received_time
 
 M = TypeVar("M", bound=Message)
@@ -28,3 +31,11 @@ def parse_record(record: Incoming, message_type: type[M]) -> M:
 def dead_letter_unusable(record: Incoming, dlq_topic: str, error: UnusableRecord) -> Outgoing:
     """The dead-letter record for an unusable input record."""
     return dead_letter_record(record, dlq_topic, str(error), "value", received_time(record))
+
+
+def checked_time(ts: Timestamp, field: str) -> datetime:
+    """A Timestamp as a datetime, or UnusableRecord: protobuf allows values datetime cannot hold."""
+    try:
+        return to_datetime(ts)
+    except (ValueError, OverflowError) as error:
+        raise UnusableRecord(f"{field} is not a valid timestamp") from error

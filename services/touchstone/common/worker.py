@@ -29,6 +29,7 @@ class ServiceSpec:
 
     name: str
     input_topics: tuple[str, ...]
+    dead_letter_topic: str  # where input it cannot handle goes, with the reason
     migrations: Path
     store: Callable[[AsyncConnectionPool], Any]
     handler: Callable[[Any, Settings], BatchHandler]
@@ -90,12 +91,14 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     )
     if settings.consumer == "faust":
         app = faust_app(spec.name, settings)
-        attach_faust_agent(app, spec.input_topics, handler, settings)
+        attach_faust_agent(app, spec.input_topics, handler, settings, spec.dead_letter_topic)
         worker: mode.Worker = faust.Worker(
             app, PostgresPoolService(pool), grpc_service, *extra, loglevel=loglevel, quiet=True
         )
     else:
-        consumer = BatchConsumerService(spec.name, spec.input_topics, handler, settings)
+        consumer = BatchConsumerService(
+            spec.name, spec.input_topics, handler, settings, spec.dead_letter_topic
+        )
         worker = mode.Worker(
             PostgresPoolService(pool),
             grpc_service,
