@@ -128,6 +128,17 @@ def decode_page_token(token: str, parts: int) -> tuple[str, ...] | None:
     return values
 
 
+def issued_time(text: str) -> datetime:
+    """The time in a page token; the service only issues times with an offset."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise InvalidArgument(("page_token", "is not a token this service issued"))
+    return at
+
+
 @dataclass(frozen=True)
 class PageRequest:
     """How many rows a list call wants, and the keyset position (event time, id) to start after."""
@@ -139,10 +150,7 @@ class PageRequest:
     def of(cls, requested_size: int, page_token: str) -> PageRequest:
         """The page a request's page_size and page_token fields ask for."""
         position = decode_page_token(page_token, 2)
-        try:
-            after = (datetime.fromisoformat(position[0]), position[1]) if position else None
-        except ValueError as error:
-            raise InvalidArgument(("page_token", "is not a token this service issued")) from error
+        after = (issued_time(position[0]), position[1]) if position else None
         return cls(page_size(requested_size), after)
 
     def next_token(self, rows: Sequence[R], position: Callable[[R], tuple[datetime, str]]) -> str:

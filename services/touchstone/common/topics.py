@@ -55,9 +55,9 @@ class Incoming:
 
 
 def content_type_of(headers: Mapping[str, bytes]) -> str:
-    """The media type a record's headers declare (parameters dropped), protobuf by default."""
+    """The media type a record's headers declare, lower-cased (RFC 6838), protobuf by default."""
     raw = headers.get("content-type") or headers.get("ce_datacontenttype")
-    return raw.decode("utf-8", "replace").split(";")[0].strip() if raw else PROTOBUF
+    return raw.decode("utf-8", "replace").split(";")[0].strip().lower() if raw else PROTOBUF
 
 
 @dataclass(frozen=True)
