@@ -182,7 +182,7 @@ class MemoryNotifyStore:
 
     def __init__(self) -> None:
         self.cases: dict[str, CaseRow] = {}
-        self.joined: dict[str, tuple[str, str]] = {}  # moment id -> (case id, reason)
+        self.joined: dict[str, tuple[str, str, datetime]] = {}  # moment -> case, reason, when
 
     async def open_or_join(
         self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]
@@ -202,7 +202,7 @@ class MemoryNotifyStore:
                 ),
             )
         for o, m in zip(openings, moments, strict=True):
-            self.joined.setdefault(m.moment_id, (o.case_id, m.reason))
+            self.joined.setdefault(m.moment_id, (o.case_id, m.reason, m.occurred_at))
         return {m.moment_id: self.cases[self.joined[m.moment_id][0]] for m in moments}
 
     async def list_cases(
@@ -218,7 +218,12 @@ class MemoryNotifyStore:
         case = self.cases.get(case_id)
         if case is None:
             return None
-        joined = [(m, r) for m, (c, r) in self.joined.items() if c == case_id]
+        joined = [
+            (m, r)
+            for _, m, r in sorted(
+                (at, m, r) for m, (c, r, at) in self.joined.items() if c == case_id
+            )
+        ]
         return replace(
             case, moment_ids=tuple(m for m, _ in joined), reasons=tuple(r for _, r in joined)
         )

@@ -192,8 +192,7 @@ ON CONFLICT DO NOTHING
 
 SAVE_IDENTITIES = """
 INSERT INTO contacts.identities (kind, value, customer_id)
-SELECT DISTINCT * FROM unnest(%(kind)b::text[], %(value)b::text[], %(customer_id)b::text[])
-ORDER BY 1, 2
+SELECT * FROM unnest(%(kind)b::text[], %(value)b::text[], %(customer_id)b::text[])
 ON CONFLICT (kind, value) DO NOTHING
 """
 
@@ -304,7 +303,7 @@ class PostgresContactsStore:
             for index, row in enumerate(rows)
         ]
         await self._quarantine(conn, rows, arrivals, outcomes, recorded)
-        await self._save_identities(conn, [rows[first[e]] for e in inserted])
+        await self._save_identities(conn, [rows[i] for i in sorted(first[e] for e in inserted)])
         return outcomes
 
     async def _quarantine(
@@ -334,7 +333,11 @@ class PostgresContactsStore:
     async def _save_identities(
         self, conn: AsyncConnection, rows: Sequence[RecordedTouchpoint]
     ) -> None:
-        identified = [(r.identity, r.customer_id) for r in rows if r.identity is not None]
+        first: dict[tuple[str, str], str] = {}  # the first in log order holds the identity
+        for row in rows:
+            if row.identity is not None:
+                first.setdefault(row.identity, row.customer_id)
+        identified = list(first.items())
         if identified:
             await conn.execute(
                 SAVE_IDENTITIES,

@@ -100,10 +100,13 @@ class Judgement:
     met: bool
     measured: float
     threshold: float
+    missing: tuple[str, ...] = ()  # observations a standard required that were not seen
 
     def describe(self) -> str:
         """Readable account of a broken standard, e.g. 'greeted within 30 s: 45 (<= 30)'."""
         s = self.standard
+        if s.required_observations:
+            return f"{s.description}: missing {', '.join(self.missing)}"
         return f"{s.description}: {self.measured:g} ({s.comparator} {self.threshold:g})"
 
 
@@ -123,9 +126,11 @@ class Scored:
 def judge(standard: Standard, moment: Moment) -> Judgement | None:
     """Judge the moment by the standard; None if the moment does not carry what it measures."""
     if standard.required_observations:
-        seen = sum(1 for o in standard.required_observations if o in moment.observations)
+        missing = tuple(o for o in standard.required_observations if o not in moment.observations)
         needed = len(standard.required_observations)
-        return Judgement(standard, seen == needed, float(seen), float(needed))
+        return Judgement(
+            standard, not missing, float(needed - len(missing)), float(needed), missing
+        )
     if standard.measurement not in moment.measurements:
         return None
     value = moment.measurements[standard.measurement]

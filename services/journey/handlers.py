@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from journey.codec import VERDICT_NAMES, moment_of, moment_scored
 from journey.domain import Standard, score, standards_version
 from journey.store import JourneyStore, MomentRow
-from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, parse_record
+from touchstone.common.decoding import (
+    UnusableRecord,
+    checked_time,
+    dead_letter_unusable,
+    parse_record,
+)
 from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import (
     JOURNEY_DLQ,
@@ -30,6 +35,7 @@ def decode_recorded(record: Incoming) -> TouchpointRecorded:
         raise UnusableRecord("touchpoint event id and customer id are required")
     if not recorded.touchpoint.HasField("occurred_at"):
         raise UnusableRecord("touchpoint occurred_at is required")
+    checked_time(recorded.touchpoint.occurred_at, "touchpoint.occurred_at")
     return recorded
 
 

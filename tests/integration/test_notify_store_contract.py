@@ -1,0 +1,93 @@
+"""NotifyStore contract: one case per visit, opened by its first opening, moments joined once."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from notify.domain import LostMoment, opening_for
+from notify.store import CaseFilter
+from tests.builders import T0
+from tests.integration.store_contract_support import STORE_KINDS, make_store, run
+
+
+@pytest.fixture(params=STORE_KINDS)
+def notify_store(request: pytest.FixtureRequest) -> Any:
+    return make_store(request, "notify")
+
+
+def lost(n: int, visit: str = "v1", customer: str = "c1", site: str = "s1") -> LostMoment:
+    at = T0 + timedelta(minutes=n)
+    return LostMoment(f"m{n}", customer, visit, site, "enter_store", f"reason {n}", at)
+
+
+async def open_or_join(store, *moments: LostMoment):
+    return await store.open_or_join([opening_for(m) for m in moments], list(moments))
+
+
+def test_notify_has_no_cases_before_a_loss(notify_store) -> None:
+    async def scenario(store) -> None:
+        assert await store.open_or_join([], []) == {}
+        assert await store.get_case("nope") is None
+        assert await store.list_cases(CaseFilter(), None, 10) == ([], 0)
+
+    run(notify_store, scenario)
+
+
+def test_notify_lets_the_first_opening_of_a_case_win(notify_store) -> None:
+    async def scenario(store) -> None:
+        first = await open_or_join(store, lost(5))
+        later = await open_or_join(store, lost(1), lost(5))  # an earlier loss, heard later
+        case = first["m5"]
+        assert later == {"m1": case, "m5": case}
+        assert (case.opening_moment_id, case.opened_at) == ("m5", T0 + timedelta(minutes=5))
+        assert case.due_at == T0 + timedelta(minutes=20)
+
+    run(notify_store, scenario)
+
+
+def test_notify_opens_a_case_with_the_first_loss_of_the_batch(notify_store) -> None:
+    async def scenario(store) -> None:
+        cases = await open_or_join(store, lost(7), lost(2))
+        assert cases["m2"].opening_moment_id == "m7"
+
+    run(notify_store, scenario)
+
+
+def test_notify_lists_a_cases_moments_in_event_time_order(notify_store, request) -> None:
+    async def scenario(store) -> None:
+        await open_or_join(store, lost(5))
+        await open_or_join(store, lost(1))
+        case = await store.get_case(opening_for(lost(5)).case_id)
+        assert (case.moment_ids, case.reasons) == (("m1", "m5"), ("reason 1", "reason 5"))
+
+    run(notify_store, scenario)
+
+
+def test_notify_filters_cases_and_counts_every_match(notify_store) -> None:
+    async def scenario(store) -> None:
+        await open_or_join(store, lost(1), lost(2, "v2"), lost(3, "v3", "c2", "s2"))
+        mine, total = await store.list_cases(CaseFilter(customer_id="c1"), None, 1)
+        assert total == 2 and [c.opening_moment_id for c in mine] == ["m1"]
+        there, total = await store.list_cases(CaseFilter(site_id="s2", status="open"), None, 5)
+        assert total == 1 and [c.customer_id for c in there] == ["c2"]
+        past_all, total = await store.list_cases(
+            CaseFilter(customer_id="c1"), (T0 + timedelta(hours=1), ""), 5
+        )
+        assert (past_all, total) == ([], 2)
+
+    run(notify_store, scenario)
+
+
+def test_notify_answers_for_moments_joined_in_an_earlier_batch(notify_store) -> None:
+    async def scenario(store) -> None:
+        first = await open_or_join(store, lost(1))
+        again = await store.open_or_join([opening_for(lost(1))], [replace(lost(1), reason="x")])
+        assert again == first
+        case = await store.get_case(first["m1"].case_id)
+        assert case.reasons == ("reason 1",)
+
+    run(notify_store, scenario)

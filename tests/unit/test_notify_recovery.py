@@ -1,0 +1,138 @@
+"""OpenRecoveryCases: given lost moments → when handled → then case events and cases."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from notify.domain import DEFAULT_POLICY, RecoveryPolicy, case_id_for
+from notify.handlers import OpenRecoveryCases
+from tests.builders import T0, moment, record
+from tests.memory_stores import MemoryNotifyStore
+from touchstone.common.ids import derived_id
+from touchstone.common.prototime import to_datetime
+from touchstone.common.topics import NOTIFY_CASES, NOTIFY_DLQ, Outgoing
+from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
+from touchstone.notify.v1.events_pb2 import CaseEvent
+
+CASE = case_id_for("cust-1", "visit-1")
+
+
+def handle(store: MemoryNotifyStore, *records, policy=DEFAULT_POLICY) -> list[Outgoing]:
+    return asyncio.run(OpenRecoveryCases(store, policy).handle(list(records)))
+
+
+def events(out: list[Outgoing]) -> list[CaseEvent]:
+    assert {o.topic for o in out} <= {NOTIFY_CASES}
+    return [CaseEvent.FromString(o.value) for o in out]
+
+
+def lost(moment_id: str, minutes: float = 0, visit: str = "visit-1", reason: str = "slow") -> bytes:
+    return moment(VERDICT_LOSE, moment_id, visit, T0 + timedelta(minutes=minutes), reason)
+
+
+def test_a_lost_moment_opens_its_visits_case_with_everything_staff_need() -> None:
+    (opened,) = events(handle(MemoryNotifyStore(), record(lost("m-1", reason="greeted late"))))
+    assert opened.event_id == derived_id("case-opened", "m-1")
+    case = opened.opened
+    assert (case.case_id, case.customer_id, case.visit_id, case.site_id) == (
+        CASE,
+        "cust-1",
+        "visit-1",
+        "hcm-01",
+    )
+    assert (case.moment_id, case.stage, case.reason) == ("m-1", "enter_store", "greeted late")
+    assert (to_datetime(case.opened_at), to_datetime(case.due_at)) == (
+        T0,
+        T0 + timedelta(minutes=15),
+    )
+
+
+def test_the_deadline_runs_from_the_moment_not_from_when_notify_heard_of_it() -> None:
+    late = record(lost("m-1"), received=T0 + timedelta(hours=3))
+    (opened,) = events(handle(MemoryNotifyStore(), late))
+    assert to_datetime(opened.opened.due_at) == T0 + timedelta(minutes=15)
+
+
+def test_two_lost_moments_of_one_visit_in_one_batch_open_one_case_and_join_it() -> None:
+    store = MemoryNotifyStore()
+    opened, joined = events(handle(store, record(lost("m-1"), 0), record(lost("m-2", 4), 1)))
+    assert opened.WhichOneof("change") == "opened"
+    assert joined.event_id == derived_id("moment-joined", "m-2")
+    assert (joined.joined.case_id, joined.joined.moment_id) == (CASE, "m-2")
+    assert to_datetime(joined.joined.occurred_at) == T0 + timedelta(minutes=4)
+    assert list(store.cases) == [CASE]
+
+
+def test_every_lost_moment_of_the_case_is_kept_with_its_reason() -> None:
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-1", reason="slow greeting"), 0))
+    handle(store, record(lost("m-2", 9, reason="long queue"), 1))
+    case = asyncio.run(store.get_case(CASE))
+    assert case is not None
+    assert (case.moment_ids, case.reasons) == (("m-1", "m-2"), ("slow greeting", "long queue"))
+    assert (case.opening_moment_id, case.status) == ("m-1", "open")
+
+
+def test_a_win_after_a_loss_in_the_same_visit_changes_nothing() -> None:
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-1"), 0))
+    assert handle(store, record(moment(VERDICT_WIN, "m-2"), 1)) == []
+    case = asyncio.run(store.get_case(CASE))
+    assert case is not None and case.moment_ids == ("m-1",)
+
+
+def test_only_the_lost_moments_of_a_mixed_batch_produce_events() -> None:
+    out = handle(
+        MemoryNotifyStore(),
+        record(moment(VERDICT_WIN, "m-1"), 0),
+        record(lost("m-2", visit="visit-2"), 1),
+        record(moment(VERDICT_WIN, "m-3"), 2),
+    )
+    (opened,) = events(out)
+    assert opened.opened.case_id == case_id_for("cust-1", "visit-2")
+
+
+def test_case_events_are_keyed_by_customer_with_cloudevents_headers() -> None:
+    (out,) = handle(MemoryNotifyStore(), record(lost("m-1")))
+    headers = dict(out.headers)
+    assert (out.topic, out.key) == (NOTIFY_CASES, b"cust-1")
+    assert headers["ce_id"] == derived_id("case-opened", "m-1").encode()
+    assert (headers["ce_type"], headers["ce_time"]) == (
+        b"touchstone.notify.v1.CaseEvent",
+        T0.isoformat().encode(),
+    )
+
+
+def test_a_redelivery_after_a_restart_repeats_the_same_events_and_opens_nothing_new() -> None:
+    store = MemoryNotifyStore()
+    batch = [record(lost("m-1"), 0), record(lost("m-2", 1), 1), record(lost("m-3", 2, "v-2"), 2)]
+    first = handle(store, *batch)
+    again = asyncio.run(OpenRecoveryCases(store).handle(batch))  # a new handler, the same store
+    assert first == again
+    assert [e.WhichOneof("change") for e in events(first)] == ["opened", "joined", "opened"]
+    assert len(store.cases) == 2
+
+
+def test_the_response_window_comes_from_the_handlers_policy() -> None:
+    policy = RecoveryPolicy(respond_within=timedelta(minutes=2))
+    (opened,) = events(handle(MemoryNotifyStore(), record(lost("m-1")), policy=policy))
+    assert to_datetime(opened.opened.due_at) == T0 + timedelta(minutes=2)
+
+
+def test_garbage_is_dead_lettered_with_its_bytes_and_the_lost_moment_still_opens() -> None:
+    store = MemoryNotifyStore()
+    dead, opened = handle(store, record(b"\xff\xff", 0), record(lost("m-1"), 1))
+    assert (dead.topic, dead.value, dead.key) == (NOTIFY_DLQ, b"\xff\xff", b"cust-1")
+    assert dict(dead.headers)["dlq_reason"].startswith(b"not a MomentScored")
+    assert opened.topic == NOTIFY_CASES and list(store.cases) == [CASE]
+
+
+def test_a_lost_moment_with_an_impossible_time_is_dead_lettered_and_opens_nothing() -> None:
+    store = MemoryNotifyStore()
+    event = MomentScored.FromString(lost("m-1"))
+    event.occurred_at.seconds = 2**62
+    (out,) = handle(store, record(event.SerializeToString()))
+    assert out.topic == NOTIFY_DLQ
+    assert dict(out.headers)["dlq_reason"] == b"occurred_at is not a valid timestamp"
+    assert store.cases == {}
