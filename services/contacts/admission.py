@@ -7,7 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from contacts.codec import UndecodableTouchpoint, anonymised, decode_touchpoint, facts_of
+from contacts.codec import (
+    IDENTITY_KIND_NAMES,
+    UndecodableTouchpoint,
+    anonymised,
+    decode_touchpoint,
+    facts_of,
+)
 from contacts.domain import (
     CONTROL_CHARACTERS,
     IDENTITY_KINDS,
@@ -90,13 +96,14 @@ def admit_bytes(
 
 def identity_of(touchpoint: Touchpoint) -> tuple[str, str] | None:
     """The (kind, canonical value) a touchpoint names its customer by, if it uses an identity."""
-    facts = facts_of(touchpoint)
-    if facts.customer_id or facts.identity_kind not in IDENTITY_KINDS:
+    ref = touchpoint.customer
+    if ref.WhichOneof("ref") != "identity":
         return None
-    value = normalise_identity(facts.identity_kind, facts.identity_value)
+    kind = IDENTITY_KIND_NAMES.get(ref.identity.kind, "")
+    value = normalise_identity(kind, ref.identity.value) if kind in IDENTITY_KINDS else ""
     if not value or CONTROL_CHARACTERS.search(value):
         return None  # refused by validation; nothing to look up
-    return facts.identity_kind, value
+    return kind, value
 
 
 def recorded_event(admitted: Admitted) -> Outgoing:

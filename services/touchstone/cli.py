@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `touchstone` command."""
     args = parser().parse_args(argv)
     settings = Settings.from_env()
+    # SIGTERM unwinds like Ctrl-C, so the stack a command started is stopped, not orphaned
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     result: int = args.func(args, settings)
     return result
