@@ -13,6 +13,7 @@ from typing import TypeVar
 import grpc
 import psycopg
 import pytest
+from google.protobuf import json_format
 from google.rpc import error_details_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
@@ -482,3 +483,66 @@ def test_an_erased_customer_leaves_no_personal_data_and_a_replay_brings_none_bac
     publish(producer, [sentinel], f"email:{email}".encode())
     eventually(lambda: moments_of(clients, customer_id, 7), "the replay handled")
     assert tables_holding(stack.settings, [email, phone, name, comment]) == []
+
+
+def test_json_touchpoints_are_scored_and_every_kind_of_bad_one_is_dead_lettered_by_field(
+    stack: LocalStack, clients: Clients, producer: KafkaProducer
+) -> None:
+    source = f"json-{uuid.uuid4().hex[:8]}"
+    customer_id = f"cust-{uuid.uuid4()}"
+    good = supermarket_visit(
+        CustomerRef(customer_id=customer_id), datetime(2026, 11, 4, tzinfo=UTC)
+    )
+    json_headers = [("content-type", b"application/json"), ("ce_source", source.encode())]
+    producer.send(
+        TOUCHPOINTS,
+        key=b"k",
+        value=json_format.MessageToJson(good[1]).encode(),
+        headers=json_headers,
+    )
+
+    def broken(**change: object) -> bytes:
+        tp = Touchpoint()
+        tp.CopyFrom(good[2])
+        tp.event_id = str(uuid.uuid4())
+        for name, value in change.items():
+            setattr(tp, name, value)
+        return tp.SerializeToString()
+
+    future = Touchpoint()
+    future.CopyFrom(good[3])
+    future.event_id = str(uuid.uuid4())
+    future.occurred_at.FromDatetime(datetime.now(UTC) + timedelta(hours=2))
+    bad = {
+        "event_id": broken(event_id=""),
+        "stage": broken(stage="teleport"),
+        "journey_map": broken(journey_map="spaceport"),
+        "occurred_at": future.SerializeToString(),
+        "value": b"\xff\xfe not protobuf",
+    }
+    for value in bad.values():
+        producer.send(TOUCHPOINTS, key=b"k", value=value, headers=[("ce_source", source.encode())])
+    producer.send(
+        TOUCHPOINTS,
+        key=b"k",
+        value=b"a,b,c",
+        headers=[("content-type", b"text/csv"), ("ce_source", source.encode())],
+    )
+    producer.flush()
+
+    (moment,) = eventually(lambda: moments_of(clients, customer_id, 1), "the JSON touchpoint")
+    assert moment.source_event_id == good[1].event_id
+    letters = eventually(
+        lambda: (
+            (
+                reply := clients.contacts.ListDeadLetters(
+                    ListDeadLettersRequest(filter=DeadLetterFilter(source=source)), timeout=5
+                )
+            ).total
+            == 6
+            and reply
+        ),
+        "six dead letters from this producer",
+    )
+    fields = sorted(c.field for c in letters.counts for _ in range(c.count))
+    assert fields == sorted([*bad, "value"])
