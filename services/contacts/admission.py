@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
@@ -158,3 +158,22 @@ async def admit_many(
         anonymise(r) if isinstance(r, Admitted) and r.row.customer_id in erased else r
         for r in results
     ]
+
+
+def names_customer(
+    key: bytes,
+    value: bytes,
+    content_type: str,
+    customer_id: str,
+    identities: Collection[tuple[str, str]],
+) -> bool:
+    """Whether a stored record (a dead letter, say) concerns this customer, by key or content."""
+    if key == customer_id.encode():
+        return True
+    kind, _, raw = key.decode("utf-8", "replace").partition(":")
+    if kind in IDENTITY_KINDS and (kind, normalise_identity(kind, raw)) in identities:
+        return True
+    decoded = decode_or_refuse(value, content_type)
+    if isinstance(decoded, list):
+        return False
+    return decoded.customer.customer_id == customer_id or identity_of(decoded) in identities

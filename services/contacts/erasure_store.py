@@ -9,10 +9,16 @@ from typing import Protocol
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from contacts.admission import names_customer
 from contacts.domain import identity_sha256
 from contacts.store import SCHEMA
 from touchstone.common.outbox import add_to_outbox
-from touchstone.common.topics import CONTACTS_RECORDED, Outgoing
+from touchstone.common.topics import (
+    CONTACTS_RECORDED,
+    Outgoing,
+    content_type_of,
+    headers_from_json,
+)
 
 Scrub = Callable[[bytes], bytes]  # a stored payload without its personal data
 
@@ -56,9 +62,14 @@ FROM unnest(%(event_id)b::text[], %(payload)b::bytea[]) AS n(event_id, payload)
 WHERE t.event_id = n.event_id
 """
 DROP_CONFLICTS = "DELETE FROM contacts.conflicts WHERE event_id = ANY(%s)"
+SELECT_DEAD_LETTERS = """
+SELECT topic, partition, "offset", key, value, headers FROM contacts.dead_letters
+WHERE value <> '' OR key <> ''
+"""
 SCRUB_DEAD_LETTERS = """
 UPDATE contacts.dead_letters SET key = '', value = '', headers = '[]'
-WHERE key = ANY(%s) AND value <> ''
+WHERE (topic, partition, "offset") IN (
+    SELECT * FROM unnest(%(topic)b::text[], %(partition)b::int[], %(offset)b::bigint[]))
 """
 SELECT_PENDING = """
 SELECT id, value FROM contacts.outbox WHERE topic = %s AND key = %s FOR UPDATE
@@ -89,11 +100,37 @@ class PostgresErasure:
             await conn.execute(FORGET_IDENTITIES, (customer_id,))
             await conn.execute(ANONYMISE_CUSTOMER, (customer_id,))
             touchpoints = await self._scrub_touchpoints(conn, customer_id, scrub_touchpoint)
-            keys = [customer_id.encode(), *(f"{k}:{v}".encode() for k, v in identities)]
-            letters = await conn.execute(SCRUB_DEAD_LETTERS, (keys,))
+            known = {(kind, value) for kind, value in identities}
+            letters = await self._scrub_dead_letters(conn, customer_id, known)
             await self._scrub_pending(conn, customer_id, scrub_recorded)
             await add_to_outbox(conn, SCHEMA, [event])
-        return Erased(len(identities), touchpoints, letters.rowcount)
+        return Erased(len(identities), touchpoints, letters)
+
+    async def _scrub_dead_letters(
+        self, conn: AsyncConnection, customer_id: str, identities: set[tuple[str, str]]
+    ) -> int:
+        """Dead letters naming the customer, by key or in their bytes, keep only why they died.
+
+        This reads every dead letter that still has bytes: erasures are rare, and a record's
+        key may spell an identity any way its producer liked.
+        """
+        doomed: list[tuple[str, int, int]] = []
+        async with conn.cursor(name="erasure_dead_letters") as cursor:
+            await cursor.execute(SELECT_DEAD_LETTERS)
+            async for topic, partition, offset, key, value, headers in cursor:
+                content_type = content_type_of(dict(headers_from_json(headers)))
+                if names_customer(bytes(key), bytes(value), content_type, customer_id, identities):
+                    doomed.append((topic, partition, offset))
+        if doomed:
+            await conn.execute(
+                SCRUB_DEAD_LETTERS,
+                {
+                    "topic": [d[0] for d in doomed],
+                    "partition": [d[1] for d in doomed],
+                    "offset": [d[2] for d in doomed],
+                },
+            )
+        return len(doomed)
 
     async def _scrub_touchpoints(
         self, conn: AsyncConnection, customer_id: str, scrub: Scrub

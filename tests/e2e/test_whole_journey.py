@@ -458,20 +458,45 @@ def test_an_erased_customer_leaves_no_personal_data_and_a_replay_brings_none_bac
     visit = supermarket_visit(ref, datetime(2026, 11, 3, 10, tzinfo=UTC))
     visit[4].feedback.rating, visit[4].feedback.comment = 1, comment
     publish(producer, visit, f"email:{email}".encode())
+    shouted = email.upper()  # a producer's own spelling, in a record that will be refused
+    refused = supermarket_visit(
+        CustomerRef(
+            identity=ExternalIdentity(kind=IdentityKind.IDENTITY_KIND_EMAIL, value=shouted)
+        ),
+        datetime(2026, 11, 3, tzinfo=UTC),
+    )[0]
+    refused.stage = "teleport"
+    producer.send(
+        TOUCHPOINTS,
+        key=f"email:{shouted}".encode(),
+        value=refused.SerializeToString(),
+        headers=[("ce_source", f"erasure-{tag}".encode())],
+    )
+    eventually(
+        lambda: (
+            clients.contacts.ListDeadLetters(
+                ListDeadLettersRequest(filter=DeadLetterFilter(source=f"erasure-{tag}")), timeout=5
+            ).total
+        ),
+        "the refused one",
+    )
     eventually(lambda: moments_of(clients, customer_id, 6), "the visit scored")
     eventually(lambda: _cases(clients, customer_id), "the recovery case")
     eventually(lambda: _value(clients, customer_id), "the lifetime value")
-    assert set(tables_holding(stack.settings, [email, phone, name, comment])) >= {
+    secrets = [email, shouted, phone, name, comment]
+    assert set(tables_holding(stack.settings, secrets)) >= {
         "contacts.touchpoints",
         "contacts.identities",
         "contacts.customers",
+        "contacts.dead_letters",
     }
 
     erased = clients.contacts.EraseCustomer(
         EraseCustomerRequest(customer_id=customer_id), timeout=5
     )
     assert (erased.identities_removed, erased.touchpoints_scrubbed) == (2, 6)
-    assert tables_holding(stack.settings, [email, phone, name, comment]) == []
+    assert erased.dead_letters_scrubbed == 1
+    assert tables_holding(stack.settings, secrets) == []
     customer = clients.contacts.GetCustomer(GetCustomerRequest(customer_id=customer_id), timeout=5)
     assert customer.status == CUSTOMER_STATUS_ERASED and not customer.identities
     assert customer.touchpoint_count == 6  # the anonymous facts stay
@@ -482,7 +507,7 @@ def test_an_erased_customer_leaves_no_personal_data_and_a_replay_brings_none_bac
     sentinel.stage, sentinel.visit_id = "collect_bag", visit[0].visit_id
     publish(producer, [sentinel], f"email:{email}".encode())
     eventually(lambda: moments_of(clients, customer_id, 7), "the replay handled")
-    assert tables_holding(stack.settings, [email, phone, name, comment]) == []
+    assert tables_holding(stack.settings, secrets) == []
 
 
 def test_json_touchpoints_are_scored_and_every_kind_of_bad_one_is_dead_lettered_by_field(
