@@ -17,10 +17,33 @@ from contacts.store import (
 )
 from journey.store import MomentFilter, MomentRow, VisitRow
 from loyalty.domain import CustomerValue, Purchase
-from loyalty.store import Valuer
+from loyalty.store import Valuer, value_as
 from notify.domain import CaseOpening, LostMoment
 from notify.store import CaseFilter, CaseRow
+from touchstone.common.customer_links import LinkChange, group_of
 from touchstone.common.topics import Outgoing
+
+
+class MemoryCustomerLinks:
+    """CustomerLinks in memory: every change kept, folded when asked."""
+
+    def __init__(self) -> None:
+        self.links: list[LinkChange] = []
+
+    async def fold_links(self, changes: Sequence[LinkChange]) -> None:
+        self.links.extend(changes)
+
+    async def customer_group(self, customer_id: str) -> tuple[str, ...]:
+        return group_of(self.links, customer_id)
+
+    def matches(self, row: object, wanted: dict[str, str]) -> bool:
+        """Whether the row matches every wanted field; customer_id matches the whole group."""
+        return all(
+            getattr(row, k) in group_of(self.links, v)
+            if k == "customer_id"
+            else getattr(row, k) == v
+            for k, v in wanted.items()
+        )
 
 
 class MemoryContactsStore:
@@ -114,10 +137,11 @@ class MemoryContactsStore:
         return len(self.touchpoints), len(self.dead)
 
 
-class MemoryJourneyStore:
+class MemoryJourneyStore(MemoryCustomerLinks):
     """JourneyStore in memory."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.moments: dict[str, MomentRow] = {}
 
     async def save_moments(self, moments: Sequence[MomentRow]) -> None:
@@ -129,7 +153,7 @@ class MemoryJourneyStore:
     ) -> list[MomentRow]:
         wanted = {k: v for k, v in vars(where).items() if v}
         rows = sorted(self.moments.values(), key=lambda m: (m.occurred_at, m.moment_id))
-        rows = [m for m in rows if all(getattr(m, k) == v for k, v in wanted.items())]
+        rows = [m for m in rows if self.matches(m, wanted)]
         return [m for m in rows if after is None or (m.occurred_at, m.moment_id) > after][:limit]
 
     async def get_visit(self, visit_id: str) -> tuple[VisitRow, list[MomentRow]] | None:
@@ -152,10 +176,11 @@ class MemoryJourneyStore:
         return {v: verdicts.count(v) for v in ("win", "lose", "unscored")}
 
 
-class MemoryLoyaltyStore:
+class MemoryLoyaltyStore(MemoryCustomerLinks):
     """LoyaltyStore in memory."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.purchases: dict[str, Purchase] = {}
         self.values: dict[str, CustomerValue] = {}
 
@@ -173,14 +198,21 @@ class MemoryLoyaltyStore:
                 values.append(value)
         return values
 
-    async def get_value(self, customer_id: str) -> CustomerValue | None:
-        return self.values.get(customer_id)
+    async def get_value(self, customer_id: str, valuer: Valuer) -> CustomerValue | None:
+        root, *merged = group_of(self.links, customer_id)
+        if not merged:
+            return self.values.get(root)
+        group = {root, *merged}
+        return value_as(
+            root, valuer([p for p in self.purchases.values() if p.customer_id in group])
+        )
 
 
-class MemoryNotifyStore:
+class MemoryNotifyStore(MemoryCustomerLinks):
     """NotifyStore in memory."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.cases: dict[str, CaseRow] = {}
         self.joined: dict[str, tuple[str, str, datetime]] = {}  # moment -> case, reason, when
 
@@ -210,7 +242,7 @@ class MemoryNotifyStore:
     ) -> tuple[list[CaseRow], int]:
         wanted = {k: v for k, v in vars(where).items() if v}
         rows = sorted(self.cases.values(), key=lambda c: (c.opened_at, c.case_id))
-        rows = [c for c in rows if all(getattr(c, k) == v for k, v in wanted.items())]
+        rows = [c for c in rows if self.matches(c, wanted)]
         page = [c for c in rows if after is None or (c.opened_at, c.case_id) > after][:limit]
         return page, len(rows)
 

@@ -10,7 +10,14 @@ from typing import Protocol
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
+from touchstone.common.customer_links import (
+    CustomerLinks,
+    PostgresCustomerLinks,
+    equality_filters,
+)
 from touchstone.common.pg import BEGINNING, columns
+
+SCHEMA = "journey"
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ class VisitRow:
     losses: int
 
 
-class JourneyStore(Protocol):
+class JourneyStore(CustomerLinks, Protocol):
     """What the journey handler and API need from storage."""
 
     async def save_moments(self, moments: Sequence[MomentRow]) -> None:
@@ -135,16 +142,13 @@ def _column_list() -> sql.Composable:
 
 
 def _filters(where: MomentFilter) -> sql.Composable:
-    clauses = [
-        sql.SQL("AND {} = {}").format(sql.Identifier(name), sql.Placeholder(name))
-        for name in ("customer_id", "visit_id", "site_id", "verdict")
-        if getattr(where, name)
-    ]
-    return sql.SQL(" ").join(clauses)
+    return equality_filters(where, ("customer_id", "visit_id", "site_id", "verdict"), SCHEMA)
 
 
-class PostgresJourneyStore:
+class PostgresJourneyStore(PostgresCustomerLinks):
     """JourneyStore on Postgres (schema journey)."""
+
+    links_schema = SCHEMA
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool

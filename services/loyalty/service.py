@@ -16,7 +16,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     store=PostgresLoyaltyStore,
     handler=lambda store, settings: FoldPurchases(store),
-    servicer=lambda store, settings: LoyaltyApi(store),
+    servicer=lambda store, settings: LoyaltyApi(store, FoldPurchases(store).value),
     grpc_service="touchstone.loyalty.v1.LoyaltyService",
     add_servicer=pb_grpc.add_LoyaltyServiceServicer_to_server,
 )

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from psycopg_pool import AsyncConnectionPool
 
 from loyalty.domain import CustomerValue, Purchase
+from touchstone.common.customer_links import CustomerLinks, PostgresCustomerLinks
 from touchstone.common.pg import columns
+
+SCHEMA = "loyalty"
 
 Valuer = Callable[[Sequence[Purchase]], CustomerValue | None]
 
@@ -26,7 +30,12 @@ VALUE_COLUMNS = (
 )
 
 
-class LoyaltyStore(Protocol):
+def value_as(customer_id: str, value: CustomerValue | None) -> CustomerValue | None:
+    """A merged customer's value, under the id they are known by now."""
+    return replace(value, customer_id=customer_id) if value else None
+
+
+class LoyaltyStore(CustomerLinks, Protocol):
     """What the loyalty handler and API need from storage."""
 
     async def fold_purchases(
@@ -34,8 +43,8 @@ class LoyaltyStore(Protocol):
     ) -> list[CustomerValue]:
         """Store new purchases and revalue their customers from full history, in one transaction."""
 
-    async def get_value(self, customer_id: str) -> CustomerValue | None:
-        """The customer's current value, or None."""
+    async def get_value(self, customer_id: str, valuer: Valuer) -> CustomerValue | None:
+        """The customer's current value, with everyone merged into them valued as one; or None."""
 
 
 SAVE_PURCHASES = """
@@ -73,8 +82,10 @@ FROM loyalty.customer_values WHERE customer_id = %s
 """
 
 
-class PostgresLoyaltyStore:
+class PostgresLoyaltyStore(PostgresCustomerLinks):
     """LoyaltyStore on Postgres (schema loyalty)."""
+
+    links_schema = SCHEMA
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
@@ -96,9 +107,11 @@ class PostgresLoyaltyStore:
                 await conn.execute(SAVE_VALUES, columns(values, VALUE_COLUMNS))
         return values
 
-    async def get_value(self, customer_id: str) -> CustomerValue | None:
+    async def get_value(self, customer_id: str, valuer: Valuer) -> CustomerValue | None:
+        root, *merged = await self.customer_group(customer_id)
         async with self.pool.connection() as conn:
-            row = await (await conn.execute(SELECT_VALUE, (customer_id,))).fetchone()
-        if row is None:
-            return None
-        return CustomerValue(row[0], row[1].strip(), *row[2:])
+            if not merged:
+                row = await (await conn.execute(SELECT_VALUE, (root,))).fetchone()
+                return CustomerValue(row[0], row[1].strip(), *row[2:]) if row else None
+            rows = await (await conn.execute(SELECT_HISTORY, ([root, *merged],))).fetchall()
+        return value_as(root, valuer([Purchase(*row) for row in rows]))

@@ -11,7 +11,14 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from notify.domain import CaseOpening, LostMoment
+from touchstone.common.customer_links import (
+    CustomerLinks,
+    PostgresCustomerLinks,
+    equality_filters,
+)
 from touchstone.common.pg import BEGINNING, columns
+
+SCHEMA = "notify"
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ class CaseFilter:
     status: str = ""
 
 
-class NotifyStore(Protocol):
+class NotifyStore(CustomerLinks, Protocol):
     """What the notify handler and API need from storage."""
 
     async def open_or_join(
@@ -117,16 +124,13 @@ SELECT moment_id, reason FROM notify.case_moments WHERE case_id = %s ORDER BY oc
 
 
 def _filters(where: CaseFilter) -> sql.Composable:
-    clauses = [
-        sql.SQL("AND {} = {}").format(sql.Identifier(name), sql.Placeholder(name))
-        for name in ("customer_id", "site_id", "status")
-        if getattr(where, name)
-    ]
-    return sql.SQL(" ").join(clauses)
+    return equality_filters(where, ("customer_id", "site_id", "status"), SCHEMA)
 
 
-class PostgresNotifyStore:
+class PostgresNotifyStore(PostgresCustomerLinks):
     """NotifyStore on Postgres (schema notify)."""
+
+    links_schema = SCHEMA
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool

@@ -36,7 +36,7 @@ def service_spec(name: str) -> ServiceSpec:
 def migrate_all(settings: Settings) -> dict[str, list[str]]:
     """Apply every service's migrations; the versions applied, by service."""
     return {
-        name: apply_migrations(settings.database_url, name, service_spec(name).migrations)
+        name: apply_migrations(settings.database_url, name, *service_spec(name).migration_sources)
         for name in SERVICES
     }
 

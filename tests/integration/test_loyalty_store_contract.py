@@ -24,7 +24,7 @@ def bought(n: int, customer: str = "c1", minor: int = 100_000) -> Purchase:
 def test_loyalty_values_nobody_for_no_purchases(loyalty_store) -> None:
     async def scenario(store) -> None:
         assert await store.fold_purchases([], lifetime_value) == []
-        assert await store.get_value("c1") is None
+        assert await store.get_value("c1", lifetime_value) is None
 
     run(loyalty_store, scenario)
 
@@ -41,7 +41,7 @@ def test_loyalty_values_each_customer_from_their_own_full_history(loyalty_store)
         values = await store.fold_purchases([bought(3, "c2"), bought(4), bought(1)], valuer)
         assert seen == {"c1": ["p1", "p4"], "c2": ["p2", "p3"]}
         assert [v.customer_id for v in values] == ["c1", "c2"]
-        assert await store.get_value("c2") == values[1]
+        assert await store.get_value("c2", lifetime_value) == values[1]
 
     run(loyalty_store, scenario)
 
@@ -58,6 +58,6 @@ def test_loyalty_keeps_the_first_version_of_a_purchase(loyalty_store) -> None:
 def test_loyalty_stores_no_value_when_the_valuer_gives_none(loyalty_store) -> None:
     async def scenario(store) -> None:
         assert await store.fold_purchases([bought(1)], lambda history: None) == []
-        assert await store.get_value("c1") is None
+        assert await store.get_value("c1", lifetime_value) is None
 
     run(loyalty_store, scenario)

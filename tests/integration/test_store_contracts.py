@@ -240,7 +240,7 @@ def test_loyalty_values_a_customer_from_full_history_once(
         await store.fold_purchases(purchases[:2], lifetime_value)
         values = await store.fold_purchases(purchases, lifetime_value)  # p0, p1 again + p2
         assert values == [lifetime_value(purchases)]
-        assert await store.get_value("c1") == lifetime_value(purchases)
+        assert await store.get_value("c1", lifetime_value) == lifetime_value(purchases)
 
     run_with_stores(work)
 

@@ -86,7 +86,7 @@ def test_a_payment_publishes_the_customers_new_value_and_nothing_else_does() -> 
     event = ValueUpdated.FromString(update.value)
     assert (update.topic, update.key) == (LOYALTY_VALUES, b"cust-1")
     assert (event.value.average_spend_minor, event.value.currency) == (250_000, "VND")
-    assert asyncio.run(store.get_value("cust-1")) is not None
+    assert asyncio.run(store.get_value("cust-1", lifetime_value)) is not None
 
 
 def test_a_redelivered_payment_changes_nothing_and_republishes_the_same_event() -> None:

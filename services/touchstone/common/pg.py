@@ -19,12 +19,17 @@ CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
 )"""
 
 
-def migration_files(directory: Path) -> list[Path]:
-    """The service's migrations in the order they apply (by file name: 001_…, 002_…)."""
-    return sorted(directory.glob("*.sql"))
+CUSTOMER_LINKS_MIGRATION = Path(__file__).with_name("000_customer_links.sql")
 
 
-def apply_migrations(database_url: str, schema: str, directory: Path) -> list[str]:
+def migration_files(*sources: Path) -> list[Path]:
+    """Migrations in the order they apply, by file name (001_…, 002_…); a source is a directory
+    of them or one shared file (every schema gets CUSTOMER_LINKS_MIGRATION, for instance)."""
+    files = [p for s in sources for p in (sorted(s.glob("*.sql")) if s.is_dir() else [s])]
+    return sorted(files, key=lambda p: p.name)
+
+
+def apply_migrations(database_url: str, schema: str, *sources: Path) -> list[str]:
     """Apply the migrations not yet applied to schema, in one locked transaction; return them."""
     applied: list[str] = []
     with psycopg.connect(database_url) as conn, conn.transaction():
@@ -32,7 +37,7 @@ def apply_migrations(database_url: str, schema: str, directory: Path) -> list[st
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         conn.execute(CREATE_LEDGER.format(schema=f'"{schema}"'))
         done = {row[0] for row in conn.execute(f'SELECT version FROM "{schema}".schema_migrations')}
-        for path in migration_files(directory):
+        for path in migration_files(*sources):
             if path.stem in done:
                 continue
             conn.execute(f'SET LOCAL search_path TO "{schema}"')

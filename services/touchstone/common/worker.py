@@ -17,10 +17,12 @@ from touchstone.common.consumers import (
     attach_faust_agent,
     faust_app,
 )
+from touchstone.common.customer_links import FollowCustomerLinks
 from touchstone.common.outbox import OutboxRelay
-from touchstone.common.pg import apply_migrations, open_pool
+from touchstone.common.pg import CUSTOMER_LINKS_MIGRATION, apply_migrations, open_pool
 from touchstone.common.rpc import ServiceBinding, start_server
 from touchstone.common.settings import Settings
+from touchstone.common.topics import CONTACTS_PROFILES
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,32 @@ class ServiceSpec:
     name: str
     input_topics: tuple[str, ...]
     dead_letter_topic: str  # where input it cannot handle goes, with the reason
-    migrations: Path
+    migrations: Path  # the service's own; every schema also gets the shared customer links
     store: Callable[[AsyncConnectionPool], Any]
     handler: Callable[[Any, Settings], BatchHandler]
     servicer: Callable[[Any, Settings], object]
     grpc_service: str  # full name, e.g. touchstone.journey.v1.JourneyService
     add_servicer: Callable[[Any, Any], None]
     relays_outbox: bool = False  # commands write events to <name>.outbox; relay them
+    follows_merges: bool = True  # folds contacts' merges from contacts.profiles.v1 (its store
+    # is then CustomerLinks too); contacts, which makes the merges, does not
+
+    @property
+    def consumed_topics(self) -> tuple[str, ...]:
+        """Its input topics, and contacts' profile events when it follows merges."""
+        return (*self.input_topics, CONTACTS_PROFILES) if self.follows_merges else self.input_topics
+
+    def batch_handler(self, store: Any, settings: Settings) -> BatchHandler:
+        """Its handler, folding contacts' merges too when it follows them."""
+        handler = self.handler(store, settings)
+        if self.follows_merges:
+            return FollowCustomerLinks(store, handler, self.dead_letter_topic)
+        return handler
+
+    @property
+    def migration_sources(self) -> tuple[Path, ...]:
+        """Where the schema's migrations come from: its own and the shared customer links."""
+        return (self.migrations, CUSTOMER_LINKS_MIGRATION)
 
     def bindings(self, store: Any, settings: Settings) -> list[ServiceBinding]:
         """The gRPC services this service serves, over its store."""
@@ -80,10 +101,10 @@ class GrpcService(mode.Service):
 
 def run_service(spec: ServiceSpec, settings: Settings) -> None:
     """Migrate the schema, then run the worker until it is told to stop (SIGINT or SIGTERM)."""
-    apply_migrations(settings.database_url, spec.name, spec.migrations)
+    apply_migrations(settings.database_url, spec.name, *spec.migration_sources)
     pool = open_pool(settings.database_url)
     store = spec.store(pool)
-    handler = spec.handler(store, settings)
+    handler = spec.batch_handler(store, settings)
     grpc_service = GrpcService(settings.grpc_address(spec.name), spec.bindings(store, settings))
     loglevel = settings.log_level.upper()
     extra: list[mode.Service] = (
@@ -91,13 +112,13 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     )
     if settings.consumer == "faust":
         app = faust_app(spec.name, settings)
-        attach_faust_agent(app, spec.input_topics, handler, settings, spec.dead_letter_topic)
+        attach_faust_agent(app, spec.consumed_topics, handler, settings, spec.dead_letter_topic)
         worker: mode.Worker = faust.Worker(
             app, PostgresPoolService(pool), grpc_service, *extra, loglevel=loglevel, quiet=True
         )
     else:
         consumer = BatchConsumerService(
-            spec.name, spec.input_topics, handler, settings, spec.dead_letter_topic
+            spec.name, spec.consumed_topics, handler, settings, spec.dead_letter_topic
         )
         worker = mode.Worker(
             PostgresPoolService(pool),

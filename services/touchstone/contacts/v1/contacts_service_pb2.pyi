@@ -188,7 +188,7 @@ class GetCustomerRequest(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ...) -> None: ...
 
 class Customer(_message.Message):
-    __slots__ = ("customer_id", "identities", "touchpoint_count", "first_seen", "last_seen", "status", "profile", "consent")
+    __slots__ = ("customer_id", "identities", "touchpoint_count", "first_seen", "last_seen", "status", "profile", "consent", "merged_customer_ids")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITIES_FIELD_NUMBER: _ClassVar[int]
     TOUCHPOINT_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -197,6 +197,7 @@ class Customer(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     CONSENT_FIELD_NUMBER: _ClassVar[int]
+    MERGED_CUSTOMER_IDS_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     identities: _containers.RepeatedCompositeFieldContainer[_touchpoint_pb2.ExternalIdentity]
     touchpoint_count: int
@@ -205,7 +206,8 @@ class Customer(_message.Message):
     status: _profile_pb2.CustomerStatus
     profile: _profile_pb2.Profile
     consent: _profile_pb2.Consent
-    def __init__(self, customer_id: _Optional[str] = ..., identities: _Optional[_Iterable[_Union[_touchpoint_pb2.ExternalIdentity, _Mapping]]] = ..., touchpoint_count: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_profile_pb2.CustomerStatus, str]] = ..., profile: _Optional[_Union[_profile_pb2.Profile, _Mapping]] = ..., consent: _Optional[_Union[_profile_pb2.Consent, _Mapping]] = ...) -> None: ...
+    merged_customer_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, customer_id: _Optional[str] = ..., identities: _Optional[_Iterable[_Union[_touchpoint_pb2.ExternalIdentity, _Mapping]]] = ..., touchpoint_count: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_profile_pb2.CustomerStatus, str]] = ..., profile: _Optional[_Union[_profile_pb2.Profile, _Mapping]] = ..., consent: _Optional[_Union[_profile_pb2.Consent, _Mapping]] = ..., merged_customer_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RegisterCustomerRequest(_message.Message):
     __slots__ = ("customer_id", "profile", "identities", "consent")
@@ -254,6 +256,32 @@ class EraseCustomerResponse(_message.Message):
     touchpoints_scrubbed: int
     dead_letters_scrubbed: int
     def __init__(self, customer_id: _Optional[str] = ..., identities_removed: _Optional[int] = ..., touchpoints_scrubbed: _Optional[int] = ..., dead_letters_scrubbed: _Optional[int] = ...) -> None: ...
+
+class MergeCustomersRequest(_message.Message):
+    __slots__ = ("survivor_id", "absorbed_id", "reason")
+    SURVIVOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ABSORBED_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    survivor_id: str
+    absorbed_id: str
+    reason: str
+    def __init__(self, survivor_id: _Optional[str] = ..., absorbed_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class UnmergeCustomersRequest(_message.Message):
+    __slots__ = ("customer_id", "reason")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    reason: str
+    def __init__(self, customer_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class UnmergeCustomersResponse(_message.Message):
+    __slots__ = ("survivor", "restored")
+    SURVIVOR_FIELD_NUMBER: _ClassVar[int]
+    RESTORED_FIELD_NUMBER: _ClassVar[int]
+    survivor: Customer
+    restored: Customer
+    def __init__(self, survivor: _Optional[_Union[Customer, _Mapping]] = ..., restored: _Optional[_Union[Customer, _Mapping]] = ...) -> None: ...
 
 class FindCustomerRequest(_message.Message):
     __slots__ = ("identity",)

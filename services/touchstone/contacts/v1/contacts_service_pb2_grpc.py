@@ -85,6 +85,16 @@ class ContactsServiceStub:
                 request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.FindCustomerRequest.SerializeToString,
                 response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
                 _registered_method=True)
+        self.MergeCustomers = channel.unary_unary(
+                '/touchstone.contacts.v1.ContactsService/MergeCustomers',
+                request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.MergeCustomersRequest.SerializeToString,
+                response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
+                _registered_method=True)
+        self.UnmergeCustomers = channel.unary_unary(
+                '/touchstone.contacts.v1.ContactsService/UnmergeCustomers',
+                request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.UnmergeCustomersRequest.SerializeToString,
+                response_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.UnmergeCustomersResponse.FromString,
+                _registered_method=True)
         self.EraseCustomer = channel.unary_unary(
                 '/touchstone.contacts.v1.ContactsService/EraseCustomer',
                 request_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.EraseCustomerRequest.SerializeToString,
@@ -181,6 +191,23 @@ class ContactsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MergeCustomers(self, request, context):
+        """Two customers are one person: the absorbed one's history counts as the survivor's from now
+        on, everywhere (CustomersMerged). Registration merges provisional customers by itself; this
+        is for the rest (two registered profiles of one person, say).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnmergeCustomers(self, request, context):
+        """Undo the merge that absorbed customer_id (CustomersUnmerged): both histories are separate
+        again, exactly as before.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def EraseCustomer(self, request, context):
         """Removes the customer's personal data (identities, profile, free-text comments) from
         contacts, keeps the anonymous facts (stages, verdicts, amounts) so aggregates stay true,
@@ -260,6 +287,16 @@ def add_ContactsServiceServicer_to_server(servicer, server):
                     servicer.FindCustomer,
                     request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.FindCustomerRequest.FromString,
                     response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.SerializeToString,
+            ),
+            'MergeCustomers': grpc.unary_unary_rpc_method_handler(
+                    servicer.MergeCustomers,
+                    request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.MergeCustomersRequest.FromString,
+                    response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.SerializeToString,
+            ),
+            'UnmergeCustomers': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnmergeCustomers,
+                    request_deserializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.UnmergeCustomersRequest.FromString,
+                    response_serializer=touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.UnmergeCustomersResponse.SerializeToString,
             ),
             'EraseCustomer': grpc.unary_unary_rpc_method_handler(
                     servicer.EraseCustomer,
@@ -553,6 +590,60 @@ class ContactsService:
             '/touchstone.contacts.v1.ContactsService/FindCustomer',
             touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.FindCustomerRequest.SerializeToString,
             touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MergeCustomers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.contacts.v1.ContactsService/MergeCustomers',
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.MergeCustomersRequest.SerializeToString,
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.Customer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnmergeCustomers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.contacts.v1.ContactsService/UnmergeCustomers',
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.UnmergeCustomersRequest.SerializeToString,
+            touchstone_dot_contacts_dot_v1_dot_contacts__service__pb2.UnmergeCustomersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -118,18 +118,46 @@ class CustomerErased(_message.Message):
     customer_id: str
     def __init__(self, customer_id: _Optional[str] = ...) -> None: ...
 
+class CustomersMerged(_message.Message):
+    __slots__ = ("merge_id", "survivor_id", "absorbed_id", "reason")
+    MERGE_ID_FIELD_NUMBER: _ClassVar[int]
+    SURVIVOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ABSORBED_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    merge_id: str
+    survivor_id: str
+    absorbed_id: str
+    reason: str
+    def __init__(self, merge_id: _Optional[str] = ..., survivor_id: _Optional[str] = ..., absorbed_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CustomersUnmerged(_message.Message):
+    __slots__ = ("merge_id", "survivor_id", "absorbed_id", "reason")
+    MERGE_ID_FIELD_NUMBER: _ClassVar[int]
+    SURVIVOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ABSORBED_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    merge_id: str
+    survivor_id: str
+    absorbed_id: str
+    reason: str
+    def __init__(self, merge_id: _Optional[str] = ..., survivor_id: _Optional[str] = ..., absorbed_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class CustomerEvent(_message.Message):
-    __slots__ = ("event_id", "at", "registered", "updated", "consent_changed", "erased")
+    __slots__ = ("event_id", "at", "registered", "updated", "consent_changed", "erased", "merged", "unmerged")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_FIELD_NUMBER: _ClassVar[int]
     UPDATED_FIELD_NUMBER: _ClassVar[int]
     CONSENT_CHANGED_FIELD_NUMBER: _ClassVar[int]
     ERASED_FIELD_NUMBER: _ClassVar[int]
+    MERGED_FIELD_NUMBER: _ClassVar[int]
+    UNMERGED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     at: _timestamp_pb2.Timestamp
     registered: CustomerRegistered
     updated: CustomerUpdated
     consent_changed: ConsentChanged
     erased: CustomerErased
-    def __init__(self, event_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., registered: _Optional[_Union[CustomerRegistered, _Mapping]] = ..., updated: _Optional[_Union[CustomerUpdated, _Mapping]] = ..., consent_changed: _Optional[_Union[ConsentChanged, _Mapping]] = ..., erased: _Optional[_Union[CustomerErased, _Mapping]] = ...) -> None: ...
+    merged: CustomersMerged
+    unmerged: CustomersUnmerged
+    def __init__(self, event_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., registered: _Optional[_Union[CustomerRegistered, _Mapping]] = ..., updated: _Optional[_Union[CustomerUpdated, _Mapping]] = ..., consent_changed: _Optional[_Union[ConsentChanged, _Mapping]] = ..., erased: _Optional[_Union[CustomerErased, _Mapping]] = ..., merged: _Optional[_Union[CustomersMerged, _Mapping]] = ..., unmerged: _Optional[_Union[CustomersUnmerged, _Mapping]] = ...) -> None: ...
