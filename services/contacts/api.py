@@ -18,10 +18,7 @@ from contacts.domain import (
     Violation,
     conflict_violation,
 )
-from contacts.erasure_store import ErasureStore
-from contacts.profile_api import ProfileMethods
-from contacts.profile_store import ProfileStore
-from contacts.store import ContactsStore
+from contacts.profile_api import ProfileMethods, ProfileTables
 from touchstone.common.prototime import to_datetime
 from touchstone.common.rpc import (
     AlreadyExists,
@@ -64,7 +61,7 @@ def batch_response(results: Sequence[pb.IngestResult]) -> pb.IngestBatchResponse
     )
 
 
-class ContactsTables(ContactsStore, DeadLetterStore, ProfileStore, ErasureStore, Protocol):
+class ContactsTables(DeadLetterStore, ProfileTables, Protocol):
     """Every table contacts' API reads or writes."""
 
 

@@ -11,11 +11,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from contacts.admission import names_customer
 from contacts.domain import identity_sha256
+from contacts.profile_store import EventFor
 from contacts.store import SCHEMA
+from touchstone.common.customer_links import customer_group
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.topics import (
     CONTACTS_RECORDED,
-    Outgoing,
     content_type_of,
     headers_from_json,
 )
@@ -31,14 +32,22 @@ class Erased:
     touchpoints: int
     dead_letters: int
 
+    def __add__(self, other: Erased) -> Erased:
+        return Erased(
+            self.identities + other.identities,
+            self.touchpoints + other.touchpoints,
+            self.dead_letters + other.dead_letters,
+        )
+
 
 class ErasureStore(Protocol):
     """What erasure needs from storage."""
 
     async def erase(
-        self, customer_id: str, scrub_touchpoint: Scrub, scrub_recorded: Scrub, event: Outgoing
+        self, customer_id: str, scrub_touchpoint: Scrub, scrub_recorded: Scrub, event: EventFor
     ) -> Erased | None:
-        """Erase the customer in one transaction; None if there is no such customer."""
+        """Erase the customer and everyone merged into them, in one transaction (an event for
+        each); None if there is no such customer."""
 
     async def erased_among(self, customer_ids: Sequence[str]) -> set[str]:
         """Which of these customers are erased."""
@@ -54,6 +63,10 @@ FORGET_IDENTITIES = "DELETE FROM contacts.identities WHERE customer_id = %s"
 ANONYMISE_CUSTOMER = """
 UPDATE contacts.customers SET profile = NULL, consent = NULL, status = 'erased'
 WHERE customer_id = %s
+"""
+FORGET_MERGE_REASONS = """
+UPDATE contacts.customer_links SET reason = '', unmerge_reason = ''
+WHERE survivor_id = %(customer_id)s OR absorbed_id = %(customer_id)s
 """
 SELECT_PAYLOADS = "SELECT event_id, payload FROM contacts.touchpoints WHERE customer_id = %s"
 REWRITE_PAYLOADS = """
@@ -89,21 +102,35 @@ class PostgresErasure:
     pool: AsyncConnectionPool
 
     async def erase(
-        self, customer_id: str, scrub_touchpoint: Scrub, scrub_recorded: Scrub, event: Outgoing
+        self, customer_id: str, scrub_touchpoint: Scrub, scrub_recorded: Scrub, event: EventFor
     ) -> Erased | None:
         async with self.pool.connection() as conn, conn.transaction():
             if await (await conn.execute(LOCK_CUSTOMER, (customer_id,))).fetchone() is None:
                 return None
-            identities = await (await conn.execute(SELECT_IDENTITIES, (customer_id,))).fetchall()
-            hashes = [identity_sha256(kind, value) for kind, value in identities]
-            await conn.execute(REMEMBER_ERASED, {"hashes": hashes, "customer_id": customer_id})
-            await conn.execute(FORGET_IDENTITIES, (customer_id,))
-            await conn.execute(ANONYMISE_CUSTOMER, (customer_id,))
-            touchpoints = await self._scrub_touchpoints(conn, customer_id, scrub_touchpoint)
-            known = {(kind, value) for kind, value in identities}
-            letters = await self._scrub_dead_letters(conn, customer_id, known)
-            await self._scrub_pending(conn, customer_id, scrub_recorded)
-            await add_to_outbox(conn, SCHEMA, [event])
+            erased = Erased(0, 0, 0)
+            for member in await customer_group(conn, SCHEMA, customer_id):
+                erased += await self._erase_one(conn, member, scrub_touchpoint, scrub_recorded)
+                await add_to_outbox(conn, SCHEMA, [event(member)])
+        return erased
+
+    async def _erase_one(
+        self,
+        conn: AsyncConnection,
+        customer_id: str,
+        scrub_touchpoint: Scrub,
+        scrub_recorded: Scrub,
+    ) -> Erased:
+        """Erase one customer id, inside the caller's transaction."""
+        identities = await (await conn.execute(SELECT_IDENTITIES, (customer_id,))).fetchall()
+        hashes = [identity_sha256(kind, value) for kind, value in identities]
+        await conn.execute(REMEMBER_ERASED, {"hashes": hashes, "customer_id": customer_id})
+        await conn.execute(FORGET_IDENTITIES, (customer_id,))
+        await conn.execute(ANONYMISE_CUSTOMER, (customer_id,))
+        await conn.execute(FORGET_MERGE_REASONS, {"customer_id": customer_id})  # free text
+        touchpoints = await self._scrub_touchpoints(conn, customer_id, scrub_touchpoint)
+        known = {(kind, value) for kind, value in identities}
+        letters = await self._scrub_dead_letters(conn, customer_id, known)
+        await self._scrub_pending(conn, customer_id, scrub_recorded)
         return Erased(len(identities), touchpoints, letters)
 
     async def _scrub_dead_letters(

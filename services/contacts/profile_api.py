@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Awaitable, Iterable
-from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import grpc
 
 from contacts.codec import IDENTITY_KIND_NAMES, anonymised
-from contacts.domain import CONTROL_CHARACTERS, normalise_identity
+from contacts.domain import CONTROL_CHARACTERS, MAX_TEXT_LENGTH, normalise_identity
 from contacts.erasure_store import ErasureStore
+from contacts.merge_store import MergeStore, UnknownCustomer
+from contacts.profile_events import profile_event
 from contacts.profile_store import EventFor, ProfileChange, ProfileStore
-from contacts.profiles import Identity, IdentityTaken, NothingToIdentify, WouldMerge
+from contacts.profiles import (
+    REGISTRATION_REASON,
+    UPDATE_REASON,
+    CannotMerge,
+    Identity,
+    IdentityTaken,
+    NothingToIdentify,
+)
 from contacts.store import ContactsStore, CustomerRow
 from touchstone.common.prototime import to_timestamp
 from touchstone.common.rpc import (
@@ -26,7 +33,7 @@ from touchstone.common.rpc import (
     require,
     rpc_method,
 )
-from touchstone.common.topics import CONTACTS_PROFILES, Outgoing, cloudevent_headers
+from touchstone.common.topics import Outgoing
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.contacts.v1 import profile_pb2 as profile_pb
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
@@ -35,7 +42,6 @@ from touchstone.contacts.v1.touchpoint_pb2 import ExternalIdentity, Touchpoint
 T = TypeVar("T")
 KIND_BY_NAME = {name: kind for kind, name in IDENTITY_KIND_NAMES.items()}
 CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-PROFILE_EVENT_TYPE = "touchstone.contacts.v1.CustomerEvent"
 STATUSES = {
     "provisional": profile_pb.CUSTOMER_STATUS_PROVISIONAL,
     "registered": profile_pb.CUSTOMER_STATUS_REGISTERED,
@@ -43,7 +49,7 @@ STATUSES = {
 }
 
 
-class ProfileTables(ContactsStore, ProfileStore, ErasureStore, Protocol):
+class ProfileTables(ContactsStore, ProfileStore, MergeStore, ErasureStore, Protocol):
     """The tables profile commands read and write."""
 
 
@@ -76,17 +82,6 @@ def checked_consent(consent: profile_pb.Consent) -> bytes:
     return consent.SerializeToString(deterministic=True)
 
 
-def profile_event(customer_id: str, **change: object) -> Outgoing:
-    """A CustomerEvent for contacts.profiles.v1, keyed by customer id."""
-    event = profile_pb.CustomerEvent(event_id=str(uuid.uuid4()), **change)  # type: ignore[arg-type]
-    now = datetime.now(UTC)
-    event.at.CopyFrom(to_timestamp(now))
-    headers = cloudevent_headers(
-        event_id=event.event_id, source="touchstone/contacts", type_=PROFILE_EVENT_TYPE, time=now
-    )
-    return Outgoing(CONTACTS_PROFILES, customer_id.encode(), event.SerializeToString(), headers)
-
-
 def scrub_touchpoint(payload: bytes) -> bytes:
     """A stored Touchpoint without personal data."""
     return anonymised(Touchpoint.FromString(payload)).SerializeToString(deterministic=True)
@@ -99,6 +94,13 @@ def scrub_recorded(value: bytes) -> bytes:
     return event.SerializeToString()
 
 
+def checked_reason(reason: str) -> str:
+    """A merge's reason as kept in the ledger, or InvalidArgument."""
+    if len(reason) > MAX_TEXT_LENGTH or CONTROL_CHARACTERS.search(reason):
+        raise InvalidArgument(("reason", f"at most {MAX_TEXT_LENGTH} characters, no control ones"))
+    return reason
+
+
 def customer_message(row: CustomerRow) -> pb.Customer:
     """A customer as a contract message."""
     message = pb.Customer(
@@ -106,6 +108,7 @@ def customer_message(row: CustomerRow) -> pb.Customer:
         identities=[ExternalIdentity(kind=KIND_BY_NAME[k], value=v) for k, v in row.identities],
         touchpoint_count=row.touchpoint_count,
         status=STATUSES.get(row.status, profile_pb.CUSTOMER_STATUS_UNSPECIFIED),
+        merged_customer_ids=row.merged_ids,
     )
     if row.first_seen and row.last_seen:
         message.first_seen.CopyFrom(to_timestamp(row.first_seen))
@@ -138,6 +141,7 @@ class ProfileMethods:
             identities,
             request.profile.SerializeToString(deterministic=True),
             checked_consent(request.consent),
+            reason=REGISTRATION_REASON,
         )
 
         def registered(customer_id: str) -> Outgoing:
@@ -162,7 +166,9 @@ class ProfileMethods:
     ) -> pb.Customer:
         customer_id = require("customer_id", request.customer_id)
         identities = identities_of(request.add_identities, "add_identities")
-        change = ProfileChange(identities, request.profile.SerializeToString(deterministic=True))
+        change = ProfileChange(
+            identities, request.profile.SerializeToString(deterministic=True), reason=UPDATE_REASON
+        )
 
         def event(c: str) -> Outgoing:
             updated = profile_pb.CustomerUpdated(
@@ -204,13 +210,38 @@ class ProfileMethods:
         return await self.customer(owners[identity])
 
     @rpc_method
+    async def MergeCustomers(
+        self, request: pb.MergeCustomersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Customer:
+        survivor_id = require("survivor_id", request.survivor_id)
+        absorbed_id = require("absorbed_id", request.absorbed_id)
+        reason = checked_reason(request.reason)
+        merge = await self._command(self.store.merge(survivor_id, absorbed_id, reason))
+        return await self.customer(merge.survivor_id)
+
+    @rpc_method
+    async def UnmergeCustomers(
+        self, request: pb.UnmergeCustomersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UnmergeCustomersResponse:
+        customer_id = require("customer_id", request.customer_id)
+        merge = await self.store.unmerge(customer_id, checked_reason(request.reason))
+        if merge is None:
+            await self.customer(customer_id)  # NotFound when there is no such customer at all
+            raise FailedPrecondition(f"customer {customer_id} is not merged into another")
+        return pb.UnmergeCustomersResponse(
+            survivor=await self.customer(merge.survivor_id),
+            restored=await self.customer(merge.absorbed_id),
+        )
+
+    @rpc_method
     async def EraseCustomer(
         self, request: pb.EraseCustomerRequest, context: grpc.aio.ServicerContext
     ) -> pb.EraseCustomerResponse:
         customer_id = require("customer_id", request.customer_id)
-        event = profile_event(
-            customer_id, erased=profile_pb.CustomerErased(customer_id=customer_id)
-        )
+
+        def event(member: str) -> Outgoing:
+            return profile_event(member, erased=profile_pb.CustomerErased(customer_id=member))
+
         erased = await self.store.erase(customer_id, scrub_touchpoint, scrub_recorded, event)
         if erased is None:
             raise NotFound(f"customer {customer_id} not found")
@@ -232,7 +263,9 @@ class ProfileMethods:
             return await work
         except IdentityTaken as error:
             raise AlreadyExists(str(error)) from error
-        except WouldMerge as error:
+        except CannotMerge as error:
             raise FailedPrecondition(str(error)) from error
+        except UnknownCustomer as error:
+            raise NotFound(str(error)) from error
         except NothingToIdentify as error:
             raise InvalidArgument(("identities", str(error))) from error

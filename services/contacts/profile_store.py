@@ -9,7 +9,9 @@ from typing import Any, Protocol
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from contacts.profiles import Identity, Owner, check_identities, registration_id
+from contacts.merge_store import link, lock_merges
+from contacts.profile_events import new_merge
+from contacts.profiles import Identity, Owner, linking, registration
 from contacts.store import SCHEMA
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.topics import Outgoing
@@ -24,6 +26,7 @@ class ProfileChange:
     identities: tuple[Identity, ...] = ()
     profile: bytes | None = None
     consent: bytes | None = None
+    reason: str = ""  # why, when the identities merge customers
 
 
 class ProfileStore(Protocol):
@@ -43,11 +46,15 @@ class ProfileStore(Protocol):
 
 
 SELECT_OWNERS = """
-SELECT i.kind, i.value, i.customer_id, coalesce(c.status = 'registered', false)
-FROM contacts.identities i LEFT JOIN contacts.customers c USING (customer_id)
+SELECT i.kind, i.value, r.root, coalesce(c.status = 'registered', false)
+FROM contacts.identities i
+CROSS JOIN LATERAL (SELECT contacts.customer_root(i.customer_id) AS root) r
+LEFT JOIN contacts.customers c ON c.customer_id = r.root
 WHERE (i.kind, i.value) IN (SELECT * FROM unnest(%(kind)b::text[], %(value)b::text[]))
 FOR UPDATE OF i
 """
+
+SELECT_ROOT = "SELECT contacts.customer_root(%s)"
 
 UPSERT_REGISTERED = """
 INSERT INTO contacts.customers (customer_id, status, profile, consent)
@@ -94,8 +101,9 @@ class PostgresProfiles:
 
     async def register(self, requested: str, change: ProfileChange, event: EventFor) -> str:
         async with self.pool.connection() as conn, conn.transaction():
+            await lock_merges(conn)
             owners = await _owners(conn, change.identities)
-            customer_id = registration_id(requested, change.identities, owners)
+            customer_id = registration(requested, change.identities, owners).customer_id
             await conn.execute(
                 UPSERT_REGISTERED,
                 {
@@ -104,7 +112,7 @@ class PostgresProfiles:
                     "consent": change.consent,
                 },
             )
-            await self._claim(conn, customer_id, change.identities, event)
+            await self._claim(conn, customer_id, change, owners, event)
         return customer_id
 
     async def update(self, customer_id: str, change: ProfileChange, event: EventFor) -> bool:
@@ -119,22 +127,30 @@ class PostgresProfiles:
             )
             if updated.rowcount == 0:
                 return False
+            await lock_merges(conn)
             owners = await _owners(conn, change.identities)
-            check_identities(customer_id, owners)
-            await self._claim(conn, customer_id, change.identities, event)
+            await self._claim(conn, customer_id, change, owners, event)
         return True
 
     async def _claim(
         self,
         conn: AsyncConnection,
         customer_id: str,
-        identities: Sequence[Identity],
+        change: ProfileChange,
+        owners: dict[Identity, Owner],
         event: EventFor,
     ) -> None:
-        if identities:
-            params = {**_identity_params(identities), "customer_id": customer_id}
+        """Give the customer the identities nobody holds, merge in the provisional customers
+        holding the others, and queue the command's event, then the merges'."""
+        row = await (await conn.execute(SELECT_ROOT, (customer_id,))).fetchone()
+        root = row[0] if row else customer_id
+        known = {i: owners[i] for i in change.identities if i in owners}
+        merges = [new_merge(root, absorbed, change.reason) for absorbed in linking(root, known)]
+        if change.identities:
+            params = {**_identity_params(change.identities), "customer_id": customer_id}
             await conn.execute(CLAIM_IDENTITIES, params)
         await add_to_outbox(conn, SCHEMA, [event(customer_id)])
+        await link(conn, merges)
 
     async def profile_of(self, customer_id: str) -> tuple[str, bytes | None, bytes | None] | None:
         async with self.pool.connection() as conn:

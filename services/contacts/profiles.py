@@ -1,4 +1,4 @@
-"""Contacts' rules for registration: which id a registered customer gets, and what is refused."""
+"""Contacts' rules for registration and merges: which id a customer gets, who is folded in."""
 
 from __future__ import annotations
 
@@ -12,31 +12,63 @@ Identity = tuple[str, str]  # (kind, canonical value)
 
 @dataclass(frozen=True)
 class Owner:
-    """Who an identity belongs to now."""
+    """Who an identity belongs to now: the customer at the root of its merges."""
 
     customer_id: str
     registered: bool
+
+
+@dataclass(frozen=True)
+class Linking:
+    """The customer a command is for, and the provisional customers it merges into them."""
+
+    customer_id: str
+    absorbed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Party:
+    """A customer about to be merged: the id asked for, where its merges lead, its status."""
+
+    customer_id: str
+    root: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Merge:
+    """One customer folded into another, as contacts' ledger keeps it."""
+
+    merge_id: str
+    survivor_id: str
+    absorbed_id: str
+    reason: str = ""
 
 
 class IdentityTaken(ValueError):
     """An identity already belongs to another registered customer."""
 
 
-class WouldMerge(ValueError):
-    """The identities belong to different provisional customers: registering would merge them."""
-
-
 class NothingToIdentify(ValueError):
     """A registration needs a customer id or at least one identity."""
 
 
-def registration_id(
+class CannotMerge(ValueError):
+    """Those two customers cannot be merged (already one, or one is erased)."""
+
+
+REGISTRATION_REASON = "RegisterCustomer named identities the absorbed customer was known by"
+UPDATE_REASON = "UpdateCustomer added identities the absorbed customer was known by"
+
+
+def registration(
     requested: str, identities: Sequence[Identity], owners: Mapping[Identity, Owner]
-) -> str:
-    """The registered customer's id: the requested one, else the one their identities resolve to.
+) -> Linking:
+    """The registered customer's id, and the provisional customers it absorbs.
 
     Touchpoints recorded before registration stay theirs: with no id requested, the customer
-    adopts the provisional id their identities already resolve to.
+    adopts the provisional id their identities already resolve to (the first, if several: the
+    others are merged into it).
     """
     if not requested and not identities:
         raise NothingToIdentify("a registration needs a customer_id or an identity")
@@ -45,18 +77,37 @@ def registration_id(
     customer_id = requested or (
         provisional[0] if provisional else resolve_identity_id(*identities[0])
     )
-    check_identities(customer_id, known)
-    return customer_id
+    return Linking(customer_id, linking(customer_id, known))
 
 
-def check_identities(customer_id: str, known: Mapping[Identity, Owner]) -> None:
-    """Refuse identities that belong to someone else (merging lands with CustomersMerged)."""
-    for (kind, _value), owner in known.items():
+def linking(customer_id: str, known: Mapping[Identity, Owner]) -> tuple[str, ...]:
+    """The provisional customers whose identities now name customer_id: they are merged in.
+
+    An identity of another registered customer is refused: folding two registered customers
+    together is a decision for MergeCustomers, not a side effect.
+    """
+    absorbed: list[str] = []
+    for (kind, _value), owner in sorted(known.items()):
         if owner.customer_id == customer_id:
             continue
         if owner.registered:
-            raise IdentityTaken(f"{kind} is already registered to customer {owner.customer_id}")
-        raise WouldMerge(
-            f"{kind} belongs to provisional customer {owner.customer_id}: linking it to "
-            f"{customer_id} would merge two customers"
+            raise IdentityTaken(
+                f"{kind} is already registered to customer {owner.customer_id} "
+                "(MergeCustomers folds two registered customers together)"
+            )
+        if owner.customer_id not in absorbed:
+            absorbed.append(owner.customer_id)
+    return tuple(absorbed)
+
+
+def merge_roots(survivor: Party, absorbed: Party) -> tuple[str, str]:
+    """(survivor, absorbed) as the merge links them: the roots the two ids lead to."""
+    for party in (survivor, absorbed):
+        if party.status == "erased":
+            raise CannotMerge(f"customer {party.customer_id} is erased: there is nothing to merge")
+    if survivor.root == absorbed.root:
+        raise CannotMerge(
+            f"{survivor.customer_id} and {absorbed.customer_id} are already one customer "
+            f"({survivor.root})"
         )
+    return survivor.root, absorbed.root

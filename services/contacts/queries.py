@@ -81,18 +81,21 @@ ON CONFLICT DO NOTHING
 """
 
 SELECT_CUSTOMER = """
-SELECT customer_id, first_seen, last_seen, touchpoint_count, status, profile, consent
-FROM contacts.customers WHERE customer_id = %s
+SELECT r.customer_id, min(c.first_seen), max(c.last_seen), sum(c.touchpoint_count)::bigint,
+       r.status, r.profile, r.consent
+FROM contacts.customers r JOIN contacts.customers c ON c.customer_id = ANY(%(members)s)
+WHERE r.customer_id = %(root)s
+GROUP BY r.customer_id
 """
 
 SELECT_IDENTITIES = """
-SELECT kind, value FROM contacts.identities WHERE customer_id = %s ORDER BY kind, value
+SELECT kind, value FROM contacts.identities WHERE customer_id = ANY(%s) ORDER BY kind, value
 """
 
 SELECT_TOUCHPOINTS = """
 SELECT event_id, customer_id, visit_id, occurred_at, payload
 FROM contacts.touchpoints
-WHERE customer_id = %(customer_id)s
+WHERE customer_id IN (SELECT contacts.customer_group(%(customer_id)s))
   AND (occurred_at, event_id) > (%(after_time)s::timestamptz, %(after_id)s::text)
   AND occurred_at < %(until)s::timestamptz
 ORDER BY occurred_at, event_id

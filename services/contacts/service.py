@@ -7,6 +7,7 @@ from contacts.dlq_store import PostgresDeadLetters
 from contacts.domain import IngestPolicy
 from contacts.erasure_store import PostgresErasure
 from contacts.handlers import RecordTouchpoints
+from contacts.merge_store import PostgresMerges
 from contacts.profile_store import PostgresProfiles
 from contacts.store import PostgresContactsStore
 from touchstone.common.journey_maps import load_maps
@@ -26,9 +27,9 @@ def ingest_policy(settings: Settings) -> IngestPolicy:
 
 
 class PostgresContacts(
-    PostgresContactsStore, PostgresDeadLetters, PostgresProfiles, PostgresErasure
+    PostgresContactsStore, PostgresDeadLetters, PostgresProfiles, PostgresMerges, PostgresErasure
 ):
-    """Contacts' tables: touchpoints, customers and their profiles, and the dead letters."""
+    """Contacts' tables: touchpoints, customers, their profiles and merges, the dead letters."""
 
 
 SPEC = ServiceSpec(
@@ -42,4 +43,5 @@ SPEC = ServiceSpec(
     grpc_service="touchstone.contacts.v1.ContactsService",
     add_servicer=pb_grpc.add_ContactsServiceServicer_to_server,
     relays_outbox=True,
+    follows_merges=False,
 )

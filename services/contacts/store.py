@@ -24,6 +24,7 @@ from contacts.queries import (
     SELECT_TOUCHPOINTS,
     TOUCHPOINT_COLUMNS,
 )
+from touchstone.common.customer_links import customer_group
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.pg import BEGINNING, END_OF_TIME, columns
 from touchstone.common.topics import Outgoing, headers_to_json
@@ -88,6 +89,7 @@ class CustomerRow:
     status: str = "provisional"
     profile: bytes | None = None  # touchstone.contacts.v1.Profile
     consent: bytes | None = None  # touchstone.contacts.v1.Consent
+    merged_ids: tuple[str, ...] = ()  # customers merged into this one, counted in it
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ class ContactsStore(Protocol):
         """Which of these customers are erased (their touchpoints are stored without PII)."""
 
     async def get_customer(self, customer_id: str) -> CustomerRow | None:
-        """The customer, or None."""
+        """The customer (the one it is merged into, if it is), with everyone merged in; or None."""
 
     async def list_touchpoints(
         self,
@@ -269,10 +271,13 @@ class PostgresContactsStore:
 
     async def get_customer(self, customer_id: str) -> CustomerRow | None:
         async with self.pool.connection() as conn:
-            row = await (await conn.execute(SELECT_CUSTOMER, (customer_id,))).fetchone()
+            root, *merged = await customer_group(conn, SCHEMA, customer_id)
+            members = [root, *merged]
+            params = {"root": root, "members": members}
+            row = await (await conn.execute(SELECT_CUSTOMER, params)).fetchone()
             if row is None:
                 return None
-            identities = await (await conn.execute(SELECT_IDENTITIES, (customer_id,))).fetchall()
+            identities = await (await conn.execute(SELECT_IDENTITIES, (members,))).fetchall()
         customer_id_, first_seen, last_seen, count, status, profile, consent = row
         return CustomerRow(
             customer_id_,
@@ -283,6 +288,7 @@ class PostgresContactsStore:
             status,
             bytes(profile) if profile else None,
             bytes(consent) if consent else None,
+            tuple(merged),
         )
 
     async def list_touchpoints(

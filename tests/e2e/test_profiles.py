@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -145,16 +145,102 @@ def test_an_identity_belongs_to_one_registered_customer(clients: Clients) -> Non
     assert first.customer_id in (taken.value.details() or "")
 
 
-def test_linking_two_provisional_customers_waits_for_merges(clients: Clients) -> None:
+def register(clients: Clients, *identities: ExternalIdentity) -> pb.Customer:
+    request = pb.RegisterCustomerRequest(identities=identities)
+    return clients.contacts.RegisterCustomer(request, timeout=5)
+
+
+def refusal(call: Callable[..., object], request: object) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as refused:
+        call(request, timeout=5)
+    return refused.value
+
+
+def test_registering_identities_of_two_provisional_customers_merges_them(clients: Clients) -> None:
     card, email = f"LC-{uuid.uuid4().hex[:8]}", f"x.{uuid.uuid4().hex[:6]}@example.com"
+    by_card, by_email = ingest(clients, loyalty_card=card), ingest(clients, email=email)
+    registered = register(clients, identity(CARD, card), identity(EMAIL, email))
+    survivor, absorbed = sorted((by_card.customer_id, by_email.customer_id))
+    assert (registered.customer_id, list(registered.merged_customer_ids)) == (survivor, [absorbed])
+    assert registered.touchpoint_count == 2
+    assert (
+        clients.contacts.GetCustomer(pb.GetCustomerRequest(customer_id=absorbed), timeout=5)
+        == registered
+    )  # asking for the absorbed customer answers with the survivor
+    listed = clients.contacts.ListTouchpoints(
+        pb.ListTouchpointsRequest(customer_id=survivor), timeout=5
+    ).touchpoints
+    assert sorted(t.customer_id for t in listed) == sorted((survivor, absorbed))
+    later = ingest(clients, email=email)  # still recorded under its own id, counted as theirs
+    assert later.customer_id == by_email.customer_id
+    found = clients.contacts.FindCustomer(
+        pb.FindCustomerRequest(identity=identity(EMAIL, email)), timeout=5
+    )
+    assert (found.customer_id, found.touchpoint_count) == (survivor, 3)
+
+
+def test_an_unmerge_restores_both_customers_exactly(clients: Clients) -> None:
+    card, email = f"LC-{uuid.uuid4().hex[:8]}", f"u.{uuid.uuid4().hex[:6]}@example.com"
+    by_card, by_email = ingest(clients, loyalty_card=card), ingest(clients, email=email)
+    merged = register(clients, identity(CARD, card), identity(EMAIL, email))
+    absorbed = merged.merged_customer_ids[0]
+    apart = clients.contacts.UnmergeCustomers(
+        pb.UnmergeCustomersRequest(customer_id=absorbed), timeout=5
+    )
+    assert apart.survivor.customer_id == merged.customer_id
+    assert apart.restored.customer_id == absorbed and apart.restored.touchpoint_count == 1
+    assert not apart.survivor.merged_customer_ids and apart.survivor.touchpoint_count == 1
+    owners = {
+        who.value: clients.contacts.FindCustomer(
+            pb.FindCustomerRequest(identity=who), timeout=5
+        ).customer_id
+        for who in (identity(CARD, card), identity(EMAIL, email))
+    }
+    assert owners == {card: by_card.customer_id, email: by_email.customer_id}
+    again = refusal(
+        clients.contacts.UnmergeCustomers, pb.UnmergeCustomersRequest(customer_id=absorbed)
+    )
+    assert again.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_merging_by_hand_checks_who_and_refuses_what_cannot_be(clients: Clients) -> None:
+    lan = register(clients, identity(CARD, f"LC-{uuid.uuid4().hex[:8]}"))
+    also_lan = register(clients, identity(EMAIL, f"l.{uuid.uuid4().hex[:6]}@example.com"))
+    merge = clients.contacts.MergeCustomers
+    merged = merge(
+        pb.MergeCustomersRequest(survivor_id=lan.customer_id, absorbed_id=also_lan.customer_id),
+        timeout=5,
+    )
+    assert list(merged.merged_customer_ids) == [also_lan.customer_id]
+    assert len(merged.identities) == 2
+    cases = {
+        grpc.StatusCode.FAILED_PRECONDITION: pb.MergeCustomersRequest(
+            survivor_id=also_lan.customer_id, absorbed_id=lan.customer_id
+        ),
+        grpc.StatusCode.NOT_FOUND: pb.MergeCustomersRequest(
+            survivor_id=lan.customer_id, absorbed_id=f"nobody-{uuid.uuid4()}"
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT: pb.MergeCustomersRequest(survivor_id=lan.customer_id),
+    }
+    for code, request in cases.items():
+        assert refusal(merge, request).code() == code
+    unknown = pb.UnmergeCustomersRequest(customer_id=f"nobody-{uuid.uuid4()}")
+    assert refusal(clients.contacts.UnmergeCustomers, unknown).code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_erasing_a_merged_customer_erases_everyone_merged_into_them(clients: Clients) -> None:
+    card, email = f"LC-{uuid.uuid4().hex[:8]}", f"e.{uuid.uuid4().hex[:6]}@example.com"
     ingest(clients, loyalty_card=card)
     ingest(clients, email=email)
-    with pytest.raises(grpc.RpcError) as refused:
-        clients.contacts.RegisterCustomer(
-            pb.RegisterCustomerRequest(identities=[identity(CARD, card), identity(EMAIL, email)]),
-            timeout=5,
-        )
-    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    merged = register(clients, identity(CARD, card), identity(EMAIL, email))
+    erased = clients.contacts.EraseCustomer(
+        pb.EraseCustomerRequest(customer_id=merged.customer_id), timeout=5
+    )
+    assert (erased.identities_removed, erased.touchpoints_scrubbed) == (2, 2)
+    absorbed = clients.contacts.GetCustomer(
+        pb.GetCustomerRequest(customer_id=merged.merged_customer_ids[0]), timeout=5
+    )
+    assert absorbed.status == profile.CUSTOMER_STATUS_ERASED and not absorbed.identities
 
 
 def test_touchpoints_list_by_time_range(clients: Clients) -> None:

@@ -1,0 +1,73 @@
+"""Contacts' merge rules: given who holds which identity → who is registered, who is merged in."""
+
+from __future__ import annotations
+
+import pytest
+
+from contacts.domain import resolve_identity_id
+from contacts.profiles import (
+    CannotMerge,
+    IdentityTaken,
+    Linking,
+    NothingToIdentify,
+    Owner,
+    Party,
+    linking,
+    merge_roots,
+    registration,
+)
+
+CARD = ("loyalty_card", "LC-1")
+EMAIL = ("email", "lan@example.com")
+PHONE = ("phone", "+84901234567")
+
+
+def test_registering_an_identity_nobody_holds_gets_that_identitys_id() -> None:
+    assert registration("", [CARD], {}) == Linking(resolve_identity_id(*CARD))
+
+
+def test_registering_adopts_the_provisional_customer_an_identity_already_names() -> None:
+    owners = {CARD: Owner("p-card", registered=False)}
+    assert registration("", [PHONE, CARD], owners) == Linking("p-card")
+
+
+def test_identities_of_two_provisional_customers_merge_the_second_into_the_first() -> None:
+    owners = {CARD: Owner("p-2", registered=False), EMAIL: Owner("p-1", registered=False)}
+    assert registration("", [CARD, EMAIL], owners) == Linking("p-1", absorbed=("p-2",))
+
+
+def test_a_requested_id_absorbs_every_provisional_customer_its_identities_name() -> None:
+    owners = {CARD: Owner("p-2", registered=False), EMAIL: Owner("p-1", registered=False)}
+    assert registration("lan", [CARD, EMAIL], owners) == Linking("lan", ("p-1", "p-2"))
+
+
+def test_an_identity_of_another_registered_customer_is_taken_not_merged() -> None:
+    owners = {CARD: Owner("someone", registered=True)}
+    with pytest.raises(IdentityTaken, match="MergeCustomers"):
+        registration("lan", [CARD], owners)
+
+
+def test_identities_already_the_customers_own_merge_nobody() -> None:
+    owners = {CARD: Owner("lan", registered=True), EMAIL: Owner("lan", registered=True)}
+    assert linking("lan", owners) == ()
+
+
+def test_a_registration_names_someone() -> None:
+    with pytest.raises(NothingToIdentify):
+        registration("", [], {})
+
+
+def test_a_merge_links_the_roots_the_two_ids_lead_to() -> None:
+    survivor = Party("a", root="a", status="registered")
+    absorbed = Party("c", root="b", status="provisional")  # c is already merged into b
+    assert merge_roots(survivor, absorbed) == ("a", "b")
+
+
+def test_two_ids_of_one_customer_cannot_be_merged_again() -> None:
+    with pytest.raises(CannotMerge, match="already one customer"):
+        merge_roots(Party("a", "a", "registered"), Party("b", "a", "provisional"))
+
+
+def test_an_erased_customer_cannot_be_merged() -> None:
+    with pytest.raises(CannotMerge, match="erased"):
+        merge_roots(Party("a", "a", "registered"), Party("b", "b", "erased"))
