@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -23,9 +24,9 @@ from psycopg.conninfo import make_conninfo
 
 from touchstone.common.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from touchstone.common.kafka_admin import ensure_topics
-from touchstone.common.settings import DEFAULT_GRPC_PORTS, Settings
+from touchstone.common.settings import DEFAULT_GRPC_PORTS, SERVICES, Settings
 from touchstone.common.topics import ALL_TOPICS
-from touchstone.stack import migrate_all
+from touchstone.stack import LocalStack, migrate_all
 
 # In CI the property tests explore the same examples every run: a landing never depends on luck.
 # Locally they explore new ones each run, which is how they found three stream-stalling bugs.
@@ -109,6 +110,21 @@ def fresh_database(infra: Settings) -> Iterator[Settings]:
     settings, drop = create_database(infra)
     yield settings
     drop()
+
+
+@contextmanager
+def running_stack(
+    infra: Settings, services: tuple[str, ...] = SERVICES, **changes: Any
+) -> Iterator[LocalStack]:
+    """The services as their own processes on a database of their own (dropped afterwards)."""
+    settings, drop = create_database(infra)
+    local = LocalStack(with_free_grpc_ports(replace(settings, embedded=False, **changes)))
+    local.start(services)
+    try:
+        yield local
+    finally:
+        local.stop()
+        drop()
 
 
 def with_free_grpc_ports(settings: Settings) -> Settings:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -21,8 +20,14 @@ from kafka import KafkaProducer
 from journey.store import MomentFilter
 from loyalty.domain import lifetime_value
 from notify.store import CaseFilter
-from tests.conftest import create_database, with_free_grpc_ports
-from tests.e2e.test_whole_journey import _cases, _value, eventually, publish, supermarket_visit
+from tests.conftest import create_database, running_stack
+from tests.e2e.test_whole_journey import (
+    _cases,
+    _value,
+    eventually,
+    publish,
+    supermarket_visit,
+)
 from tests.replay import read_log, replayed
 from touchstone.client import Clients
 from touchstone.common.settings import Settings
@@ -44,18 +49,8 @@ VISIT = 6  # touchpoints in a supermarket visit: one lost greeting, one payment 
 
 @pytest.fixture(scope="module")
 def stack(infra: Settings) -> Iterator[LocalStack]:
-    settings, drop = create_database(infra)
-    local = LocalStack(with_free_grpc_ports(replace(settings, embedded=False)))
-    local.start()
-    yield local
-    local.stop()
-    drop()
-
-
-@pytest.fixture(scope="module")
-def clients(stack: LocalStack) -> Iterator[Clients]:
-    with Clients(stack.settings) as c:
-        yield c
+    with running_stack(infra) as local:
+        yield local
 
 
 def count_moments(clients: Clients, customer_id: str) -> int:

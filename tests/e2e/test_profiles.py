@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
 
-from tests.conftest import create_database, with_free_grpc_ports
+from tests.conftest import running_stack
 from touchstone.client import Clients
 from touchstone.common.settings import Settings
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.contacts.v1 import profile_pb2 as profile
 from touchstone.contacts.v1.touchpoint_pb2 import ExternalIdentity, IdentityKind
 from touchstone.publisher import new_touchpoint
-from touchstone.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 CARD, PHONE, EMAIL = (
@@ -30,13 +28,8 @@ CARD, PHONE, EMAIL = (
 @pytest.fixture(scope="module")
 def clients(infra: Settings) -> Iterator[Clients]:
     """Contacts alone, as its own process, on a database of its own."""
-    settings, drop = create_database(infra)
-    stack = LocalStack(with_free_grpc_ports(replace(settings, embedded=False)))
-    stack.start(("contacts",))
-    with Clients(stack.settings) as c:
+    with running_stack(infra, ("contacts",)) as stack, Clients(stack.settings) as c:
         yield c
-    stack.stop()
-    drop()
 
 
 def ingest(clients: Clients, **who: str) -> pb.IngestResult:

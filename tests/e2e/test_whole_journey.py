@@ -6,7 +6,6 @@ import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -21,7 +20,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 from grpc_status import rpc_status
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests.conftest import create_database, with_free_grpc_ports
+from tests.conftest import running_stack
 from touchstone.client import Clients
 from touchstone.common.ids import derived_id
 from touchstone.common.settings import SERVICES, Settings
@@ -74,19 +73,8 @@ WAIT_S = 60.0
 @pytest.fixture(scope="module", params=["aiokafka", "faust"])
 def stack(infra: Settings, request: pytest.FixtureRequest) -> Iterator[LocalStack]:
     """All four services as their own processes, on a database of their own, per consumer kind."""
-    settings, drop = create_database(infra)
-    settings = replace(settings, embedded=False, consumer=request.param)
-    local = LocalStack(with_free_grpc_ports(settings))
-    local.start()
-    yield local
-    local.stop()
-    drop()
-
-
-@pytest.fixture(scope="module")
-def clients(stack: LocalStack) -> Iterator[Clients]:
-    with Clients(stack.settings) as c:
-        yield c
+    with running_stack(infra, consumer=request.param) as local:
+        yield local
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,17 @@
+"""What end-to-end modules share: gRPC clients of the module's own `stack` fixture."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from touchstone.client import Clients
+from touchstone.stack import LocalStack
+
+
+@pytest.fixture(scope="module")
+def clients(stack: LocalStack) -> Iterator[Clients]:
+    """Clients of every service the module's stack runs."""
+    with Clients(stack.settings) as c:
+        yield c
