@@ -11,6 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from contacts.admission import names_customer
 from contacts.domain import identity_sha256
+from contacts.merge_store import lock_merges
 from contacts.profile_store import EventFor
 from contacts.store import SCHEMA
 from touchstone.common.customer_links import customer_group
@@ -105,6 +106,7 @@ class PostgresErasure:
         self, customer_id: str, scrub_touchpoint: Scrub, scrub_recorded: Scrub, event: EventFor
     ) -> Erased | None:
         async with self.pool.connection() as conn, conn.transaction():
+            await lock_merges(conn)  # nobody joins the group while it is erased
             if await (await conn.execute(LOCK_CUSTOMER, (customer_id,))).fetchone() is None:
                 return None
             erased = Erased(0, 0, 0)

@@ -14,7 +14,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from contacts.profile_events import merged_event, new_merge, unmerged_event
-from contacts.profiles import Merge, Party, merge_roots
+from contacts.profiles import Merge, Party, check_group_size, merge_roots
 from contacts.store import SCHEMA
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.pg import columns
@@ -61,15 +61,29 @@ RETURNING merge_id, survivor_id, absorbed_id, reason
 
 MERGE_COLUMNS = ("merge_id", "survivor_id", "absorbed_id", "reason")
 
+SELECT_ROOT = "SELECT contacts.customer_root(%s)"
+SELECT_GROUPS_SIZE = """
+SELECT count(*) FROM unnest(%s::text[]) AS i(id) CROSS JOIN LATERAL contacts.customer_group(i.id)
+"""
+
 
 async def lock_merges(conn: AsyncConnection) -> None:
     """Hold the merge lock until the transaction ends."""
     await conn.execute(LOCK_MERGES)
 
 
+async def root_of(conn: AsyncConnection, customer_id: str) -> str:
+    """The customer an id belongs to now (itself unless merged)."""
+    row = await (await conn.execute(SELECT_ROOT, (customer_id,))).fetchone()
+    return str(row[0]) if row else customer_id
+
+
 async def link(conn: AsyncConnection, merges: Sequence[Merge]) -> None:
     """Record the merges and queue their CustomersMerged events, in the caller's transaction."""
     if merges:
+        ids = [merges[0].survivor_id, *(m.absorbed_id for m in merges)]
+        row = await (await conn.execute(SELECT_GROUPS_SIZE, (ids,))).fetchone()
+        check_group_size(merges[0].survivor_id, row[0] if row else 0)
         await conn.execute(INSERT_LINKS, columns(merges, MERGE_COLUMNS))
         await add_to_outbox(conn, SCHEMA, [merged_event(m) for m in merges])
 

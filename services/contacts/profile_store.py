@@ -9,9 +9,9 @@ from typing import Any, Protocol
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from contacts.merge_store import link, lock_merges
+from contacts.merge_store import link, lock_merges, root_of
 from contacts.profile_events import new_merge
-from contacts.profiles import Identity, Owner, linking, registration
+from contacts.profiles import Identity, Owner, check_not_absorbed, linking, registration
 from contacts.store import SCHEMA
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.topics import Outgoing
@@ -53,8 +53,6 @@ LEFT JOIN contacts.customers c ON c.customer_id = r.root
 WHERE (i.kind, i.value) IN (SELECT * FROM unnest(%(kind)b::text[], %(value)b::text[]))
 FOR UPDATE OF i
 """
-
-SELECT_ROOT = "SELECT contacts.customer_root(%s)"
 
 UPSERT_REGISTERED = """
 INSERT INTO contacts.customers (customer_id, status, profile, consent)
@@ -104,6 +102,7 @@ class PostgresProfiles:
             await lock_merges(conn)
             owners = await _owners(conn, change.identities)
             customer_id = registration(requested, change.identities, owners).customer_id
+            check_not_absorbed(customer_id, await root_of(conn, customer_id))
             await conn.execute(
                 UPSERT_REGISTERED,
                 {
@@ -117,19 +116,16 @@ class PostgresProfiles:
 
     async def update(self, customer_id: str, change: ProfileChange, event: EventFor) -> bool:
         async with self.pool.connection() as conn, conn.transaction():
+            await lock_merges(conn)  # first, as register does: the same lock order, no deadlock
+            root = await root_of(conn, customer_id)  # a merged customer's profile is the root's
             updated = await conn.execute(
                 UPDATE_CUSTOMER,
-                {
-                    "customer_id": customer_id,
-                    "profile": change.profile,
-                    "consent": change.consent,
-                },
+                {"customer_id": root, "profile": change.profile, "consent": change.consent},
             )
             if updated.rowcount == 0:
                 return False
-            await lock_merges(conn)
             owners = await _owners(conn, change.identities)
-            await self._claim(conn, customer_id, change, owners, event)
+            await self._claim(conn, root, change, owners, event)
         return True
 
     async def _claim(
@@ -140,12 +136,11 @@ class PostgresProfiles:
         owners: dict[Identity, Owner],
         event: EventFor,
     ) -> None:
-        """Give the customer the identities nobody holds, merge in the provisional customers
-        holding the others, and queue the command's event, then the merges'."""
-        row = await (await conn.execute(SELECT_ROOT, (customer_id,))).fetchone()
-        root = row[0] if row else customer_id
+        """Give the customer (a root) the identities nobody holds, merge in the provisional
+        customers holding the others, and queue the command's event, then the merges'."""
         known = {i: owners[i] for i in change.identities if i in owners}
-        merges = [new_merge(root, absorbed, change.reason) for absorbed in linking(root, known)]
+        absorbed = linking(customer_id, known)
+        merges = [new_merge(customer_id, a, change.reason) for a in absorbed]
         if change.identities:
             params = {**_identity_params(change.identities), "customer_id": customer_id}
             await conn.execute(CLAIM_IDENTITIES, params)

@@ -57,6 +57,8 @@ class CannotMerge(ValueError):
     """Those two customers cannot be merged (already one, or one is erased)."""
 
 
+MAX_GROUP = 32  # ids one merged customer may hold: links are followed 32 deep (000_customer_links)
+
 REGISTRATION_REASON = "RegisterCustomer named identities the absorbed customer was known by"
 UPDATE_REASON = "UpdateCustomer added identities the absorbed customer was known by"
 
@@ -101,7 +103,10 @@ def linking(customer_id: str, known: Mapping[Identity, Owner]) -> tuple[str, ...
 
 
 def merge_roots(survivor: Party, absorbed: Party) -> tuple[str, str]:
-    """(survivor, absorbed) as the merge links them: the roots the two ids lead to."""
+    """(survivor, absorbed) as the merge links them: the survivor's root and the absorbed id.
+
+    The absorbed customer must be a root itself, so that unmerging it undoes exactly this merge.
+    """
     for party in (survivor, absorbed):
         if party.status == "erased":
             raise CannotMerge(f"customer {party.customer_id} is erased: there is nothing to merge")
@@ -110,4 +115,32 @@ def merge_roots(survivor: Party, absorbed: Party) -> tuple[str, str]:
             f"{survivor.customer_id} and {absorbed.customer_id} are already one customer "
             f"({survivor.root})"
         )
-    return survivor.root, absorbed.root
+    if absorbed.root != absorbed.customer_id:
+        raise CannotMerge(
+            f"{absorbed.customer_id} is merged into {absorbed.root}: merge {absorbed.root} "
+            f"instead, or unmerge {absorbed.customer_id} first"
+        )
+    if survivor.status == "provisional" and absorbed.status == "registered":
+        raise CannotMerge(
+            f"provisional customer {survivor.root} cannot absorb registered customer "
+            f"{absorbed.customer_id}: make {absorbed.customer_id} the survivor"
+        )
+    return survivor.root, absorbed.customer_id
+
+
+def check_not_absorbed(customer_id: str, root: str) -> None:
+    """Refuse to register a customer id that is merged into another."""
+    if root != customer_id:
+        raise CannotMerge(
+            f"customer {customer_id} is merged into {root}: register {root}, or unmerge "
+            f"{customer_id} first"
+        )
+
+
+def check_group_size(survivor_id: str, size: int) -> None:
+    """Refuse a merge that would make one customer of more than MAX_GROUP ids."""
+    if size > MAX_GROUP:
+        raise CannotMerge(
+            f"customer {survivor_id} would hold {size} customer ids; at most {MAX_GROUP} can be "
+            "merged into one"
+        )

@@ -217,8 +217,34 @@ def test_merging_by_hand_checks_who_and_refuses_what_cannot_be(clients: Clients)
     }
     for code, request in cases.items():
         assert refusal(merge, request).code() == code
+    provisional = ingest(clients, loyalty_card=f"LC-{uuid.uuid4().hex[:8]}").customer_id
+    survivor_provisional = pb.MergeCustomersRequest(
+        survivor_id=provisional, absorbed_id=lan.customer_id
+    )
+    refused = refusal(merge, survivor_provisional)
+    assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert f"make {lan.customer_id} the survivor" in (refused.details() or "")
     unknown = pb.UnmergeCustomersRequest(customer_id=f"nobody-{uuid.uuid4()}")
     assert refusal(clients.contacts.UnmergeCustomers, unknown).code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_merged_customer_is_updated_through_any_of_their_ids_and_never_registered_apart(
+    clients: Clients,
+) -> None:
+    card, email = f"LC-{uuid.uuid4().hex[:8]}", f"m.{uuid.uuid4().hex[:6]}@example.com"
+    ingest(clients, loyalty_card=card)
+    ingest(clients, email=email)
+    merged = register(clients, identity(CARD, card), identity(EMAIL, email))
+    absorbed = merged.merged_customer_ids[0]
+    renamed = clients.contacts.UpdateCustomer(
+        pb.UpdateCustomerRequest(customer_id=absorbed, profile=profile.Profile(display_name="Hoa")),
+        timeout=5,
+    )
+    assert (renamed.customer_id, renamed.profile.display_name) == (merged.customer_id, "Hoa")
+    apart = pb.RegisterCustomerRequest(customer_id=absorbed)
+    refused = refusal(clients.contacts.RegisterCustomer, apart)
+    assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert f"merged into {merged.customer_id}" in (refused.details() or "")
 
 
 def test_erasing_a_merged_customer_erases_everyone_merged_into_them(clients: Clients) -> None:

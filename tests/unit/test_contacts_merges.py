@@ -6,12 +6,15 @@ import pytest
 
 from contacts.domain import resolve_identity_id
 from contacts.profiles import (
+    MAX_GROUP,
     CannotMerge,
     IdentityTaken,
     Linking,
     NothingToIdentify,
     Owner,
     Party,
+    check_group_size,
+    check_not_absorbed,
     linking,
     merge_roots,
     registration,
@@ -57,10 +60,32 @@ def test_a_registration_names_someone() -> None:
         registration("", [], {})
 
 
-def test_a_merge_links_the_roots_the_two_ids_lead_to() -> None:
-    survivor = Party("a", root="a", status="registered")
-    absorbed = Party("c", root="b", status="provisional")  # c is already merged into b
+def test_a_merge_links_the_absorbed_customer_to_the_survivors_root() -> None:
+    survivor = Party("a2", root="a", status="registered")  # a2 is already merged into a
+    absorbed = Party("b", root="b", status="provisional")
     assert merge_roots(survivor, absorbed) == ("a", "b")
+
+
+def test_a_customer_merged_elsewhere_is_merged_by_its_root_so_an_unmerge_mirrors_it() -> None:
+    with pytest.raises(CannotMerge, match="merge b instead"):
+        merge_roots(Party("a", "a", "registered"), Party("c", "b", "provisional"))
+
+
+def test_a_provisional_customer_cannot_absorb_a_registered_one() -> None:
+    with pytest.raises(CannotMerge, match="make r the survivor"):
+        merge_roots(Party("p", "p", "provisional"), Party("r", "r", "registered"))
+
+
+def test_a_customer_merged_into_another_cannot_be_registered_on_their_own() -> None:
+    check_not_absorbed("a", "a")
+    with pytest.raises(CannotMerge, match="register b, or unmerge a first"):
+        check_not_absorbed("a", "b")
+
+
+def test_one_customer_holds_at_most_max_group_ids() -> None:
+    check_group_size("a", MAX_GROUP)
+    with pytest.raises(CannotMerge, match=f"at most {MAX_GROUP}"):
+        check_group_size("a", MAX_GROUP + 1)
 
 
 def test_two_ids_of_one_customer_cannot_be_merged_again() -> None:

@@ -67,8 +67,8 @@ def test_an_unmerge_folded_before_its_merge_still_wins() -> None:
 
 def test_a_cycle_folded_for_a_moment_ends_without_hanging() -> None:
     cycle = [MERGE_AB, LinkChange("m3", survivor_id="B", absorbed_id="A")]
-    assert root_of(cycle, "A") in {"A", "B"}
-    assert set(group_of(cycle, "A")) <= {"A", "B"}
+    assert root_of(cycle, "A") == "A"  # 32 steps round a cycle of two end where they began
+    assert group_of(cycle, "A") == ("A", "B")
 
 
 def test_merge_and_unmerge_events_are_link_changes_and_other_profile_events_are_not() -> None:
