@@ -10,6 +10,8 @@ TOUCHSTONE_TEST_INFRA selects it:
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -75,7 +77,12 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         elif mode == "docker":
             bootstrap, database = _docker(stack)
         else:
-            bootstrap, database = _embedded(stack, tmp_path_factory.mktemp("infra"))
+            # Not under pytest's basetemp: when root, Postgres runs as its own user, and every
+            # new pytest session (a second one running unit tests, say) makes basetemp's parent
+            # private again, which took the data directory away from a running server.
+            workdir = Path(tempfile.mkdtemp(prefix="touchstone-test-infra-"))
+            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+            bootstrap, database = _embedded(stack, workdir)
         assert bootstrap and database
         settings = Settings(
             kafka_bootstrap=bootstrap,

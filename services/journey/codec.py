@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from journey.domain import Judgement, Moment, Scored, Verdict
+from journey.domain import Judgement, Moment, Scored, Standard, Verdict
 from touchstone.common.ids import derived_id
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
@@ -37,12 +37,21 @@ def result_of(judgement: Judgement) -> pb.StandardResult:
         measurement=s.measurement or "observations",
         measured=judgement.measured,
         threshold=judgement.threshold,
-        comparator=s.comparator
-        if s.measurement
-        else "all of " + ", ".join(s.required_observations),
+        comparator=s.comparator if s.measurement else observation_rule(s),
         side=SIDES[s.side],
         area=s.area,
+        surprised=judgement.surprised,
+        weight=s.weight,
+        dimension=s.dimension,
     )
+
+
+def observation_rule(standard: Standard) -> str:
+    """What an observation standard asks, readable: 'all of a, b; none of c'."""
+    rules = [f"all of {', '.join(standard.must_observe)}"] if standard.must_observe else []
+    if standard.must_not_observe:
+        rules.append(f"none of {', '.join(standard.must_not_observe)}")
+    return "; ".join(rules)
 
 
 def moment_scored(recorded: TouchpointRecorded, scored: Scored, version: str) -> pb.MomentScored:

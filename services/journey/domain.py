@@ -54,8 +54,10 @@ class Verdict(Enum):
 class Standard:
     """A clear, observable, measurable standard for one stage of one journey map (DOMAIN §4).
 
-    It measures either a number (measurement compared with threshold) or the presence of
-    observations (every one of required_observations must have been seen).
+    It measures either a number (measurement compared with threshold) or what was observed
+    (every one of must_observe seen, none of must_not_observe). applies_when names observations
+    that must be present for the standard to apply at all ("apologises if the transfer fails").
+    Beating a measured threshold by surprise_margin delights the customer (DOMAIN §6).
     """
 
     standard_id: str
@@ -68,18 +70,40 @@ class Standard:
     measurement: str = ""
     comparator: str = "<="
     threshold: float = 0.0
-    required_observations: tuple[str, ...] = ()
+    must_observe: tuple[str, ...] = ()
+    must_not_observe: tuple[str, ...] = ()
+    applies_when: tuple[str, ...] = ()
     weight: float = 1.0
+    surprise_margin: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.comparator not in COMPARATORS:
-            raise ValueError(f"{self.standard_id}: unknown comparator {self.comparator!r}")
-        if bool(self.measurement) == bool(self.required_observations):
-            raise ValueError(f"{self.standard_id}: needs a measurement or observations, not both")
-        if self.area not in PROCEDURAL_AREAS or self.dimension not in QUALITY_DIMENSIONS:
-            raise ValueError(f"{self.standard_id}: unknown area or dimension")
-        if self.side not in SIDES:
-            raise ValueError(f"{self.standard_id}: side must be procedural or personal")
+        for problem in standard_problems(self):
+            raise ValueError(f"{self.standard_id}: {problem}")
+
+    @property
+    def observes(self) -> bool:
+        """Whether it judges observations rather than a measurement."""
+        return bool(self.must_observe or self.must_not_observe)
+
+
+def standard_problems(standard: Standard) -> list[str]:
+    """What makes a standard unusable; empty when it is sound."""
+    problems = []
+    if standard.comparator not in COMPARATORS:
+        problems.append(f"unknown comparator {standard.comparator!r}")
+    if bool(standard.measurement) == standard.observes:
+        problems.append("needs a measurement or observations, not both")
+    if standard.area not in PROCEDURAL_AREAS:
+        problems.append(f"unknown procedural area {standard.area!r}")
+    if standard.dimension not in QUALITY_DIMENSIONS:
+        problems.append(f"unknown quality dimension {standard.dimension!r}")
+    if standard.side not in SIDES:
+        problems.append("side must be procedural or personal")
+    if not standard.weight > 0:
+        problems.append("weight must be above 0")
+    if standard.surprise_margin < 0 or (standard.surprise_margin and standard.observes):
+        problems.append("surprise_margin is a non-negative margin on a measured threshold")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -101,12 +125,16 @@ class Judgement:
     measured: float
     threshold: float
     missing: tuple[str, ...] = ()  # observations a standard required that were not seen
+    forbidden: tuple[str, ...] = ()  # observations a standard forbids that were seen
+    surprised: bool = False  # met with the standard's surprise margin to spare
 
     def describe(self) -> str:
         """Readable account of a broken standard, e.g. 'greeted within 30 s: 45 (<= 30)'."""
         s = self.standard
-        if s.required_observations:
-            return f"{s.description}: missing {', '.join(self.missing)}"
+        if s.observes:
+            seen = [f"missing {', '.join(self.missing)}"] if self.missing else []
+            seen += [f"seen {', '.join(self.forbidden)}"] if self.forbidden else []
+            return f"{s.description}: {'; '.join(seen)}"
         return f"{s.description}: {self.measured:g} ({s.comparator} {self.threshold:g})"
 
 
@@ -124,18 +152,36 @@ class Scored:
 
 
 def judge(standard: Standard, moment: Moment) -> Judgement | None:
-    """Judge the moment by the standard; None if the moment does not carry what it measures."""
-    if standard.required_observations:
-        missing = tuple(o for o in standard.required_observations if o not in moment.observations)
-        needed = len(standard.required_observations)
-        return Judgement(
-            standard, not missing, float(needed - len(missing)), float(needed), missing
-        )
+    """Judge the moment by the standard; None if the standard does not apply to it."""
+    if not set(standard.applies_when) <= moment.observations:
+        return None
+    if standard.observes:
+        return _judge_observations(standard, moment.observations)
     if standard.measurement not in moment.measurements:
         return None
     value = moment.measurements[standard.measurement]
     met = COMPARATORS[standard.comparator](value, standard.threshold)
-    return Judgement(standard, met, value, standard.threshold)
+    return Judgement(
+        standard, met, value, standard.threshold, surprised=met and _beats(standard, value)
+    )
+
+
+def _judge_observations(standard: Standard, seen: frozenset[str]) -> Judgement:
+    missing = tuple(o for o in standard.must_observe if o not in seen)
+    forbidden = tuple(o for o in standard.must_not_observe if o in seen)
+    conditions = len(standard.must_observe) + len(standard.must_not_observe)
+    kept = conditions - len(missing) - len(forbidden)
+    met = not missing and not forbidden
+    return Judgement(standard, met, float(kept), float(conditions), missing, forbidden)
+
+
+def _beats(standard: Standard, value: float) -> bool:
+    """Whether the value beats the threshold by the surprise margin (there is one)."""
+    if not standard.surprise_margin:
+        return False
+    if standard.comparator in ("<=", "<"):
+        return value <= standard.threshold - standard.surprise_margin
+    return value >= standard.threshold + standard.surprise_margin
 
 
 def score(moment: Moment, standards: Iterable[Standard]) -> Scored:

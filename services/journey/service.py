@@ -4,11 +4,19 @@ from pathlib import Path
 
 from journey.api import JourneyApi
 from journey.handlers import ScoreMoments
-from journey.standards import DEFAULT_STANDARDS
+from journey.standards import StandardSet, load_standards
 from journey.store import PostgresJourneyStore
+from touchstone.common.journey_maps import load_maps
+from touchstone.common.settings import Settings
 from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_DLQ
 from touchstone.common.worker import ServiceSpec
 from touchstone.journey.v1 import journey_service_pb2_grpc as pb_grpc
+
+
+def standards_in_force(settings: Settings) -> StandardSet:
+    """The deployment's standards (TOUCHSTONE_STANDARDS_FILE) or the defaults, over its maps."""
+    return load_standards(settings.standards_file, load_maps(settings.maps_dir))
+
 
 SPEC = ServiceSpec(
     name="journey",
@@ -16,7 +24,7 @@ SPEC = ServiceSpec(
     dead_letter_topic=JOURNEY_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=PostgresJourneyStore,
-    handler=lambda store, settings: ScoreMoments(store, DEFAULT_STANDARDS),
+    handler=lambda store, settings: ScoreMoments(store, standards_in_force(settings).standards),
     servicer=lambda store, settings: JourneyApi(store),
     grpc_service="touchstone.journey.v1.JourneyService",
     add_servicer=pb_grpc.add_JourneyServiceServicer_to_server,

@@ -61,11 +61,11 @@ def workload(touchpoints: list[Touchpoint]) -> Workload:
     from contacts.domain import resolve_customer_id, resolve_visit_id
     from journey.codec import moment_of
     from journey.domain import Verdict, score
-    from journey.standards import DEFAULT_STANDARDS
+    from journey.standards import default_standards
 
     lost_visits = set()
     for tp in touchpoints:
-        if score(moment_of(tp), DEFAULT_STANDARDS).verdict is Verdict.LOSE:
+        if score(moment_of(tp), default_standards()).verdict is Verdict.LOSE:
             facts = facts_of(tp)
             customer = resolve_customer_id(facts)
             lost_visits.add((customer, resolve_visit_id(facts, customer)))

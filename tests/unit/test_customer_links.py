@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from journey.handlers import ScoreMoments
-from journey.standards import DEFAULT_STANDARDS
+from journey.standards import default_standards
 from journey.store import MomentFilter
 from tests.builders import record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
@@ -84,7 +84,7 @@ def test_a_merge_that_does_not_say_who_is_unusable() -> None:
 
 
 def follow(store: MemoryJourneyStore, *records):
-    handler = FollowCustomerLinks(store, ScoreMoments(store, DEFAULT_STANDARDS), JOURNEY_DLQ)
+    handler = FollowCustomerLinks(store, ScoreMoments(store, default_standards()), JOURNEY_DLQ)
     return asyncio.run(handler.handle(list(records)))
 
 

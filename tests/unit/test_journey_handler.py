@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from journey.handlers import ScoreMoments
-from journey.standards import DEFAULT_STANDARDS
+from journey.standards import default_standards
 from tests.builders import record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
 from touchstone.common.ids import derived_id
@@ -15,7 +15,7 @@ from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentSc
 
 
 def handle(store: MemoryJourneyStore, *records):
-    return asyncio.run(ScoreMoments(store, DEFAULT_STANDARDS).handle(list(records)))
+    return asyncio.run(ScoreMoments(store, default_standards()).handle(list(records)))
 
 
 def test_a_slow_greeting_is_published_as_a_lost_moment_keyed_by_customer() -> None:

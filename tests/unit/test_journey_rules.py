@@ -7,18 +7,18 @@ from dataclasses import replace
 import pytest
 
 from journey.domain import Moment, Standard, Verdict, score, standards_version
-from journey.standards import DEFAULT_STANDARDS
+from journey.standards import default_standards
 
 GREETING = frozenset({"polite_greeting", "named_self", "named_company", "named_department"})
 
 
 def verdict_of(stage: str, journey_map: str = "supermarket", **measured: float) -> Verdict:
-    return score(Moment(journey_map, stage, measured), DEFAULT_STANDARDS).verdict
+    return score(Moment(journey_map, stage, measured), default_standards()).verdict
 
 
 def test_a_greeting_after_45s_is_lost_with_the_standard_and_both_figures() -> None:
     scored = score(
-        Moment("supermarket", "enter_store", {"greeting_seconds": 45}), DEFAULT_STANDARDS
+        Moment("supermarket", "enter_store", {"greeting_seconds": 45}), default_standards()
     )
     assert scored.verdict is Verdict.LOSE
     assert scored.reason == "greeted within 30 s: 45 (<= 30)"
@@ -46,9 +46,9 @@ def test_the_queue_is_served_within_five_minutes(wait: float, verdict: Verdict) 
 
 
 def test_a_phone_greeting_wins_only_with_all_four_courtesies() -> None:
-    full = score(Moment("phone", "greeting", {}, GREETING), DEFAULT_STANDARDS)
+    full = score(Moment("phone", "greeting", {}, GREETING), default_standards())
     short = score(
-        Moment("phone", "greeting", {}, GREETING - {"named_department"}), DEFAULT_STANDARDS
+        Moment("phone", "greeting", {}, GREETING - {"named_department"}), default_standards()
     )
     assert full.verdict is Verdict.WIN
     assert short.verdict is Verdict.LOSE
@@ -56,8 +56,8 @@ def test_a_phone_greeting_wins_only_with_all_four_courtesies() -> None:
 
 
 def test_a_stage_no_standard_covers_is_unscored_not_guessed() -> None:
-    scored = score(Moment("supermarket", "browse", {"browse_seconds": 600}), DEFAULT_STANDARDS)
-    assert scored == score(Moment("supermarket", "browse"), DEFAULT_STANDARDS)
+    scored = score(Moment("supermarket", "browse", {"browse_seconds": 600}), default_standards())
+    assert scored == score(Moment("supermarket", "browse"), default_standards())
     assert scored.verdict is Verdict.UNSCORED and scored.judgements == ()
 
 
@@ -71,9 +71,9 @@ def test_the_same_stage_name_in_another_map_is_not_judged_by_this_map() -> None:
 
 def test_one_broken_standard_loses_the_moment_even_if_others_are_met() -> None:
     standards = (
-        *DEFAULT_STANDARDS,
+        *default_standards(),
         replace(
-            DEFAULT_STANDARDS[0],
+            default_standards()[0],
             standard_id="greeted-by-name",
             measurement="name_seconds",
             description="named within 60 s",
@@ -87,7 +87,7 @@ def test_one_broken_standard_loses_the_moment_even_if_others_are_met() -> None:
 
 
 def test_every_default_standard_is_about_a_distinct_thing() -> None:
-    ids = [s.standard_id for s in DEFAULT_STANDARDS]
+    ids = [s.standard_id for s in default_standards()]
     assert len(ids) == len(set(ids)) >= 4
 
 
@@ -95,28 +95,28 @@ def test_every_default_standard_is_about_a_distinct_thing() -> None:
     "change",
     [
         {"comparator": "=="},
-        {"required_observations": ("x",)},
+        {"must_observe": ("x",)},
         {"area": "speed"},
         {"dimension": "vibes"},
         {"side": "both"},
     ],
 )
 def test_a_malformed_standard_is_refused(change: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match=DEFAULT_STANDARDS[0].standard_id):
-        replace(DEFAULT_STANDARDS[0], **change)
+    with pytest.raises(ValueError, match=default_standards()[0].standard_id):
+        replace(default_standards()[0], **change)
 
 
 def test_the_standards_version_follows_their_content() -> None:
-    same = standards_version(tuple(reversed(DEFAULT_STANDARDS)))
+    same = standards_version(tuple(reversed(default_standards())))
     stricter = standards_version(
-        (replace(DEFAULT_STANDARDS[0], threshold=20), *DEFAULT_STANDARDS[1:])
+        (replace(default_standards()[0], threshold=20), *default_standards()[1:])
     )
-    assert standards_version(DEFAULT_STANDARDS) == same != stricter
+    assert standards_version(default_standards()) == same != stricter
 
 
 def test_standard_accepts_every_comparator() -> None:
     for comparator, met in (("<", False), ("<=", True), (">", False), (">=", True)):
-        s = replace(DEFAULT_STANDARDS[0], comparator=comparator)
+        s = replace(default_standards()[0], comparator=comparator)
         assert score(
             Moment("supermarket", "enter_store", {"greeting_seconds": 30}), [s]
         ).verdict is (Verdict.WIN if met else Verdict.LOSE)

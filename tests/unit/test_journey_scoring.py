@@ -9,7 +9,7 @@ import pytest
 
 from journey.domain import Moment, Standard, Verdict, score, standards_version
 from journey.handlers import ScoreMoments
-from journey.standards import DEFAULT_STANDARDS
+from journey.standards import default_standards
 from tests.builders import T0, record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
 from touchstone.common.prototime import to_datetime
@@ -18,11 +18,11 @@ from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.journey.v1.events_pb2 import SIDE_PERSONAL, VERDICT_UNSCORED, MomentScored
 
 GREETING = ("polite_greeting", "named_self", "named_company", "named_department")
-QUEUE = next(s for s in DEFAULT_STANDARDS if s.stage == "wait_in_queue")
+QUEUE = next(s for s in default_standards() if s.stage == "wait_in_queue")
 
 
 def scored(stage: str, journey_map: str = "supermarket", seen=(), **measured: float):
-    return score(Moment(journey_map, stage, measured, frozenset(seen)), DEFAULT_STANDARDS)
+    return score(Moment(journey_map, stage, measured, frozenset(seen)), default_standards())
 
 
 def test_a_greeting_in_20s_wins_with_no_reason() -> None:
@@ -65,17 +65,17 @@ def test_a_measurement_for_another_stage_leaves_the_moment_unscored() -> None:
 
 
 def test_the_standards_version_is_the_same_for_equal_standards_built_twice() -> None:
-    rebuilt = tuple(replace(s) for s in DEFAULT_STANDARDS)
-    assert standards_version(rebuilt) == standards_version(DEFAULT_STANDARDS)
-    assert len(standards_version(DEFAULT_STANDARDS)) == 12
+    rebuilt = tuple(replace(s) for s in default_standards())
+    assert standards_version(rebuilt) == standards_version(default_standards())
+    assert len(standards_version(default_standards())) == 12
 
 
 @pytest.mark.parametrize(
     "change", [{"description": "greeted fast"}, {"comparator": "<"}, {"weight": 2.0}]
 )
 def test_the_standards_version_changes_with_any_field_of_a_standard(change: dict) -> None:
-    changed = (replace(DEFAULT_STANDARDS[0], **change), *DEFAULT_STANDARDS[1:])
-    assert standards_version(changed) != standards_version(DEFAULT_STANDARDS)
+    changed = (replace(default_standards()[0], **change), *default_standards()[1:])
+    assert standards_version(changed) != standards_version(default_standards())
 
 
 def test_a_standard_with_both_a_measurement_and_observations_is_refused() -> None:
@@ -85,8 +85,9 @@ def test_a_standard_with_both_a_measurement_and_observations_is_refused() -> Non
         )
 
 
-def handle(store: MemoryJourneyStore, *records, standards=DEFAULT_STANDARDS) -> list[Outgoing]:
-    return asyncio.run(ScoreMoments(store, standards).handle(list(records)))
+def handle(store: MemoryJourneyStore, *records, standards=None) -> list[Outgoing]:
+    scorer = ScoreMoments(store, standards or default_standards())
+    return asyncio.run(scorer.handle(list(records)))
 
 
 def scored_event(out: Outgoing) -> MomentScored:
@@ -105,7 +106,7 @@ def test_a_stage_with_no_standard_is_published_and_stored_unscored() -> None:
 def test_a_moment_carries_the_standards_version_and_the_touchpoints_time() -> None:
     (out,) = handle(MemoryJourneyStore(), record(recorded(touchpoint())))
     event = scored_event(out)
-    assert event.standards_version == standards_version(DEFAULT_STANDARDS)
+    assert event.standards_version == standards_version(default_standards())
     assert to_datetime(event.occurred_at) == T0
     assert dict(out.headers)["ce_time"] == T0.isoformat().encode()
     assert dict(out.headers)["ce_type"] == b"touchstone.journey.v1.MomentScored"

@@ -34,6 +34,7 @@ class Stage:
     name: str
     side: str
     measurements: Mapping[str, str] = field(default_factory=dict)  # name -> unit
+    on_route: bool = True  # False: a moment that may come at any point (a complaint, say)
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,10 @@ def _stage(raw: Any, where: str) -> Stage:
         _identifier(name, f"{where} ({stage_id}): measurement")
         if unit not in UNITS:
             raise MapError(f"{where} ({stage_id}): unit of {name} must be one of {sorted(UNITS)}")
-    return Stage(stage_id, str(raw.get("name", stage_id)), side, dict(measurements))
+    on_route = raw.get("route", True)
+    if not isinstance(on_route, bool):
+        raise MapError(f"{where} ({stage_id}): route must be true or false")
+    return Stage(stage_id, str(raw.get("name", stage_id)), side, dict(measurements), on_route)
 
 
 def _identifier(value: Any, where: str) -> str:

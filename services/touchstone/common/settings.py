@@ -28,6 +28,7 @@ class Settings:
     embedded: bool = True
     log_level: str = "warning"
     maps_dir: Path | None = None  # journey map definitions; None: the ones Touchstone ships
+    standards_file: Path | None = None  # service standards; None: the ones Touchstone ships
     consumer: str = "aiokafka"  # or "faust": Faust agents with take_events (slower, see README)
 
     def __post_init__(self) -> None:
@@ -66,6 +67,7 @@ class Settings:
             log_level=env.get("TOUCHSTONE_LOG_LEVEL", base.log_level),
             consumer=env.get("TOUCHSTONE_CONSUMER", base.consumer),
             maps_dir=Path(env["TOUCHSTONE_MAPS_DIR"]) if env.get("TOUCHSTONE_MAPS_DIR") else None,
+            standards_file=_path(env.get("TOUCHSTONE_STANDARDS_FILE")),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -85,6 +87,8 @@ class Settings:
         }
         if self.maps_dir is not None:
             env["TOUCHSTONE_MAPS_DIR"] = str(self.maps_dir)
+        if self.standards_file is not None:
+            env["TOUCHSTONE_STANDARDS_FILE"] = str(self.standards_file)
         env.update(
             {f"TOUCHSTONE_{n.upper()}_GRPC_PORT": str(p) for n, p in self.grpc_ports.items()}
         )
@@ -95,3 +99,7 @@ def _flag(value: str | None, *, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None

@@ -31,7 +31,7 @@ SIDE_PROCEDURAL: Side
 SIDE_PERSONAL: Side
 
 class StandardResult(_message.Message):
-    __slots__ = ("standard_id", "description", "met", "measurement", "measured", "threshold", "comparator", "side", "area")
+    __slots__ = ("standard_id", "description", "met", "measurement", "measured", "threshold", "comparator", "side", "area", "surprised", "weight", "dimension")
     STANDARD_ID_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     MET_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +41,9 @@ class StandardResult(_message.Message):
     COMPARATOR_FIELD_NUMBER: _ClassVar[int]
     SIDE_FIELD_NUMBER: _ClassVar[int]
     AREA_FIELD_NUMBER: _ClassVar[int]
+    SURPRISED_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
     standard_id: str
     description: str
     met: bool
@@ -50,7 +53,10 @@ class StandardResult(_message.Message):
     comparator: str
     side: Side
     area: str
-    def __init__(self, standard_id: _Optional[str] = ..., description: _Optional[str] = ..., met: _Optional[bool] = ..., measurement: _Optional[str] = ..., measured: _Optional[float] = ..., threshold: _Optional[float] = ..., comparator: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., area: _Optional[str] = ...) -> None: ...
+    surprised: bool
+    weight: float
+    dimension: str
+    def __init__(self, standard_id: _Optional[str] = ..., description: _Optional[str] = ..., met: _Optional[bool] = ..., measurement: _Optional[str] = ..., measured: _Optional[float] = ..., threshold: _Optional[float] = ..., comparator: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., area: _Optional[str] = ..., surprised: _Optional[bool] = ..., weight: _Optional[float] = ..., dimension: _Optional[str] = ...) -> None: ...
 
 class MomentScored(_message.Message):
     __slots__ = ("moment_id", "source_event_id", "customer_id", "visit_id", "site_id", "journey_map", "stage", "occurred_at", "verdict", "results", "standards_version", "reason")

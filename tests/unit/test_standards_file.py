@@ -1,0 +1,129 @@
+"""Standards files: the defaults are sound, and every problem in a bad file names its line."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from journey.domain import standards_version
+from journey.service import standards_in_force
+from journey.standards import (
+    StandardsError,
+    default_standards,
+    default_standards_file,
+    load_standards,
+    parse_standards,
+)
+from touchstone.cli import main
+from touchstone.common.journey_maps import load_maps
+from touchstone.common.settings import Settings
+
+BAD = """\
+standards:
+  - id: a
+    map: supermarket
+    stage: enter_store
+    description: greeted
+    area: speed
+    dimension: responsiveness
+    side: procedural
+    measure: {measurement: greeting_secs, comparator: "==", threshold: "30"}
+  - id: a
+    map: shop
+    stage: x
+    area: timeliness
+    dimension: courtesy
+    side: personal
+    observe: {must: [Greeted]}
+    colour: blue
+  - id: b
+    map: phone
+    stage: ring
+    description: answered
+    area: timeliness
+    dimension: responsiveness
+    side: procedural
+    weight: 0
+    measure: {measurement: rings, threshold: 3, surprise_margin: -1}
+    observe: {must: [answered]}
+"""
+
+
+def problems_of(text: str) -> list[tuple[int, str]]:
+    _, problems = parse_standards(text, "test.yaml", load_maps())
+    return [(p.line, p.field) for p in problems]
+
+
+def test_the_default_standards_are_sound_and_versioned_by_content() -> None:
+    loaded = load_standards(default_standards_file(), load_maps())
+    assert loaded.standards == default_standards()
+    assert loaded.version == standards_version(default_standards())
+
+
+def test_every_problem_in_a_file_is_reported_with_its_line_and_field() -> None:
+    assert problems_of(BAD) == [
+        (6, "standards[0] (a).area"),
+        (9, "standards[0] (a).measure.measurement"),
+        (9, "standards[0] (a).measure.comparator"),
+        (9, "standards[0] (a).measure.threshold"),
+        (10, "standards[1].id"),  # defined twice
+        (10, "standards[1] (a).description"),
+        (11, "standards[1] (a).map"),
+        (16, "standards[1] (a).observe.must"),
+        (16, "standards[1] (a).observe"),
+        (17, "standards[1].colour"),
+        (18, "standards[2] (b)"),  # measure and observe both given
+        (25, "standards[2] (b).weight"),
+    ]
+
+
+def test_an_unknown_stage_and_a_measurement_the_map_does_not_declare_are_named() -> None:
+    text = BAD.replace("map: shop", "map: phone")
+    _, problems = parse_standards(text, "f.yaml", load_maps())
+    messages = "\n".join(str(p) for p in problems)
+    assert "f.yaml:12: standards[1] (a).stage: 'x' is not a stage of phone" in messages
+    assert "'greeting_secs' is not measured at enter_store; the map declares: greeting_seconds" in (
+        messages
+    )
+
+
+def test_text_that_is_not_yaml_or_lists_no_standards_says_so() -> None:
+    assert problems_of("standards: [\n  - id: a\n") == [(2, "file")]
+    assert problems_of("standards: []\n") == [(1, "standards")]
+    assert problems_of("- just a list\n") == [(1, "standards")]
+
+
+def test_loading_a_bad_file_raises_with_every_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD)
+    with pytest.raises(StandardsError) as refused:
+        load_standards(bad, load_maps())
+    assert len(refused.value.problems) == len(problems_of(BAD)) >= 10
+    assert str(refused.value).startswith(f"{bad}:6: standards[0] (a).area: must be one of")
+
+
+def test_a_deployment_scores_by_its_own_standards_file(tmp_path: Path) -> None:
+    tighter = default_standards_file().read_text().replace("threshold: 30,", "threshold: 20,")
+    own = tmp_path / "standards.yaml"
+    own.write_text(tighter)
+    in_force = standards_in_force(replace(Settings(), standards_file=own))
+    greeting = next(s for s in in_force.standards if s.stage == "enter_store")
+    assert greeting.threshold == 20
+    assert in_force.version != standards_version(default_standards())
+
+
+def test_the_validate_command_prints_each_problem_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD)
+    assert main(["standards", "validate", str(bad)]) == 1
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith(f"{bad}:6: standards[0] (a).area")
+    assert (
+        printed[-1] == f"{bad}: {len(problems_of(BAD))} problem(s); fix them before using this file"
+    )
+    assert main(["standards", "validate", str(default_standards_file())]) == 0
+    assert "15 standards over 3 maps" in capsys.readouterr().out
