@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from contacts.domain import Outcome, classify_repeat
 from contacts.store import (
@@ -15,6 +15,8 @@ from contacts.store import (
     StoredTouchpoint,
     conflict_letter,
 )
+from journey.deadline_store import Decide, Ledger
+from journey.deadlines import Deadline
 from journey.store import MomentFilter, MomentRow, VisitRow
 from loyalty.domain import CustomerValue, Purchase
 from loyalty.store import Valuer, value_as
@@ -138,11 +140,51 @@ class MemoryContactsStore:
 
 
 class MemoryJourneyStore(MemoryCustomerLinks):
-    """JourneyStore in memory."""
+    """JourneyStore and DeadlineStore in memory."""
 
     def __init__(self) -> None:
         super().__init__()
         self.moments: dict[str, MomentRow] = {}
+        self.deadlines: dict[str, Deadline] = {}
+        self.kept: dict[str, str] = {}  # deadline id -> moment id
+        self.missed: set[str] = set()
+        self.watermark: datetime | None = None
+        self.outbox: list[Outgoing] = []
+
+    async def settle(
+        self,
+        customer_ids: Sequence[str],
+        batch_time: datetime | None,
+        lateness: timedelta,
+        decide: Decide,
+    ) -> list[MomentRow]:
+        times = [t for t in (self.watermark, batch_time) if t is not None]
+        self.watermark = max(times) if times else None
+        waiting = [d for d in await self.open_deadlines() if d.customer_id in customer_ids]
+        overdue = [
+            d
+            for d in await self.open_deadlines()
+            if self.watermark and d.due_at < self.watermark - lateness
+        ]
+        waiting.sort(key=lambda d: (d.opened_at, d.deadline_id))
+        settlement = decide(Ledger(tuple(waiting), tuple(overdue), self.watermark))
+        stored = [self.moments.setdefault(m.moment_id, m) for m in settlement.moments]
+        for d in settlement.opened:
+            self.deadlines.setdefault(d.deadline_id, d)
+        still_open = {d.deadline_id for d in await self.open_deadlines()}
+        self.kept.update({d: m for d, m in settlement.kept.items() if d in still_open})
+        for missed in settlement.missed:
+            if missed.deadline_id in still_open:
+                self.missed.add(missed.deadline_id)
+            if missed.moment and missed.record:
+                self.moments.setdefault(missed.moment.moment_id, missed.moment)
+                self.outbox.append(missed.record)
+        return stored
+
+    async def open_deadlines(self) -> list[Deadline]:
+        done = self.kept.keys() | self.missed
+        waiting = [d for d in self.deadlines.values() if d.deadline_id not in done]
+        return sorted(waiting, key=lambda d: (d.due_at, d.deadline_id))
 
     async def save_moments(self, moments: Sequence[MomentRow]) -> None:
         for row in moments:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from journey.deadlines import Deadline
 from journey.domain import Judgement, Moment, Scored, Standard, Verdict
 from touchstone.common.ids import derived_id
+from touchstone.common.prototime import to_timestamp
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
 from touchstone.journey.v1 import events_pb2 as pb
@@ -34,10 +36,10 @@ def result_of(judgement: Judgement) -> pb.StandardResult:
         standard_id=s.standard_id,
         description=s.description,
         met=judgement.met,
-        measurement=s.measurement or "observations",
+        measurement=s.measurement or ("deadline_hours" if s.is_deadline else "observations"),
         measured=judgement.measured,
         threshold=judgement.threshold,
-        comparator=s.comparator if s.measurement else observation_rule(s),
+        comparator=s.comparator if s.measurement else rule_of(s),
         side=SIDES[s.side],
         area=s.area,
         surprised=judgement.surprised,
@@ -46,8 +48,10 @@ def result_of(judgement: Judgement) -> pb.StandardResult:
     )
 
 
-def observation_rule(standard: Standard) -> str:
-    """What an observation standard asks, readable: 'all of a, b; none of c'."""
+def rule_of(standard: Standard) -> str:
+    """What a standard other than a measurement asks, readable: 'all of a, b; none of c'."""
+    if standard.is_deadline:
+        return f"{standard.deadline_until} by {standard.deadline_by.replace('_', ' ')}"
     rules = [f"all of {', '.join(standard.must_observe)}"] if standard.must_observe else []
     if standard.must_not_observe:
         rules.append(f"none of {', '.join(standard.must_not_observe)}")
@@ -71,4 +75,23 @@ def moment_scored(recorded: TouchpointRecorded, scored: Scored, version: str) ->
         reason=scored.reason,
     )
     event.occurred_at.CopyFrom(tp.occurred_at)
+    return event
+
+
+def missed_moment(deadline: Deadline, judgement: Judgement, version: str) -> pb.MomentScored:
+    """The lost moment a passed deadline publishes, at the deadline's own (event) time."""
+    event = pb.MomentScored(
+        moment_id=deadline.broken_moment_id,
+        source_event_id=deadline.source_event_id,
+        customer_id=deadline.customer_id,
+        visit_id=deadline.visit_id,
+        site_id=deadline.site_id,
+        journey_map=deadline.journey_map,
+        stage=deadline.stage,
+        verdict=pb.VERDICT_LOSE,
+        results=[result_of(judgement)],
+        standards_version=version,
+        reason=judgement.describe(),
+    )
+    event.occurred_at.CopyFrom(to_timestamp(deadline.due_at))
     return event

@@ -40,6 +40,7 @@ QUALITY_DIMENSIONS = frozenset(
     }
 )
 SIDES = frozenset({"procedural", "personal"})
+DEADLINES = frozenset({"end_of_next_working_day", "promised"})
 
 
 class Verdict(Enum):
@@ -58,6 +59,9 @@ class Standard:
     (every one of must_observe seen, none of must_not_observe). applies_when names observations
     that must be present for the standard to apply at all ("apologises if the transfer fails").
     Beating a measured threshold by surprise_margin delights the customer (DOMAIN §6).
+    A deadline standard is opened by a moment at its stage and kept by a later moment at the
+    deadline_until stage before deadline_by: the end of the next working day, or the hours the
+    opening moment promised (promised_measurement). It can be broken by nothing happening.
     """
 
     standard_id: str
@@ -75,6 +79,9 @@ class Standard:
     applies_when: tuple[str, ...] = ()
     weight: float = 1.0
     surprise_margin: float = 0.0
+    deadline_until: str = ""
+    deadline_by: str = ""
+    promised_measurement: str = ""
 
     def __post_init__(self) -> None:
         for problem in standard_problems(self):
@@ -85,14 +92,23 @@ class Standard:
         """Whether it judges observations rather than a measurement."""
         return bool(self.must_observe or self.must_not_observe)
 
+    @property
+    def is_deadline(self) -> bool:
+        """Whether it judges a later moment's arrival rather than this moment."""
+        return bool(self.deadline_until)
+
 
 def standard_problems(standard: Standard) -> list[str]:
     """What makes a standard unusable; empty when it is sound."""
     problems = []
     if standard.comparator not in COMPARATORS:
         problems.append(f"unknown comparator {standard.comparator!r}")
-    if bool(standard.measurement) == standard.observes:
-        problems.append("needs a measurement or observations, not both")
+    if [bool(standard.measurement), standard.observes, standard.is_deadline].count(True) != 1:
+        problems.append("needs exactly one of a measurement, observations or a deadline")
+    if standard.is_deadline and standard.deadline_by not in DEADLINES:
+        problems.append(f"a deadline is by one of {', '.join(sorted(DEADLINES))}")
+    if (standard.deadline_by == "promised") != bool(standard.promised_measurement):
+        problems.append("a promised deadline (and only one) names its promised_measurement")
     if standard.area not in PROCEDURAL_AREAS:
         problems.append(f"unknown procedural area {standard.area!r}")
     if standard.dimension not in QUALITY_DIMENSIONS:
@@ -127,10 +143,13 @@ class Judgement:
     missing: tuple[str, ...] = ()  # observations a standard required that were not seen
     forbidden: tuple[str, ...] = ()  # observations a standard forbids that were seen
     surprised: bool = False  # met with the standard's surprise margin to spare
+    note: str = ""  # how a deadline was missed, e.g. "no callback by 2026-11-24 17:30 +07"
 
     def describe(self) -> str:
         """Readable account of a broken standard, e.g. 'greeted within 30 s: 45 (<= 30)'."""
         s = self.standard
+        if self.note:
+            return f"{s.description}: {self.note}"
         if s.observes:
             seen = [f"missing {', '.join(self.missing)}"] if self.missing else []
             seen += [f"seen {', '.join(self.forbidden)}"] if self.forbidden else []
@@ -153,8 +172,8 @@ class Scored:
 
 def judge(standard: Standard, moment: Moment) -> Judgement | None:
     """Judge the moment by the standard; None if the standard does not apply to it."""
-    if not set(standard.applies_when) <= moment.observations:
-        return None
+    if standard.is_deadline or not set(standard.applies_when) <= moment.observations:
+        return None  # a deadline is judged when its moment comes, or when it passes
     if standard.observes:
         return _judge_observations(standard, moment.observations)
     if standard.measurement not in moment.measurements:
@@ -193,6 +212,11 @@ def score(moment: Moment, standards: Iterable[Standard]) -> Scored:
         for j in [judge(s, moment)]
         if j is not None
     )
+    return verdict_of(judgements)
+
+
+def verdict_of(judgements: tuple[Judgement, ...]) -> Scored:
+    """LOSE if any judgement is broken, WIN if all are met, UNSCORED if there are none."""
     if not judgements:
         return Scored(Verdict.UNSCORED, ())
     verdict = Verdict.WIN if all(j.met for j in judgements) else Verdict.LOSE

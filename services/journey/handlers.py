@@ -1,11 +1,31 @@
-"""Score moments: every recorded touchpoint becomes one MomentScored, stored once."""
+"""Score moments: every recorded touchpoint becomes one MomentScored, stored once.
+
+A moment may also open deadlines (a message left), keep one (the callback), and every batch
+moves journey's event clock, which breaks the deadlines nothing kept: each becomes a lost
+moment of its own, published through the outbox.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
+from typing import Protocol
 
-from journey.codec import VERDICT_NAMES, moment_of, moment_scored
-from journey.domain import Standard, score, standards_version
+from journey.calendar import Calendars
+from journey.calendar_file import load_calendars
+from journey.codec import VERDICT_NAMES, missed_moment, moment_of, moment_scored
+from journey.deadline_store import DeadlineStore, Ledger, MissedDeadline, Settlement
+from journey.deadlines import (
+    DEFAULT_LATENESS,
+    Deadline,
+    Opening,
+    deadlines_opened,
+    first_waiting,
+    is_overdue,
+    kept,
+    missed,
+)
+from journey.domain import Judgement, Standard, score, standards_version, verdict_of
 from journey.store import JourneyStore, MomentRow
 from touchstone.common.decoding import (
     UnusableRecord,
@@ -13,6 +33,7 @@ from touchstone.common.decoding import (
     dead_letter_unusable,
     parse_record,
 )
+from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import (
     JOURNEY_DLQ,
@@ -26,6 +47,10 @@ from touchstone.journey.v1.events_pb2 import MomentScored
 
 SOURCE = "touchstone/journey"
 SCORED_TYPE = "touchstone.journey.v1.MomentScored"
+
+
+class JourneyTables(JourneyStore, DeadlineStore, Protocol):
+    """Every table the journey handler reads or writes."""
 
 
 def decode_recorded(record: Incoming) -> TouchpointRecorded:
@@ -55,35 +80,116 @@ def row_of(event: MomentScored) -> MomentRow:
     )
 
 
-def scored_record(event: MomentScored, row: MomentRow) -> Outgoing:
-    """The MomentScored record, keyed by customer id."""
+def moment_record(row: MomentRow) -> Outgoing:
+    """The MomentScored record of a stored moment, keyed by customer id."""
     headers = cloudevent_headers(
-        event_id=event.moment_id, source=SOURCE, type_=SCORED_TYPE, time=row.occurred_at
+        event_id=row.moment_id, source=SOURCE, type_=SCORED_TYPE, time=row.occurred_at
     )
-    return Outgoing(JOURNEY_MOMENTS, event.customer_id.encode(), row.payload, headers)
+    return Outgoing(JOURNEY_MOMENTS, row.customer_id.encode(), row.payload, headers)
+
+
+def opening_of(recorded: TouchpointRecorded, moment_id: str) -> Opening:
+    """The recorded touchpoint as a moment that may open deadlines."""
+    tp = recorded.touchpoint
+    return Opening(
+        moment_id=moment_id,
+        source_event_id=tp.event_id,
+        customer_id=recorded.customer_id,
+        visit_id=recorded.visit_id,
+        site_id=tp.site_id,
+        journey_map=tp.journey_map,
+        stage=tp.stage,
+        occurred_at=to_datetime(tp.occurred_at),
+        measurements=dict(tp.measurements),
+    )
 
 
 class ScoreMoments:
     """The journey batch handler."""
 
-    def __init__(self, store: JourneyStore, standards: Sequence[Standard]) -> None:
+    def __init__(
+        self,
+        store: JourneyTables,
+        standards: Sequence[Standard],
+        calendars: Calendars | None = None,
+        lateness: timedelta = DEFAULT_LATENESS,
+    ) -> None:
         self.store = store
         self.standards = tuple(standards)
         self.version = standards_version(self.standards)
+        self.calendars = calendars or load_calendars()
+        self.lateness = lateness
+        self.by_id = {s.standard_id: s for s in self.standards}
+        self.keepers: dict[tuple[str, str], list[Standard]] = {}  # (map, until stage) -> ...
+        for s in self.standards:
+            if s.is_deadline:
+                self.keepers.setdefault((s.journey_map, s.deadline_until), []).append(s)
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
         """Score and store the batch; re-emit duplicates (same ids) so a crash loses nothing."""
-        rows: list[MomentRow] = []
+        recorded: list[TouchpointRecorded] = []
         outgoing: list[Outgoing] = []
         for record in batch:
             try:
-                recorded = decode_recorded(record)
+                recorded.append(decode_recorded(record))
             except UnusableRecord as error:
                 outgoing.append(dead_letter_unusable(record, JOURNEY_DLQ, error))
-                continue
-            scored = score(moment_of(recorded.touchpoint), self.standards)
-            event = moment_scored(recorded, scored, self.version)
-            rows.append(row_of(event))
-            outgoing.append(scored_record(event, rows[-1]))
-        await self.store.save_moments(rows)
-        return outgoing
+        customers = sorted({r.customer_id for r in recorded})
+        on_time = [to_datetime(r.touchpoint.occurred_at) for r in recorded if not r.late]
+        stored = await self.store.settle(
+            customers,
+            max(on_time, default=None),
+            self.lateness,
+            lambda ledger: self.decide(recorded, ledger),
+        )
+        return outgoing + [moment_record(row) for row in stored]
+
+    def decide(self, batch: Sequence[TouchpointRecorded], ledger: Ledger) -> Settlement:
+        """Score each moment, open and keep deadlines, and miss the ones event time passed."""
+        waiting = list(ledger.waiting)
+        settlement = Settlement(moments=[])
+        for recorded in batch:
+            moment_id = derived_id("moment", recorded.touchpoint.event_id)
+            judgements = self.judge(recorded, moment_id, waiting, settlement)
+            event = moment_scored(recorded, verdict_of(judgements), self.version)
+            settlement.moments.append(row_of(event))
+            opening = opening_of(recorded, moment_id)
+            calendar = self.calendars.for_site(opening.site_id)
+            opened = deadlines_opened(opening, self.standards, calendar)
+            settlement.opened.extend(opened)
+            waiting.extend(opened)
+        overdue = {d.deadline_id: d for d in ledger.overdue}
+        if ledger.watermark is not None:
+            late = [d for d in waiting if is_overdue(d, ledger.watermark, self.lateness)]
+            overdue.update({d.deadline_id: d for d in late})
+        settlement.missed.extend(
+            self.miss(d) for d_id, d in sorted(overdue.items()) if d_id not in settlement.kept
+        )
+        return settlement
+
+    def judge(
+        self,
+        recorded: TouchpointRecorded,
+        moment_id: str,
+        waiting: list[Deadline],
+        settlement: Settlement,
+    ) -> tuple[Judgement, ...]:
+        """The moment's own judgements, and those of the deadlines it comes for."""
+        tp = recorded.touchpoint
+        judgements = list(score(moment_of(tp), self.standards).judgements)
+        at = to_datetime(tp.occurred_at)
+        for standard in self.keepers.get((tp.journey_map, tp.stage), ()):
+            deadline = first_waiting(waiting, standard.standard_id, recorded.customer_id, at)
+            if deadline is not None:
+                judgements.append(kept(standard, deadline, at))
+                settlement.kept[deadline.deadline_id] = moment_id
+                waiting.remove(deadline)
+        return tuple(judgements)
+
+    def miss(self, deadline: Deadline) -> MissedDeadline:
+        """The lost moment of a deadline nothing kept (none if its standard was withdrawn)."""
+        standard = self.by_id.get(deadline.standard_id)
+        if standard is None:
+            return MissedDeadline(deadline.deadline_id, None, None)
+        row = row_of(missed_moment(deadline, missed(standard, deadline), self.version))
+        return MissedDeadline(deadline.deadline_id, row, moment_record(row))

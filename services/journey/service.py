@@ -3,6 +3,8 @@
 from pathlib import Path
 
 from journey.api import JourneyApi
+from journey.calendar_file import load_calendars
+from journey.deadline_store import PostgresDeadlines
 from journey.handlers import ScoreMoments
 from journey.standards import StandardSet, load_standards
 from journey.store import PostgresJourneyStore
@@ -13,9 +15,19 @@ from touchstone.common.worker import ServiceSpec
 from touchstone.journey.v1 import journey_service_pb2_grpc as pb_grpc
 
 
+class PostgresJourney(PostgresJourneyStore, PostgresDeadlines):
+    """Journey's tables: moments, visits, deadlines and the event clock."""
+
+
 def standards_in_force(settings: Settings) -> StandardSet:
     """The deployment's standards (TOUCHSTONE_STANDARDS_FILE) or the defaults, over its maps."""
     return load_standards(settings.standards_file, load_maps(settings.maps_dir))
+
+
+def scorer(store: PostgresJourney, settings: Settings) -> ScoreMoments:
+    """The handler, with the deployment's standards and business calendars."""
+    standards = standards_in_force(settings).standards
+    return ScoreMoments(store, standards, load_calendars(settings.calendars_file))
 
 
 SPEC = ServiceSpec(
@@ -23,9 +35,10 @@ SPEC = ServiceSpec(
     input_topics=(CONTACTS_RECORDED,),
     dead_letter_topic=JOURNEY_DLQ,
     migrations=Path(__file__).parent / "migrations",
-    store=PostgresJourneyStore,
-    handler=lambda store, settings: ScoreMoments(store, standards_in_force(settings).standards),
+    store=PostgresJourney,
+    handler=scorer,
     servicer=lambda store, settings: JourneyApi(store),
     grpc_service="touchstone.journey.v1.JourneyService",
     add_servicer=pb_grpc.add_JourneyServiceServicer_to_server,
+    relays_outbox=True,  # lost moments of missed deadlines
 )

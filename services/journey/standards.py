@@ -19,6 +19,7 @@ import yaml
 
 from journey.domain import (
     COMPARATORS,
+    DEADLINES,
     PROCEDURAL_AREAS,
     QUALITY_DIMENSIONS,
     SIDES,
@@ -39,8 +40,10 @@ ENTRY_KEYS = frozenset(
         "weight",
         "measure",
         "observe",
+        "deadline",
     }
 )
+DEADLINE_KEYS = frozenset({"until", "by", "promised"})
 MEASURE_KEYS = frozenset({"measurement", "comparator", "threshold", "surprise_margin"})
 OBSERVE_KEYS = frozenset({"must", "must_not", "applies_when"})
 LABELS = (("area", PROCEDURAL_AREAS), ("dimension", QUALITY_DIMENSIONS), ("side", SIDES))
@@ -221,12 +224,35 @@ class _Reader:
         }
 
     def kind(self, entry: Lined, where: str, journey_map: JourneyMap | None) -> dict[str, Any]:
-        if ("measure" in entry) == ("observe" in entry):
-            self.problem(entry, where, "", "needs exactly one of measure or observe")
+        kinds = [k for k in ("measure", "observe", "deadline") if k in entry]
+        if len(kinds) != 1:
+            self.problem(entry, where, "", "needs exactly one of measure, observe or deadline")
             return {}
         if "measure" in entry:
             return self.measure(entry["measure"], entry, f"{where}.measure", journey_map)
+        if "deadline" in entry:
+            return self.deadline(entry["deadline"], entry, f"{where}.deadline", journey_map)
         return self.observe(entry["observe"], entry, f"{where}.observe")
+
+    def deadline(
+        self, raw: Any, entry: Lined, where: str, journey_map: JourneyMap | None
+    ) -> dict[str, Any]:
+        if not isinstance(raw, Lined):
+            self.problem(entry, where, "", "expected {until, by, promised}")
+            return {}
+        for key in sorted(set(raw) - DEADLINE_KEYS):
+            self.problem(raw, where, key, f"unknown key; known: {sorted(DEADLINE_KEYS)}")
+        until, by, promised = raw.get("until"), raw.get("by"), raw.get("promised", "")
+        if journey_map is not None and journey_map.stage(str(until)) is None:
+            self.problem(raw, where, "until", f"{until!r} is not a stage of {journey_map.id}")
+        if by not in DEADLINES:
+            self.problem(raw, where, "by", f"must be one of {', '.join(sorted(DEADLINES))}")
+        stage = journey_map.stage(str(entry.get("stage"))) if journey_map else None
+        if by == "promised" and stage is not None and promised not in stage.measurements:
+            self.problem(
+                raw, where, "promised", f"names the measurement at {stage.id} holding the promise"
+            )
+        return {"deadline_until": until, "deadline_by": by, "promised_measurement": promised}
 
     def measure(
         self, raw: Any, entry: Lined, where: str, journey_map: JourneyMap | None

@@ -100,19 +100,21 @@ WITH incoming AS (
 ), inserted AS (
     INSERT INTO journey.moments SELECT * FROM incoming
     ON CONFLICT (moment_id) DO NOTHING
-    RETURNING visit_id, customer_id, site_id, journey_map, occurred_at, verdict
+    RETURNING moment_id, visit_id, customer_id, site_id, journey_map, occurred_at, verdict
+), visits AS (
+    INSERT INTO journey.visits AS v
+    SELECT visit_id, min(customer_id), min(site_id), min(journey_map),
+           count(*) FILTER (WHERE verdict = 'win'), count(*) FILTER (WHERE verdict = 'lose'),
+           count(*) FILTER (WHERE verdict = 'unscored'), min(occurred_at), max(occurred_at)
+    FROM inserted GROUP BY visit_id ORDER BY visit_id
+    ON CONFLICT (visit_id) DO UPDATE SET
+        wins = v.wins + excluded.wins,
+        losses = v.losses + excluded.losses,
+        unscored = v.unscored + excluded.unscored,
+        first_at = least(v.first_at, excluded.first_at),
+        last_at = greatest(v.last_at, excluded.last_at)
 )
-INSERT INTO journey.visits AS v
-SELECT visit_id, min(customer_id), min(site_id), min(journey_map),
-       count(*) FILTER (WHERE verdict = 'win'), count(*) FILTER (WHERE verdict = 'lose'),
-       count(*) FILTER (WHERE verdict = 'unscored'), min(occurred_at), max(occurred_at)
-FROM inserted GROUP BY visit_id ORDER BY visit_id
-ON CONFLICT (visit_id) DO UPDATE SET
-    wins = v.wins + excluded.wins,
-    losses = v.losses + excluded.losses,
-    unscored = v.unscored + excluded.unscored,
-    first_at = least(v.first_at, excluded.first_at),
-    last_at = greatest(v.last_at, excluded.last_at)
+SELECT moment_id FROM inserted
 """
 
 SELECT_MOMENTS = sql.SQL("""

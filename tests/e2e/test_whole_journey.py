@@ -245,6 +245,36 @@ def test_a_customer_known_by_loyalty_card_is_resolved_and_kept(
     ]
 
 
+def test_a_message_nobody_returned_is_lost_when_its_deadline_passes_and_a_case_opens(
+    clients: Clients, producer: KafkaProducer
+) -> None:
+    customer_id = f"caller-{uuid.uuid4()}"
+    left = datetime.now(UTC) - timedelta(days=6)  # at least two working days have passed since
+    message = Touchpoint(
+        event_id=str(uuid.uuid4()),
+        source="pbx",
+        customer=CustomerRef(customer_id=customer_id),
+        site_id="hcm-01",
+        journey_map="phone",
+        stage="message_taking",
+        visit_id=f"call-{uuid.uuid4()}",
+    )
+    message.occurred_at.FromDatetime(left)
+    publish(producer, [message], customer_id.encode())
+    tick = supermarket_visit(CustomerRef(customer_id=f"clock-{uuid.uuid4()}"), datetime.now(UTC))
+    publish(producer, tick[:1], b"clock")  # any on-time contact moves journey's event clock
+
+    def lost() -> list[MomentScored] | None:
+        found = moments_of(clients, customer_id, 1)
+        return [m for m in found if m.verdict == VERDICT_LOSE] if found else None
+
+    (missed,) = eventually(lost, "the missed deadline's lost moment")
+    assert missed.reason.startswith("reply before the end of the next working day: no callback")
+    assert missed.occurred_at.ToDatetime(UTC) > left
+    case = eventually(lambda: _cases(clients, customer_id), "a recovery case for it").cases[0]
+    assert case.visit_id == message.visit_id
+
+
 def row_counts(settings: Settings, customer_id: str) -> tuple[int, int, int, int]:
     """(touchpoints, moments, cases, case moments) stored for the customer."""
     with psycopg.connect(settings.database_url) as conn:

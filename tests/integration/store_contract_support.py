@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from contacts.store import PostgresContactsStore
-from journey.store import PostgresJourneyStore
+from journey.service import PostgresJourney
 from loyalty.store import PostgresLoyaltyStore
 from notify.store import PostgresNotifyStore
 from tests.memory_stores import (
@@ -34,7 +34,7 @@ MEMORY = {
 }
 POSTGRES = {
     "contacts": PostgresContactsStore,
-    "journey": PostgresJourneyStore,
+    "journey": PostgresJourney,
     "loyalty": PostgresLoyaltyStore,
     "notify": PostgresNotifyStore,
 }

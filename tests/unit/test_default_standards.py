@@ -76,7 +76,8 @@ CASES: dict[str, tuple[Case, Case]] = {
     "phone.callback.meets_the_need": (seen("need_met"), seen("promised_to_call_again")),
     "phone.close.agreed_and_thanked": (seen(*CLOSED), seen(*CLOSED[1:])),
 }
-STANDARDS = {s.standard_id: s for s in default_standards()}
+# Deadline standards are judged when a later moment comes or their time passes: test_deadlines.
+STANDARDS = {s.standard_id: s for s in default_standards() if not s.is_deadline}
 
 
 def judged(standard_id: str, case: Case) -> tuple[bool, Verdict]:

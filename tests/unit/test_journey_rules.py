@@ -123,5 +123,7 @@ def test_standard_accepts_every_comparator() -> None:
 
 
 def test_standards_need_exactly_one_kind_of_measure() -> None:
-    with pytest.raises(ValueError, match="measurement or observations"):
+    with pytest.raises(
+        ValueError, match="exactly one of a measurement, observations or a deadline"
+    ):
         Standard("s", "m", "st", "d", "timeliness", "responsiveness", "procedural")

@@ -79,7 +79,7 @@ def test_the_standards_version_changes_with_any_field_of_a_standard(change: dict
 
 
 def test_a_standard_with_both_a_measurement_and_observations_is_refused() -> None:
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match="exactly one of"):
         Standard(
             "s", "m", "st", "d", "timeliness", "responsiveness", "procedural", "x", "<=", 1, ("o",)
         )

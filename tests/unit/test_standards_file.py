@@ -126,4 +126,4 @@ def test_the_validate_command_prints_each_problem_and_exits_1(
         printed[-1] == f"{bad}: {len(problems_of(BAD))} problem(s); fix them before using this file"
     )
     assert main(["standards", "validate", str(default_standards_file())]) == 0
-    assert "15 standards over 3 maps" in capsys.readouterr().out
+    assert "17 standards over 3 maps" in capsys.readouterr().out

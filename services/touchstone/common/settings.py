@@ -29,6 +29,7 @@ class Settings:
     log_level: str = "warning"
     maps_dir: Path | None = None  # journey map definitions; None: the ones Touchstone ships
     standards_file: Path | None = None  # service standards; None: the ones Touchstone ships
+    calendars_file: Path | None = None  # sites' business calendars; None: the shipped example
     consumer: str = "aiokafka"  # or "faust": Faust agents with take_events (slower, see README)
 
     def __post_init__(self) -> None:
@@ -68,6 +69,7 @@ class Settings:
             consumer=env.get("TOUCHSTONE_CONSUMER", base.consumer),
             maps_dir=Path(env["TOUCHSTONE_MAPS_DIR"]) if env.get("TOUCHSTONE_MAPS_DIR") else None,
             standards_file=_path(env.get("TOUCHSTONE_STANDARDS_FILE")),
+            calendars_file=_path(env.get("TOUCHSTONE_CALENDARS_FILE")),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -89,6 +91,8 @@ class Settings:
             env["TOUCHSTONE_MAPS_DIR"] = str(self.maps_dir)
         if self.standards_file is not None:
             env["TOUCHSTONE_STANDARDS_FILE"] = str(self.standards_file)
+        if self.calendars_file is not None:
+            env["TOUCHSTONE_CALENDARS_FILE"] = str(self.calendars_file)
         env.update(
             {f"TOUCHSTONE_{n.upper()}_GRPC_PORT": str(p) for n, p in self.grpc_ports.items()}
         )

@@ -1,0 +1,65 @@
+"""Business calendars: when a site works, so that deadlines mean working time (DOMAIN §4).
+
+"Reply before the end of the next working day" depends on where: a site's working days, its
+closing time in its own time zone, and its holidays. Pure functions over event time only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ANY_SITE = "*"
+MAX_DAYS_AHEAD = 366  # a calendar with no working day in a year is a mistake, not a wait
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """A site's working week, opening hours (local time) and holidays."""
+
+    calendar_id: str
+    time_zone: str
+    working_days: frozenset[int]  # 0 = Monday, as date.weekday()
+    opens: time
+    closes: time
+    holidays: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        ZoneInfo(self.time_zone)  # an unknown zone fails here, not at the first deadline
+        if not self.working_days or not self.working_days <= set(range(7)):
+            raise ValueError(f"{self.calendar_id}: working days must be some of Monday..Sunday")
+        if self.opens >= self.closes:
+            raise ValueError(f"{self.calendar_id}: opens must be before closes")
+
+    def is_working_day(self, day: date) -> bool:
+        """Whether the site works that day (local date)."""
+        return day.weekday() in self.working_days and day not in self.holidays
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day after day."""
+        for ahead in range(1, MAX_DAYS_AHEAD + 1):
+            candidate = day + timedelta(days=ahead)
+            if self.is_working_day(candidate):
+                return candidate
+        raise ValueError(f"{self.calendar_id}: no working day within a year of {day}")
+
+    def end_of_next_working_day(self, at: datetime) -> datetime:
+        """Closing time, on the first working day after at's local date, as UTC."""
+        zone = ZoneInfo(self.time_zone)
+        day = self.next_working_day(at.astimezone(zone).date())
+        return datetime.combine(day, self.closes, tzinfo=zone).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Calendars:
+    """Every site's calendar: its own, or the one for any site ("*")."""
+
+    by_id: Mapping[str, BusinessCalendar]
+    sites: Mapping[str, str] = field(default_factory=dict)  # site id or "*" -> calendar id
+
+    def for_site(self, site_id: str) -> BusinessCalendar:
+        """The calendar the site works by."""
+        return self.by_id[self.sites.get(site_id) or self.sites[ANY_SITE]]

@@ -1,0 +1,204 @@
+"""Deadlines: given a message left → then the callback keeps it, comes late, or never comes.
+
+The site works Monday to Friday, 08:00-17:30 in Ho Chi Minh City (UTC+7), with public holidays
+(services/journey/calendars/default.yaml). Time is event time: the lose for a missed deadline
+comes with the first event past it (plus 15 minutes' lateness), at the deadline's own time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from journey.calendar import BusinessCalendar
+from journey.calendar_file import CalendarError, load_calendars, parse_calendars
+from journey.handlers import ScoreMoments
+from journey.standards import default_standards
+from tests.builders import record, recorded, touchpoint
+from tests.memory_stores import MemoryJourneyStore
+from touchstone.common.topics import Outgoing
+from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
+
+HCM = timezone(timedelta(hours=7))
+OFFICE = load_calendars().for_site("hcm-01")
+NEXT_DAY = "phone.message_taking.reply_by_end_of_next_working_day"
+PROMISED = "phone.message_taking.callback_within_promised_time"
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=HCM)
+
+
+FRIDAY = date(2026, 11, 20)
+MONDAY, TUESDAY = date(2026, 11, 23), date(2026, 11, 24)
+
+
+def message(at: datetime, customer: str = "cust-1", **measured: float) -> bytes:
+    tp = touchpoint("message_taking", at, "phone", measurements=measured, event_id=f"msg-{at}")
+    return recorded(tp, customer, visit_id=f"call-{at}")
+
+
+def callback(at: datetime, customer: str = "cust-1") -> bytes:
+    tp = touchpoint("callback", at, "phone", observations=["need_met"], event_id=f"cb-{at}")
+    return recorded(tp, customer, visit_id=f"callback-{at}")
+
+
+def anything(at: datetime) -> bytes:
+    """Someone else's contact: it only moves the event clock."""
+    return recorded(touchpoint("drive_in", at, event_id=f"other-{at}"), "someone-else")
+
+
+class Journey:
+    """The journey handler over an in-memory store, fed one batch at a time."""
+
+    def __init__(self) -> None:
+        self.store = MemoryJourneyStore()
+        self.handler = ScoreMoments(self.store, default_standards())
+        self.offset = 0
+
+    def feed(self, *values: bytes) -> list[MomentScored]:
+        batch = []
+        for value in values:
+            batch.append(record(value, self.offset, "contacts.recorded.v1"))
+            self.offset += 1
+        out: list[Outgoing] = asyncio.run(self.handler.handle(batch))
+        return [MomentScored.FromString(o.value) for o in out]
+
+    def lost(self) -> list[MomentScored]:
+        """The lost moments of missed deadlines, as published through the outbox."""
+        return [MomentScored.FromString(o.value) for o in self.store.outbox]
+
+
+def results(moment: MomentScored) -> dict[str, bool]:
+    return {r.standard_id: r.met for r in moment.results}
+
+
+def test_every_default_deadline_standard_is_kept_and_missed_here() -> None:
+    deadlines = sorted(s.standard_id for s in default_standards() if s.is_deadline)
+    assert deadlines == sorted((NEXT_DAY, PROMISED))
+
+
+def test_the_end_of_the_next_working_day_skips_the_weekend() -> None:
+    due = OFFICE.end_of_next_working_day(local(FRIDAY, 15))
+    assert due == local(MONDAY, 17, 30)
+
+
+def test_the_end_of_the_next_working_day_skips_holidays_and_the_weekend_after_them() -> None:
+    wednesday = date(2026, 4, 29)  # Thursday 30 April and Friday 1 May are public holidays
+    assert OFFICE.end_of_next_working_day(local(wednesday, 10)) == local(date(2026, 5, 4), 17, 30)
+
+
+def test_a_message_left_after_closing_counts_from_its_own_local_day() -> None:
+    late_evening = local(MONDAY, 23, 30)  # 16:30 UTC, still Monday in Ho Chi Minh City
+    assert OFFICE.end_of_next_working_day(late_evening) == local(TUESDAY, 17, 30)
+
+
+def test_a_callback_before_the_deadline_keeps_it_and_wins() -> None:
+    journey = Journey()
+    journey.feed(message(local(FRIDAY, 15)))
+    (answer,) = journey.feed(callback(local(MONDAY, 10)))
+    assert answer.verdict == VERDICT_WIN and results(answer)[NEXT_DAY] is True
+    journey.feed(anything(local(TUESDAY, 9)))
+    assert journey.lost() == []
+
+
+def test_no_callback_by_the_end_of_the_next_working_day_is_lost_when_the_deadline_passes() -> None:
+    journey = Journey()
+    journey.feed(message(local(FRIDAY, 15)))
+    journey.feed(anything(local(date(2026, 11, 21), 12)))  # Saturday: the deadline is Monday
+    journey.feed(anything(local(MONDAY, 17, 40)))  # within the 15 minutes' lateness
+    assert journey.lost() == []
+    journey.feed(anything(local(MONDAY, 17, 50)))
+    (lost,) = journey.lost()
+    assert lost.verdict == VERDICT_LOSE and lost.stage == "message_taking"
+    assert lost.occurred_at.ToDatetime(UTC) == local(MONDAY, 17, 30)  # the deadline's own time
+    assert lost.customer_id == "cust-1" and lost.visit_id == f"call-{local(FRIDAY, 15)}"
+    assert lost.reason == (
+        "reply before the end of the next working day: no callback by 2026-11-23 10:30 UTC"
+    )
+    assert results(lost) == {NEXT_DAY: False}
+
+
+def test_a_holiday_deadline_is_not_lost_on_the_holiday() -> None:
+    journey = Journey()
+    journey.feed(message(local(date(2026, 4, 29), 10)))
+    journey.feed(anything(local(date(2026, 5, 1), 18)))  # Labour Day, and the evening after
+    assert journey.lost() == []
+    journey.feed(anything(local(date(2026, 5, 4), 17, 50)))
+    assert [m.occurred_at.ToDatetime(UTC) for m in journey.lost()] == [
+        local(date(2026, 5, 4), 17, 30)
+    ]
+
+
+def test_a_callback_after_the_deadline_but_before_it_was_called_lost_loses_itself() -> None:
+    journey = Journey()
+    journey.feed(message(local(FRIDAY, 15)))
+    (late,) = journey.feed(callback(local(TUESDAY, 9)))
+    assert late.verdict == VERDICT_LOSE and results(late)[NEXT_DAY] is False
+    assert "due within 74.5 h" in late.reason
+    journey.feed(anything(local(TUESDAY, 18)))
+    assert journey.lost() == []  # one lose for one broken standard, not two
+
+
+def test_a_promised_callback_time_is_kept_or_missed() -> None:
+    journey = Journey()
+    journey.feed(message(local(MONDAY, 10), callback_promised_hours=2))
+    (in_time,) = journey.feed(callback(local(MONDAY, 11, 30)))
+    assert results(in_time)[PROMISED] is True
+    journey.feed(message(local(TUESDAY, 10), "cust-2", callback_promised_hours=2))
+    journey.feed(anything(local(TUESDAY, 12, 20)))
+    (missed,) = [m for m in journey.lost() if m.customer_id == "cust-2"]
+    assert results(missed) == {PROMISED: False}
+    assert missed.occurred_at.ToDatetime(UTC) == local(TUESDAY, 12)
+
+
+def test_a_redelivered_batch_opens_nothing_twice_and_republishes_the_same_moments() -> None:
+    journey = Journey()
+    batch = [message(local(FRIDAY, 15)), callback(local(MONDAY, 10))]
+    first = journey.feed(*batch)
+    journey.offset = 0
+    assert journey.feed(*batch) == first
+    assert len(journey.store.deadlines) == 1 and journey.store.kept
+
+
+def test_the_same_log_in_other_batches_loses_the_same_moments_at_the_same_times() -> None:
+    log = [
+        message(local(FRIDAY, 15)),
+        message(local(FRIDAY, 16), "cust-2"),
+        callback(local(MONDAY, 9), "cust-2"),
+        anything(local(MONDAY, 18)),
+        anything(local(TUESDAY, 9)),
+    ]
+    one_by_one, all_at_once = Journey(), Journey()
+    for value in log:
+        one_by_one.feed(value)
+    all_at_once.feed(*log)
+
+    def lost(journey: Journey) -> list[tuple[str, datetime]]:
+        return [(m.moment_id, m.occurred_at.ToDatetime(UTC)) for m in journey.lost()]
+
+    assert lost(one_by_one) == lost(all_at_once) and len(lost(all_at_once)) == 1
+
+
+def test_a_late_event_does_not_move_the_clock() -> None:
+    journey = Journey()
+    journey.feed(message(local(FRIDAY, 15)))
+    late = TouchpointRecorded.FromString(anything(local(TUESDAY, 9)))
+    late.late = True  # contacts marks what arrives more than a day after it happened
+    journey.feed(late.SerializeToString())
+    assert journey.lost() == []
+    journey.feed(anything(local(TUESDAY, 9)))  # the same time, on time: the deadline passed
+    assert len(journey.lost()) == 1
+
+
+def test_a_calendar_file_says_what_is_wrong() -> None:
+    with pytest.raises(CalendarError, match="unknown calendar 'shop'"):
+        parse_calendars("calendars: []\nsites: {'*': shop}\n", "c.yaml")
+    bad_day = "calendars:\n  - {id: c, time_zone: UTC, working_days: [funday], opens: '08:00',"
+    with pytest.raises(CalendarError, match=r"c.yaml: calendars\[0\]"):
+        parse_calendars(bad_day + " closes: '17:00'}\nsites: {'*': c}\n", "c.yaml")
+    with pytest.raises(ValueError, match="opens must be before closes"):
+        BusinessCalendar("c", "UTC", frozenset({0}), OFFICE.closes, OFFICE.opens)
