@@ -175,6 +175,8 @@ class PostgresDeadlines:
         cursor = await conn.execute(SAVE_MOMENTS, columns(rows, MOMENT_COLUMNS))
         inserted = {moment_id for (moment_id,) in await cursor.fetchall()}
         repeats = [m.moment_id for m in settlement.moments if m.moment_id not in inserted]
+        if not repeats:
+            return settlement.moments
         found = await (await conn.execute(SELECT_PAYLOADS, (repeats,))).fetchall()
         first = {moment_id: bytes(payload) for moment_id, payload in found}
         return [

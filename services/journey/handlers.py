@@ -7,7 +7,7 @@ moment of its own, published through the outbox.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Protocol
 
@@ -104,6 +104,16 @@ def opening_of(recorded: TouchpointRecorded, moment_id: str) -> Opening:
     )
 
 
+def index_by(
+    standards: Iterable[Standard], stage_of: Callable[[Standard], str] = lambda s: s.stage
+) -> dict[tuple[str, str], list[Standard]]:
+    """Standards by (map, stage), so a moment meets only its own."""
+    index: dict[tuple[str, str], list[Standard]] = {}
+    for standard in standards:
+        index.setdefault((standard.journey_map, stage_of(standard)), []).append(standard)
+    return index
+
+
 class ScoreMoments:
     """The journey batch handler."""
 
@@ -120,10 +130,12 @@ class ScoreMoments:
         self.calendars = calendars or load_calendars()
         self.lateness = lateness
         self.by_id = {s.standard_id: s for s in self.standards}
-        self.keepers: dict[tuple[str, str], list[Standard]] = {}  # (map, until stage) -> ...
-        for s in self.standards:
-            if s.is_deadline:
-                self.keepers.setdefault((s.journey_map, s.deadline_until), []).append(s)
+        # by (map, stage): what judges a moment there, what it opens, what it keeps
+        self.judging = index_by(s for s in self.standards if not s.is_deadline)
+        self.opening = index_by(s for s in self.standards if s.is_deadline)
+        self.keeping = index_by(
+            (s for s in self.standards if s.is_deadline), lambda s: s.deadline_until
+        )
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
         """Score and store the batch; re-emit duplicates (same ids) so a crash loses nothing."""
@@ -153,11 +165,13 @@ class ScoreMoments:
             judgements = self.judge(recorded, moment_id, waiting, settlement)
             event = moment_scored(recorded, verdict_of(judgements), self.version)
             settlement.moments.append(row_of(event))
-            opening = opening_of(recorded, moment_id)
-            calendar = self.calendars.for_site(opening.site_id)
-            opened = deadlines_opened(opening, self.standards, calendar)
-            settlement.opened.extend(opened)
-            waiting.extend(opened)
+            tp = recorded.touchpoint
+            openers = self.opening.get((tp.journey_map, tp.stage))
+            if openers:
+                calendar = self.calendars.for_site(tp.site_id)
+                opened = deadlines_opened(opening_of(recorded, moment_id), openers, calendar)
+                settlement.opened.extend(opened)
+                waiting.extend(opened)
         overdue = {d.deadline_id: d for d in ledger.overdue}
         if ledger.watermark is not None:
             late = [d for d in waiting if is_overdue(d, ledger.watermark, self.lateness)]
@@ -176,9 +190,10 @@ class ScoreMoments:
     ) -> tuple[Judgement, ...]:
         """The moment's own judgements, and those of the deadlines it comes for."""
         tp = recorded.touchpoint
-        judgements = list(score(moment_of(tp), self.standards).judgements)
+        place = (tp.journey_map, tp.stage)
+        judgements = list(score(moment_of(tp), self.judging.get(place, ())).judgements)
         at = to_datetime(tp.occurred_at)
-        for standard in self.keepers.get((tp.journey_map, tp.stage), ()):
+        for standard in self.keeping.get(place, ()):
             deadline = first_waiting(waiting, standard.standard_id, recorded.customer_id, at)
             if deadline is not None:
                 judgements.append(kept(standard, deadline, at))
