@@ -18,6 +18,7 @@ from contacts.store import (
 from journey.deadline_store import Decide, Ledger
 from journey.deadlines import Deadline
 from journey.store import MomentFilter, MomentRow, VisitRow
+from journey.visit_store import Completion, EndingVisit
 from loyalty.domain import CustomerValue, Purchase
 from loyalty.store import Valuer, value_as
 from notify.domain import CaseOpening, LostMoment
@@ -150,6 +151,7 @@ class MemoryJourneyStore(MemoryCustomerLinks):
         self.missed: set[str] = set()
         self.watermark: datetime | None = None
         self.outbox: list[Outgoing] = []
+        self.completed: dict[str, Completion] = {}
 
     async def settle(
         self,
@@ -157,6 +159,7 @@ class MemoryJourneyStore(MemoryCustomerLinks):
         batch_time: datetime | None,
         lateness: timedelta,
         decide: Decide,
+        visit_gap: timedelta = timedelta(0),
     ) -> list[MomentRow]:
         times = [t for t in (self.watermark, batch_time) if t is not None]
         self.watermark = max(times) if times else None
@@ -167,7 +170,9 @@ class MemoryJourneyStore(MemoryCustomerLinks):
             if self.watermark and d.due_at < self.watermark - lateness
         ]
         waiting.sort(key=lambda d: (d.opened_at, d.deadline_id))
-        settlement = decide(Ledger(tuple(waiting), tuple(overdue), self.watermark))
+        ending = self._ending(self.watermark - lateness - visit_gap) if self.watermark else []
+        ledger = Ledger(tuple(waiting), tuple(overdue), self.watermark, tuple(ending))
+        settlement = decide(ledger)
         stored = [self.moments.setdefault(m.moment_id, m) for m in settlement.moments]
         for d in settlement.opened:
             self.deadlines.setdefault(d.deadline_id, d)
@@ -179,7 +184,50 @@ class MemoryJourneyStore(MemoryCustomerLinks):
             if missed.moment and missed.record:
                 self.moments.setdefault(missed.moment.moment_id, missed.moment)
                 self.outbox.append(missed.record)
+        for completion in settlement.completed:
+            if completion.visit_id not in self.completed:
+                self.completed[completion.visit_id] = completion
+                self.outbox.append(completion.record)
         return stored
+
+    def _visits(self) -> dict[str, list[MomentRow]]:
+        visits: dict[str, list[MomentRow]] = {}
+        for m in sorted(self.moments.values(), key=lambda m: (m.occurred_at, m.moment_id)):
+            visits.setdefault(m.visit_id, []).append(m)
+        return visits
+
+    def _ending(self, quiet_since: datetime) -> list[EndingVisit]:
+        pending = {d.visit_id for d in self.deadlines.values()} - {
+            self.deadlines[d].visit_id for d in self.kept.keys() | self.missed
+        }
+        visits = self._visits()
+        done = {c: [m.occurred_at for m in visits[c]][-1] for c in self.completed}
+        ending = []
+        for visit_id, rows in visits.items():
+            first, last = rows[0], rows[-1]
+            if visit_id in self.completed or visit_id in pending or last.occurred_at >= quiet_since:
+                continue
+            verdicts = [m.verdict for m in rows]
+            past = tuple(
+                (done[v], self.completed[v].perception)
+                for v in self.completed
+                if visits[v][0].customer_id == first.customer_id
+            )
+            ending.append(
+                EndingVisit(
+                    visit_id,
+                    first.customer_id,
+                    first.site_id,
+                    first.journey_map,
+                    first.occurred_at,
+                    last.occurred_at,
+                    verdicts.count("win"),
+                    verdicts.count("lose"),
+                    tuple(m.payload for m in rows),
+                    past,
+                )
+            )
+        return sorted(ending, key=lambda v: (v.last_at, v.visit_id))
 
     async def open_deadlines(self) -> list[Deadline]:
         done = self.kept.keys() | self.missed
@@ -210,6 +258,7 @@ class MemoryJourneyStore(MemoryCustomerLinks):
             first.journey_map,
             verdicts.count("win"),
             verdicts.count("lose"),
+            self.completed[visit_id].completion if visit_id in self.completed else None,
         )
         return visit, rows
 

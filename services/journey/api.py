@@ -58,7 +58,7 @@ class JourneyApi(pb_grpc.JourneyServiceServicer):
         if found is None:
             raise NotFound(f"visit {visit_id} not found")
         visit, moments = found
-        return pb.Visit(
+        reply = pb.Visit(
             visit_id=visit.visit_id,
             customer_id=visit.customer_id,
             site_id=visit.site_id,
@@ -67,6 +67,9 @@ class JourneyApi(pb_grpc.JourneyServiceServicer):
             wins=visit.wins,
             losses=visit.losses,
         )
+        if visit.completion:
+            reply.completion.ParseFromString(visit.completion)
+        return reply
 
     @rpc_method
     async def GetScoreStats(

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from journey.deadlines import Deadline
 from journey.domain import Judgement, Moment, Scored, Standard, Verdict
+from journey.visit_store import EndingVisit
+from journey.visits import Result, VisitVerdict
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_timestamp
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
@@ -94,4 +99,50 @@ def missed_moment(deadline: Deadline, judgement: Judgement, version: str) -> pb.
         reason=judgement.describe(),
     )
     event.occurred_at.CopyFrom(to_timestamp(deadline.due_at))
+    return event
+
+
+QUADRANTS = {
+    "": pb.QUADRANT_UNSPECIFIED,
+    "A": pb.QUADRANT_A_COLD,
+    "B": pb.QUADRANT_B_PRODUCTION_LINE,
+    "C": pb.QUADRANT_C_FRIENDLY_DISORGANISED,
+    "D": pb.QUADRANT_D_QUALITY,
+}
+SIDE_NAMES = {number: name for name, number in SIDES.items()}
+
+
+def results_of(payloads: Sequence[bytes]) -> list[Result]:
+    """Every standard's judgement in a visit's stored moments."""
+    return [
+        Result(r.met, r.weight or 1.0, SIDE_NAMES.get(r.side, "procedural"), r.surprised)
+        for payload in payloads
+        for r in pb.MomentScored.FromString(payload).results
+    ]
+
+
+def visit_completed(
+    visit: EndingVisit, verdict: VisitVerdict, completed_at: datetime
+) -> pb.VisitCompleted:
+    """VisitCompleted for a visit whose gap has passed; its id derives from the visit's."""
+    event = pb.VisitCompleted(
+        event_id=derived_id("visit-completed", visit.visit_id),
+        visit_id=visit.visit_id,
+        customer_id=visit.customer_id,
+        site_id=visit.site_id,
+        journey_map=visit.journey_map,
+        wins=visit.wins,
+        losses=visit.losses,
+        surprises=verdict.surprises,
+        level=verdict.level,  # type: ignore[arg-type]  # 1..6, as ServiceLevel numbers them
+        perception=verdict.perception,
+        expectation=verdict.expectation,
+        satisfaction=verdict.satisfaction,
+        quadrant=QUADRANTS[verdict.quadrant],
+        procedural_score=verdict.procedural or 0.0,
+        personal_score=verdict.personal or 0.0,
+    )
+    event.first_at.CopyFrom(to_timestamp(visit.first_at))
+    event.last_at.CopyFrom(to_timestamp(visit.last_at))
+    event.completed_at.CopyFrom(to_timestamp(completed_at))
     return event

@@ -18,6 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from journey.deadlines import Deadline
 from journey.store import MOMENT_COLUMNS, SAVE_MOMENTS, MomentRow
+from journey.visit_store import Completion, EndingVisit, complete_visits, ending_visits
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.pg import columns
 from touchstone.common.topics import Outgoing
@@ -32,6 +33,7 @@ class Ledger:
     waiting: tuple[Deadline, ...]  # open deadlines of the batch's customers
     overdue: tuple[Deadline, ...]  # open deadlines the event clock has passed (with lateness)
     watermark: datetime | None  # the event clock after this batch
+    ending: tuple[EndingVisit, ...] = ()  # open visits quiet for at least the shortest gap
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Settlement:
     opened: list[Deadline] = field(default_factory=list)
     kept: dict[str, str] = field(default_factory=dict)  # deadline id -> the moment that came
     missed: list[MissedDeadline] = field(default_factory=list)
+    completed: list[Completion] = field(default_factory=list)
 
 
 Decide = Callable[[Ledger], Settlement]
@@ -65,6 +68,7 @@ class DeadlineStore(Protocol):
         batch_time: datetime | None,
         lateness: timedelta,
         decide: Decide,
+        visit_gap: timedelta = timedelta(0),
     ) -> list[MomentRow]:
         """Decide and store the batch in one transaction; the batch's moments as stored (a
         redelivered moment as it was first stored, so it is re-published unchanged)."""
@@ -136,12 +140,15 @@ class PostgresDeadlines:
         batch_time: datetime | None,
         lateness: timedelta,
         decide: Decide,
+        visit_gap: timedelta = timedelta(0),
     ) -> list[MomentRow]:
         async with self.pool.connection() as conn, conn.transaction():
-            ledger = await self._ledger(conn, customer_ids, batch_time, lateness)
+            ledger = await self._ledger(conn, customer_ids, batch_time, lateness, visit_gap)
             settlement = decide(ledger)
             stored = await self._save_moments(conn, settlement)
             await self._save_deadlines(conn, settlement)
+            await complete_visits(conn, settlement.completed)
+            await add_to_outbox(conn, SCHEMA, [c.record for c in settlement.completed])
             if ledger.watermark is not None:
                 await conn.execute(SET_CLOCK, (ledger.watermark,))
         return stored
@@ -152,15 +159,17 @@ class PostgresDeadlines:
         customer_ids: Sequence[str],
         batch_time: datetime | None,
         lateness: timedelta,
+        visit_gap: timedelta,
     ) -> Ledger:
         row = await (await conn.execute(TAKE_CLOCK)).fetchone()
         times = [t for t in (row[0] if row else None, batch_time) if t is not None]
         watermark = max(times) if times else None
         waiting = await self._deadlines(conn, SELECT_WAITING, list(customer_ids))
-        overdue = (
-            await self._deadlines(conn, SELECT_OVERDUE, watermark - lateness) if watermark else ()
-        )
-        return Ledger(tuple(waiting), tuple(overdue), watermark)
+        if watermark is None:
+            return Ledger(tuple(waiting), (), None)
+        overdue = await self._deadlines(conn, SELECT_OVERDUE, watermark - lateness)
+        ending = await ending_visits(conn, watermark - lateness - visit_gap)
+        return Ledger(tuple(waiting), tuple(overdue), watermark, tuple(ending))
 
     @staticmethod
     async def _deadlines(conn: AsyncConnection, query: str, param: object) -> list[Deadline]:

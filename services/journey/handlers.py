@@ -7,13 +7,20 @@ moment of its own, published through the outbox.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from journey.calendar import Calendars
 from journey.calendar_file import load_calendars
-from journey.codec import VERDICT_NAMES, missed_moment, moment_of, moment_scored
+from journey.codec import (
+    VERDICT_NAMES,
+    missed_moment,
+    moment_of,
+    moment_scored,
+    results_of,
+    visit_completed,
+)
 from journey.deadline_store import DeadlineStore, Ledger, MissedDeadline, Settlement
 from journey.deadlines import (
     DEFAULT_LATENESS,
@@ -27,6 +34,8 @@ from journey.deadlines import (
 )
 from journey.domain import Judgement, Standard, score, standards_version, verdict_of
 from journey.store import JourneyStore, MomentRow
+from journey.visit_store import Completion, EndingVisit
+from journey.visits import VisitVerdict, verdict_of_visit
 from touchstone.common.decoding import (
     UnusableRecord,
     checked_time,
@@ -34,10 +43,12 @@ from touchstone.common.decoding import (
     parse_record,
 )
 from touchstone.common.ids import derived_id
+from touchstone.common.journey_maps import load_maps
 from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import (
     JOURNEY_DLQ,
     JOURNEY_MOMENTS,
+    JOURNEY_VISITS,
     Incoming,
     Outgoing,
     cloudevent_headers,
@@ -47,6 +58,7 @@ from touchstone.journey.v1.events_pb2 import MomentScored
 
 SOURCE = "touchstone/journey"
 SCORED_TYPE = "touchstone.journey.v1.MomentScored"
+VISIT_TYPE = "touchstone.journey.v1.VisitCompleted"
 
 
 class JourneyTables(JourneyStore, DeadlineStore, Protocol):
@@ -114,6 +126,26 @@ def index_by(
     return index
 
 
+def completion_of(visit: EndingVisit, verdict: VisitVerdict, done_at: datetime) -> Completion:
+    """A completed visit, stored and published as VisitCompleted (keyed by customer id)."""
+    event = visit_completed(visit, verdict, done_at)
+    payload = event.SerializeToString(deterministic=True)
+    headers = cloudevent_headers(
+        event_id=event.event_id, source=SOURCE, type_=VISIT_TYPE, time=done_at
+    )
+    record = Outgoing(JOURNEY_VISITS, visit.customer_id.encode(), payload, headers)
+    return Completion(
+        visit.visit_id,
+        done_at,
+        verdict.level,
+        verdict.quadrant,
+        verdict.perception,
+        verdict.satisfaction,
+        payload,
+        record,
+    )
+
+
 class ScoreMoments:
     """The journey batch handler."""
 
@@ -123,11 +155,14 @@ class ScoreMoments:
         standards: Sequence[Standard],
         calendars: Calendars | None = None,
         lateness: timedelta = DEFAULT_LATENESS,
+        visit_gaps: Mapping[str, timedelta] | None = None,
     ) -> None:
         self.store = store
         self.standards = tuple(standards)
         self.version = standards_version(self.standards)
         self.calendars = calendars or load_calendars()
+        self.visit_gaps = visit_gaps or {m.id: m.visit_gap for m in load_maps().values()}
+        self.shortest_gap = min(self.visit_gaps.values(), default=timedelta(0))
         self.lateness = lateness
         self.by_id = {s.standard_id: s for s in self.standards}
         # by (map, stage): what judges a moment there, what it opens, what it keeps
@@ -153,6 +188,7 @@ class ScoreMoments:
             max(on_time, default=None),
             self.lateness,
             lambda ledger: self.decide(recorded, ledger),
+            self.shortest_gap,
         )
         return outgoing + [moment_record(row) for row in stored]
 
@@ -179,7 +215,27 @@ class ScoreMoments:
         settlement.missed.extend(
             self.miss(d) for d_id, d in sorted(overdue.items()) if d_id not in settlement.kept
         )
+        settlement.completed.extend(self.complete(ledger, settlement))
         return settlement
+
+    def complete(self, ledger: Ledger, settlement: Settlement) -> list[Completion]:
+        """The visits whose gap has passed by event time, oldest first, with their verdicts."""
+        if ledger.watermark is None:
+            return []
+        touched = {m.visit_id for m in settlement.moments}
+        history = {v.customer_id: list(v.past) for v in ledger.ending}
+        completions = []
+        for visit in sorted(ledger.ending, key=lambda v: (v.last_at, v.visit_id)):
+            done_at = visit.last_at + self.visit_gaps.get(visit.journey_map, self.shortest_gap)
+            if visit.visit_id in touched or done_at + self.lateness >= ledger.watermark:
+                continue
+            past = sorted(
+                (p for p in history[visit.customer_id] if p[0] < visit.first_at), reverse=True
+            )
+            verdict = verdict_of_visit(results_of(visit.moments), [p for _, p in past])
+            history[visit.customer_id].append((visit.last_at, verdict.perception))
+            completions.append(completion_of(visit, verdict, done_at))
+        return completions
 
     def judge(
         self,

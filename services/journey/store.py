@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -56,6 +56,7 @@ class VisitRow:
     journey_map: str
     wins: int
     losses: int
+    completion: bytes | None = None  # the VisitCompleted protobuf, once the visit is over
 
 
 class JourneyStore(CustomerLinks, Protocol):
@@ -125,7 +126,7 @@ LIMIT %(limit)s
 """)
 
 SELECT_VISIT = """
-SELECT visit_id, customer_id, site_id, journey_map, wins, losses
+SELECT visit_id, customer_id, site_id, journey_map, wins, losses, completion
 FROM journey.visits WHERE visit_id = %s
 """
 
@@ -137,6 +138,10 @@ SELECT_VERDICT_COUNTS = """
 SELECT coalesce(sum(wins), 0), coalesce(sum(losses), 0), coalesce(sum(unscored), 0)
 FROM journey.visits
 """
+
+
+def _bytes(value: object) -> bytes | None:
+    return bytes(value) if isinstance(value, bytes | memoryview) else None
 
 
 def _column_list() -> sql.Composable:
@@ -178,7 +183,9 @@ class PostgresJourneyStore(PostgresCustomerLinks):
                 return None
             query = SELECT_VISIT_MOMENTS.format(columns=_column_list())
             rows = await (await conn.execute(query, (visit_id,))).fetchall()
-        return VisitRow(*visit), [MomentRow(*row) for row in rows]
+        return replace(VisitRow(*visit[:6]), completion=_bytes(visit[6])), [
+            MomentRow(*row) for row in rows
+        ]
 
     async def verdict_counts(self) -> dict[str, int]:
         async with self.pool.connection() as conn:

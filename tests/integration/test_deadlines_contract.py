@@ -48,11 +48,14 @@ def clock(when: datetime) -> Any:
 async def published_losses(store: Any) -> list[MomentScored]:
     """The lost moments queued for publication (the fake's list, or journey.outbox)."""
     if hasattr(store, "outbox"):
-        values = [o.value for o in store.outbox]
+        values = [o.value for o in store.outbox if o.topic == "journey.moments.v1"]
     else:
         async with store.pool.connection() as conn:
             rows = await (
-                await conn.execute("SELECT value FROM journey.outbox ORDER BY id")
+                await conn.execute(
+                    "SELECT value FROM journey.outbox WHERE topic = %s ORDER BY id",
+                    ("journey.moments.v1",),
+                )
             ).fetchall()
         values = [bytes(v) for (v,) in rows]
     return [MomentScored.FromString(v) for v in values]

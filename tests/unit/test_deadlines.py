@@ -18,7 +18,7 @@ from journey.handlers import ScoreMoments
 from journey.standards import default_standards
 from tests.builders import record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
-from touchstone.common.topics import Outgoing
+from touchstone.common.topics import JOURNEY_MOMENTS, Outgoing
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
 
@@ -69,7 +69,8 @@ class Journey:
 
     def lost(self) -> list[MomentScored]:
         """The lost moments of missed deadlines, as published through the outbox."""
-        return [MomentScored.FromString(o.value) for o in self.store.outbox]
+        outbox = self.store.outbox
+        return [MomentScored.FromString(o.value) for o in outbox if o.topic == JOURNEY_MOMENTS]
 
 
 def results(moment: MomentScored) -> dict[str, bool]:

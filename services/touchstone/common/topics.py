@@ -13,6 +13,7 @@ TOUCHPOINTS_DLQ = "touchpoints.dlq.v1"
 CONTACTS_RECORDED = "contacts.recorded.v1"
 CONTACTS_PROFILES = "contacts.profiles.v1"
 JOURNEY_MOMENTS = "journey.moments.v1"
+JOURNEY_VISITS = "journey.visits.v1"
 JOURNEY_DLQ = "journey.dlq.v1"
 LOYALTY_VALUES = "loyalty.values.v1"
 LOYALTY_DLQ = "loyalty.dlq.v1"
@@ -25,6 +26,7 @@ ALL_TOPICS = (
     CONTACTS_RECORDED,
     CONTACTS_PROFILES,
     JOURNEY_MOMENTS,
+    JOURNEY_VISITS,
     JOURNEY_DLQ,
     LOYALTY_VALUES,
     LOYALTY_DLQ,

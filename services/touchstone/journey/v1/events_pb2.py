@@ -25,19 +25,25 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"touchstone/journey/v1/events.proto\x12\x15touchstone.journey.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x02\n\x0eStandardResult\x12\x13\n\x0bstandard_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0b\n\x03met\x18\x03 \x01(\x08\x12\x13\n\x0bmeasurement\x18\x04 \x01(\t\x12\x10\n\x08measured\x18\x05 \x01(\x01\x12\x11\n\tthreshold\x18\x06 \x01(\x01\x12\x12\n\ncomparator\x18\x07 \x01(\t\x12)\n\x04side\x18\x08 \x01(\x0e\x32\x1b.touchstone.journey.v1.Side\x12\x0c\n\x04\x61rea\x18\t \x01(\t\x12\x11\n\tsurprised\x18\n \x01(\x08\x12\x0e\n\x06weight\x18\x0b \x01(\x01\x12\x11\n\tdimension\x18\x0c \x01(\t\"\xdb\x02\n\x0cMomentScored\x12\x11\n\tmoment_id\x18\x01 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x10\n\x08visit_id\x18\x04 \x01(\t\x12\x0f\n\x07site_id\x18\x05 \x01(\t\x12\x13\n\x0bjourney_map\x18\x06 \x01(\t\x12\r\n\x05stage\x18\x07 \x01(\t\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x07verdict\x18\t \x01(\x0e\x32\x1e.touchstone.journey.v1.Verdict\x12\x36\n\x07results\x18\n \x03(\x0b\x32%.touchstone.journey.v1.StandardResult\x12\x19\n\x11standards_version\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t*[\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x0f\n\x0bVERDICT_WIN\x10\x01\x12\x10\n\x0cVERDICT_LOSE\x10\x02\x12\x14\n\x10VERDICT_UNSCORED\x10\x03*D\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSIDE_PROCEDURAL\x10\x01\x12\x11\n\rSIDE_PERSONAL\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"touchstone/journey/v1/events.proto\x12\x15touchstone.journey.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x02\n\x0eStandardResult\x12\x13\n\x0bstandard_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0b\n\x03met\x18\x03 \x01(\x08\x12\x13\n\x0bmeasurement\x18\x04 \x01(\t\x12\x10\n\x08measured\x18\x05 \x01(\x01\x12\x11\n\tthreshold\x18\x06 \x01(\x01\x12\x12\n\ncomparator\x18\x07 \x01(\t\x12)\n\x04side\x18\x08 \x01(\x0e\x32\x1b.touchstone.journey.v1.Side\x12\x0c\n\x04\x61rea\x18\t \x01(\t\x12\x11\n\tsurprised\x18\n \x01(\x08\x12\x0e\n\x06weight\x18\x0b \x01(\x01\x12\x11\n\tdimension\x18\x0c \x01(\t\"\xdb\x02\n\x0cMomentScored\x12\x11\n\tmoment_id\x18\x01 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x10\n\x08visit_id\x18\x04 \x01(\t\x12\x0f\n\x07site_id\x18\x05 \x01(\t\x12\x13\n\x0bjourney_map\x18\x06 \x01(\t\x12\r\n\x05stage\x18\x07 \x01(\t\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x07verdict\x18\t \x01(\x0e\x32\x1e.touchstone.journey.v1.Verdict\x12\x36\n\x07results\x18\n \x03(\x0b\x32%.touchstone.journey.v1.StandardResult\x12\x19\n\x11standards_version\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\"\x85\x04\n\x0eVisitCompleted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08visit_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x0f\n\x07site_id\x18\x04 \x01(\t\x12\x13\n\x0bjourney_map\x18\x05 \x01(\t\x12,\n\x08\x66irst_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07last_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04wins\x18\x08 \x01(\x05\x12\x0e\n\x06losses\x18\t \x01(\x05\x12\x11\n\tsurprises\x18\n \x01(\x05\x12\x32\n\x05level\x18\x0b \x01(\x0e\x32#.touchstone.journey.v1.ServiceLevel\x12\x12\n\nperception\x18\x0c \x01(\x01\x12\x13\n\x0b\x65xpectation\x18\r \x01(\x01\x12\x14\n\x0csatisfaction\x18\x0e \x01(\x01\x12\x31\n\x08quadrant\x18\x0f \x01(\x0e\x32\x1f.touchstone.journey.v1.Quadrant\x12\x18\n\x10procedural_score\x18\x10 \x01(\x01\x12\x16\n\x0epersonal_score\x18\x11 \x01(\x01\x12\x30\n\x0c\x63ompleted_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*[\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x0f\n\x0bVERDICT_WIN\x10\x01\x12\x10\n\x0cVERDICT_LOSE\x10\x02\x12\x14\n\x10VERDICT_UNSCORED\x10\x03*D\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSIDE_PROCEDURAL\x10\x01\x12\x11\n\rSIDE_PERSONAL\x10\x02*\xe0\x01\n\x0cServiceLevel\x12\x1d\n\x19SERVICE_LEVEL_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSERVICE_LEVEL_DISAPPOINTING\x10\x01\x12\x17\n\x13SERVICE_LEVEL_BASIC\x10\x02\x12\x1d\n\x19SERVICE_LEVEL_AS_EXPECTED\x10\x03\x12\x19\n\x15SERVICE_LEVEL_DESIRED\x10\x04\x12\x1c\n\x18SERVICE_LEVEL_SURPRISING\x10\x05\x12\x1f\n\x1bSERVICE_LEVEL_UNFORGETTABLE\x10\x06*\x97\x01\n\x08Quadrant\x12\x18\n\x14QUADRANT_UNSPECIFIED\x10\x00\x12\x13\n\x0fQUADRANT_A_COLD\x10\x01\x12\x1e\n\x1aQUADRANT_B_PRODUCTION_LINE\x10\x02\x12$\n QUADRANT_C_FRIENDLY_DISORGANISED\x10\x03\x12\x16\n\x12QUADRANT_D_QUALITY\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'touchstone.journey.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VERDICT']._serialized_start=707
-  _globals['_VERDICT']._serialized_end=798
-  _globals['_SIDE']._serialized_start=800
-  _globals['_SIDE']._serialized_end=868
+  _globals['_VERDICT']._serialized_start=1227
+  _globals['_VERDICT']._serialized_end=1318
+  _globals['_SIDE']._serialized_start=1320
+  _globals['_SIDE']._serialized_end=1388
+  _globals['_SERVICELEVEL']._serialized_start=1391
+  _globals['_SERVICELEVEL']._serialized_end=1615
+  _globals['_QUADRANT']._serialized_start=1618
+  _globals['_QUADRANT']._serialized_end=1769
   _globals['_STANDARDRESULT']._serialized_start=95
   _globals['_STANDARDRESULT']._serialized_end=355
   _globals['_MOMENTSCORED']._serialized_start=358
   _globals['_MOMENTSCORED']._serialized_end=705
+  _globals['_VISITCOMPLETED']._serialized_start=708
+  _globals['_VISITCOMPLETED']._serialized_end=1225
 # @@protoc_insertion_point(module_scope)

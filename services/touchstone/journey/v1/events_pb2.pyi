@@ -22,6 +22,24 @@ class Side(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SIDE_UNSPECIFIED: _ClassVar[Side]
     SIDE_PROCEDURAL: _ClassVar[Side]
     SIDE_PERSONAL: _ClassVar[Side]
+
+class ServiceLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SERVICE_LEVEL_UNSPECIFIED: _ClassVar[ServiceLevel]
+    SERVICE_LEVEL_DISAPPOINTING: _ClassVar[ServiceLevel]
+    SERVICE_LEVEL_BASIC: _ClassVar[ServiceLevel]
+    SERVICE_LEVEL_AS_EXPECTED: _ClassVar[ServiceLevel]
+    SERVICE_LEVEL_DESIRED: _ClassVar[ServiceLevel]
+    SERVICE_LEVEL_SURPRISING: _ClassVar[ServiceLevel]
+    SERVICE_LEVEL_UNFORGETTABLE: _ClassVar[ServiceLevel]
+
+class Quadrant(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    QUADRANT_UNSPECIFIED: _ClassVar[Quadrant]
+    QUADRANT_A_COLD: _ClassVar[Quadrant]
+    QUADRANT_B_PRODUCTION_LINE: _ClassVar[Quadrant]
+    QUADRANT_C_FRIENDLY_DISORGANISED: _ClassVar[Quadrant]
+    QUADRANT_D_QUALITY: _ClassVar[Quadrant]
 VERDICT_UNSPECIFIED: Verdict
 VERDICT_WIN: Verdict
 VERDICT_LOSE: Verdict
@@ -29,6 +47,18 @@ VERDICT_UNSCORED: Verdict
 SIDE_UNSPECIFIED: Side
 SIDE_PROCEDURAL: Side
 SIDE_PERSONAL: Side
+SERVICE_LEVEL_UNSPECIFIED: ServiceLevel
+SERVICE_LEVEL_DISAPPOINTING: ServiceLevel
+SERVICE_LEVEL_BASIC: ServiceLevel
+SERVICE_LEVEL_AS_EXPECTED: ServiceLevel
+SERVICE_LEVEL_DESIRED: ServiceLevel
+SERVICE_LEVEL_SURPRISING: ServiceLevel
+SERVICE_LEVEL_UNFORGETTABLE: ServiceLevel
+QUADRANT_UNSPECIFIED: Quadrant
+QUADRANT_A_COLD: Quadrant
+QUADRANT_B_PRODUCTION_LINE: Quadrant
+QUADRANT_C_FRIENDLY_DISORGANISED: Quadrant
+QUADRANT_D_QUALITY: Quadrant
 
 class StandardResult(_message.Message):
     __slots__ = ("standard_id", "description", "met", "measurement", "measured", "threshold", "comparator", "side", "area", "surprised", "weight", "dimension")
@@ -85,3 +115,43 @@ class MomentScored(_message.Message):
     standards_version: str
     reason: str
     def __init__(self, moment_id: _Optional[str] = ..., source_event_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., site_id: _Optional[str] = ..., journey_map: _Optional[str] = ..., stage: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., results: _Optional[_Iterable[_Union[StandardResult, _Mapping]]] = ..., standards_version: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class VisitCompleted(_message.Message):
+    __slots__ = ("event_id", "visit_id", "customer_id", "site_id", "journey_map", "first_at", "last_at", "wins", "losses", "surprises", "level", "perception", "expectation", "satisfaction", "quadrant", "procedural_score", "personal_score", "completed_at")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    VISIT_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    JOURNEY_MAP_FIELD_NUMBER: _ClassVar[int]
+    FIRST_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_AT_FIELD_NUMBER: _ClassVar[int]
+    WINS_FIELD_NUMBER: _ClassVar[int]
+    LOSSES_FIELD_NUMBER: _ClassVar[int]
+    SURPRISES_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    PERCEPTION_FIELD_NUMBER: _ClassVar[int]
+    EXPECTATION_FIELD_NUMBER: _ClassVar[int]
+    SATISFACTION_FIELD_NUMBER: _ClassVar[int]
+    QUADRANT_FIELD_NUMBER: _ClassVar[int]
+    PROCEDURAL_SCORE_FIELD_NUMBER: _ClassVar[int]
+    PERSONAL_SCORE_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    visit_id: str
+    customer_id: str
+    site_id: str
+    journey_map: str
+    first_at: _timestamp_pb2.Timestamp
+    last_at: _timestamp_pb2.Timestamp
+    wins: int
+    losses: int
+    surprises: int
+    level: ServiceLevel
+    perception: float
+    expectation: float
+    satisfaction: float
+    quadrant: Quadrant
+    procedural_score: float
+    personal_score: float
+    completed_at: _timestamp_pb2.Timestamp
+    def __init__(self, event_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., site_id: _Optional[str] = ..., journey_map: _Optional[str] = ..., first_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., surprises: _Optional[int] = ..., level: _Optional[_Union[ServiceLevel, str]] = ..., perception: _Optional[float] = ..., expectation: _Optional[float] = ..., satisfaction: _Optional[float] = ..., quadrant: _Optional[_Union[Quadrant, str]] = ..., procedural_score: _Optional[float] = ..., personal_score: _Optional[float] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from touchstone.journey.v1 import events_pb2 as touchstone_dot_journey_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+touchstone/journey/v1/journey_service.proto\x12\x15touchstone.journey.v1\x1a\"touchstone/journey/v1/events.proto\"\xa4\x01\n\x12ListMomentsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x10\n\x08visit_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12/\n\x07verdict\x18\x04 \x01(\x0e\x32\x1e.touchstone.journey.v1.Verdict\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"d\n\x13ListMomentsResponse\x12\x34\n\x07moments\x18\x01 \x03(\x0b\x32#.touchstone.journey.v1.MomentScored\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"#\n\x0fGetVisitRequest\x12\x10\n\x08visit_id\x18\x01 \x01(\t\"\xa8\x01\n\x05Visit\x12\x10\n\x08visit_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\x13\n\x0bjourney_map\x18\x04 \x01(\t\x12\x34\n\x07moments\x18\x05 \x03(\x0b\x32#.touchstone.journey.v1.MomentScored\x12\x0c\n\x04wins\x18\x06 \x01(\x05\x12\x0e\n\x06losses\x18\x07 \x01(\x05\"\x16\n\x14GetScoreStatsRequest\"<\n\nScoreStats\x12\x0c\n\x04wins\x18\x01 \x01(\x03\x12\x0e\n\x06losses\x18\x02 \x01(\x03\x12\x10\n\x08unscored\x18\x03 \x01(\x03\x32\xa9\x02\n\x0eJourneyService\x12\x64\n\x0bListMoments\x12).touchstone.journey.v1.ListMomentsRequest\x1a*.touchstone.journey.v1.ListMomentsResponse\x12P\n\x08GetVisit\x12&.touchstone.journey.v1.GetVisitRequest\x1a\x1c.touchstone.journey.v1.Visit\x12_\n\rGetScoreStats\x12+.touchstone.journey.v1.GetScoreStatsRequest\x1a!.touchstone.journey.v1.ScoreStatsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+touchstone/journey/v1/journey_service.proto\x12\x15touchstone.journey.v1\x1a\"touchstone/journey/v1/events.proto\"\xa4\x01\n\x12ListMomentsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x10\n\x08visit_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12/\n\x07verdict\x18\x04 \x01(\x0e\x32\x1e.touchstone.journey.v1.Verdict\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"d\n\x13ListMomentsResponse\x12\x34\n\x07moments\x18\x01 \x03(\x0b\x32#.touchstone.journey.v1.MomentScored\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"#\n\x0fGetVisitRequest\x12\x10\n\x08visit_id\x18\x01 \x01(\t\"\xe3\x01\n\x05Visit\x12\x10\n\x08visit_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\x13\n\x0bjourney_map\x18\x04 \x01(\t\x12\x34\n\x07moments\x18\x05 \x03(\x0b\x32#.touchstone.journey.v1.MomentScored\x12\x0c\n\x04wins\x18\x06 \x01(\x05\x12\x0e\n\x06losses\x18\x07 \x01(\x05\x12\x39\n\ncompletion\x18\x08 \x01(\x0b\x32%.touchstone.journey.v1.VisitCompleted\"\x16\n\x14GetScoreStatsRequest\"<\n\nScoreStats\x12\x0c\n\x04wins\x18\x01 \x01(\x03\x12\x0e\n\x06losses\x18\x02 \x01(\x03\x12\x10\n\x08unscored\x18\x03 \x01(\x03\x32\xa9\x02\n\x0eJourneyService\x12\x64\n\x0bListMoments\x12).touchstone.journey.v1.ListMomentsRequest\x1a*.touchstone.journey.v1.ListMomentsResponse\x12P\n\x08GetVisit\x12&.touchstone.journey.v1.GetVisitRequest\x1a\x1c.touchstone.journey.v1.Visit\x12_\n\rGetScoreStats\x12+.touchstone.journey.v1.GetScoreStatsRequest\x1a!.touchstone.journey.v1.ScoreStatsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,11 +39,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETVISITREQUEST']._serialized_start=375
   _globals['_GETVISITREQUEST']._serialized_end=410
   _globals['_VISIT']._serialized_start=413
-  _globals['_VISIT']._serialized_end=581
-  _globals['_GETSCORESTATSREQUEST']._serialized_start=583
-  _globals['_GETSCORESTATSREQUEST']._serialized_end=605
-  _globals['_SCORESTATS']._serialized_start=607
-  _globals['_SCORESTATS']._serialized_end=667
-  _globals['_JOURNEYSERVICE']._serialized_start=670
-  _globals['_JOURNEYSERVICE']._serialized_end=967
+  _globals['_VISIT']._serialized_end=640
+  _globals['_GETSCORESTATSREQUEST']._serialized_start=642
+  _globals['_GETSCORESTATSREQUEST']._serialized_end=664
+  _globals['_SCORESTATS']._serialized_start=666
+  _globals['_SCORESTATS']._serialized_end=726
+  _globals['_JOURNEYSERVICE']._serialized_start=729
+  _globals['_JOURNEYSERVICE']._serialized_end=1026
 # @@protoc_insertion_point(module_scope)

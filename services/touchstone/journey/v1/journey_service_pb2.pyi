@@ -38,7 +38,7 @@ class GetVisitRequest(_message.Message):
     def __init__(self, visit_id: _Optional[str] = ...) -> None: ...
 
 class Visit(_message.Message):
-    __slots__ = ("visit_id", "customer_id", "site_id", "journey_map", "moments", "wins", "losses")
+    __slots__ = ("visit_id", "customer_id", "site_id", "journey_map", "moments", "wins", "losses", "completion")
     VISIT_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +46,7 @@ class Visit(_message.Message):
     MOMENTS_FIELD_NUMBER: _ClassVar[int]
     WINS_FIELD_NUMBER: _ClassVar[int]
     LOSSES_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_FIELD_NUMBER: _ClassVar[int]
     visit_id: str
     customer_id: str
     site_id: str
@@ -53,7 +54,8 @@ class Visit(_message.Message):
     moments: _containers.RepeatedCompositeFieldContainer[_events_pb2.MomentScored]
     wins: int
     losses: int
-    def __init__(self, visit_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., site_id: _Optional[str] = ..., journey_map: _Optional[str] = ..., moments: _Optional[_Iterable[_Union[_events_pb2.MomentScored, _Mapping]]] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ...) -> None: ...
+    completion: _events_pb2.VisitCompleted
+    def __init__(self, visit_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., site_id: _Optional[str] = ..., journey_map: _Optional[str] = ..., moments: _Optional[_Iterable[_Union[_events_pb2.MomentScored, _Mapping]]] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., completion: _Optional[_Union[_events_pb2.VisitCompleted, _Mapping]] = ...) -> None: ...
 
 class GetScoreStatsRequest(_message.Message):
     __slots__ = ()

@@ -1,0 +1,113 @@
+"""Completing visits, on the in-memory fake and on Postgres alike.
+
+Given a customer's moments and the event clock passing the map's visit gap → VisitCompleted with
+the level, perception, expectation learnt from their earlier visits, satisfaction and quadrant.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from journey.handlers import ScoreMoments
+from journey.standards import default_standards
+from tests.builders import record, recorded, touchpoint
+from tests.integration.store_contract_support import STORE_KINDS, make_store, run
+from touchstone.journey.v1.events_pb2 import (
+    QUADRANT_B_PRODUCTION_LINE,
+    QUADRANT_UNSPECIFIED,
+    SERVICE_LEVEL_BASIC,
+    SERVICE_LEVEL_DESIRED,
+    VisitCompleted,
+)
+
+DAY1 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 09:00 in Ho Chi Minh City
+DAY2 = DAY1 + timedelta(days=1)
+
+
+@pytest.fixture(params=STORE_KINDS)
+def journey_store(request: pytest.FixtureRequest) -> Any:
+    return make_store(request, "journey")
+
+
+def contact(stage: str, at: datetime, visit: str, measured: dict[str, float]) -> Any:
+    tp = touchpoint(stage, at, measurements=measured, event_id=f"{visit}-{stage}")
+    return record(recorded(tp, "lan", visit), 0, "contacts.recorded.v1")
+
+
+def tick(at: datetime) -> Any:
+    tp = touchpoint("drive_in", at, event_id=f"tick-{at.isoformat()}")
+    return record(recorded(tp, "someone-else", f"tick-{at.isoformat()}"), 1, "contacts.recorded.v1")
+
+
+async def completions(store: Any) -> list[VisitCompleted]:
+    """The VisitCompleted records queued for publication."""
+    if hasattr(store, "outbox"):
+        values = [o.value for o in store.outbox if o.topic == "journey.visits.v1"]
+    else:
+        async with store.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT value FROM journey.outbox WHERE topic = %s ORDER BY id",
+                ("journey.visits.v1",),
+            )
+            values = [bytes(v) for (v,) in await cursor.fetchall()]
+    found = [VisitCompleted.FromString(v) for v in values]
+    return [c for c in found if c.customer_id == "lan"]
+
+
+def test_a_visit_completes_once_its_gap_passes_and_the_next_learns_from_it(journey_store) -> None:
+    async def scenario(store) -> None:
+        handler = ScoreMoments(store, default_standards())
+        await handler.handle(
+            [
+                contact("enter_store", DAY1, "v1", {"greeting_seconds": 5}),  # a surprise
+                contact("ask_staff", DAY1 + timedelta(minutes=10), "v1", {"response_seconds": 150}),
+                contact("wait_in_queue", DAY1 + timedelta(minutes=30), "v1", {"wait_seconds": 60}),
+            ]
+        )
+        await handler.handle([tick(DAY1 + timedelta(minutes=30 + 120 + 10))])  # within the gap
+        assert await completions(store) == []
+        for _ in range(2):  # the gap has passed; the batch is redelivered
+            await handler.handle([tick(DAY1 + timedelta(minutes=30 + 120 + 20))])
+        (first,) = await completions(store)
+        assert (first.visit_id, first.wins, first.losses, first.surprises) == ("v1", 2, 1, 2)
+        assert first.level == SERVICE_LEVEL_BASIC  # a loss pulls it down from surprising
+        assert first.quadrant == QUADRANT_B_PRODUCTION_LINE  # procedure strong, help slow
+        assert (first.procedural_score, first.personal_score) == (1.0, 0.0)
+        assert (first.perception, first.expectation) == (0.6667, 1.0)
+        assert first.satisfaction == pytest.approx(-0.3333)
+        assert first.completed_at.ToDatetime(UTC) == DAY1 + timedelta(minutes=30 + 120)
+        visit, _ = await store.get_visit("v1")
+        assert VisitCompleted.FromString(visit.completion) == first
+
+        await handler.handle(
+            [
+                contact("enter_store", DAY2, "v2", {"greeting_seconds": 12}),
+                contact("wait_in_queue", DAY2 + timedelta(minutes=20), "v2", {"wait_seconds": 200}),
+            ]
+        )
+        await handler.handle([tick(DAY2 + timedelta(hours=3))])
+        second = (await completions(store))[1]
+        assert second.level == SERVICE_LEVEL_DESIRED and second.quadrant == QUADRANT_UNSPECIFIED
+        assert (second.perception, second.expectation) == (1.0, 0.6667)  # learnt from v1
+        assert second.satisfaction == pytest.approx(0.3333)
+
+    run(journey_store, scenario)
+
+
+def test_a_call_is_not_over_while_its_callback_is_pending(journey_store) -> None:
+    async def scenario(store) -> None:
+        handler = ScoreMoments(store, default_standards())
+        message = touchpoint("message_taking", DAY1, "phone", event_id="msg")
+        await handler.handle([record(recorded(message, "lan", "call"), 0, "contacts.recorded.v1")])
+        await handler.handle([tick(DAY1 + timedelta(days=2, hours=1))])  # past the 2-day gap
+        assert [c.visit_id for c in await completions(store)] == []  # Monday is the deadline
+        await handler.handle([tick(DAY1 + timedelta(days=4))])  # the deadline is missed
+        assert await completions(store) == []  # its lost moment ends the call later
+        await handler.handle([tick(DAY1 + timedelta(days=6))])  # two days after the deadline
+        (call,) = await completions(store)
+        assert (call.visit_id, call.losses) == ("call", 1)
+
+    run(journey_store, scenario)
