@@ -17,7 +17,7 @@ from contacts.store import (
 )
 from journey.deadline_store import Decide, Ledger
 from journey.deadlines import Deadline
-from journey.store import MomentFilter, MomentRow, VisitRow
+from journey.store import MomentFilter, MomentRow, VisitFilter, VisitRow
 from journey.visit_store import Completion, EndingVisit
 from loyalty.domain import CustomerValue, Purchase
 from loyalty.store import Valuer, value_as
@@ -241,9 +241,15 @@ class MemoryJourneyStore(MemoryCustomerLinks):
     async def list_moments(
         self, where: MomentFilter, after: tuple[datetime, str] | None, limit: int
     ) -> list[MomentRow]:
-        wanted = {k: v for k, v in vars(where).items() if v}
+        wanted = {k: v for k, v in vars(where).items() if v and k not in ("since", "until")}
         rows = sorted(self.moments.values(), key=lambda m: (m.occurred_at, m.moment_id))
-        rows = [m for m in rows if self.matches(m, wanted)]
+        rows = [
+            m
+            for m in rows
+            if self.matches(m, wanted)
+            and (where.since is None or m.occurred_at >= where.since)
+            and (where.until is None or m.occurred_at < where.until)
+        ]
         return [m for m in rows if after is None or (m.occurred_at, m.moment_id) > after][:limit]
 
     async def get_visit(self, visit_id: str) -> tuple[VisitRow, list[MomentRow]] | None:
@@ -259,8 +265,23 @@ class MemoryJourneyStore(MemoryCustomerLinks):
             verdicts.count("win"),
             verdicts.count("lose"),
             self.completed[visit_id].completion if visit_id in self.completed else None,
+            first.occurred_at,
+            rows[-1].occurred_at,
         )
         return visit, rows
+
+    async def list_visits(
+        self, where: VisitFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> list[VisitRow]:
+        visits = [v for v, _ in [await self.get_visit(i) for i in self._visits()] if v]
+        wanted = {k: v for k, v in vars(where).items() if v and k != "completed_only"}
+        chosen = [
+            v
+            for v in visits
+            if self.matches(v, wanted) and (v.completion or not where.completed_only)
+        ]
+        chosen.sort(key=lambda v: (v.last_at, v.visit_id))
+        return [v for v in chosen if after is None or (v.last_at, v.visit_id) > after][:limit]
 
     async def verdict_counts(self) -> dict[str, int]:
         verdicts = [m.verdict for m in self.moments.values()]

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
 import grpc
+from google.protobuf.message import Message
 
 from journey.codec import VERDICT_NAMES
-from journey.store import JourneyStore, MomentFilter
+from journey.standards import StandardSet
+from journey.standards_api import StandardsMethods
+from journey.store import JourneyStore, MomentFilter, MomentRow, VisitFilter, VisitRow
+from touchstone.common.journey_maps import JourneyMap
+from touchstone.common.pg import BEGINNING
+from touchstone.common.prototime import to_datetime, to_timestamp
 from touchstone.common.rpc import (
     InvalidArgument,
     NotFound,
@@ -27,14 +36,51 @@ def moment_filter(request: pb.ListMomentsRequest) -> MomentFilter:
         visit_id=request.visit_id,
         site_id=request.site_id,
         verdict=VERDICT_NAMES.get(request.verdict, ""),
+        journey_map=request.journey_map,
+        stage=request.stage,
+        since=time_or_none(request, "since"),
+        until=time_or_none(request, "until"),
     )
 
 
-class JourneyApi(pb_grpc.JourneyServiceServicer):
-    """Answers queries from journey's own tables."""
+def time_or_none(request: Message, field: str) -> datetime | None:
+    """A Timestamp field as a datetime when set; InvalidArgument if it cannot be one."""
+    if not request.HasField(field):
+        return None
+    try:
+        return to_datetime(getattr(request, field))
+    except (ValueError, OverflowError) as error:
+        raise InvalidArgument((field, "is not a valid time")) from error
 
-    def __init__(self, store: JourneyStore) -> None:
+
+def visit_message(visit: VisitRow, moments: Sequence[MomentRow] = ()) -> pb.Visit:
+    """A visit as a contract message (with its moments when given)."""
+    reply = pb.Visit(
+        visit_id=visit.visit_id,
+        customer_id=visit.customer_id,
+        site_id=visit.site_id,
+        journey_map=visit.journey_map,
+        moments=[MomentScored.FromString(m.payload) for m in moments],
+        wins=visit.wins,
+        losses=visit.losses,
+    )
+    if visit.completion:
+        reply.completion.ParseFromString(visit.completion)
+    if visit.first_at and visit.last_at:
+        reply.first_at.CopyFrom(to_timestamp(visit.first_at))
+        reply.last_at.CopyFrom(to_timestamp(visit.last_at))
+    return reply
+
+
+class JourneyApi(StandardsMethods, pb_grpc.JourneyServiceServicer):
+    """Answers queries from journey's own tables and the standards in force."""
+
+    def __init__(
+        self, store: JourneyStore, standards: StandardSet, maps: Mapping[str, JourneyMap]
+    ) -> None:
         self.store = store
+        self.standards = standards
+        self.maps = maps
 
     @rpc_method
     async def ListMoments(
@@ -58,18 +104,20 @@ class JourneyApi(pb_grpc.JourneyServiceServicer):
         if found is None:
             raise NotFound(f"visit {visit_id} not found")
         visit, moments = found
-        reply = pb.Visit(
-            visit_id=visit.visit_id,
-            customer_id=visit.customer_id,
-            site_id=visit.site_id,
-            journey_map=visit.journey_map,
-            moments=[MomentScored.FromString(m.payload) for m in moments],
-            wins=visit.wins,
-            losses=visit.losses,
+        return visit_message(visit, moments)
+
+    @rpc_method
+    async def ListVisits(
+        self, request: pb.ListVisitsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListVisitsResponse:
+        where = VisitFilter(request.customer_id, request.site_id, request.completed_only)
+        page = PageRequest.of(request.page_size, request.page_token)
+        rows = await self.store.list_visits(where, page.after, page.size)
+        response = pb.ListVisitsResponse(visits=[visit_message(v) for v in rows])
+        response.next_page_token = page.next_token(
+            rows, lambda v: (v.last_at or BEGINNING, v.visit_id)
         )
-        if visit.completion:
-            reply.completion.ParseFromString(visit.completion)
-        return reply
+        return response
 
     @rpc_method
     async def GetScoreStats(

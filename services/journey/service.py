@@ -37,7 +37,9 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     store=PostgresJourney,
     handler=scorer,
-    servicer=lambda store, settings: JourneyApi(store),
+    servicer=lambda store, settings: JourneyApi(
+        store, standards_in_force(settings), load_maps(settings.maps_dir)
+    ),
     grpc_service="touchstone.journey.v1.JourneyService",
     add_servicer=pb_grpc.add_JourneyServiceServicer_to_server,
     relays_outbox=True,  # lost moments of missed deadlines

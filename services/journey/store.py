@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
@@ -15,7 +15,7 @@ from touchstone.common.customer_links import (
     PostgresCustomerLinks,
     equality_filters,
 )
-from touchstone.common.pg import BEGINNING, columns
+from touchstone.common.pg import BEGINNING, END_OF_TIME, columns
 
 SCHEMA = "journey"
 
@@ -44,6 +44,19 @@ class MomentFilter:
     visit_id: str = ""
     site_id: str = ""
     verdict: str = ""
+    journey_map: str = ""
+    stage: str = ""
+    since: datetime | None = None  # occurred at or after
+    until: datetime | None = None  # occurred before
+
+
+@dataclass(frozen=True)
+class VisitFilter:
+    """Optional filters for listing visits."""
+
+    customer_id: str = ""
+    site_id: str = ""
+    completed_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,8 @@ class VisitRow:
     wins: int
     losses: int
     completion: bytes | None = None  # the VisitCompleted protobuf, once the visit is over
+    first_at: datetime | None = None
+    last_at: datetime | None = None
 
 
 class JourneyStore(CustomerLinks, Protocol):
@@ -72,6 +87,11 @@ class JourneyStore(CustomerLinks, Protocol):
 
     async def get_visit(self, visit_id: str) -> tuple[VisitRow, list[MomentRow]] | None:
         """The visit and its moments in event-time order, or None."""
+
+    async def list_visits(
+        self, where: VisitFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> list[VisitRow]:
+        """Visits by last contact, after a keyset position."""
 
     async def verdict_counts(self) -> dict[str, int]:
         """How many moments have each verdict."""
@@ -120,15 +140,22 @@ SELECT moment_id FROM inserted
 
 SELECT_MOMENTS = sql.SQL("""
 SELECT {columns} FROM journey.moments
-WHERE (occurred_at, moment_id) > (%(after_time)s::timestamptz, %(after_id)s::text) {filters}
+WHERE (occurred_at, moment_id) > (%(after_time)s::timestamptz, %(after_id)s::text)
+  AND occurred_at >= %(since)s::timestamptz AND occurred_at < %(until)s::timestamptz {filters}
 ORDER BY occurred_at, moment_id
 LIMIT %(limit)s
 """)
 
-SELECT_VISIT = """
-SELECT visit_id, customer_id, site_id, journey_map, wins, losses, completion
-FROM journey.visits WHERE visit_id = %s
-"""
+VISIT_COLUMNS = (
+    "visit_id, customer_id, site_id, journey_map, wins, losses, completion, first_at, last_at"
+)
+SELECT_VISIT = f"SELECT {VISIT_COLUMNS} FROM journey.visits WHERE visit_id = %s"
+SELECT_VISITS = sql.SQL(f"""
+SELECT {VISIT_COLUMNS} FROM journey.visits
+WHERE (last_at, visit_id) > (%(after_time)s::timestamptz, %(after_id)s::text) {{filters}}
+ORDER BY last_at, visit_id
+LIMIT %(limit)s
+""")
 
 SELECT_VISIT_MOMENTS = sql.SQL("""
 SELECT {columns} FROM journey.moments WHERE visit_id = %s ORDER BY occurred_at, moment_id
@@ -149,7 +176,23 @@ def _column_list() -> sql.Composable:
 
 
 def _filters(where: MomentFilter) -> sql.Composable:
-    return equality_filters(where, ("customer_id", "visit_id", "site_id", "verdict"), SCHEMA)
+    names = ("customer_id", "visit_id", "site_id", "verdict", "journey_map", "stage")
+    return equality_filters(where, names, SCHEMA)
+
+
+def _visit_filters(where: VisitFilter) -> sql.Composable:
+    completed = sql.SQL("AND completed_at IS NOT NULL" if where.completed_only else "")
+    return sql.SQL(" ").join(
+        [equality_filters(where, ("customer_id", "site_id"), SCHEMA), completed]
+    )
+
+
+def visit_row(row: Sequence[Any]) -> VisitRow:
+    """A visit as read by SELECT_VISIT(S)."""
+    visit_id, customer_id, site_id, journey_map, wins, losses, completion, first, last = row
+    return VisitRow(
+        visit_id, customer_id, site_id, journey_map, wins, losses, _bytes(completion), first, last
+    )
 
 
 class PostgresJourneyStore(PostgresCustomerLinks):
@@ -171,7 +214,14 @@ class PostgresJourneyStore(PostgresCustomerLinks):
     ) -> list[MomentRow]:
         after_time, after_id = after or (BEGINNING, "")
         query = SELECT_MOMENTS.format(columns=_column_list(), filters=_filters(where))
-        params = {**vars(where), "after_time": after_time, "after_id": after_id, "limit": limit}
+        params = {
+            **vars(where),
+            "since": where.since or BEGINNING,
+            "until": where.until or END_OF_TIME,
+            "after_time": after_time,
+            "after_id": after_id,
+            "limit": limit,
+        }
         async with self.pool.connection() as conn:
             rows = await (await conn.execute(query, params)).fetchall()
         return [MomentRow(*row) for row in rows]
@@ -183,9 +233,17 @@ class PostgresJourneyStore(PostgresCustomerLinks):
                 return None
             query = SELECT_VISIT_MOMENTS.format(columns=_column_list())
             rows = await (await conn.execute(query, (visit_id,))).fetchall()
-        return replace(VisitRow(*visit[:6]), completion=_bytes(visit[6])), [
-            MomentRow(*row) for row in rows
-        ]
+        return visit_row(visit), [MomentRow(*row) for row in rows]
+
+    async def list_visits(
+        self, where: VisitFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> list[VisitRow]:
+        after_time, after_id = after or (BEGINNING, "")
+        query = SELECT_VISITS.format(filters=_visit_filters(where))
+        params = {**vars(where), "after_time": after_time, "after_id": after_id, "limit": limit}
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(query, params)).fetchall()
+        return [visit_row(row) for row in rows]
 
     async def verdict_counts(self) -> dict[str, int]:
         async with self.pool.connection() as conn:

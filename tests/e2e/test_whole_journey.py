@@ -20,6 +20,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 from grpc_status import rpc_status
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from journey.domain import standards_version
+from journey.standards import default_standards, default_standards_file
 from tests.conftest import running_stack
 from touchstone.client import Clients
 from touchstone.common.ids import derived_id
@@ -57,6 +59,9 @@ from touchstone.journey.v1.events_pb2 import (
 from touchstone.journey.v1.journey_service_pb2 import (
     GetVisitRequest,
     ListMomentsRequest,
+    ListStandardsRequest,
+    ListVisitsRequest,
+    ValidateStandardsRequest,
     Visit,
 )
 from touchstone.loyalty.v1.events_pb2 import CustomerValue
@@ -289,6 +294,55 @@ def test_a_message_nobody_returned_is_lost_when_its_deadline_passes_and_a_case_o
     assert missed.occurred_at.ToDatetime(UTC) > left
     case = eventually(lambda: _cases(clients, customer_id), "a recovery case for it").cases[0]
     assert case.visit_id == message.visit_id
+
+
+def test_the_standards_in_force_are_listed_and_a_new_file_is_checked_line_by_line(
+    clients: Clients,
+) -> None:
+    listed = clients.journey.ListStandards(ListStandardsRequest(journey_map="phone"), timeout=5)
+    assert listed.version == standards_version(default_standards())
+    ids = {s.standard_id for s in listed.standards}
+    assert "phone.ring.answered_within_3_rings" in ids and all(i.startswith("phone.") for i in ids)
+    ring = next(
+        s for s in listed.standards if s.standard_id == "phone.ring.answered_within_3_rings"
+    )
+    assert (ring.measurement, ring.comparator, ring.threshold) == ("rings", "<=", 3)
+
+    good = default_standards_file().read_text()
+    checked = clients.journey.ValidateStandards(ValidateStandardsRequest(yaml=good), timeout=5)
+    assert checked.valid and checked.version == listed.version and checked.standards >= 17
+    bad = good.replace("threshold: 30,", 'threshold: "thirty",', 1)
+    refused = clients.journey.ValidateStandards(
+        ValidateStandardsRequest(yaml=bad, name="mine.yaml"), timeout=5
+    )
+    (problem,) = refused.problems
+    assert not refused.valid and problem.field.endswith(".measure.threshold")
+    assert good.splitlines()[problem.line - 1].strip().startswith("measure:")
+
+
+def test_moments_and_visits_are_listed_by_stage_time_and_customer(
+    clients: Clients, producer: KafkaProducer
+) -> None:
+    customer_id = f"cust-{uuid.uuid4()}"
+    start = datetime(2026, 11, 19, 9, 0, tzinfo=UTC)
+    visit = supermarket_visit(CustomerRef(customer_id=customer_id), start)
+    publish(producer, visit, customer_id.encode())
+    eventually(lambda: moments_of(clients, customer_id, 6), "six scored moments")
+    request = ListMomentsRequest(customer_id=customer_id, stage="enter_store")
+    (greeting,) = clients.journey.ListMoments(request, timeout=5).moments
+    assert greeting.verdict == VERDICT_LOSE
+    window = ListMomentsRequest(customer_id=customer_id)
+    window.since.FromDatetime(start + timedelta(minutes=3))
+    window.until.FromDatetime(start + timedelta(minutes=9))
+    assert [m.stage for m in clients.journey.ListMoments(window, timeout=5).moments] == [
+        "enter_store",
+        "select_goods",
+    ]
+    (listed,) = clients.journey.ListVisits(
+        ListVisitsRequest(customer_id=customer_id), timeout=5
+    ).visits
+    assert (listed.visit_id, listed.wins, listed.losses) == (greeting.visit_id, 1, 1)
+    assert listed.first_at.ToDatetime(UTC) == start and not listed.moments
 
 
 def row_counts(settings: Settings, customer_id: str) -> tuple[int, int, int, int]:

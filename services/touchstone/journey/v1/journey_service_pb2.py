@@ -22,28 +22,45 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from touchstone.journey.v1 import events_pb2 as touchstone_dot_journey_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+touchstone/journey/v1/journey_service.proto\x12\x15touchstone.journey.v1\x1a\"touchstone/journey/v1/events.proto\"\xa4\x01\n\x12ListMomentsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x10\n\x08visit_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12/\n\x07verdict\x18\x04 \x01(\x0e\x32\x1e.touchstone.journey.v1.Verdict\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"d\n\x13ListMomentsResponse\x12\x34\n\x07moments\x18\x01 \x03(\x0b\x32#.touchstone.journey.v1.MomentScored\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"#\n\x0fGetVisitRequest\x12\x10\n\x08visit_id\x18\x01 \x01(\t\"\xe3\x01\n\x05Visit\x12\x10\n\x08visit_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\x13\n\x0bjourney_map\x18\x04 \x01(\t\x12\x34\n\x07moments\x18\x05 \x03(\x0b\x32#.touchstone.journey.v1.MomentScored\x12\x0c\n\x04wins\x18\x06 \x01(\x05\x12\x0e\n\x06losses\x18\x07 \x01(\x05\x12\x39\n\ncompletion\x18\x08 \x01(\x0b\x32%.touchstone.journey.v1.VisitCompleted\"\x16\n\x14GetScoreStatsRequest\"<\n\nScoreStats\x12\x0c\n\x04wins\x18\x01 \x01(\x03\x12\x0e\n\x06losses\x18\x02 \x01(\x03\x12\x10\n\x08unscored\x18\x03 \x01(\x03\x32\xa9\x02\n\x0eJourneyService\x12\x64\n\x0bListMoments\x12).touchstone.journey.v1.ListMomentsRequest\x1a*.touchstone.journey.v1.ListMomentsResponse\x12P\n\x08GetVisit\x12&.touchstone.journey.v1.GetVisitRequest\x1a\x1c.touchstone.journey.v1.Visit\x12_\n\rGetScoreStats\x12+.touchstone.journey.v1.GetScoreStatsRequest\x1a!.touchstone.journey.v1.ScoreStatsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+touchstone/journey/v1/journey_service.proto\x12\x15touchstone.journey.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"touchstone/journey/v1/events.proto\"\x9e\x02\n\x12ListMomentsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x10\n\x08visit_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12/\n\x07verdict\x18\x04 \x01(\x0e\x32\x1e.touchstone.journey.v1.Verdict\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\x12\x13\n\x0bjourney_map\x18\x07 \x01(\t\x12\r\n\x05stage\x18\x08 \x01(\t\x12)\n\x05since\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"d\n\x13ListMomentsResponse\x12\x34\n\x07moments\x18\x01 \x03(\x0b\x32#.touchstone.journey.v1.MomentScored\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"#\n\x0fGetVisitRequest\x12\x10\n\x08visit_id\x18\x01 \x01(\t\"\xbe\x02\n\x05Visit\x12\x10\n\x08visit_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\x13\n\x0bjourney_map\x18\x04 \x01(\t\x12\x34\n\x07moments\x18\x05 \x03(\x0b\x32#.touchstone.journey.v1.MomentScored\x12\x0c\n\x04wins\x18\x06 \x01(\x05\x12\x0e\n\x06losses\x18\x07 \x01(\x05\x12\x39\n\ncompletion\x18\x08 \x01(\x0b\x32%.touchstone.journey.v1.VisitCompleted\x12,\n\x08\x66irst_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07last_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x16\n\x14GetScoreStatsRequest\"<\n\nScoreStats\x12\x0c\n\x04wins\x18\x01 \x01(\x03\x12\x0e\n\x06losses\x18\x02 \x01(\x03\x12\x10\n\x08unscored\x18\x03 \x01(\x03\"x\n\x11ListVisitsRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12\x16\n\x0e\x63ompleted_only\x18\x03 \x01(\x08\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"[\n\x12ListVisitsResponse\x12,\n\x06visits\x18\x01 \x03(\x0b\x32\x1c.touchstone.journey.v1.Visit\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9a\x03\n\x08Standard\x12\x13\n\x0bstandard_id\x18\x01 \x01(\t\x12\x13\n\x0bjourney_map\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0c\n\x04\x61rea\x18\x05 \x01(\t\x12\x11\n\tdimension\x18\x06 \x01(\t\x12)\n\x04side\x18\x07 \x01(\x0e\x32\x1b.touchstone.journey.v1.Side\x12\x0e\n\x06weight\x18\x08 \x01(\x01\x12\x13\n\x0bmeasurement\x18\t \x01(\t\x12\x12\n\ncomparator\x18\n \x01(\t\x12\x11\n\tthreshold\x18\x0b \x01(\x01\x12\x17\n\x0fsurprise_margin\x18\x0c \x01(\x01\x12\x14\n\x0cmust_observe\x18\r \x03(\t\x12\x18\n\x10must_not_observe\x18\x0e \x03(\t\x12\x14\n\x0c\x61pplies_when\x18\x0f \x03(\t\x12\x16\n\x0e\x64\x65\x61\x64line_until\x18\x10 \x01(\t\x12\x13\n\x0b\x64\x65\x61\x64line_by\x18\x11 \x01(\t\x12\x1c\n\x14promised_measurement\x18\x12 \x01(\t\"+\n\x14ListStandardsRequest\x12\x13\n\x0bjourney_map\x18\x01 \x01(\t\"\\\n\x15ListStandardsResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x32\n\tstandards\x18\x02 \x03(\x0b\x32\x1f.touchstone.journey.v1.Standard\"6\n\x18ValidateStandardsRequest\x12\x0c\n\x04yaml\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"@\n\x10StandardsProblem\x12\x0c\n\x04line\x18\x01 \x01(\x05\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x89\x01\n\x19ValidateStandardsResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x11\n\tstandards\x18\x03 \x01(\x05\x12\x39\n\x08problems\x18\x04 \x03(\x0b\x32\'.touchstone.journey.v1.StandardsProblem2\xf0\x04\n\x0eJourneyService\x12\x64\n\x0bListMoments\x12).touchstone.journey.v1.ListMomentsRequest\x1a*.touchstone.journey.v1.ListMomentsResponse\x12P\n\x08GetVisit\x12&.touchstone.journey.v1.GetVisitRequest\x1a\x1c.touchstone.journey.v1.Visit\x12\x61\n\nListVisits\x12(.touchstone.journey.v1.ListVisitsRequest\x1a).touchstone.journey.v1.ListVisitsResponse\x12j\n\rListStandards\x12+.touchstone.journey.v1.ListStandardsRequest\x1a,.touchstone.journey.v1.ListStandardsResponse\x12v\n\x11ValidateStandards\x12/.touchstone.journey.v1.ValidateStandardsRequest\x1a\x30.touchstone.journey.v1.ValidateStandardsResponse\x12_\n\rGetScoreStats\x12+.touchstone.journey.v1.GetScoreStatsRequest\x1a!.touchstone.journey.v1.ScoreStatsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'touchstone.journey.v1.journey_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LISTMOMENTSREQUEST']._serialized_start=107
-  _globals['_LISTMOMENTSREQUEST']._serialized_end=271
-  _globals['_LISTMOMENTSRESPONSE']._serialized_start=273
-  _globals['_LISTMOMENTSRESPONSE']._serialized_end=373
-  _globals['_GETVISITREQUEST']._serialized_start=375
-  _globals['_GETVISITREQUEST']._serialized_end=410
-  _globals['_VISIT']._serialized_start=413
-  _globals['_VISIT']._serialized_end=640
-  _globals['_GETSCORESTATSREQUEST']._serialized_start=642
-  _globals['_GETSCORESTATSREQUEST']._serialized_end=664
-  _globals['_SCORESTATS']._serialized_start=666
-  _globals['_SCORESTATS']._serialized_end=726
-  _globals['_JOURNEYSERVICE']._serialized_start=729
-  _globals['_JOURNEYSERVICE']._serialized_end=1026
+  _globals['_LISTMOMENTSREQUEST']._serialized_start=140
+  _globals['_LISTMOMENTSREQUEST']._serialized_end=426
+  _globals['_LISTMOMENTSRESPONSE']._serialized_start=428
+  _globals['_LISTMOMENTSRESPONSE']._serialized_end=528
+  _globals['_GETVISITREQUEST']._serialized_start=530
+  _globals['_GETVISITREQUEST']._serialized_end=565
+  _globals['_VISIT']._serialized_start=568
+  _globals['_VISIT']._serialized_end=886
+  _globals['_GETSCORESTATSREQUEST']._serialized_start=888
+  _globals['_GETSCORESTATSREQUEST']._serialized_end=910
+  _globals['_SCORESTATS']._serialized_start=912
+  _globals['_SCORESTATS']._serialized_end=972
+  _globals['_LISTVISITSREQUEST']._serialized_start=974
+  _globals['_LISTVISITSREQUEST']._serialized_end=1094
+  _globals['_LISTVISITSRESPONSE']._serialized_start=1096
+  _globals['_LISTVISITSRESPONSE']._serialized_end=1187
+  _globals['_STANDARD']._serialized_start=1190
+  _globals['_STANDARD']._serialized_end=1600
+  _globals['_LISTSTANDARDSREQUEST']._serialized_start=1602
+  _globals['_LISTSTANDARDSREQUEST']._serialized_end=1645
+  _globals['_LISTSTANDARDSRESPONSE']._serialized_start=1647
+  _globals['_LISTSTANDARDSRESPONSE']._serialized_end=1739
+  _globals['_VALIDATESTANDARDSREQUEST']._serialized_start=1741
+  _globals['_VALIDATESTANDARDSREQUEST']._serialized_end=1795
+  _globals['_STANDARDSPROBLEM']._serialized_start=1797
+  _globals['_STANDARDSPROBLEM']._serialized_end=1861
+  _globals['_VALIDATESTANDARDSRESPONSE']._serialized_start=1864
+  _globals['_VALIDATESTANDARDSRESPONSE']._serialized_end=2001
+  _globals['_JOURNEYSERVICE']._serialized_start=2004
+  _globals['_JOURNEYSERVICE']._serialized_end=2628
 # @@protoc_insertion_point(module_scope)

@@ -45,6 +45,21 @@ class JourneyServiceStub:
                 request_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.GetVisitRequest.SerializeToString,
                 response_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.Visit.FromString,
                 _registered_method=True)
+        self.ListVisits = channel.unary_unary(
+                '/touchstone.journey.v1.JourneyService/ListVisits',
+                request_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ListVisitsRequest.SerializeToString,
+                response_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ListVisitsResponse.FromString,
+                _registered_method=True)
+        self.ListStandards = channel.unary_unary(
+                '/touchstone.journey.v1.JourneyService/ListStandards',
+                request_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ListStandardsRequest.SerializeToString,
+                response_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ListStandardsResponse.FromString,
+                _registered_method=True)
+        self.ValidateStandards = channel.unary_unary(
+                '/touchstone.journey.v1.JourneyService/ValidateStandards',
+                request_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ValidateStandardsRequest.SerializeToString,
+                response_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ValidateStandardsResponse.FromString,
+                _registered_method=True)
         self.GetScoreStats = channel.unary_unary(
                 '/touchstone.journey.v1.JourneyService/GetScoreStats',
                 request_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.GetScoreStatsRequest.SerializeToString,
@@ -68,6 +83,27 @@ class JourneyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListVisits(self, request, context):
+        """Visits by last contact, newest last; without their moments (GetVisit has them).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStandards(self, request, context):
+        """The service standards in force, and their version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ValidateStandards(self, request, context):
+        """Check a standards file (YAML) against the journey maps in force: every problem, with its line.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetScoreStats(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -86,6 +122,21 @@ def add_JourneyServiceServicer_to_server(servicer, server):
                     servicer.GetVisit,
                     request_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.GetVisitRequest.FromString,
                     response_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.Visit.SerializeToString,
+            ),
+            'ListVisits': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVisits,
+                    request_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ListVisitsRequest.FromString,
+                    response_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ListVisitsResponse.SerializeToString,
+            ),
+            'ListStandards': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStandards,
+                    request_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ListStandardsRequest.FromString,
+                    response_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ListStandardsResponse.SerializeToString,
+            ),
+            'ValidateStandards': grpc.unary_unary_rpc_method_handler(
+                    servicer.ValidateStandards,
+                    request_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ValidateStandardsRequest.FromString,
+                    response_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ValidateStandardsResponse.SerializeToString,
             ),
             'GetScoreStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetScoreStats,
@@ -148,6 +199,87 @@ class JourneyService:
             '/touchstone.journey.v1.JourneyService/GetVisit',
             touchstone_dot_journey_dot_v1_dot_journey__service__pb2.GetVisitRequest.SerializeToString,
             touchstone_dot_journey_dot_v1_dot_journey__service__pb2.Visit.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVisits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.journey.v1.JourneyService/ListVisits',
+            touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ListVisitsRequest.SerializeToString,
+            touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ListVisitsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStandards(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.journey.v1.JourneyService/ListStandards',
+            touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ListStandardsRequest.SerializeToString,
+            touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ListStandardsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ValidateStandards(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.journey.v1.JourneyService/ValidateStandards',
+            touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ValidateStandardsRequest.SerializeToString,
+            touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ValidateStandardsResponse.FromString,
             options,
             channel_credentials,
             insecure,

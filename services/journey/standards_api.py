@@ -1,0 +1,75 @@
+"""The standards part of journey's gRPC service: what is in force, and checking a new file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import grpc
+
+from journey.codec import SIDES
+from journey.domain import Standard, standards_version
+from journey.standards import StandardSet, parse_standards
+from touchstone.common.journey_maps import JourneyMap
+from touchstone.common.rpc import InvalidArgument, rpc_method
+from touchstone.journey.v1 import journey_service_pb2 as pb
+
+MAX_STANDARDS_TEXT = 1_000_000  # characters: a standards file is a page or two, not a dump
+
+
+def standard_message(standard: Standard) -> pb.Standard:
+    """A standard as a contract message."""
+    return pb.Standard(
+        standard_id=standard.standard_id,
+        journey_map=standard.journey_map,
+        stage=standard.stage,
+        description=standard.description,
+        area=standard.area,
+        dimension=standard.dimension,
+        side=SIDES[standard.side],
+        weight=standard.weight,
+        measurement=standard.measurement,
+        comparator=standard.comparator if standard.measurement else "",
+        threshold=standard.threshold,
+        surprise_margin=standard.surprise_margin,
+        must_observe=standard.must_observe,
+        must_not_observe=standard.must_not_observe,
+        applies_when=standard.applies_when,
+        deadline_until=standard.deadline_until,
+        deadline_by=standard.deadline_by,
+        promised_measurement=standard.promised_measurement,
+    )
+
+
+class StandardsMethods:
+    """ListStandards and ValidateStandards; mixed into the journey servicer."""
+
+    standards: StandardSet
+    maps: Mapping[str, JourneyMap]
+
+    @rpc_method
+    async def ListStandards(
+        self, request: pb.ListStandardsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListStandardsResponse:
+        wanted = [
+            standard_message(s)
+            for s in self.standards.standards
+            if not request.journey_map or s.journey_map == request.journey_map
+        ]
+        return pb.ListStandardsResponse(version=self.standards.version, standards=wanted)
+
+    @rpc_method
+    async def ValidateStandards(
+        self, request: pb.ValidateStandardsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ValidateStandardsResponse:
+        if len(request.yaml) > MAX_STANDARDS_TEXT:
+            raise InvalidArgument(("yaml", f"longer than {MAX_STANDARDS_TEXT:,} characters"))
+        name = request.name or "standards.yaml"
+        standards, problems = parse_standards(request.yaml, name, self.maps)
+        return pb.ValidateStandardsResponse(
+            valid=not problems,
+            version=standards_version(standards) if not problems else "",
+            standards=len(standards) if not problems else 0,
+            problems=[
+                pb.StandardsProblem(line=p.line, field=p.field, message=p.message) for p in problems
+            ],
+        )
