@@ -15,10 +15,11 @@ from contacts.store import (
     StoredTouchpoint,
     conflict_letter,
 )
-from journey.deadline_store import Decide, Ledger
 from journey.deadlines import Deadline
+from journey.settlement_store import BatchKeys, Decide, Ledger, Settlement
 from journey.store import MomentFilter, MomentRow, VisitFilter, VisitRow
-from journey.visit_store import Completion, EndingVisit
+from journey.visit_store import Completion
+from journey.visits import Tally, VisitState
 from loyalty.domain import CustomerValue, Purchase
 from loyalty.store import Valuer, value_as
 from notify.domain import CaseOpening, LostMoment
@@ -152,37 +153,57 @@ class MemoryJourneyStore(MemoryCustomerLinks):
         self.watermark: datetime | None = None
         self.outbox: list[Outgoing] = []
         self.completed: dict[str, Completion] = {}
+        self.visit_tallies: dict[str, Tally] = {}
+        self.visit_seen: dict[str, datetime] = {}
 
     async def settle(
-        self,
-        customer_ids: Sequence[str],
-        batch_time: datetime | None,
-        lateness: timedelta,
-        decide: Decide,
-        visit_gap: timedelta = timedelta(0),
+        self, keys: BatchKeys, lateness: timedelta, visit_gap: timedelta, decide: Decide
     ) -> list[MomentRow]:
-        times = [t for t in (self.watermark, batch_time) if t is not None]
+        clock = self.watermark
+        times = [t for t in (clock, keys.time) if t is not None]
         self.watermark = max(times) if times else None
-        waiting = [d for d in await self.open_deadlines() if d.customer_id in customer_ids]
-        overdue = [
-            d
-            for d in await self.open_deadlines()
-            if self.watermark and d.due_at < self.watermark - lateness
+        quiet_since = self.watermark - lateness - visit_gap if self.watermark else None
+        visits = [
+            v
+            for v in self._visit_states()
+            if v.visit_id in keys.visits
+            or (not v.completed and quiet_since is not None and v.last_at < quiet_since)
         ]
-        waiting.sort(key=lambda d: (d.opened_at, d.deadline_id))
-        ending = self._ending(self.watermark - lateness - visit_gap) if self.watermark else []
-        ledger = Ledger(tuple(waiting), tuple(overdue), self.watermark, tuple(ending))
-        settlement = decide(ledger)
+        customers = {*keys.customers, *(v.customer_id for v in visits)}
+        open_now = await self.open_deadlines()
+        ledger = Ledger(
+            clock=clock,
+            watermark=self.watermark,
+            waiting=tuple(d for d in open_now if d.customer_id in customers),
+            overdue=tuple(
+                d for d in open_now if self.watermark and d.due_at < self.watermark - lateness
+            ),
+            visits=tuple(visits),
+            past={c: self._past(c) for c in customers},
+            known=frozenset(m for m in keys.moments if m in self.moments),
+        )
+        return self._apply(decide(ledger))
+
+    def _apply(self, settlement: Settlement) -> list[MomentRow]:
+        new = [*settlement.moments, *(m.moment for m in settlement.missed if m.moment)]
+        inserted = {m.moment_id for m in new if m.moment_id not in self.moments}
         stored = [self.moments.setdefault(m.moment_id, m) for m in settlement.moments]
+        for m in new:
+            self.moments.setdefault(m.moment_id, m)
+        for moment_id, (visit_id, tally) in settlement.tallies.items():
+            if moment_id in inserted:
+                self.visit_tallies[visit_id] = self.visit_tallies.get(visit_id, Tally()) + tally
+        for visit_id, seen in settlement.seen.items():
+            self.visit_seen[visit_id] = max(seen, self.visit_seen.get(visit_id, seen))
         for d in settlement.opened:
             self.deadlines.setdefault(d.deadline_id, d)
-        still_open = {d.deadline_id for d in await self.open_deadlines()}
+        still_open = {d.deadline_id for d in self.deadlines.values()} - self.kept.keys()
+        still_open -= self.missed
         self.kept.update({d: m for d, m in settlement.kept.items() if d in still_open})
         for missed in settlement.missed:
             if missed.deadline_id in still_open:
                 self.missed.add(missed.deadline_id)
-            if missed.moment and missed.record:
-                self.moments.setdefault(missed.moment.moment_id, missed.moment)
+            if missed.record:
                 self.outbox.append(missed.record)
         for completion in settlement.completed:
             if completion.visit_id not in self.completed:
@@ -196,38 +217,33 @@ class MemoryJourneyStore(MemoryCustomerLinks):
             visits.setdefault(m.visit_id, []).append(m)
         return visits
 
-    def _ending(self, quiet_since: datetime) -> list[EndingVisit]:
-        pending = {d.visit_id for d in self.deadlines.values()} - {
-            self.deadlines[d].visit_id for d in self.kept.keys() | self.missed
-        }
-        visits = self._visits()
-        done = {c: [m.occurred_at for m in visits[c]][-1] for c in self.completed}
-        ending = []
-        for visit_id, rows in visits.items():
-            first, last = rows[0], rows[-1]
-            if visit_id in self.completed or visit_id in pending or last.occurred_at >= quiet_since:
-                continue
-            verdicts = [m.verdict for m in rows]
-            past = tuple(
-                (done[v], self.completed[v].perception)
-                for v in self.completed
-                if visits[v][0].customer_id == first.customer_id
-            )
-            ending.append(
-                EndingVisit(
+    def _visit_states(self) -> list[VisitState]:
+        states = []
+        for visit_id, rows in self._visits().items():
+            first, verdicts = rows[0], [m.verdict for m in rows]
+            states.append(
+                VisitState(
                     visit_id,
                     first.customer_id,
                     first.site_id,
                     first.journey_map,
                     first.occurred_at,
-                    last.occurred_at,
+                    rows[-1].occurred_at,
                     verdicts.count("win"),
                     verdicts.count("lose"),
-                    tuple(m.payload for m in rows),
-                    past,
+                    self.visit_tallies.get(visit_id, Tally()),
+                    visit_id in self.completed,
+                    self.visit_seen.get(visit_id),
                 )
             )
-        return sorted(ending, key=lambda v: (v.last_at, v.visit_id))
+        return states
+
+    def _past(self, customer_id: str) -> tuple[tuple[datetime, float], ...]:
+        return tuple(
+            (v.last_at, self.completed[v.visit_id].perception)
+            for v in self._visit_states()
+            if v.customer_id == customer_id and v.completed
+        )
 
     async def open_deadlines(self) -> list[Deadline]:
         done = self.kept.keys() | self.missed

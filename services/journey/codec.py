@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from journey.deadlines import Deadline
 from journey.domain import Judgement, Moment, Scored, Standard, Verdict
-from journey.visit_store import EndingVisit
-from journey.visits import Result, VisitVerdict
+from journey.visits import VisitState, VisitVerdict
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_timestamp
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
@@ -109,20 +107,10 @@ QUADRANTS = {
     "C": pb.QUADRANT_C_FRIENDLY_DISORGANISED,
     "D": pb.QUADRANT_D_QUALITY,
 }
-SIDE_NAMES = {number: name for name, number in SIDES.items()}
-
-
-def results_of(payloads: Sequence[bytes]) -> list[Result]:
-    """Every standard's judgement in a visit's stored moments."""
-    return [
-        Result(r.met, r.weight or 1.0, SIDE_NAMES.get(r.side, "procedural"), r.surprised)
-        for payload in payloads
-        for r in pb.MomentScored.FromString(payload).results
-    ]
 
 
 def visit_completed(
-    visit: EndingVisit, verdict: VisitVerdict, completed_at: datetime
+    visit: VisitState, verdict: VisitVerdict, completed_at: datetime
 ) -> pb.VisitCompleted:
     """VisitCompleted for a visit whose gap has passed; its id derives from the visit's."""
     event = pb.VisitCompleted(

@@ -1,41 +1,24 @@
 """Score moments: every recorded touchpoint becomes one MomentScored, stored once.
 
-A moment may also open deadlines (a message left), keep one (the callback), and every batch
-moves journey's event clock, which breaks the deadlines nothing kept: each becomes a lost
-moment of its own, published through the outbox.
+A moment may also open deadlines (a message left) or keep one (the callback); journey's event
+clock breaks the deadlines nothing kept and completes the visits whose gap has passed. The
+batch is decided record by record (batch_decision) and settled in one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
+from journey.batch_decision import BatchDecision, Index, Rules
 from journey.calendar import Calendars
 from journey.calendar_file import load_calendars
-from journey.codec import (
-    VERDICT_NAMES,
-    missed_moment,
-    moment_of,
-    moment_scored,
-    results_of,
-    visit_completed,
-)
-from journey.deadline_store import DeadlineStore, Ledger, MissedDeadline, Settlement
-from journey.deadlines import (
-    DEFAULT_LATENESS,
-    Deadline,
-    Opening,
-    deadlines_opened,
-    first_waiting,
-    is_overdue,
-    kept,
-    missed,
-)
-from journey.domain import Judgement, Standard, score, standards_version, verdict_of
-from journey.store import JourneyStore, MomentRow
-from journey.visit_store import Completion, EndingVisit
-from journey.visits import VisitVerdict, verdict_of_visit
+from journey.deadlines import DEFAULT_LATENESS
+from journey.domain import Standard, standards_version
+from journey.moment_records import moment_record
+from journey.settlement_store import BatchKeys, SettlementStore
+from journey.store import JourneyStore
 from touchstone.common.decoding import (
     UnusableRecord,
     checked_time,
@@ -45,23 +28,11 @@ from touchstone.common.decoding import (
 from touchstone.common.ids import derived_id
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.prototime import to_datetime
-from touchstone.common.topics import (
-    JOURNEY_DLQ,
-    JOURNEY_MOMENTS,
-    JOURNEY_VISITS,
-    Incoming,
-    Outgoing,
-    cloudevent_headers,
-)
+from touchstone.common.topics import JOURNEY_DLQ, Incoming, Outgoing
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
-from touchstone.journey.v1.events_pb2 import MomentScored
-
-SOURCE = "touchstone/journey"
-SCORED_TYPE = "touchstone.journey.v1.MomentScored"
-VISIT_TYPE = "touchstone.journey.v1.VisitCompleted"
 
 
-class JourneyTables(JourneyStore, DeadlineStore, Protocol):
+class JourneyTables(JourneyStore, SettlementStore, Protocol):
     """Every table the journey handler reads or writes."""
 
 
@@ -76,49 +47,9 @@ def decode_recorded(record: Incoming) -> TouchpointRecorded:
     return recorded
 
 
-def row_of(event: MomentScored) -> MomentRow:
-    """The stored form of a scored moment."""
-    return MomentRow(
-        moment_id=event.moment_id,
-        source_event_id=event.source_event_id,
-        customer_id=event.customer_id,
-        visit_id=event.visit_id,
-        site_id=event.site_id,
-        journey_map=event.journey_map,
-        stage=event.stage,
-        occurred_at=to_datetime(event.occurred_at),
-        verdict=VERDICT_NAMES[event.verdict],
-        payload=event.SerializeToString(deterministic=True),
-    )
-
-
-def moment_record(row: MomentRow) -> Outgoing:
-    """The MomentScored record of a stored moment, keyed by customer id."""
-    headers = cloudevent_headers(
-        event_id=row.moment_id, source=SOURCE, type_=SCORED_TYPE, time=row.occurred_at
-    )
-    return Outgoing(JOURNEY_MOMENTS, row.customer_id.encode(), row.payload, headers)
-
-
-def opening_of(recorded: TouchpointRecorded, moment_id: str) -> Opening:
-    """The recorded touchpoint as a moment that may open deadlines."""
-    tp = recorded.touchpoint
-    return Opening(
-        moment_id=moment_id,
-        source_event_id=tp.event_id,
-        customer_id=recorded.customer_id,
-        visit_id=recorded.visit_id,
-        site_id=tp.site_id,
-        journey_map=tp.journey_map,
-        stage=tp.stage,
-        occurred_at=to_datetime(tp.occurred_at),
-        measurements=dict(tp.measurements),
-    )
-
-
 def index_by(
     standards: Iterable[Standard], stage_of: Callable[[Standard], str] = lambda s: s.stage
-) -> dict[tuple[str, str], list[Standard]]:
+) -> Index:
     """Standards by (map, stage), so a moment meets only its own."""
     index: dict[tuple[str, str], list[Standard]] = {}
     for standard in standards:
@@ -126,23 +57,14 @@ def index_by(
     return index
 
 
-def completion_of(visit: EndingVisit, verdict: VisitVerdict, done_at: datetime) -> Completion:
-    """A completed visit, stored and published as VisitCompleted (keyed by customer id)."""
-    event = visit_completed(visit, verdict, done_at)
-    payload = event.SerializeToString(deterministic=True)
-    headers = cloudevent_headers(
-        event_id=event.event_id, source=SOURCE, type_=VISIT_TYPE, time=done_at
-    )
-    record = Outgoing(JOURNEY_VISITS, visit.customer_id.encode(), payload, headers)
-    return Completion(
-        visit.visit_id,
-        done_at,
-        verdict.level,
-        verdict.quadrant,
-        verdict.perception,
-        verdict.satisfaction,
-        payload,
-        record,
+def keys_of(batch: Sequence[TouchpointRecorded]) -> BatchKeys:
+    """What the batch touches, and the latest time of its on-time records."""
+    on_time = [to_datetime(r.touchpoint.occurred_at) for r in batch if not r.late]
+    return BatchKeys(
+        customers=tuple(sorted({r.customer_id for r in batch})),
+        visits=tuple(sorted({r.visit_id for r in batch})),
+        moments=tuple(derived_id("moment", r.touchpoint.event_id) for r in batch),
+        time=max(on_time, default=None),
     )
 
 
@@ -158,19 +80,24 @@ class ScoreMoments:
         visit_gaps: Mapping[str, timedelta] | None = None,
     ) -> None:
         self.store = store
-        self.standards = tuple(standards)
-        self.version = standards_version(self.standards)
-        self.calendars = calendars or load_calendars()
-        self.visit_gaps = visit_gaps or {m.id: m.visit_gap for m in load_maps().values()}
-        self.shortest_gap = min(self.visit_gaps.values(), default=timedelta(0))
-        self.lateness = lateness
-        self.by_id = {s.standard_id: s for s in self.standards}
-        # by (map, stage): what judges a moment there, what it opens, what it keeps
-        self.judging = index_by(s for s in self.standards if not s.is_deadline)
-        self.opening = index_by(s for s in self.standards if s.is_deadline)
-        self.keeping = index_by(
-            (s for s in self.standards if s.is_deadline), lambda s: s.deadline_until
+        gaps = visit_gaps or {m.id: m.visit_gap for m in load_maps().values()}
+        deadline_standards = [s for s in standards if s.is_deadline]
+        self.rules = Rules(
+            judging=index_by(s for s in standards if not s.is_deadline),
+            opening=index_by(deadline_standards),
+            keeping=index_by(deadline_standards, lambda s: s.deadline_until),
+            by_id={s.standard_id: s for s in standards},
+            version=standards_version(standards),
+            calendars=calendars or load_calendars(),
+            visit_gaps=gaps,
+            shortest_gap=min(gaps.values(), default=timedelta(0)),
+            lateness=lateness,
         )
+
+    @property
+    def version(self) -> str:
+        """The version of the standards this handler scores by."""
+        return self.rules.version
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
         """Score and store the batch; re-emit duplicates (same ids) so a crash loses nothing."""
@@ -181,86 +108,11 @@ class ScoreMoments:
                 recorded.append(decode_recorded(record))
             except UnusableRecord as error:
                 outgoing.append(dead_letter_unusable(record, JOURNEY_DLQ, error))
-        customers = sorted({r.customer_id for r in recorded})
-        on_time = [to_datetime(r.touchpoint.occurred_at) for r in recorded if not r.late]
+        rules = self.rules
         stored = await self.store.settle(
-            customers,
-            max(on_time, default=None),
-            self.lateness,
-            lambda ledger: self.decide(recorded, ledger),
-            self.shortest_gap,
+            keys_of(recorded),
+            rules.lateness,
+            rules.shortest_gap,
+            lambda ledger: BatchDecision(rules, ledger).run(recorded),
         )
         return outgoing + [moment_record(row) for row in stored]
-
-    def decide(self, batch: Sequence[TouchpointRecorded], ledger: Ledger) -> Settlement:
-        """Score each moment, open and keep deadlines, and miss the ones event time passed."""
-        waiting = list(ledger.waiting)
-        settlement = Settlement(moments=[])
-        for recorded in batch:
-            moment_id = derived_id("moment", recorded.touchpoint.event_id)
-            judgements = self.judge(recorded, moment_id, waiting, settlement)
-            event = moment_scored(recorded, verdict_of(judgements), self.version)
-            settlement.moments.append(row_of(event))
-            tp = recorded.touchpoint
-            openers = self.opening.get((tp.journey_map, tp.stage))
-            if openers:
-                calendar = self.calendars.for_site(tp.site_id)
-                opened = deadlines_opened(opening_of(recorded, moment_id), openers, calendar)
-                settlement.opened.extend(opened)
-                waiting.extend(opened)
-        overdue = {d.deadline_id: d for d in ledger.overdue}
-        if ledger.watermark is not None:
-            late = [d for d in waiting if is_overdue(d, ledger.watermark, self.lateness)]
-            overdue.update({d.deadline_id: d for d in late})
-        settlement.missed.extend(
-            self.miss(d) for d_id, d in sorted(overdue.items()) if d_id not in settlement.kept
-        )
-        settlement.completed.extend(self.complete(ledger, settlement))
-        return settlement
-
-    def complete(self, ledger: Ledger, settlement: Settlement) -> list[Completion]:
-        """The visits whose gap has passed by event time, oldest first, with their verdicts."""
-        if ledger.watermark is None:
-            return []
-        touched = {m.visit_id for m in settlement.moments}
-        history = {v.customer_id: list(v.past) for v in ledger.ending}
-        completions = []
-        for visit in sorted(ledger.ending, key=lambda v: (v.last_at, v.visit_id)):
-            done_at = visit.last_at + self.visit_gaps.get(visit.journey_map, self.shortest_gap)
-            if visit.visit_id in touched or done_at + self.lateness >= ledger.watermark:
-                continue
-            past = sorted(
-                (p for p in history[visit.customer_id] if p[0] < visit.first_at), reverse=True
-            )
-            verdict = verdict_of_visit(results_of(visit.moments), [p for _, p in past])
-            history[visit.customer_id].append((visit.last_at, verdict.perception))
-            completions.append(completion_of(visit, verdict, done_at))
-        return completions
-
-    def judge(
-        self,
-        recorded: TouchpointRecorded,
-        moment_id: str,
-        waiting: list[Deadline],
-        settlement: Settlement,
-    ) -> tuple[Judgement, ...]:
-        """The moment's own judgements, and those of the deadlines it comes for."""
-        tp = recorded.touchpoint
-        place = (tp.journey_map, tp.stage)
-        judgements = list(score(moment_of(tp), self.judging.get(place, ())).judgements)
-        at = to_datetime(tp.occurred_at)
-        for standard in self.keeping.get(place, ()):
-            deadline = first_waiting(waiting, standard.standard_id, recorded.customer_id, at)
-            if deadline is not None:
-                judgements.append(kept(standard, deadline, at))
-                settlement.kept[deadline.deadline_id] = moment_id
-                waiting.remove(deadline)
-        return tuple(judgements)
-
-    def miss(self, deadline: Deadline) -> MissedDeadline:
-        """The lost moment of a deadline nothing kept (none if its standard was withdrawn)."""
-        standard = self.by_id.get(deadline.standard_id)
-        if standard is None:
-            return MissedDeadline(deadline.deadline_id, None, None)
-        row = row_of(missed_moment(deadline, missed(standard, deadline), self.version))
-        return MissedDeadline(deadline.deadline_id, row, moment_record(row))

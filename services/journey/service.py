@@ -4,8 +4,8 @@ from pathlib import Path
 
 from journey.api import JourneyApi
 from journey.calendar_file import load_calendars
-from journey.deadline_store import PostgresDeadlines
 from journey.handlers import ScoreMoments
+from journey.settlement_store import PostgresSettlements
 from journey.standards import StandardSet, load_standards
 from journey.store import PostgresJourneyStore
 from touchstone.common.journey_maps import load_maps
@@ -15,7 +15,7 @@ from touchstone.common.worker import ServiceSpec
 from touchstone.journey.v1 import journey_service_pb2_grpc as pb_grpc
 
 
-class PostgresJourney(PostgresJourneyStore, PostgresDeadlines):
+class PostgresJourney(PostgresJourneyStore, PostgresSettlements):
     """Journey's tables: moments, visits, deadlines and the event clock."""
 
 

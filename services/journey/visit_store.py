@@ -1,32 +1,31 @@
-"""Completing visits in Postgres: which visits' gap has passed, and what they amounted to."""
+"""Visits in Postgres as the handler needs them: their state, the customer's past, completion."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import astuple, dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from psycopg import AsyncConnection
 
+from journey.visits import Tally, VisitState
 from touchstone.common.topics import Outgoing
 
-
-@dataclass(frozen=True)
-class EndingVisit:
-    """An open visit whose last moment is older than the shortest visit gap."""
-
-    visit_id: str
-    customer_id: str
-    site_id: str
-    journey_map: str
-    first_at: datetime
-    last_at: datetime
-    wins: int
-    losses: int
-    moments: tuple[bytes, ...]  # its MomentScored payloads
-    past: tuple[
-        tuple[datetime, float], ...
-    ]  # the customer's completed visits: (last_at, perception)
+TALLY_COLUMNS = (
+    "judged",
+    "broken",
+    "surprises",
+    "severe_broken",
+    "weight",
+    "met_weight",
+    "surprised_weight",
+    "procedural_weight",
+    "procedural_met",
+    "personal_weight",
+    "personal_met",
+)
+TALLY_TYPES = ("int",) * 4 + ("float8",) * 7
 
 
 @dataclass(frozen=True)
@@ -43,22 +42,28 @@ class Completion:
     record: Outgoing
 
 
-SELECT_ENDING = """
-SELECT v.visit_id, v.customer_id, v.site_id, v.journey_map, v.first_at, v.last_at, v.wins,
-       v.losses
-FROM journey.visits v
-WHERE v.completed_at IS NULL AND v.last_at < %s
-  AND NOT EXISTS (SELECT 1 FROM journey.deadlines d
-                  WHERE d.visit_id = v.visit_id AND d.closed_by IS NULL AND NOT d.missed)
-ORDER BY v.last_at, v.visit_id
-"""
-SELECT_MOMENTS = """
-SELECT visit_id, payload FROM journey.moments WHERE visit_id = ANY(%s)
-ORDER BY occurred_at, moment_id
+SELECT_VISITS = f"""
+SELECT visit_id, customer_id, site_id, journey_map, first_at, last_at, wins, losses,
+       {", ".join(TALLY_COLUMNS)}, completed_at IS NOT NULL, seen_at
+FROM journey.visits
+WHERE visit_id = ANY(%(visit_ids)s)
+   OR (completed_at IS NULL AND last_at < %(quiet_since)s)
 """
 SELECT_PAST = """
 SELECT customer_id, last_at, perception FROM journey.visits
 WHERE customer_id = ANY(%s) AND completed_at IS NOT NULL
+"""
+ADD_TALLIES = f"""
+UPDATE journey.visits v SET {", ".join(f"{c} = v.{c} + d.{c}" for c in TALLY_COLUMNS)}
+FROM unnest(%(visit_id)b::text[], {
+    ", ".join(f"%({c})b::{t}[]" for c, t in zip(TALLY_COLUMNS, TALLY_TYPES, strict=True))
+}) AS d(visit_id, {", ".join(TALLY_COLUMNS)})
+WHERE v.visit_id = d.visit_id
+"""
+SEEN = """
+UPDATE journey.visits v SET seen_at = greatest(v.seen_at, s.seen_at)
+FROM unnest(%(visit_id)b::text[], %(seen_at)b::timestamptz[]) AS s(visit_id, seen_at)
+WHERE v.visit_id = s.visit_id
 """
 COMPLETE = """
 UPDATE journey.visits v SET completed_at = c.completed_at, level = c.level,
@@ -70,47 +75,61 @@ FROM unnest(%(visit_id)b::text[], %(completed_at)b::timestamptz[], %(level)b::sm
      AS c(visit_id, completed_at, level, quadrant, perception, satisfaction, completion)
 WHERE v.visit_id = c.visit_id AND v.completed_at IS NULL
 """
-COMPLETION_COLUMNS = (
-    "visit_id",
-    "completed_at",
-    "level",
-    "quadrant",
-    "perception",
-    "satisfaction",
-    "completion",
-)
+COMPLETION_COLUMNS = tuple(f.name for f in fields(Completion) if f.name != "record")
 
 
-async def ending_visits(conn: AsyncConnection, quiet_since: datetime) -> list[EndingVisit]:
-    """Open visits with no moment since quiet_since and no deadline pending."""
-    rows = await (await conn.execute(SELECT_ENDING, (quiet_since,))).fetchall()
-    if not rows:
-        return []
-    visit_ids = [row[0] for row in rows]
-    moments: dict[str, list[bytes]] = {}
-    for visit_id, payload in await (await conn.execute(SELECT_MOMENTS, (visit_ids,))).fetchall():
-        moments.setdefault(visit_id, []).append(bytes(payload))
+def visit_state(row: Sequence[Any]) -> VisitState:
+    """A visit as read by SELECT_VISITS."""
+    visit_id, customer_id, site_id, journey_map, first_at, last_at, wins, losses = row[:8]
+    tally = Tally(*row[8:19])
+    return VisitState(
+        visit_id,
+        customer_id,
+        site_id,
+        journey_map,
+        first_at,
+        last_at,
+        wins,
+        losses,
+        tally,
+        completed=row[19],
+        seen_at=row[20],
+    )
+
+
+async def visits_concerned(
+    conn: AsyncConnection, visit_ids: Sequence[str], quiet_since: datetime | None
+) -> list[VisitState]:
+    """The batch's visits, and the open ones with no moment since quiet_since."""
+    params = {"visit_ids": list(visit_ids), "quiet_since": quiet_since}
+    rows = await (await conn.execute(SELECT_VISITS, params)).fetchall()
+    return [visit_state(row) for row in rows]
+
+
+async def past_perceptions(
+    conn: AsyncConnection, customer_ids: Iterable[str]
+) -> dict[str, tuple[tuple[datetime, float], ...]]:
+    """Each customer's completed visits: (last contact, perception)."""
     past: dict[str, list[tuple[datetime, float]]] = {}
-    customers = sorted({row[1] for row in rows})
-    for customer_id, last_at, perception in await (
-        await conn.execute(SELECT_PAST, (customers,))
-    ).fetchall():
+    rows = await (await conn.execute(SELECT_PAST, (sorted(set(customer_ids)),))).fetchall()
+    for customer_id, last_at, perception in rows:
         past.setdefault(customer_id, []).append((last_at, perception))
-    return [
-        EndingVisit(
-            visit_id=visit_id,
-            customer_id=customer_id,
-            site_id=site_id,
-            journey_map=journey_map,
-            first_at=first_at,
-            last_at=last_at,
-            wins=wins,
-            losses=losses,
-            moments=tuple(moments.get(visit_id, ())),
-            past=tuple(past.get(customer_id, ())),
-        )
-        for visit_id, customer_id, site_id, journey_map, first_at, last_at, wins, losses in rows
-    ]
+    return {c: tuple(p) for c, p in past.items()}
+
+
+async def add_tallies(conn: AsyncConnection, tallies: Mapping[str, Tally]) -> None:
+    """Add each visit's tally of newly stored moments to its row."""
+    if tallies:
+        params: dict[str, list[Any]] = {"visit_id": list(tallies)}
+        for n, column in enumerate(TALLY_COLUMNS):
+            params[column] = [astuple(t)[n] for t in tallies.values()]
+        await conn.execute(ADD_TALLIES, params)
+
+
+async def mark_seen(conn: AsyncConnection, seen: Mapping[str, datetime]) -> None:
+    """Remember when, by the event clock, each visit last received a moment."""
+    if seen:
+        await conn.execute(SEEN, {"visit_id": list(seen), "seen_at": list(seen.values())})
 
 
 async def complete_visits(conn: AsyncConnection, completions: Sequence[Completion]) -> None:

@@ -10,7 +10,8 @@ The figures below are not in DOMAIN.md; they are this module's assumptions, name
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
+from datetime import datetime
 
 SEVERE_WEIGHT = 3.0  # one broken standard this heavy disappoints by itself
 STRONG_SHARE = 0.8  # a side is strong when this share of its weight is met
@@ -33,6 +34,49 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Tally:
+    """What a visit's verdict needs of its judgements, summed as moments arrive."""
+
+    results: int = 0
+    broken: int = 0
+    surprises: int = 0
+    severe_broken: int = 0
+    weight: float = 0.0
+    met_weight: float = 0.0
+    surprised_weight: float = 0.0
+    procedural_weight: float = 0.0
+    procedural_met: float = 0.0
+    personal_weight: float = 0.0
+    personal_met: float = 0.0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    @classmethod
+    def of(cls, results: Sequence[Result]) -> Tally:
+        """The tally of some judgements."""
+        return sum((cls.of_one(r) for r in results), cls())
+
+    @classmethod
+    def of_one(cls, r: Result) -> Tally:
+        procedural, personal = r.side == "procedural", r.side == "personal"
+        met = r.weight if r.met else 0.0
+        return cls(
+            results=1,
+            broken=0 if r.met else 1,
+            surprises=1 if r.surprised else 0,
+            severe_broken=1 if not r.met and r.weight >= SEVERE_WEIGHT else 0,
+            weight=r.weight,
+            met_weight=met,
+            surprised_weight=r.weight if r.surprised else 0.0,
+            procedural_weight=r.weight if procedural else 0.0,
+            procedural_met=met if procedural else 0.0,
+            personal_weight=r.weight if personal else 0.0,
+            personal_met=met if personal else 0.0,
+        )
+
+
+@dataclass(frozen=True)
 class VisitVerdict:
     """What a completed visit amounted to."""
 
@@ -50,28 +94,25 @@ class VisitVerdict:
         return round(self.perception - self.expectation, 4)
 
 
-def level_of(results: Sequence[Result]) -> int:
+def level_from(t: Tally) -> int:
     """The visit's level of service, 1 (disappointing) to 6 (unforgettable)."""
-    broken = [r for r in results if not r.met]
-    surprises = sum(r.surprised for r in results)
-    if any(r.weight >= SEVERE_WEIGHT for r in broken) or len(broken) * 2 > len(results):
+    if t.severe_broken or t.broken * 2 > t.results:
         return DISAPPOINTING
-    if broken:
+    if t.broken:
         return BASIC
-    if not results:
+    if not t.results:
         return AS_EXPECTED  # nothing measured, nothing went wrong
-    if not surprises:
+    if not t.surprises:
         return DESIRED  # every standard met
-    return UNFORGETTABLE if surprises >= 2 and surprises * 2 >= len(results) else SURPRISING
+    return UNFORGETTABLE if t.surprises >= 2 and t.surprises * 2 >= t.results else SURPRISING
 
 
-def perception_of(results: Sequence[Result]) -> float:
+def perception_from(t: Tally) -> float:
     """Weighted perception: +1 a standard met, +SURPRISE_BONUS more if beaten, -1 broken."""
-    total = sum(r.weight for r in results)
-    if not total:
+    if not t.weight:
         return 0.0
-    score = sum(r.weight * ((1 + SURPRISE_BONUS * r.surprised) if r.met else -1) for r in results)
-    return round(score / total, 4)
+    broken = t.weight - t.met_weight
+    return round((t.met_weight + SURPRISE_BONUS * t.surprised_weight - broken) / t.weight, 4)
 
 
 def expectation_from(past_perceptions: Sequence[float]) -> float:
@@ -80,11 +121,9 @@ def expectation_from(past_perceptions: Sequence[float]) -> float:
     return round(sum(recent) / len(recent), 4) if recent else FIRST_EXPECTATION
 
 
-def side_share(results: Sequence[Result], side: str) -> float | None:
-    """The share of one side's weight that was met; None if nothing on that side was judged."""
-    on_side = [r for r in results if r.side == side]
-    total = sum(r.weight for r in on_side)
-    return round(sum(r.weight for r in on_side if r.met) / total, 4) if total else None
+def share(met: float, total: float) -> float | None:
+    """The share of a side's weight that was met; None if nothing on that side was judged."""
+    return round(met / total, 4) if total else None
 
 
 def quadrant_of(procedural: float | None, personal: float | None) -> str:
@@ -97,16 +136,61 @@ def quadrant_of(procedural: float | None, personal: float | None) -> str:
     return FRIENDLY_DISORGANISED if strong_person else COLD
 
 
-def verdict_of_visit(results: Sequence[Result], past_perceptions: Sequence[float]) -> VisitVerdict:
-    """The verdict on a visit from every judgement of its moments and the customer's history."""
-    procedural = side_share(results, "procedural")
-    personal = side_share(results, "personal")
+def verdict_from(t: Tally, past_perceptions: Sequence[float]) -> VisitVerdict:
+    """The verdict on a visit from its tally and the customer's past perceptions (newest first)."""
+    procedural = share(t.procedural_met, t.procedural_weight)
+    personal = share(t.personal_met, t.personal_weight)
     return VisitVerdict(
-        level=level_of(results),
-        perception=perception_of(results),
+        level=level_from(t),
+        perception=perception_from(t),
         expectation=expectation_from(past_perceptions),
         quadrant=quadrant_of(procedural, personal),
         procedural=procedural,
         personal=personal,
-        surprises=sum(r.surprised for r in results),
+        surprises=t.surprises,
     )
+
+
+def level_of(results: Sequence[Result]) -> int:
+    """level_from over some judgements."""
+    return level_from(Tally.of(results))
+
+
+def perception_of(results: Sequence[Result]) -> float:
+    """perception_from over some judgements."""
+    return perception_from(Tally.of(results))
+
+
+def verdict_of_visit(results: Sequence[Result], past_perceptions: Sequence[float]) -> VisitVerdict:
+    """verdict_from over some judgements."""
+    return verdict_from(Tally.of(results), past_perceptions)
+
+
+@dataclass(frozen=True)
+class VisitState:
+    """A visit as journey knows it at one point of its log."""
+
+    visit_id: str
+    customer_id: str
+    site_id: str
+    journey_map: str
+    first_at: datetime
+    last_at: datetime
+    wins: int = 0
+    losses: int = 0
+    tally: Tally = Tally()
+    completed: bool = False
+    seen_at: datetime | None = None  # the event clock when its latest moment came
+
+    def plus(self, at: datetime, verdict: str, tally: Tally, clock: datetime | None) -> VisitState:
+        """The visit with one more moment, taken when the event clock stood at `clock`."""
+        seen = [t for t in (self.seen_at, clock) if t is not None]
+        return replace(
+            self,
+            seen_at=max(seen) if seen else None,
+            first_at=min(self.first_at, at),
+            last_at=max(self.last_at, at),
+            wins=self.wins + (verdict == "win"),
+            losses=self.losses + (verdict == "lose"),
+            tally=self.tally + tally,
+        )

@@ -36,7 +36,13 @@ def message(when: datetime, customer: str) -> Any:
 
 
 def callback(when: datetime, customer: str) -> Any:
-    tp = touchpoint("callback", when, "phone", event_id=f"cb-{customer}", observations=["need_met"])
+    tp = touchpoint(
+        "callback",
+        when,
+        "phone",
+        event_id=f"cb-{customer}",
+        observations=["need_met", "at_agreed_time"],
+    )
     return record(recorded(tp, customer, f"cb-{customer}"), 1, "contacts.recorded.v1")
 
 

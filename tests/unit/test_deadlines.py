@@ -18,9 +18,14 @@ from journey.handlers import ScoreMoments
 from journey.standards import default_standards
 from tests.builders import record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
-from touchstone.common.topics import JOURNEY_MOMENTS, Outgoing
+from touchstone.common.topics import JOURNEY_MOMENTS, JOURNEY_VISITS, Outgoing
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
-from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
+from touchstone.journey.v1.events_pb2 import (
+    VERDICT_LOSE,
+    VERDICT_WIN,
+    MomentScored,
+    VisitCompleted,
+)
 
 HCM = timezone(timedelta(hours=7))
 OFFICE = load_calendars().for_site("hcm-01")
@@ -42,7 +47,9 @@ def message(at: datetime, customer: str = "cust-1", **measured: float) -> bytes:
 
 
 def callback(at: datetime, customer: str = "cust-1") -> bytes:
-    tp = touchpoint("callback", at, "phone", observations=["need_met"], event_id=f"cb-{at}")
+    tp = touchpoint(
+        "callback", at, "phone", observations=["need_met", "at_agreed_time"], event_id=f"cb-{at}"
+    )
     return recorded(tp, customer, visit_id=f"callback-{at}")
 
 
@@ -203,3 +210,51 @@ def test_a_calendar_file_says_what_is_wrong() -> None:
         parse_calendars(bad_day + " closes: '17:00'}\nsites: {'*': c}\n", "c.yaml")
     with pytest.raises(ValueError, match="opens must be before closes"):
         BusinessCalendar("c", "UTC", frozenset({0}), OFFICE.closes, OFFICE.opens)
+
+
+def test_a_callback_that_comes_after_the_clock_passed_its_deadline_finds_it_already_lost() -> None:
+    log = [message(local(FRIDAY, 15)), anything(local(TUESDAY, 9)), callback(local(TUESDAY, 10))]
+    for batches in ([log], [[r] for r in log]):
+        journey = Journey()
+        moments = [m for batch in batches for m in journey.feed(*batch)]
+        assert len(journey.lost()) == 1  # missed when the clock passed it, in log order
+        assert NEXT_DAY not in results(moments[-1])  # so the callback keeps nothing
+
+
+def test_every_batching_of_a_day_decides_the_same_losses_and_visit_verdicts() -> None:
+    def shop(stage: str, at: datetime, **measured: float) -> bytes:
+        tp = touchpoint(stage, at, measurements=measured, event_id=f"shop-{stage}")
+        return recorded(tp, "shopper", "shop")
+
+    log = [  # in event-time order, as the clock expects (15 minutes' lateness allowed)
+        shop("enter_store", local(FRIDAY, 9), greeting_seconds=5),
+        shop("wait_in_queue", local(FRIDAY, 9, 40), wait_seconds=500),
+        anything(local(FRIDAY, 11, 50)),  # within the 2 h gap of the shop visit (and lateness)
+        shop("ask_staff", local(FRIDAY, 11, 55), response_seconds=20),
+        anything(local(FRIDAY, 14, 30)),  # the shop visit is over
+        message(local(FRIDAY, 15)),
+        message(local(MONDAY, 9), "cust-2", callback_promised_hours=1),
+        callback(local(MONDAY, 9, 30), "cust-2"),
+        anything(local(MONDAY, 18)),  # Friday's message is lost
+        anything(local(date(2026, 11, 26), 12)),  # the calls are over
+    ]
+
+    def decided(batches: list[list[bytes]]) -> list[tuple[str, bytes]]:
+        journey = Journey()
+        for batch in batches:
+            journey.feed(*batch)
+        return sorted((o.topic, o.value) for o in journey.store.outbox)
+
+    one_by_one = decided([[r] for r in log])
+    lost = [v for topic, v in one_by_one if topic == JOURNEY_MOMENTS]
+    completed = {
+        VisitCompleted.FromString(v).visit_id: VisitCompleted.FromString(v)
+        for topic, v in one_by_one
+        if topic == JOURNEY_VISITS
+    }
+    assert len(lost) == 1
+    assert {"shop", f"call-{local(FRIDAY, 15)}", f"call-{local(MONDAY, 9)}"} <= completed.keys()
+    assert completed["shop"].wins == 2 and completed["shop"].losses == 1  # all three moments
+    assert decided([log]) == one_by_one
+    assert decided([log[:3], log[3:7], log[7:]]) == one_by_one
+    assert decided([log[:5], log[5:]]) == one_by_one

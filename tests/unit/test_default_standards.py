@@ -70,10 +70,13 @@ CASES: dict[str, tuple[Case, Case]] = {
         Case({"transfer_seconds": 75}, frozenset(ANNOUNCED)),
     ),
     "phone.callback.at_agreed_time": (
-        Case({"delay_hours": 0}, frozenset({"need_met"})),
-        Case({"delay_hours": 2}, frozenset({"need_met"})),
+        seen("at_agreed_time", "need_met"),  # the other callback standard too
+        seen("need_met"),
     ),
-    "phone.callback.meets_the_need": (seen("need_met"), seen("promised_to_call_again")),
+    "phone.callback.meets_the_need": (
+        seen("need_met", "at_agreed_time"),
+        seen("at_agreed_time", "promised_to_call_again"),
+    ),
     "phone.close.agreed_and_thanked": (seen(*CLOSED), seen(*CLOSED[1:])),
 }
 # Deadline standards are judged when a later moment comes or their time passes: test_deadlines.

@@ -1,14 +1,15 @@
-"""Settling a batch in Postgres: moments, the deadlines they open and keep, the ones that passed.
+"""Settling a batch in Postgres: everything a batch of moments decides, in one transaction.
 
-One transaction per batch holds journey's event clock (one row, locked), reads the deadlines
-that matter, lets the handler decide, and writes every consequence: moments, new deadlines,
-kept deadlines, missed deadlines with their lost moments in the outbox. Nothing decided is lost
-and nothing is decided twice.
+The transaction holds journey's event clock (one row, locked), reads what the batch is decided
+against (the deadlines and visits it concerns, the customers' past visits, the moments already
+stored), lets the handler decide, and writes every consequence: moments, tallies, deadlines
+opened, kept and missed, visits completed, and the records no input carries (lost moments of
+missed deadlines, VisitCompleted) into the outbox. Nothing decided is lost or decided twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -18,22 +19,44 @@ from psycopg_pool import AsyncConnectionPool
 
 from journey.deadlines import Deadline
 from journey.store import MOMENT_COLUMNS, SAVE_MOMENTS, MomentRow
-from journey.visit_store import Completion, EndingVisit, complete_visits, ending_visits
+from journey.visit_store import (
+    Completion,
+    add_tallies,
+    complete_visits,
+    mark_seen,
+    past_perceptions,
+    visits_concerned,
+)
+from journey.visits import Tally, VisitState
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.pg import columns
 from touchstone.common.topics import Outgoing
 
 SCHEMA = "journey"
+Past = Mapping[str, tuple[tuple[datetime, float], ...]]  # customer -> (last contact, perception)
+
+
+@dataclass(frozen=True)
+class BatchKeys:
+    """What a batch touches, and its latest on-time event time."""
+
+    customers: tuple[str, ...]
+    visits: tuple[str, ...]
+    moments: tuple[str, ...]
+    time: datetime | None
 
 
 @dataclass(frozen=True)
 class Ledger:
     """What a batch is decided against."""
 
-    waiting: tuple[Deadline, ...]  # open deadlines of the batch's customers
-    overdue: tuple[Deadline, ...]  # open deadlines the event clock has passed (with lateness)
-    watermark: datetime | None  # the event clock after this batch
-    ending: tuple[EndingVisit, ...] = ()  # open visits quiet for at least the shortest gap
+    clock: datetime | None  # the event clock before the batch
+    watermark: datetime | None  # the event clock after it
+    waiting: tuple[Deadline, ...] = ()  # open deadlines of the customers concerned
+    overdue: tuple[Deadline, ...] = ()  # open deadlines the watermark passes (with lateness)
+    visits: tuple[VisitState, ...] = ()  # the batch's visits, and those that may end by it
+    past: Past = field(default_factory=dict)
+    known: frozenset[str] = frozenset()  # the batch's moments already stored (redelivered)
 
 
 @dataclass(frozen=True)
@@ -50,25 +73,22 @@ class Settlement:
     """Everything a batch decided."""
 
     moments: list[MomentRow]
+    tallies: dict[str, tuple[str, Tally]] = field(default_factory=dict)  # new moment -> visit
     opened: list[Deadline] = field(default_factory=list)
     kept: dict[str, str] = field(default_factory=dict)  # deadline id -> the moment that came
     missed: list[MissedDeadline] = field(default_factory=list)
     completed: list[Completion] = field(default_factory=list)
+    seen: dict[str, datetime] = field(default_factory=dict)  # visit -> clock at its last moment
 
 
 Decide = Callable[[Ledger], Settlement]
 
 
-class DeadlineStore(Protocol):
-    """Settling batches against the deadlines and the event clock."""
+class SettlementStore(Protocol):
+    """Settling batches against the deadlines, the visits and the event clock."""
 
     async def settle(
-        self,
-        customer_ids: Sequence[str],
-        batch_time: datetime | None,
-        lateness: timedelta,
-        decide: Decide,
-        visit_gap: timedelta = timedelta(0),
+        self, keys: BatchKeys, lateness: timedelta, visit_gap: timedelta, decide: Decide
     ) -> list[MomentRow]:
         """Decide and store the batch in one transaction; the batch's moments as stored (a
         redelivered moment as it was first stored, so it is re-published unchanged)."""
@@ -127,49 +147,54 @@ MISS_DEADLINES = (
     f"UPDATE journey.deadlines SET missed = true WHERE deadline_id = ANY(%s) AND {OPEN}"
 )
 SELECT_PAYLOADS = "SELECT moment_id, payload FROM journey.moments WHERE moment_id = ANY(%s)"
+SELECT_KNOWN = "SELECT moment_id FROM journey.moments WHERE moment_id = ANY(%s)"
 
 
-class PostgresDeadlines:
-    """DeadlineStore on Postgres (journey.deadlines, journey.event_clock, journey.outbox)."""
+class PostgresSettlements:
+    """SettlementStore on Postgres (journey's deadlines, visits, event clock and outbox)."""
 
     pool: AsyncConnectionPool
 
     async def settle(
-        self,
-        customer_ids: Sequence[str],
-        batch_time: datetime | None,
-        lateness: timedelta,
-        decide: Decide,
-        visit_gap: timedelta = timedelta(0),
+        self, keys: BatchKeys, lateness: timedelta, visit_gap: timedelta, decide: Decide
     ) -> list[MomentRow]:
         async with self.pool.connection() as conn, conn.transaction():
-            ledger = await self._ledger(conn, customer_ids, batch_time, lateness, visit_gap)
+            ledger = await self._ledger(conn, keys, lateness, visit_gap)
             settlement = decide(ledger)
-            stored = await self._save_moments(conn, settlement)
+            inserted = await self._save_moments(conn, settlement)
+            await add_tallies(conn, tallies_by_visit(settlement, inserted))
+            await mark_seen(conn, settlement.seen)
             await self._save_deadlines(conn, settlement)
             await complete_visits(conn, settlement.completed)
             await add_to_outbox(conn, SCHEMA, [c.record for c in settlement.completed])
             if ledger.watermark is not None:
                 await conn.execute(SET_CLOCK, (ledger.watermark,))
-        return stored
+            return await self._as_stored(conn, settlement.moments, ledger.known)
 
     async def _ledger(
-        self,
-        conn: AsyncConnection,
-        customer_ids: Sequence[str],
-        batch_time: datetime | None,
-        lateness: timedelta,
-        visit_gap: timedelta,
+        self, conn: AsyncConnection, keys: BatchKeys, lateness: timedelta, visit_gap: timedelta
     ) -> Ledger:
         row = await (await conn.execute(TAKE_CLOCK)).fetchone()
-        times = [t for t in (row[0] if row else None, batch_time) if t is not None]
+        clock = row[0] if row else None
+        times = [t for t in (clock, keys.time) if t is not None]
         watermark = max(times) if times else None
-        waiting = await self._deadlines(conn, SELECT_WAITING, list(customer_ids))
-        if watermark is None:
-            return Ledger(tuple(waiting), (), None)
-        overdue = await self._deadlines(conn, SELECT_OVERDUE, watermark - lateness)
-        ending = await ending_visits(conn, watermark - lateness - visit_gap)
-        return Ledger(tuple(waiting), tuple(overdue), watermark, tuple(ending))
+        known = await (await conn.execute(SELECT_KNOWN, (list(keys.moments),))).fetchall()
+        quiet_since = watermark - lateness - visit_gap if watermark else None
+        visits = await visits_concerned(conn, keys.visits, quiet_since)
+        customers = sorted({*keys.customers, *(v.customer_id for v in visits)})
+        waiting = await self._deadlines(conn, SELECT_WAITING, customers)
+        overdue = (
+            await self._deadlines(conn, SELECT_OVERDUE, watermark - lateness) if watermark else []
+        )
+        return Ledger(
+            clock=clock,
+            watermark=watermark,
+            waiting=tuple(waiting),
+            overdue=tuple(overdue),
+            visits=tuple(visits),
+            past=await past_perceptions(conn, customers),
+            known=frozenset(moment_id for (moment_id,) in known),
+        )
 
     @staticmethod
     async def _deadlines(conn: AsyncConnection, query: str, param: object) -> list[Deadline]:
@@ -177,20 +202,23 @@ class PostgresDeadlines:
         return [Deadline(*row) for row in rows]
 
     @staticmethod
-    async def _save_moments(conn: AsyncConnection, settlement: Settlement) -> list[MomentRow]:
+    async def _save_moments(conn: AsyncConnection, settlement: Settlement) -> set[str]:
         rows = [*settlement.moments, *(m.moment for m in settlement.missed if m.moment)]
         if not rows:
-            return []
+            return set()
         cursor = await conn.execute(SAVE_MOMENTS, columns(rows, MOMENT_COLUMNS))
-        inserted = {moment_id for (moment_id,) in await cursor.fetchall()}
-        repeats = [m.moment_id for m in settlement.moments if m.moment_id not in inserted]
-        if not repeats:
-            return settlement.moments
-        found = await (await conn.execute(SELECT_PAYLOADS, (repeats,))).fetchall()
+        return {moment_id for (moment_id,) in await cursor.fetchall()}
+
+    @staticmethod
+    async def _as_stored(
+        conn: AsyncConnection, moments: list[MomentRow], known: frozenset[str]
+    ) -> list[MomentRow]:
+        if not known:
+            return moments
+        found = await (await conn.execute(SELECT_PAYLOADS, (list(known),))).fetchall()
         first = {moment_id: bytes(payload) for moment_id, payload in found}
         return [
-            replace(m, payload=first[m.moment_id]) if m.moment_id in first else m
-            for m in settlement.moments
+            replace(m, payload=first[m.moment_id]) if m.moment_id in first else m for m in moments
         ]
 
     @staticmethod
@@ -208,3 +236,12 @@ class PostgresDeadlines:
         async with self.pool.connection() as conn:
             rows = await (await conn.execute(SELECT_OPEN)).fetchall()
         return [Deadline(*row) for row in rows]
+
+
+def tallies_by_visit(settlement: Settlement, inserted: set[str]) -> dict[str, Tally]:
+    """The tally each visit gains from the moments stored now (a redelivered one adds nothing)."""
+    by_visit: dict[str, Tally] = {}
+    for moment_id, (visit_id, tally) in settlement.tallies.items():
+        if moment_id in inserted:
+            by_visit[visit_id] = by_visit.get(visit_id, Tally()) + tally
+    return by_visit

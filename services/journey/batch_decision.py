@@ -1,0 +1,176 @@
+"""Deciding one batch, one record at a time in log order, as if nothing were batched.
+
+Before each record, the event clock as it stood then breaks the deadlines it has passed and
+completes the visits whose gap it has passed; then the record is scored, keeps or opens its
+deadlines and joins its visit; then, if it came on time, its own time moves the clock. So the
+same log decides the same losses and completions whatever the batches were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from journey.calendar import Calendars
+from journey.codec import missed_moment, moment_of, moment_scored, visit_completed
+from journey.deadlines import Deadline, Opening, deadlines_opened, first_waiting, is_overdue
+from journey.deadlines import kept as kept_judgement
+from journey.deadlines import missed as missed_judgement
+from journey.domain import Judgement, Standard, score, verdict_of
+from journey.moment_records import completion_of, moment_record, opening_of, row_of
+from journey.settlement_store import Ledger, MissedDeadline, Settlement
+from journey.visits import Result, Tally, VisitState, verdict_from
+from touchstone.common.ids import derived_id
+from touchstone.common.prototime import to_datetime
+from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.journey.v1.events_pb2 import MomentScored
+
+Index = Mapping[tuple[str, str], Sequence[Standard]]  # (map, stage) -> standards
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything a batch is judged by."""
+
+    judging: Index  # what judges a moment at (map, stage)
+    opening: Index  # the deadlines a moment there opens
+    keeping: Index  # the deadlines a moment there keeps
+    by_id: Mapping[str, Standard]
+    version: str
+    calendars: Calendars
+    visit_gaps: Mapping[str, timedelta]
+    shortest_gap: timedelta
+    lateness: timedelta
+
+
+def tally_of(judgements: Sequence[Judgement]) -> Tally:
+    """What a moment's judgements add to its visit's verdict."""
+    return Tally.of(
+        [Result(j.met, j.standard.weight, j.standard.side, j.surprised) for j in judgements]
+    )
+
+
+class BatchDecision:
+    """One batch decided against its ledger."""
+
+    def __init__(self, rules: Rules, ledger: Ledger) -> None:
+        self.rules = rules
+        self.ledger = ledger
+        self.clock = ledger.clock
+        self.settlement = Settlement(moments=[])
+        self.open = {d.deadline_id: d for d in (*ledger.waiting, *ledger.overdue)}
+        self.visits = {v.visit_id: v for v in ledger.visits}
+        self.past = {customer: list(p) for customer, p in ledger.past.items()}
+
+    def run(self, batch: Sequence[TouchpointRecorded]) -> Settlement:
+        """Decide every record in order, then what the clock after the last one has passed."""
+        for recorded in batch:
+            self.advance()
+            self.take(recorded)
+            if not recorded.late:
+                at = to_datetime(recorded.touchpoint.occurred_at)
+                self.clock = at if self.clock is None else max(self.clock, at)
+        self.advance()
+        return self.settlement
+
+    def advance(self) -> None:
+        """Miss the deadlines and complete the visits the clock has passed, oldest first."""
+        if self.clock is None:
+            return
+        clock, lateness = self.clock, self.rules.lateness
+        due = [d for d in self.open.values() if is_overdue(d, clock, lateness)]
+        for deadline in sorted(due, key=lambda d: (d.due_at, d.deadline_id)):
+            self.miss(deadline)
+        pending = {d.visit_id for d in self.open.values()}
+        ended = [
+            v
+            for v in self.visits.values()
+            if not v.completed and v.visit_id not in pending and self.end_of(v) + lateness < clock
+        ]
+        for visit in sorted(ended, key=lambda v: (v.last_at, v.visit_id)):
+            self.complete(visit)
+
+    def end_of(self, visit: VisitState) -> datetime:
+        """When the visit is over: its map's visit gap after its last contact, and after the
+        event clock saw that contact come (a late visit still gets a gap to arrive whole)."""
+        gap = self.rules.visit_gaps.get(visit.journey_map, self.rules.shortest_gap)
+        return max(visit.last_at, visit.seen_at or visit.last_at) + gap
+
+    def take(self, recorded: TouchpointRecorded) -> None:
+        """Score one record; unless it is a redelivery, keep, open and join what it should."""
+        tp = recorded.touchpoint
+        moment_id = derived_id("moment", tp.event_id)
+        place = (tp.journey_map, tp.stage)
+        judgements = list(score(moment_of(tp), self.rules.judging.get(place, ())).judgements)
+        fresh = moment_id not in self.ledger.known
+        if fresh:
+            judgements += self.keep(recorded, moment_id, self.rules.keeping.get(place, ()))
+        event = moment_scored(recorded, verdict_of(tuple(judgements)), self.rules.version)
+        row = row_of(event)
+        self.settlement.moments.append(row)
+        if fresh:
+            self.join(event, tally_of(judgements), self.clock)
+            openers = self.rules.opening.get(place)
+            if openers:
+                self.open_deadlines(opening_of(recorded, moment_id), openers)
+
+    def keep(
+        self, recorded: TouchpointRecorded, moment_id: str, keepers: Sequence[Standard]
+    ) -> list[Judgement]:
+        """The judgements of the deadlines this moment comes for (in time or late)."""
+        at = to_datetime(recorded.touchpoint.occurred_at)
+        judged = []
+        for standard in keepers:
+            waiting = list(self.open.values())
+            deadline = first_waiting(waiting, standard.standard_id, recorded.customer_id, at)
+            if deadline is not None:
+                judged.append(kept_judgement(standard, deadline, at))
+                self.settlement.kept[deadline.deadline_id] = moment_id
+                del self.open[deadline.deadline_id]
+        return judged
+
+    def open_deadlines(self, opening: Opening, openers: Sequence[Standard]) -> None:
+        calendar = self.rules.calendars.for_site(opening.site_id)
+        for deadline in deadlines_opened(opening, openers, calendar):
+            self.settlement.opened.append(deadline)
+            self.open[deadline.deadline_id] = deadline
+
+    def join(self, event: MomentScored, tally: Tally, seen: datetime | None) -> None:
+        """Add a new moment to its visit, as the store will; seen: the clock it came at."""
+        at, visit_id = to_datetime(event.occurred_at), event.visit_id
+        self.settlement.tallies[event.moment_id] = (visit_id, tally)
+        visit = self.visits.get(visit_id) or VisitState(
+            visit_id, event.customer_id, event.site_id, event.journey_map, at, at
+        )
+        verdict = {1: "win", 2: "lose"}.get(event.verdict, "unscored")
+        self.visits[visit_id] = joined = visit.plus(at, verdict, tally, seen)
+        if joined.seen_at is not None:
+            self.settlement.seen[visit_id] = joined.seen_at
+
+    def miss(self, deadline: Deadline) -> None:
+        """The deadline passed with nothing: its lost moment joins the opening visit."""
+        del self.open[deadline.deadline_id]
+        standard = self.rules.by_id.get(deadline.standard_id)
+        if standard is None:  # withdrawn from the standards in force: nobody judges it
+            self.settlement.missed.append(MissedDeadline(deadline.deadline_id, None, None))
+            return
+        judgement = missed_judgement(standard, deadline)
+        event = missed_moment(deadline, judgement, self.rules.version)
+        row = row_of(event)
+        self.settlement.missed.append(MissedDeadline(deadline.deadline_id, row, moment_record(row)))
+        if deadline.visit_id in self.visits:
+            self.join(event, tally_of([judgement]), None)  # it comes at its own time
+        else:
+            self.settlement.tallies[event.moment_id] = (deadline.visit_id, tally_of([judgement]))
+
+    def complete(self, visit: VisitState) -> None:
+        """The visit is over: its verdict, learnt against the customer's earlier visits."""
+        history = self.past.setdefault(visit.customer_id, [])
+        earlier = sorted((p for p in history if p[0] < visit.first_at), reverse=True)
+        verdict = verdict_from(visit.tally, [perception for _, perception in earlier])
+        done_at = self.end_of(visit)
+        event = visit_completed(visit, verdict, done_at)
+        self.settlement.completed.append(completion_of(event, verdict, done_at))
+        self.visits[visit.visit_id] = replace(visit, completed=True)
+        history.append((visit.last_at, verdict.perception))
