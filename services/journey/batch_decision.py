@@ -21,7 +21,6 @@ from journey.domain import Judgement, Standard, score, verdict_of
 from journey.moment_records import completion_of, moment_record, opening_of, row_of
 from journey.settlement_store import Ledger, MissedDeadline, Settlement
 from journey.visits import Result, Tally, VisitState, verdict_from
-from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_datetime
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.journey.v1.events_pb2 import MomentScored
@@ -63,11 +62,12 @@ class BatchDecision:
         self.visits = {v.visit_id: v for v in ledger.visits}
         self.past = {customer: list(p) for customer, p in ledger.past.items()}
 
-    def run(self, batch: Sequence[TouchpointRecorded]) -> Settlement:
-        """Decide every record in order, then what the clock after the last one has passed."""
-        for recorded in batch:
+    def run(self, batch: Sequence[TouchpointRecorded], moment_ids: Sequence[str]) -> Settlement:
+        """Decide every record (under its moment id) in order, then what the clock after the
+        last one has passed."""
+        for recorded, moment_id in zip(batch, moment_ids, strict=True):
             self.advance()
-            self.take(recorded)
+            self.take(recorded, moment_id)
             if not recorded.late:
                 at = to_datetime(recorded.touchpoint.occurred_at)
                 self.clock = at if self.clock is None else max(self.clock, at)
@@ -97,16 +97,16 @@ class BatchDecision:
         gap = self.rules.visit_gaps.get(visit.journey_map, self.rules.shortest_gap)
         return max(visit.last_at, visit.seen_at or visit.last_at) + gap
 
-    def take(self, recorded: TouchpointRecorded) -> None:
+    def take(self, recorded: TouchpointRecorded, moment_id: str) -> None:
         """Score one record; unless it is a redelivery, keep, open and join what it should."""
         tp = recorded.touchpoint
-        moment_id = derived_id("moment", tp.event_id)
         place = (tp.journey_map, tp.stage)
         judgements = list(score(moment_of(tp), self.rules.judging.get(place, ())).judgements)
         fresh = moment_id not in self.ledger.known
         if fresh:
             judgements += self.keep(recorded, moment_id, self.rules.keeping.get(place, ()))
-        event = moment_scored(recorded, verdict_of(tuple(judgements)), self.rules.version)
+        scored = verdict_of(tuple(judgements))
+        event = moment_scored(recorded, moment_id, scored, self.rules.version)
         row = row_of(event)
         self.settlement.moments.append(row)
         if fresh:

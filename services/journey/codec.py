@@ -61,11 +61,18 @@ def rule_of(standard: Standard) -> str:
     return "; ".join(rules)
 
 
-def moment_scored(recorded: TouchpointRecorded, scored: Scored, version: str) -> pb.MomentScored:
-    """MomentScored for a recorded touchpoint; its id derives from the touchpoint's id."""
+def moment_id_of(recorded: TouchpointRecorded) -> str:
+    """A recorded touchpoint's moment id: derived from its event id, the same in every replay."""
+    return derived_id("moment", recorded.touchpoint.event_id)
+
+
+def moment_scored(
+    recorded: TouchpointRecorded, moment_id: str, scored: Scored, version: str
+) -> pb.MomentScored:
+    """MomentScored for a recorded touchpoint under its moment id (moment_id_of)."""
     tp = recorded.touchpoint
     event = pb.MomentScored(
-        moment_id=derived_id("moment", tp.event_id),
+        moment_id=moment_id,
         source_event_id=tp.event_id,
         customer_id=recorded.customer_id,
         visit_id=recorded.visit_id,

@@ -14,6 +14,7 @@ from typing import Protocol
 from journey.batch_decision import BatchDecision, Index, Rules
 from journey.calendar import Calendars
 from journey.calendar_file import load_calendars
+from journey.codec import moment_id_of
 from journey.deadlines import DEFAULT_LATENESS
 from journey.domain import Standard, standards_version
 from journey.moment_records import moment_record
@@ -25,7 +26,6 @@ from touchstone.common.decoding import (
     dead_letter_unusable,
     parse_record,
 )
-from touchstone.common.ids import derived_id
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import JOURNEY_DLQ, Incoming, Outgoing
@@ -63,7 +63,7 @@ def keys_of(batch: Sequence[TouchpointRecorded]) -> BatchKeys:
     return BatchKeys(
         customers=tuple(sorted({r.customer_id for r in batch})),
         visits=tuple(sorted({r.visit_id for r in batch})),
-        moments=tuple(derived_id("moment", r.touchpoint.event_id) for r in batch),
+        moments=tuple(moment_id_of(r) for r in batch),
         time=max(on_time, default=None),
     )
 
@@ -108,11 +108,11 @@ class ScoreMoments:
                 recorded.append(decode_recorded(record))
             except UnusableRecord as error:
                 outgoing.append(dead_letter_unusable(record, JOURNEY_DLQ, error))
-        rules = self.rules
+        rules, keys = self.rules, keys_of(recorded)
         stored = await self.store.settle(
-            keys_of(recorded),
+            keys,
             rules.lateness,
             rules.shortest_gap,
-            lambda ledger: BatchDecision(rules, ledger).run(recorded),
+            lambda ledger: BatchDecision(rules, ledger).run(recorded, keys.moments),
         )
         return outgoing + [moment_record(row) for row in stored]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -122,7 +122,7 @@ async def add_tallies(conn: AsyncConnection, tallies: Mapping[str, Tally]) -> No
     if tallies:
         params: dict[str, list[Any]] = {"visit_id": list(tallies)}
         for n, column in enumerate(TALLY_COLUMNS):
-            params[column] = [astuple(t)[n] for t in tallies.values()]
+            params[column] = [t.values()[n] for t in tallies.values()]
         await conn.execute(ADD_TALLIES, params)
 
 

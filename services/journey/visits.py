@@ -10,7 +10,7 @@ The figures below are not in DOMAIN.md; they are this module's assumptions, name
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 SEVERE_WEIGHT = 3.0  # one broken standard this heavy disappoints by itself
@@ -50,7 +50,12 @@ class Tally:
     personal_met: float = 0.0
 
     def __add__(self, other: Tally) -> Tally:
-        return Tally(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+        # field by field: dataclasses.astuple deep-copies, and this runs for every moment
+        return Tally(*(getattr(self, f) + getattr(other, f) for f in TALLY_FIELDS))
+
+    def values(self) -> tuple[float, ...]:
+        """The tally's numbers in field order."""
+        return tuple(getattr(self, f) for f in TALLY_FIELDS)
 
     @classmethod
     def of(cls, results: Sequence[Result]) -> Tally:
@@ -74,6 +79,9 @@ class Tally:
             personal_weight=r.weight if personal else 0.0,
             personal_met=met if personal else 0.0,
         )
+
+
+TALLY_FIELDS = tuple(f.name for f in fields(Tally))
 
 
 @dataclass(frozen=True)
