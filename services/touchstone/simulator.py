@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import random
 import threading
@@ -365,14 +366,33 @@ def publish(
 
 
 TOUCHPOINTS_PER_VISIT = 9.7  # measured over the default mix: 2,000 visits, seed 1
-LIVE_LEAD = timedelta(days=2)  # longer than any visit (callbacks come up to ~34 h later)
+LIVE_LEAD = timedelta(minutes=2)  # event time runs this far behind the wall clock
+
+
+def in_event_time_order(visits: Iterable[list[Touchpoint]]) -> Iterator[list[Touchpoint]]:
+    """The visits' touchpoints one by one, in the order they happen (visits start in order).
+
+    A live producer publishes what happens when it happens: a callback a day later comes a day
+    later, after the visits that started in between, not straight after its own call.
+    """
+    pending: list[tuple[datetime, int, Touchpoint]] = []
+    order = itertools.count()
+    for visit in visits:
+        started = visit[0].occurred_at.ToDatetime(UTC)
+        while pending and pending[0][0] <= started:
+            yield [heapq.heappop(pending)[2]]
+        for tp in visit:
+            heapq.heappush(pending, (tp.occurred_at.ToDatetime(UTC), next(order), tp))
+    while pending:
+        yield [heapq.heappop(pending)[2]]
 
 
 def live_visits(seed: int, rate_per_s: float, now: datetime) -> Iterator[list[Touchpoint]]:
     """Endless visits whose event time keeps pace with the wall clock at rate_per_s touchpoints.
 
-    Event time starts LIVE_LEAD in the past, so no touchpoint of a visit (not even a callback a
-    day later) is ahead of the moment it is published, and contacts never sees a future event.
+    Touchpoints come in the order they happen (a callback hours after its call), with event time
+    LIVE_LEAD behind the wall clock: on time for contacts, never ahead of it, and moving journey's
+    event clock as a live system's producers would.
     """
     config = SimConfig(mean_gap_s=TOUCHPOINTS_PER_VISIT / rate_per_s)
-    return generate_visits(seed, now - LIVE_LEAD, None, config)
+    return in_event_time_order(generate_visits(seed, now - LIVE_LEAD, None, config))

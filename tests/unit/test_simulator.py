@@ -282,3 +282,20 @@ def test_publish_stops_on_the_event(monkeypatch: pytest.MonkeyPatch) -> None:
     stop = threading.Event()
     stop.set()
     assert publish("127.0.0.1:1", "t", generate_visits(1, START), 100.0, stop_event=stop) == 0
+
+
+def test_live_touchpoints_come_in_the_order_they_happen_each_once() -> None:
+    visits = list(generate_visits(seed=3, start=START, count=500))
+    ordered = [tp for batch in simulator.in_event_time_order(visits) for tp in batch]
+    times = [tp.occurred_at.ToDatetime() for tp in ordered]
+    assert times == sorted(times)
+    assert sorted(tp.event_id for tp in ordered) == sorted(tp.event_id for v in visits for tp in v)
+    callbacks = [n for n, tp in enumerate(ordered) if tp.stage == "callback"]
+    assert callbacks and callbacks[0] > 100  # hours later, after the visits in between
+
+
+def test_live_event_time_runs_just_behind_the_wall_clock() -> None:
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    (first,) = next(simulator.live_visits(seed=1, rate_per_s=50.0, now=now))
+    lag = now - first.occurred_at.ToDatetime(UTC)
+    assert timedelta(0) < lag <= simulator.LIVE_LEAD
