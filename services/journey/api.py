@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 
 import grpc
 from google.protobuf.message import Message
 
 from journey.codec import VERDICT_NAMES
+from journey.moment_feed import MomentFeed, Wanted
 from journey.standards import StandardSet
 from journey.standards_api import StandardsMethods
 from journey.store import JourneyStore, MomentFilter, MomentRow, VisitFilter, VisitRow
@@ -16,10 +17,13 @@ from touchstone.common.journey_maps import JourneyMap
 from touchstone.common.pg import BEGINNING
 from touchstone.common.prototime import to_datetime, to_timestamp
 from touchstone.common.rpc import (
+    ApiError,
+    FailedPrecondition,
     InvalidArgument,
     NotFound,
     PageRequest,
     require,
+    rich_status,
     rpc_method,
 )
 from touchstone.journey.v1 import journey_service_pb2 as pb
@@ -72,15 +76,50 @@ def visit_message(visit: VisitRow, moments: Sequence[MomentRow] = ()) -> pb.Visi
     return reply
 
 
+def watch_filter(request: pb.WatchMomentsRequest) -> Wanted:
+    """Which moments a WatchMoments call wants; InvalidArgument for an unknown verdict."""
+    if request.verdict != VERDICT_UNSPECIFIED and request.verdict not in VERDICT_NAMES:
+        raise InvalidArgument(("verdict", f"unknown verdict {request.verdict}"))
+    wanted = {
+        name: getattr(request, name)
+        for name in ("customer_id", "site_id", "journey_map", "stage", "verdict")
+        if getattr(request, name)
+    }
+    return lambda moment: all(getattr(moment, k) == v for k, v in wanted.items())
+
+
 class JourneyApi(StandardsMethods, pb_grpc.JourneyServiceServicer):
     """Answers queries from journey's own tables and the standards in force."""
 
     def __init__(
-        self, store: JourneyStore, standards: StandardSet, maps: Mapping[str, JourneyMap]
+        self,
+        store: JourneyStore,
+        standards: StandardSet,
+        maps: Mapping[str, JourneyMap],
+        feed: MomentFeed | None = None,
     ) -> None:
         self.store = store
         self.standards = standards
         self.maps = maps
+        self.feed = feed
+
+    async def WatchMoments(
+        self, request: pb.WatchMomentsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchMomentsResponse]:
+        try:
+            wanted = watch_filter(request)
+            if self.feed is None:
+                raise FailedPrecondition("this journey server has no live feed")
+        except ApiError as error:
+            await context.abort_with_status(rich_status(error))
+            return
+        async for delivery in self.feed.watch(wanted):
+            if delivery is None:  # live from now on: say so, so a client knows it can act
+                yield pb.WatchMomentsResponse()
+                continue
+            response = pb.WatchMomentsResponse(moment=delivery.moment, missed=delivery.missed)
+            response.published_at.CopyFrom(to_timestamp(delivery.published_at))
+            yield response
 
     @rpc_method
     async def ListMoments(

@@ -5,6 +5,7 @@ from pathlib import Path
 from journey.api import JourneyApi
 from journey.calendar_file import load_calendars
 from journey.handlers import ScoreMoments
+from journey.moment_feed import MomentFeed
 from journey.settlement_store import PostgresSettlements
 from journey.standards import StandardSet, load_standards
 from journey.store import PostgresJourneyStore
@@ -38,7 +39,7 @@ SPEC = ServiceSpec(
     store=PostgresJourney,
     handler=scorer,
     servicer=lambda store, settings: JourneyApi(
-        store, standards_in_force(settings), load_maps(settings.maps_dir)
+        store, standards_in_force(settings), load_maps(settings.maps_dir), MomentFeed(settings)
     ),
     grpc_service="touchstone.journey.v1.JourneyService",
     add_servicer=pb_grpc.add_JourneyServiceServicer_to_server,

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+import grpc
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from touchstone.client import Clients
@@ -27,7 +28,7 @@ from touchstone.common.kafka_admin import ensure_topics
 from touchstone.common.settings import Settings
 from touchstone.common.topics import JOURNEY_MOMENTS, NOTIFY_CASES, TOUCHPOINTS
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
-from touchstone.journey.v1.journey_service_pb2 import GetScoreStatsRequest
+from touchstone.journey.v1.journey_service_pb2 import GetScoreStatsRequest, WatchMomentsRequest
 from touchstone.notify.v1.events_pb2 import CaseEvent
 from touchstone.notify.v1.notify_service_pb2 import ListCasesRequest
 from touchstone.simulator import Record, generate_visits, records
@@ -184,6 +185,35 @@ class OutputWatcher(threading.Thread):
         self.consumer.close()
 
 
+class FeedWatcher(threading.Thread):
+    """A WatchMoments client: how long after journey published each moment it arrived (ms)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(daemon=True)
+        self.clients = Clients(settings)
+        self.stream = self.clients.journey.WatchMoments(WatchMomentsRequest())
+        next(self.stream)  # the watch is live: what is published from now on arrives
+        self.delays_ms: dict[str, float] = {}
+        self.missed = 0
+
+    def run(self) -> None:
+        try:
+            for response in self.stream:
+                arrived = time.time() * 1000
+                published = response.published_at.ToMilliseconds()
+                self.delays_ms.setdefault(response.moment.moment_id, arrived - published)
+                self.missed += response.missed
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.CANCELLED:
+                raise
+        finally:
+            self.clients.close()
+
+    def stop(self) -> None:
+        self.stream.cancel()
+        self.join(5)
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     """(p50, p99) of the samples, 0 when there are none."""
     if len(samples) < 2:
@@ -196,6 +226,8 @@ def latency_phase(settings: Settings, batch: list[Record], rate: float) -> dict[
     """Offer the records at `rate`; publish → scored and → case-opened latency percentiles."""
     watcher = OutputWatcher(settings.kafka_bootstrap, settings.topic_partitions)
     watcher.start()
+    feed = FeedWatcher(settings)
+    feed.start()
     sent_at = send_all(settings.kafka_bootstrap, batch, rate)
     deadline = time.monotonic() + 120
     moments = {derived_id("moment", e): t for e, t in sent_at.items()}
@@ -206,6 +238,8 @@ def latency_phase(settings: Settings, batch: list[Record], rate: float) -> dict[
     time.sleep(1.0)
     watcher.stop.set()
     watcher.join(5)
+    feed.stop()
+    watched = [feed.delays_ms[m] for m in moments if m in feed.delays_ms]
     scored = [watcher.scored_at[m] - s * 1000 for m, s in moments.items() if m in watcher.scored_at]
     cased = [
         watcher.case_opened_at[m] - s * 1000
@@ -214,12 +248,17 @@ def latency_phase(settings: Settings, batch: list[Record], rate: float) -> dict[
     ]
     p50, p99 = percentiles(scored)
     case_p50, case_p99 = percentiles(cased)
+    watch_p50, watch_p99 = percentiles(watched)
     return {
         "p50_ms": p50,
         "p99_ms": p99,
         "case_p50_ms": case_p50,
         "case_p99_ms": case_p99,
         "latency_events": len(scored),
+        "watch_p50_ms": watch_p50,  # journey published -> a WatchMoments client has it
+        "watch_p99_ms": watch_p99,
+        "watched": len(watched),
+        "watch_missed": feed.missed,
         "offered_per_s": rate,
     }
 

@@ -61,6 +61,7 @@ from touchstone.journey.v1.journey_service_pb2 import (
     ListStandardsRequest,
     ListVisitsRequest,
     ValidateStandardsRequest,
+    WatchMomentsRequest,
 )
 from touchstone.loyalty.v1.events_pb2 import CustomerValue
 from touchstone.loyalty.v1.loyalty_service_pb2 import GetCustomerValueRequest
@@ -330,6 +331,23 @@ def test_moments_and_visits_are_listed_by_stage_time_and_customer(
     ).visits
     assert (listed.visit_id, listed.wins, listed.losses) == (greeting.visit_id, 1, 1)
     assert listed.first_at.ToDatetime(UTC) == start and not listed.moments
+
+
+def test_a_watcher_sees_each_moment_it_asked_for_as_it_is_scored(
+    clients: Clients, producer: KafkaProducer
+) -> None:
+    customer_id = f"cust-{uuid.uuid4()}"
+    stream = clients.journey.WatchMoments(
+        WatchMomentsRequest(customer_id=customer_id, verdict=VERDICT_LOSE), timeout=WAIT_S
+    )
+    assert not next(stream).HasField("moment")  # the watch is live
+    visit = supermarket_visit(CustomerRef(customer_id=customer_id), datetime.now(UTC))
+    publish(producer, visit, customer_id.encode())
+    watched = next(stream)
+    stream.cancel()
+    assert (watched.moment.customer_id, watched.moment.stage) == (customer_id, "enter_store")
+    assert watched.moment.verdict == VERDICT_LOSE and watched.missed == 0
+    assert watched.published_at.ToDatetime(UTC) > datetime.now(UTC) - timedelta(seconds=WAIT_S)
 
 
 def row_counts(settings: Settings, customer_id: str) -> tuple[int, int, int, int]:

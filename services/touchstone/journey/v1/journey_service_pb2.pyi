@@ -191,3 +191,27 @@ class ValidateStandardsResponse(_message.Message):
     standards: int
     problems: _containers.RepeatedCompositeFieldContainer[StandardsProblem]
     def __init__(self, valid: _Optional[bool] = ..., version: _Optional[str] = ..., standards: _Optional[int] = ..., problems: _Optional[_Iterable[_Union[StandardsProblem, _Mapping]]] = ...) -> None: ...
+
+class WatchMomentsRequest(_message.Message):
+    __slots__ = ("customer_id", "site_id", "journey_map", "stage", "verdict")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    JOURNEY_MAP_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    site_id: str
+    journey_map: str
+    stage: str
+    verdict: _events_pb2.Verdict
+    def __init__(self, customer_id: _Optional[str] = ..., site_id: _Optional[str] = ..., journey_map: _Optional[str] = ..., stage: _Optional[str] = ..., verdict: _Optional[_Union[_events_pb2.Verdict, str]] = ...) -> None: ...
+
+class WatchMomentsResponse(_message.Message):
+    __slots__ = ("moment", "missed", "published_at")
+    MOMENT_FIELD_NUMBER: _ClassVar[int]
+    MISSED_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    moment: _events_pb2.MomentScored
+    missed: int
+    published_at: _timestamp_pb2.Timestamp
+    def __init__(self, moment: _Optional[_Union[_events_pb2.MomentScored, _Mapping]] = ..., missed: _Optional[int] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

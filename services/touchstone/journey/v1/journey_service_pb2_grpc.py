@@ -60,6 +60,11 @@ class JourneyServiceStub:
                 request_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ValidateStandardsRequest.SerializeToString,
                 response_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ValidateStandardsResponse.FromString,
                 _registered_method=True)
+        self.WatchMoments = channel.unary_stream(
+                '/touchstone.journey.v1.JourneyService/WatchMoments',
+                request_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.WatchMomentsRequest.SerializeToString,
+                response_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.WatchMomentsResponse.FromString,
+                _registered_method=True)
         self.GetScoreStats = channel.unary_unary(
                 '/touchstone.journey.v1.JourneyService/GetScoreStats',
                 request_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.GetScoreStatsRequest.SerializeToString,
@@ -104,6 +109,16 @@ class JourneyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchMoments(self, request, context):
+        """Live feed of moments as they are scored (lost moments of missed deadlines too), filtered.
+        A client too slow to keep up loses the oldest moments it has not read, and is told how many
+        in `missed`; it never slows scoring down. The first response carries no moment: from then on
+        the watch is live.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetScoreStats(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -137,6 +152,11 @@ def add_JourneyServiceServicer_to_server(servicer, server):
                     servicer.ValidateStandards,
                     request_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ValidateStandardsRequest.FromString,
                     response_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ValidateStandardsResponse.SerializeToString,
+            ),
+            'WatchMoments': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchMoments,
+                    request_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.WatchMomentsRequest.FromString,
+                    response_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.WatchMomentsResponse.SerializeToString,
             ),
             'GetScoreStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetScoreStats,
@@ -280,6 +300,33 @@ class JourneyService:
             '/touchstone.journey.v1.JourneyService/ValidateStandards',
             touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ValidateStandardsRequest.SerializeToString,
             touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ValidateStandardsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchMoments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/touchstone.journey.v1.JourneyService/WatchMoments',
+            touchstone_dot_journey_dot_v1_dot_journey__service__pb2.WatchMomentsRequest.SerializeToString,
+            touchstone_dot_journey_dot_v1_dot_journey__service__pb2.WatchMomentsResponse.FromString,
             options,
             channel_credentials,
             insecure,
