@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
 from datetime import datetime
 
 import grpc
@@ -113,13 +114,14 @@ class JourneyApi(StandardsMethods, pb_grpc.JourneyServiceServicer):
         except ApiError as error:
             await context.abort_with_status(rich_status(error))
             return
-        async for delivery in self.feed.watch(wanted):
-            if delivery is None:  # live from now on: say so, so a client knows it can act
-                yield pb.WatchMomentsResponse()
-                continue
-            response = pb.WatchMomentsResponse(moment=delivery.moment, missed=delivery.missed)
-            response.published_at.CopyFrom(to_timestamp(delivery.published_at))
-            yield response
+        async with aclosing(self.feed.watch(wanted)) as deliveries:  # unsubscribes on hang-up
+            async for delivery in deliveries:
+                if delivery is None:  # live from now on: say so, so a client knows it can act
+                    yield pb.WatchMomentsResponse()
+                    continue
+                response = pb.WatchMomentsResponse(moment=delivery.moment, missed=delivery.missed)
+                response.published_at.CopyFrom(to_timestamp(delivery.published_at))
+                yield response
 
     @rpc_method
     async def ListMoments(

@@ -61,6 +61,7 @@ class BatchDecision:
         self.open = {d.deadline_id: d for d in (*ledger.waiting, *ledger.overdue)}
         self.visits = {v.visit_id: v for v in ledger.visits}
         self.past = {customer: list(p) for customer, p in ledger.past.items()}
+        self.taken: set[str] = set(ledger.known)  # moments stored, or taken earlier in the batch
 
     def run(self, batch: Sequence[TouchpointRecorded], moment_ids: Sequence[str]) -> Settlement:
         """Decide every record (under its moment id) in order, then what the clock after the
@@ -102,7 +103,8 @@ class BatchDecision:
         tp = recorded.touchpoint
         place = (tp.journey_map, tp.stage)
         judgements = list(score(moment_of(tp), self.rules.judging.get(place, ())).judgements)
-        fresh = moment_id not in self.ledger.known
+        fresh = moment_id not in self.taken  # a repeat (even within the batch) changes nothing
+        self.taken.add(moment_id)
         if fresh:
             judgements += self.keep(recorded, moment_id, self.rules.keeping.get(place, ()))
         scored = verdict_of(tuple(judgements))

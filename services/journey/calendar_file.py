@@ -58,14 +58,21 @@ def _calendar(raw: Any, where: str) -> BusinessCalendar:
             calendar_id=str(raw["id"]),
             time_zone=str(raw["time_zone"]),
             working_days=frozenset(WEEKDAYS.index(d) for d in raw["working_days"]),
-            opens=time.fromisoformat(str(raw["opens"])),
-            closes=time.fromisoformat(str(raw["closes"])),
+            opens=_clock_time(raw["opens"], "opens"),
+            closes=_clock_time(raw["closes"], "closes"),
             holidays=frozenset(_day(d) for d in raw.get("holidays") or ()),
         )
     except KeyError as error:
         raise CalendarError(f"{where}: {error.args[0]} is required") from error
     except (ValueError, TypeError) as error:  # unknown zone or weekday, bad time or date
         raise CalendarError(f"{where}: {error}") from error
+
+
+def _clock_time(value: Any, name: str) -> time:
+    # YAML reads an unquoted 17:30 as the number 1050 (base 60): refuse it rather than misread it
+    if not isinstance(value, str):
+        raise ValueError(f'{name} must be a quoted "HH:MM", not {value!r}')
+    return time.fromisoformat(value)
 
 
 def _day(value: Any) -> date:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -70,7 +70,7 @@ class MomentFeed:
         self._tail: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()  # the tail is at the end of every partition
 
-    async def watch(self, wanted: Wanted) -> AsyncIterator[Delivery | None]:
+    async def watch(self, wanted: Wanted) -> AsyncGenerator[Delivery | None, None]:
         """None once the watch is live, then every wanted moment published from then on."""
         watcher = Watcher(wanted)
         self.watchers.add(watcher)
@@ -103,10 +103,14 @@ class MomentFeed:
             enable_auto_commit=False,
             fetch_max_wait_ms=WAIT_MS,
         )
+        self.ready.clear()  # a watcher may only hear "live" once this consumer is at the end
         await consumer.start()
         try:
             await consumer.topics()  # fetches the metadata partitions_for_topic reads
-            partitions = consumer.partitions_for_topic(JOURNEY_MOMENTS) or set()
+            partitions = consumer.partitions_for_topic(JOURNEY_MOMENTS)
+            if not partitions:  # the topic does not exist yet: look again shortly, quietly
+                await asyncio.sleep(RETRY_S)
+                return
             consumer.assign([TopicPartition(JOURNEY_MOMENTS, p) for p in partitions])
             await consumer.seek_to_end()
             self.ready.set()

@@ -28,7 +28,9 @@ def standards_in_force(settings: Settings) -> StandardSet:
 def scorer(store: PostgresJourney, settings: Settings) -> ScoreMoments:
     """The handler, with the deployment's standards and business calendars."""
     standards = standards_in_force(settings).standards
-    return ScoreMoments(store, standards, load_calendars(settings.calendars_file))
+    gaps = {m.id: m.visit_gap for m in load_maps(settings.maps_dir).values()}
+    calendars = load_calendars(settings.calendars_file)
+    return ScoreMoments(store, standards, calendars, visit_gaps=gaps)
 
 
 SPEC = ServiceSpec(

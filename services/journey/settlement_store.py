@@ -114,6 +114,8 @@ DEADLINE_COLUMNS = (
 SELECTED = ", ".join(DEADLINE_COLUMNS)
 OPEN = "closed_by IS NULL AND NOT missed"
 
+# The advisory lock serialises settlements even before the clock row exists.
+LOCK_CLOCK = "SELECT pg_advisory_xact_lock(hashtext('journey.event_clock'))"
 TAKE_CLOCK = "SELECT watermark FROM journey.event_clock FOR UPDATE"
 SET_CLOCK = """
 INSERT INTO journey.event_clock (id, watermark) VALUES (true, %s)
@@ -174,6 +176,7 @@ class PostgresSettlements:
     async def _ledger(
         self, conn: AsyncConnection, keys: BatchKeys, lateness: timedelta, visit_gap: timedelta
     ) -> Ledger:
+        await conn.execute(LOCK_CLOCK)
         row = await (await conn.execute(TAKE_CLOCK)).fetchone()
         clock = row[0] if row else None
         times = [t for t in (clock, keys.time) if t is not None]
@@ -213,10 +216,13 @@ class PostgresSettlements:
     async def _as_stored(
         conn: AsyncConnection, moments: list[MomentRow], known: frozenset[str]
     ) -> list[MomentRow]:
-        if not known:
-            return moments
-        found = await (await conn.execute(SELECT_PAYLOADS, (list(known),))).fetchall()
-        first = {moment_id: bytes(payload) for moment_id, payload in found}
+        """The moments as first stored: a repeat is published as its first copy was."""
+        first: dict[str, bytes] = {}
+        for m in moments:
+            first.setdefault(m.moment_id, m.payload)
+        if known:
+            found = await (await conn.execute(SELECT_PAYLOADS, (list(known),))).fetchall()
+            first.update({moment_id: bytes(payload) for moment_id, payload in found})
         return [
             replace(m, payload=first[m.moment_id]) if m.moment_id in first else m for m in moments
         ]

@@ -111,3 +111,19 @@ def test_a_call_is_not_over_while_its_callback_is_pending(journey_store) -> None
         assert (call.visit_id, call.losses) == ("call", 1)
 
     run(journey_store, scenario)
+
+
+def test_a_moment_repeated_in_a_batch_or_redelivered_later_counts_once(journey_store) -> None:
+    async def scenario(store) -> None:
+        handler = ScoreMoments(store, default_standards())
+        greeted = contact("enter_store", DAY1, "v1", {"greeting_seconds": 5})
+        later = tick(DAY1 + timedelta(hours=3))  # the visit ends within this very batch
+        first = await handler.handle([greeted, greeted, later])  # contacts re-published it
+        assert first[0] == first[1]  # the repeat is published as the first copy
+        assert await handler.handle([greeted]) == first[:1]  # and so is a later redelivery
+        visit, moments = await store.get_visit("v1")
+        assert (visit.wins, visit.losses, len(moments)) == (1, 0, 1)
+        (completed,) = await completions(store)
+        assert (completed.wins, completed.surprises, completed.perception) == (1, 1, 1.5)
+
+    run(journey_store, scenario)

@@ -258,3 +258,12 @@ def test_every_batching_of_a_day_decides_the_same_losses_and_visit_verdicts() ->
     assert decided([log]) == one_by_one
     assert decided([log[:3], log[3:7], log[7:]]) == one_by_one
     assert decided([log[:5], log[5:]]) == one_by_one
+
+
+def test_an_unquoted_closing_time_is_refused_not_misread() -> None:
+    text = (
+        "calendars:\n  - {id: c, time_zone: UTC, working_days: [mon],"
+        " opens: '08:00', closes: 17:30}\nsites: {'*': c}\n"
+    )
+    with pytest.raises(CalendarError, match='closes must be a quoted "HH:MM", not 1050'):
+        parse_calendars(text, "c.yaml")
