@@ -8,13 +8,15 @@ same log decides the same losses and completions whatever the batches were.
 
 from __future__ import annotations
 
+import heapq
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from journey.calendar import Calendars
 from journey.codec import missed_moment, moment_of, moment_scored, visit_completed
-from journey.deadlines import Deadline, Opening, deadlines_opened, first_waiting, is_overdue
+from journey.deadlines import Deadline, Opening, deadlines_opened, first_waiting
 from journey.deadlines import kept as kept_judgement
 from journey.deadlines import missed as missed_judgement
 from journey.domain import Judgement, Standard, score, verdict_of
@@ -62,6 +64,13 @@ class BatchDecision:
         self.visits = {v.visit_id: v for v in ledger.visits}
         self.past = {customer: list(p) for customer, p in ledger.past.items()}
         self.taken: set[str] = set(ledger.known)  # moments stored, or taken earlier in the batch
+        # What the clock may pass next, soonest first: advance() runs before every record, so
+        # it pops what is due instead of scanning every open deadline and visit each time.
+        self.dues = [(d.due_at, d.deadline_id) for d in self.open.values()]
+        heapq.heapify(self.dues)
+        self.pending = Counter(d.visit_id for d in self.open.values())  # visit -> open deadlines
+        self.ends = [(self.end_of(v), v.visit_id) for v in self.visits.values() if not v.completed]
+        heapq.heapify(self.ends)
 
     def run(self, batch: Sequence[TouchpointRecorded], moment_ids: Sequence[str]) -> Settlement:
         """Decide every record (under its moment id) in order, then what the clock after the
@@ -79,18 +88,33 @@ class BatchDecision:
         """Miss the deadlines and complete the visits the clock has passed, oldest first."""
         if self.clock is None:
             return
-        clock, lateness = self.clock, self.rules.lateness
-        due = [d for d in self.open.values() if is_overdue(d, clock, lateness)]
-        for deadline in sorted(due, key=lambda d: (d.due_at, d.deadline_id)):
-            self.miss(deadline)
-        pending = {d.visit_id for d in self.open.values()}
-        ended = [
-            v
-            for v in self.visits.values()
-            if not v.completed and v.visit_id not in pending and self.end_of(v) + lateness < clock
-        ]
-        for visit in sorted(ended, key=lambda v: (v.last_at, v.visit_id)):
+        passed = self.clock - self.rules.lateness
+        while self.dues and self.dues[0][0] < passed:
+            _, deadline_id = heapq.heappop(self.dues)
+            if deadline_id in self.open:
+                self.miss(self.open[deadline_id])
+        ended: dict[str, VisitState] = {}
+        while self.ends and self.ends[0][0] < passed:
+            end, visit_id = heapq.heappop(self.ends)
+            visit = self.visits[visit_id]
+            # a stale entry (the visit has grown since) or one held open by a pending deadline
+            # is skipped: the visit is pushed again whenever its end or its deadlines change
+            if not visit.completed and not self.pending[visit_id] and self.end_of(visit) == end:
+                ended[visit_id] = visit
+        for visit in sorted(ended.values(), key=lambda v: (v.last_at, v.visit_id)):
             self.complete(visit)
+
+    def watch_end(self, visit_id: str) -> None:
+        """(Re)schedule the visit's completion after its end or its deadlines changed."""
+        visit = self.visits.get(visit_id)
+        if visit is not None and not visit.completed:
+            heapq.heappush(self.ends, (self.end_of(visit), visit_id))
+
+    def close(self, deadline: Deadline) -> None:
+        """The deadline is settled (kept or missed): its visit may end now."""
+        del self.open[deadline.deadline_id]
+        self.pending[deadline.visit_id] -= 1
+        self.watch_end(deadline.visit_id)
 
     def end_of(self, visit: VisitState) -> datetime:
         """When the visit is over: its map's visit gap after its last contact, and after the
@@ -129,7 +153,7 @@ class BatchDecision:
             if deadline is not None:
                 judged.append(kept_judgement(standard, deadline, at))
                 self.settlement.kept[deadline.deadline_id] = moment_id
-                del self.open[deadline.deadline_id]
+                self.close(deadline)
         return judged
 
     def open_deadlines(self, opening: Opening, openers: Sequence[Standard]) -> None:
@@ -137,6 +161,8 @@ class BatchDecision:
         for deadline in deadlines_opened(opening, openers, calendar):
             self.settlement.opened.append(deadline)
             self.open[deadline.deadline_id] = deadline
+            self.pending[deadline.visit_id] += 1
+            heapq.heappush(self.dues, (deadline.due_at, deadline.deadline_id))
 
     def join(self, event: MomentScored, tally: Tally, seen: datetime | None) -> None:
         """Add a new moment to its visit, as the store will; seen: the clock it came at."""
@@ -149,10 +175,11 @@ class BatchDecision:
         self.visits[visit_id] = joined = visit.plus(at, verdict, tally, seen)
         if joined.seen_at is not None:
             self.settlement.seen[visit_id] = joined.seen_at
+        self.watch_end(visit_id)
 
     def miss(self, deadline: Deadline) -> None:
         """The deadline passed with nothing: its lost moment joins the opening visit."""
-        del self.open[deadline.deadline_id]
+        self.close(deadline)
         standard = self.rules.by_id.get(deadline.standard_id)
         if standard is None:  # withdrawn from the standards in force: nobody judges it
             self.settlement.missed.append(MissedDeadline(deadline.deadline_id, None, None))

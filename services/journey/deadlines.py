@@ -130,8 +130,3 @@ def missed(standard: Standard, deadline: Deadline) -> Judgement:
     due = deadline.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     note = f"no {deadline.until_stage.replace('_', ' ')} by {due}"
     return Judgement(standard, False, allowed, allowed, note=note)
-
-
-def is_overdue(deadline: Deadline, watermark: datetime, lateness: timedelta) -> bool:
-    """Whether event time has passed the deadline by more than the lateness allowed."""
-    return deadline.due_at + lateness < watermark
