@@ -193,10 +193,13 @@ def attach_faust_agent(
 
 def faust_app(name: str, settings: Settings) -> faust.App:
     """A Faust app tuned for batch consumption on a small machine and on the embedded broker."""
+    datadir = settings.state_dir / "faust" / name  # its (empty) table folders: not in the cwd
+    datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         f"touchstone-{name}",
         broker=";".join(f"kafka://{h}" for h in settings.kafka_bootstrap.split(",")),
         store="memory://",
+        datadir=str(datadir),
         autodiscover=False,
         web_enabled=False,
         topic_disable_leader=True,
