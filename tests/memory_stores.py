@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from contacts.domain import Outcome, classify_repeat
 from contacts.store import (
@@ -17,6 +17,7 @@ from contacts.store import (
 )
 from journey.deadlines import Deadline
 from journey.settlement_store import BatchKeys, Decide, Ledger, Settlement
+from journey.stage_days import MomentMark, StageFigures, roll_up
 from journey.store import MomentFilter, MomentRow, VisitFilter, VisitRow
 from journey.visit_store import Completion
 from journey.visits import Tally, VisitState
@@ -155,6 +156,7 @@ class MemoryJourneyStore(MemoryCustomerLinks):
         self.completed: dict[str, Completion] = {}
         self.visit_tallies: dict[str, Tally] = {}
         self.visit_seen: dict[str, datetime] = {}
+        self.stage_marks: list[MomentMark] = []
 
     async def settle(
         self, keys: BatchKeys, lateness: timedelta, visit_gap: timedelta, decide: Decide
@@ -190,9 +192,11 @@ class MemoryJourneyStore(MemoryCustomerLinks):
         stored = [self.moments.setdefault(m.moment_id, m) for m in settlement.moments]
         for m in new:
             self.moments.setdefault(m.moment_id, m)
-        for moment_id, (visit_id, tally) in settlement.tallies.items():
+        for moment_id, mark in settlement.marks.items():
             if moment_id in inserted:
-                self.visit_tallies[visit_id] = self.visit_tallies.get(visit_id, Tally()) + tally
+                tally = self.visit_tallies.get(mark.visit_id, Tally()) + mark.tally
+                self.visit_tallies[mark.visit_id] = tally
+                self.stage_marks.append(mark)
         for visit_id, seen in settlement.seen.items():
             self.visit_seen[visit_id] = max(seen, self.visit_seen.get(visit_id, seen))
         for d in settlement.opened:
@@ -298,6 +302,21 @@ class MemoryJourneyStore(MemoryCustomerLinks):
         ]
         chosen.sort(key=lambda v: (v.last_at, v.visit_id))
         return [v for v in chosen if after is None or (v.last_at, v.visit_id) > after][:limit]
+
+    async def stage_figures(
+        self, journey_map: str, site_id: str, first: date, last: date
+    ) -> dict[str, StageFigures]:
+        chosen = [
+            (place, figures)
+            for place, figures in roll_up(self.stage_marks).items()
+            if place.journey_map == journey_map
+            and site_id in ("", place.site_id)
+            and first <= place.day <= last
+        ]
+        by_stage: dict[str, StageFigures] = {}
+        for place, figures in chosen:
+            by_stage[place.stage] = by_stage.get(place.stage, StageFigures()) + figures
+        return by_stage
 
     async def verdict_counts(self) -> dict[str, int]:
         verdicts = [m.verdict for m in self.moments.values()]

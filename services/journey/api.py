@@ -1,4 +1,4 @@
-"""Journey's gRPC servicer: moments and visits."""
+"""Journey's gRPC servicer: moments, visits, the journey map, standards."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import grpc
 from google.protobuf.message import Message
 
 from journey.codec import VERDICT_NAMES
+from journey.map_view import MapMethods
 from journey.moment_feed import MomentFeed, Wanted
 from journey.standards import StandardSet
 from journey.standards_api import StandardsMethods
@@ -89,7 +90,7 @@ def watch_filter(request: pb.WatchMomentsRequest) -> Wanted:
     return lambda moment: all(getattr(moment, k) == v for k, v in wanted.items())
 
 
-class JourneyApi(StandardsMethods, pb_grpc.JourneyServiceServicer):
+class JourneyApi(StandardsMethods, MapMethods, pb_grpc.JourneyServiceServicer):
     """Answers queries from journey's own tables and the standards in force."""
 
     def __init__(

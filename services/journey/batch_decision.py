@@ -13,15 +13,17 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from journey.calendar import Calendars
-from journey.codec import missed_moment, moment_of, moment_scored, visit_completed
+from journey.codec import VERDICT_NAMES, missed_moment, moment_of, moment_scored, visit_completed
 from journey.deadlines import Deadline, Opening, deadlines_opened, first_waiting
 from journey.deadlines import kept as kept_judgement
 from journey.deadlines import missed as missed_judgement
 from journey.domain import Judgement, Standard, score, verdict_of
 from journey.moment_records import completion_of, moment_record, opening_of, row_of
 from journey.settlement_store import Ledger, MissedDeadline, Settlement
+from journey.stage_days import MomentMark, StageDay
 from journey.visits import Result, Tally, VisitState, verdict_from
 from touchstone.common.prototime import to_datetime
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
@@ -167,15 +169,26 @@ class BatchDecision:
     def join(self, event: MomentScored, tally: Tally, seen: datetime | None) -> None:
         """Add a new moment to its visit, as the store will; seen: the clock it came at."""
         at, visit_id = to_datetime(event.occurred_at), event.visit_id
-        self.settlement.tallies[event.moment_id] = (visit_id, tally)
+        self.mark(event, tally)
         visit = self.visits.get(visit_id) or VisitState(
             visit_id, event.customer_id, event.site_id, event.journey_map, at, at
         )
-        verdict = {1: "win", 2: "lose"}.get(event.verdict, "unscored")
+        verdict = VERDICT_NAMES[event.verdict]
         self.visits[visit_id] = joined = visit.plus(at, verdict, tally, seen)
         if joined.seen_at is not None:
             self.settlement.seen[visit_id] = joined.seen_at
         self.watch_end(visit_id)
+
+    def mark(self, event: MomentScored, tally: Tally) -> None:
+        """What the new moment adds to its visit, and to its stage on its site's local day."""
+        at = to_datetime(event.occurred_at)
+        zone = ZoneInfo(self.rules.calendars.for_site(event.site_id).time_zone)  # cached
+        place = StageDay(event.site_id, event.journey_map, event.stage, at.astimezone(zone).date())
+        verdict = VERDICT_NAMES[event.verdict]
+        broken = tuple(r.standard_id for r in event.results if not r.met)
+        self.settlement.marks[event.moment_id] = MomentMark(
+            event.visit_id, place, verdict, tally, broken
+        )
 
     def miss(self, deadline: Deadline) -> None:
         """The deadline passed with nothing: its lost moment joins the opening visit."""
@@ -191,7 +204,7 @@ class BatchDecision:
         if deadline.visit_id in self.visits:
             self.join(event, tally_of([judgement]), None)  # it comes at its own time
         else:
-            self.settlement.tallies[event.moment_id] = (deadline.visit_id, tally_of([judgement]))
+            self.mark(event, tally_of([judgement]))
 
     def complete(self, visit: VisitState) -> None:
         """The visit is over: its verdict, learnt against the customer's earlier visits."""

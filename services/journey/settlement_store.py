@@ -2,9 +2,10 @@
 
 The transaction holds journey's event clock (one row, locked), reads what the batch is decided
 against (the deadlines and visits it concerns, the customers' past visits, the moments already
-stored), lets the handler decide, and writes every consequence: moments, tallies, deadlines
-opened, kept and missed, visits completed, and the records no input carries (lost moments of
-missed deadlines, VisitCompleted) into the outbox. Nothing decided is lost or decided twice.
+stored), lets the handler decide, and writes every consequence: moments, visit tallies, stage
+figures, deadlines opened, kept and missed, visits completed, and the records no input carries
+(lost moments of missed deadlines, VisitCompleted) into the outbox. Nothing decided is lost or
+decided twice.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from journey.deadlines import Deadline
+from journey.stage_days import MomentMark, add_stage_days
 from journey.store import MOMENT_COLUMNS, SAVE_MOMENTS, MomentRow
 from journey.visit_store import (
     Completion,
@@ -73,7 +75,7 @@ class Settlement:
     """Everything a batch decided."""
 
     moments: list[MomentRow]
-    tallies: dict[str, tuple[str, Tally]] = field(default_factory=dict)  # new moment -> visit
+    marks: dict[str, MomentMark] = field(default_factory=dict)  # by moment: what a new one adds
     opened: list[Deadline] = field(default_factory=list)
     kept: dict[str, str] = field(default_factory=dict)  # deadline id -> the moment that came
     missed: list[MissedDeadline] = field(default_factory=list)
@@ -165,6 +167,7 @@ class PostgresSettlements:
             settlement = decide(ledger)
             inserted = await self._save_moments(conn, settlement)
             await add_tallies(conn, tallies_by_visit(settlement, inserted))
+            await add_stage_days(conn, [settlement.marks[m] for m in sorted(inserted)])
             await mark_seen(conn, settlement.seen)
             await self._save_deadlines(conn, settlement)
             await complete_visits(conn, settlement.completed)
@@ -247,7 +250,7 @@ class PostgresSettlements:
 def tallies_by_visit(settlement: Settlement, inserted: set[str]) -> dict[str, Tally]:
     """The tally each visit gains from the moments stored now (a redelivered one adds nothing)."""
     by_visit: dict[str, Tally] = {}
-    for moment_id, (visit_id, tally) in settlement.tallies.items():
+    for moment_id, mark in settlement.marks.items():
         if moment_id in inserted:
-            by_visit[visit_id] = by_visit.get(visit_id, Tally()) + tally
+            by_visit[mark.visit_id] = by_visit.get(mark.visit_id, Tally()) + mark.tally
     return by_visit

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
+from journey.stage_days import StageFigures, stage_figures
 from touchstone.common.customer_links import (
     CustomerLinks,
     PostgresCustomerLinks,
@@ -92,6 +93,11 @@ class JourneyStore(CustomerLinks, Protocol):
         self, where: VisitFilter, after: tuple[datetime, str] | None, limit: int
     ) -> list[VisitRow]:
         """Visits by last contact, after a keyset position."""
+
+    async def stage_figures(
+        self, journey_map: str, site_id: str, first: date, last: date
+    ) -> dict[str, StageFigures]:
+        """Each stage's figures over the local days first..last (every site if site_id is "")."""
 
     async def verdict_counts(self) -> dict[str, int]:
         """How many moments have each verdict."""
@@ -244,6 +250,12 @@ class PostgresJourneyStore(PostgresCustomerLinks):
         async with self.pool.connection() as conn:
             rows = await (await conn.execute(query, params)).fetchall()
         return [visit_row(row) for row in rows]
+
+    async def stage_figures(
+        self, journey_map: str, site_id: str, first: date, last: date
+    ) -> dict[str, StageFigures]:
+        async with self.pool.connection() as conn:
+            return await stage_figures(conn, journey_map, site_id, first, last)
 
     async def verdict_counts(self) -> dict[str, int]:
         async with self.pool.connection() as conn:

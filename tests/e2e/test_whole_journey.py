@@ -25,6 +25,7 @@ from journey.standards import default_standards, default_standards_file
 from tests.conftest import running_stack
 from touchstone.client import Clients
 from touchstone.common.ids import derived_id
+from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import SERVICES, Settings
 from touchstone.common.topics import TOUCHPOINTS, TOUCHPOINTS_DLQ
 from touchstone.contacts.v1.contacts_service_pb2 import (
@@ -56,6 +57,7 @@ from touchstone.journey.v1.events_pb2 import (
     MomentScored,
 )
 from touchstone.journey.v1.journey_service_pb2 import (
+    GetJourneyMapRequest,
     GetVisitRequest,
     ListMomentsRequest,
     ListStandardsRequest,
@@ -104,7 +106,9 @@ def eventually(probe: Callable[[], T | None], what: str, timeout: float = WAIT_S
     pytest.fail(f"after {timeout}s still waiting for: {what}")
 
 
-def supermarket_visit(customer: CustomerRef, start: datetime) -> list[Touchpoint]:
+def supermarket_visit(
+    customer: CustomerRef, start: datetime, site_id: str = "hcm-01"
+) -> list[Touchpoint]:
     """A visit whose greeting took 45 s and whose checkout went well."""
     visit_id = f"visit-{uuid.uuid4()}"
     steps: list[tuple[str, dict[str, float], Money | None]] = [
@@ -122,7 +126,7 @@ def supermarket_visit(customer: CustomerRef, start: datetime) -> list[Touchpoint
             source="e2e",
             customer=customer,
             channel=Channel.CHANNEL_IN_STORE,
-            site_id="hcm-01",
+            site_id=site_id,
             journey_map="supermarket",
             stage=stage,
             measurements=measurements,
@@ -331,6 +335,42 @@ def test_moments_and_visits_are_listed_by_stage_time_and_customer(
     ).visits
     assert (listed.visit_id, listed.wins, listed.losses) == (greeting.visit_id, 1, 1)
     assert listed.first_at.ToDatetime(UTC) == start and not listed.moments
+
+
+def test_the_journey_map_of_a_site_shows_each_stage_as_its_moments_went(
+    clients: Clients, producer: KafkaProducer
+) -> None:
+    site = f"site-{uuid.uuid4().hex[:8]}"
+    start = datetime(2026, 11, 19, 2, 0, tzinfo=UTC)  # 09:00 in Ho Chi Minh City
+    for _ in range(2):
+        customer_id = f"cust-{uuid.uuid4()}"
+        visit = supermarket_visit(CustomerRef(customer_id=customer_id), start, site)
+        publish(producer, visit, customer_id.encode())
+    at_site = ListMomentsRequest(site_id=site)
+
+    def twelve_moments() -> list[MomentScored] | None:
+        moments = clients.journey.ListMoments(at_site, timeout=5).moments
+        return list(moments) if len(moments) >= 12 else None
+
+    listed = eventually(twelve_moments, "twelve scored moments at the new site")
+    request = GetJourneyMapRequest(
+        journey_map="supermarket", site_id=site, first_day="2026-11-19", last_day="2026-11-19"
+    )
+    view = clients.journey.GetJourneyMap(request, timeout=5)
+    by_stage = {s.stage: s for s in view.stages}
+    assert list(by_stage) == [s.id for s in load_maps()["supermarket"].stages]
+    for stage in {m.stage for m in listed}:
+        moments = [m for m in listed if m.stage == stage]
+        figures = by_stage[stage]
+        assert figures.moments == len(moments), stage
+        assert figures.losses == sum(m.verdict == VERDICT_LOSE for m in moments), stage
+    greeting = by_stage["enter_store"]
+    assert (greeting.moments, greeting.losses, greeting.win_rate) == (2, 2, 0.0)
+    assert [(b.standard_id, b.broken) for b in greeting.most_broken] == [
+        ("supermarket.enter_store.greeted_within_30s", 2)
+    ]
+    assert by_stage["wait_in_queue"].win_rate == 1.0
+    assert view.whole_map.moments == 12
 
 
 def test_a_watcher_sees_each_moment_it_asked_for_as_it_is_scored(

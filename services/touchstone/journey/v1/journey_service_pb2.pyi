@@ -215,3 +215,75 @@ class WatchMomentsResponse(_message.Message):
     missed: int
     published_at: _timestamp_pb2.Timestamp
     def __init__(self, moment: _Optional[_Union[_events_pb2.MomentScored, _Mapping]] = ..., missed: _Optional[int] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetJourneyMapRequest(_message.Message):
+    __slots__ = ("journey_map", "site_id", "first_day", "last_day", "top_broken")
+    JOURNEY_MAP_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_DAY_FIELD_NUMBER: _ClassVar[int]
+    LAST_DAY_FIELD_NUMBER: _ClassVar[int]
+    TOP_BROKEN_FIELD_NUMBER: _ClassVar[int]
+    journey_map: str
+    site_id: str
+    first_day: str
+    last_day: str
+    top_broken: int
+    def __init__(self, journey_map: _Optional[str] = ..., site_id: _Optional[str] = ..., first_day: _Optional[str] = ..., last_day: _Optional[str] = ..., top_broken: _Optional[int] = ...) -> None: ...
+
+class BrokenStandard(_message.Message):
+    __slots__ = ("standard_id", "description", "broken")
+    STANDARD_ID_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    BROKEN_FIELD_NUMBER: _ClassVar[int]
+    standard_id: str
+    description: str
+    broken: int
+    def __init__(self, standard_id: _Optional[str] = ..., description: _Optional[str] = ..., broken: _Optional[int] = ...) -> None: ...
+
+class StageView(_message.Message):
+    __slots__ = ("stage", "name", "side", "on_route", "moments", "wins", "losses", "unscored", "win_rate", "most_broken", "quadrant", "procedural_score", "personal_score")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    ON_ROUTE_FIELD_NUMBER: _ClassVar[int]
+    MOMENTS_FIELD_NUMBER: _ClassVar[int]
+    WINS_FIELD_NUMBER: _ClassVar[int]
+    LOSSES_FIELD_NUMBER: _ClassVar[int]
+    UNSCORED_FIELD_NUMBER: _ClassVar[int]
+    WIN_RATE_FIELD_NUMBER: _ClassVar[int]
+    MOST_BROKEN_FIELD_NUMBER: _ClassVar[int]
+    QUADRANT_FIELD_NUMBER: _ClassVar[int]
+    PROCEDURAL_SCORE_FIELD_NUMBER: _ClassVar[int]
+    PERSONAL_SCORE_FIELD_NUMBER: _ClassVar[int]
+    stage: str
+    name: str
+    side: _events_pb2.Side
+    on_route: bool
+    moments: int
+    wins: int
+    losses: int
+    unscored: int
+    win_rate: float
+    most_broken: _containers.RepeatedCompositeFieldContainer[BrokenStandard]
+    quadrant: _events_pb2.Quadrant
+    procedural_score: float
+    personal_score: float
+    def __init__(self, stage: _Optional[str] = ..., name: _Optional[str] = ..., side: _Optional[_Union[_events_pb2.Side, str]] = ..., on_route: _Optional[bool] = ..., moments: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., unscored: _Optional[int] = ..., win_rate: _Optional[float] = ..., most_broken: _Optional[_Iterable[_Union[BrokenStandard, _Mapping]]] = ..., quadrant: _Optional[_Union[_events_pb2.Quadrant, str]] = ..., procedural_score: _Optional[float] = ..., personal_score: _Optional[float] = ...) -> None: ...
+
+class JourneyMapView(_message.Message):
+    __slots__ = ("journey_map", "name", "site_id", "first_day", "last_day", "stages", "whole_map")
+    JOURNEY_MAP_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_DAY_FIELD_NUMBER: _ClassVar[int]
+    LAST_DAY_FIELD_NUMBER: _ClassVar[int]
+    STAGES_FIELD_NUMBER: _ClassVar[int]
+    WHOLE_MAP_FIELD_NUMBER: _ClassVar[int]
+    journey_map: str
+    name: str
+    site_id: str
+    first_day: str
+    last_day: str
+    stages: _containers.RepeatedCompositeFieldContainer[StageView]
+    whole_map: StageView
+    def __init__(self, journey_map: _Optional[str] = ..., name: _Optional[str] = ..., site_id: _Optional[str] = ..., first_day: _Optional[str] = ..., last_day: _Optional[str] = ..., stages: _Optional[_Iterable[_Union[StageView, _Mapping]]] = ..., whole_map: _Optional[_Union[StageView, _Mapping]] = ...) -> None: ...

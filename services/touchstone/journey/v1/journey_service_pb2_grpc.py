@@ -70,6 +70,11 @@ class JourneyServiceStub:
                 request_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.GetScoreStatsRequest.SerializeToString,
                 response_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ScoreStats.FromString,
                 _registered_method=True)
+        self.GetJourneyMap = channel.unary_unary(
+                '/touchstone.journey.v1.JourneyService/GetJourneyMap',
+                request_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.GetJourneyMapRequest.SerializeToString,
+                response_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.JourneyMapView.FromString,
+                _registered_method=True)
 
 
 class JourneyServiceServicer:
@@ -125,6 +130,14 @@ class JourneyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetJourneyMap(self, request, context):
+        """The journey map's figures for a site (or every site) over a run of days: every stage of the
+        map in journey order with its moments, win rate, most broken standards and quadrant.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JourneyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -162,6 +175,11 @@ def add_JourneyServiceServicer_to_server(servicer, server):
                     servicer.GetScoreStats,
                     request_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.GetScoreStatsRequest.FromString,
                     response_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ScoreStats.SerializeToString,
+            ),
+            'GetJourneyMap': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJourneyMap,
+                    request_deserializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.GetJourneyMapRequest.FromString,
+                    response_serializer=touchstone_dot_journey_dot_v1_dot_journey__service__pb2.JourneyMapView.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -354,6 +372,33 @@ class JourneyService:
             '/touchstone.journey.v1.JourneyService/GetScoreStats',
             touchstone_dot_journey_dot_v1_dot_journey__service__pb2.GetScoreStatsRequest.SerializeToString,
             touchstone_dot_journey_dot_v1_dot_journey__service__pb2.ScoreStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJourneyMap(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.journey.v1.JourneyService/GetJourneyMap',
+            touchstone_dot_journey_dot_v1_dot_journey__service__pb2.GetJourneyMapRequest.SerializeToString,
+            touchstone_dot_journey_dot_v1_dot_journey__service__pb2.JourneyMapView.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,143 @@
+"""GetJourneyMap: every stage of a map in journey order, with how it went over a run of days."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import grpc
+
+from journey.codec import QUADRANTS, SIDES
+from journey.stage_days import StageFigures
+from journey.standards import StandardSet
+from journey.store import JourneyStore
+from journey.visits import quadrant_of, share
+from touchstone.common.journey_maps import JourneyMap, Stage
+from touchstone.common.rpc import InvalidArgument, NotFound, require, rpc_method
+from touchstone.journey.v1 import journey_service_pb2 as pb
+
+DEFAULT_DAYS = 7
+MAX_DAYS = 366
+DEFAULT_TOP_BROKEN = 3
+MAX_TOP_BROKEN = 20
+
+
+@dataclass(frozen=True)
+class MapQuery:
+    """A GetJourneyMap request, checked."""
+
+    journey_map: JourneyMap
+    site_id: str
+    first: date
+    last: date
+    top_broken: int
+
+
+def day_or_none(field: str, text: str) -> date | None:
+    """An ISO date, None when empty; InvalidArgument naming the field otherwise."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidArgument((field, f"{text!r} is not a date (YYYY-MM-DD)")) from error
+
+
+def map_query(
+    request: pb.GetJourneyMapRequest, maps: Mapping[str, JourneyMap], today: date
+) -> MapQuery:
+    """The checked request; InvalidArgument with every field at fault, NotFound for a map."""
+    map_id = require("journey_map", request.journey_map)
+    violations: list[tuple[str, str]] = []
+    first = last = None
+    try:
+        last = day_or_none("last_day", request.last_day) or today
+    except InvalidArgument as error:
+        violations += error.violations
+    try:
+        first = day_or_none("first_day", request.first_day)
+    except InvalidArgument as error:
+        violations += error.violations
+    if not 0 <= request.top_broken <= MAX_TOP_BROKEN:
+        violations.append(("top_broken", f"must be 0..{MAX_TOP_BROKEN}"))
+    if last is not None:
+        first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+        if first > last:
+            violations.append(("first_day", "must not be after last_day"))
+        elif (last - first).days >= MAX_DAYS:
+            violations.append(("first_day", f"a map covers at most {MAX_DAYS} days"))
+    if violations:
+        raise InvalidArgument(*violations)
+    assert first is not None and last is not None
+    journey_map = maps.get(map_id)
+    if journey_map is None:
+        raise NotFound(f"journey map {map_id!r} not found; maps: {', '.join(sorted(maps))}")
+    return MapQuery(
+        journey_map, request.site_id, first, last, request.top_broken or DEFAULT_TOP_BROKEN
+    )
+
+
+def stage_view(
+    stage: Stage | None, figures: StageFigures, standards: StandardSet, top_broken: int
+) -> pb.StageView:
+    """A stage's figures as a contract message (the whole map's when stage is None)."""
+    procedural = share(figures.procedural_met, figures.procedural_weight)
+    personal = share(figures.personal_met, figures.personal_weight)
+    described = {s.standard_id: s.description for s in standards.standards}
+    view = pb.StageView(
+        moments=figures.moments,
+        wins=figures.wins,
+        losses=figures.losses,
+        unscored=figures.unscored,
+        win_rate=figures.win_rate,
+        most_broken=[
+            pb.BrokenStandard(standard_id=s, description=described.get(s, ""), broken=n)
+            for s, n in figures.most_broken(top_broken)
+        ],
+        quadrant=QUADRANTS[quadrant_of(procedural, personal)],
+        procedural_score=procedural or 0.0,
+        personal_score=personal or 0.0,
+    )
+    if stage is not None:
+        view.stage, view.name, view.on_route = stage.id, stage.name, stage.on_route
+        view.side = SIDES[stage.side]
+    return view
+
+
+def map_view(
+    query: MapQuery, by_stage: Mapping[str, StageFigures], standards: StandardSet
+) -> pb.JourneyMapView:
+    """The map's stages in journey order, each with its figures (zero where nothing happened)."""
+    journey_map = query.journey_map
+    whole = sum(by_stage.values(), StageFigures())
+    return pb.JourneyMapView(
+        journey_map=journey_map.id,
+        name=journey_map.name,
+        site_id=query.site_id,
+        first_day=query.first.isoformat(),
+        last_day=query.last.isoformat(),
+        stages=[
+            stage_view(stage, by_stage.get(stage.id, StageFigures()), standards, query.top_broken)
+            for stage in journey_map.stages
+        ],
+        whole_map=stage_view(None, whole, standards, query.top_broken),
+    )
+
+
+class MapMethods:
+    """GetJourneyMap; mixed into the journey servicer."""
+
+    store: JourneyStore
+    standards: StandardSet
+    maps: Mapping[str, JourneyMap]
+
+    @rpc_method
+    async def GetJourneyMap(
+        self, request: pb.GetJourneyMapRequest, context: grpc.aio.ServicerContext
+    ) -> pb.JourneyMapView:
+        query = map_query(request, self.maps, datetime.now(UTC).date())
+        by_stage = await self.store.stage_figures(
+            query.journey_map.id, query.site_id, query.first, query.last
+        )
+        return map_view(query, by_stage, self.standards)

@@ -1,0 +1,172 @@
+"""The journey map's figures: every stage of every site, day by day, summed as moments arrive.
+
+A journey-map picture (DOMAIN §3) shows, for each stage in order, how many moments there were,
+how often they were won, which standards broke most, and how the stage stands on the procedural
+and the personal side (DOMAIN §5). Journey keeps those sums per site, map, stage and local day
+(the site's own calendar day), added to once per stored moment in the transaction that stores
+it, so a period's map is a sum over its days, never a scan of moments.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from journey.visits import Tally
+
+
+@dataclass(frozen=True, order=True)
+class StageDay:
+    """One stage of one map at one site on one local day."""
+
+    site_id: str
+    journey_map: str
+    stage: str
+    day: date
+
+
+@dataclass(frozen=True)
+class MomentMark:
+    """What one new moment adds to its visit and to its stage's day."""
+
+    visit_id: str
+    place: StageDay
+    verdict: str  # win, lose or unscored
+    tally: Tally
+    broken: tuple[str, ...]  # the standards it broke
+
+
+@dataclass(frozen=True)
+class StageFigures:
+    """A stage's sums over some days."""
+
+    moments: int = 0
+    wins: int = 0
+    losses: int = 0
+    unscored: int = 0
+    procedural_weight: float = 0.0
+    procedural_met: float = 0.0
+    personal_weight: float = 0.0
+    personal_met: float = 0.0
+    broken: Mapping[str, int] = field(default_factory=dict)  # standard id -> times broken
+
+    def __add__(self, other: StageFigures) -> StageFigures:
+        sums = {name: getattr(self, name) + getattr(other, name) for name in SUMMED}
+        return StageFigures(**sums, broken=Counter(self.broken) + Counter(other.broken))
+
+    @classmethod
+    def of(cls, mark: MomentMark) -> StageFigures:
+        t = mark.tally
+        return cls(
+            moments=1,
+            wins=mark.verdict == "win",
+            losses=mark.verdict == "lose",
+            unscored=mark.verdict == "unscored",
+            procedural_weight=t.procedural_weight,
+            procedural_met=t.procedural_met,
+            personal_weight=t.personal_weight,
+            personal_met=t.personal_met,
+            broken=Counter(mark.broken),
+        )
+
+    @property
+    def win_rate(self) -> float:
+        """Wins over scored moments; 0 when nothing was scored."""
+        scored = self.wins + self.losses
+        return round(self.wins / scored, 4) if scored else 0.0
+
+    def most_broken(self, n: int) -> list[tuple[str, int]]:
+        """The n standards broken most, most first (ties by id, so the answer is stable)."""
+        ranked = sorted(self.broken.items(), key=lambda item: (-item[1], item[0]))
+        return ranked[:n]
+
+
+SUMMED = (
+    "moments",
+    "wins",
+    "losses",
+    "unscored",
+    "procedural_weight",
+    "procedural_met",
+    "personal_weight",
+    "personal_met",
+)
+SUMMED_TYPES = ("int",) * 4 + ("float8",) * 4
+CASTS = (int,) * 4 + (float,) * 4
+
+
+def roll_up(marks: Iterable[MomentMark]) -> dict[StageDay, StageFigures]:
+    """The marks summed by stage and day."""
+    days: dict[StageDay, StageFigures] = {}
+    for mark in marks:
+        days[mark.place] = days.get(mark.place, StageFigures()) + StageFigures.of(mark)
+    return days
+
+
+PLACE = ("site_id", "journey_map", "stage", "day")
+PLACE_ARRAYS = "%(site_id)b::text[], %(journey_map)b::text[], %(stage)b::text[], %(day)b::date[]"
+ADD_STAGE_DAYS = f"""
+INSERT INTO journey.stage_days AS s ({", ".join((*PLACE, *SUMMED))})
+SELECT * FROM unnest({PLACE_ARRAYS}, {
+    ", ".join(f"%({c})b::{t}[]" for c, t in zip(SUMMED, SUMMED_TYPES, strict=True))
+})
+ON CONFLICT ({", ".join(PLACE)}) DO UPDATE SET
+    {", ".join(f"{c} = s.{c} + excluded.{c}" for c in SUMMED)}
+"""
+ADD_STAGE_BREAKS = f"""
+INSERT INTO journey.stage_day_breaks AS b ({", ".join(PLACE)}, standard_id, broken)
+SELECT * FROM unnest({PLACE_ARRAYS}, %(standard_id)b::text[], %(broken)b::int[])
+ON CONFLICT ({", ".join(PLACE)}, standard_id) DO UPDATE SET broken = b.broken + excluded.broken
+"""
+SELECT_STAGES = f"""
+SELECT stage, {", ".join(f"sum({c})" for c in SUMMED)} FROM journey.stage_days
+WHERE journey_map = %(journey_map)s AND day BETWEEN %(first)s AND %(last)s
+  AND (%(site_id)s = '' OR site_id = %(site_id)s)
+GROUP BY stage
+"""
+SELECT_BREAKS = """
+SELECT stage, standard_id, sum(broken) FROM journey.stage_day_breaks
+WHERE journey_map = %(journey_map)s AND day BETWEEN %(first)s AND %(last)s
+  AND (%(site_id)s = '' OR site_id = %(site_id)s)
+GROUP BY stage, standard_id
+"""
+
+
+async def add_stage_days(conn: AsyncConnection, marks: Sequence[MomentMark]) -> None:
+    """Add the new moments' marks to their stages' days (in key order, so that concurrent
+    settlements lock rows in the same order)."""
+    days = sorted(roll_up(marks).items())
+    if not days:
+        return
+    params: dict[str, list[Any]] = {name: [getattr(p, name) for p, _ in days] for name in PLACE}
+    params.update({name: [getattr(f, name) for _, f in days] for name in SUMMED})
+    await conn.execute(ADD_STAGE_DAYS, params)
+    breaks = sorted((p, standard_id, n) for p, f in days for standard_id, n in f.broken.items())
+    if breaks:
+        params = {name: [getattr(p, name) for p, _, _ in breaks] for name in PLACE}
+        params["standard_id"] = [standard_id for _, standard_id, _ in breaks]
+        params["broken"] = [n for _, _, n in breaks]
+        await conn.execute(ADD_STAGE_BREAKS, params)
+
+
+async def stage_figures(
+    conn: AsyncConnection, journey_map: str, site_id: str, first: date, last: date
+) -> dict[str, StageFigures]:
+    """Each stage's figures over the days first..last (every site when site_id is empty)."""
+    where = {"journey_map": journey_map, "site_id": site_id, "first": first, "last": last}
+    rows = await (await conn.execute(SELECT_STAGES, where)).fetchall()
+    broken: dict[str, dict[str, int]] = {}
+    for stage, standard_id, n in await (await conn.execute(SELECT_BREAKS, where)).fetchall():
+        broken.setdefault(stage, {})[standard_id] = int(n)
+    return {
+        row[0]: StageFigures(
+            **{name: type_(v) for name, type_, v in zip(SUMMED, CASTS, row[1:], strict=True)},
+            broken=broken.get(row[0], {}),
+        )
+        for row in rows
+    }

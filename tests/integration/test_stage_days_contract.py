@@ -1,0 +1,68 @@
+"""The journey map's figures, on the in-memory fake and on Postgres alike: each stored moment is
+added once to its stage on its site's local day; a redelivered batch adds nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from journey.handlers import ScoreMoments
+from journey.stage_days import StageFigures
+from journey.standards import default_standards
+from tests.builders import record, recorded, touchpoint
+from tests.integration.store_contract_support import STORE_KINDS, make_store, run
+
+MONDAY = date(2026, 11, 16)
+NINE_AM = datetime(2026, 11, 16, 2, tzinfo=UTC)  # in Ho Chi Minh City
+
+
+@pytest.fixture(params=STORE_KINDS)
+def journey_store(request: pytest.FixtureRequest) -> Any:
+    return make_store(request, "journey")
+
+
+def greeting(n: int, seconds: float, at: datetime, site: str = "hcm-01") -> Any:
+    tp = touchpoint(
+        "enter_store",
+        at,
+        measurements={"greeting_seconds": seconds},
+        event_id=f"greet-{n}",
+        site_id=site,
+    )
+    return record(recorded(tp, f"customer-{n}", f"visit-{n}"), n, "contacts.recorded.v1")
+
+
+def test_stage_figures_sum_new_moments_once_by_site_and_local_day(journey_store) -> None:
+    batch = [
+        greeting(1, 5, NINE_AM),  # won, and beaten by the surprise margin
+        greeting(2, 45, NINE_AM + timedelta(minutes=1)),  # lost
+        greeting(3, 50, NINE_AM + timedelta(hours=16)),  # lost, Tuesday 01:00 local
+        greeting(4, 50, NINE_AM, site="hn-02"),
+    ]
+
+    async def scenario(store: Any) -> None:
+        handler = ScoreMoments(store, default_standards())
+        await handler.handle(batch)
+        await handler.handle(batch[:2])  # redelivered: adds nothing
+        monday = await store.stage_figures("supermarket", "hcm-01", MONDAY, MONDAY)
+        assert set(monday) == {"enter_store"}
+        greeted = monday["enter_store"]
+        assert (greeted.moments, greeted.wins, greeted.losses, greeted.unscored) == (2, 1, 1, 0)
+        assert (greeted.procedural_weight, greeted.procedural_met) == (2.0, 1.0)
+        assert dict(greeted.broken) == {"supermarket.enter_store.greeted_within_30s": 1}
+        tuesday = MONDAY + timedelta(days=1)
+        both = await store.stage_figures("supermarket", "", MONDAY, tuesday)
+        assert (both["enter_store"].moments, both["enter_store"].losses) == (4, 3)
+        assert await store.stage_figures("phone", "", MONDAY, tuesday) == {}
+        assert await store.stage_figures("supermarket", "hcm-01", tuesday, tuesday) == {
+            "enter_store": StageFigures(
+                moments=1,
+                losses=1,
+                procedural_weight=1.0,
+                broken={"supermarket.enter_store.greeted_within_30s": 1},
+            )
+        }
+
+    run(journey_store, scenario)
