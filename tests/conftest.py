@@ -12,20 +12,18 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import settings as hypothesis_settings
-from psycopg.conninfo import make_conninfo
 
 from touchstone.common.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from touchstone.common.kafka_admin import ensure_topics
+from touchstone.common.pg import create_scratch_database
 from touchstone.common.settings import DEFAULT_GRPC_PORTS, SERVICES, Settings
 from touchstone.common.topics import ALL_TOPICS
 from touchstone.stack import LocalStack, migrate_all
@@ -98,16 +96,9 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 def create_database(infra: Settings) -> tuple[Settings, Callable[[], None]]:
     """A new, fully migrated database on the test server, and how to drop it."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(infra.database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    settings = replace(infra, database_url=make_conninfo(infra.database_url, dbname=name))
+    url, drop = create_scratch_database(infra.database_url, "test")
+    settings = replace(infra, database_url=url)
     migrate_all(settings)
-
-    def drop() -> None:
-        with psycopg.connect(infra.database_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
     return settings, drop
 
 

@@ -2,53 +2,69 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaProducer
 
-from touchstone.common.consumers import incoming
+from touchstone.common.kafka_admin import ensure_topics
+from touchstone.common.log_reader import read_log
 from touchstone.common.pg import open_pool
 from touchstone.common.settings import Settings
 from touchstone.common.topics import Incoming
+from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.simulator import generate_visits
 from touchstone.stack import service_spec
 
 BATCH = 500
+DAY = datetime(2026, 11, 16, 0, 30, tzinfo=UTC)  # Monday 07:30 in Ho Chi Minh City
 
 
-def read_log(
-    bootstrap: str, topics: Sequence[str], keep: Callable[[Incoming], bool]
-) -> list[Incoming]:
-    """Every record of the topics from offset 0 to their current end that keep() accepts."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    partitions = [
-        TopicPartition(topic, p) for topic in topics for p in consumer.partitions_for_topic(topic)
-    ]
-    consumer.assign(partitions)
-    consumer.seek_to_beginning()
-    end = consumer.end_offsets(partitions)
-    records: list[Incoming] = []
-    try:
-        while any(consumer.position(tp) < end[tp] for tp in partitions):
-            for messages in consumer.poll(timeout_ms=500).values():
-                records += [r for m in messages if keep(r := incoming(m, m.timestamp))]
-    finally:
-        consumer.close()
+def recorded_day(visits: int) -> list[tuple[bytes, bytes]]:
+    """(key, TouchpointRecorded) for a simulated day, in the order contacts would publish."""
+    touchpoints = [tp for visit in generate_visits(11, DAY, visits) for tp in visit]
+    touchpoints.sort(key=lambda tp: tp.occurred_at.ToDatetime())  # producers publish live
+    records = []
+    for n, tp in enumerate(touchpoints):
+        customer = (
+            tp.customer.customer_id or f"{tp.customer.identity.kind}:{tp.customer.identity.value}"
+        )
+        recorded = TouchpointRecorded(
+            event_id=f"rec-{n}", touchpoint=tp, customer_id=customer, visit_id=tp.visit_id
+        )
+        records.append((customer.encode(), recorded.SerializeToString()))
     return records
 
 
+def recorded_day_on_broker(bootstrap: str, visits: int, partitions: int) -> list[Incoming]:
+    """A simulated day published on a new topic of the broker, as read back from it."""
+    topic = f"recorded-{uuid.uuid4().hex[:8]}"
+    ensure_topics(bootstrap, [topic], partitions)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    for key, value in recorded_day(visits):
+        producer.send(topic, key=key, value=value)
+    producer.flush()
+    producer.close()
+    return read_log(bootstrap, [topic], lambda r: True)
+
+
 @asynccontextmanager
-async def replayed(settings: Settings, service: str, log: Sequence[Incoming]) -> AsyncIterator[Any]:
-    """The service's store on settings' (fresh) database after its handler took the log."""
+async def replayed(
+    settings: Settings, service: str, log: Sequence[Incoming], batch: int = BATCH
+) -> AsyncIterator[Any]:
+    """The service's store on settings' (fresh) database after its handler took the log in
+    batches of this size."""
     spec = service_spec(service)
     pool = open_pool(settings.database_url)
     await pool.open(wait=True)
     try:
         store = spec.store(pool)
         handler = spec.batch_handler(store, settings)
-        for start in range(0, len(log), BATCH):
-            await handler.handle(log[start : start + BATCH])
+        for start in range(0, len(log), batch):
+            await handler.handle(log[start : start + batch])
         yield store
     finally:
         await pool.close()

@@ -28,8 +28,9 @@ from tests.e2e.test_whole_journey import (
     publish,
     supermarket_visit,
 )
-from tests.replay import read_log, replayed
+from tests.replay import replayed
 from touchstone.client import Clients
+from touchstone.common.log_reader import read_log
 from touchstone.common.settings import Settings
 from touchstone.common.topics import (
     CONTACTS_PROFILES,

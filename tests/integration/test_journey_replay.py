@@ -3,55 +3,34 @@
 A simulated day of recorded touchpoints (supermarket and phone, messages and callbacks) goes
 onto the real broker; journey's handler takes it from offset 0 into a fresh Postgres database,
 then again into another in batches of another size. Moments, visits with their verdicts,
-deadlines, the event clock and the records written for publication are identical.
+deadlines, the event clock, the journey map's figures and the records written for publication
+are identical.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 import pytest
-from kafka import KafkaProducer
 
-from journey.service import PostgresJourney, scorer
 from tests.conftest import create_database
-from tests.replay import read_log
-from touchstone.common.kafka_admin import ensure_topics
-from touchstone.common.pg import open_pool
+from tests.replay import DAY, recorded_day_on_broker, replayed
 from touchstone.common.settings import Settings
 from touchstone.common.topics import Incoming
-from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
-from touchstone.simulator import generate_visits
 
 pytestmark = pytest.mark.integration
-DAY = datetime(2026, 11, 16, 0, 30, tzinfo=UTC)  # Monday 07:30 in Ho Chi Minh City
 TABLES = {
     "moments": "SELECT * FROM journey.moments ORDER BY moment_id",
     "visits": "SELECT * FROM journey.visits ORDER BY visit_id",
     "deadlines": "SELECT * FROM journey.deadlines ORDER BY deadline_id",
     "clock": "SELECT * FROM journey.event_clock",
+    "stage_days": "SELECT * FROM journey.stage_days ORDER BY site_id, journey_map, stage, day",
+    "stage_day_breaks": "SELECT * FROM journey.stage_day_breaks ORDER BY 1, 2, 3, 4, 5",
     "published": "SELECT topic, key, value FROM journey.outbox ORDER BY topic, key, value",
 }
-
-
-def recorded_day(visits: int) -> list[tuple[bytes, bytes]]:
-    """(key, TouchpointRecorded) for a simulated day, in the order contacts would publish."""
-    touchpoints = [tp for visit in generate_visits(11, DAY, visits) for tp in visit]
-    touchpoints.sort(key=lambda tp: tp.occurred_at.ToDatetime())  # producers publish live
-    records = []
-    for n, tp in enumerate(touchpoints):
-        customer = (
-            tp.customer.customer_id or f"{tp.customer.identity.kind}:{tp.customer.identity.value}"
-        )
-        recorded = TouchpointRecorded(
-            event_id=f"rec-{n}", touchpoint=tp, customer_id=customer, visit_id=tp.visit_id
-        )
-        records.append((customer.encode(), recorded.SerializeToString()))
-    return records
 
 
 def journey_state(infra: Settings, log: list[Incoming], batch: int) -> dict[str, list[Any]]:
@@ -59,14 +38,8 @@ def journey_state(infra: Settings, log: list[Incoming], batch: int) -> dict[str,
     settings, drop = create_database(infra)
 
     async def take() -> None:
-        pool = open_pool(settings.database_url)
-        await pool.open(wait=True)
-        try:
-            handler = scorer(PostgresJourney(pool), settings)
-            for start in range(0, len(log), batch):
-                await handler.handle(log[start : start + batch])
-        finally:
-            await pool.close()
+        async with replayed(settings, "journey", log, batch):
+            pass
 
     try:
         asyncio.run(take())
@@ -77,14 +50,7 @@ def journey_state(infra: Settings, log: list[Incoming], batch: int) -> dict[str,
 
 
 def test_replaying_journeys_input_rebuilds_every_row_the_same(infra: Settings) -> None:
-    topic = f"replay-{uuid.uuid4().hex[:8]}"
-    ensure_topics(infra.kafka_bootstrap, [topic], 1)
-    producer = KafkaProducer(bootstrap_servers=infra.kafka_bootstrap, linger_ms=5)
-    for key, value in recorded_day(600):
-        producer.send(topic, key=key, value=value)
-    producer.flush()
-    producer.close()
-    log = read_log(infra.kafka_bootstrap, [topic], lambda r: True)
+    log = recorded_day_on_broker(infra.kafka_bootstrap, 600, 1)
     assert len(log) > 3000
 
     first = journey_state(infra, log, 500)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,20 @@ def apply_migrations(database_url: str, schema: str, *sources: Path) -> list[str
     if applied:
         log.info("schema %s: applied %s", schema, ", ".join(applied))
     return applied
+
+
+def create_scratch_database(database_url: str, prefix: str) -> tuple[str, Callable[[], None]]:
+    """A new, empty database on database_url's server (the role needs CREATEDB): its URL, and
+    how to drop it. For work that must not touch the live tables: tests, re-scoring."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+    def drop() -> None:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    return make_conninfo(database_url, dbname=name), drop
 
 
 def open_pool(database_url: str, *, max_size: int = 4) -> AsyncConnectionPool:

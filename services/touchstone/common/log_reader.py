@@ -1,0 +1,38 @@
+"""Reading a stretch of the log back: every partition of some topics up to their current end."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from kafka import KafkaConsumer, TopicPartition
+
+from touchstone.common.consumers import incoming
+from touchstone.common.topics import Incoming
+
+
+def read_log(
+    bootstrap: str,
+    topics: Sequence[str],
+    keep: Callable[[Incoming], bool],
+) -> list[Incoming]:
+    """The records keep() accepts, partition by partition in log order, from offset 0 to the
+    end each partition has now."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning()
+        end = consumer.end_offsets(partitions)
+        records: list[Incoming] = []
+        while any(consumer.position(tp) < end[tp] for tp in partitions):
+            for messages in consumer.poll(timeout_ms=500).values():
+                # whole fetches, compared by position: the embedded broker's end offsets can lag
+                # the offsets of the records in a batch
+                records += [r for m in messages if keep(r := incoming(m, m.timestamp))]
+        return records
+    finally:
+        consumer.close()

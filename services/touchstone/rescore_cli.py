@@ -1,0 +1,137 @@
+"""`touchstone rescore`: what a new standards file would have changed, tried on recorded history.
+
+Reads journey's input (every recorded contact) back from the broker and replays a period under
+the standards in force and under the candidate file, each into a scratch database beside the
+live one (the database role needs CREATEDB); live verdicts are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from touchstone.common.settings import Settings
+
+if TYPE_CHECKING:
+    from collections import Counter
+
+    from journey.rescore import RescoreReport
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """The rescore command, on the top-level parser's subparsers."""
+    rescore = sub.add_parser("rescore", help="try a standards file on recorded history")
+    rescore.add_argument("--standards", type=Path, required=True, help="the candidate file")
+    rescore.add_argument("--since", type=aware_time, required=True, help="ISO time, with zone")
+    rescore.add_argument("--until", type=aware_time, required=True, help="ISO time, with zone")
+    rescore.add_argument(
+        "--settling-days",
+        type=float,
+        default=7.0,
+        help="log replayed before and after the period, so deadlines play out (default 7)",
+    )
+    rescore.add_argument(
+        "--topic", default="", help="where the recorded contacts are (contacts.recorded.v1)"
+    )
+    rescore.add_argument("--show", type=int, default=20, help="changed moments to list")
+    rescore.add_argument("--json", action="store_true", help="the whole report as JSON")
+    rescore.set_defaults(func=cmd_rescore)
+
+
+def aware_time(text: str) -> datetime:
+    """An ISO time with its zone: a period in some unstated zone would be a guess."""
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a zone, e.g. {text}+07:00 or {text}Z")
+    return at
+
+
+def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
+    """Replay the period under both versions and report every changed verdict and judgement."""
+    from journey.calendar_file import load_calendars
+    from journey.rescore import Period, rescore
+    from journey.service import standards_in_force
+    from journey.standards import StandardsError, load_standards
+    from touchstone.common.journey_maps import load_maps
+    from touchstone.common.log_reader import read_log
+    from touchstone.common.topics import CONTACTS_RECORDED
+
+    if args.since >= args.until:
+        print("--since must be before --until")
+        return 2
+    maps = load_maps(settings.maps_dir)
+    try:
+        candidate = load_standards(args.standards, maps)
+    except (OSError, StandardsError) as error:
+        print(f"{args.standards}: cannot use it: {error}")
+        return 1
+    period = Period(args.since, args.until, timedelta(days=args.settling_days))
+    log = read_log(settings.kafka_bootstrap, [args.topic or CONTACTS_RECORDED], lambda r: True)
+    report = asyncio.run(
+        rescore(
+            settings.database_url,
+            log,
+            period,
+            standards_in_force(settings),
+            candidate,
+            load_calendars(settings.calendars_file),
+            {m.id: m.visit_gap for m in maps.values()},
+        )
+    )
+    print(
+        json.dumps(report_json(report), indent=2) if args.json else report_text(report, args.show)
+    )
+    return 0
+
+
+def report_json(report: RescoreReport) -> dict[str, Any]:
+    """The report as plain data."""
+    return {
+        "since": report.period.since.isoformat(),
+        "until": report.period.until.isoformat(),
+        "version_in_force": report.version_in_force,
+        "candidate_version": report.candidate_version,
+        "moments": report.moments,
+        "verdicts_changed": len(report.verdicts_changed),
+        "by_stage": {f"{m}/{s}": dict(c) for (m, s), c in sorted(report.by_stage().items())},
+        "by_standard": {s: dict(c) for s, c in sorted(report.by_standard().items())},
+        "changes": [
+            {**asdict(c), "occurred_at": c.occurred_at.isoformat()} for c in report.changes
+        ],
+    }
+
+
+def report_text(report: RescoreReport, show: int) -> str:
+    """The report for a person: totals, per stage, per standard, then the first changes."""
+    changed = report.verdicts_changed
+    lines = [
+        f"re-scored {report.period.since.isoformat()} .. {report.period.until.isoformat()}"
+        f" (log replayed {report.period.settling / timedelta(days=1):g} days either side)",
+        f"standards in force {report.version_in_force}, candidate {report.candidate_version}",
+        f"{report.moments} moments; {len(changed)} verdicts would change;"
+        f" {len(report.changes)} moments judged differently",
+    ]
+    if report.changes:
+        lines += ["", "by stage:"]
+        for (journey_map, stage), counts in sorted(report.by_stage().items()):
+            lines.append(f"  {journey_map}/{stage}: {_counts(counts)}")
+        lines += ["", "by standard:"]
+        for standard_id, counts in sorted(report.by_standard().items()):
+            lines.append(f"  {standard_id}: {_counts(counts)}")
+        lines += ["", f"changed verdicts (first {min(show, len(changed))} of {len(changed)}):"]
+        for c in changed[:show]:
+            why = "; ".join(f"{s.standard_id}: {s.before} -> {s.after}" for s in c.standards)
+            lines.append(
+                f"  {c.occurred_at.isoformat()} {c.journey_map}/{c.stage} {c.site_id}"
+                f" {c.moment_id}: {c.transition} ({why})"
+            )
+    return "\n".join(lines)
+
+
+def _counts(counts: Counter[str]) -> str:
+    return ", ".join(f"{transition} {n}" for transition, n in sorted(counts.items()))

@@ -1,0 +1,116 @@
+"""Re-scoring a recorded day under a tightened standard, on the real broker and Postgres.
+
+Given a simulated day scored live under the default standards, when `touchstone rescore` tries
+a file where customers must be greeted within 10 s instead of 30 s, then it reports exactly the
+greetings that took 11 to 30 s as wins that become losses, by stage and by standard, and the
+live verdicts are as they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from journey.codec import moment_id_of
+from journey.handlers import decode_recorded
+from journey.standards import default_standards_file
+from tests.conftest import create_database
+from tests.replay import recorded_day_on_broker, replayed
+from touchstone.cli import parser
+from touchstone.common.settings import Settings
+from touchstone.common.topics import Incoming
+
+pytestmark = pytest.mark.integration
+GREETING = "supermarket.enter_store.greeted_within_30s"
+IN_PERIOD = """
+SELECT count(*) FROM journey.moments
+WHERE occurred_at >= '2026-11-16T00:00:00Z' AND occurred_at < '2026-11-17T00:00:00Z'
+"""
+LIVE_MOMENTS = "SELECT moment_id, verdict, payload FROM journey.moments ORDER BY moment_id"
+
+
+def tightened_greeting(folder: Path) -> Path:
+    """The default standards with the supermarket greeting due within 10 s, not 30 s."""
+    text = default_standards_file().read_text(encoding="utf-8")
+    at = text.index(f"id: {GREETING}")
+    measure = re.compile(r"threshold: 30, surprise_margin: 20")
+    tightened = text[:at] + measure.sub("threshold: 10, surprise_margin: 5", text[at:], count=1)
+    assert tightened != text
+    path = folder / "tightened.yaml"
+    path.write_text(tightened, encoding="utf-8")
+    return path
+
+
+def score_live(settings: Settings, log: list[Incoming]) -> None:
+    async def take() -> None:
+        async with replayed(settings, "journey", log):
+            pass
+
+    asyncio.run(take())
+
+
+def greetings_between_10_and_30_s(log: list[Incoming]) -> set[str]:
+    """The moments the tightened standard should turn from wins into losses, from the log."""
+    expected = set()
+    for record in log:
+        recorded = decode_recorded(record)
+        tp = recorded.touchpoint
+        seconds = tp.measurements.get("greeting_seconds")
+        greeting = (tp.journey_map, tp.stage) == ("supermarket", "enter_store")
+        if greeting and seconds is not None and 10 < seconds <= 30:
+            expected.add(moment_id_of(recorded))
+    return expected
+
+
+def test_a_tightened_standard_reports_exactly_the_changed_verdicts_and_touches_no_live_one(
+    infra: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = recorded_day_on_broker(infra.kafka_bootstrap, 300, 2)
+    (topic,) = {r.topic for r in log}
+    live, drop = create_database(infra)
+    try:
+        score_live(live, log)
+        with psycopg.connect(live.database_url) as conn:
+            before = conn.execute(LIVE_MOMENTS).fetchall()
+            (in_period,) = conn.execute(IN_PERIOD).fetchone() or (0,)
+        args = parser().parse_args(
+            [
+                "rescore",
+                "--standards",
+                str(tightened_greeting(tmp_path)),
+                "--since",
+                "2026-11-16T00:00:00+00:00",
+                "--until",
+                "2026-11-17T00:00:00+00:00",
+                "--topic",
+                topic,
+                "--json",
+            ]
+        )
+        assert args.func(args, live) == 0
+        report: dict[str, Any] = json.loads(capsys.readouterr().out)
+        with psycopg.connect(live.database_url) as conn:
+            after = conn.execute(LIVE_MOMENTS).fetchall()
+            scratch = conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'journey_rescore_%'"
+            ).fetchall()
+    finally:
+        drop()
+
+    expected = greetings_between_10_and_30_s(log)
+    assert len(expected) > 10, "the simulated day has greetings of 11 to 30 s"
+    assert {c["moment_id"] for c in report["changes"]} == expected
+    assert {(c["before"], c["after"]) for c in report["changes"]} == {("win", "lose")}
+    assert report["verdicts_changed"] == len(expected)
+    assert report["by_stage"] == {"supermarket/enter_store": {"win -> lose": len(expected)}}
+    assert report["by_standard"] == {GREETING: {"met -> broken": len(expected)}}
+    assert report["version_in_force"] != report["candidate_version"]
+    assert report["moments"] == in_period > 1000  # the live day's moments, under either version
+    assert after == before, "live verdicts untouched"
+    assert scratch == [], "the scratch databases are dropped"
