@@ -16,6 +16,7 @@ from contacts.store import (
     conflict_letter,
 )
 from journey.deadlines import Deadline
+from journey.promotions import Promotion
 from journey.settlement_store import BatchKeys, Decide, Ledger, Settlement
 from journey.stage_days import MomentMark, StageFigures, roll_up
 from journey.store import MomentFilter, MomentRow, VisitFilter, VisitRow
@@ -157,6 +158,7 @@ class MemoryJourneyStore(MemoryCustomerLinks):
         self.visit_tallies: dict[str, Tally] = {}
         self.visit_seen: dict[str, datetime] = {}
         self.stage_marks: list[MomentMark] = []
+        self.promotions: dict[str, Promotion] = {}  # by event id, in the order taken
 
     async def settle(
         self, keys: BatchKeys, lateness: timedelta, visit_gap: timedelta, decide: Decide
@@ -317,6 +319,13 @@ class MemoryJourneyStore(MemoryCustomerLinks):
         for place, figures in chosen:
             by_stage[place.stage] = by_stage.get(place.stage, StageFigures()) + figures
         return by_stage
+
+    async def take_promotions(self, promotions: Sequence[Promotion]) -> None:
+        for promotion in promotions:
+            self.promotions.setdefault(promotion.event_id, promotion)
+
+    async def latest_promotion(self) -> Promotion | None:
+        return next(reversed(self.promotions.values()), None)
 
     async def verdict_counts(self) -> dict[str, int]:
         verdicts = [m.verdict for m in self.moments.values()]

@@ -93,6 +93,8 @@ def watch_filter(request: pb.WatchMomentsRequest) -> Wanted:
 class JourneyApi(StandardsMethods, MapMethods, pb_grpc.JourneyServiceServicer):
     """Answers queries from journey's own tables and the standards in force."""
 
+    store: JourneyStore
+
     def __init__(
         self,
         store: JourneyStore,

@@ -7,6 +7,7 @@ batch is decided record by record (batch_decision) and settled in one transactio
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Protocol
@@ -18,6 +19,7 @@ from journey.codec import moment_id_of
 from journey.deadlines import DEFAULT_LATENESS
 from journey.domain import Standard, standards_version
 from journey.moment_records import moment_record
+from journey.promotions import PromotionStore, promotion_of, standard_set_of
 from journey.settlement_store import BatchKeys, SettlementStore
 from journey.store import JourneyStore
 from touchstone.common.decoding import (
@@ -26,13 +28,15 @@ from touchstone.common.decoding import (
     dead_letter_unusable,
     parse_record,
 )
-from touchstone.common.journey_maps import load_maps
+from touchstone.common.journey_maps import JourneyMap, load_maps
 from touchstone.common.prototime import to_datetime
-from touchstone.common.topics import JOURNEY_DLQ, Incoming, Outgoing
+from touchstone.common.topics import JOURNEY_DLQ, JOURNEY_STANDARDS, Incoming, Outgoing
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 
+log = logging.getLogger(__name__)
 
-class JourneyTables(JourneyStore, SettlementStore, Protocol):
+
+class JourneyTables(JourneyStore, SettlementStore, PromotionStore, Protocol):
     """Every table the journey handler reads or writes."""
 
 
@@ -77,21 +81,28 @@ class ScoreMoments:
         standards: Sequence[Standard],
         calendars: Calendars | None = None,
         lateness: timedelta = DEFAULT_LATENESS,
-        visit_gaps: Mapping[str, timedelta] | None = None,
+        maps: Mapping[str, JourneyMap] | None = None,
     ) -> None:
         self.store = store
-        gaps = visit_gaps or {m.id: m.visit_gap for m in load_maps().values()}
+        self.maps = maps or load_maps()
+        self.calendars = calendars or load_calendars()
+        self.lateness = lateness
+        self.rules = self.rules_of(standards)
+
+    def rules_of(self, standards: Sequence[Standard]) -> Rules:
+        """Everything a batch is judged by, under these standards."""
+        gaps = {m.id: m.visit_gap for m in self.maps.values()}
         deadline_standards = [s for s in standards if s.is_deadline]
-        self.rules = Rules(
+        return Rules(
             judging=index_by(s for s in standards if not s.is_deadline),
             opening=index_by(deadline_standards),
             keeping=index_by(deadline_standards, lambda s: s.deadline_until),
             by_id={s.standard_id: s for s in standards},
             version=standards_version(standards),
-            calendars=calendars or load_calendars(),
+            calendars=self.calendars,
             visit_gaps=gaps,
             shortest_gap=min(gaps.values(), default=timedelta(0)),
-            lateness=lateness,
+            lateness=self.lateness,
         )
 
     @property
@@ -99,11 +110,38 @@ class ScoreMoments:
         """The version of the standards this handler scores by."""
         return self.rules.version
 
-    async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
-        """Score and store the batch; re-emit duplicates (same ids) so a crash loses nothing."""
-        recorded: list[TouchpointRecorded] = []
-        outgoing: list[Outgoing] = []
+    async def follow_promotions(self, batch: Sequence[Incoming]) -> list[Outgoing]:
+        """Take the batch's promotions, then score by the latest version taken by any worker;
+        dead letters for promotions that cannot go live."""
+        taken, outgoing = [], []
         for record in batch:
+            try:
+                taken.append(promotion_of(record, self.maps))
+            except UnusableRecord as error:
+                outgoing.append(dead_letter_unusable(record, JOURNEY_DLQ, error))
+        await self.store.take_promotions(taken)
+        latest = await self.store.latest_promotion()
+        if latest is not None and latest.version != self.rules.version:
+            promoted = standard_set_of(latest, self.maps)
+            if promoted is None:
+                log.error(
+                    "promoted standards %s no longer fit the maps; kept %s",
+                    latest.version,
+                    self.rules.version,
+                )
+            else:
+                self.rules = self.rules_of(promoted.standards)
+                log.info("scoring by promoted standards %s", promoted.version)
+        return outgoing
+
+    async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
+        """Score and store the batch (by the standards promoted last, if any, from the batch
+        that takes them on); re-emit duplicates (same ids) so a crash loses nothing."""
+        outgoing = await self.follow_promotions([r for r in batch if r.topic == JOURNEY_STANDARDS])
+        recorded: list[TouchpointRecorded] = []
+        for record in batch:
+            if record.topic == JOURNEY_STANDARDS:
+                continue
             try:
                 recorded.append(decode_recorded(record))
             except UnusableRecord as error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -129,8 +129,8 @@ class MapMethods:
     """GetJourneyMap; mixed into the journey servicer."""
 
     store: JourneyStore
-    standards: StandardSet
     maps: Mapping[str, JourneyMap]
+    standards_now: Callable[[], Awaitable[StandardSet]]
 
     @rpc_method
     async def GetJourneyMap(
@@ -140,4 +140,4 @@ class MapMethods:
         by_stage = await self.store.stage_figures(
             query.journey_map.id, query.site_id, query.first, query.last
         )
-        return map_view(query, by_stage, self.standards)
+        return map_view(query, by_stage, await self.standards_now())

@@ -23,11 +23,10 @@ import psycopg
 from journey.calendar import Calendars
 from journey.codec import VERDICT_NAMES
 from journey.handlers import ScoreMoments, decode_recorded
-from journey.service import SPEC
-from journey.settlement_store import PostgresSettlements
+from journey.service import SPEC, PostgresJourney
 from journey.standards import StandardSet
-from journey.store import PostgresJourneyStore
 from touchstone.common.decoding import UnusableRecord
+from touchstone.common.journey_maps import JourneyMap
 from touchstone.common.pg import apply_migrations, create_scratch_database, open_pool
 from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import Incoming
@@ -37,10 +36,6 @@ DEFAULT_SETTLING = timedelta(days=7)  # long enough for every default deadline t
 BATCH = 500
 ABSENT = "absent"  # no such moment under these standards (a deadline nobody opened, say)
 NOT_JUDGED = "not judged"
-
-
-class ScratchMoments(PostgresJourneyStore, PostgresSettlements):
-    """Journey's tables in a scratch database."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +130,7 @@ async def replay_scores(
     database_url: str,
     standards: StandardSet,
     calendars: Calendars,
-    visit_gaps: Mapping[str, timedelta],
+    maps: Mapping[str, JourneyMap],
     log: Sequence[Incoming],
     period: Period,
 ) -> dict[str, MomentScored]:
@@ -147,9 +142,7 @@ async def replay_scores(
         pool = open_pool(url)
         await pool.open(wait=True)
         try:
-            handler = ScoreMoments(
-                ScratchMoments(pool), standards.standards, calendars, visit_gaps=visit_gaps
-            )
+            handler = ScoreMoments(PostgresJourney(pool), standards.standards, calendars, maps=maps)
             for start in range(0, len(log), BATCH):
                 await handler.handle(log[start : start + BATCH])
         finally:
@@ -214,12 +207,12 @@ async def rescore(
     in_force: StandardSet,
     candidate: StandardSet,
     calendars: Calendars,
-    visit_gaps: Mapping[str, timedelta],
+    maps: Mapping[str, JourneyMap],
 ) -> RescoreReport:
     """What the candidate would have changed in the period, against the standards in force."""
     replayed = to_replay(log, period)
-    before = await replay_scores(database_url, in_force, calendars, visit_gaps, replayed, period)
-    after = await replay_scores(database_url, candidate, calendars, visit_gaps, replayed, period)
+    before = await replay_scores(database_url, in_force, calendars, maps, replayed, period)
+    after = await replay_scores(database_url, candidate, calendars, maps, replayed, period)
     return RescoreReport(
         period,
         in_force.version,

@@ -6,36 +6,37 @@ from journey.api import JourneyApi
 from journey.calendar_file import load_calendars
 from journey.handlers import ScoreMoments
 from journey.moment_feed import MomentFeed
+from journey.promotions import PostgresPromotions
 from journey.settlement_store import PostgresSettlements
 from journey.standards import StandardSet, load_standards
 from journey.store import PostgresJourneyStore
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
-from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_DLQ
+from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_DLQ, JOURNEY_STANDARDS
 from touchstone.common.worker import ServiceSpec
 from touchstone.journey.v1 import journey_service_pb2_grpc as pb_grpc
 
 
-class PostgresJourney(PostgresJourneyStore, PostgresSettlements):
-    """Journey's tables: moments, visits, deadlines and the event clock."""
+class PostgresJourney(PostgresJourneyStore, PostgresSettlements, PostgresPromotions):
+    """Journey's tables: moments, visits, deadlines, the event clock, standards promoted."""
 
 
 def standards_in_force(settings: Settings) -> StandardSet:
-    """The deployment's standards (TOUCHSTONE_STANDARDS_FILE) or the defaults, over its maps."""
+    """The deployment's standards (TOUCHSTONE_STANDARDS_FILE) or the defaults, over its maps;
+    a version promoted since supersedes them (the handler and the API follow promotions)."""
     return load_standards(settings.standards_file, load_maps(settings.maps_dir))
 
 
 def scorer(store: PostgresJourney, settings: Settings) -> ScoreMoments:
     """The handler, with the deployment's standards and business calendars."""
     standards = standards_in_force(settings).standards
-    gaps = {m.id: m.visit_gap for m in load_maps(settings.maps_dir).values()}
     calendars = load_calendars(settings.calendars_file)
-    return ScoreMoments(store, standards, calendars, visit_gaps=gaps)
+    return ScoreMoments(store, standards, calendars, maps=load_maps(settings.maps_dir))
 
 
 SPEC = ServiceSpec(
     name="journey",
-    input_topics=(CONTACTS_RECORDED,),
+    input_topics=(CONTACTS_RECORDED, JOURNEY_STANDARDS),
     dead_letter_topic=JOURNEY_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=PostgresJourney,

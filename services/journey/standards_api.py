@@ -8,6 +8,7 @@ import grpc
 
 from journey.codec import SIDES
 from journey.domain import Standard, standards_version
+from journey.promotions import PromotionStore, standard_set_of
 from journey.standards import StandardSet, parse_standards
 from touchstone.common.journey_maps import JourneyMap
 from touchstone.common.rpc import InvalidArgument, rpc_method
@@ -45,17 +46,26 @@ class StandardsMethods:
 
     standards: StandardSet
     maps: Mapping[str, JourneyMap]
+    store: PromotionStore
+
+    async def standards_now(self) -> StandardSet:
+        """The standards in force: the version promoted last, or those the server started with."""
+        latest = await self.store.latest_promotion()
+        if latest is not None and latest.version != self.standards.version:
+            self.standards = standard_set_of(latest, self.maps) or self.standards
+        return self.standards
 
     @rpc_method
     async def ListStandards(
         self, request: pb.ListStandardsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListStandardsResponse:
+        standards = await self.standards_now()
         wanted = [
             standard_message(s)
-            for s in self.standards.standards
+            for s in standards.standards
             if not request.journey_map or s.journey_map == request.journey_map
         ]
-        return pb.ListStandardsResponse(version=self.standards.version, standards=wanted)
+        return pb.ListStandardsResponse(version=standards.version, standards=wanted)
 
     @rpc_method
     async def ValidateStandards(

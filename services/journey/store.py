@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
+from journey.promotions import PromotionStore
 from journey.stage_days import StageFigures, stage_figures
 from touchstone.common.customer_links import (
     CustomerLinks,
@@ -75,7 +76,7 @@ class VisitRow:
     last_at: datetime | None = None
 
 
-class JourneyStore(CustomerLinks, Protocol):
+class JourneyStore(CustomerLinks, PromotionStore, Protocol):
     """What the journey handler and API need from storage."""
 
     async def save_moments(self, moments: Sequence[MomentRow]) -> None:

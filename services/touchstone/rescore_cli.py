@@ -2,7 +2,8 @@
 
 Reads journey's input (every recorded contact) back from the broker and replays a period under
 the standards in force and under the candidate file, each into a scratch database beside the
-live one (the database role needs CREATEDB); live verdicts are never touched.
+live one (the database role needs CREATEDB); live verdicts are never touched. With --promote it
+then makes the candidate live by publishing StandardsPromoted, which records the change.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from collections import Counter
 
     from journey.rescore import RescoreReport
+    from journey.standards import StandardSet
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -38,8 +41,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     rescore.add_argument(
         "--topic", default="", help="where the recorded contacts are (contacts.recorded.v1)"
     )
+    rescore.add_argument(
+        "--standards-topic", default="", help="where promotions go (journey.standards.v1)"
+    )
     rescore.add_argument("--show", type=int, default=20, help="changed moments to list")
     rescore.add_argument("--json", action="store_true", help="the whole report as JSON")
+    rescore.add_argument(
+        "--promote",
+        action="store_true",
+        help="then make the candidate live: publish StandardsPromoted with this report",
+    )
+    rescore.add_argument("--reason", default="", help="why (required with --promote)")
+    rescore.add_argument(
+        "--by", default=os.environ.get("USER", ""), help="who promotes (default $USER)"
+    )
     rescore.set_defaults(func=cmd_rescore)
 
 
@@ -55,7 +70,6 @@ def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
     """Replay the period under both versions and report every changed verdict and judgement."""
     from journey.calendar_file import load_calendars
     from journey.rescore import Period, rescore
-    from journey.service import standards_in_force
     from journey.standards import StandardsError, load_standards
     from touchstone.common.journey_maps import load_maps
     from touchstone.common.log_reader import read_log
@@ -64,11 +78,18 @@ def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
     if args.since >= args.until:
         print("--since must be before --until")
         return 2
+    if args.promote and not (args.reason.strip() and args.by.strip()):
+        print("--promote needs --reason (and --by, if $USER is not set): the change is recorded")
+        return 2
     maps = load_maps(settings.maps_dir)
     try:
         candidate = load_standards(args.standards, maps)
     except (OSError, StandardsError) as error:
         print(f"{args.standards}: cannot use it: {error}")
+        return 1
+    in_force = in_force_now(settings)
+    if args.promote and candidate.version == in_force.version:
+        print(f"{args.standards}: version {candidate.version} is already in force")
         return 1
     period = Period(args.since, args.until, timedelta(days=args.settling_days))
     log = read_log(settings.kafka_bootstrap, [args.topic or CONTACTS_RECORDED], lambda r: True)
@@ -77,16 +98,59 @@ def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
             settings.database_url,
             log,
             period,
-            standards_in_force(settings),
+            in_force,
             candidate,
             load_calendars(settings.calendars_file),
-            {m.id: m.visit_gap for m in maps.values()},
+            maps,
         )
     )
     print(
         json.dumps(report_json(report), indent=2) if args.json else report_text(report, args.show)
     )
+    if args.promote:
+        promote(settings, candidate, args.standards.read_text(encoding="utf-8"), report, args)
     return 0
+
+
+def in_force_now(settings: Settings) -> StandardSet:
+    """The standards journey scores by now: the version promoted last, else the file's."""
+    from journey.promotions import latest_promotion_in, standard_set_of
+    from journey.service import standards_in_force
+    from touchstone.common.journey_maps import load_maps
+
+    latest = latest_promotion_in(settings.database_url)
+    promoted = standard_set_of(latest, load_maps(settings.maps_dir)) if latest else None
+    return promoted or standards_in_force(settings)
+
+
+def promote(
+    settings: Settings,
+    candidate: StandardSet,
+    text: str,
+    report: RescoreReport,
+    args: argparse.Namespace,
+) -> None:
+    """Publish the StandardsPromoted that makes the candidate live, recording the change."""
+    from kafka import KafkaProducer
+
+    from journey.promotions import promoted, promotion_record
+
+    event = promoted(candidate, text, report, args.reason, args.by, datetime.now(UTC))
+    record = promotion_record(event)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    try:
+        producer.send(
+            args.standards_topic or record.topic,
+            key=record.key,
+            value=record.value,
+            headers=list(record.headers),
+        ).get(timeout=30)
+    finally:
+        producer.close()
+    print(
+        f"promoted {candidate.version} (was {report.version_in_force}) as {event.event_id}:"
+        " journey scores by it from the next batch it takes"
+    )
 
 
 def report_json(report: RescoreReport) -> dict[str, Any]:

@@ -3,14 +3,19 @@
 Given a simulated day scored live under the default standards, when `touchstone rescore` tries
 a file where customers must be greeted within 10 s instead of 30 s, then it reports exactly the
 greetings that took 11 to 30 s as wins that become losses, by stage and by standard, and the
-live verdicts are as they were.
+live verdicts are as they were. Promoted, it is recorded with that report, journey takes it as
+the version in force, and history keeps the verdicts it had.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import re
+import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +28,12 @@ from journey.standards import default_standards_file
 from tests.conftest import create_database
 from tests.replay import recorded_day_on_broker, replayed
 from touchstone.cli import parser
+from touchstone.common.kafka_admin import ensure_topics
+from touchstone.common.log_reader import read_log
 from touchstone.common.settings import Settings
-from touchstone.common.topics import Incoming
+from touchstone.common.topics import JOURNEY_STANDARDS, Incoming
+from touchstone.journey.v1.events_pb2 import StandardsPromoted
+from touchstone.rescore_cli import in_force_now
 
 pytestmark = pytest.mark.integration
 GREETING = "supermarket.enter_store.greeted_within_30s"
@@ -79,20 +88,18 @@ def test_a_tightened_standard_reports_exactly_the_changed_verdicts_and_touches_n
         with psycopg.connect(live.database_url) as conn:
             before = conn.execute(LIVE_MOMENTS).fetchall()
             (in_period,) = conn.execute(IN_PERIOD).fetchone() or (0,)
-        args = parser().parse_args(
-            [
-                "rescore",
-                "--standards",
-                str(tightened_greeting(tmp_path)),
-                "--since",
-                "2026-11-16T00:00:00+00:00",
-                "--until",
-                "2026-11-17T00:00:00+00:00",
-                "--topic",
-                topic,
-                "--json",
-            ]
-        )
+        rescore = [
+            "rescore",
+            "--standards",
+            str(tightened_greeting(tmp_path)),
+            "--since",
+            "2026-11-16T00:00:00+00:00",
+            "--until",
+            "2026-11-17T00:00:00+00:00",
+            "--topic",
+            topic,
+        ]
+        args = parser().parse_args([*rescore, "--json"])
         assert args.func(args, live) == 0
         report: dict[str, Any] = json.loads(capsys.readouterr().out)
         with psycopg.connect(live.database_url) as conn:
@@ -100,6 +107,10 @@ def test_a_tightened_standard_reports_exactly_the_changed_verdicts_and_touches_n
             scratch = conn.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE 'journey_rescore_%'"
             ).fetchall()
+        promotion = promote_and_take(live, rescore, report["candidate_version"])
+        assert "is already in force" in promote_again(live, rescore)
+        with psycopg.connect(live.database_url) as conn:
+            assert conn.execute(LIVE_MOMENTS).fetchall() == before, "history is not rewritten"
     finally:
         drop()
 
@@ -114,3 +125,43 @@ def test_a_tightened_standard_reports_exactly_the_changed_verdicts_and_touches_n
     assert report["moments"] == in_period > 1000  # the live day's moments, under either version
     assert after == before, "live verdicts untouched"
     assert scratch == [], "the scratch databases are dropped"
+
+    assert (promotion.version, promotion.previous_version) == (
+        report["candidate_version"],
+        report["version_in_force"],
+    )
+    assert (promotion.reason, promotion.promoted_by) == ("greet sooner", "lan")
+    summary = promotion.rescored
+    assert (summary.moments, summary.verdicts_changed, summary.wins_to_losses) == (
+        in_period,
+        len(expected),
+        len(expected),
+    )
+    assert [(c.standard_id, c.transition, c.moments) for c in summary.by_standard] == [
+        (GREETING, "met -> broken", len(expected))
+    ]
+
+
+PROMOTE = ["--promote", "--reason", "greet sooner", "--by", "lan", "--standards-topic"]
+
+
+def promote_and_take(live: Settings, rescore: list[str], candidate: str) -> StandardsPromoted:
+    """Promote the candidate onto a topic of its own; journey takes the promotion from there,
+    and from then on it is the version in force."""
+    standards_topic = f"standards-{uuid.uuid4().hex[:8]}"
+    ensure_topics(live.kafka_bootstrap, [standards_topic], 1)
+    args = parser().parse_args([*rescore, *PROMOTE, standards_topic])
+    assert args.func(args, live) == 0
+    (published,) = read_log(live.kafka_bootstrap, [standards_topic], lambda r: True)
+    taken = replace(published, topic=JOURNEY_STANDARDS)
+    score_live(live, [taken])
+    assert in_force_now(live).version == candidate
+    return StandardsPromoted.FromString(published.value or b"")
+
+
+def promote_again(live: Settings, rescore: list[str]) -> str:
+    args = parser().parse_args([*rescore, *PROMOTE, "unused"])
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert args.func(args, live) == 1
+    return buffer.getvalue()

@@ -15,6 +15,7 @@ CONTACTS_PROFILES = "contacts.profiles.v1"
 JOURNEY_MOMENTS = "journey.moments.v1"
 JOURNEY_VISITS = "journey.visits.v1"
 JOURNEY_DLQ = "journey.dlq.v1"
+JOURNEY_STANDARDS = "journey.standards.v1"  # standards versions promoted to live
 LOYALTY_VALUES = "loyalty.values.v1"
 LOYALTY_DLQ = "loyalty.dlq.v1"
 NOTIFY_CASES = "notify.cases.v1"
@@ -28,6 +29,7 @@ ALL_TOPICS = (
     JOURNEY_MOMENTS,
     JOURNEY_VISITS,
     JOURNEY_DLQ,
+    JOURNEY_STANDARDS,
     LOYALTY_VALUES,
     LOYALTY_DLQ,
     NOTIFY_CASES,

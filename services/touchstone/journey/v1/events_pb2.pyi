@@ -155,3 +155,51 @@ class VisitCompleted(_message.Message):
     personal_score: float
     completed_at: _timestamp_pb2.Timestamp
     def __init__(self, event_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., site_id: _Optional[str] = ..., journey_map: _Optional[str] = ..., first_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., surprises: _Optional[int] = ..., level: _Optional[_Union[ServiceLevel, str]] = ..., perception: _Optional[float] = ..., expectation: _Optional[float] = ..., satisfaction: _Optional[float] = ..., quadrant: _Optional[_Union[Quadrant, str]] = ..., procedural_score: _Optional[float] = ..., personal_score: _Optional[float] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class StandardChangeCount(_message.Message):
+    __slots__ = ("standard_id", "transition", "moments")
+    STANDARD_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSITION_FIELD_NUMBER: _ClassVar[int]
+    MOMENTS_FIELD_NUMBER: _ClassVar[int]
+    standard_id: str
+    transition: str
+    moments: int
+    def __init__(self, standard_id: _Optional[str] = ..., transition: _Optional[str] = ..., moments: _Optional[int] = ...) -> None: ...
+
+class RescoreSummary(_message.Message):
+    __slots__ = ("since", "until", "moments", "verdicts_changed", "wins_to_losses", "losses_to_wins", "by_standard")
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    MOMENTS_FIELD_NUMBER: _ClassVar[int]
+    VERDICTS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    WINS_TO_LOSSES_FIELD_NUMBER: _ClassVar[int]
+    LOSSES_TO_WINS_FIELD_NUMBER: _ClassVar[int]
+    BY_STANDARD_FIELD_NUMBER: _ClassVar[int]
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    moments: int
+    verdicts_changed: int
+    wins_to_losses: int
+    losses_to_wins: int
+    by_standard: _containers.RepeatedCompositeFieldContainer[StandardChangeCount]
+    def __init__(self, since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moments: _Optional[int] = ..., verdicts_changed: _Optional[int] = ..., wins_to_losses: _Optional[int] = ..., losses_to_wins: _Optional[int] = ..., by_standard: _Optional[_Iterable[_Union[StandardChangeCount, _Mapping]]] = ...) -> None: ...
+
+class StandardsPromoted(_message.Message):
+    __slots__ = ("event_id", "version", "previous_version", "standards_yaml", "reason", "promoted_by", "promoted_at", "rescored")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    STANDARDS_YAML_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PROMOTED_BY_FIELD_NUMBER: _ClassVar[int]
+    PROMOTED_AT_FIELD_NUMBER: _ClassVar[int]
+    RESCORED_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    version: str
+    previous_version: str
+    standards_yaml: str
+    reason: str
+    promoted_by: str
+    promoted_at: _timestamp_pb2.Timestamp
+    rescored: RescoreSummary
+    def __init__(self, event_id: _Optional[str] = ..., version: _Optional[str] = ..., previous_version: _Optional[str] = ..., standards_yaml: _Optional[str] = ..., reason: _Optional[str] = ..., promoted_by: _Optional[str] = ..., promoted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rescored: _Optional[_Union[RescoreSummary, _Mapping]] = ...) -> None: ...
