@@ -152,7 +152,8 @@ class MemoryJourneyStore(MemoryCustomerLinks):
         self.deadlines: dict[str, Deadline] = {}
         self.kept: dict[str, str] = {}  # deadline id -> moment id
         self.missed: set[str] = set()
-        self.watermark: datetime | None = None
+        self.clocks: dict[int, datetime] = {}  # lane -> its clock
+        self.visit_lanes: dict[str, int] = {}
         self.outbox: list[Outgoing] = []
         self.completed: dict[str, Completion] = {}
         self.visit_tallies: dict[str, Tally] = {}
@@ -163,24 +164,29 @@ class MemoryJourneyStore(MemoryCustomerLinks):
     async def settle(
         self, keys: BatchKeys, lateness: timedelta, visit_gap: timedelta, decide: Decide
     ) -> list[MomentRow]:
-        clock = self.watermark
-        times = [t for t in (clock, keys.time) if t is not None]
-        self.watermark = max(times) if times else None
-        quiet_since = self.watermark - lateness - visit_gap if self.watermark else None
+        clocks = {lane: self.clocks[lane] for lane in keys.times if lane in self.clocks}
+        for lane, time in keys.times.items():
+            times = [t for t in (clocks.get(lane), time) if t is not None]
+            if times:
+                self.clocks[lane] = max(times)
+        watermarks = {lane: self.clocks[lane] for lane in keys.times if lane in self.clocks}
+        quiet_since = {lane: w - lateness - visit_gap for lane, w in watermarks.items()}
         visits = [
             v
             for v in self._visit_states()
             if v.visit_id in keys.visits
-            or (not v.completed and quiet_since is not None and v.last_at < quiet_since)
+            or (not v.completed and v.lane in quiet_since and v.last_at < quiet_since[v.lane])
         ]
         customers = {*keys.customers, *(v.customer_id for v in visits)}
         open_now = await self.open_deadlines()
         ledger = Ledger(
-            clock=clock,
-            watermark=self.watermark,
+            clocks=clocks,
+            watermarks=watermarks,
             waiting=tuple(d for d in open_now if d.customer_id in customers),
             overdue=tuple(
-                d for d in open_now if self.watermark and d.due_at < self.watermark - lateness
+                d
+                for d in open_now
+                if d.lane in watermarks and d.due_at < watermarks[d.lane] - lateness
             ),
             visits=tuple(visits),
             past={c: self._past(c) for c in customers},
@@ -198,6 +204,7 @@ class MemoryJourneyStore(MemoryCustomerLinks):
             if moment_id in inserted:
                 tally = self.visit_tallies.get(mark.visit_id, Tally()) + mark.tally
                 self.visit_tallies[mark.visit_id] = tally
+                self.visit_lanes.setdefault(mark.visit_id, mark.lane)
                 self.stage_marks.append(mark)
         for visit_id, seen in settlement.seen.items():
             self.visit_seen[visit_id] = max(seen, self.visit_seen.get(visit_id, seen))
@@ -240,6 +247,7 @@ class MemoryJourneyStore(MemoryCustomerLinks):
                     self.visit_tallies.get(visit_id, Tally()),
                     visit_id in self.completed,
                     self.visit_seen.get(visit_id),
+                    self.visit_lanes.get(visit_id, 0),
                 )
             )
         return states

@@ -1,15 +1,17 @@
 """Deciding one batch, one record at a time in log order, as if nothing were batched.
 
-Before each record, the event clock as it stood then breaks the deadlines it has passed and
-completes the visits whose gap it has passed; then the record is scored, keeps or opens its
-deadlines and joins its visit; then, if it came on time, its own time moves the clock. So the
-same log decides the same losses and completions whatever the batches were.
+A lane is one partition of journey's input: every contact of the customers keyed to it, with
+their deadlines and visits. Before each record, its lane's clock as it stood then breaks the
+lane's deadlines it has passed and completes the lane's visits whose gap it has passed; then the
+record is scored, keeps or opens its deadlines and joins its visit; then, if it came on time,
+its own time moves its lane's clock. So the same log decides the same losses and completions
+whatever the batches were and however the lanes' records interleave.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -60,44 +62,56 @@ class BatchDecision:
     def __init__(self, rules: Rules, ledger: Ledger) -> None:
         self.rules = rules
         self.ledger = ledger
-        self.clock = ledger.clock
+        self.clocks = dict(ledger.clocks)  # lane -> its clock
         self.settlement = Settlement(moments=[])
         self.open = {d.deadline_id: d for d in (*ledger.waiting, *ledger.overdue)}
         self.visits = {v.visit_id: v for v in ledger.visits}
         self.past = {customer: list(p) for customer, p in ledger.past.items()}
         self.taken: set[str] = set(ledger.known)  # moments stored, or taken earlier in the batch
-        # What the clock may pass next, soonest first: advance() runs before every record, so
-        # it pops what is due instead of scanning every open deadline and visit each time.
-        self.dues = [(d.due_at, d.deadline_id) for d in self.open.values()]
-        heapq.heapify(self.dues)
+        # What each lane's clock may pass next, soonest first: advance() runs before every
+        # record, so it pops what is due instead of scanning every deadline and visit each time.
+        self.dues: defaultdict[int, list[tuple[datetime, str]]] = defaultdict(list)
+        for d in self.open.values():
+            self.dues[d.lane].append((d.due_at, d.deadline_id))
+        self.ends: defaultdict[int, list[tuple[datetime, str]]] = defaultdict(list)
+        for v in self.visits.values():
+            if not v.completed:
+                self.ends[v.lane].append((self.end_of(v), v.visit_id))
+        for heap in (*self.dues.values(), *self.ends.values()):
+            heapq.heapify(heap)
         self.pending = Counter(d.visit_id for d in self.open.values())  # visit -> open deadlines
-        self.ends = [(self.end_of(v), v.visit_id) for v in self.visits.values() if not v.completed]
-        heapq.heapify(self.ends)
 
-    def run(self, batch: Sequence[TouchpointRecorded], moment_ids: Sequence[str]) -> Settlement:
-        """Decide every record (under its moment id) in order, then what the clock after the
-        last one has passed."""
-        for recorded, moment_id in zip(batch, moment_ids, strict=True):
-            self.advance()
-            self.take(recorded, moment_id)
+    def run(
+        self, batch: Sequence[TouchpointRecorded], moment_ids: Sequence[str], lanes: Sequence[int]
+    ) -> Settlement:
+        """Decide every record (under its moment id, in its lane) in order, then what each
+        lane's clock after its last record has passed."""
+        for recorded, moment_id, lane in zip(batch, moment_ids, lanes, strict=True):
+            self.advance(lane)
+            self.take(recorded, moment_id, lane)
             if not recorded.late:
                 at = to_datetime(recorded.touchpoint.occurred_at)
-                self.clock = at if self.clock is None else max(self.clock, at)
-        self.advance()
+                clock = self.clocks.get(lane)
+                self.clocks[lane] = at if clock is None else max(clock, at)
+        for lane in sorted(self.clocks):
+            self.advance(lane)
         return self.settlement
 
-    def advance(self) -> None:
-        """Miss the deadlines and complete the visits the clock has passed, oldest first."""
-        if self.clock is None:
+    def advance(self, lane: int) -> None:
+        """Miss the lane's deadlines and complete its visits that its clock has passed, oldest
+        first."""
+        clock = self.clocks.get(lane)
+        if clock is None:
             return
-        passed = self.clock - self.rules.lateness
-        while self.dues and self.dues[0][0] < passed:
-            _, deadline_id = heapq.heappop(self.dues)
+        passed = clock - self.rules.lateness
+        dues, ends = self.dues[lane], self.ends[lane]
+        while dues and dues[0][0] < passed:
+            _, deadline_id = heapq.heappop(dues)
             if deadline_id in self.open:
                 self.miss(self.open[deadline_id])
         ended: dict[str, VisitState] = {}
-        while self.ends and self.ends[0][0] < passed:
-            end, visit_id = heapq.heappop(self.ends)
+        while ends and ends[0][0] < passed:
+            end, visit_id = heapq.heappop(ends)
             visit = self.visits[visit_id]
             # a stale entry (the visit has grown since) or one held open by a pending deadline
             # is skipped: the visit is pushed again whenever its end or its deadlines change
@@ -110,7 +124,7 @@ class BatchDecision:
         """(Re)schedule the visit's completion after its end or its deadlines changed."""
         visit = self.visits.get(visit_id)
         if visit is not None and not visit.completed:
-            heapq.heappush(self.ends, (self.end_of(visit), visit_id))
+            heapq.heappush(self.ends[visit.lane], (self.end_of(visit), visit_id))
 
     def close(self, deadline: Deadline) -> None:
         """The deadline is settled (kept or missed): its visit may end now."""
@@ -120,11 +134,11 @@ class BatchDecision:
 
     def end_of(self, visit: VisitState) -> datetime:
         """When the visit is over: its map's visit gap after its last contact, and after the
-        event clock saw that contact come (a late visit still gets a gap to arrive whole)."""
+        lane's clock saw that contact come (a late visit still gets a gap to arrive whole)."""
         gap = self.rules.visit_gaps.get(visit.journey_map, self.rules.shortest_gap)
         return max(visit.last_at, visit.seen_at or visit.last_at) + gap
 
-    def take(self, recorded: TouchpointRecorded, moment_id: str) -> None:
+    def take(self, recorded: TouchpointRecorded, moment_id: str, lane: int) -> None:
         """Score one record; unless it is a redelivery, keep, open and join what it should."""
         tp = recorded.touchpoint
         place = (tp.journey_map, tp.stage)
@@ -138,10 +152,10 @@ class BatchDecision:
         row = row_of(event)
         self.settlement.moments.append(row)
         if fresh:
-            self.join(event, tally_of(judgements), self.clock)
+            self.join(event, tally_of(judgements), self.clocks.get(lane), lane)
             openers = self.rules.opening.get(place)
             if openers:
-                self.open_deadlines(opening_of(recorded, moment_id), openers)
+                self.open_deadlines(opening_of(recorded, moment_id, lane), openers)
 
     def keep(
         self, recorded: TouchpointRecorded, moment_id: str, keepers: Sequence[Standard]
@@ -164,14 +178,14 @@ class BatchDecision:
             self.settlement.opened.append(deadline)
             self.open[deadline.deadline_id] = deadline
             self.pending[deadline.visit_id] += 1
-            heapq.heappush(self.dues, (deadline.due_at, deadline.deadline_id))
+            heapq.heappush(self.dues[deadline.lane], (deadline.due_at, deadline.deadline_id))
 
-    def join(self, event: MomentScored, tally: Tally, seen: datetime | None) -> None:
-        """Add a new moment to its visit, as the store will; seen: the clock it came at."""
+    def join(self, event: MomentScored, tally: Tally, seen: datetime | None, lane: int) -> None:
+        """Add a new moment to its visit, as the store will; seen: its lane's clock then."""
         at, visit_id = to_datetime(event.occurred_at), event.visit_id
-        self.mark(event, tally)
+        self.mark(event, tally, lane)
         visit = self.visits.get(visit_id) or VisitState(
-            visit_id, event.customer_id, event.site_id, event.journey_map, at, at
+            visit_id, event.customer_id, event.site_id, event.journey_map, at, at, lane=lane
         )
         verdict = VERDICT_NAMES[event.verdict]
         self.visits[visit_id] = joined = visit.plus(at, verdict, tally, seen)
@@ -179,7 +193,7 @@ class BatchDecision:
             self.settlement.seen[visit_id] = joined.seen_at
         self.watch_end(visit_id)
 
-    def mark(self, event: MomentScored, tally: Tally) -> None:
+    def mark(self, event: MomentScored, tally: Tally, lane: int) -> None:
         """What the new moment adds to its visit, and to its stage on its site's local day."""
         at = to_datetime(event.occurred_at)
         zone = ZoneInfo(self.rules.calendars.for_site(event.site_id).time_zone)  # cached
@@ -187,7 +201,7 @@ class BatchDecision:
         verdict = VERDICT_NAMES[event.verdict]
         broken = tuple(r.standard_id for r in event.results if not r.met)
         self.settlement.marks[event.moment_id] = MomentMark(
-            event.visit_id, place, verdict, tally, broken
+            event.visit_id, lane, place, verdict, tally, broken
         )
 
     def miss(self, deadline: Deadline) -> None:
@@ -202,9 +216,9 @@ class BatchDecision:
         row = row_of(event)
         self.settlement.missed.append(MissedDeadline(deadline.deadline_id, row, moment_record(row)))
         if deadline.visit_id in self.visits:
-            self.join(event, tally_of([judgement]), None)  # it comes at its own time
+            self.join(event, tally_of([judgement]), None, deadline.lane)  # at its own time
         else:
-            self.mark(event, tally_of([judgement]))
+            self.mark(event, tally_of([judgement]), deadline.lane)
 
     def complete(self, visit: VisitState) -> None:
         """The visit is over: its verdict, learnt against the customer's earlier visits."""

@@ -2,8 +2,9 @@
 
 A message left opens a deadline ("reply before the end of the next working day"); the callback
 keeps it, or is late; or nothing comes and the deadline passes. Time is event time only: the
-clock is the latest event time journey has seen (its watermark), so a replay of the same log
-breaks the same deadlines at the same logical times, whatever the wall clock says.
+clock of the deadline's lane (the input partition of its customer) is the latest event time seen
+in that lane, so a replay of the same log breaks the same deadlines at the same logical times,
+whatever the wall clock says and however the lanes interleave.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Opening:
     stage: str
     occurred_at: datetime
     measurements: Mapping[str, float]
+    lane: int = 0  # the input partition its customer's contacts come on
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Deadline:
     source_event_id: str  # the opening touchpoint's id
     opened_at: datetime
     due_at: datetime
+    lane: int = 0  # the input partition whose clock decides it: its customer's
 
     @property
     def broken_moment_id(self) -> str:
@@ -96,6 +99,7 @@ def _deadline(standard: Standard, opening: Opening, due: datetime) -> Deadline:
         source_event_id=opening.source_event_id,
         opened_at=opening.occurred_at,
         due_at=due,
+        lane=opening.lane,
     )
 
 

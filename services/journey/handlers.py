@@ -1,7 +1,8 @@
 """Score moments: every recorded touchpoint becomes one MomentScored, stored once.
 
-A moment may also open deadlines (a message left) or keep one (the callback); journey's event
-clock breaks the deadlines nothing kept and completes the visits whose gap has passed. The
+A moment may also open deadlines (a message left) or keep one (the callback); the event clock of
+each lane (an input partition) breaks its deadlines nothing kept and completes its visits whose
+gap has passed. The
 batch is decided record by record (batch_decision) and settled in one transaction.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from journey.batch_decision import BatchDecision, Index, Rules
@@ -61,14 +62,18 @@ def index_by(
     return index
 
 
-def keys_of(batch: Sequence[TouchpointRecorded]) -> BatchKeys:
-    """What the batch touches, and the latest time of its on-time records."""
-    on_time = [to_datetime(r.touchpoint.occurred_at) for r in batch if not r.late]
+def keys_of(batch: Sequence[TouchpointRecorded], lanes: Sequence[int]) -> BatchKeys:
+    """What the batch touches, and the latest time of the on-time records in each lane."""
+    times: dict[int, datetime | None] = dict.fromkeys(lanes)
+    for recorded, lane in zip(batch, lanes, strict=True):
+        if not recorded.late:
+            at, latest = to_datetime(recorded.touchpoint.occurred_at), times[lane]
+            times[lane] = at if latest is None else max(latest, at)
     return BatchKeys(
         customers=tuple(sorted({r.customer_id for r in batch})),
         visits=tuple(sorted({r.visit_id for r in batch})),
         moments=tuple(moment_id_of(r) for r in batch),
-        time=max(on_time, default=None),
+        times=times,
     )
 
 
@@ -139,18 +144,20 @@ class ScoreMoments:
         that takes them on); re-emit duplicates (same ids) so a crash loses nothing."""
         outgoing = await self.follow_promotions([r for r in batch if r.topic == JOURNEY_STANDARDS])
         recorded: list[TouchpointRecorded] = []
+        lanes: list[int] = []  # each record's input partition: its customer's lane
         for record in batch:
             if record.topic == JOURNEY_STANDARDS:
                 continue
             try:
                 recorded.append(decode_recorded(record))
+                lanes.append(record.partition)
             except UnusableRecord as error:
                 outgoing.append(dead_letter_unusable(record, JOURNEY_DLQ, error))
-        rules, keys = self.rules, keys_of(recorded)
+        rules, keys = self.rules, keys_of(recorded, lanes)
         stored = await self.store.settle(
             keys,
             rules.lateness,
             rules.shortest_gap,
-            lambda ledger: BatchDecision(rules, ledger).run(recorded, keys.moments),
+            lambda ledger: BatchDecision(rules, ledger).run(recorded, keys.moments, lanes),
         )
         return outgoing + [moment_record(row) for row in stored]

@@ -43,7 +43,7 @@ def moment_record(row: MomentRow) -> Outgoing:
     return Outgoing(JOURNEY_MOMENTS, row.customer_id.encode(), row.payload, headers)
 
 
-def opening_of(recorded: TouchpointRecorded, moment_id: str) -> Opening:
+def opening_of(recorded: TouchpointRecorded, moment_id: str, lane: int) -> Opening:
     """The recorded touchpoint as a moment that may open deadlines."""
     tp = recorded.touchpoint
     return Opening(
@@ -56,6 +56,7 @@ def opening_of(recorded: TouchpointRecorded, moment_id: str) -> Opening:
         stage=tp.stage,
         occurred_at=to_datetime(tp.occurred_at),
         measurements=dict(tp.measurements),
+        lane=lane,
     )
 
 

@@ -1,6 +1,6 @@
 """Settling a batch in Postgres: everything a batch of moments decides, in one transaction.
 
-The transaction holds journey's event clock (one row, locked), reads what the batch is decided
+The transaction holds the clocks of the batch's lanes (locked), reads what the batch is decided
 against (the deadlines and visits it concerns, the customers' past visits, the moments already
 stored), lets the handler decide, and writes every consequence: moments, visit tallies, stage
 figures, deadlines opened, kept and missed, visits completed, and the records no input carries
@@ -40,22 +40,22 @@ Past = Mapping[str, tuple[tuple[datetime, float], ...]]  # customer -> (last con
 
 @dataclass(frozen=True)
 class BatchKeys:
-    """What a batch touches, and its latest on-time event time."""
+    """What a batch touches, and the latest on-time event time in each of its lanes."""
 
     customers: tuple[str, ...]
     visits: tuple[str, ...]
     moments: tuple[str, ...]
-    time: datetime | None
+    times: Mapping[int, datetime | None]  # every lane of the batch; None: nothing on time
 
 
 @dataclass(frozen=True)
 class Ledger:
     """What a batch is decided against."""
 
-    clock: datetime | None  # the event clock before the batch
-    watermark: datetime | None  # the event clock after it
+    clocks: Mapping[int, datetime]  # the batch's lanes' clocks before it (none yet: absent)
+    watermarks: Mapping[int, datetime]  # and after it
     waiting: tuple[Deadline, ...] = ()  # open deadlines of the customers concerned
-    overdue: tuple[Deadline, ...] = ()  # open deadlines the watermark passes (with lateness)
+    overdue: tuple[Deadline, ...] = ()  # open deadlines their lane's watermark passes
     visits: tuple[VisitState, ...] = ()  # the batch's visits, and those that may end by it
     past: Past = field(default_factory=dict)
     known: frozenset[str] = frozenset()  # the batch's moments already stored (redelivered)
@@ -80,7 +80,7 @@ class Settlement:
     kept: dict[str, str] = field(default_factory=dict)  # deadline id -> the moment that came
     missed: list[MissedDeadline] = field(default_factory=list)
     completed: list[Completion] = field(default_factory=list)
-    seen: dict[str, datetime] = field(default_factory=dict)  # visit -> clock at its last moment
+    seen: dict[str, datetime] = field(default_factory=dict)  # visit -> lane clock at its last
 
 
 Decide = Callable[[Ledger], Settlement]
@@ -112,24 +112,30 @@ DEADLINE_COLUMNS = (
     "source_event_id",
     "opened_at",
     "due_at",
+    "lane",
 )
 SELECTED = ", ".join(DEADLINE_COLUMNS)
 OPEN = "closed_by IS NULL AND NOT missed"
 
-# The advisory lock serialises settlements even before the clock row exists.
-LOCK_CLOCK = "SELECT pg_advisory_xact_lock(hashtext('journey.event_clock'))"
-TAKE_CLOCK = "SELECT watermark FROM journey.event_clock FOR UPDATE"
-SET_CLOCK = """
-INSERT INTO journey.event_clock (id, watermark) VALUES (true, %s)
-ON CONFLICT (id) DO UPDATE SET watermark = greatest(event_clock.watermark, excluded.watermark)
+# Advisory locks serialise settlements by lane (even before a lane's clock row exists): workers
+# sharing partitions wait only for their own lanes, taken in order so that none deadlocks.
+LOCK_LANE = "SELECT pg_advisory_xact_lock(hashtext('journey.lane'), %s)"
+TAKE_CLOCKS = "SELECT lane, watermark FROM journey.lane_clocks WHERE lane = ANY(%s) FOR UPDATE"
+SET_CLOCKS = """
+INSERT INTO journey.lane_clocks (lane, watermark)
+SELECT * FROM unnest(%(lane)b::int[], %(watermark)b::timestamptz[])
+ON CONFLICT (lane) DO UPDATE SET watermark = greatest(lane_clocks.watermark, excluded.watermark)
 """
 SELECT_WAITING = f"""
 SELECT {SELECTED} FROM journey.deadlines WHERE customer_id = ANY(%s) AND {OPEN}
 ORDER BY opened_at, deadline_id
 """
 SELECT_OVERDUE = f"""
-SELECT {SELECTED} FROM journey.deadlines WHERE due_at < %s AND {OPEN}
-ORDER BY due_at, deadline_id
+SELECT {", ".join(f"d.{c}" for c in DEADLINE_COLUMNS)}
+FROM journey.deadlines d
+JOIN unnest(%(lane)b::int[], %(passed)b::timestamptz[]) AS c(lane, passed) ON d.lane = c.lane
+WHERE d.due_at < c.passed AND d.closed_by IS NULL AND NOT d.missed
+ORDER BY d.due_at, d.deadline_id
 """
 SELECT_OPEN = f"SELECT {SELECTED} FROM journey.deadlines WHERE {OPEN} ORDER BY due_at"
 OPEN_DEADLINES = f"""
@@ -138,7 +144,7 @@ SELECT * FROM unnest(
     %(deadline_id)b::text[], %(standard_id)b::text[], %(customer_id)b::text[],
     %(visit_id)b::text[], %(site_id)b::text[], %(journey_map)b::text[], %(stage)b::text[],
     %(until_stage)b::text[], %(opened_by)b::text[], %(source_event_id)b::text[],
-    %(opened_at)b::timestamptz[], %(due_at)b::timestamptz[]
+    %(opened_at)b::timestamptz[], %(due_at)b::timestamptz[], %(lane)b::int[]
 )
 ON CONFLICT (deadline_id) DO NOTHING
 """
@@ -172,31 +178,37 @@ class PostgresSettlements:
             await self._save_deadlines(conn, settlement)
             await complete_visits(conn, settlement.completed)
             await add_to_outbox(conn, SCHEMA, [c.record for c in settlement.completed])
-            if ledger.watermark is not None:
-                await conn.execute(SET_CLOCK, (ledger.watermark,))
+            if ledger.watermarks:
+                lanes = sorted(ledger.watermarks)
+                watermarks = [ledger.watermarks[lane] for lane in lanes]
+                await conn.execute(SET_CLOCKS, {"lane": lanes, "watermark": watermarks})
             return await self._as_stored(conn, settlement.moments, ledger.known)
 
     async def _ledger(
         self, conn: AsyncConnection, keys: BatchKeys, lateness: timedelta, visit_gap: timedelta
     ) -> Ledger:
-        await conn.execute(LOCK_CLOCK)
-        row = await (await conn.execute(TAKE_CLOCK)).fetchone()
-        clock = row[0] if row else None
-        times = [t for t in (clock, keys.time) if t is not None]
-        watermark = max(times) if times else None
+        lanes = sorted(keys.times)
+        for lane in lanes:
+            await conn.execute(LOCK_LANE, (lane,))
+        rows = await (await conn.execute(TAKE_CLOCKS, (lanes,))).fetchall()
+        clocks: dict[int, datetime] = dict(rows)
+        watermarks = {
+            lane: max(times)
+            for lane in lanes
+            if (times := [t for t in (clocks.get(lane), keys.times[lane]) if t is not None])
+        }
         known = await (await conn.execute(SELECT_KNOWN, (list(keys.moments),))).fetchall()
-        quiet_since = watermark - lateness - visit_gap if watermark else None
+        quiet_since = {lane: w - lateness - visit_gap for lane, w in watermarks.items()}
         visits = await visits_concerned(conn, keys.visits, quiet_since)
         customers = sorted({*keys.customers, *(v.customer_id for v in visits)})
         waiting = await self._deadlines(conn, SELECT_WAITING, customers)
-        overdue = (
-            await self._deadlines(conn, SELECT_OVERDUE, watermark - lateness) if watermark else []
-        )
+        passed = {"lane": list(watermarks), "passed": [w - lateness for w in watermarks.values()]}
+        overdue = await (await conn.execute(SELECT_OVERDUE, passed)).fetchall()
         return Ledger(
-            clock=clock,
-            watermark=watermark,
+            clocks=clocks,
+            watermarks=watermarks,
             waiting=tuple(waiting),
-            overdue=tuple(overdue),
+            overdue=tuple(Deadline(*row) for row in overdue),
             visits=tuple(visits),
             past=await past_perceptions(conn, customers),
             known=frozenset(moment_id for (moment_id,) in known),
@@ -212,7 +224,9 @@ class PostgresSettlements:
         rows = [*settlement.moments, *(m.moment for m in settlement.missed if m.moment)]
         if not rows:
             return set()
-        cursor = await conn.execute(SAVE_MOMENTS, columns(rows, MOMENT_COLUMNS))
+        lanes = [mark.lane if (mark := settlement.marks.get(r.moment_id)) else 0 for r in rows]
+        params = {**columns(rows, MOMENT_COLUMNS), "lane": lanes}  # known moments: no matter
+        cursor = await conn.execute(SAVE_MOMENTS, params)
         return {moment_id for (moment_id,) in await cursor.fetchall()}
 
     @staticmethod

@@ -35,6 +35,7 @@ class MomentMark:
     """What one new moment adds to its visit and to its stage's day."""
 
     visit_id: str
+    lane: int
     place: StageDay
     verdict: str  # win, lose or unscored
     tally: Tally

@@ -117,24 +117,28 @@ MOMENT_COLUMNS = (
     "payload",
 )
 
-SAVE_MOMENTS = """
+SAVE_MOMENTS = f"""
 WITH incoming AS (
     SELECT * FROM unnest(
         %(moment_id)b::text[], %(source_event_id)b::text[], %(customer_id)b::text[],
         %(visit_id)b::text[], %(site_id)b::text[], %(journey_map)b::text[], %(stage)b::text[],
-        %(occurred_at)b::timestamptz[], %(verdict)b::text[], %(payload)b::bytea[]
-    ) AS t(moment_id, source_event_id, customer_id, visit_id, site_id, journey_map, stage,
-           occurred_at, verdict, payload)
+        %(occurred_at)b::timestamptz[], %(verdict)b::text[], %(payload)b::bytea[], %(lane)b::int[]
+    ) AS t({", ".join(MOMENT_COLUMNS)}, lane)
 ), inserted AS (
-    INSERT INTO journey.moments SELECT * FROM incoming
+    INSERT INTO journey.moments ({", ".join(MOMENT_COLUMNS)})
+    SELECT {", ".join(MOMENT_COLUMNS)} FROM incoming
     ON CONFLICT (moment_id) DO NOTHING
     RETURNING moment_id, visit_id, customer_id, site_id, journey_map, occurred_at, verdict
+), lanes AS (
+    SELECT DISTINCT moment_id, lane FROM incoming
 ), visits AS (
-    INSERT INTO journey.visits AS v
+    INSERT INTO journey.visits AS v (visit_id, customer_id, site_id, journey_map, wins, losses,
+                                     unscored, first_at, last_at, lane)
     SELECT visit_id, min(customer_id), min(site_id), min(journey_map),
            count(*) FILTER (WHERE verdict = 'win'), count(*) FILTER (WHERE verdict = 'lose'),
-           count(*) FILTER (WHERE verdict = 'unscored'), min(occurred_at), max(occurred_at)
-    FROM inserted GROUP BY visit_id ORDER BY visit_id
+           count(*) FILTER (WHERE verdict = 'unscored'), min(occurred_at), max(occurred_at),
+           min(lane)
+    FROM inserted JOIN lanes USING (moment_id) GROUP BY visit_id ORDER BY visit_id
     ON CONFLICT (visit_id) DO UPDATE SET
         wins = v.wins + excluded.wins,
         losses = v.losses + excluded.losses,
@@ -213,8 +217,9 @@ class PostgresJourneyStore(PostgresCustomerLinks):
     async def save_moments(self, moments: Sequence[MomentRow]) -> None:
         if not moments:
             return
+        params = {**columns(moments, MOMENT_COLUMNS), "lane": [0] * len(moments)}
         async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute(SAVE_MOMENTS, columns(moments, MOMENT_COLUMNS))
+            await conn.execute(SAVE_MOMENTS, params)
 
     async def list_moments(
         self, where: MomentFilter, after: tuple[datetime, str] | None, limit: int

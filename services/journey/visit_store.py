@@ -44,10 +44,16 @@ class Completion:
 
 SELECT_VISITS = f"""
 SELECT visit_id, customer_id, site_id, journey_map, first_at, last_at, wins, losses,
-       {", ".join(TALLY_COLUMNS)}, completed_at IS NOT NULL, seen_at
+       {", ".join(TALLY_COLUMNS)}, completed_at IS NOT NULL, seen_at, lane
 FROM journey.visits
 WHERE visit_id = ANY(%(visit_ids)s)
-   OR (completed_at IS NULL AND last_at < %(quiet_since)s)
+UNION
+SELECT v.visit_id, v.customer_id, v.site_id, v.journey_map, v.first_at, v.last_at, v.wins,
+       v.losses, {", ".join(f"v.{c}" for c in TALLY_COLUMNS)}, false, v.seen_at, v.lane
+FROM journey.visits v
+JOIN unnest(%(lane)s::int[], %(quiet_since)s::timestamptz[]) AS q(lane, quiet_since)
+  ON v.lane = q.lane
+WHERE v.completed_at IS NULL AND v.last_at < q.quiet_since
 """
 SELECT_PAST = """
 SELECT customer_id, last_at, perception FROM journey.visits
@@ -94,14 +100,19 @@ def visit_state(row: Sequence[Any]) -> VisitState:
         tally,
         completed=row[19],
         seen_at=row[20],
+        lane=row[21],
     )
 
 
 async def visits_concerned(
-    conn: AsyncConnection, visit_ids: Sequence[str], quiet_since: datetime | None
+    conn: AsyncConnection, visit_ids: Sequence[str], quiet_since: Mapping[int, datetime]
 ) -> list[VisitState]:
-    """The batch's visits, and the open ones with no moment since quiet_since."""
-    params = {"visit_ids": list(visit_ids), "quiet_since": quiet_since}
+    """The batch's visits, and the open ones of each lane with no moment since its quiet_since."""
+    params = {
+        "visit_ids": list(visit_ids),
+        "lane": list(quiet_since),
+        "quiet_since": list(quiet_since.values()),
+    }
     rows = await (await conn.execute(SELECT_VISITS, params)).fetchall()
     return [visit_state(row) for row in rows]
 

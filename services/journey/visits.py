@@ -188,10 +188,11 @@ class VisitState:
     losses: int = 0
     tally: Tally = Tally()
     completed: bool = False
-    seen_at: datetime | None = None  # the event clock when its latest moment came
+    seen_at: datetime | None = None  # its lane's clock when its latest moment came
+    lane: int = 0  # the input partition its customer's contacts come on
 
     def plus(self, at: datetime, verdict: str, tally: Tally, clock: datetime | None) -> VisitState:
-        """The visit with one more moment, taken when the event clock stood at `clock`."""
+        """The visit with one more moment, taken when its lane's clock stood at `clock`."""
         seen = [t for t in (self.seen_at, clock) if t is not None]
         return replace(
             self,

@@ -274,8 +274,9 @@ def test_a_message_nobody_returned_is_lost_when_its_deadline_passes_and_a_case_o
     )
     message.occurred_at.FromDatetime(left)
     publish(producer, [message], customer_id.encode())
-    tick = supermarket_visit(CustomerRef(customer_id=f"clock-{uuid.uuid4()}"), datetime.now(UTC))
-    publish(producer, tick[:1], b"clock")  # any on-time contact moves journey's event clock
+    # the caller's next contact, now, moves the clock of their lane (their input partition)
+    tick = supermarket_visit(CustomerRef(customer_id=customer_id), datetime.now(UTC))
+    publish(producer, tick[:1], customer_id.encode())
 
     def lost() -> list[MomentScored] | None:
         found = moments_of(clients, customer_id, 1)

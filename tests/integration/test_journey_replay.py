@@ -1,8 +1,9 @@
 """Dropping journey's state and replaying its input gives row-for-row the same state.
 
 A simulated day of recorded touchpoints (supermarket and phone, messages and callbacks) goes
-onto the real broker; journey's handler takes it from offset 0 into a fresh Postgres database,
-then again into another in batches of another size. Moments, visits with their verdicts,
+onto the real broker's four partitions; journey's handler takes it from offset 0, partition after
+partition, into a fresh Postgres database, then again into another with the partitions
+interleaved and in batches of another size. Moments, visits with their verdicts,
 deadlines, the event clock, the journey map's figures and the records written for publication
 are identical.
 """
@@ -22,11 +23,12 @@ from touchstone.common.settings import Settings
 from touchstone.common.topics import Incoming
 
 pytestmark = pytest.mark.integration
+LANES = 4  # journey's input partitions
 TABLES = {
     "moments": "SELECT * FROM journey.moments ORDER BY moment_id",
     "visits": "SELECT * FROM journey.visits ORDER BY visit_id",
     "deadlines": "SELECT * FROM journey.deadlines ORDER BY deadline_id",
-    "clock": "SELECT * FROM journey.event_clock",
+    "clocks": "SELECT * FROM journey.lane_clocks ORDER BY lane",
     "stage_days": "SELECT * FROM journey.stage_days ORDER BY site_id, journey_map, stage, day",
     "stage_day_breaks": "SELECT * FROM journey.stage_day_breaks ORDER BY 1, 2, 3, 4, 5",
     "published": "SELECT topic, key, value FROM journey.outbox ORDER BY topic, key, value",
@@ -50,11 +52,15 @@ def journey_state(infra: Settings, log: list[Incoming], batch: int) -> dict[str,
 
 
 def test_replaying_journeys_input_rebuilds_every_row_the_same(infra: Settings) -> None:
-    log = recorded_day_on_broker(infra.kafka_bootstrap, 600, 1)
+    log = recorded_day_on_broker(infra.kafka_bootstrap, 600, LANES)  # partition by partition
     assert len(log) > 3000
+    # the same records, the lanes interleaved as the broker stamped them: one lane's time races
+    # hours ahead of another's in the first order, not in this one
+    interleaved = sorted(log, key=lambda r: (r.timestamp_ms, r.partition, r.offset))
+    assert interleaved != log
 
     first = journey_state(infra, log, 500)
-    again = journey_state(infra, log, 73)
+    again = journey_state(infra, interleaved, 73)
     assert {name: len(rows) for name, rows in first.items()} == {
         name: len(rows) for name, rows in again.items()
     }
@@ -64,5 +70,6 @@ def test_replaying_journeys_input_rebuilds_every_row_the_same(infra: Settings) -
     assert len(completed) > 100 and first["deadlines"], (
         "the day completes visits and opens deadlines"
     )
-    assert any(row[-1] for row in first["deadlines"]), "and misses some"
-    assert first["clock"][0][1] > DAY + timedelta(hours=6)
+    assert any(row[-2] for row in first["deadlines"]), "and misses some"  # missed
+    assert [lane for lane, _ in first["clocks"]] == list(range(LANES))
+    assert all(clock > DAY + timedelta(hours=6) for _, clock in first["clocks"])
