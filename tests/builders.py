@@ -53,8 +53,14 @@ def record(
     return Incoming(topic, 0, offset, key, value, headers or {}, int(received.timestamp() * 1000))
 
 
-def recorded(tp: Touchpoint, customer_id: str = "cust-1", visit_id: str = "visit-1") -> bytes:
-    """The TouchpointRecorded bytes contacts would publish for tp."""
+def recorded(
+    tp: Touchpoint, customer_id: str = "cust-1", visit_id: str = "visit-1", named: bool = True
+) -> bytes:
+    """The TouchpointRecorded bytes contacts would publish for tp, in this visit: one its
+    producer named (unless named=False: contacts' fallback, which journey regroups by gap)."""
+    if named and not tp.visit_id:
+        tp = Touchpoint.FromString(tp.SerializeToString())
+        tp.visit_id = visit_id
     return TouchpointRecorded(
         event_id=f"rec-{tp.event_id}", touchpoint=tp, customer_id=customer_id, visit_id=visit_id
     ).SerializeToString()

@@ -175,6 +175,7 @@ class MemoryJourneyStore(MemoryCustomerLinks):
             v
             for v in self._visit_states()
             if v.visit_id in keys.visits
+            or (not v.completed and v.customer_id in keys.customers)
             or (not v.completed and v.lane in quiet_since and v.last_at < quiet_since[v.lane])
         ]
         customers = {*keys.customers, *(v.customer_id for v in visits)}

@@ -27,6 +27,7 @@ from journey.moment_records import completion_of, moment_record, opening_of, row
 from journey.settlement_store import Ledger, MissedDeadline, Settlement
 from journey.stage_days import MomentMark, StageDay
 from journey.visits import Result, Tally, VisitState, verdict_from
+from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_datetime
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.journey.v1.events_pb2 import MomentScored
@@ -49,6 +50,14 @@ class Rules:
     lateness: timedelta
 
 
+def with_visit(recorded: TouchpointRecorded, visit_id: str) -> TouchpointRecorded:
+    """The recorded touchpoint, in this visit."""
+    grouped = TouchpointRecorded()
+    grouped.CopyFrom(recorded)
+    grouped.visit_id = visit_id
+    return grouped
+
+
 def tally_of(judgements: Sequence[Judgement]) -> Tally:
     """What a moment's judgements add to its visit's verdict."""
     return Tally.of(
@@ -66,6 +75,9 @@ class BatchDecision:
         self.settlement = Settlement(moments=[])
         self.open = {d.deadline_id: d for d in (*ledger.waiting, *ledger.overdue)}
         self.visits = {v.visit_id: v for v in ledger.visits}
+        self.by_customer: defaultdict[str, set[str]] = defaultdict(set)  # customer -> visit ids
+        for v in ledger.visits:
+            self.by_customer[v.customer_id].add(v.visit_id)
         self.past = {customer: list(p) for customer, p in ledger.past.items()}
         self.taken: set[str] = set(ledger.known)  # moments stored, or taken earlier in the batch
         # What each lane's clock may pass next, soonest first: advance() runs before every
@@ -145,6 +157,8 @@ class BatchDecision:
         judgements = list(score(moment_of(tp), self.rules.judging.get(place, ())).judgements)
         fresh = moment_id not in self.taken  # a repeat (even within the batch) changes nothing
         self.taken.add(moment_id)
+        if fresh and not tp.visit_id:  # the producer named no visit: group by the map's gap
+            recorded = with_visit(recorded, self.visit_by_gap(recorded, moment_id))
         if fresh:
             judgements += self.keep(recorded, moment_id, self.rules.keeping.get(place, ()))
         scored = verdict_of(tuple(judgements))
@@ -156,6 +170,23 @@ class BatchDecision:
             openers = self.rules.opening.get(place)
             if openers:
                 self.open_deadlines(opening_of(recorded, moment_id, lane), openers)
+
+    def visit_by_gap(self, recorded: TouchpointRecorded, moment_id: str) -> str:
+        """The customer's open visit on the map at the site that the moment falls within the
+        map's visit gap of (the nearest, if several), or a new one named after the moment."""
+        tp = recorded.touchpoint
+        at = to_datetime(tp.occurred_at)
+        gap = self.rules.visit_gaps.get(tp.journey_map, self.rules.shortest_gap)
+        near = [
+            v
+            for visit_id in self.by_customer[recorded.customer_id]
+            if not (v := self.visits[visit_id]).completed
+            and (v.journey_map, v.site_id) == (tp.journey_map, tp.site_id)
+            and v.first_at - gap <= at <= v.last_at + gap
+        ]
+        if not near:
+            return derived_id("visit", recorded.customer_id, tp.journey_map, tp.site_id, moment_id)
+        return min(near, key=lambda v: (max(v.first_at - at, at - v.last_at), v.visit_id)).visit_id
 
     def keep(
         self, recorded: TouchpointRecorded, moment_id: str, keepers: Sequence[Standard]
@@ -189,6 +220,7 @@ class BatchDecision:
         )
         verdict = VERDICT_NAMES[event.verdict]
         self.visits[visit_id] = joined = visit.plus(at, verdict, tally, seen)
+        self.by_customer[visit.customer_id].add(visit_id)
         if joined.seen_at is not None:
             self.settlement.seen[visit_id] = joined.seen_at
         self.watch_end(visit_id)

@@ -199,7 +199,7 @@ class PostgresSettlements:
         }
         known = await (await conn.execute(SELECT_KNOWN, (list(keys.moments),))).fetchall()
         quiet_since = {lane: w - lateness - visit_gap for lane, w in watermarks.items()}
-        visits = await visits_concerned(conn, keys.visits, quiet_since)
+        visits = await visits_concerned(conn, keys.visits, keys.customers, quiet_since)
         customers = sorted({*keys.customers, *(v.customer_id for v in visits)})
         waiting = await self._deadlines(conn, SELECT_WAITING, customers)
         passed = {"lane": list(watermarks), "passed": [w - lateness for w in watermarks.values()]}

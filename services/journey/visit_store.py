@@ -46,7 +46,7 @@ SELECT_VISITS = f"""
 SELECT visit_id, customer_id, site_id, journey_map, first_at, last_at, wins, losses,
        {", ".join(TALLY_COLUMNS)}, completed_at IS NOT NULL, seen_at, lane
 FROM journey.visits
-WHERE visit_id = ANY(%(visit_ids)s)
+WHERE visit_id = ANY(%(visit_ids)s) OR (customer_id = ANY(%(customers)s) AND completed_at IS NULL)
 UNION
 SELECT v.visit_id, v.customer_id, v.site_id, v.journey_map, v.first_at, v.last_at, v.wins,
        v.losses, {", ".join(f"v.{c}" for c in TALLY_COLUMNS)}, false, v.seen_at, v.lane
@@ -105,11 +105,16 @@ def visit_state(row: Sequence[Any]) -> VisitState:
 
 
 async def visits_concerned(
-    conn: AsyncConnection, visit_ids: Sequence[str], quiet_since: Mapping[int, datetime]
+    conn: AsyncConnection,
+    visit_ids: Sequence[str],
+    customers: Sequence[str],
+    quiet_since: Mapping[int, datetime],
 ) -> list[VisitState]:
-    """The batch's visits, and the open ones of each lane with no moment since its quiet_since."""
+    """The batch's visits, its customers' open ones (a contact with no visit id may join one),
+    and the open ones of each lane with no moment since its quiet_since."""
     params = {
         "visit_ids": list(visit_ids),
+        "customers": list(customers),
         "lane": list(quiet_since),
         "quiet_since": list(quiet_since.values()),
     }
