@@ -214,7 +214,7 @@ class BatchDecision:
     def join(self, event: MomentScored, tally: Tally, seen: datetime | None, lane: int) -> None:
         """Add a new moment to its visit, as the store will; seen: its lane's clock then."""
         at, visit_id = to_datetime(event.occurred_at), event.visit_id
-        self.mark(event, tally, lane)
+        self.mark(event, tally, lane, at)
         visit = self.visits.get(visit_id) or VisitState(
             visit_id, event.customer_id, event.site_id, event.journey_map, at, at, lane=lane
         )
@@ -225,9 +225,9 @@ class BatchDecision:
             self.settlement.seen[visit_id] = joined.seen_at
         self.watch_end(visit_id)
 
-    def mark(self, event: MomentScored, tally: Tally, lane: int) -> None:
-        """What the new moment adds to its visit, and to its stage on its site's local day."""
-        at = to_datetime(event.occurred_at)
+    def mark(self, event: MomentScored, tally: Tally, lane: int, at: datetime) -> None:
+        """What the new moment (at `at`) adds to its visit, and to its stage on its site's
+        local day."""
         zone = ZoneInfo(self.rules.calendars.for_site(event.site_id).time_zone)  # cached
         place = StageDay(event.site_id, event.journey_map, event.stage, at.astimezone(zone).date())
         verdict = VERDICT_NAMES[event.verdict]
@@ -250,7 +250,7 @@ class BatchDecision:
         if deadline.visit_id in self.visits:
             self.join(event, tally_of([judgement]), None, deadline.lane)  # at its own time
         else:
-            self.mark(event, tally_of([judgement]), deadline.lane)
+            self.mark(event, tally_of([judgement]), deadline.lane, deadline.due_at)
 
     def complete(self, visit: VisitState) -> None:
         """The visit is over: its verdict, learnt against the customer's earlier visits."""

@@ -60,21 +60,6 @@ class StageFigures:
         sums = {name: getattr(self, name) + getattr(other, name) for name in SUMMED}
         return StageFigures(**sums, broken=Counter(self.broken) + Counter(other.broken))
 
-    @classmethod
-    def of(cls, mark: MomentMark) -> StageFigures:
-        t = mark.tally
-        return cls(
-            moments=1,
-            wins=mark.verdict == "win",
-            losses=mark.verdict == "lose",
-            unscored=mark.verdict == "unscored",
-            procedural_weight=t.procedural_weight,
-            procedural_met=t.procedural_met,
-            personal_weight=t.personal_weight,
-            personal_met=t.personal_met,
-            broken=Counter(mark.broken),
-        )
-
     @property
     def win_rate(self) -> float:
         """Wins over scored moments; 0 when nothing was scored."""
@@ -102,11 +87,39 @@ CASTS = (int,) * 4 + (float,) * 4
 
 
 def roll_up(marks: Iterable[MomentMark]) -> dict[StageDay, StageFigures]:
-    """The marks summed by stage and day."""
-    days: dict[StageDay, StageFigures] = {}
+    """The marks summed by stage and day (in plain lists: this runs for every moment)."""
+    sums: dict[StageDay, list[float]] = {}
+    broken: dict[StageDay, Counter[str]] = {}
     for mark in marks:
-        days[mark.place] = days.get(mark.place, StageFigures()) + StageFigures.of(mark)
-    return days
+        row = sums.get(mark.place)
+        if row is None:
+            row = sums[mark.place] = [0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0]
+            broken[mark.place] = Counter()
+        t = mark.tally
+        row[0] += 1
+        row[VERDICT_COLUMN[mark.verdict]] += 1
+        row[4] += t.procedural_weight
+        row[5] += t.procedural_met
+        row[6] += t.personal_weight
+        row[7] += t.personal_met
+        broken[mark.place].update(mark.broken)
+    return {
+        place: StageFigures(
+            moments=int(row[0]),
+            wins=int(row[1]),
+            losses=int(row[2]),
+            unscored=int(row[3]),
+            procedural_weight=row[4],
+            procedural_met=row[5],
+            personal_weight=row[6],
+            personal_met=row[7],
+            broken=broken[place],
+        )
+        for place, row in sums.items()
+    }
+
+
+VERDICT_COLUMN = {"win": 1, "lose": 2, "unscored": 3}
 
 
 PLACE = ("site_id", "journey_map", "stage", "day")
