@@ -161,7 +161,9 @@ def parser() -> argparse.ArgumentParser:
     rescore_cli.add_commands(sub)
     bench = sub.add_parser("bench", help=cmd_bench.__doc__)
     bench.add_argument("--events", type=int, default=100_000)
-    bench.add_argument("--rate", type=float, default=2_500.0, help="offered rate for latency")
+    bench.add_argument(
+        "--rate", type=float, default=500.0, help="offered rate for latency (below capacity)"
+    )
     bench.set_defaults(func=cmd_bench)
     return top
 
