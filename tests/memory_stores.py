@@ -159,7 +159,7 @@ class MemoryJourneyStore(MemoryCustomerLinks):
         self.visit_tallies: dict[str, Tally] = {}
         self.visit_seen: dict[str, datetime] = {}
         self.stage_marks: list[MomentMark] = []
-        self.promotions: dict[str, Promotion] = {}  # by event id, in the order taken
+        self.promoted: dict[str, Promotion] = {}  # by event id, in the order taken
 
     async def settle(
         self, keys: BatchKeys, lateness: timedelta, visit_gap: timedelta, decide: Decide
@@ -331,10 +331,14 @@ class MemoryJourneyStore(MemoryCustomerLinks):
 
     async def take_promotions(self, promotions: Sequence[Promotion]) -> None:
         for promotion in promotions:
-            self.promotions.setdefault(promotion.event_id, promotion)
+            self.promoted.setdefault(promotion.event_id, promotion)
+
+    async def promotions(self) -> list[Promotion]:
+        # stable: among equal effective times, in the order taken
+        return sorted(self.promoted.values(), key=lambda p: p.effective_from)
 
     async def latest_promotion(self) -> Promotion | None:
-        return next(reversed(self.promotions.values()), None)
+        return next(reversed(await self.promotions()), None)
 
     async def verdict_counts(self) -> dict[str, int]:
         verdicts = [m.verdict for m in self.moments.values()]

@@ -10,6 +10,7 @@ whatever the batches were and however the lanes' records interleave.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -50,6 +51,24 @@ class Rules:
     lateness: timedelta
 
 
+@dataclass(frozen=True)
+class Versions:
+    """The standards a batch judges by: the base ones, then each promoted version from its
+    effective time (event time) on."""
+
+    base: Rules
+    promoted: tuple[tuple[datetime, Rules], ...] = ()  # by effective time
+
+    def at(self, when: datetime) -> Rules:
+        """The rules in force at that event time: the latest promoted by then, else the base."""
+        n = bisect.bisect_right(self.promoted, when, key=lambda version: version[0])
+        return self.promoted[n - 1][1] if n else self.base
+
+    @property
+    def latest(self) -> Rules:
+        return self.promoted[-1][1] if self.promoted else self.base
+
+
 def with_visit(recorded: TouchpointRecorded, visit_id: str) -> TouchpointRecorded:
     """The recorded touchpoint, in this visit."""
     grouped = TouchpointRecorded()
@@ -68,8 +87,9 @@ def tally_of(judgements: Sequence[Judgement]) -> Tally:
 class BatchDecision:
     """One batch decided against its ledger."""
 
-    def __init__(self, rules: Rules, ledger: Ledger) -> None:
-        self.rules = rules
+    def __init__(self, versions: Versions, ledger: Ledger) -> None:
+        self.versions = versions
+        self.rules = versions.base  # what every version shares: calendars, gaps, lateness
         self.ledger = ledger
         self.clocks = dict(ledger.clocks)  # lane -> its clock
         self.settlement = Settlement(moments=[])
@@ -154,20 +174,21 @@ class BatchDecision:
         """Score one record; unless it is a redelivery, keep, open and join what it should."""
         tp = recorded.touchpoint
         place = (tp.journey_map, tp.stage)
-        judgements = list(score(moment_of(tp), self.rules.judging.get(place, ())).judgements)
+        rules = self.versions.at(to_datetime(tp.occurred_at))
+        judgements = list(score(moment_of(tp), rules.judging.get(place, ())).judgements)
         fresh = moment_id not in self.taken  # a repeat (even within the batch) changes nothing
         self.taken.add(moment_id)
         if fresh and not tp.visit_id:  # the producer named no visit: group by the map's gap
             recorded = with_visit(recorded, self.visit_by_gap(recorded, moment_id))
         if fresh:
-            judgements += self.keep(recorded, moment_id, self.rules.keeping.get(place, ()))
+            judgements += self.keep(recorded, moment_id, rules.keeping.get(place, ()))
         scored = verdict_of(tuple(judgements))
-        event = moment_scored(recorded, moment_id, scored, self.rules.version)
+        event = moment_scored(recorded, moment_id, scored, rules.version)
         row = row_of(event)
         self.settlement.moments.append(row)
         if fresh:
             self.join(event, tally_of(judgements), self.clocks.get(lane), lane)
-            openers = self.rules.opening.get(place)
+            openers = rules.opening.get(place)
             if openers:
                 self.open_deadlines(opening_of(recorded, moment_id, lane), openers)
 
@@ -239,12 +260,13 @@ class BatchDecision:
     def miss(self, deadline: Deadline) -> None:
         """The deadline passed with nothing: its lost moment joins the opening visit."""
         self.close(deadline)
-        standard = self.rules.by_id.get(deadline.standard_id)
+        rules = self.versions.at(deadline.due_at)  # the version in force when it falls
+        standard = rules.by_id.get(deadline.standard_id)
         if standard is None:  # withdrawn from the standards in force: nobody judges it
             self.settlement.missed.append(MissedDeadline(deadline.deadline_id, None, None))
             return
         judgement = missed_judgement(standard, deadline)
-        event = missed_moment(deadline, judgement, self.rules.version)
+        event = missed_moment(deadline, judgement, rules.version)
         row = row_of(event)
         self.settlement.missed.append(MissedDeadline(deadline.deadline_id, row, moment_record(row)))
         if deadline.visit_id in self.visits:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from journey.batch_decision import BatchDecision, Index, Rules
+from journey.batch_decision import BatchDecision, Index, Rules, Versions
 from journey.calendar import Calendars
 from journey.calendar_file import load_calendars
 from journey.codec import moment_id_of
@@ -92,7 +92,8 @@ class ScoreMoments:
         self.maps = maps or load_maps()
         self.calendars = calendars or load_calendars()
         self.lateness = lateness
-        self.rules = self.rules_of(standards)
+        self.versions = Versions(self.rules_of(standards))
+        self.taken: dict[str, tuple[datetime, Rules]] = {}  # promotion event id -> its rules
 
     def rules_of(self, standards: Sequence[Standard]) -> Rules:
         """Everything a batch is judged by, under these standards."""
@@ -112,12 +113,12 @@ class ScoreMoments:
 
     @property
     def version(self) -> str:
-        """The version of the standards this handler scores by."""
-        return self.rules.version
+        """The version of the standards promoted last (the base one if none was)."""
+        return self.versions.latest.version
 
     async def follow_promotions(self, batch: Sequence[Incoming]) -> list[Outgoing]:
-        """Take the batch's promotions, then score by the latest version taken by any worker;
-        dead letters for promotions that cannot go live."""
+        """Take the batch's promotions, then judge by every version taken by any worker, each
+        from its effective time; dead letters for promotions that cannot go live."""
         taken, outgoing = [], []
         for record in batch:
             try:
@@ -125,18 +126,22 @@ class ScoreMoments:
             except UnusableRecord as error:
                 outgoing.append(dead_letter_unusable(record, JOURNEY_DLQ, error))
         await self.store.take_promotions(taken)
-        latest = await self.store.latest_promotion()
-        if latest is not None and latest.version != self.rules.version:
-            promoted = standard_set_of(latest, self.maps)
+        promotions = await self.store.promotions()
+        for promotion in promotions:
+            if promotion.event_id in self.taken:
+                continue
+            promoted = standard_set_of(promotion, self.maps)
             if promoted is None:
-                log.error(
-                    "promoted standards %s no longer fit the maps; kept %s",
-                    latest.version,
-                    self.rules.version,
-                )
-            else:
-                self.rules = self.rules_of(promoted.standards)
-                log.info("scoring by promoted standards %s", promoted.version)
+                log.error("promoted standards %s no longer fit the maps", promotion.version)
+                continue
+            self.taken[promotion.event_id] = (
+                promotion.effective_from,
+                self.rules_of(promoted.standards),
+            )
+            log.info("standards %s judge from %s", promoted.version, promotion.effective_from)
+        in_order = [self.taken[p.event_id] for p in promotions if p.event_id in self.taken]
+        if len(in_order) != len(self.versions.promoted):
+            self.versions = Versions(self.versions.base, tuple(in_order))
         return outgoing
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
@@ -153,11 +158,11 @@ class ScoreMoments:
                 lanes.append(record.partition)
             except UnusableRecord as error:
                 outgoing.append(dead_letter_unusable(record, JOURNEY_DLQ, error))
-        rules, keys = self.rules, keys_of(recorded, lanes)
+        versions, keys = self.versions, keys_of(recorded, lanes)
         stored = await self.store.settle(
             keys,
-            rules.lateness,
-            rules.shortest_gap,
-            lambda ledger: BatchDecision(rules, ledger).run(recorded, keys.moments, lanes),
+            versions.base.lateness,
+            versions.base.shortest_gap,
+            lambda ledger: BatchDecision(versions, ledger).run(recorded, keys.moments, lanes),
         )
         return outgoing + [moment_record(row) for row in stored]

@@ -110,7 +110,8 @@ def map_view(
 ) -> pb.JourneyMapView:
     """The map's stages in journey order, each with its figures (zero where nothing happened)."""
     journey_map = query.journey_map
-    whole = sum(by_stage.values(), StageFigures())
+    on_map = [by_stage[stage.id] for stage in journey_map.stages if stage.id in by_stage]
+    whole = sum(on_map, StageFigures())  # a stage since taken off the map is not shown
     return pb.JourneyMapView(
         journey_map=journey_map.id,
         name=journey_map.name,

@@ -2,10 +2,12 @@
 
 `touchstone rescore --promote` publishes StandardsPromoted on journey.standards.v1: the file's
 text, its version, the version it replaces, who and why, and what re-scoring history with it
-said. The journey worker that consumes it checks it (a file with problems, or a version that is
-not the file's, is dead-lettered with the reason) and stores it; before every batch each worker
-reads the latest stored version and scores by it, so all workers switch, and a restart keeps
-the promoted version over TOUCHSTONE_STANDARDS_FILE. Moments keep the version that judged them.
+said, and the event time it is in force from (a minute after it is promoted, by default, so
+every worker has taken it before the contacts it judges come). The journey worker that consumes
+it checks it (a file with problems, or a version that is not the file's, is dead-lettered with
+the reason) and stores it; before every batch each worker reads the stored versions, and judges
+each contact by the one in force when it happened: the latest whose effective_from is not after
+it (TOUCHSTONE_STANDARDS_FILE before the first). Moments keep the version that judged them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from journey.domain import standards_version
 from journey.standards import StandardSet, parse_standards
-from touchstone.common.decoding import UnusableRecord, parse_record
+from touchstone.common.decoding import UnusableRecord, checked_time, parse_record
 from touchstone.common.ids import derived_id
 from touchstone.common.journey_maps import JourneyMap
 from touchstone.common.pg import columns
@@ -49,6 +51,7 @@ class Promotion:
     standards_yaml: str
     promoted_at: datetime
     payload: bytes
+    effective_from: datetime
 
 
 class PromotionStore(Protocol):
@@ -58,7 +61,10 @@ class PromotionStore(Protocol):
         """Store promotions not stored yet (by event id), in order."""
 
     async def latest_promotion(self) -> Promotion | None:
-        """The version taken last, or None if none was ever promoted."""
+        """The version in force last (latest effective_from), or None if none was promoted."""
+
+    async def promotions(self) -> list[Promotion]:
+        """Every promoted version, by effective_from."""
 
 
 def summary_of(report: RescoreReport) -> RescoreSummary:
@@ -87,8 +93,9 @@ def promoted(
     reason: str,
     promoted_by: str,
     at: datetime,
+    effective_from: datetime,
 ) -> StandardsPromoted:
-    """The event that makes the candidate live, recording the change."""
+    """The event that makes the candidate live from effective_from, recording the change."""
     event = StandardsPromoted(
         event_id=derived_id("standards-promoted", candidate.version, at.isoformat()),
         version=candidate.version,
@@ -99,6 +106,7 @@ def promoted(
         rescored=summary_of(report),
     )
     event.promoted_at.CopyFrom(to_timestamp(at))
+    event.effective_from.CopyFrom(to_timestamp(effective_from))
     return event
 
 
@@ -118,6 +126,8 @@ def promotion_of(record: Incoming, maps: Mapping[str, JourneyMap]) -> Promotion:
     event = parse_record(record, StandardsPromoted)
     if not event.event_id or not event.HasField("promoted_at"):
         raise UnusableRecord("a promotion needs its event id and promoted_at")
+    if not event.HasField("effective_from"):
+        raise UnusableRecord("a promotion needs effective_from: when it starts to judge")
     standards, problems = parse_standards(event.standards_yaml, "standards_yaml", maps)
     if problems:
         raise UnusableRecord(f"the promoted standards have problems: {problems[0]}")
@@ -128,8 +138,9 @@ def promotion_of(record: Incoming, maps: Mapping[str, JourneyMap]) -> Promotion:
         event.event_id,
         version,
         event.standards_yaml,
-        to_datetime(event.promoted_at),
+        checked_time(event.promoted_at, "promoted_at"),
         event.SerializeToString(deterministic=True),
+        checked_time(event.effective_from, "effective_from"),
     )
 
 
@@ -139,18 +150,31 @@ def standard_set_of(promotion: Promotion, maps: Mapping[str, JourneyMap]) -> Sta
     return None if problems else StandardSet(standards, standards_version(standards))
 
 
-PROMOTION_COLUMNS = ("event_id", "version", "standards_yaml", "promoted_at", "payload")
-TAKE_PROMOTIONS = """
-INSERT INTO journey.standards_versions (event_id, version, standards_yaml, promoted_at, payload)
-SELECT event_id, version, standards_yaml, promoted_at, payload
+PROMOTION_COLUMNS = (
+    "event_id",
+    "version",
+    "standards_yaml",
+    "promoted_at",
+    "payload",
+    "effective_from",
+)
+TAKE_PROMOTIONS = f"""
+INSERT INTO journey.standards_versions ({", ".join(PROMOTION_COLUMNS)})
+SELECT {", ".join(PROMOTION_COLUMNS)}
 FROM unnest(%(event_id)b::text[], %(version)b::text[], %(standards_yaml)b::text[],
-                     %(promoted_at)b::timestamptz[], %(payload)b::bytea[]) WITH ORDINALITY
-                     AS t(event_id, version, standards_yaml, promoted_at, payload, n)
+            %(promoted_at)b::timestamptz[], %(payload)b::bytea[],
+            %(effective_from)b::timestamptz[]) WITH ORDINALITY
+     AS t({", ".join(PROMOTION_COLUMNS)}, n)
 ORDER BY n
 ON CONFLICT (event_id) DO NOTHING
 """
+PROMOTIONS = f"""
+SELECT {", ".join(PROMOTION_COLUMNS)} FROM journey.standards_versions
+ORDER BY effective_from, seq
+"""
 LATEST_PROMOTION = f"""
-SELECT {", ".join(PROMOTION_COLUMNS)} FROM journey.standards_versions ORDER BY seq DESC LIMIT 1
+SELECT {", ".join(PROMOTION_COLUMNS)} FROM journey.standards_versions
+ORDER BY effective_from DESC, seq DESC LIMIT 1
 """
 
 
@@ -169,13 +193,18 @@ class PostgresPromotions:
             row = await (await conn.execute(LATEST_PROMOTION)).fetchone()
         return promotion_row(row)
 
+    async def promotions(self) -> list[Promotion]:
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(PROMOTIONS)).fetchall()
+        return [p for row in rows if (p := promotion_row(row))]
+
 
 def promotion_row(row: Sequence[Any] | None) -> Promotion | None:
-    """A promotion as LATEST_PROMOTION reads it."""
+    """A promotion as PROMOTIONS and LATEST_PROMOTION read it."""
     if row is None:
         return None
-    event_id, version, text, at, payload = row
-    return Promotion(event_id, version, text, at, bytes(payload))
+    event_id, version, text, at, payload, effective_from = row
+    return Promotion(event_id, version, text, at, bytes(payload), effective_from)
 
 
 def latest_promotion_in(database_url: str) -> Promotion | None:

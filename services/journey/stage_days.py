@@ -17,7 +17,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from journey.visits import Tally
+from journey.visit_store import sum_sql
+from journey.visits import SUM_DECIMALS, Tally, summed
 
 
 @dataclass(frozen=True, order=True)
@@ -57,7 +58,7 @@ class StageFigures:
     broken: Mapping[str, int] = field(default_factory=dict)  # standard id -> times broken
 
     def __add__(self, other: StageFigures) -> StageFigures:
-        sums = {name: getattr(self, name) + getattr(other, name) for name in SUMMED}
+        sums = {name: summed(getattr(self, name), getattr(other, name)) for name in SUMMED}
         return StageFigures(**sums, broken=Counter(self.broken) + Counter(other.broken))
 
     @property
@@ -109,10 +110,10 @@ def roll_up(marks: Iterable[MomentMark]) -> dict[StageDay, StageFigures]:
             wins=int(row[1]),
             losses=int(row[2]),
             unscored=int(row[3]),
-            procedural_weight=row[4],
-            procedural_met=row[5],
-            personal_weight=row[6],
-            personal_met=row[7],
+            procedural_weight=round(row[4], SUM_DECIMALS),
+            procedural_met=round(row[5], SUM_DECIMALS),
+            personal_weight=round(row[6], SUM_DECIMALS),
+            personal_met=round(row[7], SUM_DECIMALS),
             broken=broken[place],
         )
         for place, row in sums.items()
@@ -130,7 +131,12 @@ SELECT * FROM unnest({PLACE_ARRAYS}, {
     ", ".join(f"%({c})b::{t}[]" for c, t in zip(SUMMED, SUMMED_TYPES, strict=True))
 })
 ON CONFLICT ({", ".join(PLACE)}) DO UPDATE SET
-    {", ".join(f"{c} = s.{c} + excluded.{c}" for c in SUMMED)}
+    {
+    ", ".join(
+        f"{c} = {sum_sql(f's.{c}', f'excluded.{c}', t)}"
+        for c, t in zip(SUMMED, SUMMED_TYPES, strict=True)
+    )
+}
 """
 ADD_STAGE_BREAKS = f"""
 INSERT INTO journey.stage_day_breaks AS b ({", ".join(PLACE)}, standard_id, broken)

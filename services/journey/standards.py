@@ -70,6 +70,9 @@ class StandardsError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+WEIGHT_DECIMALS = 3  # sums of weights are kept to SUM_DECIMALS (visits.py): exact, in any order
+
+
 @dataclass(frozen=True)
 class StandardSet:
     """The standards in force, and the version that names them."""
@@ -213,6 +216,8 @@ class _Reader:
         weight = entry.get("weight", 1)
         if not _number(weight) or weight <= 0:
             self.problem(entry, where, "weight", "must be a number above 0")
+        elif round(weight, WEIGHT_DECIMALS) != weight:
+            self.problem(entry, where, "weight", f"has at most {WEIGHT_DECIMALS} decimals")
         return {
             "journey_map": entry.get("map"),
             "stage": entry.get("stage"),

@@ -123,21 +123,21 @@ WITH incoming AS (
         %(moment_id)b::text[], %(source_event_id)b::text[], %(customer_id)b::text[],
         %(visit_id)b::text[], %(site_id)b::text[], %(journey_map)b::text[], %(stage)b::text[],
         %(occurred_at)b::timestamptz[], %(verdict)b::text[], %(payload)b::bytea[], %(lane)b::int[]
-    ) AS t({", ".join(MOMENT_COLUMNS)}, lane)
+    ) WITH ORDINALITY AS t({", ".join(MOMENT_COLUMNS)}, lane, n)
 ), inserted AS (
     INSERT INTO journey.moments ({", ".join(MOMENT_COLUMNS)})
     SELECT {", ".join(MOMENT_COLUMNS)} FROM incoming
     ON CONFLICT (moment_id) DO NOTHING
     RETURNING moment_id, visit_id, customer_id, site_id, journey_map, occurred_at, verdict
-), lanes AS (
-    SELECT DISTINCT moment_id, lane FROM incoming
+), lanes AS (  -- a new visit's lane: its first moment's, as the batch decided it
+    SELECT moment_id, min(lane) AS lane, min(n) AS n FROM incoming GROUP BY moment_id
 ), visits AS (
     INSERT INTO journey.visits AS v (visit_id, customer_id, site_id, journey_map, wins, losses,
                                      unscored, first_at, last_at, lane)
     SELECT visit_id, min(customer_id), min(site_id), min(journey_map),
            count(*) FILTER (WHERE verdict = 'win'), count(*) FILTER (WHERE verdict = 'lose'),
            count(*) FILTER (WHERE verdict = 'unscored'), min(occurred_at), max(occurred_at),
-           min(lane)
+           (array_agg(lane ORDER BY n))[1]
     FROM inserted JOIN lanes USING (moment_id) GROUP BY visit_id ORDER BY visit_id
     ON CONFLICT (visit_id) DO UPDATE SET
         wins = v.wins + excluded.wins,

@@ -9,7 +9,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from journey.visits import Tally, VisitState
+from journey.visits import SUM_DECIMALS, Tally, VisitState
 from touchstone.common.topics import Outgoing
 
 TALLY_COLUMNS = (
@@ -59,8 +59,22 @@ SELECT_PAST = """
 SELECT customer_id, last_at, perception FROM journey.visits
 WHERE customer_id = ANY(%s) AND completed_at IS NOT NULL
 """
+
+
+def sum_sql(a: str, b: str, sql_type: str) -> str:
+    """`a + b` in SQL, float sums kept to SUM_DECIMALS as visits.summed keeps them."""
+    if sql_type == "float8":
+        return f"round(({a} + {b})::numeric, {SUM_DECIMALS})::float8"
+    return f"{a} + {b}"
+
+
 ADD_TALLIES = f"""
-UPDATE journey.visits v SET {", ".join(f"{c} = v.{c} + d.{c}" for c in TALLY_COLUMNS)}
+UPDATE journey.visits v SET {
+    ", ".join(
+        f"{c} = {sum_sql(f'v.{c}', f'd.{c}', t)}"
+        for c, t in zip(TALLY_COLUMNS, TALLY_TYPES, strict=True)
+    )
+}
 FROM unnest(%(visit_id)b::text[], {
     ", ".join(f"%({c})b::{t}[]" for c, t in zip(TALLY_COLUMNS, TALLY_TYPES, strict=True))
 }) AS d(visit_id, {", ".join(TALLY_COLUMNS)})

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
+from typing import TypeVar
 
+SUM_DECIMALS = 6  # sums of weights: their terms have at most 3 decimals (standards.py)
 SEVERE_WEIGHT = 3.0  # one broken standard this heavy disappoints by itself
 STRONG_SHARE = 0.8  # a side is strong when this share of its weight is met
 SURPRISE_BONUS = 0.5  # perception gained per unit of weight beaten by its surprise margin
@@ -51,7 +53,7 @@ class Tally:
 
     def __add__(self, other: Tally) -> Tally:
         # field by field: dataclasses.astuple deep-copies, and this runs for every moment
-        return Tally(*(getattr(self, f) + getattr(other, f) for f in TALLY_FIELDS))
+        return Tally(*(summed(getattr(self, f), getattr(other, f)) for f in TALLY_FIELDS))
 
     def values(self) -> tuple[float, ...]:
         """The tally's numbers in field order."""
@@ -82,6 +84,16 @@ class Tally:
 
 
 TALLY_FIELDS = tuple(f.name for f in fields(Tally))
+
+
+Number = TypeVar("Number", int, float)
+
+
+def summed(a: Number, b: Number) -> Number:
+    """a + b; weights (at most 3 decimals) summed to SUM_DECIMALS, so that a sum is the same
+    float whatever the order and grouping of its terms (a replay in other batches agrees)."""
+    total = a + b
+    return round(total, SUM_DECIMALS) if isinstance(total, float) else total
 
 
 @dataclass(frozen=True)

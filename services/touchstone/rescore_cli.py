@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from journey.standards import StandardSet
 
 
+EFFECTIVE_AFTER = timedelta(minutes=1)  # time for every journey worker to take the promotion
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """The rescore command, on the top-level parser's subparsers."""
     rescore = sub.add_parser("rescore", help="try a standards file on recorded history")
@@ -52,6 +55,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="then make the candidate live: publish StandardsPromoted with this report",
     )
     rescore.add_argument("--reason", default="", help="why (required with --promote)")
+    rescore.add_argument(
+        "--effective-from",
+        type=aware_time,
+        default=None,
+        help="the event time it judges contacts from (default: a minute after promoting)",
+    )
     rescore.add_argument(
         "--by", default=os.environ.get("USER", ""), help="who promotes (default $USER)"
     )
@@ -135,7 +144,9 @@ def promote(
 
     from journey.promotions import promoted, promotion_record
 
-    event = promoted(candidate, text, report, args.reason, args.by, datetime.now(UTC))
+    now = datetime.now(UTC)
+    effective_from = args.effective_from or now + EFFECTIVE_AFTER
+    event = promoted(candidate, text, report, args.reason, args.by, now, effective_from)
     record = promotion_record(event)
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     try:
@@ -149,7 +160,7 @@ def promote(
         producer.close()
     print(
         f"promoted {candidate.version} (was {report.version_in_force}) as {event.event_id}:"
-        " journey scores by it from the next batch it takes"
+        f" it judges the contacts that happen from {effective_from.isoformat()} on"
     )
 
 

@@ -3,6 +3,7 @@ added once to its stage on its site's local day; a redelivered batch adds nothin
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -64,5 +65,22 @@ def test_stage_figures_sum_new_moments_once_by_site_and_local_day(journey_store)
                 broken={"supermarket.enter_store.greeted_within_30s": 1},
             )
         }
+
+    run(journey_store, scenario)
+
+
+def test_fractional_weights_sum_to_the_same_figures_however_batched(journey_store) -> None:
+    weights = {"supermarket.enter_store.greeted_within_30s": 0.1}
+    standards = [
+        replace(s, weight=weights.get(s.standard_id, s.weight)) for s in default_standards()
+    ]
+    moments = [greeting(n, 5, NINE_AM + timedelta(minutes=n)) for n in range(1, 8)]
+
+    async def scenario(store: Any) -> None:
+        handler = ScoreMoments(store, standards)
+        for batch in (moments[:1], moments[1:3], moments[3:]):
+            await handler.handle(batch)
+        figures = (await store.stage_figures("supermarket", "", MONDAY, MONDAY))["enter_store"]
+        assert (figures.procedural_weight, figures.procedural_met) == (0.7, 0.7)
 
     run(journey_store, scenario)

@@ -127,3 +127,15 @@ def test_the_validate_command_prints_each_problem_and_exits_1(
     )
     assert main(["standards", "validate", str(default_standards_file())]) == 0
     assert "17 standards over 3 maps" in capsys.readouterr().out
+
+
+def test_a_weight_has_at_most_three_decimals_so_its_sums_are_exact() -> None:
+    text = BAD.replace("weight: 0\n", "weight: 0.1234\n")
+    _, problems = parse_standards(text, "w.yaml", load_maps())
+    (weight,) = [p for p in problems if p.field.endswith(".weight")]
+    assert (weight.line, weight.message) == (25, "has at most 3 decimals")
+    assert not [
+        p
+        for p in parse_standards(text.replace("0.1234", "0.125"), "w", load_maps())[1]
+        if p.field.endswith(".weight")
+    ]

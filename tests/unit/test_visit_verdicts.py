@@ -14,6 +14,7 @@ from journey.visits import (
     SURPRISING,
     UNFORGETTABLE,
     Result,
+    Tally,
     expectation_from,
     level_of,
     perception_of,
@@ -80,3 +81,10 @@ def test_a_visit_strong_on_procedure_and_weak_on_courtesy_is_a_production_line()
     verdict = verdict_of_visit([MET, WOW, KIND, RUDE], past_perceptions=[])
     assert (verdict.procedural, verdict.personal, verdict.quadrant) == (1.0, 0.5, "B")
     assert verdict.surprises == 1 and verdict.level == BASIC
+
+
+def test_weights_sum_to_the_same_float_in_any_order_and_grouping() -> None:
+    tallies = [Tally.of_one(Result(True, w, "personal")) for w in (0.1, 0.2, 0.3, 0.7, 0.001)]
+    left = ((tallies[0] + tallies[1]) + tallies[2]) + (tallies[3] + tallies[4])
+    right = tallies[4] + (tallies[3] + (tallies[2] + (tallies[1] + tallies[0])))
+    assert left == right and left.personal_met == 1.301

@@ -33,9 +33,16 @@ def dead_letter_unusable(record: Incoming, dlq_topic: str, error: UnusableRecord
     return dead_letter_record(record, dlq_topic, str(error), "value", received_time(record))
 
 
+LATEST_YEAR = 9000  # later times leave no room for the gaps and deadlines counted from them
+
+
 def checked_time(ts: Timestamp, field: str) -> datetime:
-    """A Timestamp as a datetime, or UnusableRecord: protobuf allows values datetime cannot hold."""
+    """A Timestamp as a datetime, or UnusableRecord: protobuf allows values datetime cannot hold,
+    and times near the end of datetime's range leave no room to count visit gaps and deadlines."""
     try:
-        return to_datetime(ts)
+        at = to_datetime(ts)
     except (ValueError, OverflowError) as error:
         raise UnusableRecord(f"{field} is not a valid timestamp") from error
+    if at.year > LATEST_YEAR:
+        raise UnusableRecord(f"{field} is after the year {LATEST_YEAR}")
+    return at

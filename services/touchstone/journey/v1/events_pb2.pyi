@@ -185,7 +185,7 @@ class RescoreSummary(_message.Message):
     def __init__(self, since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moments: _Optional[int] = ..., verdicts_changed: _Optional[int] = ..., wins_to_losses: _Optional[int] = ..., losses_to_wins: _Optional[int] = ..., by_standard: _Optional[_Iterable[_Union[StandardChangeCount, _Mapping]]] = ...) -> None: ...
 
 class StandardsPromoted(_message.Message):
-    __slots__ = ("event_id", "version", "previous_version", "standards_yaml", "reason", "promoted_by", "promoted_at", "rescored")
+    __slots__ = ("event_id", "version", "previous_version", "standards_yaml", "reason", "promoted_by", "promoted_at", "rescored", "effective_from")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -194,6 +194,7 @@ class StandardsPromoted(_message.Message):
     PROMOTED_BY_FIELD_NUMBER: _ClassVar[int]
     PROMOTED_AT_FIELD_NUMBER: _ClassVar[int]
     RESCORED_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     version: str
     previous_version: str
@@ -202,4 +203,5 @@ class StandardsPromoted(_message.Message):
     promoted_by: str
     promoted_at: _timestamp_pb2.Timestamp
     rescored: RescoreSummary
-    def __init__(self, event_id: _Optional[str] = ..., version: _Optional[str] = ..., previous_version: _Optional[str] = ..., standards_yaml: _Optional[str] = ..., reason: _Optional[str] = ..., promoted_by: _Optional[str] = ..., promoted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rescored: _Optional[_Union[RescoreSummary, _Mapping]] = ...) -> None: ...
+    effective_from: _timestamp_pb2.Timestamp
+    def __init__(self, event_id: _Optional[str] = ..., version: _Optional[str] = ..., previous_version: _Optional[str] = ..., standards_yaml: _Optional[str] = ..., reason: _Optional[str] = ..., promoted_by: _Optional[str] = ..., promoted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rescored: _Optional[_Union[RescoreSummary, _Mapping]] = ..., effective_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
