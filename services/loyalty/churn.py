@@ -1,0 +1,191 @@
+"""Churn risk from service: how likely a customer is to leave, and how lost moments move it.
+
+The model is data (services/loyalty/churn/default.yaml, or TOUCHSTONE_CHURN_MODEL_FILE); its
+comments trace every figure to DOMAIN.md §7 or mark it an assumption. Each lost moment is an
+independent chance that the customer leaves because of it: the share of such customers who
+never return (90% unrecovered, 5% recovered), times the moment's severity, times its side
+(indifference, the personal side, drives most departures). Silence after an unrecovered lose is
+a chance of its own. Expected loyal years follow from the yearly risk; the value a lost moment
+puts at risk is the lifetime value before it times the rise in risk it caused. Decimal
+throughout: the same inputs give the same figures on every machine and in every replay.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+RISK_PLACES = Decimal("0.000001")
+YEAR_PLACES = Decimal("0.0001")
+DAYS_PER_YEAR = Decimal(365)
+SIDES = ("personal", "procedural")
+
+
+class ChurnModelError(ValueError):
+    """A churn model file that cannot be used: every problem, each naming its field."""
+
+    def __init__(self, origin: str, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(f"{origin}: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class ChurnModel:
+    """The parameters of the churn model (see the file for where each comes from)."""
+
+    base_risk: Decimal
+    horizon_years: Decimal
+    memory: timedelta
+    severe_weight: Decimal
+    departs_unrecovered: Decimal
+    departs_recovered: Decimal
+    side_factor: Mapping[str, Decimal]
+    silence_after_visits: Decimal
+    silence_departs: Decimal
+
+
+@dataclass(frozen=True)
+class LostMoment:
+    """A moment the customer lost, as churn risk needs it."""
+
+    moment_id: str
+    occurred_at: datetime
+    side: str  # the side of its heaviest broken standard: personal or procedural
+    weight: Decimal  # the weight of the standards it broke
+    recovered: bool = False  # notify reported its case recovered
+
+
+def default_model_file() -> Path:
+    """The churn model that ships with Touchstone."""
+    return Path(str(importlib.resources.files("loyalty").joinpath("churn", "default.yaml")))
+
+
+def load_model(path: Path | None = None) -> ChurnModel:
+    """The model in the file (the default one if None); ChurnModelError with every problem."""
+    source = path or default_model_file()
+    return parse_model(source.read_text(encoding="utf-8"), str(source))
+
+
+def parse_model(text: str, origin: str) -> ChurnModel:
+    """A model from YAML text; ChurnModelError naming each field at fault."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ChurnModelError(origin, [f"not YAML: {error}"]) from error
+    if not isinstance(doc, dict):
+        raise ChurnModelError(origin, ["expected a mapping of the model's parameters"])
+    reader = _Reader(doc)
+    model = ChurnModel(
+        base_risk=reader.share("base_risk", above_zero=True),
+        horizon_years=reader.positive("horizon_years"),
+        memory=timedelta(days=float(reader.positive("memory_days"))),
+        severe_weight=reader.positive("severe_weight"),
+        departs_unrecovered=reader.share("departs.unrecovered"),
+        departs_recovered=reader.share("departs.recovered"),
+        side_factor={side: reader.share(f"side.{side}") for side in SIDES},
+        silence_after_visits=reader.positive("silence.after_visits"),
+        silence_departs=reader.share("silence.departs"),
+    )
+    if reader.problems:
+        raise ChurnModelError(origin, reader.problems)
+    return model
+
+
+class _Reader:
+    """Reads dotted fields as Decimals, collecting every problem."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        self.problems: list[str] = []
+
+    def number(self, field: str) -> Decimal | None:
+        value: Any = self.doc
+        for part in field.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.problems.append(f"{field}: a number is required, not {value!r}")
+            return None
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:  # pragma: no cover - int and float always convert
+            self.problems.append(f"{field}: {value!r} is not a number")
+            return None
+
+    def share(self, field: str, above_zero: bool = False) -> Decimal:
+        value = self.number(field)
+        if value is None:
+            return Decimal(0)
+        if not (Decimal(0) < value if above_zero else Decimal(0) <= value) or value > 1:
+            low = "above 0" if above_zero else "from 0"
+            self.problems.append(f"{field}: a share {low} up to 1 is required, not {value}")
+        return value
+
+    def positive(self, field: str) -> Decimal:
+        value = self.number(field)
+        if value is None:
+            return Decimal(1)
+        if value <= 0:
+            self.problems.append(f"{field}: must be above 0, not {value}")
+        return value
+
+
+def leave_chance(model: ChurnModel, moment: LostMoment) -> Decimal:
+    """The chance the customer leaves because of this lost moment alone."""
+    departs = model.departs_recovered if moment.recovered else model.departs_unrecovered
+    impact = min(Decimal(1), moment.weight / model.severe_weight)
+    return departs * impact * model.side_factor.get(moment.side, Decimal(1))
+
+
+def churn_risk(
+    model: ChurnModel, lost: Sequence[LostMoment], as_of: datetime, silent: bool = False
+) -> Decimal:
+    """The yearly risk that the customer leaves, given the moments they lost in the model's
+    memory before as_of (and whether they have gone silent since one)."""
+    stay = Decimal(1) - model.base_risk
+    for moment in sorted(lost, key=lambda m: (m.occurred_at, m.moment_id)):  # order-free
+        if as_of - model.memory < moment.occurred_at <= as_of:
+            stay *= Decimal(1) - leave_chance(model, moment)
+    if silent:
+        stay *= Decimal(1) - model.silence_departs
+    return (Decimal(1) - stay).quantize(RISK_PLACES, ROUND_HALF_EVEN)
+
+
+def is_silent(
+    model: ChurnModel,
+    lost: Sequence[LostMoment],
+    last_contact_at: datetime,
+    visits_per_year: Decimal,
+    as_of: datetime,
+) -> bool:
+    """Whether the customer has not been back since an unrecovered lose for the model's number
+    of their usual intervals between visits."""
+    if visits_per_year <= 0:
+        return False
+    interval_days = DAYS_PER_YEAR / visits_per_year * model.silence_after_visits
+    quiet = timedelta(days=float(interval_days))
+    return any(
+        not m.recovered and last_contact_at <= m.occurred_at and as_of - m.occurred_at >= quiet
+        for m in lost
+        if as_of - model.memory < m.occurred_at <= as_of
+    )
+
+
+def expected_years(model: ChurnModel, risk: Decimal) -> Decimal:
+    """The mean number of years a customer stays who leaves with this risk each year, capped."""
+    if risk <= 0:
+        return model.horizon_years
+    return min(model.horizon_years, Decimal(1) / risk).quantize(YEAR_PLACES, ROUND_HALF_EVEN)
+
+
+def value_at_risk(lifetime_value_minor: int, risk_before: Decimal, risk_after: Decimal) -> int:
+    """The value a lost moment puts at stake: lifetime value x the rise in risk it caused, in
+    minor units (half to even)."""
+    rise = max(Decimal(0), risk_after - risk_before)
+    return int((Decimal(lifetime_value_minor) * rise).quantize(Decimal(1), ROUND_HALF_EVEN))

@@ -1,0 +1,114 @@
+"""Churn risk from service, worked by hand from the model file (services/loyalty/churn/
+default.yaml): given a customer's lost moments, then their risk, expected loyal years, lifetime
+value and the value each lost moment puts at risk."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from loyalty.churn import (
+    ChurnModelError,
+    LostMoment,
+    churn_risk,
+    default_model_file,
+    expected_years,
+    is_silent,
+    leave_chance,
+    load_model,
+    parse_model,
+    value_at_risk,
+)
+from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy, lifetime_value
+from tests.builders import T0
+
+MODEL = load_model()
+ONE_WEIGHT = Decimal(1)  # the weight of most default standards (a third of severe_weight 3)
+
+
+def lost(n: int, side: str = "personal", weight: Decimal = ONE_WEIGHT, **fields) -> LostMoment:
+    days = fields.pop("days", 0)
+    return LostMoment(f"m{n}", T0 + timedelta(days=days), side, weight, **fields)
+
+
+def test_every_figure_in_the_model_file_traces_to_the_domain_or_is_marked_an_assumption() -> None:
+    for line in default_model_file().read_text(encoding="utf-8").splitlines():
+        if re.match(r"^\s*\w+:\s*[0-9.]+", line) and not line.startswith("version"):
+            assert "DOMAIN §7" in line or "assumption" in line, line
+
+
+def test_the_worked_example_500000_vnd_40_visits_a_year_5_years_is_100_million() -> None:
+    years = expected_years(MODEL, MODEL.base_risk)  # no lost moment: 1 / 0.2
+    assert years == Decimal(5) == DEFAULT_POLICY.expected_years
+    # 40 visits of 500,000 VND spread over the year (the first a second inside its window)
+    spacing = (timedelta(days=365) - timedelta(seconds=1)) / 39
+    purchases = [
+        Purchase(f"p{n}", "lan", f"v{n}", T0 + spacing * n, "VND", 500_000) for n in range(40)
+    ]
+    value = lifetime_value(purchases, ValuePolicy(expected_years=years))
+    assert value is not None
+    assert value.average_spend_minor == 500_000 and value.visits_per_year == Decimal(40)
+    assert value.lifetime_value_minor == 100_000_000
+
+
+def test_one_unrecovered_personal_lose_moves_risk_and_value_at_risk_as_the_model_predicts() -> None:
+    # leave = departs.unrecovered 0.9 x impact (1 / severe_weight 3) x side.personal 1.0 = 0.3
+    assert leave_chance(MODEL, lost(1)) == Decimal("0.3")
+    before = churn_risk(MODEL, [], T0)
+    after = churn_risk(MODEL, [lost(1)], T0)
+    assert (before, after) == (Decimal("0.2"), Decimal("0.44"))  # 1 - 0.8 x (1 - 0.3)
+    assert value_at_risk(100_000_000, before, after) == 24_000_000  # 100M x (0.44 - 0.2)
+    assert expected_years(MODEL, after) == Decimal("2.2727")  # 1 / 0.44
+
+
+def test_a_lose_recovered_weighs_little_and_a_procedural_one_half_as_much() -> None:
+    recovered = churn_risk(MODEL, [lost(1, recovered=True)], T0)
+    assert recovered == Decimal("0.213333")  # 1 - 0.8 x (1 - 0.05 / 3): 95% stay
+    assert value_at_risk(100_000_000, Decimal("0.2"), recovered) == 1_333_300
+    assert churn_risk(MODEL, [lost(1, "procedural")], T0) == Decimal("0.32")  # 0.15 to leave
+    severe = churn_risk(MODEL, [lost(1, weight=Decimal(3))], T0)
+    assert severe == Decimal("0.92")  # a severe breach: 90% leave
+
+
+def test_lost_moments_compound_in_any_order_and_are_forgotten_after_a_year() -> None:
+    moments = [lost(1), lost(2, "procedural", days=10), lost(3, recovered=True, days=20)]
+    as_of = T0 + timedelta(days=30)
+    risk = churn_risk(MODEL, moments, as_of)
+    assert risk == Decimal("0.531933")  # 1 - 0.8 x 0.7 x 0.85 x (1 - 0.05 / 3)
+    for _ in range(5):
+        assert churn_risk(MODEL, random.sample(moments, len(moments)), as_of) == risk
+    a_year_later = T0 + timedelta(days=366)
+    assert churn_risk(MODEL, moments[:1], a_year_later) == MODEL.base_risk
+
+
+def test_silence_after_an_unrecovered_lose_is_a_signal_of_its_own() -> None:
+    moment = lost(1)
+    per_year = Decimal(40)  # one visit every 9.125 days: silent after 18.25 days
+    assert is_silent(MODEL, [moment], T0, per_year, T0 + timedelta(days=19))
+    assert not is_silent(MODEL, [moment], T0, per_year, T0 + timedelta(days=10))
+    back = T0 + timedelta(days=3)
+    assert not is_silent(MODEL, [moment], back, per_year, T0 + timedelta(days=19))
+    recovered = lost(1, recovered=True)
+    assert not is_silent(MODEL, [recovered], T0, per_year, T0 + timedelta(days=19))
+    silent_risk = churn_risk(MODEL, [moment], T0 + timedelta(days=19), silent=True)
+    assert silent_risk == Decimal("0.72")  # 1 - 0.8 x 0.7 x (1 - silence.departs 0.5)
+
+
+def test_a_model_file_with_bad_figures_names_every_field_at_fault() -> None:
+    text = default_model_file().read_text(encoding="utf-8")
+    bad = text.replace("base_risk: 0.2", "base_risk: 0").replace("recovered: 0.05", "recovered: 5")
+    bad = bad.replace("procedural: 0.5", "procedural: high").replace("memory_days: 365", "")
+    with pytest.raises(ChurnModelError) as error:
+        parse_model(bad, "bad.yaml")
+    assert [p.split(":")[0] for p in error.value.problems] == [
+        "base_risk",
+        "memory_days",
+        "departs.recovered",
+        "side.procedural",
+    ]
+    with pytest.raises(ChurnModelError, match="not YAML"):
+        parse_model("base_risk: [", "broken.yaml")
