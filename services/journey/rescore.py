@@ -112,18 +112,19 @@ class RescoreReport:
         return standards
 
 
+def replayed_by(period: Period, record: Incoming) -> bool:
+    """Whether the period replays this recorded contact (live journey dead-lettered what does
+    not decode: it scores under no standards)."""
+    try:
+        return period.replays(to_datetime(decode_recorded(record).touchpoint.occurred_at))
+    except UnusableRecord:
+        return False
+
+
 def to_replay(log: Iterable[Incoming], period: Period) -> list[Incoming]:
     """The recorded contacts the period replays, each partition (lane) in its log order, the
     same for both versions: lanes decide independently, so how they interleave is no matter."""
-    chosen = []
-    for record in log:
-        try:
-            at = to_datetime(decode_recorded(record).touchpoint.occurred_at)
-        except UnusableRecord:
-            continue  # live journey dead-lettered it; it scores under no standards
-        if period.replays(at):
-            chosen.append(record)
-    return chosen
+    return [record for record in log if replayed_by(period, record)]
 
 
 async def replay_scores(

@@ -14,6 +14,7 @@ import json
 import os
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +79,7 @@ def aware_time(text: str) -> datetime:
 def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
     """Replay the period under both versions and report every changed verdict and judgement."""
     from journey.calendar_file import load_calendars
-    from journey.rescore import Period, rescore
+    from journey.rescore import Period, replayed_by, rescore
     from journey.standards import StandardsError, load_standards
     from touchstone.common.journey_maps import load_maps
     from touchstone.common.log_reader import read_log
@@ -101,7 +102,8 @@ def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{args.standards}: version {candidate.version} is already in force")
         return 1
     period = Period(args.since, args.until, timedelta(days=args.settling_days))
-    log = read_log(settings.kafka_bootstrap, [args.topic or CONTACTS_RECORDED], lambda r: True)
+    topic = args.topic or CONTACTS_RECORDED
+    log = read_log(settings.kafka_bootstrap, [topic], partial(replayed_by, period))  # bounded
     report = asyncio.run(
         rescore(
             settings.database_url,
