@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import statistics
 import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import grpc
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -185,33 +187,51 @@ class OutputWatcher(threading.Thread):
         self.consumer.close()
 
 
-class FeedWatcher(threading.Thread):
-    """A WatchMoments client: how long after journey published each moment it arrived (ms)."""
+def watch_moments(settings: Settings, ready: Any, stop: Any, out: Any) -> None:
+    """A WatchMoments client in a process of its own (so the bench's load does not delay it):
+    how long after journey published each moment it arrived (ms), sent to out when stopped."""
+    clients = Clients(settings)
+    stream = clients.journey.WatchMoments(WatchMomentsRequest())
+    next(stream)  # the watch is live: what is published from now on arrives
+    ready.set()
+    threading.Thread(target=lambda: (stop.wait(), stream.cancel()), daemon=True).start()
+    delays_ms: dict[str, float] = {}
+    missed = 0
+    try:
+        for response in stream:
+            arrived = time.time() * 1000
+            published = response.published_at.ToMilliseconds()
+            delays_ms.setdefault(response.moment.moment_id, arrived - published)
+            missed += response.missed
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.CANCELLED:
+            raise
+    finally:
+        clients.close()
+        out.put((delays_ms, missed))
+
+
+class FeedWatcher:
+    """Runs watch_moments in another process; its figures once stopped."""
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(daemon=True)
-        self.clients = Clients(settings)
-        self.stream = self.clients.journey.WatchMoments(WatchMomentsRequest())
-        next(self.stream)  # the watch is live: what is published from now on arrives
+        context = multiprocessing.get_context("spawn")
+        self.ready, self.done, self.out = context.Event(), context.Event(), context.Queue()
+        self.process = context.Process(
+            target=watch_moments, args=(settings, self.ready, self.done, self.out), daemon=True
+        )
         self.delays_ms: dict[str, float] = {}
         self.missed = 0
 
-    def run(self) -> None:
-        try:
-            for response in self.stream:
-                arrived = time.time() * 1000
-                published = response.published_at.ToMilliseconds()
-                self.delays_ms.setdefault(response.moment.moment_id, arrived - published)
-                self.missed += response.missed
-        except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.CANCELLED:
-                raise
-        finally:
-            self.clients.close()
+    def start(self) -> None:
+        self.process.start()
+        if not self.ready.wait(60):
+            raise RuntimeError("the WatchMoments client did not go live within 60 s")
 
     def stop(self) -> None:
-        self.stream.cancel()
-        self.join(5)
+        self.done.set()
+        self.delays_ms, self.missed = self.out.get(timeout=30)
+        self.process.join(10)
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
