@@ -87,3 +87,11 @@ def moment(
     )
     event.occurred_at.FromDatetime(at)
     return event.SerializeToString()
+
+
+def valued(purchases: Any, lost: Any = ()) -> Any:
+    """A customer valued as loyalty values them: the default churn model and value policy."""
+    from loyalty.churn import load_model
+    from loyalty.valuation import valuation
+
+    return valuation(purchases, lost, load_model())

@@ -22,8 +22,10 @@ from journey.stage_days import MomentMark, StageFigures, roll_up
 from journey.store import MomentFilter, MomentRow, VisitFilter, VisitRow
 from journey.visit_store import Completion
 from journey.visits import Tally, VisitState
-from loyalty.domain import CustomerValue, Purchase
+from loyalty.churn import LostMoment as LoyaltyLostMoment
+from loyalty.domain import Purchase
 from loyalty.store import Valuer, value_as
+from loyalty.valuation import Loss, Valuation
 from notify.domain import CaseOpening, LostMoment
 from notify.store import CaseFilter, CaseRow
 from touchstone.common.customer_links import LinkChange, group_of
@@ -351,30 +353,32 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
     def __init__(self) -> None:
         super().__init__()
         self.purchases: dict[str, Purchase] = {}
-        self.values: dict[str, CustomerValue] = {}
+        self.losses: dict[str, Loss] = {}
+        self.values: dict[str, Valuation] = {}
 
-    async def fold_purchases(
-        self, purchases: Sequence[Purchase], valuer: Valuer
-    ) -> list[CustomerValue]:
+    def _history(self, group: set[str]) -> tuple[list[Purchase], list[LoyaltyLostMoment]]:
+        bought = [p for p in self.purchases.values() if p.customer_id in group]
+        lost = [x.moment for x in self.losses.values() if x.customer_id in group]
+        return bought, lost
+
+    async def fold(
+        self, purchases: Sequence[Purchase], losses: Sequence[Loss], valuer: Valuer
+    ) -> dict[str, Valuation]:
         for p in purchases:
             self.purchases.setdefault(p.event_id, p)
-        values = []
-        for customer in sorted({p.customer_id for p in purchases}):
-            history = [p for p in self.purchases.values() if p.customer_id == customer]
-            value = valuer(history)
-            if value is not None:
-                self.values[customer] = value
-                values.append(value)
-        return values
+        for x in losses:
+            self.losses.setdefault(x.moment.moment_id, x)
+        customers = sorted({p.customer_id for p in purchases} | {x.customer_id for x in losses})
+        valued = {c: valuer(*self._history({c})) for c in customers}
+        self.values.update(valued)
+        return valued
 
-    async def get_value(self, customer_id: str, valuer: Valuer) -> CustomerValue | None:
-        root, *merged = group_of(self.links, customer_id)
-        if not merged:
-            return self.values.get(root)
-        group = {root, *merged}
-        return value_as(
-            root, valuer([p for p in self.purchases.values() if p.customer_id in group])
-        )
+    async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
+        group = group_of(self.links, customer_id)
+        bought, lost = self._history(set(group))
+        if not bought and not lost:
+            return None
+        return value_as(group[0], valuer(bought, lost))
 
 
 class MemoryNotifyStore(MemoryCustomerLinks):

@@ -24,7 +24,7 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
         self, request: pb.GetCustomerValueRequest, context: grpc.aio.ServicerContext
     ) -> events_pb2.CustomerValue:
         customer_id = require("customer_id", request.customer_id)
-        value = await self.store.get_value(customer_id, self.valuer)
-        if value is None:
+        valued = await self.store.get_value(customer_id, self.valuer)
+        if valued is None or valued.value is None:
             raise NotFound(f"no purchases recorded for customer {customer_id}")
-        return value_message(value)
+        return value_message(valued.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from loyalty.domain import CustomerValue, Purchase
+from loyalty.valuation import AtRisk
 from touchstone.common.decoding import checked_time
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_timestamp
@@ -37,10 +38,35 @@ def value_message(value: CustomerValue) -> pb.CustomerValue:
         expected_years=float(value.expected_years),
         lifetime_value_minor=value.lifetime_value_minor,
         as_of=to_timestamp(value.as_of),
+        churn_risk=float(value.churn_risk or 0),
     )
 
 
 def value_updated(value: CustomerValue) -> pb.ValueUpdated:
-    """ValueUpdated; its id names the customer's state (purchases folded in), so replays dedupe."""
-    event_id = derived_id("value", value.customer_id, str(value.purchases), value.as_of.isoformat())
+    """ValueUpdated; its id names the customer's state, so replays dedupe."""
+    state = (str(value.purchases), value.as_of.isoformat(), str(value.churn_risk))
+    event_id = derived_id("value", value.customer_id, *state)
     return pb.ValueUpdated(event_id=event_id, value=value_message(value))
+
+
+def at_risk_updated(
+    customer_id: str, value: CustomerValue | None, at_risk: AtRisk, site_id: str
+) -> pb.ValueUpdated:
+    """ValueUpdated for a lost moment: what it put at risk, and the customer's value now."""
+    state = (str(at_risk.value_at_risk_minor), str(at_risk.risk_after), str(at_risk.recovered))
+    event = pb.ValueUpdated(
+        event_id=derived_id("value-at-risk", at_risk.moment_id, *state),
+        value=value_message(value) if value else pb.CustomerValue(customer_id=customer_id),
+        at_risk=pb.ValueAtRisk(
+            moment_id=at_risk.moment_id,
+            site_id=site_id,
+            occurred_at=to_timestamp(at_risk.occurred_at),
+            currency=at_risk.currency,
+            lifetime_value_minor=at_risk.lifetime_value_minor,
+            risk_before=float(at_risk.risk_before),
+            risk_after=float(at_risk.risk_after),
+            value_at_risk_minor=at_risk.value_at_risk_minor,
+            recovered=at_risk.recovered,
+        ),
+    )
+    return event

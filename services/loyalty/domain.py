@@ -47,6 +47,7 @@ class CustomerValue:
     expected_years: Decimal
     lifetime_value_minor: int
     as_of: datetime
+    churn_risk: Decimal | None = None  # the yearly risk the expected years follow from
 
 
 def lifetime_value(

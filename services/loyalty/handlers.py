@@ -1,14 +1,22 @@
-"""Fold purchases into lifetime values and publish each customer's new value."""
+"""Value customers from their purchases and lost moments, and publish what changed.
+
+Purchases come from contacts' recorded touchpoints, lost moments from journey's verdicts; each
+batch stores them once and revalues every customer it touches from their whole history.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from loyalty.codec import purchase_of, value_updated
-from loyalty.domain import DEFAULT_POLICY, CustomerValue, Purchase, ValuePolicy, lifetime_value
+from loyalty.churn import ChurnModel, LostMoment, load_model
+from loyalty.codec import at_risk_updated, purchase_of, value_updated
+from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy
 from loyalty.store import LoyaltyStore
+from loyalty.valuation import Loss, Valuation, lost_moment_of, valuation
 from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, parse_record
+from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import (
+    JOURNEY_MOMENTS,
     LOYALTY_DLQ,
     LOYALTY_VALUES,
     Incoming,
@@ -16,39 +24,74 @@ from touchstone.common.topics import (
     cloudevent_headers,
 )
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.journey.v1.events_pb2 import MomentScored
+from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 
 SOURCE = "touchstone/loyalty"
 VALUE_TYPE = "touchstone.loyalty.v1.ValueUpdated"
 
 
-class FoldPurchases:
-    """The loyalty batch handler: touchpoints without a purchase change nothing."""
+def loss_of(record: Incoming) -> Loss | None:
+    """The lost moment a MomentScored record carries, or None for a win or an unscored one."""
+    moment = parse_record(record, MomentScored)
+    if not moment.moment_id or not moment.customer_id or not moment.HasField("occurred_at"):
+        raise UnusableRecord("moment id, customer id and occurred_at are required")
+    lost = lost_moment_of(moment)
+    return Loss(moment.customer_id, moment.site_id, lost) if lost else None
 
-    def __init__(self, store: LoyaltyStore, policy: ValuePolicy = DEFAULT_POLICY) -> None:
+
+class ValueCustomers:
+    """The loyalty batch handler."""
+
+    def __init__(
+        self,
+        store: LoyaltyStore,
+        model: ChurnModel | None = None,
+        policy: ValuePolicy = DEFAULT_POLICY,
+    ) -> None:
         self.store = store
+        self.model = model or load_model()
         self.policy = policy
 
-    def value(self, purchases: Sequence[Purchase]) -> CustomerValue | None:
-        """The policy's lifetime value of one customer's purchases."""
-        return lifetime_value(purchases, self.policy)
+    def value(self, purchases: Sequence[Purchase], lost: Sequence[LostMoment]) -> Valuation:
+        """One customer valued from their whole history."""
+        return valuation(purchases, lost, self.model, self.policy)
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
-        """Store the batch's purchases and emit every affected customer's value."""
+        """Store the batch's purchases and lost moments; publish each affected customer's new
+        value, and what each new lost moment put at risk."""
         purchases: list[Purchase] = []
+        losses: list[Loss] = []
         outgoing: list[Outgoing] = []
         for record in batch:
             try:
-                purchase = purchase_of(parse_record(record, TouchpointRecorded))
+                if record.topic == JOURNEY_MOMENTS:
+                    if (loss := loss_of(record)) is not None:
+                        losses.append(loss)
+                elif (
+                    purchase := purchase_of(parse_record(record, TouchpointRecorded))
+                ) is not None:
+                    purchases.append(purchase)
             except UnusableRecord as error:
                 outgoing.append(dead_letter_unusable(record, LOYALTY_DLQ, error))
-                continue
-            if purchase is not None:
-                purchases.append(purchase)
-        for value in await self.store.fold_purchases(purchases, self.value):
-            event = value_updated(value)
-            headers = cloudevent_headers(
-                event_id=event.event_id, source=SOURCE, type_=VALUE_TYPE, time=value.as_of
-            )
-            key = value.customer_id.encode()
-            outgoing.append(Outgoing(LOYALTY_VALUES, key, event.SerializeToString(), headers))
+        valued = await self.store.fold(purchases, losses, self.value)
+        bought = {p.customer_id for p in purchases}
+        sites = {x.moment.moment_id: x.site_id for x in losses}
+        for customer, valuation_now in sorted(valued.items()):
+            value = valuation_now.value
+            if customer in bought and value is not None:
+                outgoing.append(self.record(customer, value_updated(value)))
+            for at_risk in valuation_now.at_risk:
+                if at_risk.moment_id in sites:
+                    event = at_risk_updated(customer, value, at_risk, sites[at_risk.moment_id])
+                    outgoing.append(self.record(customer, event))
         return outgoing
+
+    @staticmethod
+    def record(customer_id: str, event: ValueUpdated) -> Outgoing:
+        """The event as a record on loyalty.values.v1, keyed by customer."""
+        at = event.at_risk.occurred_at if event.HasField("at_risk") else event.value.as_of
+        headers = cloudevent_headers(
+            event_id=event.event_id, source=SOURCE, type_=VALUE_TYPE, time=to_datetime(at)
+        )
+        return Outgoing(LOYALTY_VALUES, customer_id.encode(), event.SerializeToString(), headers)

@@ -3,20 +3,20 @@
 from pathlib import Path
 
 from loyalty.api import LoyaltyApi
-from loyalty.handlers import FoldPurchases
+from loyalty.handlers import ValueCustomers
 from loyalty.store import PostgresLoyaltyStore
-from touchstone.common.topics import CONTACTS_RECORDED, LOYALTY_DLQ
+from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_MOMENTS, LOYALTY_DLQ
 from touchstone.common.worker import ServiceSpec
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as pb_grpc
 
 SPEC = ServiceSpec(
     name="loyalty",
-    input_topics=(CONTACTS_RECORDED,),
+    input_topics=(CONTACTS_RECORDED, JOURNEY_MOMENTS),
     dead_letter_topic=LOYALTY_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=PostgresLoyaltyStore,
-    handler=lambda store, settings: FoldPurchases(store),
-    servicer=lambda store, settings: LoyaltyApi(store, FoldPurchases(store).value),
+    handler=lambda store, settings: ValueCustomers(store),
+    servicer=lambda store, settings: LoyaltyApi(store, ValueCustomers(store).value),
     grpc_service="touchstone.loyalty.v1.LoyaltyService",
     add_servicer=pb_grpc.add_LoyaltyServiceServicer_to_server,
 )

@@ -1,20 +1,24 @@
-"""Loyalty's Postgres adapter: purchases stored once, values recomputed from them in one go."""
+"""Loyalty's Postgres adapter: purchases and lost moments stored once, customers revalued from
+their whole history in the same transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Protocol
+from decimal import Decimal
+from typing import Any, Protocol
 
 from psycopg_pool import AsyncConnectionPool
 
-from loyalty.domain import CustomerValue, Purchase
+from loyalty.churn import LostMoment
+from loyalty.domain import Purchase
+from loyalty.valuation import AtRisk, Loss, Valuation
 from touchstone.common.customer_links import CustomerLinks, PostgresCustomerLinks
 from touchstone.common.pg import columns
 
 SCHEMA = "loyalty"
 
-Valuer = Callable[[Sequence[Purchase]], CustomerValue | None]
+Valuer = Callable[[Sequence[Purchase], Sequence[LostMoment]], Valuation]
 
 PURCHASE_COLUMNS = ("event_id", "customer_id", "visit_id", "occurred_at", "currency", "minor_units")
 VALUE_COLUMNS = (
@@ -27,24 +31,41 @@ VALUE_COLUMNS = (
     "expected_years",
     "lifetime_value_minor",
     "as_of",
+    "churn_risk",
+)
+LOSS_COLUMNS = ("moment_id", "customer_id", "site_id", "occurred_at", "side", "weight")
+AT_RISK_COLUMNS = (
+    "moment_id",
+    "customer_id",
+    "site_id",
+    "occurred_at",
+    "currency",
+    "lifetime_value_minor",
+    "risk_before",
+    "risk_after",
+    "value_at_risk_minor",
+    "recovered",
 )
 
 
-def value_as(customer_id: str, value: CustomerValue | None) -> CustomerValue | None:
-    """A merged customer's value, under the id they are known by now."""
-    return replace(value, customer_id=customer_id) if value else None
+def value_as(customer_id: str, valuation: Valuation) -> Valuation:
+    """A merged customer's valuation, under the id they are known by now."""
+    value = valuation.value
+    return replace(valuation, value=replace(value, customer_id=customer_id) if value else None)
 
 
 class LoyaltyStore(CustomerLinks, Protocol):
     """What the loyalty handler and API need from storage."""
 
-    async def fold_purchases(
-        self, purchases: Sequence[Purchase], valuer: Valuer
-    ) -> list[CustomerValue]:
-        """Store new purchases and revalue their customers from full history, in one transaction."""
+    async def fold(
+        self, purchases: Sequence[Purchase], losses: Sequence[Loss], valuer: Valuer
+    ) -> dict[str, Valuation]:
+        """Store new purchases and lost moments and revalue their customers from their whole
+        history, in one transaction: customer id -> valuation."""
 
-    async def get_value(self, customer_id: str, valuer: Valuer) -> CustomerValue | None:
-        """The customer's current value, with everyone merged into them valued as one; or None."""
+    async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
+        """The customer's valuation now, with everyone merged into them valued as one; None if
+        nothing of theirs was recorded."""
 
 
 SAVE_PURCHASES = """
@@ -60,26 +81,65 @@ SELECT_HISTORY = """
 SELECT event_id, customer_id, visit_id, occurred_at, currency, minor_units
 FROM loyalty.purchases WHERE customer_id = ANY(%s) ORDER BY customer_id, occurred_at, event_id
 """
+SAVE_LOSSES = """
+INSERT INTO loyalty.lost_moments (moment_id, customer_id, site_id, occurred_at, side, weight)
+SELECT * FROM unnest(
+    %(moment_id)b::text[], %(customer_id)b::text[], %(site_id)b::text[],
+    %(occurred_at)b::timestamptz[], %(side)b::text[], %(weight)b::numeric[]
+)
+ON CONFLICT (moment_id) DO NOTHING
+"""
+SELECT_LOSSES = """
+SELECT moment_id, customer_id, site_id, occurred_at, side, weight, recovered
+FROM loyalty.lost_moments WHERE customer_id = ANY(%s) ORDER BY customer_id, occurred_at, moment_id
+"""
+SAVE_AT_RISK = f"""
+INSERT INTO loyalty.moments_at_risk AS r ({", ".join(AT_RISK_COLUMNS)})
+SELECT * FROM unnest(
+    %(moment_id)b::text[], %(customer_id)b::text[], %(site_id)b::text[],
+    %(occurred_at)b::timestamptz[], %(currency)b::text[], %(lifetime_value_minor)b::bigint[],
+    %(risk_before)b::numeric[], %(risk_after)b::numeric[], %(value_at_risk_minor)b::bigint[],
+    %(recovered)b::bool[]
+)
+ON CONFLICT (moment_id) DO UPDATE SET
+    {", ".join(f"{c} = excluded.{c}" for c in AT_RISK_COLUMNS[4:])}
+"""
 
 SAVE_VALUES = """
 INSERT INTO loyalty.customer_values AS v
 SELECT * FROM unnest(
     %(customer_id)b::text[], %(currency)b::text[], %(average_spend_minor)b::bigint[],
     %(purchases)b::int[], %(visits)b::int[], %(visits_per_year)b::numeric[],
-    %(expected_years)b::numeric[], %(lifetime_value_minor)b::bigint[], %(as_of)b::timestamptz[]
+    %(expected_years)b::numeric[], %(lifetime_value_minor)b::bigint[], %(as_of)b::timestamptz[],
+    %(churn_risk)b::numeric[]
 )
 ON CONFLICT (customer_id) DO UPDATE SET
     currency = excluded.currency, average_spend_minor = excluded.average_spend_minor,
     purchases = excluded.purchases, visits = excluded.visits,
     visits_per_year = excluded.visits_per_year, expected_years = excluded.expected_years,
-    lifetime_value_minor = excluded.lifetime_value_minor, as_of = excluded.as_of
+    lifetime_value_minor = excluded.lifetime_value_minor, as_of = excluded.as_of,
+    churn_risk = excluded.churn_risk
 """
 
-SELECT_VALUE = """
-SELECT customer_id, currency, average_spend_minor, purchases, visits, visits_per_year,
-       expected_years, lifetime_value_minor, as_of
-FROM loyalty.customer_values WHERE customer_id = %s
-"""
+
+def losses_of(rows: Sequence[Sequence[Any]]) -> dict[str, list[LostMoment]]:
+    """Lost moments by customer, as SELECT_LOSSES reads them."""
+    by_customer: dict[str, list[LostMoment]] = {}
+    for moment_id, customer_id, _site, at, side, weight, recovered in rows:
+        moment = LostMoment(moment_id, at, side, Decimal(weight), recovered)
+        by_customer.setdefault(customer_id, []).append(moment)
+    return by_customer
+
+
+def purchases_of(rows: Sequence[Sequence[Any]]) -> dict[str, list[Purchase]]:
+    """Purchases by customer, as SELECT_HISTORY reads them."""
+    by_customer: dict[str, list[Purchase]] = {}
+    for row in rows:
+        purchase = Purchase(*row)
+        by_customer.setdefault(purchase.customer_id, []).append(
+            replace(purchase, currency=purchase.currency.strip())
+        )
+    return by_customer
 
 
 class PostgresLoyaltyStore(PostgresCustomerLinks):
@@ -90,28 +150,64 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
 
-    async def fold_purchases(
-        self, purchases: Sequence[Purchase], valuer: Valuer
-    ) -> list[CustomerValue]:
-        if not purchases:
-            return []
-        customers = sorted({p.customer_id for p in purchases})
+    async def fold(
+        self, purchases: Sequence[Purchase], losses: Sequence[Loss], valuer: Valuer
+    ) -> dict[str, Valuation]:
+        customers = sorted({p.customer_id for p in purchases} | {x.customer_id for x in losses})
+        if not customers:
+            return {}
         async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute(SAVE_PURCHASES, columns(purchases, PURCHASE_COLUMNS))
-            rows = await (await conn.execute(SELECT_HISTORY, (customers,))).fetchall()
-            history: dict[str, list[Purchase]] = {}
-            for row in rows:
-                history.setdefault(row[1], []).append(Purchase(*row))
-            values = [v for c in customers if (v := valuer(history.get(c, []))) is not None]
+            if purchases:
+                await conn.execute(SAVE_PURCHASES, columns(purchases, PURCHASE_COLUMNS))
+            if losses:
+                await conn.execute(SAVE_LOSSES, loss_columns(losses))
+            bought = purchases_of(
+                await (await conn.execute(SELECT_HISTORY, (customers,))).fetchall()
+            )
+            loss_rows = await (await conn.execute(SELECT_LOSSES, (customers,))).fetchall()
+            lost, sites = losses_of(loss_rows), {row[0]: row[2] for row in loss_rows}
+            valued = {c: valuer(bought.get(c, []), lost.get(c, [])) for c in customers}
+            values = [v.value for v in valued.values() if v.value is not None]
             if values:
                 await conn.execute(SAVE_VALUES, columns(values, VALUE_COLUMNS))
-        return values
+            at_risk = [
+                (customer, sites[r.moment_id], r)
+                for customer, valuation in valued.items()
+                for r in valuation.at_risk
+            ]
+            if at_risk:
+                await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
+        return valued
 
-    async def get_value(self, customer_id: str, valuer: Valuer) -> CustomerValue | None:
-        root, *merged = await self.customer_group(customer_id)
+    async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
+        group = list(await self.customer_group(customer_id))
         async with self.pool.connection() as conn:
-            if not merged:
-                row = await (await conn.execute(SELECT_VALUE, (root,))).fetchone()
-                return CustomerValue(row[0], row[1].strip(), *row[2:]) if row else None
-            rows = await (await conn.execute(SELECT_HISTORY, ([root, *merged],))).fetchall()
-        return value_as(root, valuer([Purchase(*row) for row in rows]))
+            bought = await (await conn.execute(SELECT_HISTORY, (group,))).fetchall()
+            lost = await (await conn.execute(SELECT_LOSSES, (group,))).fetchall()
+        if not bought and not lost:
+            return None
+        purchases = [p for ps in purchases_of(bought).values() for p in ps]
+        moments = [m for ms in losses_of(lost).values() for m in ms]
+        return value_as(group[0], valuer(purchases, moments))
+
+
+def loss_columns(losses: Sequence[Loss]) -> dict[str, list[Any]]:
+    """SAVE_LOSSES' column arrays."""
+    return {
+        "moment_id": [x.moment.moment_id for x in losses],
+        "customer_id": [x.customer_id for x in losses],
+        "site_id": [x.site_id for x in losses],
+        "occurred_at": [x.moment.occurred_at for x in losses],
+        "side": [x.moment.side for x in losses],
+        "weight": [x.moment.weight for x in losses],
+    }
+
+
+def at_risk_columns(rows: Sequence[tuple[str, str, AtRisk]]) -> dict[str, list[Any]]:
+    """SAVE_AT_RISK's column arrays, from (customer, site, what the moment put at risk)."""
+    params: dict[str, list[Any]] = {"customer_id": [c for c, _, _ in rows]}
+    params["site_id"] = [site for _, site, _ in rows]
+    for name in AT_RISK_COLUMNS:
+        if name not in params:
+            params[name] = [getattr(r, name) for _, _, r in rows]
+    return params

@@ -34,6 +34,15 @@ class AtRisk:
 
 
 @dataclass(frozen=True)
+class Loss:
+    """A lost moment of a customer at a site, as loyalty stores it."""
+
+    customer_id: str
+    site_id: str
+    moment: LostMoment
+
+
+@dataclass(frozen=True)
 class Valuation:
     """A customer's value now, with their churn risk, and each lost moment's value at risk."""
 
@@ -62,7 +71,9 @@ def value_with(
     purchases: Sequence[Purchase], risk: Decimal, model: ChurnModel, policy: ValuePolicy
 ) -> CustomerValue | None:
     """The lifetime value of the purchases when the customer leaves with this yearly risk."""
-    return lifetime_value(purchases, replace(policy, expected_years=expected_years(model, risk)))
+    years = expected_years(model, risk)
+    value = lifetime_value(purchases, replace(policy, expected_years=years))
+    return replace(value, churn_risk=risk) if value else None
 
 
 def valuation(

@@ -18,8 +18,8 @@ import pytest
 from kafka import KafkaProducer
 
 from journey.store import MomentFilter
-from loyalty.domain import lifetime_value
 from notify.store import CaseFilter
+from tests.builders import valued
 from tests.conftest import create_database, running_stack
 from tests.e2e.test_whole_journey import (
     _cases,
@@ -177,7 +177,8 @@ async def replay_answers(
         async with replayed(settings, "journey", journey_log) as journey:
             moments = await journey.list_moments(MomentFilter(customer_id=customer_id), None, 100)
         async with replayed(settings, "loyalty", journey_log) as loyalty:
-            value = await loyalty.get_value(customer_id, lifetime_value)
+            valuation = await loyalty.get_value(customer_id, valued)
+            value = valuation.value
         async with replayed(settings, "notify", notify_log) as notify:
             _, cases = await notify.list_cases(CaseFilter(customer_id=customer_id), None, 100)
         return len(moments), (value.customer_id, value.purchases), cases

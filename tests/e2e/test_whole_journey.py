@@ -183,6 +183,15 @@ def test_slow_greeting_is_lost_payment_valued_and_a_case_opened(
     assert (value.currency, value.average_spend_minor, value.visits) == ("VND", 250_000, 1)
     assert value.lifetime_value_minor > 0
 
+    def moved() -> CustomerValue | None:
+        now = _value(clients, customer_id)
+        return now if now is not None and now.churn_risk > 0.2 else None
+
+    risky = eventually(moved, "the customer's churn risk moved by the lost greeting")
+    # a procedural lose of weight 1: 0.9 x 1/3 x 0.5 = 0.15 to leave; 1 - 0.8 x 0.85
+    assert risky.churn_risk == pytest.approx(0.32)
+    assert risky.lifetime_value_minor < value.lifetime_value_minor or value.churn_risk > 0.2
+
     cases = eventually(lambda: _cases(clients, customer_id), "a recovery case").cases
     assert len(cases) == 1 and cases[0].status == CASE_STATUS_OPEN
     case = clients.notify.GetCase(GetCaseRequest(case_id=cases[0].case_id), timeout=5)

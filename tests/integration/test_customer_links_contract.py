@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 
 from journey.store import MomentFilter
-from loyalty.domain import Purchase, lifetime_value
+from loyalty.domain import Purchase
 from loyalty.store import value_as
 from notify.store import CaseFilter
-from tests.builders import T0
+from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 from tests.integration.test_journey_store_contract import moment_row
 from tests.integration.test_notify_store_contract import lost, open_or_join
@@ -90,14 +90,14 @@ def bought(n: int, customer: str, minor: int) -> Purchase:
 def test_loyalty_values_a_merged_customer_from_both_histories(kind) -> None:
     async def scenario(store) -> None:
         mine, theirs = bought(1, "c1", 100_000), bought(2, "c2", 300_000)
-        await store.fold_purchases([mine, theirs], lifetime_value)
+        await store.fold([mine, theirs], [], valued)
         await store.fold_links([MERGE])
-        merged = await store.get_value("c2", lifetime_value)
-        assert merged is not None and merged.customer_id == "c1"
-        assert (merged.purchases, merged.average_spend_minor) == (2, 200_000)
-        assert merged == value_as("c1", lifetime_value([mine, theirs]))
+        merged = await store.get_value("c2", valued)
+        assert merged is not None and merged.value.customer_id == "c1"
+        assert (merged.value.purchases, merged.value.average_spend_minor) == (2, 200_000)
+        assert merged == value_as("c1", valued([mine, theirs]))
         await store.fold_links([UNMERGE])
-        assert await store.get_value("c2", lifetime_value) == lifetime_value([theirs])
-        assert await store.get_value("c1", lifetime_value) == lifetime_value([mine])
+        assert await store.get_value("c2", valued) == valued([theirs])
+        assert await store.get_value("c1", valued) == valued([mine])
 
     run(make_store(kind, "loyalty"), scenario)

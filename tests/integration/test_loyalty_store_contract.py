@@ -1,14 +1,18 @@
-"""LoyaltyStore contract: each purchase once, every affected customer revalued from full history."""
+"""LoyaltyStore contract: each purchase and lost moment once, every affected customer revalued
+from their whole history, what each lost moment put at risk kept; in memory as on Postgres."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from loyalty.domain import Purchase, lifetime_value
-from tests.builders import T0
+from loyalty.churn import LostMoment
+from loyalty.domain import Purchase
+from loyalty.valuation import Loss
+from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 
 
@@ -21,43 +25,66 @@ def bought(n: int, customer: str = "c1", minor: int = 100_000) -> Purchase:
     return Purchase(f"p{n}", customer, f"v{n}", T0 + timedelta(days=n), "VND", minor)
 
 
-def test_loyalty_values_nobody_for_no_purchases(loyalty_store) -> None:
+def loss(n: int, customer: str = "c1", days: float = 0) -> Loss:
+    moment = LostMoment(f"m{n}", T0 + timedelta(days=days), "personal", Decimal(1))
+    return Loss(customer, "hcm-01", moment)
+
+
+def test_loyalty_values_nobody_for_nothing(loyalty_store) -> None:
     async def scenario(store) -> None:
-        assert await store.fold_purchases([], lifetime_value) == []
-        assert await store.get_value("c1", lifetime_value) is None
+        assert await store.fold([], [], valued) == {}
+        assert await store.get_value("c1", valued) is None
 
     run(loyalty_store, scenario)
 
 
 def test_loyalty_values_each_customer_from_their_own_full_history(loyalty_store) -> None:
-    seen: dict[str, list[str]] = {}
+    seen: dict[str, tuple[list[str], list[str]]] = {}
 
-    def valuer(history):
-        seen[history[0].customer_id] = sorted(p.event_id for p in history)
-        return lifetime_value(history)
+    def valuer(history, lost):
+        customer = (history or [None])[0]
+        key = customer.customer_id if customer else "c3"
+        seen[key] = (sorted(p.event_id for p in history), sorted(m.moment_id for m in lost))
+        return valued(history, lost)
 
     async def scenario(store) -> None:
-        await store.fold_purchases([bought(1), bought(2, "c2")], lifetime_value)
-        values = await store.fold_purchases([bought(3, "c2"), bought(4), bought(1)], valuer)
-        assert seen == {"c1": ["p1", "p4"], "c2": ["p2", "p3"]}
-        assert [v.customer_id for v in values] == ["c1", "c2"]
-        assert await store.get_value("c2", lifetime_value) == values[1]
+        await store.fold([bought(1), bought(2, "c2")], [loss(1)], valued)
+        values = await store.fold([bought(3, "c2"), bought(4), bought(1)], [loss(1)], valuer)
+        assert seen == {"c1": (["p1", "p4"], ["m1"]), "c2": (["p2", "p3"], [])}
+        assert sorted(values) == ["c1", "c2"]
+        assert await store.get_value("c2", valued) == values["c2"]
+
+    run(loyalty_store, scenario)
+
+
+def test_a_lost_moment_is_kept_once_and_moves_the_value(loyalty_store) -> None:
+    async def scenario(store) -> None:
+        before = (await store.fold([bought(1)], [], valued))["c1"]
+        after = (await store.fold([], [loss(7, days=1)], valued))["c1"]
+        again = (await store.fold([], [loss(7, days=1)], valued))["c1"]  # redelivered
+        assert before.churn_risk == Decimal("0.2") and after.churn_risk == Decimal("0.44")
+        assert again == after == valued([bought(1)], [loss(7, days=1).moment])
+        (at_risk,) = after.at_risk
+        assert at_risk.lifetime_value_minor == before.value.lifetime_value_minor
+        assert at_risk.value_at_risk_minor == round(before.value.lifetime_value_minor * 0.24)
+        assert await store.get_value("c1", valued) == after
 
     run(loyalty_store, scenario)
 
 
 def test_loyalty_keeps_the_first_version_of_a_purchase(loyalty_store) -> None:
     async def scenario(store) -> None:
-        await store.fold_purchases([bought(1, minor=100_000)], lifetime_value)
-        (value,) = await store.fold_purchases([bought(1, minor=999_999)], lifetime_value)
+        await store.fold([bought(1, minor=100_000)], [], valued)
+        value = (await store.fold([bought(1, minor=999_999)], [], valued))["c1"].value
         assert value.average_spend_minor == 100_000
 
     run(loyalty_store, scenario)
 
 
-def test_loyalty_stores_no_value_when_the_valuer_gives_none(loyalty_store) -> None:
+def test_a_customer_who_only_lost_moments_is_valued_at_nothing_yet(loyalty_store) -> None:
     async def scenario(store) -> None:
-        assert await store.fold_purchases([bought(1)], lambda history: None) == []
-        assert await store.get_value("c1", lifetime_value) is None
+        valuation = (await store.fold([], [loss(1, "c9")], valued))["c9"]
+        assert valuation.value is None and valuation.at_risk[0].value_at_risk_minor == 0
+        assert (await store.get_value("c9", valued)).churn_risk == Decimal("0.44")
 
     run(loyalty_store, scenario)

@@ -22,10 +22,11 @@ from contacts.store import (
     RecordedTouchpoint,
 )
 from journey.store import JourneyStore, MomentFilter, MomentRow, PostgresJourneyStore
-from loyalty.domain import Purchase, lifetime_value
+from loyalty.domain import Purchase
 from loyalty.store import LoyaltyStore, PostgresLoyaltyStore
 from notify.domain import LostMoment, opening_for
 from notify.store import CaseFilter, NotifyStore, PostgresNotifyStore
+from tests.builders import valued
 from tests.memory_stores import (
     MemoryContactsStore,
     MemoryJourneyStore,
@@ -237,10 +238,10 @@ def test_loyalty_values_a_customer_from_full_history_once(
 
     async def work(stores: Stores) -> None:
         store = stores.loyalty
-        await store.fold_purchases(purchases[:2], lifetime_value)
-        values = await store.fold_purchases(purchases, lifetime_value)  # p0, p1 again + p2
-        assert values == [lifetime_value(purchases)]
-        assert await store.get_value("c1", lifetime_value) == lifetime_value(purchases)
+        await store.fold(purchases[:2], [], valued)
+        values = await store.fold(purchases, [], valued)  # p0, p1 again + p2
+        assert values == {"c1": valued(purchases)}
+        assert await store.get_value("c1", valued) == valued(purchases)
 
     run_with_stores(work)
 

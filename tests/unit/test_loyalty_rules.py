@@ -8,8 +8,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from loyalty.domain import Purchase, ValuePolicy, lifetime_value
-from loyalty.handlers import FoldPurchases
-from tests.builders import T0, payment, record, recorded, touchpoint
+from loyalty.handlers import ValueCustomers
+from tests.builders import T0, payment, record, recorded, touchpoint, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from touchstone.common.topics import LOYALTY_DLQ, LOYALTY_VALUES
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
@@ -76,7 +76,7 @@ def test_no_purchases_no_value() -> None:
 
 
 def handle(store: MemoryLoyaltyStore, *records):
-    return asyncio.run(FoldPurchases(store).handle(list(records)))
+    return asyncio.run(ValueCustomers(store).handle(list(records)))
 
 
 def test_a_payment_publishes_the_customers_new_value_and_nothing_else_does() -> None:
@@ -86,7 +86,7 @@ def test_a_payment_publishes_the_customers_new_value_and_nothing_else_does() -> 
     event = ValueUpdated.FromString(update.value)
     assert (update.topic, update.key) == (LOYALTY_VALUES, b"cust-1")
     assert (event.value.average_spend_minor, event.value.currency) == (250_000, "VND")
-    assert asyncio.run(store.get_value("cust-1", lifetime_value)) is not None
+    assert asyncio.run(store.get_value("cust-1", valued)) is not None
 
 
 def test_a_redelivered_payment_changes_nothing_and_republishes_the_same_event() -> None:

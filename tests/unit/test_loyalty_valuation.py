@@ -1,4 +1,4 @@
-"""Lifetime value at its edges (Decimal, windows, currencies) and FoldPurchases' events."""
+"""Lifetime value at its edges (Decimal, windows, currencies) and ValueCustomers' events."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
+from loyalty.churn import default_model_file, parse_model
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy, lifetime_value
-from loyalty.handlers import FoldPurchases
+from loyalty.handlers import ValueCustomers
 from tests.builders import T0, payment, record, recorded, touchpoint
 from tests.memory_stores import MemoryLoyaltyStore
 from touchstone.common.ids import derived_id
@@ -84,8 +85,8 @@ def test_the_minimum_observed_time_is_a_policy() -> None:
     assert tight.visits_per_year == Decimal("10.0000")  # 2 x 365 / 73
 
 
-def handle(store: MemoryLoyaltyStore, *records, policy=DEFAULT_POLICY) -> list[Outgoing]:
-    return asyncio.run(FoldPurchases(store, policy).handle(list(records)))
+def handle(store: MemoryLoyaltyStore, *records, model=None) -> list[Outgoing]:
+    return asyncio.run(ValueCustomers(store, model).handle(list(records)))
 
 
 def paid(minor: int, customer: str = "cust-1", days: float = 0, visit: str = "visit-1") -> bytes:
@@ -108,7 +109,7 @@ def test_touchpoints_without_a_purchase_publish_and_store_nothing() -> None:
 def test_the_value_event_is_named_after_the_customers_state() -> None:
     (out,) = handle(MemoryLoyaltyStore(), record(paid(250_000)))
     event = updated(out)
-    assert event.event_id == derived_id("value", "cust-1", "1", T0.isoformat())
+    assert event.event_id == derived_id("value", "cust-1", "1", T0.isoformat(), "0.200000")
     assert dict(out.headers)["ce_id"] == event.event_id.encode()
     assert (event.value.lifetime_value_minor, event.value.expected_years) == (5_069_500, 5.0)
 
@@ -140,9 +141,12 @@ def test_each_customer_in_a_batch_gets_one_value_keyed_by_their_id() -> None:
     assert [(o.key, updated(o).value.purchases) for o in out] == [(b"cust-a", 1), (b"cust-b", 2)]
 
 
-def test_the_expected_years_come_from_the_handlers_policy() -> None:
-    (out,) = handle(MemoryLoyaltyStore(), record(paid(250_000)), policy=ValuePolicy(Decimal(10)))
-    assert updated(out).value.lifetime_value_minor == 2 * 5_069_500
+def test_the_expected_years_come_from_the_handlers_churn_model() -> None:
+    text = default_model_file().read_text(encoding="utf-8")
+    model = parse_model(text.replace("base_risk: 0.2", "base_risk: 0.1"), "tenth.yaml")
+    (out,) = handle(MemoryLoyaltyStore(), record(paid(250_000)), model=model)
+    assert updated(out).value.lifetime_value_minor == 2 * 5_069_500  # 10 years, not 5
+    assert updated(out).value.churn_risk == 0.1
 
 
 def test_garbage_is_dead_lettered_keeping_its_bytes() -> None:

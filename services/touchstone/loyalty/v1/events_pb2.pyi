@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CustomerValue(_message.Message):
-    __slots__ = ("customer_id", "currency", "average_spend_minor", "purchases", "visits", "visits_per_year", "expected_years", "lifetime_value_minor", "as_of")
+    __slots__ = ("customer_id", "currency", "average_spend_minor", "purchases", "visits", "visits_per_year", "expected_years", "lifetime_value_minor", "as_of", "churn_risk")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     AVERAGE_SPEND_MINOR_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,7 @@ class CustomerValue(_message.Message):
     EXPECTED_YEARS_FIELD_NUMBER: _ClassVar[int]
     LIFETIME_VALUE_MINOR_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
+    CHURN_RISK_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     currency: str
     average_spend_minor: int
@@ -28,12 +29,37 @@ class CustomerValue(_message.Message):
     expected_years: float
     lifetime_value_minor: int
     as_of: _timestamp_pb2.Timestamp
-    def __init__(self, customer_id: _Optional[str] = ..., currency: _Optional[str] = ..., average_spend_minor: _Optional[int] = ..., purchases: _Optional[int] = ..., visits: _Optional[int] = ..., visits_per_year: _Optional[float] = ..., expected_years: _Optional[float] = ..., lifetime_value_minor: _Optional[int] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    churn_risk: float
+    def __init__(self, customer_id: _Optional[str] = ..., currency: _Optional[str] = ..., average_spend_minor: _Optional[int] = ..., purchases: _Optional[int] = ..., visits: _Optional[int] = ..., visits_per_year: _Optional[float] = ..., expected_years: _Optional[float] = ..., lifetime_value_minor: _Optional[int] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., churn_risk: _Optional[float] = ...) -> None: ...
+
+class ValueAtRisk(_message.Message):
+    __slots__ = ("moment_id", "site_id", "occurred_at", "currency", "lifetime_value_minor", "risk_before", "risk_after", "value_at_risk_minor", "recovered")
+    MOMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    LIFETIME_VALUE_MINOR_FIELD_NUMBER: _ClassVar[int]
+    RISK_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    RISK_AFTER_FIELD_NUMBER: _ClassVar[int]
+    VALUE_AT_RISK_MINOR_FIELD_NUMBER: _ClassVar[int]
+    RECOVERED_FIELD_NUMBER: _ClassVar[int]
+    moment_id: str
+    site_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    currency: str
+    lifetime_value_minor: int
+    risk_before: float
+    risk_after: float
+    value_at_risk_minor: int
+    recovered: bool
+    def __init__(self, moment_id: _Optional[str] = ..., site_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ..., lifetime_value_minor: _Optional[int] = ..., risk_before: _Optional[float] = ..., risk_after: _Optional[float] = ..., value_at_risk_minor: _Optional[int] = ..., recovered: _Optional[bool] = ...) -> None: ...
 
 class ValueUpdated(_message.Message):
-    __slots__ = ("event_id", "value")
+    __slots__ = ("event_id", "value", "at_risk")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
+    AT_RISK_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     value: CustomerValue
-    def __init__(self, event_id: _Optional[str] = ..., value: _Optional[_Union[CustomerValue, _Mapping]] = ...) -> None: ...
+    at_risk: ValueAtRisk
+    def __init__(self, event_id: _Optional[str] = ..., value: _Optional[_Union[CustomerValue, _Mapping]] = ..., at_risk: _Optional[_Union[ValueAtRisk, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,88 @@
+"""Loyalty takes journey's lost moments: given a customer's purchases and a LOSE on
+journey.moments.v1, then a ValueUpdated naming the moment and what it put at risk, and the
+customer's value moved by their churn risk; in whatever order the events arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import timedelta
+
+from loyalty.handlers import ValueCustomers
+from tests.builders import T0, payment, record, recorded, valued
+from tests.memory_stores import MemoryLoyaltyStore
+from touchstone.common.topics import JOURNEY_MOMENTS, LOYALTY_DLQ, Incoming
+from touchstone.journey.v1.events_pb2 import (
+    SIDE_PERSONAL,
+    VERDICT_LOSE,
+    VERDICT_WIN,
+    MomentScored,
+    StandardResult,
+)
+from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+
+
+def moment(n: int, verdict: int, minutes: int, customer: str = "cust-1") -> Incoming:
+    scored = MomentScored(
+        moment_id=f"m{n}",
+        customer_id=customer,
+        site_id="hcm-01",
+        verdict=verdict,
+        results=[
+            StandardResult(
+                standard_id="greet", met=verdict != VERDICT_LOSE, side=SIDE_PERSONAL, weight=1.0
+            )
+        ],
+    )
+    scored.occurred_at.FromDatetime(T0 + timedelta(minutes=minutes))
+    return record(scored.SerializeToString(), n, JOURNEY_MOMENTS, key=customer.encode())
+
+
+def paid(n: int, minor: int, minutes: int) -> Incoming:
+    tp = payment(minor, T0 + timedelta(minutes=minutes), f"visit-{n}")
+    return record(recorded(tp, "cust-1", f"visit-{n}"), 100 + n)
+
+
+def events(out) -> list[ValueUpdated]:
+    return [ValueUpdated.FromString(o.value) for o in out if o.topic == "loyalty.values.v1"]
+
+
+def test_a_lost_moment_publishes_what_it_put_at_risk() -> None:
+    store = MemoryLoyaltyStore()
+    handler = ValueCustomers(store)
+    (bought,) = events(asyncio.run(handler.handle([paid(1, 250_000, 0)])))
+    before = bought.value.lifetime_value_minor
+    out = asyncio.run(handler.handle([moment(1, VERDICT_WIN, 5), moment(2, VERDICT_LOSE, 9)]))
+    (lost,) = events(out)
+    assert lost.at_risk.moment_id == "m2" and lost.at_risk.site_id == "hcm-01"
+    assert (lost.at_risk.risk_before, lost.at_risk.risk_after) == (0.2, 0.44)
+    assert lost.at_risk.lifetime_value_minor == before
+    assert lost.at_risk.value_at_risk_minor == round(before * 0.24)
+    assert lost.value.churn_risk == 0.44 and lost.value.lifetime_value_minor < before
+
+
+def test_late_and_out_of_order_events_value_as_in_order_ones_would() -> None:
+    log = [
+        paid(1, 250_000, 0),
+        moment(1, VERDICT_LOSE, 10),
+        paid(2, 90_000, 20),
+        moment(2, VERDICT_LOSE, 30),
+        paid(3, 40_000, 40),
+    ]
+    in_order = MemoryLoyaltyStore()
+    for r in log:
+        asyncio.run(ValueCustomers(in_order).handle([r]))
+    expected = asyncio.run(in_order.get_value("cust-1", valued))
+    rng = random.Random(5)
+    for _ in range(4):
+        shuffled = MemoryLoyaltyStore()
+        for batch in (rng.sample(log, 3), log):  # some arrive early, all arrive (again)
+            asyncio.run(ValueCustomers(shuffled).handle(batch))
+        assert asyncio.run(shuffled.get_value("cust-1", valued)) == expected
+    assert [r.moment_id for r in expected.at_risk] == ["m1", "m2"]
+
+
+def test_a_moment_without_its_customer_is_dead_lettered() -> None:
+    bad = moment(1, VERDICT_LOSE, 0, customer="")
+    (out,) = asyncio.run(ValueCustomers(MemoryLoyaltyStore()).handle([bad]))
+    assert out.topic == LOYALTY_DLQ and b"customer id" in dict(out.headers)["dlq_reason"]
