@@ -24,7 +24,7 @@ from journey.visit_store import Completion
 from journey.visits import Tally, VisitState
 from loyalty.churn import LostMoment as LoyaltyLostMoment
 from loyalty.domain import Purchase
-from loyalty.store import Valuer, value_as
+from loyalty.store import AtRiskTotal, Valuer, value_as
 from loyalty.valuation import Loss, Valuation
 from notify.domain import CaseOpening, LostMoment
 from notify.store import CaseFilter, CaseRow
@@ -379,6 +379,20 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         if not bought and not lost:
             return None
         return value_as(group[0], valuer(bought, lost))
+
+    async def value_at_risk(
+        self, site_id: str, since: datetime, until: datetime
+    ) -> list[AtRiskTotal]:
+        totals: dict[str, list[int]] = {}
+        for valuation in self.values.values():
+            for r in valuation.at_risk:
+                site = self.losses[r.moment_id].site_id
+                if since <= r.occurred_at < until and site_id in ("", site):
+                    t = totals.setdefault(r.currency, [0, 0, 0, 0])
+                    t[1 if r.recovered else 0] += r.value_at_risk_minor
+                    t[2] += 1
+                    t[3] += r.recovered
+        return [AtRiskTotal(c, *t) for c, t in sorted(totals.items())]
 
 
 class MemoryNotifyStore(MemoryCustomerLinks):

@@ -1,12 +1,16 @@
-"""Loyalty's gRPC servicer: customers' lifetime values."""
+"""Loyalty's gRPC servicer: customers' lifetime values, and what lost moments put at risk."""
 
 from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
 
 import grpc
 
 from loyalty.codec import value_message
 from loyalty.store import LoyaltyStore, Valuer
-from touchstone.common.rpc import NotFound, require, rpc_method
+from touchstone.common.prototime import to_datetime
+from touchstone.common.rpc import InvalidArgument, NotFound, require, rpc_method
 from touchstone.loyalty.v1 import events_pb2
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as pb_grpc
@@ -28,3 +32,27 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
         if valued is None or valued.value is None:
             raise NotFound(f"no purchases recorded for customer {customer_id}")
         return value_message(valued.value)
+
+    @rpc_method
+    async def GetValueAtRisk(
+        self, request: pb.GetValueAtRiskRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetValueAtRiskResponse:
+        since, until = period_of(request)
+        totals = await self.store.value_at_risk(request.site_id, since, until)
+        return pb.GetValueAtRiskResponse(
+            totals=[pb.ValueAtRiskTotal(**asdict(total)) for total in totals]
+        )
+
+
+def period_of(request: pb.GetValueAtRiskRequest) -> tuple[datetime, datetime]:
+    """The request's [since, until); InvalidArgument naming each field at fault."""
+    problems = [(f, "is required") for f in ("since", "until") if not request.HasField(f)]
+    if problems:
+        raise InvalidArgument(*problems)
+    try:
+        since, until = to_datetime(request.since), to_datetime(request.until)
+    except (ValueError, OverflowError) as error:
+        raise InvalidArgument(("since", "is not a valid time")) from error
+    if since >= until:
+        raise InvalidArgument(("until", "must be after since"))
+    return since, until

@@ -4,7 +4,8 @@ their whole history in the same transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -48,6 +49,17 @@ AT_RISK_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class AtRiskTotal:
+    """What lost moments put at stake in one currency."""
+
+    currency: str
+    at_stake_minor: int  # not recovered
+    saved_minor: int  # recovered
+    lost_moments: int
+    recovered_moments: int
+
+
 def value_as(customer_id: str, valuation: Valuation) -> Valuation:
     """A merged customer's valuation, under the id they are known by now."""
     value = valuation.value
@@ -66,6 +78,12 @@ class LoyaltyStore(CustomerLinks, Protocol):
     async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
         """The customer's valuation now, with everyone merged into them valued as one; None if
         nothing of theirs was recorded."""
+
+    async def value_at_risk(
+        self, site_id: str, since: datetime, until: datetime
+    ) -> list[AtRiskTotal]:
+        """What the moments lost at the site (every site if "") in [since, until) put at stake,
+        by currency."""
 
 
 SAVE_PURCHASES = """
@@ -103,6 +121,17 @@ SELECT * FROM unnest(
 )
 ON CONFLICT (moment_id) DO UPDATE SET
     {", ".join(f"{c} = excluded.{c}" for c in AT_RISK_COLUMNS[4:])}
+"""
+
+SELECT_AT_RISK_TOTALS = """
+SELECT currency,
+       coalesce(sum(value_at_risk_minor) FILTER (WHERE NOT recovered), 0),
+       coalesce(sum(value_at_risk_minor) FILTER (WHERE recovered), 0),
+       count(*), count(*) FILTER (WHERE recovered)
+FROM loyalty.moments_at_risk
+WHERE occurred_at >= %(since)s AND occurred_at < %(until)s
+  AND (%(site_id)s = '' OR site_id = %(site_id)s)
+GROUP BY currency ORDER BY currency
 """
 
 SAVE_VALUES = """
@@ -189,6 +218,14 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         purchases = [p for ps in purchases_of(bought).values() for p in ps]
         moments = [m for ms in losses_of(lost).values() for m in ms]
         return value_as(group[0], valuer(purchases, moments))
+
+    async def value_at_risk(
+        self, site_id: str, since: datetime, until: datetime
+    ) -> list[AtRiskTotal]:
+        where = {"site_id": site_id, "since": since, "until": until}
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(SELECT_AT_RISK_TOTALS, where)).fetchall()
+        return [AtRiskTotal(c, int(a), int(s), int(n), int(r)) for c, a, s, n, r in rows]
 
 
 def loss_columns(losses: Sequence[Loss]) -> dict[str, list[Any]]:

@@ -88,3 +88,28 @@ def test_a_customer_who_only_lost_moments_is_valued_at_nothing_yet(loyalty_store
         assert (await store.get_value("c9", valued)).churn_risk == Decimal("0.44")
 
     run(loyalty_store, scenario)
+
+
+def test_value_at_risk_sums_by_currency_over_a_site_and_period(loyalty_store) -> None:
+    elsewhere = Loss(
+        "c1", "hn-02", LostMoment("m3", T0 + timedelta(days=2), "personal", Decimal(1))
+    )
+
+    async def scenario(store) -> None:
+        valuations = await store.fold(
+            [bought(0)], [loss(1, days=1), elsewhere, loss(4, "c9")], valued
+        )
+        by_moment = {r.moment_id: r for v in valuations.values() for r in v.at_risk}
+        day = timedelta(days=1)
+        here = await store.value_at_risk("hcm-01", T0, T0 + 3 * day)
+        assert [(t.currency, t.at_stake_minor, t.lost_moments) for t in here] == [
+            ("", 0, 1),  # c9 had bought nothing
+            ("VND", by_moment["m1"].value_at_risk_minor, 1),
+        ]
+        everywhere = await store.value_at_risk("", T0 + day, T0 + 3 * day)
+        (vnd,) = everywhere
+        at_stake = by_moment["m1"].value_at_risk_minor + by_moment["m3"].value_at_risk_minor
+        assert (vnd.at_stake_minor, vnd.lost_moments, vnd.saved_minor) == (at_stake, 2, 0)
+        assert await store.value_at_risk("hcm-01", T0 + 3 * day, T0 + 4 * day) == []
+
+    run(loyalty_store, scenario)

@@ -1,7 +1,12 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from touchstone.loyalty.v1 import events_pb2 as _events_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -10,3 +15,33 @@ class GetCustomerValueRequest(_message.Message):
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     def __init__(self, customer_id: _Optional[str] = ...) -> None: ...
+
+class GetValueAtRiskRequest(_message.Message):
+    __slots__ = ("site_id", "since", "until")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    def __init__(self, site_id: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ValueAtRiskTotal(_message.Message):
+    __slots__ = ("currency", "at_stake_minor", "saved_minor", "lost_moments", "recovered_moments")
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    AT_STAKE_MINOR_FIELD_NUMBER: _ClassVar[int]
+    SAVED_MINOR_FIELD_NUMBER: _ClassVar[int]
+    LOST_MOMENTS_FIELD_NUMBER: _ClassVar[int]
+    RECOVERED_MOMENTS_FIELD_NUMBER: _ClassVar[int]
+    currency: str
+    at_stake_minor: int
+    saved_minor: int
+    lost_moments: int
+    recovered_moments: int
+    def __init__(self, currency: _Optional[str] = ..., at_stake_minor: _Optional[int] = ..., saved_minor: _Optional[int] = ..., lost_moments: _Optional[int] = ..., recovered_moments: _Optional[int] = ...) -> None: ...
+
+class GetValueAtRiskResponse(_message.Message):
+    __slots__ = ("totals",)
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    totals: _containers.RepeatedCompositeFieldContainer[ValueAtRiskTotal]
+    def __init__(self, totals: _Optional[_Iterable[_Union[ValueAtRiskTotal, _Mapping]]] = ...) -> None: ...

@@ -41,6 +41,11 @@ class LoyaltyServiceStub:
                 request_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueRequest.SerializeToString,
                 response_deserializer=touchstone_dot_loyalty_dot_v1_dot_events__pb2.CustomerValue.FromString,
                 _registered_method=True)
+        self.GetValueAtRisk = channel.unary_unary(
+                '/touchstone.loyalty.v1.LoyaltyService/GetValueAtRisk',
+                request_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetValueAtRiskRequest.SerializeToString,
+                response_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetValueAtRiskResponse.FromString,
+                _registered_method=True)
 
 
 class LoyaltyServiceServicer:
@@ -53,6 +58,14 @@ class LoyaltyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetValueAtRisk(self, request, context):
+        """What lost moments put at stake at a site (or every site) over a period, by currency: the
+        total of those not recovered, and what recovery saved.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LoyaltyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +73,11 @@ def add_LoyaltyServiceServicer_to_server(servicer, server):
                     servicer.GetCustomerValue,
                     request_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueRequest.FromString,
                     response_serializer=touchstone_dot_loyalty_dot_v1_dot_events__pb2.CustomerValue.SerializeToString,
+            ),
+            'GetValueAtRisk': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetValueAtRisk,
+                    request_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetValueAtRiskRequest.FromString,
+                    response_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetValueAtRiskResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -90,6 +108,33 @@ class LoyaltyService:
             '/touchstone.loyalty.v1.LoyaltyService/GetCustomerValue',
             touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueRequest.SerializeToString,
             touchstone_dot_loyalty_dot_v1_dot_events__pb2.CustomerValue.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetValueAtRisk(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.loyalty.v1.LoyaltyService/GetValueAtRisk',
+            touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetValueAtRiskRequest.SerializeToString,
+            touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetValueAtRiskResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,50 @@
+"""Loyalty's gRPC servicer over the in-memory store: value at risk, and its bad requests."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from decimal import Decimal
+
+import grpc
+import pytest
+
+from loyalty.api import LoyaltyApi
+from loyalty.churn import LostMoment
+from loyalty.domain import Purchase
+from loyalty.valuation import Loss
+from tests.builders import T0, valued
+from tests.memory_stores import MemoryLoyaltyStore
+from tests.unit.test_contacts_ingest_api import Aborted, call, violations
+from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
+
+
+def request(since_days: float | None, until_days: float | None) -> pb.GetValueAtRiskRequest:
+    asked = pb.GetValueAtRiskRequest(site_id="hcm-01")
+    if since_days is not None:
+        asked.since.FromDatetime(T0 + timedelta(days=since_days))
+    if until_days is not None:
+        asked.until.FromDatetime(T0 + timedelta(days=until_days))
+    return asked
+
+
+def test_value_at_risk_is_answered_by_currency() -> None:
+    store = MemoryLoyaltyStore()
+    lost = LostMoment("m1", T0 + timedelta(hours=1), "personal", Decimal(1))
+    purchase = Purchase("p1", "c1", "v1", T0, "VND", 250_000)
+    asyncio.run(store.fold([purchase], [Loss("c1", "hcm-01", lost)], valued))
+    (total,) = call(LoyaltyApi(store, valued).GetValueAtRisk, request(0, 1)).totals
+    expected = valued([purchase], [lost]).at_risk[0].value_at_risk_minor
+    assert (total.currency, total.at_stake_minor, total.lost_moments) == ("VND", expected, 1)
+    assert expected > 0
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "fields"),
+    [(None, None, ["since", "until"]), (0, None, ["until"]), (1, 1, ["until"])],
+)
+def test_a_period_that_is_missing_or_empty_is_refused_by_field(since, until, fields) -> None:
+    with pytest.raises(Aborted) as refused:
+        call(LoyaltyApi(MemoryLoyaltyStore(), valued).GetValueAtRisk, request(since, until))
+    assert refused.value.status.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [field for field, _ in violations(refused.value)] == fields
