@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from contacts.domain import Outcome, classify_repeat
 from contacts.store import (
@@ -24,7 +25,7 @@ from journey.visit_store import Completion
 from journey.visits import Tally, VisitState
 from loyalty.churn import LostMoment as LoyaltyLostMoment
 from loyalty.domain import Purchase
-from loyalty.store import AtRiskTotal, Valuer, value_as
+from loyalty.store import AtRiskTotal, Ranked, Ranking, Valuer, value_as
 from loyalty.valuation import Loss, Valuation
 from notify.domain import CaseOpening, LostMoment
 from notify.store import CaseFilter, CaseRow
@@ -379,6 +380,15 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         if not bought and not lost:
             return None
         return value_as(group[0], valuer(bought, lost))
+
+    async def top_customers(self, site_id: str, offset: int, limit: int) -> Ranking:
+        at_site = [
+            Ranked(v.customer_id, v.currency, v.lifetime_value_minor, v.churn_risk or Decimal(0))
+            for valuation in self.values.values()
+            if (v := valuation.value) is not None and v.site_id == site_id
+        ]
+        at_site.sort(key=lambda r: (-r.lifetime_value_minor, r.customer_id))
+        return Ranking(len(at_site), at_site[offset : offset + limit])
 
     async def value_at_risk(
         self, site_id: str, since: datetime, until: datetime

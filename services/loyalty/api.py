@@ -9,19 +9,25 @@ import grpc
 
 from loyalty.codec import value_message
 from loyalty.store import LoyaltyStore, Valuer
+from loyalty.tiers import Tier, load_tiers, rank_range, tier_of
 from touchstone.common.prototime import to_datetime
 from touchstone.common.rpc import InvalidArgument, NotFound, require, rpc_method
 from touchstone.loyalty.v1 import events_pb2
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as pb_grpc
 
+DEFAULT_TOP, MAX_TOP = 20, 500
+
 
 class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
     """Answers queries from loyalty's own tables."""
 
-    def __init__(self, store: LoyaltyStore, valuer: Valuer) -> None:
+    def __init__(
+        self, store: LoyaltyStore, valuer: Valuer, tiers: tuple[Tier, ...] | None = None
+    ) -> None:
         self.store = store
         self.valuer = valuer
+        self.tiers = tiers or load_tiers()
 
     @rpc_method
     async def GetCustomerValue(
@@ -32,6 +38,39 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
         if valued is None or valued.value is None:
             raise NotFound(f"no purchases recorded for customer {customer_id}")
         return value_message(valued.value)
+
+    @rpc_method
+    async def ListTopCustomers(
+        self, request: pb.ListTopCustomersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListTopCustomersResponse:
+        site_id = require("site_id", request.site_id)
+        if not 0 <= request.n <= MAX_TOP:
+            raise InvalidArgument(("n", f"must be 1..{MAX_TOP} (0: {DEFAULT_TOP})"))
+        n = request.n or DEFAULT_TOP
+        names = [t.name for t in self.tiers]
+        if request.tier and request.tier not in names:
+            raise InvalidArgument(("tier", f"{request.tier!r} is not one of {', '.join(names)}"))
+        first, last = 1, n
+        if request.tier:
+            # the tier's ranks depend on how many the site ranks: count first, then read them
+            total = (await self.store.top_customers(site_id, 0, 0)).site_customers
+            first, last = rank_range(self.tiers, request.tier, total)
+            last = min(last, first + n - 1)
+        ranking = await self.store.top_customers(site_id, first - 1, max(0, last - first + 1))
+        return pb.ListTopCustomersResponse(
+            site_customers=ranking.site_customers,
+            customers=[
+                pb.TopCustomer(
+                    customer_id=c.customer_id,
+                    rank=first + i,
+                    tier=tier_of(self.tiers, first + i, ranking.site_customers),
+                    currency=c.currency,
+                    lifetime_value_minor=c.lifetime_value_minor,
+                    churn_risk=float(c.churn_risk),
+                )
+                for i, c in enumerate(ranking.customers)
+            ],
+        )
 
     @rpc_method
     async def GetValueAtRisk(

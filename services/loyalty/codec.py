@@ -23,6 +23,7 @@ def purchase_of(recorded: TouchpointRecorded) -> Purchase | None:
         occurred_at=checked_time(tp.occurred_at, "touchpoint.occurred_at"),
         currency=tp.purchase.currency,
         minor_units=tp.purchase.minor_units,
+        site_id=tp.site_id,
     )
 
 

@@ -20,6 +20,7 @@ class Purchase:
     occurred_at: datetime
     currency: str
     minor_units: int
+    site_id: str = ""  # where it was paid
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class CustomerValue:
     lifetime_value_minor: int
     as_of: datetime
     churn_risk: Decimal | None = None  # the yearly risk the expected years follow from
+    site_id: str = ""  # their home site: where they paid most often (the latest on a tie)
 
 
 def lifetime_value(
@@ -72,7 +74,20 @@ def lifetime_value(
         expected_years=policy.expected_years,
         lifetime_value_minor=_minor(value),
         as_of=latest.occurred_at,
+        site_id=home_site(same_currency),
     )
+
+
+def home_site(purchases: Sequence[Purchase]) -> str:
+    """Where the customer paid most often; of those sites, the one paid at last."""
+    counts: dict[str, int] = {}
+    for p in purchases:
+        counts[p.site_id] = counts.get(p.site_id, 0) + 1
+    latest = {
+        p.site_id: (p.occurred_at, p.event_id)
+        for p in sorted(purchases, key=lambda p: (p.occurred_at, p.event_id))
+    }
+    return max(counts, key=lambda site: (counts[site], latest[site]))
 
 
 def visits_per_year(purchases: Sequence[Purchase], as_of: datetime, policy: ValuePolicy) -> Decimal:

@@ -21,7 +21,15 @@ SCHEMA = "loyalty"
 
 Valuer = Callable[[Sequence[Purchase], Sequence[LostMoment]], Valuation]
 
-PURCHASE_COLUMNS = ("event_id", "customer_id", "visit_id", "occurred_at", "currency", "minor_units")
+PURCHASE_COLUMNS = (
+    "event_id",
+    "customer_id",
+    "visit_id",
+    "occurred_at",
+    "currency",
+    "minor_units",
+    "site_id",
+)
 VALUE_COLUMNS = (
     "customer_id",
     "currency",
@@ -33,6 +41,7 @@ VALUE_COLUMNS = (
     "lifetime_value_minor",
     "as_of",
     "churn_risk",
+    "site_id",
 )
 LOSS_COLUMNS = ("moment_id", "customer_id", "site_id", "occurred_at", "side", "weight")
 AT_RISK_COLUMNS = (
@@ -60,6 +69,24 @@ class AtRiskTotal:
     recovered_moments: int
 
 
+@dataclass(frozen=True)
+class Ranked:
+    """A customer in a site's ranking."""
+
+    customer_id: str
+    currency: str
+    lifetime_value_minor: int
+    churn_risk: Decimal
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Part of a site's ranking, and how many customers it ranks."""
+
+    site_customers: int
+    customers: list[Ranked]
+
+
 def value_as(customer_id: str, valuation: Valuation) -> Valuation:
     """A merged customer's valuation, under the id they are known by now."""
     value = valuation.value
@@ -79,6 +106,10 @@ class LoyaltyStore(CustomerLinks, Protocol):
         """The customer's valuation now, with everyone merged into them valued as one; None if
         nothing of theirs was recorded."""
 
+    async def top_customers(self, site_id: str, offset: int, limit: int) -> Ranking:
+        """The site's customers by lifetime value, best first: how many, and limit of them
+        after skipping offset."""
+
     async def value_at_risk(
         self, site_id: str, since: datetime, until: datetime
     ) -> list[AtRiskTotal]:
@@ -86,17 +117,18 @@ class LoyaltyStore(CustomerLinks, Protocol):
         by currency."""
 
 
-SAVE_PURCHASES = """
-INSERT INTO loyalty.purchases
+SAVE_PURCHASES = f"""
+INSERT INTO loyalty.purchases ({", ".join(PURCHASE_COLUMNS)})
 SELECT * FROM unnest(
     %(event_id)b::text[], %(customer_id)b::text[], %(visit_id)b::text[],
-    %(occurred_at)b::timestamptz[], %(currency)b::text[], %(minor_units)b::bigint[]
+    %(occurred_at)b::timestamptz[], %(currency)b::text[], %(minor_units)b::bigint[],
+    %(site_id)b::text[]
 )
 ON CONFLICT (event_id) DO NOTHING
 """
 
 SELECT_HISTORY = """
-SELECT event_id, customer_id, visit_id, occurred_at, currency, minor_units
+SELECT event_id, customer_id, visit_id, occurred_at, currency, minor_units, site_id
 FROM loyalty.purchases WHERE customer_id = ANY(%s) ORDER BY customer_id, occurred_at, event_id
 """
 SAVE_LOSSES = """
@@ -134,20 +166,28 @@ WHERE occurred_at >= %(since)s AND occurred_at < %(until)s
 GROUP BY currency ORDER BY currency
 """
 
-SAVE_VALUES = """
-INSERT INTO loyalty.customer_values AS v
+COUNT_SITE = "SELECT count(*) FROM loyalty.customer_values WHERE site_id = %s"
+SELECT_TOP = """
+SELECT customer_id, currency, lifetime_value_minor, coalesce(churn_risk, 0)
+FROM loyalty.customer_values WHERE site_id = %s
+ORDER BY lifetime_value_minor DESC, customer_id
+LIMIT %s OFFSET %s
+"""
+
+SAVE_VALUES = f"""
+INSERT INTO loyalty.customer_values AS v ({", ".join(VALUE_COLUMNS)})
 SELECT * FROM unnest(
     %(customer_id)b::text[], %(currency)b::text[], %(average_spend_minor)b::bigint[],
     %(purchases)b::int[], %(visits)b::int[], %(visits_per_year)b::numeric[],
     %(expected_years)b::numeric[], %(lifetime_value_minor)b::bigint[], %(as_of)b::timestamptz[],
-    %(churn_risk)b::numeric[]
+    %(churn_risk)b::numeric[], %(site_id)b::text[]
 )
 ON CONFLICT (customer_id) DO UPDATE SET
     currency = excluded.currency, average_spend_minor = excluded.average_spend_minor,
     purchases = excluded.purchases, visits = excluded.visits,
     visits_per_year = excluded.visits_per_year, expected_years = excluded.expected_years,
     lifetime_value_minor = excluded.lifetime_value_minor, as_of = excluded.as_of,
-    churn_risk = excluded.churn_risk
+    churn_risk = excluded.churn_risk, site_id = excluded.site_id
 """
 
 
@@ -218,6 +258,14 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         purchases = [p for ps in purchases_of(bought).values() for p in ps]
         moments = [m for ms in losses_of(lost).values() for m in ms]
         return value_as(group[0], valuer(purchases, moments))
+
+    async def top_customers(self, site_id: str, offset: int, limit: int) -> Ranking:
+        async with self.pool.connection() as conn:
+            (count,) = await (await conn.execute(COUNT_SITE, (site_id,))).fetchone() or (0,)
+            rows = await (await conn.execute(SELECT_TOP, (site_id, limit, offset))).fetchall()
+        return Ranking(
+            int(count), [Ranked(c, cur.strip(), int(v), Decimal(r)) for c, cur, v, r in rows]
+        )
 
     async def value_at_risk(
         self, site_id: str, since: datetime, until: datetime

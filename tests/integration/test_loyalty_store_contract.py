@@ -113,3 +113,20 @@ def test_value_at_risk_sums_by_currency_over_a_site_and_period(loyalty_store) ->
         assert await store.value_at_risk("hcm-01", T0 + 3 * day, T0 + 4 * day) == []
 
     run(loyalty_store, scenario)
+
+
+def test_a_sites_customers_are_ranked_by_lifetime_value(loyalty_store) -> None:
+    purchases = [
+        Purchase(f"p{n}", f"c{n}", f"v{n}", T0, "VND", minor, site)
+        for n, (minor, site) in enumerate([(300, "s1"), (100, "s1"), (200, "s1"), (999, "s2")])
+    ]
+
+    async def scenario(store) -> None:
+        await store.fold(purchases, [], valued)
+        ranking = await store.top_customers("s1", 1, 5)
+        assert ranking.site_customers == 3
+        assert [r.customer_id for r in ranking.customers] == ["c2", "c1"]
+        assert ranking.customers[0].currency == "VND"
+        assert (await store.top_customers("s3", 0, 5)).site_customers == 0
+
+    run(loyalty_store, scenario)

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from touchstone.loyalty.v1 import events_pb2 as touchstone_dot_loyalty_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+touchstone/loyalty/v1/loyalty_service.proto\x12\x15touchstone.loyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"touchstone/loyalty/v1/events.proto\".\n\x17GetCustomerValueRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"~\n\x15GetValueAtRiskRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x82\x01\n\x10ValueAtRiskTotal\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x16\n\x0e\x61t_stake_minor\x18\x02 \x01(\x03\x12\x13\n\x0bsaved_minor\x18\x03 \x01(\x03\x12\x14\n\x0clost_moments\x18\x04 \x01(\x03\x12\x19\n\x11recovered_moments\x18\x05 \x01(\x03\"Q\n\x16GetValueAtRiskResponse\x12\x37\n\x06totals\x18\x01 \x03(\x0b\x32\'.touchstone.loyalty.v1.ValueAtRiskTotal2\xe9\x01\n\x0eLoyaltyService\x12h\n\x10GetCustomerValue\x12..touchstone.loyalty.v1.GetCustomerValueRequest\x1a$.touchstone.loyalty.v1.CustomerValue\x12m\n\x0eGetValueAtRisk\x12,.touchstone.loyalty.v1.GetValueAtRiskRequest\x1a-.touchstone.loyalty.v1.GetValueAtRiskResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+touchstone/loyalty/v1/loyalty_service.proto\x12\x15touchstone.loyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"touchstone/loyalty/v1/events.proto\".\n\x17GetCustomerValueRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"~\n\x15GetValueAtRiskRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x82\x01\n\x10ValueAtRiskTotal\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x16\n\x0e\x61t_stake_minor\x18\x02 \x01(\x03\x12\x13\n\x0bsaved_minor\x18\x03 \x01(\x03\x12\x14\n\x0clost_moments\x18\x04 \x01(\x03\x12\x19\n\x11recovered_moments\x18\x05 \x01(\x03\"Q\n\x16GetValueAtRiskResponse\x12\x37\n\x06totals\x18\x01 \x03(\x0b\x32\'.touchstone.loyalty.v1.ValueAtRiskTotal\"C\n\x17ListTopCustomersRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x0c\n\x04tier\x18\x03 \x01(\t\"\x82\x01\n\x0bTopCustomer\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04rank\x18\x02 \x01(\x03\x12\x0c\n\x04tier\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x1c\n\x14lifetime_value_minor\x18\x05 \x01(\x03\x12\x12\n\nchurn_risk\x18\x06 \x01(\x01\"i\n\x18ListTopCustomersResponse\x12\x35\n\tcustomers\x18\x01 \x03(\x0b\x32\".touchstone.loyalty.v1.TopCustomer\x12\x16\n\x0esite_customers\x18\x02 \x01(\x03\x32\xde\x02\n\x0eLoyaltyService\x12h\n\x10GetCustomerValue\x12..touchstone.loyalty.v1.GetCustomerValueRequest\x1a$.touchstone.loyalty.v1.CustomerValue\x12m\n\x0eGetValueAtRisk\x12,.touchstone.loyalty.v1.GetValueAtRiskRequest\x1a-.touchstone.loyalty.v1.GetValueAtRiskResponse\x12s\n\x10ListTopCustomers\x12..touchstone.loyalty.v1.ListTopCustomersRequest\x1a/.touchstone.loyalty.v1.ListTopCustomersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,6 +41,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VALUEATRISKTOTAL']._serialized_end=446
   _globals['_GETVALUEATRISKRESPONSE']._serialized_start=448
   _globals['_GETVALUEATRISKRESPONSE']._serialized_end=529
-  _globals['_LOYALTYSERVICE']._serialized_start=532
-  _globals['_LOYALTYSERVICE']._serialized_end=765
+  _globals['_LISTTOPCUSTOMERSREQUEST']._serialized_start=531
+  _globals['_LISTTOPCUSTOMERSREQUEST']._serialized_end=598
+  _globals['_TOPCUSTOMER']._serialized_start=601
+  _globals['_TOPCUSTOMER']._serialized_end=731
+  _globals['_LISTTOPCUSTOMERSRESPONSE']._serialized_start=733
+  _globals['_LISTTOPCUSTOMERSRESPONSE']._serialized_end=838
+  _globals['_LOYALTYSERVICE']._serialized_start=841
+  _globals['_LOYALTYSERVICE']._serialized_end=1191
 # @@protoc_insertion_point(module_scope)

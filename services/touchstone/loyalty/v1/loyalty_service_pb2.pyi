@@ -45,3 +45,37 @@ class GetValueAtRiskResponse(_message.Message):
     TOTALS_FIELD_NUMBER: _ClassVar[int]
     totals: _containers.RepeatedCompositeFieldContainer[ValueAtRiskTotal]
     def __init__(self, totals: _Optional[_Iterable[_Union[ValueAtRiskTotal, _Mapping]]] = ...) -> None: ...
+
+class ListTopCustomersRequest(_message.Message):
+    __slots__ = ("site_id", "n", "tier")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    n: int
+    tier: str
+    def __init__(self, site_id: _Optional[str] = ..., n: _Optional[int] = ..., tier: _Optional[str] = ...) -> None: ...
+
+class TopCustomer(_message.Message):
+    __slots__ = ("customer_id", "rank", "tier", "currency", "lifetime_value_minor", "churn_risk")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    LIFETIME_VALUE_MINOR_FIELD_NUMBER: _ClassVar[int]
+    CHURN_RISK_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    rank: int
+    tier: str
+    currency: str
+    lifetime_value_minor: int
+    churn_risk: float
+    def __init__(self, customer_id: _Optional[str] = ..., rank: _Optional[int] = ..., tier: _Optional[str] = ..., currency: _Optional[str] = ..., lifetime_value_minor: _Optional[int] = ..., churn_risk: _Optional[float] = ...) -> None: ...
+
+class ListTopCustomersResponse(_message.Message):
+    __slots__ = ("customers", "site_customers")
+    CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
+    SITE_CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
+    customers: _containers.RepeatedCompositeFieldContainer[TopCustomer]
+    site_customers: int
+    def __init__(self, customers: _Optional[_Iterable[_Union[TopCustomer, _Mapping]]] = ..., site_customers: _Optional[int] = ...) -> None: ...

@@ -46,6 +46,11 @@ class LoyaltyServiceStub:
                 request_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetValueAtRiskRequest.SerializeToString,
                 response_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetValueAtRiskResponse.FromString,
                 _registered_method=True)
+        self.ListTopCustomers = channel.unary_unary(
+                '/touchstone.loyalty.v1.LoyaltyService/ListTopCustomers',
+                request_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.ListTopCustomersRequest.SerializeToString,
+                response_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.ListTopCustomersResponse.FromString,
+                _registered_method=True)
 
 
 class LoyaltyServiceServicer:
@@ -66,6 +71,13 @@ class LoyaltyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTopCustomers(self, request, context):
+        """A site's customers ranked by lifetime value (services/loyalty/tiers.yaml cuts the tiers).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LoyaltyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +90,11 @@ def add_LoyaltyServiceServicer_to_server(servicer, server):
                     servicer.GetValueAtRisk,
                     request_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetValueAtRiskRequest.FromString,
                     response_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetValueAtRiskResponse.SerializeToString,
+            ),
+            'ListTopCustomers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTopCustomers,
+                    request_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.ListTopCustomersRequest.FromString,
+                    response_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.ListTopCustomersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +152,33 @@ class LoyaltyService:
             '/touchstone.loyalty.v1.LoyaltyService/GetValueAtRisk',
             touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetValueAtRiskRequest.SerializeToString,
             touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetValueAtRiskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTopCustomers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.loyalty.v1.LoyaltyService/ListTopCustomers',
+            touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.ListTopCustomersRequest.SerializeToString,
+            touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.ListTopCustomersResponse.FromString,
             options,
             channel_credentials,
             insecure,

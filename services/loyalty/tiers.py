@@ -1,0 +1,74 @@
+"""Tiers: customers ranked by lifetime value within their home site, cut by share of the site.
+
+The cuts are data (services/loyalty/tiers.yaml): the top 20% (DOMAIN §7: 80% of business comes
+from 20% of customers), then further cumulative shares. A customer's tier follows from their
+rank among the site's customers, so a site's top n, or one tier of it, is a range of ranks.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import math
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import yaml
+
+
+class TiersError(ValueError):
+    """A tiers file that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A tier: its name and the cumulative share of a site's customers it reaches down to."""
+
+    name: str
+    share: float
+
+
+def default_tiers_file() -> Path:
+    return Path(str(importlib.resources.files("loyalty").joinpath("tiers.yaml")))
+
+
+def load_tiers(path: Path | None = None) -> tuple[Tier, ...]:
+    """The tiers in the file (the default one if None), best first; TiersError if unusable."""
+    source = path or default_tiers_file()
+    doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+    raw = doc.get("tiers") if isinstance(doc, dict) else None
+    if not isinstance(raw, list) or not raw:
+        raise TiersError(f"{source}: expected a non-empty list under tiers")
+    tiers = []
+    for n, entry in enumerate(raw):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        share = entry.get("share") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name or not isinstance(share, int | float):
+            raise TiersError(f"{source}: tiers[{n}] needs a name and a share")
+        tiers.append(Tier(name, float(share)))
+    shares = [t.share for t in tiers]
+    if any(b <= a for a, b in pairwise(shares)) or shares[-1] != 1.0:
+        raise TiersError(f"{source}: shares must rise to 1.0, best tier first; got {shares}")
+    if len({t.name for t in tiers}) != len(tiers):
+        raise TiersError(f"{source}: tier names repeat")
+    return tuple(tiers)
+
+
+def rank_range(tiers: tuple[Tier, ...], name: str, customers: int) -> tuple[int, int]:
+    """The ranks (1-based, inclusive) of the tier among a site's customers; KeyError if unknown.
+    An empty range (first > last) when the site is too small to have it."""
+    last_of_previous = 0
+    for tier in tiers:
+        last = math.ceil(tier.share * customers)
+        if tier.name == name:
+            return last_of_previous + 1, last
+        last_of_previous = last
+    raise KeyError(name)
+
+
+def tier_of(tiers: tuple[Tier, ...], rank: int, customers: int) -> str:
+    """The tier of the customer at this rank among the site's customers."""
+    for tier in tiers:
+        if rank <= math.ceil(tier.share * customers):
+            return tier.name
+    return tiers[-1].name

@@ -1,0 +1,81 @@
+"""Tiers and a site's top customers: given customers' lifetime values at a site, then their
+ranks and tiers (top 20%, DOMAIN §7), as tiers.yaml cuts them."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import grpc
+import pytest
+
+from loyalty.api import LoyaltyApi
+from loyalty.domain import Purchase
+from loyalty.tiers import load_tiers, rank_range, tier_of
+from tests.builders import T0, valued
+from tests.memory_stores import MemoryLoyaltyStore
+from tests.unit.test_contacts_ingest_api import Aborted, call, violations
+from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
+
+TIERS = load_tiers()
+
+
+def test_the_default_tiers_cut_a_site_at_20_and_50_percent() -> None:
+    assert [(t.name, t.share) for t in TIERS] == [("top", 0.2), ("middle", 0.5), ("rest", 1.0)]
+    assert [rank_range(TIERS, name, 10) for name in ("top", "middle", "rest")] == [
+        (1, 2),
+        (3, 5),
+        (6, 10),
+    ]
+    assert [tier_of(TIERS, rank, 10) for rank in (1, 2, 3, 5, 6, 10)] == [
+        "top",
+        "top",
+        "middle",
+        "middle",
+        "rest",
+        "rest",
+    ]
+    assert rank_range(TIERS, "top", 1) == (1, 1) and rank_range(TIERS, "middle", 1) == (2, 1)
+
+
+def a_site_of_ten() -> LoyaltyApi:
+    store = MemoryLoyaltyStore()
+    purchases = [
+        Purchase(f"p{n}", f"c{n}", f"v{n}", T0 + timedelta(hours=n), "VND", 10_000 * n, "hcm-01")
+        for n in range(1, 11)
+    ]
+    elsewhere = Purchase("p99", "c99", "v99", T0, "VND", 9_999_999, "hn-02")
+    asyncio.run(store.fold([*purchases, elsewhere], [], valued))
+    return LoyaltyApi(store, valued)
+
+
+def test_a_sites_top_customers_come_best_first_with_rank_and_tier() -> None:
+    reply = call(
+        a_site_of_ten().ListTopCustomers, pb.ListTopCustomersRequest(site_id="hcm-01", n=3)
+    )
+    assert reply.site_customers == 10
+    assert [(c.customer_id, c.rank, c.tier) for c in reply.customers] == [
+        ("c10", 1, "top"),
+        ("c9", 2, "top"),
+        ("c8", 3, "middle"),
+    ]
+    assert reply.customers[0].lifetime_value_minor > reply.customers[1].lifetime_value_minor
+
+
+def test_one_tier_of_a_site_is_listed_by_name() -> None:
+    request = pb.ListTopCustomersRequest(site_id="hcm-01", tier="middle")
+    reply = call(a_site_of_ten().ListTopCustomers, request)
+    assert [(c.customer_id, c.rank) for c in reply.customers] == [("c8", 3), ("c7", 4), ("c6", 5)]
+
+
+def test_a_bad_ranking_request_names_its_field() -> None:
+    api = a_site_of_ten()
+    for request, field in [
+        (pb.ListTopCustomersRequest(), "site_id"),
+        (pb.ListTopCustomersRequest(site_id="hcm-01", n=501), "n"),
+        (pb.ListTopCustomersRequest(site_id="hcm-01", tier="gold"), "tier"),
+    ]:
+        with pytest.raises(Aborted) as refused:
+            call(api.ListTopCustomers, request)
+        assert refused.value.status.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert violations(refused.value)[0][0] == field
