@@ -8,7 +8,7 @@ PROTOS := $(sort $(wildcard protos/touchstone/*/v1/*.proto))
 GEN_OUT := services
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate check-generated run test test-unit test-integration lint typecheck bench clean distclean
+.PHONY: help venv generate check-generated run test test-unit test-integration lint typecheck bench bench-queries clean distclean
 
 help: ## list every target with one line each
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ typecheck: $(STAMP) ## mypy over the hand-written code
 
 bench: generate ## end-to-end throughput and latency against the embedded stack (BENCH_EVENTS=100000)
 	$(BIN)/touchstone bench --events $${BENCH_EVENTS:-100000}
+
+bench-queries: generate ## loyalty's ranking and value-at-risk queries over 100,000 customers
+	$(BIN)/touchstone bench-queries --customers $${BENCH_CUSTOMERS:-100000}
 
 clean: ## stop nothing, remove local state (.touchstone/) and caches
 	rm -rf .touchstone .pytest_cache .mypy_cache .ruff_cache

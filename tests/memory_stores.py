@@ -25,7 +25,7 @@ from journey.visit_store import Completion
 from journey.visits import Tally, VisitState
 from loyalty.churn import LostMoment as LoyaltyLostMoment
 from loyalty.domain import Purchase
-from loyalty.store import AtRiskTotal, Ranked, Ranking, Valuer, value_as
+from loyalty.store import AtRiskTotal, Ranked, Valuer, value_as
 from loyalty.valuation import Loss, Valuation
 from notify.domain import CaseOpening, LostMoment
 from notify.store import CaseFilter, CaseRow
@@ -381,14 +381,19 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
             return None
         return value_as(group[0], valuer(bought, lost))
 
-    async def top_customers(self, site_id: str, offset: int, limit: int) -> Ranking:
+    def _at_site(self, site_id: str) -> list[Ranked]:
         at_site = [
             Ranked(v.customer_id, v.currency, v.lifetime_value_minor, v.churn_risk or Decimal(0))
             for valuation in self.values.values()
             if (v := valuation.value) is not None and v.site_id == site_id
         ]
-        at_site.sort(key=lambda r: (-r.lifetime_value_minor, r.customer_id))
-        return Ranking(len(at_site), at_site[offset : offset + limit])
+        return sorted(at_site, key=lambda r: (-r.lifetime_value_minor, r.customer_id))
+
+    async def site_customers(self, site_id: str) -> int:
+        return len(self._at_site(site_id))
+
+    async def ranked(self, site_id: str, offset: int, limit: int) -> list[Ranked]:
+        return self._at_site(site_id)[offset : offset + limit]
 
     async def value_at_risk(
         self, site_id: str, since: datetime, until: datetime

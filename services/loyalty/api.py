@@ -50,25 +50,22 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
         names = [t.name for t in self.tiers]
         if request.tier and request.tier not in names:
             raise InvalidArgument(("tier", f"{request.tier!r} is not one of {', '.join(names)}"))
-        first, last = 1, n
-        if request.tier:
-            # the tier's ranks depend on how many the site ranks: count first, then read them
-            total = (await self.store.top_customers(site_id, 0, 0)).site_customers
-            first, last = rank_range(self.tiers, request.tier, total)
-            last = min(last, first + n - 1)
-        ranking = await self.store.top_customers(site_id, first - 1, max(0, last - first + 1))
+        total = await self.store.site_customers(site_id)  # tiers are shares of it
+        first, last = rank_range(self.tiers, request.tier, total) if request.tier else (1, n)
+        last = min(last, first + n - 1)
+        ranked = await self.store.ranked(site_id, first - 1, max(0, last - first + 1))
         return pb.ListTopCustomersResponse(
-            site_customers=ranking.site_customers,
+            site_customers=total,
             customers=[
                 pb.TopCustomer(
                     customer_id=c.customer_id,
                     rank=first + i,
-                    tier=tier_of(self.tiers, first + i, ranking.site_customers),
+                    tier=tier_of(self.tiers, first + i, total),
                     currency=c.currency,
                     lifetime_value_minor=c.lifetime_value_minor,
                     churn_risk=float(c.churn_risk),
                 )
-                for i, c in enumerate(ranking.customers)
+                for i, c in enumerate(ranked)
             ],
         )
 

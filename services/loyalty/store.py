@@ -79,14 +79,6 @@ class Ranked:
     churn_risk: Decimal
 
 
-@dataclass(frozen=True)
-class Ranking:
-    """Part of a site's ranking, and how many customers it ranks."""
-
-    site_customers: int
-    customers: list[Ranked]
-
-
 def value_as(customer_id: str, valuation: Valuation) -> Valuation:
     """A merged customer's valuation, under the id they are known by now."""
     value = valuation.value
@@ -106,9 +98,11 @@ class LoyaltyStore(CustomerLinks, Protocol):
         """The customer's valuation now, with everyone merged into them valued as one; None if
         nothing of theirs was recorded."""
 
-    async def top_customers(self, site_id: str, offset: int, limit: int) -> Ranking:
-        """The site's customers by lifetime value, best first: how many, and limit of them
-        after skipping offset."""
+    async def site_customers(self, site_id: str) -> int:
+        """How many customers have this home site."""
+
+    async def ranked(self, site_id: str, offset: int, limit: int) -> list[Ranked]:
+        """The site's customers by lifetime value, best first: limit of them after offset."""
 
     async def value_at_risk(
         self, site_id: str, since: datetime, until: datetime
@@ -259,13 +253,15 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         moments = [m for ms in losses_of(lost).values() for m in ms]
         return value_as(group[0], valuer(purchases, moments))
 
-    async def top_customers(self, site_id: str, offset: int, limit: int) -> Ranking:
+    async def site_customers(self, site_id: str) -> int:
         async with self.pool.connection() as conn:
             (count,) = await (await conn.execute(COUNT_SITE, (site_id,))).fetchone() or (0,)
+        return int(count)
+
+    async def ranked(self, site_id: str, offset: int, limit: int) -> list[Ranked]:
+        async with self.pool.connection() as conn:
             rows = await (await conn.execute(SELECT_TOP, (site_id, limit, offset))).fetchall()
-        return Ranking(
-            int(count), [Ranked(c, cur.strip(), int(v), Decimal(r)) for c, cur, v, r in rows]
-        )
+        return [Ranked(c, cur.strip(), int(v), Decimal(r)) for c, cur, v, r in rows]
 
     async def value_at_risk(
         self, site_id: str, since: datetime, until: datetime

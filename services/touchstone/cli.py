@@ -137,6 +137,14 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench_queries(args: argparse.Namespace, settings: Settings) -> int:
+    """Loyalty's ranking and value-at-risk queries over many customers; one JSON line."""
+    from touchstone.query_bench import run_query_bench
+
+    run_query_bench(settings, customers=args.customers, runs=args.runs)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="touchstone", description=__doc__)
@@ -165,6 +173,10 @@ def parser() -> argparse.ArgumentParser:
         "--rate", type=float, default=500.0, help="offered rate for latency (below capacity)"
     )
     bench.set_defaults(func=cmd_bench)
+    queries = sub.add_parser("bench-queries", help=cmd_bench_queries.__doc__)
+    queries.add_argument("--customers", type=int, default=100_000)
+    queries.add_argument("--runs", type=int, default=300, help="timed calls per query")
+    queries.set_defaults(func=cmd_bench_queries)
     return top
 
 
