@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from datetime import datetime
 
@@ -11,7 +11,6 @@ from google.protobuf.message import Message
 
 from journey.codec import VERDICT_NAMES
 from journey.map_view import MapMethods
-from journey.moment_feed import MomentFeed, Wanted
 from journey.standards import StandardSet
 from journey.standards_api import StandardsMethods
 from journey.store import JourneyStore, MomentFilter, MomentRow, VisitFilter, VisitRow
@@ -28,6 +27,7 @@ from touchstone.common.rpc import (
     rich_status,
     rpc_method,
 )
+from touchstone.common.topic_feed import TopicFeed, live_responses
 from touchstone.journey.v1 import journey_service_pb2 as pb
 from touchstone.journey.v1 import journey_service_pb2_grpc as pb_grpc
 from touchstone.journey.v1.events_pb2 import VERDICT_UNSPECIFIED, MomentScored
@@ -78,7 +78,7 @@ def visit_message(visit: VisitRow, moments: Sequence[MomentRow] = ()) -> pb.Visi
     return reply
 
 
-def watch_filter(request: pb.WatchMomentsRequest) -> Wanted:
+def watch_filter(request: pb.WatchMomentsRequest) -> Callable[[MomentScored], bool]:
     """Which moments a WatchMoments call wants; InvalidArgument for an unknown verdict."""
     if request.verdict != VERDICT_UNSPECIFIED and request.verdict not in VERDICT_NAMES:
         raise InvalidArgument(("verdict", f"unknown verdict {request.verdict}"))
@@ -88,6 +88,11 @@ def watch_filter(request: pb.WatchMomentsRequest) -> Wanted:
         if getattr(request, name)
     }
     return lambda moment: all(getattr(moment, k) == v for k, v in wanted.items())
+
+
+def watched_moment(moment: MomentScored, missed: int, at: datetime) -> pb.WatchMomentsResponse:
+    """A WatchMoments response for one moment."""
+    return pb.WatchMomentsResponse(moment=moment, missed=missed, published_at=to_timestamp(at))
 
 
 class JourneyApi(StandardsMethods, MapMethods, pb_grpc.JourneyServiceServicer):
@@ -100,7 +105,7 @@ class JourneyApi(StandardsMethods, MapMethods, pb_grpc.JourneyServiceServicer):
         store: JourneyStore,
         standards: StandardSet,
         maps: Mapping[str, JourneyMap],
-        feed: MomentFeed | None = None,
+        feed: TopicFeed[MomentScored] | None = None,
     ) -> None:
         self.store = store
         self.standards = standards
@@ -117,13 +122,9 @@ class JourneyApi(StandardsMethods, MapMethods, pb_grpc.JourneyServiceServicer):
         except ApiError as error:
             await context.abort_with_status(rich_status(error))
             return
-        async with aclosing(self.feed.watch(wanted)) as deliveries:  # unsubscribes on hang-up
-            async for delivery in deliveries:
-                if delivery is None:  # live from now on: say so, so a client knows it can act
-                    yield pb.WatchMomentsResponse()
-                    continue
-                response = pb.WatchMomentsResponse(moment=delivery.moment, missed=delivery.missed)
-                response.published_at.CopyFrom(to_timestamp(delivery.published_at))
+        responses = live_responses(self.feed, wanted, watched_moment, pb.WatchMomentsResponse)
+        async with aclosing(responses):
+            async for response in responses:
                 yield response
 
     @rpc_method

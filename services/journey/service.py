@@ -5,16 +5,22 @@ from pathlib import Path
 from journey.api import JourneyApi
 from journey.calendar_file import load_calendars
 from journey.handlers import ScoreMoments
-from journey.moment_feed import MomentFeed
 from journey.promotions import PostgresPromotions
 from journey.settlement_store import PostgresSettlements
 from journey.standards import StandardSet, load_standards
 from journey.store import PostgresJourneyStore
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
-from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_DLQ, JOURNEY_STANDARDS
+from touchstone.common.topic_feed import TopicFeed
+from touchstone.common.topics import (
+    CONTACTS_RECORDED,
+    JOURNEY_DLQ,
+    JOURNEY_MOMENTS,
+    JOURNEY_STANDARDS,
+)
 from touchstone.common.worker import ServiceSpec
 from touchstone.journey.v1 import journey_service_pb2_grpc as pb_grpc
+from touchstone.journey.v1.events_pb2 import MomentScored
 
 
 class PostgresJourney(PostgresJourneyStore, PostgresSettlements, PostgresPromotions):
@@ -34,6 +40,11 @@ def scorer(store: PostgresJourney, settings: Settings) -> ScoreMoments:
     return ScoreMoments(store, standards, calendars, maps=load_maps(settings.maps_dir))
 
 
+def moment_feed(settings: Settings) -> TopicFeed[MomentScored]:
+    """The live feed of journey's moments, behind WatchMoments."""
+    return TopicFeed(settings, JOURNEY_MOMENTS, MomentScored)
+
+
 SPEC = ServiceSpec(
     name="journey",
     input_topics=(CONTACTS_RECORDED, JOURNEY_STANDARDS),
@@ -42,7 +53,7 @@ SPEC = ServiceSpec(
     store=PostgresJourney,
     handler=scorer,
     servicer=lambda store, settings: JourneyApi(
-        store, standards_in_force(settings), load_maps(settings.maps_dir), MomentFeed(settings)
+        store, standards_in_force(settings), load_maps(settings.maps_dir), moment_feed(settings)
     ),
     grpc_service="touchstone.journey.v1.JourneyService",
     add_servicer=pb_grpc.add_JourneyServiceServicer_to_server,

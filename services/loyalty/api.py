@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import asdict
 from datetime import datetime
 
@@ -10,8 +12,16 @@ import grpc
 from loyalty.codec import value_message
 from loyalty.store import LoyaltyStore, Valuer
 from loyalty.tiers import Tier, load_tiers, rank_range, tier_of
-from touchstone.common.prototime import to_datetime
-from touchstone.common.rpc import InvalidArgument, NotFound, require, rpc_method
+from touchstone.common.prototime import to_datetime, to_timestamp
+from touchstone.common.rpc import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    require,
+    rich_status,
+    rpc_method,
+)
+from touchstone.common.topic_feed import TopicFeed, live_responses
 from touchstone.loyalty.v1 import events_pb2
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as pb_grpc
@@ -23,11 +33,29 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
     """Answers queries from loyalty's own tables."""
 
     def __init__(
-        self, store: LoyaltyStore, valuer: Valuer, tiers: tuple[Tier, ...] | None = None
+        self,
+        store: LoyaltyStore,
+        valuer: Valuer,
+        tiers: tuple[Tier, ...] | None = None,
+        feed: TopicFeed[events_pb2.ValueUpdated] | None = None,
     ) -> None:
         self.store = store
         self.valuer = valuer
         self.tiers = tiers or load_tiers()
+        self.feed = feed
+
+    async def WatchValues(
+        self, request: pb.WatchValuesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchValuesResponse]:
+        if self.feed is None:
+            error = FailedPrecondition("this loyalty server has no live feed")
+            await context.abort_with_status(rich_status(error))
+            return
+        wanted = values_wanted(request)
+        responses = live_responses(self.feed, wanted, watched_value, pb.WatchValuesResponse)
+        async with aclosing(responses):
+            async for response in responses:
+                yield response
 
     @rpc_method
     async def GetCustomerValue(
@@ -78,6 +106,27 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
         return pb.GetValueAtRiskResponse(
             totals=[pb.ValueAtRiskTotal(**asdict(total)) for total in totals]
         )
+
+
+def watched_value(
+    update: events_pb2.ValueUpdated, missed: int, at: datetime
+) -> pb.WatchValuesResponse:
+    """A WatchValues response for one update."""
+    return pb.WatchValuesResponse(update=update, missed=missed, published_at=to_timestamp(at))
+
+
+def values_wanted(request: pb.WatchValuesRequest) -> Callable[[events_pb2.ValueUpdated], bool]:
+    """Which value updates a WatchValues call wants."""
+
+    def wanted(update: events_pb2.ValueUpdated) -> bool:
+        at_risk = update.HasField("at_risk")
+        return (
+            (not request.customer_id or update.value.customer_id == request.customer_id)
+            and (not request.site_id or (at_risk and update.at_risk.site_id == request.site_id))
+            and (not request.at_risk_only or at_risk)
+        )
+
+    return wanted
 
 
 def period_of(request: pb.GetValueAtRiskRequest) -> tuple[datetime, datetime]:

@@ -5,9 +5,11 @@ from pathlib import Path
 from loyalty.api import LoyaltyApi
 from loyalty.handlers import ValueCustomers
 from loyalty.store import PostgresLoyaltyStore
-from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_MOMENTS, LOYALTY_DLQ
+from touchstone.common.topic_feed import TopicFeed
+from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_MOMENTS, LOYALTY_DLQ, LOYALTY_VALUES
 from touchstone.common.worker import ServiceSpec
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as pb_grpc
+from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 
 SPEC = ServiceSpec(
     name="loyalty",
@@ -16,7 +18,11 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     store=PostgresLoyaltyStore,
     handler=lambda store, settings: ValueCustomers(store),
-    servicer=lambda store, settings: LoyaltyApi(store, ValueCustomers(store).value),
+    servicer=lambda store, settings: LoyaltyApi(
+        store,
+        ValueCustomers(store).value,
+        feed=TopicFeed(settings, LOYALTY_VALUES, ValueUpdated),
+    ),
     grpc_service="touchstone.loyalty.v1.LoyaltyService",
     add_servicer=pb_grpc.add_LoyaltyServiceServicer_to_server,
 )

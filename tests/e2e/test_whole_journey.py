@@ -66,7 +66,7 @@ from touchstone.journey.v1.journey_service_pb2 import (
     WatchMomentsRequest,
 )
 from touchstone.loyalty.v1.events_pb2 import CustomerValue
-from touchstone.loyalty.v1.loyalty_service_pb2 import GetCustomerValueRequest
+from touchstone.loyalty.v1.loyalty_service_pb2 import GetCustomerValueRequest, WatchValuesRequest
 from touchstone.notify.v1.events_pb2 import CASE_STATUS_OPEN
 from touchstone.notify.v1.notify_service_pb2 import (
     GetCaseRequest,
@@ -398,6 +398,23 @@ def test_a_watcher_sees_each_moment_it_asked_for_as_it_is_scored(
     assert (watched.moment.customer_id, watched.moment.stage) == (customer_id, "enter_store")
     assert watched.moment.verdict == VERDICT_LOSE and watched.missed == 0
     assert watched.published_at.ToDatetime(UTC) > datetime.now(UTC) - timedelta(seconds=WAIT_S)
+
+
+def test_a_value_watcher_hears_what_a_lost_moment_put_at_risk(
+    clients: Clients, producer: KafkaProducer
+) -> None:
+    customer_id = f"cust-{uuid.uuid4()}"
+    stream = clients.loyalty.WatchValues(
+        WatchValuesRequest(customer_id=customer_id, at_risk_only=True), timeout=WAIT_S
+    )
+    assert not next(stream).HasField("update")  # the watch is live
+    visit = supermarket_visit(CustomerRef(customer_id=customer_id), datetime.now(UTC))
+    publish(producer, visit, customer_id.encode())
+    watched = next(stream)
+    stream.cancel()
+    at_risk = watched.update.at_risk
+    assert (watched.update.value.customer_id, at_risk.site_id) == (customer_id, "hcm-01")
+    assert at_risk.risk_after > at_risk.risk_before and watched.missed == 0
 
 
 def row_counts(settings: Settings, customer_id: str) -> tuple[int, int, int, int]:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from journey.api import watch_filter
-from journey.moment_feed import Watcher
 from touchstone.common.rpc import InvalidArgument
+from touchstone.common.topic_feed import Watcher
 from touchstone.journey.v1 import journey_service_pb2 as pb
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
 
@@ -25,7 +25,7 @@ def test_a_watcher_gets_only_what_it_asked_for() -> None:
     watcher = Watcher(wanted)
     for m in (moment(1), moment(2, VERDICT_WIN), moment(3, customer="c2"), moment(4)):
         watcher.offer(m, AT)
-    got = [asyncio.run(watcher.next()).moment.moment_id for _ in range(watcher.queue.qsize())]
+    got = [asyncio.run(watcher.next()).message.moment_id for _ in range(watcher.queue.qsize())]
     assert got == ["m1", "m4"]
 
 
@@ -34,7 +34,7 @@ def test_a_slow_watcher_loses_its_oldest_moments_and_is_told_how_many() -> None:
     for n in range(5):
         watcher.offer(moment(n), AT)  # never blocks, however far behind the watcher is
     first = asyncio.run(watcher.next())
-    assert (first.moment.moment_id, first.missed) == ("m2", 2)
+    assert (first.message.moment_id, first.missed) == ("m2", 2)
     assert asyncio.run(watcher.next()).missed == 0
 
 

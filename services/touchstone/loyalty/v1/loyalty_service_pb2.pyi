@@ -79,3 +79,23 @@ class ListTopCustomersResponse(_message.Message):
     customers: _containers.RepeatedCompositeFieldContainer[TopCustomer]
     site_customers: int
     def __init__(self, customers: _Optional[_Iterable[_Union[TopCustomer, _Mapping]]] = ..., site_customers: _Optional[int] = ...) -> None: ...
+
+class WatchValuesRequest(_message.Message):
+    __slots__ = ("customer_id", "site_id", "at_risk_only")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_RISK_ONLY_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    site_id: str
+    at_risk_only: bool
+    def __init__(self, customer_id: _Optional[str] = ..., site_id: _Optional[str] = ..., at_risk_only: _Optional[bool] = ...) -> None: ...
+
+class WatchValuesResponse(_message.Message):
+    __slots__ = ("update", "missed", "published_at")
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    MISSED_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    update: _events_pb2.ValueUpdated
+    missed: int
+    published_at: _timestamp_pb2.Timestamp
+    def __init__(self, update: _Optional[_Union[_events_pb2.ValueUpdated, _Mapping]] = ..., missed: _Optional[int] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

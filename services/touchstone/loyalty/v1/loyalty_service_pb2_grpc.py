@@ -51,6 +51,11 @@ class LoyaltyServiceStub:
                 request_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.ListTopCustomersRequest.SerializeToString,
                 response_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.ListTopCustomersResponse.FromString,
                 _registered_method=True)
+        self.WatchValues = channel.unary_stream(
+                '/touchstone.loyalty.v1.LoyaltyService/WatchValues',
+                request_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.WatchValuesRequest.SerializeToString,
+                response_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.WatchValuesResponse.FromString,
+                _registered_method=True)
 
 
 class LoyaltyServiceServicer:
@@ -78,6 +83,15 @@ class LoyaltyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchValues(self, request, context):
+        """Live feed of value updates as loyalty publishes them, filtered. A client too slow to keep
+        up loses the oldest it has not read and is told how many in `missed`. The first response
+        carries no update: from then on the watch is live.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LoyaltyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -95,6 +109,11 @@ def add_LoyaltyServiceServicer_to_server(servicer, server):
                     servicer.ListTopCustomers,
                     request_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.ListTopCustomersRequest.FromString,
                     response_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.ListTopCustomersResponse.SerializeToString,
+            ),
+            'WatchValues': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchValues,
+                    request_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.WatchValuesRequest.FromString,
+                    response_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.WatchValuesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -179,6 +198,33 @@ class LoyaltyService:
             '/touchstone.loyalty.v1.LoyaltyService/ListTopCustomers',
             touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.ListTopCustomersRequest.SerializeToString,
             touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.ListTopCustomersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchValues(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/touchstone.loyalty.v1.LoyaltyService/WatchValues',
+            touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.WatchValuesRequest.SerializeToString,
+            touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.WatchValuesResponse.FromString,
             options,
             channel_credentials,
             insecure,
