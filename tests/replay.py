@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -49,6 +50,19 @@ def recorded_day_on_broker(bootstrap: str, visits: int, partitions: int) -> list
     producer.flush()
     producer.close()
     return read_log(bootstrap, [topic], lambda r: True)
+
+
+def replay_into(
+    settings: Settings, service: str, log: Sequence[Incoming], batch: int = BATCH
+) -> None:
+    """Feed the log to the service's handler, into settings' (fresh) database, in batches of
+    this size; the tables are what the caller then reads."""
+
+    async def take() -> None:
+        async with replayed(settings, service, log, batch) as store:
+            assert store is not None
+
+    asyncio.run(take())
 
 
 @asynccontextmanager

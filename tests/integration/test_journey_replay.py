@@ -10,7 +10,6 @@ are identical.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +17,7 @@ import psycopg
 import pytest
 
 from tests.conftest import create_database
-from tests.replay import DAY, recorded_day_on_broker, replayed
+from tests.replay import DAY, recorded_day_on_broker, replay_into
 from touchstone.common.settings import Settings
 from touchstone.common.topics import Incoming
 
@@ -38,13 +37,8 @@ TABLES = {
 def journey_state(infra: Settings, log: list[Incoming], batch: int) -> dict[str, list[Any]]:
     """Every journey table after the handler took the log in batches of this size."""
     settings, drop = create_database(infra)
-
-    async def take() -> None:
-        async with replayed(settings, "journey", log, batch):
-            pass
-
     try:
-        asyncio.run(take())
+        replay_into(settings, "journey", log, batch)
         with psycopg.connect(settings.database_url) as conn:
             return {name: conn.execute(query).fetchall() for name, query in TABLES.items()}
     finally:

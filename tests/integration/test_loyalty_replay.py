@@ -9,7 +9,6 @@ purchases, lost moments, customer values and values at risk are identical.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import Any
 
@@ -17,7 +16,7 @@ import psycopg
 import pytest
 
 from tests.conftest import create_database
-from tests.replay import recorded_day_on_broker, replayed
+from tests.replay import recorded_day_on_broker, replay_into
 from touchstone.common.settings import Settings
 from touchstone.common.topics import JOURNEY_MOMENTS, Incoming
 
@@ -33,13 +32,8 @@ TABLES = {
 def scored_moments(infra: Settings, recorded: list[Incoming]) -> list[Incoming]:
     """Every moment journey stores for the recorded contacts, as loyalty would consume them."""
     settings, drop = create_database(infra)
-
-    async def score() -> None:
-        async with replayed(settings, "journey", recorded):
-            pass
-
     try:
-        asyncio.run(score())
+        replay_into(settings, "journey", recorded)
         with psycopg.connect(settings.database_url) as conn:
             rows = conn.execute(
                 "SELECT customer_id, payload FROM journey.moments ORDER BY occurred_at, moment_id"
@@ -54,13 +48,8 @@ def scored_moments(infra: Settings, recorded: list[Incoming]) -> list[Incoming]:
 
 def loyalty_state(infra: Settings, log: list[Incoming], batch: int) -> dict[str, list[Any]]:
     settings, drop = create_database(infra)
-
-    async def take() -> None:
-        async with replayed(settings, "loyalty", log, batch):
-            pass
-
     try:
-        asyncio.run(take())
+        replay_into(settings, "loyalty", log, batch)
         with psycopg.connect(settings.database_url) as conn:
             return {name: conn.execute(query).fetchall() for name, query in TABLES.items()}
     finally:

@@ -9,7 +9,6 @@ the version in force, and history keeps the verdicts it had.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import json
@@ -26,7 +25,7 @@ from journey.codec import moment_id_of
 from journey.handlers import decode_recorded
 from journey.standards import default_standards_file
 from tests.conftest import create_database
-from tests.replay import recorded_day_on_broker, replayed
+from tests.replay import recorded_day_on_broker, replay_into
 from touchstone.cli import parser
 from touchstone.common.kafka_admin import ensure_topics
 from touchstone.common.log_reader import read_log
@@ -57,11 +56,7 @@ def tightened_greeting(folder: Path) -> Path:
 
 
 def score_live(settings: Settings, log: list[Incoming]) -> None:
-    async def take() -> None:
-        async with replayed(settings, "journey", log):
-            pass
-
-    asyncio.run(take())
+    replay_into(settings, "journey", log)
 
 
 def greetings_between_10_and_30_s(log: list[Incoming]) -> set[str]:
