@@ -64,10 +64,6 @@ class Versions:
         n = bisect.bisect_right(self.promoted, when, key=lambda version: version[0])
         return self.promoted[n - 1][1] if n else self.base
 
-    @property
-    def latest(self) -> Rules:
-        return self.promoted[-1][1] if self.promoted else self.base
-
 
 def with_visit(recorded: TouchpointRecorded, visit_id: str) -> TouchpointRecorded:
     """The recorded touchpoint, in this visit."""

@@ -111,11 +111,6 @@ class ScoreMoments:
             lateness=self.lateness,
         )
 
-    @property
-    def version(self) -> str:
-        """The version of the standards promoted last (the base one if none was)."""
-        return self.versions.latest.version
-
     async def follow_promotions(self, batch: Sequence[Incoming]) -> list[Outgoing]:
         """Take the batch's promotions, then judge by every version taken by any worker, each
         from its effective time; dead letters for promotions that cannot go live."""
