@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from kafka import KafkaProducer
 
 from touchstone.common.kafka_admin import ensure_topics
@@ -63,6 +64,26 @@ def replay_into(
             assert store is not None
 
     asyncio.run(take())
+
+
+def tables_after(
+    infra: Settings,
+    service: str,
+    log: Sequence[Incoming],
+    queries: Mapping[str, str],
+    batch: int = BATCH,
+) -> dict[str, list[Any]]:
+    """What each query reads after the service took the log, in batches of this size, into a
+    fresh database on the test server (dropped afterwards)."""
+    from tests.conftest import create_database
+
+    settings, drop = create_database(infra)
+    try:
+        replay_into(settings, service, log, batch)
+        with psycopg.connect(settings.database_url) as conn:
+            return {name: conn.execute(query).fetchall() for name, query in queries.items()}
+    finally:
+        drop()
 
 
 @asynccontextmanager

@@ -13,11 +13,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import psycopg
 import pytest
 
-from tests.conftest import create_database
-from tests.replay import DAY, recorded_day_on_broker, replay_into
+from tests.replay import DAY, recorded_day_on_broker, tables_after
 from touchstone.common.settings import Settings
 from touchstone.common.topics import Incoming
 
@@ -36,13 +34,7 @@ TABLES = {
 
 def journey_state(infra: Settings, log: list[Incoming], batch: int) -> dict[str, list[Any]]:
     """Every journey table after the handler took the log in batches of this size."""
-    settings, drop = create_database(infra)
-    try:
-        replay_into(settings, "journey", log, batch)
-        with psycopg.connect(settings.database_url) as conn:
-            return {name: conn.execute(query).fetchall() for name, query in TABLES.items()}
-    finally:
-        drop()
+    return tables_after(infra, "journey", log, TABLES, batch)
 
 
 def test_replaying_journeys_input_rebuilds_every_row_the_same(infra: Settings) -> None:

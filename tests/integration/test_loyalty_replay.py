@@ -12,11 +12,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import psycopg
 import pytest
 
-from tests.conftest import create_database
-from tests.replay import recorded_day_on_broker, replay_into
+from tests.replay import recorded_day_on_broker, tables_after
 from touchstone.common.settings import Settings
 from touchstone.common.topics import JOURNEY_MOMENTS, Incoming
 
@@ -31,15 +29,8 @@ TABLES = {
 
 def scored_moments(infra: Settings, recorded: list[Incoming]) -> list[Incoming]:
     """Every moment journey stores for the recorded contacts, as loyalty would consume them."""
-    settings, drop = create_database(infra)
-    try:
-        replay_into(settings, "journey", recorded)
-        with psycopg.connect(settings.database_url) as conn:
-            rows = conn.execute(
-                "SELECT customer_id, payload FROM journey.moments ORDER BY occurred_at, moment_id"
-            ).fetchall()
-    finally:
-        drop()
+    query = "SELECT customer_id, payload FROM journey.moments ORDER BY occurred_at, moment_id"
+    rows = tables_after(infra, "journey", recorded, {"moments": query})["moments"]
     return [
         Incoming(JOURNEY_MOMENTS, 0, n, customer.encode(), bytes(payload), {}, 0)
         for n, (customer, payload) in enumerate(rows)
@@ -47,13 +38,7 @@ def scored_moments(infra: Settings, recorded: list[Incoming]) -> list[Incoming]:
 
 
 def loyalty_state(infra: Settings, log: list[Incoming], batch: int) -> dict[str, list[Any]]:
-    settings, drop = create_database(infra)
-    try:
-        replay_into(settings, "loyalty", log, batch)
-        with psycopg.connect(settings.database_url) as conn:
-            return {name: conn.execute(query).fetchall() for name, query in TABLES.items()}
-    finally:
-        drop()
+    return tables_after(infra, "loyalty", log, TABLES, batch)
 
 
 def test_replaying_loyaltys_input_in_any_order_rebuilds_every_row_the_same(infra) -> None:
