@@ -26,7 +26,7 @@ from journey.visits import Tally, VisitState
 from loyalty.churn import LostMoment as LoyaltyLostMoment
 from loyalty.domain import Purchase
 from loyalty.store import AtRiskTotal, Ranked, Valuer, value_as
-from loyalty.valuation import Loss, Valuation
+from loyalty.valuation import Facts, Loss, Recovery, Valuation
 from notify.domain import CaseOpening, LostMoment
 from notify.store import CaseFilter, CaseRow
 from touchstone.common.customer_links import LinkChange, group_of
@@ -355,22 +355,26 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         super().__init__()
         self.purchases: dict[str, Purchase] = {}
         self.losses: dict[str, Loss] = {}
+        self.recovered: dict[str, Recovery] = {}
         self.values: dict[str, Valuation] = {}
 
     def _history(self, group: set[str]) -> tuple[list[Purchase], list[LoyaltyLostMoment]]:
         bought = [p for p in self.purchases.values() if p.customer_id in group]
-        lost = [x.moment for x in self.losses.values() if x.customer_id in group]
+        lost = [
+            replace(x.moment, recovered=x.moment.moment_id in self.recovered)
+            for x in self.losses.values()
+            if x.customer_id in group
+        ]
         return bought, lost
 
-    async def fold(
-        self, purchases: Sequence[Purchase], losses: Sequence[Loss], valuer: Valuer
-    ) -> dict[str, Valuation]:
-        for p in purchases:
+    async def fold(self, facts: Facts, valuer: Valuer) -> dict[str, Valuation]:
+        for p in facts.purchases:
             self.purchases.setdefault(p.event_id, p)
-        for x in losses:
+        for x in facts.losses:
             self.losses.setdefault(x.moment.moment_id, x)
-        customers = sorted({p.customer_id for p in purchases} | {x.customer_id for x in losses})
-        valued = {c: valuer(*self._history({c})) for c in customers}
+        for r in facts.recoveries:
+            self.recovered.setdefault(r.moment_id, r)
+        valued = {c: valuer(*self._history({c})) for c in facts.customers}
         self.values.update(valued)
         return valued
 
@@ -401,10 +405,10 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         totals: dict[str, list[int]] = {}
         for valuation in self.values.values():
             for r in valuation.at_risk:
-                site = self.losses[r.moment_id].site_id
-                if since <= r.occurred_at < until and site_id in ("", site):
+                if since <= r.occurred_at < until and site_id in ("", r.site_id):
                     t = totals.setdefault(r.currency, [0, 0, 0, 0])
-                    t[1 if r.recovered else 0] += r.value_at_risk_minor
+                    t[0] += r.remaining_minor
+                    t[1] += r.saved_minor
                     t[2] += 1
                     t[3] += r.recovered
         return [AtRiskTotal(c, *t) for c, t in sorted(totals.items())]

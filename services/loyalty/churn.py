@@ -60,6 +60,7 @@ class LostMoment:
     side: str  # the side of its heaviest broken standard: personal or procedural
     weight: Decimal  # the weight of the standards it broke
     recovered: bool = False  # notify reported its case recovered
+    site_id: str = ""  # where it was lost
 
 
 def default_model_file() -> Path:

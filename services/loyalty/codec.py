@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from loyalty.domain import CustomerValue, Purchase
-from loyalty.valuation import AtRisk
-from touchstone.common.decoding import checked_time
+from loyalty.valuation import AtRisk, Recovery
+from touchstone.common.decoding import UnusableRecord, checked_time
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_timestamp
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.loyalty.v1 import events_pb2 as pb
+from touchstone.notify.v1.events_pb2 import CaseEvent
 
 
 def purchase_of(recorded: TouchpointRecorded) -> Purchase | None:
@@ -25,6 +26,17 @@ def purchase_of(recorded: TouchpointRecorded) -> Purchase | None:
         minor_units=tp.purchase.minor_units,
         site_id=tp.site_id,
     )
+
+
+def recoveries_of(event: CaseEvent) -> list[Recovery]:
+    """The lost moments a case event reports recovered: none unless the case was recovered."""
+    if event.WhichOneof("change") != "recovered":
+        return []
+    case = event.recovered
+    if not case.case_id or not case.customer_id or not case.moment_ids:
+        raise UnusableRecord("recovered: case_id, customer_id and moment_ids are required")
+    at = checked_time(case.recovered_at, "recovered.recovered_at")
+    return [Recovery(m, case.customer_id, case.case_id, at) for m in case.moment_ids]
 
 
 def value_message(value: CustomerValue) -> pb.CustomerValue:
@@ -51,7 +63,7 @@ def value_updated(value: CustomerValue) -> pb.ValueUpdated:
 
 
 def at_risk_updated(
-    customer_id: str, value: CustomerValue | None, at_risk: AtRisk, site_id: str
+    customer_id: str, value: CustomerValue | None, at_risk: AtRisk
 ) -> pb.ValueUpdated:
     """ValueUpdated for a lost moment: what it put at risk, and the customer's value now."""
     state = (str(at_risk.value_at_risk_minor), str(at_risk.risk_after), str(at_risk.recovered))
@@ -60,7 +72,7 @@ def at_risk_updated(
         value=value_message(value) if value else pb.CustomerValue(customer_id=customer_id),
         at_risk=pb.ValueAtRisk(
             moment_id=at_risk.moment_id,
-            site_id=site_id,
+            site_id=at_risk.site_id,
             occurred_at=to_timestamp(at_risk.occurred_at),
             currency=at_risk.currency,
             lifetime_value_minor=at_risk.lifetime_value_minor,
@@ -68,6 +80,7 @@ def at_risk_updated(
             risk_after=float(at_risk.risk_after),
             value_at_risk_minor=at_risk.value_at_risk_minor,
             recovered=at_risk.recovered,
+            remaining_minor=at_risk.remaining_minor,
         ),
     )
     return event

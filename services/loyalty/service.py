@@ -6,14 +6,20 @@ from loyalty.api import LoyaltyApi
 from loyalty.handlers import ValueCustomers
 from loyalty.store import PostgresLoyaltyStore
 from touchstone.common.topic_feed import TopicFeed
-from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_MOMENTS, LOYALTY_DLQ, LOYALTY_VALUES
+from touchstone.common.topics import (
+    CONTACTS_RECORDED,
+    JOURNEY_MOMENTS,
+    LOYALTY_DLQ,
+    LOYALTY_VALUES,
+    NOTIFY_CASES,
+)
 from touchstone.common.worker import ServiceSpec
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as pb_grpc
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 
 SPEC = ServiceSpec(
     name="loyalty",
-    input_topics=(CONTACTS_RECORDED, JOURNEY_MOMENTS),
+    input_topics=(CONTACTS_RECORDED, JOURNEY_MOMENTS, NOTIFY_CASES),
     dead_letter_topic=LOYALTY_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=PostgresLoyaltyStore,

@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
-from loyalty.valuation import AtRisk, Loss, Valuation
+from loyalty.valuation import AtRisk, Facts, Loss, Valuation
 from touchstone.common.customer_links import CustomerLinks, PostgresCustomerLinks
 from touchstone.common.pg import columns
 
@@ -43,11 +43,11 @@ VALUE_COLUMNS = (
     "churn_risk",
     "site_id",
 )
-LOSS_COLUMNS = ("moment_id", "customer_id", "site_id", "occurred_at", "side", "weight")
+RECOVERY_COLUMNS = ("moment_id", "customer_id", "case_id", "recovered_at")
 AT_RISK_COLUMNS = (
     "moment_id",
-    "customer_id",
     "site_id",
+    "customer_id",
     "occurred_at",
     "currency",
     "lifetime_value_minor",
@@ -55,6 +55,7 @@ AT_RISK_COLUMNS = (
     "risk_after",
     "value_at_risk_minor",
     "recovered",
+    "remaining_minor",
 )
 
 
@@ -63,8 +64,8 @@ class AtRiskTotal:
     """What lost moments put at stake in one currency."""
 
     currency: str
-    at_stake_minor: int  # not recovered
-    saved_minor: int  # recovered
+    at_stake_minor: int  # still at stake: all of an unrecovered moment, a recovered one's rest
+    saved_minor: int  # what recovery took off
     lost_moments: int
     recovered_moments: int
 
@@ -88,11 +89,9 @@ def value_as(customer_id: str, valuation: Valuation) -> Valuation:
 class LoyaltyStore(CustomerLinks, Protocol):
     """What the loyalty handler and API need from storage."""
 
-    async def fold(
-        self, purchases: Sequence[Purchase], losses: Sequence[Loss], valuer: Valuer
-    ) -> dict[str, Valuation]:
-        """Store new purchases and lost moments and revalue their customers from their whole
-        history, in one transaction: customer id -> valuation."""
+    async def fold(self, facts: Facts, valuer: Valuer) -> dict[str, Valuation]:
+        """Store new purchases, lost moments and recoveries and revalue their customers from
+        their whole history, in one transaction: customer id -> valuation."""
 
     async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
         """The customer's valuation now, with everyone merged into them valued as one; None if
@@ -134,25 +133,33 @@ SELECT * FROM unnest(
 ON CONFLICT (moment_id) DO NOTHING
 """
 SELECT_LOSSES = """
-SELECT moment_id, customer_id, site_id, occurred_at, side, weight, recovered
-FROM loyalty.lost_moments WHERE customer_id = ANY(%s) ORDER BY customer_id, occurred_at, moment_id
+SELECT l.moment_id, l.customer_id, l.site_id, l.occurred_at, l.side, l.weight,
+       r.moment_id IS NOT NULL
+FROM loyalty.lost_moments l LEFT JOIN loyalty.recoveries r USING (moment_id)
+WHERE l.customer_id = ANY(%s) ORDER BY l.customer_id, l.occurred_at, l.moment_id
+"""
+SAVE_RECOVERIES = f"""
+INSERT INTO loyalty.recoveries ({", ".join(RECOVERY_COLUMNS)})
+SELECT * FROM unnest(
+    %(moment_id)b::text[], %(customer_id)b::text[], %(case_id)b::text[],
+    %(recovered_at)b::timestamptz[]
+)
+ON CONFLICT (moment_id) DO NOTHING
 """
 SAVE_AT_RISK = f"""
 INSERT INTO loyalty.moments_at_risk AS r ({", ".join(AT_RISK_COLUMNS)})
 SELECT * FROM unnest(
-    %(moment_id)b::text[], %(customer_id)b::text[], %(site_id)b::text[],
+    %(moment_id)b::text[], %(site_id)b::text[], %(customer_id)b::text[],
     %(occurred_at)b::timestamptz[], %(currency)b::text[], %(lifetime_value_minor)b::bigint[],
     %(risk_before)b::numeric[], %(risk_after)b::numeric[], %(value_at_risk_minor)b::bigint[],
-    %(recovered)b::bool[]
+    %(recovered)b::bool[], %(remaining_minor)b::bigint[]
 )
 ON CONFLICT (moment_id) DO UPDATE SET
     {", ".join(f"{c} = excluded.{c}" for c in AT_RISK_COLUMNS[4:])}
 """
 
 SELECT_AT_RISK_TOTALS = """
-SELECT currency,
-       coalesce(sum(value_at_risk_minor) FILTER (WHERE NOT recovered), 0),
-       coalesce(sum(value_at_risk_minor) FILTER (WHERE recovered), 0),
+SELECT currency, sum(remaining_minor), sum(value_at_risk_minor - remaining_minor),
        count(*), count(*) FILTER (WHERE recovered)
 FROM loyalty.moments_at_risk
 WHERE occurred_at >= %(since)s AND occurred_at < %(until)s
@@ -188,8 +195,8 @@ ON CONFLICT (customer_id) DO UPDATE SET
 def losses_of(rows: Sequence[Sequence[Any]]) -> dict[str, list[LostMoment]]:
     """Lost moments by customer, as SELECT_LOSSES reads them."""
     by_customer: dict[str, list[LostMoment]] = {}
-    for moment_id, customer_id, _site, at, side, weight, recovered in rows:
-        moment = LostMoment(moment_id, at, side, Decimal(weight), recovered)
+    for moment_id, customer_id, site_id, at, side, weight, recovered in rows:
+        moment = LostMoment(moment_id, at, side, Decimal(weight), recovered, site_id)
         by_customer.setdefault(customer_id, []).append(moment)
     return by_customer
 
@@ -213,31 +220,26 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
 
-    async def fold(
-        self, purchases: Sequence[Purchase], losses: Sequence[Loss], valuer: Valuer
-    ) -> dict[str, Valuation]:
-        customers = sorted({p.customer_id for p in purchases} | {x.customer_id for x in losses})
+    async def fold(self, facts: Facts, valuer: Valuer) -> dict[str, Valuation]:
+        customers = facts.customers
         if not customers:
             return {}
         async with self.pool.connection() as conn, conn.transaction():
-            if purchases:
-                await conn.execute(SAVE_PURCHASES, columns(purchases, PURCHASE_COLUMNS))
-            if losses:
-                await conn.execute(SAVE_LOSSES, loss_columns(losses))
+            if facts.purchases:
+                await conn.execute(SAVE_PURCHASES, columns(facts.purchases, PURCHASE_COLUMNS))
+            if facts.losses:
+                await conn.execute(SAVE_LOSSES, loss_columns(facts.losses))
+            if facts.recoveries:
+                await conn.execute(SAVE_RECOVERIES, columns(facts.recoveries, RECOVERY_COLUMNS))
             bought = purchases_of(
                 await (await conn.execute(SELECT_HISTORY, (customers,))).fetchall()
             )
-            loss_rows = await (await conn.execute(SELECT_LOSSES, (customers,))).fetchall()
-            lost, sites = losses_of(loss_rows), {row[0]: row[2] for row in loss_rows}
+            lost = losses_of(await (await conn.execute(SELECT_LOSSES, (customers,))).fetchall())
             valued = {c: valuer(bought.get(c, []), lost.get(c, [])) for c in customers}
             values = [v.value for v in valued.values() if v.value is not None]
             if values:
                 await conn.execute(SAVE_VALUES, columns(values, VALUE_COLUMNS))
-            at_risk = [
-                (customer, sites[r.moment_id], r)
-                for customer, valuation in valued.items()
-                for r in valuation.at_risk
-            ]
+            at_risk = [(c, r) for c, valuation in valued.items() for r in valuation.at_risk]
             if at_risk:
                 await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
         return valued
@@ -277,18 +279,17 @@ def loss_columns(losses: Sequence[Loss]) -> dict[str, list[Any]]:
     return {
         "moment_id": [x.moment.moment_id for x in losses],
         "customer_id": [x.customer_id for x in losses],
-        "site_id": [x.site_id for x in losses],
+        "site_id": [x.moment.site_id for x in losses],
         "occurred_at": [x.moment.occurred_at for x in losses],
         "side": [x.moment.side for x in losses],
         "weight": [x.moment.weight for x in losses],
     }
 
 
-def at_risk_columns(rows: Sequence[tuple[str, str, AtRisk]]) -> dict[str, list[Any]]:
-    """SAVE_AT_RISK's column arrays, from (customer, site, what the moment put at risk)."""
-    params: dict[str, list[Any]] = {"customer_id": [c for c, _, _ in rows]}
-    params["site_id"] = [site for _, site, _ in rows]
+def at_risk_columns(rows: Sequence[tuple[str, AtRisk]]) -> dict[str, list[Any]]:
+    """SAVE_AT_RISK's column arrays, from (customer, what the moment put at risk)."""
+    params: dict[str, list[Any]] = {"customer_id": [c for c, _ in rows]}
     for name in AT_RISK_COLUMNS:
         if name not in params:
-            params[name] = [getattr(r, name) for _, _, r in rows]
+            params[name] = [getattr(r, name) for _, r in rows]
     return params

@@ -24,22 +24,59 @@ class AtRisk:
     """What one lost moment put at stake when it happened."""
 
     moment_id: str
+    site_id: str
     occurred_at: datetime
     currency: str  # of the lifetime value; "" if the customer had bought nothing by then
     lifetime_value_minor: int  # just before the moment
     risk_before: Decimal
-    risk_after: Decimal
+    risk_after: Decimal  # had it not been recovered
     value_at_risk_minor: int  # lifetime value x (risk after - risk before)
     recovered: bool
+    remaining_minor: int  # still at stake: all of it until recovered, the remainder after
+
+    @property
+    def saved_minor(self) -> int:
+        """What recovery took off the value at risk."""
+        return self.value_at_risk_minor - self.remaining_minor
 
 
 @dataclass(frozen=True)
 class Loss:
-    """A lost moment of a customer at a site, as loyalty stores it."""
+    """A lost moment of a customer, as loyalty stores it."""
 
     customer_id: str
-    site_id: str
     moment: LostMoment
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """Notify won the customer back after a lost moment."""
+
+    moment_id: str
+    customer_id: str  # the id the moment was recorded with
+    case_id: str
+    recovered_at: datetime
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a batch brings loyalty: new purchases, lost moments and recoveries."""
+
+    purchases: Sequence[Purchase] = ()
+    losses: Sequence[Loss] = ()
+    recoveries: Sequence[Recovery] = ()
+
+    @property
+    def customers(self) -> list[str]:
+        """Every customer the facts concern, sorted."""
+        ids = {p.customer_id for p in self.purchases} | {x.customer_id for x in self.losses}
+        return sorted(ids | {r.customer_id for r in self.recoveries})
+
+    @property
+    def moment_ids(self) -> set[str]:
+        """The lost moments the facts change: new ones, and newly recovered ones."""
+        lost = {x.moment.moment_id for x in self.losses}
+        return lost | {r.moment_id for r in self.recoveries}
 
 
 @dataclass(frozen=True)
@@ -60,7 +97,8 @@ def lost_moment_of(moment: MomentScored) -> LostMoment | None:
     weight = sum((Decimal(str(r.weight)) for r in broken), Decimal(0))
     heaviest = max(broken, key=lambda r: (r.weight, r.side == SIDE_PERSONAL), default=None)
     side = "procedural" if heaviest is not None and heaviest.side != SIDE_PERSONAL else "personal"
-    return LostMoment(moment.moment_id, to_datetime(moment.occurred_at), side, weight or Decimal(1))
+    at = to_datetime(moment.occurred_at)
+    return LostMoment(moment.moment_id, at, side, weight or Decimal(1), site_id=moment.site_id)
 
 
 def by_time(lost: Sequence[LostMoment]) -> list[LostMoment]:
@@ -87,21 +125,25 @@ def valuation(
     at_risk = []
     for n, moment in enumerate(ordered):
         earlier = ordered[:n]
-        before = churn_risk(model, earlier, moment.occurred_at)
-        after = churn_risk(model, [*earlier, moment], moment.occurred_at)
-        bought = [p for p in purchases if p.occurred_at <= moment.occurred_at]
+        at = moment.occurred_at
+        before = churn_risk(model, earlier, at)
+        after = churn_risk(model, [*earlier, replace(moment, recovered=False)], at)
+        after_recovery = churn_risk(model, [*earlier, moment], at)
+        bought = [p for p in purchases if p.occurred_at <= at]
         value = value_with(bought, before, model, policy)
         worth = value.lifetime_value_minor if value else 0
         at_risk.append(
             AtRisk(
-                moment.moment_id,
-                moment.occurred_at,
-                value.currency if value else "",
-                worth,
-                before,
-                after,
-                value_at_risk(worth, before, after),
-                moment.recovered,
+                moment_id=moment.moment_id,
+                site_id=moment.site_id,
+                occurred_at=at,
+                currency=value.currency if value else "",
+                lifetime_value_minor=worth,
+                risk_before=before,
+                risk_after=after,
+                value_at_risk_minor=value_at_risk(worth, before, after),
+                recovered=moment.recovered,
+                remaining_minor=value_at_risk(worth, before, after_recovery),
             )
         )
     times = [p.occurred_at for p in purchases] + [m.occurred_at for m in ordered]

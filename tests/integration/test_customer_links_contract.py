@@ -13,6 +13,7 @@ import pytest
 from journey.store import MomentFilter
 from loyalty.domain import Purchase
 from loyalty.store import value_as
+from loyalty.valuation import Facts
 from notify.store import CaseFilter
 from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
@@ -90,7 +91,7 @@ def bought(n: int, customer: str, minor: int) -> Purchase:
 def test_loyalty_values_a_merged_customer_from_both_histories(kind) -> None:
     async def scenario(store) -> None:
         mine, theirs = bought(1, "c1", 100_000), bought(2, "c2", 300_000)
-        await store.fold([mine, theirs], [], valued)
+        await store.fold(Facts([mine, theirs]), valued)
         await store.fold_links([MERGE])
         merged = await store.get_value("c2", valued)
         assert merged is not None and merged.value.customer_id == "c1"

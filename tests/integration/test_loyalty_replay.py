@@ -3,27 +3,35 @@
 A simulated day of recorded contacts goes onto the real broker; journey scores it into Postgres,
 and its moments (lost ones included) join loyalty's input. Loyalty takes that input into a fresh
 database in log order in batches of 500, then into another shuffled (moments before the
-purchases they follow, late purchases after the moments they precede) in batches of 73: its
-purchases, lost moments, customer values and values at risk are identical.
+purchases they follow, late purchases after the moments they precede, notify's recoveries
+before the moments they recover) in batches of 73: its purchases, lost moments, recoveries,
+customer values and values at risk are identical.
 """
 
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from tests.replay import recorded_day_on_broker, tables_after
+from touchstone.common.prototime import to_datetime
 from touchstone.common.settings import Settings
-from touchstone.common.topics import JOURNEY_MOMENTS, Incoming
+from touchstone.common.topics import JOURNEY_MOMENTS, NOTIFY_CASES, Incoming
+from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
+from touchstone.notify.v1.events_pb2 import CaseEvent, CaseRecovered
 
 pytestmark = pytest.mark.integration
 TABLES = {
     "purchases": "SELECT * FROM loyalty.purchases ORDER BY event_id",
     "lost_moments": "SELECT * FROM loyalty.lost_moments ORDER BY moment_id",
     "customer_values": "SELECT * FROM loyalty.customer_values ORDER BY customer_id",
+    "recoveries": "SELECT * FROM loyalty.recoveries ORDER BY moment_id",
     "moments_at_risk": "SELECT * FROM loyalty.moments_at_risk ORDER BY moment_id",
+    "at_stake": "SELECT value_at_risk_minor, remaining_minor FROM loyalty.moments_at_risk "
+    "ORDER BY moment_id",
 }
 
 
@@ -37,13 +45,34 @@ def scored_moments(infra: Settings, recorded: list[Incoming]) -> list[Incoming]:
     ]
 
 
+def recoveries(moments: list[Incoming]) -> list[Incoming]:
+    """Notify's word that every third lost moment's case was recovered, a day after it."""
+    lost = [
+        m for r in moments if (m := MomentScored.FromString(r.value or b"")).verdict == VERDICT_LOSE
+    ]
+    out = []
+    for n, moment in enumerate(lost[::3]):
+        recovered = CaseRecovered(
+            case_id=f"case-{n}",
+            customer_id=moment.customer_id,
+            moment_ids=[moment.moment_id],
+            how="win",
+        )
+        recovered.recovered_at.FromDatetime(to_datetime(moment.occurred_at) + timedelta(days=1))
+        event = CaseEvent(event_id=f"recovered-{n}", recovered=recovered)
+        key = moment.customer_id.encode()
+        out.append(Incoming(NOTIFY_CASES, 0, n, key, event.SerializeToString(), {}, 0))
+    return out
+
+
 def loyalty_state(infra: Settings, log: list[Incoming], batch: int) -> dict[str, list[Any]]:
     return tables_after(infra, "loyalty", log, TABLES, batch)
 
 
 def test_replaying_loyaltys_input_in_any_order_rebuilds_every_row_the_same(infra) -> None:
     recorded = recorded_day_on_broker(infra.kafka_bootstrap, 300, 2)
-    log = recorded + scored_moments(infra, recorded)
+    moments = scored_moments(infra, recorded)
+    log = recorded + moments + recoveries(moments)
     shuffled = random.Random(11).sample(log, len(log))
 
     first = loyalty_state(infra, log, 500)
@@ -52,4 +81,6 @@ def test_replaying_loyaltys_input_in_any_order_rebuilds_every_row_the_same(infra
         assert first[name] == again[name], f"loyalty.{name} differs after the replay"
     assert len(first["purchases"]) > 100 and len(first["lost_moments"]) > 50
     assert len(first["moments_at_risk"]) == len(first["lost_moments"])
-    assert any(row[-2] > 0 for row in first["moments_at_risk"]), "some value is put at risk"
+    assert len(first["recoveries"]) > 10
+    assert any(risked > 0 for risked, _ in first["at_stake"]), "some value is put at risk"
+    assert any(0 < left < risked for risked, left in first["at_stake"]), "some is saved by recovery"

@@ -11,7 +11,7 @@ import pytest
 
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
-from loyalty.valuation import Loss
+from loyalty.valuation import Facts, Loss, Recovery
 from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 
@@ -26,13 +26,13 @@ def bought(n: int, customer: str = "c1", minor: int = 100_000) -> Purchase:
 
 
 def loss(n: int, customer: str = "c1", days: float = 0) -> Loss:
-    moment = LostMoment(f"m{n}", T0 + timedelta(days=days), "personal", Decimal(1))
-    return Loss(customer, "hcm-01", moment)
+    at = T0 + timedelta(days=days)
+    return Loss(customer, LostMoment(f"m{n}", at, "personal", Decimal(1), site_id="hcm-01"))
 
 
 def test_loyalty_values_nobody_for_nothing(loyalty_store) -> None:
     async def scenario(store) -> None:
-        assert await store.fold([], [], valued) == {}
+        assert await store.fold(Facts(), valued) == {}
         assert await store.get_value("c1", valued) is None
 
     run(loyalty_store, scenario)
@@ -48,8 +48,9 @@ def test_loyalty_values_each_customer_from_their_own_full_history(loyalty_store)
         return valued(history, lost)
 
     async def scenario(store) -> None:
-        await store.fold([bought(1), bought(2, "c2")], [loss(1)], valued)
-        values = await store.fold([bought(3, "c2"), bought(4), bought(1)], [loss(1)], valuer)
+        await store.fold(Facts([bought(1), bought(2, "c2")], [loss(1)]), valued)
+        again = Facts([bought(3, "c2"), bought(4), bought(1)], [loss(1)])
+        values = await store.fold(again, valuer)
         assert seen == {"c1": (["p1", "p4"], ["m1"]), "c2": (["p2", "p3"], [])}
         assert sorted(values) == ["c1", "c2"]
         assert await store.get_value("c2", valued) == values["c2"]
@@ -59,9 +60,9 @@ def test_loyalty_values_each_customer_from_their_own_full_history(loyalty_store)
 
 def test_a_lost_moment_is_kept_once_and_moves_the_value(loyalty_store) -> None:
     async def scenario(store) -> None:
-        before = (await store.fold([bought(1)], [], valued))["c1"]
-        after = (await store.fold([], [loss(7, days=1)], valued))["c1"]
-        again = (await store.fold([], [loss(7, days=1)], valued))["c1"]  # redelivered
+        before = (await store.fold(Facts([bought(1)]), valued))["c1"]
+        after = (await store.fold(Facts(losses=[loss(7, days=1)]), valued))["c1"]
+        again = (await store.fold(Facts(losses=[loss(7, days=1)]), valued))["c1"]  # redelivered
         assert before.churn_risk == Decimal("0.2") and after.churn_risk == Decimal("0.44")
         assert again == after == valued([bought(1)], [loss(7, days=1).moment])
         (at_risk,) = after.at_risk
@@ -74,8 +75,8 @@ def test_a_lost_moment_is_kept_once_and_moves_the_value(loyalty_store) -> None:
 
 def test_loyalty_keeps_the_first_version_of_a_purchase(loyalty_store) -> None:
     async def scenario(store) -> None:
-        await store.fold([bought(1, minor=100_000)], [], valued)
-        value = (await store.fold([bought(1, minor=999_999)], [], valued))["c1"].value
+        await store.fold(Facts([bought(1, minor=100_000)]), valued)
+        value = (await store.fold(Facts([bought(1, minor=999_999)]), valued))["c1"].value
         assert value.average_spend_minor == 100_000
 
     run(loyalty_store, scenario)
@@ -83,7 +84,7 @@ def test_loyalty_keeps_the_first_version_of_a_purchase(loyalty_store) -> None:
 
 def test_a_customer_who_only_lost_moments_is_valued_at_nothing_yet(loyalty_store) -> None:
     async def scenario(store) -> None:
-        valuation = (await store.fold([], [loss(1, "c9")], valued))["c9"]
+        valuation = (await store.fold(Facts(losses=[loss(1, "c9")]), valued))["c9"]
         assert valuation.value is None and valuation.at_risk[0].value_at_risk_minor == 0
         assert (await store.get_value("c9", valued)).churn_risk == Decimal("0.44")
 
@@ -91,14 +92,12 @@ def test_a_customer_who_only_lost_moments_is_valued_at_nothing_yet(loyalty_store
 
 
 def test_value_at_risk_sums_by_currency_over_a_site_and_period(loyalty_store) -> None:
-    elsewhere = Loss(
-        "c1", "hn-02", LostMoment("m3", T0 + timedelta(days=2), "personal", Decimal(1))
-    )
+    at = T0 + timedelta(days=2)
+    elsewhere = Loss("c1", LostMoment("m3", at, "personal", Decimal(1), site_id="hn-02"))
 
     async def scenario(store) -> None:
-        valuations = await store.fold(
-            [bought(0)], [loss(1, days=1), elsewhere, loss(4, "c9")], valued
-        )
+        losses = [loss(1, days=1), elsewhere, loss(4, "c9")]
+        valuations = await store.fold(Facts([bought(0)], losses), valued)
         by_moment = {r.moment_id: r for v in valuations.values() for r in v.at_risk}
         day = timedelta(days=1)
         here = await store.value_at_risk("hcm-01", T0, T0 + 3 * day)
@@ -122,11 +121,30 @@ def test_a_sites_customers_are_ranked_by_lifetime_value(loyalty_store) -> None:
     ]
 
     async def scenario(store) -> None:
-        await store.fold(purchases, [], valued)
+        await store.fold(Facts(purchases), valued)
         assert await store.site_customers("s1") == 3
         ranked = await store.ranked("s1", 1, 5)
         assert [r.customer_id for r in ranked] == ["c2", "c1"]
         assert ranked[0].currency == "VND"
         assert await store.site_customers("s3") == 0 and await store.ranked("s3", 0, 5) == []
+
+    run(loyalty_store, scenario)
+
+
+def test_a_recovery_counts_whether_it_comes_before_or_after_its_moment(loyalty_store) -> None:
+    recovery = Recovery("m1", "c1", "case-1", T0 + timedelta(days=2))
+
+    async def scenario(store) -> None:
+        await store.fold(Facts([bought(0)], recoveries=[recovery]), valued)  # before the lose
+        (at_risk,) = (await store.fold(Facts(losses=[loss(1, days=1)]), valued))["c1"].at_risk
+        assert at_risk.recovered and 0 < at_risk.remaining_minor < at_risk.value_at_risk_minor
+        again = await store.fold(Facts(recoveries=[recovery]), valued)  # redelivered
+        assert again["c1"].at_risk == (at_risk,)
+        (vnd,) = await store.value_at_risk("hcm-01", T0, T0 + timedelta(days=3))
+        assert (vnd.at_stake_minor, vnd.saved_minor) == (
+            at_risk.remaining_minor,
+            at_risk.saved_minor,
+        )
+        assert vnd.recovered_moments == 1
 
     run(loyalty_store, scenario)

@@ -24,6 +24,7 @@ from contacts.store import (
 from journey.store import JourneyStore, MomentFilter, MomentRow, PostgresJourneyStore
 from loyalty.domain import Purchase
 from loyalty.store import LoyaltyStore, PostgresLoyaltyStore
+from loyalty.valuation import Facts
 from notify.domain import LostMoment, opening_for
 from notify.store import CaseFilter, NotifyStore, PostgresNotifyStore
 from tests.builders import valued
@@ -238,8 +239,8 @@ def test_loyalty_values_a_customer_from_full_history_once(
 
     async def work(stores: Stores) -> None:
         store = stores.loyalty
-        await store.fold(purchases[:2], [], valued)
-        values = await store.fold(purchases, [], valued)  # p0, p1 again + p2
+        await store.fold(Facts(purchases[:2], []), valued)
+        values = await store.fold(Facts(purchases), valued)  # p0, p1 again + p2
         assert values == {"c1": valued(purchases)}
         assert await store.get_value("c1", valued) == valued(purchases)
 

@@ -12,7 +12,7 @@ import pytest
 from loyalty.api import LoyaltyApi
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
-from loyalty.valuation import Loss
+from loyalty.valuation import Facts, Loss
 from tests.builders import T0, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
@@ -30,9 +30,9 @@ def request(since_days: float | None, until_days: float | None) -> pb.GetValueAt
 
 def test_value_at_risk_is_answered_by_currency() -> None:
     store = MemoryLoyaltyStore()
-    lost = LostMoment("m1", T0 + timedelta(hours=1), "personal", Decimal(1))
+    lost = LostMoment("m1", T0 + timedelta(hours=1), "personal", Decimal(1), site_id="hcm-01")
     purchase = Purchase("p1", "c1", "v1", T0, "VND", 250_000)
-    asyncio.run(store.fold([purchase], [Loss("c1", "hcm-01", lost)], valued))
+    asyncio.run(store.fold(Facts([purchase], [Loss("c1", lost)]), valued))
     (total,) = call(LoyaltyApi(store, valued).GetValueAtRisk, request(0, 1)).totals
     expected = valued([purchase], [lost]).at_risk[0].value_at_risk_minor
     assert (total.currency, total.at_stake_minor, total.lost_moments) == ("VND", expected, 1)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from loyalty.handlers import ValueCustomers
 from tests.builders import T0, payment, record, recorded, valued
 from tests.memory_stores import MemoryLoyaltyStore
-from touchstone.common.topics import JOURNEY_MOMENTS, LOYALTY_DLQ, Incoming
+from touchstone.common.topics import JOURNEY_MOMENTS, LOYALTY_DLQ, NOTIFY_CASES, Incoming
 from touchstone.journey.v1.events_pb2 import (
     SIDE_PERSONAL,
     VERDICT_LOSE,
@@ -20,6 +20,7 @@ from touchstone.journey.v1.events_pb2 import (
     StandardResult,
 )
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+from touchstone.notify.v1.events_pb2 import CaseEvent, CaseOpened, CaseRecovered
 
 
 def moment(n: int, verdict: int, minutes: int, customer: str = "cust-1") -> Incoming:
@@ -41,6 +42,15 @@ def moment(n: int, verdict: int, minutes: int, customer: str = "cust-1") -> Inco
 def paid(n: int, minor: int, minutes: int) -> Incoming:
     tp = payment(minor, T0 + timedelta(minutes=minutes), f"visit-{n}")
     return record(recorded(tp, "cust-1", f"visit-{n}"), 100 + n)
+
+
+def case_recovered(n: int, *moment_ids: str, customer: str = "cust-1") -> Incoming:
+    recovered = CaseRecovered(
+        case_id="case-1", customer_id=customer, moment_ids=moment_ids, how="win"
+    )
+    recovered.recovered_at.FromDatetime(T0 + timedelta(days=1))
+    event = CaseEvent(event_id=f"rec-{n}", recovered=recovered)
+    return record(event.SerializeToString(), 200 + n, NOTIFY_CASES, key=customer.encode())
 
 
 def events(out) -> list[ValueUpdated]:
@@ -80,6 +90,43 @@ def test_late_and_out_of_order_events_value_as_in_order_ones_would() -> None:
             asyncio.run(ValueCustomers(shuffled).handle(batch))
         assert asyncio.run(shuffled.get_value("cust-1", valued)) == expected
     assert [r.moment_id for r in expected.at_risk] == ["m1", "m2"]
+
+
+def test_a_recovered_case_lowers_what_its_moments_put_at_stake_and_says_so() -> None:
+    store = MemoryLoyaltyStore()
+    handler = ValueCustomers(store)
+    asyncio.run(handler.handle([paid(1, 250_000, 0), moment(2, VERDICT_LOSE, 9)]))
+    (update,) = events(asyncio.run(handler.handle([case_recovered(1, "m2")])))
+    at_risk = update.at_risk
+    assert at_risk.moment_id == "m2" and at_risk.recovered and at_risk.site_id == "hcm-01"
+    assert 0 < at_risk.remaining_minor < at_risk.value_at_risk_minor
+    assert update.value.churn_risk == 0.213333  # 1 - 0.8 x (1 - 0.05 / 3)
+    (total,) = asyncio.run(store.value_at_risk("hcm-01", T0, T0 + timedelta(days=1)))
+    assert total.saved_minor == at_risk.value_at_risk_minor - at_risk.remaining_minor
+    assert (total.at_stake_minor, total.recovered_moments) == (at_risk.remaining_minor, 1)
+
+
+def test_a_recovery_that_arrives_before_its_moment_counts_all_the_same() -> None:
+    log = [paid(1, 250_000, 0), moment(2, VERDICT_LOSE, 9), case_recovered(1, "m2")]
+    in_order, reversed_ = MemoryLoyaltyStore(), MemoryLoyaltyStore()
+    for r in log:
+        asyncio.run(ValueCustomers(in_order).handle([r]))
+    for r in reversed(log):
+        asyncio.run(ValueCustomers(reversed_).handle([r]))
+    expected = asyncio.run(in_order.get_value("cust-1", valued))
+    assert asyncio.run(reversed_.get_value("cust-1", valued)) == expected
+    assert expected.at_risk[0].recovered
+
+
+def test_other_case_events_change_nothing_and_a_broken_recovery_is_dead_lettered() -> None:
+    opened = CaseEvent(event_id="o1", opened=CaseOpened(case_id="case-1", moment_id="m2"))
+    other = record(opened.SerializeToString(), 300, NOTIFY_CASES)
+    broken = case_recovered(2, customer="")
+    out = asyncio.run(ValueCustomers(MemoryLoyaltyStore()).handle([other, broken]))
+    (dead,) = out
+    assert (
+        dead.topic == LOYALTY_DLQ and b"moment_ids are required" in dict(dead.headers)["dlq_reason"]
+    )
 
 
 def test_a_moment_without_its_customer_is_dead_lettered() -> None:

@@ -12,6 +12,7 @@ import pytest
 from loyalty.api import LoyaltyApi
 from loyalty.domain import Purchase
 from loyalty.tiers import load_tiers, rank_range, tier_of
+from loyalty.valuation import Facts
 from tests.builders import T0, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
@@ -45,7 +46,7 @@ def a_site_of_ten() -> LoyaltyApi:
         for n in range(1, 11)
     ]
     elsewhere = Purchase("p99", "c99", "v99", T0, "VND", 9_999_999, "hn-02")
-    asyncio.run(store.fold([*purchases, elsewhere], [], valued))
+    asyncio.run(store.fold(Facts([*purchases, elsewhere]), valued))
     return LoyaltyApi(store, valued)
 
 

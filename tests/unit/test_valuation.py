@@ -45,6 +45,27 @@ def test_the_worked_example_then_one_unrecovered_personal_lose() -> None:
     assert valued.value.lifetime_value_minor == 45_454_000  # 500,000 x 40 x 2.2727
 
 
+def test_a_recovered_lose_keeps_what_it_put_at_stake_and_says_what_recovery_saved() -> None:
+    recovered = lose(1, timedelta(minutes=5), recovered=True)
+    valued = valuation(A_YEAR_OF_VISITS, [recovered], MODEL)
+    (moment,) = valued.at_risk
+    assert moment.recovered and moment.value_at_risk_minor == 24_000_000  # as if unrecovered
+    # 1 - 0.8 x (1 - 0.05 / 3) = 0.213333: 100,000,000 x 0.013333 stays at stake
+    assert moment.remaining_minor == 1_333_300
+    assert moment.saved_minor == 22_666_700
+    assert valued.churn_risk == Decimal("0.213333")
+
+
+def test_a_recovered_lose_lowers_what_later_ones_put_at_risk() -> None:
+    second = lose(2, timedelta(minutes=9))
+    unrecovered = valuation(A_YEAR_OF_VISITS, [lose(1, timedelta(minutes=5)), second], MODEL)
+    recovered = valuation(
+        A_YEAR_OF_VISITS, [lose(1, timedelta(minutes=5), recovered=True), second], MODEL
+    )
+    assert recovered.at_risk[1].risk_before == Decimal("0.213333")
+    assert recovered.at_risk[1].lifetime_value_minor > unrecovered.at_risk[1].lifetime_value_minor
+
+
 def test_each_lost_moment_is_valued_against_what_came_before_it() -> None:
     first, second = lose(1, timedelta(minutes=5)), lose(2, timedelta(minutes=9), "procedural")
     one, two = valuation(A_YEAR_OF_VISITS, [second, first], MODEL).at_risk

@@ -33,7 +33,7 @@ class CustomerValue(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ..., currency: _Optional[str] = ..., average_spend_minor: _Optional[int] = ..., purchases: _Optional[int] = ..., visits: _Optional[int] = ..., visits_per_year: _Optional[float] = ..., expected_years: _Optional[float] = ..., lifetime_value_minor: _Optional[int] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., churn_risk: _Optional[float] = ...) -> None: ...
 
 class ValueAtRisk(_message.Message):
-    __slots__ = ("moment_id", "site_id", "occurred_at", "currency", "lifetime_value_minor", "risk_before", "risk_after", "value_at_risk_minor", "recovered")
+    __slots__ = ("moment_id", "site_id", "occurred_at", "currency", "lifetime_value_minor", "risk_before", "risk_after", "value_at_risk_minor", "recovered", "remaining_minor")
     MOMENT_ID_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +43,7 @@ class ValueAtRisk(_message.Message):
     RISK_AFTER_FIELD_NUMBER: _ClassVar[int]
     VALUE_AT_RISK_MINOR_FIELD_NUMBER: _ClassVar[int]
     RECOVERED_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_MINOR_FIELD_NUMBER: _ClassVar[int]
     moment_id: str
     site_id: str
     occurred_at: _timestamp_pb2.Timestamp
@@ -52,7 +53,8 @@ class ValueAtRisk(_message.Message):
     risk_after: float
     value_at_risk_minor: int
     recovered: bool
-    def __init__(self, moment_id: _Optional[str] = ..., site_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ..., lifetime_value_minor: _Optional[int] = ..., risk_before: _Optional[float] = ..., risk_after: _Optional[float] = ..., value_at_risk_minor: _Optional[int] = ..., recovered: _Optional[bool] = ...) -> None: ...
+    remaining_minor: int
+    def __init__(self, moment_id: _Optional[str] = ..., site_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ..., lifetime_value_minor: _Optional[int] = ..., risk_before: _Optional[float] = ..., risk_after: _Optional[float] = ..., value_at_risk_minor: _Optional[int] = ..., recovered: _Optional[bool] = ..., remaining_minor: _Optional[int] = ...) -> None: ...
 
 class ValueUpdated(_message.Message):
     __slots__ = ("event_id", "value", "at_risk")

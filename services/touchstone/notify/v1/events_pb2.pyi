@@ -1,10 +1,11 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -56,12 +57,28 @@ class MomentJoined(_message.Message):
     occurred_at: _timestamp_pb2.Timestamp
     def __init__(self, case_id: _Optional[str] = ..., moment_id: _Optional[str] = ..., stage: _Optional[str] = ..., reason: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class CaseRecovered(_message.Message):
+    __slots__ = ("case_id", "customer_id", "moment_ids", "recovered_at", "how")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    MOMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    RECOVERED_AT_FIELD_NUMBER: _ClassVar[int]
+    HOW_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    customer_id: str
+    moment_ids: _containers.RepeatedScalarFieldContainer[str]
+    recovered_at: _timestamp_pb2.Timestamp
+    how: str
+    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., moment_ids: _Optional[_Iterable[str]] = ..., recovered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., how: _Optional[str] = ...) -> None: ...
+
 class CaseEvent(_message.Message):
-    __slots__ = ("event_id", "opened", "joined")
+    __slots__ = ("event_id", "opened", "joined", "recovered")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OPENED_FIELD_NUMBER: _ClassVar[int]
     JOINED_FIELD_NUMBER: _ClassVar[int]
+    RECOVERED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     opened: CaseOpened
     joined: MomentJoined
-    def __init__(self, event_id: _Optional[str] = ..., opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., joined: _Optional[_Union[MomentJoined, _Mapping]] = ...) -> None: ...
+    recovered: CaseRecovered
+    def __init__(self, event_id: _Optional[str] = ..., opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., joined: _Optional[_Union[MomentJoined, _Mapping]] = ..., recovered: _Optional[_Union[CaseRecovered, _Mapping]] = ...) -> None: ...
