@@ -25,7 +25,7 @@ from journey.visit_store import Completion
 from journey.visits import Tally, VisitState
 from loyalty.churn import LostMoment as LoyaltyLostMoment
 from loyalty.domain import Purchase
-from loyalty.store import AtRiskTotal, Ranked, Valuer, value_as
+from loyalty.store import AtRiskTotal, History, Ranked, Standing, Valuer, valued_history
 from loyalty.valuation import Facts, Loss, Recovery, Valuation
 from notify.domain import CaseOpening, LostMoment
 from notify.store import CaseFilter, CaseRow
@@ -361,7 +361,9 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
     def _history(self, group: set[str]) -> tuple[list[Purchase], list[LoyaltyLostMoment]]:
         bought = [p for p in self.purchases.values() if p.customer_id in group]
         lost = [
-            replace(x.moment, recovered=x.moment.moment_id in self.recovered)
+            replace(x.moment, recovered=True, recovered_at=self.recovered[m].recovered_at)
+            if (m := x.moment.moment_id) in self.recovered
+            else x.moment
             for x in self.losses.values()
             if x.customer_id in group
         ]
@@ -378,12 +380,21 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         self.values.update(valued)
         return valued
 
-    async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
+    async def get_history(self, customer_id: str) -> History | None:
         group = group_of(self.links, customer_id)
         bought, lost = self._history(set(group))
-        if not bought and not lost:
+        return History(group[0], bought, lost) if bought or lost else None
+
+    async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
+        return valued_history(await self.get_history(customer_id), valuer)
+
+    async def standing(self, customer_id: str) -> Standing | None:
+        valuation = self.values.get(customer_id)
+        if valuation is None or valuation.value is None:
             return None
-        return value_as(group[0], valuer(bought, lost))
+        site = self._at_site(valuation.value.site_id)
+        rank = [r.customer_id for r in site].index(customer_id) + 1
+        return Standing(valuation.value.site_id, rank, len(site))
 
     def _at_site(self, site_id: str) -> list[Ranked]:
         at_site = [

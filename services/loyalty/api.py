@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import asdict
 from datetime import datetime
 
 import grpc
 
-from loyalty.codec import value_message
-from loyalty.store import LoyaltyStore, Valuer
+from loyalty.churn import LostMoment, load_model
+from loyalty.codec import at_risk_message, change_message, value_message
+from loyalty.domain import Purchase
+from loyalty.history import ValueChange, value_history
+from loyalty.store import LoyaltyStore, Valuer, valued_history
 from loyalty.tiers import Tier, load_tiers, rank_range, tier_of
 from touchstone.common.prototime import to_datetime, to_timestamp
 from touchstone.common.rpc import (
@@ -27,6 +30,15 @@ from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as pb_grpc
 
 DEFAULT_TOP, MAX_TOP = 20, 500
+DEFAULT_HISTORY, MAX_HISTORY = 20, 200
+
+Historian = Callable[[Sequence[Purchase], Sequence[LostMoment], int], list[ValueChange]]
+
+
+def default_historian() -> Historian:
+    """The latest changes of a customer's value under the default churn model."""
+    model = load_model()
+    return lambda purchases, lost, limit: value_history(purchases, lost, model, limit)
 
 
 class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
@@ -38,9 +50,11 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
         valuer: Valuer,
         tiers: tuple[Tier, ...] | None = None,
         feed: TopicFeed[events_pb2.ValueUpdated] | None = None,
+        historian: Historian | None = None,
     ) -> None:
         self.store = store
         self.valuer = valuer
+        self.historian = historian or default_historian()
         self.tiers = tiers or load_tiers()
         self.feed = feed
 
@@ -60,12 +74,29 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
     @rpc_method
     async def GetCustomerValue(
         self, request: pb.GetCustomerValueRequest, context: grpc.aio.ServicerContext
-    ) -> events_pb2.CustomerValue:
+    ) -> pb.GetCustomerValueResponse:
         customer_id = require("customer_id", request.customer_id)
-        valued = await self.store.get_value(customer_id, self.valuer)
-        if valued is None or valued.value is None:
-            raise NotFound(f"no purchases recorded for customer {customer_id}")
-        return value_message(valued.value)
+        if not 0 <= request.history_limit <= MAX_HISTORY:
+            limits = f"must be 1..{MAX_HISTORY} (0: {DEFAULT_HISTORY})"
+            raise InvalidArgument(("history_limit", limits))
+        history = await self.store.get_history(customer_id)
+        valued = valued_history(history, self.valuer)
+        if history is None or valued is None:
+            raise NotFound(f"nothing recorded for customer {customer_id}")
+        limit = request.history_limit or DEFAULT_HISTORY
+        response = pb.GetCustomerValueResponse(
+            at_risk=[at_risk_message(r) for r in reversed(valued.at_risk)],
+            history=[
+                change_message(c) for c in self.historian(history.purchases, history.lost, limit)
+            ],
+        )
+        if valued.value is not None:
+            response.value.CopyFrom(value_message(valued.value))
+        standing = await self.store.standing(history.customer_id)
+        if standing is not None:
+            response.rank, response.site_customers = standing.rank, standing.site_customers
+            response.tier = tier_of(self.tiers, standing.rank, standing.site_customers)
+        return response
 
     @rpc_method
     async def ListTopCustomers(

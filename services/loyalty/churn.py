@@ -61,6 +61,7 @@ class LostMoment:
     weight: Decimal  # the weight of the standards it broke
     recovered: bool = False  # notify reported its case recovered
     site_id: str = ""  # where it was lost
+    recovered_at: datetime | None = None  # when notify reported it recovered, if it did
 
 
 def default_model_file() -> Path:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from loyalty.domain import CustomerValue, Purchase
+from loyalty.history import LOST_MOMENT, PURCHASE, RECOVERY, ValueChange
 from loyalty.valuation import AtRisk, Recovery
 from touchstone.common.decoding import UnusableRecord, checked_time
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_timestamp
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.loyalty.v1 import events_pb2 as pb
+from touchstone.loyalty.v1 import loyalty_service_pb2 as service_pb
 from touchstone.notify.v1.events_pb2 import CaseEvent
 
 
@@ -52,6 +54,7 @@ def value_message(value: CustomerValue) -> pb.CustomerValue:
         lifetime_value_minor=value.lifetime_value_minor,
         as_of=to_timestamp(value.as_of),
         churn_risk=float(value.churn_risk or 0),
+        site_id=value.site_id,
     )
 
 
@@ -67,20 +70,47 @@ def at_risk_updated(
 ) -> pb.ValueUpdated:
     """ValueUpdated for a lost moment: what it put at risk, and the customer's value now."""
     state = (str(at_risk.value_at_risk_minor), str(at_risk.risk_after), str(at_risk.recovered))
-    event = pb.ValueUpdated(
+    return pb.ValueUpdated(
         event_id=derived_id("value-at-risk", at_risk.moment_id, *state),
         value=value_message(value) if value else pb.CustomerValue(customer_id=customer_id),
-        at_risk=pb.ValueAtRisk(
-            moment_id=at_risk.moment_id,
-            site_id=at_risk.site_id,
-            occurred_at=to_timestamp(at_risk.occurred_at),
-            currency=at_risk.currency,
-            lifetime_value_minor=at_risk.lifetime_value_minor,
-            risk_before=float(at_risk.risk_before),
-            risk_after=float(at_risk.risk_after),
-            value_at_risk_minor=at_risk.value_at_risk_minor,
-            recovered=at_risk.recovered,
-            remaining_minor=at_risk.remaining_minor,
-        ),
+        at_risk=at_risk_message(at_risk),
     )
-    return event
+
+
+def at_risk_message(at_risk: AtRisk) -> pb.ValueAtRisk:
+    """What a lost moment put at risk, as a contract message."""
+    return pb.ValueAtRisk(
+        moment_id=at_risk.moment_id,
+        site_id=at_risk.site_id,
+        occurred_at=to_timestamp(at_risk.occurred_at),
+        currency=at_risk.currency,
+        lifetime_value_minor=at_risk.lifetime_value_minor,
+        risk_before=float(at_risk.risk_before),
+        risk_after=float(at_risk.risk_after),
+        value_at_risk_minor=at_risk.value_at_risk_minor,
+        recovered=at_risk.recovered,
+        remaining_minor=at_risk.remaining_minor,
+    )
+
+
+CAUSES = {
+    PURCHASE: service_pb.VALUE_CHANGE_CAUSE_PURCHASE,
+    LOST_MOMENT: service_pb.VALUE_CHANGE_CAUSE_LOST_MOMENT,
+    RECOVERY: service_pb.VALUE_CHANGE_CAUSE_RECOVERY,
+}
+
+
+def change_message(change: ValueChange) -> service_pb.ValueChange:
+    """One change in a customer's value, as a contract message."""
+    return service_pb.ValueChange(
+        at=to_timestamp(change.at),
+        cause=CAUSES[change.cause],
+        cause_id=change.cause_id,
+        site_id=change.site_id,
+        amount_minor=change.amount_minor,
+        currency=change.currency,
+        lifetime_value_before_minor=change.lifetime_value_before_minor,
+        lifetime_value_after_minor=change.lifetime_value_after_minor,
+        churn_risk_before=float(change.churn_risk_before),
+        churn_risk_after=float(change.churn_risk_after),
+    )

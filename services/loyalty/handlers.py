@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from loyalty.churn import ChurnModel, LostMoment, load_model
 from loyalty.codec import at_risk_updated, purchase_of, recoveries_of, value_updated
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy
+from loyalty.history import ValueChange, value_history
 from loyalty.store import LoyaltyStore
 from loyalty.valuation import Facts, Loss, Recovery, Valuation, lost_moment_of, valuation
 from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, parse_record
@@ -59,6 +60,12 @@ class ValueCustomers:
     def value(self, purchases: Sequence[Purchase], lost: Sequence[LostMoment]) -> Valuation:
         """One customer valued from their whole history."""
         return valuation(purchases, lost, self.model, self.policy)
+
+    def history(
+        self, purchases: Sequence[Purchase], lost: Sequence[LostMoment], limit: int
+    ) -> list[ValueChange]:
+        """The latest changes of one customer's value, newest first."""
+        return value_history(purchases, lost, self.model, limit, self.policy)
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
         """Store the batch's purchases, lost moments and recoveries; publish each affected

@@ -5,6 +5,7 @@ from pathlib import Path
 from loyalty.api import LoyaltyApi
 from loyalty.handlers import ValueCustomers
 from loyalty.store import PostgresLoyaltyStore
+from touchstone.common.settings import Settings
 from touchstone.common.topic_feed import TopicFeed
 from touchstone.common.topics import (
     CONTACTS_RECORDED,
@@ -17,6 +18,14 @@ from touchstone.common.worker import ServiceSpec
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as pb_grpc
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 
+
+def loyalty_api(store: PostgresLoyaltyStore, settings: Settings) -> LoyaltyApi:
+    """The gRPC servicer, valuing customers as the handler does."""
+    valuer = ValueCustomers(store)
+    feed = TopicFeed(settings, LOYALTY_VALUES, ValueUpdated)
+    return LoyaltyApi(store, valuer.value, feed=feed, historian=valuer.history)
+
+
 SPEC = ServiceSpec(
     name="loyalty",
     input_topics=(CONTACTS_RECORDED, JOURNEY_MOMENTS, NOTIFY_CASES),
@@ -24,11 +33,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     store=PostgresLoyaltyStore,
     handler=lambda store, settings: ValueCustomers(store),
-    servicer=lambda store, settings: LoyaltyApi(
-        store,
-        ValueCustomers(store).value,
-        feed=TopicFeed(settings, LOYALTY_VALUES, ValueUpdated),
-    ),
+    servicer=lambda store, settings: loyalty_api(store, settings),
     grpc_service="touchstone.loyalty.v1.LoyaltyService",
     add_servicer=pb_grpc.add_LoyaltyServiceServicer_to_server,
 )

@@ -71,6 +71,24 @@ class AtRiskTotal:
 
 
 @dataclass(frozen=True)
+class History:
+    """Everything recorded of a customer and everyone merged into them."""
+
+    customer_id: str  # the id they are known by now
+    purchases: list[Purchase]
+    lost: list[LostMoment]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a customer ranks among their home site's customers."""
+
+    site_id: str
+    rank: int  # 1 = the highest lifetime value
+    site_customers: int
+
+
+@dataclass(frozen=True)
 class Ranked:
     """A customer in a site's ranking."""
 
@@ -80,10 +98,15 @@ class Ranked:
     churn_risk: Decimal
 
 
-def value_as(customer_id: str, valuation: Valuation) -> Valuation:
-    """A merged customer's valuation, under the id they are known by now."""
+def valued_history(history: History | None, valuer: Valuer) -> Valuation | None:
+    """A customer's valuation from their history, under the id they are known by now."""
+    if history is None:
+        return None
+    valuation = valuer(history.purchases, history.lost)
     value = valuation.value
-    return replace(valuation, value=replace(value, customer_id=customer_id) if value else None)
+    return replace(
+        valuation, value=replace(value, customer_id=history.customer_id) if value else None
+    )
 
 
 class LoyaltyStore(CustomerLinks, Protocol):
@@ -93,9 +116,16 @@ class LoyaltyStore(CustomerLinks, Protocol):
         """Store new purchases, lost moments and recoveries and revalue their customers from
         their whole history, in one transaction: customer id -> valuation."""
 
+    async def get_history(self, customer_id: str) -> History | None:
+        """Everything recorded of the customer and everyone merged into them; None if nothing
+        of theirs was recorded."""
+
     async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
         """The customer's valuation now, with everyone merged into them valued as one; None if
         nothing of theirs was recorded."""
+
+    async def standing(self, customer_id: str) -> Standing | None:
+        """Where the customer's value ranks at their home site; None if they have no value."""
 
     async def site_customers(self, site_id: str) -> int:
         """How many customers have this home site."""
@@ -134,7 +164,7 @@ ON CONFLICT (moment_id) DO NOTHING
 """
 SELECT_LOSSES = """
 SELECT l.moment_id, l.customer_id, l.site_id, l.occurred_at, l.side, l.weight,
-       r.moment_id IS NOT NULL
+       r.moment_id IS NOT NULL, r.recovered_at
 FROM loyalty.lost_moments l LEFT JOIN loyalty.recoveries r USING (moment_id)
 WHERE l.customer_id = ANY(%s) ORDER BY l.customer_id, l.occurred_at, l.moment_id
 """
@@ -168,6 +198,16 @@ GROUP BY currency ORDER BY currency
 """
 
 COUNT_SITE = "SELECT count(*) FROM loyalty.customer_values WHERE site_id = %s"
+SELECT_STANDING = """
+SELECT v.site_id,
+       (SELECT count(*) FROM loyalty.customer_values o
+        WHERE o.site_id = v.site_id
+          AND (o.lifetime_value_minor > v.lifetime_value_minor
+               OR (o.lifetime_value_minor = v.lifetime_value_minor
+                   AND o.customer_id < v.customer_id))) + 1,
+       (SELECT count(*) FROM loyalty.customer_values o WHERE o.site_id = v.site_id)
+FROM loyalty.customer_values v WHERE v.customer_id = %s
+"""
 SELECT_TOP = """
 SELECT customer_id, currency, lifetime_value_minor, coalesce(churn_risk, 0)
 FROM loyalty.customer_values WHERE site_id = %s
@@ -195,8 +235,8 @@ ON CONFLICT (customer_id) DO UPDATE SET
 def losses_of(rows: Sequence[Sequence[Any]]) -> dict[str, list[LostMoment]]:
     """Lost moments by customer, as SELECT_LOSSES reads them."""
     by_customer: dict[str, list[LostMoment]] = {}
-    for moment_id, customer_id, site_id, at, side, weight, recovered in rows:
-        moment = LostMoment(moment_id, at, side, Decimal(weight), recovered, site_id)
+    for moment_id, customer_id, site_id, at, side, weight, recovered, recovered_at in rows:
+        moment = LostMoment(moment_id, at, side, Decimal(weight), recovered, site_id, recovered_at)
         by_customer.setdefault(customer_id, []).append(moment)
     return by_customer
 
@@ -244,7 +284,7 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
                 await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
         return valued
 
-    async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
+    async def get_history(self, customer_id: str) -> History | None:
         group = list(await self.customer_group(customer_id))
         async with self.pool.connection() as conn:
             bought = await (await conn.execute(SELECT_HISTORY, (group,))).fetchall()
@@ -253,7 +293,15 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
             return None
         purchases = [p for ps in purchases_of(bought).values() for p in ps]
         moments = [m for ms in losses_of(lost).values() for m in ms]
-        return value_as(group[0], valuer(purchases, moments))
+        return History(group[0], purchases, moments)
+
+    async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
+        return valued_history(await self.get_history(customer_id), valuer)
+
+    async def standing(self, customer_id: str) -> Standing | None:
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute(SELECT_STANDING, (customer_id,))).fetchone()
+        return Standing(row[0], int(row[1]), int(row[2])) if row else None
 
     async def site_customers(self, site_id: str) -> int:
         async with self.pool.connection() as conn:

@@ -147,5 +147,17 @@ def valuation(
             )
         )
     times = [p.occurred_at for p in purchases] + [m.occurred_at for m in ordered]
-    risk = churn_risk(model, ordered, max(times)) if times else model.base_risk
-    return Valuation(value_with(purchases, risk, model, policy), risk, tuple(at_risk))
+    value, risk = standing(purchases, ordered, max(times, default=None), model, policy)
+    return Valuation(value, risk, tuple(at_risk))
+
+
+def standing(
+    purchases: Sequence[Purchase],
+    lost: Sequence[LostMoment],
+    as_of: datetime | None,
+    model: ChurnModel,
+    policy: ValuePolicy = DEFAULT_POLICY,
+) -> tuple[CustomerValue | None, Decimal]:
+    """The customer's lifetime value and churn risk as of a time (the base risk if None)."""
+    risk = churn_risk(model, lost, as_of) if as_of is not None else model.base_risk
+    return value_with(purchases, risk, model, policy), risk

@@ -66,7 +66,13 @@ from touchstone.journey.v1.journey_service_pb2 import (
     WatchMomentsRequest,
 )
 from touchstone.loyalty.v1.events_pb2 import CustomerValue
-from touchstone.loyalty.v1.loyalty_service_pb2 import GetCustomerValueRequest, WatchValuesRequest
+from touchstone.loyalty.v1.loyalty_service_pb2 import (
+    VALUE_CHANGE_CAUSE_LOST_MOMENT,
+    VALUE_CHANGE_CAUSE_PURCHASE,
+    GetCustomerValueRequest,
+    GetCustomerValueResponse,
+    WatchValuesRequest,
+)
 from touchstone.notify.v1.events_pb2 import CASE_STATUS_OPEN
 from touchstone.notify.v1.notify_service_pb2 import (
     GetCaseRequest,
@@ -191,6 +197,12 @@ def test_slow_greeting_is_lost_payment_valued_and_a_case_opened(
     # a procedural lose of weight 1: 0.9 x 1/3 x 0.5 = 0.15 to leave; 1 - 0.8 x 0.85
     assert risky.churn_risk == pytest.approx(0.32)
     assert risky.lifetime_value_minor < value.lifetime_value_minor or value.churn_risk > 0.2
+    explained = _valued(clients, customer_id)
+    assert explained is not None and explained.tier and explained.rank >= 1
+    assert [r.moment_id for r in explained.at_risk] == [greeting.moment_id]
+    causes = {(c.cause, c.cause_id) for c in explained.history}
+    assert (VALUE_CHANGE_CAUSE_LOST_MOMENT, greeting.moment_id) in causes
+    assert VALUE_CHANGE_CAUSE_PURCHASE in {c.cause for c in explained.history}
 
     cases = eventually(lambda: _cases(clients, customer_id), "a recovery case").cases
     assert len(cases) == 1 and cases[0].status == CASE_STATUS_OPEN
@@ -203,6 +215,11 @@ def test_slow_greeting_is_lost_payment_valued_and_a_case_opened(
 
 
 def _value(clients: Clients, customer_id: str) -> CustomerValue | None:
+    reply = _valued(clients, customer_id)
+    return reply.value if reply is not None and reply.HasField("value") else None
+
+
+def _valued(clients: Clients, customer_id: str) -> GetCustomerValueResponse | None:
     try:
         return clients.loyalty.GetCustomerValue(
             GetCustomerValueRequest(customer_id=customer_id), timeout=5

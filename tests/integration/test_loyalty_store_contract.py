@@ -11,6 +11,7 @@ import pytest
 
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
+from loyalty.store import Standing
 from loyalty.valuation import Facts, Loss, Recovery
 from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
@@ -127,6 +128,9 @@ def test_a_sites_customers_are_ranked_by_lifetime_value(loyalty_store) -> None:
         assert [r.customer_id for r in ranked] == ["c2", "c1"]
         assert ranked[0].currency == "VND"
         assert await store.site_customers("s3") == 0 and await store.ranked("s3", 0, 5) == []
+        assert await store.standing("c2") == Standing("s1", 2, 3)
+        assert await store.standing("c3") == Standing("s2", 1, 1)
+        assert await store.standing("c404") is None
 
     run(loyalty_store, scenario)
 

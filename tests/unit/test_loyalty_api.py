@@ -48,3 +48,17 @@ def test_a_period_that_is_missing_or_empty_is_refused_by_field(since, until, fie
         call(LoyaltyApi(MemoryLoyaltyStore(), valued).GetValueAtRisk, request(since, until))
     assert refused.value.status.code == grpc.StatusCode.INVALID_ARGUMENT
     assert [field for field, _ in violations(refused.value)] == fields
+
+
+def test_a_customer_who_only_lost_moments_shows_them_at_risk_and_no_value_yet() -> None:
+    store = MemoryLoyaltyStore()
+    lost = LostMoment("m1", T0, "personal", Decimal(1), site_id="hcm-01")
+    asyncio.run(store.fold(Facts(losses=[Loss("c1", lost)]), valued))
+    reply = call(
+        LoyaltyApi(store, valued).GetCustomerValue, pb.GetCustomerValueRequest(customer_id="c1")
+    )
+    assert not reply.HasField("value") and reply.tier == "" and reply.rank == 0
+    assert [r.moment_id for r in reply.at_risk] == ["m1"] and reply.at_risk[
+        0
+    ].value_at_risk_minor == 0
+    assert [c.cause for c in reply.history] == [pb.VALUE_CHANGE_CAUSE_LOST_MOMENT]

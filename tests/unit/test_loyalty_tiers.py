@@ -80,3 +80,30 @@ def test_a_bad_ranking_request_names_its_field() -> None:
             call(api.ListTopCustomers, request)
         assert refused.value.status.code == grpc.StatusCode.INVALID_ARGUMENT
         assert violations(refused.value)[0][0] == field
+
+
+def test_a_customers_value_says_their_tier_rank_and_what_changed_it() -> None:
+    reply = call(a_site_of_ten().GetCustomerValue, pb.GetCustomerValueRequest(customer_id="c8"))
+    assert (reply.value.customer_id, reply.value.site_id) == ("c8", "hcm-01")
+    assert (reply.tier, reply.rank, reply.site_customers) == ("middle", 3, 10)
+    (bought,) = reply.history
+    assert (bought.cause, bought.cause_id, bought.amount_minor) == (
+        pb.VALUE_CHANGE_CAUSE_PURCHASE,
+        "p8",
+        80_000,
+    )
+    assert bought.lifetime_value_after_minor == reply.value.lifetime_value_minor
+
+
+def test_a_customer_value_request_is_checked_field_by_field() -> None:
+    api = a_site_of_ten()
+    too_long = pb.GetCustomerValueRequest(customer_id="c8", history_limit=201)
+    for request, code, field in [
+        (pb.GetCustomerValueRequest(), grpc.StatusCode.INVALID_ARGUMENT, "customer_id"),
+        (too_long, grpc.StatusCode.INVALID_ARGUMENT, "history_limit"),
+        (pb.GetCustomerValueRequest(customer_id="c404"), grpc.StatusCode.NOT_FOUND, ""),
+    ]:
+        with pytest.raises(Aborted) as refused:
+            call(api.GetCustomerValue, request)
+        assert refused.value.status.code == code
+        assert not field or violations(refused.value)[0][0] == field

@@ -3,7 +3,6 @@
 import grpc
 import warnings
 
-from touchstone.loyalty.v1 import events_pb2 as touchstone_dot_loyalty_dot_v1_dot_events__pb2
 from touchstone.loyalty.v1 import loyalty_service_pb2 as touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -39,7 +38,7 @@ class LoyaltyServiceStub:
         self.GetCustomerValue = channel.unary_unary(
                 '/touchstone.loyalty.v1.LoyaltyService/GetCustomerValue',
                 request_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueRequest.SerializeToString,
-                response_deserializer=touchstone_dot_loyalty_dot_v1_dot_events__pb2.CustomerValue.FromString,
+                response_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueResponse.FromString,
                 _registered_method=True)
         self.GetValueAtRisk = channel.unary_unary(
                 '/touchstone.loyalty.v1.LoyaltyService/GetValueAtRisk',
@@ -63,7 +62,10 @@ class LoyaltyServiceServicer:
     """
 
     def GetCustomerValue(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A customer's value (everyone merged into them valued as one): its components, churn risk,
+        tier at their home site, what each lost moment put at risk, and the latest changes with
+        their causes.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -98,7 +100,7 @@ def add_LoyaltyServiceServicer_to_server(servicer, server):
             'GetCustomerValue': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCustomerValue,
                     request_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueRequest.FromString,
-                    response_serializer=touchstone_dot_loyalty_dot_v1_dot_events__pb2.CustomerValue.SerializeToString,
+                    response_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueResponse.SerializeToString,
             ),
             'GetValueAtRisk': grpc.unary_unary_rpc_method_handler(
                     servicer.GetValueAtRisk,
@@ -143,7 +145,7 @@ class LoyaltyService:
             target,
             '/touchstone.loyalty.v1.LoyaltyService/GetCustomerValue',
             touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueRequest.SerializeToString,
-            touchstone_dot_loyalty_dot_v1_dot_events__pb2.CustomerValue.FromString,
+            touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueResponse.FromString,
             options,
             channel_credentials,
             insecure,
