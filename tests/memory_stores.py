@@ -25,8 +25,16 @@ from journey.visit_store import Completion
 from journey.visits import Tally, VisitState
 from loyalty.churn import LostMoment as LoyaltyLostMoment
 from loyalty.domain import Purchase
-from loyalty.store import AtRiskTotal, History, Ranked, Standing, Valuer, valued_history
-from loyalty.valuation import Facts, Loss, Recovery, Valuation
+from loyalty.store import (
+    AtRiskTotal,
+    History,
+    Ranked,
+    Standing,
+    Valuer,
+    value_as,
+    valued_history,
+)
+from loyalty.valuation import AtRisk, Facts, Loss, Recovery, Valuation
 from notify.domain import CaseOpening, LostMoment
 from notify.store import CaseFilter, CaseRow
 from touchstone.common.customer_links import LinkChange, group_of
@@ -356,7 +364,9 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         self.purchases: dict[str, Purchase] = {}
         self.losses: dict[str, Loss] = {}
         self.recovered: dict[str, Recovery] = {}
-        self.values: dict[str, Valuation] = {}
+        self.erased: set[str] = set()
+        self.values: dict[str, Valuation] = {}  # ranked: customers as known now, not erased
+        self.at_risk: dict[str, AtRisk] = {}  # by moment, erased customers' too
 
     def _history(self, group: set[str]) -> tuple[list[Purchase], list[LoyaltyLostMoment]]:
         bought = [p for p in self.purchases.values() if p.customer_id in group]
@@ -376,9 +386,22 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
             self.losses.setdefault(x.moment.moment_id, x)
         for r in facts.recoveries:
             self.recovered.setdefault(r.moment_id, r)
-        valued = {c: valuer(*self._history({c})) for c in facts.customers}
-        self.values.update(valued)
-        return valued
+        self.erased.update(facts.erased)
+        self.links.extend(facts.links)
+        groups = {group_of(self.links, c) for c in facts.customers}
+        valued = {g[0]: value_as(g[0], valuer(*self._history(set(g)))) for g in groups}
+        erased = {g[0] for g in groups if self.erased & set(g)}
+        for group in groups:
+            for gone in group[1:] if group[0] not in erased else group:
+                self.values.pop(gone, None)
+        for root, valuation in valued.items():
+            self.at_risk.update({r.moment_id: r for r in valuation.at_risk})
+            if root not in erased:
+                self.values[root] = valuation
+        return {root: v for root, v in valued.items() if root not in erased}
+
+    async def is_erased(self, customer_id: str) -> bool:
+        return bool(self.erased & set(group_of(self.links, customer_id)))
 
     async def get_history(self, customer_id: str) -> History | None:
         group = group_of(self.links, customer_id)
@@ -414,14 +437,13 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         self, site_id: str, since: datetime, until: datetime
     ) -> list[AtRiskTotal]:
         totals: dict[str, list[int]] = {}
-        for valuation in self.values.values():
-            for r in valuation.at_risk:
-                if since <= r.occurred_at < until and site_id in ("", r.site_id):
-                    t = totals.setdefault(r.currency, [0, 0, 0, 0])
-                    t[0] += r.remaining_minor
-                    t[1] += r.saved_minor
-                    t[2] += 1
-                    t[3] += r.recovered
+        for r in self.at_risk.values():
+            if since <= r.occurred_at < until and site_id in ("", r.site_id):
+                t = totals.setdefault(r.currency, [0, 0, 0, 0])
+                t[0] += r.remaining_minor
+                t[1] += r.saved_minor
+                t[2] += 1
+                t[3] += r.recovered
         return [AtRiskTotal(c, *t) for c, t in sorted(totals.items())]
 
 

@@ -79,6 +79,8 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
         if not 0 <= request.history_limit <= MAX_HISTORY:
             limits = f"must be 1..{MAX_HISTORY} (0: {DEFAULT_HISTORY})"
             raise InvalidArgument(("history_limit", limits))
+        if await self.store.is_erased(customer_id):
+            raise NotFound(f"customer {customer_id} was erased: only anonymous amounts are kept")
         history = await self.store.get_history(customer_id)
         valued = valued_history(history, self.valuer)
         if history is None or valued is None:

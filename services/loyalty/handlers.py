@@ -1,8 +1,9 @@
 """Value customers from their purchases and lost moments, and publish what changed.
 
 Purchases come from contacts' recorded touchpoints, lost moments from journey's verdicts,
-recoveries from notify's cases; each batch stores them once and revalues every customer it
-touches from their whole history.
+recoveries from notify's cases, merges and erasures from contacts' profile events; each batch
+stores them once and revalues every customer it touches from the whole history of everyone
+merged into them.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from loyalty.codec import at_risk_updated, purchase_of, recoveries_of, value_upd
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy
 from loyalty.history import ValueChange, value_history
 from loyalty.store import LoyaltyStore
-from loyalty.valuation import Facts, Loss, Recovery, Valuation, lost_moment_of, valuation
+from loyalty.valuation import Facts, Loss, Valuation, lost_moment_of, valuation
+from touchstone.common.customer_links import link_change_of
 from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, parse_record
 from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import (
+    CONTACTS_PROFILES,
     JOURNEY_MOMENTS,
     LOYALTY_DLQ,
     LOYALTY_VALUES,
@@ -27,6 +30,7 @@ from touchstone.common.topics import (
     cloudevent_headers,
 )
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.contacts.v1.profile_pb2 import CustomerEvent
 from touchstone.journey.v1.events_pb2 import MomentScored
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 from touchstone.notify.v1.events_pb2 import CaseEvent
@@ -42,6 +46,26 @@ def loss_of(record: Incoming) -> Loss | None:
         raise UnusableRecord("moment id, customer id and occurred_at are required")
     lost = lost_moment_of(moment)
     return Loss(moment.customer_id, lost) if lost else None
+
+
+def facts_of(record: Incoming) -> Facts:
+    """What one record brings loyalty (often nothing); UnusableRecord if it cannot be read."""
+    if record.topic == JOURNEY_MOMENTS:
+        loss = loss_of(record)
+        return Facts(losses=[loss] if loss else [])
+    if record.topic == NOTIFY_CASES:
+        return Facts(recoveries=recoveries_of(parse_record(record, CaseEvent)))
+    if record.topic == CONTACTS_PROFILES:
+        event = parse_record(record, CustomerEvent)
+        if (link := link_change_of(event)) is not None:
+            return Facts(links=[link])
+        if event.WhichOneof("change") != "erased":
+            return Facts()
+        if not event.erased.customer_id:
+            raise UnusableRecord("erased: customer_id is required")
+        return Facts(erased=[event.erased.customer_id])
+    purchase = purchase_of(parse_record(record, TouchpointRecorded))
+    return Facts(purchases=[purchase] if purchase else [])
 
 
 class ValueCustomers:
@@ -68,36 +92,25 @@ class ValueCustomers:
         return value_history(purchases, lost, self.model, limit, self.policy)
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
-        """Store the batch's purchases, lost moments and recoveries; publish each affected
-        customer's new value, and what each new or newly recovered lost moment put at risk."""
-        purchases: list[Purchase] = []
-        losses: list[Loss] = []
-        recoveries: list[Recovery] = []
+        """Store the batch's facts; publish, for each customer they concern, what each new or
+        newly recovered lost moment put at risk (with the value now), or else the new value."""
+        parts: list[Facts] = []
         outgoing: list[Outgoing] = []
         for record in batch:
             try:
-                if record.topic == JOURNEY_MOMENTS:
-                    if (loss := loss_of(record)) is not None:
-                        losses.append(loss)
-                elif record.topic == NOTIFY_CASES:
-                    recoveries.extend(recoveries_of(parse_record(record, CaseEvent)))
-                elif (
-                    purchase := purchase_of(parse_record(record, TouchpointRecorded))
-                ) is not None:
-                    purchases.append(purchase)
+                parts.append(facts_of(record))
             except UnusableRecord as error:
                 outgoing.append(dead_letter_unusable(record, LOYALTY_DLQ, error))
-        facts = Facts(purchases, losses, recoveries)
+        facts = Facts.combined(parts)
         valued = await self.store.fold(facts, self.value)
-        bought, changed = {p.customer_id for p in purchases}, facts.moment_ids
+        changed = facts.moment_ids
         for customer, valuation_now in sorted(valued.items()):
             value = valuation_now.value
-            if customer in bought and value is not None:
+            at_risk = [r for r in valuation_now.at_risk if r.moment_id in changed]
+            for moment in at_risk:
+                outgoing.append(self.record(customer, at_risk_updated(customer, value, moment)))
+            if not at_risk and value is not None:
                 outgoing.append(self.record(customer, value_updated(value)))
-            for at_risk in valuation_now.at_risk:
-                if at_risk.moment_id in changed:
-                    event = at_risk_updated(customer, value, at_risk)
-                    outgoing.append(self.record(customer, event))
         return outgoing
 
     @staticmethod

@@ -8,6 +8,7 @@ from loyalty.store import PostgresLoyaltyStore
 from touchstone.common.settings import Settings
 from touchstone.common.topic_feed import TopicFeed
 from touchstone.common.topics import (
+    CONTACTS_PROFILES,
     CONTACTS_RECORDED,
     JOURNEY_MOMENTS,
     LOYALTY_DLQ,
@@ -28,7 +29,8 @@ def loyalty_api(store: PostgresLoyaltyStore, settings: Settings) -> LoyaltyApi:
 
 SPEC = ServiceSpec(
     name="loyalty",
-    input_topics=(CONTACTS_RECORDED, JOURNEY_MOMENTS, NOTIFY_CASES),
+    input_topics=(CONTACTS_RECORDED, CONTACTS_PROFILES, JOURNEY_MOMENTS, NOTIFY_CASES),
+    follows_merges=False,  # it folds merges and erasures itself, with the values they change
     dead_letter_topic=LOYALTY_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=PostgresLoyaltyStore,

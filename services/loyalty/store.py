@@ -9,12 +9,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
 from loyalty.valuation import AtRisk, Facts, Loss, Valuation
-from touchstone.common.customer_links import CustomerLinks, PostgresCustomerLinks
+from touchstone.common.customer_links import CustomerLinks, PostgresCustomerLinks, fold_links_in
 from touchstone.common.pg import columns
 
 SCHEMA = "loyalty"
@@ -98,14 +99,28 @@ class Ranked:
     churn_risk: Decimal
 
 
+def value_as(customer_id: str, valuation: Valuation) -> Valuation:
+    """A merged customer's valuation, under the id they are known by now."""
+    value = valuation.value
+    return replace(valuation, value=replace(value, customer_id=customer_id) if value else None)
+
+
 def valued_history(history: History | None, valuer: Valuer) -> Valuation | None:
     """A customer's valuation from their history, under the id they are known by now."""
     if history is None:
         return None
-    valuation = valuer(history.purchases, history.lost)
-    value = valuation.value
-    return replace(
-        valuation, value=replace(value, customer_id=history.customer_id) if value else None
+    return value_as(history.customer_id, valuer(history.purchases, history.lost))
+
+
+def history_of(
+    group: Sequence[str],
+    bought: dict[str, list[Purchase]],
+    lost: dict[str, list[LostMoment]],
+) -> tuple[list[Purchase], list[LostMoment]]:
+    """A group's purchases and lost moments, from each member's."""
+    return (
+        [p for member in group for p in bought.get(member, [])],
+        [m for member in group for m in lost.get(member, [])],
     )
 
 
@@ -113,12 +128,16 @@ class LoyaltyStore(CustomerLinks, Protocol):
     """What the loyalty handler and API need from storage."""
 
     async def fold(self, facts: Facts, valuer: Valuer) -> dict[str, Valuation]:
-        """Store new purchases, lost moments and recoveries and revalue their customers from
-        their whole history, in one transaction: customer id -> valuation."""
+        """Store the facts and revalue every customer they concern from the whole history of
+        everyone merged into them, in one transaction: the id each is known by now -> their
+        valuation. Erased customers are left out: nothing of theirs is valued any more."""
 
     async def get_history(self, customer_id: str) -> History | None:
         """Everything recorded of the customer and everyone merged into them; None if nothing
         of theirs was recorded."""
+
+    async def is_erased(self, customer_id: str) -> bool:
+        """Whether contacts erased the customer (or anyone merged with them)."""
 
     async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
         """The customer's valuation now, with everyone merged into them valued as one; None if
@@ -168,6 +187,22 @@ SELECT l.moment_id, l.customer_id, l.site_id, l.occurred_at, l.side, l.weight,
 FROM loyalty.lost_moments l LEFT JOIN loyalty.recoveries r USING (moment_id)
 WHERE l.customer_id = ANY(%s) ORDER BY l.customer_id, l.occurred_at, l.moment_id
 """
+SAVE_ERASED = """
+INSERT INTO loyalty.erased_customers (customer_id) SELECT unnest(%s::text[])
+ON CONFLICT DO NOTHING
+"""
+SELECT_GROUPS = """
+SELECT r.root, array(SELECT loyalty.customer_group(r.root)),
+       EXISTS (SELECT 1 FROM loyalty.erased_customers e
+               WHERE e.customer_id IN (SELECT loyalty.customer_group(r.root)))
+FROM (SELECT DISTINCT loyalty.customer_root(id) AS root FROM unnest(%s::text[]) AS id) r
+ORDER BY r.root
+"""
+SELECT_ERASED = """
+SELECT EXISTS (SELECT 1 FROM loyalty.erased_customers
+               WHERE customer_id IN (SELECT loyalty.customer_group(%s)))
+"""
+DROP_VALUES = "DELETE FROM loyalty.customer_values WHERE customer_id = ANY(%s)"
 SAVE_RECOVERIES = f"""
 INSERT INTO loyalty.recoveries ({", ".join(RECOVERY_COLUMNS)})
 SELECT * FROM unnest(
@@ -185,7 +220,7 @@ SELECT * FROM unnest(
     %(recovered)b::bool[], %(remaining_minor)b::bigint[]
 )
 ON CONFLICT (moment_id) DO UPDATE SET
-    {", ".join(f"{c} = excluded.{c}" for c in AT_RISK_COLUMNS[4:])}
+    {", ".join(f"{c} = excluded.{c}" for c in AT_RISK_COLUMNS[1:])}
 """
 
 SELECT_AT_RISK_TOTALS = """
@@ -261,28 +296,42 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         self.pool = pool
 
     async def fold(self, facts: Facts, valuer: Valuer) -> dict[str, Valuation]:
-        customers = facts.customers
-        if not customers:
+        if not facts.customers:
             return {}
         async with self.pool.connection() as conn, conn.transaction():
-            if facts.purchases:
-                await conn.execute(SAVE_PURCHASES, columns(facts.purchases, PURCHASE_COLUMNS))
-            if facts.losses:
-                await conn.execute(SAVE_LOSSES, loss_columns(facts.losses))
-            if facts.recoveries:
-                await conn.execute(SAVE_RECOVERIES, columns(facts.recoveries, RECOVERY_COLUMNS))
-            bought = purchases_of(
-                await (await conn.execute(SELECT_HISTORY, (customers,))).fetchall()
-            )
-            lost = losses_of(await (await conn.execute(SELECT_LOSSES, (customers,))).fetchall())
-            valued = {c: valuer(bought.get(c, []), lost.get(c, [])) for c in customers}
-            values = [v.value for v in valued.values() if v.value is not None]
+            await self._save(conn, facts)
+            rows = await (await conn.execute(SELECT_GROUPS, (facts.customers,))).fetchall()
+            groups = {root: tuple(members) for root, members, _ in rows}
+            erased = {root for root, _, is_erased in rows if is_erased}
+            members = sorted({m for group in groups.values() for m in group})
+            bought = purchases_of(await (await conn.execute(SELECT_HISTORY, (members,))).fetchall())
+            lost = losses_of(await (await conn.execute(SELECT_LOSSES, (members,))).fetchall())
+            valued = {
+                root: value_as(root, valuer(*history_of(group, bought, lost)))
+                for root, group in groups.items()
+            }
+            values = [v.value for r, v in valued.items() if v.value and r not in erased]
+            gone = [m for r, g in groups.items() for m in g if m != r or r in erased]
+            await conn.execute(DROP_VALUES, (gone,))
             if values:
                 await conn.execute(SAVE_VALUES, columns(values, VALUE_COLUMNS))
             at_risk = [(c, r) for c, valuation in valued.items() for r in valuation.at_risk]
             if at_risk:
                 await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
-        return valued
+        return {root: v for root, v in valued.items() if root not in erased}
+
+    @staticmethod
+    async def _save(conn: AsyncConnection, facts: Facts) -> None:
+        """Store each fact once."""
+        if facts.purchases:
+            await conn.execute(SAVE_PURCHASES, columns(facts.purchases, PURCHASE_COLUMNS))
+        if facts.losses:
+            await conn.execute(SAVE_LOSSES, loss_columns(facts.losses))
+        if facts.recoveries:
+            await conn.execute(SAVE_RECOVERIES, columns(facts.recoveries, RECOVERY_COLUMNS))
+        if facts.erased:
+            await conn.execute(SAVE_ERASED, (list(facts.erased),))
+        await fold_links_in(conn, SCHEMA, facts.links)
 
     async def get_history(self, customer_id: str) -> History | None:
         group = list(await self.customer_group(customer_id))
@@ -297,6 +346,11 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
 
     async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
         return valued_history(await self.get_history(customer_id), valuer)
+
+    async def is_erased(self, customer_id: str) -> bool:
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute(SELECT_ERASED, (customer_id,))).fetchone()
+        return bool(row and row[0])
 
     async def standing(self, customer_id: str) -> Standing | None:
         async with self.pool.connection() as conn:

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from loyalty.churn import ChurnModel, LostMoment, churn_risk, expected_years, value_at_risk
 from loyalty.domain import DEFAULT_POLICY, CustomerValue, Purchase, ValuePolicy, lifetime_value
+from touchstone.common.customer_links import LinkChange
 from touchstone.common.prototime import to_datetime
 from touchstone.journey.v1.events_pb2 import SIDE_PERSONAL, VERDICT_LOSE, MomentScored
 
@@ -60,17 +61,33 @@ class Recovery:
 
 @dataclass(frozen=True)
 class Facts:
-    """What a batch brings loyalty: new purchases, lost moments and recoveries."""
+    """What a batch brings loyalty: new purchases, lost moments and recoveries, and contacts'
+    merges, unmerges and erasures."""
 
     purchases: Sequence[Purchase] = ()
     losses: Sequence[Loss] = ()
     recoveries: Sequence[Recovery] = ()
+    links: Sequence[LinkChange] = ()
+    erased: Sequence[str] = ()  # customer ids contacts erased
+
+    @staticmethod
+    def combined(parts: Sequence[Facts]) -> Facts:
+        """Every part's facts together."""
+        return Facts(
+            purchases=[p for f in parts for p in f.purchases],
+            losses=[x for f in parts for x in f.losses],
+            recoveries=[r for f in parts for r in f.recoveries],
+            links=[c for f in parts for c in f.links],
+            erased=[e for f in parts for e in f.erased],
+        )
 
     @property
     def customers(self) -> list[str]:
-        """Every customer the facts concern, sorted."""
+        """Every customer id the facts concern, sorted."""
         ids = {p.customer_id for p in self.purchases} | {x.customer_id for x in self.losses}
-        return sorted(ids | {r.customer_id for r in self.recoveries})
+        ids |= {r.customer_id for r in self.recoveries} | set(self.erased)
+        linked = {c.survivor_id for c in self.links} | {c.absorbed_id for c in self.links}
+        return sorted(ids | linked)
 
     @property
     def moment_ids(self) -> set[str]:

@@ -4,8 +4,9 @@ A simulated day of recorded contacts goes onto the real broker; journey scores i
 and its moments (lost ones included) join loyalty's input. Loyalty takes that input into a fresh
 database in log order in batches of 500, then into another shuffled (moments before the
 purchases they follow, late purchases after the moments they precede, notify's recoveries
-before the moments they recover) in batches of 73: its purchases, lost moments, recoveries,
-customer values and values at risk are identical.
+before the moments they recover, contacts' merges and erasures anywhere) in batches of 73: its
+purchases, lost moments, recoveries, erasures, links, customer values and values at risk are
+identical.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import pytest
 from tests.replay import recorded_day_on_broker, tables_after
 from touchstone.common.prototime import to_datetime
 from touchstone.common.settings import Settings
-from touchstone.common.topics import JOURNEY_MOMENTS, NOTIFY_CASES, Incoming
+from touchstone.common.topics import CONTACTS_PROFILES, JOURNEY_MOMENTS, NOTIFY_CASES, Incoming
+from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.contacts.v1.profile_pb2 import CustomerErased, CustomerEvent, CustomersMerged
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
 from touchstone.notify.v1.events_pb2 import CaseEvent, CaseRecovered
 
@@ -30,6 +33,8 @@ TABLES = {
     "customer_values": "SELECT * FROM loyalty.customer_values ORDER BY customer_id",
     "recoveries": "SELECT * FROM loyalty.recoveries ORDER BY moment_id",
     "moments_at_risk": "SELECT * FROM loyalty.moments_at_risk ORDER BY moment_id",
+    "erased_customers": "SELECT * FROM loyalty.erased_customers ORDER BY customer_id",
+    "links": "SELECT * FROM loyalty.customer_links ORDER BY merge_id",
     "at_stake": "SELECT value_at_risk_minor, remaining_minor FROM loyalty.moments_at_risk "
     "ORDER BY moment_id",
 }
@@ -65,6 +70,28 @@ def recoveries(moments: list[Incoming]) -> list[Incoming]:
     return out
 
 
+def merges_and_erasures(recorded: list[Incoming]) -> list[Incoming]:
+    """Contacts merging three pairs of the day's customers and erasing two others."""
+    customers = sorted(
+        {TouchpointRecorded.FromString(r.value or b"").customer_id for r in recorded}
+    )
+    events = [
+        CustomerEvent(
+            event_id=f"merge-{n}",
+            merged=CustomersMerged(merge_id=f"merge-{n}", survivor_id=a, absorbed_id=b),
+        )
+        for n, (a, b) in enumerate(zip(customers[0:6:2], customers[1:6:2], strict=True))
+    ]
+    events += [
+        CustomerEvent(event_id=f"erased-{c}", erased=CustomerErased(customer_id=c))
+        for c in customers[6:8]
+    ]
+    return [
+        Incoming(CONTACTS_PROFILES, 0, n, b"", e.SerializeToString(), {}, 0)
+        for n, e in enumerate(events)
+    ]
+
+
 def loyalty_state(infra: Settings, log: list[Incoming], batch: int) -> dict[str, list[Any]]:
     return tables_after(infra, "loyalty", log, TABLES, batch)
 
@@ -72,7 +99,7 @@ def loyalty_state(infra: Settings, log: list[Incoming], batch: int) -> dict[str,
 def test_replaying_loyaltys_input_in_any_order_rebuilds_every_row_the_same(infra) -> None:
     recorded = recorded_day_on_broker(infra.kafka_bootstrap, 300, 2)
     moments = scored_moments(infra, recorded)
-    log = recorded + moments + recoveries(moments)
+    log = recorded + moments + recoveries(moments) + merges_and_erasures(recorded)
     shuffled = random.Random(11).sample(log, len(log))
 
     first = loyalty_state(infra, log, 500)
@@ -82,5 +109,6 @@ def test_replaying_loyaltys_input_in_any_order_rebuilds_every_row_the_same(infra
     assert len(first["purchases"]) > 100 and len(first["lost_moments"]) > 50
     assert len(first["moments_at_risk"]) == len(first["lost_moments"])
     assert len(first["recoveries"]) > 10
+    assert len(first["links"]) == 3 and len(first["erased_customers"]) == 2
     assert any(risked > 0 for risked, _ in first["at_stake"]), "some value is put at risk"
     assert any(0 < left < risked for risked, left in first["at_stake"]), "some is saved by recovery"

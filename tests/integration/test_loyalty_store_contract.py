@@ -15,6 +15,7 @@ from loyalty.store import Standing
 from loyalty.valuation import Facts, Loss, Recovery
 from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
+from touchstone.common.customer_links import LinkChange
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -150,5 +151,43 @@ def test_a_recovery_counts_whether_it_comes_before_or_after_its_moment(loyalty_s
             at_risk.saved_minor,
         )
         assert vnd.recovered_moments == 1
+
+    run(loyalty_store, scenario)
+
+
+def test_a_merged_group_is_valued_and_ranked_once_until_it_is_unmerged(loyalty_store) -> None:
+    merge = LinkChange("merge-1", survivor_id="c1", absorbed_id="c2")
+    unmerge = LinkChange("merge-1", survivor_id="c1", absorbed_id="c2", unmerged=True)
+
+    async def scenario(store) -> None:
+        await store.fold(Facts([bought(1), bought(2, "c2", 300_000)]), valued)
+        assert await store.site_customers("") == 2
+        merged = await store.fold(Facts(links=[merge]), valued)
+        assert list(merged) == ["c1"] and merged["c1"].value.visits == 2
+        assert await store.site_customers("") == 1
+        assert await store.standing("c1") == Standing("", 1, 1)
+        assert await store.standing("c2") is None
+        later = await store.fold(Facts([bought(3, "c2")]), valued)  # bought under the old id
+        assert list(later) == ["c1"] and later["c1"].value.visits == 3
+        apart = await store.fold(Facts(links=[unmerge]), valued)
+        assert sorted(apart) == ["c1", "c2"] and apart["c2"].value.visits == 2
+        assert await store.site_customers("") == 2
+
+    run(loyalty_store, scenario)
+
+
+def test_an_erased_customer_keeps_only_anonymous_amounts(loyalty_store) -> None:
+    week = (T0, T0 + timedelta(days=7))
+
+    async def scenario(store) -> None:
+        await store.fold(Facts([bought(0), bought(5, "c2")], [loss(1, days=1)]), valued)
+        totals = await store.value_at_risk("hcm-01", *week)
+        assert await store.fold(Facts(erased=["c1"]), valued) == {}
+        assert await store.is_erased("c1") and not await store.is_erased("c2")
+        assert [r.customer_id for r in await store.ranked("", 0, 5)] == ["c2"]
+        assert await store.standing("c1") is None
+        assert await store.value_at_risk("hcm-01", *week) == totals  # the amounts stay
+        assert await store.fold(Facts([bought(2)]), valued) == {}  # late: kept, never valued
+        assert await store.site_customers("") == 1
 
     run(loyalty_store, scenario)

@@ -116,19 +116,24 @@ class PostgresCustomerLinks:
     links_schema: str
 
     async def fold_links(self, changes: Sequence[LinkChange]) -> None:
-        folded = collapsed(changes)
-        if not folded:
-            return
-        params = {
-            name: [getattr(c, name) for c in folded]
-            for name in ("merge_id", "survivor_id", "absorbed_id", "unmerged")
-        }
         async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute(in_schema(FOLD_LINKS, self.links_schema), params)
+            await fold_links_in(conn, self.links_schema, changes)
 
     async def customer_group(self, customer_id: str) -> tuple[str, ...]:
         async with self.pool.connection() as conn:
             return await customer_group(conn, self.links_schema, customer_id)
+
+
+async def fold_links_in(conn: AsyncConnection, schema: str, changes: Sequence[LinkChange]) -> None:
+    """Store merges and unmerges, idempotently, in the connection's transaction."""
+    folded = collapsed(changes)
+    if not folded:
+        return
+    params = {
+        name: [getattr(c, name) for c in folded]
+        for name in ("merge_id", "survivor_id", "absorbed_id", "unmerged")
+    }
+    await conn.execute(in_schema(FOLD_LINKS, schema), params)
 
 
 async def customer_group(conn: AsyncConnection, schema: str, customer_id: str) -> tuple[str, ...]:

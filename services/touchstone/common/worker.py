@@ -40,7 +40,8 @@ class ServiceSpec:
     add_servicer: Callable[[Any, Any], None]
     relays_outbox: bool = False  # commands write events to <name>.outbox; relay them
     follows_merges: bool = True  # folds contacts' merges from contacts.profiles.v1 (its store
-    # is then CustomerLinks too); contacts, which makes the merges, does not
+    # is then CustomerLinks too); contacts, which makes the merges, does not, and loyalty reads
+    # contacts.profiles.v1 itself: a merge or an erasure changes the values it keeps
 
     @property
     def consumed_topics(self) -> tuple[str, ...]:
