@@ -95,3 +95,15 @@ def valued(purchases: Any, lost: Any = ()) -> Any:
     from loyalty.valuation import valuation
 
     return valuation(purchases, lost, load_model())
+
+
+def value_records(out: Any) -> list[Any]:
+    """A loyalty batch's output without its tier changes (tests of values and what is at risk)."""
+    from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+
+    return [
+        o
+        for o in out
+        if o.topic != "loyalty.values.v1"
+        or not ValueUpdated.FromString(o.value).HasField("tier_change")
+    ]

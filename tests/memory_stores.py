@@ -27,6 +27,7 @@ from loyalty.churn import LostMoment as LoyaltyLostMoment
 from loyalty.domain import Purchase
 from loyalty.store import (
     AtRiskTotal,
+    Folded,
     History,
     Ranked,
     Standing,
@@ -34,6 +35,7 @@ from loyalty.store import (
     value_as,
     valued_history,
 )
+from loyalty.tiers import TierChanged, load_tiers, tier_of
 from loyalty.valuation import AtRisk, Facts, Loss, Recovery, Valuation
 from notify.domain import CaseOpening, LostMoment
 from notify.store import CaseFilter, CaseRow
@@ -367,6 +369,8 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         self.erased: set[str] = set()
         self.values: dict[str, Valuation] = {}  # ranked: customers as known now, not erased
         self.at_risk: dict[str, AtRisk] = {}  # by moment, erased customers' too
+        self.tiers = load_tiers()
+        self.tier: dict[str, str] = {}  # as kept with each ranked customer
 
     def _history(self, group: set[str]) -> tuple[list[Purchase], list[LoyaltyLostMoment]]:
         bought = [p for p in self.purchases.values() if p.customer_id in group]
@@ -379,7 +383,7 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         ]
         return bought, lost
 
-    async def fold(self, facts: Facts, valuer: Valuer) -> dict[str, Valuation]:
+    async def fold(self, facts: Facts, valuer: Valuer) -> Folded:
         for p in facts.purchases:
             self.purchases.setdefault(p.event_id, p)
         for x in facts.losses:
@@ -391,14 +395,45 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         groups = {group_of(self.links, c) for c in facts.customers}
         valued = {g[0]: value_as(g[0], valuer(*self._history(set(g)))) for g in groups}
         erased = {g[0] for g in groups if self.erased & set(g)}
+        members = {m for g in groups for m in g}
+        sites = {v.value.site_id for c, v in self.values.items() if c in members and v.value}
         for group in groups:
             for gone in group[1:] if group[0] not in erased else group:
                 self.values.pop(gone, None)
+                self.tier.pop(gone, None)
         for root, valuation in valued.items():
             self.at_risk.update({r.moment_id: r for r in valuation.at_risk})
             if root not in erased:
                 self.values[root] = valuation
-        return {root: v for root, v in valued.items() if root not in erased}
+                sites |= {valuation.value.site_id} if valuation.value else set()
+        kept = {root: v for root, v in valued.items() if root not in erased}
+        return Folded(kept, [c for site in sorted(sites) for c in self._retier(site)])
+
+    async def retier(self) -> list[TierChanged]:
+        sites = {v.value.site_id for v in self.values.values() if v.value}
+        return [c for site in sorted(sites) for c in self._retier(site)]
+
+    def _retier(self, site_id: str) -> list[TierChanged]:
+        ranked = self._at_site(site_id)
+        changes = []
+        for rank, r in enumerate(ranked, start=1):
+            tier = tier_of(self.tiers, rank, len(ranked))
+            if self.tier.get(r.customer_id) != tier:
+                was = self.tier.get(r.customer_id, "")
+                self.tier[r.customer_id] = tier
+                changes.append(
+                    TierChanged(
+                        r.customer_id,
+                        site_id,
+                        tier,
+                        was,
+                        rank,
+                        len(ranked),
+                        r.currency,
+                        r.lifetime_value_minor,
+                    )
+                )
+        return changes
 
     async def is_erased(self, customer_id: str) -> bool:
         return bool(self.erased & set(group_of(self.links, customer_id)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from loyalty.domain import CustomerValue, Purchase
 from loyalty.history import LOST_MOMENT, PURCHASE, RECOVERY, ValueChange
+from loyalty.tiers import TierChanged
 from loyalty.valuation import AtRisk, Recovery
 from touchstone.common.decoding import UnusableRecord, checked_time
 from touchstone.common.ids import derived_id
@@ -74,6 +75,25 @@ def at_risk_updated(
         event_id=derived_id("value-at-risk", at_risk.moment_id, *state),
         value=value_message(value) if value else pb.CustomerValue(customer_id=customer_id),
         at_risk=at_risk_message(at_risk),
+    )
+
+
+def tier_changed(change: TierChanged) -> pb.ValueUpdated:
+    """ValueUpdated for a change of tier; its id names the change and the customer's value, so
+    replays dedupe."""
+    state = (change.site_id, change.previous_tier, change.tier, str(change.lifetime_value_minor))
+    return pb.ValueUpdated(
+        event_id=derived_id("tier", change.customer_id, *state, str(change.site_customers)),
+        value=pb.CustomerValue(customer_id=change.customer_id),
+        tier_change=pb.TierChange(
+            site_id=change.site_id,
+            tier=change.tier,
+            previous_tier=change.previous_tier,
+            rank=change.rank,
+            site_customers=change.site_customers,
+            currency=change.currency,
+            lifetime_value_minor=change.lifetime_value_minor,
+        ),
     )
 
 

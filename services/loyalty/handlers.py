@@ -9,9 +9,16 @@ merged into them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from loyalty.churn import ChurnModel, LostMoment, load_model
-from loyalty.codec import at_risk_updated, purchase_of, recoveries_of, value_updated
+from loyalty.codec import (
+    at_risk_updated,
+    purchase_of,
+    recoveries_of,
+    tier_changed,
+    value_updated,
+)
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy
 from loyalty.history import ValueChange, value_history
 from loyalty.store import LoyaltyStore
@@ -93,7 +100,8 @@ class ValueCustomers:
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
         """Store the batch's facts; publish, for each customer they concern, what each new or
-        newly recovered lost moment put at risk (with the value now), or else the new value."""
+        newly recovered lost moment put at risk (with the value now), or else the new value;
+        and every change of tier at the sites the batch touched."""
         parts: list[Facts] = []
         outgoing: list[Outgoing] = []
         for record in batch:
@@ -102,22 +110,28 @@ class ValueCustomers:
             except UnusableRecord as error:
                 outgoing.append(dead_letter_unusable(record, LOYALTY_DLQ, error))
         facts = Facts.combined(parts)
-        valued = await self.store.fold(facts, self.value)
+        folded = await self.store.fold(facts, self.value)
         changed = facts.moment_ids
-        for customer, valuation_now in sorted(valued.items()):
+        for customer, valuation_now in sorted(folded.valued.items()):
             value = valuation_now.value
             at_risk = [r for r in valuation_now.at_risk if r.moment_id in changed]
             for moment in at_risk:
                 outgoing.append(self.record(customer, at_risk_updated(customer, value, moment)))
             if not at_risk and value is not None:
                 outgoing.append(self.record(customer, value_updated(value)))
+        for change in folded.tier_changes:
+            outgoing.append(self.record(change.customer_id, tier_changed(change)))
         return outgoing
 
     @staticmethod
     def record(customer_id: str, event: ValueUpdated) -> Outgoing:
         """The event as a record on loyalty.values.v1, keyed by customer."""
-        at = event.at_risk.occurred_at if event.HasField("at_risk") else event.value.as_of
+        at: datetime | None = None
+        if event.HasField("at_risk"):
+            at = to_datetime(event.at_risk.occurred_at)
+        elif event.value.HasField("as_of"):
+            at = to_datetime(event.value.as_of)
         headers = cloudevent_headers(
-            event_id=event.event_id, source=SOURCE, type_=VALUE_TYPE, time=to_datetime(at)
+            event_id=event.event_id, source=SOURCE, type_=VALUE_TYPE, time=at
         )
         return Outgoing(LOYALTY_VALUES, customer_id.encode(), event.SerializeToString(), headers)

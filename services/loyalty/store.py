@@ -9,11 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
+from loyalty.tiers import Tier, TierChanged, load_tiers
 from loyalty.valuation import AtRisk, Facts, Loss, Valuation
 from touchstone.common.customer_links import CustomerLinks, PostgresCustomerLinks, fold_links_in
 from touchstone.common.pg import columns
@@ -90,6 +91,15 @@ class Standing:
 
 
 @dataclass(frozen=True)
+class Folded:
+    """What a batch's facts changed: the valuations of the customers they concern (as known
+    now; erased ones left out) and every tier that moved at the sites they touched."""
+
+    valued: dict[str, Valuation]
+    tier_changes: list[TierChanged]
+
+
+@dataclass(frozen=True)
 class Ranked:
     """A customer in a site's ranking."""
 
@@ -127,10 +137,10 @@ def history_of(
 class LoyaltyStore(CustomerLinks, Protocol):
     """What the loyalty handler and API need from storage."""
 
-    async def fold(self, facts: Facts, valuer: Valuer) -> dict[str, Valuation]:
-        """Store the facts and revalue every customer they concern from the whole history of
-        everyone merged into them, in one transaction: the id each is known by now -> their
-        valuation. Erased customers are left out: nothing of theirs is valued any more."""
+    async def fold(self, facts: Facts, valuer: Valuer) -> Folded:
+        """Store the facts, revalue every customer they concern from the whole history of
+        everyone merged into them, and re-tier the sites they touched, in one transaction.
+        Erased customers are left out: nothing of theirs is valued any more."""
 
     async def get_history(self, customer_id: str) -> History | None:
         """Everything recorded of the customer and everyone merged into them; None if nothing
@@ -145,6 +155,9 @@ class LoyaltyStore(CustomerLinks, Protocol):
 
     async def standing(self, customer_id: str) -> Standing | None:
         """Where the customer's value ranks at their home site; None if they have no value."""
+
+    async def retier(self) -> list[TierChanged]:
+        """Re-tier every site (after loading values in bulk, or changing tiers.yaml)."""
 
     async def site_customers(self, site_id: str) -> int:
         """How many customers have this home site."""
@@ -203,6 +216,48 @@ SELECT EXISTS (SELECT 1 FROM loyalty.erased_customers
                WHERE customer_id IN (SELECT loyalty.customer_group(%s)))
 """
 DROP_VALUES = "DELETE FROM loyalty.customer_values WHERE customer_id = ANY(%s)"
+ALL_SITES = "SELECT DISTINCT site_id FROM loyalty.customer_values"
+SELECT_SITES = "SELECT DISTINCT site_id FROM loyalty.customer_values WHERE customer_id = ANY(%s)"
+# Every customer of the touched sites ranked; those whose tier differs from the one kept are
+# returned (then updated by SET_TIERS). A site is ranked whole (O(its customers)), once per batch
+# touching it.
+RETIER = """
+WITH ranked AS (
+    SELECT customer_id, site_id, tier AS was, currency, lifetime_value_minor,
+           row_number() OVER (
+               PARTITION BY site_id ORDER BY lifetime_value_minor DESC, customer_id
+           ) AS rank,
+           count(*) OVER (PARTITION BY site_id) AS customers
+    FROM loyalty.customer_values WHERE site_id = ANY({sites})
+), tiered AS (
+    SELECT r.*, {tier_of_rank} AS tier FROM ranked r
+)
+SELECT customer_id, site_id, tier, coalesce(was, ''), rank, customers, currency,
+       lifetime_value_minor
+FROM tiered WHERE was IS DISTINCT FROM tier
+"""
+SET_TIERS = """
+UPDATE loyalty.customer_values v SET tier = u.tier
+FROM unnest(%(customer_id)s::text[], %(tier)s::text[]) AS u(customer_id, tier)
+WHERE v.customer_id = u.customer_id
+"""
+
+
+def retier_statement(tiers: Sequence[Tier]) -> sql.Composed:
+    """RETIER with the tiers' cuts as a CASE over each customer's rank (the cuts are exact
+    numerics, as in tiers.py: ceil(share x customers))."""
+    cases = [
+        sql.SQL("WHEN r.rank <= ceil({} * r.customers) THEN {}").format(
+            sql.Literal(t.share), sql.Literal(t.name)
+        )
+        for t in tiers[:-1]
+    ]
+    tier_of_rank = sql.SQL("CASE {} ELSE {} END").format(
+        sql.SQL(" ").join(cases), sql.Literal(tiers[-1].name)
+    )
+    return sql.SQL(RETIER).format(sites=sql.Placeholder("sites"), tier_of_rank=tier_of_rank)
+
+
 SAVE_RECOVERIES = f"""
 INSERT INTO loyalty.recoveries ({", ".join(RECOVERY_COLUMNS)})
 SELECT * FROM unnest(
@@ -292,12 +347,14 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
 
     links_schema = SCHEMA
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, tiers: tuple[Tier, ...] | None = None) -> None:
         self.pool = pool
+        self.tiers = tiers or load_tiers()
+        self.retier_sql = retier_statement(self.tiers)
 
-    async def fold(self, facts: Facts, valuer: Valuer) -> dict[str, Valuation]:
+    async def fold(self, facts: Facts, valuer: Valuer) -> Folded:
         if not facts.customers:
-            return {}
+            return Folded({}, [])
         async with self.pool.connection() as conn, conn.transaction():
             await self._save(conn, facts)
             rows = await (await conn.execute(SELECT_GROUPS, (facts.customers,))).fetchall()
@@ -312,13 +369,40 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
             }
             values = [v.value for r, v in valued.items() if v.value and r not in erased]
             gone = [m for r, g in groups.items() for m in g if m != r or r in erased]
+            sites = {v.site_id for v in values} | await self._sites_of(conn, members)
             await conn.execute(DROP_VALUES, (gone,))
             if values:
                 await conn.execute(SAVE_VALUES, columns(values, VALUE_COLUMNS))
             at_risk = [(c, r) for c, valuation in valued.items() for r in valuation.at_risk]
             if at_risk:
                 await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
-        return {root: v for root, v in valued.items() if root not in erased}
+            changes = await self._retier(conn, sorted(sites))
+        return Folded({r: v for r, v in valued.items() if r not in erased}, changes)
+
+    async def retier(self) -> list[TierChanged]:
+        """Re-tier every site (after loading values in bulk, or changing tiers.yaml)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await (await conn.execute(ALL_SITES)).fetchall()
+            return await self._retier(conn, [site for (site,) in rows])
+
+    @staticmethod
+    async def _sites_of(conn: AsyncConnection, customers: Sequence[str]) -> set[str]:
+        """The home sites the customers are ranked at now."""
+        rows = await (await conn.execute(SELECT_SITES, (list(customers),))).fetchall()
+        return {site for (site,) in rows}
+
+    async def _retier(self, conn: AsyncConnection, sites: Sequence[str]) -> list[TierChanged]:
+        """Every tier that moved at the sites, kept and returned."""
+        if not sites:
+            return []
+        rows = await (await conn.execute(self.retier_sql, {"sites": list(sites)})).fetchall()
+        changes = [
+            TierChanged(c, site, tier, was, int(rank), int(n), cur.strip(), int(value))
+            for c, site, tier, was, rank, n, cur, value in rows
+        ]
+        if changes:
+            await conn.execute(SET_TIERS, columns(changes, ("customer_id", "tier")))
+        return sorted(changes, key=lambda t: (t.site_id, t.rank))
 
     @staticmethod
     async def _save(conn: AsyncConnection, facts: Facts) -> None:

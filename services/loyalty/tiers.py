@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.resources
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
@@ -25,7 +26,21 @@ class Tier:
     """A tier: its name and the cumulative share of a site's customers it reaches down to."""
 
     name: str
-    share: float
+    share: Decimal  # exact: a float 0.3 x 10 is 3.0000000000000004, one customer too many
+
+
+@dataclass(frozen=True)
+class TierChanged:
+    """A customer's tier at their home site changed."""
+
+    customer_id: str
+    site_id: str
+    tier: str
+    previous_tier: str  # "" if they were not ranked before
+    rank: int
+    site_customers: int
+    currency: str
+    lifetime_value_minor: int
 
 
 def default_tiers_file() -> Path:
@@ -45,9 +60,9 @@ def load_tiers(path: Path | None = None) -> tuple[Tier, ...]:
         share = entry.get("share") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name or not isinstance(share, int | float):
             raise TiersError(f"{source}: tiers[{n}] needs a name and a share")
-        tiers.append(Tier(name, float(share)))
+        tiers.append(Tier(name, Decimal(str(share))))
     shares = [t.share for t in tiers]
-    if any(b <= a for a, b in pairwise(shares)) or shares[-1] != 1.0:
+    if any(b <= a for a, b in pairwise(shares)) or shares[-1] != 1 or shares[0] <= 0:
         raise TiersError(f"{source}: shares must rise to 1.0, best tier first; got {shares}")
     if len({t.name for t in tiers}) != len(tiers):
         raise TiersError(f"{source}: tier names repeat")

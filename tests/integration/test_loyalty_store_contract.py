@@ -34,7 +34,7 @@ def loss(n: int, customer: str = "c1", days: float = 0) -> Loss:
 
 def test_loyalty_values_nobody_for_nothing(loyalty_store) -> None:
     async def scenario(store) -> None:
-        assert await store.fold(Facts(), valued) == {}
+        assert (await store.fold(Facts(), valued)).valued == {}
         assert await store.get_value("c1", valued) is None
 
     run(loyalty_store, scenario)
@@ -52,7 +52,7 @@ def test_loyalty_values_each_customer_from_their_own_full_history(loyalty_store)
     async def scenario(store) -> None:
         await store.fold(Facts([bought(1), bought(2, "c2")], [loss(1)]), valued)
         again = Facts([bought(3, "c2"), bought(4), bought(1)], [loss(1)])
-        values = await store.fold(again, valuer)
+        values = (await store.fold(again, valuer)).valued
         assert seen == {"c1": (["p1", "p4"], ["m1"]), "c2": (["p2", "p3"], [])}
         assert sorted(values) == ["c1", "c2"]
         assert await store.get_value("c2", valued) == values["c2"]
@@ -62,9 +62,11 @@ def test_loyalty_values_each_customer_from_their_own_full_history(loyalty_store)
 
 def test_a_lost_moment_is_kept_once_and_moves_the_value(loyalty_store) -> None:
     async def scenario(store) -> None:
-        before = (await store.fold(Facts([bought(1)]), valued))["c1"]
-        after = (await store.fold(Facts(losses=[loss(7, days=1)]), valued))["c1"]
-        again = (await store.fold(Facts(losses=[loss(7, days=1)]), valued))["c1"]  # redelivered
+        before = (await store.fold(Facts([bought(1)]), valued)).valued["c1"]
+        after = (await store.fold(Facts(losses=[loss(7, days=1)]), valued)).valued["c1"]
+        again = (await store.fold(Facts(losses=[loss(7, days=1)]), valued)).valued[
+            "c1"
+        ]  # redelivered
         assert before.churn_risk == Decimal("0.2") and after.churn_risk == Decimal("0.44")
         assert again == after == valued([bought(1)], [loss(7, days=1).moment])
         (at_risk,) = after.at_risk
@@ -78,7 +80,7 @@ def test_a_lost_moment_is_kept_once_and_moves_the_value(loyalty_store) -> None:
 def test_loyalty_keeps_the_first_version_of_a_purchase(loyalty_store) -> None:
     async def scenario(store) -> None:
         await store.fold(Facts([bought(1, minor=100_000)]), valued)
-        value = (await store.fold(Facts([bought(1, minor=999_999)]), valued))["c1"].value
+        value = (await store.fold(Facts([bought(1, minor=999_999)]), valued)).valued["c1"].value
         assert value.average_spend_minor == 100_000
 
     run(loyalty_store, scenario)
@@ -86,7 +88,7 @@ def test_loyalty_keeps_the_first_version_of_a_purchase(loyalty_store) -> None:
 
 def test_a_customer_who_only_lost_moments_is_valued_at_nothing_yet(loyalty_store) -> None:
     async def scenario(store) -> None:
-        valuation = (await store.fold(Facts(losses=[loss(1, "c9")]), valued))["c9"]
+        valuation = (await store.fold(Facts(losses=[loss(1, "c9")]), valued)).valued["c9"]
         assert valuation.value is None and valuation.at_risk[0].value_at_risk_minor == 0
         assert (await store.get_value("c9", valued)).churn_risk == Decimal("0.44")
 
@@ -99,7 +101,7 @@ def test_value_at_risk_sums_by_currency_over_a_site_and_period(loyalty_store) ->
 
     async def scenario(store) -> None:
         losses = [loss(1, days=1), elsewhere, loss(4, "c9")]
-        valuations = await store.fold(Facts([bought(0)], losses), valued)
+        valuations = (await store.fold(Facts([bought(0)], losses), valued)).valued
         by_moment = {r.moment_id: r for v in valuations.values() for r in v.at_risk}
         day = timedelta(days=1)
         here = await store.value_at_risk("hcm-01", T0, T0 + 3 * day)
@@ -141,9 +143,10 @@ def test_a_recovery_counts_whether_it_comes_before_or_after_its_moment(loyalty_s
 
     async def scenario(store) -> None:
         await store.fold(Facts([bought(0)], recoveries=[recovery]), valued)  # before the lose
-        (at_risk,) = (await store.fold(Facts(losses=[loss(1, days=1)]), valued))["c1"].at_risk
+        folded = await store.fold(Facts(losses=[loss(1, days=1)]), valued)
+        (at_risk,) = folded.valued["c1"].at_risk
         assert at_risk.recovered and 0 < at_risk.remaining_minor < at_risk.value_at_risk_minor
-        again = await store.fold(Facts(recoveries=[recovery]), valued)  # redelivered
+        again = (await store.fold(Facts(recoveries=[recovery]), valued)).valued  # redelivered
         assert again["c1"].at_risk == (at_risk,)
         (vnd,) = await store.value_at_risk("hcm-01", T0, T0 + timedelta(days=3))
         assert (vnd.at_stake_minor, vnd.saved_minor) == (
@@ -162,14 +165,16 @@ def test_a_merged_group_is_valued_and_ranked_once_until_it_is_unmerged(loyalty_s
     async def scenario(store) -> None:
         await store.fold(Facts([bought(1), bought(2, "c2", 300_000)]), valued)
         assert await store.site_customers("") == 2
-        merged = await store.fold(Facts(links=[merge]), valued)
+        merged = (await store.fold(Facts(links=[merge]), valued)).valued
         assert list(merged) == ["c1"] and merged["c1"].value.visits == 2
         assert await store.site_customers("") == 1
         assert await store.standing("c1") == Standing("", 1, 1)
         assert await store.standing("c2") is None
-        later = await store.fold(Facts([bought(3, "c2")]), valued)  # bought under the old id
+        later = (
+            await store.fold(Facts([bought(3, "c2")]), valued)
+        ).valued  # bought under the old id
         assert list(later) == ["c1"] and later["c1"].value.visits == 3
-        apart = await store.fold(Facts(links=[unmerge]), valued)
+        apart = (await store.fold(Facts(links=[unmerge]), valued)).valued
         assert sorted(apart) == ["c1", "c2"] and apart["c2"].value.visits == 2
         assert await store.site_customers("") == 2
 
@@ -182,12 +187,50 @@ def test_an_erased_customer_keeps_only_anonymous_amounts(loyalty_store) -> None:
     async def scenario(store) -> None:
         await store.fold(Facts([bought(0), bought(5, "c2")], [loss(1, days=1)]), valued)
         totals = await store.value_at_risk("hcm-01", *week)
-        assert await store.fold(Facts(erased=["c1"]), valued) == {}
+        assert (await store.fold(Facts(erased=["c1"]), valued)).valued == {}
         assert await store.is_erased("c1") and not await store.is_erased("c2")
         assert [r.customer_id for r in await store.ranked("", 0, 5)] == ["c2"]
         assert await store.standing("c1") is None
         assert await store.value_at_risk("hcm-01", *week) == totals  # the amounts stay
-        assert await store.fold(Facts([bought(2)]), valued) == {}  # late: kept, never valued
+        assert (
+            await store.fold(Facts([bought(2)]), valued)
+        ).valued == {}  # late: kept, never valued
         assert await store.site_customers("") == 1
+
+    run(loyalty_store, scenario)
+
+
+def tiers_of(changes) -> list[tuple[str, str, str, int]]:
+    return [(t.customer_id, t.previous_tier, t.tier, t.rank) for t in changes]
+
+
+def test_every_tier_that_moves_at_a_touched_site_is_kept_and_reported(loyalty_store) -> None:
+    # five customers at one site: ranks 1 top, 2-3 middle, 4-5 rest (tiers.yaml: 20%, 50%)
+    first = [bought(n, f"c{n}", 100_000 * n) for n in range(1, 6)]
+
+    async def scenario(store) -> None:
+        ranked = await store.fold(Facts(first), valued)
+        assert tiers_of(ranked.tier_changes) == [
+            ("c5", "", "top", 1),
+            ("c4", "", "middle", 2),
+            ("c3", "", "middle", 3),
+            ("c2", "", "rest", 4),
+            ("c1", "", "rest", 5),
+        ]
+        again = await store.fold(Facts(first), valued)  # redelivered: nothing moves
+        assert again.tier_changes == [] and await store.retier() == []
+        big = await store.fold(Facts([bought(9, "c1", 10_000_000)]), valued)
+        assert tiers_of(big.tier_changes) == [
+            ("c1", "rest", "top", 1),
+            ("c5", "top", "middle", 2),
+            ("c3", "middle", "rest", 4),
+        ]
+        assert big.tier_changes[0].site_customers == 5
+        assert (
+            big.tier_changes[0].lifetime_value_minor == big.valued["c1"].value.lifetime_value_minor
+        )
+        # a sixth customer: the top 20% is now 2 customers, so c5 moves up without buying
+        grown = await store.fold(Facts([bought(10, "c9", 1)]), valued)
+        assert tiers_of(grown.tier_changes) == [("c5", "middle", "top", 2), ("c9", "", "rest", 6)]
 
     run(loyalty_store, scenario)

@@ -240,7 +240,7 @@ def test_loyalty_values_a_customer_from_full_history_once(
     async def work(stores: Stores) -> None:
         store = stores.loyalty
         await store.fold(Facts(purchases[:2], []), valued)
-        values = await store.fold(Facts(purchases), valued)  # p0, p1 again + p2
+        values = (await store.fold(Facts(purchases), valued)).valued  # p0, p1 again + p2
         assert values == {"c1": valued(purchases)}
         assert await store.get_value("c1", valued) == valued(purchases)
 

@@ -9,7 +9,7 @@ import random
 from datetime import timedelta
 
 from loyalty.handlers import ValueCustomers
-from tests.builders import T0, payment, record, recorded, valued
+from tests.builders import T0, payment, record, recorded, value_records, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from touchstone.common.topics import JOURNEY_MOMENTS, LOYALTY_DLQ, NOTIFY_CASES, Incoming
 from touchstone.journey.v1.events_pb2 import (
@@ -54,7 +54,11 @@ def case_recovered(n: int, *moment_ids: str, customer: str = "cust-1") -> Incomi
 
 
 def events(out) -> list[ValueUpdated]:
-    return [ValueUpdated.FromString(o.value) for o in out if o.topic == "loyalty.values.v1"]
+    return [
+        ValueUpdated.FromString(o.value)
+        for o in value_records(out)
+        if o.topic == "loyalty.values.v1"
+    ]
 
 
 def test_a_lost_moment_publishes_what_it_put_at_risk() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from loyalty.api import LoyaltyApi
 from loyalty.handlers import ValueCustomers
-from tests.builders import T0, payment, record, recorded, valued
+from tests.builders import T0, payment, record, recorded, value_records, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call
 from tests.unit.test_customer_links import merged_event, unmerged_event
@@ -44,7 +44,11 @@ def erased(customer: str) -> Incoming:
 
 
 def events(out) -> list[ValueUpdated]:
-    return [ValueUpdated.FromString(o.value) for o in out if o.topic == "loyalty.values.v1"]
+    return [
+        ValueUpdated.FromString(o.value)
+        for o in value_records(out)
+        if o.topic == "loyalty.values.v1"
+    ]
 
 
 def take(store: MemoryLoyaltyStore, *records: Incoming) -> list[ValueUpdated]:

@@ -1,28 +1,37 @@
 """Tiers and a site's top customers: given customers' lifetime values at a site, then their
-ranks and tiers (top 20%, DOMAIN §7), as tiers.yaml cuts them."""
+ranks and tiers (top 20%, DOMAIN §7), as tiers.yaml cuts them, and each change of tier
+published."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from decimal import Decimal
 
 import grpc
 import pytest
 
 from loyalty.api import LoyaltyApi
 from loyalty.domain import Purchase
-from loyalty.tiers import load_tiers, rank_range, tier_of
+from loyalty.handlers import ValueCustomers
+from loyalty.tiers import Tier, load_tiers, rank_range, tier_of
 from loyalty.valuation import Facts
-from tests.builders import T0, valued
+from tests.builders import T0, payment, record, recorded, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
+from touchstone.common.topics import Incoming
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
+from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 
 TIERS = load_tiers()
 
 
 def test_the_default_tiers_cut_a_site_at_20_and_50_percent() -> None:
-    assert [(t.name, t.share) for t in TIERS] == [("top", 0.2), ("middle", 0.5), ("rest", 1.0)]
+    assert [(t.name, str(t.share)) for t in TIERS] == [
+        ("top", "0.2"),
+        ("middle", "0.5"),
+        ("rest", "1.0"),
+    ]
     assert [rank_range(TIERS, name, 10) for name in ("top", "middle", "rest")] == [
         (1, 2),
         (3, 5),
@@ -37,6 +46,12 @@ def test_the_default_tiers_cut_a_site_at_20_and_50_percent() -> None:
         "rest",
     ]
     assert rank_range(TIERS, "top", 1) == (1, 1) and rank_range(TIERS, "middle", 1) == (2, 1)
+
+
+def paid_at_site(n: int, customer: str, minor: int) -> Incoming:
+    tp = payment(minor, T0 + timedelta(days=n), f"visit-{customer}-{n}")
+    tp.site_id = "hcm-01"
+    return record(recorded(tp, customer, f"visit-{customer}-{n}"), n, key=customer.encode())
 
 
 def a_site_of_ten() -> LoyaltyApi:
@@ -107,3 +122,30 @@ def test_a_customer_value_request_is_checked_field_by_field() -> None:
             call(api.GetCustomerValue, request)
         assert refused.value.status.code == code
         assert not field or violations(refused.value)[0][0] == field
+
+
+def test_shares_cut_exactly_where_floats_would_not() -> None:
+    thirty = (Tier("top", Decimal("0.3")), Tier("rest", Decimal(1)))
+    assert rank_range(thirty, "top", 10) == (1, 3)  # 0.3 x 10 in floats is 3.0000000000000004
+    assert tier_of(thirty, 4, 10) == "rest"
+
+
+def test_a_change_of_tier_is_published_keyed_by_the_customer_it_moved() -> None:
+    store = MemoryLoyaltyStore()
+    handler = ValueCustomers(store)
+    first = [paid_at_site(n, f"c{n}", 100_000 * n) for n in range(1, 6)]
+    asyncio.run(handler.handle(first))
+    out = asyncio.run(handler.handle([paid_at_site(9, "c1", 10_000_000)]))
+    moved = [
+        (o.key, e.tier_change)
+        for o in out
+        if (e := ValueUpdated.FromString(o.value)).HasField("tier_change")
+    ]
+    assert [(key, t.previous_tier, t.tier) for key, t in moved] == [
+        (b"c1", "rest", "top"),
+        (b"c5", "top", "middle"),
+        (b"c3", "middle", "rest"),
+    ]
+    assert all(t.site_id == "hcm-01" and t.site_customers == 5 for _, t in moved)
+    again = asyncio.run(handler.handle([paid_at_site(9, "c1", 10_000_000)]))
+    assert not any(ValueUpdated.FromString(o.value).HasField("tier_change") for o in again)

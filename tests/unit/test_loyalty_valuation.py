@@ -10,7 +10,7 @@ from decimal import Decimal
 from loyalty.churn import default_model_file, parse_model
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy, lifetime_value
 from loyalty.handlers import ValueCustomers
-from tests.builders import T0, payment, record, recorded, touchpoint
+from tests.builders import T0, payment, record, recorded, touchpoint, value_records
 from tests.memory_stores import MemoryLoyaltyStore
 from touchstone.common.ids import derived_id
 from touchstone.common.topics import LOYALTY_DLQ, LOYALTY_VALUES, Outgoing
@@ -86,7 +86,7 @@ def test_the_minimum_observed_time_is_a_policy() -> None:
 
 
 def handle(store: MemoryLoyaltyStore, *records, model=None) -> list[Outgoing]:
-    return asyncio.run(ValueCustomers(store, model).handle(list(records)))
+    return value_records(asyncio.run(ValueCustomers(store, model).handle(list(records))))
 
 
 def paid(minor: int, customer: str = "cust-1", days: float = 0, visit: str = "visit-1") -> bytes:

@@ -58,12 +58,32 @@ class ValueAtRisk(_message.Message):
     remaining_minor: int
     def __init__(self, moment_id: _Optional[str] = ..., site_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ..., lifetime_value_minor: _Optional[int] = ..., risk_before: _Optional[float] = ..., risk_after: _Optional[float] = ..., value_at_risk_minor: _Optional[int] = ..., recovered: _Optional[bool] = ..., remaining_minor: _Optional[int] = ...) -> None: ...
 
+class TierChange(_message.Message):
+    __slots__ = ("site_id", "tier", "previous_tier", "rank", "site_customers", "currency", "lifetime_value_minor")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_TIER_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    SITE_CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    LIFETIME_VALUE_MINOR_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    tier: str
+    previous_tier: str
+    rank: int
+    site_customers: int
+    currency: str
+    lifetime_value_minor: int
+    def __init__(self, site_id: _Optional[str] = ..., tier: _Optional[str] = ..., previous_tier: _Optional[str] = ..., rank: _Optional[int] = ..., site_customers: _Optional[int] = ..., currency: _Optional[str] = ..., lifetime_value_minor: _Optional[int] = ...) -> None: ...
+
 class ValueUpdated(_message.Message):
-    __slots__ = ("event_id", "value", "at_risk")
+    __slots__ = ("event_id", "value", "at_risk", "tier_change")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     AT_RISK_FIELD_NUMBER: _ClassVar[int]
+    TIER_CHANGE_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     value: CustomerValue
     at_risk: ValueAtRisk
-    def __init__(self, event_id: _Optional[str] = ..., value: _Optional[_Union[CustomerValue, _Mapping]] = ..., at_risk: _Optional[_Union[ValueAtRisk, _Mapping]] = ...) -> None: ...
+    tier_change: TierChange
+    def __init__(self, event_id: _Optional[str] = ..., value: _Optional[_Union[CustomerValue, _Mapping]] = ..., at_risk: _Optional[_Union[ValueAtRisk, _Mapping]] = ..., tier_change: _Optional[_Union[TierChange, _Mapping]] = ...) -> None: ...
