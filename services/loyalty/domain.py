@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from itertools import pairwise
 
 DAYS_PER_YEAR = Decimal(365)
+LN_2 = Decimal(2).ln()
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,11 @@ class Purchase:
 class ValuePolicy:
     """The tunable assumptions behind lifetime value (none of these figures is in DOMAIN.md)."""
 
-    expected_years: Decimal = Decimal(5)  # until churn risk (issue 5) derives it per customer
-    window: timedelta = timedelta(days=365)  # visits per year are counted over the last year
+    expected_years: Decimal = Decimal(5)  # used where no churn model sets them per customer
+    window: timedelta = timedelta(days=365)  # visits per year come from the last year's visits
     min_observed: timedelta = timedelta(days=90)  # a new customer's rate is not extrapolated wildly
+    half_life: timedelta | None = timedelta(days=180)  # a gap between visits weighs half as
+    # much 180 days later: recent visits weigh more (None: every gap the same)
 
 
 DEFAULT_POLICY = ValuePolicy()
@@ -91,13 +95,35 @@ def home_site(purchases: Sequence[Purchase]) -> str:
 
 
 def visits_per_year(purchases: Sequence[Purchase], as_of: datetime, policy: ValuePolicy) -> Decimal:
-    """Distinct visits in the window before as_of, scaled to a year over the time observed."""
-    recent = [p for p in purchases if p.occurred_at > as_of - policy.window]
-    first = min(p.occurred_at for p in recent)
-    observed = min(max(as_of - first, policy.min_observed), policy.window)
-    days = Decimal(observed.total_seconds()) / Decimal(86400)
-    rate = Decimal(len({p.visit_id for p in recent})) * DAYS_PER_YEAR / days
+    """How often the customer comes: a year over the mean gap between their visits in the window
+    before as_of, recent gaps weighing more (half as much each half-life further back). A
+    customer seen for less than the policy's minimum time is not extrapolated wildly: never more
+    than their visits over that minimum (one visit, or two on consecutive days)."""
+    first_seen: dict[str, datetime] = {}
+    for p in purchases:
+        if p.occurred_at > as_of - policy.window:
+            seen = first_seen.get(p.visit_id)
+            first_seen[p.visit_id] = p.occurred_at if seen is None else min(seen, p.occurred_at)
+    times = sorted(first_seen.values())
+    gaps = [(_days(later - earlier), _days(as_of - later)) for earlier, later in pairwise(times)]
+    weighted = [(gap, _weight(age, policy.half_life)) for gap, age in gaps]
+    spent = sum((gap * weight for gap, weight in weighted), Decimal(0))
+    rate = DAYS_PER_YEAR * sum(w for _, w in weighted) / spent if spent > 0 else None
+    if rate is None or as_of - times[0] < policy.min_observed:
+        at_most = Decimal(len(times)) * DAYS_PER_YEAR / _days(policy.min_observed)
+        rate = at_most if rate is None else min(rate, at_most)
     return rate.quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
+
+
+def _days(span: timedelta) -> Decimal:
+    return Decimal(span.total_seconds()) / Decimal(86400)
+
+
+def _weight(age_days: Decimal, half_life: timedelta | None) -> Decimal:
+    """2^(-age / half-life), exact to Decimal's precision on every machine."""
+    if half_life is None:
+        return Decimal(1)
+    return (-LN_2 * age_days / _days(half_life)).exp()
 
 
 def _minor(amount: Decimal) -> int:

@@ -44,8 +44,8 @@ def test_every_figure_in_the_model_file_traces_to_the_domain_or_is_marked_an_ass
 def test_the_worked_example_500000_vnd_40_visits_a_year_5_years_is_100_million() -> None:
     years = expected_years(MODEL, MODEL.base_risk)  # no lost moment: 1 / 0.2
     assert years == Decimal(5) == DEFAULT_POLICY.expected_years
-    # 40 visits of 500,000 VND spread over the year (the first a second inside its window)
-    spacing = (timedelta(days=365) - timedelta(seconds=1)) / 39
+    # a visit every 365 / 40 = 9.125 days, 500,000 VND each, for a year: 40 visits a year
+    spacing = timedelta(days=365) / 40
     purchases = [
         Purchase(f"p{n}", "lan", f"v{n}", T0 + spacing * n, "VND", 500_000) for n in range(40)
     ]

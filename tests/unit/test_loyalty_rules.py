@@ -20,14 +20,14 @@ def bought(n: int, minor: int, days: float, visit: str | None = None, currency: 
 
 
 def test_value_is_spend_per_visit_times_visits_per_year_times_loyal_years() -> None:
-    # four visits over 180 days: 4 x 365 / 180 visits a year, 5 years, 250,000 a visit
+    # a visit every 60 days: 365 / 60 visits a year, 5 years, 250,000 a visit
     purchases = [bought(n, 250_000, 60 * n) for n in range(4)]
     value = lifetime_value(purchases)
     assert value is not None
     assert value.average_spend_minor == 250_000
     assert value.visits == 4 and value.purchases == 4
-    assert value.visits_per_year == Decimal("8.1111")
-    assert value.lifetime_value_minor == 10_138_875  # 250,000 x 8.1111 x 5, half-even
+    assert value.visits_per_year == Decimal("6.0833")
+    assert value.lifetime_value_minor == 7_604_125  # 250,000 x 6.0833 x 5
     assert value.as_of == T0 + timedelta(days=180)
 
 
@@ -55,7 +55,7 @@ def test_only_the_last_year_counts_toward_visits_per_year() -> None:
     )
     assert value is not None
     assert value.visits == 3  # spend still averages over every visit
-    assert value.visits_per_year == Decimal("8.1111")  # 2 visits in the window of 90 days
+    assert value.visits_per_year == Decimal("4.0556")  # in the window, one visit in 90 days
 
 
 def test_value_is_in_the_currency_of_the_latest_payment() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -56,7 +57,7 @@ def test_a_visit_exactly_a_year_before_the_latest_is_outside_the_window() -> Non
 
 def test_history_longer_than_the_minimum_is_not_clamped() -> None:
     value = value_of([bought(1, 100_000, 0), bought(2, 100_000, 146)])
-    assert value.visits_per_year == Decimal("5.0000")  # 2 visits in 146 days
+    assert value.visits_per_year == Decimal("2.5000")  # one visit every 146 days
 
 
 def test_other_currencies_do_not_count_toward_the_latest_ones_value() -> None:
@@ -166,3 +167,34 @@ def test_a_payment_with_an_impossible_time_is_dead_lettered_and_the_rest_valued(
     assert dead.topic == LOYALTY_DLQ
     assert dict(dead.headers)["dlq_reason"] == b"touchpoint.occurred_at is not a valid timestamp"
     assert value.key == b"cust-2" and list(store.purchases) == [payment(250_000).event_id]
+
+
+def visits_every(days: list[float]) -> list[Purchase]:
+    """A purchase per visit, at these days after T0."""
+    return [bought(n, 100_000, day) for n, day in enumerate(days)]
+
+
+def test_a_regular_customer_comes_as_often_as_their_gaps_say_whatever_the_weighting() -> None:
+    weekly = visits_every([7.0 * n for n in range(40)])
+    flat = replace(DEFAULT_POLICY, half_life=None)
+    assert value_of(weekly).visits_per_year == value_of(weekly, flat).visits_per_year
+    assert value_of(weekly).visits_per_year == Decimal("52.1429")  # 365 / 7
+
+
+def test_recent_visits_weigh_more_than_old_ones() -> None:
+    # monthly for nine months, then every ten days for the last three
+    days = [30.0 * n for n in range(9)] + [240 + 10.0 * n for n in range(1, 10)]
+    flat = value_of(visits_every(days), replace(DEFAULT_POLICY, half_life=None))
+    recent = value_of(visits_every(days))
+    assert flat.visits_per_year == Decimal("18.8030")  # 365 x 17 gaps / 330 days
+    assert recent.visits_per_year > flat.visits_per_year  # the last gaps, ten days, count more
+    assert recent.visits_per_year == Decimal("21.8514")
+    slowing = visits_every([10.0 * n for n in range(9)] + [80 + 30.0 * n for n in range(1, 10)])
+    slowing_flat = value_of(slowing, replace(DEFAULT_POLICY, half_life=None))
+    assert value_of(slowing).visits_per_year == Decimal("15.1474") < slowing_flat.visits_per_year
+
+
+def test_the_half_life_is_a_policy() -> None:
+    days = [30.0 * n for n in range(9)] + [240 + 10.0 * n for n in range(1, 10)]
+    short = value_of(visits_every(days), replace(DEFAULT_POLICY, half_life=timedelta(days=30)))
+    assert short.visits_per_year > value_of(visits_every(days)).visits_per_year

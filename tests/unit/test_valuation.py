@@ -22,9 +22,9 @@ from touchstone.journey.v1.events_pb2 import (
 
 MODEL = load_model()
 YEAR_END = T0 + timedelta(days=365) - timedelta(seconds=1)
-SPACING = (YEAR_END - T0) / 39
-A_YEAR_OF_VISITS = [  # 40 visits of 500,000 VND, the last at YEAR_END
-    Purchase(f"p{n}", "lan", f"v{n}", T0 + SPACING * n, "VND", 500_000) for n in range(40)
+SPACING = timedelta(days=365) / 40
+A_YEAR_OF_VISITS = [  # a visit every 9.125 days (40 a year) of 500,000 VND, the last at YEAR_END
+    Purchase(f"p{n}", "lan", f"v{n}", YEAR_END - SPACING * n, "VND", 500_000) for n in range(40)
 ]
 
 
