@@ -30,6 +30,7 @@ from loyalty.store import (
     Folded,
     History,
     Ranked,
+    SilenceClock,
     Standing,
     Valuer,
     value_as,
@@ -39,7 +40,7 @@ from loyalty.tiers import TierChanged, load_tiers, tier_of
 from loyalty.valuation import AtRisk, Facts, Loss, Recovery, Valuation
 from notify.domain import CaseOpening, LostMoment
 from notify.store import CaseFilter, CaseRow
-from touchstone.common.customer_links import LinkChange, group_of
+from touchstone.common.customer_links import LinkChange, group_of, root_of
 from touchstone.common.topics import Outgoing
 
 
@@ -370,6 +371,10 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         self.values: dict[str, Valuation] = {}  # ranked: customers as known now, not erased
         self.at_risk: dict[str, AtRisk] = {}  # by moment, erased customers' too
         self.tiers = load_tiers()
+        self.last_contact: dict[str, tuple[datetime, int]] = {}  # customer -> (when, lane)
+        self.clocks: dict[int, datetime] = {}
+        self.silences: dict[str, tuple[str, int, datetime, bool]] = {}  # moment -> customer,
+        # lane, when silence begins, whether it has
         self.tier: dict[str, str] = {}  # as kept with each ranked customer
 
     def _history(self, group: set[str]) -> tuple[list[Purchase], list[LoyaltyLostMoment]]:
@@ -392,10 +397,30 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
             self.recovered.setdefault(r.moment_id, r)
         self.erased.update(facts.erased)
         self.links.extend(facts.links)
-        groups = {group_of(self.links, c) for c in facts.customers}
-        valued = {g[0]: value_as(g[0], valuer(*self._history(set(g)))) for g in groups}
+        for c in facts.contacts:
+            seen = self.last_contact.get(c.customer_id)
+            if seen is None or c.occurred_at > seen[0]:
+                self.last_contact[c.customer_id] = (c.occurred_at, c.lane)
+            self.clocks[c.lane] = max(self.clocks.get(c.lane, c.occurred_at), c.occurred_at)
+        back = {root_of(self.links, c.customer_id) for c in facts.contacts}
+        moved = {
+            customer
+            for customer, lane, due_at, fired in self.silences.values()
+            if customer in back or (not fired and due_at <= self.clocks[lane])
+        }
+        groups = {group_of(self.links, c) for c in {*facts.customers, *moved}}
+        presence = {g[0]: p for g in groups if (p := self._presence(g)) is not None}
+        valued = {
+            g[0]: value_as(g[0], valuer(*self._history(set(g)), presence.get(g[0]))) for g in groups
+        }
         erased = {g[0] for g in groups if self.erased & set(g)}
         members = {m for g in groups for m in g}
+        self.silences = {m: s for m, s in self.silences.items() if s[0] not in members}
+        for root, valuation in valued.items():
+            if root not in erased and root in presence:
+                clock = presence[root]
+                for moment, at in valuation.silence_due:
+                    self.silences[moment] = (root, clock.lane, at, at <= clock.clock)
         sites = {v.value.site_id for c, v in self.values.items() if c in members and v.value}
         for group in groups:
             for gone in group[1:] if group[0] not in erased else group:
@@ -408,6 +433,13 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
                 sites |= {valuation.value.site_id} if valuation.value else set()
         kept = {root: v for root, v in valued.items() if root not in erased}
         return Folded(kept, [c for site in sorted(sites) for c in self._retier(site)])
+
+    def _presence(self, group: tuple[str, ...]) -> SilenceClock | None:
+        seen = [self.last_contact[m] for m in group if m in self.last_contact]
+        if not seen:
+            return None
+        last_at, lane = max(seen)
+        return SilenceClock(last_at, self.clocks[lane], lane)
 
     async def retier(self) -> list[TierChanged]:
         sites = {v.value.site_id for v in self.values.values() if v.value}

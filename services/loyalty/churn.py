@@ -49,6 +49,7 @@ class ChurnModel:
     side_factor: Mapping[str, Decimal]
     silence_after_visits: Decimal
     silence_departs: Decimal
+    silence_same_visit: timedelta  # contacts this soon after a lose are the same visit
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def parse_model(text: str, origin: str) -> ChurnModel:
         side_factor={side: reader.share(f"side.{side}") for side in SIDES},
         silence_after_visits=reader.positive("silence.after_visits"),
         silence_departs=reader.share("silence.departs"),
+        silence_same_visit=timedelta(hours=float(reader.positive("silence.same_visit_hours"))),
     )
     if reader.problems:
         raise ChurnModelError(origin, reader.problems)
@@ -159,24 +161,44 @@ def churn_risk(
     return (Decimal(1) - stay).quantize(RISK_PLACES, ROUND_HALF_EVEN)
 
 
+def quiet_time(model: ChurnModel, visits_per_year: Decimal) -> timedelta | None:
+    """How long without any contact after an unrecovered lose is silence: the model's number of
+    the customer's usual intervals between visits; None if they have no usual interval."""
+    if visits_per_year <= 0:
+        return None
+    return timedelta(days=float(DAYS_PER_YEAR / visits_per_year * model.silence_after_visits))
+
+
+def silences(
+    model: ChurnModel,
+    lost: Sequence[LostMoment],
+    last_contact_at: datetime,
+    visits_per_year: Decimal,
+) -> list[tuple[str, datetime]]:
+    """Each unrecovered lose the customer has not been back since (a contact within the model's
+    same-visit time after it is the rest of that visit), with the time silence after it begins
+    (moment id, when), earliest first."""
+    quiet = quiet_time(model, visits_per_year)
+    if quiet is None:
+        return []
+    due = [
+        (m.moment_id, m.occurred_at + quiet)
+        for m in lost
+        if not m.recovered and last_contact_at <= m.occurred_at + model.silence_same_visit
+    ]
+    return sorted(due, key=lambda d: (d[1], d[0]))
+
+
 def is_silent(
     model: ChurnModel,
     lost: Sequence[LostMoment],
     last_contact_at: datetime,
     visits_per_year: Decimal,
-    as_of: datetime,
+    now: datetime,
 ) -> bool:
-    """Whether the customer has not been back since an unrecovered lose for the model's number
-    of their usual intervals between visits."""
-    if visits_per_year <= 0:
-        return False
-    interval_days = DAYS_PER_YEAR / visits_per_year * model.silence_after_visits
-    quiet = timedelta(days=float(interval_days))
-    return any(
-        not m.recovered and last_contact_at <= m.occurred_at and as_of - m.occurred_at >= quiet
-        for m in lost
-        if as_of - model.memory < m.occurred_at <= as_of
-    )
+    """Whether, by now, the customer has not been in contact since an unrecovered lose for the
+    model's number of their usual intervals (the caller picks the lost moments that count)."""
+    return any(due <= now for _, due in silences(model, lost, last_contact_at, visits_per_year))
 
 
 def expected_years(model: ChurnModel, risk: Decimal) -> Decimal:

@@ -56,6 +56,7 @@ def value_message(value: CustomerValue) -> pb.CustomerValue:
         as_of=to_timestamp(value.as_of),
         churn_risk=float(value.churn_risk or 0),
         site_id=value.site_id,
+        silent=value.silent,
     )
 
 

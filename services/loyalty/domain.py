@@ -54,6 +54,7 @@ class CustomerValue:
     as_of: datetime
     churn_risk: Decimal | None = None  # the yearly risk the expected years follow from
     site_id: str = ""  # their home site: where they paid most often (the latest on a tie)
+    silent: bool = False  # not in contact since an unrecovered lose for the churn model's time
 
 
 def lifetime_value(

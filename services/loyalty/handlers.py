@@ -22,9 +22,22 @@ from loyalty.codec import (
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy
 from loyalty.history import ValueChange, value_history
 from loyalty.store import LoyaltyStore
-from loyalty.valuation import Facts, Loss, Valuation, lost_moment_of, valuation
+from loyalty.valuation import (
+    Contact,
+    Facts,
+    Loss,
+    Presence,
+    Valuation,
+    lost_moment_of,
+    valuation,
+)
 from touchstone.common.customer_links import link_change_of
-from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, parse_record
+from touchstone.common.decoding import (
+    UnusableRecord,
+    checked_time,
+    dead_letter_unusable,
+    parse_record,
+)
 from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import (
     CONTACTS_PROFILES,
@@ -71,8 +84,11 @@ def facts_of(record: Incoming) -> Facts:
         if not event.erased.customer_id:
             raise UnusableRecord("erased: customer_id is required")
         return Facts(erased=[event.erased.customer_id])
-    purchase = purchase_of(parse_record(record, TouchpointRecorded))
-    return Facts(purchases=[purchase] if purchase else [])
+    recorded = parse_record(record, TouchpointRecorded)
+    purchase = purchase_of(recorded)
+    at = checked_time(recorded.touchpoint.occurred_at, "touchpoint.occurred_at")
+    contacts = [Contact(recorded.customer_id, record.partition, at)] if recorded.customer_id else []
+    return Facts(purchases=[purchase] if purchase else [], contacts=contacts)
 
 
 class ValueCustomers:
@@ -88,9 +104,14 @@ class ValueCustomers:
         self.model = model or load_model()
         self.policy = policy
 
-    def value(self, purchases: Sequence[Purchase], lost: Sequence[LostMoment]) -> Valuation:
+    def value(
+        self,
+        purchases: Sequence[Purchase],
+        lost: Sequence[LostMoment],
+        presence: Presence | None = None,
+    ) -> Valuation:
         """One customer valued from their whole history."""
-        return valuation(purchases, lost, self.model, self.policy)
+        return valuation(purchases, lost, self.model, self.policy, presence)
 
     def history(
         self, purchases: Sequence[Purchase], lost: Sequence[LostMoment], limit: int

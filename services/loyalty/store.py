@@ -3,7 +3,7 @@ their whole history in the same transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -15,13 +15,23 @@ from psycopg_pool import AsyncConnectionPool
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
 from loyalty.tiers import Tier, TierChanged, load_tiers
-from loyalty.valuation import AtRisk, Facts, Loss, Valuation
+from loyalty.valuation import AtRisk, Contact, Facts, Loss, Presence, Valuation
 from touchstone.common.customer_links import CustomerLinks, PostgresCustomerLinks, fold_links_in
 from touchstone.common.pg import columns
 
 SCHEMA = "loyalty"
 
-Valuer = Callable[[Sequence[Purchase], Sequence[LostMoment]], Valuation]
+
+class Valuer(Protocol):
+    """Values one customer from their history (and their presence, for silence)."""
+
+    def __call__(
+        self,
+        purchases: Sequence[Purchase],
+        lost: Sequence[LostMoment],
+        presence: Presence | None = None,
+    ) -> Valuation: ...
+
 
 PURCHASE_COLUMNS = (
     "event_id",
@@ -44,6 +54,7 @@ VALUE_COLUMNS = (
     "as_of",
     "churn_risk",
     "site_id",
+    "silent",
 )
 RECOVERY_COLUMNS = ("moment_id", "customer_id", "case_id", "recovered_at")
 AT_RISK_COLUMNS = (
@@ -120,6 +131,36 @@ def valued_history(history: History | None, valuer: Valuer) -> Valuation | None:
     if history is None:
         return None
     return value_as(history.customer_id, valuer(history.purchases, history.lost))
+
+
+@dataclass(frozen=True)
+class SilenceClock(Presence):
+    """A customer's presence, and the lane whose clock judges their silence."""
+
+    lane: int = 0
+
+
+def latest_contacts(contacts: Sequence[Contact]) -> dict[str, list[Any]]:
+    """SAVE_CONTACTS' column arrays: each customer's latest contact in the batch."""
+    latest: dict[str, Contact] = {}
+    for c in contacts:
+        if c.customer_id not in latest or c.occurred_at > latest[c.customer_id].occurred_at:
+            latest[c.customer_id] = c
+    rows = [latest[customer] for customer in sorted(latest)]
+    return {
+        "customer_id": [c.customer_id for c in rows],
+        "lane": [c.lane for c in rows],
+        "last_at": [c.occurred_at for c in rows],
+    }
+
+
+def lane_clocks(contacts: Sequence[Contact]) -> dict[str, list[Any]]:
+    """SAVE_CLOCKS' column arrays: how far event time came on each lane in the batch."""
+    clocks: dict[int, datetime] = {}
+    for c in contacts:
+        clocks[c.lane] = max(clocks.get(c.lane, c.occurred_at), c.occurred_at)
+    lanes = sorted(clocks)
+    return {"lane": lanes, "clock": [clocks[lane] for lane in lanes]}
 
 
 def history_of(
@@ -199,6 +240,41 @@ SELECT l.moment_id, l.customer_id, l.site_id, l.occurred_at, l.side, l.weight,
        r.moment_id IS NOT NULL, r.recovered_at
 FROM loyalty.lost_moments l LEFT JOIN loyalty.recoveries r USING (moment_id)
 WHERE l.customer_id = ANY(%s) ORDER BY l.customer_id, l.occurred_at, l.moment_id
+"""
+SAVE_CONTACTS = """
+INSERT INTO loyalty.last_contacts AS c (customer_id, lane, last_at)
+SELECT * FROM unnest(%(customer_id)s::text[], %(lane)s::int[], %(last_at)s::timestamptz[])
+ON CONFLICT (customer_id) DO UPDATE SET
+    lane = CASE WHEN excluded.last_at > c.last_at THEN excluded.lane ELSE c.lane END,
+    last_at = greatest(c.last_at, excluded.last_at)
+"""
+SAVE_CLOCKS = """
+INSERT INTO loyalty.lane_clocks AS l (lane, clock)
+SELECT * FROM unnest(%(lane)s::int[], %(clock)s::timestamptz[])
+ON CONFLICT (lane) DO UPDATE SET clock = greatest(l.clock, excluded.clock)
+"""
+SELECT_SILENCE_MOVED = """
+SELECT s.customer_id FROM loyalty.silences s
+WHERE s.customer_id IN (SELECT loyalty.customer_root(c) FROM unnest(%(back)s::text[]) AS c)
+UNION
+SELECT s.customer_id FROM loyalty.silences s JOIN loyalty.lane_clocks l USING (lane)
+WHERE NOT s.fired AND s.due_at <= l.clock
+"""
+SELECT_PRESENCE = """
+SELECT c.customer_id, c.lane, c.last_at, l.clock
+FROM loyalty.last_contacts c JOIN loyalty.lane_clocks l USING (lane)
+WHERE c.customer_id = ANY(%s)
+"""
+DROP_SILENCES = "DELETE FROM loyalty.silences WHERE customer_id = ANY(%s)"
+SAVE_SILENCES = """
+INSERT INTO loyalty.silences (moment_id, customer_id, lane, due_at, fired)
+SELECT * FROM unnest(
+    %(moment_id)s::text[], %(customer_id)s::text[], %(lane)s::int[],
+    %(due_at)s::timestamptz[], %(fired)s::bool[]
+)
+ON CONFLICT (moment_id) DO UPDATE SET
+    customer_id = excluded.customer_id, lane = excluded.lane, due_at = excluded.due_at,
+    fired = excluded.fired
 """
 SAVE_ERASED = """
 INSERT INTO loyalty.erased_customers (customer_id) SELECT unnest(%s::text[])
@@ -311,14 +387,14 @@ SELECT * FROM unnest(
     %(customer_id)b::text[], %(currency)b::text[], %(average_spend_minor)b::bigint[],
     %(purchases)b::int[], %(visits)b::int[], %(visits_per_year)b::numeric[],
     %(expected_years)b::numeric[], %(lifetime_value_minor)b::bigint[], %(as_of)b::timestamptz[],
-    %(churn_risk)b::numeric[], %(site_id)b::text[]
+    %(churn_risk)b::numeric[], %(site_id)b::text[], %(silent)b::bool[]
 )
 ON CONFLICT (customer_id) DO UPDATE SET
     currency = excluded.currency, average_spend_minor = excluded.average_spend_minor,
     purchases = excluded.purchases, visits = excluded.visits,
     visits_per_year = excluded.visits_per_year, expected_years = excluded.expected_years,
     lifetime_value_minor = excluded.lifetime_value_minor, as_of = excluded.as_of,
-    churn_risk = excluded.churn_risk, site_id = excluded.site_id
+    churn_risk = excluded.churn_risk, site_id = excluded.site_id, silent = excluded.silent
 """
 
 
@@ -353,20 +429,23 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         self.retier_sql = retier_statement(self.tiers)
 
     async def fold(self, facts: Facts, valuer: Valuer) -> Folded:
-        if not facts.customers:
+        if not facts.customers and not facts.contacts:
             return Folded({}, [])
         async with self.pool.connection() as conn, conn.transaction():
             await self._save(conn, facts)
-            rows = await (await conn.execute(SELECT_GROUPS, (facts.customers,))).fetchall()
+            customers = sorted(set(facts.customers) | await self._silence_moved(conn, facts))
+            rows = await (await conn.execute(SELECT_GROUPS, (customers,))).fetchall()
             groups = {root: tuple(members) for root, members, _ in rows}
             erased = {root for root, _, is_erased in rows if is_erased}
             members = sorted({m for group in groups.values() for m in group})
             bought = purchases_of(await (await conn.execute(SELECT_HISTORY, (members,))).fetchall())
             lost = losses_of(await (await conn.execute(SELECT_LOSSES, (members,))).fetchall())
+            presence = await self._presence(conn, groups)
             valued = {
-                root: value_as(root, valuer(*history_of(group, bought, lost)))
+                root: value_as(root, valuer(*history_of(group, bought, lost), presence.get(root)))
                 for root, group in groups.items()
             }
+            await self._schedule_silences(conn, members, valued, erased, presence)
             values = [v.value for r, v in valued.items() if v.value and r not in erased]
             gone = [m for r, g in groups.items() for m in g if m != r or r in erased]
             sites = {v.site_id for v in values} | await self._sites_of(conn, members)
@@ -378,6 +457,51 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
                 await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
             changes = await self._retier(conn, sorted(sites))
         return Folded({r: v for r, v in valued.items() if r not in erased}, changes)
+
+    @staticmethod
+    async def _silence_moved(conn: AsyncConnection, facts: Facts) -> set[str]:
+        """Customers whose silence the batch moved: back in contact after a lose, or past the
+        time silence after one begins on their lane's clock."""
+        back = sorted({c.customer_id for c in facts.contacts})
+        rows = await (await conn.execute(SELECT_SILENCE_MOVED, {"back": back})).fetchall()
+        return {customer for (customer,) in rows}
+
+    @staticmethod
+    async def _presence(
+        conn: AsyncConnection, groups: dict[str, tuple[str, ...]]
+    ) -> dict[str, SilenceClock]:
+        """Each group's latest contact, its lane and that lane's clock."""
+        members = [m for group in groups.values() for m in group]
+        rows = await (await conn.execute(SELECT_PRESENCE, (members,))).fetchall()
+        latest = {customer: (last_at, lane, clock) for customer, lane, last_at, clock in rows}
+        presence = {}
+        for root, group in groups.items():
+            seen = [latest[m] for m in group if m in latest]
+            if seen:
+                last_at, lane, clock = max(seen)
+                presence[root] = SilenceClock(last_at, clock, lane)
+        return presence
+
+    @staticmethod
+    async def _schedule_silences(
+        conn: AsyncConnection,
+        members: Sequence[str],
+        valued: dict[str, Valuation],
+        erased: set[str],
+        presence: dict[str, SilenceClock],
+    ) -> None:
+        """Replace the customers' silences with those their valuations found."""
+        await conn.execute(DROP_SILENCES, (list(members),))
+        due = [
+            (moment, root, presence[root].lane, at, at <= presence[root].clock)
+            for root, valuation in valued.items()
+            if root not in erased and root in presence
+            for moment, at in valuation.silence_due
+        ]
+        if due:
+            names = ("moment_id", "customer_id", "lane", "due_at", "fired")
+            params = {name: [row[n] for row in due] for n, name in enumerate(names)}
+            await conn.execute(SAVE_SILENCES, params)
 
     async def retier(self) -> list[TierChanged]:
         """Re-tier every site (after loading values in bulk, or changing tiers.yaml)."""
@@ -415,6 +539,9 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
             await conn.execute(SAVE_RECOVERIES, columns(facts.recoveries, RECOVERY_COLUMNS))
         if facts.erased:
             await conn.execute(SAVE_ERASED, (list(facts.erased),))
+        if facts.contacts:
+            await conn.execute(SAVE_CONTACTS, latest_contacts(facts.contacts))
+            await conn.execute(SAVE_CLOCKS, lane_clocks(facts.contacts))
         await fold_links_in(conn, SCHEMA, facts.links)
 
     async def get_history(self, customer_id: str) -> History | None:

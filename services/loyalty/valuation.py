@@ -13,7 +13,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from loyalty.churn import ChurnModel, LostMoment, churn_risk, expected_years, value_at_risk
+from loyalty.churn import (
+    ChurnModel,
+    LostMoment,
+    churn_risk,
+    expected_years,
+    silences,
+    value_at_risk,
+)
 from loyalty.domain import DEFAULT_POLICY, CustomerValue, Purchase, ValuePolicy, lifetime_value
 from touchstone.common.customer_links import LinkChange
 from touchstone.common.prototime import to_datetime
@@ -60,6 +67,15 @@ class Recovery:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """A customer was in contact (any touchpoint), on a lane of contacts.recorded.v1."""
+
+    customer_id: str
+    lane: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
 class Facts:
     """What a batch brings loyalty: new purchases, lost moments and recoveries, and contacts'
     merges, unmerges and erasures."""
@@ -69,6 +85,7 @@ class Facts:
     recoveries: Sequence[Recovery] = ()
     links: Sequence[LinkChange] = ()
     erased: Sequence[str] = ()  # customer ids contacts erased
+    contacts: Sequence[Contact] = ()  # every recorded touchpoint, for silence
 
     @staticmethod
     def combined(parts: Sequence[Facts]) -> Facts:
@@ -79,6 +96,7 @@ class Facts:
             recoveries=[r for f in parts for r in f.recoveries],
             links=[c for f in parts for c in f.links],
             erased=[e for f in parts for e in f.erased],
+            contacts=[c for f in parts for c in f.contacts],
         )
 
     @property
@@ -97,12 +115,24 @@ class Facts:
 
 
 @dataclass(frozen=True)
+class Presence:
+    """When the customer was last in contact, and how far event time has come where their
+    contacts arrive (their lane's clock): what silence is judged by."""
+
+    last_contact_at: datetime
+    clock: datetime
+
+
+@dataclass(frozen=True)
 class Valuation:
     """A customer's value now, with their churn risk, and each lost moment's value at risk."""
 
     value: CustomerValue | None  # None until they buy something
     churn_risk: Decimal
     at_risk: tuple[AtRisk, ...]  # by event time
+    silent: bool = False  # no contact since an unrecovered lose for the model's quiet time
+    silence_due: tuple[tuple[str, datetime], ...] = ()  # (moment id, when silence after it
+    # begins) for each unrecovered lose the customer has not been in contact since
 
 
 def lost_moment_of(moment: MomentScored) -> LostMoment | None:
@@ -123,12 +153,16 @@ def by_time(lost: Sequence[LostMoment]) -> list[LostMoment]:
 
 
 def value_with(
-    purchases: Sequence[Purchase], risk: Decimal, model: ChurnModel, policy: ValuePolicy
+    purchases: Sequence[Purchase],
+    risk: Decimal,
+    model: ChurnModel,
+    policy: ValuePolicy,
+    silent: bool = False,
 ) -> CustomerValue | None:
     """The lifetime value of the purchases when the customer leaves with this yearly risk."""
     years = expected_years(model, risk)
     value = lifetime_value(purchases, replace(policy, expected_years=years))
-    return replace(value, churn_risk=risk) if value else None
+    return replace(value, churn_risk=risk, silent=silent) if value else None
 
 
 def valuation(
@@ -136,8 +170,10 @@ def valuation(
     lost: Sequence[LostMoment],
     model: ChurnModel,
     policy: ValuePolicy = DEFAULT_POLICY,
+    presence: Presence | None = None,
 ) -> Valuation:
-    """The customer valued from their whole history."""
+    """The customer valued from their whole history (and, given their presence, whether they
+    have gone silent after a lose)."""
     ordered = by_time(lost)
     at_risk = []
     for n, moment in enumerate(ordered):
@@ -163,9 +199,29 @@ def valuation(
                 remaining_minor=value_at_risk(worth, before, after_recovery),
             )
         )
-    times = [p.occurred_at for p in purchases] + [m.occurred_at for m in ordered]
-    value, risk = standing(purchases, ordered, max(times, default=None), model, policy)
-    return Valuation(value, risk, tuple(at_risk))
+    as_of = max([p.occurred_at for p in purchases] + [m.occurred_at for m in ordered], default=None)
+    due = silence_due(purchases, ordered, as_of, model, policy, presence)
+    silent = presence is not None and any(at <= presence.clock for _, at in due)
+    value, risk = standing(purchases, ordered, as_of, model, policy, silent)
+    return Valuation(value, risk, tuple(at_risk), silent, tuple(due))
+
+
+def silence_due(
+    purchases: Sequence[Purchase],
+    lost: Sequence[LostMoment],
+    as_of: datetime | None,
+    model: ChurnModel,
+    policy: ValuePolicy,
+    presence: Presence | None,
+) -> list[tuple[str, datetime]]:
+    """When silence begins after each unrecovered lose in the model's memory (of the customer's
+    latest event) that the customer has not been in contact since; none without a presence or
+    a usual interval between visits."""
+    flat = lifetime_value(purchases, policy)
+    if presence is None or as_of is None or flat is None:
+        return []
+    remembered = [m for m in lost if as_of - model.memory < m.occurred_at <= as_of]
+    return silences(model, remembered, presence.last_contact_at, flat.visits_per_year)
 
 
 def standing(
@@ -174,7 +230,8 @@ def standing(
     as_of: datetime | None,
     model: ChurnModel,
     policy: ValuePolicy = DEFAULT_POLICY,
+    silent: bool = False,
 ) -> tuple[CustomerValue | None, Decimal]:
     """The customer's lifetime value and churn risk as of a time (the base risk if None)."""
-    risk = churn_risk(model, lost, as_of) if as_of is not None else model.base_risk
-    return value_with(purchases, risk, model, policy), risk
+    risk = churn_risk(model, lost, as_of, silent) if as_of is not None else model.base_risk
+    return value_with(purchases, risk, model, policy, silent), risk

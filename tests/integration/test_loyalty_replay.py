@@ -35,6 +35,9 @@ TABLES = {
     "moments_at_risk": "SELECT * FROM loyalty.moments_at_risk ORDER BY moment_id",
     "erased_customers": "SELECT * FROM loyalty.erased_customers ORDER BY customer_id",
     "links": "SELECT * FROM loyalty.customer_links ORDER BY merge_id",
+    "last_contacts": "SELECT * FROM loyalty.last_contacts ORDER BY customer_id",
+    "lane_clocks": "SELECT * FROM loyalty.lane_clocks ORDER BY lane",
+    "silences": "SELECT * FROM loyalty.silences ORDER BY moment_id",
     "at_stake": "SELECT value_at_risk_minor, remaining_minor FROM loyalty.moments_at_risk "
     "ORDER BY moment_id",
 }
@@ -110,5 +113,6 @@ def test_replaying_loyaltys_input_in_any_order_rebuilds_every_row_the_same(infra
     assert len(first["moments_at_risk"]) == len(first["lost_moments"])
     assert len(first["recoveries"]) > 10
     assert len(first["links"]) == 3 and len(first["erased_customers"]) == 2
+    assert len(first["lane_clocks"]) == 2 and len(first["silences"]) > 10
     assert any(risked > 0 for risked, _ in first["at_stake"]), "some value is put at risk"
     assert any(0 < left < risked for risked, left in first["at_stake"]), "some is saved by recovery"

@@ -12,7 +12,7 @@ import pytest
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
 from loyalty.store import Standing
-from loyalty.valuation import Facts, Loss, Recovery
+from loyalty.valuation import Contact, Facts, Loss, Recovery
 from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 from touchstone.common.customer_links import LinkChange
@@ -43,11 +43,11 @@ def test_loyalty_values_nobody_for_nothing(loyalty_store) -> None:
 def test_loyalty_values_each_customer_from_their_own_full_history(loyalty_store) -> None:
     seen: dict[str, tuple[list[str], list[str]]] = {}
 
-    def valuer(history, lost):
+    def valuer(history, lost, presence=None):
         customer = (history or [None])[0]
         key = customer.customer_id if customer else "c3"
         seen[key] = (sorted(p.event_id for p in history), sorted(m.moment_id for m in lost))
-        return valued(history, lost)
+        return valued(history, lost, presence)
 
     async def scenario(store) -> None:
         await store.fold(Facts([bought(1), bought(2, "c2")], [loss(1)]), valued)
@@ -232,5 +232,40 @@ def test_every_tier_that_moves_at_a_touched_site_is_kept_and_reported(loyalty_st
         # a sixth customer: the top 20% is now 2 customers, so c5 moves up without buying
         grown = await store.fold(Facts([bought(10, "c9", 1)]), valued)
         assert tiers_of(grown.tier_changes) == [("c5", "middle", "top", 2), ("c9", "", "rest", 6)]
+
+    run(loyalty_store, scenario)
+
+
+def test_silence_fires_on_the_lanes_clock_and_ends_when_the_customer_is_back(
+    loyalty_store,
+) -> None:
+    every = timedelta(days=365) / 40
+    year = [
+        Purchase(f"p{n}", "c1", f"v{n}", T0 + every * n, "VND", 500_000, "hcm-01")
+        for n in range(40)
+    ]
+    lost_at = T0 + every * 39 + timedelta(minutes=5)
+    lose = Loss("c1", LostMoment("m1", lost_at, "personal", Decimal(1), site_id="hcm-01"))
+    seen = [Contact("c1", 0, p.occurred_at) for p in year]
+
+    async def scenario(store) -> None:
+        await store.fold(Facts(year, [lose], contacts=seen), valued)
+        quiet = await store.fold(
+            Facts(contacts=[Contact("c2", 0, lost_at + timedelta(days=10))]), valued
+        )
+        assert "c1" not in quiet.valued
+        due = await store.fold(
+            Facts(contacts=[Contact("c2", 0, lost_at + timedelta(days=19))]), valued
+        )
+        assert due.valued["c1"].silent and due.valued["c1"].churn_risk == Decimal("0.72")
+        assert (await store.standing("c1")) is not None
+        later = await store.fold(
+            Facts(contacts=[Contact("c2", 0, lost_at + timedelta(days=40))]), valued
+        )
+        assert "c1" not in later.valued  # fired once
+        back = await store.fold(
+            Facts(contacts=[Contact("c1", 0, lost_at + timedelta(days=41))]), valued
+        )
+        assert not back.valued["c1"].silent and back.valued["c1"].churn_risk == Decimal("0.44")
 
     run(loyalty_store, scenario)

@@ -92,6 +92,8 @@ def test_silence_after_an_unrecovered_lose_is_a_signal_of_its_own() -> None:
     assert not is_silent(MODEL, [moment], T0, per_year, T0 + timedelta(days=10))
     back = T0 + timedelta(days=3)
     assert not is_silent(MODEL, [moment], back, per_year, T0 + timedelta(days=19))
+    at_the_till = T0 + timedelta(hours=1)  # the rest of the same visit is not coming back
+    assert is_silent(MODEL, [moment], at_the_till, per_year, T0 + timedelta(days=19))
     recovered = lost(1, recovered=True)
     assert not is_silent(MODEL, [recovered], T0, per_year, T0 + timedelta(days=19))
     silent_risk = churn_risk(MODEL, [moment], T0 + timedelta(days=19), silent=True)

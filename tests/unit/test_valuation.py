@@ -4,12 +4,13 @@ then the lifetime value moved by churn risk, and what each lost moment put at ri
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
 from loyalty.churn import LostMoment, load_model
 from loyalty.domain import Purchase
-from loyalty.valuation import lost_moment_of, valuation
+from loyalty.valuation import Presence, lost_moment_of, valuation
 from tests.builders import T0
 from touchstone.journey.v1.events_pb2 import (
     SIDE_PERSONAL,
@@ -130,3 +131,39 @@ def test_a_lost_moment_weighs_what_it_broke_on_the_side_of_its_heaviest_standard
     assert two is not None and (two.side, two.weight) == ("procedural", Decimal("2.5"))
     tie = lost_moment_of(scored(VERDICT_LOSE, (SIDE_PROCEDURAL, 1.0), (SIDE_PERSONAL, 1.0)))
     assert tie is not None and tie.side == "personal"
+
+
+def test_silence_after_an_unrecovered_lose_raises_the_risk_once_its_time_has_come() -> None:
+    lost = lose(1, timedelta(minutes=5))
+    last_seen = YEAR_END  # their last contact was the visit before the lose
+    quiet = timedelta(days=18.25)  # silence.after_visits 2 x 365 / 40 visits a year
+    early = valuation(
+        A_YEAR_OF_VISITS,
+        [lost],
+        MODEL,
+        presence=Presence(last_seen, lost.occurred_at + timedelta(days=10)),
+    )
+    assert not early.silent and early.churn_risk == Decimal("0.44")
+    assert early.silence_due == (("m1", lost.occurred_at + quiet),)
+    late = valuation(
+        A_YEAR_OF_VISITS, [lost], MODEL, presence=Presence(last_seen, lost.occurred_at + quiet)
+    )
+    assert late.silent and late.value is not None and late.value.silent
+    assert late.churn_risk == Decimal("0.72")  # 1 - 0.8 x 0.7 x (1 - silence.departs 0.5)
+    assert late.at_risk == early.at_risk  # what the lose put at risk when it happened stays
+
+
+def test_a_customer_back_in_contact_or_recovered_is_not_silent() -> None:
+    lost = lose(1, timedelta(minutes=5))
+    long_after = lost.occurred_at + timedelta(days=60)
+    back = valuation(
+        A_YEAR_OF_VISITS,
+        [lost],
+        MODEL,
+        presence=Presence(lost.occurred_at + timedelta(days=1), long_after),
+    )
+    assert not back.silent and back.silence_due == ()
+    recovered = replace(lost, recovered=True)
+    quiet = valuation(A_YEAR_OF_VISITS, [recovered], MODEL, presence=Presence(YEAR_END, long_after))
+    assert not quiet.silent and quiet.silence_due == ()
+    assert valuation(A_YEAR_OF_VISITS, [lost], MODEL).silence_due == ()  # presence unknown

@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CustomerValue(_message.Message):
-    __slots__ = ("customer_id", "currency", "average_spend_minor", "purchases", "visits", "visits_per_year", "expected_years", "lifetime_value_minor", "as_of", "churn_risk", "site_id")
+    __slots__ = ("customer_id", "currency", "average_spend_minor", "purchases", "visits", "visits_per_year", "expected_years", "lifetime_value_minor", "as_of", "churn_risk", "site_id", "silent")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     AVERAGE_SPEND_MINOR_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +21,7 @@ class CustomerValue(_message.Message):
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     CHURN_RISK_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    SILENT_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     currency: str
     average_spend_minor: int
@@ -32,7 +33,8 @@ class CustomerValue(_message.Message):
     as_of: _timestamp_pb2.Timestamp
     churn_risk: float
     site_id: str
-    def __init__(self, customer_id: _Optional[str] = ..., currency: _Optional[str] = ..., average_spend_minor: _Optional[int] = ..., purchases: _Optional[int] = ..., visits: _Optional[int] = ..., visits_per_year: _Optional[float] = ..., expected_years: _Optional[float] = ..., lifetime_value_minor: _Optional[int] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., churn_risk: _Optional[float] = ..., site_id: _Optional[str] = ...) -> None: ...
+    silent: bool
+    def __init__(self, customer_id: _Optional[str] = ..., currency: _Optional[str] = ..., average_spend_minor: _Optional[int] = ..., purchases: _Optional[int] = ..., visits: _Optional[int] = ..., visits_per_year: _Optional[float] = ..., expected_years: _Optional[float] = ..., lifetime_value_minor: _Optional[int] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., churn_risk: _Optional[float] = ..., site_id: _Optional[str] = ..., silent: _Optional[bool] = ...) -> None: ...
 
 class ValueAtRisk(_message.Message):
     __slots__ = ("moment_id", "site_id", "occurred_at", "currency", "lifetime_value_minor", "risk_before", "risk_after", "value_at_risk_minor", "recovered", "remaining_minor")
