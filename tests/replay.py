@@ -96,7 +96,7 @@ async def replayed(
     pool = open_pool(settings.database_url)
     await pool.open(wait=True)
     try:
-        store = spec.store(pool)
+        store = spec.store(pool, settings)
         handler = spec.batch_handler(store, settings)
         for start in range(0, len(log), batch):
             await handler.handle(log[start : start + batch])

@@ -50,7 +50,7 @@ SPEC = ServiceSpec(
     input_topics=(CONTACTS_RECORDED, JOURNEY_STANDARDS),
     dead_letter_topic=JOURNEY_DLQ,
     migrations=Path(__file__).parent / "migrations",
-    store=PostgresJourney,
+    store=lambda pool, settings: PostgresJourney(pool),
     handler=scorer,
     servicer=lambda store, settings: JourneyApi(
         store, standards_in_force(settings), load_maps(settings.maps_dir), moment_feed(settings)

@@ -2,9 +2,13 @@
 
 from pathlib import Path
 
+from psycopg_pool import AsyncConnectionPool
+
 from loyalty.api import LoyaltyApi
+from loyalty.churn import load_model
 from loyalty.handlers import ValueCustomers
 from loyalty.store import PostgresLoyaltyStore
+from loyalty.tiers import load_tiers
 from touchstone.common.settings import Settings
 from touchstone.common.topic_feed import TopicFeed
 from touchstone.common.topics import (
@@ -20,11 +24,21 @@ from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as pb_grpc
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 
 
+def loyalty_store(pool: AsyncConnectionPool, settings: Settings) -> PostgresLoyaltyStore:
+    """The store, cutting tiers as the settings' tiers file says."""
+    return PostgresLoyaltyStore(pool, load_tiers(settings.tiers_file))
+
+
+def value_customers(store: PostgresLoyaltyStore, settings: Settings) -> ValueCustomers:
+    """The handler, under the settings' churn model."""
+    return ValueCustomers(store, load_model(settings.churn_model_file))
+
+
 def loyalty_api(store: PostgresLoyaltyStore, settings: Settings) -> LoyaltyApi:
-    """The gRPC servicer, valuing customers as the handler does."""
-    valuer = ValueCustomers(store)
+    """The gRPC servicer, valuing and tiering customers as the handler and store do."""
+    valuer = value_customers(store, settings)
     feed = TopicFeed(settings, LOYALTY_VALUES, ValueUpdated)
-    return LoyaltyApi(store, valuer.value, feed=feed, historian=valuer.history)
+    return LoyaltyApi(store, valuer.value, store.tiers, feed=feed, historian=valuer.history)
 
 
 SPEC = ServiceSpec(
@@ -33,8 +47,8 @@ SPEC = ServiceSpec(
     follows_merges=False,  # it folds merges and erasures itself, with the values they change
     dead_letter_topic=LOYALTY_DLQ,
     migrations=Path(__file__).parent / "migrations",
-    store=PostgresLoyaltyStore,
-    handler=lambda store, settings: ValueCustomers(store),
+    store=loyalty_store,
+    handler=value_customers,
     servicer=lambda store, settings: loyalty_api(store, settings),
     grpc_service="touchstone.loyalty.v1.LoyaltyService",
     add_servicer=pb_grpc.add_LoyaltyServiceServicer_to_server,

@@ -87,6 +87,8 @@ def test_external_settings_with_every_field_changed_survive_as_env() -> None:
         log_level="info",
         maps_dir=Path("/maps"),
         consumer="faust",
+        churn_model_file=Path("/etc/ts/churn.yaml"),
+        tiers_file=Path("/etc/ts/tiers.yaml"),
     )
     env = settings.as_env()
     assert env["TOUCHSTONE_EMBEDDED"] == "0" and env["TOUCHSTONE_LOYALTY_GRPC_PORT"] == "3"

@@ -149,3 +149,21 @@ def test_a_change_of_tier_is_published_keyed_by_the_customer_it_moved() -> None:
     assert all(t.site_id == "hcm-01" and t.site_customers == 5 for _, t in moved)
     again = asyncio.run(handler.handle([paid_at_site(9, "c1", 10_000_000)]))
     assert not any(ValueUpdated.FromString(o.value).HasField("tier_change") for o in again)
+
+
+def test_the_service_takes_its_churn_model_and_tiers_from_the_settings(tmp_path) -> None:
+    from loyalty.churn import default_model_file
+    from loyalty.service import SPEC
+    from touchstone.common.settings import Settings
+
+    churn = tmp_path / "churn.yaml"
+    text = default_model_file().read_text(encoding="utf-8")
+    churn.write_text(text.replace("base_risk: 0.2", "base_risk: 0.1"), encoding="utf-8")
+    tiers = tmp_path / "tiers.yaml"
+    tiers.write_text("tiers:\n  - {name: vip, share: 0.1}\n  - {name: all, share: 1}\n")
+    settings = Settings.from_env(
+        {"TOUCHSTONE_CHURN_MODEL_FILE": str(churn), "TOUCHSTONE_TIERS_FILE": str(tiers)}
+    )
+    store = SPEC.store(None, settings)
+    assert [t.name for t in store.tiers] == ["vip", "all"]
+    assert SPEC.handler(store, settings).model.base_risk == Decimal("0.1")

@@ -30,6 +30,8 @@ class Settings:
     maps_dir: Path | None = None  # journey map definitions; None: the ones Touchstone ships
     standards_file: Path | None = None  # service standards; None: the ones Touchstone ships
     calendars_file: Path | None = None  # sites' business calendars; None: the shipped example
+    churn_model_file: Path | None = None  # loyalty's churn model; None: the shipped one
+    tiers_file: Path | None = None  # loyalty's tier cuts; None: the shipped ones
     consumer: str = "aiokafka"  # or "faust": Faust agents with take_events (slower, see README)
 
     def __post_init__(self) -> None:
@@ -70,6 +72,8 @@ class Settings:
             maps_dir=Path(env["TOUCHSTONE_MAPS_DIR"]) if env.get("TOUCHSTONE_MAPS_DIR") else None,
             standards_file=_path(env.get("TOUCHSTONE_STANDARDS_FILE")),
             calendars_file=_path(env.get("TOUCHSTONE_CALENDARS_FILE")),
+            churn_model_file=_path(env.get("TOUCHSTONE_CHURN_MODEL_FILE")),
+            tiers_file=_path(env.get("TOUCHSTONE_TIERS_FILE")),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -93,6 +97,10 @@ class Settings:
             env["TOUCHSTONE_STANDARDS_FILE"] = str(self.standards_file)
         if self.calendars_file is not None:
             env["TOUCHSTONE_CALENDARS_FILE"] = str(self.calendars_file)
+        if self.churn_model_file is not None:
+            env["TOUCHSTONE_CHURN_MODEL_FILE"] = str(self.churn_model_file)
+        if self.tiers_file is not None:
+            env["TOUCHSTONE_TIERS_FILE"] = str(self.tiers_file)
         env.update(
             {f"TOUCHSTONE_{n.upper()}_GRPC_PORT": str(p) for n, p in self.grpc_ports.items()}
         )

@@ -33,7 +33,7 @@ class ServiceSpec:
     input_topics: tuple[str, ...]
     dead_letter_topic: str  # where input it cannot handle goes, with the reason
     migrations: Path  # the service's own; every schema also gets the shared customer links
-    store: Callable[[AsyncConnectionPool], Any]
+    store: Callable[[AsyncConnectionPool, Settings], Any]
     handler: Callable[[Any, Settings], BatchHandler]
     servicer: Callable[[Any, Settings], object]
     grpc_service: str  # full name, e.g. touchstone.journey.v1.JourneyService
@@ -104,7 +104,7 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     """Migrate the schema, then run the worker until it is told to stop (SIGINT or SIGTERM)."""
     apply_migrations(settings.database_url, spec.name, *spec.migration_sources)
     pool = open_pool(settings.database_url)
-    store = spec.store(pool)
+    store = spec.store(pool, settings)
     handler = spec.batch_handler(store, settings)
     grpc_service = GrpcService(settings.grpc_address(spec.name), spec.bindings(store, settings))
     loglevel = settings.log_level.upper()
