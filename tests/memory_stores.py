@@ -33,6 +33,7 @@ from loyalty.store import (
     SilenceClock,
     Standing,
     Valuer,
+    disjoint,
     value_as,
     valued_history,
 )
@@ -40,7 +41,7 @@ from loyalty.tiers import TierChanged, load_tiers, tier_of
 from loyalty.valuation import AtRisk, Facts, Loss, Recovery, Valuation
 from notify.domain import CaseOpening, LostMoment
 from notify.store import CaseFilter, CaseRow
-from touchstone.common.customer_links import LinkChange, group_of, root_of
+from touchstone.common.customer_links import LinkChange, collapsed, group_of, root_of
 from touchstone.common.topics import Outgoing
 
 
@@ -408,7 +409,10 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
             for customer, lane, due_at, fired in self.silences.values()
             if customer in back or (not fired and due_at <= self.clocks[lane])
         }
-        groups = {group_of(self.links, c) for c in {*facts.customers, *moved}}
+        every = {group_of(self.links, c) for c in {*facts.customers, *moved}}
+        groups = {
+            (root, *members[1:]) for root, members in disjoint({g[0]: g for g in every}).items()
+        }
         presence = {g[0]: p for g in groups if (p := self._presence(g)) is not None}
         valued = {
             g[0]: value_as(g[0], valuer(*self._history(set(g)), presence.get(g[0]))) for g in groups
@@ -429,10 +433,21 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         for root, valuation in valued.items():
             self.at_risk.update({r.moment_id: r for r in valuation.at_risk})
             if root not in erased:
+                before = self.values.get(root)
+                was = before.value.site_id if before and before.value else None
+                if valuation.value and was not in (None, valuation.value.site_id):
+                    self.tier.pop(root, None)  # a new site ranks afresh
                 self.values[root] = valuation
                 sites |= {valuation.value.site_id} if valuation.value else set()
         kept = {root: v for root, v in valued.items() if root not in erased}
-        return Folded(kept, [c for site in sorted(sites) for c in self._retier(site)])
+        folded = collapsed(self.links)
+        revisions = {
+            g[0]: n
+            for g in groups
+            if (n := sum(c.survivor_id in g or c.absorbed_id in g for c in folded))
+        }
+        changes = [c for site in sorted(sites) for c in self._retier(site)]
+        return Folded(kept, changes, revisions)
 
     def _presence(self, group: tuple[str, ...]) -> SilenceClock | None:
         seen = [self.last_contact[m] for m in group if m in self.last_contact]
@@ -473,7 +488,8 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
     async def get_history(self, customer_id: str) -> History | None:
         group = group_of(self.links, customer_id)
         bought, lost = self._history(set(group))
-        return History(group[0], bought, lost) if bought or lost else None
+        presence = self._presence(group)
+        return History(group[0], bought, lost, presence) if bought or lost else None
 
     async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
         return valued_history(await self.get_history(customer_id), valuer)

@@ -74,7 +74,7 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
     @rpc_method
     async def GetCustomerValue(
         self, request: pb.GetCustomerValueRequest, context: grpc.aio.ServicerContext
-    ) -> pb.GetCustomerValueResponse:
+    ) -> events_pb2.CustomerValue:
         customer_id = require("customer_id", request.customer_id)
         if not 0 <= request.history_limit <= MAX_HISTORY:
             limits = f"must be 1..{MAX_HISTORY} (0: {DEFAULT_HISTORY})"
@@ -86,19 +86,18 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
         if history is None or valued is None:
             raise NotFound(f"nothing recorded for customer {customer_id}")
         limit = request.history_limit or DEFAULT_HISTORY
-        response = pb.GetCustomerValueResponse(
-            at_risk=[at_risk_message(r) for r in reversed(valued.at_risk)],
-            history=[
-                change_message(c) for c in self.historian(history.purchases, history.lost, limit)
-            ],
-        )
         if valued.value is not None:
-            response.value.CopyFrom(value_message(valued.value))
+            explained = value_message(valued.value)
+        else:
+            explained = events_pb2.CustomerValue(customer_id=history.customer_id)
+        explained.at_risk.extend(at_risk_message(r) for r in reversed(valued.at_risk))
+        changes = self.historian(history.purchases, history.lost, limit)
+        explained.history.extend(change_message(c) for c in changes)
         standing = await self.store.standing(history.customer_id)
         if standing is not None:
-            response.rank, response.site_customers = standing.rank, standing.site_customers
-            response.tier = tier_of(self.tiers, standing.rank, standing.site_customers)
-        return response
+            explained.rank, explained.site_customers = standing.rank, standing.site_customers
+            explained.tier = tier_of(self.tiers, standing.rank, standing.site_customers)
+        return explained
 
     @rpc_method
     async def ListTopCustomers(
@@ -155,11 +154,20 @@ def values_wanted(request: pb.WatchValuesRequest) -> Callable[[events_pb2.ValueU
         at_risk = update.HasField("at_risk")
         return (
             (not request.customer_id or update.value.customer_id == request.customer_id)
-            and (not request.site_id or (at_risk and update.at_risk.site_id == request.site_id))
+            and (not request.site_id or site_of(update) == request.site_id)
             and (not request.at_risk_only or at_risk)
         )
 
     return wanted
+
+
+def site_of(update: events_pb2.ValueUpdated) -> str:
+    """The site an update is about: the lost moment's, the tier change's, or the home site."""
+    if update.HasField("at_risk"):
+        return update.at_risk.site_id
+    if update.HasField("tier_change"):
+        return update.tier_change.site_id
+    return update.value.site_id
 
 
 def period_of(request: pb.GetValueAtRiskRequest) -> tuple[datetime, datetime]:

@@ -11,7 +11,6 @@ from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_timestamp
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.loyalty.v1 import events_pb2 as pb
-from touchstone.loyalty.v1 import loyalty_service_pb2 as service_pb
 from touchstone.notify.v1.events_pb2 import CaseEvent
 
 
@@ -60,10 +59,12 @@ def value_message(value: CustomerValue) -> pb.CustomerValue:
     )
 
 
-def value_updated(value: CustomerValue) -> pb.ValueUpdated:
-    """ValueUpdated; its id names the customer's state, so replays dedupe."""
+def value_updated(value: CustomerValue, revision: int = 0) -> pb.ValueUpdated:
+    """ValueUpdated; its id names the customer's state (and, once merges touched them, how many
+    did: the same value before a merge and after its unmerge is news again), so replays dedupe."""
     state = (str(value.purchases), value.as_of.isoformat(), str(value.churn_risk))
-    event_id = derived_id("value", value.customer_id, *state)
+    merges = (f"links-{revision}",) if revision else ()
+    event_id = derived_id("value", value.customer_id, *state, *merges)
     return pb.ValueUpdated(event_id=event_id, value=value_message(value))
 
 
@@ -115,15 +116,15 @@ def at_risk_message(at_risk: AtRisk) -> pb.ValueAtRisk:
 
 
 CAUSES = {
-    PURCHASE: service_pb.VALUE_CHANGE_CAUSE_PURCHASE,
-    LOST_MOMENT: service_pb.VALUE_CHANGE_CAUSE_LOST_MOMENT,
-    RECOVERY: service_pb.VALUE_CHANGE_CAUSE_RECOVERY,
+    PURCHASE: pb.VALUE_CHANGE_CAUSE_PURCHASE,
+    LOST_MOMENT: pb.VALUE_CHANGE_CAUSE_LOST_MOMENT,
+    RECOVERY: pb.VALUE_CHANGE_CAUSE_RECOVERY,
 }
 
 
-def change_message(change: ValueChange) -> service_pb.ValueChange:
+def change_message(change: ValueChange) -> pb.ValueChange:
     """One change in a customer's value, as a contract message."""
-    return service_pb.ValueChange(
+    return pb.ValueChange(
         at=to_timestamp(change.at),
         cause=CAUSES[change.cause],
         cause_id=change.cause_id,

@@ -139,7 +139,8 @@ class ValueCustomers:
             for moment in at_risk:
                 outgoing.append(self.record(customer, at_risk_updated(customer, value, moment)))
             if not at_risk and value is not None:
-                outgoing.append(self.record(customer, value_updated(value)))
+                revision = folded.revisions.get(customer, 0)
+                outgoing.append(self.record(customer, value_updated(value, revision)))
         for change in folded.tier_changes:
             outgoing.append(self.record(change.customer_id, tier_changed(change)))
         return outgoing

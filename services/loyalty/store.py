@@ -4,7 +4,7 @@ their whole history in the same transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -90,6 +90,7 @@ class History:
     customer_id: str  # the id they are known by now
     purchases: list[Purchase]
     lost: list[LostMoment]
+    presence: Presence | None = None  # their latest contact and their lane's clock
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class Folded:
 
     valued: dict[str, Valuation]
     tier_changes: list[TierChanged]
+    revisions: dict[str, int] = field(default_factory=dict)  # merges touching each customer
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,8 @@ def valued_history(history: History | None, valuer: Valuer) -> Valuation | None:
     """A customer's valuation from their history, under the id they are known by now."""
     if history is None:
         return None
-    return value_as(history.customer_id, valuer(history.purchases, history.lost))
+    valuation = valuer(history.purchases, history.lost, history.presence)
+    return value_as(history.customer_id, valuation)
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,16 @@ def lane_clocks(contacts: Sequence[Contact]) -> dict[str, list[Any]]:
         clocks[c.lane] = max(clocks.get(c.lane, c.occurred_at), c.occurred_at)
     lanes = sorted(clocks)
     return {"lane": lanes, "clock": [clocks[lane] for lane in lanes]}
+
+
+def disjoint(groups: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """One group per set of members: while links folded from different partitions form a cycle
+    for a moment, two ids may each look like the root of the same members; the smallest wins."""
+    by_members: dict[frozenset[str], str] = {}
+    for root, members in groups.items():
+        key = frozenset(members)
+        by_members[key] = min(root, by_members.get(key, root))
+    return {root: groups[root] for root in sorted(by_members.values())}
 
 
 def history_of(
@@ -280,11 +293,15 @@ SAVE_ERASED = """
 INSERT INTO loyalty.erased_customers (customer_id) SELECT unnest(%s::text[])
 ON CONFLICT DO NOTHING
 """
+# Each root's members, whether any is erased, and how many merges (live or undone) touch them:
+# the group's link revision, which names its value events apart before and after a merge.
 SELECT_GROUPS = """
-SELECT r.root, array(SELECT loyalty.customer_group(r.root)),
-       EXISTS (SELECT 1 FROM loyalty.erased_customers e
-               WHERE e.customer_id IN (SELECT loyalty.customer_group(r.root)))
-FROM (SELECT DISTINCT loyalty.customer_root(id) AS root FROM unnest(%s::text[]) AS id) r
+SELECT r.root, g.members,
+       EXISTS (SELECT 1 FROM loyalty.erased_customers e WHERE e.customer_id = ANY(g.members)),
+       (SELECT count(*) FROM loyalty.customer_links l
+        WHERE l.survivor_id = ANY(g.members) OR l.absorbed_id = ANY(g.members))
+FROM (SELECT DISTINCT loyalty.customer_root(id) AS root FROM unnest(%s::text[]) AS id) r,
+     LATERAL (SELECT array(SELECT loyalty.customer_group(r.root)) AS members) g
 ORDER BY r.root
 """
 SELECT_ERASED = """
@@ -328,9 +345,10 @@ def retier_statement(tiers: Sequence[Tier]) -> sql.Composed:
         )
         for t in tiers[:-1]
     ]
-    tier_of_rank = sql.SQL("CASE {} ELSE {} END").format(
-        sql.SQL(" ").join(cases), sql.Literal(tiers[-1].name)
-    )
+    last: sql.Composable = sql.Literal(tiers[-1].name)
+    tier_of_rank = sql.SQL("CASE {} ELSE {} END").format(sql.SQL(" ").join(cases), last)
+    if not cases:  # a single tier: everyone is in it
+        tier_of_rank = sql.SQL("{}::text").format(last)
     return sql.SQL(RETIER).format(sites=sql.Placeholder("sites"), tier_of_rank=tier_of_rank)
 
 
@@ -394,7 +412,8 @@ ON CONFLICT (customer_id) DO UPDATE SET
     purchases = excluded.purchases, visits = excluded.visits,
     visits_per_year = excluded.visits_per_year, expected_years = excluded.expected_years,
     lifetime_value_minor = excluded.lifetime_value_minor, as_of = excluded.as_of,
-    churn_risk = excluded.churn_risk, site_id = excluded.site_id, silent = excluded.silent
+    churn_risk = excluded.churn_risk, site_id = excluded.site_id, silent = excluded.silent,
+    tier = CASE WHEN v.site_id = excluded.site_id THEN v.tier END  -- a new site ranks afresh
 """
 
 
@@ -426,7 +445,6 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
     def __init__(self, pool: AsyncConnectionPool, tiers: tuple[Tier, ...] | None = None) -> None:
         self.pool = pool
         self.tiers = tiers or load_tiers()
-        self.retier_sql = retier_statement(self.tiers)
 
     async def fold(self, facts: Facts, valuer: Valuer) -> Folded:
         if not facts.customers and not facts.contacts:
@@ -434,9 +452,12 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         async with self.pool.connection() as conn, conn.transaction():
             await self._save(conn, facts)
             customers = sorted(set(facts.customers) | await self._silence_moved(conn, facts))
+            if not customers:
+                return Folded({}, [])
             rows = await (await conn.execute(SELECT_GROUPS, (customers,))).fetchall()
-            groups = {root: tuple(members) for root, members, _ in rows}
-            erased = {root for root, _, is_erased in rows if is_erased}
+            groups = disjoint({root: tuple(members) for root, members, _, _ in rows})
+            erased = {root for root, _, is_erased, _ in rows if is_erased and root in groups}
+            revisions = {root: int(n) for root, _, _, n in rows if n and root in groups}
             members = sorted({m for group in groups.values() for m in group})
             bought = purchases_of(await (await conn.execute(SELECT_HISTORY, (members,))).fetchall())
             lost = losses_of(await (await conn.execute(SELECT_LOSSES, (members,))).fetchall())
@@ -456,7 +477,8 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
             if at_risk:
                 await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
             changes = await self._retier(conn, sorted(sites))
-        return Folded({r: v for r, v in valued.items() if r not in erased}, changes)
+        kept = {r: v for r, v in valued.items() if r not in erased}
+        return Folded(kept, changes, revisions)
 
     @staticmethod
     async def _silence_moved(conn: AsyncConnection, facts: Facts) -> set[str]:
@@ -519,7 +541,8 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         """Every tier that moved at the sites, kept and returned."""
         if not sites:
             return []
-        rows = await (await conn.execute(self.retier_sql, {"sites": list(sites)})).fetchall()
+        statement = retier_statement(self.tiers)
+        rows = await (await conn.execute(statement, {"sites": list(sites)})).fetchall()
         changes = [
             TierChanged(c, site, tier, was, int(rank), int(n), cur.strip(), int(value))
             for c, site, tier, was, rank, n, cur, value in rows
@@ -545,15 +568,16 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         await fold_links_in(conn, SCHEMA, facts.links)
 
     async def get_history(self, customer_id: str) -> History | None:
-        group = list(await self.customer_group(customer_id))
+        group = await self.customer_group(customer_id)
         async with self.pool.connection() as conn:
-            bought = await (await conn.execute(SELECT_HISTORY, (group,))).fetchall()
-            lost = await (await conn.execute(SELECT_LOSSES, (group,))).fetchall()
+            bought = await (await conn.execute(SELECT_HISTORY, (list(group),))).fetchall()
+            lost = await (await conn.execute(SELECT_LOSSES, (list(group),))).fetchall()
+            presence = await self._presence(conn, {group[0]: group})
         if not bought and not lost:
             return None
         purchases = [p for ps in purchases_of(bought).values() for p in ps]
         moments = [m for ms in losses_of(lost).values() for m in ms]
-        return History(group[0], purchases, moments)
+        return History(group[0], purchases, moments, presence.get(group[0]))
 
     async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
         return valued_history(await self.get_history(customer_id), valuer)

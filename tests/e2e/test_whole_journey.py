@@ -65,14 +65,12 @@ from touchstone.journey.v1.journey_service_pb2 import (
     ValidateStandardsRequest,
     WatchMomentsRequest,
 )
-from touchstone.loyalty.v1.events_pb2 import CustomerValue
-from touchstone.loyalty.v1.loyalty_service_pb2 import (
+from touchstone.loyalty.v1.events_pb2 import (
     VALUE_CHANGE_CAUSE_LOST_MOMENT,
     VALUE_CHANGE_CAUSE_PURCHASE,
-    GetCustomerValueRequest,
-    GetCustomerValueResponse,
-    WatchValuesRequest,
+    CustomerValue,
 )
+from touchstone.loyalty.v1.loyalty_service_pb2 import GetCustomerValueRequest, WatchValuesRequest
 from touchstone.notify.v1.events_pb2 import CASE_STATUS_OPEN
 from touchstone.notify.v1.notify_service_pb2 import (
     GetCaseRequest,
@@ -215,11 +213,12 @@ def test_slow_greeting_is_lost_payment_valued_and_a_case_opened(
 
 
 def _value(clients: Clients, customer_id: str) -> CustomerValue | None:
+    """The customer's value once they have bought something."""
     reply = _valued(clients, customer_id)
-    return reply.value if reply is not None and reply.HasField("value") else None
+    return reply if reply is not None and reply.purchases else None
 
 
-def _valued(clients: Clients, customer_id: str) -> GetCustomerValueResponse | None:
+def _valued(clients: Clients, customer_id: str) -> CustomerValue | None:
     try:
         return clients.loyalty.GetCustomerValue(
             GetCustomerValueRequest(customer_id=customer_id), timeout=5

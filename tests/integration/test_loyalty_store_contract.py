@@ -12,6 +12,7 @@ import pytest
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
 from loyalty.store import Standing
+from loyalty.tiers import Tier
 from loyalty.valuation import Contact, Facts, Loss, Recovery
 from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
@@ -267,5 +268,52 @@ def test_silence_fires_on_the_lanes_clock_and_ends_when_the_customer_is_back(
             Facts(contacts=[Contact("c1", 0, lost_at + timedelta(days=41))]), valued
         )
         assert not back.valued["c1"].silent and back.valued["c1"].churn_risk == Decimal("0.44")
+
+    run(loyalty_store, scenario)
+
+
+def test_a_merge_cycle_folded_for_a_moment_values_the_pair_once(loyalty_store) -> None:
+    # c1 into c2, then (its unmerge still on another partition) c2 into c1: for a moment each
+    # id looks like the root of both
+    there = LinkChange("merge-1", survivor_id="c2", absorbed_id="c1")
+    back = LinkChange("merge-2", survivor_id="c1", absorbed_id="c2")
+
+    async def scenario(store) -> None:
+        await store.fold(Facts([bought(1), bought(2, "c2")], [loss(3, days=3)]), valued)
+        cycled = await store.fold(Facts(links=[there, back]), valued)
+        assert list(cycled.valued) == ["c1"] and cycled.valued["c1"].value.visits == 2
+        assert await store.site_customers("") == 1
+        undone = LinkChange("merge-1", survivor_id="c2", absorbed_id="c1", unmerged=True)
+        settled = await store.fold(Facts(links=[undone]), valued)
+        assert list(settled.valued) == ["c1"] and await store.site_customers("") == 1
+
+    run(loyalty_store, scenario)
+
+
+def test_a_customer_who_moves_home_site_is_ranked_afresh_there(loyalty_store) -> None:
+    def paid(n: int, customer: str, site: str) -> Purchase:
+        return Purchase(f"p{n}", customer, f"v{n}", T0 + timedelta(days=n), "VND", 100_000, site)
+
+    async def scenario(store) -> None:
+        first = await store.fold(Facts([paid(1, "c1", "s1"), paid(2, "c9", "s2")]), valued)
+        assert tiers_of(first.tier_changes) == [("c1", "", "top", 1), ("c9", "", "top", 1)]
+        moved = await store.fold(Facts([paid(3, "c1", "s2"), paid(4, "c1", "s2")]), valued)
+        (c1,) = [t for t in moved.tier_changes if t.customer_id == "c1"]
+        assert (c1.site_id, c1.previous_tier) == ("s2", "")  # not "top" at s1
+        assert await store.site_customers("s1") == 0
+
+    run(loyalty_store, scenario)
+
+
+def test_a_single_tier_holds_everyone(loyalty_store) -> None:
+    everyone = (Tier("all", Decimal(1)),)
+
+    async def scenario(store) -> None:
+        store.tiers = everyone
+        folded = await store.fold(Facts([bought(1), bought(2, "c2")]), valued)
+        assert {(t.customer_id, t.tier) for t in folded.tier_changes} == {
+            ("c1", "all"),
+            ("c2", "all"),
+        }
 
     run(loyalty_store, scenario)

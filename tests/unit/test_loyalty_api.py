@@ -17,6 +17,7 @@ from tests.builders import T0, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
+from touchstone.loyalty.v1.events_pb2 import VALUE_CHANGE_CAUSE_LOST_MOMENT
 
 
 def request(since_days: float | None, until_days: float | None) -> pb.GetValueAtRiskRequest:
@@ -57,8 +58,9 @@ def test_a_customer_who_only_lost_moments_shows_them_at_risk_and_no_value_yet() 
     reply = call(
         LoyaltyApi(store, valued).GetCustomerValue, pb.GetCustomerValueRequest(customer_id="c1")
     )
-    assert not reply.HasField("value") and reply.tier == "" and reply.rank == 0
+    assert (reply.customer_id, reply.currency, reply.purchases) == ("c1", "", 0)
+    assert reply.tier == "" and reply.rank == 0
     assert [r.moment_id for r in reply.at_risk] == ["m1"] and reply.at_risk[
         0
     ].value_at_risk_minor == 0
-    assert [c.cause for c in reply.history] == [pb.VALUE_CHANGE_CAUSE_LOST_MOMENT]
+    assert [c.cause for c in reply.history] == [VALUE_CHANGE_CAUSE_LOST_MOMENT]

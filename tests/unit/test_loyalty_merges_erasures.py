@@ -62,7 +62,7 @@ def site(store: MemoryLoyaltyStore) -> list[tuple[str, int]]:
 
 def test_a_merge_ranks_one_customer_valued_from_both_histories_and_an_unmerge_two() -> None:
     store = MemoryLoyaltyStore()
-    take(store, paid(1, "A", 100_000), paid(2, "B", 300_000))
+    first_a, _ = take(store, paid(1, "A", 100_000), paid(2, "B", 300_000))
     apart = site(store)
     assert [c for c, _ in apart] == ["B", "A"]
 
@@ -73,10 +73,13 @@ def test_a_merge_ranks_one_customer_valued_from_both_histories_and_an_unmerge_tw
     reply = call(
         LoyaltyApi(store, valued).GetCustomerValue, pb.GetCustomerValueRequest(customer_id="B")
     )
-    assert (reply.value.customer_id, reply.rank, reply.site_customers) == ("A", 1, 1)
+    assert (reply.customer_id, reply.rank, reply.site_customers) == ("A", 1, 1)
 
-    take(store, profile(unmerged_event(), 11))
+    updates = take(store, profile(unmerged_event(), 11))
     assert site(store) == apart
+    alone_again = next(u for u in updates if u.value.customer_id == "A")
+    assert alone_again.value == first_a.value  # the same value as before the merge ...
+    assert alone_again.event_id != first_a.event_id  # ... is news again, not a duplicate
 
 
 def test_merges_and_payments_in_any_order_rank_the_same() -> None:

@@ -8,13 +8,16 @@ import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from loyalty.api import LoyaltyApi
 from loyalty.handlers import ValueCustomers
-from tests.builders import T0, payment, record, recorded, touchpoint, value_records
+from tests.builders import T0, payment, record, recorded, touchpoint, value_records, valued
 from tests.memory_stores import MemoryLoyaltyStore
+from tests.unit.test_contacts_ingest_api import call
 from tests.unit.test_loyalty_at_risk import moment
 from touchstone.common.topics import Incoming
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+from touchstone.loyalty.v1.loyalty_service_pb2 import GetCustomerValueRequest
 
 EVERY = timedelta(days=365) / 40  # 40 visits a year: silent 18.25 days after an unanswered lose
 LAST_VISIT = T0 + EVERY * 39
@@ -44,7 +47,7 @@ def a_regular_who_lost_a_moment() -> tuple[MemoryLoyaltyStore, ValueCustomers]:
 
 
 def test_a_customer_silent_since_a_lose_is_revalued_when_their_lanes_clock_says_so() -> None:
-    _, handler = a_regular_who_lost_a_moment()
+    store, handler = a_regular_who_lost_a_moment()
     lost_at = LAST_VISIT + timedelta(minutes=5)
     assert (
         values(asyncio.run(handler.handle([contact("other", lost_at + timedelta(days=10), 1)])))
@@ -59,6 +62,11 @@ def test_a_customer_silent_since_a_lose_is_revalued_when_their_lanes_clock_says_
     again = asyncio.run(handler.handle([contact("other", lost_at + timedelta(days=30), 3)]))
     assert values(again) == []  # silence is news once
 
+    asked = call(
+        LoyaltyApi(store, valued).GetCustomerValue, GetCustomerValueRequest(customer_id="cust-1")
+    )
+    assert asked.silent and asked.churn_risk == 0.72  # the query says what was published
+
     (back,) = values(
         asyncio.run(handler.handle([contact("cust-1", lost_at + timedelta(days=31), 4)]))
     )
@@ -70,3 +78,5 @@ def test_another_lanes_clock_does_not_silence_anyone() -> None:
     far = LAST_VISIT + timedelta(days=60)
     assert values(asyncio.run(handler.handle([contact("other", far, 1, lane=3)]))) == []
     assert not asyncio.run(store.get_value("cust-1", ValueCustomers(store).value)).value.silent
+    asyncio.run(handler.handle([contact("other", far, 2, lane=0)]))  # their own lane's clock
+    assert asyncio.run(store.get_value("cust-1", ValueCustomers(store).value)).value.silent

@@ -21,7 +21,7 @@ from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
 from touchstone.common.topics import Incoming
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
-from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+from touchstone.loyalty.v1.events_pb2 import VALUE_CHANGE_CAUSE_PURCHASE, ValueUpdated
 
 TIERS = load_tiers()
 
@@ -99,15 +99,15 @@ def test_a_bad_ranking_request_names_its_field() -> None:
 
 def test_a_customers_value_says_their_tier_rank_and_what_changed_it() -> None:
     reply = call(a_site_of_ten().GetCustomerValue, pb.GetCustomerValueRequest(customer_id="c8"))
-    assert (reply.value.customer_id, reply.value.site_id) == ("c8", "hcm-01")
+    assert (reply.customer_id, reply.site_id) == ("c8", "hcm-01")
     assert (reply.tier, reply.rank, reply.site_customers) == ("middle", 3, 10)
     (bought,) = reply.history
     assert (bought.cause, bought.cause_id, bought.amount_minor) == (
-        pb.VALUE_CHANGE_CAUSE_PURCHASE,
+        VALUE_CHANGE_CAUSE_PURCHASE,
         "p8",
         80_000,
     )
-    assert bought.lifetime_value_after_minor == reply.value.lifetime_value_minor
+    assert bought.lifetime_value_after_minor == reply.lifetime_value_minor
 
 
 def test_a_customer_value_request_is_checked_field_by_field() -> None:

@@ -25,19 +25,23 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"touchstone/loyalty/v1/events.proto\x12\x15touchstone.loyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x02\n\rCustomerValue\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\x12\x1b\n\x13\x61verage_spend_minor\x18\x03 \x01(\x03\x12\x11\n\tpurchases\x18\x04 \x01(\x03\x12\x0e\n\x06visits\x18\x05 \x01(\x03\x12\x17\n\x0fvisits_per_year\x18\x06 \x01(\x01\x12\x16\n\x0e\x65xpected_years\x18\x07 \x01(\x01\x12\x1c\n\x14lifetime_value_minor\x18\x08 \x01(\x03\x12)\n\x05\x61s_of\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nchurn_risk\x18\n \x01(\x01\x12\x0f\n\x07site_id\x18\x0b \x01(\t\x12\x0e\n\x06silent\x18\x0c \x01(\x08\"\x84\x02\n\x0bValueAtRisk\x12\x11\n\tmoment_id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x1c\n\x14lifetime_value_minor\x18\x05 \x01(\x03\x12\x13\n\x0brisk_before\x18\x06 \x01(\x01\x12\x12\n\nrisk_after\x18\x07 \x01(\x01\x12\x1b\n\x13value_at_risk_minor\x18\x08 \x01(\x03\x12\x11\n\trecovered\x18\t \x01(\x08\x12\x17\n\x0fremaining_minor\x18\n \x01(\x03\"\x98\x01\n\nTierChange\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12\x15\n\rprevious_tier\x18\x03 \x01(\t\x12\x0c\n\x04rank\x18\x04 \x01(\x03\x12\x16\n\x0esite_customers\x18\x05 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x1c\n\x14lifetime_value_minor\x18\x07 \x01(\x03\"\xc2\x01\n\x0cValueUpdated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x33\n\x05value\x18\x02 \x01(\x0b\x32$.touchstone.loyalty.v1.CustomerValue\x12\x33\n\x07\x61t_risk\x18\x03 \x01(\x0b\x32\".touchstone.loyalty.v1.ValueAtRisk\x12\x36\n\x0btier_change\x18\x04 \x01(\x0b\x32!.touchstone.loyalty.v1.TierChangeb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"touchstone/loyalty/v1/events.proto\x12\x15touchstone.loyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x03\n\rCustomerValue\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\x12\x1b\n\x13\x61verage_spend_minor\x18\x03 \x01(\x03\x12\x11\n\tpurchases\x18\x04 \x01(\x03\x12\x0e\n\x06visits\x18\x05 \x01(\x03\x12\x17\n\x0fvisits_per_year\x18\x06 \x01(\x01\x12\x16\n\x0e\x65xpected_years\x18\x07 \x01(\x01\x12\x1c\n\x14lifetime_value_minor\x18\x08 \x01(\x03\x12)\n\x05\x61s_of\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nchurn_risk\x18\n \x01(\x01\x12\x0f\n\x07site_id\x18\x0b \x01(\t\x12\x0e\n\x06silent\x18\x0c \x01(\x08\x12\x0c\n\x04tier\x18\r \x01(\t\x12\x0c\n\x04rank\x18\x0e \x01(\x03\x12\x16\n\x0esite_customers\x18\x0f \x01(\x03\x12\x33\n\x07\x61t_risk\x18\x10 \x03(\x0b\x32\".touchstone.loyalty.v1.ValueAtRisk\x12\x33\n\x07history\x18\x11 \x03(\x0b\x32\".touchstone.loyalty.v1.ValueChange\"\xb6\x02\n\x0bValueChange\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x05\x63\x61use\x18\x02 \x01(\x0e\x32\'.touchstone.loyalty.v1.ValueChangeCause\x12\x10\n\x08\x63\x61use_id\x18\x03 \x01(\t\x12\x0f\n\x07site_id\x18\x04 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x05 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12#\n\x1blifetime_value_before_minor\x18\x07 \x01(\x03\x12\"\n\x1alifetime_value_after_minor\x18\x08 \x01(\x03\x12\x19\n\x11\x63hurn_risk_before\x18\t \x01(\x01\x12\x18\n\x10\x63hurn_risk_after\x18\n \x01(\x01\"\x84\x02\n\x0bValueAtRisk\x12\x11\n\tmoment_id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x1c\n\x14lifetime_value_minor\x18\x05 \x01(\x03\x12\x13\n\x0brisk_before\x18\x06 \x01(\x01\x12\x12\n\nrisk_after\x18\x07 \x01(\x01\x12\x1b\n\x13value_at_risk_minor\x18\x08 \x01(\x03\x12\x11\n\trecovered\x18\t \x01(\x08\x12\x17\n\x0fremaining_minor\x18\n \x01(\x03\"\x98\x01\n\nTierChange\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12\x15\n\rprevious_tier\x18\x03 \x01(\t\x12\x0c\n\x04rank\x18\x04 \x01(\x03\x12\x16\n\x0esite_customers\x18\x05 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x1c\n\x14lifetime_value_minor\x18\x07 \x01(\x03\"\xc2\x01\n\x0cValueUpdated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x33\n\x05value\x18\x02 \x01(\x0b\x32$.touchstone.loyalty.v1.CustomerValue\x12\x33\n\x07\x61t_risk\x18\x03 \x01(\x0b\x32\".touchstone.loyalty.v1.ValueAtRisk\x12\x36\n\x0btier_change\x18\x04 \x01(\x0b\x32!.touchstone.loyalty.v1.TierChange*\x9c\x01\n\x10ValueChangeCause\x12\"\n\x1eVALUE_CHANGE_CAUSE_UNSPECIFIED\x10\x00\x12\x1f\n\x1bVALUE_CHANGE_CAUSE_PURCHASE\x10\x01\x12\"\n\x1eVALUE_CHANGE_CAUSE_LOST_MOMENT\x10\x02\x12\x1f\n\x1bVALUE_CHANGE_CAUSE_RECOVERY\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'touchstone.loyalty.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_VALUECHANGECAUSE']._serialized_start=1477
+  _globals['_VALUECHANGECAUSE']._serialized_end=1633
   _globals['_CUSTOMERVALUE']._serialized_start=95
-  _globals['_CUSTOMERVALUE']._serialized_end=388
-  _globals['_VALUEATRISK']._serialized_start=391
-  _globals['_VALUEATRISK']._serialized_end=651
-  _globals['_TIERCHANGE']._serialized_start=654
-  _globals['_TIERCHANGE']._serialized_end=806
-  _globals['_VALUEUPDATED']._serialized_start=809
-  _globals['_VALUEUPDATED']._serialized_end=1003
+  _globals['_CUSTOMERVALUE']._serialized_end=546
+  _globals['_VALUECHANGE']._serialized_start=549
+  _globals['_VALUECHANGE']._serialized_end=859
+  _globals['_VALUEATRISK']._serialized_start=862
+  _globals['_VALUEATRISK']._serialized_end=1122
+  _globals['_TIERCHANGE']._serialized_start=1125
+  _globals['_TIERCHANGE']._serialized_end=1277
+  _globals['_VALUEUPDATED']._serialized_start=1280
+  _globals['_VALUEUPDATED']._serialized_end=1474
 # @@protoc_insertion_point(module_scope)

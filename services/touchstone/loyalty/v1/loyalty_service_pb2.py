@@ -26,37 +26,31 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from touchstone.loyalty.v1 import events_pb2 as touchstone_dot_loyalty_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+touchstone/loyalty/v1/loyalty_service.proto\x12\x15touchstone.loyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"touchstone/loyalty/v1/events.proto\"E\n\x17GetCustomerValueRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x15\n\rhistory_limit\x18\x02 \x01(\x05\"\xb6\x02\n\x0bValueChange\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x05\x63\x61use\x18\x02 \x01(\x0e\x32\'.touchstone.loyalty.v1.ValueChangeCause\x12\x10\n\x08\x63\x61use_id\x18\x03 \x01(\t\x12\x0f\n\x07site_id\x18\x04 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x05 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12#\n\x1blifetime_value_before_minor\x18\x07 \x01(\x03\x12\"\n\x1alifetime_value_after_minor\x18\x08 \x01(\x03\x12\x19\n\x11\x63hurn_risk_before\x18\t \x01(\x01\x12\x18\n\x10\x63hurn_risk_after\x18\n \x01(\x01\"\xed\x01\n\x18GetCustomerValueResponse\x12\x33\n\x05value\x18\x01 \x01(\x0b\x32$.touchstone.loyalty.v1.CustomerValue\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12\x0c\n\x04rank\x18\x03 \x01(\x03\x12\x16\n\x0esite_customers\x18\x04 \x01(\x03\x12\x33\n\x07\x61t_risk\x18\x05 \x03(\x0b\x32\".touchstone.loyalty.v1.ValueAtRisk\x12\x33\n\x07history\x18\x06 \x03(\x0b\x32\".touchstone.loyalty.v1.ValueChange\"~\n\x15GetValueAtRiskRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x82\x01\n\x10ValueAtRiskTotal\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x16\n\x0e\x61t_stake_minor\x18\x02 \x01(\x03\x12\x13\n\x0bsaved_minor\x18\x03 \x01(\x03\x12\x14\n\x0clost_moments\x18\x04 \x01(\x03\x12\x19\n\x11recovered_moments\x18\x05 \x01(\x03\"Q\n\x16GetValueAtRiskResponse\x12\x37\n\x06totals\x18\x01 \x03(\x0b\x32\'.touchstone.loyalty.v1.ValueAtRiskTotal\"C\n\x17ListTopCustomersRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x0c\n\x04tier\x18\x03 \x01(\t\"\x82\x01\n\x0bTopCustomer\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04rank\x18\x02 \x01(\x03\x12\x0c\n\x04tier\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x1c\n\x14lifetime_value_minor\x18\x05 \x01(\x03\x12\x12\n\nchurn_risk\x18\x06 \x01(\x01\"i\n\x18ListTopCustomersResponse\x12\x35\n\tcustomers\x18\x01 \x03(\x0b\x32\".touchstone.loyalty.v1.TopCustomer\x12\x16\n\x0esite_customers\x18\x02 \x01(\x03\"P\n\x12WatchValuesRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12\x14\n\x0c\x61t_risk_only\x18\x03 \x01(\x08\"\x8c\x01\n\x13WatchValuesResponse\x12\x33\n\x06update\x18\x01 \x01(\x0b\x32#.touchstone.loyalty.v1.ValueUpdated\x12\x0e\n\x06missed\x18\x02 \x01(\x03\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x9c\x01\n\x10ValueChangeCause\x12\"\n\x1eVALUE_CHANGE_CAUSE_UNSPECIFIED\x10\x00\x12\x1f\n\x1bVALUE_CHANGE_CAUSE_PURCHASE\x10\x01\x12\"\n\x1eVALUE_CHANGE_CAUSE_LOST_MOMENT\x10\x02\x12\x1f\n\x1bVALUE_CHANGE_CAUSE_RECOVERY\x10\x03\x32\xd1\x03\n\x0eLoyaltyService\x12s\n\x10GetCustomerValue\x12..touchstone.loyalty.v1.GetCustomerValueRequest\x1a/.touchstone.loyalty.v1.GetCustomerValueResponse\x12m\n\x0eGetValueAtRisk\x12,.touchstone.loyalty.v1.GetValueAtRiskRequest\x1a-.touchstone.loyalty.v1.GetValueAtRiskResponse\x12s\n\x10ListTopCustomers\x12..touchstone.loyalty.v1.ListTopCustomersRequest\x1a/.touchstone.loyalty.v1.ListTopCustomersResponse\x12\x66\n\x0bWatchValues\x12).touchstone.loyalty.v1.WatchValuesRequest\x1a*.touchstone.loyalty.v1.WatchValuesResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+touchstone/loyalty/v1/loyalty_service.proto\x12\x15touchstone.loyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"touchstone/loyalty/v1/events.proto\"E\n\x17GetCustomerValueRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x15\n\rhistory_limit\x18\x02 \x01(\x05\"~\n\x15GetValueAtRiskRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x82\x01\n\x10ValueAtRiskTotal\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x16\n\x0e\x61t_stake_minor\x18\x02 \x01(\x03\x12\x13\n\x0bsaved_minor\x18\x03 \x01(\x03\x12\x14\n\x0clost_moments\x18\x04 \x01(\x03\x12\x19\n\x11recovered_moments\x18\x05 \x01(\x03\"Q\n\x16GetValueAtRiskResponse\x12\x37\n\x06totals\x18\x01 \x03(\x0b\x32\'.touchstone.loyalty.v1.ValueAtRiskTotal\"C\n\x17ListTopCustomersRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x0c\n\x04tier\x18\x03 \x01(\t\"\x82\x01\n\x0bTopCustomer\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04rank\x18\x02 \x01(\x03\x12\x0c\n\x04tier\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x1c\n\x14lifetime_value_minor\x18\x05 \x01(\x03\x12\x12\n\nchurn_risk\x18\x06 \x01(\x01\"i\n\x18ListTopCustomersResponse\x12\x35\n\tcustomers\x18\x01 \x03(\x0b\x32\".touchstone.loyalty.v1.TopCustomer\x12\x16\n\x0esite_customers\x18\x02 \x01(\x03\"P\n\x12WatchValuesRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12\x14\n\x0c\x61t_risk_only\x18\x03 \x01(\x08\"\x8c\x01\n\x13WatchValuesResponse\x12\x33\n\x06update\x18\x01 \x01(\x0b\x32#.touchstone.loyalty.v1.ValueUpdated\x12\x0e\n\x06missed\x18\x02 \x01(\x03\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xc6\x03\n\x0eLoyaltyService\x12h\n\x10GetCustomerValue\x12..touchstone.loyalty.v1.GetCustomerValueRequest\x1a$.touchstone.loyalty.v1.CustomerValue\x12m\n\x0eGetValueAtRisk\x12,.touchstone.loyalty.v1.GetValueAtRiskRequest\x1a-.touchstone.loyalty.v1.GetValueAtRiskResponse\x12s\n\x10ListTopCustomers\x12..touchstone.loyalty.v1.ListTopCustomersRequest\x1a/.touchstone.loyalty.v1.ListTopCustomersResponse\x12\x66\n\x0bWatchValues\x12).touchstone.loyalty.v1.WatchValuesRequest\x1a*.touchstone.loyalty.v1.WatchValuesResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'touchstone.loyalty.v1.loyalty_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VALUECHANGECAUSE']._serialized_start=1642
-  _globals['_VALUECHANGECAUSE']._serialized_end=1798
   _globals['_GETCUSTOMERVALUEREQUEST']._serialized_start=139
   _globals['_GETCUSTOMERVALUEREQUEST']._serialized_end=208
-  _globals['_VALUECHANGE']._serialized_start=211
-  _globals['_VALUECHANGE']._serialized_end=521
-  _globals['_GETCUSTOMERVALUERESPONSE']._serialized_start=524
-  _globals['_GETCUSTOMERVALUERESPONSE']._serialized_end=761
-  _globals['_GETVALUEATRISKREQUEST']._serialized_start=763
-  _globals['_GETVALUEATRISKREQUEST']._serialized_end=889
-  _globals['_VALUEATRISKTOTAL']._serialized_start=892
-  _globals['_VALUEATRISKTOTAL']._serialized_end=1022
-  _globals['_GETVALUEATRISKRESPONSE']._serialized_start=1024
-  _globals['_GETVALUEATRISKRESPONSE']._serialized_end=1105
-  _globals['_LISTTOPCUSTOMERSREQUEST']._serialized_start=1107
-  _globals['_LISTTOPCUSTOMERSREQUEST']._serialized_end=1174
-  _globals['_TOPCUSTOMER']._serialized_start=1177
-  _globals['_TOPCUSTOMER']._serialized_end=1307
-  _globals['_LISTTOPCUSTOMERSRESPONSE']._serialized_start=1309
-  _globals['_LISTTOPCUSTOMERSRESPONSE']._serialized_end=1414
-  _globals['_WATCHVALUESREQUEST']._serialized_start=1416
-  _globals['_WATCHVALUESREQUEST']._serialized_end=1496
-  _globals['_WATCHVALUESRESPONSE']._serialized_start=1499
-  _globals['_WATCHVALUESRESPONSE']._serialized_end=1639
-  _globals['_LOYALTYSERVICE']._serialized_start=1801
-  _globals['_LOYALTYSERVICE']._serialized_end=2266
+  _globals['_GETVALUEATRISKREQUEST']._serialized_start=210
+  _globals['_GETVALUEATRISKREQUEST']._serialized_end=336
+  _globals['_VALUEATRISKTOTAL']._serialized_start=339
+  _globals['_VALUEATRISKTOTAL']._serialized_end=469
+  _globals['_GETVALUEATRISKRESPONSE']._serialized_start=471
+  _globals['_GETVALUEATRISKRESPONSE']._serialized_end=552
+  _globals['_LISTTOPCUSTOMERSREQUEST']._serialized_start=554
+  _globals['_LISTTOPCUSTOMERSREQUEST']._serialized_end=621
+  _globals['_TOPCUSTOMER']._serialized_start=624
+  _globals['_TOPCUSTOMER']._serialized_end=754
+  _globals['_LISTTOPCUSTOMERSRESPONSE']._serialized_start=756
+  _globals['_LISTTOPCUSTOMERSRESPONSE']._serialized_end=861
+  _globals['_WATCHVALUESREQUEST']._serialized_start=863
+  _globals['_WATCHVALUESREQUEST']._serialized_end=943
+  _globals['_WATCHVALUESRESPONSE']._serialized_start=946
+  _globals['_WATCHVALUESRESPONSE']._serialized_end=1086
+  _globals['_LOYALTYSERVICE']._serialized_start=1089
+  _globals['_LOYALTYSERVICE']._serialized_end=1543
 # @@protoc_insertion_point(module_scope)

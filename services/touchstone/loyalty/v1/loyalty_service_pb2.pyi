@@ -3,24 +3,12 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from touchstone.loyalty.v1 import events_pb2 as _events_pb2
 from google.protobuf.internal import containers as _containers
-from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
-
-class ValueChangeCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    VALUE_CHANGE_CAUSE_UNSPECIFIED: _ClassVar[ValueChangeCause]
-    VALUE_CHANGE_CAUSE_PURCHASE: _ClassVar[ValueChangeCause]
-    VALUE_CHANGE_CAUSE_LOST_MOMENT: _ClassVar[ValueChangeCause]
-    VALUE_CHANGE_CAUSE_RECOVERY: _ClassVar[ValueChangeCause]
-VALUE_CHANGE_CAUSE_UNSPECIFIED: ValueChangeCause
-VALUE_CHANGE_CAUSE_PURCHASE: ValueChangeCause
-VALUE_CHANGE_CAUSE_LOST_MOMENT: ValueChangeCause
-VALUE_CHANGE_CAUSE_RECOVERY: ValueChangeCause
 
 class GetCustomerValueRequest(_message.Message):
     __slots__ = ("customer_id", "history_limit")
@@ -29,46 +17,6 @@ class GetCustomerValueRequest(_message.Message):
     customer_id: str
     history_limit: int
     def __init__(self, customer_id: _Optional[str] = ..., history_limit: _Optional[int] = ...) -> None: ...
-
-class ValueChange(_message.Message):
-    __slots__ = ("at", "cause", "cause_id", "site_id", "amount_minor", "currency", "lifetime_value_before_minor", "lifetime_value_after_minor", "churn_risk_before", "churn_risk_after")
-    AT_FIELD_NUMBER: _ClassVar[int]
-    CAUSE_FIELD_NUMBER: _ClassVar[int]
-    CAUSE_ID_FIELD_NUMBER: _ClassVar[int]
-    SITE_ID_FIELD_NUMBER: _ClassVar[int]
-    AMOUNT_MINOR_FIELD_NUMBER: _ClassVar[int]
-    CURRENCY_FIELD_NUMBER: _ClassVar[int]
-    LIFETIME_VALUE_BEFORE_MINOR_FIELD_NUMBER: _ClassVar[int]
-    LIFETIME_VALUE_AFTER_MINOR_FIELD_NUMBER: _ClassVar[int]
-    CHURN_RISK_BEFORE_FIELD_NUMBER: _ClassVar[int]
-    CHURN_RISK_AFTER_FIELD_NUMBER: _ClassVar[int]
-    at: _timestamp_pb2.Timestamp
-    cause: ValueChangeCause
-    cause_id: str
-    site_id: str
-    amount_minor: int
-    currency: str
-    lifetime_value_before_minor: int
-    lifetime_value_after_minor: int
-    churn_risk_before: float
-    churn_risk_after: float
-    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cause: _Optional[_Union[ValueChangeCause, str]] = ..., cause_id: _Optional[str] = ..., site_id: _Optional[str] = ..., amount_minor: _Optional[int] = ..., currency: _Optional[str] = ..., lifetime_value_before_minor: _Optional[int] = ..., lifetime_value_after_minor: _Optional[int] = ..., churn_risk_before: _Optional[float] = ..., churn_risk_after: _Optional[float] = ...) -> None: ...
-
-class GetCustomerValueResponse(_message.Message):
-    __slots__ = ("value", "tier", "rank", "site_customers", "at_risk", "history")
-    VALUE_FIELD_NUMBER: _ClassVar[int]
-    TIER_FIELD_NUMBER: _ClassVar[int]
-    RANK_FIELD_NUMBER: _ClassVar[int]
-    SITE_CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
-    AT_RISK_FIELD_NUMBER: _ClassVar[int]
-    HISTORY_FIELD_NUMBER: _ClassVar[int]
-    value: _events_pb2.CustomerValue
-    tier: str
-    rank: int
-    site_customers: int
-    at_risk: _containers.RepeatedCompositeFieldContainer[_events_pb2.ValueAtRisk]
-    history: _containers.RepeatedCompositeFieldContainer[ValueChange]
-    def __init__(self, value: _Optional[_Union[_events_pb2.CustomerValue, _Mapping]] = ..., tier: _Optional[str] = ..., rank: _Optional[int] = ..., site_customers: _Optional[int] = ..., at_risk: _Optional[_Iterable[_Union[_events_pb2.ValueAtRisk, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ...) -> None: ...
 
 class GetValueAtRiskRequest(_message.Message):
     __slots__ = ("site_id", "since", "until")

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from touchstone.loyalty.v1 import events_pb2 as touchstone_dot_loyalty_dot_v1_dot_events__pb2
 from touchstone.loyalty.v1 import loyalty_service_pb2 as touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -38,7 +39,7 @@ class LoyaltyServiceStub:
         self.GetCustomerValue = channel.unary_unary(
                 '/touchstone.loyalty.v1.LoyaltyService/GetCustomerValue',
                 request_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueRequest.SerializeToString,
-                response_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueResponse.FromString,
+                response_deserializer=touchstone_dot_loyalty_dot_v1_dot_events__pb2.CustomerValue.FromString,
                 _registered_method=True)
         self.GetValueAtRisk = channel.unary_unary(
                 '/touchstone.loyalty.v1.LoyaltyService/GetValueAtRisk',
@@ -64,15 +65,18 @@ class LoyaltyServiceServicer:
     def GetCustomerValue(self, request, context):
         """A customer's value (everyone merged into them valued as one): its components, churn risk,
         tier at their home site, what each lost moment put at risk, and the latest changes with
-        their causes.
+        their causes (CustomerValue's query-only fields). NOT_FOUND if nothing of theirs was
+        recorded, or they were erased; a customer with lost moments but no purchase yet has no
+        currency and zero components.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetValueAtRisk(self, request, context):
-        """What lost moments put at stake at a site (or every site) over a period, by currency: the
-        total of those not recovered, and what recovery saved.
+        """What lost moments put at stake at a site (or every site) over a period, by currency: what
+        is still at stake (all of an unrecovered moment's value at risk, the remainder of a
+        recovered one's), and what recovery saved.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -100,7 +104,7 @@ def add_LoyaltyServiceServicer_to_server(servicer, server):
             'GetCustomerValue': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCustomerValue,
                     request_deserializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueRequest.FromString,
-                    response_serializer=touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueResponse.SerializeToString,
+                    response_serializer=touchstone_dot_loyalty_dot_v1_dot_events__pb2.CustomerValue.SerializeToString,
             ),
             'GetValueAtRisk': grpc.unary_unary_rpc_method_handler(
                     servicer.GetValueAtRisk,
@@ -145,7 +149,7 @@ class LoyaltyService:
             target,
             '/touchstone.loyalty.v1.LoyaltyService/GetCustomerValue',
             touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueRequest.SerializeToString,
-            touchstone_dot_loyalty_dot_v1_dot_loyalty__service__pb2.GetCustomerValueResponse.FromString,
+            touchstone_dot_loyalty_dot_v1_dot_events__pb2.CustomerValue.FromString,
             options,
             channel_credentials,
             insecure,
