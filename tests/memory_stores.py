@@ -39,8 +39,8 @@ from loyalty.store import (
 )
 from loyalty.tiers import TierChanged, load_tiers, tier_of
 from loyalty.valuation import AtRisk, Facts, Loss, Recovery, Valuation
-from notify.domain import CaseOpening, LostMoment
-from notify.store import CaseFilter, CaseRow
+from notify.domain import CaseOpening, CaseOutcome, LostMoment, Win
+from notify.store import CaseFilter, CaseRow, recovered_by_batch
 from touchstone.common.customer_links import LinkChange, collapsed, group_of, root_of
 from touchstone.common.topics import Outgoing
 
@@ -537,6 +537,43 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         super().__init__()
         self.cases: dict[str, CaseRow] = {}
         self.joined: dict[str, tuple[str, str, datetime]] = {}  # moment -> case, reason, when
+        self.wins: dict[str, Win] = {}
+
+    async def settle(self, wins: Sequence[Win], moments: Sequence[LostMoment]) -> list[CaseOutcome]:
+        for w in wins:
+            self.wins.setdefault(w.moment_id, w)
+        touched = {
+            m
+            for c in {*(w.customer_id for w in wins), *(m.customer_id for m in moments)}
+            for m in group_of(self.links, c)
+        }
+        outcomes = []
+        for case in sorted(self.cases.values(), key=lambda c: c.case_id):
+            if case.customer_id not in touched or case.status not in ("open", "recovered"):
+                continue
+            lost = sorted((at, m) for m, (c, _, at) in self.joined.items() if c == case.case_id)
+            group = set(group_of(self.links, case.customer_id))
+            later = sorted(
+                (w.occurred_at, w.moment_id, w)
+                for w in self.wins.values()
+                if w.customer_id in group and w.occurred_at > lost[-1][0]
+            )
+            outcome = CaseOutcome(
+                case.case_id,
+                case.customer_id,
+                tuple(m for _, m in lost),
+                case.status,
+                later[0][2] if later else None,
+            )
+            win = outcome.recovered_by
+            self.cases[case.case_id] = replace(
+                case,
+                status=outcome.status,
+                recovered_at=win.occurred_at if win else None,
+                recovered_by=win.moment_id if win else "",
+            )
+            outcomes.append(outcome)
+        return recovered_by_batch(outcomes, wins, moments)
 
     async def open_or_join(
         self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from notify.domain import LostMoment
+from notify.domain import CaseOutcome, LostMoment, Win
 from notify.store import CaseRow
 from touchstone.common.decoding import checked_time
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_timestamp
-from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
+from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
 from touchstone.notify.v1 import events_pb2 as pb
 from touchstone.notify.v1.notify_service_pb2 import Case
 
@@ -65,7 +65,7 @@ def case_event(moment: LostMoment, case: CaseRow) -> pb.CaseEvent:
 
 def case_message(case: CaseRow) -> Case:
     """A case as a contract message."""
-    return Case(
+    message = Case(
         case_id=case.case_id,
         customer_id=case.customer_id,
         visit_id=case.visit_id,
@@ -75,4 +75,33 @@ def case_message(case: CaseRow) -> Case:
         due_at=to_timestamp(case.due_at),
         moment_ids=case.moment_ids,
         reasons=case.reasons,
+        recovered_by=case.recovered_by,
+    )
+    if case.recovered_at is not None:
+        message.recovered_at.CopyFrom(to_timestamp(case.recovered_at))
+    return message
+
+
+def win_of(event: MomentScored) -> Win | None:
+    """The win a MomentScored reports, or None for a lose or an unscored moment."""
+    if event.verdict != VERDICT_WIN or not event.customer_id:
+        return None
+    at = checked_time(event.occurred_at, "occurred_at")
+    return Win(event.moment_id, event.customer_id, at)
+
+
+def case_recovered(outcome: CaseOutcome) -> pb.CaseEvent:
+    """CaseRecovered for a case its customer's win recovered; the id follows from the case and
+    the win, so a redelivery republishes the same event."""
+    win = outcome.recovered_by
+    assert win is not None
+    return pb.CaseEvent(
+        event_id=derived_id("case-recovered", outcome.case_id, win.moment_id),
+        recovered=pb.CaseRecovered(
+            case_id=outcome.case_id,
+            customer_id=outcome.customer_id,
+            moment_ids=outcome.moment_ids,
+            recovered_at=to_timestamp(win.occurred_at),
+            how="win",
+        ),
     )

@@ -1,4 +1,6 @@
-"""Notify's rules: every lost moment opens or joins its visit's recovery case, due fast (§9)."""
+"""Notify's rules: every lost moment opens or joins its visit's recovery case, due fast (§9);
+the customer's first win after the case's last lost moment recovers it (§7: resolved, they
+stay)."""
 
 from __future__ import annotations
 
@@ -64,3 +66,31 @@ def opening_for(moment: LostMoment, policy: RecoveryPolicy = DEFAULT_POLICY) -> 
         opened_at=moment.occurred_at,
         due_at=moment.occurred_at + policy.respond_within,
     )
+
+
+@dataclass(frozen=True)
+class Win:
+    """A moment of truth scored WIN."""
+
+    moment_id: str
+    customer_id: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """A case's outcome as its facts decide it."""
+
+    case_id: str
+    customer_id: str
+    moment_ids: tuple[str, ...]  # its lost moments, in event time
+    was: str  # status kept before
+    recovered_by: Win | None  # the customer's first win after its last lost moment
+
+    @property
+    def status(self) -> str:
+        """Recovered once a win followed its last lost moment; open again if a later lost moment
+        joined; a case already closed as lost stays lost."""
+        if self.was == "lost":
+            return "lost"
+        return "recovered" if self.recovered_by is not None else "open"

@@ -10,7 +10,7 @@ from typing import Protocol
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from notify.domain import CaseOpening, LostMoment
+from notify.domain import CaseOpening, CaseOutcome, LostMoment, Win
 from touchstone.common.customer_links import (
     CustomerLinks,
     PostgresCustomerLinks,
@@ -35,6 +35,8 @@ class CaseRow:
     due_at: datetime
     moment_ids: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    recovered_at: datetime | None = None
+    recovered_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,12 @@ class NotifyStore(CustomerLinks, Protocol):
         self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]
     ) -> dict[str, CaseRow]:
         """Open new cases, join new moments; return each moment's case by moment id."""
+
+    async def settle(self, wins: Sequence[Win], moments: Sequence[LostMoment]) -> list[CaseOutcome]:
+        """Keep the wins; decide again the outcome of every open or recovered case of the
+        customers the wins and lost moments concern (and everyone merged with them), keeping
+        what changed. Returns the outcomes of the cases the batch recovered: by one of its wins,
+        or with one of its lost moments (so a redelivered batch returns them again)."""
 
     async def list_cases(
         self, where: CaseFilter, after: tuple[datetime, str] | None, limit: int
@@ -101,6 +109,41 @@ ON CONFLICT (moment_id) DO NOTHING
 CASE_COLUMNS = (
     "case_id, customer_id, visit_id, site_id, status, opening_moment_id, opened_at, due_at"
 )
+FULL_CASE_COLUMNS = f"{CASE_COLUMNS}, recovered_at, coalesce(recovered_by, '')"
+
+SAVE_WINS = """
+INSERT INTO notify.wins (moment_id, customer_id, occurred_at)
+SELECT * FROM unnest(%(moment_id)s::text[], %(customer_id)s::text[], %(occurred_at)s::timestamptz[])
+ON CONFLICT (moment_id) DO NOTHING
+"""
+# Each open or recovered case of the customers (and everyone merged with them), its lost
+# moments, and the first win of its customer's group after the last of them.
+SELECT_OUTCOMES = """
+SELECT c.case_id, c.customer_id, c.status, l.moment_ids, w.moment_id, w.occurred_at
+FROM notify.cases c
+CROSS JOIN LATERAL (
+    SELECT array_agg(m.moment_id ORDER BY m.occurred_at, m.moment_id) AS moment_ids,
+           max(m.occurred_at) AS last_at
+    FROM notify.case_moments m WHERE m.case_id = c.case_id
+) l
+LEFT JOIN LATERAL (
+    SELECT w.moment_id, w.occurred_at FROM notify.wins w
+    WHERE w.customer_id IN (SELECT notify.customer_group(c.customer_id))
+      AND w.occurred_at > l.last_at
+    ORDER BY w.occurred_at, w.moment_id LIMIT 1
+) w ON true
+WHERE c.status IN ('open', 'recovered')
+  AND c.customer_id IN (SELECT notify.customer_group(t) FROM unnest(%s::text[]) AS t)
+ORDER BY c.case_id
+"""
+SAVE_OUTCOMES = """
+UPDATE notify.cases c SET status = o.status, recovered_at = o.recovered_at,
+                          recovered_by = o.recovered_by
+FROM unnest(%(case_id)s::text[], %(status)s::text[], %(recovered_at)s::timestamptz[],
+            %(recovered_by)s::text[]) AS o(case_id, status, recovered_at, recovered_by)
+WHERE c.case_id = o.case_id
+  AND (c.status, c.recovered_by) IS DISTINCT FROM (o.status, o.recovered_by)
+"""
 
 SELECT_CASES_OF_MOMENTS = f"""
 SELECT m.moment_id, {", ".join("c." + c.strip() for c in CASE_COLUMNS.split(","))}
@@ -116,7 +159,7 @@ ORDER BY opened_at, case_id
 LIMIT %(limit)s
 """)
 
-SELECT_CASE = f"SELECT {CASE_COLUMNS} FROM notify.cases WHERE case_id = %s"
+SELECT_CASE = f"SELECT {FULL_CASE_COLUMNS} FROM notify.cases WHERE case_id = %s"
 
 SELECT_CASE_MOMENTS = """
 SELECT moment_id, reason FROM notify.case_moments WHERE case_id = %s ORDER BY occurred_at, moment_id
@@ -155,6 +198,29 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             ).fetchall()
         return {row[0]: CaseRow(*row[1:]) for row in rows}
 
+    async def settle(self, wins: Sequence[Win], moments: Sequence[LostMoment]) -> list[CaseOutcome]:
+        customers = sorted({w.customer_id for w in wins} | {m.customer_id for m in moments})
+        if not customers:
+            return []
+        async with self.pool.connection() as conn, conn.transaction():
+            if wins:
+                await conn.execute(
+                    SAVE_WINS, columns(wins, ("moment_id", "customer_id", "occurred_at"))
+                )
+            rows = await (await conn.execute(SELECT_OUTCOMES, (customers,))).fetchall()
+            outcomes = [
+                CaseOutcome(
+                    case_id,
+                    customer,
+                    tuple(moment_ids or ()),
+                    was,
+                    Win(win_id, customer, win_at) if win_id else None,
+                )
+                for case_id, customer, was, moment_ids, win_id, win_at in rows
+            ]
+            await conn.execute(SAVE_OUTCOMES, outcome_columns(outcomes))
+        return recovered_by_batch(outcomes, wins, moments)
+
     async def list_cases(
         self, where: CaseFilter, after: tuple[datetime, str] | None, limit: int
     ) -> tuple[list[CaseRow], int]:
@@ -177,9 +243,36 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             if row is None:
                 return None
             joined = await (await conn.execute(SELECT_CASE_MOMENTS, (case_id,))).fetchall()
-        case = CaseRow(*row)
+        *kept, recovered_at, recovered_by = row
+        case = replace(CaseRow(*kept), recovered_at=recovered_at, recovered_by=recovered_by)
         moment_ids = tuple(m for m, _ in joined)
         return replace(case, moment_ids=moment_ids, reasons=tuple(r for _, r in joined))
+
+
+def outcome_columns(outcomes: Sequence[CaseOutcome]) -> dict[str, list[object]]:
+    """SAVE_OUTCOMES' column arrays."""
+    return {
+        "case_id": [o.case_id for o in outcomes],
+        "status": [o.status for o in outcomes],
+        "recovered_at": [o.recovered_by.occurred_at if o.recovered_by else None for o in outcomes],
+        "recovered_by": [o.recovered_by.moment_id if o.recovered_by else None for o in outcomes],
+    }
+
+
+def recovered_by_batch(
+    outcomes: Sequence[CaseOutcome], wins: Sequence[Win], moments: Sequence[LostMoment]
+) -> list[CaseOutcome]:
+    """The recovered cases whose recovering win, or one of whose lost moments, the batch
+    brought."""
+    won = {w.moment_id for w in wins}
+    lost = {m.moment_id for m in moments}
+    return [
+        o
+        for o in outcomes
+        if o.status == "recovered"
+        and o.recovered_by is not None
+        and (o.recovered_by.moment_id in won or lost & set(o.moment_ids))
+    ]
 
 
 def _first_per_case(openings: Sequence[CaseOpening]) -> list[CaseOpening]:

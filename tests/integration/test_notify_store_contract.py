@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from notify.domain import LostMoment, opening_for
+from notify.domain import LostMoment, Win, opening_for
 from notify.store import CaseFilter
 from tests.builders import T0
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
@@ -89,5 +89,33 @@ def test_notify_answers_for_moments_joined_in_an_earlier_batch(notify_store) -> 
         assert again == first
         case = await store.get_case(first["m1"].case_id)
         assert case.reasons == ("reason 1",)
+
+    run(notify_store, scenario)
+
+
+def win(n: int, customer: str = "c1") -> Win:
+    return Win(f"w{n}", customer, T0 + timedelta(minutes=n))
+
+
+def test_the_first_win_after_the_last_loss_recovers_a_case_in_any_order(notify_store) -> None:
+    async def scenario(store) -> None:
+        assert await store.settle([win(30)], []) == []  # a win with no case yet
+        await open_or_join(store, lost(1), lost(20))
+        (outcome,) = await store.settle([win(10)], [lost(1), lost(20)])  # w10 is too early
+        assert (outcome.moment_ids, outcome.recovered_by) == (("m1", "m20"), win(30))
+        case = await store.get_case(outcome.case_id)
+        assert (case.status, case.recovered_by, case.recovered_at) == (
+            "recovered",
+            "w30",
+            T0 + timedelta(minutes=30),
+        )
+        assert await store.settle([win(40)], []) == []  # already recovered by w30
+        await open_or_join(store, lost(50))
+        assert await store.settle([], [lost(50)]) == []  # a later loss reopens it
+        assert (await store.get_case(outcome.case_id)).status == "open"
+        (again,) = await store.settle([win(60)], [])
+        assert again.moment_ids == ("m1", "m20", "m50")
+        (listed,), total = await store.list_cases(CaseFilter(status="recovered"), None, 10)
+        assert (listed.case_id, total) == (outcome.case_id, 1)
 
     run(notify_store, scenario)

@@ -1,0 +1,85 @@
+"""Recovery by a win: given a case's lost moments and the customer's wins → then the first win
+after the case's last lost moment recovers it, CaseRecovered names every lost moment, whatever
+order the moments arrive in."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from notify.domain import case_id_for
+from tests.builders import T0, moment, record
+from tests.memory_stores import MemoryNotifyStore
+from tests.unit.test_notify_recovery import events, handle, lost
+from touchstone.common.customer_links import LinkChange
+from touchstone.journey.v1.events_pb2 import VERDICT_WIN, MomentScored
+
+CASE = case_id_for("cust-1", "visit-1")
+
+
+def won(moment_id: str, minutes: float, visit: str = "visit-2", customer: str = "cust-1") -> bytes:
+    event = MomentScored.FromString(
+        moment(VERDICT_WIN, moment_id, visit, T0 + timedelta(minutes=minutes))
+    )
+    event.customer_id = customer
+    return event.SerializeToString()
+
+
+def recoveries(out) -> list:
+    return [e.recovered for e in events(out) if e.WhichOneof("change") == "recovered"]
+
+
+def test_the_next_win_recovers_the_case_and_names_every_lost_moment() -> None:
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-1", 0)), record(lost("m-2", 12), 1))
+    (recovered,) = recoveries(handle(store, record(won("w-1", 60 * 24), 2)))
+    assert (recovered.case_id, recovered.customer_id, recovered.how) == (CASE, "cust-1", "win")
+    assert list(recovered.moment_ids) == ["m-1", "m-2"]
+    assert recovered.recovered_at.ToDatetime().replace(tzinfo=T0.tzinfo) == T0 + timedelta(days=1)
+    case = asyncio.run(store.get_case(CASE))
+    assert (case.status, case.recovered_by) == ("recovered", "w-1")
+    assert recoveries(handle(store, record(won("w-2", 60 * 25), 3))) == []  # news once
+
+
+def test_a_win_before_the_last_lost_moment_recovers_nothing() -> None:
+    store = MemoryNotifyStore()
+    out = handle(
+        store,
+        record(lost("m-1", 0)),
+        record(won("w-1", 5, "visit-1"), 1),
+        record(lost("m-2", 12), 2),
+    )
+    assert recoveries(out) == []
+    assert asyncio.run(store.get_case(CASE)).status == "open"
+
+
+def test_a_win_heard_before_the_loss_it_follows_recovers_it_when_the_loss_arrives() -> None:
+    store = MemoryNotifyStore()
+    assert recoveries(handle(store, record(won("w-1", 60)))) == []
+    (recovered,) = recoveries(handle(store, record(lost("m-1", 0), 1)))
+    assert list(recovered.moment_ids) == ["m-1"]
+
+
+def test_a_later_loss_in_the_visit_reopens_the_case_until_the_next_win() -> None:
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-1", 0)), record(won("w-1", 5, "visit-1"), 1))
+    assert asyncio.run(store.get_case(CASE)).status == "recovered"
+    handle(store, record(lost("m-2", 20), 2))
+    assert asyncio.run(store.get_case(CASE)).status == "open"
+    (again,) = recoveries(handle(store, record(won("w-2", 90), 3)))
+    assert list(again.moment_ids) == ["m-1", "m-2"]
+
+
+def test_a_redelivered_batch_publishes_the_same_recovery_again() -> None:
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-1", 0)))
+    first = events(handle(store, record(won("w-1", 60), 1)))
+    assert events(handle(store, record(won("w-1", 60), 1))) == first
+
+
+def test_a_win_under_a_merged_id_recovers_the_customers_case() -> None:
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-1", 0)))
+    asyncio.run(store.fold_links([LinkChange("merge-1", "cust-1", "card-7")]))
+    (recovered,) = recoveries(handle(store, record(won("w-1", 60, customer="card-7"), 1)))
+    assert recovered.case_id == CASE
