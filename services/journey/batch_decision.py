@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from journey.calendar import Calendars
 from journey.codec import VERDICT_NAMES, missed_moment, moment_of, moment_scored, visit_completed
 from journey.deadlines import Deadline, Opening, deadlines_opened, first_waiting
 from journey.deadlines import kept as kept_judgement
@@ -28,6 +27,7 @@ from journey.moment_records import completion_of, moment_record, opening_of, row
 from journey.settlement_store import Ledger, MissedDeadline, Settlement
 from journey.stage_days import MomentMark, StageDay
 from journey.visits import Result, Tally, VisitState, verdict_from
+from touchstone.common.calendar import Calendars
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_datetime
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from journey.calendar import BusinessCalendar
 from journey.domain import Judgement, Standard
+from touchstone.common.calendar import BusinessCalendar
 from touchstone.common.ids import derived_id
 
 DEFAULT_LATENESS = timedelta(minutes=15)  # how late an event may arrive and still count

@@ -14,8 +14,6 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from journey.batch_decision import BatchDecision, Index, Rules, Versions
-from journey.calendar import Calendars
-from journey.calendar_file import load_calendars
 from journey.codec import moment_id_of
 from journey.deadlines import DEFAULT_LATENESS
 from journey.domain import Standard, standards_version
@@ -23,6 +21,8 @@ from journey.moment_records import moment_record
 from journey.promotions import PromotionStore, promotion_of, standard_set_of
 from journey.settlement_store import BatchKeys, SettlementStore
 from journey.store import JourneyStore
+from touchstone.common.calendar import Calendars
+from touchstone.common.calendar_file import load_calendars
 from touchstone.common.decoding import (
     UnusableRecord,
     checked_time,

@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from journey.calendar import Calendars
 from journey.codec import VERDICT_NAMES
 from journey.handlers import ScoreMoments, decode_recorded
 from journey.service import SPEC, PostgresJourney
 from journey.standards import StandardSet
+from touchstone.common.calendar import Calendars
 from touchstone.common.decoding import UnusableRecord
 from touchstone.common.journey_maps import JourneyMap
 from touchstone.common.pg import apply_migrations, create_scratch_database, open_pool

@@ -3,12 +3,12 @@
 from pathlib import Path
 
 from journey.api import JourneyApi
-from journey.calendar_file import load_calendars
 from journey.handlers import ScoreMoments
 from journey.promotions import PostgresPromotions
 from journey.settlement_store import PostgresSettlements
 from journey.standards import StandardSet, load_standards
 from journey.store import PostgresJourneyStore
+from touchstone.common.calendar_file import load_calendars
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
 from touchstone.common.topic_feed import TopicFeed

@@ -78,9 +78,9 @@ def aware_time(text: str) -> datetime:
 
 def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
     """Replay the period under both versions and report every changed verdict and judgement."""
-    from journey.calendar_file import load_calendars
     from journey.rescore import Period, replayed_by, rescore
     from journey.standards import StandardsError, load_standards
+    from touchstone.common.calendar_file import load_calendars
     from touchstone.common.journey_maps import load_maps
     from touchstone.common.log_reader import read_log
     from touchstone.common.topics import CONTACTS_RECORDED

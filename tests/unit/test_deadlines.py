@@ -1,8 +1,9 @@
 """Deadlines: given a message left → then the callback keeps it, comes late, or never comes.
 
-The site works Monday to Friday, 08:00-17:30 in Ho Chi Minh City (UTC+7), with public holidays
-(services/journey/calendars/default.yaml). Time is event time: the lose for a missed deadline
-comes with the first event past it (plus 15 minutes' lateness), at the deadline's own time.
+The site works Monday to Friday, 08:00-17:30 in Ho Chi Minh City (UTC+7), with public
+holidays (services/touchstone/common/calendars/default.yaml). Time is event time: the lose for
+a missed deadline comes with the first event past it (plus 15 minutes' lateness), at the
+deadline's own time.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from journey.calendar import BusinessCalendar
-from journey.calendar_file import CalendarError, load_calendars, parse_calendars
 from journey.handlers import ScoreMoments
 from journey.standards import default_standards
 from tests.builders import record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
+from touchstone.common.calendar import BusinessCalendar
+from touchstone.common.calendar_file import CalendarError, load_calendars, parse_calendars
 from touchstone.common.topics import JOURNEY_MOMENTS, JOURNEY_VISITS, Outgoing
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.journey.v1.events_pb2 import (

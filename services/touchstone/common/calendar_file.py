@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from journey.calendar import ANY_SITE, WEEKDAYS, BusinessCalendar, Calendars
+from touchstone.common.calendar import ANY_SITE, WEEKDAYS, BusinessCalendar, Calendars
 
 
 class CalendarError(ValueError):
@@ -18,7 +18,9 @@ class CalendarError(ValueError):
 
 def default_calendars_file() -> Path:
     """The calendars that ship with Touchstone."""
-    return Path(str(importlib.resources.files("journey").joinpath("calendars", "default.yaml")))
+    return Path(
+        str(importlib.resources.files("touchstone.common").joinpath("calendars", "default.yaml"))
+    )
 
 
 def load_calendars(path: Path | None = None) -> Calendars:
