@@ -40,6 +40,7 @@ from loyalty.store import (
 from loyalty.tiers import TierChanged, load_tiers, tier_of
 from loyalty.valuation import AtRisk, Facts, Loss, Recovery, Valuation
 from notify.domain import CaseOpening, CaseOutcome, LostMoment, Win
+from notify.playbooks import PlannedStep
 from notify.store import CaseFilter, CaseRow, recovered_by_batch
 from touchstone.common.customer_links import LinkChange, collapsed, group_of, root_of
 from touchstone.common.topics import Outgoing
@@ -538,6 +539,7 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         self.cases: dict[str, CaseRow] = {}
         self.joined: dict[str, tuple[str, str, datetime]] = {}  # moment -> case, reason, when
         self.wins: dict[str, Win] = {}
+        self.plans: dict[str, tuple[str, tuple[PlannedStep, ...]]] = {}  # case -> playbook, steps
 
     async def settle(self, wins: Sequence[Win], moments: Sequence[LostMoment]) -> list[CaseOutcome]:
         for w in wins:
@@ -592,6 +594,7 @@ class MemoryNotifyStore(MemoryCustomerLinks):
                     o.due_at,
                 ),
             )
+            self.plans.setdefault(o.case_id, (o.playbook, o.steps))
         for o, m in zip(openings, moments, strict=True):
             self.joined.setdefault(m.moment_id, (o.case_id, m.reason, m.occurred_at))
         return {m.moment_id: self.cases[self.joined[m.moment_id][0]] for m in moments}
@@ -615,6 +618,11 @@ class MemoryNotifyStore(MemoryCustomerLinks):
                 (at, m, r) for m, (c, r, at) in self.joined.items() if c == case_id
             )
         ]
+        playbook, steps = self.plans.get(case_id, ("", ()))
         return replace(
-            case, moment_ids=tuple(m for m, _ in joined), reasons=tuple(r for _, r in joined)
+            case,
+            moment_ids=tuple(m for m, _ in joined),
+            reasons=tuple(r for _, r in joined),
+            playbook=playbook,
+            steps=steps,
         )

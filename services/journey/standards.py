@@ -7,7 +7,6 @@ its own file through TOUCHSTONE_STANDARDS_FILE. A set of standards is versioned 
 
 from __future__ import annotations
 
-import importlib.resources
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from journey.domain import (
     Standard,
     standards_version,
 )
+from touchstone.common.config_files import shipped
 from touchstone.common.journey_maps import IDENTIFIER, JourneyMap, load_maps
 
 ENTRY_KEYS = frozenset(
@@ -108,7 +108,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _lin
 
 def default_standards_file() -> Path:
     """The standards that ship with Touchstone."""
-    return Path(str(importlib.resources.files("journey").joinpath("standards", "default.yaml")))
+    return shipped("journey", "standards", "default.yaml")
 
 
 @cache

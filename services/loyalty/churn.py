@@ -12,7 +12,6 @@ throughout: the same inputs give the same figures on every machine and in every 
 
 from __future__ import annotations
 
-import importlib.resources
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +19,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
+from touchstone.common.config_files import ConfigFileError, shipped, yaml_mapping
 
 RISK_PLACES = Decimal("0.000001")
 YEAR_PLACES = Decimal("0.0001")
@@ -28,12 +27,8 @@ DAYS_PER_YEAR = Decimal(365)
 SIDES = ("personal", "procedural")
 
 
-class ChurnModelError(ValueError):
+class ChurnModelError(ConfigFileError):
     """A churn model file that cannot be used: every problem, each naming its field."""
-
-    def __init__(self, origin: str, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__(f"{origin}: " + "; ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,7 @@ class LostMoment:
 
 def default_model_file() -> Path:
     """The churn model that ships with Touchstone."""
-    return Path(str(importlib.resources.files("loyalty").joinpath("churn", "default.yaml")))
+    return shipped("loyalty", "churn", "default.yaml")
 
 
 def load_model(path: Path | None = None) -> ChurnModel:
@@ -78,12 +73,12 @@ def load_model(path: Path | None = None) -> ChurnModel:
 
 def parse_model(text: str, origin: str) -> ChurnModel:
     """A model from YAML text; ChurnModelError naming each field at fault."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ChurnModelError(origin, [f"not YAML: {error}"]) from error
-    if not isinstance(doc, dict):
-        raise ChurnModelError(origin, ["expected a mapping of the model's parameters"])
+    doc = yaml_mapping(
+        text,
+        origin,
+        lambda problems: ChurnModelError(origin, problems),
+        "a mapping of the model's parameters",
+    )
     reader = _Reader(doc)
     model = ChurnModel(
         base_risk=reader.share("base_risk", above_zero=True),

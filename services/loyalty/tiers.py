@@ -7,7 +7,6 @@ rank among the site's customers, so a site's top n, or one tier of it, is a rang
 
 from __future__ import annotations
 
-import importlib.resources
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,6 +14,8 @@ from itertools import pairwise
 from pathlib import Path
 
 import yaml
+
+from touchstone.common.config_files import shipped
 
 
 class TiersError(ValueError):
@@ -44,7 +45,7 @@ class TierChanged:
 
 
 def default_tiers_file() -> Path:
-    return Path(str(importlib.resources.files("loyalty").joinpath("tiers.yaml")))
+    return shipped("loyalty", "tiers.yaml")
 
 
 def load_tiers(path: Path | None = None) -> tuple[Tier, ...]:

@@ -22,9 +22,10 @@ from loyalty.churn import (
     value_at_risk,
 )
 from loyalty.domain import DEFAULT_POLICY, CustomerValue, Purchase, ValuePolicy, lifetime_value
+from touchstone.common.broken import what_it_broke
 from touchstone.common.customer_links import LinkChange
 from touchstone.common.prototime import to_datetime
-from touchstone.journey.v1.events_pb2 import SIDE_PERSONAL, VERDICT_LOSE, MomentScored
+from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
 
 
 @dataclass(frozen=True)
@@ -137,15 +138,12 @@ class Valuation:
 
 def lost_moment_of(moment: MomentScored) -> LostMoment | None:
     """A lost moment as churn needs it: the weight of the standards it broke, and the side of the
-    heaviest (personal on a tie: indifference drives most departures); None for a win."""
+    heaviest; None for a win."""
     if moment.verdict != VERDICT_LOSE:
         return None
-    broken = [r for r in moment.results if not r.met]
-    weight = sum((Decimal(str(r.weight)) for r in broken), Decimal(0))
-    heaviest = max(broken, key=lambda r: (r.weight, r.side == SIDE_PERSONAL), default=None)
-    side = "procedural" if heaviest is not None and heaviest.side != SIDE_PERSONAL else "personal"
+    broken = what_it_broke(moment)
     at = to_datetime(moment.occurred_at)
-    return LostMoment(moment.moment_id, at, side, weight or Decimal(1), site_id=moment.site_id)
+    return LostMoment(moment.moment_id, at, broken.side, broken.weight, site_id=moment.site_id)
 
 
 def by_time(lost: Sequence[LostMoment]) -> list[LostMoment]:

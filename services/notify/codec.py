@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from notify.domain import CaseOutcome, LostMoment, Win
+from notify.domain import CaseOpening, CaseOutcome, LostMoment, Win
+from notify.playbooks import PlannedStep
 from notify.store import CaseRow
+from touchstone.common.broken import what_it_broke
 from touchstone.common.decoding import checked_time
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_timestamp
@@ -31,11 +33,14 @@ def lost_moment_of(event: MomentScored) -> LostMoment | None:
         stage=event.stage,
         reason=event.reason,
         occurred_at=checked_time(event.occurred_at, "occurred_at"),
+        journey_map=event.journey_map,
+        broken=what_it_broke(event),
     )
 
 
-def case_event(moment: LostMoment, case: CaseRow) -> pb.CaseEvent:
-    """CaseOpened if this moment opened the case, else MomentJoined; ids follow from the moment."""
+def case_event(moment: LostMoment, case: CaseRow, opening: CaseOpening) -> pb.CaseEvent:
+    """CaseOpened if this moment opened the case (with the playbook its opening laid out), else
+    MomentJoined; ids follow from the moment."""
     if case.opening_moment_id == moment.moment_id:
         return pb.CaseEvent(
             event_id=derived_id("case-opened", moment.moment_id),
@@ -49,6 +54,8 @@ def case_event(moment: LostMoment, case: CaseRow) -> pb.CaseEvent:
                 reason=moment.reason,
                 opened_at=to_timestamp(case.opened_at),
                 due_at=to_timestamp(case.due_at),
+                playbook=opening.playbook,
+                steps=[step_message(s) for s in opening.steps],
             ),
         )
     return pb.CaseEvent(
@@ -76,10 +83,23 @@ def case_message(case: CaseRow) -> Case:
         moment_ids=case.moment_ids,
         reasons=case.reasons,
         recovered_by=case.recovered_by,
+        playbook=case.playbook,
+        steps=[step_message(s) for s in case.steps],
     )
     if case.recovered_at is not None:
         message.recovered_at.CopyFrom(to_timestamp(case.recovered_at))
     return message
+
+
+def step_message(step: PlannedStep) -> pb.CaseStep:
+    """A laid-out step as a contract message."""
+    return pb.CaseStep(
+        n=step.n,
+        action=step.action,
+        owner=step.owner,
+        channel=step.channel,
+        due_at=to_timestamp(step.due_at),
+    )
 
 
 def win_of(event: MomentScored) -> Win | None:

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
+from notify.playbooks import PlannedStep
+from touchstone.common.broken import Broken
 from touchstone.common.ids import derived_id
+
+NOTHING_NAMED = Broken((), "personal", Decimal(1))  # a lose that names no standard
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class LostMoment:
     stage: str
     reason: str
     occurred_at: datetime
+    journey_map: str = ""
+    broken: Broken = NOTHING_NAMED  # what it broke
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,8 @@ class CaseOpening:
     reason: str
     opened_at: datetime
     due_at: datetime
+    playbook: str = ""  # the playbook its opening moment picked
+    steps: tuple[PlannedStep, ...] = ()  # laid out from the opening moment
 
 
 def case_id_for(customer_id: str, visit_id: str) -> str:
@@ -53,8 +62,14 @@ def case_id_for(customer_id: str, visit_id: str) -> str:
     return derived_id("case", customer_id, visit_id)
 
 
-def opening_for(moment: LostMoment, policy: RecoveryPolicy = DEFAULT_POLICY) -> CaseOpening:
-    """The case this lost moment would open: due respond_within after the moment (event time)."""
+def opening_for(
+    moment: LostMoment,
+    policy: RecoveryPolicy = DEFAULT_POLICY,
+    playbook: str = "",
+    steps: tuple[PlannedStep, ...] = (),
+) -> CaseOpening:
+    """The case this lost moment would open: due respond_within after the moment (event time),
+    with the playbook's steps laid out."""
     return CaseOpening(
         case_id=case_id_for(moment.customer_id, moment.visit_id),
         customer_id=moment.customer_id,
@@ -65,6 +80,8 @@ def opening_for(moment: LostMoment, policy: RecoveryPolicy = DEFAULT_POLICY) -> 
         reason=moment.reason,
         opened_at=moment.occurred_at,
         due_at=moment.occurred_at + policy.respond_within,
+        playbook=playbook,
+        steps=steps,
     )
 
 

@@ -7,8 +7,18 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from notify.codec import case_event, case_recovered, lost_moment_of, win_of
-from notify.domain import DEFAULT_POLICY, LostMoment, RecoveryPolicy, Win, opening_for
+from notify.domain import (
+    DEFAULT_POLICY,
+    CaseOpening,
+    LostMoment,
+    RecoveryPolicy,
+    Win,
+    opening_for,
+)
+from notify.playbooks import LossFacts, Playbooks, choose, lay_out, load_playbooks
 from notify.store import NotifyStore
+from touchstone.common.calendar import Calendars
+from touchstone.common.calendar_file import load_calendars
 from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, parse_record
 from touchstone.common.topics import (
     NOTIFY_CASES,
@@ -28,9 +38,31 @@ class OpenRecoveryCases:
     """The notify batch handler: lost moments open or join cases, wins recover them; unscored
     moments change nothing."""
 
-    def __init__(self, store: NotifyStore, policy: RecoveryPolicy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self,
+        store: NotifyStore,
+        policy: RecoveryPolicy = DEFAULT_POLICY,
+        playbooks: Playbooks | None = None,
+        calendars: Calendars | None = None,
+    ) -> None:
         self.store = store
         self.policy = policy
+        self.playbooks = playbooks or load_playbooks()
+        self.calendars = calendars or load_calendars()
+
+    def opening(self, moment: LostMoment) -> CaseOpening:
+        """The case the moment would open, with the steps of the playbook it picks."""
+        loss = LossFacts(
+            moment.journey_map,
+            moment.stage,
+            moment.broken.standards,
+            moment.broken.side,
+            moment.broken.weight,
+        )
+        playbook = choose(self.playbooks, loss)
+        calendar = self.calendars.for_site(moment.site_id)
+        steps = lay_out(self.playbooks.playbooks[playbook], moment.occurred_at, calendar)
+        return opening_for(moment, self.policy, playbook, tuple(steps))
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
         """Open or join cases in one transaction, then settle the outcomes the batch's wins and
@@ -49,10 +81,10 @@ class OpenRecoveryCases:
                 lost.append(moment)
             if win is not None:
                 wins.append(win)
-        openings = [opening_for(m, self.policy) for m in lost]
+        openings = [self.opening(m) for m in lost]
         cases = await self.store.open_or_join(openings, lost)
-        for moment in lost:
-            event = case_event(moment, cases[moment.moment_id])
+        for moment, opening in zip(lost, openings, strict=True):
+            event = case_event(moment, cases[moment.moment_id], opening)
             outgoing.append(self.record(moment.customer_id, event, moment.occurred_at))
         for outcome in await self.store.settle(wins, lost):
             assert outcome.recovered_by is not None

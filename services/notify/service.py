@@ -4,7 +4,9 @@ from pathlib import Path
 
 from notify.api import NotifyApi
 from notify.handlers import OpenRecoveryCases
+from notify.playbooks import load_playbooks
 from notify.store import PostgresNotifyStore
+from touchstone.common.calendar_file import load_calendars
 from touchstone.common.topics import JOURNEY_MOMENTS, NOTIFY_DLQ
 from touchstone.common.worker import ServiceSpec
 from touchstone.notify.v1 import notify_service_pb2_grpc as pb_grpc
@@ -15,7 +17,11 @@ SPEC = ServiceSpec(
     dead_letter_topic=NOTIFY_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=lambda pool, settings: PostgresNotifyStore(pool),
-    handler=lambda store, settings: OpenRecoveryCases(store),
+    handler=lambda store, settings: OpenRecoveryCases(
+        store,
+        playbooks=load_playbooks(settings.playbooks_file),
+        calendars=load_calendars(settings.calendars_file),
+    ),
     servicer=lambda store, settings: NotifyApi(store),
     grpc_service="touchstone.notify.v1.NotifyService",
     add_servicer=pb_grpc.add_NotifyServiceServicer_to_server,

@@ -11,6 +11,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from notify.domain import CaseOpening, CaseOutcome, LostMoment, Win
+from notify.playbooks import PlannedStep
 from touchstone.common.customer_links import (
     CustomerLinks,
     PostgresCustomerLinks,
@@ -37,6 +38,8 @@ class CaseRow:
     reasons: tuple[str, ...] = ()
     recovered_at: datetime | None = None
     recovered_by: str = ""
+    playbook: str = ""
+    steps: tuple[PlannedStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class NotifyStore(CustomerLinks, Protocol):
 
 
 OPENING_COLUMNS = (
+    "playbook",
     "case_id",
     "customer_id",
     "visit_id",
@@ -85,16 +89,30 @@ OPENING_COLUMNS = (
 
 OPEN_CASES = """
 INSERT INTO notify.cases (case_id, customer_id, visit_id, site_id, status, opening_moment_id,
-                          stage, reason, opened_at, due_at)
+                          stage, reason, opened_at, due_at, playbook)
 SELECT case_id, customer_id, visit_id, site_id, 'open', opening_moment_id, stage, reason,
-       opened_at, due_at
+       opened_at, due_at, playbook
 FROM unnest(
+    %(playbook)b::text[],
     %(case_id)b::text[], %(customer_id)b::text[], %(visit_id)b::text[], %(site_id)b::text[],
     %(opening_moment_id)b::text[], %(stage)b::text[], %(reason)b::text[],
     %(opened_at)b::timestamptz[], %(due_at)b::timestamptz[]
-) AS t(case_id, customer_id, visit_id, site_id, opening_moment_id, stage, reason, opened_at, due_at)
+) AS t(playbook, case_id, customer_id, visit_id, site_id, opening_moment_id, stage, reason,
+       opened_at, due_at)
 ORDER BY case_id
 ON CONFLICT (case_id) DO NOTHING
+RETURNING case_id
+"""
+SAVE_STEPS = """
+INSERT INTO notify.case_steps (case_id, n, action, owner, channel, due_at)
+SELECT * FROM unnest(
+    %(case_id)s::text[], %(n)s::int[], %(action)s::text[], %(owner)s::text[],
+    %(channel)s::text[], %(due_at)s::timestamptz[]
+)
+ON CONFLICT (case_id, n) DO NOTHING
+"""
+SELECT_STEPS = """
+SELECT n, action, owner, channel, due_at FROM notify.case_steps WHERE case_id = %s ORDER BY n
 """
 
 JOIN_MOMENTS = """
@@ -109,7 +127,7 @@ ON CONFLICT (moment_id) DO NOTHING
 CASE_COLUMNS = (
     "case_id, customer_id, visit_id, site_id, status, opening_moment_id, opened_at, due_at"
 )
-FULL_CASE_COLUMNS = f"{CASE_COLUMNS}, recovered_at, coalesce(recovered_by, '')"
+FULL_CASE_COLUMNS = f"{CASE_COLUMNS}, recovered_at, coalesce(recovered_by, ''), playbook"
 
 SAVE_WINS = """
 INSERT INTO notify.wins (moment_id, customer_id, occurred_at)
@@ -190,8 +208,15 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             "reason": [m.reason for m in moments],
             "occurred_at": [m.occurred_at for m in moments],
         }
+        first = _first_per_case(openings)
         async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute(OPEN_CASES, columns(_first_per_case(openings), OPENING_COLUMNS))
+            opened = await (
+                await conn.execute(OPEN_CASES, columns(first, OPENING_COLUMNS))
+            ).fetchall()
+            new = {case_id for (case_id,) in opened}
+            steps = [(o.case_id, s) for o in first if o.case_id in new for s in o.steps]
+            if steps:
+                await conn.execute(SAVE_STEPS, step_columns(steps))
             await conn.execute(JOIN_MOMENTS, joins)
             rows = await (
                 await conn.execute(SELECT_CASES_OF_MOMENTS, (joins["moment_id"],))
@@ -243,10 +268,25 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             if row is None:
                 return None
             joined = await (await conn.execute(SELECT_CASE_MOMENTS, (case_id,))).fetchall()
-        *kept, recovered_at, recovered_by = row
-        case = replace(CaseRow(*kept), recovered_at=recovered_at, recovered_by=recovered_by)
+            steps = await (await conn.execute(SELECT_STEPS, (case_id,))).fetchall()
+        *kept, recovered_at, recovered_by, playbook = row
+        case = replace(
+            CaseRow(*kept),
+            recovered_at=recovered_at,
+            recovered_by=recovered_by,
+            playbook=playbook,
+            steps=tuple(PlannedStep(*step) for step in steps),
+        )
         moment_ids = tuple(m for m, _ in joined)
         return replace(case, moment_ids=moment_ids, reasons=tuple(r for _, r in joined))
+
+
+def step_columns(steps: Sequence[tuple[str, PlannedStep]]) -> dict[str, list[object]]:
+    """SAVE_STEPS' column arrays, from (case id, step)."""
+    params: dict[str, list[object]] = {"case_id": [case_id for case_id, _ in steps]}
+    for name in ("n", "action", "owner", "channel", "due_at"):
+        params[name] = [getattr(step, name) for _, step in steps]
+    return params
 
 
 def outcome_columns(outcomes: Sequence[CaseOutcome]) -> dict[str, list[object]]:

@@ -217,6 +217,12 @@ def test_slow_greeting_is_lost_payment_valued_and_a_case_opened(
     assert list(case.moment_ids) == [greeting.moment_id]
     assert case.recovered_by == by_stage["wait_in_queue"].moment_id
     assert case.due_at.ToDatetime(tzinfo=UTC) == start + timedelta(minutes=3 + 15)
+    assert case.playbook == "on_site"  # services/notify/playbooks/default.yaml
+    assert [(s.action, s.owner) for s in case.steps][:2] == [
+        ("apologise", "staff"),
+        ("fix", "staff"),
+    ]
+    assert case.steps[0].due_at.ToDatetime(tzinfo=UTC) == start + timedelta(minutes=3 + 5)
 
     visit_reply = clients.journey.GetVisit(GetVisitRequest(visit_id=greeting.visit_id), timeout=5)
     assert (visit_reply.wins, visit_reply.losses) == (1, 1)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from notify.domain import LostMoment, Win, opening_for
+from notify.playbooks import PlannedStep
 from notify.store import CaseFilter
 from tests.builders import T0
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
@@ -117,5 +118,25 @@ def test_the_first_win_after_the_last_loss_recovers_a_case_in_any_order(notify_s
         assert again.moment_ids == ("m1", "m20", "m50")
         (listed,), total = await store.list_cases(CaseFilter(status="recovered"), None, 10)
         assert (listed.case_id, total) == (outcome.case_id, 1)
+
+    run(notify_store, scenario)
+
+
+def test_a_case_keeps_the_steps_of_the_opening_that_opened_it(notify_store) -> None:
+    def planned(n: int, action: str) -> PlannedStep:
+        return PlannedStep(n, action, "staff", "in_person", T0 + timedelta(minutes=5 * n))
+
+    first = replace(opening_for(lost(1)), playbook="on_site", steps=(planned(1, "apologise"),))
+    other = replace(
+        opening_for(lost(2)),
+        playbook="duty_manager",
+        steps=(planned(1, "fix"), planned(2, "follow_up")),
+    )
+
+    async def scenario(store) -> None:
+        await store.open_or_join([first], [lost(1)])
+        await store.open_or_join([other], [lost(2)])  # joins: lays out nothing
+        case = await store.get_case(first.case_id)
+        assert (case.playbook, case.steps) == ("on_site", first.steps)
 
     run(notify_store, scenario)

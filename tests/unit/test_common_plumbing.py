@@ -89,6 +89,7 @@ def test_external_settings_with_every_field_changed_survive_as_env() -> None:
         consumer="faust",
         churn_model_file=Path("/etc/ts/churn.yaml"),
         tiers_file=Path("/etc/ts/tiers.yaml"),
+        playbooks_file=Path("/etc/ts/playbooks.yaml"),
     )
     env = settings.as_env()
     assert env["TOUCHSTONE_EMBEDDED"] == "0" and env["TOUCHSTONE_LOYALTY_GRPC_PORT"] == "3"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import yaml
 
 from touchstone.common.calendar import ANY_SITE, WEEKDAYS, BusinessCalendar, Calendars
+from touchstone.common.config_files import shipped
 
 
 class CalendarError(ValueError):
@@ -18,9 +18,7 @@ class CalendarError(ValueError):
 
 def default_calendars_file() -> Path:
     """The calendars that ship with Touchstone."""
-    return Path(
-        str(importlib.resources.files("touchstone.common").joinpath("calendars", "default.yaml"))
-    )
+    return shipped("touchstone.common", "calendars", "default.yaml")
 
 
 def load_calendars(path: Path | None = None) -> Calendars:

@@ -32,6 +32,7 @@ class Settings:
     calendars_file: Path | None = None  # sites' business calendars; None: the shipped example
     churn_model_file: Path | None = None  # loyalty's churn model; None: the shipped one
     tiers_file: Path | None = None  # loyalty's tier cuts; None: the shipped ones
+    playbooks_file: Path | None = None  # notify's recovery playbooks; None: the shipped ones
     consumer: str = "aiokafka"  # or "faust": Faust agents with take_events (slower, see README)
 
     def __post_init__(self) -> None:
@@ -74,6 +75,7 @@ class Settings:
             calendars_file=_path(env.get("TOUCHSTONE_CALENDARS_FILE")),
             churn_model_file=_path(env.get("TOUCHSTONE_CHURN_MODEL_FILE")),
             tiers_file=_path(env.get("TOUCHSTONE_TIERS_FILE")),
+            playbooks_file=_path(env.get("TOUCHSTONE_PLAYBOOKS_FILE")),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -101,6 +103,8 @@ class Settings:
             env["TOUCHSTONE_CHURN_MODEL_FILE"] = str(self.churn_model_file)
         if self.tiers_file is not None:
             env["TOUCHSTONE_TIERS_FILE"] = str(self.tiers_file)
+        if self.playbooks_file is not None:
+            env["TOUCHSTONE_PLAYBOOKS_FILE"] = str(self.playbooks_file)
         env.update(
             {f"TOUCHSTONE_{n.upper()}_GRPC_PORT": str(p) for n, p in self.grpc_ports.items()}
         )

@@ -21,8 +21,22 @@ CASE_STATUS_OPEN: CaseStatus
 CASE_STATUS_RECOVERED: CaseStatus
 CASE_STATUS_LOST: CaseStatus
 
+class CaseStep(_message.Message):
+    __slots__ = ("n", "action", "owner", "channel", "due_at")
+    N_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    DUE_AT_FIELD_NUMBER: _ClassVar[int]
+    n: int
+    action: str
+    owner: str
+    channel: str
+    due_at: _timestamp_pb2.Timestamp
+    def __init__(self, n: _Optional[int] = ..., action: _Optional[str] = ..., owner: _Optional[str] = ..., channel: _Optional[str] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class CaseOpened(_message.Message):
-    __slots__ = ("case_id", "customer_id", "visit_id", "site_id", "moment_id", "stage", "reason", "opened_at", "due_at")
+    __slots__ = ("case_id", "customer_id", "visit_id", "site_id", "moment_id", "stage", "reason", "opened_at", "due_at", "playbook", "steps")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     VISIT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +46,8 @@ class CaseOpened(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     OPENED_AT_FIELD_NUMBER: _ClassVar[int]
     DUE_AT_FIELD_NUMBER: _ClassVar[int]
+    PLAYBOOK_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     customer_id: str
     visit_id: str
@@ -41,7 +57,9 @@ class CaseOpened(_message.Message):
     reason: str
     opened_at: _timestamp_pb2.Timestamp
     due_at: _timestamp_pb2.Timestamp
-    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., site_id: _Optional[str] = ..., moment_id: _Optional[str] = ..., stage: _Optional[str] = ..., reason: _Optional[str] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    playbook: str
+    steps: _containers.RepeatedCompositeFieldContainer[CaseStep]
+    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., site_id: _Optional[str] = ..., moment_id: _Optional[str] = ..., stage: _Optional[str] = ..., reason: _Optional[str] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., playbook: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[CaseStep, _Mapping]]] = ...) -> None: ...
 
 class MomentJoined(_message.Message):
     __slots__ = ("case_id", "moment_id", "stage", "reason", "occurred_at")

@@ -41,7 +41,7 @@ class GetCaseRequest(_message.Message):
     def __init__(self, case_id: _Optional[str] = ...) -> None: ...
 
 class Case(_message.Message):
-    __slots__ = ("case_id", "customer_id", "visit_id", "site_id", "status", "opened_at", "due_at", "moment_ids", "reasons", "recovered_at", "recovered_by")
+    __slots__ = ("case_id", "customer_id", "visit_id", "site_id", "status", "opened_at", "due_at", "moment_ids", "reasons", "recovered_at", "recovered_by", "playbook", "steps")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     VISIT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +53,8 @@ class Case(_message.Message):
     REASONS_FIELD_NUMBER: _ClassVar[int]
     RECOVERED_AT_FIELD_NUMBER: _ClassVar[int]
     RECOVERED_BY_FIELD_NUMBER: _ClassVar[int]
+    PLAYBOOK_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     customer_id: str
     visit_id: str
@@ -64,4 +66,6 @@ class Case(_message.Message):
     reasons: _containers.RepeatedScalarFieldContainer[str]
     recovered_at: _timestamp_pb2.Timestamp
     recovered_by: str
-    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., site_id: _Optional[str] = ..., status: _Optional[_Union[_events_pb2.CaseStatus, str]] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moment_ids: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., recovered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recovered_by: _Optional[str] = ...) -> None: ...
+    playbook: str
+    steps: _containers.RepeatedCompositeFieldContainer[_events_pb2.CaseStep]
+    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., site_id: _Optional[str] = ..., status: _Optional[_Union[_events_pb2.CaseStatus, str]] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moment_ids: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., recovered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recovered_by: _Optional[str] = ..., playbook: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[_events_pb2.CaseStep, _Mapping]]] = ...) -> None: ...

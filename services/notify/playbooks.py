@@ -1,0 +1,197 @@
+"""Playbooks: the steps that recover a lost moment, chosen by rules, laid out in time (§9).
+
+The playbooks are data (services/notify/playbooks/default.yaml, or TOUCHSTONE_PLAYBOOKS_FILE):
+rules tried in order pick a playbook for a case from its opening lost moment (map, stage, broken
+standard, side, weight); each step has an action, an owner, a channel and a due time, minutes
+after the moment or the end of the next working day by the site's business calendar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from touchstone.common.calendar import BusinessCalendar
+from touchstone.common.config_files import ConfigFileError, shipped, yaml_mapping
+
+ACTIONS = ("apologise", "fix", "ask_opinion", "follow_up", "correct_cause")
+OWNERS = ("system", "staff", "duty_manager")
+CHANNELS = ("in_person", "phone", "email", "webhook", "task")
+SIDES = ("personal", "procedural")
+CONDITIONS = ("map", "stage", "standard", "side", "min_weight")
+
+
+class PlaybookError(ConfigFileError):
+    """A playbooks file that cannot be used: every problem, each naming where it is."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a playbook."""
+
+    action: str
+    owner: str
+    channel: str
+    after: timedelta | None  # due this long after the lost moment, or
+    end_of_next_working_day: bool = False  # ... by the end of the site's next working day
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Conditions on a lost moment, and the playbook they pick."""
+
+    playbook: str
+    when: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Playbooks:
+    """The rules, and the playbooks they pick by name."""
+
+    rules: tuple[Rule, ...]
+    playbooks: Mapping[str, tuple[Step, ...]]
+
+
+@dataclass(frozen=True)
+class LossFacts:
+    """What the rules may ask of a lost moment."""
+
+    journey_map: str
+    stage: str
+    standards: tuple[str, ...]  # the standards it broke
+    side: str  # of its heaviest broken standard
+    weight: Decimal  # of the standards it broke
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """A step laid out for a case: its number (from 1) and when it is due."""
+
+    n: int
+    action: str
+    owner: str
+    channel: str
+    due_at: datetime
+
+
+def default_playbooks_file() -> Path:
+    """The playbooks that ship with Touchstone."""
+    return shipped("notify", "playbooks", "default.yaml")
+
+
+def load_playbooks(path: Path | None = None) -> Playbooks:
+    """The playbooks in the file (the shipped ones if None); PlaybookError with every problem."""
+    source = path or default_playbooks_file()
+    return parse_playbooks(source.read_text(encoding="utf-8"), str(source))
+
+
+def parse_playbooks(text: str, origin: str) -> Playbooks:
+    """Playbooks from YAML text; PlaybookError naming each place at fault."""
+    doc = yaml_mapping(
+        text, origin, lambda problems: PlaybookError(origin, problems), "rules and playbooks"
+    )
+    problems: list[str] = []
+    playbooks = {
+        str(name): tuple(_steps(raw, f"playbooks.{name}", problems))
+        for name, raw in (doc.get("playbooks") or {}).items()
+    }
+    rules = tuple(_rules(doc.get("rules"), playbooks, problems))
+    if not rules or rules[-1].when:
+        problems.append(
+            "rules: the last rule must have no conditions, so every case has a playbook"
+        )
+    if problems:
+        raise PlaybookError(origin, problems)
+    return Playbooks(rules, playbooks)
+
+
+def _rules(raw: Any, playbooks: Mapping[str, Any], problems: list[str]) -> list[Rule]:
+    if not isinstance(raw, list) or not raw:
+        problems.append("rules: a list of rules is required")
+        return []
+    rules = []
+    for n, entry in enumerate(raw):
+        where = f"rules[{n}]"
+        entry = entry if isinstance(entry, dict) else {}
+        name, when = entry.get("playbook"), entry.get("when") or {}
+        if name not in playbooks:
+            problems.append(f"{where}.playbook: {name!r} is not one of the playbooks")
+        if not isinstance(when, dict) or set(when) - set(CONDITIONS):
+            problems.append(f"{where}.when: conditions are some of {', '.join(CONDITIONS)}")
+            when = {}
+        if when.get("side", "personal") not in SIDES:
+            problems.append(f"{where}.when.side: must be one of {', '.join(SIDES)}")
+        rules.append(Rule(str(name), dict(when)))
+    return rules
+
+
+def _steps(raw: Any, where: str, problems: list[str]) -> list[Step]:
+    if not isinstance(raw, list) or not raw:
+        problems.append(f"{where}: a list of steps is required")
+        return []
+    steps = []
+    for n, entry in enumerate(raw):
+        at = f"{where}[{n}]"
+        entry = entry if isinstance(entry, dict) else {}
+        for field, allowed in (("action", ACTIONS), ("owner", OWNERS), ("channel", CHANNELS)):
+            if entry.get(field) not in allowed:
+                problems.append(f"{at}.{field}: must be one of {', '.join(allowed)}")
+        raw_due = entry.get("due")
+        due: dict[str, Any] = raw_due if isinstance(raw_due, dict) else {}
+        minutes: Any = due.get("minutes")
+        working = due.get("end_of_next_working_day") is True
+        if working == (minutes is not None) or (minutes is not None and not _positive(minutes)):
+            problems.append(f"{at}.due: either minutes (above 0) or end_of_next_working_day: true")
+        after = timedelta(minutes=float(minutes)) if _positive(minutes) else None
+        steps.append(
+            Step(
+                str(entry.get("action")),
+                str(entry.get("owner")),
+                str(entry.get("channel")),
+                after,
+                working,
+            )
+        )
+    return steps
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def matches(when: Mapping[str, Any], loss: LossFacts) -> bool:
+    """Whether the lost moment meets every condition."""
+    return (
+        when.get("map", loss.journey_map) == loss.journey_map
+        and when.get("stage", loss.stage) == loss.stage
+        and ("standard" not in when or when["standard"] in loss.standards)
+        and when.get("side", loss.side) == loss.side
+        and loss.weight >= Decimal(str(when.get("min_weight", 0)))
+    )
+
+
+def choose(playbooks: Playbooks, loss: LossFacts) -> str:
+    """The playbook the first matching rule picks (the last rule matches everything)."""
+    return next(rule.playbook for rule in playbooks.rules if matches(rule.when, loss))
+
+
+def lay_out(
+    steps: Sequence[Step], lost_at: datetime, calendar: BusinessCalendar
+) -> list[PlannedStep]:
+    """The steps with their due times, from the lost moment's event time."""
+    return [
+        PlannedStep(
+            n,
+            step.action,
+            step.owner,
+            step.channel,
+            calendar.end_of_next_working_day(lost_at)
+            if step.end_of_next_working_day or step.after is None
+            else lost_at + step.after,
+        )
+        for n, step in enumerate(steps, start=1)
+    ]

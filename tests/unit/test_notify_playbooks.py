@@ -1,0 +1,116 @@
+"""Playbooks: given a lost moment → then the playbook its rules pick, and its steps laid out in
+time by the site's business calendar; given a broken file → then every problem by place."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from notify.domain import case_id_for
+from notify.playbooks import (
+    LossFacts,
+    PlaybookError,
+    choose,
+    default_playbooks_file,
+    lay_out,
+    load_playbooks,
+    parse_playbooks,
+)
+from tests.builders import T0, record
+from tests.memory_stores import MemoryNotifyStore
+from tests.unit.test_notify_recovery import events, handle, lost
+from touchstone.common.calendar_file import load_calendars
+
+PLAYBOOKS = load_playbooks()
+OFFICE = load_calendars().for_site("hcm-01")  # Mon-Fri, closes 17:30 in Ho Chi Minh City
+
+
+def loss(
+    journey_map="supermarket",
+    stage="enter_store",
+    standards=("greet",),
+    side="personal",
+    weight="1",
+) -> LossFacts:
+    return LossFacts(journey_map, stage, tuple(standards), side, Decimal(weight))
+
+
+def test_the_rules_pick_the_first_playbook_that_fits() -> None:
+    assert choose(PLAYBOOKS, loss()) == "on_site"
+    assert choose(PLAYBOOKS, loss(journey_map="phone", stage="ring")) == "call_back"
+    assert choose(PLAYBOOKS, loss(weight="3")) == "duty_manager"  # severe: DOMAIN §9
+
+
+def test_conditions_on_standard_and_side_are_matched() -> None:
+    text = (
+        default_playbooks_file()
+        .read_text(encoding="utf-8")
+        .replace(
+            "rules:\n",
+            "rules:\n  - when: {standard: till_open, side: procedural}\n"
+            "    playbook: duty_manager\n",
+            1,
+        )
+    )
+    custom = parse_playbooks(text, "custom.yaml")
+    assert choose(custom, loss(standards=("till_open",), side="procedural")) == "duty_manager"
+    assert choose(custom, loss(standards=("till_open",), side="personal")) == "on_site"
+
+
+def test_steps_fall_due_minutes_after_the_loss_or_at_the_end_of_the_next_working_day() -> None:
+    # T0 is Friday 16:00 in Ho Chi Minh City: the next working day ends Monday 17:30 there
+    steps = lay_out(PLAYBOOKS.playbooks["on_site"], T0, OFFICE)
+    assert [(s.n, s.action, s.owner, s.channel) for s in steps] == [
+        (1, "apologise", "staff", "in_person"),
+        (2, "fix", "staff", "in_person"),
+        (3, "ask_opinion", "staff", "in_person"),
+        (4, "follow_up", "system", "email"),
+    ]
+    assert [s.due_at - T0 for s in steps[:3]] == [timedelta(minutes=m) for m in (5, 15, 30)]
+    assert steps[3].due_at == datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
+
+
+def test_a_broken_playbooks_file_names_every_problem() -> None:
+    text = """
+rules:
+  - when: {colour: red}
+    playbook: nowhere
+  - when: {map: phone}
+    playbook: quick
+playbooks:
+  quick:
+    - {action: shrug, owner: staff, channel: in_person, due: {minutes: 5}}
+    - {action: fix, owner: robot, channel: pigeon, due: {}}
+"""
+    with pytest.raises(PlaybookError) as refused:
+        parse_playbooks(text, "bad.yaml")
+    problems = "\n".join(refused.value.problems)
+    for expected in (
+        "playbooks.quick[0].action",
+        "playbooks.quick[1].owner",
+        "playbooks.quick[1].channel",
+        "playbooks.quick[1].due",
+        "rules[0].playbook: 'nowhere'",
+        "rules[0].when: conditions are some of",
+        "the last rule must have no conditions",
+    ):
+        assert expected in problems
+
+
+def test_a_lost_moment_opens_its_case_with_the_playbooks_steps() -> None:
+    store = MemoryNotifyStore()
+    (opened,) = events(handle(store, record(lost("m-1"))))
+    assert opened.opened.playbook == "on_site"
+    assert [s.action for s in opened.opened.steps] == [
+        "apologise",
+        "fix",
+        "ask_opinion",
+        "follow_up",
+    ]
+    case = asyncio.run(store.get_case(case_id_for("cust-1", "visit-1")))
+    assert case.playbook == "on_site" and [s.n for s in case.steps] == [1, 2, 3, 4]
+    (joined,) = events(handle(store, record(lost("m-2", 5), 1)))
+    assert joined.WhichOneof("change") == "joined"  # a joining moment lays out nothing new
