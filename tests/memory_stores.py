@@ -39,9 +39,25 @@ from loyalty.store import (
 )
 from loyalty.tiers import TierChanged, load_tiers, tier_of
 from loyalty.valuation import AtRisk, Facts, Loss, Recovery, Valuation
-from notify.domain import CaseOpening, CaseOutcome, LostMoment, Win
+from notify.domain import (
+    CaseClosed,
+    CaseOpening,
+    CaseOutcome,
+    LostMoment,
+    UnknownCase,
+    UnknownStep,
+    Win,
+    step_moves,
+)
 from notify.playbooks import PlannedStep
-from notify.store import CaseFilter, CaseRow, recovered_by_batch
+from notify.store import (
+    CaseFilter,
+    CaseRow,
+    ResolveEvent,
+    StepCommand,
+    StepEvent,
+    recovered_by_batch,
+)
 from touchstone.common.customer_links import LinkChange, collapsed, group_of, root_of
 from touchstone.common.topics import Outgoing
 
@@ -540,6 +556,43 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         self.joined: dict[str, tuple[str, str, datetime]] = {}  # moment -> case, reason, when
         self.wins: dict[str, Win] = {}
         self.plans: dict[str, tuple[str, tuple[PlannedStep, ...]]] = {}  # case -> playbook, steps
+        self.outbox: list[Outgoing] = []
+
+    async def take_step(self, command: StepCommand, at: datetime, event: StepEvent) -> CaseRow:
+        case = await self._known(command.case_id)
+        if case.status == "lost":
+            raise CaseClosed(f"case {case.case_id} was closed as lost")
+        step = next((s for s in case.steps if s.n == command.n), None)
+        if step is None:
+            raise UnknownStep(f"case {case.case_id} has no step {command.n}")
+        if step_moves(step.status, command.completed):
+            status = "done" if command.completed else "acknowledged"
+            playbook, steps = self.plans[case.case_id]
+            moved = replace(step, status=status, taken_by=command.by)
+            self.plans[case.case_id] = (
+                playbook,
+                tuple(moved if s.n == step.n else s for s in steps),
+            )
+            self.outbox.append(event(case, step, command, at))
+        return await self._known(command.case_id)
+
+    async def resolve(
+        self, case_id: str, by: str, note: str, at: datetime, event: ResolveEvent
+    ) -> CaseRow:
+        case = await self._known(case_id)
+        if not case.resolved_by:
+            recovered_at = case.recovered_at or at
+            self.cases[case_id] = replace(
+                self.cases[case_id], status="recovered", resolved_by=by, recovered_at=recovered_at
+            )
+            self.outbox.append(event(case, by, at))
+        return await self._known(case_id)
+
+    async def _known(self, case_id: str) -> CaseRow:
+        case = await self.get_case(case_id)
+        if case is None:
+            raise UnknownCase(f"case {case_id} not found")
+        return case
 
     async def settle(self, wins: Sequence[Win], moments: Sequence[LostMoment]) -> list[CaseOutcome]:
         for w in wins:
@@ -552,6 +605,8 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         outcomes = []
         for case in sorted(self.cases.values(), key=lambda c: c.case_id):
             if case.customer_id not in touched or case.status not in ("open", "recovered"):
+                continue
+            if case.resolved_by:  # confirmed by staff: final
                 continue
             lost = sorted((at, m) for m, (c, _, at) in self.joined.items() if c == case.case_id)
             group = set(group_of(self.links, case.customer_id))

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 import grpc
 
-from notify.codec import STATUS_NAMES, case_message
-from notify.store import CaseFilter, NotifyStore
+from notify.codec import STATUS_NAMES, case_message, resolved_by_staff, step_taken
+from notify.domain import CaseClosed, UnknownCase, UnknownStep
+from notify.store import CaseFilter, NotifyStore, StepCommand
 from touchstone.common.rpc import (
+    FailedPrecondition,
     InvalidArgument,
     NotFound,
     PageRequest,
@@ -29,11 +34,65 @@ def case_filter(request: pb.ListCasesRequest) -> CaseFilter:
     )
 
 
-class NotifyApi(pb_grpc.NotifyServiceServicer):
-    """Answers queries from notify's own tables."""
+MAX_NOTE = 2000
 
-    def __init__(self, store: NotifyStore) -> None:
+
+def step_command(request: pb.StepCommand, completed: bool) -> StepCommand:
+    """The store command a step request asks for; InvalidArgument naming each field at fault."""
+    problems = [(f, "is required") for f in ("case_id", "by") if not getattr(request, f)]
+    if request.n < 1:
+        problems.append(("n", "must be a step number: 1 or more"))
+    if len(request.note) > MAX_NOTE:
+        problems.append(("note", f"must be at most {MAX_NOTE} characters"))
+    if problems:
+        raise InvalidArgument(*problems)
+    return StepCommand(request.case_id, request.n, request.by, request.note, completed)
+
+
+class NotifyApi(pb_grpc.NotifyServiceServicer):
+    """Answers queries from notify's own tables, and takes staff commands."""
+
+    def __init__(self, store: NotifyStore, clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    @rpc_method
+    async def AcknowledgeStep(
+        self, request: pb.StepCommand, context: grpc.aio.ServicerContext
+    ) -> pb.Case:
+        return await self._take(step_command(request, completed=False))
+
+    @rpc_method
+    async def CompleteStep(
+        self, request: pb.StepCommand, context: grpc.aio.ServicerContext
+    ) -> pb.Case:
+        return await self._take(step_command(request, completed=True))
+
+    @rpc_method
+    async def ResolveCase(
+        self, request: pb.ResolveCaseRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Case:
+        problems = [(f, "is required") for f in ("case_id", "by") if not getattr(request, f)]
+        if len(request.note) > MAX_NOTE:
+            problems.append(("note", f"must be at most {MAX_NOTE} characters"))
+        if problems:
+            raise InvalidArgument(*problems)
+        try:
+            case = await self.store.resolve(
+                request.case_id, request.by, request.note, self.clock(), resolved_by_staff
+            )
+        except UnknownCase as error:
+            raise NotFound(str(error)) from error
+        return case_message(case)
+
+    async def _take(self, command: StepCommand) -> pb.Case:
+        try:
+            case = await self.store.take_step(command, self.clock(), step_taken)
+        except (UnknownCase, UnknownStep) as error:
+            raise NotFound(str(error)) from error
+        except CaseClosed as error:
+            raise FailedPrecondition(str(error)) from error
+        return case_message(case)
 
     @rpc_method
     async def ListCases(

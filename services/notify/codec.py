@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from notify.domain import CaseOpening, CaseOutcome, LostMoment, Win
 from notify.playbooks import PlannedStep
-from notify.store import CaseRow
+from notify.store import CaseRow, StepCommand
 from touchstone.common.broken import what_it_broke
 from touchstone.common.decoding import checked_time
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_timestamp
+from touchstone.common.topics import NOTIFY_CASES, Outgoing, cloudevent_headers
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
 from touchstone.notify.v1 import events_pb2 as pb
 from touchstone.notify.v1.notify_service_pb2 import Case
+
+SOURCE = "touchstone/notify"
+CASE_EVENT_TYPE = "touchstone.notify.v1.CaseEvent"
 
 STATUSES = {
     "open": pb.CASE_STATUS_OPEN,
@@ -85,10 +91,53 @@ def case_message(case: CaseRow) -> Case:
         recovered_by=case.recovered_by,
         playbook=case.playbook,
         steps=[step_message(s) for s in case.steps],
+        resolved_by=case.resolved_by,
     )
     if case.recovered_at is not None:
         message.recovered_at.CopyFrom(to_timestamp(case.recovered_at))
     return message
+
+
+def case_record(customer_id: str, event: pb.CaseEvent, at: datetime) -> Outgoing:
+    """A case event as a record on notify.cases.v1, keyed by customer."""
+    headers = cloudevent_headers(
+        event_id=event.event_id, source=SOURCE, type_=CASE_EVENT_TYPE, time=at
+    )
+    return Outgoing(NOTIFY_CASES, customer_id.encode(), event.SerializeToString(), headers)
+
+
+def step_taken(case: CaseRow, step: PlannedStep, command: StepCommand, at: datetime) -> Outgoing:
+    """StepTaken for a step staff moved forward; the id names the step and how far it got."""
+    how = "done" if command.completed else "acknowledged"
+    event = pb.CaseEvent(
+        event_id=derived_id("step-taken", case.case_id, str(step.n), how),
+        step_taken=pb.StepTaken(
+            case_id=case.case_id,
+            n=step.n,
+            action=step.action,
+            completed=command.completed,
+            by=command.by,
+            note=command.note,
+            at=to_timestamp(at),
+        ),
+    )
+    return case_record(case.customer_id, event, at)
+
+
+def resolved_by_staff(case: CaseRow, by: str, at: datetime) -> Outgoing:
+    """CaseRecovered for a case staff confirmed recovered (once per case)."""
+    event = pb.CaseEvent(
+        event_id=derived_id("case-resolved", case.case_id),
+        recovered=pb.CaseRecovered(
+            case_id=case.case_id,
+            customer_id=case.customer_id,
+            moment_ids=case.moment_ids,
+            recovered_at=to_timestamp(at),
+            how="staff",
+            by=by,
+        ),
+    )
+    return case_record(case.customer_id, event, at)
 
 
 def step_message(step: PlannedStep) -> pb.CaseStep:
@@ -99,6 +148,8 @@ def step_message(step: PlannedStep) -> pb.CaseStep:
         owner=step.owner,
         channel=step.channel,
         due_at=to_timestamp(step.due_at),
+        status=step.status,
+        taken_by=step.taken_by,
     )
 
 

@@ -111,3 +111,28 @@ class CaseOutcome:
         if self.was == "lost":
             return "lost"
         return "recovered" if self.recovered_by is not None else "open"
+
+
+class CommandRefused(Exception):
+    """A staff command that cannot be carried out, and why."""
+
+
+class UnknownCase(CommandRefused):
+    """No such case."""
+
+
+class UnknownStep(CommandRefused):
+    """The case has no step with that number."""
+
+
+class CaseClosed(CommandRefused):
+    """The case was closed as lost: nothing more is done on it."""
+
+
+STEP_ORDER = ("pending", "acknowledged", "done")
+
+
+def step_moves(status: str, completed: bool) -> bool:
+    """Whether acknowledging (or completing) a step in this status moves it forward."""
+    wanted = "done" if completed else "acknowledged"
+    return STEP_ORDER.index(wanted) > STEP_ORDER.index(status)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from notify.codec import case_event, case_recovered, lost_moment_of, win_of
+from notify.codec import case_event, case_record, case_recovered, lost_moment_of, win_of
 from notify.domain import (
     DEFAULT_POLICY,
     CaseOpening,
@@ -21,17 +21,12 @@ from touchstone.common.calendar import Calendars
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, parse_record
 from touchstone.common.topics import (
-    NOTIFY_CASES,
     NOTIFY_DLQ,
     Incoming,
     Outgoing,
-    cloudevent_headers,
 )
 from touchstone.journey.v1.events_pb2 import MomentScored
 from touchstone.notify.v1.events_pb2 import CaseEvent
-
-SOURCE = "touchstone/notify"
-CASE_EVENT_TYPE = "touchstone.notify.v1.CaseEvent"
 
 
 class OpenRecoveryCases:
@@ -95,7 +90,4 @@ class OpenRecoveryCases:
     @staticmethod
     def record(customer_id: str, event: CaseEvent, at: datetime) -> Outgoing:
         """The case event as a record on notify.cases.v1, keyed by customer."""
-        headers = cloudevent_headers(
-            event_id=event.event_id, source=SOURCE, type_=CASE_EVENT_TYPE, time=at
-        )
-        return Outgoing(NOTIFY_CASES, customer_id.encode(), event.SerializeToString(), headers)
+        return case_record(customer_id, event, at)

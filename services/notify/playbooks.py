@@ -69,13 +69,16 @@ class LossFacts:
 
 @dataclass(frozen=True)
 class PlannedStep:
-    """A step laid out for a case: its number (from 1) and when it is due."""
+    """A step laid out for a case: its number (from 1) and when it is due; once staff act on
+    it, how far it got and who took it."""
 
     n: int
     action: str
     owner: str
     channel: str
     due_at: datetime
+    status: str = "pending"  # pending, acknowledged, done
+    taken_by: str = ""
 
 
 def default_playbooks_file() -> Path:

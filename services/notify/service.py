@@ -24,5 +24,6 @@ SPEC = ServiceSpec(
     ),
     servicer=lambda store, settings: NotifyApi(store),
     grpc_service="touchstone.notify.v1.NotifyService",
+    relays_outbox=True,  # staff commands' events
     add_servicer=pb_grpc.add_NotifyServiceServicer_to_server,
 )

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from psycopg import sql
+from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
-from notify.domain import CaseOpening, CaseOutcome, LostMoment, Win
+from notify.domain import (
+    CaseClosed,
+    CaseOpening,
+    CaseOutcome,
+    LostMoment,
+    UnknownCase,
+    UnknownStep,
+    Win,
+    step_moves,
+)
 from notify.playbooks import PlannedStep
 from touchstone.common.customer_links import (
     CustomerLinks,
     PostgresCustomerLinks,
     equality_filters,
 )
+from touchstone.common.outbox import add_to_outbox
 from touchstone.common.pg import BEGINNING, columns
+from touchstone.common.topics import Outgoing
 
 SCHEMA = "notify"
 
@@ -40,6 +51,7 @@ class CaseRow:
     recovered_by: str = ""
     playbook: str = ""
     steps: tuple[PlannedStep, ...] = ()
+    resolved_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,21 @@ class CaseFilter:
     customer_id: str = ""
     site_id: str = ""
     status: str = ""
+
+
+@dataclass(frozen=True)
+class StepCommand:
+    """Staff acknowledging (or completing) a step of a case."""
+
+    case_id: str
+    n: int
+    by: str
+    note: str
+    completed: bool
+
+
+StepEvent = Callable[[CaseRow, PlannedStep, StepCommand, datetime], Outgoing]
+ResolveEvent = Callable[[CaseRow, str, datetime], Outgoing]
 
 
 class NotifyStore(CustomerLinks, Protocol):
@@ -64,6 +91,17 @@ class NotifyStore(CustomerLinks, Protocol):
         customers the wins and lost moments concern (and everyone merged with them), keeping
         what changed. Returns the outcomes of the cases the batch recovered: by one of its wins,
         or with one of its lost moments (so a redelivered batch returns them again)."""
+
+    async def take_step(self, command: StepCommand, at: datetime, event: StepEvent) -> CaseRow:
+        """Acknowledge or complete a step of a case, writing the event its change makes (if it
+        moved) to the outbox in the same transaction; the case as it is now. UnknownCase,
+        UnknownStep or CaseClosed if it cannot be done."""
+
+    async def resolve(
+        self, case_id: str, by: str, note: str, at: datetime, event: ResolveEvent
+    ) -> CaseRow:
+        """Close the case as recovered, confirmed by staff, with its event in the outbox (once:
+        a second confirmation changes nothing); the case as it is now. UnknownCase if none."""
 
     async def list_cases(
         self, where: CaseFilter, after: tuple[datetime, str] | None, limit: int
@@ -112,7 +150,19 @@ SELECT * FROM unnest(
 ON CONFLICT (case_id, n) DO NOTHING
 """
 SELECT_STEPS = """
-SELECT n, action, owner, channel, due_at FROM notify.case_steps WHERE case_id = %s ORDER BY n
+SELECT n, action, owner, channel, due_at, status, taken_by
+FROM notify.case_steps WHERE case_id = %s ORDER BY n
+"""
+LOCK_CASE = "SELECT status, resolved_by FROM notify.cases WHERE case_id = %s FOR UPDATE"
+SAVE_STEP = """
+UPDATE notify.case_steps SET status = %(status)s, taken_by = %(by)s, taken_at = %(at)s,
+                             note = %(note)s
+WHERE case_id = %(case_id)s AND n = %(n)s
+"""
+RESOLVE = """
+UPDATE notify.cases SET status = 'recovered', resolved_by = %(by)s, resolved_at = %(at)s,
+                        recovered_at = coalesce(recovered_at, %(at)s)
+WHERE case_id = %(case_id)s
 """
 
 JOIN_MOMENTS = """
@@ -127,7 +177,9 @@ ON CONFLICT (moment_id) DO NOTHING
 CASE_COLUMNS = (
     "case_id, customer_id, visit_id, site_id, status, opening_moment_id, opened_at, due_at"
 )
-FULL_CASE_COLUMNS = f"{CASE_COLUMNS}, recovered_at, coalesce(recovered_by, ''), playbook"
+FULL_CASE_COLUMNS = (
+    f"{CASE_COLUMNS}, recovered_at, coalesce(recovered_by, ''), playbook, coalesce(resolved_by, '')"
+)
 
 SAVE_WINS = """
 INSERT INTO notify.wins (moment_id, customer_id, occurred_at)
@@ -150,7 +202,7 @@ LEFT JOIN LATERAL (
       AND w.occurred_at > l.last_at
     ORDER BY w.occurred_at, w.moment_id LIMIT 1
 ) w ON true
-WHERE c.status IN ('open', 'recovered')
+WHERE c.status IN ('open', 'recovered') AND c.resolved_by IS NULL
   AND c.customer_id IN (SELECT notify.customer_group(t) FROM unnest(%s::text[]) AS t)
 ORDER BY c.case_id
 """
@@ -264,21 +316,59 @@ class PostgresNotifyStore(PostgresCustomerLinks):
 
     async def get_case(self, case_id: str) -> CaseRow | None:
         async with self.pool.connection() as conn:
-            row = await (await conn.execute(SELECT_CASE, (case_id,))).fetchone()
-            if row is None:
-                return None
-            joined = await (await conn.execute(SELECT_CASE_MOMENTS, (case_id,))).fetchall()
-            steps = await (await conn.execute(SELECT_STEPS, (case_id,))).fetchall()
-        *kept, recovered_at, recovered_by, playbook = row
-        case = replace(
+            return await self._case(conn, case_id)
+
+    @staticmethod
+    async def _case(conn: AsyncConnection, case_id: str) -> CaseRow | None:
+        row = await (await conn.execute(SELECT_CASE, (case_id,))).fetchone()
+        if row is None:
+            return None
+        joined = await (await conn.execute(SELECT_CASE_MOMENTS, (case_id,))).fetchall()
+        steps = await (await conn.execute(SELECT_STEPS, (case_id,))).fetchall()
+        *kept, recovered_at, recovered_by, playbook, resolved_by = row
+        return replace(
             CaseRow(*kept),
             recovered_at=recovered_at,
             recovered_by=recovered_by,
             playbook=playbook,
             steps=tuple(PlannedStep(*step) for step in steps),
+            resolved_by=resolved_by,
+            moment_ids=tuple(m for m, _ in joined),
+            reasons=tuple(r for _, r in joined),
         )
-        moment_ids = tuple(m for m, _ in joined)
-        return replace(case, moment_ids=moment_ids, reasons=tuple(r for _, r in joined))
+
+    async def take_step(self, command: StepCommand, at: datetime, event: StepEvent) -> CaseRow:
+        async with self.pool.connection() as conn, conn.transaction():
+            case = await self._locked(conn, command.case_id)
+            if case.status == "lost":
+                raise CaseClosed(f"case {case.case_id} was closed as lost")
+            step = next((s for s in case.steps if s.n == command.n), None)
+            if step is None:
+                raise UnknownStep(f"case {case.case_id} has no step {command.n}")
+            if step_moves(step.status, command.completed):
+                status = "done" if command.completed else "acknowledged"
+                params = {**vars(command), "status": status, "at": at}
+                await conn.execute(SAVE_STEP, params)
+                await add_to_outbox(conn, SCHEMA, [event(case, step, command, at)])
+            return await self._locked(conn, command.case_id)
+
+    async def resolve(
+        self, case_id: str, by: str, note: str, at: datetime, event: ResolveEvent
+    ) -> CaseRow:
+        async with self.pool.connection() as conn, conn.transaction():
+            case = await self._locked(conn, case_id)
+            if not case.resolved_by:
+                await conn.execute(RESOLVE, {"case_id": case_id, "by": by, "at": at})
+                await add_to_outbox(conn, SCHEMA, [event(case, by, at)])
+            return await self._locked(conn, case_id)
+
+    async def _locked(self, conn: AsyncConnection, case_id: str) -> CaseRow:
+        """The case, locked until the transaction ends; UnknownCase if there is none."""
+        await conn.execute(LOCK_CASE, (case_id,))
+        case = await self._case(conn, case_id)
+        if case is None:
+            raise UnknownCase(f"case {case_id} not found")
+        return case
 
 
 def step_columns(steps: Sequence[tuple[str, PlannedStep]]) -> dict[str, list[object]]:

@@ -27,7 +27,7 @@ from touchstone.client import Clients
 from touchstone.common.ids import derived_id
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import SERVICES, Settings
-from touchstone.common.topics import TOUCHPOINTS, TOUCHPOINTS_DLQ
+from touchstone.common.topics import NOTIFY_CASES, TOUCHPOINTS, TOUCHPOINTS_DLQ
 from touchstone.contacts.v1.contacts_service_pb2 import (
     INGEST_STATUS_ACCEPTED,
     DeadLetterFilter,
@@ -72,11 +72,12 @@ from touchstone.loyalty.v1.events_pb2 import (
     CustomerValue,
 )
 from touchstone.loyalty.v1.loyalty_service_pb2 import GetCustomerValueRequest, WatchValuesRequest
-from touchstone.notify.v1.events_pb2 import CASE_STATUS_RECOVERED
+from touchstone.notify.v1.events_pb2 import CASE_STATUS_RECOVERED, CaseEvent, StepTaken
 from touchstone.notify.v1.notify_service_pb2 import (
     GetCaseRequest,
     ListCasesRequest,
     ListCasesResponse,
+    StepCommand,
 )
 from touchstone.publisher import TouchpointPublisher, new_touchpoint
 from touchstone.stack import LocalStack
@@ -168,7 +169,7 @@ def test_every_service_is_serving_with_reflection(stack: LocalStack) -> None:
 
 
 def test_slow_greeting_is_lost_payment_valued_and_a_case_opened(
-    clients: Clients, producer: KafkaProducer
+    stack: LocalStack, clients: Clients, producer: KafkaProducer
 ) -> None:
     customer_id = f"cust-{uuid.uuid4()}"
     start = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -224,6 +225,19 @@ def test_slow_greeting_is_lost_payment_valued_and_a_case_opened(
     ]
     assert case.steps[0].due_at.ToDatetime(tzinfo=UTC) == start + timedelta(minutes=3 + 5)
 
+    # staff say sorry at the door: the step moves, and its event goes out through the outbox
+    said = StepCommand(case_id=case.case_id, n=1, by="lan@hcm-01", note="apologised")
+    taken = clients.notify.AcknowledgeStep(said, timeout=5)
+    assert (taken.steps[0].status, taken.steps[0].taken_by) == ("acknowledged", "lan@hcm-01")
+
+    def step_event() -> StepTaken | None:
+        events = [
+            CaseEvent.FromString(value) for value, _ in on_topic(stack.settings, NOTIFY_CASES)
+        ]
+        return next((e.step_taken for e in events if e.step_taken.case_id == case.case_id), None)
+
+    assert eventually(step_event, "StepTaken on notify.cases.v1").by == "lan@hcm-01"
+
     visit_reply = clients.journey.GetVisit(GetVisitRequest(visit_id=greeting.visit_id), timeout=5)
     assert (visit_reply.wins, visit_reply.losses) == (1, 1)
 
@@ -252,8 +266,13 @@ def _cases(clients: Clients, customer_id: str) -> ListCasesResponse | None:
 
 def dead_letters(settings: Settings) -> list[tuple[bytes, dict[str, bytes]]]:
     """Everything on the dead-letter topic so far (read without a consumer group)."""
+    return on_topic(settings, TOUCHPOINTS_DLQ)
+
+
+def on_topic(settings: Settings, topic: str) -> list[tuple[bytes, dict[str, bytes]]]:
+    """Everything on the topic so far (read without a consumer group)."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, consumer_timeout_ms=1000)
-    partitions = [TopicPartition(TOUCHPOINTS_DLQ, p) for p in range(settings.topic_partitions)]
+    partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
     found = [(m.value, dict(m.headers)) for m in consumer]

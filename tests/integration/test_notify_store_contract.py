@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from notify.domain import LostMoment, Win, opening_for
+from notify.domain import LostMoment, UnknownCase, UnknownStep, Win, opening_for
 from notify.playbooks import PlannedStep
-from notify.store import CaseFilter
+from notify.store import CaseFilter, StepCommand
 from tests.builders import T0
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
+from touchstone.common.topics import Outgoing
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -140,3 +141,46 @@ def test_a_case_keeps_the_steps_of_the_opening_that_opened_it(notify_store) -> N
         assert (case.playbook, case.steps) == ("on_site", first.steps)
 
     run(notify_store, scenario)
+
+
+def test_staff_commands_move_steps_once_and_queue_their_events(notify_store) -> None:
+    step = PlannedStep(1, "apologise", "staff", "in_person", T0 + timedelta(minutes=5))
+    opening = replace(opening_for(lost(1)), playbook="on_site", steps=(step,))
+    made: list[str] = []
+
+    def step_event(case, step, command, at):
+        made.append(f"{case.case_id}/{step.n}/{command.completed}")
+        return Outgoing("notify.cases.v1", b"c1", made[-1].encode())
+
+    def resolve_event(case, by, at):
+        made.append(f"{case.case_id}/resolved/{by}")
+        return Outgoing("notify.cases.v1", b"c1", made[-1].encode())
+
+    async def scenario(store) -> None:
+        await store.open_or_join([opening], [lost(1)])
+        ack = StepCommand(opening.case_id, 1, "lan", "sorry", completed=False)
+        case = await store.take_step(ack, T0, step_event)
+        assert (case.steps[0].status, case.steps[0].taken_by) == ("acknowledged", "lan")
+        await store.take_step(ack, T0, step_event)  # again: no event
+        done = await store.take_step(replace(ack, completed=True), T0, step_event)
+        assert done.steps[0].status == "done"
+        with pytest.raises(UnknownStep):
+            await store.take_step(replace(ack, n=2), T0, step_event)
+        with pytest.raises(UnknownCase):
+            await store.resolve("nope", "lan", "", T0, resolve_event)
+        resolved = await store.resolve(opening.case_id, "duty", "", T0, resolve_event)
+        assert (resolved.status, resolved.resolved_by) == ("recovered", "duty")
+        await store.resolve(opening.case_id, "other", "", T0, resolve_event)  # once
+        assert len(made) == 3
+        assert await queued(store) == [m.encode() for m in made]
+
+    run(notify_store, scenario)
+
+
+async def queued(store) -> list[bytes]:
+    """What the store's outbox holds, in order."""
+    if hasattr(store, "outbox"):
+        return [o.value for o in store.outbox]
+    async with store.pool.connection() as conn:
+        rows = await (await conn.execute("SELECT value FROM notify.outbox ORDER BY id")).fetchall()
+    return [bytes(v) for (v,) in rows]

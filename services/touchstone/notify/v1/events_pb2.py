@@ -25,23 +25,25 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!touchstone/notify/v1/events.proto\x12\x14touchstone.notify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"q\n\x08\x43\x61seStep\x12\t\n\x01n\x18\x01 \x01(\x05\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12*\n\x06\x64ue_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa3\x02\n\nCaseOpened\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08visit_id\x18\x03 \x01(\t\x12\x0f\n\x07site_id\x18\x04 \x01(\t\x12\x11\n\tmoment_id\x18\x05 \x01(\t\x12\r\n\x05stage\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12-\n\topened_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06\x64ue_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08playbook\x18\n \x01(\t\x12-\n\x05steps\x18\x0b \x03(\x0b\x32\x1e.touchstone.notify.v1.CaseStep\"\x82\x01\n\x0cMomentJoined\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x11\n\tmoment_id\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x88\x01\n\rCaseRecovered\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x12\n\nmoment_ids\x18\x03 \x03(\t\x12\x30\n\x0crecovered_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03how\x18\x05 \x01(\t\"\xcb\x01\n\tCaseEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x32\n\x06opened\x18\x02 \x01(\x0b\x32 .touchstone.notify.v1.CaseOpenedH\x00\x12\x34\n\x06joined\x18\x03 \x01(\x0b\x32\".touchstone.notify.v1.MomentJoinedH\x00\x12\x38\n\trecovered\x18\x04 \x01(\x0b\x32#.touchstone.notify.v1.CaseRecoveredH\x00\x42\x08\n\x06\x63hange*p\n\nCaseStatus\x12\x1b\n\x17\x43\x41SE_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41SE_STATUS_OPEN\x10\x01\x12\x19\n\x15\x43\x41SE_STATUS_RECOVERED\x10\x02\x12\x14\n\x10\x43\x41SE_STATUS_LOST\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!touchstone/notify/v1/events.proto\x12\x14touchstone.notify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n\x08\x43\x61seStep\x12\t\n\x01n\x18\x01 \x01(\x05\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12*\n\x06\x64ue_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x10\n\x08taken_by\x18\x07 \x01(\t\"\xa3\x02\n\nCaseOpened\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08visit_id\x18\x03 \x01(\t\x12\x0f\n\x07site_id\x18\x04 \x01(\t\x12\x11\n\tmoment_id\x18\x05 \x01(\t\x12\r\n\x05stage\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12-\n\topened_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06\x64ue_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08playbook\x18\n \x01(\t\x12-\n\x05steps\x18\x0b \x03(\x0b\x32\x1e.touchstone.notify.v1.CaseStep\"\x82\x01\n\x0cMomentJoined\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x11\n\tmoment_id\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x94\x01\n\rCaseRecovered\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x12\n\nmoment_ids\x18\x03 \x03(\t\x12\x30\n\x0crecovered_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03how\x18\x05 \x01(\t\x12\n\n\x02\x62y\x18\x06 \x01(\t\"\x8c\x01\n\tStepTaken\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x11\n\tcompleted\x18\x04 \x01(\x08\x12\n\n\x02\x62y\x18\x05 \x01(\t\x12\x0c\n\x04note\x18\x06 \x01(\t\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x82\x02\n\tCaseEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x32\n\x06opened\x18\x02 \x01(\x0b\x32 .touchstone.notify.v1.CaseOpenedH\x00\x12\x34\n\x06joined\x18\x03 \x01(\x0b\x32\".touchstone.notify.v1.MomentJoinedH\x00\x12\x38\n\trecovered\x18\x04 \x01(\x0b\x32#.touchstone.notify.v1.CaseRecoveredH\x00\x12\x35\n\nstep_taken\x18\x05 \x01(\x0b\x32\x1f.touchstone.notify.v1.StepTakenH\x00\x42\x08\n\x06\x63hange*p\n\nCaseStatus\x12\x1b\n\x17\x43\x41SE_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41SE_STATUS_OPEN\x10\x01\x12\x19\n\x15\x43\x41SE_STATUS_RECOVERED\x10\x02\x12\x14\n\x10\x43\x41SE_STATUS_LOST\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'touchstone.notify.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CASESTATUS']._serialized_start=979
-  _globals['_CASESTATUS']._serialized_end=1091
-  _globals['_CASESTEP']._serialized_start=92
-  _globals['_CASESTEP']._serialized_end=205
-  _globals['_CASEOPENED']._serialized_start=208
-  _globals['_CASEOPENED']._serialized_end=499
-  _globals['_MOMENTJOINED']._serialized_start=502
-  _globals['_MOMENTJOINED']._serialized_end=632
-  _globals['_CASERECOVERED']._serialized_start=635
-  _globals['_CASERECOVERED']._serialized_end=771
-  _globals['_CASEEVENT']._serialized_start=774
-  _globals['_CASEEVENT']._serialized_end=977
+  _globals['_CASESTATUS']._serialized_start=1224
+  _globals['_CASESTATUS']._serialized_end=1336
+  _globals['_CASESTEP']._serialized_start=93
+  _globals['_CASESTEP']._serialized_end=240
+  _globals['_CASEOPENED']._serialized_start=243
+  _globals['_CASEOPENED']._serialized_end=534
+  _globals['_MOMENTJOINED']._serialized_start=537
+  _globals['_MOMENTJOINED']._serialized_end=667
+  _globals['_CASERECOVERED']._serialized_start=670
+  _globals['_CASERECOVERED']._serialized_end=818
+  _globals['_STEPTAKEN']._serialized_start=821
+  _globals['_STEPTAKEN']._serialized_end=961
+  _globals['_CASEEVENT']._serialized_start=964
+  _globals['_CASEEVENT']._serialized_end=1222
 # @@protoc_insertion_point(module_scope)

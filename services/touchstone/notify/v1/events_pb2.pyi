@@ -22,18 +22,22 @@ CASE_STATUS_RECOVERED: CaseStatus
 CASE_STATUS_LOST: CaseStatus
 
 class CaseStep(_message.Message):
-    __slots__ = ("n", "action", "owner", "channel", "due_at")
+    __slots__ = ("n", "action", "owner", "channel", "due_at", "status", "taken_by")
     N_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     DUE_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_BY_FIELD_NUMBER: _ClassVar[int]
     n: int
     action: str
     owner: str
     channel: str
     due_at: _timestamp_pb2.Timestamp
-    def __init__(self, n: _Optional[int] = ..., action: _Optional[str] = ..., owner: _Optional[str] = ..., channel: _Optional[str] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    status: str
+    taken_by: str
+    def __init__(self, n: _Optional[int] = ..., action: _Optional[str] = ..., owner: _Optional[str] = ..., channel: _Optional[str] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[str] = ..., taken_by: _Optional[str] = ...) -> None: ...
 
 class CaseOpened(_message.Message):
     __slots__ = ("case_id", "customer_id", "visit_id", "site_id", "moment_id", "stage", "reason", "opened_at", "due_at", "playbook", "steps")
@@ -76,27 +80,49 @@ class MomentJoined(_message.Message):
     def __init__(self, case_id: _Optional[str] = ..., moment_id: _Optional[str] = ..., stage: _Optional[str] = ..., reason: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CaseRecovered(_message.Message):
-    __slots__ = ("case_id", "customer_id", "moment_ids", "recovered_at", "how")
+    __slots__ = ("case_id", "customer_id", "moment_ids", "recovered_at", "how", "by")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     MOMENT_IDS_FIELD_NUMBER: _ClassVar[int]
     RECOVERED_AT_FIELD_NUMBER: _ClassVar[int]
     HOW_FIELD_NUMBER: _ClassVar[int]
+    BY_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     customer_id: str
     moment_ids: _containers.RepeatedScalarFieldContainer[str]
     recovered_at: _timestamp_pb2.Timestamp
     how: str
-    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., moment_ids: _Optional[_Iterable[str]] = ..., recovered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., how: _Optional[str] = ...) -> None: ...
+    by: str
+    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., moment_ids: _Optional[_Iterable[str]] = ..., recovered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., how: _Optional[str] = ..., by: _Optional[str] = ...) -> None: ...
+
+class StepTaken(_message.Message):
+    __slots__ = ("case_id", "n", "action", "completed", "by", "note", "at")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    BY_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    n: int
+    action: str
+    completed: bool
+    by: str
+    note: str
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, case_id: _Optional[str] = ..., n: _Optional[int] = ..., action: _Optional[str] = ..., completed: _Optional[bool] = ..., by: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CaseEvent(_message.Message):
-    __slots__ = ("event_id", "opened", "joined", "recovered")
+    __slots__ = ("event_id", "opened", "joined", "recovered", "step_taken")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OPENED_FIELD_NUMBER: _ClassVar[int]
     JOINED_FIELD_NUMBER: _ClassVar[int]
     RECOVERED_FIELD_NUMBER: _ClassVar[int]
+    STEP_TAKEN_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     opened: CaseOpened
     joined: MomentJoined
     recovered: CaseRecovered
-    def __init__(self, event_id: _Optional[str] = ..., opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., joined: _Optional[_Union[MomentJoined, _Mapping]] = ..., recovered: _Optional[_Union[CaseRecovered, _Mapping]] = ...) -> None: ...
+    step_taken: StepTaken
+    def __init__(self, event_id: _Optional[str] = ..., opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., joined: _Optional[_Union[MomentJoined, _Mapping]] = ..., recovered: _Optional[_Union[CaseRecovered, _Mapping]] = ..., step_taken: _Optional[_Union[StepTaken, _Mapping]] = ...) -> None: ...

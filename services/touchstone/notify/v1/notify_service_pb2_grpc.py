@@ -45,6 +45,21 @@ class NotifyServiceStub:
                 request_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.GetCaseRequest.SerializeToString,
                 response_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.FromString,
                 _registered_method=True)
+        self.AcknowledgeStep = channel.unary_unary(
+                '/touchstone.notify.v1.NotifyService/AcknowledgeStep',
+                request_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.StepCommand.SerializeToString,
+                response_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.FromString,
+                _registered_method=True)
+        self.CompleteStep = channel.unary_unary(
+                '/touchstone.notify.v1.NotifyService/CompleteStep',
+                request_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.StepCommand.SerializeToString,
+                response_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.FromString,
+                _registered_method=True)
+        self.ResolveCase = channel.unary_unary(
+                '/touchstone.notify.v1.NotifyService/ResolveCase',
+                request_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.ResolveCaseRequest.SerializeToString,
+                response_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.FromString,
+                _registered_method=True)
 
 
 class NotifyServiceServicer:
@@ -63,6 +78,27 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AcknowledgeStep(self, request, context):
+        """Staff commands; each is written with its event (StepTaken, CaseRecovered) in one
+        transaction and published from notify's outbox. Repeating one changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteStep(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveCase(self, request, context):
+        """A member of staff confirms the customer was won back: the case is RECOVERED for good.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotifyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -74,6 +110,21 @@ def add_NotifyServiceServicer_to_server(servicer, server):
             'GetCase': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCase,
                     request_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.GetCaseRequest.FromString,
+                    response_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.SerializeToString,
+            ),
+            'AcknowledgeStep': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeStep,
+                    request_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.StepCommand.FromString,
+                    response_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.SerializeToString,
+            ),
+            'CompleteStep': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteStep,
+                    request_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.StepCommand.FromString,
+                    response_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.SerializeToString,
+            ),
+            'ResolveCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveCase,
+                    request_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.ResolveCaseRequest.FromString,
                     response_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.SerializeToString,
             ),
     }
@@ -131,6 +182,87 @@ class NotifyService:
             target,
             '/touchstone.notify.v1.NotifyService/GetCase',
             touchstone_dot_notify_dot_v1_dot_notify__service__pb2.GetCaseRequest.SerializeToString,
+            touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeStep(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.notify.v1.NotifyService/AcknowledgeStep',
+            touchstone_dot_notify_dot_v1_dot_notify__service__pb2.StepCommand.SerializeToString,
+            touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteStep(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.notify.v1.NotifyService/CompleteStep',
+            touchstone_dot_notify_dot_v1_dot_notify__service__pb2.StepCommand.SerializeToString,
+            touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.notify.v1.NotifyService/ResolveCase',
+            touchstone_dot_notify_dot_v1_dot_notify__service__pb2.ResolveCaseRequest.SerializeToString,
             touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.FromString,
             options,
             channel_credentials,

@@ -1,0 +1,96 @@
+"""Staff commands: given an open case → when staff acknowledge, complete a step or confirm the
+customer won back → then the case changes once, its event waits in the outbox, and a bad
+command is refused naming its field."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import grpc
+import pytest
+
+from notify.api import NotifyApi
+from notify.domain import case_id_for
+from tests.builders import record
+from tests.memory_stores import MemoryNotifyStore
+from tests.unit.test_contacts_ingest_api import Aborted, call, violations
+from tests.unit.test_notify_recovery import handle, lost
+from touchstone.common.topics import NOTIFY_CASES
+from touchstone.notify.v1 import notify_service_pb2 as pb
+from touchstone.notify.v1.events_pb2 import CASE_STATUS_RECOVERED, CaseEvent
+
+CASE = case_id_for("cust-1", "visit-1")
+NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+
+def a_case() -> tuple[MemoryNotifyStore, NotifyApi]:
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-1")))
+    return store, NotifyApi(store, clock=lambda: NOW)
+
+
+def published(store: MemoryNotifyStore) -> list[CaseEvent]:
+    assert {o.topic for o in store.outbox} <= {NOTIFY_CASES}
+    return [CaseEvent.FromString(o.value) for o in store.outbox]
+
+
+def test_acknowledging_then_completing_a_step_moves_it_once_each() -> None:
+    store, api = a_case()
+    command = pb.StepCommand(case_id=CASE, n=1, by="lan@hcm-01", note="said sorry at the door")
+    acknowledged = call(api.AcknowledgeStep, command)
+    assert (acknowledged.steps[0].status, acknowledged.steps[0].taken_by) == (
+        "acknowledged",
+        "lan@hcm-01",
+    )
+    call(api.AcknowledgeStep, command)  # again: nothing new
+    done = call(api.CompleteStep, command)
+    assert done.steps[0].status == "done" and done.steps[1].status == "pending"
+    call(api.AcknowledgeStep, command)  # a done step is not taken back
+    taken = [e.step_taken for e in published(store)]
+    assert [(t.n, t.completed, t.by) for t in taken] == [
+        (1, False, "lan@hcm-01"),
+        (1, True, "lan@hcm-01"),
+    ]
+    assert taken[0].note == "said sorry at the door" and taken[0].at.ToDatetime(UTC) == NOW
+
+
+def test_staff_confirming_recovery_closes_the_case_for_good() -> None:
+    store, api = a_case()
+    resolved = call(api.ResolveCase, pb.ResolveCaseRequest(case_id=CASE, by="duty-manager"))
+    assert (resolved.status, resolved.resolved_by) == (CASE_STATUS_RECOVERED, "duty-manager")
+    call(api.ResolveCase, pb.ResolveCaseRequest(case_id=CASE, by="someone-else"))  # once
+    (event,) = published(store)
+    assert (event.recovered.how, event.recovered.by) == ("staff", "duty-manager")
+    assert list(event.recovered.moment_ids) == ["m-1"]
+    handle(store, record(lost("m-2", 30), 1))  # a later lost moment does not reopen it
+    assert asyncio.run(store.get_case(CASE)).status == "recovered"
+
+
+@pytest.mark.parametrize(
+    ("command", "fields"),
+    [
+        (pb.StepCommand(), ["case_id", "by", "n"]),
+        (pb.StepCommand(case_id=CASE, n=1, by="x", note="y" * 2001), ["note"]),
+    ],
+)
+def test_a_bad_step_command_names_every_field_at_fault(command, fields) -> None:
+    _, api = a_case()
+    with pytest.raises(Aborted) as refused:
+        call(api.CompleteStep, command)
+    assert refused.value.status.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [field for field, _ in violations(refused.value)] == fields
+
+
+def test_an_unknown_case_or_step_is_not_found() -> None:
+    _, api = a_case()
+    for command in (
+        pb.StepCommand(case_id="no-such-case", n=1, by="x"),
+        pb.StepCommand(case_id=CASE, n=9, by="x"),
+    ):
+        with pytest.raises(Aborted) as refused:
+            call(api.AcknowledgeStep, command)
+        assert refused.value.status.code == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(Aborted) as refused:
+        call(api.ResolveCase, pb.ResolveCaseRequest(case_id="no-such-case", by="x"))
+    assert refused.value.status.code == grpc.StatusCode.NOT_FOUND
