@@ -39,6 +39,7 @@ from loyalty.store import (
 )
 from loyalty.tiers import TierChanged, load_tiers, tier_of
 from loyalty.valuation import AtRisk, Facts, Loss, Recovery, Valuation
+from notify.codec import case_recovered
 from notify.domain import (
     CaseClosed,
     CaseOpening,
@@ -53,10 +54,11 @@ from notify.playbooks import PlannedStep
 from notify.store import (
     CaseFilter,
     CaseRow,
+    OutcomeEvent,
     ResolveEvent,
     StepCommand,
     StepEvent,
-    recovered_by_batch,
+    outcomes_to_tell,
 )
 from touchstone.common.customer_links import LinkChange, collapsed, group_of, root_of
 from touchstone.common.topics import Outgoing
@@ -550,8 +552,9 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
 class MemoryNotifyStore(MemoryCustomerLinks):
     """NotifyStore in memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, outcome_event: OutcomeEvent = case_recovered) -> None:
         super().__init__()
+        self.outcome_event = outcome_event
         self.cases: dict[str, CaseRow] = {}
         self.joined: dict[str, tuple[str, str, datetime]] = {}  # moment -> case, reason, when
         self.wins: dict[str, Win] = {}
@@ -585,7 +588,7 @@ class MemoryNotifyStore(MemoryCustomerLinks):
             self.cases[case_id] = replace(
                 self.cases[case_id], status="recovered", resolved_by=by, recovered_at=recovered_at
             )
-            self.outbox.append(event(case, by, at))
+            self.outbox.append(event(await self._known(case_id), note, at))
         return await self._known(case_id)
 
     async def _known(self, case_id: str) -> CaseRow:
@@ -594,15 +597,15 @@ class MemoryNotifyStore(MemoryCustomerLinks):
             raise UnknownCase(f"case {case_id} not found")
         return case
 
-    async def settle(self, wins: Sequence[Win], moments: Sequence[LostMoment]) -> list[CaseOutcome]:
+    async def settle(
+        self, wins: Sequence[Win], customers: Sequence[str], joined: Sequence[str]
+    ) -> None:
         for w in wins:
             self.wins.setdefault(w.moment_id, w)
         touched = {
-            m
-            for c in {*(w.customer_id for w in wins), *(m.customer_id for m in moments)}
-            for m in group_of(self.links, c)
+            m for c in {*(w.customer_id for w in wins), *customers} for m in group_of(self.links, c)
         }
-        outcomes = []
+        outcomes, moved = [], set()
         for case in sorted(self.cases.values(), key=lambda c: c.case_id):
             if case.customer_id not in touched or case.status not in ("open", "recovered"):
                 continue
@@ -623,14 +626,23 @@ class MemoryNotifyStore(MemoryCustomerLinks):
                 later[0][2] if later else None,
             )
             win = outcome.recovered_by
-            self.cases[case.case_id] = replace(
+            now = replace(
                 case,
                 status=outcome.status,
                 recovered_at=win.occurred_at if win else None,
                 recovered_by=win.moment_id if win else "",
             )
+            if (now.status, now.recovered_by) != (case.status, case.recovered_by):
+                moved.add(case.case_id)
+            self.cases[case.case_id] = now
             outcomes.append(outcome)
-        return recovered_by_batch(outcomes, wins, moments)
+        told = outcomes_to_tell(outcomes, moved, joined)
+        self.outbox.extend(self.outcome_event(o) for o in told)
+
+    async def fold_links(self, changes: Sequence[LinkChange]) -> None:
+        await super().fold_links(changes)
+        linked = [c for change in changes for c in (change.survivor_id, change.absorbed_id)]
+        await self.settle([], linked, [])
 
     async def open_or_join(
         self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]

@@ -124,17 +124,19 @@ def step_taken(case: CaseRow, step: PlannedStep, command: StepCommand, at: datet
     return case_record(case.customer_id, event, at)
 
 
-def resolved_by_staff(case: CaseRow, by: str, at: datetime) -> Outgoing:
-    """CaseRecovered for a case staff confirmed recovered (once per case)."""
+def resolved_by_staff(case: CaseRow, note: str, at: datetime) -> Outgoing:
+    """CaseRecovered for a case staff confirmed recovered (once per case), as the case now
+    says: by whom, when it counts as recovered, and their note."""
     event = pb.CaseEvent(
         event_id=derived_id("case-resolved", case.case_id),
         recovered=pb.CaseRecovered(
             case_id=case.case_id,
             customer_id=case.customer_id,
             moment_ids=case.moment_ids,
-            recovered_at=to_timestamp(at),
+            recovered_at=to_timestamp(case.recovered_at or at),
             how="staff",
-            by=by,
+            by=case.resolved_by,
+            note=note,
         ),
     )
     return case_record(case.customer_id, event, at)
@@ -161,13 +163,14 @@ def win_of(event: MomentScored) -> Win | None:
     return Win(event.moment_id, event.customer_id, at)
 
 
-def case_recovered(outcome: CaseOutcome) -> pb.CaseEvent:
-    """CaseRecovered for a case its customer's win recovered; the id follows from the case and
-    the win, so a redelivery republishes the same event."""
+def case_recovered(outcome: CaseOutcome) -> Outgoing:
+    """CaseRecovered for a case its customer's win recovered, as a record; the id follows from
+    the case, the win and how many lost moments it names."""
     win = outcome.recovered_by
     assert win is not None
-    return pb.CaseEvent(
-        event_id=derived_id("case-recovered", outcome.case_id, win.moment_id),
+    moments = str(len(outcome.moment_ids))
+    event = pb.CaseEvent(
+        event_id=derived_id("case-recovered", outcome.case_id, win.moment_id, moments),
         recovered=pb.CaseRecovered(
             case_id=outcome.case_id,
             customer_id=outcome.customer_id,
@@ -176,3 +179,4 @@ def case_recovered(outcome: CaseOutcome) -> pb.CaseEvent:
             how="win",
         ),
     )
+    return case_record(outcome.customer_id, event, win.occurred_at)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from notify.codec import case_event, case_record, case_recovered, lost_moment_of, win_of
+from notify.codec import case_event, case_record, lost_moment_of, win_of
 from notify.domain import (
     DEFAULT_POLICY,
     CaseOpening,
@@ -60,8 +60,9 @@ class OpenRecoveryCases:
         return opening_for(moment, self.policy, playbook, tuple(steps))
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
-        """Open or join cases in one transaction, then settle the outcomes the batch's wins and
-        lost moments decide; emit each transition."""
+        """Open or join cases in one transaction and emit each lost moment's transition; then
+        settle the outcomes the batch's wins and lost moments decide (their events go out
+        through the outbox, written with the change)."""
         lost: list[LostMoment] = []
         wins: list[Win] = []
         outgoing: list[Outgoing] = []
@@ -81,10 +82,8 @@ class OpenRecoveryCases:
         for moment, opening in zip(lost, openings, strict=True):
             event = case_event(moment, cases[moment.moment_id], opening)
             outgoing.append(self.record(moment.customer_id, event, moment.occurred_at))
-        for outcome in await self.store.settle(wins, lost):
-            assert outcome.recovered_by is not None
-            at = outcome.recovered_by.occurred_at
-            outgoing.append(self.record(outcome.customer_id, case_recovered(outcome), at))
+        customers = [m.customer_id for m in lost]
+        await self.store.settle(wins, customers, [m.moment_id for m in lost])  # via the outbox
         return outgoing
 
     @staticmethod

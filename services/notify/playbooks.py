@@ -128,6 +128,11 @@ def _rules(raw: Any, playbooks: Mapping[str, Any], problems: list[str]) -> list[
             when = {}
         if when.get("side", "personal") not in SIDES:
             problems.append(f"{where}.when.side: must be one of {', '.join(SIDES)}")
+        for text in ("map", "stage", "standard"):
+            if text in when and not isinstance(when[text], str):
+                problems.append(f"{where}.when.{text}: must be a name, not {when[text]!r}")
+        if "min_weight" in when and not _positive(when["min_weight"]):
+            problems.append(f"{where}.when.min_weight: must be a number above 0")
         rules.append(Rule(str(name), dict(when)))
     return rules
 
@@ -148,7 +153,10 @@ def _steps(raw: Any, where: str, problems: list[str]) -> list[Step]:
         minutes: Any = due.get("minutes")
         working = due.get("end_of_next_working_day") is True
         if working == (minutes is not None) or (minutes is not None and not _positive(minutes)):
-            problems.append(f"{at}.due: either minutes (above 0) or end_of_next_working_day: true")
+            problems.append(
+                f"{at}.due: either minutes (above 0, at most {MAX_MINUTES})"
+                " or end_of_next_working_day: true"
+            )
         after = timedelta(minutes=float(minutes)) if _positive(minutes) else None
         steps.append(
             Step(
@@ -162,8 +170,13 @@ def _steps(raw: Any, where: str, problems: list[str]) -> list[Step]:
     return steps
 
 
+MAX_MINUTES = 366 * 24 * 60  # a step due more than a year after the loss is a mistake
+
+
 def _positive(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    """A finite number above 0 (and at most a year of minutes)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and 0 < value <= MAX_MINUTES
 
 
 def matches(when: Mapping[str, Any], loss: LossFacts) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
@@ -23,6 +23,7 @@ from notify.domain import (
 from notify.playbooks import PlannedStep
 from touchstone.common.customer_links import (
     CustomerLinks,
+    LinkChange,
     PostgresCustomerLinks,
     equality_filters,
 )
@@ -75,7 +76,8 @@ class StepCommand:
 
 
 StepEvent = Callable[[CaseRow, PlannedStep, StepCommand, datetime], Outgoing]
-ResolveEvent = Callable[[CaseRow, str, datetime], Outgoing]
+OutcomeEvent = Callable[[CaseOutcome], Outgoing]
+ResolveEvent = Callable[[CaseRow, str, datetime], Outgoing]  # the resolved case, note, when
 
 
 class NotifyStore(CustomerLinks, Protocol):
@@ -86,11 +88,14 @@ class NotifyStore(CustomerLinks, Protocol):
     ) -> dict[str, CaseRow]:
         """Open new cases, join new moments; return each moment's case by moment id."""
 
-    async def settle(self, wins: Sequence[Win], moments: Sequence[LostMoment]) -> list[CaseOutcome]:
-        """Keep the wins; decide again the outcome of every open or recovered case of the
-        customers the wins and lost moments concern (and everyone merged with them), keeping
-        what changed. Returns the outcomes of the cases the batch recovered: by one of its wins,
-        or with one of its lost moments (so a redelivered batch returns them again)."""
+    async def settle(
+        self, wins: Sequence[Win], customers: Sequence[str], joined: Sequence[str]
+    ) -> None:
+        """Keep the wins; decide again the outcome of every open or recovered case (not one staff
+        resolved) of these customers and everyone merged with them, under a lock per customer
+        so that two workers never decide one customer at once. A case that became recovered, or
+        that stays recovered while one of the joined lost moments joined it, gets its event
+        written to the outbox in the same transaction."""
 
     async def take_step(self, command: StepCommand, at: datetime, event: StepEvent) -> CaseRow:
         """Acknowledge or complete a step of a case, writing the event its change makes (if it
@@ -161,7 +166,7 @@ WHERE case_id = %(case_id)s AND n = %(n)s
 """
 RESOLVE = """
 UPDATE notify.cases SET status = 'recovered', resolved_by = %(by)s, resolved_at = %(at)s,
-                        recovered_at = coalesce(recovered_at, %(at)s)
+                        resolved_note = %(note)s, recovered_at = coalesce(recovered_at, %(at)s)
 WHERE case_id = %(case_id)s
 """
 
@@ -181,6 +186,7 @@ FULL_CASE_COLUMNS = (
     f"{CASE_COLUMNS}, recovered_at, coalesce(recovered_by, ''), playbook, coalesce(resolved_by, '')"
 )
 
+WIN_COLUMNS = ("moment_id", "customer_id", "occurred_at")
 SAVE_WINS = """
 INSERT INTO notify.wins (moment_id, customer_id, occurred_at)
 SELECT * FROM unnest(%(moment_id)s::text[], %(customer_id)s::text[], %(occurred_at)s::timestamptz[])
@@ -205,14 +211,22 @@ LEFT JOIN LATERAL (
 WHERE c.status IN ('open', 'recovered') AND c.resolved_by IS NULL
   AND c.customer_id IN (SELECT notify.customer_group(t) FROM unnest(%s::text[]) AS t)
 ORDER BY c.case_id
+FOR UPDATE OF c
+"""
+# One worker at a time decides a customer's cases (whichever of their ids it was told about).
+LOCK_CUSTOMERS = """
+SELECT pg_advisory_xact_lock(hashtext('notify.customer:' || root))
+FROM (SELECT DISTINCT notify.customer_root(t) AS root FROM unnest(%s::text[]) AS t) r
+ORDER BY root
 """
 SAVE_OUTCOMES = """
 UPDATE notify.cases c SET status = o.status, recovered_at = o.recovered_at,
                           recovered_by = o.recovered_by
 FROM unnest(%(case_id)s::text[], %(status)s::text[], %(recovered_at)s::timestamptz[],
             %(recovered_by)s::text[]) AS o(case_id, status, recovered_at, recovered_by)
-WHERE c.case_id = o.case_id
+WHERE c.case_id = o.case_id AND c.resolved_by IS NULL
   AND (c.status, c.recovered_by) IS DISTINCT FROM (o.status, o.recovered_by)
+RETURNING c.case_id
 """
 
 SELECT_CASES_OF_MOMENTS = f"""
@@ -222,7 +236,7 @@ WHERE m.moment_id = ANY(%s)
 """
 
 SELECT_CASE_PAGE = sql.SQL(f"""
-SELECT {CASE_COLUMNS}, (SELECT count(*) FROM notify.cases WHERE true {{filters}})
+SELECT {FULL_CASE_COLUMNS}, (SELECT count(*) FROM notify.cases WHERE true {{filters}})
 FROM notify.cases
 WHERE (opened_at, case_id) > (%(after_time)s::timestamptz, %(after_id)s::text) {{filters}}
 ORDER BY opened_at, case_id
@@ -245,8 +259,15 @@ class PostgresNotifyStore(PostgresCustomerLinks):
 
     links_schema = SCHEMA
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, outcome_event: OutcomeEvent | None = None
+    ) -> None:
         self.pool = pool
+        if outcome_event is None:
+            from notify.codec import case_recovered  # the codec imports this module's rows
+
+            outcome_event = case_recovered
+        self.outcome_event = outcome_event  # what a recovered case publishes
 
     async def open_or_join(
         self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]
@@ -275,16 +296,19 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             ).fetchall()
         return {row[0]: CaseRow(*row[1:]) for row in rows}
 
-    async def settle(self, wins: Sequence[Win], moments: Sequence[LostMoment]) -> list[CaseOutcome]:
-        customers = sorted({w.customer_id for w in wins} | {m.customer_id for m in moments})
-        if not customers:
-            return []
+    async def settle(
+        self, wins: Sequence[Win], customers: Sequence[str], joined: Sequence[str]
+    ) -> None:
+        ids = sorted({*customers, *(w.customer_id for w in wins)})
+        if not ids:
+            return
         async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(LOCK_CUSTOMERS, (ids,))
             if wins:
                 await conn.execute(
                     SAVE_WINS, columns(wins, ("moment_id", "customer_id", "occurred_at"))
                 )
-            rows = await (await conn.execute(SELECT_OUTCOMES, (customers,))).fetchall()
+            rows = await (await conn.execute(SELECT_OUTCOMES, (ids,))).fetchall()
             outcomes = [
                 CaseOutcome(
                     case_id,
@@ -295,8 +319,15 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 )
                 for case_id, customer, was, moment_ids, win_id, win_at in rows
             ]
-            await conn.execute(SAVE_OUTCOMES, outcome_columns(outcomes))
-        return recovered_by_batch(outcomes, wins, moments)
+            changed = await conn.execute(SAVE_OUTCOMES, outcome_columns(outcomes))
+            moved = {case_id for (case_id,) in await changed.fetchall()}
+            news = [self.outcome_event(o) for o in outcomes_to_tell(outcomes, moved, joined)]
+            await add_to_outbox(conn, SCHEMA, news)
+
+    async def fold_links(self, changes: Sequence[LinkChange]) -> None:
+        await super().fold_links(changes)
+        linked = [c for change in changes for c in (change.survivor_id, change.absorbed_id)]
+        await self.settle([], linked, [])
 
     async def list_cases(
         self, where: CaseFilter, after: tuple[datetime, str] | None, limit: int
@@ -312,7 +343,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 )
                 total_row = await (await conn.execute(total_query, vars(where))).fetchone()
                 return [], int(total_row[0]) if total_row else 0
-        return [CaseRow(*row[:-1]) for row in rows], int(rows[0][-1])
+        return [case_row(row[:-1]) for row in rows], int(rows[0][-1])
 
     async def get_case(self, case_id: str) -> CaseRow | None:
         async with self.pool.connection() as conn:
@@ -325,14 +356,9 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             return None
         joined = await (await conn.execute(SELECT_CASE_MOMENTS, (case_id,))).fetchall()
         steps = await (await conn.execute(SELECT_STEPS, (case_id,))).fetchall()
-        *kept, recovered_at, recovered_by, playbook, resolved_by = row
         return replace(
-            CaseRow(*kept),
-            recovered_at=recovered_at,
-            recovered_by=recovered_by,
-            playbook=playbook,
+            case_row(row),
             steps=tuple(PlannedStep(*step) for step in steps),
-            resolved_by=resolved_by,
             moment_ids=tuple(m for m, _ in joined),
             reasons=tuple(r for _, r in joined),
         )
@@ -358,8 +384,10 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         async with self.pool.connection() as conn, conn.transaction():
             case = await self._locked(conn, case_id)
             if not case.resolved_by:
-                await conn.execute(RESOLVE, {"case_id": case_id, "by": by, "at": at})
-                await add_to_outbox(conn, SCHEMA, [event(case, by, at)])
+                params = {"case_id": case_id, "by": by, "at": at, "note": note}
+                await conn.execute(RESOLVE, params)
+                resolved = await self._locked(conn, case_id)
+                await add_to_outbox(conn, SCHEMA, [event(resolved, note, at)])
             return await self._locked(conn, case_id)
 
     async def _locked(self, conn: AsyncConnection, case_id: str) -> CaseRow:
@@ -369,6 +397,18 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         if case is None:
             raise UnknownCase(f"case {case_id} not found")
         return case
+
+
+def case_row(row: Sequence[Any]) -> CaseRow:
+    """A case as FULL_CASE_COLUMNS reads it (without its moments and steps)."""
+    *kept, recovered_at, recovered_by, playbook, resolved_by = row
+    return replace(
+        CaseRow(*kept),
+        recovered_at=recovered_at,
+        recovered_by=recovered_by,
+        playbook=playbook,
+        resolved_by=resolved_by,
+    )
 
 
 def step_columns(steps: Sequence[tuple[str, PlannedStep]]) -> dict[str, list[object]]:
@@ -389,19 +429,18 @@ def outcome_columns(outcomes: Sequence[CaseOutcome]) -> dict[str, list[object]]:
     }
 
 
-def recovered_by_batch(
-    outcomes: Sequence[CaseOutcome], wins: Sequence[Win], moments: Sequence[LostMoment]
+def outcomes_to_tell(
+    outcomes: Sequence[CaseOutcome], moved: set[str], joined: Sequence[str]
 ) -> list[CaseOutcome]:
-    """The recovered cases whose recovering win, or one of whose lost moments, the batch
-    brought."""
-    won = {w.moment_id for w in wins}
-    lost = {m.moment_id for m in moments}
+    """The recovered cases to announce: those that just became recovered (or whose recovering
+    win changed), and those still recovered that a lost moment just joined."""
+    new = set(joined)
     return [
         o
         for o in outcomes
         if o.status == "recovered"
         and o.recovered_by is not None
-        and (o.recovered_by.moment_id in won or lost & set(o.moment_ids))
+        and (o.case_id in moved or new & set(o.moment_ids))
     ]
 
 

@@ -13,7 +13,9 @@ from notify.playbooks import PlannedStep
 from notify.store import CaseFilter, StepCommand
 from tests.builders import T0
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
+from touchstone.common.customer_links import LinkChange
 from touchstone.common.topics import Outgoing
+from touchstone.notify.v1.events_pb2 import CaseEvent, CaseRecovered
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -100,25 +102,59 @@ def win(n: int, customer: str = "c1") -> Win:
 
 
 def test_the_first_win_after_the_last_loss_recovers_a_case_in_any_order(notify_store) -> None:
+    async def told(store) -> list[CaseRecovered]:
+        return [
+            e.recovered
+            for e in map(CaseEvent.FromString, await queued(store))
+            if e.WhichOneof("change") == "recovered"
+        ]
+
     async def scenario(store) -> None:
-        assert await store.settle([win(30)], []) == []  # a win with no case yet
+        await store.settle([win(30)], [], [])  # a win with no case yet
+        assert await told(store) == []
         await open_or_join(store, lost(1), lost(20))
-        (outcome,) = await store.settle([win(10)], [lost(1), lost(20)])  # w10 is too early
-        assert (outcome.moment_ids, outcome.recovered_by) == (("m1", "m20"), win(30))
-        case = await store.get_case(outcome.case_id)
+        await store.settle([win(10)], ["c1"], ["m1", "m20"])  # w10 is too early; w30 is not
+        (recovered,) = await told(store)
+        assert (list(recovered.moment_ids), recovered.how) == (["m1", "m20"], "win")
+        case = await store.get_case(recovered.case_id)
         assert (case.status, case.recovered_by, case.recovered_at) == (
             "recovered",
             "w30",
             T0 + timedelta(minutes=30),
         )
-        assert await store.settle([win(40)], []) == []  # already recovered by w30
+        await store.settle([win(40)], [], [])  # already recovered by w30: nothing to tell
+        assert len(await told(store)) == 1
         await open_or_join(store, lost(50))
-        assert await store.settle([], [lost(50)]) == []  # a later loss reopens it
-        assert (await store.get_case(outcome.case_id)).status == "open"
-        (again,) = await store.settle([win(60)], [])
-        assert again.moment_ids == ("m1", "m20", "m50")
+        await store.settle([], ["c1"], ["m50"])  # a later loss reopens it
+        assert (await store.get_case(case.case_id)).status == "open"
+        await store.settle([win(60)], [], [])
+        assert list((await told(store))[-1].moment_ids) == ["m1", "m20", "m50"]
         (listed,), total = await store.list_cases(CaseFilter(status="recovered"), None, 10)
-        assert (listed.case_id, total) == (outcome.case_id, 1)
+        assert (listed.case_id, total) == (case.case_id, 1)
+
+    run(notify_store, scenario)
+
+
+def test_a_merge_after_the_win_recovers_the_case(notify_store) -> None:
+    async def scenario(store) -> None:
+        await open_or_join(store, lost(1))
+        await store.settle([win(30, customer="card-7")], [], [])
+        assert await queued(store) == []
+        await store.fold_links([LinkChange("merge-1", "c1", "card-7")])
+        (told,) = map(CaseEvent.FromString, await queued(store))
+        assert told.recovered.moment_ids == ["m1"]
+
+    run(notify_store, scenario)
+
+
+def test_staff_resolution_is_final_even_for_the_worker_deciding_outcomes(notify_store) -> None:
+    async def scenario(store) -> None:
+        await open_or_join(store, lost(1))
+        case_id = opening_for(lost(1)).case_id
+        await store.resolve(case_id, "duty", "", T0, lambda c, by, at: Outgoing("t", b"k", b"v"))
+        await open_or_join(store, lost(2))
+        await store.settle([], ["c1"], ["m2"])
+        assert (await store.get_case(case_id)).status == "recovered"
 
     run(notify_store, scenario)
 

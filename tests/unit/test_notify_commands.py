@@ -57,11 +57,14 @@ def test_acknowledging_then_completing_a_step_moves_it_once_each() -> None:
 
 def test_staff_confirming_recovery_closes_the_case_for_good() -> None:
     store, api = a_case()
-    resolved = call(api.ResolveCase, pb.ResolveCaseRequest(case_id=CASE, by="duty-manager"))
+    resolve = pb.ResolveCaseRequest(case_id=CASE, by="duty-manager", note="came back, happy")
+    resolved = call(api.ResolveCase, resolve)
     assert (resolved.status, resolved.resolved_by) == (CASE_STATUS_RECOVERED, "duty-manager")
     call(api.ResolveCase, pb.ResolveCaseRequest(case_id=CASE, by="someone-else"))  # once
     (event,) = published(store)
     assert (event.recovered.how, event.recovered.by) == ("staff", "duty-manager")
+    assert event.recovered.note == "came back, happy"
+    assert event.recovered.recovered_at.ToDatetime(UTC) == NOW
     assert list(event.recovered.moment_ids) == ["m-1"]
     handle(store, record(lost("m-2", 30), 1))  # a later lost moment does not reopen it
     assert asyncio.run(store.get_case(CASE)).status == "recovered"

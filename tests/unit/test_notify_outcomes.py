@@ -13,6 +13,7 @@ from tests.memory_stores import MemoryNotifyStore
 from tests.unit.test_notify_recovery import events, handle, lost
 from touchstone.common.customer_links import LinkChange
 from touchstone.journey.v1.events_pb2 import VERDICT_WIN, MomentScored
+from touchstone.notify.v1.events_pb2 import CaseEvent
 
 CASE = case_id_for("cust-1", "visit-1")
 
@@ -25,38 +26,42 @@ def won(moment_id: str, minutes: float, visit: str = "visit-2", customer: str = 
     return event.SerializeToString()
 
 
-def recoveries(out) -> list:
-    return [e.recovered for e in events(out) if e.WhichOneof("change") == "recovered"]
+def told(store: MemoryNotifyStore, *records) -> list:
+    """The recoveries handling the records wrote to notify's outbox (they go out from there)."""
+    before = len(store.outbox)
+    events(handle(store, *records))
+    new = [CaseEvent.FromString(o.value) for o in store.outbox[before:]]
+    return [e.recovered for e in new if e.WhichOneof("change") == "recovered"]
 
 
 def test_the_next_win_recovers_the_case_and_names_every_lost_moment() -> None:
     store = MemoryNotifyStore()
     handle(store, record(lost("m-1", 0)), record(lost("m-2", 12), 1))
-    (recovered,) = recoveries(handle(store, record(won("w-1", 60 * 24), 2)))
+    (recovered,) = told(store, record(won("w-1", 60 * 24), 2))
     assert (recovered.case_id, recovered.customer_id, recovered.how) == (CASE, "cust-1", "win")
     assert list(recovered.moment_ids) == ["m-1", "m-2"]
     assert recovered.recovered_at.ToDatetime().replace(tzinfo=T0.tzinfo) == T0 + timedelta(days=1)
     case = asyncio.run(store.get_case(CASE))
     assert (case.status, case.recovered_by) == ("recovered", "w-1")
-    assert recoveries(handle(store, record(won("w-2", 60 * 25), 3))) == []  # news once
+    assert told(store, record(won("w-2", 60 * 25), 3)) == []  # news once
 
 
 def test_a_win_before_the_last_lost_moment_recovers_nothing() -> None:
     store = MemoryNotifyStore()
-    out = handle(
+    out = told(
         store,
         record(lost("m-1", 0)),
         record(won("w-1", 5, "visit-1"), 1),
         record(lost("m-2", 12), 2),
     )
-    assert recoveries(out) == []
+    assert out == []
     assert asyncio.run(store.get_case(CASE)).status == "open"
 
 
 def test_a_win_heard_before_the_loss_it_follows_recovers_it_when_the_loss_arrives() -> None:
     store = MemoryNotifyStore()
-    assert recoveries(handle(store, record(won("w-1", 60)))) == []
-    (recovered,) = recoveries(handle(store, record(lost("m-1", 0), 1)))
+    assert told(store, record(won("w-1", 60))) == []
+    (recovered,) = told(store, record(lost("m-1", 0), 1))
     assert list(recovered.moment_ids) == ["m-1"]
 
 
@@ -66,20 +71,39 @@ def test_a_later_loss_in_the_visit_reopens_the_case_until_the_next_win() -> None
     assert asyncio.run(store.get_case(CASE)).status == "recovered"
     handle(store, record(lost("m-2", 20), 2))
     assert asyncio.run(store.get_case(CASE)).status == "open"
-    (again,) = recoveries(handle(store, record(won("w-2", 90), 3)))
+    (again,) = told(store, record(won("w-2", 90), 3))
     assert list(again.moment_ids) == ["m-1", "m-2"]
 
 
-def test_a_redelivered_batch_publishes_the_same_recovery_again() -> None:
+def test_a_recovery_is_written_once_with_the_change_that_makes_it() -> None:
     store = MemoryNotifyStore()
     handle(store, record(lost("m-1", 0)))
-    first = events(handle(store, record(won("w-1", 60), 1)))
-    assert events(handle(store, record(won("w-1", 60), 1))) == first
+    (first,) = told(store, record(won("w-1", 60), 1))
+    assert first.case_id == CASE
+    assert told(store, record(won("w-1", 60), 1)) == []  # redelivered: the change is made
+
+
+def test_a_lost_moment_joining_a_recovered_case_is_told_recovered_too() -> None:
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-2", 10)))
+    told(store, record(won("w-1", 60), 1))
+    (again,) = told(store, record(lost("m-1", 0), 2))  # earlier in time, heard later
+    assert list(again.moment_ids) == ["m-1", "m-2"]
+
+
+def test_a_merge_after_the_win_recovers_the_case_and_says_so() -> None:
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-1", 0)))
+    assert told(store, record(won("w-1", 60, customer="card-7"), 1)) == []
+    before = len(store.outbox)
+    asyncio.run(store.fold_links([LinkChange("merge-1", "cust-1", "card-7")]))
+    (event,) = [CaseEvent.FromString(o.value) for o in store.outbox[before:]]
+    assert event.recovered.case_id == CASE
 
 
 def test_a_win_under_a_merged_id_recovers_the_customers_case() -> None:
     store = MemoryNotifyStore()
     handle(store, record(lost("m-1", 0)))
     asyncio.run(store.fold_links([LinkChange("merge-1", "cust-1", "card-7")]))
-    (recovered,) = recoveries(handle(store, record(won("w-1", 60, customer="card-7"), 1)))
+    (recovered,) = told(store, record(won("w-1", 60, customer="card-7"), 1))
     assert recovered.case_id == CASE

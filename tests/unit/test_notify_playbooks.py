@@ -23,6 +23,8 @@ from tests.builders import T0, record
 from tests.memory_stores import MemoryNotifyStore
 from tests.unit.test_notify_recovery import events, handle, lost
 from touchstone.common.calendar_file import load_calendars
+from touchstone.common.topics import NOTIFY_DLQ
+from touchstone.journey.v1.events_pb2 import MomentScored
 
 PLAYBOOKS = load_playbooks()
 OFFICE = load_calendars().for_site("hcm-01")  # Mon-Fri, closes 17:30 in Ho Chi Minh City
@@ -78,12 +80,15 @@ def test_a_broken_playbooks_file_names_every_problem() -> None:
 rules:
   - when: {colour: red}
     playbook: nowhere
+  - when: {min_weight: high, stage: 7}
+    playbook: quick
   - when: {map: phone}
     playbook: quick
 playbooks:
   quick:
     - {action: shrug, owner: staff, channel: in_person, due: {minutes: 5}}
     - {action: fix, owner: robot, channel: pigeon, due: {}}
+    - {action: follow_up, owner: system, channel: email, due: {minutes: .inf}}
 """
     with pytest.raises(PlaybookError) as refused:
         parse_playbooks(text, "bad.yaml")
@@ -93,8 +98,11 @@ playbooks:
         "playbooks.quick[1].owner",
         "playbooks.quick[1].channel",
         "playbooks.quick[1].due",
+        "playbooks.quick[2].due",
         "rules[0].playbook: 'nowhere'",
         "rules[0].when: conditions are some of",
+        "rules[1].when.min_weight: must be a number above 0",
+        "rules[1].when.stage: must be a name",
         "the last rule must have no conditions",
     ):
         assert expected in problems
@@ -114,3 +122,10 @@ def test_a_lost_moment_opens_its_case_with_the_playbooks_steps() -> None:
     assert case.playbook == "on_site" and [s.n for s in case.steps] == [1, 2, 3, 4]
     (joined,) = events(handle(store, record(lost("m-2", 5), 1)))
     assert joined.WhichOneof("change") == "joined"  # a joining moment lays out nothing new
+
+
+def test_a_lost_moment_with_an_impossible_weight_is_dead_lettered() -> None:
+    scored = MomentScored.FromString(lost("m-1"))
+    scored.results.add(standard_id="greet", met=False, weight=float("nan"))
+    (dead,) = handle(MemoryNotifyStore(), record(scored.SerializeToString()))
+    assert dead.topic == NOTIFY_DLQ and b"finite" in dict(dead.headers)["dlq_reason"]

@@ -7,6 +7,7 @@ ALTER TABLE case_steps ADD COLUMN taken_at timestamptz;
 ALTER TABLE case_steps ADD COLUMN note text NOT NULL DEFAULT '';
 ALTER TABLE cases ADD COLUMN resolved_by text;     -- staff who confirmed recovery: final
 ALTER TABLE cases ADD COLUMN resolved_at timestamptz;
+ALTER TABLE cases ADD COLUMN resolved_note text NOT NULL DEFAULT '';
 CREATE TABLE outbox (
     id       bigserial PRIMARY KEY,
     topic    text NOT NULL,

@@ -5,9 +5,11 @@ Loyalty weighs a lost moment's churn by these; notify picks a recovery playbook 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
+from touchstone.common.decoding import UnusableRecord
 from touchstone.journey.v1.events_pb2 import SIDE_PERSONAL, MomentScored
 
 
@@ -22,8 +24,11 @@ class Broken:
 
 
 def what_it_broke(moment: MomentScored) -> Broken:
-    """The standards the moment broke, their weight and the side of the heaviest."""
+    """The standards the moment broke, their weight and the side of the heaviest;
+    UnusableRecord if a weight is not a finite number of at least 0."""
     broken = [r for r in moment.results if not r.met]
+    if any(not math.isfinite(r.weight) or r.weight < 0 for r in broken):
+        raise UnusableRecord("results: a broken standard's weight must be a finite number >= 0")
     weight = sum((Decimal(str(r.weight)) for r in broken), Decimal(0))
     heaviest = max(broken, key=lambda r: (r.weight, r.side == SIDE_PERSONAL), default=None)
     side = "procedural" if heaviest is not None and heaviest.side != SIDE_PERSONAL else "personal"

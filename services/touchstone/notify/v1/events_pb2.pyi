@@ -80,20 +80,22 @@ class MomentJoined(_message.Message):
     def __init__(self, case_id: _Optional[str] = ..., moment_id: _Optional[str] = ..., stage: _Optional[str] = ..., reason: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CaseRecovered(_message.Message):
-    __slots__ = ("case_id", "customer_id", "moment_ids", "recovered_at", "how", "by")
+    __slots__ = ("case_id", "customer_id", "moment_ids", "recovered_at", "how", "by", "note")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     MOMENT_IDS_FIELD_NUMBER: _ClassVar[int]
     RECOVERED_AT_FIELD_NUMBER: _ClassVar[int]
     HOW_FIELD_NUMBER: _ClassVar[int]
     BY_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     customer_id: str
     moment_ids: _containers.RepeatedScalarFieldContainer[str]
     recovered_at: _timestamp_pb2.Timestamp
     how: str
     by: str
-    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., moment_ids: _Optional[_Iterable[str]] = ..., recovered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., how: _Optional[str] = ..., by: _Optional[str] = ...) -> None: ...
+    note: str
+    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., moment_ids: _Optional[_Iterable[str]] = ..., recovered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., how: _Optional[str] = ..., by: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class StepTaken(_message.Message):
     __slots__ = ("case_id", "n", "action", "completed", "by", "note", "at")
