@@ -184,16 +184,10 @@ def silences(
     return sorted(due, key=lambda d: (d[1], d[0]))
 
 
-def is_silent(
-    model: ChurnModel,
-    lost: Sequence[LostMoment],
-    last_contact_at: datetime,
-    visits_per_year: Decimal,
-    now: datetime,
-) -> bool:
-    """Whether, by now, the customer has not been in contact since an unrecovered lose for the
-    model's number of their usual intervals (the caller picks the lost moments that count)."""
-    return any(due <= now for _, due in silences(model, lost, last_contact_at, visits_per_year))
+def is_silent(due: Sequence[tuple[str, datetime]], now: datetime) -> bool:
+    """Whether, by now, silence has begun after one of the customer's unrecovered loses (due:
+    what silences() found)."""
+    return any(at <= now for _, at in due)
 
 
 def expected_years(model: ChurnModel, risk: Decimal) -> Decimal:

@@ -18,6 +18,7 @@ from loyalty.churn import (
     LostMoment,
     churn_risk,
     expected_years,
+    is_silent,
     silences,
     value_at_risk,
 )
@@ -199,7 +200,7 @@ def valuation(
         )
     as_of = max([p.occurred_at for p in purchases] + [m.occurred_at for m in ordered], default=None)
     due = silence_due(purchases, ordered, as_of, model, policy, presence)
-    silent = presence is not None and any(at <= presence.clock for _, at in due)
+    silent = presence is not None and is_silent(due, presence.clock)
     value, risk = standing(purchases, ordered, as_of, model, policy, silent)
     return Valuation(value, risk, tuple(at_risk), silent, tuple(due))
 

@@ -21,6 +21,7 @@ from loyalty.churn import (
     leave_chance,
     load_model,
     parse_model,
+    silences,
     value_at_risk,
 )
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy, lifetime_value
@@ -88,14 +89,17 @@ def test_lost_moments_compound_in_any_order_and_are_forgotten_after_a_year() -> 
 def test_silence_after_an_unrecovered_lose_is_a_signal_of_its_own() -> None:
     moment = lost(1)
     per_year = Decimal(40)  # one visit every 9.125 days: silent after 18.25 days
-    assert is_silent(MODEL, [moment], T0, per_year, T0 + timedelta(days=19))
-    assert not is_silent(MODEL, [moment], T0, per_year, T0 + timedelta(days=10))
-    back = T0 + timedelta(days=3)
-    assert not is_silent(MODEL, [moment], back, per_year, T0 + timedelta(days=19))
+
+    def silent(moments, last_contact, days) -> bool:
+        due = silences(MODEL, moments, last_contact, per_year)
+        return is_silent(due, T0 + timedelta(days=days))
+
+    assert silences(MODEL, [moment], T0, per_year) == [("m1", T0 + timedelta(days=18.25))]
+    assert silent([moment], T0, 19) and not silent([moment], T0, 10)
+    assert not silent([moment], T0 + timedelta(days=3), 19)  # they came back
     at_the_till = T0 + timedelta(hours=1)  # the rest of the same visit is not coming back
-    assert is_silent(MODEL, [moment], at_the_till, per_year, T0 + timedelta(days=19))
-    recovered = lost(1, recovered=True)
-    assert not is_silent(MODEL, [recovered], T0, per_year, T0 + timedelta(days=19))
+    assert silent([moment], at_the_till, 19)
+    assert not silent([lost(1, recovered=True)], T0, 19)
     silent_risk = churn_risk(MODEL, [moment], T0 + timedelta(days=19), silent=True)
     assert silent_risk == Decimal("0.72")  # 1 - 0.8 x 0.7 x (1 - silence.departs 0.5)
 
