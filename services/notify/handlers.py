@@ -4,7 +4,6 @@ first win after a case's last lost moment recovers it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from notify.codec import case_event, case_record, lost_moment_of, win_of
 from notify.domain import (
@@ -26,7 +25,6 @@ from touchstone.common.topics import (
     Outgoing,
 )
 from touchstone.journey.v1.events_pb2 import MomentScored
-from touchstone.notify.v1.events_pb2 import CaseEvent
 
 
 class OpenRecoveryCases:
@@ -81,12 +79,7 @@ class OpenRecoveryCases:
         cases = await self.store.open_or_join(openings, lost)
         for moment, opening in zip(lost, openings, strict=True):
             event = case_event(moment, cases[moment.moment_id], opening)
-            outgoing.append(self.record(moment.customer_id, event, moment.occurred_at))
+            outgoing.append(case_record(moment.customer_id, event, moment.occurred_at))
         customers = [m.customer_id for m in lost]
         await self.store.settle(wins, customers, [m.moment_id for m in lost])  # via the outbox
         return outgoing
-
-    @staticmethod
-    def record(customer_id: str, event: CaseEvent, at: datetime) -> Outgoing:
-        """The case event as a record on notify.cases.v1, keyed by customer."""
-        return case_record(customer_id, event, at)
