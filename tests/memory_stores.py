@@ -51,15 +51,9 @@ from notify.domain import (
     step_moves,
 )
 from notify.playbooks import PlannedStep
-from notify.store import (
-    CaseFilter,
-    CaseRow,
-    OutcomeEvent,
-    ResolveEvent,
-    StepCommand,
-    StepEvent,
-    outcomes_to_tell,
-)
+from notify.rows import CaseFilter, CaseRow, StepCommand
+from notify.store import OutcomeEvent, ResolveEvent, StepEvent, outcomes_to_tell
+from notify.tasks import task_records
 from touchstone.common.customer_links import LinkChange, collapsed, group_of, root_of
 from touchstone.common.topics import Outgoing
 
@@ -576,7 +570,8 @@ class MemoryNotifyStore(MemoryCustomerLinks):
                 playbook,
                 tuple(moved if s.n == step.n else s for s in steps),
             )
-            self.outbox.append(event(case, step, command, at))
+            now = await self._known(command.case_id)
+            self.outbox.extend([event(case, step, command, at), *task_records(now, at, step.n)])
         return await self._known(command.case_id)
 
     async def resolve(
@@ -588,7 +583,8 @@ class MemoryNotifyStore(MemoryCustomerLinks):
             self.cases[case_id] = replace(
                 self.cases[case_id], status="recovered", resolved_by=by, recovered_at=recovered_at
             )
-            self.outbox.append(event(await self._known(case_id), note, at))
+            resolved = await self._known(case_id)
+            self.outbox.extend([event(resolved, note, at), *task_records(resolved, at)])
         return await self._known(case_id)
 
     async def _known(self, case_id: str) -> CaseRow:
@@ -607,7 +603,7 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         }
         outcomes, moved = [], set()
         for case in sorted(self.cases.values(), key=lambda c: c.case_id):
-            if case.customer_id not in touched or case.status not in ("open", "recovered"):
+            if case.customer_id not in touched:
                 continue
             if case.resolved_by:  # confirmed by staff: final
                 continue
@@ -624,8 +620,9 @@ class MemoryNotifyStore(MemoryCustomerLinks):
                 tuple(m for _, m in lost),
                 case.status,
                 later[0][2] if later else None,
+                site_id=case.site_id,
             )
-            win = outcome.recovered_by
+            win = outcome.recovered_by if outcome.status == "recovered" else None
             now = replace(
                 case,
                 status=outcome.status,
@@ -638,6 +635,9 @@ class MemoryNotifyStore(MemoryCustomerLinks):
             outcomes.append(outcome)
         told = outcomes_to_tell(outcomes, moved, joined)
         self.outbox.extend(self.outcome_event(o) for o in told)
+        for case_id in sorted(moved):
+            case = await self._known(case_id)
+            self.outbox.extend(task_records(case, case.recovered_at or case.opened_at))
 
     async def fold_links(self, changes: Sequence[LinkChange]) -> None:
         await super().fold_links(changes)

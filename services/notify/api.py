@@ -9,7 +9,8 @@ import grpc
 
 from notify.codec import STATUS_NAMES, case_message, resolved_by_staff, step_taken
 from notify.domain import CaseClosed, UnknownCase, UnknownStep
-from notify.store import CaseFilter, NotifyStore, StepCommand
+from notify.rows import CaseFilter, StepCommand
+from notify.store import NotifyStore
 from touchstone.common.rpc import (
     FailedPrecondition,
     InvalidArgument,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from notify.domain import CaseOpening, CaseOutcome, LostMoment, Win
 from notify.playbooks import PlannedStep
-from notify.store import CaseRow, StepCommand
+from notify.rows import CaseRow, StepCommand
 from touchstone.common.broken import what_it_broke
 from touchstone.common.decoding import checked_time
 from touchstone.common.ids import derived_id
@@ -98,8 +98,9 @@ def case_message(case: CaseRow) -> Case:
     return message
 
 
-def case_record(customer_id: str, event: pb.CaseEvent, at: datetime) -> Outgoing:
-    """A case event as a record on notify.cases.v1, keyed by customer."""
+def case_record(customer_id: str, site_id: str, event: pb.CaseEvent, at: datetime) -> Outgoing:
+    """A case event as a record on notify.cases.v1, keyed by customer, naming the case's site."""
+    event.site_id = site_id
     headers = cloudevent_headers(
         event_id=event.event_id, source=SOURCE, type_=CASE_EVENT_TYPE, time=at
     )
@@ -121,7 +122,7 @@ def step_taken(case: CaseRow, step: PlannedStep, command: StepCommand, at: datet
             at=to_timestamp(at),
         ),
     )
-    return case_record(case.customer_id, event, at)
+    return case_record(case.customer_id, case.site_id, event, at)
 
 
 def resolved_by_staff(case: CaseRow, note: str, at: datetime) -> Outgoing:
@@ -139,7 +140,7 @@ def resolved_by_staff(case: CaseRow, note: str, at: datetime) -> Outgoing:
             note=note,
         ),
     )
-    return case_record(case.customer_id, event, at)
+    return case_record(case.customer_id, case.site_id, event, at)
 
 
 def step_message(step: PlannedStep) -> pb.CaseStep:
@@ -179,4 +180,51 @@ def case_recovered(outcome: CaseOutcome) -> Outgoing:
             how="win",
         ),
     )
-    return case_record(outcome.customer_id, event, win.occurred_at)
+    return case_record(outcome.customer_id, outcome.site_id, event, win.occurred_at)
+
+
+def step_due(case: CaseRow, step: PlannedStep, at: datetime) -> Outgoing:
+    """StepDue for a step people have not done by its due time (told once per step)."""
+    event = pb.CaseEvent(
+        event_id=derived_id("step-due", case.case_id, str(step.n)),
+        step_due=pb.StepDue(
+            case_id=case.case_id,
+            n=step.n,
+            action=step.action,
+            owner=step.owner,
+            due_at=to_timestamp(step.due_at),
+        ),
+    )
+    return case_record(case.customer_id, case.site_id, event, at)
+
+
+def case_escalated(case: CaseRow, step: PlannedStep, at: datetime) -> Outgoing:
+    """CaseEscalated for a step still not done escalate_after past its due time (once per
+    step)."""
+    event = pb.CaseEvent(
+        event_id=derived_id("case-escalated", case.case_id, "overdue_step", str(step.n)),
+        escalated=pb.CaseEscalated(
+            case_id=case.case_id,
+            customer_id=case.customer_id,
+            site_id=case.site_id,
+            reason="overdue_step",
+            n=step.n,
+            at=to_timestamp(at),
+        ),
+    )
+    return case_record(case.customer_id, case.site_id, event, at)
+
+
+def case_lost(case: CaseRow, lost_at: datetime) -> Outgoing:
+    """CaseLost for a case no win recovered within its window; the id follows from the case and
+    how many lost moments it names."""
+    event = pb.CaseEvent(
+        event_id=derived_id("case-lost", case.case_id, str(len(case.moment_ids))),
+        lost=pb.CaseLost(
+            case_id=case.case_id,
+            customer_id=case.customer_id,
+            moment_ids=case.moment_ids,
+            lost_at=to_timestamp(lost_at),
+        ),
+    )
+    return case_record(case.customer_id, case.site_id, event, lost_at)

@@ -5,24 +5,15 @@ stay)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from notify.playbooks import PlannedStep
+from notify.overdue import win_too_late
+from notify.playbooks import DEFAULT_POLICY, PlannedStep, RecoveryPolicy
 from touchstone.common.broken import Broken
 from touchstone.common.ids import derived_id
 
 NOTHING_NAMED = Broken((), "personal", Decimal(1))  # a lose that names no standard
-
-
-@dataclass(frozen=True)
-class RecoveryPolicy:
-    """How fast recovery must start. DOMAIN §7, §9: respond immediately; anger grows with delay."""
-
-    respond_within: timedelta = timedelta(minutes=15)  # tunable: 'immediately', made measurable
-
-
-DEFAULT_POLICY = RecoveryPolicy()
 
 
 @dataclass(frozen=True)
@@ -103,14 +94,17 @@ class CaseOutcome:
     moment_ids: tuple[str, ...]  # its lost moments, in event time
     was: str  # status kept before
     recovered_by: Win | None  # the customer's first win after its last lost moment
+    lost_at: datetime | None = None  # when it was lost, if the clock closed it as lost
+    site_id: str = ""
 
     @property
     def status(self) -> str:
         """Recovered once a win followed its last lost moment; open again if a later lost moment
-        joined; a case already closed as lost stays lost."""
-        if self.was == "lost":
-            return "lost"
-        return "recovered" if self.recovered_by is not None else "open"
+        joined; a case closed as lost stays lost unless the win came within its window."""
+        win = self.recovered_by
+        if win is None or (self.was == "lost" and win_too_late(win.occurred_at, self.lost_at)):
+            return "lost" if self.was == "lost" else "open"
+        return "recovered"
 
 
 class CommandRefused(Exception):

@@ -6,16 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from notify.codec import case_event, case_record, lost_moment_of, win_of
-from notify.domain import (
-    DEFAULT_POLICY,
-    CaseOpening,
-    LostMoment,
+from notify.domain import CaseOpening, LostMoment, Win, opening_for
+from notify.playbooks import (
+    LossFacts,
+    Playbooks,
     RecoveryPolicy,
-    Win,
-    opening_for,
+    choose,
+    lay_out,
+    load_playbooks,
 )
-from notify.playbooks import LossFacts, Playbooks, choose, lay_out, load_playbooks
 from notify.store import NotifyStore
+from notify.tasks import task_records
 from touchstone.common.calendar import Calendars
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, parse_record
@@ -34,13 +35,13 @@ class OpenRecoveryCases:
     def __init__(
         self,
         store: NotifyStore,
-        policy: RecoveryPolicy = DEFAULT_POLICY,
+        policy: RecoveryPolicy | None = None,  # None: the playbooks file's
         playbooks: Playbooks | None = None,
         calendars: Calendars | None = None,
     ) -> None:
         self.store = store
-        self.policy = policy
         self.playbooks = playbooks or load_playbooks()
+        self.policy = policy or self.playbooks.policy
         self.calendars = calendars or load_calendars()
 
     def opening(self, moment: LostMoment) -> CaseOpening:
@@ -78,8 +79,11 @@ class OpenRecoveryCases:
         openings = [self.opening(m) for m in lost]
         cases = await self.store.open_or_join(openings, lost)
         for moment, opening in zip(lost, openings, strict=True):
-            event = case_event(moment, cases[moment.moment_id], opening)
-            outgoing.append(case_record(moment.customer_id, event, moment.occurred_at))
+            case = cases[moment.moment_id]
+            event = case_event(moment, case, opening)
+            outgoing.append(case_record(case.customer_id, case.site_id, event, moment.occurred_at))
+            if event.HasField("opened"):
+                outgoing.extend(task_records(case, moment.occurred_at, steps=opening.steps))
         customers = [m.customer_id for m in lost]
         await self.store.settle(wins, customers, [m.moment_id for m in lost])  # via the outbox
         return outgoing

@@ -49,11 +49,25 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class RecoveryPolicy:
+    """How fast recovery must go (the playbooks file's `recovery`). DOMAIN §7, §9: respond
+    immediately, anger grows with delay; a promise of a time is kept."""
+
+    respond_within: timedelta = timedelta(minutes=15)  # a case is due this long after its moment
+    escalate_after: timedelta = timedelta(minutes=10)  # a staff step this late goes up
+    lost_after: timedelta = timedelta(days=30)  # no recovering win this long after: lost
+
+
+DEFAULT_POLICY = RecoveryPolicy()
+
+
+@dataclass(frozen=True)
 class Playbooks:
-    """The rules, and the playbooks they pick by name."""
+    """The rules, the playbooks they pick by name, and how fast recovery must go."""
 
     rules: tuple[Rule, ...]
     playbooks: Mapping[str, tuple[Step, ...]]
+    policy: RecoveryPolicy = DEFAULT_POLICY
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,7 @@ class PlannedStep:
     due_at: datetime
     status: str = "pending"  # pending, acknowledged, done
     taken_by: str = ""
+    escalated: bool = False  # to the duty manager, for being late
 
 
 def default_playbooks_file() -> Path:
@@ -107,9 +122,40 @@ def parse_playbooks(text: str, origin: str) -> Playbooks:
         problems.append(
             "rules: the last rule must have no conditions, so every case has a playbook"
         )
+    policy = _policy(doc.get("recovery"), problems)
     if problems:
         raise PlaybookError(origin, problems)
-    return Playbooks(rules, playbooks)
+    return Playbooks(rules, playbooks, policy)
+
+
+UNITS = ("minutes", "hours", "days")
+
+
+def _policy(raw: Any, problems: list[str]) -> RecoveryPolicy:
+    if raw is None:
+        return DEFAULT_POLICY
+    if not isinstance(raw, dict) or set(raw) - set(vars(DEFAULT_POLICY)):
+        problems.append(f"recovery: some of {', '.join(vars(DEFAULT_POLICY))}")
+        return DEFAULT_POLICY
+    chosen = {}
+    for name, value in raw.items():
+        duration = _duration(value)
+        if duration is None:
+            problems.append(f"recovery.{name}: one of {', '.join(UNITS)}: a number above 0")
+        else:
+            chosen[name] = duration
+    return RecoveryPolicy(**chosen)
+
+
+def _duration(raw: Any) -> timedelta | None:
+    """{minutes: N}, {hours: N} or {days: N} with N above 0 and at most a year; else None."""
+    if not isinstance(raw, dict) or len(raw) != 1:
+        return None
+    ((unit, amount),) = raw.items()
+    if unit not in UNITS or not (isinstance(amount, int | float) and not isinstance(amount, bool)):
+        return None
+    duration = timedelta(**{unit: float(amount)})
+    return duration if timedelta(0) < duration <= timedelta(days=366) else None
 
 
 def _rules(raw: Any, playbooks: Mapping[str, Any], problems: list[str]) -> list[Rule]:

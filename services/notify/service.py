@@ -6,6 +6,7 @@ from notify.api import NotifyApi
 from notify.handlers import OpenRecoveryCases
 from notify.playbooks import load_playbooks
 from notify.store import PostgresNotifyStore
+from notify.sweeper import Sweeper
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.topics import JOURNEY_MOMENTS, NOTIFY_DLQ
 from touchstone.common.worker import ServiceSpec
@@ -23,6 +24,9 @@ SPEC = ServiceSpec(
         calendars=load_calendars(settings.calendars_file),
     ),
     servicer=lambda store, settings: NotifyApi(store),
+    background=lambda store, settings: [
+        Sweeper(store, load_playbooks(settings.playbooks_file).policy, settings.sweep_every_s)
+    ],
     grpc_service="touchstone.notify.v1.NotifyService",
     relays_outbox=True,  # staff commands' events
     add_servicer=pb_grpc.add_NotifyServiceServicer_to_server,

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
+from notify.codec import case_escalated, case_lost, case_recovered, step_due
 from notify.domain import (
     CaseClosed,
     CaseOpening,
@@ -20,7 +21,10 @@ from notify.domain import (
     Win,
     step_moves,
 )
-from notify.playbooks import PlannedStep
+from notify.overdue import StepOnClock, escalates, falls_due
+from notify.playbooks import PlannedStep, RecoveryPolicy
+from notify.rows import CaseFilter, CaseRow, StepCommand
+from notify.tasks import task_records
 from touchstone.common.customer_links import (
     CustomerLinks,
     LinkChange,
@@ -32,47 +36,6 @@ from touchstone.common.pg import BEGINNING, columns
 from touchstone.common.topics import Outgoing
 
 SCHEMA = "notify"
-
-
-@dataclass(frozen=True)
-class CaseRow:
-    """A recovery case with its lost moments."""
-
-    case_id: str
-    customer_id: str
-    visit_id: str
-    site_id: str
-    status: str
-    opening_moment_id: str
-    opened_at: datetime
-    due_at: datetime
-    moment_ids: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
-    recovered_at: datetime | None = None
-    recovered_by: str = ""
-    playbook: str = ""
-    steps: tuple[PlannedStep, ...] = ()
-    resolved_by: str = ""
-
-
-@dataclass(frozen=True)
-class CaseFilter:
-    """Optional filters for listing cases; empty strings mean 'any'."""
-
-    customer_id: str = ""
-    site_id: str = ""
-    status: str = ""
-
-
-@dataclass(frozen=True)
-class StepCommand:
-    """Staff acknowledging (or completing) a step of a case."""
-
-    case_id: str
-    n: int
-    by: str
-    note: str
-    completed: bool
 
 
 StepEvent = Callable[[CaseRow, PlannedStep, StepCommand, datetime], Outgoing]
@@ -132,9 +95,9 @@ OPENING_COLUMNS = (
 
 OPEN_CASES = """
 INSERT INTO notify.cases (case_id, customer_id, visit_id, site_id, status, opening_moment_id,
-                          stage, reason, opened_at, due_at, playbook)
+                          stage, reason, opened_at, due_at, playbook, last_moment_at)
 SELECT case_id, customer_id, visit_id, site_id, 'open', opening_moment_id, stage, reason,
-       opened_at, due_at, playbook
+       opened_at, due_at, playbook, opened_at
 FROM unnest(
     %(playbook)b::text[],
     %(case_id)b::text[], %(customer_id)b::text[], %(visit_id)b::text[], %(site_id)b::text[],
@@ -155,7 +118,7 @@ SELECT * FROM unnest(
 ON CONFLICT (case_id, n) DO NOTHING
 """
 SELECT_STEPS = """
-SELECT n, action, owner, channel, due_at, status, taken_by
+SELECT n, action, owner, channel, due_at, status, taken_by, escalated_at IS NOT NULL
 FROM notify.case_steps WHERE case_id = %s ORDER BY n
 """
 LOCK_CASE = "SELECT status, resolved_by FROM notify.cases WHERE case_id = %s FOR UPDATE"
@@ -178,6 +141,13 @@ SELECT * FROM unnest(
 )
 ON CONFLICT (moment_id) DO NOTHING
 """
+LATEST_MOMENTS = """
+UPDATE notify.cases c SET last_moment_at = j.at
+FROM (SELECT case_id, max(occurred_at) AS at
+      FROM unnest(%(case_id)s::text[], %(occurred_at)s::timestamptz[]) AS t(case_id, occurred_at)
+      GROUP BY case_id) j
+WHERE c.case_id = j.case_id AND j.at > c.last_moment_at
+"""
 
 CASE_COLUMNS = (
     "case_id, customer_id, visit_id, site_id, status, opening_moment_id, opened_at, due_at"
@@ -195,7 +165,8 @@ ON CONFLICT (moment_id) DO NOTHING
 # Each open or recovered case of the customers (and everyone merged with them), its lost
 # moments, and the first win of its customer's group after the last of them.
 SELECT_OUTCOMES = """
-SELECT c.case_id, c.customer_id, c.status, l.moment_ids, w.moment_id, w.occurred_at
+SELECT c.case_id, c.customer_id, c.status, l.moment_ids, w.moment_id, w.occurred_at, c.lost_at,
+       c.site_id
 FROM notify.cases c
 CROSS JOIN LATERAL (
     SELECT array_agg(m.moment_id ORDER BY m.occurred_at, m.moment_id) AS moment_ids,
@@ -208,7 +179,7 @@ LEFT JOIN LATERAL (
       AND w.occurred_at > l.last_at
     ORDER BY w.occurred_at, w.moment_id LIMIT 1
 ) w ON true
-WHERE c.status IN ('open', 'recovered') AND c.resolved_by IS NULL
+WHERE c.resolved_by IS NULL
   AND c.customer_id IN (SELECT notify.customer_group(t) FROM unnest(%s::text[]) AS t)
 ORDER BY c.case_id
 FOR UPDATE OF c
@@ -263,11 +234,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         self, pool: AsyncConnectionPool, outcome_event: OutcomeEvent | None = None
     ) -> None:
         self.pool = pool
-        if outcome_event is None:
-            from notify.codec import case_recovered  # the codec imports this module's rows
-
-            outcome_event = case_recovered
-        self.outcome_event = outcome_event  # what a recovered case publishes
+        self.outcome_event = outcome_event or case_recovered  # what a recovered case publishes
 
     async def open_or_join(
         self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]
@@ -291,6 +258,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             if steps:
                 await conn.execute(SAVE_STEPS, step_columns(steps))
             await conn.execute(JOIN_MOMENTS, joins)
+            await conn.execute(LATEST_MOMENTS, joins)
             rows = await (
                 await conn.execute(SELECT_CASES_OF_MOMENTS, (joins["moment_id"],))
             ).fetchall()
@@ -316,12 +284,18 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                     tuple(moment_ids or ()),
                     was,
                     Win(win_id, customer, win_at) if win_id else None,
+                    lost_at,
+                    site_id,
                 )
-                for case_id, customer, was, moment_ids, win_id, win_at in rows
+                for case_id, customer, was, moment_ids, win_id, win_at, lost_at, site_id in rows
             ]
             changed = await conn.execute(SAVE_OUTCOMES, outcome_columns(outcomes))
             moved = {case_id for (case_id,) in await changed.fetchall()}
             news = [self.outcome_event(o) for o in outcomes_to_tell(outcomes, moved, joined)]
+            for case_id in sorted(moved):  # their tasks open again, or are cancelled
+                case = await self._case(conn, case_id)
+                assert case is not None  # locked above
+                news.extend(task_records(case, case.recovered_at or case.opened_at))
             await add_to_outbox(conn, SCHEMA, news)
 
     async def fold_links(self, changes: Sequence[LinkChange]) -> None:
@@ -375,8 +349,11 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 status = "done" if command.completed else "acknowledged"
                 params = {**vars(command), "status": status, "at": at}
                 await conn.execute(SAVE_STEP, params)
-                await add_to_outbox(conn, SCHEMA, [event(case, step, command, at)])
-            return await self._locked(conn, command.case_id)
+                now = await self._locked(conn, command.case_id)
+                news = [event(case, step, command, at), *task_records(now, at, command.n)]
+                await add_to_outbox(conn, SCHEMA, news)
+                return now
+            return case
 
     async def resolve(
         self, case_id: str, by: str, note: str, at: datetime, event: ResolveEvent
@@ -387,8 +364,76 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 params = {"case_id": case_id, "by": by, "at": at, "note": note}
                 await conn.execute(RESOLVE, params)
                 resolved = await self._locked(conn, case_id)
-                await add_to_outbox(conn, SCHEMA, [event(resolved, note, at)])
-            return await self._locked(conn, case_id)
+                news = [event(resolved, note, at), *task_records(resolved, at)]
+                await add_to_outbox(conn, SCHEMA, news)
+                return resolved
+            return case
+
+    async def sweep(self, now: datetime, policy: RecoveryPolicy) -> Swept:
+        """Tell the steps people are late with and escalate those late enough, close as lost
+        the cases no win recovered in time, and forget wins too old to matter; each decision
+        with its events (and the tasks it changes) in the outbox, in one transaction per batch.
+        Cases another transaction holds are left for the next sweep."""
+        total = Swept()
+        while True:
+            async with self.pool.connection() as conn, conn.transaction():
+                swept = await self._sweep_steps(conn, now, policy)
+                swept += await self._sweep_lost(conn, now, policy)
+            total += swept
+            if swept.due + swept.escalated + swept.lost == 0:
+                break
+        async with self.pool.connection() as conn:
+            pruned = await conn.execute(PRUNE_WINS, (now - 2 * policy.lost_after,))
+        return total + Swept(pruned_wins=pruned.rowcount)
+
+    async def _sweep_steps(
+        self, conn: AsyncConnection, now: datetime, policy: RecoveryPolicy
+    ) -> Swept:
+        params = {"now": now, "escalate_before": now - policy.escalate_after, "limit": SWEEP_BATCH}
+        rows = await (await conn.execute(STEPS_ON_CLOCK, params)).fetchall()
+        steps = [StepOnClock(*row) for row in rows]
+        due = [s for s in steps if falls_due(s, now)]
+        escalated = [s for s in steps if escalates(s, now, policy)]
+        told = {(s.case_id, s.n): s in escalated for s in [*due, *escalated]}
+        if not told:
+            return Swept()
+        marks = {
+            "case_id": [case_id for case_id, _ in told],
+            "n": [n for _, n in told],
+            "escalate": list(told.values()),
+            "now": now,
+        }
+        await conn.execute(MARK_STEPS, marks)
+        news: list[Outgoing] = []
+        for case_id in sorted({case_id for case_id, _ in told}):
+            case = await self._case(conn, case_id)
+            assert case is not None  # locked above
+            for step in case.steps:
+                if step.n in {s.n for s in due if s.case_id == case_id}:
+                    news.append(step_due(case, step, now))
+                if step.n in {s.n for s in escalated if s.case_id == case_id}:
+                    news.append(case_escalated(case, step, now))
+                    news.extend(task_records(case, now, step.n))
+        await add_to_outbox(conn, SCHEMA, news)
+        return Swept(due=len(due), escalated=len(escalated))
+
+    async def _sweep_lost(
+        self, conn: AsyncConnection, now: datetime, policy: RecoveryPolicy
+    ) -> Swept:
+        params = {"lost_before": now - policy.lost_after, "limit": SWEEP_BATCH}
+        ids = [
+            case_id for (case_id,) in await (await conn.execute(LOSABLE_CASES, params)).fetchall()
+        ]
+        if not ids:
+            return Swept()
+        marked = await conn.execute(MARK_LOST, {"case_id": ids, "lost_after": policy.lost_after})
+        news: list[Outgoing] = []
+        for case_id, at in sorted(await marked.fetchall()):
+            case = await self._case(conn, case_id)
+            assert case is not None  # locked above
+            news.extend([case_lost(case, at), *task_records(case, at)])
+        await add_to_outbox(conn, SCHEMA, news)
+        return Swept(lost=len(ids))
 
     async def _locked(self, conn: AsyncConnection, case_id: str) -> CaseRow:
         """The case, locked until the transaction ends; UnknownCase if there is none."""
@@ -397,6 +442,53 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         if case is None:
             raise UnknownCase(f"case {case_id} not found")
         return case
+
+
+SWEEP_BATCH = 500
+STEPS_ON_CLOCK = """
+SELECT s.case_id, s.n, s.owner, s.due_at, s.status, s.due_told, s.escalated_at IS NOT NULL
+FROM notify.case_steps s JOIN notify.cases c USING (case_id)
+WHERE c.status = 'open' AND s.owner <> 'system' AND s.status <> 'done'
+  AND s.escalated_at IS NULL AND s.due_at <= %(now)s
+  AND (NOT s.due_told OR (s.owner = 'staff' AND s.due_at <= %(escalate_before)s))
+ORDER BY s.due_at, s.case_id, s.n
+LIMIT %(limit)s
+FOR UPDATE OF c SKIP LOCKED
+"""
+MARK_STEPS = """
+UPDATE notify.case_steps s SET due_told = true,
+    escalated_at = CASE WHEN t.escalate THEN %(now)s ELSE s.escalated_at END
+FROM unnest(%(case_id)s::text[], %(n)s::int[], %(escalate)s::bool[]) AS t(case_id, n, escalate)
+WHERE s.case_id = t.case_id AND s.n = t.n
+"""
+LOSABLE_CASES = """
+SELECT case_id FROM notify.cases
+WHERE status = 'open' AND last_moment_at <= %(lost_before)s
+ORDER BY last_moment_at, case_id
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED
+"""
+MARK_LOST = """
+UPDATE notify.cases SET status = 'lost', lost_at = last_moment_at + %(lost_after)s
+WHERE case_id = ANY(%(case_id)s)
+RETURNING case_id, lost_at
+"""
+PRUNE_WINS = "DELETE FROM notify.wins WHERE occurred_at < %s"
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What one sweep of the clock told."""
+
+    due: int = 0  # steps told late
+    escalated: int = 0  # steps escalated to the duty manager
+    lost: int = 0  # cases closed as lost
+    pruned_wins: int = 0  # wins too old to recover any case
+
+    def __add__(self, other: Swept) -> Swept:
+        return Swept(
+            *(a + b for a, b in zip(vars(self).values(), vars(other).values(), strict=True))
+        )
 
 
 def case_row(row: Sequence[Any]) -> CaseRow:
@@ -421,11 +513,12 @@ def step_columns(steps: Sequence[tuple[str, PlannedStep]]) -> dict[str, list[obj
 
 def outcome_columns(outcomes: Sequence[CaseOutcome]) -> dict[str, list[object]]:
     """SAVE_OUTCOMES' column arrays."""
+    wins = [o.recovered_by if o.status == "recovered" else None for o in outcomes]
     return {
         "case_id": [o.case_id for o in outcomes],
         "status": [o.status for o in outcomes],
-        "recovered_at": [o.recovered_by.occurred_at if o.recovered_by else None for o in outcomes],
-        "recovered_by": [o.recovered_by.moment_id if o.recovered_by else None for o in outcomes],
+        "recovered_at": [w.occurred_at if w else None for w in wins],
+        "recovered_by": [w.moment_id if w else None for w in wins],
     }
 
 

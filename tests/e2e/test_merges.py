@@ -18,7 +18,7 @@ import pytest
 from kafka import KafkaProducer
 
 from journey.store import MomentFilter
-from notify.store import CaseFilter
+from notify.rows import CaseFilter
 from tests.builders import valued
 from tests.conftest import create_database, running_stack
 from tests.e2e.test_whole_journey import (

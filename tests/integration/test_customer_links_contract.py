@@ -14,7 +14,7 @@ from journey.store import MomentFilter
 from loyalty.domain import Purchase
 from loyalty.store import value_as
 from loyalty.valuation import Facts
-from notify.store import CaseFilter
+from notify.rows import CaseFilter
 from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 from tests.integration.test_journey_store_contract import moment_row

@@ -10,12 +10,18 @@ import pytest
 
 from notify.domain import LostMoment, UnknownCase, UnknownStep, Win, opening_for
 from notify.playbooks import PlannedStep
-from notify.store import CaseFilter, StepCommand
+from notify.rows import CaseFilter, StepCommand
 from tests.builders import T0
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 from touchstone.common.customer_links import LinkChange
-from touchstone.common.topics import Outgoing
-from touchstone.notify.v1.events_pb2 import CaseEvent, CaseRecovered
+from touchstone.common.topics import NOTIFY_CASES, NOTIFY_TASKS, Outgoing
+from touchstone.notify.v1.events_pb2 import (
+    TASK_STATE_DONE,
+    TASK_STATE_OPEN,
+    CaseEvent,
+    CaseRecovered,
+    TaskEvent,
+)
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -209,14 +215,21 @@ def test_staff_commands_move_steps_once_and_queue_their_events(notify_store) -> 
         await store.resolve(opening.case_id, "other", "", T0, resolve_event)  # once
         assert len(made) == 3
         assert await queued(store) == [m.encode() for m in made]
+        tasks = [TaskEvent.FromString(v).task for v in await queued(store, NOTIFY_TASKS)]
+        assert [(t.n, t.state, t.taken_by) for t in tasks] == [
+            (1, TASK_STATE_OPEN, "lan"),  # acknowledged
+            (1, TASK_STATE_DONE, "lan"),  # done
+            (1, TASK_STATE_DONE, "lan"),  # still done when the case closed
+        ]
 
     run(notify_store, scenario)
 
 
-async def queued(store) -> list[bytes]:
-    """What the store's outbox holds, in order."""
+async def queued(store, topic: str = NOTIFY_CASES) -> list[bytes]:
+    """What the store's outbox holds for the topic, in order."""
     if hasattr(store, "outbox"):
-        return [o.value for o in store.outbox]
+        return [o.value for o in store.outbox if o.topic == topic]
     async with store.pool.connection() as conn:
-        rows = await (await conn.execute("SELECT value FROM notify.outbox ORDER BY id")).fetchall()
+        query = "SELECT value FROM notify.outbox WHERE topic = %s ORDER BY id"
+        rows = await (await conn.execute(query, (topic,))).fetchall()
     return [bytes(v) for (v,) in rows]

@@ -26,7 +26,8 @@ from loyalty.domain import Purchase
 from loyalty.store import LoyaltyStore, PostgresLoyaltyStore
 from loyalty.valuation import Facts
 from notify.domain import LostMoment, opening_for
-from notify.store import CaseFilter, NotifyStore, PostgresNotifyStore
+from notify.rows import CaseFilter
+from notify.store import NotifyStore, PostgresNotifyStore
 from tests.builders import valued
 from tests.memory_stores import (
     MemoryContactsStore,

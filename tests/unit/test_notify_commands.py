@@ -15,10 +15,15 @@ from notify.domain import case_id_for
 from tests.builders import record
 from tests.memory_stores import MemoryNotifyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
-from tests.unit.test_notify_recovery import handle, lost
-from touchstone.common.topics import NOTIFY_CASES
+from tests.unit.test_notify_recovery import events, handle, lost, tasks
 from touchstone.notify.v1 import notify_service_pb2 as pb
-from touchstone.notify.v1.events_pb2 import CASE_STATUS_RECOVERED, CaseEvent
+from touchstone.notify.v1.events_pb2 import (
+    CASE_STATUS_RECOVERED,
+    TASK_STATE_CANCELLED,
+    TASK_STATE_DONE,
+    TASK_STATE_OPEN,
+    CaseEvent,
+)
 
 CASE = case_id_for("cust-1", "visit-1")
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -31,8 +36,8 @@ def a_case() -> tuple[MemoryNotifyStore, NotifyApi]:
 
 
 def published(store: MemoryNotifyStore) -> list[CaseEvent]:
-    assert {o.topic for o in store.outbox} <= {NOTIFY_CASES}
-    return [CaseEvent.FromString(o.value) for o in store.outbox]
+    """The case events in notify's outbox (the rest are the tasks they change)."""
+    return events(store.outbox)
 
 
 def test_acknowledging_then_completing_a_step_moves_it_once_each() -> None:
@@ -53,6 +58,11 @@ def test_acknowledging_then_completing_a_step_moves_it_once_each() -> None:
         (1, True, "lan@hcm-01"),
     ]
     assert taken[0].note == "said sorry at the door" and taken[0].at.ToDatetime(UTC) == NOW
+    step_tasks = [t.task for t in tasks(store.outbox)]
+    assert [(t.n, t.state, t.taken_by) for t in step_tasks] == [
+        (1, TASK_STATE_OPEN, "lan@hcm-01"),
+        (1, TASK_STATE_DONE, "lan@hcm-01"),
+    ]
 
 
 def test_staff_confirming_recovery_closes_the_case_for_good() -> None:
@@ -66,6 +76,8 @@ def test_staff_confirming_recovery_closes_the_case_for_good() -> None:
     assert event.recovered.note == "came back, happy"
     assert event.recovered.recovered_at.ToDatetime(UTC) == NOW
     assert list(event.recovered.moment_ids) == ["m-1"]
+    cancelled = tasks(store.outbox)
+    assert cancelled and {t.task.state for t in cancelled} == {TASK_STATE_CANCELLED}
     handle(store, record(lost("m-2", 30), 1))  # a later lost moment does not reopen it
     assert asyncio.run(store.get_case(CASE)).status == "recovered"
 

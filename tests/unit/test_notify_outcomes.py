@@ -13,7 +13,6 @@ from tests.memory_stores import MemoryNotifyStore
 from tests.unit.test_notify_recovery import events, handle, lost
 from touchstone.common.customer_links import LinkChange
 from touchstone.journey.v1.events_pb2 import VERDICT_WIN, MomentScored
-from touchstone.notify.v1.events_pb2 import CaseEvent
 
 CASE = case_id_for("cust-1", "visit-1")
 
@@ -30,7 +29,7 @@ def told(store: MemoryNotifyStore, *records) -> list:
     """The recoveries handling the records wrote to notify's outbox (they go out from there)."""
     before = len(store.outbox)
     events(handle(store, *records))
-    new = [CaseEvent.FromString(o.value) for o in store.outbox[before:]]
+    new = events(store.outbox[before:])
     return [e.recovered for e in new if e.WhichOneof("change") == "recovered"]
 
 
@@ -97,7 +96,7 @@ def test_a_merge_after_the_win_recovers_the_case_and_says_so() -> None:
     assert told(store, record(won("w-1", 60, customer="card-7"), 1)) == []
     before = len(store.outbox)
     asyncio.run(store.fold_links([LinkChange("merge-1", "cust-1", "card-7")]))
-    (event,) = [CaseEvent.FromString(o.value) for o in store.outbox[before:]]
+    (event,) = events(store.outbox[before:])
     assert event.recovered.case_id == CASE
 
 

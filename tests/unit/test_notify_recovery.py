@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from notify.domain import DEFAULT_POLICY, RecoveryPolicy, case_id_for
+from notify.domain import case_id_for
 from notify.handlers import OpenRecoveryCases
+from notify.playbooks import DEFAULT_POLICY, RecoveryPolicy
 from tests.builders import T0, moment, record
 from tests.memory_stores import MemoryNotifyStore
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_datetime
-from touchstone.common.topics import NOTIFY_CASES, NOTIFY_DLQ, Outgoing
+from touchstone.common.topics import NOTIFY_CASES, NOTIFY_DLQ, NOTIFY_TASKS, Outgoing
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
-from touchstone.notify.v1.events_pb2 import CaseEvent
+from touchstone.notify.v1.events_pb2 import TASK_STATE_OPEN, CaseEvent, TaskEvent
 
 CASE = case_id_for("cust-1", "visit-1")
 
@@ -23,8 +24,18 @@ def handle(store: MemoryNotifyStore, *records, policy=DEFAULT_POLICY) -> list[Ou
 
 
 def events(out: list[Outgoing]) -> list[CaseEvent]:
-    assert {o.topic for o in out} <= {NOTIFY_CASES}
-    return [CaseEvent.FromString(o.value) for o in out]
+    """The case events among the records (the rest are tasks)."""
+    assert {o.topic for o in out} <= {NOTIFY_CASES, NOTIFY_TASKS}
+    return [CaseEvent.FromString(o.value) for o in out if o.topic == NOTIFY_CASES]
+
+
+def tasks(out: list[Outgoing]) -> list[TaskEvent]:
+    """The task events among the records, checked to be keyed by their site."""
+    found = [TaskEvent.FromString(o.value) for o in out if o.topic == NOTIFY_TASKS]
+    assert [o.key for o in out if o.topic == NOTIFY_TASKS] == [
+        t.task.site_id.encode() for t in found
+    ]
+    return found
 
 
 def lost(moment_id: str, minutes: float = 0, visit: str = "visit-1", reason: str = "slow") -> bytes:
@@ -94,7 +105,7 @@ def test_only_the_lost_moments_of_a_mixed_batch_produce_events() -> None:
 
 
 def test_case_events_are_keyed_by_customer_with_cloudevents_headers() -> None:
-    (out,) = handle(MemoryNotifyStore(), record(lost("m-1")))
+    out = handle(MemoryNotifyStore(), record(lost("m-1")))[0]
     headers = dict(out.headers)
     assert (out.topic, out.key) == (NOTIFY_CASES, b"cust-1")
     assert headers["ce_id"] == derived_id("case-opened", "m-1").encode()
@@ -102,6 +113,7 @@ def test_case_events_are_keyed_by_customer_with_cloudevents_headers() -> None:
         b"touchstone.notify.v1.CaseEvent",
         T0.isoformat().encode(),
     )
+    assert CaseEvent.FromString(out.value).site_id == "hcm-01"
 
 
 def test_a_redelivery_after_a_restart_repeats_the_same_events_and_opens_nothing_new() -> None:
@@ -122,10 +134,11 @@ def test_the_response_window_comes_from_the_handlers_policy() -> None:
 
 def test_garbage_is_dead_lettered_with_its_bytes_and_the_lost_moment_still_opens() -> None:
     store = MemoryNotifyStore()
-    dead, opened = handle(store, record(b"\xff\xff", 0), record(lost("m-1"), 1))
+    dead, opened, *raised = handle(store, record(b"\xff\xff", 0), record(lost("m-1"), 1))
     assert (dead.topic, dead.value, dead.key) == (NOTIFY_DLQ, b"\xff\xff", b"cust-1")
     assert dict(dead.headers)["dlq_reason"].startswith(b"not a MomentScored")
     assert opened.topic == NOTIFY_CASES and list(store.cases) == [CASE]
+    assert {r.topic for r in raised} == {NOTIFY_TASKS}
 
 
 def test_a_lost_moment_with_an_impossible_time_is_dead_lettered_and_opens_nothing() -> None:
@@ -136,3 +149,24 @@ def test_a_lost_moment_with_an_impossible_time_is_dead_lettered_and_opens_nothin
     assert out.topic == NOTIFY_DLQ
     assert dict(out.headers)["dlq_reason"] == b"occurred_at is not a valid timestamp"
     assert store.cases == {}
+
+
+def test_an_opened_case_raises_a_task_for_each_step_people_do() -> None:
+    out = handle(MemoryNotifyStore(), record(lost("m-1")))
+    (opened,) = events(out)
+    people = [s for s in opened.opened.steps if s.owner != "system"]
+    raised = tasks(out)
+    assert [(t.task.n, t.task.action, t.task.owner) for t in raised] == [
+        (s.n, s.action, s.owner) for s in people
+    ]
+    assert {t.task.state for t in raised} == {TASK_STATE_OPEN}
+    assert {t.task.reason for t in raised} == {"step"}
+    assert {t.task.case_id for t in raised} == {CASE}
+    assert len({t.event_id for t in raised}) == len({t.task.task_id for t in raised}) == len(people)
+
+
+def test_a_joining_moment_raises_no_new_tasks() -> None:
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-1")))
+    out = handle(store, record(lost("m-2", 4), 1))
+    assert tasks(out) == []

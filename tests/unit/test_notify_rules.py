@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from notify.domain import LostMoment, RecoveryPolicy, case_id_for, opening_for
+from notify.domain import LostMoment, case_id_for, opening_for
 from notify.handlers import OpenRecoveryCases
+from notify.playbooks import RecoveryPolicy
 from tests.builders import T0, moment, record
 from tests.memory_stores import MemoryNotifyStore
-from touchstone.common.topics import NOTIFY_DLQ
+from touchstone.common.topics import NOTIFY_CASES, NOTIFY_DLQ
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_UNSCORED, VERDICT_WIN
 from touchstone.notify.v1.events_pb2 import CaseEvent
 
@@ -33,10 +34,8 @@ def test_one_visit_is_one_case_whatever_moment_opens_it() -> None:
 
 
 def handle(store: MemoryNotifyStore, *records):
-    return [
-        CaseEvent.FromString(o.value)
-        for o in asyncio.run(OpenRecoveryCases(store).handle(list(records)))
-    ]
+    out = asyncio.run(OpenRecoveryCases(store).handle(list(records)))
+    return [CaseEvent.FromString(o.value) for o in out if o.topic == NOTIFY_CASES]
 
 
 def test_a_lost_moment_opens_a_case_and_a_second_in_the_visit_joins_it() -> None:

@@ -33,6 +33,7 @@ class Settings:
     churn_model_file: Path | None = None  # loyalty's churn model; None: the shipped one
     tiers_file: Path | None = None  # loyalty's tier cuts; None: the shipped ones
     playbooks_file: Path | None = None  # notify's recovery playbooks; None: the shipped ones
+    sweep_every_s: float = 1.0  # how often notify's clock looks for late steps and lost cases
     consumer: str = "aiokafka"  # or "faust": Faust agents with take_events (slower, see README)
 
     def __post_init__(self) -> None:
@@ -70,6 +71,7 @@ class Settings:
             embedded=_flag(env.get("TOUCHSTONE_EMBEDDED"), default=not external),
             log_level=env.get("TOUCHSTONE_LOG_LEVEL", base.log_level),
             consumer=env.get("TOUCHSTONE_CONSUMER", base.consumer),
+            sweep_every_s=float(env.get("TOUCHSTONE_SWEEP_EVERY_S", base.sweep_every_s)),
             maps_dir=Path(env["TOUCHSTONE_MAPS_DIR"]) if env.get("TOUCHSTONE_MAPS_DIR") else None,
             standards_file=_path(env.get("TOUCHSTONE_STANDARDS_FILE")),
             calendars_file=_path(env.get("TOUCHSTONE_CALENDARS_FILE")),
@@ -92,6 +94,7 @@ class Settings:
             "TOUCHSTONE_EMBEDDED": "1" if self.embedded else "0",
             "TOUCHSTONE_LOG_LEVEL": self.log_level,
             "TOUCHSTONE_CONSUMER": self.consumer,
+            "TOUCHSTONE_SWEEP_EVERY_S": str(self.sweep_every_s),
         }
         if self.maps_dir is not None:
             env["TOUCHSTONE_MAPS_DIR"] = str(self.maps_dir)

@@ -20,6 +20,7 @@ LOYALTY_VALUES = "loyalty.values.v1"
 LOYALTY_DLQ = "loyalty.dlq.v1"
 NOTIFY_CASES = "notify.cases.v1"
 NOTIFY_DLQ = "notify.dlq.v1"
+NOTIFY_TASKS = "notify.tasks.v1"  # staff and duty-manager work, keyed by site
 
 ALL_TOPICS = (
     TOUCHPOINTS,
@@ -34,6 +35,7 @@ ALL_TOPICS = (
     LOYALTY_DLQ,
     NOTIFY_CASES,
     NOTIFY_DLQ,
+    NOTIFY_TASKS,
 )
 
 PROTOBUF = "application/protobuf"

@@ -39,6 +39,7 @@ class ServiceSpec:
     grpc_service: str  # full name, e.g. touchstone.journey.v1.JourneyService
     add_servicer: Callable[[Any, Any], None]
     relays_outbox: bool = False  # commands write events to <name>.outbox; relay them
+    background: Callable[[Any, Settings], list[mode.Service]] | None = None  # e.g. a clock
     follows_merges: bool = True  # folds contacts' merges from contacts.profiles.v1 (its store
     # is then CustomerLinks too); contacts, which makes the merges, does not, and loyalty reads
     # contacts.profiles.v1 itself: a merge or an erasure changes the values it keeps
@@ -111,6 +112,8 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     extra: list[mode.Service] = (
         [OutboxRelay(pool, spec.name, settings)] if spec.relays_outbox else []
     )
+    if spec.background is not None:
+        extra.extend(spec.background(store, settings))
     if settings.consumer == "faust":
         app = faust_app(spec.name, settings)
         attach_faust_agent(app, spec.consumed_topics, handler, settings, spec.dead_letter_topic)

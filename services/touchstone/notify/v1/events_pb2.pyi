@@ -16,10 +16,21 @@ class CaseStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CASE_STATUS_OPEN: _ClassVar[CaseStatus]
     CASE_STATUS_RECOVERED: _ClassVar[CaseStatus]
     CASE_STATUS_LOST: _ClassVar[CaseStatus]
+
+class TaskState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TASK_STATE_UNSPECIFIED: _ClassVar[TaskState]
+    TASK_STATE_OPEN: _ClassVar[TaskState]
+    TASK_STATE_DONE: _ClassVar[TaskState]
+    TASK_STATE_CANCELLED: _ClassVar[TaskState]
 CASE_STATUS_UNSPECIFIED: CaseStatus
 CASE_STATUS_OPEN: CaseStatus
 CASE_STATUS_RECOVERED: CaseStatus
 CASE_STATUS_LOST: CaseStatus
+TASK_STATE_UNSPECIFIED: TaskState
+TASK_STATE_OPEN: TaskState
+TASK_STATE_DONE: TaskState
+TASK_STATE_CANCELLED: TaskState
 
 class CaseStep(_message.Message):
     __slots__ = ("n", "action", "owner", "channel", "due_at", "status", "taken_by")
@@ -115,16 +126,100 @@ class StepTaken(_message.Message):
     at: _timestamp_pb2.Timestamp
     def __init__(self, case_id: _Optional[str] = ..., n: _Optional[int] = ..., action: _Optional[str] = ..., completed: _Optional[bool] = ..., by: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class StepDue(_message.Message):
+    __slots__ = ("case_id", "n", "action", "owner", "due_at")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    DUE_AT_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    n: int
+    action: str
+    owner: str
+    due_at: _timestamp_pb2.Timestamp
+    def __init__(self, case_id: _Optional[str] = ..., n: _Optional[int] = ..., action: _Optional[str] = ..., owner: _Optional[str] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CaseEscalated(_message.Message):
+    __slots__ = ("case_id", "customer_id", "site_id", "reason", "n", "at")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    customer_id: str
+    site_id: str
+    reason: str
+    n: int
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., site_id: _Optional[str] = ..., reason: _Optional[str] = ..., n: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CaseLost(_message.Message):
+    __slots__ = ("case_id", "customer_id", "moment_ids", "lost_at")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    MOMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    LOST_AT_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    customer_id: str
+    moment_ids: _containers.RepeatedScalarFieldContainer[str]
+    lost_at: _timestamp_pb2.Timestamp
+    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., moment_ids: _Optional[_Iterable[str]] = ..., lost_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class CaseEvent(_message.Message):
-    __slots__ = ("event_id", "opened", "joined", "recovered", "step_taken")
+    __slots__ = ("event_id", "opened", "joined", "recovered", "step_taken", "step_due", "escalated", "lost", "site_id")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OPENED_FIELD_NUMBER: _ClassVar[int]
     JOINED_FIELD_NUMBER: _ClassVar[int]
     RECOVERED_FIELD_NUMBER: _ClassVar[int]
     STEP_TAKEN_FIELD_NUMBER: _ClassVar[int]
+    STEP_DUE_FIELD_NUMBER: _ClassVar[int]
+    ESCALATED_FIELD_NUMBER: _ClassVar[int]
+    LOST_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     opened: CaseOpened
     joined: MomentJoined
     recovered: CaseRecovered
     step_taken: StepTaken
-    def __init__(self, event_id: _Optional[str] = ..., opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., joined: _Optional[_Union[MomentJoined, _Mapping]] = ..., recovered: _Optional[_Union[CaseRecovered, _Mapping]] = ..., step_taken: _Optional[_Union[StepTaken, _Mapping]] = ...) -> None: ...
+    step_due: StepDue
+    escalated: CaseEscalated
+    lost: CaseLost
+    site_id: str
+    def __init__(self, event_id: _Optional[str] = ..., opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., joined: _Optional[_Union[MomentJoined, _Mapping]] = ..., recovered: _Optional[_Union[CaseRecovered, _Mapping]] = ..., step_taken: _Optional[_Union[StepTaken, _Mapping]] = ..., step_due: _Optional[_Union[StepDue, _Mapping]] = ..., escalated: _Optional[_Union[CaseEscalated, _Mapping]] = ..., lost: _Optional[_Union[CaseLost, _Mapping]] = ..., site_id: _Optional[str] = ...) -> None: ...
+
+class Task(_message.Message):
+    __slots__ = ("task_id", "case_id", "site_id", "n", "action", "owner", "channel", "due_at", "reason", "state", "taken_by")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    DUE_AT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_BY_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    case_id: str
+    site_id: str
+    n: int
+    action: str
+    owner: str
+    channel: str
+    due_at: _timestamp_pb2.Timestamp
+    reason: str
+    state: TaskState
+    taken_by: str
+    def __init__(self, task_id: _Optional[str] = ..., case_id: _Optional[str] = ..., site_id: _Optional[str] = ..., n: _Optional[int] = ..., action: _Optional[str] = ..., owner: _Optional[str] = ..., channel: _Optional[str] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., state: _Optional[_Union[TaskState, str]] = ..., taken_by: _Optional[str] = ...) -> None: ...
+
+class TaskEvent(_message.Message):
+    __slots__ = ("event_id", "task")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    task: Task
+    def __init__(self, event_id: _Optional[str] = ..., task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,49 @@
+"""Notify's rows: a case as stored, the filters to list cases by, and staff commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from notify.playbooks import PlannedStep
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A recovery case with its lost moments."""
+
+    case_id: str
+    customer_id: str
+    visit_id: str
+    site_id: str
+    status: str
+    opening_moment_id: str
+    opened_at: datetime
+    due_at: datetime
+    moment_ids: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    recovered_at: datetime | None = None
+    recovered_by: str = ""
+    playbook: str = ""
+    steps: tuple[PlannedStep, ...] = ()
+    resolved_by: str = ""
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Optional filters for listing cases; empty strings mean 'any'."""
+
+    customer_id: str = ""
+    site_id: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class StepCommand:
+    """Staff acknowledging (or completing) a step of a case."""
+
+    case_id: str
+    n: int
+    by: str
+    note: str
+    completed: bool

@@ -1,0 +1,61 @@
+"""Notify's clock at work: every few seconds, the sweep tells late steps, escalates, and closes
+lost cases (notify/overdue.py says what is decided, the store how)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import mode
+
+from notify.playbooks import RecoveryPolicy
+from notify.store import Swept
+
+log = logging.getLogger(__name__)
+
+
+class Sweepable(Protocol):
+    """A store the clock can sweep."""
+
+    async def sweep(self, now: datetime, policy: RecoveryPolicy) -> Swept:
+        """Decide what the clock decides at `now`; what was told."""
+
+
+def wall_clock() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+class Sweeper(mode.Service):
+    """Sweeps the store every `every` seconds by the clock; a failed sweep is logged and the
+    next one tries again (nothing is lost: each batch is one transaction)."""
+
+    def __init__(
+        self,
+        store: Sweepable,
+        policy: RecoveryPolicy,
+        every_s: float,
+        clock: Callable[[], datetime] = wall_clock,
+        **kwargs: Any,
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self.every_s = every_s
+        self.clock = clock
+        super().__init__(**kwargs)
+
+    @mode.Service.task
+    async def _sweep(self) -> None:
+        while not self.should_stop:
+            try:
+                swept = await self.store.sweep(self.clock(), self.policy)
+                if swept.due or swept.escalated or swept.lost:
+                    log.info("notify clock: %s", swept)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("notify's sweep failed; trying again")
+            await self.sleep(self.every_s)

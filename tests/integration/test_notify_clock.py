@@ -1,0 +1,197 @@
+"""Notify's clock on Postgres: given cases and their steps → when the clock sweeps → then late
+steps are told once, staff steps late enough are escalated once (with a duty-manager task),
+cases no win recovers in time are lost, and a win from within the window still recovers one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from notify.codec import step_taken
+from notify.domain import case_id_for
+from notify.handlers import OpenRecoveryCases
+from notify.playbooks import DEFAULT_POLICY
+from notify.rows import StepCommand
+from notify.store import PostgresNotifyStore, Swept
+from tests.builders import T0, moment, record
+from tests.unit.test_notify_outcomes import won
+from touchstone.common.pg import open_pool
+from touchstone.common.settings import Settings
+from touchstone.common.topics import NOTIFY_CASES, NOTIFY_TASKS
+from touchstone.journey.v1.events_pb2 import VERDICT_LOSE
+from touchstone.notify.v1.events_pb2 import (
+    TASK_STATE_CANCELLED,
+    TASK_STATE_OPEN,
+    CaseEvent,
+    TaskEvent,
+)
+
+CASE = case_id_for("cust-1", "visit-1")
+MINUTE = timedelta(minutes=1)
+
+
+def on_postgres(database: Settings, scenario: Callable[[PostgresNotifyStore], Awaitable[None]]):
+    async def within() -> None:
+        store = PostgresNotifyStore(open_pool(database.database_url))
+        await store.pool.open(wait=True)
+        try:
+            await scenario(store)
+        finally:
+            await store.pool.close()
+
+    asyncio.run(within())
+
+
+async def a_lost_greeting(store: PostgresNotifyStore, at: datetime = T0) -> None:
+    """A case opened by a slow greeting at `at`: the on_site playbook (staff apologise by +5 min,
+    fix by +15, ask their opinion by +30; the system follows up by email)."""
+    lose = moment(VERDICT_LOSE, "m-1", "visit-1", at)
+    await OpenRecoveryCases(store).handle([record(lose)])
+
+
+async def outbox(store: PostgresNotifyStore) -> tuple[list[CaseEvent], list[TaskEvent]]:
+    async with store.pool.connection() as conn:
+        rows = await (
+            await conn.execute("SELECT topic, value FROM notify.outbox ORDER BY id")
+        ).fetchall()
+    cases = [CaseEvent.FromString(bytes(v)) for t, v in rows if t == NOTIFY_CASES]
+    tasks = [TaskEvent.FromString(bytes(v)) for t, v in rows if t == NOTIFY_TASKS]
+    return cases, tasks
+
+
+def changes(events: list[CaseEvent]) -> list[tuple[str, int]]:
+    return [
+        (e.WhichOneof("change"), getattr(e, e.WhichOneof("change")).n)
+        if e.WhichOneof("change") in ("step_due", "escalated")
+        else (e.WhichOneof("change"), 0)
+        for e in events
+    ]
+
+
+def test_a_late_staff_step_is_told_once_then_escalated_once(fresh_database: Settings) -> None:
+    async def scenario(store: PostgresNotifyStore) -> None:
+        await a_lost_greeting(store)
+        sweep = store.sweep
+        assert await sweep(T0 + 4 * MINUTE, DEFAULT_POLICY) == Swept()
+        assert await sweep(T0 + 5 * MINUTE, DEFAULT_POLICY) == Swept(due=1)
+        assert await sweep(T0 + 5 * MINUTE, DEFAULT_POLICY) == Swept()  # told once
+        # +15: step 1 is 10 minutes late (escalated), step 2 falls due
+        assert await sweep(T0 + 15 * MINUTE, DEFAULT_POLICY) == Swept(due=1, escalated=1)
+        await store.take_step(
+            StepCommand(CASE, 2, "lan", "", completed=True),
+            T0 + 16 * MINUTE,
+            step_taken,
+        )
+        assert await sweep(T0 + 25 * MINUTE, DEFAULT_POLICY) == Swept()  # step 2 was done
+        # step 3: due at +30, escalated at +40; both decided by one late sweep
+        assert await sweep(T0 + 60 * MINUTE, DEFAULT_POLICY) == Swept(due=1, escalated=1)
+        assert await sweep(T0 + 2 * 24 * 60 * MINUTE, DEFAULT_POLICY) == Swept()
+        cases, tasks = await outbox(store)
+        assert changes(cases) == [
+            ("step_due", 1),
+            ("escalated", 1),
+            ("step_due", 2),
+            ("step_taken", 0),
+            ("step_due", 3),
+            ("escalated", 3),
+        ]
+        escalated = cases[1].escalated
+        assert (escalated.case_id, escalated.reason, escalated.site_id) == (
+            CASE,
+            "overdue_step",
+            "hcm-01",
+        )
+        assert escalated.at.ToDatetime().replace(tzinfo=T0.tzinfo) == T0 + 15 * MINUTE
+        duty = [t.task for t in tasks if t.task.reason == "overdue_step"]
+        assert [(t.n, t.owner, t.state) for t in duty] == [
+            (1, "duty_manager", TASK_STATE_OPEN),
+            (3, "duty_manager", TASK_STATE_OPEN),
+        ]
+        case = await store.get_case(CASE)
+        assert case is not None
+        assert [s.escalated for s in case.steps] == [True, False, True, False]
+
+    on_postgres(fresh_database, scenario)
+
+
+def test_a_recovered_case_is_not_chased(fresh_database: Settings) -> None:
+    async def scenario(store: PostgresNotifyStore) -> None:
+        await a_lost_greeting(store)
+        await OpenRecoveryCases(store).handle([record(won("w-1", 2, "visit-1"))])
+        swept = await store.sweep(T0 + 40 * 24 * 60 * MINUTE, DEFAULT_POLICY)
+        assert (swept.due, swept.escalated, swept.lost) == (0, 0, 0)
+
+    on_postgres(fresh_database, scenario)
+
+
+def test_a_case_no_win_recovers_within_the_window_is_lost(fresh_database: Settings) -> None:
+    async def scenario(store: PostgresNotifyStore) -> None:
+        await a_lost_greeting(store)
+        window = DEFAULT_POLICY.lost_after
+        before = await store.sweep(T0 + window - MINUTE, DEFAULT_POLICY)
+        assert before.lost == 0
+        assert (await store.sweep(T0 + window, DEFAULT_POLICY)).lost == 1
+        assert (await store.sweep(T0 + window, DEFAULT_POLICY)).lost == 0
+        case = await store.get_case(CASE)
+        assert case is not None and case.status == "lost"
+        cases, tasks = await outbox(store)
+        (lost,) = [e.lost for e in cases if e.WhichOneof("change") == "lost"]
+        assert (lost.case_id, list(lost.moment_ids)) == (CASE, ["m-1"])
+        assert lost.lost_at.ToDatetime().replace(tzinfo=T0.tzinfo) == T0 + window
+        last = {t.task.task_id: t.task.state for t in tasks}
+        assert set(last.values()) == {TASK_STATE_CANCELLED}
+
+    on_postgres(fresh_database, scenario)
+
+
+def test_a_win_from_within_the_window_heard_late_still_recovers_a_lost_case(
+    fresh_database: Settings,
+) -> None:
+    async def scenario(store: PostgresNotifyStore) -> None:
+        window = DEFAULT_POLICY.lost_after
+        await a_lost_greeting(store)
+        await store.sweep(T0 + window + MINUTE, DEFAULT_POLICY)
+        too_late = won("w-late", (window + MINUTE) / MINUTE)
+        await OpenRecoveryCases(store).handle([record(too_late)])
+        still = await store.get_case(CASE)
+        assert still is not None and (still.status, still.recovered_by) == ("lost", "")
+        in_time = won("w-1", (window - MINUTE) / MINUTE)
+        await OpenRecoveryCases(store).handle([record(in_time)])
+        case = await store.get_case(CASE)
+        assert case is not None and (case.status, case.recovered_by) == ("recovered", "w-1")
+        cases, _ = await outbox(store)
+        kinds = [e.WhichOneof("change") for e in cases]
+        assert kinds.count("lost") == 1 and kinds[-1] == "recovered"
+
+    on_postgres(fresh_database, scenario)
+
+
+def test_two_clocks_sweeping_at_once_tell_each_decision_once(fresh_database: Settings) -> None:
+    async def scenario(store: PostgresNotifyStore) -> None:
+        for n in range(40):
+            lose = moment(VERDICT_LOSE, f"m-{n}", f"visit-{n}", T0)
+            await OpenRecoveryCases(store).handle([record(lose)])
+        later = T0 + 60 * MINUTE
+        first, second = await asyncio.gather(
+            store.sweep(later, DEFAULT_POLICY), store.sweep(later, DEFAULT_POLICY)
+        )
+        again = await store.sweep(later, DEFAULT_POLICY)
+        total = first + second + again
+        assert (total.due, total.escalated) == (40 * 3, 40 * 3)
+        cases, _ = await outbox(store)
+        assert len({e.event_id for e in cases}) == len(cases) == 40 * 6
+
+    on_postgres(fresh_database, scenario)
+
+
+def test_wins_too_old_to_recover_anything_are_forgotten(fresh_database: Settings) -> None:
+    async def scenario(store: PostgresNotifyStore) -> None:
+        await OpenRecoveryCases(store).handle([record(won("w-1", 0)), record(won("w-2", 60), 1)])
+        now = T0 + 2 * DEFAULT_POLICY.lost_after + 30 * MINUTE
+        assert (await store.sweep(now, DEFAULT_POLICY)).pruned_wins == 1
+        async with store.pool.connection() as conn:
+            kept = await (await conn.execute("SELECT moment_id FROM notify.wins")).fetchall()
+        assert kept == [("w-2",)]
+
+    on_postgres(fresh_database, scenario)
