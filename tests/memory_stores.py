@@ -543,6 +543,18 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         return [AtRiskTotal(c, *t) for c, t in sorted(totals.items())]
 
 
+def _wanted_steps(case: CaseRow, where: CaseFilter) -> bool:
+    """ListCases' owner and overdue filters, on an open case's steps not done yet."""
+    undone = [s for s in case.steps if s.status != "done"]
+    owned = not where.owner or any(
+        s.owner == where.owner or (where.owner == "duty_manager" and s.escalated) for s in undone
+    )
+    late = where.overdue_at is None or any(
+        s.owner != "system" and s.due_at < where.overdue_at for s in undone
+    )
+    return (not (where.owner or where.overdue_at) or case.status == "open") and owned and late
+
+
 class MemoryNotifyStore(MemoryCustomerLinks):
     """NotifyStore in memory."""
 
@@ -669,9 +681,11 @@ class MemoryNotifyStore(MemoryCustomerLinks):
     async def list_cases(
         self, where: CaseFilter, after: tuple[datetime, str] | None, limit: int
     ) -> tuple[list[CaseRow], int]:
-        wanted = {k: v for k, v in vars(where).items() if v}
-        rows = sorted(self.cases.values(), key=lambda c: (c.opened_at, c.case_id))
-        rows = [c for c in rows if self.matches(c, wanted)]
+        equal = ("customer_id", "site_id", "status")
+        wanted = {k: getattr(where, k) for k in equal if getattr(where, k)}
+        rows = [await self._known(c) for c in self.cases]
+        rows = sorted(rows, key=lambda c: (c.opened_at, c.case_id))
+        rows = [c for c in rows if self.matches(c, wanted) and _wanted_steps(c, where)]
         page = [c for c in rows if after is None or (c.opened_at, c.case_id) > after][:limit]
         return page, len(rows)
 

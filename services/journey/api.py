@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from datetime import datetime
@@ -18,16 +19,13 @@ from touchstone.common.journey_maps import JourneyMap
 from touchstone.common.pg import BEGINNING
 from touchstone.common.prototime import to_datetime, to_timestamp
 from touchstone.common.rpc import (
-    ApiError,
-    FailedPrecondition,
     InvalidArgument,
     NotFound,
     PageRequest,
     require,
-    rich_status,
     rpc_method,
 )
-from touchstone.common.topic_feed import TopicFeed, live_responses
+from touchstone.common.topic_feed import TopicFeed, watch_stream
 from touchstone.journey.v1 import journey_service_pb2 as pb
 from touchstone.journey.v1 import journey_service_pb2_grpc as pb_grpc
 from touchstone.journey.v1.events_pb2 import VERDICT_UNSPECIFIED, MomentScored
@@ -115,14 +113,9 @@ class JourneyApi(StandardsMethods, MapMethods, pb_grpc.JourneyServiceServicer):
     async def WatchMoments(
         self, request: pb.WatchMomentsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchMomentsResponse]:
-        try:
-            wanted = watch_filter(request)
-            if self.feed is None:
-                raise FailedPrecondition("this journey server has no live feed")
-        except ApiError as error:
-            await context.abort_with_status(rich_status(error))
-            return
-        responses = live_responses(self.feed, wanted, watched_moment, pb.WatchMomentsResponse)
+        live = pb.WatchMomentsResponse
+        choose = functools.partial(watch_filter, request)
+        responses = watch_stream(self.feed, choose, watched_moment, live, context)
         async with aclosing(responses):
             async for response in responses:
                 yield response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import asdict
@@ -17,14 +18,12 @@ from loyalty.store import LoyaltyStore, Valuer, valued_history
 from loyalty.tiers import Tier, load_tiers, rank_range, tier_of
 from touchstone.common.prototime import to_datetime, to_timestamp
 from touchstone.common.rpc import (
-    FailedPrecondition,
     InvalidArgument,
     NotFound,
     require,
-    rich_status,
     rpc_method,
 )
-from touchstone.common.topic_feed import TopicFeed, live_responses
+from touchstone.common.topic_feed import TopicFeed, watch_stream
 from touchstone.loyalty.v1 import events_pb2
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as pb_grpc
@@ -61,12 +60,9 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
     async def WatchValues(
         self, request: pb.WatchValuesRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchValuesResponse]:
-        if self.feed is None:
-            error = FailedPrecondition("this loyalty server has no live feed")
-            await context.abort_with_status(rich_status(error))
-            return
-        wanted = values_wanted(request)
-        responses = live_responses(self.feed, wanted, watched_value, pb.WatchValuesResponse)
+        live = pb.WatchValuesResponse
+        choose = functools.partial(values_wanted, request)
+        responses = watch_stream(self.feed, choose, watched_value, live, context)
         async with aclosing(responses):
             async for response in responses:
                 yield response

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from datetime import UTC, datetime
 
 import grpc
 
 from notify.codec import STATUS_NAMES, case_message, resolved_by_staff, step_taken
 from notify.domain import CaseClosed, UnknownCase, UnknownStep
+from notify.playbooks import PEOPLE
 from notify.rows import CaseFilter, StepCommand
 from notify.store import NotifyStore
+from touchstone.common.prototime import to_timestamp
 from touchstone.common.rpc import (
     FailedPrecondition,
     InvalidArgument,
@@ -19,19 +23,27 @@ from touchstone.common.rpc import (
     require,
     rpc_method,
 )
+from touchstone.common.topic_feed import TopicFeed, watch_stream
 from touchstone.notify.v1 import notify_service_pb2 as pb
 from touchstone.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from touchstone.notify.v1.events_pb2 import CASE_STATUS_UNSPECIFIED
+from touchstone.notify.v1.events_pb2 import CASE_STATUS_UNSPECIFIED, CaseEvent, TaskEvent
 
 
-def case_filter(request: pb.ListCasesRequest) -> CaseFilter:
-    """The store filter a ListCases request asks for."""
+def case_filter(request: pb.ListCasesRequest, now: datetime) -> CaseFilter:
+    """The store filter a ListCases request asks for (overdue: by `now`)."""
+    problems = []
     if request.status != CASE_STATUS_UNSPECIFIED and request.status not in STATUS_NAMES:
-        raise InvalidArgument(("status", f"unknown status {request.status}"))
+        problems.append(("status", f"unknown status {request.status}"))
+    if request.owner not in ("", *PEOPLE):
+        problems.append(("owner", f"must be one of {', '.join(PEOPLE)}"))
+    if problems:
+        raise InvalidArgument(*problems)
     return CaseFilter(
         customer_id=request.customer_id,
         site_id=request.site_id,
         status=STATUS_NAMES.get(request.status, ""),
+        owner=request.owner,
+        overdue_at=now if request.overdue else None,
     )
 
 
@@ -50,12 +62,71 @@ def step_command(request: pb.StepCommand, completed: bool) -> StepCommand:
     return StepCommand(request.case_id, request.n, request.by, request.note, completed)
 
 
-class NotifyApi(pb_grpc.NotifyServiceServicer):
-    """Answers queries from notify's own tables, and takes staff commands."""
+def cases_wanted(request: pb.WatchCasesRequest) -> Callable[[CaseEvent], bool]:
+    """Which case events a WatchCases call wants."""
+    site_id, case_id = request.site_id, request.case_id
+    return lambda event: site_id in ("", event.site_id) and case_id in ("", case_of(event))
 
-    def __init__(self, store: NotifyStore, clock: Callable[[], datetime] | None = None) -> None:
+
+def case_of(event: CaseEvent) -> str:
+    """The case a case event is about, whatever the change."""
+    change = event.WhichOneof("change")
+    return str(getattr(event, change).case_id) if change else ""
+
+
+def tasks_wanted(request: pb.WatchTasksRequest) -> Callable[[TaskEvent], bool]:
+    """Which task events a WatchTasks call wants; InvalidArgument for an unknown owner."""
+    if request.owner not in ("", *PEOPLE):
+        raise InvalidArgument(("owner", f"must be one of {', '.join(PEOPLE)}"))
+    site_id, owner = request.site_id, request.owner
+    return lambda event: site_id in ("", event.task.site_id) and owner in ("", event.task.owner)
+
+
+def watched_case(event: CaseEvent, missed: int, at: datetime) -> pb.WatchCasesResponse:
+    """A WatchCases response for one case event."""
+    return pb.WatchCasesResponse(event=event, missed=missed, published_at=to_timestamp(at))
+
+
+def watched_task(event: TaskEvent, missed: int, at: datetime) -> pb.WatchTasksResponse:
+    """A WatchTasks response for one task event."""
+    return pb.WatchTasksResponse(event=event, missed=missed, published_at=to_timestamp(at))
+
+
+class NotifyApi(pb_grpc.NotifyServiceServicer):
+    """Answers queries from notify's own tables, takes staff commands, and streams what notify
+    publishes."""
+
+    def __init__(
+        self,
+        store: NotifyStore,
+        clock: Callable[[], datetime] | None = None,
+        case_feed: TopicFeed[CaseEvent] | None = None,
+        task_feed: TopicFeed[TaskEvent] | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.case_feed = case_feed
+        self.task_feed = task_feed
+
+    async def WatchCases(
+        self, request: pb.WatchCasesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchCasesResponse]:
+        choose = functools.partial(cases_wanted, request)
+        live = pb.WatchCasesResponse
+        responses = watch_stream(self.case_feed, choose, watched_case, live, context)
+        async with aclosing(responses):
+            async for response in responses:
+                yield response
+
+    async def WatchTasks(
+        self, request: pb.WatchTasksRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchTasksResponse]:
+        choose = functools.partial(tasks_wanted, request)
+        live = pb.WatchTasksResponse
+        responses = watch_stream(self.task_feed, choose, watched_task, live, context)
+        async with aclosing(responses):
+            async for response in responses:
+                yield response
 
     @rpc_method
     async def AcknowledgeStep(
@@ -99,7 +170,7 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
     async def ListCases(
         self, request: pb.ListCasesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListCasesResponse:
-        where = case_filter(request)
+        where = case_filter(request, self.clock())
         page = PageRequest.of(request.page_size, request.page_token)
         rows, total = await self.store.list_cases(where, page.after, page.size)
         response = pb.ListCasesResponse(cases=[case_message(r) for r in rows], total=total)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from notify.playbooks import RecoveryPolicy
+from notify.playbooks import PEOPLE, RecoveryPolicy
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class StepOnClock:
 
 def people_do(step: StepOnClock) -> bool:
     """Staff and duty-manager steps wait on people; the system's own steps are sent by it."""
-    return step.owner != "system" and step.status != "done"
+    return step.owner in PEOPLE and step.status != "done"
 
 
 def falls_due(step: StepOnClock, now: datetime) -> bool:

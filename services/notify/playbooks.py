@@ -20,6 +20,7 @@ from touchstone.common.config_files import ConfigFileError, shipped, yaml_mappin
 
 ACTIONS = ("apologise", "fix", "ask_opinion", "follow_up", "correct_cause")
 OWNERS = ("system", "staff", "duty_manager")
+PEOPLE = ("staff", "duty_manager")  # the owners whose steps wait on people
 CHANNELS = ("in_person", "phone", "email", "webhook", "task")
 SIDES = ("personal", "procedural")
 CONDITIONS = ("map", "stage", "standard", "side", "min_weight")

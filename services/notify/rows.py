@@ -36,6 +36,8 @@ class CaseFilter:
     customer_id: str = ""
     site_id: str = ""
     status: str = ""
+    owner: str = ""  # open cases with a step this owner has not done (escalated: duty manager)
+    overdue_at: datetime | None = None  # open cases with a people's step due before then
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,11 @@ from notify.playbooks import load_playbooks
 from notify.store import PostgresNotifyStore
 from notify.sweeper import Sweeper
 from touchstone.common.calendar_file import load_calendars
-from touchstone.common.topics import JOURNEY_MOMENTS, NOTIFY_DLQ
+from touchstone.common.topic_feed import TopicFeed
+from touchstone.common.topics import JOURNEY_MOMENTS, NOTIFY_CASES, NOTIFY_DLQ, NOTIFY_TASKS
 from touchstone.common.worker import ServiceSpec
 from touchstone.notify.v1 import notify_service_pb2_grpc as pb_grpc
+from touchstone.notify.v1.events_pb2 import CaseEvent, TaskEvent
 
 SPEC = ServiceSpec(
     name="notify",
@@ -23,7 +25,11 @@ SPEC = ServiceSpec(
         playbooks=load_playbooks(settings.playbooks_file),
         calendars=load_calendars(settings.calendars_file),
     ),
-    servicer=lambda store, settings: NotifyApi(store),
+    servicer=lambda store, settings: NotifyApi(
+        store,
+        case_feed=TopicFeed(settings, NOTIFY_CASES, CaseEvent),
+        task_feed=TopicFeed(settings, NOTIFY_TASKS, TaskEvent),
+    ),
     background=lambda store, settings: [
         Sweeper(store, load_playbooks(settings.playbooks_file).policy, settings.sweep_every_s)
     ],

@@ -221,8 +221,25 @@ SELECT moment_id, reason FROM notify.case_moments WHERE case_id = %s ORDER BY oc
 """
 
 
+OWNED_BY = sql.SQL("""
+AND status = 'open' AND EXISTS (
+    SELECT 1 FROM notify.case_steps s
+    WHERE s.case_id = cases.case_id AND s.status <> 'done'
+      AND (s.owner = %(owner)s OR (%(owner)s = 'duty_manager' AND s.escalated_at IS NOT NULL)))
+""")
+OVERDUE = sql.SQL("""
+AND status = 'open' AND EXISTS (
+    SELECT 1 FROM notify.case_steps s
+    WHERE s.case_id = cases.case_id AND s.owner <> 'system' AND s.status <> 'done'
+      AND s.due_at < %(overdue_at)s)
+""")
+
+
 def _filters(where: CaseFilter) -> sql.Composable:
-    return equality_filters(where, ("customer_id", "site_id", "status"), SCHEMA)
+    equal = equality_filters(where, ("customer_id", "site_id", "status"), SCHEMA)
+    owned = OWNED_BY if where.owner else sql.SQL("")
+    overdue = OVERDUE if where.overdue_at is not None else sql.SQL("")
+    return sql.Composed([equal, owned, overdue])
 
 
 class PostgresNotifyStore(PostgresCustomerLinks):

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from notify.codec import SOURCE
-from notify.playbooks import PlannedStep
+from notify.playbooks import PEOPLE, PlannedStep
 from notify.rows import CaseRow
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_timestamp
@@ -32,7 +32,7 @@ def tasks_of(case: CaseRow, steps: tuple[PlannedStep, ...] | None = None) -> Ite
     """The case's tasks as they are now: one per step people do, one more for the duty manager
     per escalated step. Done with its step; cancelled once the case is closed."""
     for step in case.steps if steps is None else steps:
-        if step.owner == "system":
+        if step.owner not in PEOPLE:
             continue
         state = (
             pb.TASK_STATE_DONE

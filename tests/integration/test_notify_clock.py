@@ -12,7 +12,7 @@ from notify.codec import step_taken
 from notify.domain import case_id_for
 from notify.handlers import OpenRecoveryCases
 from notify.playbooks import DEFAULT_POLICY
-from notify.rows import StepCommand
+from notify.rows import CaseFilter, StepCommand
 from notify.store import PostgresNotifyStore, Swept
 from tests.builders import T0, moment, record
 from tests.unit.test_notify_outcomes import won
@@ -111,6 +111,8 @@ def test_a_late_staff_step_is_told_once_then_escalated_once(fresh_database: Sett
         case = await store.get_case(CASE)
         assert case is not None
         assert [s.escalated for s in case.steps] == [True, False, True, False]
+        escalated_to, _ = await store.list_cases(CaseFilter(owner="duty_manager"), None, 5)
+        assert [c.case_id for c in escalated_to] == [CASE]
 
     on_postgres(fresh_database, scenario)
 

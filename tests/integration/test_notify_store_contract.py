@@ -233,3 +233,31 @@ async def queued(store, topic: str = NOTIFY_CASES) -> list[bytes]:
         query = "SELECT value FROM notify.outbox WHERE topic = %s ORDER BY id"
         rows = await (await conn.execute(query, (topic,))).fetchall()
     return [bytes(v) for (v,) in rows]
+
+
+def test_notify_lists_cases_by_who_owes_a_step_and_by_lateness(notify_store) -> None:
+    def step(n: int, owner: str, minutes: int) -> PlannedStep:
+        return PlannedStep(n, "fix", owner, "in_person", T0 + timedelta(minutes=minutes))
+
+    staffs = replace(opening_for(lost(1)), steps=(step(1, "staff", 5), step(2, "system", 60)))
+    managers = replace(opening_for(lost(2, "v2")), steps=(step(1, "duty_manager", 30),))
+
+    async def listed(store, **filters) -> list[str]:
+        cases, total = await store.list_cases(CaseFilter(**filters), None, 10)
+        assert total == len(cases)
+        return [c.case_id for c in cases]
+
+    async def scenario(store) -> None:
+        await store.open_or_join([staffs, managers], [lost(1), lost(2, "v2")])
+        mine, theirs = staffs.case_id, managers.case_id
+        assert await listed(store, owner="staff") == [mine]
+        assert await listed(store, owner="duty_manager") == [theirs]
+        assert await listed(store, overdue_at=T0 + timedelta(minutes=10)) == [mine]
+        assert await listed(store, overdue_at=T0 + timedelta(minutes=90)) == [mine, theirs]
+        done = StepCommand(mine, 1, "lan", "", completed=True)
+        await store.take_step(done, T0, lambda *_: Outgoing(NOTIFY_CASES, b"c1", b"done"))
+        assert await listed(store, owner="staff") == []
+        assert await listed(store, overdue_at=T0 + timedelta(minutes=90)) == [theirs]
+        assert await listed(store, owner="duty_manager", site_id="s2") == []
+
+    run(notify_store, scenario)

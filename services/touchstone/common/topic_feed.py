@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+import grpc
 from google.protobuf.message import Message
 
+from touchstone.common.rpc import ApiError, FailedPrecondition, rich_status
 from touchstone.common.settings import Settings
 
 M = TypeVar("M", bound=Message)
@@ -81,6 +83,29 @@ async def live_responses(
                 yield live()
             else:
                 yield respond(delivery.message, delivery.missed, delivery.published_at)
+
+
+async def watch_stream(
+    feed: TopicFeed[M] | None,
+    choose: Callable[[], Callable[[M], bool]],
+    respond: Callable[[M, int, datetime], R],
+    live: Callable[[], R],
+    context: grpc.aio.ServicerContext,
+) -> AsyncGenerator[R, None]:
+    """A Watch* method's whole stream: the request's filter (choose() may refuse it with an
+    ApiError, which ends the call with its status, as a server without a feed does), then
+    live_responses until the client hangs up."""
+    try:
+        if feed is None:
+            raise FailedPrecondition("this server has no live feed")
+        wanted = choose()
+    except ApiError as error:
+        await context.abort_with_status(rich_status(error))
+        return
+    responses = live_responses(feed, wanted, respond, live)
+    async with aclosing(responses):
+        async for response in responses:
+            yield response
 
 
 class TopicFeed(Generic[M]):

@@ -10,6 +10,42 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class WatchCasesRequest(_message.Message):
+    __slots__ = ("site_id", "case_id")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    case_id: str
+    def __init__(self, site_id: _Optional[str] = ..., case_id: _Optional[str] = ...) -> None: ...
+
+class WatchCasesResponse(_message.Message):
+    __slots__ = ("event", "missed", "published_at")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    MISSED_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    event: _events_pb2.CaseEvent
+    missed: int
+    published_at: _timestamp_pb2.Timestamp
+    def __init__(self, event: _Optional[_Union[_events_pb2.CaseEvent, _Mapping]] = ..., missed: _Optional[int] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class WatchTasksRequest(_message.Message):
+    __slots__ = ("site_id", "owner")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    owner: str
+    def __init__(self, site_id: _Optional[str] = ..., owner: _Optional[str] = ...) -> None: ...
+
+class WatchTasksResponse(_message.Message):
+    __slots__ = ("event", "missed", "published_at")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    MISSED_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    event: _events_pb2.TaskEvent
+    missed: int
+    published_at: _timestamp_pb2.Timestamp
+    def __init__(self, event: _Optional[_Union[_events_pb2.TaskEvent, _Mapping]] = ..., missed: _Optional[int] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class StepCommand(_message.Message):
     __slots__ = ("case_id", "n", "by", "note")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -33,18 +69,22 @@ class ResolveCaseRequest(_message.Message):
     def __init__(self, case_id: _Optional[str] = ..., by: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class ListCasesRequest(_message.Message):
-    __slots__ = ("customer_id", "site_id", "status", "page_size", "page_token")
+    __slots__ = ("customer_id", "site_id", "status", "page_size", "page_token", "owner", "overdue")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     site_id: str
     status: _events_pb2.CaseStatus
     page_size: int
     page_token: str
-    def __init__(self, customer_id: _Optional[str] = ..., site_id: _Optional[str] = ..., status: _Optional[_Union[_events_pb2.CaseStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    owner: str
+    overdue: bool
+    def __init__(self, customer_id: _Optional[str] = ..., site_id: _Optional[str] = ..., status: _Optional[_Union[_events_pb2.CaseStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., owner: _Optional[str] = ..., overdue: _Optional[bool] = ...) -> None: ...
 
 class ListCasesResponse(_message.Message):
     __slots__ = ("cases", "next_page_token", "total")

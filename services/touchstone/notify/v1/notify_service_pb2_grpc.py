@@ -60,6 +60,16 @@ class NotifyServiceStub:
                 request_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.ResolveCaseRequest.SerializeToString,
                 response_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.FromString,
                 _registered_method=True)
+        self.WatchCases = channel.unary_stream(
+                '/touchstone.notify.v1.NotifyService/WatchCases',
+                request_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchCasesRequest.SerializeToString,
+                response_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchCasesResponse.FromString,
+                _registered_method=True)
+        self.WatchTasks = channel.unary_stream(
+                '/touchstone.notify.v1.NotifyService/WatchTasks',
+                request_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchTasksRequest.SerializeToString,
+                response_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchTasksResponse.FromString,
+                _registered_method=True)
 
 
 class NotifyServiceServicer:
@@ -99,6 +109,23 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchCases(self, request, context):
+        """Every case transition as notify publishes it (notify.cases.v1), from now on. The first
+        response carries no event: from then on the watch is live. A client too slow to keep up
+        loses the oldest events it has not read, and is told how many in `missed`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchTasks(self, request, context):
+        """The staff task feed (notify.tasks.v1) for staff apps: each task as it changes, from now on
+        (live and missed as WatchCases).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotifyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +153,16 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.ResolveCase,
                     request_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.ResolveCaseRequest.FromString,
                     response_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.SerializeToString,
+            ),
+            'WatchCases': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchCases,
+                    request_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchCasesRequest.FromString,
+                    response_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchCasesResponse.SerializeToString,
+            ),
+            'WatchTasks': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchTasks,
+                    request_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchTasksRequest.FromString,
+                    response_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchTasksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -264,6 +301,60 @@ class NotifyService:
             '/touchstone.notify.v1.NotifyService/ResolveCase',
             touchstone_dot_notify_dot_v1_dot_notify__service__pb2.ResolveCaseRequest.SerializeToString,
             touchstone_dot_notify_dot_v1_dot_notify__service__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/touchstone.notify.v1.NotifyService/WatchCases',
+            touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchCasesRequest.SerializeToString,
+            touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchCasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/touchstone.notify.v1.NotifyService/WatchTasks',
+            touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchTasksRequest.SerializeToString,
+            touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchTasksResponse.FromString,
             options,
             channel_credentials,
             insecure,
