@@ -39,18 +39,21 @@ from loyalty.store import (
 )
 from loyalty.tiers import TierChanged, load_tiers, tier_of
 from loyalty.valuation import AtRisk, Facts, Loss, Recovery, Valuation
-from notify.codec import case_recovered
+from notify.codec import case_escalated, case_recovered
 from notify.domain import (
     CaseClosed,
     CaseOpening,
     CaseOutcome,
     LostMoment,
+    MomentValue,
     UnknownCase,
     UnknownStep,
     Win,
+    case_value,
+    escalates_for_value,
     step_moves,
 )
-from notify.playbooks import PlannedStep
+from notify.playbooks import PlannedStep, RecoveryPolicy
 from notify.rows import CaseFilter, CaseRow, StepCommand
 from notify.store import OutcomeEvent, ResolveEvent, StepEvent, outcomes_to_tell
 from notify.tasks import task_records
@@ -566,6 +569,49 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         self.wins: dict[str, Win] = {}
         self.plans: dict[str, tuple[str, tuple[PlannedStep, ...]]] = {}  # case -> playbook, steps
         self.outbox: list[Outgoing] = []
+        self.values: dict[str, MomentValue] = {}
+        self.value_escalated: set[str] = set()
+
+    def _totals(self, case_id: str) -> dict[str, int]:
+        """The case's values at risk by currency."""
+        totals: dict[str, int] = {}
+        for moment_id, (case, _, _) in self.joined.items():
+            value = self.values.get(moment_id)
+            if case == case_id and value is not None:
+                totals[value.currency] = totals.get(value.currency, 0) + value.value_at_risk_minor
+        return totals
+
+    async def weigh(
+        self, values: Sequence[MomentValue], moment_ids: Sequence[str], policy: RecoveryPolicy
+    ) -> None:
+        self.values.update({v.moment_id: v for v in values})
+        ids = {*moment_ids, *(v.moment_id for v in values)}
+        for case_id in sorted({self.joined[m][0] for m in ids if m in self.joined}):
+            if self.cases[case_id].status != "open" or case_id in self.value_escalated:
+                continue
+            value = case_value(self._totals(case_id))
+            if value is None or not escalates_for_value(value, policy):
+                continue
+            playbook, steps = self.plans[case_id]
+            due = self.cases[case_id].due_at
+            step = PlannedStep(
+                max((s.n for s in steps), default=0) + 1,
+                "step_in",
+                "duty_manager",
+                "in_person",
+                due,
+            )
+            self.plans[case_id] = (playbook, (*steps, step))
+            self.value_escalated.add(case_id)
+            at = max(
+                when
+                for m, (case, _, when) in self.joined.items()
+                if case == case_id and m in self.values
+            )
+            case = await self._known(case_id)
+            self.outbox.extend(
+                [case_escalated(case, step, at, value), *task_records(case, at, step.n)]
+            )
 
     async def take_step(self, command: StepCommand, at: datetime, event: StepEvent) -> CaseRow:
         case = await self._known(command.case_id)
@@ -685,7 +731,16 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         wanted = {k: getattr(where, k) for k in equal if getattr(where, k)}
         rows = [await self._known(c) for c in self.cases]
         rows = sorted(rows, key=lambda c: (c.opened_at, c.case_id))
-        rows = [c for c in rows if self.matches(c, wanted) and _wanted_steps(c, where)]
+        rows = [
+            c
+            for c in rows
+            if self.matches(c, wanted)
+            and _wanted_steps(c, where)
+            and (
+                not where.min_value_at_risk_minor
+                or max(self._totals(c.case_id).values(), default=0) >= where.min_value_at_risk_minor
+            )
+        ]
         page = [c for c in rows if after is None or (c.opened_at, c.case_id) > after][:limit]
         return page, len(rows)
 
@@ -700,10 +755,13 @@ class MemoryNotifyStore(MemoryCustomerLinks):
             )
         ]
         playbook, steps = self.plans.get(case_id, ("", ()))
+        value = case_value(self._totals(case_id))
         return replace(
             case,
             moment_ids=tuple(m for m, _ in joined),
             reasons=tuple(r for _, r in joined),
             playbook=playbook,
             steps=steps,
+            value_at_risk_minor=value.minor if value else 0,
+            currency=value.currency if value else "",
         )

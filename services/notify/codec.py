@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from notify.domain import CaseOpening, CaseOutcome, LostMoment, Win
+from notify.domain import CaseOpening, CaseOutcome, CaseValue, LostMoment, MomentValue, Win
 from notify.playbooks import PlannedStep
 from notify.rows import CaseRow, StepCommand
 from touchstone.common.broken import what_it_broke
@@ -13,6 +13,7 @@ from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_timestamp
 from touchstone.common.topics import NOTIFY_CASES, Outgoing, cloudevent_headers
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
+from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 from touchstone.notify.v1 import events_pb2 as pb
 from touchstone.notify.v1.notify_service_pb2 import Case
 
@@ -92,6 +93,8 @@ def case_message(case: CaseRow) -> Case:
         playbook=case.playbook,
         steps=[step_message(s) for s in case.steps],
         resolved_by=case.resolved_by,
+        value_at_risk_minor=case.value_at_risk_minor,
+        currency=case.currency,
     )
     if case.recovered_at is not None:
         message.recovered_at.CopyFrom(to_timestamp(case.recovered_at))
@@ -198,21 +201,34 @@ def step_due(case: CaseRow, step: PlannedStep, at: datetime) -> Outgoing:
     return case_record(case.customer_id, case.site_id, event, at)
 
 
-def case_escalated(case: CaseRow, step: PlannedStep, at: datetime) -> Outgoing:
-    """CaseEscalated for a step still not done escalate_after past its due time (once per
-    step)."""
+def case_escalated(
+    case: CaseRow, step: PlannedStep, at: datetime, value: CaseValue | None = None
+) -> Outgoing:
+    """CaseEscalated for a step still not done escalate_after past its due time, or (given the
+    case's value) for the duty manager's step_in added for its value at risk; once per step."""
+    reason = "overdue_step" if value is None else "value_at_risk"
     event = pb.CaseEvent(
-        event_id=derived_id("case-escalated", case.case_id, "overdue_step", str(step.n)),
+        event_id=derived_id("case-escalated", case.case_id, reason, str(step.n)),
         escalated=pb.CaseEscalated(
             case_id=case.case_id,
             customer_id=case.customer_id,
             site_id=case.site_id,
-            reason="overdue_step",
+            reason=reason,
             n=step.n,
             at=to_timestamp(at),
+            value_at_risk_minor=value.minor if value else 0,
+            currency=value.currency if value else "",
         ),
     )
     return case_record(case.customer_id, case.site_id, event, at)
+
+
+def moment_value_of(update: ValueUpdated) -> MomentValue | None:
+    """What a lost moment put at risk, from loyalty's ValueUpdated; None for other updates."""
+    if not update.HasField("at_risk") or not update.at_risk.moment_id:
+        return None
+    risk = update.at_risk
+    return MomentValue(risk.moment_id, risk.currency, max(risk.value_at_risk_minor, 0))
 
 
 def case_lost(case: CaseRow, lost_at: datetime) -> Outgoing:

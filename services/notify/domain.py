@@ -4,6 +4,7 @@ stay)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -130,3 +131,35 @@ def step_moves(status: str, completed: bool) -> bool:
     """Whether acknowledging (or completing) a step in this status moves it forward."""
     wanted = "done" if completed else "acknowledged"
     return STEP_ORDER.index(wanted) > STEP_ORDER.index(status)
+
+
+@dataclass(frozen=True)
+class MomentValue:
+    """What a lost moment put at risk, as loyalty valued it."""
+
+    moment_id: str
+    currency: str
+    value_at_risk_minor: int
+
+
+@dataclass(frozen=True)
+class CaseValue:
+    """What a case's lost moments put at risk together, in its currency."""
+
+    currency: str
+    minor: int
+
+
+def case_value(totals: Mapping[str, int]) -> CaseValue | None:
+    """A case's value at risk from its totals by currency: the largest (a customer pays in one
+    currency; should two appear, the larger speaks for the case). None if nothing was valued."""
+    if not totals:
+        return None
+    currency = max(sorted(totals), key=lambda c: totals[c])
+    return CaseValue(currency, totals[currency])
+
+
+def escalates_for_value(value: CaseValue | None, policy: RecoveryPolicy) -> bool:
+    """DOMAIN §9: a high-value complaint goes to the duty manager, at once."""
+    threshold = policy.escalate_at_risk.get(value.currency) if value else None
+    return value is not None and threshold is not None and value.minor >= threshold

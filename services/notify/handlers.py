@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from notify.codec import case_event, case_record, lost_moment_of, win_of
-from notify.domain import CaseOpening, LostMoment, Win, opening_for
+from notify.codec import case_event, case_record, lost_moment_of, moment_value_of, win_of
+from notify.domain import CaseOpening, LostMoment, MomentValue, Win, opening_for
 from notify.playbooks import (
     LossFacts,
     Playbooks,
@@ -21,16 +21,19 @@ from touchstone.common.calendar import Calendars
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, parse_record
 from touchstone.common.topics import (
+    LOYALTY_VALUES,
     NOTIFY_DLQ,
     Incoming,
     Outgoing,
 )
 from touchstone.journey.v1.events_pb2 import MomentScored
+from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 
 
 class OpenRecoveryCases:
     """The notify batch handler: lost moments open or join cases, wins recover them; unscored
-    moments change nothing."""
+    moments change nothing; loyalty's values of lost moments send valuable cases to the duty
+    manager."""
 
     def __init__(
         self,
@@ -64,9 +67,14 @@ class OpenRecoveryCases:
         through the outbox, written with the change)."""
         lost: list[LostMoment] = []
         wins: list[Win] = []
+        values: list[MomentValue] = []
         outgoing: list[Outgoing] = []
         for record in batch:
             try:
+                if record.topic == LOYALTY_VALUES:
+                    value = moment_value_of(parse_record(record, ValueUpdated))
+                    values.extend([value] if value is not None else [])
+                    continue
                 scored = parse_record(record, MomentScored)
                 moment, win = lost_moment_of(scored), win_of(scored)
             except UnusableRecord as error:
@@ -84,6 +92,7 @@ class OpenRecoveryCases:
             outgoing.append(case_record(case.customer_id, case.site_id, event, moment.occurred_at))
             if event.HasField("opened"):
                 outgoing.extend(task_records(case, moment.occurred_at, steps=opening.steps))
-        customers = [m.customer_id for m in lost]
-        await self.store.settle(wins, customers, [m.moment_id for m in lost])  # via the outbox
+        customers, moment_ids = [m.customer_id for m in lost], [m.moment_id for m in lost]
+        await self.store.settle(wins, customers, moment_ids)  # via the outbox
+        await self.store.weigh(values, moment_ids, self.policy)  # open cases: after settling
         return outgoing

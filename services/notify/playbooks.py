@@ -9,7 +9,7 @@ after the moment or the end of the next working day by the site's business calen
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any
 from touchstone.common.calendar import BusinessCalendar
 from touchstone.common.config_files import ConfigFileError, shipped, yaml_mapping
 
-ACTIONS = ("apologise", "fix", "ask_opinion", "follow_up", "correct_cause")
+ACTIONS = ("apologise", "fix", "ask_opinion", "follow_up", "correct_cause", "step_in")
 OWNERS = ("system", "staff", "duty_manager")
 PEOPLE = ("staff", "duty_manager")  # the owners whose steps wait on people
 CHANNELS = ("in_person", "phone", "email", "webhook", "task")
@@ -57,6 +57,9 @@ class RecoveryPolicy:
     respond_within: timedelta = timedelta(minutes=15)  # a case is due this long after its moment
     escalate_after: timedelta = timedelta(minutes=10)  # a staff step this late goes up
     lost_after: timedelta = timedelta(days=30)  # no recovering win this long after: lost
+    # a case whose lost moments put at least this much at risk (minor units, by currency) goes
+    # to the duty manager at once; a currency not named never escalates by value
+    escalate_at_risk: Mapping[str, int] = field(default_factory=dict)
 
 
 DEFAULT_POLICY = RecoveryPolicy()
@@ -138,14 +141,35 @@ def _policy(raw: Any, problems: list[str]) -> RecoveryPolicy:
     if not isinstance(raw, dict) or set(raw) - set(vars(DEFAULT_POLICY)):
         problems.append(f"recovery: some of {', '.join(vars(DEFAULT_POLICY))}")
         return DEFAULT_POLICY
-    chosen = {}
+    chosen: dict[str, Any] = {}
     for name, value in raw.items():
+        if name == "escalate_at_risk":
+            chosen[name] = _amounts(value, problems)
+            continue
         duration = _duration(value)
         if duration is None:
             problems.append(f"recovery.{name}: one of {', '.join(UNITS)}: a number above 0")
         else:
             chosen[name] = duration
     return RecoveryPolicy(**chosen)
+
+
+def _amounts(raw: Any, problems: list[str]) -> dict[str, int]:
+    """{CURRENCY: minor units above 0}, e.g. {VND: 10000000}."""
+    if not isinstance(raw, dict):
+        problems.append("recovery.escalate_at_risk: {CURRENCY: amount in minor units}")
+        return {}
+    amounts = {}
+    for currency, amount in raw.items():
+        code = str(currency)
+        whole = isinstance(amount, int) and not isinstance(amount, bool) and amount > 0
+        if len(code) != 3 or not code.isalpha() or not code.isupper() or not whole:
+            problems.append(
+                f"recovery.escalate_at_risk.{code}: an ISO 4217 code and a whole amount above 0"
+            )
+            continue
+        amounts[code] = amount
+    return amounts
 
 
 def _duration(raw: Any) -> timedelta | None:
@@ -192,9 +216,9 @@ def _steps(raw: Any, where: str, problems: list[str]) -> list[Step]:
     for n, entry in enumerate(raw):
         at = f"{where}[{n}]"
         entry = entry if isinstance(entry, dict) else {}
-        for field, allowed in (("action", ACTIONS), ("owner", OWNERS), ("channel", CHANNELS)):
-            if entry.get(field) not in allowed:
-                problems.append(f"{at}.{field}: must be one of {', '.join(allowed)}")
+        for name, allowed in (("action", ACTIONS), ("owner", OWNERS), ("channel", CHANNELS)):
+            if entry.get(name) not in allowed:
+                problems.append(f"{at}.{name}: must be one of {', '.join(allowed)}")
         raw_due = entry.get("due")
         due: dict[str, Any] = raw_due if isinstance(raw_due, dict) else {}
         minutes: Any = due.get("minutes")

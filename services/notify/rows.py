@@ -27,6 +27,8 @@ class CaseRow:
     playbook: str = ""
     steps: tuple[PlannedStep, ...] = ()
     resolved_by: str = ""
+    value_at_risk_minor: int = 0  # what its lost moments put at risk, as loyalty valued them
+    currency: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class CaseFilter:
     status: str = ""
     owner: str = ""  # open cases with a step this owner has not done (escalated: duty manager)
     overdue_at: datetime | None = None  # open cases with a people's step due before then
+    min_value_at_risk_minor: int = 0  # cases whose lost moments put at least this at risk
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,20 @@ from notify.store import PostgresNotifyStore
 from notify.sweeper import Sweeper
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.topic_feed import TopicFeed
-from touchstone.common.topics import JOURNEY_MOMENTS, NOTIFY_CASES, NOTIFY_DLQ, NOTIFY_TASKS
+from touchstone.common.topics import (
+    JOURNEY_MOMENTS,
+    LOYALTY_VALUES,
+    NOTIFY_CASES,
+    NOTIFY_DLQ,
+    NOTIFY_TASKS,
+)
 from touchstone.common.worker import ServiceSpec
 from touchstone.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from touchstone.notify.v1.events_pb2 import CaseEvent, TaskEvent
 
 SPEC = ServiceSpec(
     name="notify",
-    input_topics=(JOURNEY_MOMENTS,),
+    input_topics=(JOURNEY_MOMENTS, LOYALTY_VALUES),
     dead_letter_topic=NOTIFY_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=lambda pool, settings: PostgresNotifyStore(pool),

@@ -16,9 +16,12 @@ from notify.domain import (
     CaseOpening,
     CaseOutcome,
     LostMoment,
+    MomentValue,
     UnknownCase,
     UnknownStep,
     Win,
+    case_value,
+    escalates_for_value,
     step_moves,
 )
 from notify.overdue import StepOnClock, escalates, falls_due
@@ -78,6 +81,13 @@ class NotifyStore(CustomerLinks, Protocol):
 
     async def get_case(self, case_id: str) -> CaseRow | None:
         """The case with its moments, or None."""
+
+    async def weigh(
+        self, values: Sequence[MomentValue], moment_ids: Sequence[str], policy: RecoveryPolicy
+    ) -> None:
+        """Keep what lost moments put at risk; every open case of these moments (valued or
+        joined) whose value reaches the policy's escalate_at_risk and was not escalated for it
+        yet goes to the duty manager: a step_in step added, its event and task in the outbox."""
 
 
 OPENING_COLUMNS = (
@@ -153,8 +163,18 @@ CASE_COLUMNS = (
     "case_id, customer_id, visit_id, site_id, status, opening_moment_id, opened_at, due_at"
 )
 FULL_CASE_COLUMNS = (
-    f"{CASE_COLUMNS}, recovered_at, coalesce(recovered_by, ''), playbook, coalesce(resolved_by, '')"
+    f"{CASE_COLUMNS}, recovered_at, coalesce(recovered_by, ''), playbook,"
+    " coalesce(resolved_by, ''), coalesce(val.minor, 0), coalesce(val.currency, '')"
 )
+# Each case's value at risk: its lost moments' values, in its largest currency (domain.case_value).
+WITH_VALUE = """
+notify.cases LEFT JOIN LATERAL (
+    SELECT v.currency, sum(v.value_at_risk_minor)::bigint AS minor
+    FROM notify.case_moments m JOIN notify.moment_values v USING (moment_id)
+    WHERE m.case_id = cases.case_id
+    GROUP BY v.currency ORDER BY minor DESC, v.currency LIMIT 1
+) val ON true
+"""
 
 WIN_COLUMNS = ("moment_id", "customer_id", "occurred_at")
 SAVE_WINS = """
@@ -208,13 +228,13 @@ WHERE m.moment_id = ANY(%s)
 
 SELECT_CASE_PAGE = sql.SQL(f"""
 SELECT {FULL_CASE_COLUMNS}, (SELECT count(*) FROM notify.cases WHERE true {{filters}})
-FROM notify.cases
+FROM {WITH_VALUE}
 WHERE (opened_at, case_id) > (%(after_time)s::timestamptz, %(after_id)s::text) {{filters}}
 ORDER BY opened_at, case_id
 LIMIT %(limit)s
 """)
 
-SELECT_CASE = f"SELECT {FULL_CASE_COLUMNS} FROM notify.cases WHERE case_id = %s"
+SELECT_CASE = f"SELECT {FULL_CASE_COLUMNS} FROM {WITH_VALUE} WHERE case_id = %s"
 
 SELECT_CASE_MOMENTS = """
 SELECT moment_id, reason FROM notify.case_moments WHERE case_id = %s ORDER BY occurred_at, moment_id
@@ -235,11 +255,20 @@ AND status = 'open' AND EXISTS (
 """)
 
 
+WORTH = sql.SQL("""
+AND EXISTS (
+    SELECT 1 FROM notify.case_moments m JOIN notify.moment_values v USING (moment_id)
+    WHERE m.case_id = cases.case_id
+    GROUP BY v.currency HAVING sum(v.value_at_risk_minor) >= %(min_value_at_risk_minor)s)
+""")
+
+
 def _filters(where: CaseFilter) -> sql.Composable:
     equal = equality_filters(where, ("customer_id", "site_id", "status"), SCHEMA)
     owned = OWNED_BY if where.owner else sql.SQL("")
     overdue = OVERDUE if where.overdue_at is not None else sql.SQL("")
-    return sql.Composed([equal, owned, overdue])
+    worth = WORTH if where.min_value_at_risk_minor > 0 else sql.SQL("")
+    return sql.Composed([equal, owned, overdue, worth])
 
 
 class PostgresNotifyStore(PostgresCustomerLinks):
@@ -386,6 +415,40 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 return resolved
             return case
 
+    async def weigh(
+        self, values: Sequence[MomentValue], moment_ids: Sequence[str], policy: RecoveryPolicy
+    ) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            if values:
+                names = ("moment_id", "currency", "value_at_risk_minor")
+                await conn.execute(SAVE_VALUES, columns(values, names))
+            ids = sorted({*moment_ids, *(v.moment_id for v in values)})
+            locked = await (await conn.execute(CASES_TO_WEIGH, (ids,))).fetchall()
+            cases = [case_id for (case_id,) in locked]
+            if not cases:
+                return
+            totals: dict[str, dict[str, int]] = {}
+            tipped_at: dict[str, datetime] = {}
+            for case_id, currency, minor, latest in await (
+                await conn.execute(CASE_TOTALS, (cases,))
+            ).fetchall():
+                totals.setdefault(case_id, {})[currency] = minor
+                tipped_at[case_id] = max(tipped_at.get(case_id, latest), latest)
+            news: list[Outgoing] = []
+            for case_id in cases:
+                value = case_value(totals.get(case_id, {}))
+                if value is None or not escalates_for_value(value, policy):
+                    continue
+                added = await (await conn.execute(STEP_IN, (case_id,))).fetchone()
+                await conn.execute(MARK_VALUE_ESCALATED, (case_id,))
+                case = await self._case(conn, case_id)
+                assert case is not None and added is not None  # locked above
+                step = next(s for s in case.steps if s.n == added[0])
+                at = tipped_at[case_id]
+                news.append(case_escalated(case, step, at, value))
+                news.extend(task_records(case, at, step.n))
+            await add_to_outbox(conn, SCHEMA, news)
+
     async def sweep(self, now: datetime, policy: RecoveryPolicy) -> Swept:
         """Tell the steps people are late with and escalate those late enough, close as lost
         the cases no win recovered in time, and forget wins too old to matter; each decision
@@ -461,6 +524,36 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         return case
 
 
+SAVE_VALUES = """
+INSERT INTO notify.moment_values AS v (moment_id, currency, value_at_risk_minor)
+SELECT * FROM unnest(%(moment_id)s::text[], %(currency)s::text[], %(value_at_risk_minor)s::bigint[])
+ON CONFLICT (moment_id) DO UPDATE
+SET currency = excluded.currency, value_at_risk_minor = excluded.value_at_risk_minor
+"""
+# The open cases of these moments not yet escalated for their value, locked; then their values.
+CASES_TO_WEIGH = """
+SELECT c.case_id FROM notify.cases c
+WHERE c.case_id IN (SELECT case_id FROM notify.case_moments WHERE moment_id = ANY(%s))
+  AND c.status = 'open' AND NOT c.value_escalated
+ORDER BY c.case_id
+FOR UPDATE
+"""
+CASE_TOTALS = """
+SELECT m.case_id, v.currency, sum(v.value_at_risk_minor)::bigint, max(m.occurred_at)
+FROM notify.case_moments m JOIN notify.moment_values v USING (moment_id)
+WHERE m.case_id = ANY(%s)
+GROUP BY m.case_id, v.currency
+"""
+STEP_IN = """
+INSERT INTO notify.case_steps (case_id, n, action, owner, channel, due_at)
+SELECT c.case_id, coalesce(max(s.n), 0) + 1, 'step_in', 'duty_manager', 'in_person', c.due_at
+FROM notify.cases c LEFT JOIN notify.case_steps s USING (case_id)
+WHERE c.case_id = %s
+GROUP BY c.case_id, c.due_at
+RETURNING n
+"""
+MARK_VALUE_ESCALATED = "UPDATE notify.cases SET value_escalated = true WHERE case_id = %s"
+
 SWEEP_BATCH = 500
 STEPS_ON_CLOCK = """
 SELECT s.case_id, s.n, s.owner, s.due_at, s.status, s.due_told, s.escalated_at IS NOT NULL
@@ -510,13 +603,15 @@ class Swept:
 
 def case_row(row: Sequence[Any]) -> CaseRow:
     """A case as FULL_CASE_COLUMNS reads it (without its moments and steps)."""
-    *kept, recovered_at, recovered_by, playbook, resolved_by = row
+    *kept, recovered_at, recovered_by, playbook, resolved_by, value_minor, currency = row
     return replace(
         CaseRow(*kept),
         recovered_at=recovered_at,
         recovered_by=recovered_by,
         playbook=playbook,
         resolved_by=resolved_by,
+        value_at_risk_minor=value_minor,
+        currency=currency,
     )
 
 

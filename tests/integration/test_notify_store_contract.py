@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from notify.domain import LostMoment, UnknownCase, UnknownStep, Win, opening_for
-from notify.playbooks import PlannedStep
+from notify.domain import LostMoment, MomentValue, UnknownCase, UnknownStep, Win, opening_for
+from notify.playbooks import PlannedStep, RecoveryPolicy
 from notify.rows import CaseFilter, StepCommand
 from tests.builders import T0
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
@@ -259,5 +259,66 @@ def test_notify_lists_cases_by_who_owes_a_step_and_by_lateness(notify_store) -> 
         assert await listed(store, owner="staff") == []
         assert await listed(store, overdue_at=T0 + timedelta(minutes=90)) == [theirs]
         assert await listed(store, owner="duty_manager", site_id="s2") == []
+
+    run(notify_store, scenario)
+
+
+RICH = RecoveryPolicy(escalate_at_risk={"VND": 20_000_000})
+
+
+def test_notify_sends_a_case_worth_enough_to_the_duty_manager_once(notify_store) -> None:
+    step = PlannedStep(1, "apologise", "staff", "in_person", T0 + timedelta(minutes=5))
+    opening = replace(opening_for(lost(1)), steps=(step,))
+
+    async def scenario(store) -> None:
+        await store.open_or_join([opening], [lost(1)])
+        await store.weigh([MomentValue("m1", "VND", 12_000_000)], [], RICH)
+        assert await queued(store) == []
+        await store.open_or_join([replace(opening_for(lost(2)), steps=(step,))], [lost(2)])
+        await store.weigh([MomentValue("m2", "VND", 10_000_000)], ["m2"], RICH)
+        await store.weigh([MomentValue("m2", "VND", 10_000_000)], ["m2"], RICH)  # once
+        (event,) = map(CaseEvent.FromString, await queued(store))
+        escalated = event.escalated
+        assert (escalated.reason, escalated.n, escalated.currency) == ("value_at_risk", 2, "VND")
+        assert escalated.value_at_risk_minor == 22_000_000
+        assert escalated.at.ToDatetime().replace(tzinfo=T0.tzinfo) == T0 + timedelta(minutes=2)
+        case = await store.get_case(opening.case_id)
+        assert (case.value_at_risk_minor, case.currency) == (22_000_000, "VND")
+        assert [(s.n, s.action, s.owner, s.due_at) for s in case.steps][1] == (
+            2,
+            "step_in",
+            "duty_manager",
+            case.due_at,
+        )
+        (task,) = [TaskEvent.FromString(v).task for v in await queued(store, NOTIFY_TASKS)]
+        assert (task.n, task.owner, task.state) == (2, "duty_manager", TASK_STATE_OPEN)
+        worth = CaseFilter(min_value_at_risk_minor=20_000_000)
+        assert [c.case_id for c in (await store.list_cases(worth, None, 5))[0]] == [opening.case_id]
+        more = CaseFilter(min_value_at_risk_minor=22_000_001)
+        assert await store.list_cases(more, None, 5) == ([], 0)
+
+    run(notify_store, scenario)
+
+
+def test_notify_weighs_a_value_heard_before_its_lost_moment(notify_store) -> None:
+    async def scenario(store) -> None:
+        await store.weigh([MomentValue("m1", "VND", 25_000_000)], [], RICH)
+        await store.open_or_join([opening_for(lost(1))], [lost(1)])
+        await store.weigh([], ["m1"], RICH)
+        (event,) = map(CaseEvent.FromString, await queued(store))
+        assert event.escalated.value_at_risk_minor == 25_000_000
+        case = await store.get_case(opening_for(lost(1)).case_id)
+        assert [s.action for s in case.steps] == ["step_in"]
+
+    run(notify_store, scenario)
+
+
+def test_notify_does_not_escalate_a_recovered_case_for_its_value(notify_store) -> None:
+    async def scenario(store) -> None:
+        await open_or_join(store, lost(1))
+        await store.settle([Win("w1", "c1", T0 + timedelta(minutes=9))], ["c1"], [])
+        before = len(await queued(store))
+        await store.weigh([MomentValue("m1", "VND", 99_000_000)], [], RICH)
+        assert len(await queued(store)) == before
 
     run(notify_store, scenario)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from notify.domain import CaseOutcome, Win
+from notify.domain import CaseOutcome, CaseValue, Win, case_value, escalates_for_value
 from notify.overdue import StepOnClock, escalates, falls_due, lost_at
 from notify.playbooks import DEFAULT_POLICY, PlaybookError, load_playbooks, parse_playbooks
 from tests.builders import T0
@@ -94,4 +94,36 @@ playbooks: {quick: [{action: fix, owner: staff, channel: in_person, due: {minute
         assert f"recovery.{name}: one of minutes, hours, days" in problems
     with pytest.raises(PlaybookError) as unknown:
         parse_playbooks(text.replace("respond_within: 5", "snooze: 5"), "bad.yaml")
-    assert "recovery: some of respond_within, escalate_after, lost_after" in unknown.value.problems
+    assert (
+        "recovery: some of respond_within, escalate_after, lost_after, escalate_at_risk"
+        in unknown.value.problems
+    )
+
+
+def test_a_high_value_at_risk_goes_to_the_duty_manager_by_its_currencys_threshold() -> None:
+    policy = load_playbooks().policy
+    assert policy.escalate_at_risk == {"VND": 30_000_000, "USD": 120_000}
+    assert escalates_for_value(CaseValue("VND", 30_000_000), policy)
+    assert not escalates_for_value(CaseValue("VND", 29_999_999), policy)
+    assert not escalates_for_value(CaseValue("EUR", 10**12), policy)  # no threshold named
+    assert not escalates_for_value(None, policy)
+
+
+def test_a_cases_value_is_its_largest_currency() -> None:
+    assert case_value({}) is None
+    assert case_value({"VND": 5, "USD": 7}) == CaseValue("USD", 7)
+    assert case_value({"VND": 7, "USD": 7}) == CaseValue("USD", 7)  # a tie: the first by name
+
+
+def test_value_thresholds_must_be_currencies_and_whole_amounts() -> None:
+    text = """
+recovery: {escalate_at_risk: {vnd: 5, USD: 1.5, EUR: 0, GBP: 100}}
+rules: [{playbook: quick}]
+playbooks: {quick: [{action: fix, owner: staff, channel: in_person, due: {minutes: 5}}]}
+"""
+    with pytest.raises(PlaybookError) as refused:
+        parse_playbooks(text, "bad.yaml")
+    problems = "\n".join(refused.value.problems)
+    for code in ("vnd", "USD", "EUR"):
+        assert f"recovery.escalate_at_risk.{code}: an ISO 4217 code" in problems
+    assert "GBP" not in problems

@@ -7,19 +7,26 @@ from datetime import timedelta
 
 from notify.domain import case_id_for
 from notify.handlers import OpenRecoveryCases
-from notify.playbooks import DEFAULT_POLICY, RecoveryPolicy
+from notify.playbooks import RecoveryPolicy
 from tests.builders import T0, moment, record
 from tests.memory_stores import MemoryNotifyStore
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_datetime
-from touchstone.common.topics import NOTIFY_CASES, NOTIFY_DLQ, NOTIFY_TASKS, Outgoing
+from touchstone.common.topics import (
+    LOYALTY_VALUES,
+    NOTIFY_CASES,
+    NOTIFY_DLQ,
+    NOTIFY_TASKS,
+    Outgoing,
+)
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
+from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 from touchstone.notify.v1.events_pb2 import TASK_STATE_OPEN, CaseEvent, TaskEvent
 
 CASE = case_id_for("cust-1", "visit-1")
 
 
-def handle(store: MemoryNotifyStore, *records, policy=DEFAULT_POLICY) -> list[Outgoing]:
+def handle(store: MemoryNotifyStore, *records, policy=None) -> list[Outgoing]:
     return asyncio.run(OpenRecoveryCases(store, policy).handle(list(records)))
 
 
@@ -170,3 +177,36 @@ def test_a_joining_moment_raises_no_new_tasks() -> None:
     handle(store, record(lost("m-1")))
     out = handle(store, record(lost("m-2", 4), 1))
     assert tasks(out) == []
+
+
+def valued(moment_id: str, minor: int, currency: str = "VND") -> bytes:
+    """Loyalty's ValueUpdated for a lost moment it valued."""
+    update = ValueUpdated(event_id=f"v-{moment_id}")
+    update.at_risk.moment_id = moment_id
+    update.at_risk.currency = currency
+    update.at_risk.value_at_risk_minor = minor
+    return update.SerializeToString()
+
+
+def test_a_lost_moment_loyalty_values_highly_goes_to_the_duty_manager_at_once() -> None:
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-1")))
+    handle(store, record(valued("m-1", 35_000_000), 0, LOYALTY_VALUES))
+    (escalated,) = [e.escalated for e in events(store.outbox)]
+    assert (escalated.reason, escalated.value_at_risk_minor) == ("value_at_risk", 35_000_000)
+    (task,) = tasks(store.outbox)
+    assert (task.task.owner, task.task.action) == ("duty_manager", "step_in")
+
+
+def test_a_modest_value_at_risk_stays_with_the_playbook() -> None:
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-1")), record(valued("m-1", 24_000_000), 1, LOYALTY_VALUES))
+    assert store.outbox == []
+    case = asyncio.run(store.get_case(CASE))
+    assert (case.value_at_risk_minor, case.currency) == (24_000_000, "VND")
+
+
+def test_a_value_update_that_does_not_parse_is_dead_lettered() -> None:
+    (dead,) = handle(MemoryNotifyStore(), record(b"\xff\xff", 0, LOYALTY_VALUES))
+    assert dead.topic == NOTIFY_DLQ
+    assert dict(dead.headers)["dlq_reason"].startswith(b"not a ValueUpdated")

@@ -141,20 +141,24 @@ class StepDue(_message.Message):
     def __init__(self, case_id: _Optional[str] = ..., n: _Optional[int] = ..., action: _Optional[str] = ..., owner: _Optional[str] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CaseEscalated(_message.Message):
-    __slots__ = ("case_id", "customer_id", "site_id", "reason", "n", "at")
+    __slots__ = ("case_id", "customer_id", "site_id", "reason", "n", "at", "value_at_risk_minor", "currency")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
+    VALUE_AT_RISK_MINOR_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     customer_id: str
     site_id: str
     reason: str
     n: int
     at: _timestamp_pb2.Timestamp
-    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., site_id: _Optional[str] = ..., reason: _Optional[str] = ..., n: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    value_at_risk_minor: int
+    currency: str
+    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., site_id: _Optional[str] = ..., reason: _Optional[str] = ..., n: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., value_at_risk_minor: _Optional[int] = ..., currency: _Optional[str] = ...) -> None: ...
 
 class CaseLost(_message.Message):
     __slots__ = ("case_id", "customer_id", "moment_ids", "lost_at")

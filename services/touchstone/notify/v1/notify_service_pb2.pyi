@@ -69,7 +69,7 @@ class ResolveCaseRequest(_message.Message):
     def __init__(self, case_id: _Optional[str] = ..., by: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class ListCasesRequest(_message.Message):
-    __slots__ = ("customer_id", "site_id", "status", "page_size", "page_token", "owner", "overdue")
+    __slots__ = ("customer_id", "site_id", "status", "page_size", "page_token", "owner", "overdue", "min_value_at_risk_minor")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +77,7 @@ class ListCasesRequest(_message.Message):
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    MIN_VALUE_AT_RISK_MINOR_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     site_id: str
     status: _events_pb2.CaseStatus
@@ -84,7 +85,8 @@ class ListCasesRequest(_message.Message):
     page_token: str
     owner: str
     overdue: bool
-    def __init__(self, customer_id: _Optional[str] = ..., site_id: _Optional[str] = ..., status: _Optional[_Union[_events_pb2.CaseStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., owner: _Optional[str] = ..., overdue: _Optional[bool] = ...) -> None: ...
+    min_value_at_risk_minor: int
+    def __init__(self, customer_id: _Optional[str] = ..., site_id: _Optional[str] = ..., status: _Optional[_Union[_events_pb2.CaseStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., owner: _Optional[str] = ..., overdue: _Optional[bool] = ..., min_value_at_risk_minor: _Optional[int] = ...) -> None: ...
 
 class ListCasesResponse(_message.Message):
     __slots__ = ("cases", "next_page_token", "total")
@@ -103,7 +105,7 @@ class GetCaseRequest(_message.Message):
     def __init__(self, case_id: _Optional[str] = ...) -> None: ...
 
 class Case(_message.Message):
-    __slots__ = ("case_id", "customer_id", "visit_id", "site_id", "status", "opened_at", "due_at", "moment_ids", "reasons", "recovered_at", "recovered_by", "playbook", "steps", "resolved_by")
+    __slots__ = ("case_id", "customer_id", "visit_id", "site_id", "status", "opened_at", "due_at", "moment_ids", "reasons", "recovered_at", "recovered_by", "playbook", "steps", "resolved_by", "value_at_risk_minor", "currency")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     VISIT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +120,8 @@ class Case(_message.Message):
     PLAYBOOK_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
     RESOLVED_BY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_AT_RISK_MINOR_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     customer_id: str
     visit_id: str
@@ -132,4 +136,6 @@ class Case(_message.Message):
     playbook: str
     steps: _containers.RepeatedCompositeFieldContainer[_events_pb2.CaseStep]
     resolved_by: str
-    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., site_id: _Optional[str] = ..., status: _Optional[_Union[_events_pb2.CaseStatus, str]] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moment_ids: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., recovered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recovered_by: _Optional[str] = ..., playbook: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[_events_pb2.CaseStep, _Mapping]]] = ..., resolved_by: _Optional[str] = ...) -> None: ...
+    value_at_risk_minor: int
+    currency: str
+    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., site_id: _Optional[str] = ..., status: _Optional[_Union[_events_pb2.CaseStatus, str]] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moment_ids: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., recovered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recovered_by: _Optional[str] = ..., playbook: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[_events_pb2.CaseStep, _Mapping]]] = ..., resolved_by: _Optional[str] = ..., value_at_risk_minor: _Optional[int] = ..., currency: _Optional[str] = ...) -> None: ...
