@@ -40,6 +40,7 @@ from loyalty.store import (
 from loyalty.tiers import TierChanged, load_tiers, tier_of
 from loyalty.valuation import AtRisk, Facts, Loss, Recovery, Valuation
 from notify.codec import case_escalated, case_recovered
+from notify.contact_book import Contact, ContactChange, folded
 from notify.domain import (
     CaseClosed,
     CaseOpening,
@@ -571,6 +572,17 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         self.outbox: list[Outgoing] = []
         self.values: dict[str, MomentValue] = {}
         self.value_escalated: set[str] = set()
+        self.contacts: dict[str, Contact] = {}
+        self.erased: set[str] = set()
+
+    async def fold_contacts(self, changes: Sequence[ContactChange]) -> None:
+        for change in changes:
+            if change.erased:
+                self.contacts.pop(change.customer_id, None)
+                self.erased.add(change.customer_id)
+            else:
+                contact = self.contacts.get(change.customer_id, Contact(change.customer_id))
+                self.contacts[change.customer_id] = folded(contact, change)
 
     def _totals(self, case_id: str) -> dict[str, int]:
         """The case's values at risk by currency."""

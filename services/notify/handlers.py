@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from notify.codec import case_event, case_record, lost_moment_of, moment_value_of, win_of
+from notify.contact_book import ContactChange, contact_change_of
 from notify.domain import CaseOpening, LostMoment, MomentValue, Win, opening_for
 from notify.playbooks import (
     LossFacts,
@@ -19,13 +20,16 @@ from notify.store import NotifyStore
 from notify.tasks import task_records
 from touchstone.common.calendar import Calendars
 from touchstone.common.calendar_file import load_calendars
+from touchstone.common.customer_links import LinkChange, link_change_of
 from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, parse_record
 from touchstone.common.topics import (
+    CONTACTS_PROFILES,
     LOYALTY_VALUES,
     NOTIFY_DLQ,
     Incoming,
     Outgoing,
 )
+from touchstone.contacts.v1.profile_pb2 import CustomerEvent
 from touchstone.journey.v1.events_pb2 import MomentScored
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 
@@ -33,7 +37,7 @@ from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 class OpenRecoveryCases:
     """The notify batch handler: lost moments open or join cases, wins recover them; unscored
     moments change nothing; loyalty's values of lost moments send valuable cases to the duty
-    manager."""
+    manager; contacts' profile events link customers and say how to reach them."""
 
     def __init__(
         self,
@@ -69,8 +73,16 @@ class OpenRecoveryCases:
         wins: list[Win] = []
         values: list[MomentValue] = []
         outgoing: list[Outgoing] = []
+        links: list[LinkChange] = []
+        contacts: list[ContactChange] = []
         for record in batch:
             try:
+                if record.topic == CONTACTS_PROFILES:
+                    profile = parse_record(record, CustomerEvent)
+                    link, contact = link_change_of(profile), contact_change_of(profile)
+                    links.extend([link] if link is not None else [])
+                    contacts.extend([contact] if contact is not None else [])
+                    continue
                 if record.topic == LOYALTY_VALUES:
                     value = moment_value_of(parse_record(record, ValueUpdated))
                     values.extend([value] if value is not None else [])
@@ -95,4 +107,6 @@ class OpenRecoveryCases:
         customers, moment_ids = [m.customer_id for m in lost], [m.moment_id for m in lost]
         await self.store.settle(wins, customers, moment_ids)  # via the outbox
         await self.store.weigh(values, moment_ids, self.policy)  # open cases: after settling
+        await self.store.fold_links(links)  # and settles the linked customers' cases again
+        await self.store.fold_contacts(contacts)
         return outgoing

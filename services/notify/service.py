@@ -1,15 +1,24 @@
 """How the notify service is assembled from its parts."""
 
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from notify.api import NotifyApi
+from notify.channels import Channel, EmailChannel, WebhookChannel
+from notify.deliveries import DEFAULT_DELIVERY_POLICY
+from notify.delivery_store import PostgresDeliveries
 from notify.handlers import OpenRecoveryCases
+from notify.messages import load_templates
 from notify.playbooks import load_playbooks
+from notify.sender import Sender
 from notify.store import PostgresNotifyStore
 from notify.sweeper import Sweeper
 from touchstone.common.calendar_file import load_calendars
+from touchstone.common.settings import Settings
 from touchstone.common.topic_feed import TopicFeed
 from touchstone.common.topics import (
+    CONTACTS_PROFILES,
     JOURNEY_MOMENTS,
     LOYALTY_VALUES,
     NOTIFY_CASES,
@@ -20,9 +29,34 @@ from touchstone.common.worker import ServiceSpec
 from touchstone.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from touchstone.notify.v1.events_pb2 import CaseEvent, TaskEvent
 
+
+def sender(store: PostgresNotifyStore, settings: Settings) -> Sender:
+    """The sender over notify's delivery outbox, with the channels the settings configure;
+    refuses to start if a playbook's system step sends a message no template writes."""
+    templates = load_templates(settings.messages_dir)
+    templates.check_covers(load_playbooks(settings.playbooks_file))
+    policy = replace(
+        DEFAULT_DELIVERY_POLICY,
+        lease=timedelta(seconds=settings.delivery_lease_s),
+        messages_per_day=settings.messages_per_day,
+    )
+    deliveries = PostgresDeliveries(
+        store.pool,
+        templates,
+        load_calendars(settings.calendars_file),
+        policy,
+        webhook_configured=bool(settings.webhook_url),
+    )
+    channels: dict[str, Channel] = {
+        "email": EmailChannel(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    }
+    channels["webhook"] = WebhookChannel(settings.webhook_url, settings.webhook_secret)
+    return Sender(deliveries, channels)
+
+
 SPEC = ServiceSpec(
     name="notify",
-    input_topics=(JOURNEY_MOMENTS, LOYALTY_VALUES),
+    input_topics=(JOURNEY_MOMENTS, LOYALTY_VALUES, CONTACTS_PROFILES),
     dead_letter_topic=NOTIFY_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=lambda pool, settings: PostgresNotifyStore(pool),
@@ -37,9 +71,11 @@ SPEC = ServiceSpec(
         task_feed=TopicFeed(settings, NOTIFY_TASKS, TaskEvent),
     ),
     background=lambda store, settings: [
-        Sweeper(store, load_playbooks(settings.playbooks_file).policy, settings.sweep_every_s)
+        Sweeper(store, load_playbooks(settings.playbooks_file).policy, settings.sweep_every_s),
+        sender(store, settings),
     ],
     grpc_service="touchstone.notify.v1.NotifyService",
+    follows_merges=False,  # reads contacts.profiles.v1 itself: merges, and how to reach people
     relays_outbox=True,  # staff commands' events
     add_servicer=pb_grpc.add_NotifyServiceServicer_to_server,
 )

@@ -11,6 +11,8 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from notify.codec import case_escalated, case_lost, case_recovered, step_due
+from notify.contact_book import Contact, ContactChange, folded
+from notify.deliveries import PlannedDelivery, planned_deliveries
 from notify.domain import (
     CaseClosed,
     CaseOpening,
@@ -81,6 +83,10 @@ class NotifyStore(CustomerLinks, Protocol):
 
     async def get_case(self, case_id: str) -> CaseRow | None:
         """The case with its moments, or None."""
+
+    async def fold_contacts(self, changes: Sequence[ContactChange]) -> None:
+        """Fold what profile events say about reaching customers, in order; an erased customer's
+        contact is dropped and they are remembered as erased."""
 
     async def weigh(
         self, values: Sequence[MomentValue], moment_ids: Sequence[str], policy: RecoveryPolicy
@@ -303,6 +309,16 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             steps = [(o.case_id, s) for o in first if o.case_id in new for s in o.steps]
             if steps:
                 await conn.execute(SAVE_STEPS, step_columns(steps))
+            deliveries = [
+                d
+                for o in first
+                if o.case_id in new
+                for d in planned_deliveries(
+                    o.case_id, o.customer_id, o.site_id, o.opened_at, o.steps
+                )
+            ]
+            if deliveries:
+                await conn.execute(SAVE_DELIVERIES, columns(deliveries, DELIVERY_COLUMNS))
             await conn.execute(JOIN_MOMENTS, joins)
             await conn.execute(LATEST_MOMENTS, joins)
             rows = await (
@@ -339,7 +355,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             moved = {case_id for (case_id,) in await changed.fetchall()}
             news = [self.outcome_event(o) for o in outcomes_to_tell(outcomes, moved, joined)]
             for case_id in sorted(moved):  # their tasks open again, or are cancelled
-                case = await self._case(conn, case_id)
+                case = await load_case(conn, case_id)
                 assert case is not None  # locked above
                 news.extend(task_records(case, case.recovered_at or case.opened_at))
             await add_to_outbox(conn, SCHEMA, news)
@@ -367,21 +383,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
 
     async def get_case(self, case_id: str) -> CaseRow | None:
         async with self.pool.connection() as conn:
-            return await self._case(conn, case_id)
-
-    @staticmethod
-    async def _case(conn: AsyncConnection, case_id: str) -> CaseRow | None:
-        row = await (await conn.execute(SELECT_CASE, (case_id,))).fetchone()
-        if row is None:
-            return None
-        joined = await (await conn.execute(SELECT_CASE_MOMENTS, (case_id,))).fetchall()
-        steps = await (await conn.execute(SELECT_STEPS, (case_id,))).fetchall()
-        return replace(
-            case_row(row),
-            steps=tuple(PlannedStep(*step) for step in steps),
-            moment_ids=tuple(m for m, _ in joined),
-            reasons=tuple(r for _, r in joined),
-        )
+            return await load_case(conn, case_id)
 
     async def take_step(self, command: StepCommand, at: datetime, event: StepEvent) -> CaseRow:
         async with self.pool.connection() as conn, conn.transaction():
@@ -415,6 +417,30 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 return resolved
             return case
 
+    async def fold_contacts(self, changes: Sequence[ContactChange]) -> None:
+        if not changes:
+            return
+        async with self.pool.connection() as conn, conn.transaction():
+            ids = sorted({c.customer_id for c in changes})
+            rows = await (await conn.execute(CONTACTS_OF, (ids,))).fetchall()
+            known = {row[0]: contact_row(row) for row in rows}
+            erased: set[str] = set()
+            for change in changes:
+                if change.erased:
+                    known.pop(change.customer_id, None)
+                    erased.add(change.customer_id)
+                else:
+                    erased.discard(change.customer_id)
+                    contact = known.get(change.customer_id, Contact(change.customer_id))
+                    known[change.customer_id] = folded(contact, change)
+            if erased:
+                await conn.execute(ERASE_CONTACTS, {"ids": sorted(erased)})
+            kept = [c for c in known.values() if c.customer_id not in erased]
+            if kept:
+                params = columns(kept, [f for f in vars(kept[0]) if f != "channels"])
+                params["channels"] = [",".join(c.channels) for c in kept]
+                await conn.execute(SAVE_CONTACTS, params)
+
     async def weigh(
         self, values: Sequence[MomentValue], moment_ids: Sequence[str], policy: RecoveryPolicy
     ) -> None:
@@ -441,7 +467,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                     continue
                 added = await (await conn.execute(STEP_IN, (case_id,))).fetchone()
                 await conn.execute(MARK_VALUE_ESCALATED, (case_id,))
-                case = await self._case(conn, case_id)
+                case = await load_case(conn, case_id)
                 assert case is not None and added is not None  # locked above
                 step = next(s for s in case.steps if s.n == added[0])
                 at = tipped_at[case_id]
@@ -486,7 +512,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         await conn.execute(MARK_STEPS, marks)
         news: list[Outgoing] = []
         for case_id in sorted({case_id for case_id, _ in told}):
-            case = await self._case(conn, case_id)
+            case = await load_case(conn, case_id)
             assert case is not None  # locked above
             for step in case.steps:
                 if step.n in {s.n for s in due if s.case_id == case_id}:
@@ -509,7 +535,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         marked = await conn.execute(MARK_LOST, {"case_id": ids, "lost_after": policy.lost_after})
         news: list[Outgoing] = []
         for case_id, at in sorted(await marked.fetchall()):
-            case = await self._case(conn, case_id)
+            case = await load_case(conn, case_id)
             assert case is not None  # locked above
             news.extend([case_lost(case, at), *task_records(case, at)])
         await add_to_outbox(conn, SCHEMA, news)
@@ -518,7 +544,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
     async def _locked(self, conn: AsyncConnection, case_id: str) -> CaseRow:
         """The case, locked until the transaction ends; UnknownCase if there is none."""
         await conn.execute(LOCK_CASE, (case_id,))
-        case = await self._case(conn, case_id)
+        case = await load_case(conn, case_id)
         if case is None:
             raise UnknownCase(f"case {case_id} not found")
         return case
@@ -553,6 +579,39 @@ GROUP BY c.case_id, c.due_at
 RETURNING n
 """
 MARK_VALUE_ESCALATED = "UPDATE notify.cases SET value_escalated = true WHERE case_id = %s"
+
+DELIVERY_COLUMNS = tuple(PlannedDelivery.__dataclass_fields__)
+SAVE_DELIVERIES = f"""
+INSERT INTO notify.deliveries ({", ".join(DELIVERY_COLUMNS)})
+SELECT * FROM unnest(
+    %(delivery_id)s::text[], %(case_id)s::text[], %(n)s::int[], %(channel)s::text[],
+    %(action)s::text[], %(customer_id)s::text[], %(site_id)s::text[],
+    %(moment_at)s::timestamptz[], %(next_attempt_at)s::timestamptz[]
+)
+ON CONFLICT (delivery_id) DO NOTHING
+"""
+CONTACTS_OF = """
+SELECT customer_id, email, language, channels, quiet_start, quiet_end, time_zone
+FROM notify.contacts WHERE customer_id = ANY(%s)
+"""
+SAVE_CONTACTS = """
+INSERT INTO notify.contacts AS c (customer_id, email, language, channels, quiet_start, quiet_end,
+                                  time_zone)
+SELECT customer_id, email, language, string_to_array(channels, ','), quiet_start, quiet_end,
+       time_zone
+FROM unnest(%(customer_id)s::text[], %(email)s::text[], %(language)s::text[],
+            %(channels)s::text[], %(quiet_start)s::text[], %(quiet_end)s::text[],
+            %(time_zone)s::text[])
+    AS t(customer_id, email, language, channels, quiet_start, quiet_end, time_zone)
+ON CONFLICT (customer_id) DO UPDATE
+SET email = excluded.email, language = excluded.language, channels = excluded.channels,
+    quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end,
+    time_zone = excluded.time_zone
+"""
+ERASE_CONTACTS = """
+WITH gone AS (DELETE FROM notify.contacts WHERE customer_id = ANY(%(ids)s))
+INSERT INTO notify.erased_customers SELECT unnest(%(ids)s::text[]) ON CONFLICT DO NOTHING
+"""
 
 SWEEP_BATCH = 500
 STEPS_ON_CLOCK = """
@@ -599,6 +658,27 @@ class Swept:
         return Swept(
             *(a + b for a, b in zip(vars(self).values(), vars(other).values(), strict=True))
         )
+
+
+async def load_case(conn: AsyncConnection, case_id: str) -> CaseRow | None:
+    """The case with its moments and steps, or None."""
+    row = await (await conn.execute(SELECT_CASE, (case_id,))).fetchone()
+    if row is None:
+        return None
+    joined = await (await conn.execute(SELECT_CASE_MOMENTS, (case_id,))).fetchall()
+    steps = await (await conn.execute(SELECT_STEPS, (case_id,))).fetchall()
+    return replace(
+        case_row(row),
+        steps=tuple(PlannedStep(*step) for step in steps),
+        moment_ids=tuple(m for m, _ in joined),
+        reasons=tuple(r for _, r in joined),
+    )
+
+
+def contact_row(row: Sequence[Any]) -> Contact:
+    """A contact as CONTACTS_OF reads it."""
+    customer_id, email, language, channels, quiet_start, quiet_end, time_zone = row
+    return Contact(customer_id, email, language, tuple(channels), quiet_start, quiet_end, time_zone)
 
 
 def case_row(row: Sequence[Any]) -> CaseRow:

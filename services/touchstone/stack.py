@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from touchstone.common.embedded import EmbeddedBroker, EmbeddedPostgres
 from touchstone.common.health import health_status, wait_until_serving
 from touchstone.common.kafka_admin import ensure_topics
+from touchstone.common.mail_catcher import MailCatcher
 from touchstone.common.pg import apply_migrations
 from touchstone.common.settings import SERVICES, Settings
 from touchstone.common.topics import ALL_TOPICS
@@ -48,6 +49,7 @@ class Infrastructure:
     settings: Settings
     broker: EmbeddedBroker | None = None
     postgres: EmbeddedPostgres | None = None
+    mail: MailCatcher | None = None  # where notify's email goes: .touchstone/mail/*.eml
 
     def start(self) -> Settings:
         """Start what is embedded; the settings that reach it."""
@@ -60,12 +62,17 @@ class Infrastructure:
         self.broker.start()
         self.postgres = EmbeddedPostgres(workdir, port=_port_of(self.settings.database_url))
         self.postgres.start()
+        mailbox = self.settings.state_dir / "mail"
+        shutil.rmtree(mailbox, ignore_errors=True)
+        self.mail = MailCatcher(self.settings.smtp_host, self.settings.smtp_port, mailbox).start()
         return replace(
             self.settings, kafka_bootstrap=self.broker.bootstrap, database_url=self.postgres.url
         )
 
     def stop(self) -> None:
         """Stop what was started, Postgres first."""
+        if self.mail:
+            self.mail.stop()
         if self.postgres:
             self.postgres.stop()
         if self.broker:

@@ -219,9 +219,10 @@ def test_slow_greeting_is_lost_payment_valued_and_a_case_opened(
     assert case.recovered_by == by_stage["wait_in_queue"].moment_id
     assert case.due_at.ToDatetime(tzinfo=UTC) == start + timedelta(minutes=3 + 15)
     assert case.playbook == "on_site"  # services/notify/playbooks/default.yaml
-    assert [(s.action, s.owner) for s in case.steps][:2] == [
-        ("apologise", "staff"),
-        ("fix", "staff"),
+    assert [(s.action, s.owner, s.channel) for s in case.steps][:3] == [
+        ("apologise", "staff", "in_person"),
+        ("apologise", "system", "email"),
+        ("fix", "staff", "in_person"),
     ]
     assert case.steps[0].due_at.ToDatetime(tzinfo=UTC) == start + timedelta(minutes=3 + 5)
 
@@ -707,7 +708,10 @@ def test_an_erased_customer_leaves_no_personal_data_and_a_replay_brings_none_bac
     )
     assert (erased.identities_removed, erased.touchpoints_scrubbed) == (2, 6)
     assert erased.dead_letters_scrubbed == 1
-    assert tables_holding(stack.settings, secrets) == []
+    assert not {t for t in tables_holding(stack.settings, secrets) if t.startswith("contacts.")}
+    eventually(  # notify kept their address to write to them: it forgets it from the event
+        lambda: not tables_holding(stack.settings, secrets), "notify forgets their address too"
+    )
     customer = clients.contacts.GetCustomer(GetCustomerRequest(customer_id=customer_id), timeout=5)
     assert customer.status == CUSTOMER_STATUS_ERASED and not customer.identities
     assert customer.touchpoint_count == 6  # the anonymous facts stay

@@ -45,7 +45,8 @@ def on_postgres(database: Settings, scenario: Callable[[PostgresNotifyStore], Aw
 
 async def a_lost_greeting(store: PostgresNotifyStore, at: datetime = T0) -> None:
     """A case opened by a slow greeting at `at`: the on_site playbook (staff apologise by +5 min,
-    fix by +15, ask their opinion by +30; the system follows up by email)."""
+    the system by email by +10, staff fix by +15, ask their opinion by +30; the system follows
+    up by email)."""
     lose = moment(VERDICT_LOSE, "m-1", "visit-1", at)
     await OpenRecoveryCases(store).handle([record(lose)])
 
@@ -76,25 +77,25 @@ def test_a_late_staff_step_is_told_once_then_escalated_once(fresh_database: Sett
         assert await sweep(T0 + 4 * MINUTE, DEFAULT_POLICY) == Swept()
         assert await sweep(T0 + 5 * MINUTE, DEFAULT_POLICY) == Swept(due=1)
         assert await sweep(T0 + 5 * MINUTE, DEFAULT_POLICY) == Swept()  # told once
-        # +15: step 1 is 10 minutes late (escalated), step 2 falls due
+        # +15: step 1 is 10 minutes late (escalated), step 3 falls due (step 2 is the system's)
         assert await sweep(T0 + 15 * MINUTE, DEFAULT_POLICY) == Swept(due=1, escalated=1)
         await store.take_step(
-            StepCommand(CASE, 2, "lan", "", completed=True),
+            StepCommand(CASE, 3, "lan", "", completed=True),
             T0 + 16 * MINUTE,
             step_taken,
         )
-        assert await sweep(T0 + 25 * MINUTE, DEFAULT_POLICY) == Swept()  # step 2 was done
-        # step 3: due at +30, escalated at +40; both decided by one late sweep
+        assert await sweep(T0 + 25 * MINUTE, DEFAULT_POLICY) == Swept()  # step 3 was done
+        # step 4: due at +30, escalated at +40; both decided by one late sweep
         assert await sweep(T0 + 60 * MINUTE, DEFAULT_POLICY) == Swept(due=1, escalated=1)
         assert await sweep(T0 + 2 * 24 * 60 * MINUTE, DEFAULT_POLICY) == Swept()
         cases, tasks = await outbox(store)
         assert changes(cases) == [
             ("step_due", 1),
             ("escalated", 1),
-            ("step_due", 2),
-            ("step_taken", 0),
             ("step_due", 3),
-            ("escalated", 3),
+            ("step_taken", 0),
+            ("step_due", 4),
+            ("escalated", 4),
         ]
         escalated = cases[1].escalated
         assert (escalated.case_id, escalated.reason, escalated.site_id) == (
@@ -106,11 +107,11 @@ def test_a_late_staff_step_is_told_once_then_escalated_once(fresh_database: Sett
         duty = [t.task for t in tasks if t.task.reason == "overdue_step"]
         assert [(t.n, t.owner, t.state) for t in duty] == [
             (1, "duty_manager", TASK_STATE_OPEN),
-            (3, "duty_manager", TASK_STATE_OPEN),
+            (4, "duty_manager", TASK_STATE_OPEN),
         ]
         case = await store.get_case(CASE)
         assert case is not None
-        assert [s.escalated for s in case.steps] == [True, False, True, False]
+        assert [s.escalated for s in case.steps] == [True, False, False, True, False]
         escalated_to, _ = await store.list_cases(CaseFilter(owner="duty_manager"), None, 5)
         assert [c.case_id for c in escalated_to] == [CASE]
 

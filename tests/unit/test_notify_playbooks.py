@@ -67,12 +67,13 @@ def test_steps_fall_due_minutes_after_the_loss_or_at_the_end_of_the_next_working
     steps = lay_out(PLAYBOOKS.playbooks["on_site"], T0, OFFICE)
     assert [(s.n, s.action, s.owner, s.channel) for s in steps] == [
         (1, "apologise", "staff", "in_person"),
-        (2, "fix", "staff", "in_person"),
-        (3, "ask_opinion", "staff", "in_person"),
-        (4, "follow_up", "system", "email"),
+        (2, "apologise", "system", "email"),
+        (3, "fix", "staff", "in_person"),
+        (4, "ask_opinion", "staff", "in_person"),
+        (5, "follow_up", "system", "email"),
     ]
-    assert [s.due_at - T0 for s in steps[:3]] == [timedelta(minutes=m) for m in (5, 15, 30)]
-    assert steps[3].due_at == datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
+    assert [s.due_at - T0 for s in steps[:4]] == [timedelta(minutes=m) for m in (5, 10, 15, 30)]
+    assert steps[4].due_at == datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
 
 
 def test_a_broken_playbooks_file_names_every_problem() -> None:
@@ -114,12 +115,13 @@ def test_a_lost_moment_opens_its_case_with_the_playbooks_steps() -> None:
     assert opened.opened.playbook == "on_site"
     assert [s.action for s in opened.opened.steps] == [
         "apologise",
+        "apologise",
         "fix",
         "ask_opinion",
         "follow_up",
     ]
     case = asyncio.run(store.get_case(case_id_for("cust-1", "visit-1")))
-    assert case.playbook == "on_site" and [s.n for s in case.steps] == [1, 2, 3, 4]
+    assert case.playbook == "on_site" and [s.n for s in case.steps] == [1, 2, 3, 4, 5]
     (joined,) = events(handle(store, record(lost("m-2", 5), 1)))
     assert joined.WhichOneof("change") == "joined"  # a joining moment lays out nothing new
 

@@ -34,6 +34,14 @@ class Settings:
     tiers_file: Path | None = None  # loyalty's tier cuts; None: the shipped ones
     playbooks_file: Path | None = None  # notify's recovery playbooks; None: the shipped ones
     sweep_every_s: float = 1.0  # how often notify's clock looks for late steps and lost cases
+    smtp_host: str = "127.0.0.1"  # where notify sends email (the local stack's mail catcher)
+    smtp_port: int = 1025
+    mail_from: str = "Touchstone <care@touchstone.local>"
+    webhook_url: str = ""  # where notify posts webhook deliveries; empty: none are sent
+    webhook_secret: str = ""  # signs them (HMAC-SHA256); required with webhook_url
+    delivery_lease_s: float = 30.0  # an attempt in flight this long is in doubt: tried again
+    messages_per_day: int = 3  # emails one customer gets a day, at most
+    messages_dir: Path | None = None  # notify's message templates; None: the shipped ones
     consumer: str = "aiokafka"  # or "faust": Faust agents with take_events (slower, see README)
 
     def __post_init__(self) -> None:
@@ -41,6 +49,8 @@ class Settings:
             raise ValueError(
                 f"TOUCHSTONE_CONSUMER must be one of {CONSUMERS}, not {self.consumer!r}"
             )
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("TOUCHSTONE_WEBHOOK_SECRET is required with TOUCHSTONE_WEBHOOK_URL")
 
     def grpc_address(self, service: str) -> str:
         """host:port the named service's gRPC server listens on."""
@@ -72,6 +82,14 @@ class Settings:
             log_level=env.get("TOUCHSTONE_LOG_LEVEL", base.log_level),
             consumer=env.get("TOUCHSTONE_CONSUMER", base.consumer),
             sweep_every_s=float(env.get("TOUCHSTONE_SWEEP_EVERY_S", base.sweep_every_s)),
+            smtp_host=env.get("TOUCHSTONE_SMTP_HOST", base.smtp_host),
+            smtp_port=int(env.get("TOUCHSTONE_SMTP_PORT", base.smtp_port)),
+            mail_from=env.get("TOUCHSTONE_MAIL_FROM", base.mail_from),
+            webhook_url=env.get("TOUCHSTONE_WEBHOOK_URL", base.webhook_url),
+            webhook_secret=env.get("TOUCHSTONE_WEBHOOK_SECRET", base.webhook_secret),
+            delivery_lease_s=float(env.get("TOUCHSTONE_DELIVERY_LEASE_S", base.delivery_lease_s)),
+            messages_per_day=int(env.get("TOUCHSTONE_MESSAGES_PER_DAY", base.messages_per_day)),
+            messages_dir=_path(env.get("TOUCHSTONE_MESSAGES_DIR")),
             maps_dir=Path(env["TOUCHSTONE_MAPS_DIR"]) if env.get("TOUCHSTONE_MAPS_DIR") else None,
             standards_file=_path(env.get("TOUCHSTONE_STANDARDS_FILE")),
             calendars_file=_path(env.get("TOUCHSTONE_CALENDARS_FILE")),
@@ -95,6 +113,13 @@ class Settings:
             "TOUCHSTONE_LOG_LEVEL": self.log_level,
             "TOUCHSTONE_CONSUMER": self.consumer,
             "TOUCHSTONE_SWEEP_EVERY_S": str(self.sweep_every_s),
+            "TOUCHSTONE_SMTP_HOST": self.smtp_host,
+            "TOUCHSTONE_SMTP_PORT": str(self.smtp_port),
+            "TOUCHSTONE_MAIL_FROM": self.mail_from,
+            "TOUCHSTONE_WEBHOOK_URL": self.webhook_url,
+            "TOUCHSTONE_WEBHOOK_SECRET": self.webhook_secret,
+            "TOUCHSTONE_DELIVERY_LEASE_S": str(self.delivery_lease_s),
+            "TOUCHSTONE_MESSAGES_PER_DAY": str(self.messages_per_day),
         }
         if self.maps_dir is not None:
             env["TOUCHSTONE_MAPS_DIR"] = str(self.maps_dir)
@@ -108,6 +133,8 @@ class Settings:
             env["TOUCHSTONE_TIERS_FILE"] = str(self.tiers_file)
         if self.playbooks_file is not None:
             env["TOUCHSTONE_PLAYBOOKS_FILE"] = str(self.playbooks_file)
+        if self.messages_dir is not None:
+            env["TOUCHSTONE_MESSAGES_DIR"] = str(self.messages_dir)
         env.update(
             {f"TOUCHSTONE_{n.upper()}_GRPC_PORT": str(p) for n, p in self.grpc_ports.items()}
         )

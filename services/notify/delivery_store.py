@@ -1,0 +1,289 @@
+"""The delivery outbox on Postgres: the sender takes one due delivery at a time, decides it
+(consent, quiet hours, daily cap, never the same message twice), marks it in flight, and after
+the attempt records it sent (with its step done), retried later, or dead-lettered.
+
+Every attempt is committed as in flight before it is made, so after a crash only the one in
+flight is in doubt: it is tried again once its lease runs out, with the same idempotency key
+(the delivery id: the email's Message-ID, the webhook's Idempotency-Key), and nothing else is
+sent twice or lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from random import Random
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from notify.codec import step_taken
+from notify.contact_book import Contact
+from notify.deliveries import (
+    DEFAULT_DELIVERY_POLICY,
+    Defer,
+    DeliveryPolicy,
+    Skip,
+    backoff,
+    email_decision,
+    gives_up,
+)
+from notify.messages import Message, Templates
+from notify.rows import StepCommand
+from notify.store import SCHEMA, contact_row, load_case
+from touchstone.common.calendar import Calendars
+from touchstone.common.outbox import add_to_outbox
+from touchstone.common.topics import NOTIFY_DLQ, Outgoing
+
+TAKE = """
+SELECT delivery_id, case_id, n, channel, action, customer_id, site_id, moment_at, attempts,
+       status = 'sending', language
+FROM notify.deliveries
+WHERE channel = %(channel)s
+  AND ((status = 'pending' AND next_attempt_at <= %(now)s)
+       OR (status = 'sending' AND started_at <= %(stale)s))
+ORDER BY next_attempt_at, delivery_id
+LIMIT 1
+FOR UPDATE SKIP LOCKED
+"""
+CONTACT = """
+SELECT customer_id, email, language, channels, quiet_start, quiet_end, time_zone
+FROM notify.contacts
+WHERE customer_id IN (%(customer_id)s, notify.customer_root(%(customer_id)s))
+ORDER BY customer_id <> %(customer_id)s
+LIMIT 1
+"""
+ERASED = "SELECT EXISTS (SELECT 1 FROM notify.erased_customers WHERE customer_id = %s)"
+SENT_SINCE = """
+SELECT count(*) FROM notify.deliveries
+WHERE customer_id = %s AND channel = 'email' AND status IN ('sending', 'sent')
+  AND coalesce(sent_at, started_at) >= %s
+"""
+SENT_BEFORE = """
+SELECT EXISTS (SELECT 1 FROM notify.deliveries WHERE customer_id = %s AND content_hash = %s)
+"""
+START = """
+UPDATE notify.deliveries SET status = 'sending', attempts = attempts + 1, started_at = %(now)s,
+                             language = %(language)s, content_hash = %(content_hash)s
+WHERE delivery_id = %(delivery_id)s
+"""
+SKIP = """
+UPDATE notify.deliveries SET status = 'skipped', reason = %(reason)s
+WHERE delivery_id = %(delivery_id)s
+"""
+DEFER = (
+    "UPDATE notify.deliveries SET next_attempt_at = %(until)s WHERE delivery_id = %(delivery_id)s"
+)
+SENT = """
+UPDATE notify.deliveries SET status = 'sent', sent_at = %(now)s
+WHERE delivery_id = %(delivery_id)s AND status = 'sending'
+RETURNING case_id, n
+"""
+RETRY = """
+UPDATE notify.deliveries SET status = 'pending', next_attempt_at = %(at)s, reason = %(reason)s
+WHERE delivery_id = %(delivery_id)s AND status = 'sending'
+"""
+DEAD = """
+UPDATE notify.deliveries SET status = 'dead', reason = %(reason)s
+WHERE delivery_id = %(delivery_id)s AND status = 'sending'
+RETURNING customer_id
+"""
+STEP_DONE = """
+UPDATE notify.case_steps SET status = 'done', taken_by = 'system', taken_at = %(now)s
+WHERE case_id = %(case_id)s AND n = %(n)s AND status <> 'done'
+RETURNING action
+"""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One delivery attempt to make: where to, what, and the key the receiver knows it by."""
+
+    delivery_id: str  # the idempotency key of every attempt
+    channel: str
+    case_id: str
+    customer_id: str
+    site_id: str
+    action: str
+    n: int
+    address: str  # the email address; "" for a webhook
+    message: Message
+    number: int  # 1 for the first attempt
+    in_doubt: bool  # a repeat of an attempt whose outcome a crash hid
+
+    def payload(self) -> dict[str, Any]:
+        """What a webhook carries: ids and the message, never personal data."""
+        return {
+            "delivery_id": self.delivery_id,
+            "case_id": self.case_id,
+            "customer_id": self.customer_id,
+            "site_id": self.site_id,
+            "step": self.n,
+            "action": self.action,
+            "language": self.message.language,
+            "subject": self.message.subject,
+            "text": self.message.body,
+        }
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A delivery taken and settled without an attempt: skipped, or deferred."""
+
+    delivery_id: str
+    outcome: str  # "skipped" or "deferred"
+    reason: str
+
+
+class PostgresDeliveries:
+    """The delivery outbox (schema notify)."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        templates: Templates,
+        calendars: Calendars,
+        policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY,
+        webhook_configured: bool = True,
+        rng: Random | None = None,
+    ) -> None:
+        self.pool = pool
+        self.templates = templates
+        self.calendars = calendars
+        self.policy = policy
+        self.webhook_configured = webhook_configured
+        self.rng = rng or Random()
+
+    async def take(self, channel: str, now: datetime) -> Attempt | Settled | None:
+        """The next due delivery on the channel, decided: an Attempt to make (committed as in
+        flight first), a Settled one, or None if nothing is due."""
+        async with self.pool.connection() as conn, conn.transaction():
+            params = {"channel": channel, "now": now, "stale": now - self.policy.lease}
+            row = await (await conn.execute(TAKE, params)).fetchone()
+            if row is None:
+                return None
+            return await self._decide(conn, row, now)
+
+    async def _decide(self, conn: AsyncConnection, row: Any, now: datetime) -> Attempt | Settled:
+        delivery_id, case_id, n, channel, action, customer_id, site_id, moment_at = row[:8]
+        attempts, in_doubt, language = row[8:]
+        contact = await self._contact(conn, customer_id)
+        decision = (
+            await self._email_decision(conn, customer_id, contact, now)
+            if channel == "email" and not in_doubt
+            else None
+        )
+        if channel == "webhook" and not self.webhook_configured:
+            decision = Skip("no webhook endpoint is configured (TOUCHSTONE_WEBHOOK_URL)")
+        if isinstance(decision, Skip):
+            await conn.execute(SKIP, {"delivery_id": delivery_id, "reason": decision.reason})
+            return Settled(delivery_id, "skipped", decision.reason)
+        if isinstance(decision, Defer):
+            await conn.execute(DEFER, {"delivery_id": delivery_id, "until": decision.until})
+            return Settled(delivery_id, "deferred", f"quiet hours until {decision.until}")
+        language = language or self.templates.language_for(contact.language if contact else "")
+        zone = self.calendars.for_site(site_id).time_zone
+        message = self.templates.render(action, language, site_id, moment_at, zone)
+        address = contact.email if contact and channel == "email" else ""
+        if channel == "email" and not address:  # an attempt in doubt whose customer was erased
+            await conn.execute(SKIP, {"delivery_id": delivery_id, "reason": "no address any more"})
+            return Settled(delivery_id, "skipped", "no address any more")
+        content_hash = _hash(address, message) if channel == "email" else ""
+        if content_hash and not in_doubt:
+            seen = await (await conn.execute(SENT_BEFORE, (customer_id, content_hash))).fetchone()
+            if seen and seen[0]:
+                reason = "the same message was already sent to the customer"
+                await conn.execute(SKIP, {"delivery_id": delivery_id, "reason": reason})
+                return Settled(delivery_id, "skipped", reason)
+        started = {
+            "delivery_id": delivery_id,
+            "now": now,
+            "language": language,
+            "content_hash": content_hash,
+        }
+        await conn.execute(START, started)
+        return Attempt(
+            delivery_id,
+            channel,
+            case_id,
+            customer_id,
+            site_id,
+            action,
+            n,
+            address,
+            message,
+            attempts + 1,
+            in_doubt,
+        )
+
+    async def _contact(self, conn: AsyncConnection, customer_id: str) -> Contact | None:
+        row = await (await conn.execute(CONTACT, {"customer_id": customer_id})).fetchone()
+        return contact_row(row) if row else None
+
+    async def _email_decision(
+        self, conn: AsyncConnection, customer_id: str, contact: Contact | None, now: datetime
+    ) -> Skip | Defer | None:
+        erased_row = await (await conn.execute(ERASED, (customer_id,))).fetchone()
+        zone = ZoneInfo(contact.time_zone if contact and contact.time_zone else "UTC")
+        day_began = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        count_row = await (await conn.execute(SENT_SINCE, (customer_id, day_began))).fetchone()
+        erased = bool(erased_row and erased_row[0])
+        decision = email_decision(
+            contact, erased, int(count_row[0]) if count_row else 0, now, self.policy
+        )
+        return decision if isinstance(decision, Skip | Defer) else None
+
+    async def sent(self, attempt: Attempt, now: datetime) -> None:
+        """The receiver has it: the delivery is sent and its step done by the system (its
+        StepTaken event in the outbox), in one transaction."""
+        async with self.pool.connection() as conn, conn.transaction():
+            done = await (
+                await conn.execute(SENT, {"delivery_id": attempt.delivery_id, "now": now})
+            ).fetchone()
+            if done is None:
+                return
+            case_id, n = done
+            moved = await conn.execute(STEP_DONE, {"case_id": case_id, "n": n, "now": now})
+            if await moved.fetchone() is None:
+                return
+            case = await load_case(conn, case_id)
+            assert case is not None
+            step = next(s for s in case.steps if s.n == n)
+            command = StepCommand(case_id, n, "system", f"{attempt.channel} sent", completed=True)
+            await add_to_outbox(conn, SCHEMA, [step_taken(case, step, command, now)])
+
+    async def failed(self, attempt: Attempt, now: datetime, error: str, permanent: bool) -> str:
+        """The attempt failed: tried again after a backoff, or (permanent, or out of attempts)
+        dead-lettered with the reason on notify.dlq.v1. Says which."""
+        reason = f"attempt {attempt.number}: {error}"
+        async with self.pool.connection() as conn, conn.transaction():
+            if not permanent and not gives_up(attempt.number, self.policy):
+                at = now + backoff(attempt.number, self.policy, self.rng)
+                params = {"delivery_id": attempt.delivery_id, "at": at, "reason": reason}
+                await conn.execute(RETRY, params)
+                return "retry"
+            params = {"delivery_id": attempt.delivery_id, "reason": reason}
+            if await (await conn.execute(DEAD, params)).fetchone() is not None:
+                await add_to_outbox(conn, SCHEMA, [dead_delivery(attempt, reason)])
+            return "dead"
+
+
+def dead_delivery(attempt: Attempt, reason: str) -> Outgoing:
+    """The dead-letter record of a delivery given up on: what it was, never the address."""
+    value = json.dumps(attempt.payload(), ensure_ascii=False, sort_keys=True).encode()
+    headers = (
+        ("dlq_reason", reason.encode()),
+        ("dlq_source", b"notify.deliveries"),
+        ("dlq_channel", attempt.channel.encode()),
+        ("content-type", b"application/json"),
+    )
+    return Outgoing(NOTIFY_DLQ, attempt.customer_id.encode(), value, headers)
+
+
+def _hash(address: str, message: Message) -> str:
+    text = "\n".join((address, message.subject, message.body))
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,77 @@
+"""The sender drains the delivery outbox: one loop per channel takes the next due delivery,
+makes the attempt and records how it went (services/notify/delivery_store.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import mode
+
+from notify.channels import Channel, DeliveryFailed
+from notify.delivery_store import Attempt, PostgresDeliveries
+from notify.sweeper import wall_clock
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_S = 0.2
+
+
+class Sender(mode.Service):
+    """Sends every due delivery, one at a time per channel."""
+
+    def __init__(
+        self,
+        deliveries: PostgresDeliveries,
+        channels: Mapping[str, Channel],
+        clock: Callable[[], datetime] = wall_clock,
+        **kwargs: Any,
+    ) -> None:
+        self.deliveries = deliveries
+        self.channels = channels
+        self.clock = clock
+        super().__init__(**kwargs)
+
+    async def on_started(self) -> None:
+        for name in self.channels:
+            self.add_future(self._drain(name))
+
+    async def on_stop(self) -> None:
+        for channel in self.channels.values():
+            await channel.close()
+
+    async def _drain(self, name: str) -> None:
+        while not self.should_stop:
+            try:
+                taken = await self.send_next(name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the %s sender failed; trying again", name)
+                taken = False
+            if not taken:
+                await self.sleep(IDLE_POLL_S)
+
+    async def send_next(self, name: str) -> bool:
+        """Take and settle the channel's next due delivery; False if none was due."""
+        taken = await self.deliveries.take(name, self.clock())
+        if taken is None:
+            return False
+        if isinstance(taken, Attempt):
+            await self.attempt(self.channels[name], taken)
+        return True
+
+    async def attempt(self, channel: Channel, attempt: Attempt) -> None:
+        """Make the attempt and record its outcome."""
+        try:
+            await channel.send(attempt)
+        except DeliveryFailed as failure:
+            outcome = await self.deliveries.failed(
+                attempt, self.clock(), str(failure), failure.permanent
+            )
+            log.warning("delivery %s: %s (%s)", attempt.delivery_id, failure, outcome)
+            return
+        await self.deliveries.sent(attempt, self.clock())

@@ -1,0 +1,320 @@
+"""Notify's channels on Postgres, a real SMTP server and a real webhook receiver: given cases
+whose playbooks send messages → when the sender drains the delivery outbox → then each message
+goes out once, in the customer's language, with their consent and outside their quiet hours,
+never twice and never beyond the daily cap; webhooks are signed, retried with backoff, and
+dead-lettered; an attempt a crash left in doubt is repeated with the same key."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from random import Random
+from typing import Any
+
+import pytest
+
+from notify.channels import EmailChannel, WebhookChannel
+from notify.deliveries import DEFAULT_DELIVERY_POLICY, DeliveryPolicy, delivery_id_for
+from notify.delivery_store import Attempt, PostgresDeliveries
+from notify.domain import case_id_for
+from notify.handlers import OpenRecoveryCases
+from notify.messages import load_templates
+from notify.playbooks import parse_playbooks
+from notify.sender import Sender
+from notify.store import PostgresNotifyStore
+from tests.builders import T0, moment, record
+from tests.receivers import SECRET, WebhookReceiver
+from touchstone.common.calendar_file import load_calendars
+from touchstone.common.embedded import free_port
+from touchstone.common.mail_catcher import MailCatcher
+from touchstone.common.pg import open_pool
+from touchstone.common.settings import Settings
+from touchstone.common.topics import CONTACTS_PROFILES, NOTIFY_CASES, NOTIFY_DLQ
+from touchstone.contacts.v1 import profile_pb2 as profile_pb
+from touchstone.contacts.v1.touchpoint_pb2 import IDENTITY_KIND_EMAIL, ExternalIdentity
+from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
+from touchstone.notify.v1.events_pb2 import CaseEvent
+
+MINUTE = timedelta(minutes=1)
+PLAYBOOKS = parse_playbooks(
+    """
+rules: [{playbook: written}]
+playbooks:
+  written:
+    - {action: apologise, owner: system, channel: email, due: {minutes: 10}}
+    - {action: follow_up, owner: system, channel: webhook, due: {minutes: 10}}
+""",
+    "written.yaml",
+)
+
+
+@pytest.fixture(scope="module")
+def mail() -> Iterator[MailCatcher]:
+    catcher = MailCatcher("127.0.0.1", free_port()).start()
+    yield catcher
+    catcher.stop()
+
+
+def registered(
+    customer_id: str,
+    email: str = "",
+    language: str = "vi",
+    consent: bool = True,
+    quiet: tuple[str, str] | None = None,
+) -> bytes:
+    """contacts' CustomerRegistered for a customer with an email address and consent."""
+    consent_pb = profile_pb.Consent(preferred_language=language)
+    if consent:
+        consent_pb.channels.add(channel=profile_pb.CONSENT_CHANNEL_EMAIL, granted=True)
+    if quiet:
+        consent_pb.quiet_hours.CopyFrom(
+            profile_pb.QuietHours(start=quiet[0], end=quiet[1], time_zone="Asia/Ho_Chi_Minh")
+        )
+    event = profile_pb.CustomerEvent(event_id=f"reg-{customer_id}")
+    event.registered.customer_id = customer_id
+    event.registered.identities.append(
+        ExternalIdentity(kind=IDENTITY_KIND_EMAIL, value=email or f"{customer_id}@example.com")
+    )
+    event.registered.consent.CopyFrom(consent_pb)
+    return event.SerializeToString()
+
+
+def erased(customer_id: str) -> bytes:
+    event = profile_pb.CustomerEvent(event_id=f"erase-{customer_id}")
+    event.erased.customer_id = customer_id
+    return event.SerializeToString()
+
+
+def lost_by(customer_id: str, visit: str, at: datetime = T0, site: str = "hcm-01") -> bytes:
+    event = MomentScored.FromString(moment(VERDICT_LOSE, f"m-{customer_id}-{visit}", visit, at))
+    event.customer_id, event.site_id = customer_id, site
+    return event.SerializeToString()
+
+
+@dataclass
+class Rig:
+    store: PostgresNotifyStore
+    deliveries: PostgresDeliveries
+    sender: Sender
+    clock: list[datetime]
+
+    async def feed(self, *values: bytes, topic: str = "journey.moments.v1") -> None:
+        handler = OpenRecoveryCases(self.store, playbooks=PLAYBOOKS)
+        await handler.handle([record(v, n, topic) for n, v in enumerate(values)])
+
+    async def drain(self, channel: str, at: datetime) -> int:
+        """Send everything due on the channel at `at`; how many deliveries were taken."""
+        self.clock[0] = at
+        taken = 0
+        while await self.sender.send_next(channel):
+            taken += 1
+        return taken
+
+    async def all_rows(self) -> list[tuple[Any, ...]]:
+        """Every delivery: customer, channel, status, reason, attempts, language."""
+        async with self.store.pool.connection() as conn:
+            return await (
+                await conn.execute(
+                    "SELECT customer_id, channel, status, reason, attempts, language"
+                    " FROM notify.deliveries ORDER BY customer_id, channel, moment_at"
+                )
+            ).fetchall()
+
+    async def rows(self) -> dict[str, tuple[Any, ...]]:
+        """Each customer's delivery by channel (one each)."""
+        return {f"{r[0]}/{r[1]}": tuple(r[2:]) for r in await self.all_rows()}
+
+    async def outbox(self, topic: str) -> list[bytes]:
+        """The values waiting in notify's outbox for the topic."""
+        async with self.store.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT value FROM notify.outbox WHERE topic = %s ORDER BY id", (topic,)
+                )
+            ).fetchall()
+        return [bytes(v) for (v,) in rows]
+
+
+def on_postgres(
+    database: Settings,
+    mail: MailCatcher,
+    hooks: WebhookReceiver,
+    scenario: Callable[[Rig], Awaitable[None]],
+    policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY,
+) -> None:
+    async def within() -> None:
+        pool = open_pool(database.database_url)
+        await pool.open(wait=True)
+        clock = [T0]
+        deliveries = PostgresDeliveries(
+            pool, load_templates(), load_calendars(), policy, rng=Random(7)
+        )
+        channels = {
+            "email": EmailChannel(mail.host, mail.port, "Touchstone <care@touchstone.local>"),
+            "webhook": WebhookChannel(hooks.url, SECRET),
+        }
+        sender = Sender(deliveries, channels, clock=lambda: clock[0])
+        try:
+            await scenario(Rig(PostgresNotifyStore(pool), deliveries, sender, clock))
+        finally:
+            for channel in channels.values():
+                await channel.close()
+            await pool.close()
+
+    hooks.start()
+    try:
+        asyncio.run(within())
+    finally:
+        hooks.stop()
+
+
+def mail_to(mail: MailCatcher, address: str) -> list[Any]:
+    return [m for m in mail.received() if m["To"] == address]
+
+
+def test_an_apology_email_goes_out_once_in_the_customers_language_and_does_its_step(
+    fresh_database: Settings, mail: MailCatcher
+) -> None:
+    async def scenario(rig: Rig) -> None:
+        await rig.feed(registered("lan", "lan@example.vn"), topic=CONTACTS_PROFILES)
+        await rig.feed(lost_by("lan", "v1"))
+        assert await rig.drain("email", T0 + 9 * MINUTE) == 0  # due at +10
+        assert await rig.drain("email", T0 + 10 * MINUTE) == 1
+        assert await rig.drain("email", T0 + 11 * MINUTE) == 0
+        (sent,) = mail_to(mail, "lan@example.vn")
+        case_id = case_id_for("lan", "v1")
+        assert sent["Message-ID"] == f"<{delivery_id_for(case_id, 1, 'email')}@touchstone>"
+        assert sent["Subject"] == "Chúng tôi xin lỗi về lần ghé thăm ngày 2026-11-20"
+        assert sent["Content-Language"] == "vi" and "hcm-01" in sent.get_content()
+        case = await rig.store.get_case(case_id)
+        assert case is not None
+        assert (case.steps[0].status, case.steps[0].taken_by) == ("done", "system")
+        (taken,) = [CaseEvent.FromString(v).step_taken for v in await rig.outbox(NOTIFY_CASES)]
+        assert (taken.n, taken.by, taken.completed) == (1, "system", True)
+
+    on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
+
+
+def test_consent_quiet_hours_and_erasure_hold_an_email_back(
+    fresh_database: Settings, mail: MailCatcher
+) -> None:
+    evening = T0 + timedelta(hours=6)  # 22:00 in Ho Chi Minh City
+
+    async def scenario(rig: Rig) -> None:
+        await rig.feed(
+            registered("no-consent", consent=False),
+            registered("sleeping", "sleeping@example.vn", quiet=("21:00", "08:00")),
+            registered("gone"),
+            erased("gone"),
+            topic=CONTACTS_PROFILES,
+        )
+        await rig.feed(lost_by("no-consent", "v1", evening), lost_by("sleeping", "v1", evening))
+        await rig.feed(lost_by("gone", "v1", evening), lost_by("unknown", "v1", evening))
+        assert await rig.drain("email", evening + 10 * MINUTE) == 4
+        rows = await rig.rows()
+        assert rows["no-consent/email"][:2] == ("skipped", "no consent to email")
+        assert rows["gone/email"][:2] == ("skipped", "the customer was erased")
+        assert rows["unknown/email"][:2] == ("skipped", "no email address known")
+        assert rows["sleeping/email"][:3] == ("pending", "", 0)  # deferred, not attempted
+        assert mail_to(mail, "sleeping@example.vn") == []
+        assert await rig.drain("email", T0 + timedelta(hours=16) - MINUTE) == 0  # 07:59 there
+        assert await rig.drain("email", T0 + timedelta(hours=16)) == 1  # 08:00 there
+        assert len(mail_to(mail, "sleeping@example.vn")) == 1
+
+    on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
+
+
+def test_the_same_message_never_goes_twice_and_the_daily_cap_holds(
+    fresh_database: Settings, mail: MailCatcher
+) -> None:
+    async def scenario(rig: Rig) -> None:
+        await rig.feed(registered("binh", "binh@example.vn"), topic=CONTACTS_PROFILES)
+        # two visits the same day at the same site: the same apology, word for word
+        await rig.feed(lost_by("binh", "v1"), lost_by("binh", "v2", T0 + MINUTE))
+        # then two visits to other sites: different messages, the second over the cap of 2
+        await rig.feed(lost_by("binh", "v3", T0 + 2 * MINUTE, site="hn-02"))
+        await rig.feed(lost_by("binh", "v4", T0 + 3 * MINUTE, site="dn-03"))
+        assert await rig.drain("email", T0 + 15 * MINUTE) == 4
+        emails = [r[2:4] for r in await rig.all_rows() if r[1] == "email"]
+        assert emails == [
+            ("sent", ""),
+            ("skipped", "the same message was already sent to the customer"),
+            ("sent", ""),
+            ("skipped", "the daily cap of 2 messages was reached"),
+        ]
+        assert len(mail_to(mail, "binh@example.vn")) == 2
+
+    policy = replace(DEFAULT_DELIVERY_POLICY, messages_per_day=2)
+    on_postgres(fresh_database, mail, WebhookReceiver(), scenario, policy)
+
+
+def test_a_webhook_is_signed_retried_with_backoff_and_delivered_once(
+    fresh_database: Settings, mail: MailCatcher
+) -> None:
+    hooks = WebhookReceiver(script=[503, 503])
+
+    async def scenario(rig: Rig) -> None:
+        await rig.feed(lost_by("chi", "v1"))
+        due = T0 + 10 * MINUTE
+        assert await rig.drain("webhook", due) == 1  # 503
+        assert await rig.drain("webhook", due + timedelta(seconds=0.99)) == 0  # backing off
+        assert await rig.drain("webhook", due + timedelta(seconds=2)) == 1  # 503 again
+        assert await rig.drain("webhook", due + timedelta(seconds=3)) == 0
+        assert await rig.drain("webhook", due + timedelta(seconds=7)) == 1  # accepted
+        assert hooks.refused == [503, 503]
+        ((headers, body),) = hooks.accepted
+        delivery_id = delivery_id_for(case_id_for("chi", "v1"), 2, "webhook")
+        assert headers["Idempotency-Key"] == delivery_id and headers["Touchstone-Attempt"] == "3"
+        assert (body["action"], body["customer_id"], body["language"]) == ("follow_up", "chi", "en")
+        assert "@" not in str(body)  # no personal data
+        assert (await rig.rows())["chi/webhook"][:3] == (
+            "sent",
+            "attempt 2: webhook answered HTTP 503",
+            3,
+        )
+
+    on_postgres(fresh_database, mail, hooks, scenario)
+
+
+def test_a_webhook_refused_or_failing_past_the_limit_is_dead_lettered(
+    fresh_database: Settings, mail: MailCatcher
+) -> None:
+    hooks = WebhookReceiver(script=[400, 500, 500, 500])
+
+    async def scenario(rig: Rig) -> None:
+        await rig.feed(lost_by("dung", "v1"))
+        await rig.drain("webhook", T0 + 10 * MINUTE)  # 400: refused for good
+        await rig.feed(lost_by("em", "v1"))
+        for seconds in (0, 60, 120):
+            await rig.drain("webhook", T0 + 10 * MINUTE + timedelta(seconds=seconds))
+        rows = await rig.rows()
+        assert rows["dung/webhook"][:2] == ("dead", "attempt 1: webhook answered HTTP 400")
+        assert rows["em/webhook"][:3] == ("dead", "attempt 3: webhook answered HTTP 500", 3)
+        dead = [json.loads(v) for v in await rig.outbox(NOTIFY_DLQ)]
+        assert [(d["customer_id"], d["action"]) for d in dead] == [
+            ("dung", "follow_up"),
+            ("em", "follow_up"),
+        ]
+        assert hooks.accepted == []
+
+    policy = replace(DEFAULT_DELIVERY_POLICY, max_attempts=3)
+    on_postgres(fresh_database, mail, hooks, scenario, policy)
+
+
+def test_an_attempt_a_crash_left_in_doubt_is_made_again_with_the_same_key(
+    fresh_database: Settings, mail: MailCatcher
+) -> None:
+    async def scenario(rig: Rig) -> None:
+        await rig.feed(lost_by("giang", "v1"))
+        due = T0 + 10 * MINUTE
+        first = await rig.deliveries.take("webhook", due)  # in flight ... and the process dies
+        assert isinstance(first, Attempt) and first.number == 1
+        assert await rig.deliveries.take("webhook", due + 29 * MINUTE / 60) is None  # leased
+        again = await rig.deliveries.take("webhook", due + timedelta(seconds=31))
+        assert isinstance(again, Attempt) and again.in_doubt
+        assert (again.delivery_id, again.number) == (first.delivery_id, 2)
+
+    on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
