@@ -6,7 +6,7 @@ from datetime import datetime
 
 from notify.domain import CaseOpening, CaseOutcome, CaseValue, LostMoment, MomentValue, Win
 from notify.playbooks import PlannedStep
-from notify.rows import CaseRow, StepCommand
+from notify.rows import CaseRow, DeliveryRow, StepCommand
 from touchstone.common.broken import what_it_broke
 from touchstone.common.decoding import checked_time
 from touchstone.common.ids import derived_id
@@ -15,7 +15,7 @@ from touchstone.common.topics import NOTIFY_CASES, Outgoing, cloudevent_headers
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 from touchstone.notify.v1 import events_pb2 as pb
-from touchstone.notify.v1.notify_service_pb2 import Case
+from touchstone.notify.v1.notify_service_pb2 import Case, Delivery
 
 SOURCE = "touchstone/notify"
 CASE_EVENT_TYPE = "touchstone.notify.v1.CaseEvent"
@@ -95,6 +95,7 @@ def case_message(case: CaseRow) -> Case:
         resolved_by=case.resolved_by,
         value_at_risk_minor=case.value_at_risk_minor,
         currency=case.currency,
+        deliveries=[delivery_message(d) for d in case.deliveries],
     )
     if case.recovered_at is not None:
         message.recovered_at.CopyFrom(to_timestamp(case.recovered_at))
@@ -244,3 +245,20 @@ def case_lost(case: CaseRow, lost_at: datetime) -> Outgoing:
         ),
     )
     return case_record(case.customer_id, case.site_id, event, lost_at)
+
+
+def delivery_message(delivery: DeliveryRow) -> Delivery:
+    """A case's delivery as a contract message."""
+    message = Delivery(
+        delivery_id=delivery.delivery_id,
+        n=delivery.n,
+        channel=delivery.channel,
+        action=delivery.action,
+        status=delivery.status,
+        reason=delivery.reason,
+        attempts=delivery.attempts,
+        language=delivery.language,
+    )
+    if delivery.sent_at is not None:
+        message.sent_at.CopyFrom(to_timestamp(delivery.sent_at))
+    return message

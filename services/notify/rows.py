@@ -9,6 +9,21 @@ from notify.playbooks import PlannedStep
 
 
 @dataclass(frozen=True)
+class DeliveryRow:
+    """A delivery of a case as it stands."""
+
+    delivery_id: str
+    n: int
+    channel: str
+    action: str
+    status: str
+    reason: str
+    attempts: int
+    sent_at: datetime | None
+    language: str
+
+
+@dataclass(frozen=True)
 class CaseRow:
     """A recovery case with its lost moments."""
 
@@ -29,6 +44,7 @@ class CaseRow:
     resolved_by: str = ""
     value_at_risk_minor: int = 0  # what its lost moments put at risk, as loyalty valued them
     currency: str = ""
+    deliveries: tuple[DeliveryRow, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from notify.domain import (
 )
 from notify.overdue import StepOnClock, escalates, falls_due
 from notify.playbooks import PlannedStep, RecoveryPolicy
-from notify.rows import CaseFilter, CaseRow, StepCommand
+from notify.rows import CaseFilter, CaseRow, DeliveryRow, StepCommand
 from notify.tasks import task_records
 from touchstone.common.customer_links import (
     CustomerLinks,
@@ -136,6 +136,10 @@ ON CONFLICT (case_id, n) DO NOTHING
 SELECT_STEPS = """
 SELECT n, action, owner, channel, due_at, status, taken_by, escalated_at IS NOT NULL
 FROM notify.case_steps WHERE case_id = %s ORDER BY n
+"""
+SELECT_DELIVERIES = """
+SELECT delivery_id, n, channel, action, status, reason, attempts, sent_at, language
+FROM notify.deliveries WHERE case_id = %s ORDER BY n, channel
 """
 LOCK_CASE = "SELECT status, resolved_by FROM notify.cases WHERE case_id = %s FOR UPDATE"
 SAVE_STEP = """
@@ -667,8 +671,10 @@ async def load_case(conn: AsyncConnection, case_id: str) -> CaseRow | None:
         return None
     joined = await (await conn.execute(SELECT_CASE_MOMENTS, (case_id,))).fetchall()
     steps = await (await conn.execute(SELECT_STEPS, (case_id,))).fetchall()
+    deliveries = await (await conn.execute(SELECT_DELIVERIES, (case_id,))).fetchall()
     return replace(
         case_row(row),
+        deliveries=tuple(DeliveryRow(*d) for d in deliveries),
         steps=tuple(PlannedStep(*step) for step in steps),
         moment_ids=tuple(m for m, _ in joined),
         reasons=tuple(r for _, r in joined),

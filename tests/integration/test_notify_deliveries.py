@@ -192,6 +192,15 @@ def test_an_apology_email_goes_out_once_in_the_customers_language_and_does_its_s
         case = await rig.store.get_case(case_id)
         assert case is not None
         assert (case.steps[0].status, case.steps[0].taken_by) == ("done", "system")
+        email, webhook = case.deliveries
+        assert (email.channel, email.status, email.attempts, email.language) == (
+            "email",
+            "sent",
+            1,
+            "vi",
+        )
+        assert email.sent_at == T0 + 10 * MINUTE
+        assert (webhook.channel, webhook.status) == ("webhook", "pending")  # not drained here
         (taken,) = [CaseEvent.FromString(v).step_taken for v in await rig.outbox(NOTIFY_CASES)]
         assert (taken.n, taken.by, taken.completed) == (1, "system", True)
 

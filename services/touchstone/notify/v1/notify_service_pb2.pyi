@@ -105,7 +105,7 @@ class GetCaseRequest(_message.Message):
     def __init__(self, case_id: _Optional[str] = ...) -> None: ...
 
 class Case(_message.Message):
-    __slots__ = ("case_id", "customer_id", "visit_id", "site_id", "status", "opened_at", "due_at", "moment_ids", "reasons", "recovered_at", "recovered_by", "playbook", "steps", "resolved_by", "value_at_risk_minor", "currency")
+    __slots__ = ("case_id", "customer_id", "visit_id", "site_id", "status", "opened_at", "due_at", "moment_ids", "reasons", "recovered_at", "recovered_by", "playbook", "steps", "resolved_by", "value_at_risk_minor", "currency", "deliveries")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     VISIT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -122,6 +122,7 @@ class Case(_message.Message):
     RESOLVED_BY_FIELD_NUMBER: _ClassVar[int]
     VALUE_AT_RISK_MINOR_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     customer_id: str
     visit_id: str
@@ -138,4 +139,27 @@ class Case(_message.Message):
     resolved_by: str
     value_at_risk_minor: int
     currency: str
-    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., site_id: _Optional[str] = ..., status: _Optional[_Union[_events_pb2.CaseStatus, str]] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moment_ids: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., recovered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recovered_by: _Optional[str] = ..., playbook: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[_events_pb2.CaseStep, _Mapping]]] = ..., resolved_by: _Optional[str] = ..., value_at_risk_minor: _Optional[int] = ..., currency: _Optional[str] = ...) -> None: ...
+    deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
+    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., site_id: _Optional[str] = ..., status: _Optional[_Union[_events_pb2.CaseStatus, str]] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moment_ids: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., recovered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recovered_by: _Optional[str] = ..., playbook: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[_events_pb2.CaseStep, _Mapping]]] = ..., resolved_by: _Optional[str] = ..., value_at_risk_minor: _Optional[int] = ..., currency: _Optional[str] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
+
+class Delivery(_message.Message):
+    __slots__ = ("delivery_id", "n", "channel", "action", "status", "reason", "attempts", "sent_at", "language")
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    delivery_id: str
+    n: int
+    channel: str
+    action: str
+    status: str
+    reason: str
+    attempts: int
+    sent_at: _timestamp_pb2.Timestamp
+    language: str
+    def __init__(self, delivery_id: _Optional[str] = ..., n: _Optional[int] = ..., channel: _Optional[str] = ..., action: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., attempts: _Optional[int] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., language: _Optional[str] = ...) -> None: ...
