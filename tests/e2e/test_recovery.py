@@ -1,0 +1,172 @@
+"""Recovery end to end, on the real broker, Postgres and an SMTP server: a supermarket visit with
+a 45 s greeting and a 12-minute queue opens one case with the playbook's steps, sends one apology
+email in the customer's language, raises a duty-manager task, escalates the step staff did not
+take in time, and closes as RECOVERED when the next visit wins."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from kafka import KafkaProducer
+
+from tests.conftest import running_stack
+from tests.e2e.test_whole_journey import WAIT_S, eventually, publish
+from touchstone.client import Clients
+from touchstone.common.embedded import free_port
+from touchstone.common.mail_catcher import MailCatcher
+from touchstone.common.settings import Settings
+from touchstone.contacts.v1.contacts_service_pb2 import RegisterCustomerRequest
+from touchstone.contacts.v1.profile_pb2 import (
+    CONSENT_CHANNEL_EMAIL,
+    ChannelConsent,
+    Consent,
+    Profile,
+)
+from touchstone.contacts.v1.touchpoint_pb2 import (
+    Channel,
+    CustomerRef,
+    ExternalIdentity,
+    IdentityKind,
+    Touchpoint,
+)
+from touchstone.notify.v1.events_pb2 import (
+    CASE_STATUS_OPEN,
+    CASE_STATUS_RECOVERED,
+    TASK_STATE_OPEN,
+    CaseEvent,
+)
+from touchstone.notify.v1.notify_service_pb2 import (
+    GetCaseRequest,
+    ListCasesRequest,
+    WatchCasesRequest,
+    WatchTasksRequest,
+)
+from touchstone.stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def mail() -> Iterator[MailCatcher]:
+    catcher = MailCatcher("127.0.0.1", free_port()).start()
+    yield catcher
+    catcher.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(infra: Settings, mail: MailCatcher) -> Iterator[LocalStack]:
+    with running_stack(infra, smtp_port=mail.port, sweep_every_s=0.5) as local:
+        yield local
+
+
+def touchpoint(
+    customer: CustomerRef, visit_id: str, stage: str, at: datetime, **measurements: float
+) -> Touchpoint:
+    tp = Touchpoint(
+        event_id=str(uuid.uuid4()),
+        source="e2e",
+        customer=customer,
+        channel=Channel.CHANNEL_IN_STORE,
+        site_id="hcm-01",
+        journey_map="supermarket",
+        stage=stage,
+        measurements=measurements,
+        visit_id=visit_id,
+    )
+    tp.occurred_at.FromDatetime(at)
+    return tp
+
+
+def next_event(stream: grpc.Future, kind: str) -> CaseEvent:
+    """The next case event of this kind on a WatchCases stream."""
+    for response in stream:
+        if response.event.WhichOneof("change") == kind:
+            return response.event
+    raise AssertionError(f"the stream ended before a {kind} event")
+
+
+def test_a_bad_visit_is_apologised_for_escalated_and_recovered_by_the_next_visit(
+    stack: LocalStack, clients: Clients, mail: MailCatcher
+) -> None:
+    address = f"lan-{uuid.uuid4().hex[:8]}@example.vn"
+    registered = clients.contacts.RegisterCustomer(
+        RegisterCustomerRequest(
+            identities=[ExternalIdentity(kind=IdentityKind.IDENTITY_KIND_EMAIL, value=address)],
+            profile=Profile(display_name="Lan"),
+            consent=Consent(
+                channels=[ChannelConsent(channel=CONSENT_CHANNEL_EMAIL, granted=True)],
+                preferred_language="vi",
+            ),
+        ),
+        timeout=5,
+    )
+    customer_id = registered.customer_id
+    customer = CustomerRef(customer_id=customer_id)
+    cases = clients.notify.WatchCases(WatchCasesRequest(site_id="hcm-01"), timeout=WAIT_S)
+    duty = clients.notify.WatchTasks(
+        WatchTasksRequest(site_id="hcm-01", owner="duty_manager"), timeout=WAIT_S
+    )
+    assert not next(cases).HasField("event") and not next(duty).HasField("event")  # live
+
+    # 30 minutes ago: greeted after 45 s, then 12 minutes in the queue; nobody apologised since
+    began = datetime.now(UTC) - timedelta(minutes=30)
+    first = f"visit-{uuid.uuid4()}"
+    producer = KafkaProducer(bootstrap_servers=stack.settings.kafka_bootstrap, linger_ms=2)
+    greeting = touchpoint(customer, first, "enter_store", began, greeting_seconds=45)
+    queue = touchpoint(
+        customer, first, "wait_in_queue", began + timedelta(minutes=14), wait_seconds=720
+    )
+    publish(producer, [greeting, queue], customer_id.encode())
+
+    opened = next_event(cases, "opened").opened
+    assert opened.customer_id == customer_id and opened.playbook == "on_site"
+    assert [(s.action, s.owner, s.channel) for s in opened.steps] == [
+        ("apologise", "staff", "in_person"),
+        ("apologise", "system", "email"),
+        ("fix", "staff", "in_person"),
+        ("ask_opinion", "staff", "in_person"),
+        ("follow_up", "system", "email"),
+    ]
+    escalated = next_event(cases, "escalated").escalated
+    assert (escalated.case_id, escalated.reason, escalated.n) == (opened.case_id, "overdue_step", 1)
+    task = next(r.event.task for r in duty if r.event.task.case_id == opened.case_id)
+    assert (task.owner, task.reason, task.state) == (
+        "duty_manager",
+        "overdue_step",
+        TASK_STATE_OPEN,
+    )
+
+    def apology() -> list:
+        return [m for m in mail.received() if m["To"] == address]
+
+    (email,) = eventually(apology, "the apology email")
+    assert email["Content-Language"] == "vi"
+    assert email["Subject"].startswith("Chúng tôi xin lỗi về lần ghé thăm ngày")
+
+    listed = clients.notify.ListCases(ListCasesRequest(customer_id=customer_id), timeout=5)
+    (case,) = listed.cases  # the queue joined the greeting's case
+    case = clients.notify.GetCase(GetCaseRequest(case_id=case.case_id), timeout=5)
+    assert case.status == CASE_STATUS_OPEN and len(case.moment_ids) == 2
+    written = case.deliveries[0]
+    assert (written.channel, written.status, written.language) == ("email", "sent", "vi")
+    assert case.steps[1].status == "done" and case.steps[1].taken_by == "system"
+    overdue = ListCasesRequest(site_id="hcm-01", owner="duty_manager", overdue=True, page_size=500)
+    assert case.case_id in {c.case_id for c in clients.notify.ListCases(overdue, timeout=5).cases}
+
+    # the next visit, a quick greeting: won back
+    second = f"visit-{uuid.uuid4()}"
+    quick = touchpoint(customer, second, "enter_store", datetime.now(UTC), greeting_seconds=8)
+    publish(producer, [quick], customer_id.encode())
+    producer.close()
+    recovered = next_event(cases, "recovered").recovered
+    cases.cancel()
+    duty.cancel()
+    assert (recovered.case_id, recovered.how) == (case.case_id, "win")
+    assert list(recovered.moment_ids) == list(case.moment_ids)
+    closed = clients.notify.GetCase(GetCaseRequest(case_id=case.case_id), timeout=5)
+    assert closed.status == CASE_STATUS_RECOVERED
+    assert len(apology()) == 1  # one apology, and nothing more to this customer today
