@@ -58,6 +58,7 @@ from notify.playbooks import PlannedStep, RecoveryPolicy
 from notify.rows import CaseFilter, CaseRow, StepCommand
 from notify.store import OutcomeEvent, ResolveEvent, StepEvent, outcomes_to_tell
 from notify.tasks import task_records
+from notify.touchpoint_facts import Complaint, SiteVisit
 from touchstone.common.customer_links import LinkChange, collapsed, group_of, root_of
 from touchstone.common.topics import Outgoing
 
@@ -574,6 +575,18 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         self.value_escalated: set[str] = set()
         self.contacts: dict[str, Contact] = {}
         self.erased: set[str] = set()
+        self.visits: dict[tuple[str, str], datetime] = {}
+        self.complaints: dict[str, Complaint] = {}
+
+    async def record_visits(
+        self, visits: Sequence[SiteVisit], complaints: Sequence[Complaint]
+    ) -> None:
+        for v in visits:
+            seen = self.visits.get((v.site_id, v.visit_id))
+            self.visits[(v.site_id, v.visit_id)] = min(seen, v.first_at) if seen else v.first_at
+        self.complaints.update(
+            {c.event_id: c for c in complaints if c.event_id not in self.complaints}
+        )
 
     async def fold_contacts(self, changes: Sequence[ContactChange]) -> None:
         for change in changes:

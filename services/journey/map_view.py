@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import grpc
 
@@ -13,6 +13,7 @@ from journey.stage_days import StageFigures
 from journey.standards import StandardSet
 from journey.store import JourneyStore
 from journey.visits import quadrant_of, share
+from touchstone.common.days import day_run
 from touchstone.common.journey_maps import JourneyMap, Stage
 from touchstone.common.rpc import InvalidArgument, NotFound, require, rpc_method
 from touchstone.journey.v1 import journey_service_pb2 as pb
@@ -34,42 +35,17 @@ class MapQuery:
     top_broken: int
 
 
-def day_or_none(field: str, text: str) -> date | None:
-    """An ISO date, None when empty; InvalidArgument naming the field otherwise."""
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise InvalidArgument((field, f"{text!r} is not a date (YYYY-MM-DD)")) from error
-
-
 def map_query(
     request: pb.GetJourneyMapRequest, maps: Mapping[str, JourneyMap], today: date
 ) -> MapQuery:
     """The checked request; InvalidArgument with every field at fault, NotFound for a map."""
     map_id = require("journey_map", request.journey_map)
-    violations: list[tuple[str, str]] = []
-    first = last = None
-    try:
-        last = day_or_none("last_day", request.last_day) or today
-    except InvalidArgument as error:
-        violations += error.violations
-    try:
-        first = day_or_none("first_day", request.first_day)
-    except InvalidArgument as error:
-        violations += error.violations
+    days, violations = day_run(request.first_day, request.last_day, today, DEFAULT_DAYS, MAX_DAYS)
     if not 0 <= request.top_broken <= MAX_TOP_BROKEN:
         violations.append(("top_broken", f"must be 0..{MAX_TOP_BROKEN}"))
-    if last is not None:
-        first = first or last - timedelta(days=DEFAULT_DAYS - 1)
-        if first > last:
-            violations.append(("first_day", "must not be after last_day"))
-        elif (last - first).days >= MAX_DAYS:
-            violations.append(("first_day", f"a map covers at most {MAX_DAYS} days"))
-    if violations:
+    if violations or days is None:
         raise InvalidArgument(*violations)
-    assert first is not None and last is not None
+    first, last = days
     journey_map = maps.get(map_id)
     if journey_map is None:
         raise NotFound(f"journey map {map_id!r} not found; maps: {', '.join(sorted(maps))}")

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from datetime import UTC, datetime
+from typing import Protocol
 
 import grpc
 
 from notify.codec import STATUS_NAMES, case_message, resolved_by_staff, step_taken
+from notify.control_figures import SiteFigures, SiteWindow
 from notify.domain import CaseClosed, UnknownCase, UnknownStep
 from notify.playbooks import PEOPLE
 from notify.rows import CaseFilter, StepCommand
 from notify.store import NotifyStore
+from touchstone.common.calendar import Calendars
+from touchstone.common.calendar_file import load_calendars
+from touchstone.common.days import day_run, days_span
 from touchstone.common.prototime import to_timestamp
 from touchstone.common.rpc import (
     FailedPrecondition,
@@ -62,6 +67,30 @@ def step_command(request: pb.StepCommand, completed: bool) -> StepCommand:
     return StepCommand(request.case_id, request.n, request.by, request.note, completed)
 
 
+MAX_DAYS = 366
+
+
+class ControlFiguresSource(Protocol):
+    """Where control figures come from."""
+
+    async def sites(self) -> list[str]:
+        """Every site seen."""
+
+    async def figures(self, windows: Sequence[SiteWindow], now: datetime) -> list[SiteFigures]:
+        """Each site's figures over its window."""
+
+
+def site_figures_message(figures: SiteFigures) -> pb.SiteControlFigures:
+    """A site's control figures as a contract message, with their rates."""
+    return pb.SiteControlFigures(
+        **vars(figures),
+        complaint_rate=figures.complaint_rate,
+        omission_rate=figures.omission_rate,
+        dissatisfaction_rate=figures.dissatisfaction_rate,
+        on_time_rate=figures.on_time_rate,
+    )
+
+
 def cases_wanted(request: pb.WatchCasesRequest) -> Callable[[CaseEvent], bool]:
     """Which case events a WatchCases call wants."""
     site_id, case_id = request.site_id, request.case_id
@@ -102,11 +131,39 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
         clock: Callable[[], datetime] | None = None,
         case_feed: TopicFeed[CaseEvent] | None = None,
         task_feed: TopicFeed[TaskEvent] | None = None,
+        figures: ControlFiguresSource | None = None,
+        calendars: Calendars | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or (lambda: datetime.now(UTC))
         self.case_feed = case_feed
         self.task_feed = task_feed
+        self.figures = figures
+        self.calendars = calendars or load_calendars()
+
+    @rpc_method
+    async def GetControlFigures(
+        self, request: pb.GetControlFiguresRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ControlFigures:
+        now = self.clock()
+        days, violations = day_run(request.first_day, request.last_day, now.date(), 1, MAX_DAYS)
+        if violations or days is None:
+            raise InvalidArgument(*violations)
+        if self.figures is None:
+            raise FailedPrecondition("this notify server keeps no control figures")
+        first, last = days
+        sites = [request.site_id] if request.site_id else await self.figures.sites()
+        windows = [
+            SiteWindow(site, *days_span(first, last, self.calendars.for_site(site).time_zone))
+            for site in sites
+        ]
+        found = await self.figures.figures(windows, now)
+        return pb.ControlFigures(
+            first_day=first.isoformat(),
+            last_day=last.isoformat(),
+            as_of=to_timestamp(now),
+            sites=[site_figures_message(f) for f in found],
+        )
 
     async def WatchCases(
         self, request: pb.WatchCasesRequest, context: grpc.aio.ServicerContext

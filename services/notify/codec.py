@@ -181,7 +181,7 @@ def case_recovered(outcome: CaseOutcome) -> Outgoing:
             customer_id=outcome.customer_id,
             moment_ids=outcome.moment_ids,
             recovered_at=to_timestamp(win.occurred_at),
-            how="win",
+            how=win.how,
         ),
     )
     return case_record(outcome.customer_id, outcome.site_id, event, win.occurred_at)

@@ -79,11 +79,12 @@ def opening_for(
 
 @dataclass(frozen=True)
 class Win:
-    """A moment of truth scored WIN."""
+    """A moment of truth scored WIN, or the customer's positive feedback: either wins them back."""
 
-    moment_id: str
+    moment_id: str  # the moment's id, or the feedback touchpoint's
     customer_id: str
     occurred_at: datetime
+    how: str = "win"  # win | feedback
 
 
 @dataclass(frozen=True)

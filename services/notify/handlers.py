@@ -18,17 +18,20 @@ from notify.playbooks import (
 )
 from notify.store import NotifyStore
 from notify.tasks import task_records
+from notify.touchpoint_facts import Complaint, SiteVisit, facts_of
 from touchstone.common.calendar import Calendars
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.customer_links import LinkChange, link_change_of
 from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, parse_record
 from touchstone.common.topics import (
     CONTACTS_PROFILES,
+    CONTACTS_RECORDED,
     LOYALTY_VALUES,
     NOTIFY_DLQ,
     Incoming,
     Outgoing,
 )
+from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.profile_pb2 import CustomerEvent
 from touchstone.journey.v1.events_pb2 import MomentScored
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
@@ -37,7 +40,8 @@ from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 class OpenRecoveryCases:
     """The notify batch handler: lost moments open or join cases, wins recover them; unscored
     moments change nothing; loyalty's values of lost moments send valuable cases to the duty
-    manager; contacts' profile events link customers and say how to reach them."""
+    manager; contacts' profile events link customers and say how to reach them; recorded
+    touchpoints count visits and complaints, and positive feedback recovers as a win does."""
 
     def __init__(
         self,
@@ -75,6 +79,8 @@ class OpenRecoveryCases:
         outgoing: list[Outgoing] = []
         links: list[LinkChange] = []
         contacts: list[ContactChange] = []
+        visits: list[SiteVisit] = []
+        complaints: list[Complaint] = []
         for record in batch:
             try:
                 if record.topic == CONTACTS_PROFILES:
@@ -82,6 +88,12 @@ class OpenRecoveryCases:
                     link, contact = link_change_of(profile), contact_change_of(profile)
                     links.extend([link] if link is not None else [])
                     contacts.extend([contact] if contact is not None else [])
+                    continue
+                if record.topic == CONTACTS_RECORDED:
+                    facts = facts_of(parse_record(record, TouchpointRecorded))
+                    visits.extend([facts.visit] if facts.visit else [])
+                    complaints.extend([facts.complaint] if facts.complaint else [])
+                    wins.extend([facts.praise] if facts.praise else [])
                     continue
                 if record.topic == LOYALTY_VALUES:
                     value = moment_value_of(parse_record(record, ValueUpdated))
@@ -109,4 +121,5 @@ class OpenRecoveryCases:
         await self.store.weigh(values, moment_ids, self.policy)  # open cases: after settling
         await self.store.fold_links(links)  # and settles the linked customers' cases again
         await self.store.fold_contacts(contacts)
+        await self.store.record_visits(visits, complaints)
         return outgoing

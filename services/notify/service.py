@@ -6,6 +6,7 @@ from pathlib import Path
 
 from notify.api import NotifyApi
 from notify.channels import Channel, EmailChannel, WebhookChannel
+from notify.control_figures import PostgresControlFigures
 from notify.deliveries import DEFAULT_DELIVERY_POLICY
 from notify.delivery_store import PostgresDeliveries
 from notify.handlers import OpenRecoveryCases
@@ -19,6 +20,7 @@ from touchstone.common.settings import Settings
 from touchstone.common.topic_feed import TopicFeed
 from touchstone.common.topics import (
     CONTACTS_PROFILES,
+    CONTACTS_RECORDED,
     JOURNEY_MOMENTS,
     LOYALTY_VALUES,
     NOTIFY_CASES,
@@ -56,7 +58,7 @@ def sender(store: PostgresNotifyStore, settings: Settings) -> Sender:
 
 SPEC = ServiceSpec(
     name="notify",
-    input_topics=(JOURNEY_MOMENTS, LOYALTY_VALUES, CONTACTS_PROFILES),
+    input_topics=(JOURNEY_MOMENTS, LOYALTY_VALUES, CONTACTS_PROFILES, CONTACTS_RECORDED),
     dead_letter_topic=NOTIFY_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=lambda pool, settings: PostgresNotifyStore(pool),
@@ -69,6 +71,8 @@ SPEC = ServiceSpec(
         store,
         case_feed=TopicFeed(settings, NOTIFY_CASES, CaseEvent),
         task_feed=TopicFeed(settings, NOTIFY_TASKS, TaskEvent),
+        figures=PostgresControlFigures(store.pool),
+        calendars=load_calendars(settings.calendars_file),
     ),
     background=lambda store, settings: [
         Sweeper(store, load_playbooks(settings.playbooks_file).policy, settings.sweep_every_s),

@@ -30,6 +30,7 @@ from notify.overdue import StepOnClock, escalates, falls_due
 from notify.playbooks import PlannedStep, RecoveryPolicy
 from notify.rows import CaseFilter, CaseRow, DeliveryRow, StepCommand
 from notify.tasks import task_records
+from notify.touchpoint_facts import Complaint, SiteVisit
 from touchstone.common.customer_links import (
     CustomerLinks,
     LinkChange,
@@ -83,6 +84,12 @@ class NotifyStore(CustomerLinks, Protocol):
 
     async def get_case(self, case_id: str) -> CaseRow | None:
         """The case with its moments, or None."""
+
+    async def record_visits(
+        self, visits: Sequence[SiteVisit], complaints: Sequence[Complaint]
+    ) -> None:
+        """Keep the visits seen at each site (by their first touchpoint) and the complaints
+        made, once each: what the control figures count."""
 
     async def fold_contacts(self, changes: Sequence[ContactChange]) -> None:
         """Fold what profile events say about reaching customers, in order; an erased customer's
@@ -186,17 +193,29 @@ notify.cases LEFT JOIN LATERAL (
 ) val ON true
 """
 
-WIN_COLUMNS = ("moment_id", "customer_id", "occurred_at")
+WIN_COLUMNS = ("moment_id", "customer_id", "occurred_at", "how")
 SAVE_WINS = """
-INSERT INTO notify.wins (moment_id, customer_id, occurred_at)
-SELECT * FROM unnest(%(moment_id)s::text[], %(customer_id)s::text[], %(occurred_at)s::timestamptz[])
+INSERT INTO notify.wins (moment_id, customer_id, occurred_at, how)
+SELECT * FROM unnest(%(moment_id)s::text[], %(customer_id)s::text[], %(occurred_at)s::timestamptz[],
+                     %(how)s::text[])
 ON CONFLICT (moment_id) DO NOTHING
+"""
+SAVE_VISITS = """
+INSERT INTO notify.site_visits AS v (site_id, visit_id, first_at)
+SELECT * FROM unnest(%(site_id)s::text[], %(visit_id)s::text[], %(first_at)s::timestamptz[])
+ON CONFLICT (site_id, visit_id) DO UPDATE SET first_at = least(v.first_at, excluded.first_at)
+"""
+SAVE_COMPLAINTS = """
+INSERT INTO notify.complaints (event_id, site_id, customer_id, occurred_at, kind)
+SELECT * FROM unnest(%(event_id)s::text[], %(site_id)s::text[], %(customer_id)s::text[],
+                     %(occurred_at)s::timestamptz[], %(kind)s::text[])
+ON CONFLICT (event_id) DO NOTHING
 """
 # Each open or recovered case of the customers (and everyone merged with them), its lost
 # moments, and the first win of its customer's group after the last of them.
 SELECT_OUTCOMES = """
 SELECT c.case_id, c.customer_id, c.status, l.moment_ids, w.moment_id, w.occurred_at, c.lost_at,
-       c.site_id
+       c.site_id, w.how
 FROM notify.cases c
 CROSS JOIN LATERAL (
     SELECT array_agg(m.moment_id ORDER BY m.occurred_at, m.moment_id) AS moment_ids,
@@ -204,7 +223,7 @@ CROSS JOIN LATERAL (
     FROM notify.case_moments m WHERE m.case_id = c.case_id
 ) l
 LEFT JOIN LATERAL (
-    SELECT w.moment_id, w.occurred_at FROM notify.wins w
+    SELECT w.moment_id, w.occurred_at, w.how FROM notify.wins w
     WHERE w.customer_id IN (SELECT notify.customer_group(c.customer_id))
       AND w.occurred_at > l.last_at
     ORDER BY w.occurred_at, w.moment_id LIMIT 1
@@ -339,22 +358,9 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute(LOCK_CUSTOMERS, (ids,))
             if wins:
-                await conn.execute(
-                    SAVE_WINS, columns(wins, ("moment_id", "customer_id", "occurred_at"))
-                )
+                await conn.execute(SAVE_WINS, columns(wins, WIN_COLUMNS))
             rows = await (await conn.execute(SELECT_OUTCOMES, (ids,))).fetchall()
-            outcomes = [
-                CaseOutcome(
-                    case_id,
-                    customer,
-                    tuple(moment_ids or ()),
-                    was,
-                    Win(win_id, customer, win_at) if win_id else None,
-                    lost_at,
-                    site_id,
-                )
-                for case_id, customer, was, moment_ids, win_id, win_at, lost_at, site_id in rows
-            ]
+            outcomes = [outcome_of(row) for row in rows]
             changed = await conn.execute(SAVE_OUTCOMES, outcome_columns(outcomes))
             moved = {case_id for (case_id,) in await changed.fetchall()}
             news = [self.outcome_event(o) for o in outcomes_to_tell(outcomes, moved, joined)]
@@ -420,6 +426,25 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 await add_to_outbox(conn, SCHEMA, news)
                 return resolved
             return case
+
+    async def record_visits(
+        self, visits: Sequence[SiteVisit], complaints: Sequence[Complaint]
+    ) -> None:
+        if not (visits or complaints):
+            return
+        async with self.pool.connection() as conn, conn.transaction():
+            if visits:
+                first = {
+                    (v.site_id, v.visit_id): v
+                    for v in sorted(visits, key=lambda v: v.first_at, reverse=True)
+                }
+                ordered = sorted(first.values(), key=lambda v: (v.site_id, v.visit_id))
+                await conn.execute(
+                    SAVE_VISITS, columns(ordered, ("site_id", "visit_id", "first_at"))
+                )
+            if complaints:
+                names = ("event_id", "site_id", "customer_id", "occurred_at", "kind")
+                await conn.execute(SAVE_COMPLAINTS, columns(complaints, names))
 
     async def fold_contacts(self, changes: Sequence[ContactChange]) -> None:
         if not changes:
@@ -679,6 +704,13 @@ async def load_case(conn: AsyncConnection, case_id: str) -> CaseRow | None:
         moment_ids=tuple(m for m, _ in joined),
         reasons=tuple(r for _, r in joined),
     )
+
+
+def outcome_of(row: Sequence[Any]) -> CaseOutcome:
+    """A case's outcome as SELECT_OUTCOMES reads its facts."""
+    case_id, customer, was, moment_ids, win_id, win_at, lost_at, site_id, how = row
+    win = Win(win_id, customer, win_at, how) if win_id else None
+    return CaseOutcome(case_id, customer, tuple(moment_ids or ()), was, win, lost_at, site_id)
 
 
 def contact_row(row: Sequence[Any]) -> Contact:

@@ -81,11 +81,14 @@ def touchpoint(
     return tp
 
 
-def next_event(stream: grpc.Future, kind: str) -> CaseEvent:
-    """The next case event of this kind on a WatchCases stream."""
+def next_event(stream: grpc.Future, kind: str, about: str) -> CaseEvent:
+    """The next case event of this kind about this customer or case on a WatchCases stream
+    (other tests' leftovers may pass by on the shared topics)."""
     for response in stream:
-        if response.event.WhichOneof("change") == kind:
-            return response.event
+        event = response.event
+        change = event.WhichOneof("change")
+        if change == kind and about in (getattr(event, kind).case_id, event.opened.customer_id):
+            return event
     raise AssertionError(f"the stream ended before a {kind} event")
 
 
@@ -122,7 +125,7 @@ def test_a_bad_visit_is_apologised_for_escalated_and_recovered_by_the_next_visit
     )
     publish(producer, [greeting, queue], customer_id.encode())
 
-    opened = next_event(cases, "opened").opened
+    opened = next_event(cases, "opened", customer_id).opened
     assert opened.customer_id == customer_id and opened.playbook == "on_site"
     assert [(s.action, s.owner, s.channel) for s in opened.steps] == [
         ("apologise", "staff", "in_person"),
@@ -131,7 +134,7 @@ def test_a_bad_visit_is_apologised_for_escalated_and_recovered_by_the_next_visit
         ("ask_opinion", "staff", "in_person"),
         ("follow_up", "system", "email"),
     ]
-    escalated = next_event(cases, "escalated").escalated
+    escalated = next_event(cases, "escalated", opened.case_id).escalated
     assert (escalated.case_id, escalated.reason, escalated.n) == (opened.case_id, "overdue_step", 1)
     task = next(r.event.task for r in duty if r.event.task.case_id == opened.case_id)
     assert (task.owner, task.reason, task.state) == (
@@ -162,7 +165,7 @@ def test_a_bad_visit_is_apologised_for_escalated_and_recovered_by_the_next_visit
     quick = touchpoint(customer, second, "enter_store", datetime.now(UTC), greeting_seconds=8)
     publish(producer, [quick], customer_id.encode())
     producer.close()
-    recovered = next_event(cases, "recovered").recovered
+    recovered = next_event(cases, "recovered", case.case_id).recovered
     cases.cancel()
     duty.cancel()
     assert (recovered.case_id, recovered.how) == (case.case_id, "win")

@@ -109,3 +109,19 @@ def test_an_unknown_case_or_step_is_not_found() -> None:
     with pytest.raises(Aborted) as refused:
         call(api.ResolveCase, pb.ResolveCaseRequest(case_id="no-such-case", by="x"))
     assert refused.value.status.code == grpc.StatusCode.NOT_FOUND
+
+
+def test_control_figures_for_impossible_days_name_the_fields() -> None:
+    _, api = a_case()
+    with pytest.raises(Aborted) as refused:
+        call(
+            api.GetControlFigures,
+            pb.GetControlFiguresRequest(first_day="2026-11-31", last_day="yesterday"),
+        )
+    assert [field for field, _ in violations(refused.value)] == ["last_day", "first_day"]
+    with pytest.raises(Aborted) as backwards:
+        call(
+            api.GetControlFigures,
+            pb.GetControlFiguresRequest(first_day="2026-11-21", last_day="2026-11-20"),
+        )
+    assert violations(backwards.value) == [("first_day", "must not be after last_day")]

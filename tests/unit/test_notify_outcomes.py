@@ -8,10 +8,12 @@ import asyncio
 from datetime import timedelta
 
 from notify.domain import case_id_for
-from tests.builders import T0, moment, record
+from tests.builders import T0, moment, record, recorded
 from tests.memory_stores import MemoryNotifyStore
 from tests.unit.test_notify_recovery import events, handle, lost
 from touchstone.common.customer_links import LinkChange
+from touchstone.common.topics import CONTACTS_RECORDED
+from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
 from touchstone.journey.v1.events_pb2 import VERDICT_WIN, MomentScored
 
 CASE = case_id_for("cust-1", "visit-1")
@@ -106,3 +108,36 @@ def test_a_win_under_a_merged_id_recovers_the_customers_case() -> None:
     asyncio.run(store.fold_links([LinkChange("merge-1", "cust-1", "card-7")]))
     (recovered,) = told(store, record(won("w-1", 60, customer="card-7"), 1))
     assert recovered.case_id == CASE
+
+
+def said(rating: int, minutes: float, stage: str = "pay", event: str = "fb-1") -> bytes:
+    """contacts' TouchpointRecorded for feedback the customer gave, rated 1..5 (0: none)."""
+    tp = Touchpoint(event_id=event, site_id="hcm-01", journey_map="supermarket", stage=stage)
+    tp.occurred_at.FromDatetime(T0 + timedelta(minutes=minutes))
+    if rating:
+        tp.feedback.rating = rating
+    return recorded(tp, "cust-1", "visit-2")
+
+
+def test_positive_feedback_after_the_last_lost_moment_recovers_the_case() -> None:
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-1", 0)))
+    assert told(store, record(said(3, 30), 1, CONTACTS_RECORDED)) == []  # lukewarm
+    (recovered,) = told(store, record(said(5, 40, event="fb-2"), 2, CONTACTS_RECORDED))
+    assert (recovered.case_id, recovered.how) == (CASE, "feedback")
+    assert recovered.recovered_at.ToDatetime().replace(tzinfo=T0.tzinfo) == T0 + timedelta(
+        minutes=40
+    )
+    assert asyncio.run(store.get_case(CASE)).recovered_by == "rec-fb-2"
+
+
+def test_complaints_and_visits_are_counted_from_recorded_touchpoints() -> None:
+    store = MemoryNotifyStore()
+    handle(
+        store,
+        record(said(1, 5, event="fb-1"), 0, CONTACTS_RECORDED),  # negative feedback
+        record(said(0, 6, stage="complaint", event="c-1"), 1, CONTACTS_RECORDED),  # on site
+        record(said(4, 7, event="fb-2"), 2, CONTACTS_RECORDED),  # praise: no complaint
+    )
+    assert {c.kind for c in store.complaints.values()} == {"negative_feedback", "on_site"}
+    assert store.visits == {("hcm-01", "visit-2"): T0 + timedelta(minutes=5)}

@@ -10,6 +10,60 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class GetControlFiguresRequest(_message.Message):
+    __slots__ = ("site_id", "first_day", "last_day")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_DAY_FIELD_NUMBER: _ClassVar[int]
+    LAST_DAY_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    first_day: str
+    last_day: str
+    def __init__(self, site_id: _Optional[str] = ..., first_day: _Optional[str] = ..., last_day: _Optional[str] = ...) -> None: ...
+
+class ControlFigures(_message.Message):
+    __slots__ = ("first_day", "last_day", "as_of", "sites")
+    FIRST_DAY_FIELD_NUMBER: _ClassVar[int]
+    LAST_DAY_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    SITES_FIELD_NUMBER: _ClassVar[int]
+    first_day: str
+    last_day: str
+    as_of: _timestamp_pb2.Timestamp
+    sites: _containers.RepeatedCompositeFieldContainer[SiteControlFigures]
+    def __init__(self, first_day: _Optional[str] = ..., last_day: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sites: _Optional[_Iterable[_Union[SiteControlFigures, _Mapping]]] = ...) -> None: ...
+
+class SiteControlFigures(_message.Message):
+    __slots__ = ("site_id", "visits", "complaints", "complaint_rate", "cases", "cases_due", "omitted", "omission_rate", "recovered", "lost", "dissatisfaction_rate", "steps_due", "steps_on_time", "on_time_rate")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    VISITS_FIELD_NUMBER: _ClassVar[int]
+    COMPLAINTS_FIELD_NUMBER: _ClassVar[int]
+    COMPLAINT_RATE_FIELD_NUMBER: _ClassVar[int]
+    CASES_FIELD_NUMBER: _ClassVar[int]
+    CASES_DUE_FIELD_NUMBER: _ClassVar[int]
+    OMITTED_FIELD_NUMBER: _ClassVar[int]
+    OMISSION_RATE_FIELD_NUMBER: _ClassVar[int]
+    RECOVERED_FIELD_NUMBER: _ClassVar[int]
+    LOST_FIELD_NUMBER: _ClassVar[int]
+    DISSATISFACTION_RATE_FIELD_NUMBER: _ClassVar[int]
+    STEPS_DUE_FIELD_NUMBER: _ClassVar[int]
+    STEPS_ON_TIME_FIELD_NUMBER: _ClassVar[int]
+    ON_TIME_RATE_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    visits: int
+    complaints: int
+    complaint_rate: float
+    cases: int
+    cases_due: int
+    omitted: int
+    omission_rate: float
+    recovered: int
+    lost: int
+    dissatisfaction_rate: float
+    steps_due: int
+    steps_on_time: int
+    on_time_rate: float
+    def __init__(self, site_id: _Optional[str] = ..., visits: _Optional[int] = ..., complaints: _Optional[int] = ..., complaint_rate: _Optional[float] = ..., cases: _Optional[int] = ..., cases_due: _Optional[int] = ..., omitted: _Optional[int] = ..., omission_rate: _Optional[float] = ..., recovered: _Optional[int] = ..., lost: _Optional[int] = ..., dissatisfaction_rate: _Optional[float] = ..., steps_due: _Optional[int] = ..., steps_on_time: _Optional[int] = ..., on_time_rate: _Optional[float] = ...) -> None: ...
+
 class WatchCasesRequest(_message.Message):
     __slots__ = ("site_id", "case_id")
     SITE_ID_FIELD_NUMBER: _ClassVar[int]

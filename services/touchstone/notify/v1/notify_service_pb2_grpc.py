@@ -70,6 +70,11 @@ class NotifyServiceStub:
                 request_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchTasksRequest.SerializeToString,
                 response_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchTasksResponse.FromString,
                 _registered_method=True)
+        self.GetControlFigures = channel.unary_unary(
+                '/touchstone.notify.v1.NotifyService/GetControlFigures',
+                request_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.GetControlFiguresRequest.SerializeToString,
+                response_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.ControlFigures.FromString,
+                _registered_method=True)
 
 
 class NotifyServiceServicer:
@@ -126,6 +131,14 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetControlFigures(self, request, context):
+        """DOMAIN.md §10's control figures per site over a run of days (each site's own calendar
+        days): complaint, omission, dissatisfaction and on-time rates, each with its counts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotifyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -163,6 +176,11 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.WatchTasks,
                     request_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchTasksRequest.FromString,
                     response_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchTasksResponse.SerializeToString,
+            ),
+            'GetControlFigures': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetControlFigures,
+                    request_deserializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.GetControlFiguresRequest.FromString,
+                    response_serializer=touchstone_dot_notify_dot_v1_dot_notify__service__pb2.ControlFigures.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -355,6 +373,33 @@ class NotifyService:
             '/touchstone.notify.v1.NotifyService/WatchTasks',
             touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchTasksRequest.SerializeToString,
             touchstone_dot_notify_dot_v1_dot_notify__service__pb2.WatchTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetControlFigures(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/touchstone.notify.v1.NotifyService/GetControlFigures',
+            touchstone_dot_notify_dot_v1_dot_notify__service__pb2.GetControlFiguresRequest.SerializeToString,
+            touchstone_dot_notify_dot_v1_dot_notify__service__pb2.ControlFigures.FromString,
             options,
             channel_credentials,
             insecure,
