@@ -22,7 +22,6 @@ A case and a visit on the Saturday, and a visit at another site, are not counted
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 from notify.api import NotifyApi
@@ -34,10 +33,10 @@ from notify.playbooks import DEFAULT_POLICY
 from notify.rows import StepCommand
 from notify.store import PostgresNotifyStore
 from tests.builders import T0, record, recorded
+from tests.integration.test_notify_clock import on_postgres
 from tests.integration.test_notify_deliveries import lost_by
 from tests.unit.test_contacts_ingest_api import FakeContext
 from tests.unit.test_notify_outcomes import won
-from touchstone.common.pg import open_pool
 from touchstone.common.settings import Settings
 from touchstone.common.topics import CONTACTS_RECORDED
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
@@ -118,12 +117,4 @@ def test_a_simulated_days_control_figures_match_the_hand_computation(
         assert (by_site["hn-02"].visits, by_site["hn-02"].cases) == (1, 0)
         assert every.as_of.ToDatetime(UTC) == NOW
 
-    async def within() -> None:
-        store = PostgresNotifyStore(open_pool(fresh_database.database_url))
-        await store.pool.open(wait=True)
-        try:
-            await scenario(store)
-        finally:
-            await store.pool.close()
-
-    asyncio.run(within())
+    on_postgres(fresh_database, scenario)
