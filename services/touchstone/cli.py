@@ -85,6 +85,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     settings = stack.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if args.rate > 0:
+        _register_customers(settings, args.seed)
     simulator = _start_simulator(settings, args, stop)
     _print_endpoints(settings)
     try:
@@ -99,6 +101,19 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             simulator.join(10)
         stack.stop()
     return 0
+
+
+def _register_customers(settings: Settings, seed: int) -> None:
+    """Sign up the simulated customers who have an account, so that recovery has someone to
+    write to (their email lands in the mail catcher: .touchstone/mail/)."""
+    from touchstone.client import Clients
+    from touchstone.simulator import registrations
+
+    with Clients(settings) as clients:
+        count = sum(
+            1 for r in registrations(seed) if clients.contacts.RegisterCustomer(r, timeout=10)
+        )
+    print(f"registered {count:,} simulated customers (email, language, consent)", flush=True)
 
 
 def _start_simulator(

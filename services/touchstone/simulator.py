@@ -15,12 +15,21 @@ from datetime import UTC, datetime, timedelta
 from kafka import KafkaProducer
 
 from touchstone.common.prototime import to_timestamp
-from touchstone.contacts.v1.touchpoint_pb2 import Channel, CustomerRef, IdentityKind, Touchpoint
+from touchstone.contacts.v1.contacts_service_pb2 import RegisterCustomerRequest
+from touchstone.contacts.v1.profile_pb2 import CONSENT_CHANNEL_EMAIL, Consent, QuietHours
+from touchstone.contacts.v1.touchpoint_pb2 import (
+    Channel,
+    CustomerRef,
+    ExternalIdentity,
+    IdentityKind,
+    Touchpoint,
+)
 from touchstone.publisher import Record, touchpoint_record
 
 NAMESPACE = uuid.UUID("99e3a1bf-1d2f-551c-8cc4-e17783af8e03")
 STORE_SITES = ("hcm-01", "hcm-02", "hn-01")
 CALL_CENTRE = "cc-hcm"
+ZONE = "Asia/Ho_Chi_Minh"
 # fmt: off
 SUPERMARKET_STAGES = (
     "drive_in", "find_parking", "store_bag", "enter_store", "take_basket", "check_directory",
@@ -112,6 +121,39 @@ def _ref(
     else:
         ref.identity.value = f"khach.{index:06d}@example.vn"
     return ref
+
+
+REGISTERED_SHARE = 0.6  # customers who signed up (with an email address) before the run
+EMAIL_CONSENT_SHARE = 0.7  # of them, who agreed to be written to
+QUIET_HOURS_SHARE = 0.5  # of them, who asked for quiet nights (21:00-08:00 local)
+LANGUAGES = (("vi", 0.7), ("en", 0.2), ("zh", 0.1))
+
+
+def registrations(seed: int, config: SimConfig | None = None) -> Iterator[RegisterCustomerRequest]:
+    """RegisterCustomer requests for the share of the run's customers who signed up: their ids
+    and identities as the visits use them, an email address, their language and consent."""
+    world = build_world(random.Random(seed), config or SimConfig())
+    rng = random.Random(f"{seed}/registrations")
+    for index, customer in enumerate(world.customers):
+        if rng.random() >= REGISTERED_SHARE:
+            continue
+        identities = [
+            ref.identity
+            for ref in (customer.store_ref, customer.phone_ref)
+            if ref.WhichOneof("ref") == "identity"
+        ]
+        email = f"khach.{index:06d}@example.vn"
+        if email not in {i.value for i in identities}:
+            identities.append(ExternalIdentity(kind=IdentityKind.IDENTITY_KIND_EMAIL, value=email))
+        language = rng.choices([code for code, _ in LANGUAGES], [w for _, w in LANGUAGES])[0]
+        consent = Consent(preferred_language=language)
+        if rng.random() < EMAIL_CONSENT_SHARE:
+            consent.channels.add(channel=CONSENT_CHANNEL_EMAIL, granted=True)
+        if rng.random() < QUIET_HOURS_SHARE:
+            consent.quiet_hours.CopyFrom(QuietHours(start="21:00", end="08:00", time_zone=ZONE))
+        yield RegisterCustomerRequest(
+            customer_id=customer.customer_id, identities=identities, consent=consent
+        )
 
 
 def generate_visits(

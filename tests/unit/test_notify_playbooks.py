@@ -72,7 +72,7 @@ def test_steps_fall_due_minutes_after_the_loss_or_at_the_end_of_the_next_working
         (4, "ask_opinion", "staff", "in_person"),
         (5, "follow_up", "system", "email"),
     ]
-    assert [s.due_at - T0 for s in steps[:4]] == [timedelta(minutes=m) for m in (5, 10, 15, 30)]
+    assert [s.due_at - T0 for s in steps[:4]] == [timedelta(minutes=m) for m in (5, 2, 15, 30)]
     assert steps[4].due_at == datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import Counter
@@ -299,3 +300,22 @@ def test_live_event_time_runs_just_behind_the_wall_clock() -> None:
     (first,) = next(simulator.live_visits(seed=1, rate_per_s=50.0, now=now))
     lag = now - first.occurred_at.ToDatetime(UTC)
     assert timedelta(0) < lag <= simulator.LIVE_LEAD
+
+
+def test_the_simulated_sign_ups_use_the_visits_identities_and_say_how_to_reach_them() -> None:
+    from touchstone.simulator import SimConfig, build_world, registrations
+
+    signed = list(registrations(7))
+    assert signed == list(registrations(7))  # the same seed, the same sign-ups
+    assert 0.5 < len(signed) / SimConfig().customers < 0.7
+    world = {c.customer_id: c for c in build_world(random.Random(7), SimConfig()).customers}
+    for request in signed:
+        customer = world[request.customer_id]
+        values = {i.value for i in request.identities}
+        for ref in (customer.store_ref, customer.phone_ref):
+            if ref.WhichOneof("ref") == "identity":
+                assert ref.identity.value in values  # their visits resolve to them
+        assert any(v.endswith("@example.vn") for v in values)
+        assert request.consent.preferred_language in ("vi", "en", "zh")
+    consenting = sum(1 for r in signed if r.consent.channels)
+    assert 0.6 < consenting / len(signed) < 0.8
