@@ -41,9 +41,12 @@ def case_filter(request: pb.ListCasesRequest, now: datetime) -> CaseFilter:
         problems.append(("status", f"unknown status {request.status}"))
     if request.owner not in ("", *PEOPLE):
         problems.append(("owner", f"must be one of {', '.join(PEOPLE)}"))
+    if request.min_value_at_risk_minor < 0:
+        problems.append(("min_value_at_risk_minor", "must not be negative"))
     if problems:
         raise InvalidArgument(*problems)
     return CaseFilter(
+        min_value_at_risk_minor=request.min_value_at_risk_minor,
         customer_id=request.customer_id,
         site_id=request.site_id,
         status=STATUS_NAMES.get(request.status, ""),

@@ -76,15 +76,18 @@ class EmailChannel:
         try:
             smtp = await self._connected()
             await smtp.send_message(self.message(attempt))
+        # The reasons name codes and error kinds only: servers repeat the address in their
+        # text, and a reason goes to logs, GetCase and the dead-letter topic.
         except aiosmtplib.SMTPRecipientsRefused as error:
-            raise Permanent(f"recipient refused: {error}") from error
+            codes = ",".join(sorted({str(r.code) for r in error.recipients}))
+            raise Permanent(f"SMTP {codes}: the recipient was refused") from error
         except aiosmtplib.SMTPResponseException as error:
             await self.close()
             failure = Permanent if 500 <= error.code < 600 else Transient
-            raise failure(f"SMTP {error.code}: {error.message}") from error
+            raise failure(f"SMTP {error.code}: the server refused the message") from error
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
             await self.close()
-            raise Transient(f"SMTP: {error or type(error).__name__}") from error
+            raise Transient(f"SMTP: {type(error).__name__}") from error
 
     async def _connected(self) -> aiosmtplib.SMTP:
         if self._smtp is None or not self._smtp.is_connected:
@@ -151,7 +154,7 @@ class WebhookChannel:
             async with self._session.post(self.url, data=body, headers=headers) as response:
                 status = response.status
         except (TimeoutError, aiohttp.ClientError) as error:
-            raise Transient(f"webhook: {error or type(error).__name__}") from error
+            raise Transient(f"webhook: {type(error).__name__}") from error
         if 200 <= status < 300:
             return
         failure = Transient if status >= 500 or status in RETRYABLE_HTTP else Permanent

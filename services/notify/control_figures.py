@@ -70,12 +70,12 @@ WITH w AS (
     SELECT * FROM unnest(%(site_id)s::text[], %(since)s::timestamptz[], %(until)s::timestamptz[])
         AS w(site_id, since, until)
 ), c AS (
-    SELECT c.*, coalesce(c.resolved_at, c.recovered_at, c.lost_at) AS closed_at
+    SELECT c.*, least(c.recovered_at, c.lost_at) AS closed_at
     FROM notify.cases c JOIN w
       ON c.site_id = w.site_id AND c.opened_at >= w.since AND c.opened_at < w.until
 ), started AS (
     SELECT c.case_id, c.due_at, least(
-        (SELECT min(s.taken_at) FROM notify.case_steps s WHERE s.case_id = c.case_id),
+        (SELECT min(s.first_taken_at) FROM notify.case_steps s WHERE s.case_id = c.case_id),
         (SELECT min(d.sent_at) FROM notify.deliveries d WHERE d.case_id = c.case_id),
         c.resolved_at, c.recovered_at
     ) AS at

@@ -30,6 +30,7 @@ class DeliveryPolicy:
     backoff_cap: timedelta = timedelta(minutes=10)
     lease: timedelta = timedelta(seconds=30)  # an attempt in flight this long is in doubt
     messages_per_day: int = 3  # emails a customer gets per day, at most (assumption)
+    max_age: timedelta = timedelta(days=7)  # not written about later than this after the visit
 
 
 DEFAULT_DELIVERY_POLICY = DeliveryPolicy()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from random import Random
@@ -39,17 +40,21 @@ from touchstone.common.calendar import Calendars
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.topics import NOTIFY_DLQ, Outgoing
 
+log = logging.getLogger(__name__)
+
 TAKE = """
-SELECT delivery_id, case_id, n, channel, action, customer_id, site_id, moment_at, attempts,
-       status = 'sending', language
-FROM notify.deliveries
-WHERE channel = %(channel)s
-  AND ((status = 'pending' AND next_attempt_at <= %(now)s)
-       OR (status = 'sending' AND started_at <= %(stale)s))
-ORDER BY next_attempt_at, delivery_id
+SELECT d.delivery_id, d.case_id, d.n, d.channel, d.action, d.customer_id, d.site_id,
+       d.moment_at, d.attempts, d.status = 'sending', d.language,
+       (SELECT c.status = 'lost' FROM notify.cases c WHERE c.case_id = d.case_id)
+FROM notify.deliveries d
+WHERE d.channel = %(channel)s
+  AND ((d.status = 'pending' AND d.next_attempt_at <= %(now)s)
+       OR (d.status = 'sending' AND d.started_at <= %(stale)s))
+ORDER BY d.next_attempt_at, d.delivery_id
 LIMIT 1
-FOR UPDATE SKIP LOCKED
+FOR UPDATE OF d SKIP LOCKED
 """
+LOCK_CUSTOMER = "SELECT pg_advisory_xact_lock(hashtext('notify.mail:' || %s))"
 CONTACT = """
 SELECT customer_id, email, language, channels, quiet_start, quiet_end, time_zone
 FROM notify.contacts
@@ -64,7 +69,11 @@ WHERE customer_id = %s AND channel = 'email' AND status IN ('sending', 'sent')
   AND coalesce(sent_at, started_at) >= %s
 """
 SENT_BEFORE = """
-SELECT EXISTS (SELECT 1 FROM notify.deliveries WHERE customer_id = %s AND content_hash = %s)
+SELECT EXISTS (
+    SELECT 1 FROM notify.deliveries
+    WHERE customer_id = %s AND content_hash = %s AND delivery_id <> %s
+      AND status IN ('sending', 'sent')
+)
 """
 START = """
 UPDATE notify.deliveries SET status = 'sending', attempts = attempts + 1, started_at = %(now)s,
@@ -87,13 +96,18 @@ RETRY = """
 UPDATE notify.deliveries SET status = 'pending', next_attempt_at = %(at)s, reason = %(reason)s
 WHERE delivery_id = %(delivery_id)s AND status = 'sending'
 """
+GIVE_UP = """
+UPDATE notify.deliveries SET status = 'dead', reason = %(reason)s
+WHERE delivery_id = %(delivery_id)s
+"""
 DEAD = """
 UPDATE notify.deliveries SET status = 'dead', reason = %(reason)s
 WHERE delivery_id = %(delivery_id)s AND status = 'sending'
 RETURNING customer_id
 """
 STEP_DONE = """
-UPDATE notify.case_steps SET status = 'done', taken_by = 'system', taken_at = %(now)s
+UPDATE notify.case_steps SET status = 'done', taken_by = 'system', taken_at = %(now)s,
+                             first_taken_at = coalesce(first_taken_at, %(now)s)
 WHERE case_id = %(case_id)s AND n = %(n)s AND status <> 'done'
 RETURNING action
 """
@@ -166,19 +180,31 @@ class PostgresDeliveries:
             row = await (await conn.execute(TAKE, params)).fetchone()
             if row is None:
                 return None
-            return await self._decide(conn, row, now)
+            try:
+                async with conn.transaction():  # a savepoint: a failed decision undoes only itself
+                    return await self._decide(conn, row, now)
+            except Exception as error:  # a bug or a bad template must not stall the channel
+                log.exception("delivery %s could not be prepared", row[0])
+                reason = f"it could not be prepared: {type(error).__name__}"
+                await conn.execute(GIVE_UP, {"delivery_id": row[0], "reason": reason})
+                return Settled(row[0], "dead", reason)
 
     async def _decide(self, conn: AsyncConnection, row: Any, now: datetime) -> Attempt | Settled:
         delivery_id, case_id, n, channel, action, customer_id, site_id, moment_at = row[:8]
-        attempts, in_doubt, language = row[8:]
+        attempts, in_doubt, language, case_lost = row[8:]
         contact = await self._contact(conn, customer_id)
+        zone = self.calendars.for_site(site_id).time_zone
         decision = (
-            await self._email_decision(conn, customer_id, contact, now)
+            await self._email_decision(conn, customer_id, contact, now, zone)
             if channel == "email" and not in_doubt
             else None
         )
         if channel == "webhook" and not self.webhook_configured:
             decision = Skip("no webhook endpoint is configured (TOUCHSTONE_WEBHOOK_URL)")
+        if not in_doubt and case_lost:
+            decision = Skip("the case was closed as lost")
+        if not in_doubt and now - moment_at > self.policy.max_age:
+            decision = Skip("the visit was too long ago to write about")
         if isinstance(decision, Skip):
             await conn.execute(SKIP, {"delivery_id": delivery_id, "reason": decision.reason})
             return Settled(delivery_id, "skipped", decision.reason)
@@ -186,7 +212,6 @@ class PostgresDeliveries:
             await conn.execute(DEFER, {"delivery_id": delivery_id, "until": decision.until})
             return Settled(delivery_id, "deferred", f"quiet hours until {decision.until}")
         language = language or self.templates.language_for(contact.language if contact else "")
-        zone = self.calendars.for_site(site_id).time_zone
         message = self.templates.render(action, language, site_id, moment_at, zone)
         address = contact.email if contact and channel == "email" else ""
         if channel == "email" and not address:  # an attempt in doubt whose customer was erased
@@ -194,7 +219,9 @@ class PostgresDeliveries:
             return Settled(delivery_id, "skipped", "no address any more")
         content_hash = _hash(address, message) if channel == "email" else ""
         if content_hash and not in_doubt:
-            seen = await (await conn.execute(SENT_BEFORE, (customer_id, content_hash))).fetchone()
+            seen = await (
+                await conn.execute(SENT_BEFORE, (customer_id, content_hash, delivery_id))
+            ).fetchone()
             if seen and seen[0]:
                 reason = "the same message was already sent to the customer"
                 await conn.execute(SKIP, {"delivery_id": delivery_id, "reason": reason})
@@ -225,10 +252,16 @@ class PostgresDeliveries:
         return contact_row(row) if row else None
 
     async def _email_decision(
-        self, conn: AsyncConnection, customer_id: str, contact: Contact | None, now: datetime
+        self,
+        conn: AsyncConnection,
+        customer_id: str,
+        contact: Contact | None,
+        now: datetime,
+        site_zone: str,
     ) -> Skip | Defer | None:
+        await conn.execute(LOCK_CUSTOMER, (customer_id,))  # two senders count one day alike
         erased_row = await (await conn.execute(ERASED, (customer_id,))).fetchone()
-        zone = ZoneInfo(contact.time_zone if contact and contact.time_zone else "UTC")
+        zone = ZoneInfo(contact.time_zone if contact and contact.time_zone else site_zone)
         day_began = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
         count_row = await (await conn.execute(SENT_SINCE, (customer_id, day_began))).fetchone()
         erased = bool(erased_row and erased_row[0])

@@ -68,10 +68,10 @@ class Sender(mode.Service):
         """Make the attempt and record its outcome."""
         try:
             await channel.send(attempt)
-        except DeliveryFailed as failure:
-            outcome = await self.deliveries.failed(
-                attempt, self.clock(), str(failure), failure.permanent
-            )
-            log.warning("delivery %s: %s (%s)", attempt.delivery_id, failure, outcome)
+        except Exception as error:  # a channel's own bug fails the attempt, not the sender
+            permanent = isinstance(error, DeliveryFailed) and error.permanent
+            reason = str(error) if isinstance(error, DeliveryFailed) else type(error).__name__
+            outcome = await self.deliveries.failed(attempt, self.clock(), reason, permanent)
+            log.warning("delivery %s: %s (%s)", attempt.delivery_id, reason, outcome)
             return
         await self.deliveries.sent(attempt, self.clock())

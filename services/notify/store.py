@@ -151,7 +151,7 @@ FROM notify.deliveries WHERE case_id = %s ORDER BY n, channel
 LOCK_CASE = "SELECT status, resolved_by FROM notify.cases WHERE case_id = %s FOR UPDATE"
 SAVE_STEP = """
 UPDATE notify.case_steps SET status = %(status)s, taken_by = %(by)s, taken_at = %(at)s,
-                             note = %(note)s
+                             note = %(note)s, first_taken_at = coalesce(first_taken_at, %(at)s)
 WHERE case_id = %(case_id)s AND n = %(n)s
 """
 RESOLVE = """
@@ -475,8 +475,9 @@ class PostgresNotifyStore(PostgresCustomerLinks):
     ) -> None:
         async with self.pool.connection() as conn, conn.transaction():
             if values:
+                latest = list({v.moment_id: v for v in values}.values())  # one row per moment
                 names = ("moment_id", "currency", "value_at_risk_minor")
-                await conn.execute(SAVE_VALUES, columns(values, names))
+                await conn.execute(SAVE_VALUES, columns(latest, names))
             ids = sorted({*moment_ids, *(v.moment_id for v in values)})
             locked = await (await conn.execute(CASES_TO_WEIGH, (ids,))).fetchall()
             cases = [case_id for (case_id,) in locked]
@@ -671,7 +672,11 @@ UPDATE notify.cases SET status = 'lost', lost_at = last_moment_at + %(lost_after
 WHERE case_id = ANY(%(case_id)s)
 RETURNING case_id, lost_at
 """
-PRUNE_WINS = "DELETE FROM notify.wins WHERE occurred_at < %s"
+PRUNE_WINS = """
+DELETE FROM notify.wins w
+WHERE w.occurred_at < %s
+  AND NOT EXISTS (SELECT 1 FROM notify.cases c WHERE c.recovered_by = w.moment_id)
+"""
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,9 @@ def task_records(
     steps: tuple[PlannedStep, ...] | None = None,
 ) -> list[Outgoing]:
     """The case's tasks (or only one step's) as records on notify.tasks.v1. An event's id
-    follows from what it says and how many lost moments the case has, so telling a task again
-    unchanged is a duplicate, while a task reopened by a later loss is news."""
+    follows from what it says and how many lost moments the case had when told (none when it
+    opens), so the same change told again after a restart is a duplicate, while a task reopened
+    by a later loss is news. Each event is the task as it now is: keep the latest per task_id."""
     records = []
     for task in tasks_of(case, steps):
         if only_step is not None and task.n != only_step:

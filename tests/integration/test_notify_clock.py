@@ -198,3 +198,17 @@ def test_wins_too_old_to_recover_anything_are_forgotten(fresh_database: Settings
         assert kept == [("w-2",)]
 
     on_postgres(fresh_database, scenario)
+
+
+def test_the_win_a_case_was_recovered_by_is_never_forgotten(fresh_database: Settings) -> None:
+    async def scenario(store: PostgresNotifyStore) -> None:
+        await a_lost_greeting(store)
+        await OpenRecoveryCases(store).handle([record(won("w-1", 60, "visit-1"))])
+        much_later = T0 + 3 * DEFAULT_POLICY.lost_after
+        assert (await store.sweep(much_later, DEFAULT_POLICY)).pruned_wins == 0
+        await store.settle([], ["cust-1"], [])  # a later decision about the customer
+        case = await store.get_case(CASE)
+        assert case is not None and (case.status, case.recovered_by) == ("recovered", "w-1")
+        assert (await store.sweep(much_later, DEFAULT_POLICY)).lost == 0
+
+    on_postgres(fresh_database, scenario)

@@ -7,10 +7,11 @@ Friday 2026-11-20 at hcm-01 (Ho Chi Minh City: T0 is 16:00 there):
   each case is due 15 minutes after its lost moment.
   A at T0: apology acknowledged at +3 and done at +4, resolved by staff at +10.
   B at T0+60: nobody acts; the customer's win at +120 recovers it (after its due time, +75).
-  C at T0+120: the apology is done at +140, after the case's due time (+135).
+  C at T0+120: the apology is acknowledged at +130 and done at +140 (it was due at +125).
   D at T0+180: the fix is done at +190 (due +195); nothing else.
   Thirty-one days on, C and D are lost.
-- Omitted (no recovery started by the case's due time): B and C, of 4 due: 2/4.
+- Omitted (no recovery started by the case's due time): B only (C's started with the
+  acknowledgement at +130, before its due time at +135), of 4 due: 1/4.
 - Dissatisfaction (recoveries that failed): C and D lost, A and B recovered: 2/4.
 - On time (staff steps due while their case was open, done by their due time):
   A: apology (+5, before the resolution at +10): on time. 1 of 1.
@@ -90,6 +91,7 @@ def test_a_simulated_days_control_figures_match_the_hand_computation(
         await store.resolve(case["A"], "duty", "", T0 + 10 * MINUTE, resolved_by_staff)
         win = MomentScored.FromString(won("w-B", 120, "v2", "cust-B"))
         await handler.handle([record(win.SerializeToString())])
+        await take("C", 1, 130, completed=False)
         await take("C", 1, 140)
         await take("D", 3, 190)
         await store.sweep(NOW, DEFAULT_POLICY)
@@ -101,8 +103,8 @@ def test_a_simulated_days_control_figures_match_the_hand_computation(
         (day,) = (await api.GetControlFigures(request, FakeContext())).sites
         assert (day.site_id, day.visits, day.complaints) == ("hcm-01", 10, 2)
         assert day.complaint_rate == 2 / 10
-        assert (day.cases, day.cases_due, day.omitted) == (4, 4, 2)
-        assert day.omission_rate == 2 / 4
+        assert (day.cases, day.cases_due, day.omitted) == (4, 4, 1)
+        assert day.omission_rate == 1 / 4
         assert (day.recovered, day.lost) == (2, 2)
         assert day.dissatisfaction_rate == 2 / 4
         assert (day.steps_due, day.steps_on_time) == (10, 2)

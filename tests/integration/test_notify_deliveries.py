@@ -15,8 +15,9 @@ from random import Random
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
-from notify.channels import EmailChannel, WebhookChannel
+from notify.channels import EmailChannel, Permanent, Transient, WebhookChannel
 from notify.deliveries import DEFAULT_DELIVERY_POLICY, DeliveryPolicy, delivery_id_for
 from notify.delivery_store import Attempt, PostgresDeliveries
 from notify.domain import case_id_for
@@ -327,3 +328,96 @@ def test_an_attempt_a_crash_left_in_doubt_is_made_again_with_the_same_key(
         assert (again.delivery_id, again.number) == (first.delivery_id, 2)
 
     on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
+
+
+class FailsOnce:
+    """A channel whose first attempt fails as a busy server's would."""
+
+    def __init__(self, channel: Any) -> None:
+        self.channel = channel
+        self.failed = False
+
+    async def send(self, attempt: Attempt) -> None:
+        if not self.failed:
+            self.failed = True
+            raise Transient("SMTP 421: the server refused the message")
+        await self.channel.send(attempt)
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+
+def test_an_email_that_failed_once_goes_out_on_its_retry(
+    fresh_database: Settings, mail: MailCatcher
+) -> None:
+    async def scenario(rig: Rig) -> None:
+        await rig.feed(registered("hoa", "hoa@example.vn"), topic=CONTACTS_PROFILES)
+        await rig.feed(lost_by("hoa", "v1"))
+        flaky = FailsOnce(rig.sender.channels["email"])
+        sender = Sender(rig.deliveries, {"email": flaky}, clock=lambda: rig.clock[0])
+        rig.clock[0] = T0 + 10 * MINUTE
+        assert await sender.send_next("email")  # 421
+        rig.clock[0] = T0 + 11 * MINUTE
+        assert await sender.send_next("email")  # its retry, not "the same message again"
+        assert (await rig.rows())["hoa/email"][:3] == (
+            "sent",
+            "attempt 1: SMTP 421: the server refused the message",
+            2,
+        )
+        assert len(mail_to(mail, "hoa@example.vn")) == 1
+
+    on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
+
+
+def test_a_message_about_a_visit_long_past_is_not_sent(
+    fresh_database: Settings, mail: MailCatcher
+) -> None:
+    async def scenario(rig: Rig) -> None:
+        await rig.feed(registered("khanh", "khanh@example.vn"), topic=CONTACTS_PROFILES)
+        await rig.feed(lost_by("khanh", "v1"))  # say, a replay of old moments
+        assert await rig.drain("email", T0 + timedelta(days=8)) == 1
+        rows = await rig.rows()
+        assert rows["khanh/email"][:2] == ("skipped", "the visit was too long ago to write about")
+        assert mail_to(mail, "khanh@example.vn") == []
+
+    on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
+
+
+class RefusesEveryone:
+    """An SMTP server that refuses every recipient, repeating the address as servers do."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        return f"550 5.1.1 <{address}>: no such user here"
+
+
+def test_a_refused_address_never_appears_in_the_reason() -> None:
+    port = free_port()
+    controller = Controller(RefusesEveryone(), hostname="127.0.0.1", port=port)
+    controller.start()
+    channel = EmailChannel("127.0.0.1", port, "Touchstone <care@touchstone.local>")
+    attempt = Attempt(
+        "d-1",
+        "email",
+        "case-1",
+        "lan",
+        "hcm-01",
+        "apologise",
+        1,
+        "lan@example.vn",
+        load_templates().render("apologise", "en", "hcm-01", T0, "Asia/Ho_Chi_Minh"),
+        1,
+        False,
+    )
+
+    async def send() -> None:
+        try:
+            await channel.send(attempt)
+        finally:
+            await channel.close()
+
+    try:
+        with pytest.raises(Permanent) as refused:
+            asyncio.run(send())
+    finally:
+        controller.stop()
+    assert "550" in str(refused.value) and "lan@example.vn" not in str(refused.value)

@@ -322,3 +322,14 @@ def test_notify_does_not_escalate_a_recovered_case_for_its_value(notify_store) -
         assert len(await queued(store)) == before
 
     run(notify_store, scenario)
+
+
+def test_notify_keeps_the_last_of_two_values_of_one_moment_in_a_batch(notify_store) -> None:
+    async def scenario(store) -> None:
+        await open_or_join(store, lost(1))
+        first, later = MomentValue("m1", "VND", 5_000_000), MomentValue("m1", "VND", 7_000_000)
+        await store.weigh([first, later], [], RICH)  # loyalty tells it again once recovered
+        case = await store.get_case(opening_for(lost(1)).case_id)
+        assert (case.value_at_risk_minor, case.currency) == (7_000_000, "VND")
+
+    run(notify_store, scenario)

@@ -15,7 +15,8 @@ from notify.domain import case_id_for
 from tests.builders import record
 from tests.memory_stores import MemoryNotifyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
-from tests.unit.test_notify_recovery import events, handle, lost, tasks
+from tests.unit.test_notify_recovery import events, handle, lost, tasks, valued
+from touchstone.common.topics import LOYALTY_VALUES
 from touchstone.notify.v1 import notify_service_pb2 as pb
 from touchstone.notify.v1.events_pb2 import (
     CASE_STATUS_RECOVERED,
@@ -125,3 +126,16 @@ def test_control_figures_for_impossible_days_name_the_fields() -> None:
             pb.GetControlFiguresRequest(first_day="2026-11-21", last_day="2026-11-20"),
         )
     assert violations(backwards.value) == [("first_day", "must not be after last_day")]
+
+
+def test_listing_cases_by_value_at_risk_passes_the_floor_on_and_refuses_a_negative_one() -> None:
+    store, api = a_case()
+    handle(store, record(valued("m-1", 24_000_000), 1, LOYALTY_VALUES))
+    worth = call(api.ListCases, pb.ListCasesRequest(min_value_at_risk_minor=20_000_000))
+    assert [c.case_id for c in worth.cases] == [CASE]
+    assert worth.cases[0].value_at_risk_minor == 24_000_000
+    more = call(api.ListCases, pb.ListCasesRequest(min_value_at_risk_minor=30_000_000))
+    assert more.total == 0
+    with pytest.raises(Aborted) as refused:
+        call(api.ListCases, pb.ListCasesRequest(min_value_at_risk_minor=-1))
+    assert violations(refused.value) == [("min_value_at_risk_minor", "must not be negative")]

@@ -1,6 +1,6 @@
 -- Notify's clock: a staff step past its due time is told once (step due) and, still not done
 -- escalate_after later, escalated to the duty manager once; an open case whose customer has not
--- won within lost_after of its last lost moment is closed as lost (services/notify/sweep.py).
+-- won within lost_after of its last lost moment is closed as lost (services/notify/sweeper.py).
 ALTER TABLE case_steps ADD COLUMN due_told boolean NOT NULL DEFAULT false;
 ALTER TABLE case_steps ADD COLUMN escalated_at timestamptz;
 CREATE INDEX case_steps_to_sweep ON case_steps (due_at)

@@ -20,3 +20,9 @@ CREATE TABLE complaints (
 );
 CREATE INDEX complaints_by_site ON complaints (site_id, occurred_at);
 CREATE INDEX cases_by_site_time ON cases (site_id, opened_at);
+
+-- When a step was first taken on (acknowledged or done): recovery had started by then.
+ALTER TABLE case_steps ADD COLUMN first_taken_at timestamptz;
+UPDATE case_steps SET first_taken_at = taken_at;
+-- A win a case was recovered by is kept for good (pruning old wins must not reopen it).
+CREATE INDEX cases_recovered_by ON cases (recovered_by) WHERE recovered_by IS NOT NULL;
