@@ -576,7 +576,16 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         self.contacts: dict[str, Contact] = {}
         self.erased: set[str] = set()
         self.visits: dict[tuple[str, str], datetime] = {}
+        self.tiers: dict[str, str] = {}
         self.complaints: dict[str, Complaint] = {}
+
+    async def fold_tiers(self, tiers: Sequence[tuple[str, str]]) -> None:
+        self.tiers.update(dict(tiers))
+
+    async def tiers_of(self, customer_ids: Sequence[str]) -> dict[str, str]:
+        return {
+            c: self.tiers.get(c) or self.tiers.get(root_of(self.links, c), "") for c in customer_ids
+        }
 
     async def record_visits(
         self, visits: Sequence[SiteVisit], complaints: Sequence[Complaint]

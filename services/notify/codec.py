@@ -262,3 +262,10 @@ def delivery_message(delivery: DeliveryRow) -> Delivery:
     if delivery.sent_at is not None:
         message.sent_at.CopyFrom(to_timestamp(delivery.sent_at))
     return message
+
+
+def customer_tier_of(update: ValueUpdated) -> tuple[str, str] | None:
+    """(customer id, tier) from loyalty's ValueUpdated telling a change of tier; else None."""
+    if not update.HasField("tier_change") or not update.value.customer_id:
+        return None
+    return update.value.customer_id, update.tier_change.tier

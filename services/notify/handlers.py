@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from notify.codec import case_event, case_record, lost_moment_of, moment_value_of, win_of
+from notify.codec import (
+    case_event,
+    case_record,
+    customer_tier_of,
+    lost_moment_of,
+    moment_value_of,
+    win_of,
+)
 from notify.contact_book import ContactChange, contact_change_of
 from notify.domain import CaseOpening, LostMoment, MomentValue, Win, opening_for
 from notify.playbooks import (
@@ -55,14 +62,16 @@ class OpenRecoveryCases:
         self.policy = policy or self.playbooks.policy
         self.calendars = calendars or load_calendars()
 
-    def opening(self, moment: LostMoment) -> CaseOpening:
-        """The case the moment would open, with the steps of the playbook it picks."""
+    def opening(self, moment: LostMoment, tier: str = "") -> CaseOpening:
+        """The case the moment would open, with the steps of the playbook it picks (the
+        customer's tier, if loyalty has ranked them, is one of the facts rules may ask)."""
         loss = LossFacts(
             moment.journey_map,
             moment.stage,
             moment.broken.standards,
             moment.broken.side,
             moment.broken.weight,
+            tier,
         )
         playbook = choose(self.playbooks, loss)
         calendar = self.calendars.for_site(moment.site_id)
@@ -76,6 +85,7 @@ class OpenRecoveryCases:
         lost: list[LostMoment] = []
         wins: list[Win] = []
         values: list[MomentValue] = []
+        tiers: list[tuple[str, str]] = []
         outgoing: list[Outgoing] = []
         links: list[LinkChange] = []
         contacts: list[ContactChange] = []
@@ -96,8 +106,10 @@ class OpenRecoveryCases:
                     wins.extend([facts.praise] if facts.praise else [])
                     continue
                 if record.topic == LOYALTY_VALUES:
-                    value = moment_value_of(parse_record(record, ValueUpdated))
+                    update = parse_record(record, ValueUpdated)
+                    value, tier = moment_value_of(update), customer_tier_of(update)
                     values.extend([value] if value is not None else [])
+                    tiers.extend([tier] if tier is not None else [])
                     continue
                 scored = parse_record(record, MomentScored)
                 moment, win = lost_moment_of(scored), win_of(scored)
@@ -108,7 +120,9 @@ class OpenRecoveryCases:
                 lost.append(moment)
             if win is not None:
                 wins.append(win)
-        openings = [self.opening(m) for m in lost]
+        await self.store.fold_tiers(tiers)
+        known = await self.store.tiers_of([m.customer_id for m in lost])
+        openings = [self.opening(m, known.get(m.customer_id, "")) for m in lost]
         cases = await self.store.open_or_join(openings, lost)
         for moment, opening in zip(lost, openings, strict=True):
             case = cases[moment.moment_id]

@@ -23,7 +23,7 @@ OWNERS = ("system", "staff", "duty_manager")
 PEOPLE = ("staff", "duty_manager")  # the owners whose steps wait on people
 CHANNELS = ("in_person", "phone", "email", "webhook", "task")
 SIDES = ("personal", "procedural")
-CONDITIONS = ("map", "stage", "standard", "side", "min_weight")
+CONDITIONS = ("map", "stage", "standard", "side", "min_weight", "tier")
 
 
 class PlaybookError(ConfigFileError):
@@ -83,6 +83,7 @@ class LossFacts:
     standards: tuple[str, ...]  # the standards it broke
     side: str  # of its heaviest broken standard
     weight: Decimal  # of the standards it broke
+    tier: str = ""  # the customer's tier at their home site (loyalty's), "" if not ranked yet
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def _rules(raw: Any, playbooks: Mapping[str, Any], problems: list[str]) -> list[
             when = {}
         if when.get("side", "personal") not in SIDES:
             problems.append(f"{where}.when.side: must be one of {', '.join(SIDES)}")
-        for text in ("map", "stage", "standard"):
+        for text in ("map", "stage", "standard", "tier"):
             if text in when and not isinstance(when[text], str):
                 problems.append(f"{where}.when.{text}: must be a name, not {when[text]!r}")
         if "min_weight" in when and not _positive(when["min_weight"]):
@@ -258,6 +259,7 @@ def matches(when: Mapping[str, Any], loss: LossFacts) -> bool:
         and ("standard" not in when or when["standard"] in loss.standards)
         and when.get("side", loss.side) == loss.side
         and loss.weight >= Decimal(str(when.get("min_weight", 0)))
+        and when.get("tier", loss.tier) == loss.tier
     )
 
 

@@ -91,6 +91,12 @@ class NotifyStore(CustomerLinks, Protocol):
         """Keep the visits seen at each site (by their first touchpoint) and the complaints
         made, once each: what the control figures count."""
 
+    async def fold_tiers(self, tiers: Sequence[tuple[str, str]]) -> None:
+        """Keep each customer's latest tier (customer id, tier), in order."""
+
+    async def tiers_of(self, customer_ids: Sequence[str]) -> dict[str, str]:
+        """Each customer's tier, theirs or (merged) their survivor's; "" if not ranked."""
+
     async def fold_contacts(self, changes: Sequence[ContactChange]) -> None:
         """Fold what profile events say about reaching customers, in order; an erased customer's
         contact is dropped and they are remembered as erased."""
@@ -446,6 +452,21 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 names = ("event_id", "site_id", "customer_id", "occurred_at", "kind")
                 await conn.execute(SAVE_COMPLAINTS, columns(complaints, names))
 
+    async def fold_tiers(self, tiers: Sequence[tuple[str, str]]) -> None:
+        if not tiers:
+            return
+        latest = dict(tiers)
+        params = {"customer_id": list(latest), "tier": list(latest.values())}
+        async with self.pool.connection() as conn:
+            await conn.execute(SAVE_TIERS, params)
+
+    async def tiers_of(self, customer_ids: Sequence[str]) -> dict[str, str]:
+        if not customer_ids:
+            return {}
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(TIERS_OF, (sorted(set(customer_ids)),))).fetchall()
+        return {customer_id: tier for customer_id, tier in rows}
+
     async def fold_contacts(self, changes: Sequence[ContactChange]) -> None:
         if not changes:
             return
@@ -464,6 +485,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                     known[change.customer_id] = folded(contact, change)
             if erased:
                 await conn.execute(ERASE_CONTACTS, {"ids": sorted(erased)})
+                await conn.execute(FORGET_HASHES, (sorted(erased),))
             kept = [c for c in known.values() if c.customer_id not in erased]
             if kept:
                 params = columns(kept, [f for f in vars(kept[0]) if f != "channels"])
@@ -641,6 +663,20 @@ SET email = excluded.email, language = excluded.language, channels = excluded.ch
 ERASE_CONTACTS = """
 WITH gone AS (DELETE FROM notify.contacts WHERE customer_id = ANY(%(ids)s))
 INSERT INTO notify.erased_customers SELECT unnest(%(ids)s::text[]) ON CONFLICT DO NOTHING
+"""
+
+# A hash of an address and a known text would let a guess of the address be confirmed.
+FORGET_HASHES = "UPDATE notify.deliveries SET content_hash = '' WHERE customer_id = ANY(%s)"
+SAVE_TIERS = """
+INSERT INTO notify.customer_tiers (customer_id, tier)
+SELECT * FROM unnest(%(customer_id)s::text[], %(tier)s::text[])
+ON CONFLICT (customer_id) DO UPDATE SET tier = excluded.tier
+"""
+TIERS_OF = """
+SELECT r.id, coalesce(own.tier, root.tier, '')
+FROM unnest(%s::text[]) AS r(id)
+LEFT JOIN notify.customer_tiers own ON own.customer_id = r.id
+LEFT JOIN notify.customer_tiers root ON root.customer_id = notify.customer_root(r.id)
 """
 
 SWEEP_BATCH = 500

@@ -204,6 +204,15 @@ def test_an_apology_email_goes_out_once_in_the_customers_language_and_does_its_s
         assert (webhook.channel, webhook.status) == ("webhook", "pending")  # not drained here
         (taken,) = [CaseEvent.FromString(v).step_taken for v in await rig.outbox(NOTIFY_CASES)]
         assert (taken.n, taken.by, taken.completed) == (1, "system", True)
+        await rig.feed(erased("lan"), topic=CONTACTS_PROFILES)  # nothing of the address stays
+        async with rig.store.pool.connection() as conn:
+            kept = await (
+                await conn.execute(
+                    "SELECT (SELECT count(*) FROM notify.contacts),"
+                    " (SELECT count(*) FROM notify.deliveries WHERE content_hash <> '')"
+                )
+            ).fetchone()
+        assert kept == (0, 0)
 
     on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
 

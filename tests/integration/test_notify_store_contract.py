@@ -333,3 +333,16 @@ def test_notify_keeps_the_last_of_two_values_of_one_moment_in_a_batch(notify_sto
         assert (case.value_at_risk_minor, case.currency) == (7_000_000, "VND")
 
     run(notify_store, scenario)
+
+
+def test_notify_knows_a_customers_tier_under_any_merged_id(notify_store) -> None:
+    async def scenario(store) -> None:
+        await store.fold_tiers([("c1", "middle"), ("c1", "top")])  # the latest counts
+        await store.fold_links([LinkChange("merge-1", "c1", "card-7")])
+        assert await store.tiers_of(["c1", "card-7", "c9"]) == {
+            "c1": "top",
+            "card-7": "top",
+            "c9": "",
+        }
+
+    run(notify_store, scenario)

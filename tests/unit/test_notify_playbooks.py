@@ -23,8 +23,9 @@ from tests.builders import T0, record
 from tests.memory_stores import MemoryNotifyStore
 from tests.unit.test_notify_recovery import events, handle, lost
 from touchstone.common.calendar_file import load_calendars
-from touchstone.common.topics import NOTIFY_DLQ
+from touchstone.common.topics import LOYALTY_VALUES, NOTIFY_DLQ
 from touchstone.journey.v1.events_pb2 import MomentScored
+from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 
 PLAYBOOKS = load_playbooks()
 OFFICE = load_calendars().for_site("hcm-01")  # Mon-Fri, closes 17:30 in Ho Chi Minh City
@@ -36,8 +37,9 @@ def loss(
     standards=("greet",),
     side="personal",
     weight="1",
+    tier="",
 ) -> LossFacts:
-    return LossFacts(journey_map, stage, tuple(standards), side, Decimal(weight))
+    return LossFacts(journey_map, stage, tuple(standards), side, Decimal(weight), tier)
 
 
 def test_the_rules_pick_the_first_playbook_that_fits() -> None:
@@ -131,3 +133,19 @@ def test_a_lost_moment_with_an_impossible_weight_is_dead_lettered() -> None:
     scored.results.add(standard_id="greet", met=False, weight=float("nan"))
     (dead,) = handle(MemoryNotifyStore(), record(scored.SerializeToString()))
     assert dead.topic == NOTIFY_DLQ and b"finite" in dict(dead.headers)["dlq_reason"]
+
+
+def test_a_top_tier_customer_gets_the_duty_manager() -> None:
+    assert choose(PLAYBOOKS, loss(tier="top")) == "duty_manager"
+    assert choose(PLAYBOOKS, loss(tier="middle")) == "on_site"
+    assert choose(PLAYBOOKS, loss()) == "on_site"  # not ranked yet
+
+
+def test_loyaltys_tier_change_decides_the_playbook_of_the_next_case() -> None:
+    store = MemoryNotifyStore()
+    update = ValueUpdated(event_id="t-1")
+    update.value.customer_id = "cust-1"
+    update.tier_change.tier = "top"
+    handle(store, record(update.SerializeToString(), 0, LOYALTY_VALUES))
+    (opened,) = events(handle(store, record(lost("m-1"), 1)))
+    assert opened.opened.playbook == "duty_manager"

@@ -26,3 +26,9 @@ ALTER TABLE case_steps ADD COLUMN first_taken_at timestamptz;
 UPDATE case_steps SET first_taken_at = taken_at;
 -- A win a case was recovered by is kept for good (pruning old wins must not reopen it).
 CREATE INDEX cases_recovered_by ON cases (recovered_by) WHERE recovered_by IS NOT NULL;
+
+-- Each customer's tier at their home site, from loyalty's tier changes: playbook rules may ask.
+CREATE TABLE customer_tiers (
+    customer_id  text PRIMARY KEY,
+    tier         text NOT NULL
+);
