@@ -495,12 +495,17 @@ class PostgresNotifyStore(PostgresCustomerLinks):
     async def weigh(
         self, values: Sequence[MomentValue], moment_ids: Sequence[str], policy: RecoveryPolicy
     ) -> None:
+        ids = sorted({*moment_ids, *(v.moment_id for v in values)})
+        if not ids:
+            return
         async with self.pool.connection() as conn, conn.transaction():
+            # a moment's value and the moment itself may reach two workers at once: whichever
+            # weighs second sees what the first wrote
+            await conn.execute(LOCK_MOMENTS, (ids,))
             if values:
                 latest = list({v.moment_id: v for v in values}.values())  # one row per moment
                 names = ("moment_id", "currency", "value_at_risk_minor")
                 await conn.execute(SAVE_VALUES, columns(latest, names))
-            ids = sorted({*moment_ids, *(v.moment_id for v in values)})
             locked = await (await conn.execute(CASES_TO_WEIGH, (ids,))).fetchall()
             cases = [case_id for (case_id,) in locked]
             if not cases:
@@ -667,6 +672,10 @@ INSERT INTO notify.erased_customers SELECT unnest(%(ids)s::text[]) ON CONFLICT D
 
 # A hash of an address and a known text would let a guess of the address be confirmed.
 FORGET_HASHES = "UPDATE notify.deliveries SET content_hash = '' WHERE customer_id = ANY(%s)"
+LOCK_MOMENTS = """
+SELECT pg_advisory_xact_lock(hashtext('notify.moment:' || m)) FROM unnest(%s::text[]) AS m
+ORDER BY m
+"""
 SAVE_TIERS = """
 INSERT INTO notify.customer_tiers (customer_id, tier)
 SELECT * FROM unnest(%(customer_id)s::text[], %(tier)s::text[])
