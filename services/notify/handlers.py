@@ -133,7 +133,8 @@ class OpenRecoveryCases:
         customers, moment_ids = [m.customer_id for m in lost], [m.moment_id for m in lost]
         await self.store.settle(wins, customers, moment_ids)  # via the outbox
         await self.store.weigh(values, moment_ids, self.policy)  # open cases: after settling
-        await self.store.fold_links(links)  # and settles the linked customers' cases again
+        if links:
+            await self.store.fold_links(links)  # and settles the linked customers' cases again
         await self.store.fold_contacts(contacts)
         await self.store.record_visits(visits, complaints)
         return outgoing
