@@ -55,7 +55,7 @@ from notify.domain import (
     step_moves,
 )
 from notify.playbooks import PlannedStep, RecoveryPolicy
-from notify.rows import CaseFilter, CaseRow, StepCommand
+from notify.rows import CaseFilter, CaseRow, StepCommand, TimelineRow
 from notify.store import OutcomeEvent, ResolveEvent, StepEvent, outcomes_to_tell
 from notify.tasks import task_records
 from notify.touchpoint_facts import Complaint, SiteVisit
@@ -578,6 +578,26 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         self.visits: dict[tuple[str, str], datetime] = {}
         self.tiers: dict[str, str] = {}
         self.complaints: dict[str, Complaint] = {}
+
+    async def case_timeline(self, case_id: str) -> list[TimelineRow]:
+        """What the memory store keeps times of: lost moments, and a win or staff recovery."""
+        case = await self._known(case_id)
+        rows = [
+            TimelineRow(at, "lost_moment", 0, reason)
+            for _, (c, reason, at) in self.joined.items()
+            if c == case_id
+        ]
+        if case.recovered_at is not None:
+            what, detail = (
+                ("resolved", case.resolved_by)
+                if case.resolved_by
+                else (
+                    "recovered",
+                    case.recovered_by,
+                )
+            )
+            rows.append(TimelineRow(case.recovered_at, what, 0, detail))
+        return sorted(rows, key=lambda r: (r.at, r.n, r.what))
 
     async def fold_tiers(self, tiers: Sequence[tuple[str, str]]) -> None:
         self.tiers.update(dict(tiers))

@@ -10,7 +10,13 @@ from typing import Protocol
 
 import grpc
 
-from notify.codec import STATUS_NAMES, case_message, resolved_by_staff, step_taken
+from notify.codec import (
+    STATUS_NAMES,
+    case_message,
+    resolved_by_staff,
+    step_taken,
+    timeline_entry,
+)
 from notify.control_figures import SiteFigures, SiteWindow
 from notify.domain import CaseClosed, UnknownCase, UnknownStep
 from notify.playbooks import PEOPLE
@@ -245,4 +251,6 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
         case = await self.store.get_case(case_id)
         if case is None:
             raise NotFound(f"case {case_id} not found")
-        return case_message(case)
+        message = case_message(case)
+        message.timeline.extend(timeline_entry(e) for e in await self.store.case_timeline(case_id))
+        return message

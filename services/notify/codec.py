@@ -6,7 +6,7 @@ from datetime import datetime
 
 from notify.domain import CaseOpening, CaseOutcome, CaseValue, LostMoment, MomentValue, Win
 from notify.playbooks import PlannedStep
-from notify.rows import CaseRow, DeliveryRow, StepCommand
+from notify.rows import CaseRow, DeliveryRow, StepCommand, TimelineRow
 from touchstone.common.broken import what_it_broke
 from touchstone.common.decoding import checked_time
 from touchstone.common.ids import derived_id
@@ -15,7 +15,7 @@ from touchstone.common.topics import NOTIFY_CASES, Outgoing, cloudevent_headers
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 from touchstone.notify.v1 import events_pb2 as pb
-from touchstone.notify.v1.notify_service_pb2 import Case, Delivery
+from touchstone.notify.v1.notify_service_pb2 import Case, Delivery, TimelineEntry
 
 SOURCE = "touchstone/notify"
 CASE_EVENT_TYPE = "touchstone.notify.v1.CaseEvent"
@@ -269,3 +269,8 @@ def customer_tier_of(update: ValueUpdated) -> tuple[str, str] | None:
     if not update.HasField("tier_change") or not update.value.customer_id:
         return None
     return update.value.customer_id, update.tier_change.tier
+
+
+def timeline_entry(row: TimelineRow) -> TimelineEntry:
+    """One thing that happened to a case, as a contract message."""
+    return TimelineEntry(at=to_timestamp(row.at), what=row.what, n=row.n, detail=row.detail)

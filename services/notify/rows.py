@@ -68,3 +68,14 @@ class StepCommand:
     by: str
     note: str
     completed: bool
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """One thing that happened to a case."""
+
+    at: datetime
+    what: str  # lost_moment, step_due, step_acknowledged, step_done, escalated, message_sent,
+    # recovered, resolved, lost
+    n: int = 0
+    detail: str = ""

@@ -28,7 +28,7 @@ from notify.domain import (
 )
 from notify.overdue import StepOnClock, escalates, falls_due
 from notify.playbooks import PlannedStep, RecoveryPolicy
-from notify.rows import CaseFilter, CaseRow, DeliveryRow, StepCommand
+from notify.rows import CaseFilter, CaseRow, DeliveryRow, StepCommand, TimelineRow
 from notify.tasks import task_records
 from notify.touchpoint_facts import Complaint, SiteVisit
 from touchstone.common.customer_links import (
@@ -90,6 +90,9 @@ class NotifyStore(CustomerLinks, Protocol):
     ) -> None:
         """Keep the visits seen at each site (by their first touchpoint) and the complaints
         made, once each: what the control figures count."""
+
+    async def case_timeline(self, case_id: str) -> list[TimelineRow]:
+        """What happened to the case, in time order."""
 
     async def fold_tiers(self, tiers: Sequence[tuple[str, str]]) -> None:
         """Keep each customer's latest tier (customer id, tier), in order."""
@@ -452,6 +455,11 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 names = ("event_id", "site_id", "customer_id", "occurred_at", "kind")
                 await conn.execute(SAVE_COMPLAINTS, columns(complaints, names))
 
+    async def case_timeline(self, case_id: str) -> list[TimelineRow]:
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(TIMELINE, {"case_id": case_id})).fetchall()
+        return [TimelineRow(*row) for row in rows]
+
     async def fold_tiers(self, tiers: Sequence[tuple[str, str]]) -> None:
         if not tiers:
             return
@@ -672,6 +680,36 @@ INSERT INTO notify.erased_customers SELECT unnest(%(ids)s::text[]) ON CONFLICT D
 
 # A hash of an address and a known text would let a guess of the address be confirmed.
 FORGET_HASHES = "UPDATE notify.deliveries SET content_hash = '' WHERE customer_id = ANY(%s)"
+TIMELINE = """
+SELECT occurred_at, 'lost_moment', 0, reason FROM notify.case_moments WHERE case_id = %(case_id)s
+UNION ALL
+SELECT due_at, 'step_due', n, action FROM notify.case_steps
+WHERE case_id = %(case_id)s AND due_told
+UNION ALL
+SELECT first_taken_at,
+       CASE WHEN status = 'done' AND first_taken_at = taken_at THEN 'step_done'
+            ELSE 'step_acknowledged' END,
+       n, taken_by
+FROM notify.case_steps WHERE case_id = %(case_id)s AND first_taken_at IS NOT NULL
+UNION ALL
+SELECT taken_at, 'step_done', n, taken_by FROM notify.case_steps
+WHERE case_id = %(case_id)s AND status = 'done' AND taken_at > first_taken_at
+UNION ALL
+SELECT escalated_at, 'escalated', n, 'overdue_step' FROM notify.case_steps
+WHERE case_id = %(case_id)s AND escalated_at IS NOT NULL
+UNION ALL
+SELECT sent_at, 'message_sent', n, channel FROM notify.deliveries
+WHERE case_id = %(case_id)s AND sent_at IS NOT NULL
+UNION ALL
+SELECT recovered_at, 'recovered', 0, recovered_by FROM notify.cases
+WHERE case_id = %(case_id)s AND recovered_by IS NOT NULL AND status = 'recovered'
+UNION ALL
+SELECT resolved_at, 'resolved', 0, resolved_by FROM notify.cases
+WHERE case_id = %(case_id)s AND resolved_by IS NOT NULL
+UNION ALL
+SELECT lost_at, 'lost', 0, '' FROM notify.cases WHERE case_id = %(case_id)s AND status = 'lost'
+ORDER BY 1, 3, 2
+"""
 LOCK_MOMENTS = """
 SELECT pg_advisory_xact_lock(hashtext('notify.moment:' || m)) FROM unnest(%s::text[]) AS m
 ORDER BY m

@@ -172,4 +172,7 @@ def test_a_bad_visit_is_apologised_for_escalated_and_recovered_by_the_next_visit
     assert list(recovered.moment_ids) == list(case.moment_ids)
     closed = clients.notify.GetCase(GetCaseRequest(case_id=case.case_id), timeout=5)
     assert closed.status == CASE_STATUS_RECOVERED
+    happened = [e.what for e in closed.timeline]
+    assert happened.count("lost_moment") == 2 and happened[-1] == "recovered"
+    assert {"step_due", "escalated", "message_sent"} <= set(happened)
     assert len(apology()) == 1  # one apology, and nothing more to this customer today

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from notify.api import NotifyApi
 from notify.codec import step_taken
 from notify.domain import case_id_for
 from notify.handlers import OpenRecoveryCases
@@ -15,6 +16,7 @@ from notify.playbooks import DEFAULT_POLICY
 from notify.rows import CaseFilter, StepCommand
 from notify.store import PostgresNotifyStore, Swept
 from tests.builders import T0, moment, record
+from tests.unit.test_contacts_ingest_api import FakeContext
 from tests.unit.test_notify_outcomes import won
 from touchstone.common.pg import open_pool
 from touchstone.common.settings import Settings
@@ -26,6 +28,7 @@ from touchstone.notify.v1.events_pb2 import (
     CaseEvent,
     TaskEvent,
 )
+from touchstone.notify.v1.notify_service_pb2 import GetCaseRequest
 
 CASE = case_id_for("cust-1", "visit-1")
 MINUTE = timedelta(minutes=1)
@@ -114,6 +117,17 @@ def test_a_late_staff_step_is_told_once_then_escalated_once(fresh_database: Sett
         assert [s.escalated for s in case.steps] == [True, False, False, True, False]
         escalated_to, _ = await store.list_cases(CaseFilter(owner="duty_manager"), None, 5)
         assert [c.case_id for c in escalated_to] == [CASE]
+        got = await NotifyApi(store).GetCase(GetCaseRequest(case_id=CASE), FakeContext())
+        timeline = [((e.at.ToDatetime(UTC) - T0) // MINUTE, e.what, e.n) for e in got.timeline]
+        assert timeline == [
+            (0, "lost_moment", 0),
+            (5, "step_due", 1),
+            (15, "escalated", 1),
+            (15, "step_due", 3),
+            (16, "step_done", 3),
+            (30, "step_due", 4),
+            (60, "escalated", 4),
+        ]
 
     on_postgres(fresh_database, scenario)
 
