@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from notify.domain import case_id_for
+from notify.handlers import OpenRecoveryCases
 from notify.playbooks import (
     LossFacts,
     PlaybookError,
@@ -135,10 +136,23 @@ def test_a_lost_moment_with_an_impossible_weight_is_dead_lettered() -> None:
     assert dead.topic == NOTIFY_DLQ and b"finite" in dict(dead.headers)["dlq_reason"]
 
 
-def test_a_top_tier_customer_gets_the_duty_manager() -> None:
-    assert choose(PLAYBOOKS, loss(tier="top")) == "duty_manager"
-    assert choose(PLAYBOOKS, loss(tier="middle")) == "on_site"
-    assert choose(PLAYBOOKS, loss()) == "on_site"  # not ranked yet
+TIERED = parse_playbooks(
+    """
+rules:
+  - {when: {tier: top}, playbook: personal}
+  - {playbook: usual}
+playbooks:
+  personal: [{action: apologise, owner: duty_manager, channel: in_person, due: {minutes: 5}}]
+  usual: [{action: apologise, owner: staff, channel: in_person, due: {minutes: 5}}]
+""",
+    "tiered.yaml",
+)
+
+
+def test_a_rule_may_ask_the_customers_tier() -> None:
+    assert choose(TIERED, loss(tier="top")) == "personal"
+    assert choose(TIERED, loss(tier="middle")) == "usual"
+    assert choose(TIERED, loss()) == "usual"  # not ranked yet
 
 
 def test_loyaltys_tier_change_decides_the_playbook_of_the_next_case() -> None:
@@ -146,6 +160,8 @@ def test_loyaltys_tier_change_decides_the_playbook_of_the_next_case() -> None:
     update = ValueUpdated(event_id="t-1")
     update.value.customer_id = "cust-1"
     update.tier_change.tier = "top"
-    handle(store, record(update.SerializeToString(), 0, LOYALTY_VALUES))
-    (opened,) = events(handle(store, record(lost("m-1"), 1)))
-    assert opened.opened.playbook == "duty_manager"
+    handler = OpenRecoveryCases(store, playbooks=TIERED)
+    asyncio.run(handler.handle([record(update.SerializeToString(), 0, LOYALTY_VALUES)]))
+    out = asyncio.run(handler.handle([record(lost("m-1"), 1)]))
+    (opened,) = events(out)
+    assert opened.opened.playbook == "personal"
