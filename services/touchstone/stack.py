@@ -87,32 +87,44 @@ def _port_of(url: str) -> int:
 
 @dataclass
 class ServiceProcesses:
-    """The four services, each its own process, logging to the state folder."""
+    """The four services, each its own process, logging to the state folder; a service may run
+    more workers (`start_worker`), which share its topics' partitions through its consumer group."""
 
     settings: Settings
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    addresses: dict[str, str] = field(default_factory=dict)  # each process's gRPC address
 
     def start(self, names: tuple[str, ...] = SERVICES) -> None:
         """Start the named services (not already running)."""
+        for name in names:
+            self._spawn(name, name, self.settings)
+
+    def start_worker(self, name: str, worker: str, grpc_port: int) -> None:
+        """Start another worker of the named service, known as name/worker, serving gRPC on its
+        own port."""
+        ports = {**self.settings.grpc_ports, name: grpc_port}
+        self._spawn(f"{name}/{worker}", name, replace(self.settings, grpc_ports=ports))
+
+    def _spawn(self, key: str, name: str, settings: Settings) -> None:
         logs = self.settings.state_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.settings.as_env()}
-        for name in names:
-            with (logs / f"{name}.log").open("ab") as out:
-                self.procs[name] = subprocess.Popen(
-                    [sys.executable, "-m", name],
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+        env = {**os.environ, **settings.as_env()}
+        with (logs / f"{key.replace('/', '-')}.log").open("ab") as out:
+            self.procs[key] = subprocess.Popen(
+                [sys.executable, "-m", name],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.addresses[key] = settings.grpc_address(name)
 
     def wait_until_serving(self, timeout: float = 60.0) -> None:
-        """Block until every started service answers health SERVING."""
-        for name, proc in self.procs.items():
+        """Block until every started process answers health SERVING."""
+        for key, proc in self.procs.items():
             if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}; see its log")
-            wait_until_serving(self.settings.grpc_address(name), timeout)
+                raise RuntimeError(f"{key} exited with {proc.returncode}; see its log")
+            wait_until_serving(self.addresses[key], timeout)
 
     def health(self) -> dict[str, str]:
         """Each service's health status."""
