@@ -126,5 +126,9 @@ def running_stack(
 
 
 def with_free_grpc_ports(settings: Settings) -> Settings:
-    """The settings with every service's gRPC port moved to a free one."""
-    return replace(settings, grpc_ports={name: free_port() for name in DEFAULT_GRPC_PORTS})
+    """The settings with every service's gRPC and metrics port moved to a free one."""
+    return replace(
+        settings,
+        grpc_ports={name: free_port() for name in DEFAULT_GRPC_PORTS},
+        metrics_ports={name: free_port() for name in DEFAULT_GRPC_PORTS},
+    )

@@ -30,6 +30,7 @@ from touchstone.common.decoding import (
     parse_record,
 )
 from touchstone.common.journey_maps import JourneyMap, load_maps
+from touchstone.common.metrics import MOMENTS
 from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import JOURNEY_DLQ, JOURNEY_STANDARDS, Incoming, Outgoing
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
@@ -160,4 +161,6 @@ class ScoreMoments:
             versions.base.shortest_gap,
             lambda ledger: BatchDecision(versions, ledger).run(recorded, keys.moments, lanes),
         )
+        for row in stored:
+            MOMENTS.labels(row.journey_map, row.stage, row.verdict).inc()
         return outgoing + [moment_record(row) for row in stored]

@@ -14,6 +14,7 @@ import mode
 from notify.channels import Channel, DeliveryFailed
 from notify.delivery_store import Attempt, PostgresDeliveries
 from notify.sweeper import wall_clock
+from touchstone.common.metrics import DELIVERIES
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ class Sender(mode.Service):
             return False
         if isinstance(taken, Attempt):
             await self.attempt(self.channels[name], taken)
+        else:
+            DELIVERIES.labels(name, taken.outcome).inc()
         return True
 
     async def attempt(self, channel: Channel, attempt: Attempt) -> None:
@@ -72,6 +75,8 @@ class Sender(mode.Service):
             permanent = isinstance(error, DeliveryFailed) and error.permanent
             reason = str(error) if isinstance(error, DeliveryFailed) else type(error).__name__
             outcome = await self.deliveries.failed(attempt, self.clock(), reason, permanent)
+            DELIVERIES.labels(attempt.channel, outcome).inc()
             log.warning("delivery %s: %s (%s)", attempt.delivery_id, reason, outcome)
             return
         await self.deliveries.sent(attempt, self.clock())
+        DELIVERIES.labels(attempt.channel, "sent").inc()

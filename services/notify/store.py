@@ -540,6 +540,12 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 news.extend(task_records(case, at, step.n))
             await add_to_outbox(conn, SCHEMA, news)
 
+    async def case_counts(self, now: datetime) -> tuple[dict[str, int], int]:
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(CASE_COUNTS)).fetchall()
+            late = await (await conn.execute(OVERDUE_COUNT, (now,))).fetchone()
+        return {status: int(n) for status, n in rows}, int(late[0]) if late else 0
+
     async def sweep(self, now: datetime, policy: RecoveryPolicy) -> Swept:
         """Tell the steps people are late with and escalate those late enough, close as lost
         the cases no win recovered in time, and forget wins too old to matter; each decision
@@ -724,6 +730,12 @@ SELECT r.id, coalesce(own.tier, root.tier, '')
 FROM unnest(%s::text[]) AS r(id)
 LEFT JOIN notify.customer_tiers own ON own.customer_id = r.id
 LEFT JOIN notify.customer_tiers root ON root.customer_id = notify.customer_root(r.id)
+"""
+
+CASE_COUNTS = "SELECT status, count(*) FROM notify.cases GROUP BY status"
+OVERDUE_COUNT = """
+SELECT count(*) FROM notify.case_steps s JOIN notify.cases c USING (case_id)
+WHERE c.status = 'open' AND s.owner <> 'system' AND s.status <> 'done' AND s.due_at < %s
 """
 
 SWEEP_BATCH = 500

@@ -13,6 +13,7 @@ import mode
 
 from notify.playbooks import RecoveryPolicy
 from notify.store import Swept
+from touchstone.common.metrics import CASES, OVERDUE_STEPS
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,9 @@ class Sweepable(Protocol):
 
     async def sweep(self, now: datetime, policy: RecoveryPolicy) -> Swept:
         """Decide what the clock decides at `now`; what was told."""
+
+    async def case_counts(self, now: datetime) -> tuple[dict[str, int], int]:
+        """Cases by status, and people's steps of open cases past their due time."""
 
 
 def wall_clock() -> datetime:
@@ -51,9 +55,14 @@ class Sweeper(mode.Service):
     async def _sweep(self) -> None:
         while not self.should_stop:
             try:
-                swept = await self.store.sweep(self.clock(), self.policy)
+                now = self.clock()
+                swept = await self.store.sweep(now, self.policy)
                 if swept.due or swept.escalated or swept.lost:
                     log.info("notify clock: %s", swept)
+                by_status, overdue = await self.store.case_counts(now)
+                for status in ("open", "recovered", "lost"):
+                    CASES.labels(status).set(by_status.get(status, 0))
+                OVERDUE_STEPS.set(overdue)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -99,11 +99,13 @@ class ServiceProcesses:
         for name in names:
             self._spawn(name, name, self.settings)
 
-    def start_worker(self, name: str, worker: str, grpc_port: int) -> None:
-        """Start another worker of the named service, known as name/worker, serving gRPC on its
-        own port."""
+    def start_worker(self, name: str, worker: str, grpc_port: int, metrics_port: int = 0) -> None:
+        """Start another worker of the named service, known as name/worker, serving gRPC (and,
+        given a port, its metrics) on its own ports."""
         ports = {**self.settings.grpc_ports, name: grpc_port}
-        self._spawn(f"{name}/{worker}", name, replace(self.settings, grpc_ports=ports))
+        metrics = {**self.settings.metrics_ports, name: metrics_port}
+        worker_settings = replace(self.settings, grpc_ports=ports, metrics_ports=metrics)
+        self._spawn(f"{name}/{worker}", name, worker_settings)
 
     def _spawn(self, key: str, name: str, settings: Settings) -> None:
         logs = self.settings.state_dir / "logs"

@@ -5,6 +5,7 @@ take in time, and closes as RECOVERED when the next visit wins."""
 
 from __future__ import annotations
 
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -176,3 +177,27 @@ def test_a_bad_visit_is_apologised_for_escalated_and_recovered_by_the_next_visit
     assert happened.count("lost_moment") == 2 and happened[-1] == "recovered"
     assert {"step_due", "escalated", "message_sent"} <= set(happened)
     assert len(apology()) == 1  # one apology, and nothing more to this customer today
+
+    # what operators see: the services' metrics, with nobody's id or address in them
+    scraped = {
+        name: urllib.request.urlopen(
+            f"http://127.0.0.1:{stack.settings.metrics_ports[name]}/metrics", timeout=5
+        )
+        .read()
+        .decode()
+        for name in ("contacts", "journey", "notify")
+    }
+    assert (
+        'touchstone_events_consumed_total{service="journey",topic="contacts.recorded.v1"}'
+        in (scraped["journey"])
+    )
+    assert (
+        'touchstone_journey_moments_total{journey_map="supermarket",stage="enter_store"'
+        in (scraped["journey"])
+    )
+    assert 'touchstone_notify_deliveries_total{channel="email",outcome="sent"}' in scraped["notify"]
+    assert 'touchstone_notify_cases{status="recovered"}' in scraped["notify"]
+    assert 'method="GetCase"' in scraped["notify"] and 'code="OK"' in scraped["notify"]
+    assert "touchstone_consumer_lag_records{partition=" in scraped["contacts"]
+    for text in scraped.values():
+        assert customer_id not in text and address not in text

@@ -251,3 +251,31 @@ def test_a_page_token_keeps_the_exact_instant_and_id() -> None:
     at = datetime(2026, 11, 20, 9, 0, 0, 123456, tzinfo=UTC)
     token = PageRequest.of(1, "").next_token([(at, "id/with\x1e odd")], lambda r: r)
     assert PageRequest.of(1, token).after == (at, "id/with\x1e odd")
+
+
+def test_a_measured_handler_counts_what_it_consumes_publishes_and_dead_letters() -> None:
+    from touchstone.common.metrics import CONSUMED, DEAD_LETTERED, PRODUCED, MeasuredHandler
+    from touchstone.common.topics import Incoming, Outgoing
+
+    class Echo:
+        async def handle(self, batch):
+            return [Outgoing("out.v1", b"k", b"v"), Outgoing("svc.dlq.v1", b"k", b"bad")]
+
+    def value(counter, *labels) -> float:
+        return counter.labels(*labels)._value.get()
+
+    before = (
+        value(CONSUMED, "svc", "in.v1"),
+        value(PRODUCED, "svc", "out.v1"),
+        value(DEAD_LETTERED, "svc", "svc.dlq.v1"),
+    )
+    handler = MeasuredHandler("svc", Echo(), "svc.dlq.v1")
+    batch = [Incoming("in.v1", 0, n, b"k", b"v", {}, 0) for n in range(3)]
+    out = asyncio.run(handler.handle(batch))
+    assert len(out) == 2
+    after = (
+        value(CONSUMED, "svc", "in.v1"),
+        value(PRODUCED, "svc", "out.v1"),
+        value(DEAD_LETTERED, "svc", "svc.dlq.v1"),
+    )
+    assert [a - b for a, b in zip(after, before, strict=True)] == [3, 1, 1]

@@ -22,6 +22,7 @@ import mode
 import psycopg
 from psycopg_pool import PoolTimeout
 
+from touchstone.common.metrics import observe_lag
 from touchstone.common.settings import Settings
 from touchstone.common.topics import (
     Incoming,
@@ -109,6 +110,7 @@ class BatchConsumerService(mode.Service):
         **kwargs: Any,
     ) -> None:
         self.dead_letter_topic = dead_letter_topic
+        self.service_name = name
         self.group = f"touchstone.{name}"
         self.topics = tuple(topics)
         self.handler = handler
@@ -152,6 +154,12 @@ class BatchConsumerService(mode.Service):
                 timeout_ms=wait_ms, max_records=self.settings.batch_size
             )
             batch = [incoming(m, m.timestamp) for records in fetched.values() for m in records]
+            for tp, records in fetched.items():
+                if records:
+                    highwater = self._consumer.highwater(tp)
+                    observe_lag(
+                        self.service_name, tp.topic, tp.partition, highwater, records[-1].offset + 1
+                    )
             if batch:
                 await self._publish(
                     await handle_until_done(self.handler, batch, self.dead_letter_topic)

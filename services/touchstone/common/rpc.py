@@ -171,10 +171,12 @@ class ServiceBinding:
 
 
 async def start_server(
-    address: str, bindings: Sequence[ServiceBinding]
+    address: str,
+    bindings: Sequence[ServiceBinding],
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     """Start a grpc.aio server with the bindings, the health service and reflection."""
-    server = grpc.aio.server()
+    server = grpc.aio.server(interceptors=list(interceptors))
     for binding in bindings:
         binding.add_to_server(binding.servicer, server)
     health_servicer = health.aio.HealthServicer()

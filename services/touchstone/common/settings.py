@@ -10,6 +10,7 @@ from pathlib import Path
 SERVICES = ("contacts", "journey", "loyalty", "notify")
 CONSUMERS = ("aiokafka", "faust")
 DEFAULT_GRPC_PORTS = {"contacts": 50051, "journey": 50052, "loyalty": 50053, "notify": 50054}
+DEFAULT_METRICS_PORTS = {"contacts": 9101, "journey": 9102, "loyalty": 9103, "notify": 9104}
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class Settings:
     state_dir: Path = Path(".touchstone")
     grpc_host: str = "127.0.0.1"
     grpc_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_GRPC_PORTS))
+    metrics_ports: Mapping[str, int] = field(  # /metrics on grpc_host; 0: none
+        default_factory=lambda: dict(DEFAULT_METRICS_PORTS)
+    )
     topic_partitions: int = 4
     batch_size: int = 500
     batch_within_s: float = 0.02
@@ -65,6 +69,10 @@ class Settings:
             name: int(env.get(f"TOUCHSTONE_{name.upper()}_GRPC_PORT", port))
             for name, port in DEFAULT_GRPC_PORTS.items()
         }
+        metrics = {
+            name: int(env.get(f"TOUCHSTONE_{name.upper()}_METRICS_PORT", port))
+            for name, port in DEFAULT_METRICS_PORTS.items()
+        }
         external = "TOUCHSTONE_KAFKA_BOOTSTRAP" in env or "TOUCHSTONE_DATABASE_URL" in env
         return cls(
             kafka_bootstrap=env.get("TOUCHSTONE_KAFKA_BOOTSTRAP", base.kafka_bootstrap),
@@ -72,6 +80,7 @@ class Settings:
             state_dir=Path(env.get("TOUCHSTONE_STATE_DIR", str(base.state_dir))),
             grpc_host=env.get("TOUCHSTONE_GRPC_HOST", base.grpc_host),
             grpc_ports=ports,
+            metrics_ports=metrics,
             topic_partitions=int(env.get("TOUCHSTONE_TOPIC_PARTITIONS", base.topic_partitions)),
             batch_size=int(env.get("TOUCHSTONE_BATCH_SIZE", base.batch_size)),
             batch_within_s=float(env.get("TOUCHSTONE_BATCH_WITHIN_S", base.batch_within_s)),
@@ -137,6 +146,9 @@ class Settings:
             env["TOUCHSTONE_MESSAGES_DIR"] = str(self.messages_dir)
         env.update(
             {f"TOUCHSTONE_{n.upper()}_GRPC_PORT": str(p) for n, p in self.grpc_ports.items()}
+        )
+        env.update(
+            {f"TOUCHSTONE_{n.upper()}_METRICS_PORT": str(p) for n, p in self.metrics_ports.items()}
         )
         return env
 

@@ -18,6 +18,7 @@ from touchstone.common.consumers import (
     faust_app,
 )
 from touchstone.common.customer_links import FollowCustomerLinks
+from touchstone.common.metrics import GrpcMetrics, MeasuredHandler, serve_metrics
 from touchstone.common.outbox import OutboxRelay
 from touchstone.common.pg import CUSTOMER_LINKS_MIGRATION, apply_migrations, open_pool
 from touchstone.common.rpc import ServiceBinding, start_server
@@ -50,11 +51,11 @@ class ServiceSpec:
         return (*self.input_topics, CONTACTS_PROFILES) if self.follows_merges else self.input_topics
 
     def batch_handler(self, store: Any, settings: Settings) -> BatchHandler:
-        """Its handler, folding contacts' merges too when it follows them."""
+        """Its handler, folding contacts' merges too when it follows them, measured."""
         handler = self.handler(store, settings)
         if self.follows_merges:
-            return FollowCustomerLinks(store, handler, self.dead_letter_topic)
-        return handler
+            handler = FollowCustomerLinks(store, handler, self.dead_letter_topic)
+        return MeasuredHandler(self.name, handler, self.dead_letter_topic)
 
     @property
     def migration_sources(self) -> tuple[Path, ...]:
@@ -84,15 +85,20 @@ class PostgresPoolService(mode.Service):
 class GrpcService(mode.Service):
     """Runs the service's grpc.aio server inside the worker's event loop."""
 
-    def __init__(self, address: str, bindings: list[ServiceBinding], **kwargs: Any) -> None:
+    def __init__(
+        self, address: str, bindings: list[ServiceBinding], service: str, **kwargs: Any
+    ) -> None:
         self.address = address
         self.bindings = bindings
+        self.service = service
         self._server: Any = None
         self._health: Any = None
         super().__init__(**kwargs)
 
     async def on_start(self) -> None:
-        self._server, self._health = await start_server(self.address, self.bindings)
+        self._server, self._health = await start_server(
+            self.address, self.bindings, [GrpcMetrics(self.service)]
+        )
 
     async def on_stop(self) -> None:
         if self._health is not None:
@@ -107,7 +113,10 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     pool = open_pool(settings.database_url)
     store = spec.store(pool, settings)
     handler = spec.batch_handler(store, settings)
-    grpc_service = GrpcService(settings.grpc_address(spec.name), spec.bindings(store, settings))
+    serve_metrics(settings.grpc_host, settings.metrics_ports.get(spec.name, 0), spec.name)
+    grpc_service = GrpcService(
+        settings.grpc_address(spec.name), spec.bindings(store, settings), spec.name
+    )
     loglevel = settings.log_level.upper()
     extra: list[mode.Service] = (
         [OutboxRelay(pool, spec.name, settings)] if spec.relays_outbox else []

@@ -1,0 +1,154 @@
+"""Prometheus metrics every service exposes on its own HTTP port (/metrics).
+
+Names follow Prometheus conventions (touchstone_ prefix, _total counters, _seconds histograms,
+base units); labels are services, topics, partitions, stages, channels and gRPC methods, never a
+customer id or anything personal.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import grpc
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from touchstone.common.topics import Incoming, Outgoing
+
+log = logging.getLogger(__name__)
+
+CONSUMED = Counter(
+    "touchstone_events_consumed_total", "Records a service consumed.", ["service", "topic"]
+)
+PRODUCED = Counter(
+    "touchstone_events_produced_total",
+    "Records a service's handler published (its outbox relay's not included).",
+    ["service", "topic"],
+)
+DEAD_LETTERED = Counter(
+    "touchstone_events_dead_lettered_total",
+    "Records a service could not use, sent to its dead-letter topic with the reason.",
+    ["service", "topic"],
+)
+BATCH_SECONDS = Histogram(
+    "touchstone_batch_seconds",
+    "Time to handle one consumed batch (store writes included, publishing not).",
+    ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+CONSUMER_LAG = Gauge(
+    "touchstone_consumer_lag_records",
+    "Records on a partition not yet consumed, as of the last fetch.",
+    ["service", "topic", "partition"],
+)
+GRPC_SECONDS = Histogram(
+    "touchstone_grpc_server_handling_seconds",
+    "Time to answer a gRPC call (unary; streams until they end).",
+    ["service", "method", "code"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
+
+
+MOMENTS = Counter(
+    "touchstone_journey_moments_total",
+    "Moments journey published, by verdict (a batch delivered again publishes its own again).",
+    ["journey_map", "stage", "verdict"],
+)
+DELIVERIES = Counter(
+    "touchstone_notify_deliveries_total",
+    "Notify's delivery attempts and decisions: sent, retry, dead, skipped, deferred.",
+    ["channel", "outcome"],
+)
+CASES = Gauge(
+    "touchstone_notify_cases", "Notify's cases by status, as of the last sweep.", ["status"]
+)
+OVERDUE_STEPS = Gauge(
+    "touchstone_notify_overdue_steps",
+    "Staff and duty-manager steps of open cases past their due time, as of the last sweep.",
+)
+
+
+class MeasuredHandler:
+    """A batch handler that counts what it consumes, publishes and dead-letters, and times it."""
+
+    def __init__(self, service: str, handler: Any, dead_letter_topic: str) -> None:
+        self.service = service
+        self.handler = handler
+        self.dead_letter_topic = dead_letter_topic
+
+    async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
+        started = time.perf_counter()
+        outgoing: list[Outgoing] = await self.handler.handle(batch)
+        BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
+        for record in batch:
+            CONSUMED.labels(self.service, record.topic).inc()
+        for out in outgoing:
+            counter = DEAD_LETTERED if out.topic == self.dead_letter_topic else PRODUCED
+            counter.labels(self.service, out.topic).inc()
+        return outgoing
+
+
+def observe_lag(
+    service: str, topic: str, partition: int, highwater: int | None, next_offset: int
+) -> None:
+    """Record a partition's lag after a fetch (highwater None: unknown yet)."""
+    if highwater is not None:
+        CONSUMER_LAG.labels(service, topic, str(partition)).set(max(highwater - next_offset, 0))
+
+
+class GrpcMetrics(grpc.aio.ServerInterceptor):
+    """Times every unary call by method and status code."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method.rsplit("/", 1)[-1]
+        inner = handler.unary_unary
+
+        async def timed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                return await inner(request, context)
+            except BaseException:
+                code = _code_name(context) or "UNKNOWN"
+                raise
+            finally:
+                code = _code_name(context) or code
+                GRPC_SECONDS.labels(self.service, method, code).observe(
+                    time.perf_counter() - started
+                )
+
+        return grpc.unary_unary_rpc_method_handler(
+            timed,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def _code_name(context: grpc.aio.ServicerContext) -> str:
+    code = context.code() if hasattr(context, "code") else None
+    return code.name if isinstance(code, grpc.StatusCode) else ""
+
+
+def serve_metrics(host: str, port: int, service: str) -> bool:
+    """Expose /metrics on host:port (0: not at all); a port already taken is logged, not fatal."""
+    if port <= 0:
+        return False
+    try:
+        start_http_server(port, addr=host)
+    except OSError as error:
+        log.warning("%s: metrics not served on %s:%d: %s", service, host, port, error)
+        return False
+    log.info("%s: metrics on http://%s:%d/metrics", service, host, port)
+    return True
