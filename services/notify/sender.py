@@ -76,7 +76,13 @@ class Sender(mode.Service):
             reason = str(error) if isinstance(error, DeliveryFailed) else type(error).__name__
             outcome = await self.deliveries.failed(attempt, self.clock(), reason, permanent)
             DELIVERIES.labels(attempt.channel, outcome).inc()
-            log.warning("delivery %s: %s (%s)", attempt.delivery_id, reason, outcome)
+            log.warning(
+                "delivery %s: %s (%s)",
+                attempt.delivery_id,
+                reason,
+                outcome,
+                extra={"delivery_id": attempt.delivery_id, "case_id": attempt.case_id},
+            )
             return
         await self.deliveries.sent(attempt, self.clock())
         DELIVERIES.labels(attempt.channel, "sent").inc()

@@ -279,3 +279,23 @@ def test_a_measured_handler_counts_what_it_consumes_publishes_and_dead_letters()
         value(DEAD_LETTERED, "svc", "svc.dlq.v1"),
     )
     assert [a - b for a, b in zip(after, before, strict=True)] == [3, 1, 1]
+
+
+def test_log_lines_are_json_with_the_service_and_the_ids_passed_along() -> None:
+    import json
+    import logging
+
+    from touchstone.common.json_logs import JsonFormatter
+
+    record = logging.LogRecord(
+        "notify.sender", logging.WARNING, __file__, 1, "delivery %s: %s", ("d-1", "SMTP 421"), None
+    )
+    record.delivery_id = "d-1"
+    line = json.loads(JsonFormatter("notify").format(record))
+    assert (line["level"], line["logger"], line["service"]) == (
+        "warning",
+        "notify.sender",
+        "notify",
+    )
+    assert (line["message"], line["delivery_id"]) == ("delivery d-1: SMTP 421", "d-1")
+    assert line["time"].endswith("+00:00")

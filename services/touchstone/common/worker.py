@@ -18,6 +18,7 @@ from touchstone.common.consumers import (
     faust_app,
 )
 from touchstone.common.customer_links import FollowCustomerLinks
+from touchstone.common.json_logs import logging_config
 from touchstone.common.metrics import GrpcMetrics, MeasuredHandler, serve_metrics
 from touchstone.common.outbox import OutboxRelay
 from touchstone.common.pg import CUSTOMER_LINKS_MIGRATION, apply_migrations, open_pool
@@ -127,7 +128,13 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
         app = faust_app(spec.name, settings)
         attach_faust_agent(app, spec.consumed_topics, handler, settings, spec.dead_letter_topic)
         worker: mode.Worker = faust.Worker(
-            app, PostgresPoolService(pool), grpc_service, *extra, loglevel=loglevel, quiet=True
+            app,
+            PostgresPoolService(pool),
+            grpc_service,
+            *extra,
+            loglevel=loglevel,
+            logging_config=logging_config(spec.name, loglevel),
+            quiet=True,
         )
     else:
         consumer = BatchConsumerService(
@@ -139,6 +146,7 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
             consumer,
             *extra,
             loglevel=loglevel,
+            logging_config=logging_config(spec.name, loglevel),
             quiet=True,
         )
     worker.execute_from_commandline()

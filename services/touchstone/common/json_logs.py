@@ -1,0 +1,50 @@
+"""Structured logs: one JSON object a line, for a log pipeline to search.
+
+Each line carries the time, level, logger, message and service, plus what the call site passed
+in `extra` among EXTRA_FIELDS (an event's id, a delivery's, a W3C trace context). Messages name
+ids, never personal data: that is the rule every log call in Touchstone keeps.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+EXTRA_FIELDS = ("event_id", "delivery_id", "case_id", "topic", "partition", "traceparent")
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one line of JSON."""
+
+    def __init__(self, service: str = "") -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if self.service:
+            line["service"] = self.service
+        for name in EXTRA_FIELDS:
+            if hasattr(record, name):
+                line[name] = getattr(record, name)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def logging_config(service: str, level: str) -> dict[str, Any]:
+    """A dictConfig that sends every log line, as JSON, to stderr."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter, "service": service}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+    }
