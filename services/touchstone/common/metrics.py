@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -82,11 +83,11 @@ class MeasuredHandler:
         started = time.perf_counter()
         outgoing: list[Outgoing] = await self.handler.handle(batch)
         BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
-        for record in batch:
-            CONSUMED.labels(self.service, record.topic).inc()
-        for out in outgoing:
-            counter = DEAD_LETTERED if out.topic == self.dead_letter_topic else PRODUCED
-            counter.labels(self.service, out.topic).inc()
+        for topic, count in Tally(r.topic for r in batch).items():  # a label lookup per topic
+            CONSUMED.labels(self.service, topic).inc(count)
+        for topic, count in Tally(r.topic for r in outgoing).items():
+            counter = DEAD_LETTERED if topic == self.dead_letter_topic else PRODUCED
+            counter.labels(self.service, topic).inc(count)
         return outgoing
 
 
