@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -16,6 +17,8 @@ from notify.store import Swept
 from touchstone.common.metrics import CASES, OVERDUE_STEPS
 
 log = logging.getLogger(__name__)
+
+COUNT_EVERY_S = 30.0  # how often the case gauges are refreshed
 
 
 class Sweepable(Protocol):
@@ -53,18 +56,26 @@ class Sweeper(mode.Service):
 
     @mode.Service.task
     async def _sweep(self) -> None:
+        counted_at: float | None = None
         while not self.should_stop:
             try:
                 now = self.clock()
                 swept = await self.store.sweep(now, self.policy)
                 if swept.due or swept.escalated or swept.lost:
                     log.info("notify clock: %s", swept)
-                by_status, overdue = await self.store.case_counts(now)
-                for status in ("open", "recovered", "lost"):
-                    CASES.labels(status).set(by_status.get(status, 0))
-                OVERDUE_STEPS.set(overdue)
+                # counting every case reads the whole table: not every second, as sweeping does
+                if counted_at is None or time.monotonic() - counted_at >= COUNT_EVERY_S:
+                    await self._count(now)
+                    counted_at = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("notify's sweep failed; trying again")
             await self.sleep(self.every_s)
+
+    async def _count(self, now: datetime) -> None:
+        """Set the case gauges."""
+        by_status, overdue = await self.store.case_counts(now)
+        for status in ("open", "recovered", "lost"):
+            CASES.labels(status).set(by_status.get(status, 0))
+        OVERDUE_STEPS.set(overdue)

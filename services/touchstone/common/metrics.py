@@ -63,11 +63,11 @@ DELIVERIES = Counter(
     ["channel", "outcome"],
 )
 CASES = Gauge(
-    "touchstone_notify_cases", "Notify's cases by status, as of the last sweep.", ["status"]
+    "touchstone_notify_cases", "Notify's cases by status (refreshed every 30 s).", ["status"]
 )
 OVERDUE_STEPS = Gauge(
     "touchstone_notify_overdue_steps",
-    "Staff and duty-manager steps of open cases past their due time, as of the last sweep.",
+    "Staff and duty-manager steps of open cases past their due time (refreshed every 30 s).",
 )
 
 
