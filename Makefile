@@ -16,7 +16,7 @@ help: ## list every target with one line each
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[local,dev]'
 	touch $@
 
 venv: $(STAMP) ## create .venv and install Touchstone with its pinned dependencies

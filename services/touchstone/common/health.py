@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from touchstone.common.settings import SERVICES, Settings
 
 
 def health_status(address: str, service: str = "", timeout: float = 1.0) -> str:
@@ -26,3 +29,24 @@ def wait_until_serving(address: str, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{address} is {status} after {timeout}s")
         time.sleep(0.2)
+
+
+def local_address(settings: Settings, service: str) -> str:
+    """Where a probe in the service's own container reaches it (a wildcard host is itself)."""
+    host = "127.0.0.1" if settings.grpc_host in ("0.0.0.0", "::", "") else settings.grpc_host
+    return f"{host}:{settings.grpc_ports[service]}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m touchstone.common.health SERVICE`: exit 0 when SERVING (container probes)."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0] not in SERVICES:
+        print(f"usage: python -m touchstone.common.health {{{','.join(SERVICES)}}}")
+        return 2
+    status = health_status(local_address(Settings.from_env(), args[0]), timeout=3.0)
+    print(status)
+    return 0 if status == "SERVING" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
