@@ -41,7 +41,12 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
     from touchstone.common.kafka_admin import ensure_topics
     from touchstone.common.topics import ALL_TOPICS
 
-    created = ensure_topics(settings.kafka_bootstrap, ALL_TOPICS, settings.topic_partitions)
+    created = ensure_topics(
+        settings.kafka_bootstrap,
+        ALL_TOPICS,
+        settings.topic_partitions,
+        replicas=settings.topic_replicas,
+    )
     print(f"created: {', '.join(created) if created else 'none (all exist)'}")
     return 0
 

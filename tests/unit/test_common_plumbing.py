@@ -299,3 +299,21 @@ def test_log_lines_are_json_with_the_service_and_the_ids_passed_along() -> None:
     )
     assert (line["message"], line["delivery_id"]) == ("delivery d-1: SMTP 421", "d-1")
     assert line["time"].endswith("+00:00")
+
+
+def test_the_topics_services_rebuild_from_are_kept_forever() -> None:
+    from touchstone.common.topics import (
+        ALL_TOPICS,
+        JOURNEY_STANDARDS,
+        NOTIFY_TASKS,
+        TOUCHPOINTS,
+        TOUCHPOINTS_DLQ,
+        topic_config,
+    )
+
+    assert topic_config(JOURNEY_STANDARDS) == {"retention.ms": "-1"}
+    assert topic_config(TOUCHPOINTS) == {"retention.ms": "-1"}
+    assert topic_config(TOUCHPOINTS_DLQ) == {"retention.ms": str(30 * 24 * 3600 * 1000)}
+    assert topic_config(NOTIFY_TASKS) == {"retention.ms": str(7 * 24 * 3600 * 1000)}
+    forever = [t for t in ALL_TOPICS if topic_config(t)["retention.ms"] == "-1"]
+    assert len(forever) == len(ALL_TOPICS) - 5  # four dead-letter topics and the tasks feed

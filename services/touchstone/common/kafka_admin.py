@@ -9,18 +9,27 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from touchstone.common.topics import topic_config
+
 
 def ensure_topics(
-    bootstrap: str, names: Iterable[str], partitions: int, timeout_s: float = 30.0
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int,
+    timeout_s: float = 30.0,
+    replicas: int = 1,
 ) -> list[str]:
-    """Create the named topics that do not exist yet; return the ones created."""
+    """Create the named topics that do not exist yet, each with its retention (topics.py);
+    return the ones created."""
     admin = _connect(bootstrap, timeout_s)
     try:
         existing = set(admin.list_topics())
         missing = [n for n in names if n not in existing]
         for name in missing:
             try:
-                admin.create_topics([NewTopic(name, partitions, 1)])
+                admin.create_topics(
+                    [NewTopic(name, partitions, replicas, topic_configs=topic_config(name))]
+                )
             except TopicAlreadyExistsError:
                 continue
         return missing

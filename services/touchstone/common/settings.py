@@ -26,6 +26,7 @@ class Settings:
         default_factory=lambda: dict(DEFAULT_METRICS_PORTS)
     )
     topic_partitions: int = 4
+    topic_replicas: int = 1  # replication factor of topics `touchstone topics` creates
     batch_size: int = 500
     batch_within_s: float = 0.02
     rebalance_timeout_s: float = 4.0
@@ -82,6 +83,7 @@ class Settings:
             grpc_ports=ports,
             metrics_ports=metrics,
             topic_partitions=int(env.get("TOUCHSTONE_TOPIC_PARTITIONS", base.topic_partitions)),
+            topic_replicas=int(env.get("TOUCHSTONE_TOPIC_REPLICAS", base.topic_replicas)),
             batch_size=int(env.get("TOUCHSTONE_BATCH_SIZE", base.batch_size)),
             batch_within_s=float(env.get("TOUCHSTONE_BATCH_WITHIN_S", base.batch_within_s)),
             rebalance_timeout_s=float(
@@ -115,6 +117,7 @@ class Settings:
             "TOUCHSTONE_STATE_DIR": str(self.state_dir),
             "TOUCHSTONE_GRPC_HOST": self.grpc_host,
             "TOUCHSTONE_TOPIC_PARTITIONS": str(self.topic_partitions),
+            "TOUCHSTONE_TOPIC_REPLICAS": str(self.topic_replicas),
             "TOUCHSTONE_BATCH_SIZE": str(self.batch_size),
             "TOUCHSTONE_BATCH_WITHIN_S": str(self.batch_within_s),
             "TOUCHSTONE_REBALANCE_TIMEOUT_S": str(self.rebalance_timeout_s),

@@ -38,6 +38,27 @@ ALL_TOPICS = (
     NOTIFY_TASKS,
 )
 
+# How long each topic keeps its records. The log is the truth: every topic a service rebuilds
+# its state from is kept forever (-1), so `touchstone replay` can start at offset 0. Dead letters
+# wait 30 days for an operator; tasks are a live feed for staff apps, republished on every change.
+KEEP_FOREVER_MS = -1
+DEAD_LETTERS_KEPT_MS = 30 * 24 * 3600 * 1000
+TASKS_KEPT_MS = 7 * 24 * 3600 * 1000
+RETENTION_MS = {
+    name: DEAD_LETTERS_KEPT_MS
+    if name.endswith(".dlq.v1")
+    else TASKS_KEPT_MS
+    if name == NOTIFY_TASKS
+    else KEEP_FOREVER_MS
+    for name in ALL_TOPICS
+}
+
+
+def topic_config(name: str) -> dict[str, str]:
+    """The broker configuration a Touchstone topic is created with."""
+    return {"retention.ms": str(RETENTION_MS.get(name, KEEP_FOREVER_MS))}
+
+
 PROTOBUF = "application/protobuf"
 JSON = "application/json"
 
