@@ -13,7 +13,7 @@ from contacts.store import PostgresContactsStore
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
 from touchstone.common.topics import TOUCHPOINTS, TOUCHPOINTS_DLQ
-from touchstone.common.worker import ServiceSpec
+from touchstone.common.worker import ReplayRules, ServiceSpec
 from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc
 
 
@@ -44,4 +44,9 @@ SPEC = ServiceSpec(
     add_servicer=pb_grpc.add_ContactsServiceServicer_to_server,
     relays_outbox=True,
     follows_merges=False,
+    replay=ReplayRules(
+        refused="contacts keeps the customers registered, changed, merged and erased over gRPC "
+        "only in its own tables (and publishes them), not in its input topic touchpoints.v1: "
+        "back up its schema instead"
+    ),
 )

@@ -18,7 +18,7 @@ from touchstone.common.topics import (
     JOURNEY_MOMENTS,
     JOURNEY_STANDARDS,
 )
-from touchstone.common.worker import ServiceSpec
+from touchstone.common.worker import ReplayRules, ServiceSpec
 from touchstone.journey.v1 import journey_service_pb2_grpc as pb_grpc
 from touchstone.journey.v1.events_pb2 import MomentScored
 
@@ -58,4 +58,8 @@ SPEC = ServiceSpec(
     grpc_service="touchstone.journey.v1.JourneyService",
     add_servicer=pb_grpc.add_JourneyServiceServicer_to_server,
     relays_outbox=True,  # lost moments of missed deadlines
+    replay=ReplayRules(
+        carried_over=("outbox",),  # what the old state had not published yet
+        unchecked={"standards_versions": ("taken_at",)},  # when journey took them in
+    ),
 )

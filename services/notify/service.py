@@ -27,7 +27,7 @@ from touchstone.common.topics import (
     NOTIFY_DLQ,
     NOTIFY_TASKS,
 )
-from touchstone.common.worker import ServiceSpec
+from touchstone.common.worker import ReplayRules, ServiceSpec
 from touchstone.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from touchstone.notify.v1.events_pb2 import CaseEvent, TaskEvent
 
@@ -82,4 +82,9 @@ SPEC = ServiceSpec(
     follows_merges=False,  # reads contacts.profiles.v1 itself: merges, and how to reach people
     relays_outbox=True,  # staff commands' events
     add_servicer=pb_grpc.add_NotifyServiceServicer_to_server,
+    replay=ReplayRules(
+        refused="notify's clock (steps due, escalations, lost cases), staff commands and "
+        "deliveries made are decisions kept only in its own tables, not in its input topics: "
+        "back up its schema instead"
+    ),
 )

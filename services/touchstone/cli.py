@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from touchstone import dlq_cli, rescore_cli, standards_cli
+from touchstone import dlq_cli, replay_cli, rescore_cli, standards_cli
 from touchstone.common.settings import SERVICES, Settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -187,6 +187,7 @@ def parser() -> argparse.ArgumentParser:
     dlq_cli.add_commands(sub)
     standards_cli.add_commands(sub)
     rescore_cli.add_commands(sub)
+    replay_cli.add_commands(sub)
     bench = sub.add_parser("bench", help=cmd_bench.__doc__)
     bench.add_argument("--events", type=int, default=100_000)
     bench.add_argument(

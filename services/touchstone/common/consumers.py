@@ -97,6 +97,11 @@ def incoming(message: Any, timestamp_ms: int) -> Incoming:
     )
 
 
+def consumer_group(service: str, consumer: str) -> str:
+    """The consumer group a service's workers share (Faust names it after its app id)."""
+    return f"touchstone-{service}" if consumer == "faust" else f"touchstone.{service}"
+
+
 class BatchConsumerService(mode.Service):
     """getmany → handler → publish → commit, with aiokafka in the worker's event loop."""
 
@@ -111,7 +116,7 @@ class BatchConsumerService(mode.Service):
     ) -> None:
         self.dead_letter_topic = dead_letter_topic
         self.service_name = name
-        self.group = f"touchstone.{name}"
+        self.group = consumer_group(name, "aiokafka")
         self.topics = tuple(topics)
         self.handler = handler
         self.settings = settings
@@ -204,7 +209,7 @@ def faust_app(name: str, settings: Settings) -> faust.App:
     datadir = settings.state_dir / "faust" / name  # its (empty) table folders: not in the cwd
     datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
-        f"touchstone-{name}",
+        consumer_group(name, "faust"),
         broker=";".join(f"kafka://{h}" for h in settings.kafka_bootstrap.split(",")),
         store="memory://",
         datadir=str(datadir),

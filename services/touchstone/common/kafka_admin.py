@@ -46,3 +46,15 @@ def _connect(bootstrap: str, timeout_s: float) -> KafkaAdminClient:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def committed_offsets(
+    bootstrap: str, group: str, timeout_s: float = 30.0
+) -> dict[tuple[str, int], int]:
+    """The offsets the group has committed, by (topic, partition): where it resumes."""
+    admin = _connect(bootstrap, timeout_s)
+    try:
+        offsets = admin.list_group_offsets({group: None}).get(group) or {}
+        return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+    finally:
+        admin.close()

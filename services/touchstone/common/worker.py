@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,16 @@ from touchstone.common.topics import CONTACTS_PROFILES
 
 
 @dataclass(frozen=True)
+class ReplayRules:
+    """How `touchstone replay` rebuilds a service's tables from its input topics."""
+
+    refused: str = ""  # why its state cannot be rebuilt from the log; empty: it can
+    carried_over: tuple[str, ...] = ()  # tables copied from the old state, not rebuilt (outbox)
+    unchecked: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # wall-clock columns
+    # left out of the checksums, by table
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """What makes a service: its inputs, store, handler, gRPC servicer and schema."""
 
@@ -42,6 +52,7 @@ class ServiceSpec:
     add_servicer: Callable[[Any, Any], None]
     relays_outbox: bool = False  # commands write events to <name>.outbox; relay them
     background: Callable[[Any, Settings], list[mode.Service]] | None = None  # e.g. a clock
+    replay: ReplayRules = ReplayRules()
     follows_merges: bool = True  # folds contacts' merges from contacts.profiles.v1 (its store
     # is then CustomerLinks too); contacts, which makes the merges, does not, and loyalty reads
     # contacts.profiles.v1 itself: a merge or an erasure changes the values it keeps

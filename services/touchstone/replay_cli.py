@@ -1,0 +1,123 @@
+"""`touchstone replay SERVICE`: the operator's side of replay.py: progress, rate, ETA, checksums."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TextIO
+
+from touchstone.common.settings import SERVICES, Settings
+from touchstone.group_hold import WAIT_FOR_GROUP_S
+from touchstone.replay import Progress, ReplayRefused, ReplayReport, replay
+
+BAR_WIDTH = 30
+QUIET_LINE_EVERY_S = 5.0  # without a terminal, one progress line this often
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """The replay command, on the top-level parser's subparsers."""
+    command = sub.add_parser(
+        "replay",
+        help="rebuild a stopped service's state from the log into fresh tables and swap them in",
+    )
+    command.add_argument("service", choices=SERVICES)
+    command.add_argument("--batch", type=int, default=2000, help="records per transaction")
+    command.add_argument(
+        "--keep-different",
+        action="store_true",
+        help="swap the rebuilt state in even when its checksum differs (after a fix, say)",
+    )
+    command.add_argument(
+        "--wait-for-workers",
+        type=float,
+        default=WAIT_FOR_GROUP_S,
+        help="seconds to wait for stopped workers to leave the consumer group (default 60)",
+    )
+    command.set_defaults(func=cmd_replay)
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    """Rebuild the service's state; exit 0 when swapped in, 1 when kept apart, 2 refused."""
+    from touchstone.stack import service_spec
+
+    bar = ProgressBar(args.service, sys.stderr)
+    try:
+        report = replay(
+            service_spec(args.service),
+            settings,
+            batch=args.batch,
+            keep_different=args.keep_different,
+            wait_for_workers_s=args.wait_for_workers,
+            progress=bar.show,
+        )
+    except ReplayRefused as refused:
+        print(f"replay refused: {refused}", file=sys.stderr)
+        return 2
+    bar.finish()
+    print(describe(report))
+    return 0 if report.swapped else 1
+
+
+class ProgressBar:
+    """A one-line bar on a terminal; a line every few seconds otherwise."""
+
+    def __init__(self, service: str, out: TextIO) -> None:
+        self.service = service
+        self.out = out
+        self.live = out.isatty()
+        self._last_line = 0.0
+        self._last: Progress | None = None
+
+    def show(self, progress: Progress) -> None:
+        """Draw the progress so far."""
+        self._last = progress
+        now = time.monotonic()
+        if not self.live and now - self._last_line < QUIET_LINE_EVERY_S:
+            return
+        self._last_line = now
+        end = "\r" if self.live else "\n"
+        print(progress_line(self.service, progress), end=end, file=self.out, flush=True)
+
+    def finish(self) -> None:
+        """Draw where it ended, and end the bar's line."""
+        if self._last is not None:
+            self._last_line = 0.0
+            self.show(self._last)
+        if self.live:
+            print(file=self.out)
+
+
+def progress_line(service: str, progress: Progress) -> str:
+    """`journey [#####.....]  48%  12,000/25,000 events  3,100/s  ETA 4s`."""
+    share = progress.done / progress.total if progress.total else 1.0
+    filled = int(share * BAR_WIDTH)
+    eta = "--" if progress.eta_s is None else f"{progress.eta_s:,.0f}s"
+    return (
+        f"{service} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {share:4.0%}  "
+        f"{progress.done:,}/{progress.total:,} events  {progress.rate:,.0f}/s  ETA {eta}"
+    )
+
+
+def describe(report: ReplayReport) -> str:
+    """The report an operator reads: rate, checksums by table, and what happened."""
+    lines = [
+        f"rebuilt {report.service} from {report.events:,} events in {report.seconds:,.1f}s "
+        f"({report.rate:,.0f} events/s)",
+        f"checksum before {report.before.total}  after {report.after.total}  "
+        f"({'identical' if report.identical else 'DIFFERENT'}, "
+        f"{report.after.rows():,} rows in {len(report.after.tables)} tables)",
+    ]
+    for table in report.before.differences(report.after):
+        before = report.before.tables.get(table, "-")
+        lines.append(f"  {table}: before {before}  after {report.after.tables.get(table, '-')}")
+    for table, rows in report.carried_over.items():
+        lines.append(f"  {table}: {rows:,} rows carried over from the old state")
+    if report.swapped:
+        lines.append(f"swapped in: {report.service} now holds the rebuilt state")
+    else:
+        lines.append(
+            f"NOT swapped: the old state is back in {report.service}; the rebuilt one is kept "
+            f"as schema {report.kept} to inspect (--keep-different swaps it in)"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,45 @@
+"""What `touchstone replay` tells the operator: progress, rate, ETA, and checksums by table."""
+
+from __future__ import annotations
+
+from touchstone.replay import Progress, ReplayReport
+from touchstone.replay_cli import describe, progress_line
+from touchstone.state_checksum import StateChecksum
+
+SAME = StateChecksum({"moments": "10:00000000000000aa", "visits": "3:00000000000000bb"})
+
+
+def test_progress_gives_rate_and_eta() -> None:
+    progress = Progress(done=4000, total=10000, elapsed_s=2.0)
+    assert progress.rate == 2000.0 and progress.eta_s == 3.0
+    assert Progress(0, 10, 0.0).eta_s is None
+    line = progress_line("journey", progress)
+    assert line.startswith("journey [############..................]  40%")
+    assert "4,000/10,000 events  2,000/s  ETA 3s" in line
+
+
+def test_the_total_checksum_ignores_table_order_and_names_what_differs() -> None:
+    reordered = StateChecksum({"visits": "3:00000000000000bb", "moments": "10:00000000000000aa"})
+    assert SAME.total == reordered.total and SAME.rows() == 13
+    changed = StateChecksum({"moments": "10:00000000000000ab", "visits": "3:00000000000000bb"})
+    assert changed.total != SAME.total
+    assert SAME.differences(changed) == ["moments"]
+    assert SAME.differences(StateChecksum({"moments": "10:00000000000000aa"})) == ["visits"]
+
+
+def test_an_identical_rebuild_reports_its_rate_and_the_swap() -> None:
+    report = ReplayReport("journey", 5000, 2.5, SAME, SAME, True, "", {"outbox": 2})
+    text = describe(report)
+    assert "rebuilt journey from 5,000 events in 2.5s (2,000 events/s)" in text
+    assert f"checksum before {SAME.total}  after {SAME.total}  (identical, 13 rows" in text
+    assert "outbox: 2 rows carried over" in text
+    assert "swapped in: journey now holds the rebuilt state" in text
+
+
+def test_a_different_rebuild_names_the_tables_and_where_it_is_kept() -> None:
+    other = StateChecksum({"moments": "9:00000000000000aa", "visits": "3:00000000000000bb"})
+    text = describe(ReplayReport("loyalty", 10, 1.0, SAME, other, False, "loyalty_replayed"))
+    assert "DIFFERENT" in text
+    assert "  moments: before 10:00000000000000aa  after 9:00000000000000aa" in text
+    assert "NOT swapped: the old state is back in loyalty" in text
+    assert "kept as schema loyalty_replayed" in text
