@@ -8,7 +8,7 @@ PROTOS := $(sort $(wildcard protos/touchstone/*/v1/*.proto))
 GEN_OUT := services
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate check-generated run test test-unit test-integration lint typecheck bench bench-queries clean distclean
+.PHONY: help venv generate check-generated run test test-unit test-integration lint typecheck bench bench-queries clean distclean deploy-check deploy-config
 
 help: ## list every target with one line each
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -30,10 +30,16 @@ check-generated: $(STAMP) ## fail if the committed generated code differs from t
 run: generate ## start the embedded broker, Postgres, the four services and the simulator; live summary until Ctrl-C
 	$(BIN)/touchstone run
 
-test: check-generated ## run every test: unit, integration (real broker + Postgres), end-to-end over gRPC
+test: check-generated deploy-check ## run every test: unit, integration (real broker + Postgres), end-to-end over gRPC
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest tests
+
+deploy-check: $(STAMP) ## build every k8s overlay (kubectl kustomize) and validate it offline: schemas, policy, topics, config copies
+	$(BIN)/python deploy/check_manifests.py
+
+deploy-config: $(STAMP) ## refresh deploy/k8s/base/config/ from the config files the services ship
+	$(BIN)/python deploy/check_manifests.py --refresh-config
 
 test-unit: $(STAMP) ## unit tests only (no infrastructure)
 	$(BIN)/pytest tests/unit

@@ -1,0 +1,221 @@
+"""make deploy-check: the real manifests pass; deliberately broken copies fail, saying why."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("kubectl") is None, reason="kubectl is not on PATH: cannot build the overlays"
+)
+
+
+def _checker() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "check_manifests", ROOT / "deploy/check_manifests.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["check_manifests"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+cm = _checker()
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A copy of deploy/, .yamllint.yaml and the shipped config files to break."""
+    shutil.copytree(
+        ROOT / "deploy", tmp_path / "deploy", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(ROOT / ".yamllint.yaml", tmp_path)
+    for shipped in cm.COPIES:
+        src, dst = ROOT / shipped, tmp_path / shipped
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, dst)
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    """Replace old by new in the file; old must be there."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, count))
+
+
+def run(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    status = cm.check(root)
+    return status, capsys.readouterr().out.splitlines()
+
+
+def test_the_real_manifests_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    status, lines = run(ROOT, capsys)
+
+    assert status == 0, "\n".join(lines)
+    assert lines[-1].startswith("deploy-check OK: dev ")
+
+
+def test_container_policy_breakages_are_named(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = tree / "deploy/k8s/base"
+    edit(
+        base / "journey.yaml",
+        '            limits:\n              cpu: "1"\n',
+        "            limits:\n",
+    )
+    edit(
+        base / "loyalty.yaml",
+        "            runAsNonRoot: true\n",
+        "            runAsNonRoot: false\n",
+    )
+    edit(
+        base / "contacts.yaml",
+        "              valueFrom:\n                secretKeyRef:\n"
+        "                  name: touchstone-db-app\n                  key: uri\n",
+        "              value: postgresql://touchstone:hunter2@db/touchstone\n",
+    )
+    edit(base / "kustomization.yaml", "  - name: touchstone/notify\n    newTag: 0.1.0\n", "")
+    edit(
+        base / "notify.yaml",
+        "            grpc:\n              port: 50054\n            periodSeconds: 10",
+        ("            tcpSocket:\n              port: 50054\n            periodSeconds: 10"),
+    )
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    for overlay in ("dev", "prod"):
+        assert f"{overlay}: Deployment/journey: container journey: no cpu limits" in lines
+        assert (
+            f"{overlay}: Deployment/loyalty: container loyalty: must run as non-root "
+            "(runAsNonRoot: true, runAsUser not 0)"
+        ) in lines
+        assert (
+            f"{overlay}: Deployment/contacts: container contacts: env TOUCHSTONE_DATABASE_URL is "
+            "a plaintext secret: use valueFrom.secretKeyRef"
+        ) in lines
+        assert (
+            f"{overlay}: Deployment/notify: container notify: image 'touchstone/notify' must have "
+            "a pinned tag, not latest"
+        ) in lines
+        assert (
+            f"{overlay}: Deployment/notify: container notify: readinessProbe must be a native "
+            "grpc: probe"
+        ) in lines
+    assert lines[-1] == f"deploy-check: {len(lines) - 1} problem(s)"
+
+
+def test_topic_breakages_are_named(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prod = tree / "deploy/k8s/overlays/prod"
+    topics = prod / "topics.yaml"
+    edit(topics, "  partitions: 12\n", '  partitions: "12"\n')  # the first: touchpoints.v1
+    edit(
+        topics,
+        "  topicName: journey.dlq.v1\n  partitions: 12\n  replicas: 3\n  config:\n"
+        "    retention.ms: 2592000000\n",
+        "  topicName: journey.dlq.v1\n  partitions: 12\n"
+        "  replicas: 3\n  config:\n    retention.ms: -1\n",
+    )
+    edit(
+        topics,
+        "  topicName: loyalty.values.v1\n  partitions: 12\n  replicas: 3\n",
+        "  topicName: loyalty.values.v1\n  partitions: 12\n  replica: 3\n",
+    )
+    text = topics.read_text()
+    last = text.rindex("---\n")
+    assert "topicName: notify.tasks.v1" in text[last:]
+    topics.write_text(text[:last])
+    edit(
+        prod / "scaling.yaml",
+        "    name: journey\n  minReplicas: 2\n  maxReplicas: 12\n",
+        "    name: journey\n  minReplicas: 2\n  maxReplicas: 16\n",
+    )
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert (
+        "prod: KafkaTopic/touchpoints-v1: schema: spec.partitions: '12' is not of type 'integer'"
+    ) in lines
+    assert (
+        "prod: KafkaTopic/loyalty-values-v1: schema: spec: Additional properties are not allowed "
+        "('replica' was unexpected)"
+    ) in lines
+    assert (
+        "prod: KafkaTopic/journey-dlq-v1: retention.ms is -1, topic_config(journey.dlq.v1) says "
+        "2592000000"
+    ) in lines
+    assert "prod: KafkaTopic for notify.tasks.v1 is missing" in lines
+    assert (
+        "prod: HorizontalPodAutoscaler/journey: 16 replicas > TOUCHSTONE_TOPIC_PARTITIONS=12"
+    ) in lines
+    assert not [line for line in lines if line.startswith("dev: ")]
+
+
+def test_a_drifted_config_copy_fails_until_refreshed_and_listed(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiers = tree / "services/loyalty/tiers.yaml"
+    tiers.write_text(tiers.read_text() + "# changed\n")
+    shutil.copy(
+        tree / "services/journey/maps/phone.yaml", tree / "services/journey/maps/kiosk.yaml"
+    )
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert lines[:2] == [
+        "deploy/k8s/base/config/maps/kiosk.yaml: missing copy of services/journey/maps/"
+        "kiosk.yaml: run make deploy-config",
+        "deploy/k8s/base/config/tiers.yaml: differs from services/loyalty/tiers.yaml: run make "
+        "deploy-config",
+    ]
+
+    cm.refresh_copies(tree)
+    capsys.readouterr()
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert [line.split(": ", 2)[2] for line in lines[:-1]] == [
+        "lacks kiosk.yaml (the configMapGenerator in deploy/k8s/base/kustomization.yaml must "
+        "list exactly the copies)"
+    ] * 2
+
+    edit(
+        tree / "deploy/k8s/base/kustomization.yaml",
+        "      - config/maps/phone.yaml\n",
+        "      - config/maps/kiosk.yaml\n      - config/maps/phone.yaml\n",
+    )
+    status, lines = run(tree, capsys)
+
+    assert status == 0, "\n".join(lines)
+
+
+def test_an_overlay_that_does_not_build_is_named(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(
+        tree / "deploy/k8s/overlays/dev/kustomization.yaml",
+        "  - namespace.yaml\n",
+        "  - namespace.yaml\n  - missing.yaml\n",
+    )
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert next(line for line in lines if line.startswith("dev: ")).startswith(
+        "dev: kubectl kustomize failed: "
+    )
