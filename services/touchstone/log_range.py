@@ -1,8 +1,9 @@
-"""A fixed stretch of some topics' log, every partition from its first record up to an offset,
-and reading it back in batches (for replays)."""
+"""A fixed stretch of some topics' log, every partition from one offset to another, and reading
+it back in batches (for replays)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -10,6 +11,12 @@ from kafka import KafkaConsumer, TopicPartition
 
 from touchstone.common.consumers import incoming
 from touchstone.common.topics import Incoming
+
+STALLED_AFTER_S = 30.0  # the broker said there were records there, and gives none
+
+
+class LogStalled(Exception):
+    """The broker stopped handing out records before the end it reported."""
 
 
 @dataclass(frozen=True)
@@ -29,19 +36,31 @@ class LogRange:
         return sorted(tp for tp, start in self.starts.items() if start > 0 and self.ends[tp] > 0)
 
     @classmethod
-    def until(
-        cls, bootstrap: str, topics: Sequence[str], stop_at: Mapping[tuple[str, int], int]
+    def now(
+        cls, bootstrap: str, topics: Sequence[str], at_least: Mapping[tuple[str, int], int]
     ) -> LogRange:
-        """Every partition of the topics, from its beginning to stop_at (0 where it has none)."""
+        """Every partition of the topics, from the first record the broker has to its end now
+        (or to at_least, where the broker reports an end short of it)."""
         partitions = [TopicPartition(t, p) for t, p in partitions_of(bootstrap, topics)]
         consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
         try:
             beginnings = consumer.beginning_offsets(partitions)
+            ends = consumer.end_offsets(partitions)
         finally:
             consumer.close()
-        starts = {(tp.topic, tp.partition): beginnings[tp] for tp in partitions}
-        ends = {key: max(stop_at.get(key, 0), starts[key]) for key in starts}
-        return cls(starts, ends)
+        keys = {tp: (tp.topic, tp.partition) for tp in partitions}
+        return cls(
+            {keys[tp]: beginnings[tp] for tp in partitions},
+            {keys[tp]: max(ends[tp], at_least.get(keys[tp], 0)) for tp in partitions},
+        )
+
+    def after(self, offsets: Mapping[tuple[str, int], int]) -> LogRange:
+        """The part of this range from the given offsets on (where a consumer group resumes)."""
+        starts = {
+            tp: min(max(offsets.get(tp, start), start), self.ends[tp])
+            for tp, start in self.starts.items()
+        }
+        return LogRange(starts, self.ends)
 
 
 def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[tuple[str, int]]:
@@ -77,10 +96,17 @@ async def read_range(
     await consumer.start()
     try:
         consumer.assign(list(wanted))
-        await consumer.seek_to_beginning(*wanted)
+        for tp in wanted:
+            consumer.seek(tp, log_range.starts[(tp.topic, tp.partition)])
+        records: list[Incoming] = []
+        idle_since = time.monotonic()
         while wanted:
             fetched = await consumer.getmany(*wanted, timeout_ms=500, max_records=batch)
-            records = []
+            if any(fetched.values()):
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > STALLED_AFTER_S:
+                short = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in wanted)
+                raise LogStalled(f"no records for {STALLED_AFTER_S:.0f}s before the end of {short}")
             for tp, messages in fetched.items():
                 end = wanted.get(tp)
                 if end is None:
@@ -89,7 +115,12 @@ async def read_range(
                 if await consumer.position(tp) >= end:  # positions skip gaps and markers
                     del wanted[tp]
                     consumer.pause(tp)
-            if records:
-                yield records
+            # the broker hands out small fetches: fill whole batches, the handler's unit of work
+            if len(records) >= batch or (records and not (fetched and wanted)):
+                yield records[:batch]
+                records = records[batch:]
+        while records:
+            yield records[:batch]
+            records = records[batch:]
     finally:
         await consumer.stop()

@@ -2,13 +2,18 @@
 
 The service's workers must be stopped: the replay joins their consumer group and holds every
 partition, so it refuses to start while a worker runs and stops if one starts (group_hold.py).
-Its schema is set aside as `<service>_before_replay`,
-fresh tables are migrated in its place, and the service's own handler takes its input topics
-from offset 0 up to the offsets its consumer group committed (where the workers will resume).
-Tables the rules carry over (the outbox: what the old state had not published yet) are copied.
-Then both states are checksummed: identical, the old one is dropped; different, the old one is
-put back and the rebuilt one kept as `<service>_replayed` to inspect, unless told to keep it.
-Any failure puts the old state back.
+
+1. The old state takes what its workers had not finished, from the offsets their group
+   committed to the end of the log now, as a restarted worker would (idempotently).
+2. Its schema is set aside as `<service>_before_replay`, fresh tables are migrated in its place,
+   and the service's own handler takes its input topics from offset 0 to that same end.
+3. Tables the rules carry over (the outbox: what the old state had not published yet) are
+   copied, and both states are checksummed. Identical: the old one is dropped. Different: the
+   old one is put back and the rebuilt one kept as `<service>_replayed` to inspect, unless told
+   to keep it. Any failure puts the old state back.
+
+The workers then resume where their group committed, and take the records of step 1 again:
+duplicates, re-emitted under the same ids, so nothing they would have published is lost.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import psycopg
 from psycopg import sql
@@ -27,8 +32,11 @@ from touchstone.common.pg import apply_migrations, open_pool
 from touchstone.common.settings import Settings
 from touchstone.common.worker import ServiceSpec
 from touchstone.group_hold import WAIT_FOR_GROUP_S, GroupHold, GroupTaken, hold_group
-from touchstone.log_range import LogRange, partitions_of, read_range
+from touchstone.log_range import LogRange, LogStalled, partitions_of, read_range
 from touchstone.state_checksum import StateChecksum, state_checksum
+
+CATCH_UP = "catching up the old state"  # what its workers had not finished, if anything
+REBUILD = "rebuilding"
 
 
 class ReplayRefused(Exception):
@@ -42,6 +50,7 @@ class Progress:
     done: int
     total: int
     elapsed_s: float
+    stage: str = REBUILD
 
     @property
     def rate(self) -> float:
@@ -66,6 +75,7 @@ class ReplayReport:
     swapped: bool
     kept: str = ""  # the schema left to inspect, if any
     carried_over: Mapping[str, int] = field(default_factory=dict)  # rows copied, by table
+    caught_up: int = 0  # events the old state took first, to end where the rebuilt one does
 
     @property
     def identical(self) -> bool:
@@ -95,6 +105,8 @@ def replay(
         return asyncio.run(
             _replay(spec, settings, batch, keep_different, wait_for_workers_s, progress)
         )
+    except LogStalled as stalled:
+        raise ReplayRefused(f"{stalled}: the old state is in place") from stalled
     except GroupTaken as taken:
         raise ReplayRefused(
             f"{taken}: stop every worker of {spec.name} (scale it to 0), then replay; "
@@ -115,17 +127,22 @@ async def _replay(
     partitions = len(partitions_of(settings.kafka_bootstrap, topics))
     hold_it = hold_group(settings.kafka_bootstrap, group, topics, partitions, wait_for_workers_s)
     async with hold_it as hold:
-        log_range = _log_to_replay(settings, spec, group)
+        resume_at = committed_offsets(settings.kafka_bootstrap, group)
+        log_range = _log_to_replay(settings, spec, resume_at)
         old, new, kept = f"{spec.name}_before_replay", spec.name, f"{spec.name}_replayed"
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             if not _exists(conn, new):
                 raise ReplayRefused(f"there is no {new} schema to rebuild: start {new} first")
             _refuse_leftovers(conn, old, kept)
+        # the old state first takes what its workers left, so both states end at the same offsets
+        catch_up = log_range.after(resume_at)
+        await _feed(spec, settings, catch_up, batch, _staged(progress, CATCH_UP), hold)
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
             _rename(conn, new, old)
         try:
             apply_migrations(settings.database_url, new, *spec.migration_sources)
             started = time.monotonic()
-            await _rebuild(spec, settings, log_range, batch, progress, hold)
+            await _feed(spec, settings, log_range, batch, _staged(progress, REBUILD), hold)
             seconds = time.monotonic() - started
             with psycopg.connect(settings.database_url, autocommit=True) as conn:
                 carried = _carry_over(conn, spec.replay.carried_over, old, new)
@@ -142,13 +159,16 @@ async def _replay(
             _put_back(settings.database_url, old, new)
             raise
     left = "" if swapped else kept
-    return ReplayReport(spec.name, log_range.total, seconds, before, after, swapped, left, carried)
+    return ReplayReport(
+        spec.name, log_range.total, seconds, before, after, swapped, left, carried, catch_up.total
+    )
 
 
-def _log_to_replay(settings: Settings, spec: ServiceSpec, group: str) -> LogRange:
-    """The service's input from offset 0 to where its workers will resume."""
-    resume_at = committed_offsets(settings.kafka_bootstrap, group)
-    log_range = LogRange.until(settings.kafka_bootstrap, spec.consumed_topics, resume_at)
+def _log_to_replay(
+    settings: Settings, spec: ServiceSpec, resume_at: Mapping[tuple[str, int], int]
+) -> LogRange:
+    """The service's input from offset 0 to the end of the log now."""
+    log_range = LogRange.now(settings.kafka_bootstrap, spec.consumed_topics, resume_at)
     if trimmed := log_range.trimmed():
         names = ", ".join(f"{topic}[{partition}]" for topic, partition in trimmed)
         raise ReplayRefused(
@@ -158,7 +178,11 @@ def _log_to_replay(settings: Settings, spec: ServiceSpec, group: str) -> LogRang
     return log_range
 
 
-async def _rebuild(
+def _staged(progress: Callable[[Progress], None], stage: str) -> Callable[[Progress], None]:
+    return lambda p: progress(replace(p, stage=stage))
+
+
+async def _feed(
     spec: ServiceSpec,
     settings: Settings,
     log_range: LogRange,
@@ -172,6 +196,8 @@ async def _rebuild(
         handler = spec.batch_handler(spec.store(pool, settings), settings)
         started, done = time.monotonic(), 0
         progress(Progress(0, log_range.total, 0.0))
+        if not log_range.total:
+            return
         async for records in read_range(settings.kafka_bootstrap, log_range, batch):
             # what it publishes (and dead-letters) was published when the log was first taken
             await handle_until_done(handler, records, spec.dead_letter_topic)

@@ -89,12 +89,12 @@ class ProgressBar:
 
 
 def progress_line(service: str, progress: Progress) -> str:
-    """`journey [#####.....]  48%  12,000/25,000 events  3,100/s  ETA 4s`."""
+    """`journey rebuilding [#####.....]  48%  12,000/25,000 events  3,100/s  ETA 4s`."""
     share = progress.done / progress.total if progress.total else 1.0
     filled = int(share * BAR_WIDTH)
     eta = "--" if progress.eta_s is None else f"{progress.eta_s:,.0f}s"
     return (
-        f"{service} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {share:4.0%}  "
+        f"{service} {progress.stage} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {share:4.0%}  "
         f"{progress.done:,}/{progress.total:,} events  {progress.rate:,.0f}/s  ETA {eta}"
     )
 
@@ -111,6 +111,11 @@ def describe(report: ReplayReport) -> str:
     for table in report.before.differences(report.after):
         before = report.before.tables.get(table, "-")
         lines.append(f"  {table}: before {before}  after {report.after.tables.get(table, '-')}")
+    if report.caught_up:
+        lines.append(
+            f"  the old state first took {report.caught_up:,} events its workers had not "
+            f"finished, to end where the rebuilt one does"
+        )
     for table, rows in report.carried_over.items():
         lines.append(f"  {table}: {rows:,} rows carried over from the old state")
     if report.swapped:

@@ -14,7 +14,7 @@ def test_progress_gives_rate_and_eta() -> None:
     assert progress.rate == 2000.0 and progress.eta_s == 3.0
     assert Progress(0, 10, 0.0).eta_s is None
     line = progress_line("journey", progress)
-    assert line.startswith("journey [############..................]  40%")
+    assert line.startswith("journey rebuilding [############..................]  40%")
     assert "4,000/10,000 events  2,000/s  ETA 3s" in line
 
 
@@ -28,11 +28,12 @@ def test_the_total_checksum_ignores_table_order_and_names_what_differs() -> None
 
 
 def test_an_identical_rebuild_reports_its_rate_and_the_swap() -> None:
-    report = ReplayReport("journey", 5000, 2.5, SAME, SAME, True, "", {"outbox": 2})
+    report = ReplayReport("journey", 5000, 2.5, SAME, SAME, True, "", {"outbox": 2}, 120)
     text = describe(report)
     assert "rebuilt journey from 5,000 events in 2.5s (2,000 events/s)" in text
     assert f"checksum before {SAME.total}  after {SAME.total}  (identical, 13 rows" in text
     assert "outbox: 2 rows carried over" in text
+    assert "the old state first took 120 events its workers had not finished" in text
     assert "swapped in: journey now holds the rebuilt state" in text
 
 
