@@ -13,15 +13,18 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from touchstone.common.embedded import EmbeddedBroker, EmbeddedPostgres
 from touchstone.common.health import health_status, wait_until_serving
 from touchstone.common.kafka_admin import ensure_topics
-from touchstone.common.mail_catcher import MailCatcher
 from touchstone.common.pg import apply_migrations
 from touchstone.common.settings import SERVICES, Settings
 from touchstone.common.topics import ALL_TOPICS
 from touchstone.common.worker import ServiceSpec
+
+if TYPE_CHECKING:  # aiosmtpd is in the `local` extra only: images run migrate without it
+    from touchstone.common.mail_catcher import MailCatcher
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,8 @@ class Infrastructure:
         """Start what is embedded; the settings that reach it."""
         if not self.settings.embedded:
             return self.settings
+        from touchstone.common.mail_catcher import MailCatcher
+
         workdir = self.settings.state_dir / "infra"
         shutil.rmtree(workdir, ignore_errors=True)  # the broker's log is in memory: start clean
         host, port = self.settings.kafka_bootstrap.split(",")[0].rsplit(":", 1)

@@ -1,0 +1,31 @@
+# The operator's image: the `touchstone` command (topics, migrate, simulate, status, dlq,
+# standards, rescore: whatever `touchstone --help` lists). Build it from the repository root:
+#   docker build -f deploy/docker/tools.Dockerfile -t touchstone/tools:0.1.0 .
+# It installs the touchstone package with its runtime dependencies only: the `local` extra
+# (embedded broker, Postgres, mail catcher) and `dev` stay out, so `touchstone run` and
+# `touchstone bench`, which start the embedded stack, do not work here; everything that talks
+# to an existing Kafka and Postgres does.
+
+FROM python:3.11.14-slim-bookworm AS deps
+WORKDIR /src
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+ && pip install --no-cache-dir --disable-pip-version-check --prefix=/install -r /tmp/requirements.txt
+COPY README.md ./
+COPY services/ services/
+RUN pip install --no-cache-dir --disable-pip-version-check --no-deps --prefix=/install .
+
+FROM python:3.11.14-slim-bookworm
+LABEL org.opencontainers.image.title="touchstone-tools" \
+      org.opencontainers.image.description="Touchstone's operator command: topics, migrations, simulator, dead letters, standards, re-scoring" \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="docker.io/library/python:3.11.14-slim-bookworm"
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    TOUCHSTONE_EMBEDDED=0 \
+    TOUCHSTONE_STATE_DIR=/tmp/touchstone
+COPY --from=deps /install /usr/local
+USER 10001:10001
+ENTRYPOINT ["touchstone"]
+CMD ["--help"]

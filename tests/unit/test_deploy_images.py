@@ -1,0 +1,458 @@
+"""The images and the compose deployment, checked without a Docker engine.
+
+Each service image is rebuilt here as a folder from its Dockerfile's COPY lines (through
+.dockerignore) and imported and assembled by a fresh interpreter that cannot see the checkout
+nor the `local` and `dev` extras: what the image copies is all the service needs. The compose
+file is validated against the Compose specification's JSON schema (deploy/schemas/compose-spec.json,
+compose-spec/compose-spec schema/compose-spec.json at commit 00655e22) and held to the house rules.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from touchstone.common.settings import DEFAULT_GRPC_PORTS, DEFAULT_METRICS_PORTS, SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS_DOCKERFILE = ROOT / "deploy" / "docker" / "tools.Dockerfile"
+COMPOSE = ROOT / "deploy" / "compose" / "compose.yaml"
+COMPOSE_README = ROOT / "deploy" / "compose" / "README.md"
+COMPOSE_SCHEMA = ROOT / "deploy" / "schemas" / "compose-spec.json"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+VERSION = PYPROJECT["project"]["version"]
+PINNED_TAG = re.compile(r"^[\w./-]+:v?\d+(\.\d+)+[\w.-]*(@sha256:[0-9a-f]{64})?$")
+# what a service image copies besides the shared plumbing, the contracts and its own package
+SHARED_DATA = {
+    # contacts checks touchpoints against the journey maps, which ship in journey's package
+    # (touchstone.common.journey_maps.default_maps_dir)
+    "contacts": "COPY services/journey/maps/ /app/journey/maps/\n",
+}
+HARDENED = {"read_only": True, "cap_drop": ["ALL"], "security_opt": ["no-new-privileges:true"]}
+
+Instruction = tuple[str, str]  # keyword, arguments
+
+
+def dockerfile(service: str) -> Path:
+    return ROOT / "services" / service / "Dockerfile"
+
+
+def instructions(path: Path) -> list[Instruction]:
+    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
+    found: list[Instruction] = []
+    pending = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if line.startswith("#") or not (line or pending):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        keyword, _, args = (pending + line).partition(" ")
+        found.append((keyword.upper(), args.strip()))
+        pending = ""
+    return found
+
+
+def final_stage(path: Path) -> list[Instruction]:
+    steps = instructions(path)
+    last_from = max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM")
+    return steps[last_from:]
+
+
+def base_images(path: Path) -> list[str]:
+    """Every FROM's image that is not an earlier stage of the same file."""
+    stages: set[str] = set()
+    images = []
+    for keyword, args in instructions(path):
+        if keyword == "FROM":
+            words = args.split()
+            if words[0] not in stages:
+                images.append(words[0])
+            if len(words) == 3 and words[1].upper() == "AS":
+                stages.add(words[2])
+    return images
+
+
+def env_of(stage: list[Instruction]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for keyword, args in stage:
+        if keyword == "ENV":
+            for word in shlex.split(args):
+                name, _, value = word.partition("=")
+                env[name] = value
+    return env
+
+
+def context_copies(stage: list[Instruction]) -> list[tuple[str, str]]:
+    """(source, destination) of each COPY from the build context (not from another stage)."""
+    copies = []
+    for keyword, args in stage:
+        if keyword != "COPY":
+            continue
+        words = shlex.split(args)
+        if any(w.startswith("--from") for w in words):
+            continue
+        *sources, destination = [w for w in words if not w.startswith("--")]
+        copies.extend((source, destination) for source in sources)
+    return copies
+
+
+def dockerignore() -> list[str]:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def ignored(relative: str, patterns: list[str]) -> bool:
+    """Docker's rule: the last pattern matching the path, or a folder above it, decides."""
+    parts = relative.split("/")
+    candidates = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    verdict = False
+    for pattern in patterns:
+        glob = pattern.removeprefix("!").strip("/")
+        globs = {glob, glob.replace("**/", "")}
+        if any(fnmatch.fnmatchcase(c, g) for c in candidates for g in globs):
+            verdict = not pattern.startswith("!")
+    return verdict
+
+
+def build_tree(path: Path, root: Path) -> None:
+    """Lay out under root what the final stage copies from the context, as Docker would."""
+    patterns = dockerignore()
+    for source, destination in context_copies(final_stage(path)):
+        origin = ROOT / source
+        target = root / destination.lstrip("/")
+        files = sorted(origin.rglob("*")) if origin.is_dir() else [origin]
+        sent = [
+            f
+            for f in files
+            if f.is_file() and not ignored(f.relative_to(ROOT).as_posix(), patterns)
+        ]
+        assert sent, f"{path.name}: COPY {source} sends nothing"
+        for file in sent:
+            to = target / file.relative_to(origin) if origin.is_dir() else target
+            if destination.endswith("/") and not origin.is_dir():
+                to = target / file.name
+            to.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(file, to)
+
+
+def extras_modules() -> list[str]:
+    """Top-level modules that only the `local` and `dev` extras' distributions provide."""
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    wanted = {
+        re.split(r"[\s<>=!~\[;]", spec, maxsplit=1)[0].lower().replace("_", "-")
+        for spec in [*extras["local"], *extras["dev"]]
+    }
+    return sorted(
+        module
+        for module, dists in metadata.packages_distributions().items()
+        if all(d.lower().replace("_", "-") in wanted for d in dists)
+    )
+
+
+PROBE = """
+import importlib, importlib.abc, json, sys
+from pathlib import Path
+
+args = json.loads(sys.argv[1])
+checkout = Path(args["checkout"]).resolve()
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != checkout]  # editable install
+
+
+class NotInTheImage(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in args["refused"]:
+            raise ImportError(f"{name} belongs to an extra the image leaves out")
+        return None
+
+
+sys.meta_path.insert(0, NotInTheImage())
+for name in args["imports"]:
+    importlib.import_module(name)
+if args["assemble"]:
+    from touchstone.common.settings import Settings
+
+    class Unopened:  # a store whose pool never opens: assembling reads config files, no I/O
+        def __getattr__(self, name):
+            return None
+
+    spec = importlib.import_module(args["assemble"] + ".service").SPEC
+    settings = Settings.from_env({})
+    spec.handler(Unopened(), settings)
+    spec.servicer(Unopened(), settings)
+    if spec.background:
+        spec.background(Unopened(), settings)
+    for source in spec.migration_sources:
+        assert source.is_file() or any(source.glob("*.sql")), f"no migrations at {source}"
+loaded = [getattr(m, "__file__", None) or "" for m in list(sys.modules.values())]
+print(json.dumps(sorted({f for f in loaded if Path(f).resolve().is_relative_to(checkout)})))
+"""
+
+
+def probe(image_root: Path, imports: list[str], assemble: str | None = None) -> list[str]:
+    """Import (and assemble) in a fresh interpreter that sees image_root, not the checkout;
+    the files under the repository it loaded."""
+    args = {
+        "checkout": str(ROOT / "services"),
+        "refused": extras_modules(),
+        "imports": imports,
+        "assemble": assemble,
+    }
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(image_root),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", PROBE, json.dumps(args)],
+        cwd=image_root.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return list(json.loads(done.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_image_carries_everything_its_service_imports(
+    service: str, tmp_path: Path
+) -> None:
+    stage = final_stage(dockerfile(service))
+    pythonpath = env_of(stage)["PYTHONPATH"]
+    build_tree(dockerfile(service), tmp_path)
+    image_root = tmp_path / pythonpath.lstrip("/")
+
+    from_checkout = probe(
+        image_root, [f"{service}.service", "touchstone.common.health"], assemble=service
+    )
+
+    assert from_checkout == [], "loaded from the checkout, not the image"
+    packages = {service, "touchstone", *re.findall(r"/app/(\w+)/", SHARED_DATA.get(service, ""))}
+    assert {p.name for p in image_root.iterdir()} == packages
+    assert not list(image_root.rglob("__pycache__")), ".dockerignore lets caches in"
+    assert not (image_root / service / "Dockerfile").exists()
+
+
+def test_the_operator_commands_need_neither_the_local_nor_the_dev_extra(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "services", site, ignore=shutil.ignore_patterns("*.egg-info"))
+    commands = ["touchstone.cli", "touchstone.stack", "touchstone.simulator"]
+
+    from_checkout = probe(site, [*commands, *[f"{s}.service" for s in SERVICES]])
+
+    assert from_checkout == []
+
+
+@pytest.mark.parametrize("path", [*(dockerfile(s) for s in SERVICES), TOOLS_DOCKERFILE])
+def test_an_image_is_pinned_labelled_and_runs_as_nobody_in_particular(path: Path) -> None:
+    stage = final_stage(path)
+    users = [args for keyword, args in stage if keyword == "USER"]
+    labels = " ".join(args for keyword, args in stage if keyword == "LABEL")
+
+    assert all(PINNED_TAG.match(image) for image in base_images(path)), base_images(path)
+    assert users and re.fullmatch(r"[1-9]\d{3,}(:[1-9]\d{3,})?", users[-1]), users
+    assert f'org.opencontainers.image.version="{VERSION}"' in labels
+    assert "org.opencontainers.image.title=" in labels
+    assert "local]" not in path.read_text()  # no `pip install .[local]`
+
+
+def test_every_image_builds_on_one_python() -> None:
+    paths = [*(dockerfile(s) for s in SERVICES), TOOLS_DOCKERFILE]
+    assert len({image for path in paths for image in base_images(path)}) == 1
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_image_probes_its_own_health_and_runs_its_service(service: str) -> None:
+    stage = dict(final_stage(dockerfile(service)))
+
+    assert "touchstone.common.health" in stage["HEALTHCHECK"]
+    assert stage["HEALTHCHECK"].endswith(
+        f'["python", "-m", "touchstone.common.health", "{service}"]'
+    )
+    assert stage["ENTRYPOINT"] == f'["python", "-m", "{service}"]'
+    assert stage["EXPOSE"].split() == [
+        str(DEFAULT_GRPC_PORTS[service]),
+        str(DEFAULT_METRICS_PORTS[service]),
+    ]
+    assert env_of(final_stage(dockerfile(service)))["TOUCHSTONE_GRPC_HOST"] == "0.0.0.0"
+
+
+def test_the_service_dockerfiles_differ_only_in_name_and_ports() -> None:
+    contracts = "".join(f"COPY services/touchstone/{c}/ /app/touchstone/{c}/\n" for c in SERVICES)
+
+    def generic(service: str) -> str:
+        lines = dockerfile(service).read_text().splitlines(keepends=True)
+        text = "".join(line for line in lines if not line.startswith("#"))
+        extra = SHARED_DATA.get(service, "")
+        assert contracts in text and extra in text
+        text = text.replace(contracts, "").replace(extra, "").replace(service, "SERVICE")
+        text = text.replace(str(DEFAULT_GRPC_PORTS[service]), "GRPC_PORT")
+        return text.replace(str(DEFAULT_METRICS_PORTS[service]), "METRICS_PORT")
+
+    assert len({generic(s) for s in SERVICES}) == 1
+
+
+def test_the_build_context_is_the_package_sources_only() -> None:
+    patterns = dockerignore()
+    sent = ["pyproject.toml", "README.md", "services/journey/maps/phone.yaml"]
+    kept_out = [
+        ".venv/bin/python",
+        ".git/HEAD",
+        ".touchstone/logs/journey.log",
+        "tests/unit/test_deploy_images.py",
+        "deploy/k8s/base/kustomization.yaml",
+        "services/touchstone.egg-info/PKG-INFO",
+        "services/journey/__pycache__/api.cpython-311.pyc",
+        "services/journey/Dockerfile",
+        ".mypy_cache/3.11/journey/api.data.json",
+    ]
+
+    assert [p for p in sent if ignored(p, patterns)] == []
+    assert [p for p in kept_out if not ignored(p, patterns)] == []
+
+
+# compose
+
+
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return loaded
+
+
+def touchstone_services() -> dict[str, Any]:
+    services = compose()["services"]
+    return {name: services[name] for name in SERVICES}
+
+
+def ours() -> dict[str, Any]:
+    """Services that run an image built from this repository."""
+    return {n: s for n, s in compose()["services"].items() if "build" in s}
+
+
+def test_compose_follows_the_compose_specification() -> None:
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
+    errors = [
+        f"{'/'.join(map(str, e.path))}: {e.message}"
+        for e in jsonschema.Draft7Validator(schema).iter_errors(compose())
+    ]
+
+    assert errors == []
+    assert "version" not in compose()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_starts_after_init_on_healthy_infrastructure(service: str) -> None:
+    spec = touchstone_services()[service]
+
+    assert spec["healthcheck"]["test"] == [
+        "CMD",
+        "python",
+        "-m",
+        "touchstone.common.health",
+        service,
+    ]
+    assert spec["depends_on"] == {
+        "init": {"condition": "service_completed_successfully"},
+        "kafka": {"condition": "service_healthy"},
+        "postgres": {"condition": "service_healthy"},
+    }
+    assert spec["image"] == f"touchstone/{service}:{VERSION}"
+    assert spec["build"]["dockerfile"] == f"services/{service}/Dockerfile"
+
+
+def test_init_creates_the_topics_and_migrates_once_the_infrastructure_is_healthy() -> None:
+    init = compose()["services"]["init"]
+
+    assert init["command"] == ["touchstone topics && touchstone migrate"]
+    assert {d: c["condition"] for d, c in init["depends_on"].items()} == {
+        "kafka": "service_healthy",
+        "postgres": "service_healthy",
+    }
+    assert "healthcheck" in compose()["services"]["kafka"]
+    assert "pg_isready" in compose()["services"]["postgres"]["healthcheck"]["test"]
+
+
+def test_our_containers_are_hardened_and_publish_only_to_loopback() -> None:
+    for name, spec in ours().items():
+        assert {key: spec.get(key) for key in HARDENED} == HARDENED, name
+        assert "/tmp" in spec["tmpfs"], name
+    for name, spec in compose()["services"].items():
+        assert all(str(p).startswith("127.0.0.1:") for p in spec.get("ports", [])), name
+
+
+def test_the_simulator_and_prometheus_run_only_in_their_profiles() -> None:
+    services = compose()["services"]
+    profiled = {name: s["profiles"] for name, s in services.items() if "profiles" in s}
+
+    assert profiled == {"simulator": ["demo"], "prometheus": ["observability"]}
+    assert services["simulator"]["command"][0] == "simulate"
+
+
+def test_every_image_is_pinned() -> None:
+    images = {name: s["image"] for name, s in compose()["services"].items()}
+
+    assert [n for n, image in images.items() if not PINNED_TAG.match(image)] == []
+    assert all(images[n].endswith(f":{VERSION}") for n in ours())
+
+
+def test_prometheus_scrapes_every_service_metrics_port() -> None:
+    config = yaml.safe_load((COMPOSE.parent / "prometheus.yml").read_text())
+    targets = [
+        t for job in config["scrape_configs"] for s in job["static_configs"] for t in s["targets"]
+    ]
+
+    assert sorted(targets) == sorted(f"{s}:{DEFAULT_METRICS_PORTS[s]}" for s in SERVICES)
+
+
+def readme_settings() -> set[str]:
+    """Every variable the top-level README's configuration table names (ranges expanded)."""
+    text = (ROOT / "README.md").read_text()
+    table = text.split("\n## Configuration\n", 1)[1].split("\n#", 1)[0]
+    names: set[str] = set()
+    for row in (line for line in table.splitlines() if line.startswith("| `")):
+        cell = row.split("|")[1]
+        full = re.findall(r"`(TOUCHSTONE_[A-Z0-9_]+)`", cell)
+        names.update(full)
+        if "…" in cell:  # `TOUCHSTONE_CONTACTS_GRPC_PORT` … `_NOTIFY_GRPC_PORT`
+            first = SERVICES[0].upper()
+            names.update(full[0].replace(first, s.upper()) for s in SERVICES)
+    return names
+
+
+def test_every_touchstone_variable_in_compose_is_in_the_readme_configuration_table() -> None:
+    named = set(re.findall(r"\bTOUCHSTONE_[A-Z0-9_]+", COMPOSE.read_text()))
+
+    assert named - readme_settings() == set()
+    assert "TOUCHSTONE_NOTIFY_METRICS_PORT" in readme_settings()  # the ranges did expand
+
+
+def test_the_compose_readme_tables_every_variable_compose_sets_or_reads() -> None:
+    text = re.sub(r"(^|\s)#.*", "", COMPOSE.read_text())  # comments aside
+    interpolated = set(re.findall(r"\$\{([A-Z0-9_]+)", text))
+    passed = set(compose()["x-touchstone-env"])
+    table = COMPOSE_README.read_text().split("\n## Configuration\n", 1)[1]
+    documented = set(re.findall(r"^\| `([A-Z0-9_]+)`", table, flags=re.M))
+
+    assert (interpolated | passed) - documented == set()
+    assert documented - (interpolated | passed) == set()
+    assert re.findall(r"\$\{[A-Z0-9_]+\}", text) == []  # each has a default: `up` needs no .env
+    assert "[configuration table](../../README.md#configuration)" in COMPOSE_README.read_text()
