@@ -33,7 +33,7 @@ K8S_VERSION = "1.33"
 CONFIG = "deploy/k8s/base/config"
 # shipped file or folder (services/...) -> its copy under CONFIG
 COPIES = {
-    "services/journey/maps": "maps",
+    "services/touchstone/common/maps": "maps",
     "services/notify/messages": "messages",
     "services/journey/standards/default.yaml": "standards.yaml",
     "services/touchstone/common/calendars/default.yaml": "calendars.yaml",

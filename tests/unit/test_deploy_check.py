@@ -171,14 +171,15 @@ def test_a_drifted_config_copy_fails_until_refreshed_and_listed(
     tiers = tree / "services/loyalty/tiers.yaml"
     tiers.write_text(tiers.read_text() + "# changed\n")
     shutil.copy(
-        tree / "services/journey/maps/phone.yaml", tree / "services/journey/maps/kiosk.yaml"
+        tree / "services/touchstone/common/maps/phone.yaml",
+        tree / "services/touchstone/common/maps/kiosk.yaml",
     )
 
     status, lines = run(tree, capsys)
 
     assert status == 1
     assert lines[:2] == [
-        "deploy/k8s/base/config/maps/kiosk.yaml: missing copy of services/journey/maps/"
+        "deploy/k8s/base/config/maps/kiosk.yaml: missing copy of services/touchstone/common/maps/"
         "kiosk.yaml: run make deploy-config",
         "deploy/k8s/base/config/tiers.yaml: differs from services/loyalty/tiers.yaml: run make "
         "deploy-config",

@@ -36,12 +36,6 @@ COMPOSE_SCHEMA = ROOT / "deploy" / "schemas" / "compose-spec.json"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 VERSION = PYPROJECT["project"]["version"]
 PINNED_TAG = re.compile(r"^[\w./-]+:v?\d+(\.\d+)+[\w.-]*(@sha256:[0-9a-f]{64})?$")
-# what a service image copies besides the shared plumbing, the contracts and its own package
-SHARED_DATA = {
-    # contacts checks touchpoints against the journey maps, which ship in journey's package
-    # (touchstone.common.journey_maps.default_maps_dir)
-    "contacts": "COPY services/journey/maps/ /app/journey/maps/\n",
-}
 HARDENED = {"read_only": True, "cap_drop": ["ALL"], "security_opt": ["no-new-privileges:true"]}
 
 Instruction = tuple[str, str]  # keyword, arguments
@@ -246,8 +240,7 @@ def test_a_service_image_carries_everything_its_service_imports(
     )
 
     assert from_checkout == [], "loaded from the checkout, not the image"
-    packages = {service, "touchstone", *re.findall(r"/app/(\w+)/", SHARED_DATA.get(service, ""))}
-    assert {p.name for p in image_root.iterdir()} == packages
+    assert {p.name for p in image_root.iterdir()} == {service, "touchstone"}
     assert not list(image_root.rglob("__pycache__")), ".dockerignore lets caches in"
     assert not (image_root / service / "Dockerfile").exists()
 
@@ -302,9 +295,8 @@ def test_the_service_dockerfiles_differ_only_in_name_and_ports() -> None:
     def generic(service: str) -> str:
         lines = dockerfile(service).read_text().splitlines(keepends=True)
         text = "".join(line for line in lines if not line.startswith("#"))
-        extra = SHARED_DATA.get(service, "")
-        assert contracts in text and extra in text
-        text = text.replace(contracts, "").replace(extra, "").replace(service, "SERVICE")
+        assert contracts in text
+        text = text.replace(contracts, "").replace(service, "SERVICE")
         text = text.replace(str(DEFAULT_GRPC_PORTS[service]), "GRPC_PORT")
         return text.replace(str(DEFAULT_METRICS_PORTS[service]), "METRICS_PORT")
 
@@ -313,7 +305,7 @@ def test_the_service_dockerfiles_differ_only_in_name_and_ports() -> None:
 
 def test_the_build_context_is_the_package_sources_only() -> None:
     patterns = dockerignore()
-    sent = ["pyproject.toml", "README.md", "services/journey/maps/phone.yaml"]
+    sent = ["pyproject.toml", "README.md", "services/touchstone/common/maps/phone.yaml"]
     kept_out = [
         ".venv/bin/python",
         ".git/HEAD",

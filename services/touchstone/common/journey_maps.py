@@ -1,6 +1,7 @@
 """Journey maps as data: the ordered stages of each journey, read from YAML files.
 
-Journey owns the definitions (services/journey/maps/*.yaml); contacts reads the same files to
+They ship with the shared package (services/touchstone/common/maps/*.yaml): journey scores by
+them, and contacts reads the same files to
 refuse touchpoints for maps and stages that do not exist. A deployment adds its own maps by
 pointing TOUCHSTONE_MAPS_DIR at a folder of such files.
 """
@@ -53,7 +54,7 @@ class JourneyMap:
 
 def default_maps_dir() -> Path:
     """The maps that ship with Touchstone (supermarket, phone)."""
-    return Path(str(importlib.resources.files("journey").joinpath("maps")))
+    return Path(str(importlib.resources.files("touchstone.common").joinpath("maps")))
 
 
 def load_maps(directory: Path | None = None) -> dict[str, JourneyMap]:
