@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -25,8 +24,19 @@ import jsonschema
 import kubernetes_validate
 import yaml
 from kubernetes_validate import utils as kv_utils
+from manifest_policy import (
+    WORKLOADS,
+    Doc,
+    configmap_problems,
+    name_of,
+    scaling_problems,
+    service_settings_problems,
+    settings_of,
+    topic_problems,
+    workload_problems,
+)
 
-from touchstone.common.topics import ALL_TOPICS, topic_config
+from touchstone.common.topics import ALL_TOPICS
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S_VERSION = "1.33"
@@ -41,22 +51,6 @@ COPIES = {
     "services/loyalty/tiers.yaml": "tiers.yaml",
     "services/notify/playbooks/default.yaml": "playbooks.yaml",
 }
-WORKLOADS = {"Deployment", "Job"}
-SERVICE_SETTINGS = {
-    "TOUCHSTONE_GRPC_HOST": "0.0.0.0",
-    "TOUCHSTONE_EMBEDDED": "0",
-    "TOUCHSTONE_STATE_DIR": None,
-    "TOUCHSTONE_KAFKA_BOOTSTRAP": None,
-    "TOUCHSTONE_DATABASE_URL": None,
-    "TOUCHSTONE_TOPIC_PARTITIONS": None,
-    "TOUCHSTONE_LOG_LEVEL": None,
-    "TOUCHSTONE_REBALANCE_TIMEOUT_S": None,
-}
-SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|DATABASE_URL|PRIVATE_KEY|API_KEY", re.I)
-URL_CREDENTIALS = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
-DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-
-Doc = dict[str, Any]
 
 # kubernetes-validate reads its multi-megabyte definitions file on every call: read it once
 kv_utils.schema_contents = cache(kv_utils.schema_contents)
@@ -115,11 +109,6 @@ def build(overlay: Path) -> list[Doc]:
     return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
 
 
-def name_of(doc: Doc) -> str:
-    """Kind/name, as problems name a resource."""
-    return f"{doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
-
-
 def schema_problems(doc: Doc, schemas: Path) -> list[str]:
     """Validate against the Kubernetes schema, or the CRD schema kept in deploy/schemas/."""
     group, _, version = str(doc.get("apiVersion", "")).rpartition("/")
@@ -142,68 +131,6 @@ def _at(path: Any) -> str:
     return ".".join(str(p) for p in path) or "(root)"
 
 
-def pod_spec(doc: Doc) -> Doc:
-    """The pod template's spec of a Deployment or Job."""
-    return doc.get("spec", {}).get("template", {}).get("spec", {})
-
-
-def containers(doc: Doc) -> list[Doc]:
-    """Init containers and containers of a workload."""
-    spec = pod_spec(doc)
-    return [*spec.get("initContainers", []), *spec.get("containers", [])]
-
-
-def container_problems(doc: Doc, c: Doc) -> Iterator[str]:
-    """House policy for one container of a workload."""
-    pod, own = pod_spec(doc).get("securityContext", {}), c.get("securityContext", {})
-    ctx = {**pod, **own}
-    label = f"container {c.get('name')}"
-    if ctx.get("runAsNonRoot") is not True or ctx.get("runAsUser", 1) == 0:
-        yield f"{label}: must run as non-root (runAsNonRoot: true, runAsUser not 0)"
-    if own.get("readOnlyRootFilesystem") is not True:
-        yield f"{label}: readOnlyRootFilesystem must be true"
-    if own.get("allowPrivilegeEscalation") is not False:
-        yield f"{label}: allowPrivilegeEscalation must be false"
-    if "ALL" not in own.get("capabilities", {}).get("drop", []):
-        yield f"{label}: capabilities must drop ALL"
-    if ctx.get("seccompProfile", {}).get("type") != "RuntimeDefault":
-        yield f"{label}: seccompProfile must be RuntimeDefault"
-    for kind in ("requests", "limits"):
-        for res in ("cpu", "memory"):
-            if res not in c.get("resources", {}).get(kind, {}):
-                yield f"{label}: no {res} {kind}"
-    image = str(c.get("image", ""))
-    tag = image.rsplit("/", 1)[-1].partition(":")[2]
-    if "@" not in image and tag in ("", "latest"):
-        yield f"{label}: image {image!r} must have a pinned tag, not latest"
-    for var in c.get("env", []):
-        if "value" in var and (
-            SECRET_NAME.search(var["name"]) or URL_CREDENTIALS.search(var["value"])
-        ):
-            yield f"{label}: env {var['name']} is a plaintext secret: use valueFrom.secretKeyRef"
-    if doc["kind"] == "Deployment":
-        for probe in ("readinessProbe", "livenessProbe"):
-            if "grpc" not in c.get(probe, {}):
-                yield f"{label}: {probe} must be a native grpc: probe"
-
-
-def workload_problems(doc: Doc) -> list[str]:
-    """House policy for a Deployment or Job and each of its containers."""
-    problems = [p for c in containers(doc) for p in container_problems(doc, c)]
-    if pod_spec(doc).get("automountServiceAccountToken") is not False:
-        problems.append("automountServiceAccountToken must be false")
-    return problems
-
-
-def configmap_problems(doc: Doc) -> list[str]:
-    """Settings ConfigMaps must not carry secrets."""
-    return [
-        f"{key} looks like a secret: keep it in a Secret"
-        for key, value in (doc.get("data") or {}).items()
-        if not key.endswith(".yaml") and (SECRET_NAME.search(key) or URL_CREDENTIALS.search(value))
-    ]
-
-
 def config_key_problems(docs: list[Doc], root: Path) -> list[str]:
     """The config ConfigMaps hold exactly the copies (a new shipped file must be listed too)."""
     copies = root / CONFIG
@@ -221,98 +148,6 @@ def config_key_problems(docs: list[Doc], root: Path) -> list[str]:
                 for what, names in (("lacks", keys - got), ("has extra", got - keys))
                 if names
             ]
-    return problems
-
-
-def settings_of(docs: list[Doc]) -> dict[str, str]:
-    """The data of the touchstone-settings ConfigMap (its generated name has a hash suffix)."""
-    for doc in docs:
-        name = doc["metadata"]["name"]
-        if doc["kind"] == "ConfigMap" and name.startswith("touchstone-settings"):
-            return doc.get("data") or {}
-    return {}
-
-
-def env_of(doc: Doc, c: Doc, docs: list[Doc]) -> dict[str, Any]:
-    """Every variable a container gets: its env entries over the ConfigMaps it takes whole."""
-    maps = {d["metadata"]["name"]: d.get("data") or {} for d in docs if d["kind"] == "ConfigMap"}
-    env: dict[str, Any] = {}
-    for source in c.get("envFrom", []):
-        env.update(maps.get(source.get("configMapRef", {}).get("name"), {}))
-    env.update({var["name"]: var.get("value", var.get("valueFrom")) for var in c.get("env", [])})
-    return env
-
-
-def service_settings_problems(doc: Doc, docs: list[Doc]) -> Iterator[str]:
-    """A service container gets every setting it needs, and each file setting is mounted."""
-    for c in pod_spec(doc).get("containers", []):
-        env = env_of(doc, c, docs)
-        for name, want in SERVICE_SETTINGS.items():
-            if name not in env:
-                yield f"container {c['name']}: {name} is not set"
-            elif want is not None and env[name] != want:
-                yield f"container {c['name']}: {name} must be {want!r}, not {env[name]!r}"
-        url = env.get("TOUCHSTONE_DATABASE_URL")
-        if url is not None and not (isinstance(url, dict) and "secretKeyRef" in url):
-            yield f"container {c['name']}: TOUCHSTONE_DATABASE_URL must come from a secretKeyRef"
-        mounts = [m["mountPath"] for m in c.get("volumeMounts", [])]
-        files = {
-            name: str(value)
-            for name, value in env.items()
-            if name.endswith(("_FILE", "_DIR")) and name != "TOUCHSTONE_STATE_DIR"
-        }
-        for name, path in files.items():
-            if not any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounts):
-                yield f"container {c['name']}: {name}={path} is not on a mounted volume"
-
-
-def topic_problems(docs: list[Doc], settings: dict[str, str]) -> list[str]:
-    """KafkaTopics equal ALL_TOPICS with topic_config's retention, or touchstone-init makes them."""
-    topics = [d for d in docs if d["kind"] == "KafkaTopic"]
-    if not topics:
-        init = [
-            d for d in docs if d["kind"] == "Job" and d["metadata"]["name"] == "touchstone-init"
-        ]
-        runs = [c.get("command", []) + c.get("args", []) for j in init for c in containers(j)]
-        made = any("topics" in cmd for cmd in runs)
-        return [] if made else ["no KafkaTopics and touchstone-init never runs `touchstone topics`"]
-    clusters = {d["metadata"]["name"] for d in docs if d["kind"] == "Kafka"}
-    problems = [p for doc in topics for p in one_topic_problems(doc, settings, clusters)]
-    seen = {d.get("spec", {}).get("topicName", d["metadata"]["name"]) for d in topics}
-    return problems + [f"KafkaTopic for {t} is missing" for t in ALL_TOPICS if t not in seen]
-
-
-def one_topic_problems(doc: Doc, settings: dict[str, str], clusters: set[str]) -> Iterator[str]:
-    """One KafkaTopic: a Touchstone topic, its retention, partitions and replicas, its cluster."""
-    meta, spec = doc["metadata"], doc.get("spec", {})
-    topic, label = spec.get("topicName", meta["name"]), f"{name_of(doc)}: "
-    if not DNS1123.match(meta["name"]):
-        yield label + "metadata.name is not DNS-1123: set spec.topicName"
-    if topic not in ALL_TOPICS:
-        yield label + f"{topic} is not a Touchstone topic (ALL_TOPICS)"
-        return
-    want, got = topic_config(topic)["retention.ms"], (spec.get("config") or {}).get("retention.ms")
-    if str(got) != want:
-        yield label + f"retention.ms is {got}, topic_config({topic}) says {want}"
-    for field in ("partitions", "replicas"):
-        setting = f"TOUCHSTONE_TOPIC_{field.upper()}"
-        if str(spec.get(field)) != settings.get(setting):
-            yield label + f"{field} {spec.get(field)} but {setting}={settings.get(setting)}"
-    if meta.get("labels", {}).get("strimzi.io/cluster") not in clusters:
-        yield label + "label strimzi.io/cluster names no Kafka in this overlay"
-
-
-def scaling_problems(docs: list[Doc], settings: dict[str, str]) -> list[str]:
-    """No more workers than partitions: Deployment replicas and HPA maxReplicas."""
-    partitions = int(settings.get("TOUCHSTONE_TOPIC_PARTITIONS", "0") or 0)
-    problems = []
-    for doc in docs:
-        spec = doc.get("spec", {})
-        most = spec.get("replicas") if doc["kind"] == "Deployment" else spec.get("maxReplicas")
-        if doc["kind"] in ("Deployment", "HorizontalPodAutoscaler") and (most or 1) > partitions:
-            problems.append(
-                f"{name_of(doc)}: {most} replicas > TOUCHSTONE_TOPIC_PARTITIONS={partitions}"
-            )
     return problems
 
 

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _checker() -> ModuleType:
+    sys.path.insert(0, str(ROOT / "deploy"))  # as when run as a script: its policy module
     spec = importlib.util.spec_from_file_location(
         "check_manifests", ROOT / "deploy/check_manifests.py"
     )
