@@ -1,5 +1,5 @@
 # The operator's image: the `touchstone` command (topics, migrate, simulate, status, dlq,
-# standards, rescore: whatever `touchstone --help` lists). Build it from the repository root:
+# standards, rescore, replay: whatever `touchstone --help` lists). Build it from the repository root:
 #   docker build -f deploy/docker/tools.Dockerfile -t touchstone/tools:0.1.0 .
 # It installs the touchstone package with its runtime dependencies only: the `local` extra
 # (embedded broker, Postgres, mail catcher) and `dev` stay out, so `touchstone run` and
@@ -17,7 +17,7 @@ RUN pip install --no-cache-dir --disable-pip-version-check --no-deps --prefix=/i
 
 FROM python:3.11.14-slim-bookworm
 LABEL org.opencontainers.image.title="touchstone-tools" \
-      org.opencontainers.image.description="Touchstone's operator command: topics, migrations, simulator, dead letters, standards, re-scoring" \
+      org.opencontainers.image.description="Touchstone's operator command: topics, migrations, simulator, dead letters, standards, re-scoring, replay" \
       org.opencontainers.image.version="0.1.0" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="docker.io/library/python:3.11.14-slim-bookworm"
