@@ -166,18 +166,28 @@ class BatchConsumerService(mode.Service):
                         self.service_name, tp.topic, tp.partition, highwater, records[-1].offset + 1
                     )
             if batch:
-                await self._publish(
-                    await handle_until_done(self.handler, batch, self.dead_letter_topic)
-                )
-                await self._consumer.commit()
+                outgoing = await handle_until_done(self.handler, batch, self.dead_letter_topic)
+                await publish(self._producer, outgoing)
+                await self._commit()
 
-    async def _publish(self, records: Sequence[Outgoing]) -> None:
-        pending = [
-            await self._producer.send(r.topic, r.value, key=r.key, headers=list(r.headers))
-            for r in records
-        ]
-        if pending:
-            await asyncio.gather(*pending)
+    async def _commit(self) -> None:
+        from aiokafka.errors import CommitFailedError
+
+        try:
+            await self._consumer.commit()
+        except CommitFailedError:
+            # the group rebalanced under the batch (a worker joined or left): its partitions'
+            # new owners take it again from the last commit, and every write is idempotent
+            log.warning("%s: commit failed in a rebalance; the batch will be redelivered", self)
+
+
+async def publish(producer: Any, records: Sequence[Outgoing]) -> None:
+    """Send the records with an aiokafka producer and wait until the broker has them all."""
+    pending = [
+        await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers)) for r in records
+    ]
+    if pending:
+        await asyncio.gather(*pending)
 
 
 def attach_faust_agent(
