@@ -101,6 +101,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
     finally:
+        # a second Ctrl-C while stopping would leave the broker, Postgres and services behind
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         stop.set()
         if simulator:
             simulator.join(10)
