@@ -60,6 +60,7 @@ SPEC = ServiceSpec(
     relays_outbox=True,  # lost moments of missed deadlines
     replay=ReplayRules(
         carried_over=("outbox",),  # what the old state had not published yet
-        unchecked={"standards_versions": ("taken_at",)},  # when journey took them in
+        # when journey took them in, and in what order of a sequence retries may skip in
+        unchecked={"standards_versions": ("taken_at", "seq")},
     ),
 )

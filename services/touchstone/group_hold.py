@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from aiokafka.abc import ConsumerRebalanceListener
+
 WAIT_FOR_GROUP_S = 60.0  # a departed worker is evicted within the session timeout + a rebalance
 
 
@@ -40,6 +42,20 @@ class GroupHold:
             )
 
 
+class PauseAssigned(ConsumerRebalanceListener):
+    """Pauses what a rebalance assigns (fresh assignments fetch), so the hold reads nothing."""
+
+    def __init__(self, consumer: Any) -> None:
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        """Nothing to commit: the hold never consumes."""
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        """Pause them at once."""
+        self.consumer.pause(*assigned)
+
+
 @asynccontextmanager
 async def hold_group(
     bootstrap: str,
@@ -53,7 +69,6 @@ async def hold_group(
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
-        *topics,
         bootstrap_servers=bootstrap.split(","),
         group_id=group,
         enable_auto_commit=False,
@@ -61,6 +76,7 @@ async def hold_group(
         heartbeat_interval_ms=1_000,
         max_poll_interval_ms=3_600_000,  # checksums of big tables take a while between checks
     )
+    consumer.subscribe(list(topics), listener=PauseAssigned(consumer))
     await consumer.start()
     try:
         deadline = time.monotonic() + wait_s

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -91,36 +92,43 @@ async def read_range(
     if not wanted:
         return
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap.split(","), enable_auto_commit=False, group_id=None
+        bootstrap_servers=bootstrap.split(","),
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="none",  # a start the broker no longer has is an error, not a skip
     )
     await consumer.start()
     try:
         consumer.assign(list(wanted))
         for tp in wanted:
             consumer.seek(tp, log_range.starts[(tp.topic, tp.partition)])
-        records: list[Incoming] = []
-        idle_since = time.monotonic()
-        while wanted:
-            fetched = await consumer.getmany(*wanted, timeout_ms=500, max_records=batch)
-            if any(fetched.values()):
-                idle_since = time.monotonic()
-            elif time.monotonic() - idle_since > STALLED_AFTER_S:
-                short = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in wanted)
-                raise LogStalled(f"no records for {STALLED_AFTER_S:.0f}s before the end of {short}")
-            for tp, messages in fetched.items():
-                end = wanted.get(tp)
-                if end is None:
-                    continue
-                records += [incoming(m, m.timestamp) for m in messages if m.offset < end]
-                if await consumer.position(tp) >= end:  # positions skip gaps and markers
-                    del wanted[tp]
-                    consumer.pause(tp)
-            # the broker hands out small fetches: fill whole batches, the handler's unit of work
-            if len(records) >= batch or (records and not (fetched and wanted)):
-                yield records[:batch]
-                records = records[batch:]
-        while records:
-            yield records[:batch]
-            records = records[batch:]
+        async for records in _batches(consumer, wanted, batch):
+            yield records
     finally:
         await consumer.stop()
+
+
+async def _batches(
+    consumer: Any, wanted: dict[Any, int], batch: int
+) -> AsyncIterator[list[Incoming]]:
+    """Fetch until every wanted partition's position reaches its end; whole batches."""
+    records: list[Incoming] = []
+    idle_since = time.monotonic()
+    while wanted:
+        fetched = await consumer.getmany(*wanted, timeout_ms=500, max_records=batch)
+        for tp, messages in fetched.items():
+            end = wanted.get(tp, 0)
+            records += [incoming(m, m.timestamp) for m in messages if m.offset < end]
+        for tp, end in list(wanted.items()):
+            if await consumer.position(tp) >= end:  # a position steps over gaps and markers
+                del wanted[tp]
+                consumer.pause(tp)
+        if any(fetched.values()):
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since > STALLED_AFTER_S:
+            short = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in wanted)
+            raise LogStalled(f"no records for {STALLED_AFTER_S:.0f}s before the end of {short}")
+        # the broker hands out small fetches: fill whole batches, the handler's unit of work
+        while len(records) >= batch or (records and not wanted):
+            yield records[:batch]
+            records = records[batch:]

@@ -20,20 +20,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-import psycopg
-from psycopg import sql
-
-from touchstone.common.consumers import consumer_group, handle_until_done
+from touchstone.common.consumers import BatchHandler, consumer_group, handle_until_done, publish
 from touchstone.common.kafka_admin import committed_offsets
-from touchstone.common.pg import apply_migrations, open_pool
-from touchstone.common.settings import Settings
+from touchstone.common.pg import open_pool
+from touchstone.common.settings import CONSUMERS, Settings
+from touchstone.common.topics import Outgoing
 from touchstone.common.worker import ServiceSpec
 from touchstone.group_hold import WAIT_FOR_GROUP_S, GroupHold, GroupTaken, hold_group
 from touchstone.log_range import LogRange, LogStalled, partitions_of, read_range
-from touchstone.state_checksum import StateChecksum, state_checksum
+from touchstone.replay_schemas import ReplaySchemas, SchemaRefused
+from touchstone.state_checksum import StateChecksum
 
 CATCH_UP = "catching up the old state"  # what its workers had not finished, if anything
 REBUILD = "rebuilding"
@@ -41,6 +41,15 @@ REBUILD = "rebuilding"
 
 class ReplayRefused(Exception):
     """The replay cannot start, or was stopped, and why; the old state is in place."""
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How to replay."""
+
+    batch: int = 2000  # records per handler call (one transaction)
+    keep_different: bool = False  # swap the rebuilt state in even when it differs
+    wait_for_workers_s: float = WAIT_FOR_GROUP_S  # for stopped workers to leave the group
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,8 @@ class ReplayReport:
     kept: str = ""  # the schema left to inspect, if any
     carried_over: Mapping[str, int] = field(default_factory=dict)  # rows copied, by table
     caught_up: int = 0  # events the old state took first, to end where the rebuilt one does
+    dead_lettered: int = 0  # records the rebuild could not take (the log had them dead-lettered)
+    recovered: bool = False  # an interrupted replay's old state was put back first
 
     @property
     def identical(self) -> bool:
@@ -91,22 +102,17 @@ class ReplayReport:
 def replay(
     spec: ServiceSpec,
     settings: Settings,
-    *,
-    batch: int = 2000,
-    keep_different: bool = False,
-    wait_for_workers_s: float = WAIT_FOR_GROUP_S,
+    options: ReplayOptions | None = None,
     progress: Callable[[Progress], None] = lambda p: None,
 ) -> ReplayReport:
     """Rebuild the service's state from its input topics and swap it in (see the module);
-    ReplayRefused if the service's workers still hold its partitions after wait_for_workers_s."""
+    ReplayRefused if it cannot, with the old state in place."""
     if spec.replay.refused:
         raise ReplayRefused(f"{spec.name} cannot be replayed: {spec.replay.refused}")
     try:
-        return asyncio.run(
-            _replay(spec, settings, batch, keep_different, wait_for_workers_s, progress)
-        )
-    except LogStalled as stalled:
-        raise ReplayRefused(f"{stalled}: the old state is in place") from stalled
+        return asyncio.run(_replay(spec, settings, options or ReplayOptions(), progress))
+    except (LogStalled, SchemaRefused) as refused:
+        raise ReplayRefused(f"{refused}: the old state is in place") from refused
     except GroupTaken as taken:
         raise ReplayRefused(
             f"{taken}: stop every worker of {spec.name} (scale it to 0), then replay; "
@@ -117,51 +123,64 @@ def replay(
 async def _replay(
     spec: ServiceSpec,
     settings: Settings,
-    batch: int,
-    keep_different: bool,
-    wait_for_workers_s: float,
+    options: ReplayOptions,
     progress: Callable[[Progress], None],
 ) -> ReplayReport:
-    group = consumer_group(spec.name, settings.consumer)
+    group = _group_of(spec.name, settings)
     topics = spec.consumed_topics
     partitions = len(partitions_of(settings.kafka_bootstrap, topics))
-    hold_it = hold_group(settings.kafka_bootstrap, group, topics, partitions, wait_for_workers_s)
-    async with hold_it as hold:
+    holding = hold_group(
+        settings.kafka_bootstrap, group, topics, partitions, options.wait_for_workers_s
+    )
+    schemas = ReplaySchemas(settings.database_url, spec)
+    async with holding as hold:
         resume_at = committed_offsets(settings.kafka_bootstrap, group)
         log_range = _log_to_replay(settings, spec, resume_at)
-        old, new, kept = f"{spec.name}_before_replay", spec.name, f"{spec.name}_replayed"
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            if not _exists(conn, new):
-                raise ReplayRefused(f"there is no {new} schema to rebuild: start {new} first")
-            _refuse_leftovers(conn, old, kept)
-        # the old state first takes what its workers left, so both states end at the same offsets
+        recovered = await asyncio.to_thread(schemas.prepare)
+        # the old state first takes what its workers left, so both states end at the same
+        # offsets; what it publishes is published, as the workers would have
         catch_up = log_range.after(resume_at)
-        await _feed(spec, settings, catch_up, batch, _staged(progress, CATCH_UP), hold)
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            _rename(conn, new, old)
+        feed = Feed(spec, settings, options.batch, hold)
+        await feed.run(catch_up, _staged(progress, CATCH_UP), publishing=True)
+        await asyncio.to_thread(schemas.set_old_aside)
         try:
-            apply_migrations(settings.database_url, new, *spec.migration_sources)
             started = time.monotonic()
-            await _feed(spec, settings, log_range, batch, _staged(progress, REBUILD), hold)
+            dead = await feed.run(log_range, _staged(progress, REBUILD), publishing=False)
             seconds = time.monotonic() - started
-            with psycopg.connect(settings.database_url, autocommit=True) as conn:
-                carried = _carry_over(conn, spec.replay.carried_over, old, new)
-                before, after = (_checksum(conn, spec, schema) for schema in (old, new))
-                await hold.check()  # nothing wrote the new state but the rebuild
-                swapped = before.total == after.total or keep_different
-                with conn.transaction():
-                    if swapped:
-                        _drop(conn, old)
-                    else:
-                        _rename(conn, new, kept)
-                        _rename(conn, old, new)
+            compared = await asyncio.to_thread(schemas.compare)
+            await hold.check()  # nothing wrote the new state but the rebuild
+            swapped = compared.before.total == compared.after.total or options.keep_different
+            await asyncio.to_thread(schemas.finish, swapped)
         except BaseException:
-            _put_back(settings.database_url, old, new)
+            schemas.put_back()
             raise
-    left = "" if swapped else kept
     return ReplayReport(
-        spec.name, log_range.total, seconds, before, after, swapped, left, carried, catch_up.total
+        service=spec.name,
+        events=log_range.total,
+        seconds=seconds,
+        before=compared.before,
+        after=compared.after,
+        swapped=swapped,
+        kept="" if swapped else schemas.kept,
+        carried_over=compared.carried_over,
+        caught_up=catch_up.total,
+        dead_lettered=dead,
+        recovered=recovered,
     )
+
+
+def _group_of(service: str, settings: Settings) -> str:
+    """The consumer group the service's workers use, checked against the other kind's."""
+    group = consumer_group(service, settings.consumer)
+    others = [consumer_group(service, c) for c in CONSUMERS if c != settings.consumer]
+    if not committed_offsets(settings.kafka_bootstrap, group):
+        for other in others:
+            if committed_offsets(settings.kafka_bootstrap, other):
+                raise ReplayRefused(
+                    f"{service}'s workers consume as group {other}, not {group}: set "
+                    f"TOUCHSTONE_CONSUMER as they have it, then replay"
+                )
+    return group
 
 
 def _log_to_replay(
@@ -182,108 +201,53 @@ def _staged(progress: Callable[[Progress], None], stage: str) -> Callable[[Progr
     return lambda p: progress(replace(p, stage=stage))
 
 
-async def _feed(
-    spec: ServiceSpec,
-    settings: Settings,
-    log_range: LogRange,
-    batch: int,
-    progress: Callable[[Progress], None],
-    hold: GroupHold,
-) -> None:
-    pool = open_pool(settings.database_url)
-    await pool.open(wait=True, timeout=30)
-    try:
-        handler = spec.batch_handler(spec.store(pool, settings), settings)
-        started, done = time.monotonic(), 0
+class Feed:
+    """The service's own handler, fed stretches of the log in batches."""
+
+    def __init__(self, spec: ServiceSpec, settings: Settings, batch: int, hold: GroupHold):
+        self.spec = spec
+        self.settings = settings
+        self.batch = batch
+        self.hold = hold
+
+    async def run(
+        self, log_range: LogRange, progress: Callable[[Progress], None], *, publishing: bool
+    ) -> int:
+        """Feed the range to the handler (publishing what it returns, if asked); the records
+        it dead-lettered."""
         progress(Progress(0, log_range.total, 0.0))
         if not log_range.total:
-            return
-        async for records in read_range(settings.kafka_bootstrap, log_range, batch):
-            # what it publishes (and dead-letters) was published when the log was first taken
-            await handle_until_done(handler, records, spec.dead_letter_topic)
-            await hold.check()
+            return 0
+        from aiokafka import AIOKafkaProducer
+
+        pool = open_pool(self.settings.database_url)
+        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap.split(","))
+        await pool.open(wait=True, timeout=30)
+        await producer.start()
+        try:
+            handler = self.spec.batch_handler(self.spec.store(pool, self.settings), self.settings)
+            return await self._take(handler, log_range, progress, producer if publishing else None)
+        finally:
+            await producer.stop()
+            await pool.close()
+
+    async def _take(
+        self,
+        handler: BatchHandler,
+        log_range: LogRange,
+        progress: Callable[[Progress], None],
+        producer: Any,
+    ) -> int:
+        started, done, dead = time.monotonic(), 0, 0
+        async for records in read_range(self.settings.kafka_bootstrap, log_range, self.batch):
+            outgoing = await handle_until_done(handler, records, self.spec.dead_letter_topic)
+            dead += self._dead_letters(outgoing)
+            if producer is not None:
+                await publish(producer, outgoing)
+            await self.hold.check()
             done += len(records)
             progress(Progress(done, log_range.total, time.monotonic() - started))
-    finally:
-        await pool.close()
+        return dead
 
-
-def _checksum(conn: psycopg.Connection, spec: ServiceSpec, schema: str) -> StateChecksum:
-    rules = spec.replay
-    return state_checksum(conn, schema, skip_tables=rules.carried_over, unchecked=rules.unchecked)
-
-
-def _carry_over(
-    conn: psycopg.Connection, tables: tuple[str, ...], old: str, new: str
-) -> dict[str, int]:
-    """Copy the tables' rows from the old state in place of the rebuilt ones; rows copied."""
-    copied = {}
-    with conn.transaction():
-        for table in tables:
-            conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(new, table)))
-            cursor = conn.execute(
-                sql.SQL("INSERT INTO {} SELECT * FROM {}").format(
-                    sql.Identifier(new, table), sql.Identifier(old, table)
-                )
-            )
-            copied[table] = cursor.rowcount
-            _advance_sequences(conn, new, table)
-    return copied
-
-
-SERIAL_COLUMNS = """
-SELECT column_name FROM information_schema.columns
-WHERE table_schema = %s AND table_name = %s AND column_default LIKE 'nextval(%%'
-"""
-
-ADVANCE = """
-SELECT setval(pg_get_serial_sequence({table}, {name}), coalesce(max({column}), 0) + 1, false)
-FROM {qualified}
-"""
-
-
-def _advance_sequences(conn: psycopg.Connection, schema: str, table: str) -> None:
-    """Set each serial column's sequence past the rows copied in."""
-    for (column,) in conn.execute(SERIAL_COLUMNS, (schema, table)).fetchall():
-        qualified = sql.Identifier(schema, table)
-        conn.execute(
-            sql.SQL(ADVANCE).format(
-                table=sql.Literal(qualified.as_string(conn)),
-                name=sql.Literal(column),
-                column=sql.Identifier(column),
-                qualified=qualified,
-            )
-        )
-
-
-def _refuse_leftovers(conn: psycopg.Connection, *schemas: str) -> None:
-    for schema in schemas:
-        if _exists(conn, schema):
-            raise ReplayRefused(
-                f"schema {schema} is left from an earlier replay: inspect it, then "
-                f"DROP SCHEMA {schema} CASCADE, and replay again"
-            )
-
-
-def _exists(conn: psycopg.Connection, schema: str) -> bool:
-    found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
-    return found is not None
-
-
-def _rename(conn: psycopg.Connection, schema: str, to: str) -> None:
-    conn.execute(
-        sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(schema), sql.Identifier(to))
-    )
-
-
-def _drop(conn: psycopg.Connection, schema: str) -> None:
-    conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-
-
-def _put_back(database_url: str, old: str, new: str) -> None:
-    """After a failure: the partly rebuilt schema goes, the old one returns."""
-    with psycopg.connect(database_url, autocommit=True) as conn, conn.transaction():
-        if _exists(conn, old):
-            if _exists(conn, new):
-                _drop(conn, new)
-            _rename(conn, old, new)
+    def _dead_letters(self, outgoing: Sequence[Outgoing]) -> int:
+        return sum(1 for r in outgoing if r.topic == self.spec.dead_letter_topic)

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from touchstone.common.settings import SERVICES, Settings
 from touchstone.group_hold import WAIT_FOR_GROUP_S
-from touchstone.replay import Progress, ReplayRefused, ReplayReport, replay
+from touchstone.replay import Progress, ReplayOptions, ReplayRefused, ReplayReport, replay
 
 BAR_WIDTH = 30
 QUIET_LINE_EVERY_S = 5.0  # without a terminal, one progress line this often
@@ -46,9 +46,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         report = replay(
             service_spec(args.service),
             settings,
-            batch=args.batch,
-            keep_different=args.keep_different,
-            wait_for_workers_s=args.wait_for_workers,
+            ReplayOptions(args.batch, args.keep_different, args.wait_for_workers),
             progress=bar.show,
         )
     except ReplayRefused as refused:
@@ -76,7 +74,7 @@ class ProgressBar:
         if not self.live and now - self._last_line < QUIET_LINE_EVERY_S:
             return
         self._last_line = now
-        end = "\r" if self.live else "\n"
+        end = "\x1b[K\r" if self.live else "\n"  # clear what a longer line left
         print(progress_line(self.service, progress), end=end, file=self.out, flush=True)
 
     def finish(self) -> None:
@@ -111,6 +109,13 @@ def describe(report: ReplayReport) -> str:
     for table in report.before.differences(report.after):
         before = report.before.tables.get(table, "-")
         lines.append(f"  {table}: before {before}  after {report.after.tables.get(table, '-')}")
+    if report.recovered:
+        lines.append("  an interrupted replay had left the old state aside: it was put back first")
+    if report.dead_lettered:
+        lines.append(
+            f"  {report.dead_lettered:,} records could not be taken (dead-lettered when the log "
+            f"was first taken too; see the service's dead-letter topic)"
+        )
     if report.caught_up:
         lines.append(
             f"  the old state first took {report.caught_up:,} events its workers had not "

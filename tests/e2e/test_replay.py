@@ -1,5 +1,7 @@
-"""`touchstone replay journey`: the state rebuilt from the log into fresh tables is the state the
-live workers built (identical checksums), it is swapped in, and journey carries on from there.
+"""`touchstone replay journey` (and loyalty): the state rebuilt from the log into fresh tables is
+the state the live workers built (identical checksums), it is swapped in, and the service carries
+on from there. A replay refuses while workers run (and leaves them running), keeps a state that
+differs apart, and puts back the old state an interrupted replay left aside.
 
 The module runs on a broker of its own: a consumer group's committed offsets are where a replay
 stops, and other tests' journey workers share the group name on the session's broker.
@@ -22,7 +24,8 @@ import psycopg
 import pytest
 
 from tests.conftest import running_stack
-from tests.e2e.test_scale_out import settle, unscored_touchpoints
+from tests.e2e.test_scale_out import counts, settle, unscored_touchpoints
+from tests.e2e.test_whole_journey import eventually
 from touchstone.common.embedded import EmbeddedBroker, free_port
 from touchstone.common.kafka_admin import ensure_topics
 from touchstone.common.settings import Settings
@@ -48,7 +51,7 @@ def own_broker(infra: Settings) -> Iterator[Settings]:
 
 @pytest.fixture(scope="module")
 def stack(own_broker: Settings) -> Iterator[LocalStack]:
-    with running_stack(own_broker, ("contacts", "journey")) as local:
+    with running_stack(own_broker, ("contacts", "journey", "loyalty")) as local:
         yield local
 
 
@@ -64,10 +67,12 @@ def publish_visits(settings: Settings, seed: int, visits: int) -> int:
     return publish(settings.kafka_bootstrap, TOUCHPOINTS, past, rate_per_s=2000.0)
 
 
-def replay_command(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    """`touchstone replay journey ARGS` as an operator runs it, against the stack's settings."""
+def replay_command(
+    settings: Settings, *args: str, service: str = "journey"
+) -> subprocess.CompletedProcess[str]:
+    """`touchstone replay SERVICE ARGS` as an operator runs it, against the stack's settings."""
     return subprocess.run(
-        [sys.executable, "-m", "touchstone.cli", "replay", "journey", *args],
+        [sys.executable, "-m", "touchstone.cli", "replay", service, *args],
         env={**os.environ, **settings.as_env()},
         capture_output=True,
         text=True,
@@ -75,16 +80,33 @@ def replay_command(settings: Settings, *args: str) -> subprocess.CompletedProces
     )
 
 
-def stop_journey(stack: LocalStack) -> None:
-    stack.services.stop(("journey",))
-
-
 def schemas(settings: Settings) -> set[str]:
     with psycopg.connect(settings.database_url) as conn:
         return {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace")}
 
 
-def test_replay_is_refused_while_journey_consumes(stack: LocalStack) -> None:
+def verdict_of(settings: Settings, schema: str, moment: tuple[str]) -> tuple[str] | None:
+    with psycopg.connect(settings.database_url) as conn:
+        query = f"SELECT verdict FROM {schema}.moments WHERE moment_id = %s"
+        return conn.execute(query, moment).fetchone()  # type: ignore[return-value]
+
+
+def identical_and_swapped(result: subprocess.CompletedProcess[str], service: str) -> int:
+    """The events the replay rebuilt from, after checking it said identical and swapped."""
+    print("\n" + result.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rebuilt = re.search(
+        rf"rebuilt {service} from ([\d,]+) events in .* \(([\d,]+) events/s\)", result.stdout
+    )
+    assert rebuilt, result.stdout
+    assert re.search(r"checksum before (\w+)  after \1  \(identical", result.stdout)
+    assert f"swapped in: {service} now holds the rebuilt state" in result.stdout
+    return int(rebuilt[1].replace(",", ""))
+
+
+def test_replay_is_refused_while_journey_consumes_and_journey_carries_on(
+    stack: LocalStack,
+) -> None:
     publish_visits(stack.settings, 3, 40)
     settle(stack.settings, quiet_s=4.0)
     result = replay_command(stack.settings, "--wait-for-workers", "8")
@@ -93,36 +115,38 @@ def test_replay_is_refused_while_journey_consumes(stack: LocalStack) -> None:
     assert "stop every worker of journey (scale it to 0), then replay" in result.stderr
     assert "journey_before_replay" not in schemas(stack.settings)
 
+    assert stack.services.procs["journey"].poll() is None  # the replay's join left it running
+    publish_visits(stack.settings, 4, 30)
+    settle(stack.settings, quiet_s=4.0)
+    assert unscored_touchpoints(stack.settings) == 0  # and scoring
 
-def test_replay_rebuilds_journey_identically_and_swaps_it_in(stack: LocalStack) -> None:
-    publish_visits(stack.settings, 5, 300)
-    before = settle(stack.settings)
-    stop_journey(stack)
+
+def test_replay_catches_the_old_state_up_rebuilds_it_identically_and_swaps_it_in(
+    stack: LocalStack,
+) -> None:
+    sent = publish_visits(stack.settings, 5, 300)
+    eventually(lambda: counts(stack.settings)["moments"] > 600, "scoring under way")
+    stack.services.stop(("journey",))  # mid-stream: records it had not finished wait
 
     result = replay_command(stack.settings)
-    print("\n" + result.stdout + result.stderr[-400:])
-    assert result.returncode == 0, result.stderr
-    rebuilt = re.search(
-        r"rebuilt journey from ([\d,]+) events in .* \(([\d,]+) events/s\)", result.stdout
-    )
-    assert rebuilt and int(rebuilt[1].replace(",", "")) >= before["recorded"]
-    assert re.search(r"checksum before (\w+)  after \1  \(identical", result.stdout)
-    assert "swapped in: journey now holds the rebuilt state" in result.stdout
+    events = identical_and_swapped(result, "journey")
+    caught_up = re.search(r"the old state first took ([\d,]+) events", result.stdout)
+    assert caught_up and int(caught_up[1].replace(",", "")) > 0
+    assert events > 2000  # what contacts had recorded when the replay began (it still records)
     assert "journey_before_replay" not in schemas(stack.settings)
-    assert settle(stack.settings, quiet_s=2.0) == before
 
-    # journey resumes where its group left off, on the rebuilt state: new visits are scored
+    # journey resumes where its group left off, on the rebuilt state: the rest is scored once
     stack.services.start(("journey",))
     stack.services.wait_until_serving()
-    sent = publish_visits(stack.settings, 6, 60)
+    more = publish_visits(stack.settings, 6, 60)
     after = settle(stack.settings)
-    assert after["recorded"] == before["recorded"] + sent
+    assert after["recorded"] >= sent + more
     assert unscored_touchpoints(stack.settings) == 0
     assert after["figures"] == after["moments"]  # no moment counted twice in the map
 
 
 def test_a_state_that_differs_from_the_log_is_kept_apart_not_swapped(stack: LocalStack) -> None:
-    stop_journey(stack)
+    stack.services.stop(("journey",))
     with psycopg.connect(stack.settings.database_url) as conn:
         tampered = conn.execute(
             "UPDATE journey.moments SET verdict = 'win' WHERE moment_id = "
@@ -135,14 +159,8 @@ def test_a_state_that_differs_from_the_log_is_kept_apart_not_swapped(stack: Loca
     assert result.returncode == 1, result.stderr
     assert "DIFFERENT" in result.stdout and "  moments: before" in result.stdout
     assert "NOT swapped: the old state is back in journey" in result.stdout
-    with psycopg.connect(stack.settings.database_url) as conn:
-        live = conn.execute(
-            "SELECT verdict FROM journey.moments WHERE moment_id = %s", tampered
-        ).fetchone()
-        rebuilt = conn.execute(
-            "SELECT verdict FROM journey_replayed.moments WHERE moment_id = %s", tampered
-        ).fetchone()
-    assert live == ("win",) and rebuilt == ("lose",)
+    assert verdict_of(stack.settings, "journey", tampered) == ("win",)
+    assert verdict_of(stack.settings, "journey_replayed", tampered) == ("lose",)
 
     again = replay_command(stack.settings)
     assert again.returncode == 2
@@ -151,7 +169,38 @@ def test_a_state_that_differs_from_the_log_is_kept_apart_not_swapped(stack: Loca
         conn.execute("DROP SCHEMA journey_replayed CASCADE")
     fixed = replay_command(stack.settings, "--keep-different")
     assert fixed.returncode == 0, fixed.stderr
+    assert verdict_of(stack.settings, "journey", tampered) == ("lose",)
+
+
+def test_an_interrupted_replay_blocks_the_workers_and_is_put_back_by_the_next(
+    stack: LocalStack,
+) -> None:
+    # as a replay killed mid-rebuild leaves it: the old state aside, a partial one in its place
+    with psycopg.connect(stack.settings.database_url, autocommit=True) as conn:
+        conn.execute("ALTER SCHEMA journey RENAME TO journey_before_replay")
+        conn.execute("CREATE SCHEMA journey")
+    worker = subprocess.run(
+        [sys.executable, "-m", "journey"],
+        env={**os.environ, **stack.settings.as_env()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert worker.returncode != 0
+    assert "a replay is rebuilding its state, or was interrupted" in worker.stderr
+
+    result = replay_command(stack.settings)
+    identical_and_swapped(result, "journey")
+    assert "an interrupted replay had left the old state aside: it was put back first" in (
+        result.stdout
+    )
+    assert "journey_before_replay" not in schemas(stack.settings)
+
+
+def test_loyalty_replays_identically(stack: LocalStack) -> None:
+    stack.services.stop(("loyalty",))
+    events = identical_and_swapped(replay_command(stack.settings, service="loyalty"), "loyalty")
+    assert events > counts(stack.settings)["moments"]  # moments, touchpoints and profiles
     with psycopg.connect(stack.settings.database_url) as conn:
-        assert conn.execute(
-            "SELECT verdict FROM journey.moments WHERE moment_id = %s", tampered
-        ).fetchone() == ("lose",)
+        valued = conn.execute("SELECT count(*) FROM loyalty.customer_values").fetchone()
+    assert valued and valued[0] > 100

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from touchstone.log_range import LogRange
 from touchstone.replay import Progress, ReplayReport
 from touchstone.replay_cli import describe, progress_line
 from touchstone.state_checksum import StateChecksum
@@ -28,19 +29,52 @@ def test_the_total_checksum_ignores_table_order_and_names_what_differs() -> None
 
 
 def test_an_identical_rebuild_reports_its_rate_and_the_swap() -> None:
-    report = ReplayReport("journey", 5000, 2.5, SAME, SAME, True, "", {"outbox": 2}, 120)
+    report = ReplayReport(
+        service="journey",
+        events=5000,
+        seconds=2.5,
+        before=SAME,
+        after=SAME,
+        swapped=True,
+        carried_over={"outbox": 2},
+        caught_up=120,
+        dead_lettered=3,
+        recovered=True,
+    )
     text = describe(report)
     assert "rebuilt journey from 5,000 events in 2.5s (2,000 events/s)" in text
     assert f"checksum before {SAME.total}  after {SAME.total}  (identical, 13 rows" in text
     assert "outbox: 2 rows carried over" in text
     assert "the old state first took 120 events its workers had not finished" in text
+    assert "3 records could not be taken" in text
+    assert "an interrupted replay had left the old state aside: it was put back first" in text
     assert "swapped in: journey now holds the rebuilt state" in text
 
 
 def test_a_different_rebuild_names_the_tables_and_where_it_is_kept() -> None:
     other = StateChecksum({"moments": "9:00000000000000aa", "visits": "3:00000000000000bb"})
-    text = describe(ReplayReport("loyalty", 10, 1.0, SAME, other, False, "loyalty_replayed"))
+    report = ReplayReport("loyalty", 10, 1.0, SAME, other, swapped=False, kept="loyalty_replayed")
+    text = describe(report)
     assert "DIFFERENT" in text
     assert "  moments: before 10:00000000000000aa  after 9:00000000000000aa" in text
     assert "NOT swapped: the old state is back in loyalty" in text
     assert "kept as schema loyalty_replayed" in text
+
+
+def test_a_log_range_counts_its_records_and_resumes_after_committed_offsets() -> None:
+    whole = LogRange(
+        starts={("t", 0): 0, ("t", 1): 0, ("u", 0): 0},
+        ends={("t", 0): 100, ("t", 1): 40, ("u", 0): 0},
+    )
+    assert whole.total == 140 and whole.trimmed() == []
+    rest = whole.after({("t", 0): 90, ("u", 0): 0})  # ("t", 1) never committed: all of it
+    assert rest.starts == {("t", 0): 90, ("t", 1): 0, ("u", 0): 0} and rest.total == 50
+    assert whole.after({("t", 0): 150}).starts[("t", 0)] == 100  # never past the end
+
+
+def test_a_log_whose_first_records_are_gone_is_trimmed() -> None:
+    gone = LogRange(
+        starts={("t", 0): 7, ("t", 1): 3, ("t", 2): 0},
+        ends={("t", 0): 10, ("t", 1): 3, ("t", 2): 0},
+    )
+    assert gone.trimmed() == [("t", 0), ("t", 1)]  # ("t", 2) never had a record

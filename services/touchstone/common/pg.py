@@ -54,6 +54,12 @@ def apply_migrations(database_url: str, schema: str, *sources: Path) -> list[str
     return applied
 
 
+def schema_exists(conn: psycopg.Connection, schema: str) -> bool:
+    """Whether the database has the schema."""
+    found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+    return found is not None
+
+
 def create_scratch_database(database_url: str, prefix: str) -> tuple[str, Callable[[], None]]:
     """A new, empty database on database_url's server (the role needs CREATEDB): its URL, and
     how to drop it. For work that must not touch the live tables: tests, re-scoring."""

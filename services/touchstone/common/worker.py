@@ -9,6 +9,7 @@ from typing import Any
 
 import faust
 import mode
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from touchstone.common.consumers import (
@@ -21,7 +22,12 @@ from touchstone.common.customer_links import FollowCustomerLinks
 from touchstone.common.json_logs import logging_config
 from touchstone.common.metrics import GrpcMetrics, MeasuredHandler, serve_metrics
 from touchstone.common.outbox import OutboxRelay
-from touchstone.common.pg import CUSTOMER_LINKS_MIGRATION, apply_migrations, open_pool
+from touchstone.common.pg import (
+    CUSTOMER_LINKS_MIGRATION,
+    apply_migrations,
+    open_pool,
+    schema_exists,
+)
 from touchstone.common.rpc import ServiceBinding, start_server
 from touchstone.common.settings import Settings
 from touchstone.common.topics import CONTACTS_PROFILES
@@ -119,8 +125,26 @@ class GrpcService(mode.Service):
             await self._server.stop(grace=2)
 
 
+def set_aside_schema(service: str) -> str:
+    """Where `touchstone replay` keeps a service's old state while it rebuilds the live one."""
+    return f"{service}_before_replay"
+
+
+def refuse_during_replay(database_url: str, service: str) -> None:
+    """Stop a worker from starting on a state a replay is rebuilding (or left half-built)."""
+    aside = set_aside_schema(service)
+    with psycopg.connect(database_url) as conn:
+        if schema_exists(conn, aside):
+            raise SystemExit(
+                f"{service}: a replay is rebuilding its state, or was interrupted ({aside} holds "
+                f"the old state): let it finish, or run `touchstone replay {service}`, which "
+                f"puts the old state back first"
+            )
+
+
 def run_service(spec: ServiceSpec, settings: Settings) -> None:
     """Migrate the schema, then run the worker until it is told to stop (SIGINT or SIGTERM)."""
+    refuse_during_replay(settings.database_url, spec.name)
     apply_migrations(settings.database_url, spec.name, *spec.migration_sources)
     pool = open_pool(settings.database_url)
     store = spec.store(pool, settings)
