@@ -18,6 +18,7 @@ SERVICE_SETTINGS = {
     "TOUCHSTONE_GRPC_HOST": "0.0.0.0",
     "TOUCHSTONE_EMBEDDED": "0",
     "TOUCHSTONE_STATE_DIR": None,
+    "TOUCHSTONE_AUTH_KEYS": None,
     "TOUCHSTONE_KAFKA_BOOTSTRAP": None,
     "TOUCHSTONE_DATABASE_URL": None,
     "TOUCHSTONE_TOPIC_PARTITIONS": None,
@@ -133,7 +134,7 @@ def service_settings_problems(doc: Doc, docs: list[Doc]) -> Iterator[str]:
         files = {
             name: str(value)
             for name, value in env.items()
-            if name.endswith(("_FILE", "_DIR")) and name != "TOUCHSTONE_STATE_DIR"
+            if name.endswith(("_FILE", "_DIR", "_KEYS")) and name != "TOUCHSTONE_STATE_DIR"
         }
         for name, path in files.items():
             if not any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounts):

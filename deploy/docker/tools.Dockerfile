@@ -26,6 +26,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TOUCHSTONE_EMBEDDED=0 \
     TOUCHSTONE_STATE_DIR=/tmp/touchstone
 COPY --from=deps /install /usr/local
+# the mount point of compose's key volume: a new volume takes this owner, so `init` may write it
+RUN mkdir /keys && chown 10001:10001 /keys
 USER 10001:10001
 ENTRYPOINT ["touchstone"]
 CMD ["--help"]

@@ -10,8 +10,9 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
-from touchstone import dlq_cli, replay_cli, rescore_cli, standards_cli
+from touchstone import auth_cli, dlq_cli, replay_cli, rescore_cli, standards_cli
 from touchstone.common.settings import SERVICES, Settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -148,7 +149,30 @@ def _print_endpoints(settings: Settings) -> None:
     print(f"postgres  {settings.database_url}")
     for name in SERVICES:
         print(f"{name:<9} grpc://{settings.grpc_address(name)}")
+    if settings.auth_signing_key is not None:
+        folder = _write_dev_tokens(settings)
+        print(f"tokens    {folder}/<role>.token, one a role (development key set; every call")
+        print(f"          needs one): export TOUCHSTONE_TOKEN=$(cat {folder}/manager.token)")
     print(f"logs      {settings.state_dir / 'logs'}   (Ctrl-C stops everything)", flush=True)
+
+
+def _write_dev_tokens(settings: Settings) -> Path:
+    """A token a role, signed with the local stack's development key, in its keys folder."""
+    from touchstone.common.auth import ROLES
+    from touchstone.common.dev_keys import mint
+
+    assert settings.auth_signing_key is not None
+    folder = settings.auth_signing_key.parent
+    for role in ROLES:
+        token = mint(
+            settings.auth_signing_key,
+            subject=f"dev-{role}",
+            roles=[role],
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+        )
+        (folder / f"{role}.token").write_text(token + "\n", encoding="utf-8")
+    return folder
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -190,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     standards_cli.add_commands(sub)
     rescore_cli.add_commands(sub)
     replay_cli.add_commands(sub)
+    auth_cli.add_commands(sub)
     bench = sub.add_parser("bench", help=cmd_bench.__doc__)
     bench.add_argument("--events", type=int, default=100_000)
     bench.add_argument(

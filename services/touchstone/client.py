@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 
+from touchstone.common.bearer import authenticated, token_for
 from touchstone.common.settings import Settings
 from touchstone.contacts.v1 import contacts_service_pb2_grpc as contacts
 from touchstone.journey.v1 import journey_service_pb2_grpc as journey
@@ -14,15 +15,18 @@ from touchstone.notify.v1 import notify_service_pb2_grpc as notify
 class Clients:
     """One channel per service; use as a context manager to close them."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, token: str | None = None, role: str = "admin") -> None:
+        """Channels to settings' services, sending the token (by default: token_for the role)."""
         self._channels = [
             grpc.insecure_channel(settings.grpc_address(name))
             for name in ("contacts", "journey", "loyalty", "notify")
         ]
-        self.contacts = contacts.ContactsServiceStub(self._channels[0])
-        self.journey = journey.JourneyServiceStub(self._channels[1])
-        self.loyalty = loyalty.LoyaltyServiceStub(self._channels[2])
-        self.notify = notify.NotifyServiceStub(self._channels[3])
+        bearer = token_for(settings, role) if token is None else token
+        calls = [authenticated(channel, bearer) for channel in self._channels]
+        self.contacts = contacts.ContactsServiceStub(calls[0])
+        self.journey = journey.JourneyServiceStub(calls[1])
+        self.loyalty = loyalty.LoyaltyServiceStub(calls[2])
+        self.notify = notify.NotifyServiceStub(calls[3])
 
     def close(self) -> None:
         """Close every channel."""

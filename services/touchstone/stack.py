@@ -151,6 +151,17 @@ class ServiceProcesses:
                 proc.wait(5)
 
 
+def with_dev_keys(settings: Settings) -> Settings:
+    """With authentication on and no key set given: a development key set under the state
+    folder, its JWKS for the services and its signing key for local clients."""
+    if not settings.auth or settings.auth_keys_file is not None:
+        return settings
+    from touchstone.common.dev_keys import DevKeys
+
+    keys = DevKeys(settings.state_dir / "keys").create()
+    return replace(settings, auth_keys_file=keys.jwks, auth_signing_key=keys.signing_key)
+
+
 class LocalStack:
     """Infrastructure + topics + schemas + services, started and stopped as one."""
 
@@ -162,7 +173,7 @@ class LocalStack:
     def start(self, services: tuple[str, ...] = SERVICES) -> Settings:
         """Bring everything up; the settings every client should use."""
         try:
-            self.settings = self.infra.start()
+            self.settings = with_dev_keys(self.infra.start())
             ensure_topics(self.settings.kafka_bootstrap, ALL_TOPICS, self.settings.topic_partitions)
             migrate_all(self.settings)
             self.services = ServiceProcesses(self.settings)

@@ -48,6 +48,12 @@ class Settings:
     messages_per_day: int = 3  # emails one customer gets a day, at most
     messages_dir: Path | None = None  # notify's message templates; None: the shipped ones
     consumer: str = "aiokafka"  # or "faust": Faust agents with take_events (slower, see README)
+    auth: bool = True  # every gRPC call but health and reflection needs a bearer token
+    auth_keys_file: Path | None = None  # the JWKS tokens are verified against (public keys)
+    auth_issuer: str = "touchstone"  # the `iss` tokens must carry
+    auth_audience: str = "touchstone"  # the `aud` tokens must carry
+    auth_signing_key: Path | None = None  # development only: clients mint their own tokens
+    token: str = ""  # the bearer token this process's clients send (the CLI's, say)
 
     def __post_init__(self) -> None:
         if self.consumer not in CONSUMERS:
@@ -107,6 +113,12 @@ class Settings:
             churn_model_file=_path(env.get("TOUCHSTONE_CHURN_MODEL_FILE")),
             tiers_file=_path(env.get("TOUCHSTONE_TIERS_FILE")),
             playbooks_file=_path(env.get("TOUCHSTONE_PLAYBOOKS_FILE")),
+            auth=_flag(env.get("TOUCHSTONE_AUTH"), default=True),
+            auth_keys_file=_path(env.get("TOUCHSTONE_AUTH_KEYS")),
+            auth_issuer=env.get("TOUCHSTONE_AUTH_ISSUER", base.auth_issuer),
+            auth_audience=env.get("TOUCHSTONE_AUTH_AUDIENCE", base.auth_audience),
+            auth_signing_key=_path(env.get("TOUCHSTONE_AUTH_SIGNING_KEY")),
+            token=env.get("TOUCHSTONE_TOKEN", ""),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -132,7 +144,14 @@ class Settings:
             "TOUCHSTONE_WEBHOOK_SECRET": self.webhook_secret,
             "TOUCHSTONE_DELIVERY_LEASE_S": str(self.delivery_lease_s),
             "TOUCHSTONE_MESSAGES_PER_DAY": str(self.messages_per_day),
+            "TOUCHSTONE_AUTH": "1" if self.auth else "0",
+            "TOUCHSTONE_AUTH_ISSUER": self.auth_issuer,
+            "TOUCHSTONE_AUTH_AUDIENCE": self.auth_audience,
         }
+        if self.auth_keys_file is not None:
+            env["TOUCHSTONE_AUTH_KEYS"] = str(self.auth_keys_file)
+        if self.auth_signing_key is not None:
+            env["TOUCHSTONE_AUTH_SIGNING_KEY"] = str(self.auth_signing_key)
         if self.maps_dir is not None:
             env["TOUCHSTONE_MAPS_DIR"] = str(self.maps_dir)
         if self.standards_file is not None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import faust
+import grpc
 import mode
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from touchstone.common.auth import KeySet
+from touchstone.common.auth_interceptor import Authenticate
 from touchstone.common.consumers import (
     BatchConsumerService,
     BatchHandler,
@@ -31,6 +35,8 @@ from touchstone.common.pg import (
 from touchstone.common.rpc import ServiceBinding, start_server
 from touchstone.common.settings import Settings
 from touchstone.common.topics import CONTACTS_PROFILES
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -104,18 +110,24 @@ class GrpcService(mode.Service):
     """Runs the service's grpc.aio server inside the worker's event loop."""
 
     def __init__(
-        self, address: str, bindings: list[ServiceBinding], service: str, **kwargs: Any
+        self,
+        address: str,
+        bindings: list[ServiceBinding],
+        service: str,
+        interceptors: list[grpc.aio.ServerInterceptor],
+        **kwargs: Any,
     ) -> None:
         self.address = address
         self.bindings = bindings
         self.service = service
+        self.interceptors = interceptors
         self._server: Any = None
         self._health: Any = None
         super().__init__(**kwargs)
 
     async def on_start(self) -> None:
         self._server, self._health = await start_server(
-            self.address, self.bindings, [GrpcMetrics(self.service)]
+            self.address, self.bindings, [GrpcMetrics(self.service), *self.interceptors]
         )
 
     async def on_stop(self) -> None:
@@ -142,6 +154,22 @@ def refuse_during_replay(database_url: str, service: str) -> None:
             )
 
 
+def authentication(settings: Settings, service: str) -> list[grpc.aio.ServerInterceptor]:
+    """The interceptor that verifies callers' tokens; SystemExit if auth is on without keys."""
+    if not settings.auth:
+        log.warning("%s: authentication is OFF (TOUCHSTONE_AUTH=0): anyone may call", service)
+        return []
+    if settings.auth_keys_file is None:
+        raise SystemExit(
+            f"{service}: TOUCHSTONE_AUTH_KEYS must name the JWKS file tokens are verified "
+            f"against (or set TOUCHSTONE_AUTH=0 to run without authentication)"
+        )
+    keys = KeySet.from_file(
+        settings.auth_keys_file, issuer=settings.auth_issuer, audience=settings.auth_audience
+    )
+    return [Authenticate(keys)]
+
+
 def run_service(spec: ServiceSpec, settings: Settings) -> None:
     """Migrate the schema, then run the worker until it is told to stop (SIGINT or SIGTERM)."""
     refuse_during_replay(settings.database_url, spec.name)
@@ -151,7 +179,10 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     handler = spec.batch_handler(store, settings)
     serve_metrics(settings.grpc_host, settings.metrics_ports.get(spec.name, 0), spec.name)
     grpc_service = GrpcService(
-        settings.grpc_address(spec.name), spec.bindings(store, settings), spec.name
+        settings.grpc_address(spec.name),
+        spec.bindings(store, settings),
+        spec.name,
+        authentication(settings, spec.name),
     )
     loglevel = settings.log_level.upper()
     extra: list[mode.Service] = (

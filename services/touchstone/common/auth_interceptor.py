@@ -1,0 +1,106 @@
+"""The server side of authentication: every call but health and reflection needs a bearer token.
+
+A call without a valid token ends UNAUTHENTICATED with the reason (never the token). A valid
+one's caller is known to the servicer for the length of the call (`current_caller()`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
+
+import grpc
+
+from touchstone.common.auth import KeySet, Principal, Unauthenticated
+
+log = logging.getLogger(__name__)
+
+OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")  # schema only, no data
+BEARER = "bearer "
+
+_caller: ContextVar[Principal | None] = ContextVar("touchstone_caller", default=None)
+
+
+def current_caller() -> Principal | None:
+    """The authenticated caller of the call being served (None outside one)."""
+    return _caller.get()
+
+
+def bearer_token(metadata: Any) -> str:
+    """The token of an `authorization: Bearer …` header; Unauthenticated without one."""
+    for key, value in metadata or ():
+        if key.lower() == "authorization":
+            text = value.decode() if isinstance(value, bytes) else str(value)
+            if text.lower().startswith(BEARER):
+                return text[len(BEARER) :].strip()
+            raise Unauthenticated("the authorization header is not a Bearer token")
+    raise Unauthenticated("no bearer token: send the header authorization: Bearer <token>")
+
+
+class Authenticate(grpc.aio.ServerInterceptor):
+    """Verifies each call's bearer token against the key set before the servicer sees it."""
+
+    def __init__(self, keys: KeySet) -> None:
+        self.keys = keys
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler_call_details.method.startswith(OPEN_SERVICES):
+            return handler
+        try:
+            token = bearer_token(handler_call_details.invocation_metadata)
+            verdict: Principal | Unauthenticated = self.keys.verify(token)
+        except Unauthenticated as refused:
+            log.info("refused %s: %s", handler_call_details.method, refused)
+            verdict = refused
+        return _guarded(handler, verdict)
+
+
+async def _admit(verdict: Principal | Unauthenticated, context: grpc.aio.ServicerContext) -> None:
+    if isinstance(verdict, Unauthenticated):
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(verdict))
+    else:
+        _caller.set(verdict)
+
+
+def _guarded(handler: grpc.RpcMethodHandler, verdict: Principal | Unauthenticated) -> Any:
+    """The same kind of handler, admitting the call first."""
+    codec = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(_unary(handler.unary_unary, verdict), **codec)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(_unary(handler.stream_unary, verdict), **codec)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(_stream(handler.unary_stream, verdict), **codec)
+    return grpc.stream_stream_rpc_method_handler(_stream(handler.stream_stream, verdict), **codec)
+
+
+def _unary(inner: Any, verdict: Principal | Unauthenticated) -> Any:
+    async def admitted(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        await _admit(verdict, context)
+        return await inner(request, context)
+
+    return admitted
+
+
+def _stream(inner: Any, verdict: Principal | Unauthenticated) -> Any:
+    async def admitted(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        await _admit(verdict, context)
+        replies = inner(request, context)
+        if inspect.isasyncgen(replies):
+            async for reply in replies:
+                yield reply
+        else:
+            await replies  # a servicer that writes to the context itself
+
+    return admitted

@@ -1,0 +1,80 @@
+"""The client side of authentication: every call carries `authorization: Bearer <token>`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import grpc
+
+from touchstone.common.settings import Settings
+
+
+class _Details(NamedTuple):
+    method: str
+    timeout: float | None
+    metadata: Any
+    credentials: Any
+    wait_for_ready: Any
+    compression: Any
+
+
+class BearerToken(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    """Adds the bearer token to every call's metadata."""
+
+    def __init__(self, token: str) -> None:
+        self.header = ("authorization", f"Bearer {token}")
+
+    def _with_token(self, details: Any) -> _Details:
+        metadata = [*(details.metadata or ()), self.header]
+        return _Details(
+            details.method,
+            details.timeout,
+            metadata,
+            details.credentials,
+            details.wait_for_ready,
+            details.compression,
+        )
+
+    def intercept_unary_unary(self, continuation: Callable, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation: Callable, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+    def intercept_stream_unary(self, continuation: Callable, details: Any, requests: Any) -> Any:
+        return continuation(self._with_token(details), requests)
+
+    def intercept_stream_stream(self, continuation: Callable, details: Any, requests: Any) -> Any:
+        return continuation(self._with_token(details), requests)
+
+
+def token_for(settings: Settings, role: str = "admin", subject: str = "") -> str:
+    """The token a client of these settings sends: TOUCHSTONE_TOKEN if set; otherwise, with a
+    development signing key, one minted for the role; otherwise none."""
+    if settings.token:
+        return settings.token
+    from touchstone.common.dev_keys import DevKeys, mint
+
+    signing_key = settings.auth_signing_key
+    if signing_key is None and settings.embedded:  # `make run`'s, from another shell
+        signing_key = DevKeys(settings.state_dir / "keys").signing_key
+    if signing_key is None or not signing_key.exists():
+        return ""
+    return mint(
+        signing_key,
+        subject=subject or f"dev-{role}",
+        roles=[role],
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+    )
+
+
+def authenticated(channel: grpc.Channel, token: str) -> grpc.Channel:
+    """The channel, sending the token with every call (as is, without one)."""
+    return grpc.intercept_channel(channel, BearerToken(token)) if token else channel
