@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import Any
 
 import grpc
 
 from touchstone.common.auth import KeySet, Principal, Unauthenticated
+from touchstone.common.rpc import Continuation
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class Authenticate(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Continuation,
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)

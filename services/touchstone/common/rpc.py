@@ -19,6 +19,9 @@ from grpc_status import rpc_status
 
 log = logging.getLogger(__name__)
 
+# what a server interceptor calls to reach the next interceptor, or the servicer's handler
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]]
+
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
