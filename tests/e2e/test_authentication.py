@@ -1,6 +1,8 @@
-"""Authentication on the real servers: every call but health and reflection needs a bearer token
-signed by the deployment's key set, for its audience and issuer, and not expired. Without one a
-call ends UNAUTHENTICATED with the reason, before the servicer sees it, streams included."""
+"""Authentication and authorisation on the real servers: every call but health and reflection
+needs a bearer token signed by the deployment's key set, for its audience and issuer, and not
+expired; without one a call ends UNAUTHENTICATED with the reason, before the servicer sees it,
+streams included. Every RPC lets in exactly the roles its access rule names; any other role
+gets PERMISSION_DENIED."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
@@ -17,6 +21,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from tests.conftest import running_stack
 from touchstone.client import Clients
+from touchstone.common.access import POLICY
+from touchstone.common.auth import ROLES
 from touchstone.common.dev_keys import DevKeys, mint
 from touchstone.common.settings import SERVICES, Settings
 from touchstone.contacts.v1 import contacts_service_pb2 as contacts
@@ -120,3 +126,53 @@ def test_health_and_reflection_stay_open(stack: LocalStack) -> None:
             services = ProtoReflectionDescriptorDatabase(channel).get_services()
         assert health.status == health_pb2.HealthCheckResponse.SERVING
         assert f"touchstone.{name}.v1.{name.capitalize()}Service" in services
+
+
+def rpcs() -> list[tuple[str, MethodDescriptor]]:
+    """(service, method) for every RPC the contracts define."""
+    modules = {"contacts": contacts, "journey": journey, "loyalty": loyalty, "notify": notify}
+    return [
+        (name, method)
+        for name, module in modules.items()
+        for service in module.DESCRIPTOR.services_by_name.values()
+        for method in service.methods
+    ]
+
+
+def status_of(channel: grpc.Channel, method: MethodDescriptor, token: str) -> grpc.StatusCode:
+    """How an empty request to the method ends for a caller with this token."""
+    path = f"/{method.containing_service.full_name}/{method.name}"
+    request = GetMessageClass(method.input_type)()
+    reply = GetMessageClass(method.output_type)
+    codec = {
+        "request_serializer": type(request).SerializeToString,
+        "response_deserializer": reply.FromString,
+    }
+    metadata = [("authorization", f"Bearer {token}")]
+    try:
+        if method.client_streaming:
+            channel.stream_unary(path, **codec)(iter([]), metadata=metadata, timeout=10)
+        elif method.server_streaming:
+            next(iter(channel.unary_stream(path, **codec)(request, metadata=metadata, timeout=1.5)))
+        else:
+            channel.unary_unary(path, **codec)(request, metadata=metadata, timeout=10)
+    except grpc.RpcError as error:
+        return error.code()
+    except StopIteration:
+        pass
+    return grpc.StatusCode.OK
+
+
+def test_every_rpc_lets_in_exactly_the_roles_its_rule_names(stack: LocalStack) -> None:
+    wrong = []
+    tokens = {role: signed(stack.settings, roles=[role], subject=f"test-{role}") for role in ROLES}
+    for service, method in rpcs():
+        allowed = POLICY[f"{method.containing_service.full_name}/{method.name}"]
+        with grpc.insecure_channel(stack.settings.grpc_address(service)) as channel:
+            for role, token in tokens.items():
+                code = status_of(channel, method, token)
+                denied = code == grpc.StatusCode.PERMISSION_DENIED
+                if denied == (role in allowed) or code == grpc.StatusCode.UNAUTHENTICATED:
+                    wrong.append(f"{method.full_name} as {role}: {code.name}")
+    assert wrong == []
+    assert len(rpcs()) * len(ROLES) >= 200  # every RPC x every role was asked

@@ -1,7 +1,9 @@
-"""The server side of authentication: every call but health and reflection needs a bearer token.
+"""The server side of authentication and authorisation: every call but health and reflection
+needs a bearer token, and a role the method's access rule names (access.py).
 
-A call without a valid token ends UNAUTHENTICATED with the reason (never the token). A valid
-one's caller is known to the servicer for the length of the call (`current_caller()`).
+A call without a valid token ends UNAUTHENTICATED with the reason (never the token); one whose
+caller lacks the role ends PERMISSION_DENIED, saying which roles would do. An admitted caller is
+known to the servicer for the length of the call (`current_caller()`).
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 
+from touchstone.common.access import refusal
 from touchstone.common.auth import KeySet, Principal, Unauthenticated
 from touchstone.common.rpc import Continuation
 
@@ -41,8 +45,20 @@ def bearer_token(metadata: Any) -> str:
     raise Unauthenticated("no bearer token: send the header authorization: Bearer <token>")
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A call that is not let through: its status code and why."""
+
+    code: grpc.StatusCode
+    reason: str
+
+
+Verdict = Principal | Refused
+
+
 class Authenticate(grpc.aio.ServerInterceptor):
-    """Verifies each call's bearer token against the key set before the servicer sees it."""
+    """Verifies each call's bearer token against the key set, and the caller's roles against
+    the method's access rule, before the servicer sees it."""
 
     def __init__(self, keys: KeySet) -> None:
         self.keys = keys
@@ -55,23 +71,29 @@ class Authenticate(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler_call_details.method.startswith(OPEN_SERVICES):
             return handler
-        try:
-            token = bearer_token(handler_call_details.invocation_metadata)
-            verdict: Principal | Unauthenticated = self.keys.verify(token)
-        except Unauthenticated as refused:
-            log.info("refused %s: %s", handler_call_details.method, refused)
-            verdict = refused
+        verdict = self.judge(handler_call_details)
+        if isinstance(verdict, Refused):
+            log.info("refused %s: %s", handler_call_details.method, verdict.reason)
         return _guarded(handler, verdict)
 
+    def judge(self, details: grpc.HandlerCallDetails) -> Verdict:
+        """The caller, or why the call is refused."""
+        try:
+            caller = self.keys.verify(bearer_token(details.invocation_metadata))
+        except Unauthenticated as refused:
+            return Refused(grpc.StatusCode.UNAUTHENTICATED, str(refused))
+        denied = refusal(details.method, caller)
+        return Refused(grpc.StatusCode.PERMISSION_DENIED, denied) if denied else caller
 
-async def _admit(verdict: Principal | Unauthenticated, context: grpc.aio.ServicerContext) -> None:
-    if isinstance(verdict, Unauthenticated):
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(verdict))
+
+async def _admit(verdict: Verdict, context: grpc.aio.ServicerContext) -> None:
+    if isinstance(verdict, Refused):
+        await context.abort(verdict.code, verdict.reason)
     else:
         _caller.set(verdict)
 
 
-def _guarded(handler: grpc.RpcMethodHandler, verdict: Principal | Unauthenticated) -> Any:
+def _guarded(handler: grpc.RpcMethodHandler, verdict: Verdict) -> Any:
     """The same kind of handler, admitting the call first."""
     codec = {
         "request_deserializer": handler.request_deserializer,
@@ -86,7 +108,7 @@ def _guarded(handler: grpc.RpcMethodHandler, verdict: Principal | Unauthenticate
     return grpc.stream_stream_rpc_method_handler(_stream(handler.stream_stream, verdict), **codec)
 
 
-def _unary(inner: Any, verdict: Principal | Unauthenticated) -> Any:
+def _unary(inner: Any, verdict: Verdict) -> Any:
     async def admitted(request: Any, context: grpc.aio.ServicerContext) -> Any:
         await _admit(verdict, context)
         return await inner(request, context)
@@ -94,7 +116,7 @@ def _unary(inner: Any, verdict: Principal | Unauthenticated) -> Any:
     return admitted
 
 
-def _stream(inner: Any, verdict: Principal | Unauthenticated) -> Any:
+def _stream(inner: Any, verdict: Verdict) -> Any:
     async def admitted(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         await _admit(verdict, context)
         replies = inner(request, context)
