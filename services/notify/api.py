@@ -22,6 +22,7 @@ from notify.domain import CaseClosed, UnknownCase, UnknownStep
 from notify.playbooks import PEOPLE
 from notify.rows import CaseFilter, StepCommand
 from notify.store import NotifyStore
+from touchstone.common.auth_interceptor import current_caller
 from touchstone.common.calendar import Calendars
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.days import day_run, days_span
@@ -31,9 +32,11 @@ from touchstone.common.rpc import (
     InvalidArgument,
     NotFound,
     PageRequest,
+    PermissionDenied,
     require,
     rpc_method,
 )
+from touchstone.common.site_scope import limited
 from touchstone.common.topic_feed import TopicFeed, watch_stream
 from touchstone.notify.v1 import notify_service_pb2 as pb
 from touchstone.notify.v1 import notify_service_pb2_grpc as pb_grpc
@@ -215,6 +218,7 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
             problems.append(("note", f"must be at most {MAX_NOTE} characters"))
         if problems:
             raise InvalidArgument(*problems)
+        await self._may_act_on(request.case_id)
         try:
             case = await self.store.resolve(
                 request.case_id, request.by, request.note, self.clock(), resolved_by_staff
@@ -224,6 +228,7 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
         return case_message(case)
 
     async def _take(self, command: StepCommand) -> pb.Case:
+        await self._may_act_on(command.case_id)
         try:
             case = await self.store.take_step(command, self.clock(), step_taken)
         except (UnknownCase, UnknownStep) as error:
@@ -231,6 +236,16 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
         except CaseClosed as error:
             raise FailedPrecondition(str(error)) from error
         return case_message(case)
+
+    async def _may_act_on(self, case_id: str) -> None:
+        """PermissionDenied if the case is of a site the caller may not see (checked before the
+        command acts: the reply's own check would come too late)."""
+        caller = current_caller()
+        if not limited(caller) or not case_id:
+            return
+        case = await self.store.get_case(case_id)
+        if case is not None and caller is not None and not caller.may_see_site(case.site_id):
+            raise PermissionDenied(f"case {case_id} is of site {case.site_id}, not yours")
 
     @rpc_method
     async def ListCases(

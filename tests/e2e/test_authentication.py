@@ -7,7 +7,7 @@ gets PERMISSION_DENIED."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -20,6 +20,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from tests.conftest import running_stack
+from tests.e2e.test_replay import publish_visits
+from tests.e2e.test_whole_journey import eventually
 from touchstone.client import Clients
 from touchstone.common.access import POLICY
 from touchstone.common.auth import ROLES
@@ -176,3 +178,86 @@ def test_every_rpc_lets_in_exactly_the_roles_its_rule_names(stack: LocalStack) -
                     wrong.append(f"{method.full_name} as {role}: {code.name}")
     assert wrong == []
     assert len(rpcs()) * len(ROLES) >= 200  # every RPC x every role was asked
+
+
+@pytest.fixture(scope="module")
+def cases_by_site(stack: LocalStack) -> dict[str, list[str]]:
+    """Recovery cases at two or more sites, from simulated visits."""
+    publish_visits(stack.settings, 21, 150)
+    found: dict[str, list[str]] = {}
+
+    def two_sites() -> bool:
+        with Clients(stack.settings) as admin:
+            listed = admin.notify.ListCases(notify.ListCasesRequest(page_size=500), timeout=10)
+        found.clear()
+        for case in listed.cases:
+            found.setdefault(case.site_id, []).append(case.case_id)
+        return len([s for s in found if s.startswith(("hcm", "hn"))]) >= 2
+
+    eventually(two_sites, "cases at two store sites")
+    return found
+
+
+def code_and_details(call: Callable[[], object]) -> tuple[str, str]:
+    try:
+        call()
+    except grpc.RpcError as error:
+        return error.code().name, error.details() or ""
+    return "OK", ""
+
+
+def test_staff_see_and_work_only_their_own_sites_cases(
+    stack: LocalStack, cases_by_site: dict[str, list[str]]
+) -> None:
+    mine, other = sorted(s for s in cases_by_site if s.startswith(("hcm", "hn")))[:2]
+    staff = signed(stack.settings, roles=["staff"], sites=[mine], subject="staff-of-" + mine)
+    with Clients(stack.settings, token=staff) as lan, Clients(stack.settings) as admin:
+        own = lan.notify.ListCases(notify.ListCasesRequest(site_id=mine), timeout=10)
+        assert own.cases and {c.site_id for c in own.cases} == {mine}
+        assert code_and_details(
+            lambda: lan.notify.ListCases(notify.ListCasesRequest(), timeout=10)
+        ) == ("PERMISSION_DENIED", f"name a site (site_id): this caller may see only {mine}")
+        assert code_and_details(
+            lambda: lan.notify.ListCases(notify.ListCasesRequest(site_id=other), timeout=10)
+        ) == ("PERMISSION_DENIED", f"site {other} is not one of this caller's sites ({mine})")
+        theirs = cases_by_site[other][0]
+        assert code_and_details(
+            lambda: lan.notify.GetCase(notify.GetCaseRequest(case_id=theirs), timeout=10)
+        ) == ("PERMISSION_DENIED", f"it belongs to site {other}, not yours")
+        before = admin.notify.GetCase(notify.GetCaseRequest(case_id=theirs), timeout=10)
+        assert code_and_details(
+            lambda: lan.notify.CompleteStep(
+                notify.StepCommand(case_id=theirs, n=1, by="staff-of-" + mine), timeout=10
+            )
+        ) == ("PERMISSION_DENIED", f"case {theirs} is of site {other}, not yours")
+        after = admin.notify.GetCase(notify.GetCaseRequest(case_id=theirs), timeout=10)
+        assert after == before  # refused before it acted
+        assert (
+            code_and_details(
+                lambda: next(iter(lan.notify.WatchTasks(notify.WatchTasksRequest(), timeout=5)))
+            )[0]
+            == "PERMISSION_DENIED"
+        )
+
+
+def test_managers_see_only_their_own_sites(
+    stack: LocalStack, cases_by_site: dict[str, list[str]]
+) -> None:
+    mine, other = sorted(s for s in cases_by_site if s.startswith(("hcm", "hn")))[:2]
+    manager = signed(stack.settings, roles=["manager"], sites=[mine])
+    with Clients(stack.settings, token=manager) as boss:
+        visits = boss.journey.ListVisits(journey.ListVisitsRequest(site_id=mine), timeout=10)
+        assert {v.site_id for v in visits.visits} <= {mine}
+        for call in (
+            lambda: boss.journey.ListVisits(journey.ListVisitsRequest(site_id=other), timeout=10),
+            lambda: boss.journey.GetJourneyMap(
+                journey.GetJourneyMapRequest(site_id=other), timeout=10
+            ),
+            lambda: boss.notify.GetControlFigures(
+                notify.GetControlFiguresRequest(site_id=other), timeout=10
+            ),
+            lambda: boss.loyalty.ListTopCustomers(
+                loyalty.ListTopCustomersRequest(site_id=other), timeout=10
+            ),
+        ):
+            assert code_and_details(call)[0] == "PERMISSION_DENIED"

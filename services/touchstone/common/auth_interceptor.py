@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
 from touchstone.common.access import refusal
 from touchstone.common.auth import KeySet, Principal, Unauthenticated
 from touchstone.common.rpc import Continuation
+from touchstone.common.site_scope import foreign_site, prune, request_refusal
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,15 @@ def _guarded(handler: grpc.RpcMethodHandler, verdict: Verdict) -> Any:
 def _unary(inner: Any, verdict: Verdict) -> Any:
     async def admitted(request: Any, context: grpc.aio.ServicerContext) -> Any:
         await _admit(verdict, context)
-        return await inner(request, context)
+        await _check_request(request, verdict, context)
+        reply = await inner(request, context)
+        if isinstance(verdict, Principal) and isinstance(reply, Message):
+            if site := foreign_site(reply, verdict):
+                await context.abort(
+                    grpc.StatusCode.PERMISSION_DENIED, f"it belongs to site {site}, not yours"
+                )
+            prune(reply, verdict)
+        return reply
 
     return admitted
 
@@ -119,11 +129,24 @@ def _unary(inner: Any, verdict: Verdict) -> Any:
 def _stream(inner: Any, verdict: Verdict) -> Any:
     async def admitted(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         await _admit(verdict, context)
+        await _check_request(request, verdict, context)
         replies = inner(request, context)
-        if inspect.isasyncgen(replies):
-            async for reply in replies:
-                yield reply
-        else:
+        if not inspect.isasyncgen(replies):
             await replies  # a servicer that writes to the context itself
+            return
+        async for reply in replies:
+            if isinstance(verdict, Principal) and isinstance(reply, Message):
+                if foreign_site(reply, verdict):
+                    continue  # another site's event: not this caller's to see
+                prune(reply, verdict)
+            yield reply
 
     return admitted
+
+
+async def _check_request(request: Any, verdict: Verdict, context: grpc.aio.ServicerContext) -> None:
+    """A request for a site the caller may not see ends PERMISSION_DENIED."""
+    if not (isinstance(verdict, Principal) and isinstance(request, Message)):
+        return
+    if reason := request_refusal(request, verdict):
+        await context.abort(grpc.StatusCode.PERMISSION_DENIED, reason)

@@ -54,6 +54,12 @@ class FailedPrecondition(ApiError):
     code = code_pb2.FAILED_PRECONDITION
 
 
+class PermissionDenied(ApiError):
+    """The caller may not do this (another site's case, say): PERMISSION_DENIED."""
+
+    code = code_pb2.PERMISSION_DENIED
+
+
 class AlreadyExists(ApiError):
     """Something else already holds the name: ALREADY_EXISTS."""
 

@@ -1,0 +1,76 @@
+"""Site scoping: a caller limited to some sites never sees another site's data.
+
+It works on the messages themselves, so every RPC is covered the same way:
+- a request with a `site_id` must name one of the caller's sites;
+- a reply whose own `site_id` (or a nested one's, outside lists) is another site's is refused;
+- list entries of other sites are dropped from replies, and stream events of other sites are
+  not sent.
+Commands that act on something by id (a case step) check its site before acting (notify's api).
+"""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+
+from touchstone.common.auth import ALL_SITES, Principal
+
+SITE = "site_id"
+
+
+def limited(caller: Principal | None) -> bool:
+    """Whether the caller sees only some sites."""
+    return caller is not None and ALL_SITES not in caller.sites
+
+
+def request_refusal(request: Message, caller: Principal) -> str:
+    """Why the request asks for a site the caller may not see ('' when it may)."""
+    if not limited(caller) or SITE not in request.DESCRIPTOR.fields_by_name:
+        return ""
+    site = getattr(request, SITE)
+    sites = ", ".join(sorted(caller.sites)) or "none"
+    if not site:
+        return f"name a site (site_id): this caller may see only {sites}"
+    if not caller.may_see_site(site):
+        return f"site {site} is not one of this caller's sites ({sites})"
+    return ""
+
+
+def foreign_site(message: Message, caller: Principal) -> str:
+    """Another site the message (or a nested message outside a list) belongs to, or ''."""
+    if not limited(caller):
+        return ""
+    fields = message.DESCRIPTOR.fields_by_name
+    if SITE in fields and (site := getattr(message, SITE)) and not caller.may_see_site(site):
+        return str(site)
+    for field in message.DESCRIPTOR.fields:
+        if field.message_type is None or field.is_repeated or not message.HasField(field.name):
+            continue
+        if found := foreign_site(getattr(message, field.name), caller):
+            return found
+    return ""
+
+
+def prune(message: Message, caller: Principal) -> None:
+    """Drop list entries of other sites, at any depth."""
+    if not limited(caller):
+        return
+    for field in message.DESCRIPTOR.fields:
+        if field.message_type is None or field.message_type.GetOptions().map_entry:
+            continue
+        if not field.is_repeated:
+            if message.HasField(field.name):
+                prune(getattr(message, field.name), caller)
+            continue
+        entries = getattr(message, field.name)
+        kept = [_copy(e) for e in entries if not foreign_site(e, caller)]
+        if len(kept) != len(entries):
+            del entries[:]
+            entries.extend(kept)
+        for entry in entries:
+            prune(entry, caller)
+
+
+def _copy(message: Message) -> Message:
+    copy = type(message)()
+    copy.CopyFrom(message)
+    return copy
