@@ -7,7 +7,10 @@ gets PERMISSION_DENIED."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -21,13 +24,14 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from tests.conftest import running_stack
 from tests.e2e.test_replay import publish_visits
-from tests.e2e.test_whole_journey import eventually
+from tests.e2e.test_whole_journey import eventually, supermarket_visit
 from touchstone.client import Clients
 from touchstone.common.access import POLICY
 from touchstone.common.auth import ROLES
 from touchstone.common.dev_keys import DevKeys, mint
 from touchstone.common.settings import SERVICES, Settings
 from touchstone.contacts.v1 import contacts_service_pb2 as contacts
+from touchstone.contacts.v1 import touchpoint_pb2 as touchpoint
 from touchstone.journey.v1 import journey_service_pb2 as journey
 from touchstone.loyalty.v1 import loyalty_service_pb2 as loyalty
 from touchstone.notify.v1 import notify_service_pb2 as notify
@@ -261,3 +265,96 @@ def test_managers_see_only_their_own_sites(
             ),
         ):
             assert code_and_details(call)[0] == "PERMISSION_DENIED"
+
+
+def test_personal_data_shows_only_where_the_role_may_see_it(stack: LocalStack) -> None:
+    """Done-when 3: a registered customer's phone, email, name and a comment they wrote appear
+    in no log or metric, and in replies only to admins (and, for the profile, services)."""
+    tag = uuid.uuid4().hex[:8]
+    phone = f"+8490{int(tag, 16) % 10**7:07d}"
+    secrets = {
+        "phone": phone,
+        "email": f"lan.{tag}@example.vn",
+        "name": f"Lan {tag}",
+        "comment": f"cashier {tag} was rude",
+    }
+    customer_id = f"pii-{tag}"
+    as_phone = touchpoint.ExternalIdentity(kind=touchpoint.IDENTITY_KIND_PHONE, value=phone)
+    register = contacts.RegisterCustomerRequest(customer_id=customer_id, identities=[as_phone])
+    register.identities.add(kind=touchpoint.IDENTITY_KIND_EMAIL, value=secrets["email"])
+    register.profile.display_name = secrets["name"]
+    visit = supermarket_visit(
+        touchpoint.CustomerRef(identity=as_phone), datetime.now(UTC) - timedelta(hours=1)
+    )
+    visit[-1].feedback.rating, visit[-1].feedback.comment = 2, secrets["comment"]
+    with Clients(stack.settings, role="service") as service:
+        service.contacts.RegisterCustomer(register, timeout=10)
+    with Clients(stack.settings, role="producer") as producer:
+        for tp in visit:
+            producer.contacts.Ingest(contacts.IngestRequest(touchpoint=tp), timeout=10)
+    with Clients(stack.settings) as admin:
+        eventually(
+            lambda: (
+                len(
+                    admin.journey.ListMoments(
+                        journey.ListMomentsRequest(customer_id=customer_id), timeout=5
+                    ).moments
+                )
+                >= len(visit)
+            ),
+            "the visit scored",
+        )
+
+    seen = {role: shown(stack.settings, role, customer_id, as_phone, secrets) for role in ROLES}
+    assert seen["admin"] == set(secrets)
+    assert seen["service"] == {"phone", "email", "name"}  # the profile; no touchpoints
+    assert all(not seen[role] for role in ROLES if role not in {"admin", "service"}), seen
+    assert not found_in_logs_or_metrics(stack.settings, secrets.values())
+
+
+def shown(
+    settings: Settings,
+    role: str,
+    customer_id: str,
+    identity: touchpoint.ExternalIdentity,
+    secrets: dict[str, str],
+) -> set[str]:
+    """Which secrets the role's replies to the customer queries show."""
+    with Clients(settings, role=role) as clients:
+        queries = (
+            lambda: clients.contacts.GetCustomer(
+                contacts.GetCustomerRequest(customer_id=customer_id), timeout=10
+            ),
+            lambda: clients.contacts.FindCustomer(
+                contacts.FindCustomerRequest(identity=identity), timeout=10
+            ),
+            lambda: clients.contacts.ListTouchpoints(
+                contacts.ListTouchpointsRequest(customer_id=customer_id), timeout=10
+            ),
+            lambda: clients.journey.ListMoments(
+                journey.ListMomentsRequest(customer_id=customer_id), timeout=10
+            ),
+            lambda: clients.notify.ListCases(
+                notify.ListCasesRequest(customer_id=customer_id), timeout=10
+            ),
+        )
+        replies = []
+        for query in queries:
+            try:
+                replies.append(str(query()))
+            except grpc.RpcError as error:
+                assert error.code() == grpc.StatusCode.PERMISSION_DENIED, error
+    text = "\n".join(replies)
+    return {name for name, secret in secrets.items() if secret in text}
+
+
+def found_in_logs_or_metrics(settings: Settings, secrets: Iterable[str]) -> list[str]:
+    """Where any secret shows in the services' logs or /metrics."""
+    places = {
+        str(p): p.read_text(errors="replace") for p in (settings.state_dir / "logs").glob("*")
+    }
+    for name, port in settings.metrics_ports.items():
+        with urllib.request.urlopen(f"http://{settings.grpc_host}:{port}/metrics") as page:
+            places[f"{name} /metrics"] = page.read().decode()
+    assert len(places) > len(settings.metrics_ports)  # logs were read too
+    return [f"{where}: {s}" for where, text in places.items() for s in secrets if s in text]

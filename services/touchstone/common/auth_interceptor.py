@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 
 from touchstone.common.access import refusal
 from touchstone.common.auth import KeySet, Principal, Unauthenticated
+from touchstone.common.personal_data import mask, may_see_personal_data
 from touchstone.common.rpc import Continuation
 from touchstone.common.site_scope import foreign_site, prune, request_refusal
 
@@ -120,7 +121,7 @@ def _unary(inner: Any, verdict: Verdict) -> Any:
                 await context.abort(
                     grpc.StatusCode.PERMISSION_DENIED, f"it belongs to site {site}, not yours"
                 )
-            prune(reply, verdict)
+            _fit_for(reply, verdict)
         return reply
 
     return admitted
@@ -138,10 +139,17 @@ def _stream(inner: Any, verdict: Verdict) -> Any:
             if isinstance(verdict, Principal) and isinstance(reply, Message):
                 if foreign_site(reply, verdict):
                     continue  # another site's event: not this caller's to see
-                prune(reply, verdict)
+                _fit_for(reply, verdict)
             yield reply
 
     return admitted
+
+
+def _fit_for(reply: Message, caller: Principal) -> None:
+    """Drop other sites' entries, and mask personal data the caller may not see."""
+    prune(reply, caller)
+    if not may_see_personal_data(caller):
+        mask(reply)
 
 
 async def _check_request(request: Any, verdict: Verdict, context: grpc.aio.ServicerContext) -> None:

@@ -1,0 +1,63 @@
+"""Personal data in replies: fields the contracts mark `(touchstone.annotations.v1.personal)` are
+masked for callers whose roles may not see personal data (everyone but admin and service)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from touchstone.annotations.v1 import personal_pb2
+from touchstone.common.auth import Principal
+
+MASK = "[personal]"
+MAY_SEE_PERSONAL_DATA = frozenset({"admin", "service"})
+
+
+def may_see_personal_data(caller: Principal | None) -> bool:
+    """Whether the caller's roles let it see personal data (no caller: a trusted in-process one)."""
+    return caller is None or caller.has_any(MAY_SEE_PERSONAL_DATA)
+
+
+def is_personal(field: FieldDescriptor) -> bool:
+    """Whether the contract marks the field as personal data."""
+    return bool(field.GetOptions().Extensions[personal_pb2.personal])
+
+
+def mask(message: Message) -> None:
+    """Replace every personal string (at any depth) that is set with MASK."""
+    for field in _interesting(message.DESCRIPTOR):
+        if is_personal(field):
+            if getattr(message, field.name):
+                setattr(message, field.name, MASK)
+        elif field.is_repeated:
+            for entry in getattr(message, field.name):
+                mask(entry)
+        elif message.HasField(field.name):
+            mask(getattr(message, field.name))
+
+
+@cache
+def _interesting(descriptor: Descriptor) -> tuple[FieldDescriptor, ...]:
+    """The fields that are personal, or messages that may hold personal fields."""
+    return tuple(
+        f
+        for f in descriptor.fields
+        if (is_personal(f) and f.type == FieldDescriptor.TYPE_STRING and not f.is_repeated)
+        or (
+            f.message_type is not None
+            and not f.message_type.GetOptions().map_entry
+            and _holds_personal(f.message_type, frozenset())
+        )
+    )
+
+
+def _holds_personal(descriptor: Descriptor, seen: frozenset[str]) -> bool:
+    if descriptor.full_name in seen:
+        return False
+    seen = seen | {descriptor.full_name}
+    return any(
+        is_personal(f) or (f.message_type is not None and _holds_personal(f.message_type, seen))
+        for f in descriptor.fields
+    )
