@@ -56,7 +56,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Health of each service; exit 1 unless all are SERVING."""
     from touchstone.common.health import health_status
 
-    statuses = {name: health_status(settings.grpc_address(name)) for name in SERVICES}
+    statuses = {
+        name: health_status(settings.grpc_address(name), settings=settings) for name in SERVICES
+    }
     for name, status in statuses.items():
         print(f"{name:<9} {settings.grpc_address(name):<16} {status}")
     return 0 if all(s == "SERVING" for s in statuses.values()) else 1

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import grpc
-
 from touchstone.common.bearer import authenticated, token_for
 from touchstone.common.settings import Settings
+from touchstone.common.transport import client_channel
 from touchstone.contacts.v1 import contacts_service_pb2_grpc as contacts
 from touchstone.journey.v1 import journey_service_pb2_grpc as journey
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as loyalty
@@ -18,7 +17,7 @@ class Clients:
     def __init__(self, settings: Settings, token: str | None = None, role: str = "admin") -> None:
         """Channels to settings' services, sending the token (by default: token_for the role)."""
         self._channels = [
-            grpc.insecure_channel(settings.grpc_address(name))
+            client_channel(settings, settings.grpc_address(name))
             for name in ("contacts", "journey", "loyalty", "notify")
         ]
         bearer = token_for(settings, role) if token is None else token

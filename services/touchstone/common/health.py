@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from touchstone.common.settings import SERVICES, Settings
+from touchstone.common.transport import client_channel
 
 
-def health_status(address: str, service: str = "", timeout: float = 1.0) -> str:
-    """SERVING, NOT_SERVING, UNKNOWN, or UNREACHABLE when nothing answers."""
-    with grpc.insecure_channel(address) as channel:
+def health_status(
+    address: str, service: str = "", timeout: float = 1.0, settings: Settings | None = None
+) -> str:
+    """SERVING, NOT_SERVING, UNKNOWN, or UNREACHABLE when nothing answers (over TLS when the
+    settings name a CA)."""
+    channel_to = grpc.insecure_channel if settings is None else partial(client_channel, settings)
+    with channel_to(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
@@ -43,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or args[0] not in SERVICES:
         print(f"usage: python -m touchstone.common.health {{{','.join(SERVICES)}}}")
         return 2
-    status = health_status(local_address(Settings.from_env(), args[0]), timeout=3.0)
+    settings = Settings.from_env()
+    status = health_status(local_address(settings, args[0]), timeout=3.0, settings=settings)
     print(status)
     return 0 if status == "SERVING" else 1
 

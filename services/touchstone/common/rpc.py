@@ -183,8 +183,10 @@ async def start_server(
     address: str,
     bindings: Sequence[ServiceBinding],
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    credentials: grpc.ServerCredentials | None = None,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
-    """Start a grpc.aio server with the bindings, the health service and reflection."""
+    """Start a grpc.aio server with the bindings, the health service and reflection; TLS with
+    the credentials, plaintext without."""
     server = grpc.aio.server(interceptors=list(interceptors))
     for binding in bindings:
         binding.add_to_server(binding.servicer, server)
@@ -199,7 +201,12 @@ async def start_server(
         ],
         server,
     )
-    if server.add_insecure_port(address) == 0:
+    bound = (
+        server.add_secure_port(address, credentials)
+        if credentials is not None
+        else server.add_insecure_port(address)
+    )
+    if bound == 0:
         raise OSError(f"cannot listen on {address}: is the port taken?")
     await server.start()
     for name in ["", *names]:

@@ -54,6 +54,13 @@ class Settings:
     auth_audience: str = "touchstone"  # the `aud` tokens must carry
     auth_signing_key: Path | None = None  # development only: clients mint their own tokens
     token: str = ""  # the bearer token this process's clients send (the CLI's, say)
+    grpc_tls_cert: Path | None = None  # the servers' certificate (PEM) ...
+    grpc_tls_key: Path | None = None  # ... and key: with both, every server speaks TLS only
+    grpc_tls_client_ca: Path | None = None  # servers: given, clients need a certificate (mTLS)
+    grpc_tls_ca: Path | None = None  # clients: the CA servers' certificates chain to (TLS on)
+    grpc_tls_client_cert: Path | None = None  # clients: their certificate for mTLS ...
+    grpc_tls_client_key: Path | None = None  # ... and key
+    grpc_plaintext: bool = False  # allow plaintext beyond loopback (a service mesh encrypts)
 
     def __post_init__(self) -> None:
         if self.consumer not in CONSUMERS:
@@ -119,6 +126,13 @@ class Settings:
             auth_audience=env.get("TOUCHSTONE_AUTH_AUDIENCE", base.auth_audience),
             auth_signing_key=_path(env.get("TOUCHSTONE_AUTH_SIGNING_KEY")),
             token=env.get("TOUCHSTONE_TOKEN", ""),
+            grpc_tls_cert=_path(env.get("TOUCHSTONE_GRPC_TLS_CERT")),
+            grpc_tls_key=_path(env.get("TOUCHSTONE_GRPC_TLS_KEY")),
+            grpc_tls_client_ca=_path(env.get("TOUCHSTONE_GRPC_TLS_CLIENT_CA")),
+            grpc_tls_ca=_path(env.get("TOUCHSTONE_GRPC_TLS_CA")),
+            grpc_tls_client_cert=_path(env.get("TOUCHSTONE_GRPC_TLS_CLIENT_CERT")),
+            grpc_tls_client_key=_path(env.get("TOUCHSTONE_GRPC_TLS_CLIENT_KEY")),
+            grpc_plaintext=_flag(env.get("TOUCHSTONE_GRPC_PLAINTEXT"), default=False),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -152,6 +166,16 @@ class Settings:
             env["TOUCHSTONE_AUTH_KEYS"] = str(self.auth_keys_file)
         if self.auth_signing_key is not None:
             env["TOUCHSTONE_AUTH_SIGNING_KEY"] = str(self.auth_signing_key)
+        env["TOUCHSTONE_GRPC_PLAINTEXT"] = "1" if self.grpc_plaintext else "0"
+        tls = {
+            "TOUCHSTONE_GRPC_TLS_CERT": self.grpc_tls_cert,
+            "TOUCHSTONE_GRPC_TLS_KEY": self.grpc_tls_key,
+            "TOUCHSTONE_GRPC_TLS_CLIENT_CA": self.grpc_tls_client_ca,
+            "TOUCHSTONE_GRPC_TLS_CA": self.grpc_tls_ca,
+            "TOUCHSTONE_GRPC_TLS_CLIENT_CERT": self.grpc_tls_client_cert,
+            "TOUCHSTONE_GRPC_TLS_CLIENT_KEY": self.grpc_tls_client_key,
+        }
+        env.update({name: str(path) for name, path in tls.items() if path is not None})
         if self.maps_dir is not None:
             env["TOUCHSTONE_MAPS_DIR"] = str(self.maps_dir)
         if self.standards_file is not None:

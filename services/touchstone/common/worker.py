@@ -35,6 +35,7 @@ from touchstone.common.pg import (
 from touchstone.common.rpc import ServiceBinding, start_server
 from touchstone.common.settings import Settings
 from touchstone.common.topics import CONTACTS_PROFILES
+from touchstone.common.transport import PlaintextRefused, ServerTls, server_tls
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,10 @@ class GrpcService(mode.Service):
         bindings: list[ServiceBinding],
         service: str,
         interceptors: list[grpc.aio.ServerInterceptor],
+        tls: ServerTls | None,
         **kwargs: Any,
     ) -> None:
+        self.tls = tls
         self.address = address
         self.bindings = bindings
         self.service = service
@@ -127,7 +130,10 @@ class GrpcService(mode.Service):
 
     async def on_start(self) -> None:
         self._server, self._health = await start_server(
-            self.address, self.bindings, [GrpcMetrics(self.service), *self.interceptors]
+            self.address,
+            self.bindings,
+            [GrpcMetrics(self.service), *self.interceptors],
+            self.tls.credentials() if self.tls else None,
         )
 
     async def on_stop(self) -> None:
@@ -170,6 +176,14 @@ def authentication(settings: Settings, service: str) -> list[grpc.aio.ServerInte
     return [Authenticate(keys)]
 
 
+def transport_security(settings: Settings, service: str) -> ServerTls | None:
+    """The server's TLS; SystemExit if it would be plaintext where that is not allowed."""
+    try:
+        return server_tls(settings, settings.grpc_host)
+    except PlaintextRefused as refused:
+        raise SystemExit(f"{service}: {refused}") from refused
+
+
 def run_service(spec: ServiceSpec, settings: Settings) -> None:
     """Migrate the schema, then run the worker until it is told to stop (SIGINT or SIGTERM)."""
     refuse_during_replay(settings.database_url, spec.name)
@@ -183,6 +197,7 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
         spec.bindings(store, settings),
         spec.name,
         authentication(settings, spec.name),
+        transport_security(settings, spec.name),
     )
     loglevel = settings.log_level.upper()
     extra: list[mode.Service] = (
