@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from touchstone import auth_cli, dlq_cli, replay_cli, rescore_cli, standards_cli
+from touchstone import audit_cli, auth_cli, dlq_cli, replay_cli, rescore_cli, standards_cli
 from touchstone.common.settings import SERVICES, Settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -217,6 +217,7 @@ def parser() -> argparse.ArgumentParser:
     rescore_cli.add_commands(sub)
     replay_cli.add_commands(sub)
     auth_cli.add_commands(sub)
+    audit_cli.add_commands(sub)
     bench = sub.add_parser("bench", help=cmd_bench.__doc__)
     bench.add_argument("--events", type=int, default=100_000)
     bench.add_argument(

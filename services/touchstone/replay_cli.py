@@ -51,10 +51,20 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         )
     except ReplayRefused as refused:
         print(f"replay refused: {refused}", file=sys.stderr)
+        audit(settings, args.service, "FAILED_PRECONDITION", str(refused))
         return 2
     bar.finish()
     print(describe(report))
+    outcome = "OK" if report.swapped else "ABORTED"
+    audit(settings, args.service, outcome, describe(report).splitlines()[1])
     return 0 if report.swapped else 1
+
+
+def audit(settings: Settings, service: str, outcome: str, detail: str) -> None:
+    """Keep the replay on the audit trail."""
+    from touchstone.audit_cli import record_cli_command
+
+    record_cli_command(settings, f"touchstone replay {service}", outcome, detail)
 
 
 class ProgressBar:

@@ -160,6 +160,14 @@ def promote(
         ).get(timeout=30)
     finally:
         producer.close()
+    from touchstone.audit_cli import record_cli_command
+
+    record_cli_command(
+        settings,
+        "touchstone rescore --promote",
+        "OK",
+        f"standards version {candidate.version} by {args.by}, effective {effective_from}",
+    )
     print(
         f"promoted {candidate.version} (was {report.version_in_force}) as {event.event_id}:"
         f" it judges the contacts that happen from {effective_from.isoformat()} on"

@@ -6,6 +6,9 @@ gets PERMISSION_DENIED."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -358,3 +361,38 @@ def found_in_logs_or_metrics(settings: Settings, secrets: Iterable[str]) -> list
             places[f"{name} /metrics"] = page.read().decode()
     assert len(places) > len(settings.metrics_ports)  # logs were read too
     return [f"{where}: {s}" for where, text in places.items() for s in secrets if s in text]
+
+
+def test_commands_and_refused_calls_are_on_the_audit_trail(stack: LocalStack) -> None:
+    subject = f"auditee-{uuid.uuid4().hex[:8]}"
+    manager = signed(stack.settings, roles=["manager"], subject=subject)
+    with Clients(stack.settings, token=manager) as clients:
+        erase = contacts.EraseCustomerRequest(customer_id="c-audit")
+        assert code_and_details(lambda: clients.contacts.EraseCustomer(erase, timeout=10))[0] == (
+            "PERMISSION_DENIED"
+        )
+        step = notify.StepCommand(case_id="case-audit", n=1, by=subject)
+        assert code_and_details(lambda: clients.notify.CompleteStep(step, timeout=10))[0] == (
+            "NOT_FOUND"
+        )
+        clients.notify.ListCases(notify.ListCasesRequest(), timeout=10)  # a read: not audited
+
+    def lines() -> list[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "touchstone.cli", "audit", "--subject", subject],
+            env={**os.environ, **stack.settings.as_env()},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    found = eventually(lambda: (ls := lines()) and len(ls) >= 2 and ls, "two audit records")
+    assert len(found) == 2, found
+    denied, command = found
+    assert "contacts /touchstone.contacts.v1.ContactsService/EraseCustomer" in denied
+    assert f"by {subject} [manager] from ipv4:127.0.0.1:" in denied
+    assert "PERMISSION_DENIED" in denied and "needs one of the roles admin" in denied
+    assert "notify   /touchstone.notify.v1.NotifyService/CompleteStep" in command
+    assert command.endswith("NOT_FOUND case_id=case-audit")

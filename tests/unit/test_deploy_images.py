@@ -290,7 +290,7 @@ def test_a_service_image_probes_its_own_health_and_runs_its_service(service: str
 
 
 def test_the_service_dockerfiles_differ_only_in_name_and_ports() -> None:
-    contexts = ("annotations", *SERVICES)  # every generated contract package
+    contexts = ("annotations", "audit", *SERVICES)  # every generated contract package
     contracts = "".join(f"COPY services/touchstone/{c}/ /app/touchstone/{c}/\n" for c in contexts)
 
     def generic(service: str) -> str:

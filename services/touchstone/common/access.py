@@ -73,6 +73,32 @@ POLICY: Mapping[str, frozenset[str]] = {
 }
 
 
+# the RPCs that change something: each call is audited, whatever its outcome
+COMMANDS = frozenset(
+    f"touchstone.{rpc}"
+    for rpc in (
+        "contacts.v1.ContactsService/Ingest",
+        "contacts.v1.ContactsService/IngestBatch",
+        "contacts.v1.ContactsService/IngestStream",
+        "contacts.v1.ContactsService/RedriveDeadLetters",
+        "contacts.v1.ContactsService/RegisterCustomer",
+        "contacts.v1.ContactsService/UpdateCustomer",
+        "contacts.v1.ContactsService/UpdateConsent",
+        "contacts.v1.ContactsService/MergeCustomers",
+        "contacts.v1.ContactsService/UnmergeCustomers",
+        "contacts.v1.ContactsService/EraseCustomer",
+        "notify.v1.NotifyService/AcknowledgeStep",
+        "notify.v1.NotifyService/CompleteStep",
+        "notify.v1.NotifyService/ResolveCase",
+    )
+)
+
+
+def is_command(method: str) -> bool:
+    """Whether the RPC (/package.Service/Rpc) changes something."""
+    return method.lstrip("/") in COMMANDS
+
+
 def refusal(method: str, caller: Principal) -> str:
     """Why the caller may not call the method ('' when it may). method: /package.Service/Rpc."""
     allowed = POLICY.get(method.lstrip("/"))

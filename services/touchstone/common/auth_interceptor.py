@@ -18,10 +18,11 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
-from touchstone.common.access import refusal
+from touchstone.common.access import is_command, refusal
+from touchstone.common.audit import KafkaAuditTrail, audit_record, named_ids
 from touchstone.common.auth import KeySet, Principal, Unauthenticated
 from touchstone.common.personal_data import mask, may_see_personal_data
-from touchstone.common.rpc import Continuation
+from touchstone.common.rpc import Continuation, status_name
 from touchstone.common.site_scope import foreign_site, prune, request_refusal
 
 log = logging.getLogger(__name__)
@@ -54,17 +55,61 @@ class Refused:
 
     code: grpc.StatusCode
     reason: str
+    caller: Principal | None = None  # who, when the token was good but the role or site not
 
 
 Verdict = Principal | Refused
 
 
+REFUSALS = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What to record of one call: commands always, any call when it is refused."""
+
+    trail: KafkaAuditTrail | None
+    service: str
+    method: str
+
+    async def after(
+        self, verdict: Verdict, request: Any, context: grpc.aio.ServicerContext
+    ) -> None:
+        """Record the call as it ended, if it is a command or was refused."""
+        outcome = status_name(context) or "OK"
+        if self.trail is None or not (is_command(self.method) or outcome in REFUSALS):
+            return
+        refused = verdict.reason if isinstance(verdict, Refused) else _details(context)
+        detail = refused if outcome in REFUSALS else named_ids(request)
+        caller = verdict if isinstance(verdict, Principal) else verdict.caller
+        peer = context.peer() if hasattr(context, "peer") else ""
+        await self.trail.record(
+            audit_record(
+                service=self.service,
+                method=self.method,
+                caller=caller,
+                peer=peer,
+                outcome=outcome,
+                detail=detail,
+            )
+        )
+
+
+def _details(context: grpc.aio.ServicerContext) -> str:
+    details = context.details() if hasattr(context, "details") else ""
+    return str(details or "")
+
+
 class Authenticate(grpc.aio.ServerInterceptor):
     """Verifies each call's bearer token against the key set, and the caller's roles against
-    the method's access rule, before the servicer sees it."""
+    the method's access rule, before the servicer sees it; audits commands and refusals."""
 
-    def __init__(self, keys: KeySet) -> None:
+    def __init__(
+        self, keys: KeySet, trail: KafkaAuditTrail | None = None, service: str = ""
+    ) -> None:
         self.keys = keys
+        self.trail = trail
+        self.service = service
 
     async def intercept_service(
         self,
@@ -77,7 +122,13 @@ class Authenticate(grpc.aio.ServerInterceptor):
         verdict = self.judge(handler_call_details)
         if isinstance(verdict, Refused):
             log.info("refused %s: %s", handler_call_details.method, verdict.reason)
-        return _guarded(handler, verdict)
+        audit = Audit(self.trail, self.service, handler_call_details.method)
+        return _guarded(handler, verdict, audit)
+
+    async def close(self) -> None:
+        """Flush the audit trail (the server has stopped)."""
+        if self.trail is not None:
+            await self.trail.close()
 
     def judge(self, details: grpc.HandlerCallDetails) -> Verdict:
         """The caller, or why the call is refused."""
@@ -86,7 +137,7 @@ class Authenticate(grpc.aio.ServerInterceptor):
         except Unauthenticated as refused:
             return Refused(grpc.StatusCode.UNAUTHENTICATED, str(refused))
         denied = refusal(details.method, caller)
-        return Refused(grpc.StatusCode.PERMISSION_DENIED, denied) if denied else caller
+        return Refused(grpc.StatusCode.PERMISSION_DENIED, denied, caller) if denied else caller
 
 
 async def _admit(verdict: Verdict, context: grpc.aio.ServicerContext) -> None:
@@ -96,41 +147,56 @@ async def _admit(verdict: Verdict, context: grpc.aio.ServicerContext) -> None:
         _caller.set(verdict)
 
 
-def _guarded(handler: grpc.RpcMethodHandler, verdict: Verdict) -> Any:
-    """The same kind of handler, admitting the call first."""
+def _guarded(handler: grpc.RpcMethodHandler, verdict: Verdict, audit: Audit) -> Any:
+    """The same kind of handler, admitting the call first and auditing it after."""
     codec = {
         "request_deserializer": handler.request_deserializer,
         "response_serializer": handler.response_serializer,
     }
     if handler.unary_unary:
-        return grpc.unary_unary_rpc_method_handler(_unary(handler.unary_unary, verdict), **codec)
+        return grpc.unary_unary_rpc_method_handler(
+            _unary(handler.unary_unary, verdict, audit), **codec
+        )
     if handler.stream_unary:
-        return grpc.stream_unary_rpc_method_handler(_unary(handler.stream_unary, verdict), **codec)
+        return grpc.stream_unary_rpc_method_handler(
+            _unary(handler.stream_unary, verdict, audit), **codec
+        )
     if handler.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(_stream(handler.unary_stream, verdict), **codec)
-    return grpc.stream_stream_rpc_method_handler(_stream(handler.stream_stream, verdict), **codec)
+        return grpc.unary_stream_rpc_method_handler(
+            _stream(handler.unary_stream, verdict, audit), **codec
+        )
+    return grpc.stream_stream_rpc_method_handler(
+        _stream(handler.stream_stream, verdict, audit), **codec
+    )
 
 
-def _unary(inner: Any, verdict: Verdict) -> Any:
+def _unary(inner: Any, verdict: Verdict, audit: Audit) -> Any:
     async def admitted(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        await _admit(verdict, context)
-        await _check_request(request, verdict, context)
-        reply = await inner(request, context)
-        if isinstance(verdict, Principal) and isinstance(reply, Message):
-            if site := foreign_site(reply, verdict):
-                await context.abort(
-                    grpc.StatusCode.PERMISSION_DENIED, f"it belongs to site {site}, not yours"
-                )
-            _fit_for(reply, verdict)
-        return reply
+        try:
+            await _admit(verdict, context)
+            await _check_request(request, verdict, context)
+            reply = await inner(request, context)
+            if isinstance(verdict, Principal) and isinstance(reply, Message):
+                if site := foreign_site(reply, verdict):
+                    await context.abort(
+                        grpc.StatusCode.PERMISSION_DENIED, f"it belongs to site {site}, not yours"
+                    )
+                _fit_for(reply, verdict)
+            return reply
+        finally:
+            await audit.after(verdict, request, context)
 
     return admitted
 
 
-def _stream(inner: Any, verdict: Verdict) -> Any:
+def _stream(inner: Any, verdict: Verdict, audit: Audit) -> Any:
     async def admitted(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-        await _admit(verdict, context)
-        await _check_request(request, verdict, context)
+        try:
+            await _admit(verdict, context)
+            await _check_request(request, verdict, context)
+        finally:
+            if status_name(context):  # refused before the stream began
+                await audit.after(verdict, request, context)
         replies = inner(request, context)
         if not inspect.isasyncgen(replies):
             await replies  # a servicer that writes to the context itself

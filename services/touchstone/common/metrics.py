@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from touchstone.common.rpc import Continuation
+from touchstone.common.rpc import Continuation, status_name
 from touchstone.common.topics import Incoming, Outgoing
 
 log = logging.getLogger(__name__)
@@ -123,10 +123,10 @@ class GrpcMetrics(grpc.aio.ServerInterceptor):
             try:
                 return await inner(request, context)
             except BaseException:
-                code = _code_name(context) or "UNKNOWN"
+                code = status_name(context) or "UNKNOWN"
                 raise
             finally:
-                code = _code_name(context) or code
+                code = status_name(context) or code
                 GRPC_SECONDS.labels(self.service, method, code).observe(
                     time.perf_counter() - started
                 )
@@ -136,11 +136,6 @@ class GrpcMetrics(grpc.aio.ServerInterceptor):
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
-
-
-def _code_name(context: grpc.aio.ServicerContext) -> str:
-    code = context.code() if hasattr(context, "code") else None
-    return code.name if isinstance(code, grpc.StatusCode) else ""
 
 
 def serve_metrics(host: str, port: int, service: str) -> bool:

@@ -22,6 +22,13 @@ log = logging.getLogger(__name__)
 # what a server interceptor calls to reach the next interceptor, or the servicer's handler
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]]
 
+
+def status_name(context: grpc.aio.ServicerContext) -> str:
+    """The status code a call has ended with so far ('' while none is set: OK)."""
+    code = context.code() if hasattr(context, "code") else None
+    return code.name if isinstance(code, grpc.StatusCode) else ""
+
+
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 

@@ -21,6 +21,7 @@ LOYALTY_DLQ = "loyalty.dlq.v1"
 NOTIFY_CASES = "notify.cases.v1"
 NOTIFY_DLQ = "notify.dlq.v1"
 NOTIFY_TASKS = "notify.tasks.v1"  # staff and duty-manager work, keyed by site
+AUDIT = "touchstone.audit.v1"  # commands and refused calls: who, what, when, from where
 
 ALL_TOPICS = (
     TOUCHPOINTS,
@@ -36,6 +37,7 @@ ALL_TOPICS = (
     NOTIFY_CASES,
     NOTIFY_DLQ,
     NOTIFY_TASKS,
+    AUDIT,
 )
 
 # How long each topic keeps its records. The log is the truth: every topic a service rebuilds

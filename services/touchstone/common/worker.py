@@ -14,6 +14,7 @@ import mode
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from touchstone.common.audit import KafkaAuditTrail
 from touchstone.common.auth import KeySet
 from touchstone.common.auth_interceptor import Authenticate
 from touchstone.common.consumers import (
@@ -141,6 +142,9 @@ class GrpcService(mode.Service):
             await self._health.enter_graceful_shutdown()
         if self._server is not None:
             await self._server.stop(grace=2)
+        for interceptor in self.interceptors:
+            if isinstance(interceptor, Authenticate):
+                await interceptor.close()
 
 
 def set_aside_schema(service: str) -> str:
@@ -173,7 +177,7 @@ def authentication(settings: Settings, service: str) -> list[grpc.aio.ServerInte
     keys = KeySet.from_file(
         settings.auth_keys_file, issuer=settings.auth_issuer, audience=settings.auth_audience
     )
-    return [Authenticate(keys)]
+    return [Authenticate(keys, KafkaAuditTrail(settings.kafka_bootstrap), service)]
 
 
 def transport_security(settings: Settings, service: str) -> ServerTls | None:
