@@ -116,13 +116,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def _register_customers(settings: Settings, seed: int) -> None:
     """Sign up the simulated customers who have an account, so that recovery has someone to
     write to (their email lands in the mail catcher: .touchstone/mail/)."""
-    from touchstone.client import Clients
+    from touchstone.client import Clients, paced
     from touchstone.simulator import registrations
 
-    with Clients(settings) as clients:
-        count = sum(
-            1 for r in registrations(seed) if clients.contacts.RegisterCustomer(r, timeout=10)
-        )
+    with Clients(settings, role="service") as clients:
+        count = sum(1 for r in registrations(seed) if paced(clients.contacts.RegisterCustomer, r))
     print(f"registered {count:,} simulated customers (email, language, consent)", flush=True)
 
 

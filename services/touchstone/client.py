@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import grpc
+
 from touchstone.common.bearer import authenticated, token_for
 from touchstone.common.settings import Settings
 from touchstone.common.transport import client_channel
@@ -9,6 +15,9 @@ from touchstone.contacts.v1 import contacts_service_pb2_grpc as contacts
 from touchstone.journey.v1 import journey_service_pb2_grpc as journey
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as loyalty
 from touchstone.notify.v1 import notify_service_pb2_grpc as notify
+
+T = TypeVar("T")
+MAX_PACE_S = 5.0  # give up once a wait would be longer
 
 
 class Clients:
@@ -37,3 +46,17 @@ class Clients:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def paced(call: Callable[..., T], request: object, timeout: float = 10.0) -> T:
+    """The call's reply, waiting and trying again while the server says the caller's rate limit
+    is reached (RESOURCE_EXHAUSTED); any other error is raised."""
+    delay = 0.05
+    while True:
+        try:
+            return call(request, timeout=timeout)
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.RESOURCE_EXHAUSTED or delay > MAX_PACE_S:
+                raise
+            time.sleep(delay)
+            delay *= 2

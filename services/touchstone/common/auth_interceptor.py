@@ -8,9 +8,10 @@ known to the servicer for the length of the call (`current_caller()`).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from google.protobuf.message import Message
 from touchstone.common.access import is_command, refusal
 from touchstone.common.audit import KafkaAuditTrail, audit_record, named_ids
 from touchstone.common.auth import KeySet, Principal, Unauthenticated
+from touchstone.common.limits import CallerLimits
 from touchstone.common.personal_data import mask, may_see_personal_data
 from touchstone.common.rpc import Continuation, status_name
 from touchstone.common.site_scope import foreign_site, prune, request_refusal
@@ -61,7 +63,7 @@ class Refused:
 Verdict = Principal | Refused
 
 
-REFUSALS = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
+REFUSALS = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED"})
 
 
 @dataclass(frozen=True)
@@ -100,16 +102,33 @@ def _details(context: grpc.aio.ServicerContext) -> str:
     return str(details or "")
 
 
+@dataclass(frozen=True)
+class Call:
+    """How one call is watched: its audit, the caller limits, and the longest it may run."""
+
+    audit: Audit
+    limits: CallerLimits | None
+    max_call_s: float
+
+
 class Authenticate(grpc.aio.ServerInterceptor):
-    """Verifies each call's bearer token against the key set, and the caller's roles against
-    the method's access rule, before the servicer sees it; audits commands and refusals."""
+    """Verifies each call's bearer token against the key set, the caller's roles against the
+    method's access rule and the caller's limits, before the servicer sees it; audits commands
+    and refusals."""
 
     def __init__(
-        self, keys: KeySet, trail: KafkaAuditTrail | None = None, service: str = ""
+        self,
+        keys: KeySet,
+        trail: KafkaAuditTrail | None = None,
+        service: str = "",
+        limits: CallerLimits | None = None,
+        max_call_s: float = 0.0,
     ) -> None:
         self.keys = keys
         self.trail = trail
         self.service = service
+        self.limits = limits
+        self.max_call_s = max_call_s
 
     async def intercept_service(
         self,
@@ -123,7 +142,7 @@ class Authenticate(grpc.aio.ServerInterceptor):
         if isinstance(verdict, Refused):
             log.info("refused %s: %s", handler_call_details.method, verdict.reason)
         audit = Audit(self.trail, self.service, handler_call_details.method)
-        return _guarded(handler, verdict, audit)
+        return _guarded(handler, verdict, Call(audit, self.limits, self.max_call_s))
 
     async def close(self) -> None:
         """Flush the audit trail (the server has stopped)."""
@@ -136,8 +155,11 @@ class Authenticate(grpc.aio.ServerInterceptor):
             caller = self.keys.verify(bearer_token(details.invocation_metadata))
         except Unauthenticated as refused:
             return Refused(grpc.StatusCode.UNAUTHENTICATED, str(refused))
-        denied = refusal(details.method, caller)
-        return Refused(grpc.StatusCode.PERMISSION_DENIED, denied, caller) if denied else caller
+        if denied := refusal(details.method, caller):
+            return Refused(grpc.StatusCode.PERMISSION_DENIED, denied, caller)
+        if self.limits and (wait := self.limits.refusal(caller.subject, details.method)):
+            return Refused(grpc.StatusCode.RESOURCE_EXHAUSTED, wait, caller)
+        return caller
 
 
 async def _admit(verdict: Verdict, context: grpc.aio.ServicerContext) -> None:
@@ -147,7 +169,7 @@ async def _admit(verdict: Verdict, context: grpc.aio.ServicerContext) -> None:
         _caller.set(verdict)
 
 
-def _guarded(handler: grpc.RpcMethodHandler, verdict: Verdict, audit: Audit) -> Any:
+def _guarded(handler: grpc.RpcMethodHandler, verdict: Verdict, call: Call) -> Any:
     """The same kind of handler, admitting the call first and auditing it after."""
     codec = {
         "request_deserializer": handler.request_deserializer,
@@ -155,27 +177,27 @@ def _guarded(handler: grpc.RpcMethodHandler, verdict: Verdict, audit: Audit) -> 
     }
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
-            _unary(handler.unary_unary, verdict, audit), **codec
+            _unary(handler.unary_unary, verdict, call), **codec
         )
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(
-            _unary(handler.stream_unary, verdict, audit), **codec
+            _unary(handler.stream_unary, verdict, call), **codec
         )
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
-            _stream(handler.unary_stream, verdict, audit), **codec
+            _stream(handler.unary_stream, verdict, call), **codec
         )
     return grpc.stream_stream_rpc_method_handler(
-        _stream(handler.stream_stream, verdict, audit), **codec
+        _stream(handler.stream_stream, verdict, call), **codec
     )
 
 
-def _unary(inner: Any, verdict: Verdict, audit: Audit) -> Any:
+def _unary(inner: Any, verdict: Verdict, call: Call) -> Any:
     async def admitted(request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
             await _admit(verdict, context)
             await _check_request(request, verdict, context)
-            reply = await inner(request, context)
+            reply = await _within(call.max_call_s, inner(request, context), request, context)
             if isinstance(verdict, Principal) and isinstance(reply, Message):
                 if site := foreign_site(reply, verdict):
                     await context.abort(
@@ -184,31 +206,63 @@ def _unary(inner: Any, verdict: Verdict, audit: Audit) -> Any:
                 _fit_for(reply, verdict)
             return reply
         finally:
-            await audit.after(verdict, request, context)
+            await call.audit.after(verdict, request, context)
 
     return admitted
 
 
-def _stream(inner: Any, verdict: Verdict, audit: Audit) -> Any:
+def _stream(inner: Any, verdict: Verdict, call: Call) -> Any:
     async def admitted(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
             await _admit(verdict, context)
             await _check_request(request, verdict, context)
+            await _open_stream(call, verdict, context)
         finally:
             if status_name(context):  # refused before the stream began
-                await audit.after(verdict, request, context)
-        replies = inner(request, context)
-        if not inspect.isasyncgen(replies):
-            await replies  # a servicer that writes to the context itself
-            return
-        async for reply in replies:
-            if isinstance(verdict, Principal) and isinstance(reply, Message):
-                if foreign_site(reply, verdict):
-                    continue  # another site's event: not this caller's to see
-                _fit_for(reply, verdict)
-            yield reply
+                await call.audit.after(verdict, request, context)
+        try:
+            async for reply in _replies(inner(request, context), verdict):
+                yield reply
+        finally:
+            if call.limits and isinstance(verdict, Principal):
+                call.limits.close_stream(verdict.subject)
 
     return admitted
+
+
+async def _open_stream(call: Call, verdict: Verdict, context: grpc.aio.ServicerContext) -> None:
+    if not (call.limits and isinstance(verdict, Principal)):
+        return
+    if refused := call.limits.open_stream(verdict.subject):
+        await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, refused)
+
+
+async def _within(
+    limit_s: float, reply: Awaitable[Any], request: Any, context: grpc.aio.ServicerContext
+) -> Any:
+    """The reply, or DEADLINE_EXCEEDED once the call has run limit_s (0: no limit of its own;
+    a client's shorter deadline ends it sooner anyway)."""
+    if limit_s <= 0 or not isinstance(request, Message):
+        return await reply
+    try:
+        return await asyncio.wait_for(reply, timeout=limit_s)
+    except TimeoutError:
+        await context.abort(
+            grpc.StatusCode.DEADLINE_EXCEEDED, f"the call ran past the server's {limit_s:g}s limit"
+        )
+
+
+async def _replies(replies: Any, verdict: Verdict) -> AsyncIterator[Any]:
+    """The servicer's replies fit for the caller: other sites' events left out, data masked."""
+    if not inspect.isasyncgen(replies):
+        await replies  # a servicer that writes to the context itself
+        return
+    async for reply in replies:
+        if isinstance(verdict, Principal) and isinstance(reply, Message):
+            if foreign_site(reply, verdict):
+                continue  # another site's event: not this caller's to see
+            _fit_for(reply, verdict)
+        yield reply
 
 
 def _fit_for(reply: Message, caller: Principal) -> None:

@@ -191,10 +191,14 @@ async def start_server(
     bindings: Sequence[ServiceBinding],
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     credentials: grpc.ServerCredentials | None = None,
+    max_request_bytes: int = 4 * 1024 * 1024,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     """Start a grpc.aio server with the bindings, the health service and reflection; TLS with
     the credentials, plaintext without."""
-    server = grpc.aio.server(interceptors=list(interceptors))
+    server = grpc.aio.server(
+        interceptors=list(interceptors),
+        options=[("grpc.max_receive_message_length", max_request_bytes)],
+    )
     for binding in bindings:
         binding.add_to_server(binding.servicer, server)
     health_servicer = health.aio.HealthServicer()

@@ -61,6 +61,11 @@ class Settings:
     grpc_tls_client_cert: Path | None = None  # clients: their certificate for mTLS ...
     grpc_tls_client_key: Path | None = None  # ... and key
     grpc_plaintext: bool = False  # allow plaintext beyond loopback (a service mesh encrypts)
+    rate_ingest_per_s: float = 500.0  # ingest calls a second per caller (0: unlimited)
+    rate_calls_per_s: float = 100.0  # every other call, a second per caller (0: unlimited)
+    max_streams: int = 16  # server streams one caller may hold open (0: unlimited)
+    max_call_s: float = 30.0  # the longest a unary call may run on the server (0: no limit)
+    max_request_bytes: int = 4 * 1024 * 1024  # larger requests end RESOURCE_EXHAUSTED
 
     def __post_init__(self) -> None:
         if self.consumer not in CONSUMERS:
@@ -133,6 +138,11 @@ class Settings:
             grpc_tls_client_cert=_path(env.get("TOUCHSTONE_GRPC_TLS_CLIENT_CERT")),
             grpc_tls_client_key=_path(env.get("TOUCHSTONE_GRPC_TLS_CLIENT_KEY")),
             grpc_plaintext=_flag(env.get("TOUCHSTONE_GRPC_PLAINTEXT"), default=False),
+            rate_ingest_per_s=float(env.get("TOUCHSTONE_RATE_INGEST", base.rate_ingest_per_s)),
+            rate_calls_per_s=float(env.get("TOUCHSTONE_RATE_CALLS", base.rate_calls_per_s)),
+            max_streams=int(env.get("TOUCHSTONE_MAX_STREAMS", base.max_streams)),
+            max_call_s=float(env.get("TOUCHSTONE_MAX_CALL_S", base.max_call_s)),
+            max_request_bytes=int(env.get("TOUCHSTONE_MAX_REQUEST_BYTES", base.max_request_bytes)),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -167,6 +177,11 @@ class Settings:
         if self.auth_signing_key is not None:
             env["TOUCHSTONE_AUTH_SIGNING_KEY"] = str(self.auth_signing_key)
         env["TOUCHSTONE_GRPC_PLAINTEXT"] = "1" if self.grpc_plaintext else "0"
+        env["TOUCHSTONE_RATE_INGEST"] = str(self.rate_ingest_per_s)
+        env["TOUCHSTONE_RATE_CALLS"] = str(self.rate_calls_per_s)
+        env["TOUCHSTONE_MAX_STREAMS"] = str(self.max_streams)
+        env["TOUCHSTONE_MAX_CALL_S"] = str(self.max_call_s)
+        env["TOUCHSTONE_MAX_REQUEST_BYTES"] = str(self.max_request_bytes)
         tls = {
             "TOUCHSTONE_GRPC_TLS_CERT": self.grpc_tls_cert,
             "TOUCHSTONE_GRPC_TLS_KEY": self.grpc_tls_key,

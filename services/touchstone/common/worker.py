@@ -25,6 +25,7 @@ from touchstone.common.consumers import (
 )
 from touchstone.common.customer_links import FollowCustomerLinks
 from touchstone.common.json_logs import logging_config
+from touchstone.common.limits import CALLS, INGEST, CallerLimits
 from touchstone.common.metrics import GrpcMetrics, MeasuredHandler, serve_metrics
 from touchstone.common.outbox import OutboxRelay
 from touchstone.common.pg import (
@@ -118,9 +119,11 @@ class GrpcService(mode.Service):
         service: str,
         interceptors: list[grpc.aio.ServerInterceptor],
         tls: ServerTls | None,
+        max_request_bytes: int,
         **kwargs: Any,
     ) -> None:
         self.tls = tls
+        self.max_request_bytes = max_request_bytes
         self.address = address
         self.bindings = bindings
         self.service = service
@@ -135,6 +138,7 @@ class GrpcService(mode.Service):
             self.bindings,
             [GrpcMetrics(self.service), *self.interceptors],
             self.tls.credentials() if self.tls else None,
+            self.max_request_bytes,
         )
 
     async def on_stop(self) -> None:
@@ -177,7 +181,12 @@ def authentication(settings: Settings, service: str) -> list[grpc.aio.ServerInte
     keys = KeySet.from_file(
         settings.auth_keys_file, issuer=settings.auth_issuer, audience=settings.auth_audience
     )
-    return [Authenticate(keys, KafkaAuditTrail(settings.kafka_bootstrap), service)]
+    limits = CallerLimits(
+        {INGEST: settings.rate_ingest_per_s, CALLS: settings.rate_calls_per_s},
+        settings.max_streams,
+    )
+    trail = KafkaAuditTrail(settings.kafka_bootstrap)
+    return [Authenticate(keys, trail, service, limits, settings.max_call_s)]
 
 
 def transport_security(settings: Settings, service: str) -> ServerTls | None:
@@ -202,6 +211,7 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
         spec.name,
         authentication(settings, spec.name),
         transport_security(settings, spec.name),
+        settings.max_request_bytes,
     )
     loglevel = settings.log_level.upper()
     extra: list[mode.Service] = (

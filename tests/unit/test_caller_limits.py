@@ -1,0 +1,80 @@
+"""Limits per caller: calls a second (ingest and the rest counted apart), open streams, and how
+long a unary call may run."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+
+from touchstone.common.auth_interceptor import _within
+from touchstone.common.limits import CALLS, INGEST, CallerLimits, kind_of
+from touchstone.notify.v1 import notify_service_pb2 as notify
+
+LIST = "/touchstone.notify.v1.NotifyService/ListCases"
+INGEST_RPC = "/touchstone.contacts.v1.ContactsService/IngestBatch"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_each_caller_has_a_burst_then_the_rate_and_is_told_when_to_retry() -> None:
+    clock = Clock()
+    limits = CallerLimits({CALLS: 2.0, INGEST: 100.0}, 0, clock)
+    assert [limits.refusal("lan", LIST) for _ in range(4)] == ["", "", "", ""]  # burst: 2 x rate
+    assert limits.refusal("lan", LIST) == (
+        "rate limit: 2 calls a second per caller; retry in 0.50s"
+    )
+    assert limits.refusal("minh", LIST) == ""  # another caller has their own budget
+    assert limits.refusal("lan", INGEST_RPC) == ""  # ingest is counted apart
+    clock.now += 0.5
+    assert limits.refusal("lan", LIST) == ""  # a token came back
+    assert kind_of(INGEST_RPC) == INGEST and kind_of(LIST) == CALLS
+
+
+def test_a_rate_of_zero_is_unlimited() -> None:
+    limits = CallerLimits({CALLS: 0.0}, 0, Clock())
+    assert all(limits.refusal("lan", LIST) == "" for _ in range(1000))
+
+
+def test_a_caller_holds_at_most_so_many_streams_and_closing_one_frees_it() -> None:
+    limits = CallerLimits({}, 2, Clock())
+    assert limits.open_stream("lan") == "" and limits.open_stream("lan") == ""
+    assert limits.open_stream("lan") == "stream limit: at most 2 open streams per caller"
+    assert limits.open_stream("minh") == ""
+    limits.close_stream("lan")
+    assert limits.open_stream("lan") == ""
+
+
+class AbortingContext:
+    def __init__(self) -> None:
+        self.aborted: tuple[grpc.StatusCode, str] | None = None
+
+    async def abort(self, code: grpc.StatusCode, details: str) -> None:
+        self.aborted = (code, details)
+        raise RuntimeError("aborted")
+
+
+def test_a_unary_call_that_runs_past_the_servers_limit_ends_deadline_exceeded() -> None:
+    async def slow() -> str:
+        await asyncio.sleep(5)
+        return "late"
+
+    context = AbortingContext()
+    with pytest.raises(RuntimeError, match="aborted"):
+        asyncio.run(_within(0.05, slow(), notify.ListCasesRequest(), context))  # type: ignore[arg-type]
+    assert context.aborted == (
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        "the call ran past the server's 0.05s limit",
+    )
+
+    async def quick() -> str:
+        return "on time"
+
+    assert asyncio.run(_within(1.0, quick(), notify.ListCasesRequest(), context)) == "on time"  # type: ignore[arg-type]
