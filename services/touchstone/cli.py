@@ -159,7 +159,7 @@ def _print_endpoints(settings: Settings) -> None:
 def _write_dev_tokens(settings: Settings) -> Path:
     """A token a role, signed with the local stack's development key, in its keys folder."""
     from touchstone.common.auth import ROLES
-    from touchstone.common.dev_keys import mint
+    from touchstone.common.dev_keys import mint, write_private
 
     assert settings.auth_signing_key is not None
     folder = settings.auth_signing_key.parent
@@ -171,7 +171,7 @@ def _write_dev_tokens(settings: Settings) -> Path:
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
         )
-        (folder / f"{role}.token").write_text(token + "\n", encoding="utf-8")
+        write_private(folder / f"{role}.token", (token + "\n").encode())
     return folder
 
 

@@ -8,8 +8,8 @@ from typing import TypeVar
 
 import grpc
 
-from touchstone.common.bearer import authenticated, token_for
-from touchstone.common.settings import Settings
+from touchstone.common.bearer import authenticated, may_send_token, token_for
+from touchstone.common.settings import SERVICES, Settings
 from touchstone.common.transport import client_channel
 from touchstone.contacts.v1 import contacts_service_pb2_grpc as contacts
 from touchstone.journey.v1 import journey_service_pb2_grpc as journey
@@ -25,11 +25,15 @@ class Clients:
 
     def __init__(self, settings: Settings, token: str | None = None, role: str = "admin") -> None:
         """Channels to settings' services, sending the token (by default: token_for the role)."""
-        self._channels = [
-            client_channel(settings, settings.grpc_address(name))
-            for name in ("contacts", "journey", "loyalty", "notify")
-        ]
         bearer = token_for(settings, role) if token is None else token
+        addresses = [settings.grpc_address(name) for name in SERVICES]
+        for address in addresses:
+            if bearer and not may_send_token(settings, address):
+                raise ValueError(
+                    f"{address} is not this machine and TLS is off: set TOUCHSTONE_GRPC_TLS_CA "
+                    f"(or TOUCHSTONE_GRPC_PLAINTEXT=1 inside a mesh)"
+                )
+        self._channels = [client_channel(settings, address) for address in addresses]
         calls = [authenticated(channel, bearer) for channel in self._channels]
         self.contacts = contacts.ContactsServiceStub(calls[0])
         self.journey = journey.JourneyServiceStub(calls[1])

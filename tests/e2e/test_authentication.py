@@ -231,14 +231,14 @@ def test_staff_see_and_work_only_their_own_sites_cases(
         assert code_and_details(
             lambda: lan.notify.GetCase(notify.GetCaseRequest(case_id=theirs), timeout=10)
         ) == ("PERMISSION_DENIED", f"it belongs to site {other}, not yours")
-        before = admin.notify.GetCase(notify.GetCaseRequest(case_id=theirs), timeout=10)
         assert code_and_details(
             lambda: lan.notify.CompleteStep(
                 notify.StepCommand(case_id=theirs, n=1, by="staff-of-" + mine), timeout=10
             )
         ) == ("PERMISSION_DENIED", f"case {theirs} is of site {other}, not yours")
         after = admin.notify.GetCase(notify.GetCaseRequest(case_id=theirs), timeout=10)
-        assert after == before  # refused before it acted
+        # refused before it acted (the case may move on by itself meanwhile: its clock, mail)
+        assert all(step.taken_by != "staff-of-" + mine for step in after.steps)
         assert (
             code_and_details(
                 lambda: next(iter(lan.notify.WatchTasks(notify.WatchTasksRequest(), timeout=5)))

@@ -73,3 +73,18 @@ def test_the_command_line_names_its_tokens_subject_or_the_os_user(tmp_path: Path
     assert cli_caller(Settings(token=token)) == Principal(
         "ops-1", frozenset({"admin"}), frozenset()
     )
+
+
+def test_a_broker_that_is_away_costs_a_call_at_most_the_send_timeout() -> None:
+    import asyncio
+    import time
+
+    from touchstone.common.audit import SEND_TIMEOUT_S, KafkaAuditTrail
+    from touchstone.common.embedded import free_port
+
+    trail = KafkaAuditTrail(f"127.0.0.1:{free_port()}")  # nothing listens there
+    record = audit_record(service="x", method="/m", caller=LAN, peer="p", outcome="OK")
+    started = time.monotonic()
+    asyncio.run(trail.record(record))
+    assert time.monotonic() - started < SEND_TIMEOUT_S + 1.0
+    assert trail._producer is None  # the next record starts afresh

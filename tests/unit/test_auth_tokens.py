@@ -113,3 +113,20 @@ def test_local_clients_sign_their_own_token_and_a_given_one_wins(keys: DevKeys) 
     assert token_for(replace(local, token="given")) == "given"
     nowhere = Settings(embedded=False, auth_signing_key=None)
     assert token_for(nowhere) == ""
+
+
+def test_roles_and_sites_must_be_lists(keys: DevKeys, key_set: KeySet) -> None:
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(keys.signing_key.read_bytes(), password=None)
+    now = int(time.time())
+    claims = {"sub": "x", "roles": ["staff"], "sites": "hcm-01*", "iss": ISSUER, "aud": AUDIENCE}
+    claims |= {"iat": now, "exp": now + 60}
+    stringy = pyjwt.encode(claims, key, algorithm="EdDSA", headers={"kid": "touchstone-dev-1"})  # type: ignore[arg-type]
+    assert refusal(key_set, stringy) == "the token's sites claim must be a list"
+
+
+def test_key_and_token_files_are_private_to_their_owner(keys: DevKeys) -> None:
+    assert keys.signing_key.stat().st_mode & 0o077 == 0
+    assert keys.folder.stat().st_mode & 0o077 == 0

@@ -137,7 +137,7 @@ def test_topic_breakages_are_named(tree: Path, capsys: pytest.CaptureFixture[str
     )
     text = topics.read_text()
     last = text.rindex("---\n")
-    assert "topicName: notify.tasks.v1" in text[last:]
+    assert "topicName: touchstone.audit.v1" in text[last:]
     topics.write_text(text[:last])
     edit(
         prod / "scaling.yaml",
@@ -159,7 +159,7 @@ def test_topic_breakages_are_named(tree: Path, capsys: pytest.CaptureFixture[str
         "prod: KafkaTopic/journey-dlq-v1: retention.ms is -1, topic_config(journey.dlq.v1) says "
         "2592000000"
     ) in lines
-    assert "prod: KafkaTopic for notify.tasks.v1 is missing" in lines
+    assert "prod: KafkaTopic for touchstone.audit.v1 is missing" in lines
     assert (
         "prod: HorizontalPodAutoscaler/journey: 16 replicas > TOUCHSTONE_TOPIC_PARTITIONS=12"
     ) in lines

@@ -51,3 +51,19 @@ def test_other_sites_entries_are_dropped_from_lists_at_any_depth() -> None:
     everything = notify.ListCasesResponse(cases=[notify.Case(case_id="b", site_id="hn-01")])
     prune(everything, EVERYWHERE)
     assert len(everything.cases) == 1
+
+
+def test_every_site_a_request_carries_must_be_the_callers() -> None:
+    from touchstone.contacts.v1 import contacts_service_pb2 as contacts
+
+    producer = Principal("till-7", frozenset({"producer"}), frozenset({"hcm-01"}))
+    batch = contacts.IngestBatchRequest()
+    batch.touchpoints.add(event_id="a", site_id="hcm-01")
+    assert request_refusal(batch, producer) == ""
+    batch.touchpoints.add(event_id="b", site_id="hn-01")
+    assert request_refusal(batch, producer) == (
+        "site hn-01 is not one of this caller's sites (hcm-01)"
+    )
+    single = contacts.IngestRequest()
+    single.touchpoint.site_id = "hn-01"
+    assert request_refusal(single, producer).startswith("site hn-01 is not one")

@@ -7,6 +7,8 @@ its own commands (replay, standards promotion). A record names ids, never person
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Iterable
@@ -23,6 +25,7 @@ from touchstone.common.topics import AUDIT, cloudevent_headers
 log = logging.getLogger(__name__)
 
 RECORD_TYPE = "touchstone.audit.v1.AuditRecord"
+SEND_TIMEOUT_S = 2.0  # the longest a call's end waits for its record to be on the broker
 
 
 def audit_record(
@@ -81,30 +84,42 @@ class KafkaAuditTrail:
         self._producer: Any = None
 
     async def record(self, record: AuditRecord) -> None:
-        """Publish the record; a broker that is away is logged, the call itself goes on."""
+        """Publish the record, waiting at most SEND_TIMEOUT_S; a broker that is away is logged
+        (the call it records has already ended) and the next record tries a new producer."""
         try:
-            producer = await self._started()
-            await producer.send_and_wait(
-                AUDIT,
-                record.SerializeToString(),
-                key=record.subject.encode(),
-                headers=list(headers_of(record)),
-            )
+            await asyncio.wait_for(self._send(record), timeout=SEND_TIMEOUT_S)
         except Exception:
             log.exception("audit record %s of %s not published", record.record_id, record.method)
+            await self.close()
+
+    async def _send(self, record: AuditRecord) -> None:
+        producer = await self._started()
+        await producer.send_and_wait(
+            AUDIT,
+            record.SerializeToString(),
+            key=record.subject.encode(),
+            headers=list(headers_of(record)),
+        )
 
     async def close(self) -> None:
-        """Flush and stop the producer, if it was started."""
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        """Flush and stop the producer, if there is one."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
 
     async def _started(self) -> Any:
         if self._producer is None:
             from aiokafka import AIOKafkaProducer
 
-            self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap.split(","))
-            await self._producer.start()
+            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap.split(","))
+            try:
+                await producer.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
+            self._producer = producer  # only a started producer is kept
         return self._producer
 
 

@@ -90,6 +90,9 @@ class KeySet:
 
 def principal_of(claims: dict[str, Any]) -> Principal:
     """The caller verified claims name; Unauthenticated if they name no known role."""
+    for claim in ("roles", "sites"):
+        if not isinstance(claims.get(claim, []), list):
+            raise Unauthenticated(f"the token's {claim} claim must be a list")
     roles = frozenset(r for r in claims.get("roles", []) if isinstance(r, str))
     if not roles & set(ROLES):
         raise Unauthenticated(f"the token names no role Touchstone knows ({', '.join(ROLES)})")

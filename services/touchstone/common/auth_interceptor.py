@@ -19,10 +19,11 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
-from touchstone.common.access import is_command, refusal
-from touchstone.common.audit import KafkaAuditTrail, audit_record, named_ids
+from touchstone.common.access import refusal
+from touchstone.common.audit import KafkaAuditTrail
 from touchstone.common.auth import KeySet, Principal, Unauthenticated
-from touchstone.common.limits import CallerLimits
+from touchstone.common.call_audit import REFUSALS_AUDITED_PER_S, Audit, Refused, Verdict
+from touchstone.common.limits import CALLS, CallerLimits
 from touchstone.common.personal_data import mask, may_see_personal_data
 from touchstone.common.rpc import Continuation, status_name
 from touchstone.common.site_scope import foreign_site, prune, request_refusal
@@ -52,57 +53,6 @@ def bearer_token(metadata: Any) -> str:
 
 
 @dataclass(frozen=True)
-class Refused:
-    """A call that is not let through: its status code and why."""
-
-    code: grpc.StatusCode
-    reason: str
-    caller: Principal | None = None  # who, when the token was good but the role or site not
-
-
-Verdict = Principal | Refused
-
-
-REFUSALS = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED"})
-
-
-@dataclass(frozen=True)
-class Audit:
-    """What to record of one call: commands always, any call when it is refused."""
-
-    trail: KafkaAuditTrail | None
-    service: str
-    method: str
-
-    async def after(
-        self, verdict: Verdict, request: Any, context: grpc.aio.ServicerContext
-    ) -> None:
-        """Record the call as it ended, if it is a command or was refused."""
-        outcome = status_name(context) or "OK"
-        if self.trail is None or not (is_command(self.method) or outcome in REFUSALS):
-            return
-        refused = verdict.reason if isinstance(verdict, Refused) else _details(context)
-        detail = refused if outcome in REFUSALS else named_ids(request)
-        caller = verdict if isinstance(verdict, Principal) else verdict.caller
-        peer = context.peer() if hasattr(context, "peer") else ""
-        await self.trail.record(
-            audit_record(
-                service=self.service,
-                method=self.method,
-                caller=caller,
-                peer=peer,
-                outcome=outcome,
-                detail=detail,
-            )
-        )
-
-
-def _details(context: grpc.aio.ServicerContext) -> str:
-    details = context.details() if hasattr(context, "details") else ""
-    return str(details or "")
-
-
-@dataclass(frozen=True)
 class Call:
     """How one call is watched: its audit, the caller limits, and the longest it may run."""
 
@@ -129,6 +79,7 @@ class Authenticate(grpc.aio.ServerInterceptor):
         self.service = service
         self.limits = limits
         self.max_call_s = max_call_s
+        self.refusal_budget = CallerLimits({CALLS: REFUSALS_AUDITED_PER_S}, 0)
 
     async def intercept_service(
         self,
@@ -141,7 +92,7 @@ class Authenticate(grpc.aio.ServerInterceptor):
         verdict = self.judge(handler_call_details)
         if isinstance(verdict, Refused):
             log.info("refused %s: %s", handler_call_details.method, verdict.reason)
-        audit = Audit(self.trail, self.service, handler_call_details.method)
+        audit = Audit(self.trail, self.service, handler_call_details.method, self.refusal_budget)
         return _guarded(handler, verdict, Call(audit, self.limits, self.max_call_s))
 
     async def close(self) -> None:
@@ -194,6 +145,7 @@ def _guarded(handler: grpc.RpcMethodHandler, verdict: Verdict, call: Call) -> An
 
 def _unary(inner: Any, verdict: Verdict, call: Call) -> Any:
     async def admitted(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        error: BaseException | None = None
         try:
             await _admit(verdict, context)
             await _check_request(request, verdict, context)
@@ -205,8 +157,11 @@ def _unary(inner: Any, verdict: Verdict, call: Call) -> Any:
                     )
                 _fit_for(reply, verdict)
             return reply
+        except BaseException as raised:
+            error = raised
+            raise
         finally:
-            await call.audit.after(verdict, request, context)
+            await call.audit.after(verdict, request, context, error)
 
     return admitted
 

@@ -78,3 +78,12 @@ def token_for(settings: Settings, role: str = "admin", subject: str = "") -> str
 def authenticated(channel: grpc.Channel, token: str) -> grpc.Channel:
     """The channel, sending the token with every call (as is, without one)."""
     return grpc.intercept_channel(channel, BearerToken(token)) if token else channel
+
+
+def may_send_token(settings: Settings, address: str) -> bool:
+    """Whether a token may go to address: over TLS, to this machine, or where the operator says
+    a mesh encrypts plaintext (a token sent in clear over a network is a token given away)."""
+    from touchstone.common.transport import is_loopback
+
+    host = address.rsplit(":", 1)[0].strip("[]")
+    return settings.grpc_tls_ca is not None or settings.grpc_plaintext or is_loopback(host)

@@ -8,6 +8,7 @@ only the public JWKS (TOUCHSTONE_AUTH_KEYS).
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,18 +45,26 @@ class DevKeys:
     def create(self) -> DevKeys:
         """Make a new key pair (replacing any): the folder private to its owner."""
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.folder.chmod(0o700)
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        self.signing_key.write_bytes(pem)
-        self.signing_key.chmod(0o600)
+        write_private(self.signing_key, pem)
         public = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key()))
         public.update({"kid": KEY_ID, "alg": "EdDSA", "use": "sig"})
         self.jwks.write_text(json.dumps({"keys": [public]}, indent=2), encoding="utf-8")
         return self
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Write a file only its owner may read, from its first byte."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(content)
 
 
 def mint(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 INGEST, CALLS = "ingest", "calls"
+MAX_TRACKED = 10_000  # buckets kept before idle ones are forgotten
 
 
 def kind_of(method: str) -> str:
@@ -53,12 +54,20 @@ class CallerLimits:
         now = self.clock()
         bucket = self._buckets.get((subject, kind))
         if bucket is None:
+            if len(self._buckets) >= MAX_TRACKED:
+                self._forget_idle(now)
             bucket = self._buckets[(subject, kind)] = TokenBucket(rate, 2 * rate, 2 * rate, now)
         wait = bucket.take(now)
         if not wait:
             return ""
         what = "ingest calls" if kind == INGEST else "calls"
         return f"rate limit: {rate:g} {what} a second per caller; retry in {wait:.2f}s"
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop the buckets that have filled up again: their callers are as if new."""
+        for key, bucket in list(self._buckets.items()):
+            if bucket.tokens + (now - bucket.at) * bucket.rate >= bucket.burst:
+                del self._buckets[key]
 
     def open_stream(self, subject: str) -> str:
         """Count a stream the caller opens; why it may not ('' when it may)."""

@@ -1,7 +1,8 @@
 """Site scoping: a caller limited to some sites never sees another site's data.
 
 It works on the messages themselves, so every RPC is covered the same way:
-- a request with a `site_id` must name one of the caller's sites;
+- a request with a `site_id` must name one of the caller's sites, and every site a request
+  carries (an ingest batch's touchpoints) must be one of them;
 - a reply whose own `site_id` (or a nested one's, outside lists) is another site's is refused;
 - list entries of other sites are dropped from replies, and stream events of other sites are
   not sent.
@@ -23,16 +24,32 @@ def limited(caller: Principal | None) -> bool:
 
 
 def request_refusal(request: Message, caller: Principal) -> str:
-    """Why the request asks for a site the caller may not see ('' when it may)."""
-    if not limited(caller) or SITE not in request.DESCRIPTOR.fields_by_name:
+    """Why the request asks for, or carries, a site the caller may not see ('' when it may):
+    a top-level site_id must name one of the caller's sites, and every site_id inside (the
+    touchpoints of an ingest batch, say) must be one of them."""
+    if not limited(caller):
         return ""
-    site = getattr(request, SITE)
     sites = ", ".join(sorted(caller.sites)) or "none"
-    if not site:
+    if SITE in request.DESCRIPTOR.fields_by_name and not getattr(request, SITE):
         return f"name a site (site_id): this caller may see only {sites}"
-    if not caller.may_see_site(site):
-        return f"site {site} is not one of this caller's sites ({sites})"
+    for site in sorted(sites_in(request)):
+        if not caller.may_see_site(site):
+            return f"site {site} is not one of this caller's sites ({sites})"
     return ""
+
+
+def sites_in(message: Message) -> set[str]:
+    """Every site_id set in the message, at any depth, lists included."""
+    found = {getattr(message, SITE)} if SITE in message.DESCRIPTOR.fields_by_name else set()
+    for field in message.DESCRIPTOR.fields:
+        if field.message_type is None or field.message_type.GetOptions().map_entry:
+            continue
+        if field.is_repeated:
+            for entry in getattr(message, field.name):
+                found |= sites_in(entry)
+        elif message.HasField(field.name):
+            found |= sites_in(getattr(message, field.name))
+    return found - {""}
 
 
 def foreign_site(message: Message, caller: Principal) -> str:
