@@ -26,8 +26,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TOUCHSTONE_EMBEDDED=0 \
     TOUCHSTONE_STATE_DIR=/tmp/touchstone
 COPY --from=deps /install /usr/local
-# the mount point of compose's key volume: a new volume takes this owner, so `init` may write it
-RUN mkdir /keys && chown 10001:10001 /keys
+# the mount points of compose's key volumes: a new volume takes this owner, so `init` writes them
+RUN mkdir /keys /signing && chown 10001:10001 /keys /signing && chmod 700 /signing
 USER 10001:10001
 ENTRYPOINT ["touchstone"]
 CMD ["--help"]

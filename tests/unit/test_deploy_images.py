@@ -375,7 +375,10 @@ def test_a_service_starts_after_init_on_healthy_infrastructure(service: str) -> 
 def test_init_creates_the_topics_and_migrates_once_the_infrastructure_is_healthy() -> None:
     init = compose()["services"]["init"]
 
-    assert init["command"] == ["touchstone keys /keys && touchstone topics && touchstone migrate"]
+    assert init["command"] == [
+        "touchstone keys /signing && cp /signing/jwks.json /keys/jwks.json"
+        " && touchstone topics && touchstone migrate"
+    ]
     assert {d: c["condition"] for d, c in init["depends_on"].items()} == {
         "kafka": "service_healthy",
         "postgres": "service_healthy",
