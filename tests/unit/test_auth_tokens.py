@@ -130,3 +130,28 @@ def test_roles_and_sites_must_be_lists(keys: DevKeys, key_set: KeySet) -> None:
 def test_key_and_token_files_are_private_to_their_owner(keys: DevKeys) -> None:
     assert keys.signing_key.stat().st_mode & 0o077 == 0
     assert keys.folder.stat().st_mode & 0o077 == 0
+
+
+def test_a_verified_token_is_remembered_only_until_it_expires(
+    keys: DevKeys, key_set: KeySet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from touchstone.common import auth
+
+    short = token(keys.signing_key, ttl_s=60)
+    assert key_set.verify(short).subject == "lan"
+    assert key_set.verify(short).subject == "lan"  # remembered
+    later = time.time() + 3600
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    monkeypatch.setattr("jwt.api_jwt.datetime", _frozen_datetime(later))
+    assert refusal(key_set, short) == "the token has expired"
+
+
+def _frozen_datetime(at: float) -> type:
+    from datetime import UTC, datetime
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
+            return datetime.fromtimestamp(at, UTC)
+
+    return Frozen
