@@ -82,6 +82,9 @@ def step_command(request: pb.StepCommand, completed: bool) -> StepCommand:
 MAX_DAYS = 366
 
 
+ACTING_FOR_OTHERS = frozenset({"manager", "admin", "service"})  # may record who did a step
+
+
 class ControlFiguresSource(Protocol):
     """Where control figures come from."""
 
@@ -218,7 +221,7 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
             problems.append(("note", f"must be at most {MAX_NOTE} characters"))
         if problems:
             raise InvalidArgument(*problems)
-        await self._may_act_on(request.case_id)
+        await self._may_act_on(request.case_id, request.by)
         try:
             case = await self.store.resolve(
                 request.case_id, request.by, request.note, self.clock(), resolved_by_staff
@@ -228,7 +231,7 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
         return case_message(case)
 
     async def _take(self, command: StepCommand) -> pb.Case:
-        await self._may_act_on(command.case_id)
+        await self._may_act_on(command.case_id, command.by)
         try:
             case = await self.store.take_step(command, self.clock(), step_taken)
         except (UnknownCase, UnknownStep) as error:
@@ -237,10 +240,15 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
             raise FailedPrecondition(str(error)) from error
         return case_message(case)
 
-    async def _may_act_on(self, case_id: str) -> None:
-        """PermissionDenied if the case is of a site the caller may not see (checked before the
-        command acts: the reply's own check would come too late)."""
+    async def _may_act_on(self, case_id: str, by: str) -> None:
+        """PermissionDenied if a member of staff acts under another name, or on a case of a
+        site the caller may not see (checked before the command acts: the reply's own check
+        would come too late)."""
         caller = current_caller()
+        if caller is not None and not caller.has_any(ACTING_FOR_OTHERS) and by != caller.subject:
+            raise PermissionDenied(
+                f"staff act under their own name: by is {by!r}, the token is {caller.subject!r}"
+            )
         if not limited(caller) or not case_id:
             return
         case = await self.store.get_case(case_id)

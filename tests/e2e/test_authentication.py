@@ -245,6 +245,12 @@ def test_staff_see_and_work_only_their_own_sites_cases(
             )[0]
             == "PERMISSION_DENIED"
         )
+        own_case = own.cases[0].case_id
+        as_someone_else = notify.StepCommand(case_id=own_case, n=1, by="someone-else")
+        assert code_and_details(lambda: lan.notify.CompleteStep(as_someone_else, timeout=10)) == (
+            "PERMISSION_DENIED",
+            f"staff act under their own name: by is 'someone-else', the token is 'staff-of-{mine}'",
+        )
 
 
 def test_managers_see_only_their_own_sites(
