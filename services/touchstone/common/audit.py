@@ -84,22 +84,26 @@ class KafkaAuditTrail:
         self._producer: Any = None
 
     async def record(self, record: AuditRecord) -> None:
-        """Publish the record, waiting at most SEND_TIMEOUT_S; a broker that is away is logged
-        (the call it records has already ended) and the next record tries a new producer."""
+        """Hand the record to the producer (batched, acknowledged in the background), waiting at
+        most SEND_TIMEOUT_S; a broker that is away is logged (the call it records has already
+        ended) and the next record tries a new producer. Stopping flushes what is pending."""
         try:
-            await asyncio.wait_for(self._send(record), timeout=SEND_TIMEOUT_S)
+            delivery = await asyncio.wait_for(self._send(record), timeout=SEND_TIMEOUT_S)
         except Exception:
             log.exception("audit record %s of %s not published", record.record_id, record.method)
             await self.close()
+            return
+        delivery.add_done_callback(lambda done: _log_lost(done, record))
 
-    async def _send(self, record: AuditRecord) -> None:
+    async def _send(self, record: AuditRecord) -> asyncio.Future[Any]:
         producer = await self._started()
-        await producer.send_and_wait(
+        delivery: asyncio.Future[Any] = await producer.send(
             AUDIT,
             record.SerializeToString(),
             key=record.subject.encode(),
             headers=list(headers_of(record)),
         )
+        return delivery
 
     async def close(self) -> None:
         """Flush and stop the producer, if there is one."""
@@ -121,6 +125,16 @@ class KafkaAuditTrail:
                 raise
             self._producer = producer  # only a started producer is kept
         return self._producer
+
+
+def _log_lost(delivery: asyncio.Future[Any], record: AuditRecord) -> None:
+    if not delivery.cancelled() and delivery.exception() is not None:
+        log.error(
+            "audit record %s of %s not published: %s",
+            record.record_id,
+            record.method,
+            delivery.exception(),
+        )
 
 
 def publish_records(bootstrap: str, records: Iterable[AuditRecord]) -> None:
