@@ -11,6 +11,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from touchstone.common.consumers import incoming
+from touchstone.common.log_reader import partitions_of
 from touchstone.common.topics import Incoming
 
 STALLED_AFTER_S = 30.0  # the broker said there were records there, and gives none
@@ -62,19 +63,6 @@ class LogRange:
             for tp, start in self.starts.items()
         }
         return LogRange(starts, self.ends)
-
-
-def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[tuple[str, int]]:
-    """Every (topic, partition) of the topics."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
-    try:
-        return [
-            (topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-    finally:
-        consumer.close()
 
 
 async def read_range(

@@ -26,12 +26,13 @@ from typing import Any
 
 from touchstone.common.consumers import BatchHandler, consumer_group, handle_until_done, publish
 from touchstone.common.kafka_admin import committed_offsets
+from touchstone.common.log_reader import partitions_of
 from touchstone.common.pg import open_pool
 from touchstone.common.settings import CONSUMERS, Settings
 from touchstone.common.topics import Outgoing
 from touchstone.common.worker import ServiceSpec
 from touchstone.group_hold import WAIT_FOR_GROUP_S, GroupHold, GroupTaken, hold_group
-from touchstone.log_range import LogRange, LogStalled, partitions_of, read_range
+from touchstone.log_range import LogRange, LogStalled, read_range
 from touchstone.replay_schemas import ReplaySchemas, SchemaRefused
 from touchstone.state_checksum import StateChecksum
 

@@ -70,12 +70,12 @@ class ReplaySchemas:
         state had to be put back first."""
         recovered = False
         with psycopg.connect(self.database_url, autocommit=True) as conn:
-            if _exists(conn, self.old):
+            if schema_exists(conn, self.old):
                 self._put_back(conn)  # the interrupted rebuild is partial; the old state is whole
                 recovered = True
-            if not _exists(conn, self.live):
+            if not schema_exists(conn, self.live):
                 raise SchemaRefused(f"there is no {self.live} schema: start {self.live} first")
-            if _exists(conn, self.kept):
+            if schema_exists(conn, self.kept):
                 raise SchemaRefused(
                     f"schema {self.kept} is left from an earlier replay: inspect it, then "
                     f"DROP SCHEMA {self.kept} CASCADE, and replay again"
@@ -112,7 +112,7 @@ class ReplaySchemas:
         """After a failure: the partly rebuilt schema goes, the old one returns."""
         try:
             with psycopg.connect(self.database_url, autocommit=True) as conn:
-                if _exists(conn, self.old):
+                if schema_exists(conn, self.old):
                     self._put_back(conn)
         except psycopg.Error:
             log.exception(
@@ -123,7 +123,7 @@ class ReplaySchemas:
 
     def _put_back(self, conn: psycopg.Connection) -> None:
         with conn.transaction():
-            if _exists(conn, self.live):
+            if schema_exists(conn, self.live):
                 _drop(conn, self.live)
             _rename(conn, self.old, self.live)
 
@@ -162,10 +162,6 @@ def _advance_sequences(conn: psycopg.Connection, schema: str, table: str) -> Non
                 qualified=qualified,
             )
         )
-
-
-def _exists(conn: psycopg.Connection, schema: str) -> bool:
-    return schema_exists(conn, schema)
 
 
 def _rename(conn: psycopg.Connection, schema: str, to: str) -> None:

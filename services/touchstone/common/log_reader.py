@@ -10,6 +10,20 @@ from touchstone.common.consumers import incoming
 from touchstone.common.topics import Incoming
 
 
+def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[tuple[str, int]]:
+    """Every (topic, partition) of the topics."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
+    try:
+        return partitions_in(consumer, topics)
+    finally:
+        consumer.close()
+
+
+def partitions_in(consumer: KafkaConsumer, topics: Sequence[str]) -> list[tuple[str, int]]:
+    """Every (topic, partition) of the topics, as the consumer's metadata has them."""
+    return [(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+
+
 def read_log(
     bootstrap: str,
     topics: Sequence[str],
@@ -19,11 +33,7 @@ def read_log(
     end each partition has now."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions = [TopicPartition(t, p) for t, p in partitions_in(consumer, topics)]
         consumer.assign(partitions)
         consumer.seek_to_beginning()
         end = consumer.end_offsets(partitions)
