@@ -402,3 +402,20 @@ def test_commands_and_refused_calls_are_on_the_audit_trail(stack: LocalStack) ->
     assert "PERMISSION_DENIED" in denied and "needs one of the roles admin" in denied
     assert "notify   /touchstone.notify.v1.NotifyService/CompleteStep" in command
     assert command.endswith("NOT_FOUND case_id=case-audit")
+
+
+def test_a_producer_of_one_site_cannot_stream_another_sites_touchpoints(
+    stack: LocalStack,
+) -> None:
+    producer = signed(stack.settings, roles=["producer"], sites=["hcm-01"], subject="till-hcm-01")
+    mine, theirs = (
+        contacts.IngestRequest(
+            touchpoint=touchpoint.Touchpoint(event_id=str(uuid.uuid4()), site_id=site)
+        )
+        for site in ("hcm-01", "hn-01")
+    )
+    with Clients(stack.settings, token=producer) as till:
+        assert till.contacts.IngestStream(iter([mine]), timeout=10).results  # its own site
+        assert code_and_details(
+            lambda: till.contacts.IngestStream(iter([mine, theirs]), timeout=10)
+        ) == ("PERMISSION_DENIED", "site hn-01 is not one of this caller's sites (hcm-01)")

@@ -149,6 +149,8 @@ def _unary(inner: Any, verdict: Verdict, call: Call) -> Any:
         try:
             await _admit(verdict, context)
             await _check_request(request, verdict, context)
+            if not isinstance(request, Message) and isinstance(verdict, Principal):
+                request = _checked_stream(request, verdict, context)  # a client stream
             reply = await _within(call.max_call_s, inner(request, context), request, context)
             if isinstance(verdict, Principal) and isinstance(reply, Message):
                 if site := foreign_site(reply, verdict):
@@ -218,6 +220,18 @@ async def _replies(replies: Any, verdict: Verdict) -> AsyncIterator[Any]:
                 continue  # another site's event: not this caller's to see
             _fit_for(reply, verdict)
         yield reply
+
+
+async def _checked_stream(
+    requests: AsyncIterator[Any], caller: Principal, context: grpc.aio.ServicerContext
+) -> AsyncIterator[Any]:
+    """A client stream's messages, each checked as a request is: the stream ends
+    PERMISSION_DENIED at the first one carrying a site the caller may not see (those before
+    it have been taken)."""
+    async for request in requests:
+        if isinstance(request, Message) and (reason := request_refusal(request, caller)):
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, reason)
+        yield request
 
 
 def _fit_for(reply: Message, caller: Principal) -> None:
