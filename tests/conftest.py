@@ -90,7 +90,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
             rebalance_timeout_s=2.0,
             batch_within_s=0.02,
         )
-        ensure_topics(bootstrap, ALL_TOPICS, settings.topic_partitions)
+        ensure_topics(settings.kafka, ALL_TOPICS, settings.topic_partitions)
         yield settings
 
 

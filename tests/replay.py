@@ -13,6 +13,7 @@ import psycopg
 from kafka import KafkaProducer
 
 from touchstone.common.kafka_admin import ensure_topics
+from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.log_reader import read_log
 from touchstone.common.pg import open_pool
 from touchstone.common.settings import Settings
@@ -44,13 +45,13 @@ def recorded_day(visits: int) -> list[tuple[bytes, bytes]]:
 def recorded_day_on_broker(bootstrap: str, visits: int, partitions: int) -> list[Incoming]:
     """A simulated day published on a new topic of the broker, as read back from it."""
     topic = f"recorded-{uuid.uuid4().hex[:8]}"
-    ensure_topics(bootstrap, [topic], partitions)
+    ensure_topics(KafkaConnection(bootstrap), [topic], partitions)
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     for key, value in recorded_day(visits):
         producer.send(topic, key=key, value=value)
     producer.flush()
     producer.close()
-    return read_log(bootstrap, [topic], lambda r: True)
+    return read_log(KafkaConnection(bootstrap), [topic], lambda r: True)
 
 
 def replay_into(

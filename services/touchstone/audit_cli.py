@@ -37,7 +37,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         r
         for r in (
             AuditRecord.FromString(i.value or b"")
-            for i in read_log(settings.kafka_bootstrap, [AUDIT], lambda i: i.value is not None)
+            for i in read_log(settings.kafka, [AUDIT], lambda i: i.value is not None)
         )
         if matches(r, args)
     ]
@@ -71,7 +71,7 @@ def line(record: AuditRecord) -> str:
 def record_cli_command(settings: Settings, command: str, outcome: str, detail: str) -> None:
     """Audit a command the `touchstone` command ran itself (replay, standards promotion)."""
     publish_records(
-        settings.kafka_bootstrap,
+        settings.kafka,
         [
             audit_record(
                 service="cli",

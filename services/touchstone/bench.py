@@ -27,6 +27,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from touchstone.client import Clients
 from touchstone.common.ids import derived_id
 from touchstone.common.kafka_admin import ensure_topics
+from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.settings import Settings
 from touchstone.common.topics import JOURNEY_MOMENTS, NOTIFY_CASES, TOUCHPOINTS
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
@@ -75,15 +76,19 @@ def workload(touchpoints: list[Touchpoint]) -> Workload:
     return Workload(list(records([touchpoints])), len(lost_visits))
 
 
-def send_all(bootstrap: str, batch: list[Record], rate: float | None = None) -> dict[str, float]:
+def send_all(
+    kafka: KafkaConnection, batch: list[Record], rate: float | None = None
+) -> dict[str, float]:
     """Publish the records (paced if rate is set); each event id's send time in seconds."""
-    return asyncio.run(_send_all(bootstrap, batch, rate))
+    return asyncio.run(_send_all(kafka, batch, rate))
 
 
-async def _send_all(bootstrap: str, batch: list[Record], rate: float | None) -> dict[str, float]:
+async def _send_all(
+    kafka: KafkaConnection, batch: list[Record], rate: float | None
+) -> dict[str, float]:
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=65536)
+    producer = AIOKafkaProducer(**kafka.client_config(linger_ms=5, max_batch_size=65536))
     await producer.start()
     sent_at: dict[str, float] = {}
     interval, next_at = (1.0 / rate if rate else 0.0), time.monotonic()
@@ -122,23 +127,23 @@ def wait_until_handled(clients: Clients, scored: int, cases: int, timeout: float
     raise TimeoutError(f"not all of {scored} touchpoints handled within {timeout}s")
 
 
-def raw_hop_rate(bootstrap: str, count: int, partitions: int) -> float:
+def raw_hop_rate(kafka: KafkaConnection, count: int, partitions: int) -> float:
     """Messages/s through a plain aiokafka consume → produce loop on the same broker."""
-    ensure_topics(bootstrap, (RAW_IN, RAW_OUT), partitions)
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=65536)
+    ensure_topics(kafka, (RAW_IN, RAW_OUT), partitions)
+    producer = KafkaProducer(**kafka.client_config(linger_ms=5, batch_size=65536))
     for n in range(count):
         producer.send(RAW_IN, VALUE_200_BYTES, str(n % 1000).encode())
     producer.flush()
     producer.close()
-    return asyncio.run(_hop(bootstrap, count, partitions))
+    return asyncio.run(_hop(kafka, count, partitions))
 
 
-async def _hop(bootstrap: str, count: int, partitions: int) -> float:
+async def _hop(kafka: KafkaConnection, count: int, partitions: int) -> float:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
     from aiokafka.structs import TopicPartition as AioTopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    consumer = AIOKafkaConsumer(**kafka.client_config(enable_auto_commit=False))
+    producer = AIOKafkaProducer(**kafka.client_config(linger_ms=5))
     await consumer.start()
     await producer.start()
     consumer.assign([AioTopicPartition(RAW_IN, p) for p in range(partitions)])
@@ -160,9 +165,9 @@ async def _hop(bootstrap: str, count: int, partitions: int) -> float:
 class OutputWatcher(threading.Thread):
     """Collects the broker timestamps of MomentScored and CaseOpened records as they appear."""
 
-    def __init__(self, bootstrap: str, partitions: int) -> None:
+    def __init__(self, kafka: KafkaConnection, partitions: int) -> None:
         super().__init__(daemon=True)
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=200)
+        self.consumer = KafkaConsumer(**kafka.client_config(consumer_timeout_ms=200))
         tps = [
             TopicPartition(t, p) for t in (JOURNEY_MOMENTS, NOTIFY_CASES) for p in range(partitions)
         ]
@@ -244,11 +249,11 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 def latency_phase(settings: Settings, batch: list[Record], rate: float) -> dict[str, float]:
     """Offer the records at `rate`; publish → scored and → case-opened latency percentiles."""
-    watcher = OutputWatcher(settings.kafka_bootstrap, settings.topic_partitions)
+    watcher = OutputWatcher(settings.kafka, settings.topic_partitions)
     watcher.start()
     feed = FeedWatcher(settings)
     feed.start()
-    sent_at = send_all(settings.kafka_bootstrap, batch, rate)
+    sent_at = send_all(settings.kafka, batch, rate)
     deadline = time.monotonic() + 120
     moments = {derived_id("moment", e): t for e, t in sent_at.items()}
     while len(watcher.scored_at.keys() & moments.keys()) < len(moments):
@@ -293,11 +298,11 @@ def run_bench(settings: Settings, events: int, rate: float, seed: int = 7) -> di
     latency_load = workload(touchpoints[events:])
     with LocalStack(settings) as stack:
         live = stack.settings
-        raw = raw_hop_rate(live.kafka_bootstrap, min(events, 50_000), live.topic_partitions)
+        raw = raw_hop_rate(live.kafka, min(events, 50_000), live.topic_partitions)
         print(f"raw hop: {raw:,.0f} msg/s", flush=True)
         with Clients(live) as clients:
             started = time.perf_counter()
-            send_all(live.kafka_bootstrap, throughput_load.records)
+            send_all(live.kafka, throughput_load.records)
             wait_until_handled(clients, events, throughput_load.expected_cases, timeout=1800)
             elapsed = time.perf_counter() - started
         rate_e2e = events / elapsed

@@ -43,7 +43,7 @@ def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
     from touchstone.common.topics import ALL_TOPICS
 
     created = ensure_topics(
-        settings.kafka_bootstrap,
+        settings.kafka,
         ALL_TOPICS,
         settings.topic_partitions,
         replicas=settings.topic_replicas,
@@ -71,7 +71,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
     visits = live_visits(args.seed, args.rate, datetime.now(UTC))
     sent = publish(
-        settings.kafka_bootstrap,
+        settings.kafka,
         TOUCHPOINTS,
         visits,
         rate_per_s=args.rate,
@@ -137,7 +137,7 @@ def _start_simulator(
         target=publish,
         name="simulator",
         daemon=True,
-        args=(settings.kafka_bootstrap, TOUCHPOINTS, visits),
+        args=(settings.kafka, TOUCHPOINTS, visits),
         kwargs={"rate_per_s": args.rate, "stop_event": stop, "bad_share": args.bad_share},
     )
     thread.start()

@@ -15,6 +15,8 @@ from typing import Any
 
 from aiokafka.abc import ConsumerRebalanceListener
 
+from touchstone.common.kafka_connection import KafkaConnection
+
 WAIT_FOR_GROUP_S = 60.0  # a departed worker is evicted within the session timeout + a rebalance
 
 
@@ -58,7 +60,7 @@ class PauseAssigned(ConsumerRebalanceListener):
 
 @asynccontextmanager
 async def hold_group(
-    bootstrap: str,
+    kafka: KafkaConnection,
     group: str,
     topics: Sequence[str],
     partitions: int,
@@ -69,7 +71,7 @@ async def hold_group(
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap.split(","),
+        **kafka.client_config(),
         group_id=group,
         enable_auto_commit=False,
         session_timeout_ms=10_000,

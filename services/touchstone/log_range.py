@@ -11,6 +11,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from touchstone.common.consumers import incoming
+from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.log_reader import partitions_of
 from touchstone.common.topics import Incoming
 
@@ -39,12 +40,12 @@ class LogRange:
 
     @classmethod
     def now(
-        cls, bootstrap: str, topics: Sequence[str], at_least: Mapping[tuple[str, int], int]
+        cls, kafka: KafkaConnection, topics: Sequence[str], at_least: Mapping[tuple[str, int], int]
     ) -> LogRange:
         """Every partition of the topics, from the first record the broker has to its end now
         (or to at_least, where the broker reports an end short of it)."""
-        partitions = [TopicPartition(t, p) for t, p in partitions_of(bootstrap, topics)]
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
+        partitions = [TopicPartition(t, p) for t, p in partitions_of(kafka, topics)]
+        consumer = KafkaConsumer(**kafka.client_config(enable_auto_commit=False))
         try:
             beginnings = consumer.beginning_offsets(partitions)
             ends = consumer.end_offsets(partitions)
@@ -66,7 +67,7 @@ class LogRange:
 
 
 async def read_range(
-    bootstrap: str, log_range: LogRange, batch: int
+    kafka: KafkaConnection, log_range: LogRange, batch: int
 ) -> AsyncIterator[list[Incoming]]:
     """The range's records in batches of at most this many, each partition in log order."""
     from aiokafka import AIOKafkaConsumer
@@ -80,7 +81,7 @@ async def read_range(
     if not wanted:
         return
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap.split(","),
+        **kafka.client_config(),
         enable_auto_commit=False,
         group_id=None,
         auto_offset_reset="none",  # a start the broker no longer has is an error, not a skip

@@ -1,12 +1,16 @@
 """A small client for producers: build valid touchpoints and publish them to touchpoints.v1.
 
+    from touchstone.common.kafka_connection import KafkaConnection
     from touchstone.publisher import TouchpointPublisher, new_touchpoint
 
-    with TouchpointPublisher("127.0.0.1:19092") as publisher:
+    with TouchpointPublisher(KafkaConnection("127.0.0.1:19092")) as publisher:
         publisher.publish(new_touchpoint(
             source="door-sensor-3", site_id="hcm-01", journey_map="supermarket",
             stage="enter_store", loyalty_card="LC-000123", measurements={"greeting_seconds": 12},
         ))
+
+Over a network, say how: `KafkaConnection("kafka:9093", security_protocol="SASL_SSL", tls_ca=...,
+sasl_mechanism="SCRAM-SHA-512", sasl_username=..., sasl_password=...)`.
 
 Records carry CloudEvents binary-mode headers and are keyed by the customer reference, so one
 customer's touchpoints stay in order.
@@ -21,6 +25,7 @@ from typing import Any, NamedTuple
 
 from kafka import KafkaProducer
 
+from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.prototime import to_datetime, to_timestamp
 from touchstone.common.topics import TOUCHPOINTS, cloudevent_headers
 from touchstone.contacts.v1.touchpoint_pb2 import (
@@ -114,10 +119,12 @@ def new_touchpoint(
 class TouchpointPublisher:
     """Publishes touchpoints to touchpoints.v1 with kafka-python; a context manager."""
 
-    def __init__(self, bootstrap: str, topic: str = TOUCHPOINTS, **producer_config: Any) -> None:
+    def __init__(
+        self, kafka: KafkaConnection, topic: str = TOUCHPOINTS, **producer_config: Any
+    ) -> None:
         config = {"linger_ms": 5, "acks": "all", **producer_config}
         self.topic = topic
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), **config)
+        self.producer = KafkaProducer(**kafka.client_config(**config))
 
     def publish(self, touchpoint: Touchpoint) -> Any:
         """Send one touchpoint; the kafka-python future of its delivery."""

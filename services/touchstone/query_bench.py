@@ -128,7 +128,7 @@ def run_query_bench(settings: Settings, customers: int, runs: int = 300) -> dict
     """Load, time, print the JSON line; everything started here is stopped and dropped."""
     infra = Infrastructure(replace(settings, state_dir=settings.state_dir / "bench-queries"))
     live = infra.start()
-    url, drop = create_scratch_database(live.database_url, "loyalty_bench")
+    url, drop = create_scratch_database(live.database, "loyalty_bench")
     try:
         apply_migrations(url, SPEC.name, *SPEC.migration_sources)
         rng = random.Random(7)

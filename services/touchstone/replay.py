@@ -129,13 +129,11 @@ async def _replay(
 ) -> ReplayReport:
     group = _group_of(spec.name, settings)
     topics = spec.consumed_topics
-    partitions = len(partitions_of(settings.kafka_bootstrap, topics))
-    holding = hold_group(
-        settings.kafka_bootstrap, group, topics, partitions, options.wait_for_workers_s
-    )
-    schemas = ReplaySchemas(settings.database_url, spec)
+    partitions = len(partitions_of(settings.kafka, topics))
+    holding = hold_group(settings.kafka, group, topics, partitions, options.wait_for_workers_s)
+    schemas = ReplaySchemas(settings.database, spec)
     async with holding as hold:
-        resume_at = committed_offsets(settings.kafka_bootstrap, group)
+        resume_at = committed_offsets(settings.kafka, group)
         log_range = _log_to_replay(settings, spec, resume_at)
         recovered = await asyncio.to_thread(schemas.prepare)
         # the old state first takes what its workers left, so both states end at the same
@@ -174,9 +172,9 @@ def _group_of(service: str, settings: Settings) -> str:
     """The consumer group the service's workers use, checked against the other kind's."""
     group = consumer_group(service, settings.consumer)
     others = [consumer_group(service, c) for c in CONSUMERS if c != settings.consumer]
-    if not committed_offsets(settings.kafka_bootstrap, group):
+    if not committed_offsets(settings.kafka, group):
         for other in others:
-            if committed_offsets(settings.kafka_bootstrap, other):
+            if committed_offsets(settings.kafka, other):
                 raise ReplayRefused(
                     f"{service}'s workers consume as group {other}, not {group}: set "
                     f"TOUCHSTONE_CONSUMER as they have it, then replay"
@@ -188,7 +186,7 @@ def _log_to_replay(
     settings: Settings, spec: ServiceSpec, resume_at: Mapping[tuple[str, int], int]
 ) -> LogRange:
     """The service's input from offset 0 to the end of the log now."""
-    log_range = LogRange.now(settings.kafka_bootstrap, spec.consumed_topics, resume_at)
+    log_range = LogRange.now(settings.kafka, spec.consumed_topics, resume_at)
     if trimmed := log_range.trimmed():
         names = ", ".join(f"{topic}[{partition}]" for topic, partition in trimmed)
         raise ReplayRefused(
@@ -221,8 +219,8 @@ class Feed:
             return 0
         from aiokafka import AIOKafkaProducer
 
-        pool = open_pool(self.settings.database_url)
-        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap.split(","))
+        pool = open_pool(self.settings.database)
+        producer = AIOKafkaProducer(**self.settings.kafka.client_config())
         await pool.open(wait=True, timeout=30)
         await producer.start()
         try:
@@ -240,7 +238,7 @@ class Feed:
         producer: Any,
     ) -> int:
         started, done, dead = time.monotonic(), 0, 0
-        async for records in read_range(self.settings.kafka_bootstrap, log_range, self.batch):
+        async for records in read_range(self.settings.kafka, log_range, self.batch):
             outgoing = await handle_until_done(handler, records, self.spec.dead_letter_topic)
             dead += self._dead_letters(outgoing)
             if producer is not None:

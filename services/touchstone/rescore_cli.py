@@ -103,10 +103,10 @@ def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     period = Period(args.since, args.until, timedelta(days=args.settling_days))
     topic = args.topic or CONTACTS_RECORDED
-    log = read_log(settings.kafka_bootstrap, [topic], partial(replayed_by, period))  # bounded
+    log = read_log(settings.kafka, [topic], partial(replayed_by, period))  # bounded
     report = asyncio.run(
         rescore(
-            settings.database_url,
+            settings.database,
             log,
             period,
             in_force,
@@ -129,7 +129,7 @@ def in_force_now(settings: Settings) -> StandardSet:
     from journey.service import standards_in_force
     from touchstone.common.journey_maps import load_maps
 
-    latest = latest_promotion_in(settings.database_url)
+    latest = latest_promotion_in(settings.database)
     promoted = standard_set_of(latest, load_maps(settings.maps_dir)) if latest else None
     return promoted or standards_in_force(settings)
 
@@ -150,7 +150,7 @@ def promote(
     effective_from = args.effective_from or now + EFFECTIVE_AFTER
     event = promoted(candidate, text, report, args.reason, args.by, now, effective_from)
     record = promotion_record(event)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(**settings.kafka.client_config(acks="all"))
     try:
         producer.send(
             args.standards_topic or record.topic,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from kafka import KafkaProducer
 
+from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.prototime import to_timestamp
 from touchstone.contacts.v1.contacts_service_pb2 import RegisterCustomerRequest
 from touchstone.contacts.v1.profile_pb2 import CONSENT_CHANNEL_EMAIL, Consent, QuietHours
@@ -376,7 +377,7 @@ class PublishError(RuntimeError):
 
 
 def publish(
-    bootstrap: str,
+    kafka: KafkaConnection,
     topic: str,
     visits: Iterable[list[Touchpoint]],
     rate_per_s: float | None = None,
@@ -388,9 +389,7 @@ def publish(
     """Send the visits' touchpoints to `topic`, paced; the number of records sent (bad included)."""
     pacer = Pacer(rate_per_s, stop_event)
     failures: list[BaseException] = []
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap.split(","), client_id="touchstone-simulator", linger_ms=5
-    )
+    producer = KafkaProducer(**kafka.client_config(client_id="touchstone-simulator", linger_ms=5))
     sent = 0
     try:
         for record in itertools.islice(records(visits, bad_share, seed), stop_after):

@@ -40,7 +40,7 @@ def service_spec(name: str) -> ServiceSpec:
 def migrate_all(settings: Settings) -> dict[str, list[str]]:
     """Apply every service's migrations; the versions applied, by service."""
     return {
-        name: apply_migrations(settings.database_url, name, *service_spec(name).migration_sources)
+        name: apply_migrations(settings.database, name, *service_spec(name).migration_sources)
         for name in SERVICES
     }
 
@@ -174,7 +174,7 @@ class LocalStack:
         """Bring everything up; the settings every client should use."""
         try:
             self.settings = with_dev_keys(self.infra.start())
-            ensure_topics(self.settings.kafka_bootstrap, ALL_TOPICS, self.settings.topic_partitions)
+            ensure_topics(self.settings.kafka, ALL_TOPICS, self.settings.topic_partitions)
             migrate_all(self.settings)
             self.services = ServiceProcesses(self.settings)
             self.services.start(services)

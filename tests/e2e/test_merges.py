@@ -134,7 +134,7 @@ def test_merged_customers_are_one_everywhere_until_unmerged_and_a_replay_agrees(
 
     # contacts.profiles.v1 carries merged, unmerged, merged for the absorbed customer, in order.
     profile_log = read_log(
-        stack.settings.kafka_bootstrap, [CONTACTS_PROFILES], lambda r: r.key == absorbed.encode()
+        stack.settings.kafka, [CONTACTS_PROFILES], lambda r: r.key == absorbed.encode()
     )
     changes = [CustomerEvent.FromString(r.value or b"") for r in profile_log]
     assert [c.WhichOneof("change") for c in changes] == ["merged", "unmerged", "merged"]
@@ -144,7 +144,7 @@ def test_merged_customers_are_one_everywhere_until_unmerged_and_a_replay_agrees(
     # Replay the log into a fresh database: up to the unmerge, then all of it.
     ours = {survivor.encode(), absorbed.encode()}
     topics = [CONTACTS_RECORDED, JOURNEY_MOMENTS, CONTACTS_PROFILES]
-    log = read_log(stack.settings.kafka_bootstrap, topics, lambda r: r.key in ours)
+    log = read_log(stack.settings.kafka, topics, lambda r: r.key in ours)
     unmerge_at = profile_log[1]
     up_to_unmerge = [
         r

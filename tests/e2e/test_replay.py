@@ -28,6 +28,7 @@ from tests.e2e.test_scale_out import counts, settle, unscored_touchpoints
 from tests.e2e.test_whole_journey import eventually
 from touchstone.common.embedded import EmbeddedBroker, free_port
 from touchstone.common.kafka_admin import ensure_topics
+from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.settings import Settings
 from touchstone.common.topics import ALL_TOPICS, TOUCHPOINTS
 from touchstone.simulator import SimConfig, generate_visits, publish
@@ -42,7 +43,7 @@ def own_broker(infra: Settings) -> Iterator[Settings]:
     broker = EmbeddedBroker(workdir, port=free_port())
     broker.start()
     try:
-        ensure_topics(broker.bootstrap, ALL_TOPICS, infra.topic_partitions)
+        ensure_topics(KafkaConnection(broker.bootstrap), ALL_TOPICS, infra.topic_partitions)
         yield replace(infra, kafka_bootstrap=broker.bootstrap)
     finally:
         broker.stop()
@@ -64,7 +65,7 @@ def publish_visits(settings: Settings, seed: int, visits: int) -> int:
         for v in generate_visits(seed, start, visits, config)
         if all(tp.occurred_at.ToDatetime(UTC) < datetime.now(UTC) for tp in v)
     ]
-    return publish(settings.kafka_bootstrap, TOUCHPOINTS, past, rate_per_s=2000.0)
+    return publish(settings.kafka, TOUCHPOINTS, past, rate_per_s=2000.0)
 
 
 def replay_command(

@@ -96,7 +96,7 @@ def test_three_journey_workers_one_killed_mid_stream_score_everything_once(
     sent: list[int] = []
     publisher = threading.Thread(
         target=lambda: sent.append(
-            publish(stack.settings.kafka_bootstrap, TOUCHPOINTS, visits, rate_per_s=RATE_PER_S)
+            publish(stack.settings.kafka, TOUCHPOINTS, visits, rate_per_s=RATE_PER_S)
         )
     )
     publisher.start()

@@ -615,7 +615,7 @@ def test_the_producers_client_publishes_touchpoints_that_get_scored(
     stack: LocalStack, clients: Clients
 ) -> None:
     email = f"lan.{uuid.uuid4().hex[:6]}@Example.com"
-    with TouchpointPublisher(stack.settings.kafka_bootstrap) as publisher:
+    with TouchpointPublisher(stack.settings.kafka) as publisher:
         publisher.publish(
             new_touchpoint(
                 source="door-3",

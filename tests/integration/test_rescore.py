@@ -144,10 +144,10 @@ def promote_and_take(live: Settings, rescore: list[str], candidate: str) -> Stan
     """Promote the candidate onto a topic of its own; journey takes the promotion from there,
     and from then on it is the version in force."""
     standards_topic = f"standards-{uuid.uuid4().hex[:8]}"
-    ensure_topics(live.kafka_bootstrap, [standards_topic], 1)
+    ensure_topics(live.kafka, [standards_topic], 1)
     args = parser().parse_args([*rescore, *PROMOTE, standards_topic])
     assert args.func(args, live) == 0
-    (published,) = read_log(live.kafka_bootstrap, [standards_topic], lambda r: True)
+    (published,) = read_log(live.kafka, [standards_topic], lambda r: True)
     taken = replace(published, topic=JOURNEY_STANDARDS)
     score_live(live, [taken])
     assert in_force_now(live).version == candidate

@@ -11,6 +11,7 @@ from touchstone.audit_cli import cli_caller, line, matches
 from touchstone.common.audit import audit_record, named_ids
 from touchstone.common.auth import Principal
 from touchstone.common.dev_keys import DevKeys, mint
+from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.settings import Settings
 from touchstone.contacts.v1 import contacts_service_pb2 as contacts
 from touchstone.contacts.v1 import touchpoint_pb2
@@ -82,7 +83,7 @@ def test_a_broker_that_is_away_costs_a_call_at_most_the_send_timeout() -> None:
     from touchstone.common.audit import SEND_TIMEOUT_S, KafkaAuditTrail
     from touchstone.common.embedded import free_port
 
-    trail = KafkaAuditTrail(f"127.0.0.1:{free_port()}")  # nothing listens there
+    trail = KafkaAuditTrail(KafkaConnection(f"127.0.0.1:{free_port()}"))  # nothing listens there
     record = audit_record(service="x", method="/m", caller=LAN, peer="p", outcome="OK")
     started = time.monotonic()
     asyncio.run(trail.record(record))

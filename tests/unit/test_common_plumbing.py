@@ -64,19 +64,34 @@ def test_every_setting_can_be_set_from_the_environment() -> None:
 
 
 def test_an_external_database_alone_also_turns_the_embedded_stack_off() -> None:
-    assert not Settings.from_env({"TOUCHSTONE_DATABASE_URL": "postgresql://db/t"}).embedded
+    url = "postgresql://db/t?sslmode=verify-full"
+    assert not Settings.from_env({"TOUCHSTONE_DATABASE_URL": url}).embedded
 
 
 @pytest.mark.parametrize(("flag", "embedded"), [("1", True), ("yes", True), ("off", False)])
 def test_an_explicit_embedded_flag_wins_over_the_inference(flag: str, embedded: bool) -> None:
-    env = {"TOUCHSTONE_KAFKA_BOOTSTRAP": "k:9092", "TOUCHSTONE_EMBEDDED": flag}
+    env = {
+        "TOUCHSTONE_KAFKA_BOOTSTRAP": "k:9092",
+        "TOUCHSTONE_KAFKA_PLAINTEXT": "1",
+        "TOUCHSTONE_EMBEDDED": flag,
+    }
     assert Settings.from_env(env).embedded is embedded
 
 
 def test_external_settings_with_every_field_changed_survive_as_env() -> None:
     settings = Settings(
         kafka_bootstrap="k1:9092",
+        kafka_security_protocol="SASL_SSL",
+        kafka_tls_ca=Path("/etc/ts/kafka-ca.pem"),
+        kafka_tls_cert=Path("/etc/ts/kafka.pem"),
+        kafka_tls_key=Path("/etc/ts/kafka.key"),
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="touchstone",
+        kafka_sasl_password="s3cret",
         database_url="postgresql://db/x",
+        database_tls_ca=Path("/etc/ts/pg-ca.pem"),
+        database_tls_cert=Path("/etc/ts/pg.pem"),
+        database_tls_key=Path("/etc/ts/pg.key"),
         state_dir=Path("/tmp/s"),
         grpc_ports={"contacts": 1, "journey": 2, "loyalty": 3, "notify": 4},
         topic_partitions=8,

@@ -30,7 +30,11 @@ def test_settings_default_to_the_embedded_stack() -> None:
 
 def test_pointing_at_an_existing_broker_turns_the_embedded_stack_off() -> None:
     settings = Settings.from_env(
-        {"TOUCHSTONE_KAFKA_BOOTSTRAP": "k1:9092,k2:9092", "TOUCHSTONE_NOTIFY_GRPC_PORT": "6004"}
+        {
+            "TOUCHSTONE_KAFKA_BOOTSTRAP": "k1:9092,k2:9092",
+            "TOUCHSTONE_KAFKA_PLAINTEXT": "1",
+            "TOUCHSTONE_NOTIFY_GRPC_PORT": "6004",
+        }
     )
     assert not settings.embedded
     assert settings.grpc_address("notify") == "127.0.0.1:6004"
@@ -40,6 +44,7 @@ def test_settings_survive_the_trip_to_a_child_process() -> None:
     settings = Settings.from_env(
         {
             "TOUCHSTONE_DATABASE_URL": "postgresql://db/x",
+            "TOUCHSTONE_DATABASE_PLAINTEXT": "1",
             "TOUCHSTONE_BATCH_SIZE": "64",
             "TOUCHSTONE_CONSUMER": "faust",
         }

@@ -16,6 +16,7 @@ from google.protobuf.message import DecodeError
 from contacts.codec import facts_of
 from contacts.domain import validate
 from touchstone import simulator
+from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.prototime import to_datetime
 from touchstone.contacts.v1.touchpoint_pb2 import Channel, Touchpoint
 from touchstone.publisher import customer_key
@@ -270,7 +271,8 @@ class FakeProducer:
 
 def test_publish_sends_up_to_stop_after_then_flushes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(simulator, "KafkaProducer", FakeProducer)
-    count = publish("127.0.0.1:1", "touchpoints.v1", generate_visits(1, START), stop_after=250)
+    kafka = KafkaConnection("127.0.0.1:1")
+    count = publish(kafka, "touchpoints.v1", generate_visits(1, START), stop_after=250)
     producer = FakeProducer.instances[-1]
     assert count == len(producer.sent) == 250
     assert producer.flushed and producer.closed
@@ -282,7 +284,8 @@ def test_publish_stops_on_the_event(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(simulator, "KafkaProducer", FakeProducer)
     stop = threading.Event()
     stop.set()
-    assert publish("127.0.0.1:1", "t", generate_visits(1, START), 100.0, stop_event=stop) == 0
+    kafka = KafkaConnection("127.0.0.1:1")
+    assert publish(kafka, "t", generate_visits(1, START), 100.0, stop_event=stop) == 0
 
 
 def test_live_touchpoints_come_in_the_order_they_happen_each_once() -> None:

@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 
 from touchstone.audit.v1.audit_pb2 import AuditRecord
 from touchstone.common.auth import Principal
+from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.prototime import to_timestamp
 from touchstone.common.topics import AUDIT, cloudevent_headers
 
@@ -79,8 +80,8 @@ def named_ids(request: Any) -> str:
 class KafkaAuditTrail:
     """Publishes records with aiokafka, waiting for the broker to have each."""
 
-    def __init__(self, bootstrap: str) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, kafka: KafkaConnection) -> None:
+        self.kafka = kafka
         self._producer: Any = None
 
     async def record(self, record: AuditRecord) -> None:
@@ -116,7 +117,7 @@ class KafkaAuditTrail:
         if self._producer is None:
             from aiokafka import AIOKafkaProducer
 
-            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap.split(","))
+            producer = AIOKafkaProducer(**self.kafka.client_config())
             try:
                 await producer.start()
             except BaseException:
@@ -137,11 +138,11 @@ def _log_lost(delivery: asyncio.Future[Any], record: AuditRecord) -> None:
         )
 
 
-def publish_records(bootstrap: str, records: Iterable[AuditRecord]) -> None:
+def publish_records(kafka: KafkaConnection, records: Iterable[AuditRecord]) -> None:
     """Publish records from a plain (not async) process, such as the `touchstone` command."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap.split(","))
+    producer = KafkaProducer(**kafka.client_config())
     try:
         for record in records:
             producer.send(

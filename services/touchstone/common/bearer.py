@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import grpc
 
+from touchstone.common.hosts import is_loopback
 from touchstone.common.settings import Settings
 
 
@@ -83,7 +84,5 @@ def authenticated(channel: grpc.Channel, token: str) -> grpc.Channel:
 def may_send_token(settings: Settings, address: str) -> bool:
     """Whether a token may go to address: over TLS, to this machine, or where the operator says
     a mesh encrypts plaintext (a token sent in clear over a network is a token given away)."""
-    from touchstone.common.transport import is_loopback
-
     host = address.rsplit(":", 1)[0].strip("[]")
     return settings.grpc_tls_ca is not None or settings.grpc_plaintext or is_loopback(host)

@@ -127,11 +127,11 @@ class BatchConsumerService(mode.Service):
     async def on_start(self) -> None:
         from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-        bootstrap = self.settings.kafka_bootstrap.split(",")
+        kafka = self.settings.kafka
         rebalance_ms = int(self.settings.rebalance_timeout_s * 1000)
         self._consumer = AIOKafkaConsumer(
             *self.topics,
-            bootstrap_servers=bootstrap,
+            **kafka.client_config(),
             group_id=self.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -141,7 +141,7 @@ class BatchConsumerService(mode.Service):
             max_poll_records=self.settings.batch_size,
             fetch_max_wait_ms=int(self.settings.batch_within_s * 1000),
         )
-        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2)
+        self._producer = AIOKafkaProducer(**kafka.client_config(linger_ms=2))
         await self._producer.start()
         await self._consumer.start()
 
@@ -220,7 +220,8 @@ def faust_app(name: str, settings: Settings) -> faust.App:
     datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         consumer_group(name, "faust"),
-        broker=";".join(f"kafka://{h}" for h in settings.kafka_bootstrap.split(",")),
+        broker=settings.kafka.faust_broker(),
+        broker_credentials=settings.kafka.faust_credentials(),
         store="memory://",
         datadir=str(datadir),
         autodiscover=False,

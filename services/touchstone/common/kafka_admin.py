@@ -9,11 +9,12 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.topics import topic_config
 
 
 def ensure_topics(
-    bootstrap: str,
+    kafka: KafkaConnection,
     names: Iterable[str],
     partitions: int,
     timeout_s: float = 30.0,
@@ -21,7 +22,7 @@ def ensure_topics(
 ) -> list[str]:
     """Create the named topics that do not exist yet, each with its retention (topics.py);
     return the ones created."""
-    admin = _connect(bootstrap, timeout_s)
+    admin = _connect(kafka, timeout_s)
     try:
         existing = set(admin.list_topics())
         missing = [n for n in names if n not in existing]
@@ -37,11 +38,11 @@ def ensure_topics(
         admin.close()
 
 
-def _connect(bootstrap: str, timeout_s: float) -> KafkaAdminClient:
+def _connect(kafka: KafkaConnection, timeout_s: float) -> KafkaAdminClient:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="touchstone")
+            return KafkaAdminClient(**kafka.client_config(client_id="touchstone"))
         except KafkaError:
             if time.monotonic() > deadline:
                 raise
@@ -49,10 +50,10 @@ def _connect(bootstrap: str, timeout_s: float) -> KafkaAdminClient:
 
 
 def committed_offsets(
-    bootstrap: str, group: str, timeout_s: float = 30.0
+    kafka: KafkaConnection, group: str, timeout_s: float = 30.0
 ) -> dict[tuple[str, int], int]:
     """The offsets the group has committed, by (topic, partition): where it resumes."""
-    admin = _connect(bootstrap, timeout_s)
+    admin = _connect(kafka, timeout_s)
     try:
         offsets = admin.list_group_offsets({group: None}).get(group) or {}
         return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}

@@ -7,12 +7,13 @@ from collections.abc import Callable, Sequence
 from kafka import KafkaConsumer, TopicPartition
 
 from touchstone.common.consumers import incoming
+from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.topics import Incoming
 
 
-def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[tuple[str, int]]:
+def partitions_of(kafka: KafkaConnection, topics: Sequence[str]) -> list[tuple[str, int]]:
     """Every (topic, partition) of the topics."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka.client_config(enable_auto_commit=False))
     try:
         return partitions_in(consumer, topics)
     finally:
@@ -25,13 +26,13 @@ def partitions_in(consumer: KafkaConsumer, topics: Sequence[str]) -> list[tuple[
 
 
 def read_log(
-    bootstrap: str,
+    kafka: KafkaConnection,
     topics: Sequence[str],
     keep: Callable[[Incoming], bool],
 ) -> list[Incoming]:
     """The records keep() accepts, partition by partition in log order, from offset 0 to the
     end each partition has now."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka.client_config(enable_auto_commit=False))
     try:
         partitions = [TopicPartition(t, p) for t, p in partitions_in(consumer, topics)]
         consumer.assign(partitions)

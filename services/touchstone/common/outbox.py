@@ -72,9 +72,7 @@ class OutboxRelay(mode.Service):
     async def on_start(self) -> None:
         from aiokafka import AIOKafkaProducer
 
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap.split(","), linger_ms=2
-        )
+        self._producer = AIOKafkaProducer(**self.settings.kafka.client_config(linger_ms=2))
         await self._producer.start()
 
     async def on_stop(self) -> None:

@@ -6,8 +6,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from touchstone.common.kafka_connection import KafkaConnection
 
 SERVICES = ("contacts", "journey", "loyalty", "notify")
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+POSTGRES_ENCRYPTED = ("require", "verify-ca", "verify-full")  # sslmodes that never fall back
 CONSUMERS = ("aiokafka", "faust")
 DEFAULT_GRPC_PORTS = {"contacts": 50051, "journey": 50052, "loyalty": 50053, "notify": 50054}
 DEFAULT_METRICS_PORTS = {"contacts": 9101, "journey": 9102, "loyalty": 9103, "notify": 9104}
@@ -18,7 +25,19 @@ class Settings:
     """Everything a Touchstone process may be told; defaults run the embedded local stack."""
 
     kafka_bootstrap: str = "127.0.0.1:19092"
+    kafka_security_protocol: str = "PLAINTEXT"  # SSL or SASL_SSL beyond this machine
+    kafka_tls_ca: Path | None = None  # the CA the brokers' certificates chain to (system CAs: None)
+    kafka_tls_cert: Path | None = None  # this client's certificate for mutual TLS ...
+    kafka_tls_key: Path | None = None  # ... and key
+    kafka_sasl_mechanism: str = ""  # PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, with SASL_*
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = field(default="", repr=False)
+    kafka_plaintext: bool = False  # allow PLAINTEXT beyond loopback (the network encrypts)
     database_url: str = "postgresql://touchstone@127.0.0.1:15432/touchstone"
+    database_tls_ca: Path | None = None  # given: sslmode=verify-full against this CA
+    database_tls_cert: Path | None = None  # this client's certificate for mutual TLS ...
+    database_tls_key: Path | None = None  # ... and key
+    database_plaintext: bool = False  # allow an unencrypted database beyond loopback
     state_dir: Path = Path(".touchstone")
     grpc_host: str = "127.0.0.1"
     grpc_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_GRPC_PORTS))
@@ -74,6 +93,24 @@ class Settings:
             )
         if self.webhook_url and not self.webhook_secret:
             raise ValueError("TOUCHSTONE_WEBHOOK_SECRET is required with TOUCHSTONE_WEBHOOK_URL")
+        from touchstone.common.data_transport import check_data_transport
+
+        check_data_transport(self)
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """How every Kafka client of this process connects: the brokers, TLS and SASL."""
+        from touchstone.common.kafka_connection import KafkaConnection
+
+        return KafkaConnection.of(self)
+
+    @property
+    def database(self) -> str:
+        """The libpq connection string every database client of this process uses: the URL,
+        with TLS (verify-full) when a CA is set."""
+        from touchstone.common.data_transport import database_conninfo
+
+        return database_conninfo(self)
 
     def grpc_address(self, service: str) -> str:
         """host:port the named service's gRPC server listens on."""
@@ -95,7 +132,21 @@ class Settings:
         external = "TOUCHSTONE_KAFKA_BOOTSTRAP" in env or "TOUCHSTONE_DATABASE_URL" in env
         return cls(
             kafka_bootstrap=env.get("TOUCHSTONE_KAFKA_BOOTSTRAP", base.kafka_bootstrap),
+            kafka_security_protocol=env.get(
+                "TOUCHSTONE_KAFKA_SECURITY_PROTOCOL", base.kafka_security_protocol
+            ).upper(),
+            kafka_tls_ca=_path(env.get("TOUCHSTONE_KAFKA_TLS_CA")),
+            kafka_tls_cert=_path(env.get("TOUCHSTONE_KAFKA_TLS_CERT")),
+            kafka_tls_key=_path(env.get("TOUCHSTONE_KAFKA_TLS_KEY")),
+            kafka_sasl_mechanism=env.get("TOUCHSTONE_KAFKA_SASL_MECHANISM", "").upper(),
+            kafka_sasl_username=env.get("TOUCHSTONE_KAFKA_SASL_USERNAME", ""),
+            kafka_sasl_password=env.get("TOUCHSTONE_KAFKA_SASL_PASSWORD", ""),
+            kafka_plaintext=_flag(env.get("TOUCHSTONE_KAFKA_PLAINTEXT"), default=False),
             database_url=env.get("TOUCHSTONE_DATABASE_URL", base.database_url),
+            database_tls_ca=_path(env.get("TOUCHSTONE_DATABASE_TLS_CA")),
+            database_tls_cert=_path(env.get("TOUCHSTONE_DATABASE_TLS_CERT")),
+            database_tls_key=_path(env.get("TOUCHSTONE_DATABASE_TLS_KEY")),
+            database_plaintext=_flag(env.get("TOUCHSTONE_DATABASE_PLAINTEXT"), default=False),
             state_dir=Path(env.get("TOUCHSTONE_STATE_DIR", str(base.state_dir))),
             grpc_host=env.get("TOUCHSTONE_GRPC_HOST", base.grpc_host),
             grpc_ports=ports,
@@ -149,7 +200,13 @@ class Settings:
         """The variables that hand these settings to a child process."""
         env = {
             "TOUCHSTONE_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "TOUCHSTONE_KAFKA_SECURITY_PROTOCOL": self.kafka_security_protocol,
+            "TOUCHSTONE_KAFKA_SASL_MECHANISM": self.kafka_sasl_mechanism,
+            "TOUCHSTONE_KAFKA_SASL_USERNAME": self.kafka_sasl_username,
+            "TOUCHSTONE_KAFKA_SASL_PASSWORD": self.kafka_sasl_password,
+            "TOUCHSTONE_KAFKA_PLAINTEXT": "1" if self.kafka_plaintext else "0",
             "TOUCHSTONE_DATABASE_URL": self.database_url,
+            "TOUCHSTONE_DATABASE_PLAINTEXT": "1" if self.database_plaintext else "0",
             "TOUCHSTONE_STATE_DIR": str(self.state_dir),
             "TOUCHSTONE_GRPC_HOST": self.grpc_host,
             "TOUCHSTONE_TOPIC_PARTITIONS": str(self.topic_partitions),
@@ -189,6 +246,12 @@ class Settings:
             "TOUCHSTONE_GRPC_TLS_CA": self.grpc_tls_ca,
             "TOUCHSTONE_GRPC_TLS_CLIENT_CERT": self.grpc_tls_client_cert,
             "TOUCHSTONE_GRPC_TLS_CLIENT_KEY": self.grpc_tls_client_key,
+            "TOUCHSTONE_KAFKA_TLS_CA": self.kafka_tls_ca,
+            "TOUCHSTONE_KAFKA_TLS_CERT": self.kafka_tls_cert,
+            "TOUCHSTONE_KAFKA_TLS_KEY": self.kafka_tls_key,
+            "TOUCHSTONE_DATABASE_TLS_CA": self.database_tls_ca,
+            "TOUCHSTONE_DATABASE_TLS_CERT": self.database_tls_cert,
+            "TOUCHSTONE_DATABASE_TLS_KEY": self.database_tls_key,
         }
         env.update({name: str(path) for name, path in tls.items() if path is not None})
         if self.maps_dir is not None:

@@ -6,12 +6,12 @@ operator says a service mesh encrypts the traffic (TOUCHSTONE_GRPC_PLAINTEXT=1).
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 
+from touchstone.common.hosts import is_loopback
 from touchstone.common.settings import Settings
 
 
@@ -46,16 +46,6 @@ def server_tls(settings: Settings, host: str) -> ServerTls | None:
         f"gRPC on {host} would be plaintext: set TOUCHSTONE_GRPC_TLS_CERT and "
         f"TOUCHSTONE_GRPC_TLS_KEY, or TOUCHSTONE_GRPC_PLAINTEXT=1 where a service mesh encrypts it"
     )
-
-
-def is_loopback(host: str) -> bool:
-    """Whether the host is this machine only (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def client_channel(settings: Settings, address: str) -> grpc.Channel:

@@ -185,7 +185,7 @@ def authentication(settings: Settings, service: str) -> list[grpc.aio.ServerInte
         {INGEST: settings.rate_ingest_per_s, CALLS: settings.rate_calls_per_s},
         settings.max_streams,
     )
-    trail = KafkaAuditTrail(settings.kafka_bootstrap)
+    trail = KafkaAuditTrail(settings.kafka)
     return [Authenticate(keys, trail, service, limits, settings.max_call_s)]
 
 
@@ -199,9 +199,9 @@ def transport_security(settings: Settings, service: str) -> ServerTls | None:
 
 def run_service(spec: ServiceSpec, settings: Settings) -> None:
     """Migrate the schema, then run the worker until it is told to stop (SIGINT or SIGTERM)."""
-    refuse_during_replay(settings.database_url, spec.name)
-    apply_migrations(settings.database_url, spec.name, *spec.migration_sources)
-    pool = open_pool(settings.database_url)
+    refuse_during_replay(settings.database, spec.name)
+    apply_migrations(settings.database, spec.name, *spec.migration_sources)
+    pool = open_pool(settings.database)
     store = spec.store(pool, settings)
     handler = spec.batch_handler(store, settings)
     serve_metrics(settings.grpc_host, settings.metrics_ports.get(spec.name, 0), spec.name)

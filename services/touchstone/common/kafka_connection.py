@@ -1,0 +1,102 @@
+"""How every Kafka client connects: the brokers, and TLS and SASL from the settings.
+
+One object, so no client can forget the security settings: aiokafka and kafka-python take the
+same keyword arguments (`client_config`), and Faust takes its credentials (`faust_credentials`).
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import faust
+
+    from touchstone.common.settings import Settings
+
+
+@dataclass(frozen=True)
+class KafkaConnection:
+    """The brokers to bootstrap from and how to secure the connection to them."""
+
+    bootstrap: str  # host:port[,host:port...]
+    security_protocol: str = "PLAINTEXT"
+    tls_ca: Path | None = None  # None: the system's CAs (with SSL and SASL_SSL)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    sasl_mechanism: str = ""
+    sasl_username: str = ""
+    sasl_password: str = field(default="", repr=False)
+
+    @classmethod
+    def of(cls, settings: Settings) -> KafkaConnection:
+        """The connection the settings describe (they were checked when read)."""
+        return cls(
+            bootstrap=settings.kafka_bootstrap,
+            security_protocol=settings.kafka_security_protocol,
+            tls_ca=settings.kafka_tls_ca,
+            tls_cert=settings.kafka_tls_cert,
+            tls_key=settings.kafka_tls_key,
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_username=settings.kafka_sasl_username,
+            sasl_password=settings.kafka_sasl_password,
+        )
+
+    @property
+    def servers(self) -> list[str]:
+        """The bootstrap addresses, one per broker."""
+        return [address.strip() for address in self.bootstrap.split(",") if address.strip()]
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL_")
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS client context (verifying the brokers' names), or None without TLS."""
+        if not self.uses_tls:
+            return None
+        context = ssl.create_default_context(cafile=str(self.tls_ca) if self.tls_ca else None)
+        if self.tls_cert and self.tls_key:
+            context.load_cert_chain(self.tls_cert, self.tls_key)
+        return context
+
+    def client_config(self, **options: Any) -> dict[str, Any]:
+        """Keyword arguments for an aiokafka or kafka-python client, with the given options."""
+        config: dict[str, Any] = {
+            "bootstrap_servers": self.servers,
+            "security_protocol": self.security_protocol,
+        }
+        if self.uses_tls:
+            config["ssl_context"] = self.ssl_context()
+        if self.uses_sasl:
+            config |= {
+                "sasl_mechanism": self.sasl_mechanism,
+                "sasl_plain_username": self.sasl_username,
+                "sasl_plain_password": self.sasl_password,
+            }
+        return config | options
+
+    def faust_broker(self) -> str:
+        """The broker URL Faust takes."""
+        return ";".join(f"kafka://{address}" for address in self.servers)
+
+    def faust_credentials(self) -> faust.types.auth.CredentialsT | None:
+        """The credentials Faust takes: SASL (over TLS or not), TLS alone, or none."""
+        from faust.auth import SASLCredentials, SSLCredentials
+
+        if self.uses_sasl:
+            return SASLCredentials(
+                username=self.sasl_username,
+                password=self.sasl_password,
+                ssl_context=self.ssl_context(),
+                mechanism=self.sasl_mechanism,
+            )
+        if self.uses_tls:
+            return SSLCredentials(self.ssl_context())
+        return None
