@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from touchstone.common.data_transport import database_conninfo
+from touchstone.common.settings import Settings
 from touchstone.common.topics import ALL_TOPICS, topic_config
 
 WORKLOADS = {"Deployment", "Job"}
@@ -27,6 +29,12 @@ SERVICE_SETTINGS = {
 }
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|DATABASE_URL|PRIVATE_KEY|API_KEY", re.I)
 URL_CREDENTIALS = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
+FILE_SETTINGS = ("_FILE", "_DIR", "_KEYS", "_CA", "_CERT", "_KEY")
+# what a secretKeyRef stands for when the settings are read as a service would read them: the
+# database URL as an operator's secret holds it (a host on the network, no sslmode)
+FROM_SECRET = {
+    "TOUCHSTONE_DATABASE_URL": "postgresql://touchstone:secret@database.invalid/touchstone"
+}
 DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 Doc = dict[str, Any]
@@ -130,15 +138,30 @@ def service_settings_problems(doc: Doc, docs: list[Doc]) -> Iterator[str]:
         url = env.get("TOUCHSTONE_DATABASE_URL")
         if url is not None and not (isinstance(url, dict) and "secretKeyRef" in url):
             yield f"container {c['name']}: TOUCHSTONE_DATABASE_URL must come from a secretKeyRef"
+        yield from (f"container {c['name']}: {p}" for p in settings_read_problems(env))
         mounts = [m["mountPath"] for m in c.get("volumeMounts", [])]
         files = {
             name: str(value)
             for name, value in env.items()
-            if name.endswith(("_FILE", "_DIR", "_KEYS")) and name != "TOUCHSTONE_STATE_DIR"
+            if name.endswith(FILE_SETTINGS) and name != "TOUCHSTONE_STATE_DIR"
         }
         for name, path in files.items():
             if not any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounts):
                 yield f"container {c['name']}: {name}={path} is not on a mounted volume"
+
+
+def settings_read_problems(env: dict[str, Any]) -> list[str]:
+    """What the service would refuse at start when it reads these settings (plaintext Kafka or
+    Postgres beyond loopback, incomplete TLS or SASL, ...); a secretKeyRef stands for a value."""
+    values = {
+        name: FROM_SECRET.get(name, "from-secret") if isinstance(value, dict) else str(value)
+        for name, value in env.items()
+    }
+    try:
+        database_conninfo(Settings.from_env(values))
+    except ValueError as refused:
+        return [f"settings refused at start: {refused}"]
+    return []
 
 
 def topic_problems(docs: list[Doc], settings: dict[str, str]) -> list[str]:

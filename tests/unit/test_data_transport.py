@@ -12,7 +12,7 @@ from faust.auth import SASLCredentials, SSLCredentials
 from psycopg.conninfo import conninfo_to_dict
 
 from tests.pki import Pki, make_pki
-from touchstone.common.data_transport import PlaintextDataRefused
+from touchstone.common.data_transport import PlaintextDataRefused, database_conninfo
 from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.settings import Settings
 
@@ -123,13 +123,17 @@ def test_incomplete_kafka_or_database_security_is_refused(
         Settings.from_env(REMOTE_KAFKA | env)
 
 
-def test_plaintext_postgres_beyond_this_machine_is_refused() -> None:
+def test_plaintext_postgres_beyond_this_machine_is_refused_before_it_is_connected_to() -> None:
     with pytest.raises(PlaintextDataRefused, match="TOUCHSTONE_DATABASE_TLS_CA"):
-        Settings(database_url="postgresql://touchstone@db.internal:5432/touchstone")
+        _conninfo("postgresql://touchstone@db.internal:5432/touchstone")
     with pytest.raises(PlaintextDataRefused):  # prefer falls back to plaintext: not enough
-        Settings(database_url="postgresql://touchstone@db.internal/touchstone?sslmode=prefer")
+        _conninfo("postgresql://touchstone@db.internal/touchstone?sslmode=prefer")
     with pytest.raises(PlaintextDataRefused):  # one host of several is remote
-        Settings(database_url="host=/var/run/postgresql,db.internal dbname=touchstone")
+        _conninfo("host=/var/run/postgresql,db.internal dbname=touchstone")
+
+
+def _conninfo(url: str) -> str:
+    return database_conninfo(Settings(database_url=url))
 
 
 @pytest.mark.parametrize(
@@ -171,7 +175,7 @@ def test_plaintext_postgres_is_allowed_where_the_operator_says_the_network_encry
 
 def test_a_connection_string_that_is_not_libpqs_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="not a libpq URL"):
-        Settings(database_url="postgresql://db/x?sslmode")
+        database_conninfo(Settings(database_url="postgresql://db/x?sslmode"))
 
 
 def test_changing_settings_checks_them_again() -> None:

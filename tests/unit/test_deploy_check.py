@@ -221,3 +221,43 @@ def test_an_overlay_that_does_not_build_is_named(
     assert next(line for line in lines if line.startswith("dev: ")).startswith(
         "dev: kubectl kustomize failed: "
     )
+
+
+def test_data_in_clear_or_a_missing_ca_is_named(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prod, dev = tree / "deploy/k8s/overlays/prod", tree / "deploy/k8s/overlays/dev"
+    edit(
+        prod / "kustomization.yaml",
+        "      - TOUCHSTONE_DATABASE_TLS_CA=/etc/touchstone/db-ca/ca.crt\n",
+        "",
+    )
+    edit(
+        prod / "encrypted.yaml",
+        "    name: kafka-ca\n    mountPath: /etc/touchstone/kafka-ca\n",
+        "    name: kafka-ca\n    mountPath: /etc/kafka-ca-elsewhere\n",
+    )
+    edit(dev / "kustomization.yaml", "      - TOUCHSTONE_KAFKA_PLAINTEXT=1\n", "")
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    for service in ("contacts", "journey", "loyalty", "notify"):
+        label = f"Deployment/{service}: container {service}"
+        assert (
+            f"prod: {label}: settings refused at start: PostgreSQL beyond this machine would be "
+            "plaintext: set TOUCHSTONE_DATABASE_TLS_CA (or sslmode=verify-full in "
+            "TOUCHSTONE_DATABASE_URL), or TOUCHSTONE_DATABASE_PLAINTEXT=1 where the network "
+            "encrypts it another way"
+        ) in lines
+        assert (
+            f"prod: {label}: TOUCHSTONE_KAFKA_TLS_CA=/etc/touchstone/kafka-ca/ca.crt is not on a "
+            "mounted volume"
+        ) in lines
+        assert any(
+            line.startswith(
+                f"dev: {label}: settings refused at start: Kafka at kafka:9092 would be"
+            )
+            for line in lines
+        )
+    assert lines[-1] == "deploy-check: 12 problem(s)", lines

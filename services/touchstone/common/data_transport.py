@@ -2,16 +2,13 @@
 
 Plaintext is allowed to loopback (the embedded local stack) and to a Unix socket, or where the
 operator says the network encrypts it another way (TOUCHSTONE_KAFKA_PLAINTEXT=1,
-TOUCHSTONE_DATABASE_PLAINTEXT=1). Anything else is refused when the settings are read, so no
-process starts that would send customers' data in clear.
+TOUCHSTONE_DATABASE_PLAINTEXT=1). Anything else is refused: Kafka when the settings are read,
+Postgres when a process first asks for its connection string, before it connects.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from touchstone.common.hosts import all_loopback, kafka_hosts
 
@@ -53,28 +50,36 @@ def check_data_transport(settings: Settings) -> None:
             "TOUCHSTONE_KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL (and TOUCHSTONE_KAFKA_TLS_CA), or "
             "TOUCHSTONE_KAFKA_PLAINTEXT=1 where the network encrypts it another way"
         )
-    if not (settings.database_plaintext or _database_encrypted_or_local(settings)):
+
+
+def database_conninfo(settings: Settings) -> str:
+    """The database URL, with sslmode=verify-full and the certificates when a CA is set; refused
+    if it would be plaintext beyond this machine. Every database client connects with it (so a
+    process that never touches the database never parses the URL, nor imports psycopg)."""
+    from psycopg.conninfo import make_conninfo
+
+    conninfo = settings.database_url
+    if settings.database_tls_ca is not None:
+        tls = {"sslmode": "verify-full", "sslrootcert": str(settings.database_tls_ca)}
+        if settings.database_tls_cert and settings.database_tls_key:
+            tls["sslcert"] = str(settings.database_tls_cert)
+            tls["sslkey"] = str(settings.database_tls_key)
+        conninfo = make_conninfo(conninfo, **tls)
+    if not (settings.database_plaintext or _encrypted_or_local(conninfo)):
         raise PlaintextDataRefused(
             "PostgreSQL beyond this machine would be plaintext: set TOUCHSTONE_DATABASE_TLS_CA "
             "(or sslmode=verify-full in TOUCHSTONE_DATABASE_URL), or "
             "TOUCHSTONE_DATABASE_PLAINTEXT=1 where the network encrypts it another way"
         )
+    return conninfo
 
 
-def database_conninfo(settings: Settings) -> str:
-    """The database URL, with sslmode=verify-full and the certificates when a CA is set."""
-    if settings.database_tls_ca is None:
-        return settings.database_url
-    tls = {"sslmode": "verify-full", "sslrootcert": str(settings.database_tls_ca)}
-    if settings.database_tls_cert and settings.database_tls_key:
-        tls["sslcert"] = str(settings.database_tls_cert)
-        tls["sslkey"] = str(settings.database_tls_key)
-    return make_conninfo(settings.database_url, **tls)
+def _encrypted_or_local(conninfo: str) -> bool:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
 
-
-def _database_encrypted_or_local(settings: Settings) -> bool:
     try:
-        params = conninfo_to_dict(database_conninfo(settings))
+        params = conninfo_to_dict(conninfo)
     except psycopg.ProgrammingError as error:
         raise ValueError(f"TOUCHSTONE_DATABASE_URL is not a libpq URL: {error}") from None
     from touchstone.common.settings import POSTGRES_ENCRYPTED
