@@ -28,6 +28,7 @@ from manifest_policy import (
     WORKLOADS,
     Doc,
     configmap_problems,
+    job_settings_problems,
     name_of,
     scaling_problems,
     service_settings_problems,
@@ -164,6 +165,8 @@ def overlay_problems(overlay: Path, root: Path) -> tuple[list[str], int]:
             found += workload_problems(doc)
         if doc.get("kind") == "Deployment":
             found += service_settings_problems(doc, docs)
+        if doc.get("kind") == "Job":
+            found += job_settings_problems(doc, docs)
         if doc.get("kind") == "ConfigMap":
             found += configmap_problems(doc)
         problems += [f"{name_of(doc)}: {p}" for p in found]

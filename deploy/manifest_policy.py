@@ -150,6 +150,15 @@ def service_settings_problems(doc: Doc, docs: list[Doc]) -> Iterator[str]:
                 yield f"container {c['name']}: {name}={path} is not on a mounted volume"
 
 
+def job_settings_problems(doc: Doc, docs: list[Doc]) -> list[str]:
+    """What each container of a Job would refuse when it reads its settings."""
+    return [
+        f"container {c['name']}: {p}"
+        for c in containers(doc)
+        for p in settings_read_problems(env_of(doc, c, docs))
+    ]
+
+
 def settings_read_problems(env: dict[str, Any]) -> list[str]:
     """What the service would refuse at start when it reads these settings (plaintext Kafka or
     Postgres beyond loopback, incomplete TLS or SASL, ...); a secretKeyRef stands for a value."""
@@ -158,7 +167,7 @@ def settings_read_problems(env: dict[str, Any]) -> list[str]:
         for name, value in env.items()
     }
     try:
-        database_conninfo(Settings.from_env(values))
+        database_conninfo(Settings.from_env(values), environ={})
     except ValueError as refused:
         return [f"settings refused at start: {refused}"]
     return []

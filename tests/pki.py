@@ -49,7 +49,9 @@ def _issue(
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     cert = builder.sign(ca_key, hashes.SHA256())
     (folder / f"{common}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / f"{common}.key").write_bytes(
+    key_file = folder / f"{common}.key"
+    key_file.touch(mode=0o600)  # libpq refuses a key others may read
+    key_file.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

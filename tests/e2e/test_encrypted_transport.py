@@ -78,10 +78,10 @@ def listeners(infra: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
             ("127.0.0.1", broker_port),
             server_context(pki.server_cert, pki.server_key, client_ca=pki.ca),
         ) as kafka_tls,
-        terminating(
+        terminating(  # wants a client certificate: a client that skipped the settings has none
             postgres_tls_port,
             postgres_at,
-            server_context(pki.server_cert, pki.server_key),
+            server_context(pki.server_cert, pki.server_key, client_ca=pki.ca),
             postgres=True,
         ) as postgres_tls,
     ):
@@ -98,6 +98,8 @@ def listeners(infra: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 plain.database_url, host="localhost", port=postgres_tls_port
             ),
             database_tls_ca=pki.ca,
+            database_tls_cert=pki.client_cert,
+            database_tls_key=pki.client_key,
         )
         ensure_topics(settings.kafka, ALL_TOPICS, settings.topic_partitions)
         try:
@@ -169,8 +171,9 @@ def test_the_listeners_refuse_what_is_not_encrypted_as_the_services_were_told(
     admin = KafkaAdminClient(**settings.kafka.client_config(bootstrap_timeout_ms=10_000))
     assert AUDIT in admin.list_topics()  # the same listener, with the services' settings
     admin.close()
-    with pytest.raises(psycopg.OperationalError):
-        psycopg.connect(make_conninfo(settings.database_url, sslmode="disable"), connect_timeout=3)
+    for unverified in ("disable", "prefer"):  # plaintext; TLS without a client certificate
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(settings.database_url, sslmode=unverified, connect_timeout=3)
     other_ca = make_pki(tmp_path)  # a server we did not mean to talk to
     with pytest.raises(psycopg.OperationalError, match="SSL error"):
         psycopg.connect(

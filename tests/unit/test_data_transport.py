@@ -13,7 +13,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from tests.pki import Pki, make_pki
 from touchstone.common.data_transport import PlaintextDataRefused, database_conninfo
-from touchstone.common.kafka_connection import KafkaConnection
+from touchstone.common.kafka_connection import KafkaConnection, PlaintextRefused
 from touchstone.common.settings import Settings
 
 REMOTE_KAFKA = {"TOUCHSTONE_KAFKA_BOOTSTRAP": "kafka-0.kafka:9093,kafka-1.kafka:9093"}
@@ -25,7 +25,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 
 def test_plaintext_kafka_beyond_this_machine_is_refused_naming_the_settings() -> None:
-    with pytest.raises(PlaintextDataRefused) as refused:
+    with pytest.raises(PlaintextRefused) as refused:
         Settings.from_env(REMOTE_KAFKA)
     message = str(refused.value)
     assert "kafka-0.kafka:9093" in message
@@ -33,14 +33,28 @@ def test_plaintext_kafka_beyond_this_machine_is_refused_naming_the_settings() ->
     assert "TOUCHSTONE_KAFKA_PLAINTEXT=1" in message
 
 
-@pytest.mark.parametrize("bootstrap", ["127.0.0.1:9092", "localhost:9092", "[::1]:9092"])
+@pytest.mark.parametrize("bootstrap", ["127.0.0.1:9092", "localhost:9092", "[::1]:9092", "::1"])
 def test_plaintext_kafka_on_loopback_is_the_local_stack_and_allowed(bootstrap: str) -> None:
     assert Settings.from_env({"TOUCHSTONE_KAFKA_BOOTSTRAP": bootstrap}).kafka.ssl_context() is None
 
 
-def test_one_remote_broker_in_the_list_is_enough_to_refuse_plaintext() -> None:
-    with pytest.raises(PlaintextDataRefused):
-        Settings(kafka_bootstrap="127.0.0.1:9092,kafka-1:9092")
+@pytest.mark.parametrize(
+    "bootstrap",
+    [
+        "127.0.0.1:9092,kafka-1:9092",  # one remote broker in the list is enough
+        "::1:9092",  # the clients read this as the IPv6 host ::1:9092, not ::1 at 9092
+        "[2001:db8::1]:9092",
+    ],
+)
+def test_plaintext_kafka_to_any_host_beyond_loopback_is_refused(bootstrap: str) -> None:
+    with pytest.raises(PlaintextRefused):
+        Settings(kafka_bootstrap=bootstrap)
+
+
+def test_a_connection_made_outside_the_settings_refuses_plaintext_too() -> None:
+    with pytest.raises(PlaintextRefused):  # a producer's own publisher, say
+        KafkaConnection("kafka.example.com:9092")
+    assert KafkaConnection("kafka.example.com:9092", plaintext_ok=True).servers
 
 
 def test_plaintext_kafka_is_allowed_where_the_operator_says_the_network_encrypts() -> None:
@@ -113,7 +127,10 @@ def test_sasl_over_tls_hands_every_client_the_mechanism_and_credentials() -> Non
             {"TOUCHSTONE_KAFKA_SECURITY_PROTOCOL": "SSL", "TOUCHSTONE_KAFKA_TLS_CERT": "/c.pem"},
             "TOUCHSTONE_KAFKA_TLS_CERT and TOUCHSTONE_KAFKA_TLS_KEY go together",
         ),
-        ({"TOUCHSTONE_DATABASE_TLS_KEY": "/k.pem"}, "TOUCHSTONE_DATABASE_TLS_CERT and"),
+        (
+            {"TOUCHSTONE_KAFKA_PLAINTEXT": "1", "TOUCHSTONE_DATABASE_TLS_KEY": "/k.pem"},
+            "TOUCHSTONE_DATABASE_TLS_CERT and",
+        ),
     ],
 )
 def test_incomplete_kafka_or_database_security_is_refused(
@@ -126,14 +143,38 @@ def test_incomplete_kafka_or_database_security_is_refused(
 def test_plaintext_postgres_beyond_this_machine_is_refused_before_it_is_connected_to() -> None:
     with pytest.raises(PlaintextDataRefused, match="TOUCHSTONE_DATABASE_TLS_CA"):
         _conninfo("postgresql://touchstone@db.internal:5432/touchstone")
-    with pytest.raises(PlaintextDataRefused):  # prefer falls back to plaintext: not enough
-        _conninfo("postgresql://touchstone@db.internal/touchstone?sslmode=prefer")
-    with pytest.raises(PlaintextDataRefused):  # one host of several is remote
-        _conninfo("host=/var/run/postgresql,db.internal dbname=touchstone")
+
+
+@pytest.mark.parametrize(
+    ("url", "environ"),
+    [
+        ("postgresql://touchstone@db.internal/touchstone?sslmode=prefer", {}),  # falls back
+        ("host=db.internal dbname=touchstone sslmode=require", {}),  # encrypted, unverified
+        ("host=/var/run/postgresql,db.internal dbname=touchstone", {}),  # one host is remote
+        ("host=localhost hostaddr=203.0.113.5 dbname=touchstone", {}),  # libpq goes to hostaddr
+        ("postgresql:///touchstone", {"PGHOST": "db.internal"}),  # libpq fills the host in
+        ("postgresql:///touchstone", {"PGHOSTADDR": "203.0.113.5"}),
+        ("service=touchstone", {}),  # the service file may name any host
+        ("postgresql:///touchstone", {"PGSERVICE": "touchstone"}),
+    ],
+)
+def test_postgres_that_libpq_would_reach_in_clear_or_unverified_is_refused(
+    url: str, environ: dict[str, str]
+) -> None:
+    with pytest.raises(PlaintextDataRefused):
+        database_conninfo(Settings(database_url=url), environ=environ)
+
+
+def test_libpqs_own_variables_may_turn_verification_on() -> None:
+    settings = Settings(database_url="postgresql://touchstone@db.internal/touchstone")
+    assert database_conninfo(settings, environ={"PGSSLMODE": "verify-full"})
+    assert database_conninfo(
+        settings, environ={"PGSSLMODE": "require", "PGSSLROOTCERT": "/etc/ssl/pg-ca.pem"}
+    )
 
 
 def _conninfo(url: str) -> str:
-    return database_conninfo(Settings(database_url=url))
+    return database_conninfo(Settings(database_url=url), environ={})
 
 
 @pytest.mark.parametrize(
@@ -144,11 +185,12 @@ def _conninfo(url: str) -> str:
         "postgresql:///touchstone?host=/var/run/postgresql",
         "postgresql:///touchstone",
         "postgresql://touchstone@db.internal/touchstone?sslmode=verify-full",
-        "host=db.internal dbname=touchstone sslmode=require",
+        "host=db.internal dbname=touchstone sslmode=verify-ca",
+        "host=db.internal dbname=touchstone sslmode=require sslrootcert=/etc/ssl/pg-ca.pem",
     ],
 )
-def test_postgres_on_this_machine_or_encrypted_is_allowed(url: str) -> None:
-    assert Settings(database_url=url).database == url
+def test_postgres_on_this_machine_or_verified_is_allowed(url: str) -> None:
+    assert _conninfo(url) == url
 
 
 def test_a_database_ca_turns_on_verify_full_with_the_client_certificate(pki: Pki) -> None:
@@ -175,16 +217,16 @@ def test_plaintext_postgres_is_allowed_where_the_operator_says_the_network_encry
 
 def test_a_connection_string_that_is_not_libpqs_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="not a libpq URL"):
-        database_conninfo(Settings(database_url="postgresql://db/x?sslmode"))
+        _conninfo("postgresql://db/x?sslmode")
 
 
 def test_changing_settings_checks_them_again() -> None:
-    with pytest.raises(PlaintextDataRefused):
+    with pytest.raises(PlaintextRefused):
         replace(Settings(), kafka_bootstrap="kafka:9092")
 
 
 def test_the_plain_connection_needs_nothing_but_the_brokers() -> None:
-    kafka = KafkaConnection("b1:9092, b2:9092")
+    kafka = KafkaConnection("b1:9092, b2:9092", plaintext_ok=True)
     assert kafka.client_config() == {
         "bootstrap_servers": ["b1:9092", "b2:9092"],
         "security_protocol": "PLAINTEXT",

@@ -260,4 +260,11 @@ def test_data_in_clear_or_a_missing_ca_is_named(
             )
             for line in lines
         )
-    assert lines[-1] == "deploy-check: 12 problem(s)", lines
+    assert any(  # the init Job connects too
+        line.startswith(
+            "prod: Job/touchstone-init: container migrate: settings refused at start: PostgreSQL"
+        )
+        for line in lines
+    )
+    # 4 services x 3, prod's init Job (Postgres), dev's init Job (Kafka: topics and migrate)
+    assert lines[-1] == "deploy-check: 15 problem(s)", lines

@@ -2,60 +2,45 @@
 
 Plaintext is allowed to loopback (the embedded local stack) and to a Unix socket, or where the
 operator says the network encrypts it another way (TOUCHSTONE_KAFKA_PLAINTEXT=1,
-TOUCHSTONE_DATABASE_PLAINTEXT=1). Anything else is refused: Kafka when the settings are read,
-Postgres when a process first asks for its connection string, before it connects.
+TOUCHSTONE_DATABASE_PLAINTEXT=1). Anything else is refused: Kafka when the settings are read
+(KafkaConnection checks itself), Postgres when a process first asks for its connection string,
+before it connects.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from touchstone.common.hosts import all_loopback, kafka_hosts
+from touchstone.common.hosts import is_loopback
+from touchstone.common.kafka_connection import KafkaConnection, PlaintextRefused
 
 if TYPE_CHECKING:
     from touchstone.common.settings import Settings
 
+VERIFIED = ("verify-ca", "verify-full")  # sslmodes that authenticate the server
 
-class PlaintextDataRefused(ValueError):
-    """Kafka or PostgreSQL traffic would leave this machine unencrypted, unannounced."""
+
+class PlaintextDataRefused(PlaintextRefused):
+    """PostgreSQL traffic would leave this machine unencrypted or unauthenticated, unannounced."""
 
 
 def check_data_transport(settings: Settings) -> None:
-    """Refuse settings that are incomplete, or would send data in clear beyond loopback."""
-    from touchstone.common.settings import KAFKA_PROTOCOLS, KAFKA_SASL_MECHANISMS
-
-    protocol = settings.kafka_security_protocol
-    if protocol not in KAFKA_PROTOCOLS:
+    """Refuse settings that are incomplete, or would send Kafka traffic in clear."""
+    KafkaConnection.of(settings)
+    if (settings.database_tls_cert is None) != (settings.database_tls_key is None):
         raise ValueError(
-            f"TOUCHSTONE_KAFKA_SECURITY_PROTOCOL must be one of {KAFKA_PROTOCOLS}, not {protocol!r}"
-        )
-    if protocol.startswith("SASL_"):
-        if settings.kafka_sasl_mechanism not in KAFKA_SASL_MECHANISMS:
-            raise ValueError(
-                f"{protocol} needs TOUCHSTONE_KAFKA_SASL_MECHANISM, one of {KAFKA_SASL_MECHANISMS}"
-                f" (not {settings.kafka_sasl_mechanism!r})"
-            )
-        if not (settings.kafka_sasl_username and settings.kafka_sasl_password):
-            raise ValueError(
-                f"{protocol} needs TOUCHSTONE_KAFKA_SASL_USERNAME and "
-                "TOUCHSTONE_KAFKA_SASL_PASSWORD"
-            )
-    _pair("TOUCHSTONE_KAFKA_TLS", settings.kafka_tls_cert, settings.kafka_tls_key)
-    _pair("TOUCHSTONE_DATABASE_TLS", settings.database_tls_cert, settings.database_tls_key)
-    encrypted = protocol in ("SSL", "SASL_SSL")
-    local = all_loopback(kafka_hosts(settings.kafka_bootstrap))
-    if not (encrypted or settings.kafka_plaintext or local):
-        raise PlaintextDataRefused(
-            f"Kafka at {settings.kafka_bootstrap} would be plaintext: set "
-            "TOUCHSTONE_KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL (and TOUCHSTONE_KAFKA_TLS_CA), or "
-            "TOUCHSTONE_KAFKA_PLAINTEXT=1 where the network encrypts it another way"
+            "TOUCHSTONE_DATABASE_TLS_CERT and TOUCHSTONE_DATABASE_TLS_KEY go together: set both "
+            "or neither"
         )
 
 
-def database_conninfo(settings: Settings) -> str:
+def database_conninfo(settings: Settings, environ: Mapping[str, str] | None = None) -> str:
     """The database URL, with sslmode=verify-full and the certificates when a CA is set; refused
-    if it would be plaintext beyond this machine. Every database client connects with it (so a
-    process that never touches the database never parses the URL, nor imports psycopg)."""
+    if it would be plaintext (or TLS that does not check the server) beyond this machine. Every
+    database client connects with it, so a process that never touches the database never parses
+    the URL, nor imports psycopg. environ: libpq's PG* variables (os.environ)."""
     from psycopg.conninfo import make_conninfo
 
     conninfo = settings.database_url
@@ -65,7 +50,8 @@ def database_conninfo(settings: Settings) -> str:
             tls["sslcert"] = str(settings.database_tls_cert)
             tls["sslkey"] = str(settings.database_tls_key)
         conninfo = make_conninfo(conninfo, **tls)
-    if not (settings.database_plaintext or _encrypted_or_local(conninfo)):
+    environ = os.environ if environ is None else environ
+    if not (settings.database_plaintext or _verified_or_local(conninfo, environ)):
         raise PlaintextDataRefused(
             "PostgreSQL beyond this machine would be plaintext: set TOUCHSTONE_DATABASE_TLS_CA "
             "(or sslmode=verify-full in TOUCHSTONE_DATABASE_URL), or "
@@ -74,7 +60,11 @@ def database_conninfo(settings: Settings) -> str:
     return conninfo
 
 
-def _encrypted_or_local(conninfo: str) -> bool:
+def _verified_or_local(conninfo: str, environ: Mapping[str, str]) -> bool:
+    """Whether libpq will verify the server's certificate, or connect to this machine only
+    (loopback, Unix sockets), reading the connection string as libpq does: its PG* variables
+    fill what it leaves out; hostaddr, not host, is where it connects; a service file may name
+    any host."""
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
@@ -82,15 +72,17 @@ def _encrypted_or_local(conninfo: str) -> bool:
         params = conninfo_to_dict(conninfo)
     except psycopg.ProgrammingError as error:
         raise ValueError(f"TOUCHSTONE_DATABASE_URL is not a libpq URL: {error}") from None
-    from touchstone.common.settings import POSTGRES_ENCRYPTED
 
-    if params.get("sslmode") in POSTGRES_ENCRYPTED:
-        return True
-    hosts = [h for h in str(params.get("host") or params.get("hostaddr") or "").split(",") if h]
-    local = [h for h in hosts if h.startswith("/")]  # Unix sockets
-    return all_loopback(h for h in hosts if h not in local) if hosts else True
+    def setting(name: str, variable: str) -> str:
+        return str(params.get(name) or environ.get(variable) or "")
 
-
-def _pair(prefix: str, cert: object, key: object) -> None:
-    if (cert is None) != (key is None):
-        raise ValueError(f"{prefix}_CERT and {prefix}_KEY go together: set both or neither")
+    sslmode = setting("sslmode", "PGSSLMODE")
+    if sslmode in VERIFIED or (sslmode == "require" and setting("sslrootcert", "PGSSLROOTCERT")):
+        return True  # libpq verifies the server: require with a root certificate is verify-ca
+    if setting("service", "PGSERVICE"):
+        return False  # the host is in a service file: it may be anywhere
+    hosts = [h for h in setting("host", "PGHOST").split(",") if h]
+    addresses = [a for a in setting("hostaddr", "PGHOSTADDR").split(",") if a]
+    return all(h.startswith("/") or is_loopback(h) for h in hosts) and all(
+        is_loopback(a) for a in addresses
+    )

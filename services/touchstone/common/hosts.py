@@ -18,8 +18,18 @@ def is_loopback(host: str) -> bool:
 
 
 def kafka_hosts(bootstrap: str) -> list[str]:
-    """The hosts of a comma-separated host:port bootstrap list."""
-    return [address.strip().rsplit(":", 1)[0] for address in bootstrap.split(",") if address]
+    """The hosts of a comma-separated bootstrap list, read as the Kafka clients read it:
+    `[v6]:port` and `host:port`; an address with more colons is a bare IPv6 host (so `::1:9092`
+    is the host ::1:9092, not ::1 at port 9092)."""
+    hosts = []
+    for address in (a.strip() for a in bootstrap.split(",")):
+        if address.startswith("["):
+            hosts.append(address[1:].split("]", 1)[0])
+        elif address.count(":") > 1:
+            hosts.append(address)
+        elif address:
+            hosts.append(address.rsplit(":", 1)[0])
+    return hosts
 
 
 def all_loopback(hosts: Iterable[str]) -> bool:

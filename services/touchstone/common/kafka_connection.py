@@ -11,10 +11,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from touchstone.common.hosts import all_loopback, kafka_hosts
+
 if TYPE_CHECKING:
     import faust
 
     from touchstone.common.settings import Settings
+
+PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+class PlaintextRefused(ValueError):
+    """Kafka traffic would leave this machine unencrypted, unannounced."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,36 @@ class KafkaConnection:
     sasl_mechanism: str = ""
     sasl_username: str = ""
     sasl_password: str = field(default="", repr=False)
+    plaintext_ok: bool = False  # plaintext beyond loopback: the network encrypts it another way
+
+    def __post_init__(self) -> None:
+        """Refuse an incomplete connection, or one in clear to a broker beyond loopback."""
+        protocol = self.security_protocol
+        if protocol not in PROTOCOLS:
+            raise ValueError(
+                f"TOUCHSTONE_KAFKA_SECURITY_PROTOCOL must be one of {PROTOCOLS}, not {protocol!r}"
+            )
+        if self.uses_sasl and self.sasl_mechanism not in SASL_MECHANISMS:
+            raise ValueError(
+                f"{protocol} needs TOUCHSTONE_KAFKA_SASL_MECHANISM, one of {SASL_MECHANISMS}"
+                f" (not {self.sasl_mechanism!r})"
+            )
+        if self.uses_sasl and not (self.sasl_username and self.sasl_password):
+            raise ValueError(
+                f"{protocol} needs TOUCHSTONE_KAFKA_SASL_USERNAME and "
+                "TOUCHSTONE_KAFKA_SASL_PASSWORD"
+            )
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError(
+                "TOUCHSTONE_KAFKA_TLS_CERT and TOUCHSTONE_KAFKA_TLS_KEY go together: set both or "
+                "neither"
+            )
+        if not (self.uses_tls or self.plaintext_ok or all_loopback(kafka_hosts(self.bootstrap))):
+            raise PlaintextRefused(
+                f"Kafka at {self.bootstrap} would be plaintext: set "
+                "TOUCHSTONE_KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL (and TOUCHSTONE_KAFKA_TLS_CA), "
+                "or TOUCHSTONE_KAFKA_PLAINTEXT=1 where the network encrypts it another way"
+            )
 
     @classmethod
     def of(cls, settings: Settings) -> KafkaConnection:
@@ -42,6 +81,7 @@ class KafkaConnection:
             sasl_mechanism=settings.kafka_sasl_mechanism,
             sasl_username=settings.kafka_sasl_username,
             sasl_password=settings.kafka_sasl_password,
+            plaintext_ok=settings.kafka_plaintext,
         )
 
     @property

@@ -12,9 +12,6 @@ if TYPE_CHECKING:
     from touchstone.common.kafka_connection import KafkaConnection
 
 SERVICES = ("contacts", "journey", "loyalty", "notify")
-KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-POSTGRES_ENCRYPTED = ("require", "verify-ca", "verify-full")  # sslmodes that never fall back
 CONSUMERS = ("aiokafka", "faust")
 DEFAULT_GRPC_PORTS = {"contacts": 50051, "journey": 50052, "loyalty": 50053, "notify": 50054}
 DEFAULT_METRICS_PORTS = {"contacts": 9101, "journey": 9102, "loyalty": 9103, "notify": 9104}
