@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -74,3 +75,28 @@ def test_an_oversized_request_is_refused(stack: LocalStack) -> None:
             assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         else:
             pytest.fail("an 8 kB request passed a 4 kB limit")
+
+
+def test_a_client_stream_counts_toward_the_callers_streams(stack: LocalStack) -> None:
+    producer = signed(stack.settings, roles=["producer"], subject="streaming-till")
+    release = threading.Event()
+
+    def held_open() -> Iterator[contacts.IngestRequest]:
+        release.wait(30)  # sends nothing until released: the stream stays open
+        yield from ()
+
+    with Clients(stack.settings, token=producer) as clients:
+        first = clients.contacts.IngestStream.future(held_open(), timeout=30)
+        try:
+            time.sleep(1.0)  # the first stream is open on the server before the second is asked
+            code, details = code_and_details(
+                lambda: clients.contacts.IngestStream(iter(()), timeout=5)
+            )
+            assert (code, details) == (
+                "RESOURCE_EXHAUSTED",
+                "stream limit: at most 1 open streams per caller",
+            )
+        finally:
+            release.set()
+        assert list(first.result(timeout=10).results) == []  # it ended well, counting nothing
+        assert not clients.contacts.IngestStream(iter(()), timeout=5).results  # free again

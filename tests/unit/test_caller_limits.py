@@ -78,3 +78,46 @@ def test_a_unary_call_that_runs_past_the_servers_limit_ends_deadline_exceeded() 
         return "on time"
 
     assert asyncio.run(_within(1.0, quick(), notify.ListCasesRequest(), context)) == "on time"  # type: ignore[arg-type]
+
+
+STREAM_RPC = "/touchstone.contacts.v1.ContactsService/IngestStream"
+
+
+class FakeContext:
+    async def abort(self, code: grpc.StatusCode, details: str) -> None:
+        raise AssertionError(f"aborted {code}: {details}")
+
+
+def test_a_client_streams_messages_wait_for_the_rate_a_calls_worth_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """1 ingest call a second (burst 2): the call took a token; messages 501 and 1001 are another
+    call's worth each: the first finds the second token, the next waits a second for its own."""
+    from touchstone.common.auth import Principal
+    from touchstone.common.auth_interceptor import Call, _checked_stream
+    from touchstone.common.call_audit import Audit
+    from touchstone.common.limits import MESSAGES_PER_CALL
+
+    clock = Clock()
+    limits = CallerLimits({INGEST: 1.0}, 0, clock)
+    till = Principal("till-7", frozenset({"producer"}), frozenset({"*"}))
+    assert limits.refusal(till.subject, STREAM_RPC) == ""  # the call itself
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    call = Call(Audit(None, "contacts", STREAM_RPC, limits), limits, 0.0, STREAM_RPC)
+
+    async def messages() -> object:
+        for n in range(1, 2 * MESSAGES_PER_CALL + 2):
+            yield n
+
+    async def read() -> list[object]:
+        stream = _checked_stream(messages(), till, FakeContext(), call)  # type: ignore[arg-type]
+        return [m async for m in stream]
+
+    assert asyncio.run(read()) == list(range(1, 2 * MESSAGES_PER_CALL + 2))  # none lost
+    assert slept == [1.0]

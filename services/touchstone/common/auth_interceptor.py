@@ -23,7 +23,7 @@ from touchstone.common.access import refusal
 from touchstone.common.audit import KafkaAuditTrail
 from touchstone.common.auth import KeySet, Principal, Unauthenticated
 from touchstone.common.call_audit import REFUSALS_AUDITED_PER_S, Audit, Refused, Verdict
-from touchstone.common.limits import CALLS, CallerLimits
+from touchstone.common.limits import CALLS, MESSAGES_PER_CALL, CallerLimits
 from touchstone.common.personal_data import mask, may_see_personal_data
 from touchstone.common.rpc import Continuation, status_name
 from touchstone.common.site_scope import foreign_site, prune, request_refusal
@@ -59,6 +59,12 @@ class Call:
     audit: Audit
     limits: CallerLimits | None
     max_call_s: float
+    method: str = ""
+
+    async def pace(self, caller: Principal) -> None:
+        """Wait until the caller's rate allows another call's worth of this method."""
+        while self.limits and (wait := self.limits.wait_s(caller.subject, self.method)):
+            await asyncio.sleep(wait)
 
 
 class Authenticate(grpc.aio.ServerInterceptor):
@@ -93,7 +99,8 @@ class Authenticate(grpc.aio.ServerInterceptor):
         if isinstance(verdict, Refused):
             log.info("refused %s: %s", handler_call_details.method, verdict.reason)
         audit = Audit(self.trail, self.service, handler_call_details.method, self.refusal_budget)
-        return _guarded(handler, verdict, Call(audit, self.limits, self.max_call_s))
+        call = Call(audit, self.limits, self.max_call_s, handler_call_details.method)
+        return _guarded(handler, verdict, call)
 
     async def close(self) -> None:
         """Flush the audit trail (the server has stopped)."""
@@ -146,11 +153,14 @@ def _guarded(handler: grpc.RpcMethodHandler, verdict: Verdict, call: Call) -> An
 def _unary(inner: Any, verdict: Verdict, call: Call) -> Any:
     async def admitted(request: Any, context: grpc.aio.ServicerContext) -> Any:
         error: BaseException | None = None
+        streaming = False
         try:
             await _admit(verdict, context)
             await _check_request(request, verdict, context)
             if not isinstance(request, Message) and isinstance(verdict, Principal):
-                request = _checked_stream(request, verdict, context)  # a client stream
+                await _open_stream(call, verdict, context)  # a client stream counts as one
+                streaming = True
+                request = _checked_stream(request, verdict, context, call)
             reply = await _within(call.max_call_s, inner(request, context), request, context)
             if isinstance(verdict, Principal) and isinstance(reply, Message):
                 if site := foreign_site(reply, verdict):
@@ -163,6 +173,8 @@ def _unary(inner: Any, verdict: Verdict, call: Call) -> Any:
             error = raised
             raise
         finally:
+            if streaming and call.limits and isinstance(verdict, Principal):
+                call.limits.close_stream(verdict.subject)
             await call.audit.after(verdict, request, context, error)
 
     return admitted
@@ -223,14 +235,23 @@ async def _replies(replies: Any, verdict: Verdict) -> AsyncIterator[Any]:
 
 
 async def _checked_stream(
-    requests: AsyncIterator[Any], caller: Principal, context: grpc.aio.ServicerContext
+    requests: AsyncIterator[Any],
+    caller: Principal,
+    context: grpc.aio.ServicerContext,
+    call: Call,
 ) -> AsyncIterator[Any]:
     """A client stream's messages, each checked as a request is: the stream ends
     PERMISSION_DENIED at the first one carrying a site the caller may not see (those before
-    it have been taken)."""
+    it have been taken). Past the first MESSAGES_PER_CALL, each as many more wait for the
+    caller's rate as a call would: the stream slows down (flow control holds the client back),
+    nothing is refused or lost."""
+    count = 0
     async for request in requests:
         if isinstance(request, Message) and (reason := request_refusal(request, caller)):
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, reason)
+        count += 1
+        if count > MESSAGES_PER_CALL and count % MESSAGES_PER_CALL == 1:
+            await call.pace(caller)  # messages 501, 1001, ...: another call's worth
         yield request
 
 

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 
 INGEST, CALLS = "ingest", "calls"
 MAX_TRACKED = 10_000  # buckets kept before idle ones are forgotten
+# a client stream's messages cost what calls carrying this many each would: its first this many
+# came with the call, each this many more take another token (contacts ingests a stream in
+# chunks of 500)
+MESSAGES_PER_CALL = 500
 
 
 def kind_of(method: str) -> str:
@@ -47,21 +51,26 @@ class CallerLimits:
 
     def refusal(self, subject: str, method: str) -> str:
         """Why the caller must wait before this call ('' when it may go ahead)."""
+        if not (wait := self.wait_s(subject, method)):
+            return ""
+        kind = kind_of(method)
+        what = "ingest calls" if kind == INGEST else "calls"
+        return f"rate limit: {self.rates[kind]:g} {what} a second per caller; retry in {wait:.2f}s"
+
+    def wait_s(self, subject: str, method: str) -> float:
+        """0 when the caller's bucket had a token for the method (taken); otherwise the seconds
+        until it will have one."""
         kind = kind_of(method)
         rate = self.rates.get(kind, 0.0)
         if rate <= 0:
-            return ""
+            return 0.0
         now = self.clock()
         bucket = self._buckets.get((subject, kind))
         if bucket is None:
             if len(self._buckets) >= MAX_TRACKED:
                 self._forget_idle(now)
             bucket = self._buckets[(subject, kind)] = TokenBucket(rate, 2 * rate, 2 * rate, now)
-        wait = bucket.take(now)
-        if not wait:
-            return ""
-        what = "ingest calls" if kind == INGEST else "calls"
-        return f"rate limit: {rate:g} {what} a second per caller; retry in {wait:.2f}s"
+        return bucket.take(now)
 
     def _forget_idle(self, now: float) -> None:
         """Drop the buckets that have filled up again: their callers are as if new."""

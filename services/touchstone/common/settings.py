@@ -79,7 +79,7 @@ class Settings:
     grpc_plaintext: bool = False  # allow plaintext beyond loopback (a service mesh encrypts)
     rate_ingest_per_s: float = 500.0  # ingest calls a second per caller (0: unlimited)
     rate_calls_per_s: float = 100.0  # every other call, a second per caller (0: unlimited)
-    max_streams: int = 16  # server streams one caller may hold open (0: unlimited)
+    max_streams: int = 16  # streams (server or client) one caller may hold open (0: unlimited)
     max_call_s: float = 30.0  # the longest a unary call may run on the server (0: no limit)
     max_request_bytes: int = 4 * 1024 * 1024  # larger requests end RESOURCE_EXHAUSTED
 
