@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -150,6 +150,11 @@ class MemoryContactsStore:
         ids = tuple(sorted(k for k, c in self.identities.items() if c == customer_id))
         times = [t.occurred_at for t in rows]
         return CustomerRow(customer_id, min(times), max(times), len(rows), ids)
+
+    async def seen_at(self, customer_id: str, sites: Collection[str]) -> bool:
+        return any(
+            t.customer_id == customer_id and t.site_id in sites for t in self.touchpoints.values()
+        )
 
     async def list_touchpoints(
         self,

@@ -24,6 +24,7 @@ from contacts.profiles import (
     NothingToIdentify,
 )
 from contacts.store import ContactsStore, CustomerRow
+from touchstone.common.auth_interceptor import current_caller
 from touchstone.common.prototime import to_timestamp
 from touchstone.common.rpc import (
     AlreadyExists,
@@ -33,6 +34,7 @@ from touchstone.common.rpc import (
     require,
     rpc_method,
 )
+from touchstone.common.site_scope import limited
 from touchstone.common.topics import Outgoing
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.contacts.v1 import profile_pb2 as profile_pb
@@ -197,7 +199,9 @@ class ProfileMethods:
     async def GetCustomer(
         self, request: pb.GetCustomerRequest, context: grpc.aio.ServicerContext
     ) -> pb.Customer:
-        return await self.customer(require("customer_id", request.customer_id))
+        customer_id = require("customer_id", request.customer_id)
+        await self._visible_to_caller(customer_id)
+        return await self.customer(customer_id)
 
     @rpc_method
     async def FindCustomer(
@@ -207,7 +211,18 @@ class ProfileMethods:
         owners = await self.store.identity_owners([identity])
         if identity not in owners:
             raise NotFound(f"no customer is known by that {identity[0]}")
+        await self._visible_to_caller(owners[identity])
         return await self.customer(owners[identity])
+
+    async def _visible_to_caller(self, customer_id: str) -> None:
+        """NotFound unless a caller who sees only some sites has the customer at one of them
+        (a customer has no site of their own: they are a site's once they came there). The
+        same answer as for no such customer, so a manager cannot learn who shops elsewhere."""
+        caller = current_caller()
+        if caller is None or not limited(caller):
+            return
+        if not await self.store.seen_at(customer_id, caller.sites):
+            raise NotFound(f"customer {customer_id} not found among your sites' customers")
 
     @rpc_method
     async def MergeCustomers(

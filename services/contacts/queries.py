@@ -102,6 +102,14 @@ ORDER BY occurred_at, event_id
 LIMIT %(limit)s
 """
 
+SELECT_SEEN_AT = """
+SELECT EXISTS (
+    SELECT 1 FROM contacts.touchpoints
+    WHERE customer_id IN (SELECT contacts.customer_group(%(customer_id)s))
+      AND site_id = ANY(%(sites)s)
+)
+"""
+
 SELECT_STATS = """
 SELECT (SELECT count(*) FROM contacts.touchpoints), (SELECT count(*) FROM contacts.dead_letters)
 """

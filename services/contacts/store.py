@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -20,6 +20,7 @@ from contacts.queries import (
     SELECT_IDENTITIES,
     SELECT_IDENTITY_OWNERS,
     SELECT_PAYLOADS,
+    SELECT_SEEN_AT,
     SELECT_STATS,
     SELECT_TOUCHPOINTS,
     TOUCHPOINT_COLUMNS,
@@ -139,6 +140,9 @@ class ContactsStore(Protocol):
         until: datetime | None = None,
     ) -> list[StoredTouchpoint]:
         """The customer's touchpoints by event time, after a keyset position and before until."""
+
+    async def seen_at(self, customer_id: str, sites: Collection[str]) -> bool:
+        """Whether the customer (or anyone merged into them) came to one of these sites."""
 
     async def stats(self) -> tuple[int, int]:
         """(touchpoints recorded, records dead-lettered)."""
@@ -309,6 +313,12 @@ class PostgresContactsStore:
         async with self.pool.connection() as conn:
             rows = await (await conn.execute(SELECT_TOUCHPOINTS, params)).fetchall()
         return [StoredTouchpoint(*row) for row in rows]
+
+    async def seen_at(self, customer_id: str, sites: Collection[str]) -> bool:
+        params = {"customer_id": customer_id, "sites": list(sites)}
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute(SELECT_SEEN_AT, params)).fetchone()
+        return bool(row and row[0])
 
     async def stats(self) -> tuple[int, int]:
         async with self.pool.connection() as conn:

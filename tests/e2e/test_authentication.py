@@ -419,3 +419,35 @@ def test_a_producer_of_one_site_cannot_stream_another_sites_touchpoints(
         assert code_and_details(
             lambda: till.contacts.IngestStream(iter([mine, theirs]), timeout=10)
         ) == ("PERMISSION_DENIED", "site hn-01 is not one of this caller's sites (hcm-01)")
+
+
+def test_a_manager_finds_only_customers_who_came_to_their_sites(
+    stack: LocalStack, cases_by_site: dict[str, list[str]]
+) -> None:
+    mine, other = sorted(s for s in cases_by_site if s.startswith(("hcm", "hn")))[:2]
+    manager = signed(stack.settings, roles=["manager"], sites=[mine])
+
+    def sites_of(admin: Clients, customer_id: str) -> set[str]:
+        request = contacts.ListTouchpointsRequest(customer_id=customer_id, page_size=500)
+        listed = admin.contacts.ListTouchpoints(request, timeout=10)
+        return {t.touchpoint.site_id for t in listed.touchpoints}
+
+    with Clients(stack.settings) as admin, Clients(stack.settings, token=manager) as boss:
+        customers = {
+            site: [
+                admin.notify.GetCase(notify.GetCaseRequest(case_id=c), timeout=10).customer_id
+                for c in cases_by_site[site]
+            ]
+            for site in (mine, other)
+        }
+        ours = customers[mine][0]
+        elsewhere = [c for c in customers[other] if mine not in sites_of(admin, c)]
+        assert elsewhere, f"every customer of {other} also came to {mine}"
+        found = boss.contacts.GetCustomer(contacts.GetCustomerRequest(customer_id=ours), timeout=10)
+        assert found.customer_id == ours
+        for customer_id in (elsewhere[0], "no-such-customer"):  # one answer: nothing to learn
+            assert code_and_details(
+                lambda c=customer_id: boss.contacts.GetCustomer(
+                    contacts.GetCustomerRequest(customer_id=c), timeout=10
+                )
+            ) == ("NOT_FOUND", f"customer {customer_id} not found among your sites' customers")
