@@ -8,7 +8,7 @@ PROTOS := $(sort $(wildcard protos/touchstone/*/v1/*.proto))
 GEN_OUT := services
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate check-generated run test test-unit test-integration lint typecheck bench bench-queries clean distclean deploy-check deploy-config
+.PHONY: help venv generate check-generated run test browser test-unit test-integration lint typecheck bench bench-queries clean distclean deploy-check deploy-config
 
 help: ## list every target with one line each
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -30,10 +30,17 @@ check-generated: $(STAMP) ## fail if the committed generated code differs from t
 run: generate ## start the embedded broker, Postgres, the four services and the simulator; live summary until Ctrl-C
 	$(BIN)/touchstone run
 
-test: check-generated deploy-check ## run every test: unit, integration (real broker + Postgres), end-to-end over gRPC
+test: check-generated deploy-check browser ## run every test: unit, integration (real broker + Postgres), end-to-end over gRPC, the console in Chromium
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest tests
+
+browser: ## Debian's chromium for the console's browser tests (installed as root with apt-get; otherwise they skip)
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else echo "no chromium, and no root apt-get to install it: the browser tests will skip"; fi; }
 
 deploy-check: $(STAMP) ## build every k8s overlay (kubectl kustomize) and validate it offline: schemas, policy, topics, config copies
 	$(BIN)/python deploy/check_manifests.py

@@ -12,8 +12,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from touchstone import audit_cli, auth_cli, dlq_cli, replay_cli, rescore_cli, standards_cli
+from touchstone import (
+    audit_cli,
+    auth_cli,
+    console_cli,
+    dlq_cli,
+    replay_cli,
+    rescore_cli,
+    standards_cli,
+)
 from touchstone.common.settings import SERVICES, Settings
+from touchstone.console_cli import DEFAULT_PORT, start_console
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -97,6 +106,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         _register_customers(settings, args.seed)
     simulator = _start_simulator(settings, args, stop)
     _print_endpoints(settings)
+    console = start_console(settings, args.console_port) if args.console_port else None
     try:
         with Clients(settings) as clients:
             while not stop.wait(args.interval):
@@ -107,6 +117,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         # a second Ctrl-C while stopping would leave the broker, Postgres and services behind
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         stop.set()
+        if console:
+            console.stop()
         if simulator:
             simulator.join(10)
         stack.stop()
@@ -208,6 +220,9 @@ def parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "run":
             p.add_argument("--interval", type=float, default=2.0, help="seconds between lines")
+            p.add_argument(
+                "--console-port", type=int, default=DEFAULT_PORT, help="the console's (0: none)"
+            )
         else:
             p.add_argument("--count", type=int, default=None, help="stop after this many")
     dlq_cli.add_commands(sub)
@@ -216,6 +231,7 @@ def parser() -> argparse.ArgumentParser:
     replay_cli.add_commands(sub)
     auth_cli.add_commands(sub)
     audit_cli.add_commands(sub)
+    console_cli.add_commands(sub)
     bench = sub.add_parser("bench", help=cmd_bench.__doc__)
     bench.add_argument("--events", type=int, default=100_000)
     bench.add_argument(

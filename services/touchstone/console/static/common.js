@@ -1,0 +1,45 @@
+// What every console page shares: who is signed in, fetching JSON, small DOM helpers.
+"use strict";
+
+const Touchstone = {
+  async json(path, params = {}) {
+    const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v));
+    const reply = await fetch(`${path}?${query}`);
+    const body = await reply.json();
+    if (reply.status === 401) location.assign("/signin");
+    if (!reply.ok) throw new Error(`${body.code}: ${body.details}`);
+    return body;
+  },
+
+  element(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+    node.append(...children);
+    return node;
+  },
+
+  svg(tag, attributes = {}, ...children) {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+    node.append(...children);
+    return node;
+  },
+
+  when(timestamp) {
+    return timestamp ? new Date(timestamp).toLocaleString() : "";
+  },
+
+  showProblem(error) {
+    const problem = document.getElementById("problem");
+    problem.textContent = error ? String(error.message || error) : "";
+    problem.hidden = !error;
+  },
+};
+
+Touchstone.json("/api/me").then((me) => {
+  const who = document.getElementById("who");
+  if (who && me.subject) {
+    const sites = me.sites.includes("*") ? "every site" : me.sites.join(", ");
+    who.textContent = `${me.subject} (${me.roles.join(", ")}; ${sites})`;
+  }
+});

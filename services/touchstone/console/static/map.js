@@ -1,0 +1,232 @@
+// The journey map page: stages in journey order as a path, each coloured by its win rate (with
+// the percentage written beside it), its moments, the standard broken most and its quadrant;
+// kept live from WatchMoments (server-sent events); a stage lists its recent lost moments.
+"use strict";
+
+const QUADRANTS = {
+  QUADRANT_A_COLD: ["A", "cold"],
+  QUADRANT_B_PRODUCTION_LINE: ["B", "production line"],
+  QUADRANT_C_FRIENDLY_DISORGANISED: ["C", "friendly but disorganised"],
+  QUADRANT_D_QUALITY: ["D", "quality"],
+};
+const STEP = 170; // horizontal room a stage takes
+const FEED_KEPT = 30;
+const REFRESH_MS = 500; // the map is asked for again this long after a moment is heard
+
+const page = {
+  view: null, // the JourneyMapView shown
+  events: null, // the EventSource of scored moments
+  openStage: "", // the stage whose lost moments are listed
+  refreshing: false, // a refresh of the figures is under way
+  refreshAgain: false, // and moments were heard meanwhile
+};
+
+function band(stage) {
+  if (stage.wins + stage.losses === 0) return 0;
+  if (stage.win_rate >= 0.9) return 4;
+  if (stage.win_rate >= 0.75) return 3;
+  if (stage.win_rate >= 0.5) return 2;
+  return 1;
+}
+
+function percent(stage) {
+  return stage.wins + stage.losses ? `${Math.round(stage.win_rate * 100)}% won` : "nothing judged";
+}
+
+function describe(stage) {
+  const [letter, quadrant] = QUADRANTS[stage.quadrant] || ["–", "no quadrant yet"];
+  const broken = stage.most_broken.length ? `; broken most: ${stage.most_broken[0].description || stage.most_broken[0].standard_id}` : "";
+  return `${stage.name}: ${percent(stage)}, ${stage.moments} moments, quadrant ${letter} (${quadrant})${broken}`;
+}
+
+function stageNode(stage, x, y) {
+  const { svg } = Touchstone;
+  const [letter] = QUADRANTS[stage.quadrant] || ["–"];
+  const broken = stage.most_broken[0];
+  const node = svg("g", {
+    class: `stage b${band(stage)}`,
+    transform: `translate(${x} ${y})`,
+    tabindex: "0",
+    role: "button",
+    "aria-label": describe(stage),
+    "data-stage": stage.stage,
+    "data-moments": stage.moments,
+    "data-wins": stage.wins,
+    "data-losses": stage.losses,
+  });
+  node.append(
+    svg("circle", { r: "34" }),
+    svg("text", { class: "badge", y: "8" }, letter),
+    svg("text", { class: "name", y: "56" }, stage.name),
+    svg("text", { class: "rate", y: "74" }, percent(stage)),
+    svg("text", { class: "count", y: "90" }, `${stage.moments} moments`),
+  );
+  if (broken) {
+    const text = broken.description || broken.standard_id;
+    node.append(svg("text", { class: "broken", y: "106" }, text.length > 26 ? `${text.slice(0, 25)}…` : text));
+  }
+  node.addEventListener("click", () => showLost(stage.stage));
+  node.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      showLost(stage.stage);
+    }
+  });
+  return node;
+}
+
+function draw() {
+  const { svg } = Touchstone;
+  const figure = document.getElementById("journey");
+  const route = page.view.stages.filter((s) => s.on_route);
+  const anywhere = page.view.stages.filter((s) => !s.on_route);
+  const width = Math.max(route.length, anywhere.length, 1) * STEP + 40;
+  const height = anywhere.length ? 360 : 200;
+  figure.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  figure.setAttribute("width", width); // its own size: the figure scrolls rather than shrinks
+  figure.setAttribute("height", height);
+  figure.replaceChildren();
+  const points = route.map((_, i) => [80 + i * STEP, i % 2 ? 70 : 50]);
+  if (points.length > 1) {
+    const d = points.map(([x, y], i) => `${i ? "L" : "M"}${x} ${y}`).join(" ");
+    figure.append(svg("path", { class: "route", d, "aria-hidden": "true" }));
+  }
+  route.forEach((stage, i) => figure.append(stageNode(stage, ...points[i])));
+  if (anywhere.length) {
+    figure.append(svg("text", { class: "aside", x: "20", y: "200" }, "At any point"));
+    anywhere.forEach((stage, i) => figure.append(stageNode(stage, 80 + i * STEP, 250)));
+  }
+  for (const [id, day] of [["first", page.view.first_day], ["last", page.view.last_day]]) {
+    document.getElementById(id).value = day;
+  }
+  const site = page.view.site_id || "every site";
+  document.getElementById("title").textContent =
+    `${page.view.name}: ${site}, ${page.view.first_day} to ${page.view.last_day}`;
+}
+
+function lostItem(moment) {
+  const { element, when } = Touchstone;
+  return element(
+    "li",
+    { "data-moment-id": moment.moment_id },
+    element("time", { datetime: moment.occurred_at }, when(moment.occurred_at)),
+    ` ${moment.site_id} · customer ${moment.customer_id}: ${moment.reason || "lost"}`,
+  );
+}
+
+async function showLost(stage) {
+  page.openStage = stage;
+  const section = document.getElementById("lost");
+  const name = page.view.stages.find((s) => s.stage === stage)?.name || stage;
+  document.getElementById("lost-title").textContent = `Lost moments: ${name}`;
+  try {
+    const { moments } = await Touchstone.json("/api/lost", { ...chosen(), stage });
+    const list = document.getElementById("lost-list");
+    list.replaceChildren(...moments.map(lostItem));
+    if (!moments.length) list.append(Touchstone.element("li", {}, "None lost in this period."));
+    section.hidden = false;
+    section.focus();
+  } catch (error) {
+    Touchstone.showProblem(error);
+  }
+}
+
+function heard(moment) {
+  const { element, when } = Touchstone;
+  const verdict = moment.verdict === "VERDICT_LOSE" ? "lost" : moment.verdict === "VERDICT_WIN" ? "won" : "not judged";
+  const feed = document.getElementById("feed");
+  feed.prepend(
+    element(
+      "li",
+      { "data-moment-id": moment.moment_id, class: verdict },
+      element("time", { datetime: moment.occurred_at }, when(moment.occurred_at)),
+      ` ${moment.stage} at ${moment.site_id}: ${verdict}${moment.reason ? ` (${moment.reason})` : ""}`,
+    ),
+  );
+  while (feed.children.length > FEED_KEPT) feed.lastChild.remove();
+  const list = document.getElementById("lost-list");
+  const listed = list.querySelector(`[data-moment-id="${CSS.escape(moment.moment_id)}"]`);
+  if (page.openStage === moment.stage && moment.verdict === "VERDICT_LOSE" && !listed) {
+    list.prepend(lostItem(moment));
+  }
+  refreshSoon();
+}
+
+// The figures are always journey's: a moment heard asks for the map again (at most once a
+// REFRESH_MS), rather than being added to figures it may already be in.
+function refreshSoon() {
+  if (page.refreshing) {
+    page.refreshAgain = true;
+    return;
+  }
+  page.refreshing = true;
+  setTimeout(async () => {
+    try {
+      page.view = await Touchstone.json("/api/map", chosen());
+      draw();
+    } catch (error) {
+      Touchstone.showProblem(error);
+    }
+    page.refreshing = false;
+    if (page.refreshAgain) {
+      page.refreshAgain = false;
+      refreshSoon();
+    }
+  }, REFRESH_MS);
+}
+
+function chosen() {
+  const value = (id) => document.getElementById(id).value;
+  return { map: value("map"), site: value("site"), first: value("first"), last: value("last") };
+}
+
+function listen() {
+  if (page.events) page.events.close();
+  const live = document.getElementById("live");
+  const { map, site } = chosen();
+  page.events = new EventSource(`/events/moments?${new URLSearchParams({ map, site })}`);
+  page.events.addEventListener("live", () => { live.textContent = "live"; live.dataset.state = "live"; });
+  page.events.addEventListener("moment", (event) => heard(JSON.parse(event.data)));
+  page.events.addEventListener("missed", (event) => {
+    live.textContent = `live (${JSON.parse(event.data).missed} missed: reload for exact figures)`;
+  });
+  page.events.addEventListener("refused", (event) => {
+    const problem = JSON.parse(event.data);
+    Touchstone.showProblem(new Error(`${problem.code}: ${problem.details}`));
+    page.events.close();
+    live.textContent = "not live";
+  });
+  page.events.onerror = () => { live.textContent = "reconnecting…"; live.dataset.state = ""; };
+}
+
+async function show() {
+  Touchstone.showProblem(null);
+  const params = chosen();
+  history.replaceState(null, "", `/map?${new URLSearchParams(Object.entries(params).filter(([, v]) => v))}`);
+  try {
+    page.view = await Touchstone.json("/api/map", params);
+    draw();
+    document.getElementById("lost").hidden = true;
+    page.openStage = "";
+    listen();
+  } catch (error) {
+    Touchstone.showProblem(error);
+  }
+}
+
+async function start() {
+  const asked = new URLSearchParams(location.search);
+  const { maps } = await Touchstone.json("/api/maps");
+  const select = document.getElementById("map");
+  select.replaceChildren(...maps.map((m) => Touchstone.element("option", { value: m }, m)));
+  for (const id of ["map", "site", "first", "last"]) {
+    if (asked.get(id)) document.getElementById(id).value = asked.get(id);
+  }
+  document.getElementById("choice").addEventListener("submit", (event) => {
+    event.preventDefault();
+    show();
+  });
+  show();
+}
+
+start();

@@ -1,0 +1,134 @@
+"""What the console's pages ask for, as JSON, each answered by one of the services' gRPC calls."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import grpc
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+
+from touchstone.client import Clients
+from touchstone.journey.v1.events_pb2 import VERDICT_LOSE
+from touchstone.journey.v1.journey_service_pb2 import (
+    GetJourneyMapRequest,
+    ListMomentsRequest,
+    WatchMomentsRequest,
+)
+
+CALL_S = 10.0
+LOST_SHOWN = 20  # a stage's recent lost moments listed at once
+HEARTBEAT_S = 15.0  # an idle event stream says it is alive this often
+HTTP_STATUS = {  # how a gRPC refusal reads to the browser
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+}
+
+
+class Refused(Exception):
+    """A page's question the services would not answer: the HTTP status and why."""
+
+    def __init__(self, status: int, code: str, details: str) -> None:
+        super().__init__(details)
+        self.status, self.code, self.details = status, code, details
+
+
+def as_json(message: Message) -> dict[str, Any]:
+    """A reply as the pages read it: proto field names, defaults included."""
+    return MessageToDict(
+        message,
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+        unquote_int64_if_possible=True,
+    )
+
+
+def asked(query: Mapping[str, str], name: str, default: str = "") -> str:
+    """A query parameter's value, stripped."""
+    return query.get(name, default).strip()
+
+
+def refused(error: grpc.RpcError) -> Refused:
+    """The browser's side of a refused call."""
+    code = error.code()
+    details = error.details() or ""
+    return Refused(HTTP_STATUS.get(code, 502), code.name, details)
+
+
+def journey_map(clients: Clients, query: Mapping[str, str]) -> dict[str, Any]:
+    """GetJourneyMap for the chosen map, site and period."""
+    request = GetJourneyMapRequest(
+        journey_map=asked(query, "map", "supermarket"),
+        site_id=asked(query, "site"),
+        first_day=asked(query, "first"),
+        last_day=asked(query, "last"),
+    )
+    try:
+        return as_json(clients.journey.GetJourneyMap(request, timeout=CALL_S))
+    except grpc.RpcError as error:
+        raise refused(error) from None
+
+
+def lost_moments(clients: Clients, query: Mapping[str, str]) -> dict[str, Any]:
+    """A stage's most recent lost moments, with their reasons."""
+    request = ListMomentsRequest(
+        journey_map=asked(query, "map", "supermarket"),
+        site_id=asked(query, "site"),
+        stage=asked(query, "stage"),
+        verdict=VERDICT_LOSE,
+        page_size=LOST_SHOWN,
+    )
+    try:
+        reply = clients.journey.ListMoments(request, timeout=CALL_S)
+    except grpc.RpcError as error:
+        raise refused(error) from None
+    moments = sorted(reply.moments, key=lambda m: m.occurred_at.ToDatetime(), reverse=True)
+    return {"moments": [as_json(m) for m in moments[:LOST_SHOWN]]}
+
+
+def watched_moments(
+    clients: Clients, query: Mapping[str, str], stop: threading.Event
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """WatchMoments as (event, data) pairs: `live` once the watch is live, `moment` for each
+    scored moment, `missed` when the server dropped some for this watcher, and `heartbeat` when
+    nothing came for HEARTBEAT_S (so a closed browser is noticed). Ends when stop is set."""
+    request = WatchMomentsRequest(
+        journey_map=asked(query, "map", "supermarket"), site_id=asked(query, "site")
+    )
+    stream = clients.journey.WatchMoments(request)
+    replies: queue.Queue[Any] = queue.Queue()
+
+    def pump() -> None:
+        try:
+            for reply in stream:
+                replies.put(reply)
+        except grpc.RpcError as error:
+            replies.put(error)
+        replies.put(None)
+
+    threading.Thread(target=pump, name="console-watch", daemon=True).start()
+    try:
+        while not stop.is_set():
+            try:
+                reply = replies.get(timeout=HEARTBEAT_S)
+            except queue.Empty:
+                yield "heartbeat", {}
+                continue
+            if reply is None:
+                return
+            if isinstance(reply, grpc.RpcError):
+                problem = refused(reply)
+                yield "refused", {"code": problem.code, "details": problem.details}
+                return
+            if reply.missed:
+                yield "missed", {"missed": reply.missed}
+            yield ("moment", as_json(reply.moment)) if reply.HasField("moment") else ("live", {})
+    finally:
+        stream.cancel()
