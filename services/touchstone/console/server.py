@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -43,11 +43,12 @@ class ConsoleState:
     settings: Settings
     clients: ClientsByToken
     stopping: threading.Event
+    api: dict[str, Api] = field(init=False)
 
-    def api(self) -> dict[str, Api]:
-        maps = sorted(load_maps(self.settings.maps_dir))
-        return {
-            "/api/maps": lambda _clients, _query: {"maps": maps},
+    def __post_init__(self) -> None:
+        maps = {"maps": sorted(load_maps(self.settings.maps_dir))}  # read once, at start
+        self.api = {
+            "/api/maps": lambda _clients, _query: maps,
             "/api/map": views.journey_map,
             "/api/lost": views.lost_moments,
         }
@@ -82,7 +83,7 @@ class ConsoleHandler(BaseHTTPRequestHandler):
             if url.path != "/signin" and not self.token:
                 return self._redirect("/signin")
             return self._asset(PAGES[url.path])
-        api = self.state.api().get(url.path)
+        api = self.state.api.get(url.path)
         if api is not None:
             return self._answer(api, query)
         if url.path == "/events/moments":
