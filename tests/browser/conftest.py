@@ -7,10 +7,27 @@ skip, saying why.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
+from kafka import KafkaProducer
 
 from tests.browser.chromium import ARTIFACTS, CHROMIUM, Browser
+from tests.browser.seeding import SEEDED_VISITS, settled_view, visit_now
+from tests.conftest import running_stack
+from touchstone.common.embedded import free_port
+from touchstone.common.settings import Settings
+from touchstone.console.server import Console
+from touchstone.journey.v1.journey_service_pb2 import JourneyMapView
+from touchstone.stack import LocalStack
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """The customers of the seeded visits (each lost their greeting), and the map after them."""
+
+    customers: list[str]
+    view: JourneyMapView
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +48,29 @@ def browser() -> Iterator[Browser]:
             for context in opened.contexts:
                 context.close()
             chromium.close()
+
+
+@pytest.fixture(scope="package")
+def stack(infra: Settings) -> Iterator[LocalStack]:
+    with running_stack(infra) as local:
+        yield local
+
+
+@pytest.fixture(scope="package")
+def producer(stack: LocalStack) -> Iterator[KafkaProducer]:
+    p = KafkaProducer(**stack.settings.kafka.client_config(linger_ms=2))
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="package")
+def console(stack: LocalStack) -> Iterator[Console]:
+    running = Console(stack.settings, port=free_port()).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="package")
+def seeded(stack: LocalStack, producer: KafkaProducer) -> Seeded:
+    customers = [visit_now(producer, minutes_ago=60 + 20 * n)[0] for n in range(SEEDED_VISITS)]
+    return Seeded(customers, settled_view(stack, 6 * SEEDED_VISITS))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -28,7 +29,7 @@ from touchstone.console.sessions import (
 
 log = logging.getLogger(__name__)
 
-PAGES = {"/map": "map.html", "/signin": "signin.html"}
+PAGES = {"/map": "map.html", "/board": "board.html", "/signin": "signin.html"}
 ASSETS = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 DEV_ROLES = ("manager", "staff", "auditor", "admin")  # sign-in buttons with a development key
 MAX_FORM_BYTES = 16_384
@@ -51,6 +52,8 @@ class ConsoleState:
             "/api/maps": lambda _clients, _query: maps,
             "/api/map": views.journey_map,
             "/api/lost": views.lost_moments,
+            "/api/cases": lambda clients, query: views.open_cases(clients, query, time.time()),
+            "/api/case": views.one_case,
         }
 
 
@@ -98,6 +101,8 @@ class ConsoleHandler(BaseHTTPRequestHandler):
             return self._sign_in()
         if url.path == "/signout":
             return self._redirect("/signin", session_cookie(""))
+        if url.path == "/api/step":
+            return self._take_step()
         return self._json(404, {"code": "NOT_FOUND", "details": f"no action {url.path}"})
 
     def _same_origin(self) -> bool:
@@ -118,6 +123,14 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         if not token or visitor_of(token) is None:
             return self._redirect("/signin?problem=token")
         self._redirect("/map", session_cookie(token))
+
+    def _take_step(self) -> None:
+        """A step acknowledged or completed under the signed-in user's own name."""
+        visitor = visitor_of(self.token)
+        if visitor is None:
+            return self._json(401, {"code": "UNAUTHENTICATED", "details": "sign in first"})
+        form = self._form()
+        self._answer(lambda clients, _query: views.take_step(clients, form, visitor.subject), {})
 
     def _dev_roles(self) -> list[str]:
         """The roles a development key set can sign in as (none in production)."""

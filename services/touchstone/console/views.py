@@ -18,9 +18,18 @@ from touchstone.journey.v1.journey_service_pb2 import (
     ListMomentsRequest,
     WatchMomentsRequest,
 )
+from touchstone.notify.v1.events_pb2 import CASE_STATUS_OPEN
+from touchstone.notify.v1.notify_service_pb2 import (
+    Case,
+    GetCaseRequest,
+    ListCasesRequest,
+    StepCommand,
+)
 
 CALL_S = 10.0
 LOST_SHOWN = 20  # a stage's recent lost moments listed at once
+BOARD_CASES = 200  # open cases the recovery board lists at once
+STEP_ACTIONS = ("acknowledge", "complete")
 HEARTBEAT_S = 15.0  # an idle event stream says it is alive this often
 HTTP_STATUS = {  # how a gRPC refusal reads to the browser
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -91,6 +100,51 @@ def lost_moments(clients: Clients, query: Mapping[str, str]) -> dict[str, Any]:
         raise refused(error) from None
     moments = sorted(reply.moments, key=lambda m: m.occurred_at.ToDatetime(), reverse=True)
     return {"moments": [as_json(m) for m in moments[:LOST_SHOWN]]}
+
+
+def board_order(case: Case, now: float) -> tuple[bool, float, int]:
+    """Overdue cases first, then by due time, then by value at risk (highest first)."""
+    due = case.due_at.seconds + case.due_at.nanos / 1e9
+    return (due >= now, due, -case.value_at_risk_minor)
+
+
+def open_cases(clients: Clients, query: Mapping[str, str], now: float) -> dict[str, Any]:
+    """The open cases of a site (or every site the caller sees), in board order."""
+    request = ListCasesRequest(
+        site_id=asked(query, "site"), status=CASE_STATUS_OPEN, page_size=BOARD_CASES
+    )
+    try:
+        reply = clients.notify.ListCases(request, timeout=CALL_S)
+    except grpc.RpcError as error:
+        raise refused(error) from None
+    cases = sorted(reply.cases, key=lambda c: board_order(c, now))
+    return {"cases": [as_json(c) for c in cases], "total": reply.total, "now": now}
+
+
+def one_case(clients: Clients, query: Mapping[str, str]) -> dict[str, Any]:
+    """A case with its steps."""
+    try:
+        found = clients.notify.GetCase(GetCaseRequest(case_id=asked(query, "id")), timeout=CALL_S)
+    except grpc.RpcError as error:
+        raise refused(error) from None
+    return as_json(found)
+
+
+def take_step(clients: Clients, form: Mapping[str, str], by: str) -> dict[str, Any]:
+    """Acknowledge or complete a step of a case, as the signed-in user; the case after it."""
+    what = asked(form, "do")
+    if what not in STEP_ACTIONS:
+        raise Refused(400, "INVALID_ARGUMENT", f"do must be one of {', '.join(STEP_ACTIONS)}")
+    try:
+        number = int(asked(form, "n"))
+    except ValueError:
+        raise Refused(400, "INVALID_ARGUMENT", "n must be the step's number") from None
+    command = StepCommand(case_id=asked(form, "case_id"), n=number, by=by)
+    act = clients.notify.AcknowledgeStep if what == "acknowledge" else clients.notify.CompleteStep
+    try:
+        return as_json(act(command, timeout=CALL_S))
+    except grpc.RpcError as error:
+        raise refused(error) from None
 
 
 def watched_moments(
