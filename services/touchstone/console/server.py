@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -19,6 +20,8 @@ from touchstone.client import Clients
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
 from touchstone.console import views
+from touchstone.console.customer_view import customer_page
+from touchstone.console.figures_view import control_figures
 from touchstone.console.sessions import (
     ClientsByToken,
     dev_token,
@@ -29,7 +32,13 @@ from touchstone.console.sessions import (
 
 log = logging.getLogger(__name__)
 
-PAGES = {"/map": "map.html", "/board": "board.html", "/signin": "signin.html"}
+PAGES = {
+    "/map": "map.html",
+    "/board": "board.html",
+    "/customer": "customer.html",
+    "/figures": "figures.html",
+    "/signin": "signin.html",
+}
 ASSETS = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 DEV_ROLES = ("manager", "staff", "auditor", "admin")  # sign-in buttons with a development key
 MAX_FORM_BYTES = 16_384
@@ -47,13 +56,18 @@ class ConsoleState:
     api: dict[str, Api] = field(init=False)
 
     def __post_init__(self) -> None:
-        maps = {"maps": sorted(load_maps(self.settings.maps_dir))}  # read once, at start
+        journeys = load_maps(self.settings.maps_dir)  # read once, at start
+        maps = {"maps": sorted(journeys)}
         self.api = {
             "/api/maps": lambda _clients, _query: maps,
             "/api/map": views.journey_map,
             "/api/lost": views.lost_moments,
             "/api/cases": lambda clients, query: views.open_cases(clients, query, time.time()),
             "/api/case": views.one_case,
+            "/api/customer": lambda clients, query: customer_page(clients, query, journeys),
+            "/api/figures": lambda clients, query: control_figures(
+                clients, query, datetime.now(UTC).date()
+            ),
         }
 
 

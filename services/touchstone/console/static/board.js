@@ -20,7 +20,7 @@ function caseRow(found, now) {
     { "data-case-id": found.case_id, class: overdue ? "overdue" : "" },
     element("td", {}, element("time", { datetime: found.due_at }, when(found.due_at)), overdue ? element("strong", {}, " overdue") : ""),
     element("td", {}, found.site_id),
-    element("td", {}, found.customer_id),
+    element("td", {}, element("a", { href: `/customer?id=${encodeURIComponent(found.customer_id)}` }, found.customer_id)),
     element("td", {}, found.reasons.length ? found.reasons.join("; ") : "see its steps"),
     element("td", {}, money(found.value_at_risk_minor, found.currency)),
     element("td", {}, toggle),

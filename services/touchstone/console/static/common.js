@@ -36,6 +36,21 @@ const Touchstone = {
   },
 };
 
+const PAGES = [
+  ["/map", "Journey map"],
+  ["/board", "Recovery board"],
+  ["/customer", "Customer"],
+  ["/figures", "Control figures"],
+];
+const nav = document.getElementById("pages");
+if (nav) {
+  for (const [path, name] of PAGES) {
+    const link = Touchstone.element("a", { href: path }, name);
+    if (location.pathname === path) link.setAttribute("aria-current", "page");
+    nav.append(link, " ");
+  }
+}
+
 Touchstone.json("/api/me").then((me) => {
   const who = document.getElementById("who");
   if (who && me.subject) {
