@@ -30,8 +30,10 @@ class Seeded:
     view: JourneyMapView
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """Package-scoped, not session-scoped: Playwright's sync API runs an event loop on the main
+    thread while it is open, and later tests' asyncio.run() must not find one running."""
     if CHROMIUM is None:
         pytest.skip("no chromium on PATH (make test installs Debian's where it can)")
     from playwright.sync_api import sync_playwright
