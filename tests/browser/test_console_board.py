@@ -4,11 +4,12 @@ member of staff acknowledges a step, the page shows it, and notify has it under 
 from __future__ import annotations
 
 import pytest
+from kafka import KafkaProducer
 from playwright.sync_api import expect
 
 from tests.browser.chromium import ARTIFACTS, Browser
 from tests.browser.conftest import Seeded
-from tests.browser.seeding import SITE
+from tests.browser.seeding import SITE, visit_now
 from tests.e2e.test_whole_journey import eventually
 from touchstone.client import Clients
 from touchstone.console.server import Console
@@ -31,7 +32,11 @@ def open_case_of(stack: LocalStack, customer_id: str) -> Case | None:
 
 
 def test_staff_acknowledge_a_step_on_the_board_and_notify_has_it(
-    stack: LocalStack, console: Console, browser: Browser, seeded: Seeded
+    stack: LocalStack,
+    console: Console,
+    browser: Browser,
+    seeded: Seeded,
+    producer: KafkaProducer,
 ) -> None:
     case = eventually(
         lambda: next(
@@ -40,6 +45,8 @@ def test_staff_acknowledge_a_step_on_the_board_and_notify_has_it(
         "an open case for a seeded customer",
     )
     step = next(s for s in case.steps if s.owner in STAFF_OWNED and s.status == "pending")
+    newcomer, _ = visit_now(producer, minutes_ago=0)  # its case is not due yet
+    eventually(lambda: open_case_of(stack, newcomer), "a case that is not due yet")
     with Clients(stack.settings) as clients:
         listed = clients.notify.ListCases(
             ListCasesRequest(site_id=SITE, status=CASE_STATUS_OPEN, page_size=200), timeout=10
@@ -51,8 +58,12 @@ def test_staff_acknowledge_a_step_on_the_board_and_notify_has_it(
     expect(rows).to_have_count(len(listed.cases))
     shown = rows.evaluate_all("rows => rows.map(r => r.dataset.caseId)")
     assert set(shown) == {c.case_id for c in listed.cases}
-    overdue = rows.evaluate_all("rows => rows.map(r => r.classList.contains('overdue'))")
-    assert overdue == sorted(overdue, reverse=True)  # every overdue case before the others
+    order = rows.evaluate_all(
+        "rows => rows.map(r => [!r.classList.contains('overdue'), Number(r.dataset.due),"
+        " -Number(r.dataset.value)])"
+    )
+    assert order == sorted(order)  # overdue first, then by due time, then by value at risk
+    assert {due_later for due_later, _, _ in order} == {False, True}  # both kinds are shown
 
     row = page.locator(f'#cases tr[data-case-id="{case.case_id}"]')
     row.get_by_role("button", name="Steps").click()

@@ -12,20 +12,22 @@ from playwright.sync_api import expect
 
 from tests.browser.chromium import ARTIFACTS, Browser
 from tests.browser.conftest import Seeded
-from tests.browser.seeding import SEEDED_VISITS, SITE, visit_now
+from tests.browser.seeding import SEEDED_VISITS, SITE, settled_view, visit_now
 from touchstone.common.ids import derived_id
 from touchstone.console.server import Console
+from touchstone.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 
 
 def test_the_map_shows_each_stage_as_the_services_answer(
-    console: Console, browser: Browser, seeded: Seeded
+    stack: LocalStack, console: Console, browser: Browser, seeded: Seeded
 ) -> None:
+    view = settled_view(stack, 6 * SEEDED_VISITS)  # other tests add visits too
     page = browser.signed_in(console, "manager")
     page.goto(f"{console.url}/map?map=supermarket&site={SITE}")
     page.wait_for_selector("#journey g.stage")
-    for stage in seeded.view.stages:
+    for stage in view.stages:
         node = page.locator(f'#journey g.stage[data-stage="{stage.stage}"]')
         assert node.get_attribute("data-moments") == str(stage.moments), stage.stage
         assert node.get_attribute("data-losses") == str(stage.losses), stage.stage

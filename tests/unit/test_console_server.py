@@ -37,7 +37,11 @@ def request(
 ) -> http.client.HTTPResponse:
     host, port = console.httpd.server_address[:2]
     connection = http.client.HTTPConnection(str(host), int(port), timeout=5)
-    connection.request(method, path, body=body, headers=headers or {})
+    connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    sent = {"Host": f"{host}:{port}", "Content-Length": str(len(body.encode()))}
+    for name, value in (sent | (headers or {})).items():
+        connection.putheader(name, value)
+    connection.endheaders(body.encode() if body else None)
     return connection.getresponse()
 
 
@@ -89,13 +93,71 @@ def test_a_development_key_set_offers_roles_and_signs_in(console: Console) -> No
     assert (me["subject"], me["roles"]) == ("console-staff", ["staff"])
 
 
-def test_a_post_from_another_site_is_refused(console: Console) -> None:
-    reply = request(console, "POST", "/signin", "role=admin", {"Origin": "http://evil.example"})
+def here(console: Console) -> str:
+    return "127.0.0.1:{}".format(*console.httpd.server_address[1:2])
+
+
+@pytest.mark.parametrize("path", ["/signin", "/api/step"])
+@pytest.mark.parametrize(
+    "origin",
+    [{"Origin": "http://evil.example"}, {}, {"Referer": "http://evil.example/board"}],
+)
+def test_a_post_from_another_site_or_from_nowhere_is_refused(
+    console: Console, path: str, origin: dict[str, str]
+) -> None:
+    reply = request(console, "POST", path, "role=admin&case_id=c&n=1&do=complete", origin)
     assert reply.status == 403 and reply.getheader("Set-Cookie") is None
+
+
+def test_a_request_by_any_other_host_name_gets_nothing(console: Console) -> None:
+    """A page on a name that resolves here (DNS rebinding) may not sign in, nor read."""
+    port = console.httpd.server_address[1]
+    rebound = {
+        "Host": f"rebind.evil.example:{port}",
+        "Origin": f"http://rebind.evil.example:{port}",
+    }
+    assert request(console, "POST", "/signin", "role=admin", rebound).status == 421
+    assert request(console, "GET", "/api/dev-roles", headers=rebound).status == 421
+    assert request(console, "GET", "/api/dev-roles", headers={"Host": here(console)}).status == 200
+
+
+def test_a_sign_in_with_what_is_not_a_token_sets_nothing(console: Console) -> None:
+    headers = {"Origin": f"http://{here(console)}", "Host": here(console)}
+    for token in ("x", "a.b.c%0D%0ASet-Cookie:%20injected=1", "a.%%%.c"):
+        reply = request(console, "POST", "/signin", f"token={token}", headers)
+        assert reply.status == 303 and reply.getheader("Location") == "/signin?problem=token"
+        assert reply.getheader("Set-Cookie") is None, token
+    with pytest.raises(ValueError):
+        session_cookie("a.b.c\r\nSet-Cookie: injected=1")
+
+
+def test_a_form_whose_length_is_not_a_length_is_a_clear_400(console: Console) -> None:
+    headers = {"Origin": f"http://{here(console)}", "Host": here(console)}
+    for length in ("-1", "x", "99999999"):
+        reply = request(console, "POST", "/signin", "", headers | {"Content-Length": length})
+        assert reply.status == 400, length
+
+
+def test_the_console_will_not_listen_beyond_loopback(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="loopback only"):
+        Console(Settings(state_dir=tmp_path), host="0.0.0.0", port=free_port())
 
 
 def test_only_the_consoles_own_assets_are_served(console: Console) -> None:
     assert request(console, "GET", "/static/map.js").status == 200
     assert request(console, "GET", "/static/map.js").getheader("Content-Security-Policy")
-    for path in ("/static/../server.py", "/static/sessions.py", "/static/nope.js"):
+    for path in ("/static/../static/map.js", "/static/sessions.py", "/static/nope.js"):
         assert request(console, "GET", path).status == 404, path
+
+
+def test_clients_in_use_are_never_closed_to_make_room(tmp_path: Path) -> None:
+    from touchstone.console.sessions import KEPT_CLIENTS, ClientsByToken
+
+    kept = ClientsByToken(Settings(state_dir=tmp_path))
+    with kept.lease("a.b.c"):
+        for n in range(KEPT_CLIENTS + 5):
+            with kept.lease(f"t{n}.b.c"):
+                pass
+        assert "a.b.c" in kept._kept  # still open: the stream is using it
+    assert len(kept._kept) <= KEPT_CLIENTS
+    kept.close()

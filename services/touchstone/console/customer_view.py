@@ -13,13 +13,14 @@ from google.protobuf.message import Message
 
 from touchstone.client import Clients
 from touchstone.common.journey_maps import JourneyMap
-from touchstone.console.views import CALL_S, Refused, as_json, asked, refused
+from touchstone.console.views import CALL_S, Refused, as_json, asked, paged, refused
 from touchstone.contacts.v1.contacts_service_pb2 import GetCustomerRequest
-from touchstone.journey.v1.journey_service_pb2 import ListMomentsRequest
+from touchstone.journey.v1.journey_service_pb2 import ListMomentsRequest, ListMomentsResponse
 from touchstone.loyalty.v1.loyalty_service_pb2 import GetCustomerValueRequest
-from touchstone.notify.v1.notify_service_pb2 import ListCasesRequest
+from touchstone.notify.v1.notify_service_pb2 import ListCasesRequest, ListCasesResponse
 
 MOMENTS_READ = 500  # the customer's latest moments the strips are drawn from
+CASES_SHOWN = 50  # their latest cases, newest first
 VISITS_SHOWN = 12
 
 
@@ -31,8 +32,13 @@ def customer_page(
     if not customer_id:
         raise Refused(400, "INVALID_ARGUMENT", "id: name a customer")
     moments = _part(
-        lambda: clients.journey.ListMoments(
-            ListMomentsRequest(customer_id=customer_id, page_size=MOMENTS_READ), timeout=CALL_S
+        lambda: ListMomentsResponse(
+            moments=paged(
+                clients.journey.ListMoments,
+                ListMomentsRequest(customer_id=customer_id),
+                "moments",
+                MOMENTS_READ,
+            )
         )
     )
     return {
@@ -49,8 +55,15 @@ def customer_page(
         ),
         "visits": moments if "refused" in moments else {"strips": strips(moments, maps)},
         "cases": _part(
-            lambda: clients.notify.ListCases(
-                ListCasesRequest(customer_id=customer_id, page_size=50), timeout=CALL_S
+            lambda: ListCasesResponse(
+                cases=reversed(
+                    paged(
+                        clients.notify.ListCases,
+                        ListCasesRequest(customer_id=customer_id),
+                        "cases",
+                        CASES_SHOWN,
+                    )
+                )
             )
         ),
     }
@@ -99,4 +112,6 @@ def _part(call: Callable[[], Message]) -> dict[str, Any]:
         return as_json(call())
     except grpc.RpcError as error:
         problem = refused(error)
-        return {"refused": {"code": problem.code, "details": problem.details}}
+    except Refused as raised:
+        problem = raised
+    return {"refused": {"code": problem.code, "details": problem.details}}

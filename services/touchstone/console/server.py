@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from touchstone.client import Clients
+from touchstone.common.hosts import is_loopback
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
 from touchstone.console import views
@@ -53,6 +54,7 @@ class ConsoleState:
     settings: Settings
     clients: ClientsByToken
     stopping: threading.Event
+    port: int = 0  # the one the server is bound to
     api: dict[str, Api] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -61,7 +63,9 @@ class ConsoleState:
         self.api = {
             "/api/maps": lambda _clients, _query: maps,
             "/api/map": views.journey_map,
-            "/api/lost": views.lost_moments,
+            "/api/lost": lambda clients, query: views.lost_moments(
+                clients, query, datetime.now(UTC).date()
+            ),
             "/api/cases": lambda clients, query: views.open_cases(clients, query, time.time()),
             "/api/case": views.one_case,
             "/api/customer": lambda clients, query: customer_page(clients, query, journeys),
@@ -84,7 +88,19 @@ class ConsoleHandler(BaseHTTPRequestHandler):
     def token(self) -> str:
         return token_in(self.headers.get("Cookie"))
 
+    def _known_host(self) -> bool:
+        """Whether the request names this console by a loopback name (a page on another name
+        that resolves here, DNS rebinding, gets nothing)."""
+        port = self.state.port
+        names = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+        if self.headers.get("Host", "") in names:
+            return True
+        self._json(421, {"code": "MISDIRECTED", "details": "use 127.0.0.1 or localhost"})
+        return False
+
     def do_GET(self) -> None:
+        if not self._known_host():
+            return None
         url = urlsplit(self.path)
         query = {name: values[-1] for name, values in parse_qs(url.query).items()}
         if url.path == "/":
@@ -108,6 +124,8 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         return self._json(404, {"code": "NOT_FOUND", "details": f"no page {url.path}"})
 
     def do_POST(self) -> None:
+        if not self._known_host():
+            return None
         url = urlsplit(self.path)
         if not self._same_origin():
             return self._json(403, {"code": "PERMISSION_DENIED", "details": "cross-site request"})
@@ -120,21 +138,28 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         return self._json(404, {"code": "NOT_FOUND", "details": f"no action {url.path}"})
 
     def _same_origin(self) -> bool:
-        """A form posted from this console's own pages (Origin, or Referer, names this host)."""
+        """A form posted from this console's own pages: Origin (or Referer) must be present and
+        name the host the request came to."""
         origin = self.headers.get("Origin") or self.headers.get("Referer") or ""
-        return urlsplit(origin).netloc == self.headers.get("Host", "")
+        return bool(origin) and urlsplit(origin).netloc == self.headers.get("Host", "")
 
-    def _form(self) -> dict[str, str]:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(min(length, MAX_FORM_BYTES)).decode("utf-8", "replace")
+    def _form(self) -> dict[str, str] | None:
+        """The posted form, or None (answered 400) when its length is not a length."""
+        length = self.headers.get("Content-Length") or "0"
+        if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+            self._json(400, {"code": "INVALID_ARGUMENT", "details": "a form of 0 to 16 kB"})
+            return None
+        body = self.rfile.read(int(length)).decode("utf-8", "replace")
         return {name: values[-1] for name, values in parse_qs(body).items()}
 
     def _sign_in(self) -> None:
         form = self._form()
+        if form is None:
+            return
         token = form.get("token", "").strip()
         if not token and form.get("role") in self._dev_roles():
             token = dev_token(self.state.settings, form["role"])
-        if not token or visitor_of(token) is None:
+        if visitor_of(token) is None:  # not a JWT's shape, or no claims: nothing is set
             return self._redirect("/signin?problem=token")
         self._redirect("/map", session_cookie(token))
 
@@ -144,7 +169,9 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         if visitor is None:
             return self._json(401, {"code": "UNAUTHENTICATED", "details": "sign in first"})
         form = self._form()
-        self._answer(lambda clients, _query: views.take_step(clients, form, visitor.subject), {})
+        if form is not None:
+            by = visitor.subject
+            self._answer(lambda clients, _query: views.take_step(clients, form, by), {})
 
     def _dev_roles(self) -> list[str]:
         """The roles a development key set can sign in as (none in production)."""
@@ -154,9 +181,15 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         if not self.token:
             return self._json(401, {"code": "UNAUTHENTICATED", "details": "sign in first"})
         try:
-            self._json(200, api(self.state.clients.of(self.token), query))
+            with self.state.clients.lease(self.token) as clients:
+                answer = api(clients, query)
         except views.Refused as problem:
-            self._json(problem.status, {"code": problem.code, "details": problem.details})
+            return self._json(problem.status, {"code": problem.code, "details": problem.details})
+        except Exception:
+            log.exception("console: %s failed", urlsplit(self.path).path)
+            failed = {"code": "INTERNAL", "details": "the console failed; see its log"}
+            return self._json(500, failed)
+        self._json(200, answer)
 
     def _events(self, query: Query) -> None:
         """Server-sent events from WatchMoments until the browser goes or the console stops."""
@@ -166,16 +199,19 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        clients = self.state.clients.of(self.token)
         try:
-            for event, data in views.watched_moments(clients, query, self.state.stopping):
-                line = f": {event}\n\n" if event == "heartbeat" else f"event: {event}\n"
-                if event != "heartbeat":
-                    line += f"data: {json.dumps(data)}\n\n"
-                self.wfile.write(line.encode())
-                self.wfile.flush()
+            with self.state.clients.lease(self.token) as clients:
+                self._send_events(views.watched_moments(clients, query, self.state.stopping))
         except (BrokenPipeError, ConnectionResetError):
             return  # the browser went away: the watch is cancelled on the way out
+
+    def _send_events(self, events: Iterator[tuple[str, dict[str, Any]]]) -> None:
+        for event, data in events:
+            line = f": {event}\n\n" if event == "heartbeat" else f"event: {event}\n"
+            if event != "heartbeat":
+                line += f"data: {json.dumps(data)}\n\n"
+            self.wfile.write(line.encode())
+            self.wfile.flush()
 
     def _asset(self, name: str) -> None:
         suffix = name[name.rfind(".") :] if "." in name else ""
@@ -214,10 +250,13 @@ class Console:
     """The console's server, on its own thread: start(), then stop()."""
 
     def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None:
+        if not is_loopback(host):
+            raise ValueError(f"the console serves loopback only, not {host}: put a TLS proxy")
         self.state = ConsoleState(settings, ClientsByToken(settings), threading.Event())
         handler = type("Handler", (ConsoleHandler,), {"state": self.state})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
+        self.state.port = int(self.httpd.server_address[1])
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="console")
 
     @property

@@ -6,8 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from http.cookies import CookieError, SimpleCookie
 
@@ -16,6 +19,7 @@ from touchstone.common.bearer import token_for
 from touchstone.common.settings import Settings
 
 COOKIE = "touchstone_token"
+JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 KEPT_CLIENTS = 32  # signed-in users whose channels stay open
 
 
@@ -28,6 +32,11 @@ class Visitor:
     sites: tuple[str, ...]
 
 
+def is_token_shaped(text: str) -> bool:
+    """Whether the text has a JWT's shape (three base64url parts), and nothing else."""
+    return JWT_SHAPE.fullmatch(text) is not None
+
+
 def token_in(cookie_header: str | None) -> str:
     """The token of the console's cookie ('' without one)."""
     if not cookie_header:
@@ -36,11 +45,13 @@ def token_in(cookie_header: str | None) -> str:
         morsel = SimpleCookie(cookie_header).get(COOKIE)
     except CookieError:
         return ""
-    return morsel.value if morsel else ""
+    return morsel.value if morsel and is_token_shaped(morsel.value) else ""
 
 
 def session_cookie(token: str) -> str:
     """The Set-Cookie value that signs a browser in (empty token: signs it out)."""
+    if token and not is_token_shaped(token):
+        raise ValueError("not a token")  # nothing else may reach a header
     lifetime = "" if token else "; Max-Age=0"
     return f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{lifetime}"
 
@@ -53,6 +64,8 @@ def dev_token(settings: Settings, role: str) -> str:
 
 def visitor_of(token: str) -> Visitor | None:
     """The claims of a JWT, read without verifying it (the services verify every call)."""
+    if not is_token_shaped(token):
+        return None
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -67,27 +80,46 @@ def visitor_of(token: str) -> Visitor | None:
     )
 
 
+@dataclass
+class _Kept:
+    clients: Clients
+    users: int = 0  # requests and event streams using it now
+
+
 class ClientsByToken:
-    """gRPC clients per signed-in token, the least recently used closed past KEPT_CLIENTS."""
+    """gRPC clients per signed-in token. Past KEPT_CLIENTS, the least recently used that no
+    request or stream is using are closed (one in use is never closed under it)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._clients: OrderedDict[str, Clients] = OrderedDict()
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self._lock = threading.Lock()
 
-    def of(self, token: str) -> Clients:
-        """The clients that call with this token."""
+    @contextmanager
+    def lease(self, token: str) -> Iterator[Clients]:
+        """The clients that call with this token, kept open while the block runs."""
         with self._lock:
-            clients = self._clients.pop(token, None) or Clients(self.settings, token=token)
-            self._clients[token] = clients
-            while len(self._clients) > KEPT_CLIENTS:
-                _, oldest = self._clients.popitem(last=False)
-                oldest.close()
-            return clients
+            kept = self._kept.pop(token, None) or _Kept(Clients(self.settings, token=token))
+            self._kept[token] = kept
+            kept.users += 1
+            self._close_idle()
+        try:
+            yield kept.clients
+        finally:
+            with self._lock:
+                kept.users -= 1
+                self._close_idle()
+
+    def _close_idle(self) -> None:
+        while len(self._kept) > KEPT_CLIENTS:
+            idle = next((t for t, k in self._kept.items() if not k.users), None)
+            if idle is None:
+                return  # every one is in use: they are closed once they are not
+            self._kept.pop(idle).clients.close()
 
     def close(self) -> None:
         """Close every channel."""
         with self._lock:
-            for clients in self._clients.values():
-                clients.close()
-            self._clients.clear()
+            for kept in self._kept.values():
+                kept.clients.close()
+            self._kept.clear()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import grpc
@@ -28,7 +30,9 @@ from touchstone.notify.v1.notify_service_pb2 import (
 
 CALL_S = 10.0
 LOST_SHOWN = 20  # a stage's recent lost moments listed at once
-BOARD_CASES = 200  # open cases the recovery board lists at once
+BOARD_CASES = 200  # open cases the recovery board lists at once (the first in board order)
+PAGE_SIZE = 500  # the services' largest page
+MAX_PAGES = 20  # read at most this many pages of one list
 STEP_ACTIONS = ("acknowledge", "complete")
 HEARTBEAT_S = 15.0  # an idle event stream says it is alive this often
 HTTP_STATUS = {  # how a gRPC refusal reads to the browser
@@ -85,21 +89,47 @@ def journey_map(clients: Clients, query: Mapping[str, str]) -> dict[str, Any]:
         raise refused(error) from None
 
 
-def lost_moments(clients: Clients, query: Mapping[str, str]) -> dict[str, Any]:
-    """A stage's most recent lost moments, with their reasons."""
+def paged(call: Callable[..., Any], request: Any, field: str, keep: int) -> list[Any]:
+    """The last `keep` entries of a paged list the service gives oldest first, reading at most
+    MAX_PAGES pages of PAGE_SIZE."""
+    request.page_size = PAGE_SIZE
+    kept: deque[Any] = deque(maxlen=keep)
+    try:
+        for _ in range(MAX_PAGES):
+            reply = call(request, timeout=CALL_S)
+            kept.extend(getattr(reply, field))
+            if not reply.next_page_token:
+                break
+            request.page_token = reply.next_page_token
+    except grpc.RpcError as error:
+        raise refused(error) from None
+    return list(kept)
+
+
+def period(query: Mapping[str, str], today: date) -> tuple[datetime, datetime]:
+    """[first day 00:00, the day after the last 00:00) UTC: the map's default week unless asked."""
+    try:
+        last = date.fromisoformat(asked(query, "last") or today.isoformat())
+        first = date.fromisoformat(asked(query, "first") or (last - timedelta(days=6)).isoformat())
+    except ValueError:
+        raise Refused(400, "INVALID_ARGUMENT", "first and last are days: YYYY-MM-DD") from None
+    start = datetime.combine(first, time.min, UTC)
+    return start, datetime.combine(last + timedelta(days=1), time.min, UTC)
+
+
+def lost_moments(clients: Clients, query: Mapping[str, str], today: date) -> dict[str, Any]:
+    """A stage's most recent lost moments in the period, newest first, with their reasons."""
+    since, until = period(query, today)
     request = ListMomentsRequest(
         journey_map=asked(query, "map", "supermarket"),
         site_id=asked(query, "site"),
         stage=asked(query, "stage"),
         verdict=VERDICT_LOSE,
-        page_size=LOST_SHOWN,
     )
-    try:
-        reply = clients.journey.ListMoments(request, timeout=CALL_S)
-    except grpc.RpcError as error:
-        raise refused(error) from None
-    moments = sorted(reply.moments, key=lambda m: m.occurred_at.ToDatetime(), reverse=True)
-    return {"moments": [as_json(m) for m in moments[:LOST_SHOWN]]}
+    request.since.FromDatetime(since)
+    request.until.FromDatetime(until)
+    moments = paged(clients.journey.ListMoments, request, "moments", LOST_SHOWN)
+    return {"moments": [as_json(m) for m in reversed(moments)]}
 
 
 def board_order(case: Case, now: float) -> tuple[bool, float, int]:
@@ -110,15 +140,10 @@ def board_order(case: Case, now: float) -> tuple[bool, float, int]:
 
 def open_cases(clients: Clients, query: Mapping[str, str], now: float) -> dict[str, Any]:
     """The open cases of a site (or every site the caller sees), in board order."""
-    request = ListCasesRequest(
-        site_id=asked(query, "site"), status=CASE_STATUS_OPEN, page_size=BOARD_CASES
-    )
-    try:
-        reply = clients.notify.ListCases(request, timeout=CALL_S)
-    except grpc.RpcError as error:
-        raise refused(error) from None
-    cases = sorted(reply.cases, key=lambda c: board_order(c, now))
-    return {"cases": [as_json(c) for c in cases], "total": reply.total, "now": now}
+    request = ListCasesRequest(site_id=asked(query, "site"), status=CASE_STATUS_OPEN)
+    every = paged(clients.notify.ListCases, request, "cases", PAGE_SIZE * MAX_PAGES)
+    cases = sorted(every, key=lambda c: board_order(c, now))[:BOARD_CASES]
+    return {"cases": [as_json(c) for c in cases], "total": len(every), "now": now}
 
 
 def one_case(clients: Clients, query: Mapping[str, str]) -> dict[str, Any]:

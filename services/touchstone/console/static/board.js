@@ -17,7 +17,12 @@ function caseRow(found, now) {
   const toggle = element("button", { type: "button", "aria-expanded": "false", "aria-controls": `steps-${found.case_id}` }, "Steps");
   const row = element(
     "tr",
-    { "data-case-id": found.case_id, class: overdue ? "overdue" : "" },
+    {
+      "data-case-id": found.case_id,
+      "data-due": String(new Date(found.due_at).getTime() / 1000),
+      "data-value": String(found.value_at_risk_minor),
+      class: overdue ? "overdue" : "",
+    },
     element("td", {}, element("time", { datetime: found.due_at }, when(found.due_at)), overdue ? element("strong", {}, " overdue") : ""),
     element("td", {}, found.site_id),
     element("td", {}, element("a", { href: `/customer?id=${encodeURIComponent(found.customer_id)}` }, found.customer_id)),

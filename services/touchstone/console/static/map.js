@@ -12,9 +12,12 @@ const QUADRANTS = {
 const STEP = 170; // horizontal room a stage takes
 const FEED_KEPT = 30;
 const REFRESH_MS = 500; // the map is asked for again this long after a moment is heard
+const RECONNECT_MS = 2000;
+const TRANSIENT = new Set(["UNAVAILABLE", "CANCELLED", "RESOURCE_EXHAUSTED"]);
 
 const page = {
   view: null, // the JourneyMapView shown
+  params: {}, // the map, site and period it was asked for
   events: null, // the EventSource of scored moments
   openStage: "", // the stage whose lost moments are listed
   refreshing: false, // a refresh of the figures is under way
@@ -78,6 +81,7 @@ function stageNode(stage, x, y) {
 function draw() {
   const { svg } = Touchstone;
   const figure = document.getElementById("journey");
+  const focused = document.activeElement?.dataset?.stage; // kept across the redraw
   const route = page.view.stages.filter((s) => s.on_route);
   const anywhere = page.view.stages.filter((s) => !s.on_route);
   const width = Math.max(route.length, anywhere.length, 1) * STEP + 40;
@@ -96,9 +100,7 @@ function draw() {
     figure.append(svg("text", { class: "aside", x: "20", y: "200" }, "At any point"));
     anywhere.forEach((stage, i) => figure.append(stageNode(stage, 80 + i * STEP, 250)));
   }
-  for (const [id, day] of [["first", page.view.first_day], ["last", page.view.last_day]]) {
-    document.getElementById(id).value = day;
-  }
+  if (focused) figure.querySelector(`g.stage[data-stage="${CSS.escape(focused)}"]`)?.focus();
   const site = page.view.site_id || "every site";
   document.getElementById("title").textContent =
     `${page.view.name}: ${site}, ${page.view.first_day} to ${page.view.last_day}`;
@@ -120,7 +122,7 @@ async function showLost(stage) {
   const name = page.view.stages.find((s) => s.stage === stage)?.name || stage;
   document.getElementById("lost-title").textContent = `Lost moments: ${name}`;
   try {
-    const { moments } = await Touchstone.json("/api/lost", { ...chosen(), stage });
+    const { moments } = await Touchstone.json("/api/lost", { ...page.params, stage });
     const list = document.getElementById("lost-list");
     list.replaceChildren(...moments.map(lostItem));
     if (!moments.length) list.append(Touchstone.element("li", {}, "None lost in this period."));
@@ -162,7 +164,7 @@ function refreshSoon() {
   page.refreshing = true;
   setTimeout(async () => {
     try {
-      page.view = await Touchstone.json("/api/map", chosen());
+      page.view = await Touchstone.json("/api/map", page.params);
       draw();
     } catch (error) {
       Touchstone.showProblem(error);
@@ -183,17 +185,27 @@ function chosen() {
 function listen() {
   if (page.events) page.events.close();
   const live = document.getElementById("live");
-  const { map, site } = chosen();
+  const { map, site } = page.params;
   page.events = new EventSource(`/events/moments?${new URLSearchParams({ map, site })}`);
-  page.events.addEventListener("live", () => { live.textContent = "live"; live.dataset.state = "live"; });
+  page.events.addEventListener("live", () => {
+    live.textContent = "live";
+    live.dataset.state = "live";
+    if (page.view) refreshSoon(); // what came while (re)connecting is in the figures
+  });
   page.events.addEventListener("moment", (event) => heard(JSON.parse(event.data)));
   page.events.addEventListener("missed", (event) => {
     live.textContent = `live (${JSON.parse(event.data).missed} missed: reload for exact figures)`;
   });
   page.events.addEventListener("refused", (event) => {
     const problem = JSON.parse(event.data);
-    Touchstone.showProblem(new Error(`${problem.code}: ${problem.details}`));
     page.events.close();
+    if (TRANSIENT.has(problem.code)) { // the service restarted, say: listen again shortly
+      live.textContent = "reconnecting…";
+      live.dataset.state = "";
+      setTimeout(listen, RECONNECT_MS);
+      return;
+    }
+    Touchstone.showProblem(new Error(`${problem.code}: ${problem.details}`));
     live.textContent = "not live";
   });
   page.events.onerror = () => { live.textContent = "reconnecting…"; live.dataset.state = ""; };
@@ -201,11 +213,14 @@ function listen() {
 
 async function show() {
   Touchstone.showProblem(null);
-  const params = chosen();
+  page.params = chosen(); // what was asked for; the form may change without being submitted
+  const params = page.params;
   history.replaceState(null, "", `/map?${new URLSearchParams(Object.entries(params).filter(([, v]) => v))}`);
   try {
     page.view = await Touchstone.json("/api/map", params);
     draw();
+    document.getElementById("first").value = page.view.first_day;
+    document.getElementById("last").value = page.view.last_day;
     document.getElementById("lost").hidden = true;
     page.openStage = "";
     listen();
