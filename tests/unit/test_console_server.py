@@ -154,10 +154,10 @@ def test_clients_in_use_are_never_closed_to_make_room(tmp_path: Path) -> None:
     from touchstone.console.sessions import KEPT_CLIENTS, ClientsByToken
 
     kept = ClientsByToken(Settings(state_dir=tmp_path))
-    with kept.lease("a.b.c"):
+    with kept.lease("a.b.c") as streaming:
         for n in range(KEPT_CLIENTS + 5):
-            with kept.lease(f"t{n}.b.c"):
-                pass
-        assert "a.b.c" in kept._kept  # still open: the stream is using it
+            with kept.lease(f"t{n}.b.c") as other:
+                assert other is not streaming  # a token has clients of its own
+        assert kept._kept["a.b.c"].clients is streaming  # still open: the stream is using it
     assert len(kept._kept) <= KEPT_CLIENTS
     kept.close()
