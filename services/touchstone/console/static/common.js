@@ -42,13 +42,19 @@ const PAGES = [
   ["/customer", "Customer"],
   ["/figures", "Control figures"],
 ];
-const nav = document.getElementById("pages");
-if (nav) {
+// The header every signed-in page shares: the pages, who is signed in, and signing out.
+const header = document.getElementById("top");
+if (header) {
+  const { element } = Touchstone;
+  const nav = element("nav", { "aria-label": "Pages" });
   for (const [path, name] of PAGES) {
-    const link = Touchstone.element("a", { href: path }, name);
+    const link = element("a", { href: path }, name);
     if (location.pathname === path) link.setAttribute("aria-current", "page");
     nav.append(link, " ");
   }
+  const signOut = element("form", { method: "post", action: "/signout" },
+    element("button", { type: "submit", class: "quiet" }, "Sign out"));
+  header.append(element("span", { class: "brand" }, "Touchstone"), nav, element("span", { id: "who", class: "who" }), signOut);
 }
 
 Touchstone.json("/api/me").then((me) => {
