@@ -5,12 +5,6 @@
 
 const WORKED_BY_PEOPLE = new Set(["staff", "duty_manager"]);
 
-function money(minor, currency) {
-  if (!currency) return "not valued yet";
-  const digits = new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits;
-  return new Intl.NumberFormat("en", { style: "currency", currency }).format(minor / 10 ** digits);
-}
-
 function caseRow(found, now) {
   const { element, when } = Touchstone;
   const overdue = new Date(found.due_at).getTime() / 1000 < now;
@@ -27,7 +21,7 @@ function caseRow(found, now) {
     element("td", {}, found.site_id),
     element("td", {}, element("a", { href: `/customer?id=${encodeURIComponent(found.customer_id)}` }, found.customer_id)),
     element("td", {}, found.reasons.length ? found.reasons.join("; ") : "see its steps"),
-    element("td", {}, money(found.value_at_risk_minor, found.currency)),
+    element("td", {}, Touchstone.money(found.value_at_risk_minor, found.currency, "not valued yet")),
     element("td", {}, toggle),
   );
   const detail = element("tr", { id: `steps-${found.case_id}`, class: "steps", hidden: "" }, element("td", { colspan: "6" }));
@@ -101,9 +95,4 @@ async function show() {
   }
 }
 
-document.getElementById("site").value = new URLSearchParams(location.search).get("site") || "";
-document.getElementById("choice").addEventListener("submit", (event) => {
-  event.preventDefault();
-  show();
-});
-show();
+Touchstone.choose(["site"], show);

@@ -25,6 +25,27 @@ const Touchstone = {
     return node;
   },
 
+  // An amount in minor units in its currency's own format; `none` without a currency.
+  money(minor, currency, none) {
+    if (!currency) return none;
+    const format = new Intl.NumberFormat("en", { style: "currency", currency });
+    return format.format(minor / 10 ** format.resolvedOptions().maximumFractionDigits);
+  },
+
+  // The page's choice form: its inputs start from the address's query, and submitting it
+  // calls show() (once now, too).
+  choose(ids, show) {
+    const asked = new URLSearchParams(location.search);
+    for (const id of ids) {
+      if (asked.get(id)) document.getElementById(id).value = asked.get(id);
+    }
+    document.getElementById("choice").addEventListener("submit", (event) => {
+      event.preventDefault();
+      show();
+    });
+    show();
+  },
+
   when(timestamp) {
     return timestamp ? new Date(timestamp).toLocaleString() : "";
   },

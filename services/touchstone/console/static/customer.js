@@ -14,9 +14,7 @@ function refusedText(part) {
 }
 
 function money(minor, currency) {
-  if (!currency) return "no purchases yet";
-  const format = new Intl.NumberFormat("en", { style: "currency", currency });
-  return format.format(minor / 10 ** format.resolvedOptions().maximumFractionDigits);
+  return Touchstone.money(minor, currency, "no purchases yet");
 }
 
 function showProfile(profile) {
@@ -99,9 +97,4 @@ async function show() {
   }
 }
 
-document.getElementById("id").value = new URLSearchParams(location.search).get("id") || "";
-document.getElementById("choice").addEventListener("submit", (event) => {
-  event.preventDefault();
-  show();
-});
-show();
+Touchstone.choose(["id"], show);

@@ -61,11 +61,4 @@ async function show() {
   }
 }
 
-const asked = new URLSearchParams(location.search);
-document.getElementById("site").value = asked.get("site") || "";
-if (asked.get("days")) document.getElementById("days").value = asked.get("days");
-document.getElementById("choice").addEventListener("submit", (event) => {
-  event.preventDefault();
-  show();
-});
-show();
+Touchstone.choose(["site", "days"], show);

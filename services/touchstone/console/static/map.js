@@ -230,18 +230,10 @@ async function show() {
 }
 
 async function start() {
-  const asked = new URLSearchParams(location.search);
   const { maps } = await Touchstone.json("/api/maps");
   const select = document.getElementById("map");
   select.replaceChildren(...maps.map((m) => Touchstone.element("option", { value: m }, m)));
-  for (const id of ["map", "site", "first", "last"]) {
-    if (asked.get(id)) document.getElementById(id).value = asked.get(id);
-  }
-  document.getElementById("choice").addEventListener("submit", (event) => {
-    event.preventDefault();
-    show();
-  });
-  show();
+  Touchstone.choose(["map", "site", "first", "last"], show);
 }
 
 start();
