@@ -48,6 +48,7 @@ def result_of(judgement: Judgement) -> pb.StandardResult:
         surprised=judgement.surprised,
         weight=s.weight,
         dimension=s.dimension,
+        absent=judgement.absent,
     )
 
 

@@ -133,4 +133,4 @@ def missed(standard: Standard, deadline: Deadline) -> Judgement:
     allowed = hours_between(deadline.opened_at, deadline.due_at)
     due = deadline.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     note = f"no {deadline.until_stage.replace('_', ' ')} by {due}"
-    return Judgement(standard, False, allowed, allowed, note=note)
+    return Judgement(standard, False, allowed, allowed, note=note, absent=True)

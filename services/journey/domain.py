@@ -59,6 +59,9 @@ class Standard:
     (every one of must_observe seen, none of must_not_observe). applies_when names observations
     that must be present for the standard to apply at all ("apologises if the transfer fails").
     Beating a measured threshold by surprise_margin delights the customer (DOMAIN §6).
+    A measured standard with absent_loses is broken when its stage's touchpoint carries no
+    measurement at all: the thing did not happen while the customer was there (nobody greeted
+    them before they left the entrance).
     A deadline standard is opened by a moment at its stage and kept by a later moment at the
     deadline_until stage before deadline_by: the end of the next working day, or the hours the
     opening moment promised (promised_measurement). It can be broken by nothing happening.
@@ -82,6 +85,7 @@ class Standard:
     deadline_until: str = ""
     deadline_by: str = ""
     promised_measurement: str = ""
+    absent_loses: bool = False
 
     def __post_init__(self) -> None:
         for problem in standard_problems(self):
@@ -119,6 +123,8 @@ def standard_problems(standard: Standard) -> list[str]:
         problems.append("weight must be above 0")
     if standard.surprise_margin < 0 or (standard.surprise_margin and standard.observes):
         problems.append("surprise_margin is a non-negative margin on a measured threshold")
+    if standard.absent_loses and not standard.measurement:
+        problems.append("only a measured standard can lose by its measurement's absence")
     return problems
 
 
@@ -144,6 +150,7 @@ class Judgement:
     forbidden: tuple[str, ...] = ()  # observations a standard forbids that were seen
     surprised: bool = False  # met with the standard's surprise margin to spare
     note: str = ""  # how a deadline was missed, e.g. "no callback by 2026-11-24 17:30 +07"
+    absent: bool = False  # broken by something that did not happen (nothing measured, or came)
 
     def describe(self) -> str:
         """Readable account of a broken standard, e.g. 'greeted within 30 s: 45 (<= 30)'."""
@@ -177,12 +184,20 @@ def judge(standard: Standard, moment: Moment) -> Judgement | None:
     if standard.observes:
         return _judge_observations(standard, moment.observations)
     if standard.measurement not in moment.measurements:
-        return None
+        return did_not_happen(standard) if standard.absent_loses else None
     value = moment.measurements[standard.measurement]
     met = COMPARATORS[standard.comparator](value, standard.threshold)
     return Judgement(
         standard, met, value, standard.threshold, surprised=met and _beats(standard, value)
     )
+
+
+DID_NOT_HAPPEN = "did not happen"
+
+
+def did_not_happen(standard: Standard) -> Judgement:
+    """A measured standard broken because its stage's touchpoint measured nothing."""
+    return Judgement(standard, False, 0.0, standard.threshold, note=DID_NOT_HAPPEN, absent=True)
 
 
 def _judge_observations(standard: Standard, seen: frozenset[str]) -> Judgement:

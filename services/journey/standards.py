@@ -41,10 +41,15 @@ ENTRY_KEYS = frozenset(
         "measure",
         "observe",
         "deadline",
+        "source",
+        "assumption",
     }
 )
 DEADLINE_KEYS = frozenset({"until", "by", "promised"})
-MEASURE_KEYS = frozenset({"measurement", "comparator", "threshold", "surprise_margin"})
+MEASURE_KEYS = frozenset(
+    {"measurement", "comparator", "threshold", "surprise_margin", "when_absent"}
+)
+WHEN_ABSENT = ("ignore", "lose")  # a touchpoint without the measurement: not judged, or lost
 OBSERVE_KEYS = frozenset({"must", "must_not", "applies_when"})
 LABELS = (("area", PROCEDURAL_AREAS), ("dimension", QUALITY_DIMENSIONS), ("side", SIDES))
 
@@ -210,6 +215,9 @@ class _Reader:
         for key, allowed in LABELS:
             if entry.get(key) not in allowed:
                 self.problem(entry, where, key, f"must be one of {', '.join(sorted(allowed))}")
+        for key in ("source", "assumption"):
+            if key in entry and not (isinstance(entry[key], str) and entry[key].strip()):
+                self.problem(entry, where, key, "must say where the figure comes from, or why")
         description = entry.get("description")
         if not isinstance(description, str) or not description.strip():
             self.problem(entry, where, "description", "is required: what a manager reads")
@@ -237,7 +245,7 @@ class _Reader:
             return self.measure(entry["measure"], entry, f"{where}.measure", journey_map)
         if "deadline" in entry:
             return self.deadline(entry["deadline"], entry, f"{where}.deadline", journey_map)
-        return self.observe(entry["observe"], entry, f"{where}.observe")
+        return self.observe(entry["observe"], entry, f"{where}.observe", journey_map)
 
     def deadline(
         self, raw: Any, entry: Lined, where: str, journey_map: JourneyMap | None
@@ -284,14 +292,20 @@ class _Reader:
             self.problem(raw, where, "threshold", "must be a number")
         if not _number(margin) or margin < 0:
             self.problem(raw, where, "surprise_margin", "must be a number, 0 or more")
+        when_absent = raw.get("when_absent", "ignore")
+        if when_absent not in WHEN_ABSENT:
+            self.problem(raw, where, "when_absent", f"must be one of {', '.join(WHEN_ABSENT)}")
         return {
             "measurement": measurement,
             "comparator": comparator,
             "threshold": float(threshold) if threshold is not None and _number(threshold) else 0.0,
             "surprise_margin": float(margin) if _number(margin) else 0.0,
+            "absent_loses": when_absent == "lose",
         }
 
-    def observe(self, raw: Any, entry: Lined, where: str) -> dict[str, Any]:
+    def observe(
+        self, raw: Any, entry: Lined, where: str, journey_map: JourneyMap | None
+    ) -> dict[str, Any]:
         if not isinstance(raw, Lined):
             self.problem(entry, where, "", "expected {must, must_not, applies_when}")
             return {}
@@ -306,6 +320,14 @@ class _Reader:
                 lists[key] = []
         if not lists["must"] and not lists["must_not"]:
             self.problem(raw, where, "", "needs observations that must or must not be seen")
+        stage = journey_map.stage(str(entry.get("stage"))) if journey_map else None
+        if stage is not None:
+            for key, names in lists.items():
+                unknown = [o for o in names if not stage.knows("observation", o)]
+                if unknown:
+                    known = ", ".join(sorted(stage.observations)) or "none"
+                    message = f"{', '.join(unknown)}: not observed at {stage.id}; known: {known}"
+                    self.problem(raw, where, key, message)
         return {
             "must_observe": tuple(lists["must"]),
             "must_not_observe": tuple(lists["must_not"]),

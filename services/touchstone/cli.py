@@ -76,16 +76,16 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     """Publish simulated journeys to touchpoints.v1."""
     from touchstone.common.topics import TOUCHPOINTS
-    from touchstone.simulator import live_visits, publish
+    from touchstone.simulator import LIVE_LEAD, live_visits, publish
 
     visits = live_visits(args.seed, args.rate, datetime.now(UTC))
     sent = publish(
         settings.kafka,
         TOUCHPOINTS,
         visits,
-        rate_per_s=args.rate,
         stop_after=args.count,
         bad_share=args.bad_share,
+        live_lead=LIVE_LEAD,
     )
     print(f"published {sent} touchpoints")
     return 0
@@ -142,7 +142,7 @@ def _start_simulator(
     if args.rate <= 0:
         return None
     from touchstone.common.topics import TOUCHPOINTS
-    from touchstone.simulator import live_visits, publish
+    from touchstone.simulator import LIVE_LEAD, live_visits, publish
 
     visits = live_visits(args.seed, args.rate, datetime.now(UTC))
     thread = threading.Thread(
@@ -150,7 +150,11 @@ def _start_simulator(
         name="simulator",
         daemon=True,
         args=(settings.kafka, TOUCHPOINTS, visits),
-        kwargs={"rate_per_s": args.rate, "stop_event": stop, "bad_share": args.bad_share},
+        kwargs={
+            "stop_event": stop,
+            "bad_share": args.bad_share,
+            "live_lead": LIVE_LEAD,
+        },
     )
     thread.start()
     return thread

@@ -8,14 +8,13 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from kafka import KafkaProducer
 
 from touchstone.common.kafka_connection import KafkaConnection
-from touchstone.common.prototime import to_timestamp
 from touchstone.contacts.v1.contacts_service_pb2 import RegisterCustomerRequest
 from touchstone.contacts.v1.profile_pb2 import CONSENT_CHANNEL_EMAIL, Consent, QuietHours
 from touchstone.contacts.v1.touchpoint_pb2 import (
@@ -26,30 +25,12 @@ from touchstone.contacts.v1.touchpoint_pb2 import (
     Touchpoint,
 )
 from touchstone.publisher import Record, touchpoint_record
+from touchstone.sim_visits import NAMESPACE, Visit, phone_call, restaurant_meal, supermarket_trip
 
-NAMESPACE = uuid.UUID("99e3a1bf-1d2f-551c-8cc4-e17783af8e03")
 STORE_SITES = ("hcm-01", "hcm-02", "hn-01")
 CALL_CENTRE = "cc-hcm"
+RESTAURANT = "rs-hcm-01"
 ZONE = "Asia/Ho_Chi_Minh"
-# fmt: off
-SUPERMARKET_STAGES = (
-    "drive_in", "find_parking", "store_bag", "enter_store", "take_basket", "check_directory",
-    "browse", "ask_staff", "select_goods", "prepare_checkout", "wait_in_queue", "pay",
-    "collect_bag", "drive_away",
-)
-PHONE_STAGES = (
-    "ring", "greeting", "identify_need", "hold", "transfer", "message_taking", "resolution",
-    "close", "callback",
-)
-# fmt: on
-GREETING_CHECKS = ("polite_greeting", "named_self", "named_company", "named_department")
-HOLD_CHECKS = ("asked_permission", "said_why", "waited_for_answer", "thanked")
-TRANSFER_CHECKS = ("said_to_whom", "said_why", "stayed_until_answered")
-MESSAGE_CHECKS = ("took_name", "took_number", "agreed_callback_time")
-CLOSE_CHECKS = ("repeated_actions", "asked_anything_else", "thanked", "caller_hung_up_first")
-SLOW_GREETING_SHARE = 0.15  # greeted after more than 30 s (or not at all)
-LONG_RING_SHARE = 0.15  # answered after 4-8 rings
-FEEDBACK_SHARE = 0.05
 BURST_S = 0.05  # how far behind schedule the pacer may catch up in a burst
 GARBAGE = b"\xff" * 11 + b" not a touchpoint"  # an over-long varint: never parses
 
@@ -60,6 +41,7 @@ class SimConfig:
 
     customers: int = 2000
     phone_share: float = 0.3
+    restaurant_share: float = 0.1
     mean_gap_s: float = 90.0
     staff_per_store: int = 8
     agents: int = 12
@@ -92,6 +74,7 @@ def build_world(rng: random.Random, config: SimConfig) -> World:
         s: [f"{s}-st{n:02d}" for n in range(1, config.staff_per_store + 1)] for s in STORE_SITES
     }
     staff[CALL_CENTRE] = [f"{CALL_CENTRE}-ag{n:02d}" for n in range(1, config.agents + 1)]
+    staff[RESTAURANT] = [f"{RESTAURANT}-wt{n:02d}" for n in range(1, config.staff_per_store + 1)]
     return World(customers, list(weights), staff)
 
 
@@ -170,185 +153,72 @@ def generate_visits(
         clock += timedelta(seconds=rng.expovariate(1.0 / config.mean_gap_s))
 
 
-@dataclass
-class _Visit:
-    """A visit under construction: the fields its touchpoints share, its clock, its touchpoints."""
-
-    name: str
-    template: Touchpoint
-    clock: datetime
-    touchpoints: list[Touchpoint] = field(default_factory=list)
-
-    def add(
-        self,
-        stage: str,
-        source: str,
-        after_s: float,
-        staff: str = "",
-        measurements: Mapping[str, float] | None = None,
-        observations: Iterable[str] = (),
-    ) -> Touchpoint:
-        """Append the next touchpoint, `after_s` seconds after the previous one."""
-        self.clock += timedelta(seconds=after_s)
-        tp = Touchpoint()
-        tp.CopyFrom(self.template)
-        tp.event_id = str(uuid.uuid5(NAMESPACE, f"{self.name}/{len(self.touchpoints)}"))
-        tp.occurred_at.CopyFrom(to_timestamp(self.clock))
-        tp.source, tp.stage, tp.staff_id = source, stage, staff
-        tp.measurements.update({k: round(v, 1) for k, v in (measurements or {}).items()})
-        tp.observations.extend(observations)
-        self.touchpoints.append(tp)
-        return tp
-
-
 def _visit(
     rng: random.Random, world: World, config: SimConfig, name: str, at: datetime
 ) -> list[Touchpoint]:
     customer = rng.choices(world.customers, cum_weights=world.cum_weights)[0]
     template = Touchpoint(visit_id=str(uuid.uuid5(NAMESPACE, name)))
-    if rng.random() < config.phone_share:
+    draw = rng.random()
+    walk: Callable[[random.Random, Visit, Sequence[str]], None]
+    if draw < config.phone_share:
         template.customer.CopyFrom(customer.phone_ref)
         template.channel, template.journey_map = Channel.CHANNEL_PHONE, "phone"
-        template.site_id = CALL_CENTRE
+        template.site_id, walk = CALL_CENTRE, phone_call
+    elif draw < config.phone_share + config.restaurant_share:
+        template.customer.CopyFrom(customer.store_ref)
+        template.channel, template.journey_map = Channel.CHANNEL_IN_STORE, "restaurant"
+        template.site_id, walk = RESTAURANT, restaurant_meal
     else:
         template.customer.CopyFrom(customer.store_ref)
         template.channel, template.journey_map = Channel.CHANNEL_IN_STORE, "supermarket"
         template.site_id = customer.home_site if rng.random() < 0.9 else rng.choice(STORE_SITES)
-    visit = _Visit(name, template, at)
-    staff = world.staff[template.site_id]
-    (_phone_call if template.journey_map == "phone" else _supermarket_trip)(rng, visit, staff)
+        walk = supermarket_trip
+    visit = Visit(name, template, at)
+    walk(rng, visit, world.staff[template.site_id])
     return visit.touchpoints
-
-
-def _supermarket_trip(rng: random.Random, v: _Visit, staff: Sequence[str]) -> None:
-    v.add("drive_in", "gate-camera", 0.0)
-    search = rng.uniform(20, 240)
-    v.add("find_parking", "parking-sensor", search, measurements={"search_seconds": search})
-    stored = rng.random() < 0.35
-    if stored:
-        v.add("store_bag", "bag-locker", rng.uniform(60, 180), rng.choice(staff))
-    _enter_and_shop(rng, v, staff)
-    _checkout(rng, v, staff)
-    if stored:
-        v.add("collect_bag", "bag-locker", rng.uniform(30, 120), rng.choice(staff))
-    v.add("drive_away", "gate-camera", rng.uniform(60, 300))
-
-
-def _greeting(rng: random.Random) -> tuple[float, bool]:
-    """Seconds until greeted: mostly 5-25 s; a slow share over 30 s, some never greeted."""
-    if rng.random() >= SLOW_GREETING_SHARE:
-        return rng.triangular(4, 29, 11), True
-    if rng.random() < 0.3:
-        return rng.uniform(45, 180), False  # time spent at the entrance, nobody came
-    return rng.uniform(31, 100), True
-
-
-def _enter_and_shop(rng: random.Random, v: _Visit, staff: Sequence[str]) -> None:
-    seconds, greeted = _greeting(rng)
-    greeter, seen = (rng.choice(staff), ("greeted",)) if greeted else ("", ())
-    greeting = {"greeting_seconds": seconds}
-    v.add("enter_store", "door-sensor", rng.uniform(30, 120), greeter, greeting, seen)
-    v.add("take_basket", "basket-rfid", rng.uniform(10, 60))
-    if rng.random() < 0.35:
-        v.add("check_directory", "directory-kiosk", rng.uniform(10, 60))
-    browse = rng.uniform(180, 1500)
-    v.add("browse", "aisle-camera", rng.uniform(20, 90), measurements={"browse_seconds": browse})
-    if rng.random() < 0.3:
-        response = {"response_seconds": 3 + rng.expovariate(1 / 25)} if rng.random() < 0.85 else {}
-        helped = ("helped",) if rng.random() < 0.9 else ("could_not_help",)
-        v.add("ask_staff", "staff-app", rng.uniform(60, 400), rng.choice(staff), response, helped)
-    v.add("select_goods", "shelf-scanner", browse, measurements={"items": rng.randint(1, 40)})
-
-
-def _checkout(rng: random.Random, v: _Visit, staff: Sequence[str]) -> None:
-    v.add("prepare_checkout", "checkout-camera", rng.uniform(20, 120))
-    wait = _queue_wait(rng)
-    queue = {"wait_seconds": wait, "queue_length": round(wait / 45)}
-    v.add("wait_in_queue", "queue-sensor", rng.uniform(5, 30), measurements=queue)
-    pay = v.add("pay", f"till-{rng.randint(1, 8)}", wait, rng.choice(staff))
-    pay.purchase.currency = "VND"
-    pay.purchase.minor_units = _basket_value(rng)
-    if rng.random() < FEEDBACK_SHARE:
-        pay.feedback.rating = rng.choices(range(1, 6), (5, 7, 18, 35, 35))[0]
-        pay.feedback.comment = "" if pay.feedback.rating > 2 else "Chờ thanh toán quá lâu"
-
-
-def _queue_wait(rng: random.Random) -> float:
-    """Seconds in the checkout queue: mostly under 3 minutes, one in ten over 5."""
-    draw = rng.random()
-    if draw < 0.8:
-        return rng.triangular(10, 180, 60)
-    return rng.uniform(180, 300) if draw < 0.9 else rng.uniform(301, 900)
-
-
-def _basket_value(rng: random.Random) -> int:
-    """A basket in đồng (VND's minor unit): median ~350,000, 50,000-2,000,000, whole thousands."""
-    value = min(max(rng.lognormvariate(12.77, 0.75), 50_000), 2_000_000)
-    return int(round(value, -3))
-
-
-def _checks(rng: random.Random, names: Sequence[str], keep: float = 0.85) -> list[str]:
-    """Each observed behaviour, kept with probability `keep`."""
-    return [name for name in names if rng.random() < keep]
-
-
-def _phone_call(rng: random.Random, v: _Visit, agents: Sequence[str]) -> None:
-    agent = rng.choice(agents)
-    rings = rng.randint(4, 8) if rng.random() < LONG_RING_SHARE else rng.randint(1, 3)
-    v.add("ring", "pbx", 0.0, measurements={"rings": rings})
-    greeting = list(GREETING_CHECKS)
-    if rng.random() < 0.2:
-        greeting.remove(rng.choice(greeting))
-    v.add("greeting", "speech-analytics", rings * 6.0, agent, observations=greeting)
-    v.add("identify_need", "crm", rng.uniform(15, 90), agent)
-    agent, promised_h = _hold_transfer_message(rng, v, agents, agent)
-    resolved = ("resolved",) if not promised_h and rng.random() < 0.85 else ("pending",)
-    v.add("resolution", "crm", rng.uniform(30, 400), agent, observations=resolved)
-    closing = _checks(rng, CLOSE_CHECKS)
-    v.add("close", "speech-analytics", rng.uniform(10, 40), agent, observations=closing)
-    if promised_h and rng.random() < 0.85:  # the rest never call back: a loss by absence
-        delay_h = promised_h * rng.uniform(0.5, 1.4)
-        done = ["at_agreed_time"] if delay_h <= promised_h else []
-        done += ["need_met"] if rng.random() < 0.8 else []
-        v.add("callback", "pbx", delay_h * 3600, agent, {"delay_hours": delay_h}, done)
-
-
-def _hold_transfer_message(
-    rng: random.Random, v: _Visit, agents: Sequence[str], agent: str
-) -> tuple[str, float]:
-    """The optional middle of a call; who handles the rest, and the callback promised (hours)."""
-    if rng.random() < 0.3:
-        held = rng.uniform(15, 60) if rng.random() < 0.7 else rng.uniform(60, 240)
-        checks = _checks(rng, HOLD_CHECKS)
-        v.add("hold", "pbx", rng.uniform(20, 120), agent, {"hold_seconds": held}, checks)
-    if rng.random() < 0.2:
-        took = rng.uniform(5, 30) if rng.random() < 0.8 else rng.uniform(30, 120)
-        checks = _checks(rng, TRANSFER_CHECKS)
-        v.add("transfer", "pbx", rng.uniform(20, 90), agent, {"transfer_seconds": took}, checks)
-        agent = rng.choice(agents)
-    if rng.random() >= 0.12:
-        return agent, 0.0
-    promised_h = float(rng.choice((2, 4, 8, 24)))
-    promise, checks = {"callback_promised_hours": promised_h}, _checks(rng, MESSAGE_CHECKS, 0.9)
-    v.add("message_taking", "crm", rng.uniform(20, 60), agent, promise, checks)
-    return agent, promised_h
 
 
 def records(
     visits: Iterable[list[Touchpoint]], bad_share: float = 0.0, seed: int = 0
 ) -> Iterator[Record]:
     """Kafka records for the visits' touchpoints; a `bad_share` of them deliberately broken."""
+    return (record for _, record in timed_records(visits, bad_share, seed))
+
+
+def timed_records(
+    visits: Iterable[list[Touchpoint]], bad_share: float = 0.0, seed: int = 0
+) -> Iterator[tuple[datetime, Record]]:
+    """Each touchpoint's event time and its Kafka record (a `bad_share` deliberately broken)."""
     rng = random.Random(seed)
     for touchpoint in itertools.chain.from_iterable(visits):
+        at = touchpoint.occurred_at.ToDatetime(UTC)
         if not (bad_share and rng.random() < bad_share):
-            yield touchpoint_record(touchpoint)
+            yield at, touchpoint_record(touchpoint)
         elif rng.random() < 0.5:
-            yield touchpoint_record(touchpoint, GARBAGE)
+            yield at, touchpoint_record(touchpoint, GARBAGE)
         else:
             broken = Touchpoint()
             broken.CopyFrom(touchpoint)
             broken.ClearField("event_id")
-            yield touchpoint_record(broken)
+            yield at, touchpoint_record(broken)
+
+
+class LiveClock:
+    """Holds each touchpoint back until the wall clock reaches its event time plus a lead."""
+
+    def __init__(self, lead: timedelta, stop: threading.Event | None = None) -> None:
+        self._lead = lead
+        self._stop = stop or threading.Event()
+
+    def wait_for(self, occurred_at: datetime) -> bool:
+        """Sleep until occurred_at + lead; False as soon as the stop event is set."""
+        due = occurred_at + self._lead
+        while not self._stop.is_set():
+            ahead = (due - datetime.now(UTC)).total_seconds()
+            if ahead <= 0:
+                return True
+            self._stop.wait(min(ahead, 1.0))  # a wall-clock step shortens the wait at once
+        return False
 
 
 class Pacer:
@@ -385,15 +255,21 @@ def publish(
     stop_event: threading.Event | None = None,
     bad_share: float = 0.0,
     seed: int = 0,
+    live_lead: timedelta | None = None,
 ) -> int:
-    """Send the visits' touchpoints to `topic`, paced; the number of records sent (bad included)."""
+    """Send the visits' touchpoints to `topic`, paced; the number of records sent (bad included).
+
+    With live_lead each goes out when the wall clock reaches its event time plus that lead, as a
+    live producer's would; otherwise at rate_per_s (as fast as it can when None).
+    """
     pacer = Pacer(rate_per_s, stop_event)
+    live = LiveClock(live_lead, stop_event) if live_lead is not None else None
     failures: list[BaseException] = []
     producer = KafkaProducer(**kafka.client_config(client_id="touchstone-simulator", linger_ms=5))
     sent = 0
     try:
-        for record in itertools.islice(records(visits, bad_share, seed), stop_after):
-            if not pacer.wait():
+        for at, record in itertools.islice(timed_records(visits, bad_share, seed), stop_after):
+            if (live and not live.wait_for(at)) or not pacer.wait():
                 break
             future = producer.send(topic, record.value, record.key, list(record.headers))
             future.add_errback(failures.append)
@@ -406,8 +282,8 @@ def publish(
     return sent
 
 
-TOUCHPOINTS_PER_VISIT = 9.7  # measured over the default mix: 2,000 visits, seed 1
-LIVE_LEAD = timedelta(minutes=2)  # event time runs this far behind the wall clock
+TOUCHPOINTS_PER_VISIT = 9.3  # measured over the default mix: 4,000 visits, seed 1
+LIVE_LEAD = timedelta(seconds=1)  # a live touchpoint goes out this long after it happened
 
 
 def in_event_time_order(visits: Iterable[list[Touchpoint]]) -> Iterator[list[Touchpoint]]:
@@ -429,11 +305,11 @@ def in_event_time_order(visits: Iterable[list[Touchpoint]]) -> Iterator[list[Tou
 
 
 def live_visits(seed: int, rate_per_s: float, now: datetime) -> Iterator[list[Touchpoint]]:
-    """Endless visits whose event time keeps pace with the wall clock at rate_per_s touchpoints.
+    """Endless visits from now on, about rate_per_s touchpoints a second of event time.
 
-    Touchpoints come in the order they happen (a callback hours after its call), with event time
-    LIVE_LEAD behind the wall clock: on time for contacts, never ahead of it, and moving journey's
-    event clock as a live system's producers would.
+    Touchpoints come in the order they happen (a callback hours after its call); published with
+    publish(..., live_lead=LIVE_LEAD), each goes out when the wall clock reaches its event time,
+    so event time never runs ahead of the wall clock however long the run.
     """
     config = SimConfig(mean_gap_s=TOUCHPOINTS_PER_VISIT / rate_per_s)
-    return in_event_time_order(generate_visits(seed, now - LIVE_LEAD, None, config))
+    return in_event_time_order(generate_visits(seed, now, None, config))

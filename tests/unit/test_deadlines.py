@@ -224,7 +224,10 @@ def test_a_callback_that_comes_after_the_clock_passed_its_deadline_finds_it_alre
 
 def test_every_batching_of_a_day_decides_the_same_losses_and_visit_verdicts() -> None:
     def shop(stage: str, at: datetime, **measured: float) -> bytes:
-        tp = touchpoint(stage, at, measurements=measured, event_id=f"shop-{stage}")
+        seen = ["helped"] if stage == "ask_staff" else []
+        tp = touchpoint(
+            stage, at, measurements=measured, observations=seen, event_id=f"shop-{stage}"
+        )
         return recorded(tp, "shopper", "shop")
 
     log = [  # in event-time order, as the clock expects (15 minutes' lateness allowed)

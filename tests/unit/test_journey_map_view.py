@@ -60,20 +60,18 @@ def test_every_stage_comes_in_journey_order_with_its_moments_and_win_rate() -> N
         call_touchpoint("ring", MONDAY, 2, measurements={"rings": 5}),
         call_touchpoint("ring", MONDAY, 3, measurements={"rings": 7}),
         call_touchpoint("ring", MONDAY, 4, measurements={"rings": 1}),
-        call_touchpoint("identify_need", MONDAY, 5),  # no standard: unscored
+        call_touchpoint("ring", MONDAY, 5),  # nothing a standard reads: unscored
     )
     view = phone_map(api, "2026-11-16", "2026-11-16")
     assert [s.stage for s in view.stages] == [s.id for s in load_maps()["phone"].stages]
     ring = view.stages[0]
-    assert (ring.moments, ring.wins, ring.losses, ring.unscored) == (4, 2, 2, 0)
+    assert (ring.moments, ring.wins, ring.losses, ring.unscored) == (5, 2, 2, 1)
     assert ring.win_rate == 0.5 and ring.side == SIDE_PROCEDURAL and ring.name
     assert [(b.standard_id, b.broken) for b in ring.most_broken] == [
         ("phone.ring.answered_within_3_rings", 2)
     ]
     assert ring.most_broken[0].description == "answered within 3 rings"
-    need = next(s for s in view.stages if s.stage == "identify_need")
-    assert (need.moments, need.unscored, need.win_rate) == (1, 1, 0.0)
-    assert all(s.moments == 0 for s in view.stages if s.stage not in ("ring", "identify_need"))
+    assert all(s.moments == 0 for s in view.stages if s.stage != "ring")
     whole = view.whole_map
     assert (whole.moments, whole.wins, whole.losses, whole.unscored) == (5, 2, 2, 1)
 

@@ -43,7 +43,16 @@ def test_the_shipped_maps_are_the_supermarket_and_phone_journeys_in_order() -> N
             "stage 1 (a): side must be procedural or personal",
         ),
         ("id: m\nstages: [{id: a, side: personal}, {id: a, side: personal}]", "repeats a stage"),
-        ("id: m\nstages: [{id: a, side: personal, measurements: {x: parsecs}}]", "unit of x"),
+        (
+            "id: m\nstages: [{id: a, side: personal, measurements: {x: parsecs}}]",
+            "measurement x: unit must be one of",
+        ),
+        (
+            "id: m\nstages: [{id: a, side: personal,"
+            " measurements: {x: {unit: count, range: [5, 1]}}}]",
+            "measurement x: range must be [low, high]",
+        ),
+        ("id: m\nstages: [{id: a, side: personal, observations: [Bad]}]", "observation must be"),
         ("id: m\nvisit_gap_minutes: -1\nstages: [{id: a, side: personal}]", "visit_gap_minutes"),
     ],
 )
@@ -51,6 +60,16 @@ def test_a_broken_map_says_what_and_where(text: str, says: str) -> None:
     with pytest.raises(MapError, match=r"web\.yaml") as raised:
         parse_map(text, "web.yaml")
     assert says in str(raised.value)
+
+
+def test_a_stage_declares_its_vocabulary_with_units_ranges_and_observations() -> None:
+    stage = load_maps()["supermarket"].stage("wait_in_queue")
+    assert stage is not None
+    assert stage.measurements == {"wait_seconds": "seconds", "queue_length": "count"}
+    assert stage.ranges["wait_seconds"] == (0.0, 7200.0)
+    assert stage.knows("observation", "left_unserved")
+    assert not stage.knows("observation", "wait_seconds")
+    assert stage.knows("measurement", "queue_length")
 
 
 def test_a_deployment_adds_its_own_map_from_a_folder(tmp_path: Path) -> None:

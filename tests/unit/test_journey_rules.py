@@ -10,6 +10,9 @@ from journey.domain import Moment, Standard, Verdict, score, standards_version
 from journey.standards import default_standards
 
 GREETING = frozenset({"polite_greeting", "named_self", "named_company", "named_department"})
+GREETED_IN_30S = next(
+    s for s in default_standards() if s.standard_id == "supermarket.enter_store.greeted_within_30s"
+)
 
 
 def verdict_of(stage: str, journey_map: str = "supermarket", **measured: float) -> Verdict:
@@ -56,13 +59,32 @@ def test_a_phone_greeting_wins_only_with_all_four_courtesies() -> None:
 
 
 def test_a_stage_no_standard_covers_is_unscored_not_guessed() -> None:
-    scored = score(Moment("supermarket", "browse", {"browse_seconds": 600}), default_standards())
-    assert scored == score(Moment("supermarket", "browse"), default_standards())
+    scored = score(Moment("supermarket", "browse", {"browse_seconds": 600}), [GREETED_IN_30S])
+    assert scored == score(Moment("supermarket", "browse"), [GREETED_IN_30S])
     assert scored.verdict is Verdict.UNSCORED and scored.judgements == ()
 
 
 def test_a_moment_without_the_measurement_a_standard_needs_is_unscored() -> None:
-    assert verdict_of("enter_store", items=3) is Verdict.UNSCORED
+    queue = replace(GREETED_IN_30S, measurement="wait_seconds", absent_loses=False)
+    assert score(Moment("supermarket", "enter_store", {"items": 3}), [queue]).judgements == ()
+
+
+def test_a_moment_without_a_measurement_that_must_happen_loses_as_not_happened() -> None:
+    scored = score(Moment("supermarket", "enter_store", {"items": 3}), [GREETED_IN_30S])
+    assert scored.verdict is Verdict.LOSE
+    assert scored.reason == "greeted within 30 s: did not happen"
+
+
+def test_only_a_measured_standard_can_lose_by_absence() -> None:
+    observed = replace(
+        GREETED_IN_30S,
+        measurement="",
+        must_observe=("greeted",),
+        surprise_margin=0,
+        absent_loses=False,
+    )
+    with pytest.raises(ValueError, match="absence"):
+        replace(observed, absent_loses=True)
 
 
 def test_the_same_stage_name_in_another_map_is_not_judged_by_this_map() -> None:
@@ -73,7 +95,7 @@ def test_one_broken_standard_loses_the_moment_even_if_others_are_met() -> None:
     standards = (
         *default_standards(),
         replace(
-            default_standards()[0],
+            GREETED_IN_30S,
             standard_id="greeted-by-name",
             measurement="name_seconds",
             description="named within 60 s",
@@ -102,21 +124,24 @@ def test_every_default_standard_is_about_a_distinct_thing() -> None:
     ],
 )
 def test_a_malformed_standard_is_refused(change: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match=default_standards()[0].standard_id):
-        replace(default_standards()[0], **change)
+    with pytest.raises(ValueError, match=GREETED_IN_30S.standard_id):
+        replace(GREETED_IN_30S, **change)
 
 
 def test_the_standards_version_follows_their_content() -> None:
     same = standards_version(tuple(reversed(default_standards())))
     stricter = standards_version(
-        (replace(default_standards()[0], threshold=20), *default_standards()[1:])
+        (
+            replace(GREETED_IN_30S, threshold=20),
+            *(s for s in default_standards() if s != GREETED_IN_30S),
+        )
     )
     assert standards_version(default_standards()) == same != stricter
 
 
 def test_standard_accepts_every_comparator() -> None:
     for comparator, met in (("<", False), ("<=", True), (">", False), (">=", True)):
-        s = replace(default_standards()[0], comparator=comparator)
+        s = replace(GREETED_IN_30S, comparator=comparator)
         assert score(
             Moment("supermarket", "enter_store", {"greeting_seconds": 30}), [s]
         ).verdict is (Verdict.WIN if met else Verdict.LOSE)

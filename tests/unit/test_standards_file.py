@@ -89,6 +89,51 @@ def test_an_unknown_stage_and_a_measurement_the_map_does_not_declare_are_named()
     )
 
 
+WORDS_NO_MAP_KNOWS = """\
+standards:
+  - id: close
+    map: phone
+    stage: close
+    description: repeats the actions
+    area: communication
+    dimension: courtesy
+    side: personal
+    observe: {must: [repeated_actions, thanked], applies_when: [angry]}
+  - id: greeting
+    map: supermarket
+    stage: enter_store
+    description: greeted
+    area: timeliness
+    dimension: courtesy
+    side: personal
+    measure: {measurement: greeting_seconds, threshold: 30, when_absent: shrug}
+"""
+
+
+def test_a_standard_speaking_words_the_map_does_not_declare_is_refused() -> None:
+    _, problems = parse_standards(WORDS_NO_MAP_KNOWS, "f.yaml", load_maps())
+    messages = [str(p) for p in problems]
+    assert messages[0] == (
+        "f.yaml:9: standards[0] (close).observe.must: repeated_actions: not observed at close; "
+        "known: asked_anything_else, caller_hung_up_first, repeated_agreed_actions, thanked"
+    )
+    assert messages[1].startswith("f.yaml:9: standards[0] (close).observe.applies_when: angry:")
+    assert (
+        messages[2]
+        == "f.yaml:17: standards[1] (greeting).measure.when_absent: must be one of ignore, lose"
+    )
+    assert len(messages) == 3
+
+
+def test_the_validate_command_refuses_an_unknown_word(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    words = tmp_path / "words.yaml"
+    words.write_text(WORDS_NO_MAP_KNOWS)
+    assert main(["standards", "validate", str(words)]) == 1
+    assert "repeated_actions: not observed at close" in capsys.readouterr().out
+
+
 def test_text_that_is_not_yaml_or_lists_no_standards_says_so() -> None:
     assert problems_of("standards: [\n  - id: a\n") == [(2, "file")]
     assert problems_of("standards: []\n") == [(1, "standards")]
@@ -126,7 +171,7 @@ def test_the_validate_command_prints_each_problem_and_exits_1(
         printed[-1] == f"{bad}: {len(problems_of(BAD))} problem(s); fix them before using this file"
     )
     assert main(["standards", "validate", str(default_standards_file())]) == 0
-    assert "17 standards over 3 maps" in capsys.readouterr().out
+    assert "40 standards over 3 maps" in capsys.readouterr().out
 
 
 def test_a_weight_has_at_most_three_decimals_so_its_sums_are_exact() -> None:

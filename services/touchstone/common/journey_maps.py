@@ -9,6 +9,7 @@ pointing TOUCHSTONE_MAPS_DIR at a folder of such files.
 from __future__ import annotations
 
 import importlib.resources
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,13 +30,20 @@ class MapError(ValueError):
 
 @dataclass(frozen=True)
 class Stage:
-    """One moment of truth in a journey."""
+    """One moment of truth in a journey, and the vocabulary its producers speak there: what
+    they may measure (with unit and plausible range) and what they may observe."""
 
     id: str
     name: str
     side: str
     measurements: Mapping[str, str] = field(default_factory=dict)  # name -> unit
     on_route: bool = True  # False: a moment that may come at any point (a complaint, say)
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # name -> (lo, hi)
+    observations: frozenset[str] = frozenset()
+
+    def knows(self, kind: str, name: str) -> bool:
+        """Whether the stage declares this measurement or observation (kind: either word)."""
+        return name in (self.measurements if kind == "measurement" else self.observations)
 
 
 @dataclass(frozen=True)
@@ -101,17 +109,42 @@ def _stage(raw: Any, where: str) -> Stage:
     side = raw.get("side")
     if side not in SIDES:
         raise MapError(f"{where} ({stage_id}): side must be procedural or personal, not {side!r}")
+    where = f"{where} ({stage_id})"
     measurements = raw.get("measurements") or {}
     if not isinstance(measurements, dict):
-        raise MapError(f"{where} ({stage_id}): measurements must map names to units")
-    for name, unit in measurements.items():
-        _identifier(name, f"{where} ({stage_id}): measurement")
-        if unit not in UNITS:
-            raise MapError(f"{where} ({stage_id}): unit of {name} must be one of {sorted(UNITS)}")
+        raise MapError(f"{where}: measurements must map names to units")
+    units, ranges = {}, {}
+    for name, declared in measurements.items():
+        _identifier(name, f"{where}: measurement")
+        units[name], ranges[name] = _measurement(declared, f"{where}: measurement {name}")
+    observations = raw.get("observations") or []
+    if not isinstance(observations, list):
+        raise MapError(f"{where}: observations must be a list of snake_case names")
+    for name in observations:
+        _identifier(name, f"{where}: observation")
     on_route = raw.get("route", True)
     if not isinstance(on_route, bool):
-        raise MapError(f"{where} ({stage_id}): route must be true or false")
-    return Stage(stage_id, str(raw.get("name", stage_id)), side, dict(measurements), on_route)
+        raise MapError(f"{where}: route must be true or false")
+    name = str(raw.get("name", stage_id))
+    return Stage(stage_id, name, side, units, on_route, ranges, frozenset(observations))
+
+
+def _measurement(declared: Any, where: str) -> tuple[str, tuple[float, float]]:
+    """A measurement's unit and plausible range: `unit` alone, or {unit, range: [lo, hi]}."""
+    raw = declared if isinstance(declared, dict) else {"unit": declared}
+    unit, bounds = raw.get("unit"), raw.get("range", [0, math.inf])
+    if unit not in UNITS:
+        raise MapError(f"{where}: unit must be one of {sorted(UNITS)}, not {unit!r}")
+    if set(raw) - {"unit", "range"}:
+        raise MapError(f"{where}: only unit and range may be given, not {sorted(set(raw))}")
+    if (
+        not isinstance(bounds, list)
+        or len(bounds) != 2
+        or not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+        or not 0 <= bounds[0] < bounds[1]
+    ):
+        raise MapError(f"{where}: range must be [low, high] with 0 <= low < high, not {bounds!r}")
+    return unit, (float(bounds[0]), float(bounds[1]))
 
 
 def _identifier(value: Any, where: str) -> str:

@@ -61,7 +61,7 @@ QUADRANT_C_FRIENDLY_DISORGANISED: Quadrant
 QUADRANT_D_QUALITY: Quadrant
 
 class StandardResult(_message.Message):
-    __slots__ = ("standard_id", "description", "met", "measurement", "measured", "threshold", "comparator", "side", "area", "surprised", "weight", "dimension")
+    __slots__ = ("standard_id", "description", "met", "measurement", "measured", "threshold", "comparator", "side", "area", "surprised", "weight", "dimension", "absent")
     STANDARD_ID_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     MET_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +74,7 @@ class StandardResult(_message.Message):
     SURPRISED_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_FIELD_NUMBER: _ClassVar[int]
     DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    ABSENT_FIELD_NUMBER: _ClassVar[int]
     standard_id: str
     description: str
     met: bool
@@ -86,7 +87,8 @@ class StandardResult(_message.Message):
     surprised: bool
     weight: float
     dimension: str
-    def __init__(self, standard_id: _Optional[str] = ..., description: _Optional[str] = ..., met: _Optional[bool] = ..., measurement: _Optional[str] = ..., measured: _Optional[float] = ..., threshold: _Optional[float] = ..., comparator: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., area: _Optional[str] = ..., surprised: _Optional[bool] = ..., weight: _Optional[float] = ..., dimension: _Optional[str] = ...) -> None: ...
+    absent: bool
+    def __init__(self, standard_id: _Optional[str] = ..., description: _Optional[str] = ..., met: _Optional[bool] = ..., measurement: _Optional[str] = ..., measured: _Optional[float] = ..., threshold: _Optional[float] = ..., comparator: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., area: _Optional[str] = ..., surprised: _Optional[bool] = ..., weight: _Optional[float] = ..., dimension: _Optional[str] = ..., absent: _Optional[bool] = ...) -> None: ...
 
 class MomentScored(_message.Message):
     __slots__ = ("moment_id", "source_event_id", "customer_id", "visit_id", "site_id", "journey_map", "stage", "occurred_at", "verdict", "results", "standards_version", "reason")
