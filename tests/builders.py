@@ -13,6 +13,10 @@ from touchstone.journey.v1.events_pb2 import MomentScored
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
+# what a message-taking touchpoint observes when the agent did it right (its own standard)
+MESSAGE_TAKEN = ("took_name", "took_number", "agreed_callback_time")
+
+
 def touchpoint(
     stage: str = "enter_store", at: datetime = T0, journey_map: str = "supermarket", **fields: Any
 ) -> Touchpoint:

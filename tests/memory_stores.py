@@ -14,7 +14,9 @@ from contacts.store import (
     DeadLetter,
     RecordedTouchpoint,
     StoredTouchpoint,
+    VocabularyGapCount,
     conflict_letter,
+    gaps_recorded,
 )
 from journey.deadlines import Deadline
 from journey.promotions import Promotion
@@ -91,6 +93,7 @@ class MemoryContactsStore:
     def __init__(self) -> None:
         self.touchpoints: dict[str, RecordedTouchpoint] = {}
         self.dead: dict[tuple[str, int, int], DeadLetter] = {}
+        self.gaps: dict[tuple[str, str, str, str, str], int] = {}
         self.identities: dict[tuple[str, str], str] = {}
         self.conflicts: dict[tuple[str, bytes], bytes] = {}  # (event id, conflicting) -> recorded
         self.outbox: list[Outgoing] = []
@@ -104,6 +107,9 @@ class MemoryContactsStore:
         announce: Sequence[Outgoing] = (),
     ) -> list[Outcome]:
         outcomes = await self._record(rows, arrivals, dead)
+        for gap in gaps_recorded(rows, outcomes):
+            key = (gap.source, gap.journey_map, gap.stage, gap.kind, gap.name)
+            self.gaps[key] = self.gaps.get(key, 0) + gap.touchpoints
         if announce:
             new = zip(announce, outcomes, strict=True)
             self.outbox += [e for e, o in new if o is Outcome.RECORDED]
@@ -179,6 +185,12 @@ class MemoryContactsStore:
 
     async def stats(self) -> tuple[int, int]:
         return len(self.touchpoints), len(self.dead)
+
+    async def vocabulary_gaps(self) -> list[VocabularyGapCount]:
+        counts = [VocabularyGapCount(*key, n) for key, n in self.gaps.items()]
+        return sorted(
+            counts, key=lambda g: (-g.touchpoints, g.source, g.journey_map, g.stage, g.kind, g.name)
+        )
 
 
 class MemoryJourneyStore(MemoryCustomerLinks):

@@ -24,6 +24,7 @@ from contacts.domain import (
     resolve_customer_id,
     resolve_visit_id,
     validate,
+    vocabulary_gaps,
 )
 from contacts.store import RecordedTouchpoint
 from touchstone.common.ids import derived_id
@@ -72,6 +73,7 @@ def admit_touchpoint(
         payload=touchpoint.SerializeToString(deterministic=True),
         identity=identity,
         late=is_late(facts.occurred_at, received_at, policy),
+        gaps=vocabulary_gaps(facts, policy),
     )
     return Admitted(touchpoint, row)
 

@@ -18,6 +18,7 @@ from contacts.domain import (
     Violation,
     conflict_violation,
 )
+from contacts.handlers import count_vocabulary_gaps
 from contacts.profile_api import ProfileMethods, ProfileTables
 from touchstone.common.prototime import to_datetime
 from touchstone.common.rpc import (
@@ -91,6 +92,7 @@ class ContactsApi(ProfileMethods, DeadLetterMethods, pb_grpc.ContactsServiceServ
         outcomes = await self.store.record(
             rows, [None] * len(rows), [], [recorded_event(a) for _, a in admitted]
         )
+        count_vocabulary_gaps(rows, outcomes)
         for (index, a), outcome in zip(admitted, outcomes, strict=True):
             result = results[index]
             result.status = STATUSES[outcome]
@@ -164,4 +166,15 @@ class ContactsApi(ProfileMethods, DeadLetterMethods, pb_grpc.ContactsServiceServ
         self, request: pb.GetIngestStatsRequest, context: grpc.aio.ServicerContext
     ) -> pb.IngestStats:
         recorded, dead = await self.store.stats()
-        return pb.IngestStats(recorded=recorded, dead_lettered=dead)
+        gaps = [
+            pb.VocabularyGap(
+                source=g.source,
+                journey_map=g.journey_map,
+                stage=g.stage,
+                kind=g.kind,
+                name=g.name,
+                touchpoints=g.touchpoints,
+            )
+            for g in await self.store.vocabulary_gaps()
+        ]
+        return pb.IngestStats(recorded=recorded, dead_lettered=dead, vocabulary_gaps=gaps)

@@ -65,6 +65,7 @@ def facts_of(tp: Touchpoint) -> TouchpointFacts:
         site_id=tp.site_id,
         visit_id=tp.visit_id,
         measurements=dict(tp.measurements),
+        observations=tuple(tp.observations),
         purchase_currency=tp.purchase.currency,
         purchase_minor_units=tp.purchase.minor_units,
         feedback_rating=tp.feedback.rating,

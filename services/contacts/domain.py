@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from touchstone.common.ids import derived_id
+from touchstone.common.journey_maps import Stage
 
 MAX_EVENT_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 256
@@ -49,6 +50,7 @@ class TouchpointFacts:
     site_id: str
     visit_id: str = ""
     measurements: Mapping[str, float] = field(default_factory=dict)
+    observations: tuple[str, ...] = ()
     purchase_currency: str = ""
     purchase_minor_units: int = 0
     feedback_rating: int = 0
@@ -73,6 +75,8 @@ class IngestPolicy:
     # map -> stage -> measurement -> unit; empty: any map and stage (journey maps not loaded)
     stages: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
     late_after: timedelta = DEFAULT_LATE_AFTER  # accepted, but marked late for downstream
+    # (map, stage) -> the stage with its vocabulary; empty: no vocabulary to check against
+    vocabulary: Mapping[tuple[str, str], Stage] = field(default_factory=dict)
 
 
 DEFAULT_INGEST_POLICY = IngestPolicy()
@@ -204,6 +208,40 @@ def _feedback_violations(rating: int) -> list[Violation]:
     if rating and not 1 <= rating <= 5:
         return [Violation("feedback.rating", "must be between 1 and 5")]
     return []
+
+
+UNKNOWN_MEASUREMENT = "unknown_measurement"
+UNKNOWN_OBSERVATION = "unknown_observation"
+OUT_OF_RANGE = "out_of_range"
+
+
+@dataclass(frozen=True, order=True)
+class VocabularyGap:
+    """A word in a recorded touchpoint that its stage does not declare, or a value outside the
+    stage's plausible range: recorded all the same, but no standard can read it as meant."""
+
+    kind: str  # UNKNOWN_MEASUREMENT, UNKNOWN_OBSERVATION or OUT_OF_RANGE
+    name: str
+
+
+def vocabulary_gaps(facts: TouchpointFacts, policy: IngestPolicy) -> tuple[VocabularyGap, ...]:
+    """What of the touchpoint its stage's vocabulary does not know (docs/domain.md §4: a
+    standard is only as good as the words producers and standards share)."""
+    stage = policy.vocabulary.get((facts.journey_map, facts.stage))
+    if stage is None:
+        return ()
+    gaps = set()
+    for name, value in facts.measurements.items():
+        if name not in stage.measurements:
+            gaps.add(VocabularyGap(UNKNOWN_MEASUREMENT, printable(name)))
+        elif not stage.ranges[name][0] <= value <= stage.ranges[name][1]:
+            gaps.add(VocabularyGap(OUT_OF_RANGE, name))
+    gaps.update(
+        VocabularyGap(UNKNOWN_OBSERVATION, printable(name))
+        for name in facts.observations
+        if name not in stage.observations
+    )
+    return tuple(sorted(gaps))
 
 
 def normalise_identity(kind: str, value: str) -> str:

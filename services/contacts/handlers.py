@@ -6,7 +6,15 @@ from collections.abc import Sequence
 
 from contacts.admission import Admitted, admit_many, decode_or_refuse, recorded_event
 from contacts.domain import DEFAULT_INGEST_POLICY, IngestPolicy, Outcome, Violation, printable
-from contacts.store import Arrival, ContactsStore, DeadLetter, conflict_letter
+from contacts.store import (
+    Arrival,
+    ContactsStore,
+    DeadLetter,
+    RecordedTouchpoint,
+    conflict_letter,
+    gaps_recorded,
+)
+from touchstone.common.metrics import VOCABULARY_GAPS
 from touchstone.common.topics import (
     TOUCHPOINTS_DLQ,
     Incoming,
@@ -45,6 +53,12 @@ def dead_letter_out(record: Incoming, letter: DeadLetter) -> Outgoing:
 MAX_REASON = 2000
 
 
+def count_vocabulary_gaps(rows: Sequence[RecordedTouchpoint], outcomes: Sequence[Outcome]) -> None:
+    """Count, in the metric, the vocabulary gaps of the rows recorded now."""
+    for gap in gaps_recorded(rows, outcomes):
+        VOCABULARY_GAPS.labels(gap.journey_map, gap.stage, gap.kind).inc(gap.touchpoints)
+
+
 class RecordTouchpoints:
     """The contacts batch handler: every record is recorded, a duplicate, or dead-lettered."""
 
@@ -69,6 +83,7 @@ class RecordTouchpoints:
             [arrival_of(r) for _, r in admitted],
             [d for d, _ in rejected],
         )
+        count_vocabulary_gaps([a.row for a, _ in admitted], outcomes)
         outgoing = [dead_letter_out(r, d) for d, r in rejected]
         for (a, record), outcome in zip(admitted, outcomes, strict=True):
             if outcome is Outcome.CONFLICT:

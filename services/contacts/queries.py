@@ -113,3 +113,18 @@ SELECT EXISTS (
 SELECT_STATS = """
 SELECT (SELECT count(*) FROM contacts.touchpoints), (SELECT count(*) FROM contacts.dead_letters)
 """
+
+SAVE_VOCABULARY_GAPS = """
+INSERT INTO contacts.vocabulary_gaps (source, journey_map, stage, kind, name, touchpoints)
+SELECT * FROM unnest(
+    %(source)s::text[], %(journey_map)s::text[], %(stage)s::text[], %(kind)s::text[],
+    %(name)s::text[], %(touchpoints)s::bigint[]
+)
+ON CONFLICT (source, journey_map, stage, kind, name)
+DO UPDATE SET touchpoints = vocabulary_gaps.touchpoints + excluded.touchpoints
+"""
+
+SELECT_VOCABULARY_GAPS = """
+SELECT source, journey_map, stage, kind, name, touchpoints FROM contacts.vocabulary_gaps
+ORDER BY touchpoints DESC, source, journey_map, stage, kind, name
+"""

@@ -18,12 +18,13 @@ from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc
 
 
 def ingest_policy(settings: Settings) -> IngestPolicy:
-    """The ingest policy, knowing every journey map's stages and measurement units."""
+    """The ingest policy, knowing every journey map's stages and their vocabulary."""
     maps = load_maps(settings.maps_dir)
     stages = {
         m.id: {stage.id: dict(stage.measurements) for stage in m.stages} for m in maps.values()
     }
-    return IngestPolicy(stages=stages)
+    vocabulary = {(m.id, stage.id): stage for m in maps.values() for stage in m.stages}
+    return IngestPolicy(stages=stages, vocabulary=vocabulary)
 
 
 class PostgresContacts(

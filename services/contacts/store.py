@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,12 +11,19 @@ from typing import Protocol
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from contacts.domain import Outcome, classify_repeat, conflict_violation, printable
+from contacts.domain import (
+    Outcome,
+    VocabularyGap,
+    classify_repeat,
+    conflict_violation,
+    printable,
+)
 from contacts.queries import (
     SAVE_CONFLICTS,
     SAVE_DEAD_LETTERS,
     SAVE_IDENTITIES,
     SAVE_TOUCHPOINTS,
+    SAVE_VOCABULARY_GAPS,
     SELECT_CUSTOMER,
     SELECT_IDENTITIES,
     SELECT_IDENTITY_OWNERS,
@@ -23,6 +31,7 @@ from contacts.queries import (
     SELECT_SEEN_AT,
     SELECT_STATS,
     SELECT_TOUCHPOINTS,
+    SELECT_VOCABULARY_GAPS,
     TOUCHPOINT_COLUMNS,
 )
 from touchstone.common.customer_links import customer_group
@@ -31,6 +40,7 @@ from touchstone.common.pg import BEGINNING, END_OF_TIME, columns
 from touchstone.common.topics import Outgoing, headers_to_json
 
 SCHEMA = "contacts"
+GAP_COLUMNS = ("source", "journey_map", "stage", "kind", "name", "touchpoints")
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,7 @@ class RecordedTouchpoint:
     payload: bytes  # the Touchpoint, serialised deterministically: equal content, equal bytes
     identity: tuple[str, str] | None  # (kind, canonical value) when the producer sent one
     late: bool = False
+    gaps: tuple[VocabularyGap, ...] = ()  # what of it the stage's vocabulary does not know
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,31 @@ class StoredTouchpoint:
     payload: bytes
 
 
+@dataclass(frozen=True)
+class VocabularyGapCount:
+    """How many recorded touchpoints of one producer at one stage carried one gap."""
+
+    source: str
+    journey_map: str
+    stage: str
+    kind: str
+    name: str
+    touchpoints: int
+
+
+def gaps_recorded(
+    rows: Sequence[RecordedTouchpoint], outcomes: Sequence[Outcome]
+) -> list[VocabularyGapCount]:
+    """The gaps the newly recorded rows add (a duplicate adds nothing), in key order."""
+    counts: Counter[tuple[str, str, str, str, str]] = Counter(
+        (row.source, row.journey_map, row.stage, gap.kind, gap.name)
+        for row, outcome in zip(rows, outcomes, strict=True)
+        if outcome is Outcome.RECORDED
+        for gap in row.gaps
+    )
+    return [VocabularyGapCount(*key, n) for key, n in sorted(counts.items())]
+
+
 class ContactsStore(Protocol):
     """What the contacts handler and API need from storage."""
 
@@ -128,6 +164,9 @@ class ContactsStore(Protocol):
 
     async def erased_among(self, customer_ids: Sequence[str]) -> set[str]:
         """Which of these customers are erased (their touchpoints are stored without PII)."""
+
+    async def vocabulary_gaps(self) -> list[VocabularyGapCount]:
+        """Every vocabulary gap recorded touchpoints carried, counted, most touchpoints first."""
 
     async def get_customer(self, customer_id: str) -> CustomerRow | None:
         """The customer (the one it is merged into, if it is), with everyone merged in; or None."""
@@ -219,6 +258,8 @@ class PostgresContactsStore:
         ]
         await self._quarantine(conn, rows, arrivals, outcomes, recorded)
         await self._save_identities(conn, [rows[i] for i in sorted(first[e] for e in inserted)])
+        if gaps := gaps_recorded(rows, outcomes):
+            await conn.execute(SAVE_VOCABULARY_GAPS, columns(gaps, GAP_COLUMNS))
         return outcomes
 
     async def _quarantine(
@@ -319,6 +360,12 @@ class PostgresContactsStore:
         async with self.pool.connection() as conn:
             row = await (await conn.execute(SELECT_SEEN_AT, params)).fetchone()
         return bool(row and row[0])
+
+    async def vocabulary_gaps(self) -> list[VocabularyGapCount]:
+        """Every gap counted so far, most touchpoints first."""
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(SELECT_VOCABULARY_GAPS)).fetchall()
+        return [VocabularyGapCount(*row) for row in rows]
 
     async def stats(self) -> tuple[int, int]:
         async with self.pool.connection() as conn:

@@ -23,6 +23,7 @@ class Summary:
     losses: int = 0
     unscored: int = 0
     open_cases: int = 0
+    vocabulary_gaps: int = 0  # words (or values) recorded touchpoints carried that no stage knows
 
     def line(self, health: dict[str, str]) -> str:
         """One printable line."""
@@ -30,7 +31,7 @@ class Summary:
         return (
             f"touchpoints {self.recorded:>8,} | dead-lettered {self.dead_lettered:>5,} | "
             f"wins {self.wins:>7,} | losses {self.losses:>6,} | unscored {self.unscored:>7,} | "
-            f"open cases {self.open_cases:>5,} "
+            f"open cases {self.open_cases:>5,} | unknown words {self.vocabulary_gaps:>5,} "
             f"| {up}"
         )
 
@@ -52,4 +53,5 @@ def read_summary(clients: Clients, timeout: float = 2.0) -> Summary:
         losses=scores.losses,
         unscored=scores.unscored,
         open_cases=cases.total,
+        vocabulary_gaps=sum(g.touchpoints for g in ingest.vocabulary_gaps),
     )

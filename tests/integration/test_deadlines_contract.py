@@ -13,7 +13,7 @@ import pytest
 
 from journey.handlers import ScoreMoments
 from journey.standards import default_standards
-from tests.builders import record, recorded, touchpoint
+from tests.builders import MESSAGE_TAKEN, record, recorded, touchpoint
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 from touchstone.journey.v1.events_pb2 import MomentScored
 
@@ -31,7 +31,9 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def message(when: datetime, customer: str) -> Any:
-    tp = touchpoint("message_taking", when, "phone", event_id=f"msg-{customer}")
+    tp = touchpoint(
+        "message_taking", when, "phone", observations=MESSAGE_TAKEN, event_id=f"msg-{customer}"
+    )
     return record(recorded(tp, customer, f"call-{customer}"), 0, "contacts.recorded.v1")
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from journey.handlers import ScoreMoments
 from journey.standards import default_standards
-from tests.builders import record, recorded, touchpoint
+from tests.builders import MESSAGE_TAKEN, record, recorded, touchpoint
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 from touchstone.journey.v1.events_pb2 import (
     QUADRANT_B_PRODUCTION_LINE,
@@ -100,7 +100,9 @@ def test_a_visit_completes_once_its_gap_passes_and_the_next_learns_from_it(journ
 def test_a_call_is_not_over_while_its_callback_is_pending(journey_store) -> None:
     async def scenario(store) -> None:
         handler = ScoreMoments(store, default_standards())
-        message = touchpoint("message_taking", DAY1, "phone", event_id="msg")
+        message = touchpoint(
+            "message_taking", DAY1, "phone", observations=MESSAGE_TAKEN, event_id="msg"
+        )
         await handler.handle([record(recorded(message, "lan", "call"), 0, "contacts.recorded.v1")])
         await handler.handle([tick(DAY1 + timedelta(days=2, hours=1))])  # past the 2-day gap
         assert [c.visit_id for c in await completions(store)] == []  # Monday is the deadline

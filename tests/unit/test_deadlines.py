@@ -15,7 +15,7 @@ import pytest
 
 from journey.handlers import ScoreMoments
 from journey.standards import default_standards
-from tests.builders import record, recorded, touchpoint
+from tests.builders import MESSAGE_TAKEN, record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
 from touchstone.common.calendar import BusinessCalendar
 from touchstone.common.calendar_file import CalendarError, load_calendars, parse_calendars
@@ -43,7 +43,14 @@ MONDAY, TUESDAY = date(2026, 11, 23), date(2026, 11, 24)
 
 
 def message(at: datetime, customer: str = "cust-1", **measured: float) -> bytes:
-    tp = touchpoint("message_taking", at, "phone", measurements=measured, event_id=f"msg-{at}")
+    tp = touchpoint(
+        "message_taking",
+        at,
+        "phone",
+        measurements=measured,
+        observations=MESSAGE_TAKEN,
+        event_id=f"msg-{at}",
+    )
     return recorded(tp, customer, visit_id=f"call-{at}")
 
 

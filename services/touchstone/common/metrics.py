@@ -53,6 +53,13 @@ GRPC_SECONDS = Histogram(
 )
 
 
+VOCABULARY_GAPS = Counter(
+    "touchstone_contacts_vocabulary_gaps_total",
+    "Recorded touchpoints carrying a word their stage does not declare (unknown_measurement, "
+    "unknown_observation) or a value outside its plausible range (out_of_range); per producer "
+    "and name in contacts' GetIngestStats.",
+    ["journey_map", "stage", "kind"],
+)
 MOMENTS = Counter(
     "touchstone_journey_moments_total",
     "Moments journey published, by verdict (a batch delivered again publishes its own again).",

@@ -326,9 +326,27 @@ class GetIngestStatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class IngestStats(_message.Message):
-    __slots__ = ("recorded", "dead_lettered")
+    __slots__ = ("recorded", "dead_lettered", "vocabulary_gaps")
     RECORDED_FIELD_NUMBER: _ClassVar[int]
     DEAD_LETTERED_FIELD_NUMBER: _ClassVar[int]
+    VOCABULARY_GAPS_FIELD_NUMBER: _ClassVar[int]
     recorded: int
     dead_lettered: int
-    def __init__(self, recorded: _Optional[int] = ..., dead_lettered: _Optional[int] = ...) -> None: ...
+    vocabulary_gaps: _containers.RepeatedCompositeFieldContainer[VocabularyGap]
+    def __init__(self, recorded: _Optional[int] = ..., dead_lettered: _Optional[int] = ..., vocabulary_gaps: _Optional[_Iterable[_Union[VocabularyGap, _Mapping]]] = ...) -> None: ...
+
+class VocabularyGap(_message.Message):
+    __slots__ = ("source", "journey_map", "stage", "kind", "name", "touchpoints")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    JOURNEY_MAP_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TOUCHPOINTS_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    journey_map: str
+    stage: str
+    kind: str
+    name: str
+    touchpoints: int
+    def __init__(self, source: _Optional[str] = ..., journey_map: _Optional[str] = ..., stage: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., touchpoints: _Optional[int] = ...) -> None: ...
