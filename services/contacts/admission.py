@@ -64,7 +64,7 @@ def admit_touchpoint(
     row = RecordedTouchpoint(
         event_id=facts.event_id,
         customer_id=customer_id,
-        visit_id=resolve_visit_id(facts, customer_id),
+        visit_id=resolve_visit_id(facts, customer_id, policy),
         occurred_at=facts.occurred_at,
         source=facts.source,
         journey_map=facts.journey_map,

@@ -7,9 +7,11 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
+from zoneinfo import ZoneInfo
 
+from touchstone.common.calendar import Calendars
 from touchstone.common.ids import derived_id
 from touchstone.common.journey_maps import Stage
 
@@ -77,6 +79,14 @@ class IngestPolicy:
     late_after: timedelta = DEFAULT_LATE_AFTER  # accepted, but marked late for downstream
     # (map, stage) -> the stage with its vocabulary; empty: no vocabulary to check against
     vocabulary: Mapping[tuple[str, str], Stage] = field(default_factory=dict)
+    # whose days a site lives by (its business calendar's zone); None: UTC days
+    calendars: Calendars | None = None
+
+    def local_day(self, site_id: str, at: datetime) -> date:
+        """The site's own day at that time: a visit does not split at UTC midnight."""
+        if self.calendars is None:
+            return at.astimezone(UTC).date()
+        return at.astimezone(ZoneInfo(self.calendars.for_site(site_id).time_zone)).date()  # cached
 
 
 DEFAULT_INGEST_POLICY = IngestPolicy()
@@ -283,11 +293,14 @@ def resolve_identity_id(kind: str, canonical_value: str) -> str:
     return derived_id("customer", kind, canonical_value)
 
 
-def resolve_visit_id(facts: TouchpointFacts, customer_id: str) -> str:
-    """The touchpoint's own visit id, or one per customer, map, site and (UTC) day."""
+def resolve_visit_id(
+    facts: TouchpointFacts, customer_id: str, policy: IngestPolicy = DEFAULT_INGEST_POLICY
+) -> str:
+    """The touchpoint's own visit id, or one per customer, map, site and the site's local day."""
     if facts.visit_id:
         return facts.visit_id
-    day = facts.occurred_at.date().isoformat() if facts.occurred_at else ""
+    at = facts.occurred_at
+    day = policy.local_day(facts.site_id, at).isoformat() if at else ""
     return derived_id("visit", customer_id, facts.journey_map, facts.site_id, day)
 
 

@@ -10,6 +10,7 @@ from contacts.handlers import RecordTouchpoints
 from contacts.merge_store import PostgresMerges
 from contacts.profile_store import PostgresProfiles
 from contacts.store import PostgresContactsStore
+from touchstone.common.calendar_file import load_calendars
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
 from touchstone.common.topics import TOUCHPOINTS, TOUCHPOINTS_DLQ
@@ -24,7 +25,8 @@ def ingest_policy(settings: Settings) -> IngestPolicy:
         m.id: {stage.id: dict(stage.measurements) for stage in m.stages} for m in maps.values()
     }
     vocabulary = {(m.id, stage.id): stage for m in maps.values() for stage in m.stages}
-    return IngestPolicy(stages=stages, vocabulary=vocabulary)
+    calendars = load_calendars(settings.calendars_file)
+    return IngestPolicy(stages=stages, vocabulary=vocabulary, calendars=calendars)
 
 
 class PostgresContacts(

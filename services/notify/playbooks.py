@@ -8,6 +8,7 @@ after the moment or the end of the next working day by the site's business calen
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,9 @@ PEOPLE = ("staff", "duty_manager")  # the owners whose steps wait on people
 CHANNELS = ("in_person", "phone", "email", "webhook", "task")
 SIDES = ("personal", "procedural")
 CONDITIONS = ("map", "stage", "standard", "side", "min_weight", "tier")
+
+
+log = logging.getLogger(__name__)
 
 
 class PlaybookError(ConfigFileError):
@@ -55,6 +59,9 @@ class RecoveryPolicy:
     immediately, anger grows with delay; a promise of a time is kept."""
 
     respond_within: timedelta = timedelta(minutes=15)  # a case is due this long after its moment
+    # the apology and the fix are due within this of the loss, whatever the channel and the
+    # calendar (docs/domain.md §7: "do not wait 24 hours"; a Friday loss is not left to Monday)
+    first_contact_within: timedelta = timedelta(hours=24)
     escalate_after: timedelta = timedelta(minutes=10)  # a staff step this late goes up
     lost_after: timedelta = timedelta(days=30)  # no recovering win this long after: lost
     # a case whose lost moments put at least this much at risk (minor units, by currency) goes
@@ -128,12 +135,46 @@ def parse_playbooks(text: str, origin: str) -> Playbooks:
             "rules: the last rule must have no conditions, so every case has a playbook"
         )
     policy = _policy(doc.get("recovery"), problems)
+    for name, steps in playbooks.items():
+        problems += playbook_problems(name, steps, policy)
     if problems:
         raise PlaybookError(origin, problems)
+    for name, steps in playbooks.items():
+        if lacking := missing_recovery(name, steps):
+            log.warning("%s: %s", origin, lacking)  # a deployment's choice; told, not refused
     return Playbooks(rules, playbooks, policy)
 
 
 UNITS = ("minutes", "hours", "days")
+RECOVERY = ("apologise", "fix", "ask_opinion", "correct_cause")  # docs/domain.md §9, every time
+FIRST_CONTACT = ("apologise", "fix")  # the customer hears from the business, and it is put right
+
+
+def missing_recovery(name: str, steps: Sequence[Step]) -> str:
+    """What a playbook lacks of docs/domain.md §9's four steps, readable; "" when it has all."""
+    missing = [action for action in RECOVERY if action not in {s.action for s in steps}]
+    if not missing:
+        return ""
+    return (
+        f"playbooks.{name}: lacks {', '.join(missing)} (docs/domain.md §9: apologise, fix it,"
+        " ask the customer's opinion, correct the cause)"
+    )
+
+
+def playbook_problems(name: str, steps: Sequence[Step], policy: RecoveryPolicy) -> list[str]:
+    """What keeps a playbook from being used: an apology or fix that may come later than
+    first_contact_within after the loss."""
+    problems = []
+    limit = policy.first_contact_within
+    for n, step in enumerate(steps):
+        late = step.end_of_next_working_day or step.after is None or step.after > limit
+        if step.action in FIRST_CONTACT and late:
+            problems.append(
+                f"playbooks.{name}[{n}].due: a {step.action} step is due within"
+                f" {limit.total_seconds() / 3600:g} h of the"
+                " loss (recovery.first_contact_within), whatever the calendar"
+            )
+    return problems
 
 
 def _policy(raw: Any, problems: list[str]) -> RecoveryPolicy:
@@ -223,10 +264,12 @@ def _steps(raw: Any, where: str, problems: list[str]) -> list[Step]:
         raw_due = entry.get("due")
         due: dict[str, Any] = raw_due if isinstance(raw_due, dict) else {}
         minutes: Any = due.get("minutes")
+        if "hours" in due and minutes is None and _positive(due["hours"]):
+            minutes = due["hours"] * 60
         working = due.get("end_of_next_working_day") is True
         if working == (minutes is not None) or (minutes is not None and not _positive(minutes)):
             problems.append(
-                f"{at}.due: either minutes (above 0, at most {MAX_MINUTES})"
+                f"{at}.due: either minutes or hours (above 0, at most a year)"
                 " or end_of_next_working_day: true"
             )
         after = timedelta(minutes=float(minutes)) if _positive(minutes) else None

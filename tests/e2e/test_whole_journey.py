@@ -22,6 +22,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from journey.domain import standards_version
 from journey.standards import default_standards, default_standards_file
+from tests.builders import MESSAGE_TAKEN
 from tests.conftest import running_stack
 from touchstone.client import Clients
 from touchstone.common.ids import derived_id
@@ -115,7 +116,8 @@ def eventually(probe: Callable[[], T | None], what: str, timeout: float = WAIT_S
 def supermarket_visit(
     customer: CustomerRef, start: datetime, site_id: str = "hcm-01"
 ) -> list[Touchpoint]:
-    """A visit whose greeting took 45 s and whose checkout went well."""
+    """A visit whose greeting took 45 s and whose checkout went well (parking and leaving carry
+    nothing a standard reads: unscored)."""
     visit_id = f"visit-{uuid.uuid4()}"
     steps: list[tuple[str, dict[str, float], Money | None]] = [
         ("find_parking", {}, None),
@@ -125,6 +127,7 @@ def supermarket_visit(
         ("pay", {}, Money(currency="VND", minor_units=250_000)),
         ("drive_away", {}, None),
     ]
+    seen = {"pay": ["thanked"]}
     visit = []
     for n, (stage, measurements, purchase) in enumerate(steps):
         tp = Touchpoint(
@@ -136,6 +139,7 @@ def supermarket_visit(
             journey_map="supermarket",
             stage=stage,
             measurements=measurements,
+            observations=seen.get(stage, []),
             visit_id=visit_id,
             purchase=purchase,
         )
@@ -183,7 +187,8 @@ def test_slow_greeting_is_lost_payment_valued_and_a_case_opened(
     assert "greeted within 30 s: 45 (<= 30)" in greeting.reason
     assert greeting.results[0].measured == 45 and greeting.results[0].threshold == 30
     assert by_stage["wait_in_queue"].verdict == VERDICT_WIN
-    assert by_stage["pay"].verdict == VERDICT_UNSCORED
+    assert by_stage["pay"].verdict == VERDICT_WIN
+    assert by_stage["drive_away"].verdict == VERDICT_UNSCORED  # nothing a standard reads
 
     value = eventually(lambda: _value(clients, customer_id), "lifetime value of the customer")
     assert (value.currency, value.average_spend_minor, value.visits) == ("VND", 250_000, 1)
@@ -331,6 +336,7 @@ def test_a_message_nobody_returned_is_lost_when_its_deadline_passes_and_a_case_o
         site_id="hcm-01",
         journey_map="phone",
         stage="message_taking",
+        observations=MESSAGE_TAKEN,
         visit_id=f"call-{uuid.uuid4()}",
     )
     message.occurred_at.FromDatetime(left)
@@ -395,7 +401,7 @@ def test_moments_and_visits_are_listed_by_stage_time_and_customer(
     (listed,) = clients.journey.ListVisits(
         ListVisitsRequest(customer_id=customer_id), timeout=5
     ).visits
-    assert (listed.visit_id, listed.wins, listed.losses) == (greeting.visit_id, 1, 1)
+    assert (listed.visit_id, listed.wins, listed.losses) == (greeting.visit_id, 3, 1)
     assert listed.first_at.ToDatetime(UTC) == start and not listed.moments
 
 

@@ -95,7 +95,8 @@ playbooks: {quick: [{action: fix, owner: staff, channel: in_person, due: {minute
     with pytest.raises(PlaybookError) as unknown:
         parse_playbooks(text.replace("respond_within: 5", "snooze: 5"), "bad.yaml")
     assert (
-        "recovery: some of respond_within, escalate_after, lost_after, escalate_at_risk"
+        "recovery: some of respond_within, first_contact_within, escalate_after, lost_after,"
+        " escalate_at_risk"
         in unknown.value.problems
     )
 

@@ -18,6 +18,7 @@ from notify.playbooks import (
     default_playbooks_file,
     lay_out,
     load_playbooks,
+    missing_recovery,
     parse_playbooks,
 )
 from tests.builders import T0, record
@@ -73,10 +74,53 @@ def test_steps_fall_due_minutes_after_the_loss_or_at_the_end_of_the_next_working
         (2, "apologise", "system", "email"),
         (3, "fix", "staff", "in_person"),
         (4, "ask_opinion", "staff", "in_person"),
-        (5, "follow_up", "system", "email"),
+        (5, "correct_cause", "staff", "task"),
+        (6, "follow_up", "system", "email"),
     ]
     assert [s.due_at - T0 for s in steps[:4]] == [timedelta(minutes=m) for m in (5, 2, 15, 30)]
-    assert steps[4].due_at == datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
+    monday_evening = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
+    assert steps[4].due_at == steps[5].due_at == monday_evening
+
+
+def test_a_friday_afternoon_phone_loss_gets_its_apology_and_fix_within_24_hours() -> None:
+    # T0 is Friday 16:00 in Ho Chi Minh City; the call centre's next working day ends Monday
+    steps = {s.action: s for s in lay_out(PLAYBOOKS.playbooks["call_back"], T0, OFFICE)}
+    assert steps["apologise"].due_at - T0 == timedelta(minutes=15)
+    assert steps["fix"].due_at - T0 <= timedelta(hours=24)  # not Monday 17:30 (73.5 h)
+    assert steps["ask_opinion"].due_at - T0 <= timedelta(hours=24)
+    assert steps["correct_cause"].due_at == datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
+
+
+def test_every_shipped_playbook_recovers_as_the_domain_says() -> None:
+    for name, steps in PLAYBOOKS.playbooks.items():
+        assert missing_recovery(name, steps) == ""
+        assert {"apologise", "fix", "ask_opinion", "correct_cause"} <= {s.action for s in steps}
+
+
+def test_an_apology_or_fix_that_may_wait_past_24_hours_is_refused() -> None:
+    text = """
+rules: [{playbook: slow}]
+playbooks:
+  slow:
+    - {action: apologise, owner: staff, channel: phone, due: {minutes: 15}}
+    - {action: fix, owner: staff, channel: phone, due: {end_of_next_working_day: true}}
+    - {action: ask_opinion, owner: staff, channel: phone, due: {hours: 30}}
+    - {action: correct_cause, owner: staff, channel: task, due: {end_of_next_working_day: true}}
+"""
+    with pytest.raises(PlaybookError) as refused:
+        parse_playbooks(text, "slow.yaml")
+    assert refused.value.problems == [
+        "playbooks.slow[1].due: a fix step is due within 24 h of the loss"
+        " (recovery.first_contact_within), whatever the calendar"
+    ]
+
+
+def test_a_playbook_lacking_a_step_of_recovery_is_told() -> None:
+    steps = PLAYBOOKS.playbooks["call_back"][:1]
+    assert missing_recovery("short", steps) == (
+        "playbooks.short: lacks fix, ask_opinion, correct_cause (docs/domain.md §9: apologise,"
+        " fix it, ask the customer's opinion, correct the cause)"
+    )
 
 
 def test_a_broken_playbooks_file_names_every_problem() -> None:
@@ -121,10 +165,11 @@ def test_a_lost_moment_opens_its_case_with_the_playbooks_steps() -> None:
         "apologise",
         "fix",
         "ask_opinion",
+        "correct_cause",
         "follow_up",
     ]
     case = asyncio.run(store.get_case(case_id_for("cust-1", "visit-1")))
-    assert case.playbook == "on_site" and [s.n for s in case.steps] == [1, 2, 3, 4, 5]
+    assert case.playbook == "on_site" and [s.n for s in case.steps] == [1, 2, 3, 4, 5, 6]
     (joined,) = events(handle(store, record(lost("m-2", 5), 1)))
     assert joined.WhichOneof("change") == "joined"  # a joining moment lays out nothing new
 

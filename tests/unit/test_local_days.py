@@ -1,0 +1,77 @@
+"""Days are the site's days: a visit does not split at UTC midnight (07:00 in Vietnam).
+
+Given two payments at 06:55 and 07:05 in Ho Chi Minh City (23:55 and 00:05 UTC) at one store,
+from a till that names no visit → then contacts gives them one visit id, loyalty counts one
+visit and journey groups them into one visit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+
+from contacts.handlers import RecordTouchpoints
+from contacts.service import ingest_policy
+from journey.handlers import ScoreMoments
+from journey.standards import default_standards
+from loyalty.handlers import ValueCustomers
+from tests.builders import record, touchpoint, value_records
+from tests.memory_stores import MemoryContactsStore, MemoryJourneyStore, MemoryLoyaltyStore
+from touchstone.common.settings import Settings
+from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_MOMENTS, LOYALTY_VALUES
+from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.contacts.v1.touchpoint_pb2 import Money
+from touchstone.journey.v1.events_pb2 import MomentScored
+from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+
+HCM = timezone(timedelta(hours=7))
+BEFORE = datetime(2026, 11, 20, 6, 55, tzinfo=HCM)  # 23:55 UTC on the 19th
+AFTER = datetime(2026, 11, 20, 7, 5, tzinfo=HCM)  # 00:05 UTC on the 20th
+
+
+def payment_at(at: datetime, n: int) -> bytes:
+    tp = touchpoint(
+        "pay",
+        at,
+        purchase=Money(currency="VND", minor_units=200_000),
+        observations=["thanked"],
+        event_id=f"pay-{n}",
+    )
+    return tp.SerializeToString()
+
+
+def recorded_by_contacts() -> list[bytes]:
+    """What contacts publishes for the two payments, arriving just after they happened."""
+    handler = RecordTouchpoints(MemoryContactsStore(), ingest_policy(Settings()))
+    arrivals = [
+        record(payment_at(at, n), n, received=at + timedelta(seconds=2))
+        for n, at in enumerate((BEFORE, AFTER))
+    ]
+    out = asyncio.run(handler.handle(arrivals))
+    return [o.value for o in out if o.topic == CONTACTS_RECORDED]
+
+
+def test_the_utc_dates_differ_but_the_local_day_is_one() -> None:
+    assert BEFORE.astimezone(UTC).date() != AFTER.astimezone(UTC).date()
+    assert BEFORE.date() == AFTER.date()
+
+
+def test_contacts_gives_both_payments_one_visit() -> None:
+    visits = {TouchpointRecorded.FromString(v).visit_id for v in recorded_by_contacts()}
+    assert len(visits) == 1
+
+
+def test_loyalty_counts_one_visit_with_the_average_spend_of_both() -> None:
+    handler = ValueCustomers(MemoryLoyaltyStore())
+    batch = [record(v, n, CONTACTS_RECORDED) for n, v in enumerate(recorded_by_contacts())]
+    out = value_records(asyncio.run(handler.handle(batch)))
+    values = [ValueUpdated.FromString(o.value).value for o in out if o.topic == LOYALTY_VALUES]
+    assert (values[-1].visits, values[-1].average_spend_minor) == (1, 400_000)
+
+
+def test_journey_groups_both_payments_into_one_visit() -> None:
+    handler = ScoreMoments(MemoryJourneyStore(), default_standards())
+    batch = [record(v, n, CONTACTS_RECORDED) for n, v in enumerate(recorded_by_contacts())]
+    out = asyncio.run(handler.handle(batch))
+    moments = [MomentScored.FromString(o.value) for o in out if o.topic == JOURNEY_MOMENTS]
+    assert len(moments) == 2 and len({m.visit_id for m in moments}) == 1
