@@ -46,7 +46,6 @@ from notify.contact_book import Contact, ContactChange, folded
 from notify.domain import (
     CaseClosed,
     CaseOpening,
-    CaseOutcome,
     LostMoment,
     MomentValue,
     UnknownCase,
@@ -57,6 +56,7 @@ from notify.domain import (
     step_moves,
 )
 from notify.playbooks import PlannedStep, RecoveryPolicy
+from notify.recovery import CaseFacts, decide_outcome
 from notify.rows import CaseFilter, CaseRow, StepCommand, TimelineRow
 from notify.store import OutcomeEvent, ResolveEvent, StepEvent, outcomes_to_tell
 from notify.tasks import task_records
@@ -694,7 +694,7 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         if step_moves(step.status, command.completed):
             status = "done" if command.completed else "acknowledged"
             playbook, steps = self.plans[case.case_id]
-            moved = replace(step, status=status, taken_by=command.by)
+            moved = replace(step, status=status, taken_by=command.by, taken_at=at)
             self.plans[case.case_id] = (
                 playbook,
                 tuple(moved if s.n == step.n else s for s in steps),
@@ -738,25 +738,33 @@ class MemoryNotifyStore(MemoryCustomerLinks):
                 continue
             lost = sorted((at, m) for m, (c, _, at) in self.joined.items() if c == case.case_id)
             group = set(group_of(self.links, case.customer_id))
-            later = sorted(
-                (w.occurred_at, w.moment_id, w)
-                for w in self.wins.values()
-                if w.customer_id in group and w.occurred_at > lost[-1][0]
-            )
-            outcome = CaseOutcome(
+            _, steps = self.plans.get(case.case_id, ("", ()))
+            apologies = [
+                s.taken_at for s in steps if s.action == "apologise" and s.status == "done"
+            ]
+            facts = CaseFacts(
                 case.case_id,
                 case.customer_id,
-                tuple(m for _, m in lost),
+                case.site_id,
+                case.visit_id,
                 case.status,
-                later[0][2] if later else None,
-                site_id=case.site_id,
+                tuple(m for _, m in lost),
+                lost[-1][0],
+                None,  # the clock that closes cases as lost is Postgres's (test_notify_clock)
+                min((a for a in apologies if a is not None), default=None),
+            )
+            outcome = decide_outcome(
+                facts, [w for w in self.wins.values() if w.customer_id in group]
             )
             win = outcome.recovered_by if outcome.status == "recovered" else None
+            back = outcome.returned_by
             now = replace(
                 case,
                 status=outcome.status,
                 recovered_at=win.occurred_at if win else None,
                 recovered_by=win.moment_id if win else "",
+                returned_at=back.occurred_at if back else None,
+                returned_by=back.moment_id if back else "",
             )
             if (now.status, now.recovered_by) != (case.status, case.recovered_by):
                 moved.add(case.case_id)
@@ -835,4 +843,5 @@ class MemoryNotifyStore(MemoryCustomerLinks):
             steps=steps,
             value_at_risk_minor=value.minor if value else 0,
             currency=value.currency if value else "",
+            valued=value is not None,
         )

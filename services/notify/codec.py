@@ -12,7 +12,12 @@ from touchstone.common.decoding import checked_time
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_timestamp
 from touchstone.common.topics import NOTIFY_CASES, Outgoing, cloudevent_headers
-from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
+from touchstone.journey.v1.events_pb2 import (
+    VERDICT_LOSE,
+    VERDICT_WIN,
+    MomentScored,
+    VisitCompleted,
+)
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 from touchstone.notify.v1 import events_pb2 as pb
 from touchstone.notify.v1.notify_service_pb2 import Case, Delivery, TimelineEntry
@@ -95,10 +100,14 @@ def case_message(case: CaseRow) -> Case:
         resolved_by=case.resolved_by,
         value_at_risk_minor=case.value_at_risk_minor,
         currency=case.currency,
+        valued=case.valued,
         deliveries=[delivery_message(d) for d in case.deliveries],
     )
     if case.recovered_at is not None:
         message.recovered_at.CopyFrom(to_timestamp(case.recovered_at))
+    if case.returned_at is not None:
+        message.returned_at.CopyFrom(to_timestamp(case.returned_at))
+        message.returned_by = case.returned_by
     return message
 
 
@@ -165,12 +174,21 @@ def win_of(event: MomentScored) -> Win | None:
     if event.verdict != VERDICT_WIN or not event.customer_id:
         return None
     at = checked_time(event.occurred_at, "occurred_at")
-    return Win(event.moment_id, event.customer_id, at)
+    return Win(event.moment_id, event.customer_id, at, "win", event.site_id, event.visit_id)
+
+
+def clean_visit_of(event: VisitCompleted) -> Win | None:
+    """A visit that ended with no lost moment, as a sign the customer came back to the site and
+    was served well (None for a visit with a loss); at the visit's first contact."""
+    if event.losses or not event.customer_id or not event.event_id:
+        return None
+    at = checked_time(event.first_at, "first_at")
+    return Win(event.event_id, event.customer_id, at, "visit", event.site_id, event.visit_id)
 
 
 def case_recovered(outcome: CaseOutcome) -> Outgoing:
-    """CaseRecovered for a case its customer's win recovered, as a record; the id follows from
-    the case, the win and how many lost moments it names."""
+    """CaseRecovered for a case its customer showed recovered (feedback, a clean visit), as a
+    record; the id follows from the case, the sign and how many lost moments it names."""
     win = outcome.recovered_by
     assert win is not None
     moments = str(len(outcome.moment_ids))

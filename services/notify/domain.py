@@ -1,6 +1,5 @@
-"""Notify's rules: every lost moment opens or joins its visit's recovery case, due fast (§9);
-the customer's first win after the case's last lost moment recovers it (§7: resolved, they
-stay)."""
+"""Notify's rules: every lost moment opens or joins its visit's recovery case, due fast
+(docs/domain.md §9); what recovers it is services/notify/recovery.py's."""
 
 from __future__ import annotations
 
@@ -79,12 +78,15 @@ def opening_for(
 
 @dataclass(frozen=True)
 class Win:
-    """A moment of truth scored WIN, or the customer's positive feedback: either wins them back."""
+    """Something good of the customer's after a loss: a moment scored WIN, positive feedback, or
+    a visit that ended with no lost moment (services/notify/recovery.py says which recover)."""
 
-    moment_id: str  # the moment's id, or the feedback touchpoint's
+    moment_id: str  # the moment's id, the feedback touchpoint's, or the visit completion's
     customer_id: str
-    occurred_at: datetime
-    how: str = "win"  # win | feedback
+    occurred_at: datetime  # the moment's or feedback's time; a visit's first contact
+    how: str = "win"  # win | feedback | visit
+    site_id: str = ""
+    visit_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,9 +97,10 @@ class CaseOutcome:
     customer_id: str
     moment_ids: tuple[str, ...]  # its lost moments, in event time
     was: str  # status kept before
-    recovered_by: Win | None  # the customer's first win after its last lost moment
+    recovered_by: Win | None  # what showed its recovery worked (recovery.decide_outcome)
     lost_at: datetime | None = None  # when it was lost, if the clock closed it as lost
     site_id: str = ""
+    returned_by: Win | None = None  # the customer's first later win from another visit
 
     @property
     def status(self) -> str:

@@ -1,5 +1,5 @@
-"""Open recovery cases: every lost moment opens its visit's case or joins it; the customer's
-first win after a case's last lost moment recovers it."""
+"""Open recovery cases: every lost moment opens its visit's case or joins it; what the customer
+does later (wins, feedback, visits with no lost moment) settles them (notify/recovery.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from notify.codec import (
     case_event,
     case_record,
+    clean_visit_of,
     customer_tier_of,
     lost_moment_of,
     moment_value_of,
@@ -33,6 +34,7 @@ from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, par
 from touchstone.common.topics import (
     CONTACTS_PROFILES,
     CONTACTS_RECORDED,
+    JOURNEY_VISITS,
     LOYALTY_VALUES,
     NOTIFY_DLQ,
     Incoming,
@@ -40,13 +42,14 @@ from touchstone.common.topics import (
 )
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.profile_pb2 import CustomerEvent
-from touchstone.journey.v1.events_pb2 import MomentScored
+from touchstone.journey.v1.events_pb2 import MomentScored, VisitCompleted
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 
 
 class OpenRecoveryCases:
-    """The notify batch handler: lost moments open or join cases, wins recover them; unscored
-    moments change nothing; loyalty's values of lost moments send valuable cases to the duty
+    """The notify batch handler: lost moments open or join cases; wins, positive feedback and
+    visits with no lost moment settle them (recovery.decide_outcome); unscored moments change
+    nothing; loyalty's values of lost moments send valuable cases to the duty
     manager; contacts' profile events link customers and say how to reach them; recorded
     touchpoints count visits and complaints, and positive feedback recovers as a win does."""
 
@@ -104,6 +107,10 @@ class OpenRecoveryCases:
                     visits.extend([facts.visit] if facts.visit else [])
                     complaints.extend([facts.complaint] if facts.complaint else [])
                     wins.extend([facts.praise] if facts.praise else [])
+                    continue
+                if record.topic == JOURNEY_VISITS:
+                    clean = clean_visit_of(parse_record(record, VisitCompleted))
+                    wins.extend([clean] if clean is not None else [])
                     continue
                 if record.topic == LOYALTY_VALUES:
                     update = parse_record(record, ValueUpdated)

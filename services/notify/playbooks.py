@@ -106,6 +106,7 @@ class PlannedStep:
     status: str = "pending"  # pending, acknowledged, done
     taken_by: str = ""
     escalated: bool = False  # to the duty manager, for being late
+    taken_at: datetime | None = None  # when it was last moved (done: when it was done)
 
 
 def default_playbooks_file() -> Path:

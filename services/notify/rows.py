@@ -45,6 +45,9 @@ class CaseRow:
     value_at_risk_minor: int = 0  # what its lost moments put at risk, as loyalty valued them
     currency: str = ""
     deliveries: tuple[DeliveryRow, ...] = ()
+    returned_at: datetime | None = None  # the customer came back, nothing shows it recovered
+    returned_by: str = ""
+    valued: bool = False  # loyalty has valued its lost moments (perhaps at 0)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from touchstone.common.topics import (
     CONTACTS_PROFILES,
     CONTACTS_RECORDED,
     JOURNEY_MOMENTS,
+    JOURNEY_VISITS,
     LOYALTY_VALUES,
     NOTIFY_CASES,
     NOTIFY_DLQ,
@@ -58,7 +59,13 @@ def sender(store: PostgresNotifyStore, settings: Settings) -> Sender:
 
 SPEC = ServiceSpec(
     name="notify",
-    input_topics=(JOURNEY_MOMENTS, LOYALTY_VALUES, CONTACTS_PROFILES, CONTACTS_RECORDED),
+    input_topics=(
+        JOURNEY_MOMENTS,
+        JOURNEY_VISITS,
+        LOYALTY_VALUES,
+        CONTACTS_PROFILES,
+        CONTACTS_RECORDED,
+    ),
     dead_letter_topic=NOTIFY_DLQ,
     migrations=Path(__file__).parent / "migrations",
     store=lambda pool, settings: PostgresNotifyStore(pool),

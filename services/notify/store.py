@@ -28,6 +28,7 @@ from notify.domain import (
 )
 from notify.overdue import StepOnClock, escalates, falls_due
 from notify.playbooks import PlannedStep, RecoveryPolicy
+from notify.recovery import CaseFacts, decide_outcome
 from notify.rows import CaseFilter, CaseRow, DeliveryRow, StepCommand, TimelineRow
 from notify.tasks import task_records
 from notify.touchpoint_facts import Complaint, SiteVisit
@@ -150,7 +151,7 @@ SELECT * FROM unnest(
 ON CONFLICT (case_id, n) DO NOTHING
 """
 SELECT_STEPS = """
-SELECT n, action, owner, channel, due_at, status, taken_by, escalated_at IS NOT NULL
+SELECT n, action, owner, channel, due_at, status, taken_by, escalated_at IS NOT NULL, taken_at
 FROM notify.case_steps WHERE case_id = %s ORDER BY n
 """
 SELECT_DELIVERIES = """
@@ -190,7 +191,8 @@ CASE_COLUMNS = (
 )
 FULL_CASE_COLUMNS = (
     f"{CASE_COLUMNS}, recovered_at, coalesce(recovered_by, ''), playbook,"
-    " coalesce(resolved_by, ''), coalesce(val.minor, 0), coalesce(val.currency, '')"
+    " coalesce(resolved_by, ''), coalesce(val.minor, 0), coalesce(val.currency, ''),"
+    " returned_at, coalesce(returned_by, ''), val.minor IS NOT NULL"
 )
 # Each case's value at risk: its lost moments' values, in its largest currency (domain.case_value).
 WITH_VALUE = """
@@ -202,11 +204,11 @@ notify.cases LEFT JOIN LATERAL (
 ) val ON true
 """
 
-WIN_COLUMNS = ("moment_id", "customer_id", "occurred_at", "how")
+WIN_COLUMNS = ("moment_id", "customer_id", "occurred_at", "how", "site_id", "visit_id")
 SAVE_WINS = """
-INSERT INTO notify.wins (moment_id, customer_id, occurred_at, how)
+INSERT INTO notify.wins (moment_id, customer_id, occurred_at, how, site_id, visit_id)
 SELECT * FROM unnest(%(moment_id)s::text[], %(customer_id)s::text[], %(occurred_at)s::timestamptz[],
-                     %(how)s::text[])
+                     %(how)s::text[], %(site_id)s::text[], %(visit_id)s::text[])
 ON CONFLICT (moment_id) DO NOTHING
 """
 SAVE_VISITS = """
@@ -220,23 +222,38 @@ SELECT * FROM unnest(%(event_id)s::text[], %(site_id)s::text[], %(customer_id)s:
                      %(occurred_at)s::timestamptz[], %(kind)s::text[])
 ON CONFLICT (event_id) DO NOTHING
 """
-# Each open or recovered case of the customers (and everyone merged with them), its lost
-# moments, and the first win of its customer's group after the last of them.
+# Each open or recovered case of the customers (and everyone merged with them) with the facts
+# recovery.decide_outcome reads: its lost moments, when its apology was done, and its customer
+# group's later wins that could count: the first from another visit, and the first feedback and
+# clean visits at its site (a bounded read; the rule itself is decide_outcome's).
 SELECT_OUTCOMES = """
-SELECT c.case_id, c.customer_id, c.status, l.moment_ids, w.moment_id, w.occurred_at, c.lost_at,
-       c.site_id, w.how
+SELECT c.case_id, c.customer_id, c.site_id, c.visit_id, c.status, l.moment_ids, l.last_at,
+       c.lost_at, a.apologised_at, s.signs, coalesce(c.recovered_by, '')
 FROM notify.cases c
 CROSS JOIN LATERAL (
     SELECT array_agg(m.moment_id ORDER BY m.occurred_at, m.moment_id) AS moment_ids,
            max(m.occurred_at) AS last_at
     FROM notify.case_moments m WHERE m.case_id = c.case_id
 ) l
-LEFT JOIN LATERAL (
-    SELECT w.moment_id, w.occurred_at, w.how FROM notify.wins w
-    WHERE w.customer_id IN (SELECT notify.customer_group(c.customer_id))
-      AND w.occurred_at > l.last_at
-    ORDER BY w.occurred_at, w.moment_id LIMIT 1
-) w ON true
+CROSS JOIN LATERAL (
+    SELECT min(st.taken_at) AS apologised_at FROM notify.case_steps st
+    WHERE st.case_id = c.case_id AND st.action = 'apologise' AND st.status = 'done'
+) a
+CROSS JOIN LATERAL (
+    SELECT coalesce(jsonb_agg(jsonb_build_array(w.moment_id, w.customer_id, w.occurred_at, w.how,
+                                                w.site_id, w.visit_id)), '[]'::jsonb) AS signs
+    FROM (
+        (SELECT * FROM notify.wins w
+         WHERE w.customer_id IN (SELECT notify.customer_group(c.customer_id))
+           AND w.occurred_at > l.last_at AND w.visit_id <> c.visit_id
+         ORDER BY w.occurred_at, w.moment_id LIMIT 1)
+        UNION
+        (SELECT * FROM notify.wins w
+         WHERE w.customer_id IN (SELECT notify.customer_group(c.customer_id))
+           AND w.occurred_at > l.last_at AND w.how <> 'win' AND w.site_id = c.site_id
+         ORDER BY w.occurred_at, w.moment_id LIMIT 20)
+    ) w
+) s
 WHERE c.resolved_by IS NULL
   AND c.customer_id IN (SELECT notify.customer_group(t) FROM unnest(%s::text[]) AS t)
 ORDER BY c.case_id
@@ -250,12 +267,14 @@ ORDER BY root
 """
 SAVE_OUTCOMES = """
 UPDATE notify.cases c SET status = o.status, recovered_at = o.recovered_at,
-                          recovered_by = o.recovered_by
+                          recovered_by = o.recovered_by, returned_at = o.returned_at,
+                          returned_by = o.returned_by
 FROM unnest(%(case_id)s::text[], %(status)s::text[], %(recovered_at)s::timestamptz[],
-            %(recovered_by)s::text[]) AS o(case_id, status, recovered_at, recovered_by)
+            %(recovered_by)s::text[], %(returned_at)s::timestamptz[], %(returned_by)s::text[])
+     AS o(case_id, status, recovered_at, recovered_by, returned_at, returned_by)
 WHERE c.case_id = o.case_id AND c.resolved_by IS NULL
-  AND (c.status, c.recovered_by) IS DISTINCT FROM (o.status, o.recovered_by)
-RETURNING c.case_id
+  AND (c.status, c.recovered_by, c.returned_by)
+      IS DISTINCT FROM (o.status, o.recovered_by, o.returned_by)
 """
 
 SELECT_CASES_OF_MOMENTS = f"""
@@ -274,6 +293,11 @@ LIMIT %(limit)s
 
 SELECT_CASE = f"SELECT {FULL_CASE_COLUMNS} FROM {WITH_VALUE} WHERE case_id = %s"
 
+SELECT_PAGE_MOMENTS = """
+SELECT case_id, array_agg(moment_id ORDER BY occurred_at, moment_id),
+       array_agg(reason ORDER BY occurred_at, moment_id)
+FROM notify.case_moments WHERE case_id = ANY(%s) GROUP BY case_id
+"""
 SELECT_CASE_MOMENTS = """
 SELECT moment_id, reason FROM notify.case_moments WHERE case_id = %s ORDER BY occurred_at, moment_id
 """
@@ -370,8 +394,9 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 await conn.execute(SAVE_WINS, columns(wins, WIN_COLUMNS))
             rows = await (await conn.execute(SELECT_OUTCOMES, (ids,))).fetchall()
             outcomes = [outcome_of(row) for row in rows]
-            changed = await conn.execute(SAVE_OUTCOMES, outcome_columns(outcomes))
-            moved = {case_id for (case_id,) in await changed.fetchall()}
+            await conn.execute(SAVE_OUTCOMES, outcome_columns(outcomes))
+            kept = {row[0]: (row[4], row[10]) for row in rows}  # status, recovered_by before
+            moved = {o.case_id for o in outcomes if outcome_key(o) != kept[o.case_id]}
             news = [self.outcome_event(o) for o in outcomes_to_tell(outcomes, moved, joined)]
             for case_id in sorted(moved):  # their tasks open again, or are cancelled
                 case = await load_case(conn, case_id)
@@ -398,7 +423,16 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 )
                 total_row = await (await conn.execute(total_query, vars(where))).fetchone()
                 return [], int(total_row[0]) if total_row else 0
-        return [case_row(row[:-1]) for row in rows], int(rows[0][-1])
+            cases = [case_row(row[:-1]) for row in rows]
+            found = await conn.execute(SELECT_PAGE_MOMENTS, ([c.case_id for c in cases],))
+            joined = {case_id: (ids, reasons) for case_id, ids, reasons in await found.fetchall()}
+        listed = [
+            replace(c, moment_ids=tuple(joined[c.case_id][0]), reasons=tuple(joined[c.case_id][1]))
+            if c.case_id in joined
+            else c
+            for c in cases
+        ]
+        return listed, int(rows[0][-1])
 
     async def get_case(self, case_id: str) -> CaseRow | None:
         async with self.pool.connection() as conn:
@@ -807,10 +841,24 @@ async def load_case(conn: AsyncConnection, case_id: str) -> CaseRow | None:
 
 
 def outcome_of(row: Sequence[Any]) -> CaseOutcome:
-    """A case's outcome as SELECT_OUTCOMES reads its facts."""
-    case_id, customer, was, moment_ids, win_id, win_at, lost_at, site_id, how = row
-    win = Win(win_id, customer, win_at, how) if win_id else None
-    return CaseOutcome(case_id, customer, tuple(moment_ids or ()), was, win, lost_at, site_id)
+    """A case's outcome, decided (recovery.decide_outcome) from the facts SELECT_OUTCOMES reads."""
+    case_id, customer, site_id, visit_id, was, moment_ids, last_at, lost_at, apologised_at = row[:9]
+    facts = CaseFacts(
+        case_id,
+        customer,
+        site_id,
+        visit_id,
+        was,
+        tuple(moment_ids),
+        last_at,
+        lost_at,
+        apologised_at,
+    )
+    signs = [
+        Win(moment_id, who, datetime.fromisoformat(at), how, site, visit)
+        for moment_id, who, at, how, site, visit in row[9]
+    ]
+    return decide_outcome(facts, signs)
 
 
 def contact_row(row: Sequence[Any]) -> Contact:
@@ -821,9 +869,13 @@ def contact_row(row: Sequence[Any]) -> Contact:
 
 def case_row(row: Sequence[Any]) -> CaseRow:
     """A case as FULL_CASE_COLUMNS reads it (without its moments and steps)."""
-    *kept, recovered_at, recovered_by, playbook, resolved_by, value_minor, currency = row
+    *kept, recovered_at, recovered_by, playbook, resolved_by, value_minor, currency = row[:-3]
+    returned_at, returned_by, valued = row[-3:]
     return replace(
         CaseRow(*kept),
+        returned_at=returned_at,
+        returned_by=returned_by,
+        valued=valued,
         recovered_at=recovered_at,
         recovered_by=recovered_by,
         playbook=playbook,
@@ -841,14 +893,23 @@ def step_columns(steps: Sequence[tuple[str, PlannedStep]]) -> dict[str, list[obj
     return params
 
 
+def outcome_key(outcome: CaseOutcome) -> tuple[str, str]:
+    """What a case's outcome changes when it moves: its status and what recovered it."""
+    win = outcome.recovered_by if outcome.status == "recovered" else None
+    return outcome.status, win.moment_id if win else ""
+
+
 def outcome_columns(outcomes: Sequence[CaseOutcome]) -> dict[str, list[object]]:
     """SAVE_OUTCOMES' column arrays."""
     wins = [o.recovered_by if o.status == "recovered" else None for o in outcomes]
+    returns = [o.returned_by for o in outcomes]
     return {
         "case_id": [o.case_id for o in outcomes],
         "status": [o.status for o in outcomes],
         "recovered_at": [w.occurred_at if w else None for w in wins],
         "recovered_by": [w.moment_id if w else None for w in wins],
+        "returned_at": [w.occurred_at if w else None for w in returns],
+        "returned_by": [w.moment_id if w else None for w in returns],
     }
 
 

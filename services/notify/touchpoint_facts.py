@@ -67,7 +67,14 @@ def facts_of(recorded: TouchpointRecorded) -> TouchpointFacts:
         Complaint(recorded.event_id, tp.site_id, recorded.customer_id, at, kind) if kind else None
     )
     praise = (
-        Win(recorded.event_id, recorded.customer_id, at, how="feedback")
+        Win(
+            recorded.event_id,
+            recorded.customer_id,
+            at,
+            "feedback",
+            tp.site_id,
+            recorded.visit_id,
+        )
         if rating >= POSITIVE_RATING and recorded.customer_id
         else None
     )

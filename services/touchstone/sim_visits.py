@@ -39,6 +39,7 @@ LONG_RING_SHARE = 0.15  # answered after 4-8 rings
 FEEDBACK_SHARE = 0.05
 COMPLAINT_SHARE = 0.02  # store visits with a complaint on site
 LEFT_QUEUE_SHARE = 0.03  # shoppers who give up in the queue
+PROMISES_H = (0.25, 0.5, 1, 2, 4, 8, 24)  # callbacks promised: within the quarter hour to a day
 
 
 @dataclass
@@ -202,11 +203,11 @@ def restaurant_meal(rng: random.Random, v: Visit, staff: Sequence[str]) -> None:
     explained = _seen(rng, 0.6, "dish_explained")
     v.add("order", "pos", ordered["wait_seconds"], waiter, ordered, explained)
     water = _seen(rng, 0.8, "water_refilled") + _seen(rng, 0.15, "asked_for_water")
-    v.add("table", "table-sensor", rng.uniform(300, 900), waiter, None, water)
+    v.add("table", "table-sensor", rng.uniform(120, 600), waiter, None, water)
     food = {"wait_seconds": _mostly(rng, 0.88, (300, 1180), (1220, 2400))}
     v.add("served", "kitchen-display", 120, waiter, food, _seen(rng, 0.05, "wrong_dish"))
     bill = {"bill_wait_seconds": _mostly(rng, 0.85, (20, 175), (185, 600))}
-    paid = v.add("pay", "pos", rng.uniform(900, 2400), waiter, bill, _seen(rng, 0.9, "thanked"))
+    paid = v.add("pay", "pos", rng.uniform(300, 1500), waiter, bill, _seen(rng, 0.9, "thanked"))
     paid.purchase.currency = "VND"
     paid.purchase.minor_units = _basket_value(rng, median=12.9)
     goodbye = _seen(rng, 0.85, "said_goodbye")
@@ -257,7 +258,7 @@ def _hold_transfer_message(
         agent = rng.choice(agents)
     if rng.random() >= 0.12:
         return agent, 0.0
-    promised_h = float(rng.choice((2, 4, 8, 24)))
+    promised_h = float(rng.choice(PROMISES_H))
     promise, checks = {"callback_promised_hours": promised_h}, _checks(rng, MESSAGE_CHECKS, 0.9)
     v.add("message_taking", "crm", rng.uniform(20, 60), agent, promise, checks)
     return agent, promised_h

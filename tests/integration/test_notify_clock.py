@@ -1,6 +1,7 @@
 """Notify's clock on Postgres: given cases and their steps → when the clock sweeps → then late
 steps are told once, staff steps late enough are escalated once (with a duty-manager task),
-cases no win recovers in time are lost, and a win from within the window still recovers one."""
+cases nothing recovers in time are lost, and a sign of recovery from within the window still
+recovers one."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from notify.rows import CaseFilter, StepCommand
 from notify.store import PostgresNotifyStore, Swept
 from tests.builders import T0, moment, record
 from tests.unit.test_contacts_ingest_api import FakeContext
-from tests.unit.test_notify_outcomes import won
+from tests.unit.test_notify_outcomes import visited, won
 from touchstone.common.pg import open_pool
 from touchstone.common.settings import Settings
-from touchstone.common.topics import NOTIFY_CASES, NOTIFY_TASKS
+from touchstone.common.topics import JOURNEY_VISITS, NOTIFY_CASES, NOTIFY_TASKS
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE
 from touchstone.notify.v1.events_pb2 import (
     TASK_STATE_CANCELLED,
@@ -52,6 +53,23 @@ async def a_lost_greeting(store: PostgresNotifyStore, at: datetime = T0) -> None
     up by email)."""
     lose = moment(VERDICT_LOSE, "m-1", "visit-1", at)
     await OpenRecoveryCases(store).handle([record(lose)])
+
+
+async def apologised(store: PostgresNotifyStore) -> None:
+    """Staff apologise a minute after the loss."""
+    command = StepCommand(CASE, 1, "lan@hcm-01", "", completed=True)
+    await store.take_step(command, T0 + MINUTE, step_taken)
+
+
+async def back(store: PostgresNotifyStore, minutes: float, visit: str) -> None:
+    """The customer's clean visit `minutes` after T0: after the apology, it shows the recovery
+    worked (services/notify/recovery.py)."""
+    await OpenRecoveryCases(store).handle([record(visited(visit, minutes), 0, JOURNEY_VISITS)])
+
+
+async def apologised_then_back(store: PostgresNotifyStore, minutes: float, visit: str) -> None:
+    await apologised(store)
+    await back(store, minutes, visit)
 
 
 async def outbox(store: PostgresNotifyStore) -> tuple[list[CaseEvent], list[TaskEvent]]:
@@ -114,7 +132,7 @@ def test_a_late_staff_step_is_told_once_then_escalated_once(fresh_database: Sett
         ]
         case = await store.get_case(CASE)
         assert case is not None
-        assert [s.escalated for s in case.steps] == [True, False, False, True, False]
+        assert [s.escalated for s in case.steps] == [True, False, False, True, False, False]
         escalated_to, _ = await store.list_cases(CaseFilter(owner="duty_manager"), None, 5)
         assert [c.case_id for c in escalated_to] == [CASE]
         got = await NotifyApi(store).GetCase(GetCaseRequest(case_id=CASE), FakeContext())
@@ -135,7 +153,7 @@ def test_a_late_staff_step_is_told_once_then_escalated_once(fresh_database: Sett
 def test_a_recovered_case_is_not_chased(fresh_database: Settings) -> None:
     async def scenario(store: PostgresNotifyStore) -> None:
         await a_lost_greeting(store)
-        await OpenRecoveryCases(store).handle([record(won("w-1", 2, "visit-1"))])
+        await apologised_then_back(store, 2, "visit-2")
         swept = await store.sweep(T0 + 40 * 24 * 60 * MINUTE, DEFAULT_POLICY)
         assert (swept.due, swept.escalated, swept.lost) == (0, 0, 0)
 
@@ -162,21 +180,23 @@ def test_a_case_no_win_recovers_within_the_window_is_lost(fresh_database: Settin
     on_postgres(fresh_database, scenario)
 
 
-def test_a_win_from_within_the_window_heard_late_still_recovers_a_lost_case(
+def test_a_sign_from_within_the_window_heard_late_still_recovers_a_lost_case(
     fresh_database: Settings,
 ) -> None:
     async def scenario(store: PostgresNotifyStore) -> None:
         window = DEFAULT_POLICY.lost_after
         await a_lost_greeting(store)
+        await apologised(store)
         await store.sweep(T0 + window + MINUTE, DEFAULT_POLICY)
-        too_late = won("w-late", (window + MINUTE) / MINUTE)
-        await OpenRecoveryCases(store).handle([record(too_late)])
+        await back(store, (window + MINUTE) / MINUTE, "too-late")
         still = await store.get_case(CASE)
         assert still is not None and (still.status, still.recovered_by) == ("lost", "")
-        in_time = won("w-1", (window - MINUTE) / MINUTE)
-        await OpenRecoveryCases(store).handle([record(in_time)])
+        await back(store, (window - MINUTE) / MINUTE, "in-time")
         case = await store.get_case(CASE)
-        assert case is not None and (case.status, case.recovered_by) == ("recovered", "w-1")
+        assert case is not None and (case.status, case.recovered_by) == (
+            "recovered",
+            "done-in-time",
+        )
         cases, _ = await outbox(store)
         kinds = [e.WhichOneof("change") for e in cases]
         assert kinds.count("lost") == 1 and kinds[-1] == "recovered"
@@ -217,12 +237,15 @@ def test_wins_too_old_to_recover_anything_are_forgotten(fresh_database: Settings
 def test_the_win_a_case_was_recovered_by_is_never_forgotten(fresh_database: Settings) -> None:
     async def scenario(store: PostgresNotifyStore) -> None:
         await a_lost_greeting(store)
-        await OpenRecoveryCases(store).handle([record(won("w-1", 60, "visit-1"))])
+        await apologised_then_back(store, 60, "visit-2")
         much_later = T0 + 3 * DEFAULT_POLICY.lost_after
         assert (await store.sweep(much_later, DEFAULT_POLICY)).pruned_wins == 0
         await store.settle([], ["cust-1"], [])  # a later decision about the customer
         case = await store.get_case(CASE)
-        assert case is not None and (case.status, case.recovered_by) == ("recovered", "w-1")
+        assert case is not None and (case.status, case.recovered_by) == (
+            "recovered",
+            "done-visit-2",
+        )
         assert (await store.sweep(much_later, DEFAULT_POLICY)).lost == 0
 
     on_postgres(fresh_database, scenario)

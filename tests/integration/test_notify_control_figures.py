@@ -1,23 +1,26 @@
-"""Control figures for a simulated day at one site, against a hand computation (DOMAIN §10).
+"""Control figures for a simulated day at one site, against a hand computation (docs/domain.md
+§10).
 
 Friday 2026-11-20 at hcm-01 (Ho Chi Minh City: T0 is 16:00 there):
 - 10 visits; 2 complaints (one on site, one feedback rated 1 of 5): complaint rate 2/10.
 - 4 cases, each from one lost greeting, on the on_site playbook: staff apologise by +5 min,
-  fix by +15, ask the customer's opinion by +30 (the system's email steps are not staff's);
-  each case is due 15 minutes after its lost moment.
+  fix by +15, ask the customer's opinion by +30 and correct the cause by the end of the next
+  working day, Monday 17:30 (the system's email steps are not staff's); each case is due 15
+  minutes after its lost moment.
   A at T0: apology acknowledged at +3 and done at +4, resolved by staff at +10.
-  B at T0+60: nobody acts; the customer's win at +120 recovers it (after its due time, +75).
+  B at T0+60: nobody acts; the customer's win in another visit at +120 is their return, not a
+  recovery (nobody apologised: services/notify/recovery.py).
   C at T0+120: the apology is acknowledged at +130 and done at +140 (it was due at +125).
   D at T0+180: the fix is done at +190 (due +195); nothing else.
-  Thirty-one days on, C and D are lost.
+  Thirty-one days on, B, C and D are lost.
 - Omitted (no recovery started by the case's due time): B only (C's started with the
   acknowledgement at +130, before its due time at +135), of 4 due: 1/4.
-- Dissatisfaction (recoveries that failed): C and D lost, A and B recovered: 2/4.
+- Dissatisfaction (recoveries that failed): B, C and D lost, A recovered: 3/4.
 - On time (staff steps due while their case was open, done by their due time):
   A: apology (+5, before the resolution at +10): on time. 1 of 1.
-  B: apology, fix, opinion (+65, +75, +90, all before the win at +120): none done. 0 of 3.
-  C: 3 due, the apology late. 0 of 3.   D: 3 due, the fix on time. 1 of 3.
-  2 of 10.
+  B: apology, fix, opinion, cause (+65, +75, +90, Monday): none done. 0 of 4.
+  C: 4 due, the apology late. 0 of 4.   D: 4 due, the fix on time. 1 of 4.
+  2 of 13.
 A case and a visit on the Saturday, and a visit at another site, are not counted.
 """
 
@@ -105,10 +108,10 @@ def test_a_simulated_days_control_figures_match_the_hand_computation(
         assert day.complaint_rate == 2 / 10
         assert (day.cases, day.cases_due, day.omitted) == (4, 4, 1)
         assert day.omission_rate == 1 / 4
-        assert (day.recovered, day.lost) == (2, 2)
-        assert day.dissatisfaction_rate == 2 / 4
-        assert (day.steps_due, day.steps_on_time) == (10, 2)
-        assert day.on_time_rate == 2 / 10
+        assert (day.recovered, day.lost) == (1, 3)
+        assert day.dissatisfaction_rate == 3 / 4
+        assert (day.steps_due, day.steps_on_time) == (13, 2)
+        assert day.on_time_rate == 2 / 13
 
         every = await api.GetControlFigures(
             pb.GetControlFiguresRequest(first_day="2026-11-20", last_day="2026-11-21"),

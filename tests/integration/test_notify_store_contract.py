@@ -103,11 +103,31 @@ def test_notify_answers_for_moments_joined_in_an_earlier_batch(notify_store) -> 
     run(notify_store, scenario)
 
 
-def win(n: int, customer: str = "c1") -> Win:
-    return Win(f"w{n}", customer, T0 + timedelta(minutes=n))
+def win(n: int, customer: str = "c1", how: str = "win", site: str = "s1") -> Win:
+    """A win, positive feedback or clean visit (how) of the customer's at the site, n minutes
+    after T0, in a visit of its own."""
+    return Win(f"{how[0]}{n}", customer, T0 + timedelta(minutes=n), how, site, f"visit-{n}")
 
 
-def test_the_first_win_after_the_last_loss_recovers_a_case_in_any_order(notify_store) -> None:
+APOLOGY = PlannedStep(1, "apologise", "staff", "in_person", T0 + timedelta(minutes=5))
+
+
+async def open_apologising(store, *moments: LostMoment):
+    """Open the moments' cases with an apology to make (their first step)."""
+    openings = [opening_for(m, steps=(APOLOGY,)) for m in moments]
+    return await store.open_or_join(openings, list(moments))
+
+
+async def apologise(store, case_id: str, minutes: int) -> None:
+    command = StepCommand(case_id, 1, "lan", "", completed=True)
+    await store.take_step(
+        command, T0 + timedelta(minutes=minutes), lambda *_: Outgoing("t", b"", b"")
+    )
+
+
+def test_the_first_sign_after_the_apology_and_the_last_loss_recovers_in_any_order(
+    notify_store,
+) -> None:
     async def told(store) -> list[CaseRecovered]:
         return [
             e.recovered
@@ -116,24 +136,30 @@ def test_the_first_win_after_the_last_loss_recovers_a_case_in_any_order(notify_s
         ]
 
     async def scenario(store) -> None:
-        await store.settle([win(30)], [], [])  # a win with no case yet
+        await store.settle([win(30, how="visit")], [], [])  # a clean visit with no case yet
         assert await told(store) == []
-        await open_or_join(store, lost(1), lost(20))
-        await store.settle([win(10)], ["c1"], ["m1", "m20"])  # w10 is too early; w30 is not
-        (recovered,) = await told(store)
-        assert (list(recovered.moment_ids), recovered.how) == (["m1", "m20"], "win")
+        cases = await open_apologising(store, lost(1), lost(20))
+        case_id = cases["m1"].case_id
+        await store.settle([win(25, how="visit")], ["c1"], ["m1", "m20"])  # nobody apologised
+        assert await told(store) == [] and (await store.get_case(case_id)).returned_by == "v25"
+        await apologise(store, case_id, 26)
+        await store.settle([win(10, how="visit"), win(28)], ["c1"], [])  # too early; a win alone
+        (recovered,) = await told(store)  # v30: after the loss at 20 and the apology at 26
+        assert (list(recovered.moment_ids), recovered.how) == (["m1", "m20"], "visit")
         case = await store.get_case(recovered.case_id)
         assert (case.status, case.recovered_by, case.recovered_at) == (
             "recovered",
-            "w30",
+            "v30",
             T0 + timedelta(minutes=30),
         )
-        await store.settle([win(40)], [], [])  # already recovered by w30: nothing to tell
+        await store.settle([win(40, how="feedback")], [], [])  # already recovered: nothing new
         assert len(await told(store)) == 1
-        await open_or_join(store, lost(50))
+        await open_apologising(store, lost(50))
         await store.settle([], ["c1"], ["m50"])  # a later loss reopens it
         assert (await store.get_case(case.case_id)).status == "open"
-        await store.settle([win(60)], [], [])
+        await store.settle([win(60, how="feedback", site="s2")], [], [])  # another site
+        assert (await store.get_case(case.case_id)).status == "open"
+        await store.settle([win(70, how="feedback")], [], [])
         assert list((await told(store))[-1].moment_ids) == ["m1", "m20", "m50"]
         (listed,), total = await store.list_cases(CaseFilter(status="recovered"), None, 10)
         assert (listed.case_id, total) == (case.case_id, 1)
@@ -141,10 +167,11 @@ def test_the_first_win_after_the_last_loss_recovers_a_case_in_any_order(notify_s
     run(notify_store, scenario)
 
 
-def test_a_merge_after_the_win_recovers_the_case(notify_store) -> None:
+def test_a_merge_after_the_clean_visit_recovers_the_case(notify_store) -> None:
     async def scenario(store) -> None:
-        await open_or_join(store, lost(1))
-        await store.settle([win(30, customer="card-7")], [], [])
+        cases = await open_apologising(store, lost(1))
+        await apologise(store, cases["m1"].case_id, 5)
+        await store.settle([win(30, customer="card-7", how="visit")], [], [])
         assert await queued(store) == []
         await store.fold_links([LinkChange("merge-1", "c1", "card-7")])
         (told,) = map(CaseEvent.FromString, await queued(store))
@@ -315,8 +342,10 @@ def test_notify_weighs_a_value_heard_before_its_lost_moment(notify_store) -> Non
 
 def test_notify_does_not_escalate_a_recovered_case_for_its_value(notify_store) -> None:
     async def scenario(store) -> None:
-        await open_or_join(store, lost(1))
-        await store.settle([Win("w1", "c1", T0 + timedelta(minutes=9))], ["c1"], [])
+        cases = await open_apologising(store, lost(1))
+        await apologise(store, cases["m1"].case_id, 5)
+        await store.settle([win(9, how="feedback")], ["c1"], [])
+        assert (await store.get_case(cases["m1"].case_id)).status == "recovered"
         before = len(await queued(store))
         await store.weigh([MomentValue("m1", "VND", 99_000_000)], [], RICH)
         assert len(await queued(store)) == before
@@ -344,5 +373,17 @@ def test_notify_knows_a_customers_tier_under_any_merged_id(notify_store) -> None
             "card-7": "top",
             "c9": "",
         }
+
+    run(notify_store, scenario)
+
+
+def test_a_listed_case_says_what_went_wrong_and_whether_it_is_valued(notify_store) -> None:
+    async def scenario(store) -> None:
+        await open_or_join(store, lost(1), lost(2))
+        (listed,), _ = await store.list_cases(CaseFilter(), None, 10)
+        assert (listed.reasons, listed.valued) == (("reason 1", "reason 2"), False)
+        await store.weigh([MomentValue("m1", "", 0)], [], RICH)  # valued: nothing bought yet
+        (listed,), _ = await store.list_cases(CaseFilter(), None, 10)
+        assert (listed.valued, listed.value_at_risk_minor, listed.currency) == (True, 0, "")
 
     run(notify_store, scenario)

@@ -96,8 +96,7 @@ playbooks: {quick: [{action: fix, owner: staff, channel: in_person, due: {minute
         parse_playbooks(text.replace("respond_within: 5", "snooze: 5"), "bad.yaml")
     assert (
         "recovery: some of respond_within, first_contact_within, escalate_after, lost_after,"
-        " escalate_at_risk"
-        in unknown.value.problems
+        " escalate_at_risk" in unknown.value.problems
     )
 
 

@@ -5,6 +5,24 @@
 
 const WORKED_BY_PEOPLE = new Set(["staff", "duty_manager"]);
 
+// Each lost moment's reason: the standard broken and what was measured ("greeted within 30 s:
+// 45 (<= 30)"), or that it did not happen; and the customer's return, if they came back since.
+function reasonsOf(found) {
+  const { element } = Touchstone;
+  const told = found.reasons.map((reason) =>
+    element("div", { class: reason.endsWith("did not happen") ? "reason absent" : "reason" }, reason),
+  );
+  if (found.returned_by) told.push(element("div", { class: "returned" }, "came back since; nothing shows it recovered yet"));
+  return told.length ? told : ["no reason given"];
+}
+
+// What the case's lost moments put at risk, once loyalty has valued them (0 is a value).
+function valueAtRisk(found) {
+  if (!found.valued) return "not valued yet";
+  if (!found.currency) return "0 (nothing bought yet)";
+  return Touchstone.money(found.value_at_risk_minor, found.currency, "0");
+}
+
 function caseRow(found, now) {
   const { element, when } = Touchstone;
   const overdue = new Date(found.due_at).getTime() / 1000 < now;
@@ -20,8 +38,8 @@ function caseRow(found, now) {
     element("td", {}, element("time", { datetime: found.due_at }, when(found.due_at)), overdue ? element("strong", {}, " overdue") : ""),
     element("td", {}, found.site_id),
     element("td", {}, element("a", { href: `/customer?id=${encodeURIComponent(found.customer_id)}` }, found.customer_id)),
-    element("td", {}, found.reasons.length ? found.reasons.join("; ") : "see its steps"),
-    element("td", {}, Touchstone.money(found.value_at_risk_minor, found.currency, "not valued yet")),
+    element("td", { class: "reasons" }, ...reasonsOf(found)),
+    element("td", {}, valueAtRisk(found)),
     element("td", {}, toggle),
   );
   const detail = element("tr", { id: `steps-${found.case_id}`, class: "steps", hidden: "" }, element("td", { colspan: "6" }));

@@ -159,7 +159,7 @@ class GetCaseRequest(_message.Message):
     def __init__(self, case_id: _Optional[str] = ...) -> None: ...
 
 class Case(_message.Message):
-    __slots__ = ("case_id", "customer_id", "visit_id", "site_id", "status", "opened_at", "due_at", "moment_ids", "reasons", "recovered_at", "recovered_by", "playbook", "steps", "resolved_by", "value_at_risk_minor", "currency", "deliveries", "timeline")
+    __slots__ = ("case_id", "customer_id", "visit_id", "site_id", "status", "opened_at", "due_at", "moment_ids", "reasons", "recovered_at", "recovered_by", "playbook", "steps", "resolved_by", "value_at_risk_minor", "currency", "deliveries", "timeline", "returned_at", "returned_by", "valued")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     VISIT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -178,6 +178,9 @@ class Case(_message.Message):
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     DELIVERIES_FIELD_NUMBER: _ClassVar[int]
     TIMELINE_FIELD_NUMBER: _ClassVar[int]
+    RETURNED_AT_FIELD_NUMBER: _ClassVar[int]
+    RETURNED_BY_FIELD_NUMBER: _ClassVar[int]
+    VALUED_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     customer_id: str
     visit_id: str
@@ -196,7 +199,10 @@ class Case(_message.Message):
     currency: str
     deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
     timeline: _containers.RepeatedCompositeFieldContainer[TimelineEntry]
-    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., site_id: _Optional[str] = ..., status: _Optional[_Union[_events_pb2.CaseStatus, str]] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moment_ids: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., recovered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recovered_by: _Optional[str] = ..., playbook: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[_events_pb2.CaseStep, _Mapping]]] = ..., resolved_by: _Optional[str] = ..., value_at_risk_minor: _Optional[int] = ..., currency: _Optional[str] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., timeline: _Optional[_Iterable[_Union[TimelineEntry, _Mapping]]] = ...) -> None: ...
+    returned_at: _timestamp_pb2.Timestamp
+    returned_by: str
+    valued: bool
+    def __init__(self, case_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., site_id: _Optional[str] = ..., status: _Optional[_Union[_events_pb2.CaseStatus, str]] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moment_ids: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., recovered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recovered_by: _Optional[str] = ..., playbook: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[_events_pb2.CaseStep, _Mapping]]] = ..., resolved_by: _Optional[str] = ..., value_at_risk_minor: _Optional[int] = ..., currency: _Optional[str] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., timeline: _Optional[_Iterable[_Union[TimelineEntry, _Mapping]]] = ..., returned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., returned_by: _Optional[str] = ..., valued: _Optional[bool] = ...) -> None: ...
 
 class TimelineEntry(_message.Message):
     __slots__ = ("at", "what", "n", "detail")

@@ -1,0 +1,74 @@
+"""When a case is recovered: the recovery was done and the customer shows it worked.
+
+docs/domain.md §9: recovery is apologising, fixing it, asking the customer's opinion and
+correcting the cause; §7: a customer whose complaint is resolved stays. So a win alone is not a
+recovery: a prompt greeting at another store three days after a rude call says nothing of the
+call. A case is recovered (the playbooks file's `recovery` section says the same):
+  - when staff confirm it (ResolveCase: decided by the command, not here), or
+  - once its apology has been made (an apologise step done), by the first of
+      - the customer's positive feedback at the case's site after the apology, or
+      - a visit of the customer's to the case's site that began after the apology and
+        ended with no lost moment (journey's VisitCompleted with no losses).
+Any later win of the customer that does not meet this is kept on the case as the customer
+returning (returned_by): they came back, but nothing shows the recovery worked, and loyalty
+keeps the unrecovered departure rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from notify.domain import CaseOutcome, Win
+
+SIGNS_OF_RECOVERY = frozenset({"feedback", "visit"})  # Win.how: what may show recovery worked
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What decides a case's outcome: where and when it went wrong, and when it apologised."""
+
+    case_id: str
+    customer_id: str
+    site_id: str
+    visit_id: str
+    was: str  # its status as kept
+    moment_ids: tuple[str, ...]  # its lost moments, in event time
+    last_lost_at: datetime
+    lost_at: datetime | None = None  # when the clock closed it as lost, if it did
+    apologised_at: datetime | None = None  # when its first apologise step was done
+
+
+def shows_recovery(case: CaseFacts, sign: Win) -> bool:
+    """Whether the sign shows the case's recovery worked: positive feedback, or a visit with
+    no lost moment, at the case's site, after its last lost moment and after its apology."""
+    return (
+        case.apologised_at is not None
+        and sign.how in SIGNS_OF_RECOVERY
+        and sign.site_id == case.site_id
+        and sign.occurred_at > case.last_lost_at
+        and sign.occurred_at >= case.apologised_at
+    )
+
+
+def decide_outcome(case: CaseFacts, later: Iterable[Win]) -> CaseOutcome:
+    """The case's outcome from the customer's later wins, feedback and clean visits (any order;
+    the earliest that shows recovery recovers it, the earliest from another visit is the
+    customer returning)."""
+    signs = sorted(
+        (w for w in later if w.occurred_at > case.last_lost_at),
+        key=lambda w: (w.occurred_at, w.moment_id),
+    )
+    recovering = next((w for w in signs if shows_recovery(case, w)), None)
+    returned = next((w for w in signs if w.visit_id != case.visit_id), None)
+    return CaseOutcome(
+        case.case_id,
+        case.customer_id,
+        case.moment_ids,
+        case.was,
+        recovering,
+        case.lost_at,
+        case.site_id,
+        returned_by=returned,
+    )
