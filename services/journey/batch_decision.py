@@ -249,8 +249,13 @@ class BatchDecision:
         place = StageDay(event.site_id, event.journey_map, event.stage, at.astimezone(zone).date())
         verdict = VERDICT_NAMES[event.verdict]
         broken = tuple(r.standard_id for r in event.results if not r.met)
+        labels = tuple(
+            (kind, label, r.weight, r.weight if r.met else 0.0)
+            for r in event.results
+            for kind, label in (("area", r.area), ("dimension", r.dimension))
+        )
         self.settlement.marks[event.moment_id] = MomentMark(
-            event.visit_id, lane, place, verdict, tally, broken
+            event.visit_id, lane, place, verdict, tally, broken, labels
         )
 
     def miss(self, deadline: Deadline) -> None:

@@ -1,4 +1,4 @@
-"""Deadlines: standards broken by something that never happens (DOMAIN §4).
+"""Deadlines: standards broken by something that never happens (docs/domain.md §4).
 
 A message left opens a deadline ("reply before the end of the next working day"); the callback
 keeps it, or is late; or nothing comes and the deadline passes. Time is event time only: the

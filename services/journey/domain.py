@@ -1,4 +1,7 @@
-"""Journey's rules: judge each moment of truth against measurable standards (DOMAIN §2-4)."""
+"""Journey's rules: judge each moment of truth against measurable standards.
+
+docs/domain.md §2-4.
+"""
 
 from __future__ import annotations
 
@@ -53,12 +56,14 @@ class Verdict(Enum):
 
 @dataclass(frozen=True)
 class Standard:
-    """A clear, observable, measurable standard for one stage of one journey map (DOMAIN §4).
+    """A clear, observable, measurable standard for one stage of one journey map.
+
+    docs/domain.md §4.
 
     It measures either a number (measurement compared with threshold) or what was observed
     (every one of must_observe seen, none of must_not_observe). applies_when names observations
     that must be present for the standard to apply at all ("apologises if the transfer fails").
-    Beating a measured threshold by surprise_margin delights the customer (DOMAIN §6).
+    Beating a measured threshold by surprise_margin delights the customer (docs/domain.md §6).
     A measured standard with absent_loses is broken when its stage's touchpoint carries no
     measurement at all: the thing did not happen while the customer was there (nobody greeted
     them before they left the entrance).

@@ -74,11 +74,22 @@ def stage_view(
         quadrant=QUADRANTS[quadrant_of(procedural, personal)],
         procedural_score=procedural or 0.0,
         personal_score=personal or 0.0,
+        areas=label_scores(figures, "area"),
+        dimensions=label_scores(figures, "dimension"),
     )
     if stage is not None:
         view.stage, view.name, view.on_route = stage.id, stage.name, stage.on_route
         view.side = SIDES[stage.side]
     return view
+
+
+def label_scores(figures: StageFigures, kind: str) -> list[pb.LabelScore]:
+    """The figures' procedural areas (or quality dimensions), by name."""
+    return [
+        pb.LabelScore(name=label, weight=weight, met=met, share=round(share(met, weight) or 0.0, 4))
+        for (of_kind, label), (weight, met) in sorted(figures.labels.items())
+        if of_kind == kind
+    ]
 
 
 def map_view(

@@ -1,10 +1,10 @@
 """The journey map's figures: every stage of every site, day by day, summed as moments arrive.
 
-A journey-map picture (DOMAIN §3) shows, for each stage in order, how many moments there were,
-how often they were won, which standards broke most, and how the stage stands on the procedural
-and the personal side (DOMAIN §5). Journey keeps those sums per site, map, stage and local day
-(the site's own calendar day), added to once per stored moment in the transaction that stores
-it, so a period's map is a sum over its days, never a scan of moments.
+A journey-map picture (docs/domain.md §3) shows, for each stage in order, how many moments
+there were, how often they were won, which standards broke most, and how the stage stands on the
+procedural and the personal side (docs/domain.md §5). Journey keeps those sums per site, map,
+stage and local day (the site's own calendar day), added to once per stored moment in the
+transaction that stores it, so a period's map is a sum over its days, never a scan of moments.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ class MomentMark:
     verdict: str  # win, lose or unscored
     tally: Tally
     broken: tuple[str, ...]  # the standards it broke
+    # (kind, label, weight, weight met) of each judgement: its procedural area and its quality
+    # dimension (docs/domain.md §4)
+    labels: tuple[tuple[str, str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,10 +59,13 @@ class StageFigures:
     personal_weight: float = 0.0
     personal_met: float = 0.0
     broken: Mapping[str, int] = field(default_factory=dict)  # standard id -> times broken
+    # (kind, label) -> (weight judged, weight met): kind "area" or "dimension"
+    labels: Mapping[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
 
     def __add__(self, other: StageFigures) -> StageFigures:
         sums = {name: summed(getattr(self, name), getattr(other, name)) for name in SUMMED}
-        return StageFigures(**sums, broken=Counter(self.broken) + Counter(other.broken))
+        broken = Counter(self.broken) + Counter(other.broken)
+        return StageFigures(**sums, broken=broken, labels=add_labels(self.labels, other.labels))
 
     @property
     def win_rate(self) -> float:
@@ -71,6 +77,18 @@ class StageFigures:
         """The n standards broken most, most first (ties by id, so the answer is stable)."""
         ranked = sorted(self.broken.items(), key=lambda item: (-item[1], item[0]))
         return ranked[:n]
+
+
+def add_labels(
+    a: Mapping[tuple[str, str], tuple[float, float]],
+    b: Mapping[tuple[str, str], tuple[float, float]],
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """Two sets of label sums added, each sum kept as summed keeps it."""
+    total = dict(a)
+    for key, (weight, met) in b.items():
+        was_weight, was_met = total.get(key, (0.0, 0.0))
+        total[key] = (summed(was_weight, weight), summed(was_met, met))
+    return total
 
 
 SUMMED = (
@@ -91,11 +109,19 @@ def roll_up(marks: Iterable[MomentMark]) -> dict[StageDay, StageFigures]:
     """The marks summed by stage and day (in plain lists: this runs for every moment)."""
     sums: dict[StageDay, list[float]] = {}
     broken: dict[StageDay, Counter[str]] = {}
+    labels: dict[StageDay, dict[tuple[str, str], tuple[float, float]]] = {}
     for mark in marks:
         row = sums.get(mark.place)
         if row is None:
             row = sums[mark.place] = [0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0]
             broken[mark.place] = Counter()
+            labels[mark.place] = {}
+        if mark.labels:
+            added: dict[tuple[str, str], tuple[float, float]] = {}
+            for kind, label, weight, met in mark.labels:
+                was = added.get((kind, label), (0.0, 0.0))
+                added[(kind, label)] = (was[0] + weight, was[1] + met)
+            labels[mark.place] = add_labels(labels[mark.place], added)
         t = mark.tally
         row[0] += 1
         row[VERDICT_COLUMN[mark.verdict]] += 1
@@ -115,6 +141,7 @@ def roll_up(marks: Iterable[MomentMark]) -> dict[StageDay, StageFigures]:
             personal_weight=round(row[6], SUM_DECIMALS),
             personal_met=round(row[7], SUM_DECIMALS),
             broken=broken[place],
+            labels=labels[place],
         )
         for place, row in sums.items()
     }
@@ -142,6 +169,20 @@ ADD_STAGE_BREAKS = f"""
 INSERT INTO journey.stage_day_breaks AS b ({", ".join(PLACE)}, standard_id, broken)
 SELECT * FROM unnest({PLACE_ARRAYS}, %(standard_id)b::text[], %(broken)b::int[])
 ON CONFLICT ({", ".join(PLACE)}, standard_id) DO UPDATE SET broken = b.broken + excluded.broken
+"""
+ADD_STAGE_LABELS = f"""
+INSERT INTO journey.stage_day_labels AS l ({", ".join(PLACE)}, kind, label, weight, met)
+SELECT * FROM unnest({PLACE_ARRAYS}, %(kind)b::text[], %(label)b::text[], %(weight)b::float8[],
+                     %(met)b::float8[])
+ON CONFLICT ({", ".join(PLACE)}, kind, label) DO UPDATE SET
+    weight = {sum_sql("l.weight", "excluded.weight", "float8")},
+    met = {sum_sql("l.met", "excluded.met", "float8")}
+"""
+SELECT_LABELS = """
+SELECT stage, kind, label, sum(weight), sum(met) FROM journey.stage_day_labels
+WHERE journey_map = %(journey_map)s AND day BETWEEN %(first)s AND %(last)s
+  AND (%(site_id)s = '' OR site_id = %(site_id)s)
+GROUP BY stage, kind, label
 """
 SELECT_STAGES = f"""
 SELECT stage, {", ".join(f"sum({c})" for c in SUMMED)} FROM journey.stage_days
@@ -172,6 +213,14 @@ async def add_stage_days(conn: AsyncConnection, marks: Sequence[MomentMark]) -> 
         params["standard_id"] = [standard_id for _, standard_id, _ in breaks]
         params["broken"] = [n for _, _, n in breaks]
         await conn.execute(ADD_STAGE_BREAKS, params)
+    labelled = sorted((p, key, sums) for p, f in days for key, sums in f.labels.items())
+    if labelled:
+        params = {name: [getattr(p, name) for p, _, _ in labelled] for name in PLACE}
+        params["kind"] = [kind for _, (kind, _), _ in labelled]
+        params["label"] = [label for _, (_, label), _ in labelled]
+        params["weight"] = [weight for _, _, (weight, _) in labelled]
+        params["met"] = [met for _, _, (_, met) in labelled]
+        await conn.execute(ADD_STAGE_LABELS, params)
 
 
 async def stage_figures(
@@ -183,10 +232,15 @@ async def stage_figures(
     broken: dict[str, dict[str, int]] = {}
     for stage, standard_id, n in await (await conn.execute(SELECT_BREAKS, where)).fetchall():
         broken.setdefault(stage, {})[standard_id] = int(n)
+    labels: dict[str, dict[tuple[str, str], tuple[float, float]]] = {}
+    found = await (await conn.execute(SELECT_LABELS, where)).fetchall()
+    for stage, kind, label, weight, met in found:
+        labels.setdefault(stage, {})[(kind, label)] = (float(weight), float(met))
     return {
         row[0]: StageFigures(
             **{name: type_(v) for name, type_, v in zip(SUMMED, CASTS, row[1:], strict=True)},
             broken=broken.get(row[0], {}),
+            labels=labels.get(row[0], {}),
         )
         for row in rows
     }

@@ -1,6 +1,6 @@
 """Service standards as data: read from YAML, every problem reported with its line.
 
-The defaults (standards/default.yaml) encode every example of DOMAIN.md §4; a deployment uses
+The defaults (standards/default.yaml) encode every example of docs/domain.md §4; a deployment uses
 its own file through TOUCHSTONE_STANDARDS_FILE. A set of standards is versioned by its content
 (standards_version), and every MomentScored names the version that judged it.
 """

@@ -1,10 +1,10 @@
 """A visit's verdict: its level of service, the customer's satisfaction, its quadrant.
 
-DOMAIN §6: losses pull a visit's level down, wins that beat the standard by a clear margin
-("surprise") push it past 4. DOMAIN §2: satisfaction = perception - expectation, where the
-expectation is learnt from the customer's own past visits. DOMAIN §5: the procedural and the
+docs/domain.md §6: losses pull a visit's level down, wins that beat the standard by a clear margin
+("surprise") push it past 4. docs/domain.md §2: satisfaction = perception - expectation, where the
+expectation is learnt from the customer's own past visits. docs/domain.md §5: the procedural and the
 personal side of service, each weak or strong, place the visit in quadrant A, B, C or D.
-The figures below are not in DOMAIN.md; they are this module's assumptions, named and tunable.
+The figures below are not in docs/domain.md; they are this module's assumptions, named and tunable.
 """
 
 from __future__ import annotations

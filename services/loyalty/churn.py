@@ -1,7 +1,7 @@
 """Churn risk from service: how likely a customer is to leave, and how lost moments move it.
 
 The model is data (services/loyalty/churn/default.yaml, or TOUCHSTONE_CHURN_MODEL_FILE); its
-comments trace every figure to DOMAIN.md §7 or mark it an assumption. Each lost moment is an
+comments trace every figure to docs/domain.md §7 or mark it an assumption. Each lost moment is an
 independent chance that the customer leaves because of it: the share of such customers who
 never return (90% unrecovered, 5% recovered), times the moment's severity, times its side
 (indifference, the personal side, drives most departures). Silence after an unrecovered lose is

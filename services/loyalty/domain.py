@@ -27,7 +27,7 @@ class Purchase:
 
 @dataclass(frozen=True)
 class ValuePolicy:
-    """The tunable assumptions behind lifetime value (none of these figures is in DOMAIN.md)."""
+    """The tunable assumptions behind lifetime value (none of these is in docs/domain.md)."""
 
     expected_years: Decimal = Decimal(5)  # used where no churn model sets them per customer
     window: timedelta = timedelta(days=365)  # visits per year come from the last year's visits

@@ -1,8 +1,9 @@
 """Tiers: customers ranked by lifetime value within their home site, cut by share of the site.
 
-The cuts are data (services/loyalty/tiers.yaml): the top 20% (DOMAIN §7: 80% of business comes
-from 20% of customers), then further cumulative shares. A customer's tier follows from their
-rank among the site's customers, so a site's top n, or one tier of it, is a range of ranks.
+The cuts are data (services/loyalty/tiers.yaml): the top 20% (docs/domain.md §7: 80% of
+business comes from 20% of customers), then further cumulative shares. A customer's tier
+follows from their rank among the site's customers, so a site's top n, or one tier of it, is a
+range of ranks.
 """
 
 from __future__ import annotations

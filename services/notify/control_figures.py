@@ -1,4 +1,4 @@
-"""DOMAIN.md §10's control figures, per site over a run of its calendar days: how often
+"""docs/domain.md §10's control figures, per site over a run of its calendar days: how often
 customers complain, how often a lost moment gets no recovery in time (omission), how often
 recovery fails (dissatisfaction), and how often staff keep the promised time (on time)."""
 

@@ -1,7 +1,7 @@
 """Deliveries: the messages a case's system steps send (email to the customer, a webhook to the
-operator's systems), planned with the case, and the rules for each attempt (DOMAIN §9: respond
-at once, but not at 3 a.m., not without consent, never the same message twice, never more than
-a few a day).
+operator's systems), planned with the case, and the rules for each attempt (docs/domain.md §9:
+respond at once, but not at 3 a.m., not without consent, never the same message twice, never
+more than a few a day).
 
 Email reaches the customer, so their consent, quiet hours and a daily cap apply. A webhook goes
 to the operator's own systems (an SMS gateway, a CRM): it carries the customer's id only, and is

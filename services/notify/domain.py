@@ -164,6 +164,6 @@ def case_value(totals: Mapping[str, int]) -> CaseValue | None:
 
 
 def escalates_for_value(value: CaseValue | None, policy: RecoveryPolicy) -> bool:
-    """DOMAIN §9: a high-value complaint goes to the duty manager, at once."""
+    """docs/domain.md §9: a high-value complaint goes to the duty manager, at once."""
     threshold = policy.escalate_at_risk.get(value.currency) if value else None
     return value is not None and threshold is not None and value.minor >= threshold

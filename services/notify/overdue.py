@@ -1,6 +1,6 @@
-"""What notify's clock decides (DOMAIN §9: respond immediately, keep the promised time; the duty
-manager steps in): a staff step past its due time is late, and escalated to the duty manager
-once it is escalate_after late; a case whose customer has not won within lost_after of its last
+"""What notify's clock decides (docs/domain.md §9: respond immediately, keep the promised time;
+the duty manager steps in): a staff step past its due time is late, and escalated to the duty
+manager once it is escalate_after late; a case nothing recovered within lost_after of its last
 lost moment is lost.
 
 The clock is the wall clock, read by the sweeper: deadlines are about people acting now, and a

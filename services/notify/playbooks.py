@@ -55,7 +55,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class RecoveryPolicy:
-    """How fast recovery must go (the playbooks file's `recovery`). DOMAIN §7, §9: respond
+    """How fast recovery must go (the playbooks file's `recovery`). docs/domain.md §7, §9: respond
     immediately, anger grows with delay; a promise of a time is kept."""
 
     respond_within: timedelta = timedelta(minutes=15)  # a case is due this long after its moment

@@ -1,7 +1,7 @@
 """What notify takes from each recorded touchpoint (contacts.recorded.v1): the visit it belongs
 to (what complaint rates are out of), a complaint (made on site, or a low feedback rating), and
-positive feedback, which recovers a case as a win does (DOMAIN §9: ask the customer's opinion;
-a good one means they were won back)."""
+positive feedback, which after the apology recovers a case (docs/domain.md §9: ask the
+customer's opinion; a good one means they were won back; notify/recovery.py)."""
 
 from __future__ import annotations
 

@@ -284,6 +284,9 @@ def publish(
 
 TOUCHPOINTS_PER_VISIT = 9.3  # measured over the default mix: 4,000 visits, seed 1
 LIVE_LEAD = timedelta(seconds=1)  # a live touchpoint goes out this long after it happened
+# Live visits begin this long before the run, their past touchpoints sent at once: the run opens
+# on a store already in full flow (a visit spans about half an hour) rather than an empty one.
+WARM_UP = timedelta(minutes=15)
 
 
 def in_event_time_order(visits: Iterable[list[Touchpoint]]) -> Iterator[list[Touchpoint]]:
@@ -305,11 +308,13 @@ def in_event_time_order(visits: Iterable[list[Touchpoint]]) -> Iterator[list[Tou
 
 
 def live_visits(seed: int, rate_per_s: float, now: datetime) -> Iterator[list[Touchpoint]]:
-    """Endless visits from now on, about rate_per_s touchpoints a second of event time.
+    """Endless visits from WARM_UP before now on, about rate_per_s touchpoints a second of event
+    time once under way.
 
     Touchpoints come in the order they happen (a callback hours after its call); published with
-    publish(..., live_lead=LIVE_LEAD), each goes out when the wall clock reaches its event time,
-    so event time never runs ahead of the wall clock however long the run.
+    publish(..., live_lead=LIVE_LEAD), the warm-up's go out at once and every later one when the
+    wall clock reaches its event time, so event time never runs ahead of the wall clock however
+    long the run.
     """
     config = SimConfig(mean_gap_s=TOUCHPOINTS_PER_VISIT / rate_per_s)
-    return in_event_time_order(generate_visits(seed, now, None, config))
+    return in_event_time_order(generate_visits(seed, now - WARM_UP, None, config))

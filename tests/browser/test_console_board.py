@@ -66,6 +66,11 @@ def test_staff_acknowledge_a_step_on_the_board_and_notify_has_it(
     assert {due_later for due_later, _, _ in order} == {False, True}  # both kinds are shown
 
     row = page.locator(f'#cases tr[data-case-id="{case.case_id}"]')
+    # what went wrong: each lost moment's broken standard and measured value, as notify lists it
+    reasons = row.locator("td.reasons .reason").all_text_contents()
+    listed_case = next(c for c in listed.cases if c.case_id == case.case_id)
+    assert reasons == list(listed_case.reasons) and listed_case.reasons
+    assert "greeted within 30 s: 45 (<= 30)" in reasons
     row.get_by_role("button", name="Steps").click()
     item = page.locator(f'#steps-{case.case_id} li[data-step="{step.n}"]')
     expect(item).to_have_attribute("data-status", "pending")

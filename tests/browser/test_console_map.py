@@ -15,9 +15,23 @@ from tests.browser.conftest import Seeded
 from tests.browser.seeding import SEEDED_VISITS, SITE, settled_view, visit_now
 from touchstone.common.ids import derived_id
 from touchstone.console.server import Console
+from touchstone.journey.v1.events_pb2 import (
+    QUADRANT_A_COLD,
+    QUADRANT_B_PRODUCTION_LINE,
+    QUADRANT_C_FRIENDLY_DISORGANISED,
+    QUADRANT_D_QUALITY,
+    QUADRANT_UNSPECIFIED,
+)
 from touchstone.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
+LETTERS = {
+    QUADRANT_UNSPECIFIED: "\u2013",  # an en dash: no quadrant
+    QUADRANT_A_COLD: "A",
+    QUADRANT_B_PRODUCTION_LINE: "B",
+    QUADRANT_C_FRIENDLY_DISORGANISED: "C",
+    QUADRANT_D_QUALITY: "D",
+}
 
 
 def test_the_map_shows_each_stage_as_the_services_answer(
@@ -46,6 +60,33 @@ def test_the_map_shows_each_stage_as_the_services_answer(
     assert lost.count() >= SEEDED_VISITS
     assert "greeted within 30 s: 45 (<= 30)" in lost.first.inner_text()
     page.screenshot(path=str(ARTIFACTS / "console-lost-moments.png"), full_page=True)
+
+
+def test_every_stage_is_in_view_at_1280_px_with_its_quadrant_letter_and_full_name(
+    stack: LocalStack, console: Console, browser: Browser, seeded: Seeded
+) -> None:
+    view = settled_view(stack, 6 * SEEDED_VISITS)
+    page = browser.signed_in(console, "manager")  # a 1280 x 900 window
+    page.goto(f"{console.url}/map?map=supermarket&site={SITE}")
+    page.wait_for_selector("#journey g.stage")
+    assert len(view.stages) == 15
+    for stage in view.stages:
+        node = page.locator(f'#journey g.stage[data-stage="{stage.stage}"]')
+        box = node.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1280, stage.stage
+        assert node.locator(".badge").text_content() == LETTERS[stage.quadrant], stage.stage
+        assert stage.name in (node.locator("title").text_content() or "")  # shown on hover
+    paying = next(s for s in view.stages if s.stage == "pay")
+    assert paying.quadrant == QUADRANT_D_QUALITY  # thanked and quick: both sides strong
+    assert page.locator('#journey g.stage[data-stage="pay"] .badge').text_content() == "D"
+    shown = page.locator("#areas tr[data-label]").evaluate_all(
+        "rows => rows.map(r => [r.dataset.label, r.cells[0].textContent])"
+    )
+    assert [name for name, _ in shown] == [a.name for a in view.whole_map.areas]
+    timeliness = next(a for a in view.whole_map.areas if a.name == "timeliness")
+    row = page.locator('#areas tr[data-label="timeliness"]')
+    assert row.locator("td").first.text_content() == f"{round(timeliness.share * 100)}% met"
+    page.screenshot(path=str(ARTIFACTS / "console-map-1280.png"), full_page=False)
 
 
 def test_a_new_losing_moment_shows_on_the_map_as_it_happens(

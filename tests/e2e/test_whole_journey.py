@@ -129,7 +129,7 @@ def supermarket_visit(
         ("enter_store", {"greeting_seconds": 45}, None),
         ("select_goods", {}, None),
         ("wait_in_queue", {"wait_seconds": 60}, None),
-        ("pay", {}, Money(currency="VND", minor_units=250_000)),
+        ("pay", {"checkout_seconds": 90}, Money(currency="VND", minor_units=250_000)),
         ("drive_away", {}, None),
     ]
     seen = {"pay": ["thanked"]}

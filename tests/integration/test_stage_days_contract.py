@@ -53,6 +53,10 @@ def test_stage_figures_sum_new_moments_once_by_site_and_local_day(journey_store)
         assert (greeted.moments, greeted.wins, greeted.losses, greeted.unscored) == (2, 1, 1, 0)
         assert (greeted.procedural_weight, greeted.procedural_met) == (2.0, 1.0)
         assert dict(greeted.broken) == {"supermarket.enter_store.greeted_within_30s": 1}
+        assert dict(greeted.labels) == {
+            ("area", "timeliness"): (2.0, 1.0),
+            ("dimension", "responsiveness"): (2.0, 1.0),
+        }
         tuesday = MONDAY + timedelta(days=1)
         both = await store.stage_figures("supermarket", "", MONDAY, tuesday)
         assert (both["enter_store"].moments, both["enter_store"].losses) == (4, 3)
@@ -63,6 +67,10 @@ def test_stage_figures_sum_new_moments_once_by_site_and_local_day(journey_store)
                 losses=1,
                 procedural_weight=1.0,
                 broken={"supermarket.enter_store.greeted_within_30s": 1},
+                labels={
+                    ("area", "timeliness"): (1.0, 0.0),
+                    ("dimension", "responsiveness"): (1.0, 0.0),
+                },
             )
         }
 

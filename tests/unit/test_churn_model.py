@@ -39,7 +39,7 @@ def lost(n: int, side: str = "personal", weight: Decimal = ONE_WEIGHT, **fields)
 def test_every_figure_in_the_model_file_traces_to_the_domain_or_is_marked_an_assumption() -> None:
     for line in default_model_file().read_text(encoding="utf-8").splitlines():
         if re.match(r"^\s*\w+:\s*[0-9.]+", line) and not line.startswith("version"):
-            assert "DOMAIN §7" in line or "assumption" in line, line
+            assert "docs/domain.md §7" in line or "assumption" in line, line
 
 
 def test_the_worked_example_500000_vnd_40_visits_a_year_5_years_is_100_million() -> None:

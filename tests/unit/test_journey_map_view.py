@@ -71,6 +71,12 @@ def test_every_stage_comes_in_journey_order_with_its_moments_and_win_rate() -> N
         ("phone.ring.answered_within_3_rings", 2)
     ]
     assert ring.most_broken[0].description == "answered within 3 rings"
+    # by procedural area and quality dimension (docs/domain.md §4): 4 judged, 2 met
+    assert [(a.name, a.weight, a.met, a.share) for a in ring.areas] == [
+        ("timeliness", 4.0, 2.0, 0.5)
+    ]
+    assert [(d.name, d.share) for d in ring.dimensions] == [("responsiveness", 0.5)]
+    assert [a.name for a in view.whole_map.areas] == ["timeliness"]
     assert all(s.moments == 0 for s in view.stages if s.stage != "ring")
     whole = view.whole_map
     assert (whole.moments, whole.wins, whole.losses, whole.unscored) == (5, 2, 2, 1)

@@ -1,5 +1,5 @@
 """Tiers and a site's top customers: given customers' lifetime values at a site, then their
-ranks and tiers (top 20%, DOMAIN §7), as tiers.yaml cuts them, and each change of tier
+ranks and tiers (top 20%, docs/domain.md §7), as tiers.yaml cuts them, and each change of tier
 published."""
 
 from __future__ import annotations

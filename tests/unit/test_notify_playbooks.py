@@ -47,7 +47,7 @@ def loss(
 def test_the_rules_pick_the_first_playbook_that_fits() -> None:
     assert choose(PLAYBOOKS, loss()) == "on_site"
     assert choose(PLAYBOOKS, loss(journey_map="phone", stage="ring")) == "call_back"
-    assert choose(PLAYBOOKS, loss(weight="3")) == "duty_manager"  # severe: DOMAIN §9
+    assert choose(PLAYBOOKS, loss(weight="3")) == "duty_manager"  # severe: docs/domain.md §9
 
 
 def test_conditions_on_standard_and_side_are_matched() -> None:

@@ -310,10 +310,10 @@ def test_live_touchpoints_come_in_the_order_they_happen_each_once() -> None:
     assert callbacks and callbacks[0] > 100  # hours later, after the visits in between
 
 
-def test_live_visits_start_at_the_wall_clock() -> None:
+def test_live_visits_begin_a_warm_up_before_the_wall_clock() -> None:
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     (first,) = next(simulator.live_visits(seed=1, rate_per_s=50.0, now=now))
-    assert first.occurred_at.ToDatetime(UTC) == now
+    assert first.occurred_at.ToDatetime(UTC) == now - simulator.WARM_UP
 
 
 def test_a_live_touchpoint_waits_for_the_wall_clock_to_reach_its_event_time() -> None:

@@ -1,6 +1,6 @@
 """Visits of contacts whose producer named none: given a customer's contacts on a map at a site,
 then those within the map's visit gap of each other are one visit, and farther apart two, the
-same however the contacts were batched (DOMAIN §3; the supermarket's gap is 120 minutes)."""
+same however the contacts were batched (docs/domain.md §3; the supermarket's gap is 120 minutes)."""
 
 from __future__ import annotations
 

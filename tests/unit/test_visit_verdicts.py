@@ -1,5 +1,5 @@
-"""A visit's verdict (DOMAIN §2, §5, §6): given its moments' judgements → level, satisfaction,
-quadrant."""
+"""A visit's verdict (docs/domain.md §2, §5, §6): given its moments' judgements → level,
+satisfaction, quadrant."""
 
 from __future__ import annotations
 

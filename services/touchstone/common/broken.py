@@ -19,7 +19,7 @@ class Broken:
 
     standards: tuple[str, ...]  # their ids, as journey reported them
     side: str  # of the heaviest: personal or procedural (personal on a tie: indifference
-    # drives most departures, DOMAIN §7)
+    # drives most departures, docs/domain.md §7)
     weight: Decimal  # their weights summed (1 if the moment names none)
 
 

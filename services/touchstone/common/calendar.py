@@ -1,4 +1,4 @@
-"""Business calendars: when a site works, so that deadlines mean working time (DOMAIN §4).
+"""Business calendars: when a site works, so that deadlines mean working time (docs/domain.md §4).
 
 "Reply before the end of the next working day" depends on where: a site's working days, its
 closing time in its own time zone, and its holidays. Pure functions over event time only.

@@ -10,6 +10,7 @@ const QUADRANTS = {
   QUADRANT_D_QUALITY: ["D", "quality"],
 };
 const STEP = 170; // horizontal room a stage takes
+const ROW_HEIGHT = 175; // vertical room a row of stages takes
 const FEED_KEPT = 30;
 const REFRESH_MS = 500; // the map is asked for again this long after a moment is heard
 const RECONNECT_MS = 2000;
@@ -57,10 +58,12 @@ function stageNode(stage, x, y) {
     "data-wins": stage.wins,
     "data-losses": stage.losses,
   });
+  const name = stage.name.length > 22 ? `${stage.name.slice(0, 21)}…` : stage.name;
   node.append(
+    svg("title", {}, describe(stage)), // the whole name and figures, on hover
     svg("circle", { r: "34" }),
     svg("text", { class: "badge", y: "8" }, letter),
-    svg("text", { class: "name", y: "56" }, stage.name),
+    svg("text", { class: "name", y: "56" }, name),
     svg("text", { class: "rate", y: "74" }, percent(stage)),
     svg("text", { class: "count", y: "90" }, `${stage.moments} moments`),
   );
@@ -78,32 +81,59 @@ function stageNode(stage, x, y) {
   return node;
 }
 
+// Where each route stage goes: rows as wide as the page allows, the path turning back at each
+// row's end (so the route reads on), and every stage visible without scrolling.
+function layout(count, perRow) {
+  return Array.from({ length: count }, (_, i) => {
+    const row = Math.floor(i / perRow);
+    const column = row % 2 ? perRow - 1 - (i % perRow) : i % perRow;
+    return [80 + column * STEP, 60 + row * ROW_HEIGHT + (i % 2 ? 14 : 0)];
+  });
+}
+
 function draw() {
   const { svg } = Touchstone;
   const figure = document.getElementById("journey");
   const focused = document.activeElement?.dataset?.stage; // kept across the redraw
   const route = page.view.stages.filter((s) => s.on_route);
   const anywhere = page.view.stages.filter((s) => !s.on_route);
-  const width = Math.max(route.length, anywhere.length, 1) * STEP + 40;
-  const height = anywhere.length ? 360 : 200;
+  const room = figure.parentElement.clientWidth || 1200;
+  const perRow = Math.max(2, Math.floor((room - 40) / STEP));
+  const columns = Math.min(Math.max(route.length, anywhere.length, 1), perRow);
+  const rows = Math.ceil(Math.max(route.length, 1) / perRow);
+  const asideY = 60 + rows * ROW_HEIGHT + 20;
+  const width = columns * STEP + 40;
+  const height = anywhere.length ? asideY + ROW_HEIGHT + 20 : asideY;
   figure.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  figure.setAttribute("width", width); // its own size: the figure scrolls rather than shrinks
+  figure.setAttribute("width", width);
   figure.setAttribute("height", height);
   figure.replaceChildren();
-  const points = route.map((_, i) => [80 + i * STEP, i % 2 ? 70 : 50]);
+  const points = layout(route.length, perRow);
   if (points.length > 1) {
     const d = points.map(([x, y], i) => `${i ? "L" : "M"}${x} ${y}`).join(" ");
     figure.append(svg("path", { class: "route", d, "aria-hidden": "true" }));
   }
   route.forEach((stage, i) => figure.append(stageNode(stage, ...points[i])));
   if (anywhere.length) {
-    figure.append(svg("text", { class: "aside", x: "20", y: "200" }, "At any point"));
-    anywhere.forEach((stage, i) => figure.append(stageNode(stage, 80 + i * STEP, 250)));
+    figure.append(svg("text", { class: "aside", x: "20", y: String(asideY) }, "At any point"));
+    anywhere.forEach((stage, i) => figure.append(stageNode(stage, 80 + i * STEP, asideY + 50)));
   }
   if (focused) figure.querySelector(`g.stage[data-stage="${CSS.escape(focused)}"]`)?.focus();
   const site = page.view.site_id || "every site";
   document.getElementById("title").textContent =
     `${page.view.name}: ${site}, ${page.view.first_day} to ${page.view.last_day}`;
+}
+
+// The whole map's shares met by procedural area and quality dimension, as tables.
+function drawLabels() {
+  const { element } = Touchstone;
+  for (const [id, scores] of [["areas", page.view.whole_map.areas], ["dimensions", page.view.whole_map.dimensions]]) {
+    const table = document.getElementById(id);
+    const rows = scores.map((s) =>
+      element("tr", { "data-label": s.name }, element("th", { scope: "row" }, s.name.replaceAll("_", " ")), element("td", {}, `${Math.round(s.share * 100)}% met`), element("td", {}, `of ${s.weight}`)),
+    );
+    table.replaceChildren(table.caption || "", ...(rows.length ? rows : [element("tr", {}, element("td", {}, "nothing judged"))]));
+  }
 }
 
 function lostItem(moment) {
@@ -166,6 +196,7 @@ function refreshSoon() {
     try {
       page.view = await Touchstone.json("/api/map", page.params);
       draw();
+      drawLabels();
     } catch (error) {
       Touchstone.showProblem(error);
     }
@@ -219,6 +250,7 @@ async function show() {
   try {
     page.view = await Touchstone.json("/api/map", params);
     draw();
+    drawLabels();
     document.getElementById("first").value = page.view.first_day;
     document.getElementById("last").value = page.view.last_day;
     document.getElementById("lost").hidden = true;
@@ -237,3 +269,4 @@ async function start() {
 }
 
 start();
+window.addEventListener("resize", () => page.view && draw()); // rows follow the page width

@@ -241,7 +241,7 @@ class BrokenStandard(_message.Message):
     def __init__(self, standard_id: _Optional[str] = ..., description: _Optional[str] = ..., broken: _Optional[int] = ...) -> None: ...
 
 class StageView(_message.Message):
-    __slots__ = ("stage", "name", "side", "on_route", "moments", "wins", "losses", "unscored", "win_rate", "most_broken", "quadrant", "procedural_score", "personal_score")
+    __slots__ = ("stage", "name", "side", "on_route", "moments", "wins", "losses", "unscored", "win_rate", "most_broken", "quadrant", "procedural_score", "personal_score", "areas", "dimensions")
     STAGE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     SIDE_FIELD_NUMBER: _ClassVar[int]
@@ -255,6 +255,8 @@ class StageView(_message.Message):
     QUADRANT_FIELD_NUMBER: _ClassVar[int]
     PROCEDURAL_SCORE_FIELD_NUMBER: _ClassVar[int]
     PERSONAL_SCORE_FIELD_NUMBER: _ClassVar[int]
+    AREAS_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     stage: str
     name: str
     side: _events_pb2.Side
@@ -268,7 +270,21 @@ class StageView(_message.Message):
     quadrant: _events_pb2.Quadrant
     procedural_score: float
     personal_score: float
-    def __init__(self, stage: _Optional[str] = ..., name: _Optional[str] = ..., side: _Optional[_Union[_events_pb2.Side, str]] = ..., on_route: _Optional[bool] = ..., moments: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., unscored: _Optional[int] = ..., win_rate: _Optional[float] = ..., most_broken: _Optional[_Iterable[_Union[BrokenStandard, _Mapping]]] = ..., quadrant: _Optional[_Union[_events_pb2.Quadrant, str]] = ..., procedural_score: _Optional[float] = ..., personal_score: _Optional[float] = ...) -> None: ...
+    areas: _containers.RepeatedCompositeFieldContainer[LabelScore]
+    dimensions: _containers.RepeatedCompositeFieldContainer[LabelScore]
+    def __init__(self, stage: _Optional[str] = ..., name: _Optional[str] = ..., side: _Optional[_Union[_events_pb2.Side, str]] = ..., on_route: _Optional[bool] = ..., moments: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., unscored: _Optional[int] = ..., win_rate: _Optional[float] = ..., most_broken: _Optional[_Iterable[_Union[BrokenStandard, _Mapping]]] = ..., quadrant: _Optional[_Union[_events_pb2.Quadrant, str]] = ..., procedural_score: _Optional[float] = ..., personal_score: _Optional[float] = ..., areas: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., dimensions: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ...) -> None: ...
+
+class LabelScore(_message.Message):
+    __slots__ = ("name", "weight", "met", "share")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    MET_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    weight: float
+    met: float
+    share: float
+    def __init__(self, name: _Optional[str] = ..., weight: _Optional[float] = ..., met: _Optional[float] = ..., share: _Optional[float] = ...) -> None: ...
 
 class JourneyMapView(_message.Message):
     __slots__ = ("journey_map", "name", "site_id", "first_day", "last_day", "stages", "whole_map")

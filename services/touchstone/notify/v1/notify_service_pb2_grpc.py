@@ -132,7 +132,7 @@ class NotifyServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetControlFigures(self, request, context):
-        """DOMAIN.md §10's control figures per site over a run of days (each site's own calendar
+        """docs/domain.md §10's control figures per site over a run of days (each site's own calendar
         days): complaint, omission, dissatisfaction and on-time rates, each with its counts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
