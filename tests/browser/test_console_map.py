@@ -5,6 +5,8 @@ moment appears on the page (measured: publish to shown). Screenshots go to test-
 from __future__ import annotations
 
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from kafka import KafkaProducer
@@ -13,8 +15,10 @@ from playwright.sync_api import expect
 from tests.browser.chromium import ARTIFACTS, Browser
 from tests.browser.conftest import Seeded
 from tests.browser.seeding import SEEDED_VISITS, SITE, settled_view, visit_now
+from tests.e2e.test_whole_journey import eventually, publish, supermarket_visit
 from touchstone.common.ids import derived_id
 from touchstone.console.server import Console
+from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef
 from touchstone.journey.v1.events_pb2 import (
     QUADRANT_A_COLD,
     QUADRANT_B_PRODUCTION_LINE,
@@ -87,6 +91,31 @@ def test_every_stage_is_in_view_at_1280_px_with_its_quadrant_letter_and_full_nam
     row = page.locator('#areas tr[data-label="timeliness"]')
     assert row.locator("td").first.text_content() == f"{round(timeliness.share * 100)}% met"
     page.screenshot(path=str(ARTIFACTS / "console-map-1280.png"), full_page=False)
+
+
+def test_a_word_no_stage_knows_is_shown_with_its_producer(
+    console: Console, browser: Browser, producer: KafkaProducer, seeded: Seeded
+) -> None:
+    customer_id = f"cust-{uuid.uuid4()}"
+    start = datetime.now(UTC) - timedelta(minutes=15)
+    (paid,) = (
+        tp
+        for tp in supermarket_visit(CustomerRef(customer_id=customer_id), start, site_id=SITE)
+        if tp.stage == "pay"
+    )
+    paid.observations.append("smiled_warmly")  # no stage declares it
+    publish(producer, [paid], customer_id.encode())
+    page = browser.signed_in(console, "manager")
+
+    def shown() -> bool:
+        page.goto(f"{console.url}/map?map=supermarket&site={SITE}")
+        page.wait_for_selector("#words tr")
+        return page.locator('#words tr[data-word="smiled_warmly"]').count() == 1
+
+    eventually(lambda: shown() or None, "the unknown word on the map page")
+    cells = page.locator('#words tr[data-word="smiled_warmly"] td').all_text_contents()
+    assert cells[:4] == ["e2e", "pay", "unknown observation", "smiled_warmly"]
+    assert int(cells[4]) >= 1
 
 
 def test_a_new_losing_moment_shows_on_the_map_as_it_happens(

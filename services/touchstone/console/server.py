@@ -63,6 +63,7 @@ class ConsoleState:
         self.api = {
             "/api/maps": lambda _clients, _query: maps,
             "/api/map": views.journey_map,
+            "/api/vocabulary": views.vocabulary_gaps,
             "/api/lost": lambda clients, query: views.lost_moments(
                 clients, query, datetime.now(UTC).date()
             ),

@@ -14,6 +14,7 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
 from touchstone.client import Clients
+from touchstone.contacts.v1.contacts_service_pb2 import GetIngestStatsRequest
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE
 from touchstone.journey.v1.journey_service_pb2 import (
     GetJourneyMapRequest,
@@ -87,6 +88,17 @@ def journey_map(clients: Clients, query: Mapping[str, str]) -> dict[str, Any]:
         return as_json(clients.journey.GetJourneyMap(request, timeout=CALL_S))
     except grpc.RpcError as error:
         raise refused(error) from None
+
+
+def vocabulary_gaps(clients: Clients, query: Mapping[str, str]) -> dict[str, Any]:
+    """The words producers sent on the chosen map that its stages do not declare (and values
+    outside their plausible range), per producer, as contacts counted them."""
+    try:
+        stats = clients.contacts.GetIngestStats(GetIngestStatsRequest(), timeout=CALL_S)
+    except grpc.RpcError as error:
+        raise refused(error) from None
+    wanted = asked(query, "map", "supermarket")
+    return {"gaps": [as_json(g) for g in stats.vocabulary_gaps if g.journey_map == wanted]}
 
 
 def paged(call: Callable[..., Any], request: Any, field: str, keep: int) -> list[Any]:

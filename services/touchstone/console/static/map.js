@@ -127,12 +127,29 @@ function draw() {
 // The whole map's shares met by procedural area and quality dimension, as tables.
 function drawLabels() {
   const { element } = Touchstone;
-  for (const [id, scores] of [["areas", page.view.whole_map.areas], ["dimensions", page.view.whole_map.dimensions]]) {
+  const whole = page.view.whole_map;
+  for (const [id, scores = []] of [["areas", whole.areas], ["dimensions", whole.dimensions]]) {
     const table = document.getElementById(id);
     const rows = scores.map((s) =>
       element("tr", { "data-label": s.name }, element("th", { scope: "row" }, s.name.replaceAll("_", " ")), element("td", {}, `${Math.round(s.share * 100)}% met`), element("td", {}, `of ${s.weight}`)),
     );
     table.replaceChildren(table.caption || "", ...(rows.length ? rows : [element("tr", {}, element("td", {}, "nothing judged"))]));
+  }
+}
+
+// What producers sent on this map that no stage declares, per producer (contacts' counts).
+async function drawWords() {
+  const { element } = Touchstone;
+  const table = document.getElementById("words");
+  try {
+    const { gaps } = await Touchstone.json("/api/vocabulary", { map: page.params.map || "" });
+    const head = element("tr", {}, ...["Producer", "Stage", "Kind", "Word", "Touchpoints"].map((h) => element("th", { scope: "col" }, h)));
+    const rows = gaps.map((g) =>
+      element("tr", { "data-word": g.name }, element("td", {}, g.source), element("td", {}, g.stage), element("td", {}, g.kind.replaceAll("_", " ")), element("td", {}, g.name), element("td", {}, String(g.touchpoints))),
+    );
+    table.replaceChildren(head, ...(rows.length ? rows : [element("tr", {}, element("td", { colspan: "5" }, "none: every word sent is one a stage declares"))]));
+  } catch (error) {
+    table.replaceChildren(element("tr", {}, element("td", {}, `not shown: ${error.message}`)));
   }
 }
 
@@ -251,6 +268,7 @@ async function show() {
     page.view = await Touchstone.json("/api/map", params);
     draw();
     drawLabels();
+    drawWords();
     document.getElementById("first").value = page.view.first_day;
     document.getElementById("last").value = page.view.last_day;
     document.getElementById("lost").hidden = true;
