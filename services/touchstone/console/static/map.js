@@ -37,8 +37,14 @@ function percent(stage) {
   return stage.wins + stage.losses ? `${Math.round(stage.win_rate * 100)}% won` : "nothing judged";
 }
 
+// Why a stage has no quadrant: a quadrant needs both sides of service judged (docs/domain.md §5).
+function noQuadrant(stage) {
+  if (!stage.wins && !stage.losses) return "nothing judged yet";
+  return "no quadrant: only one side of service is judged here";
+}
+
 function describe(stage) {
-  const [letter, quadrant] = QUADRANTS[stage.quadrant] || ["–", "no quadrant yet"];
+  const [letter, quadrant] = QUADRANTS[stage.quadrant] || ["–", noQuadrant(stage)];
   const broken = stage.most_broken.length ? `; broken most: ${stage.most_broken[0].description || stage.most_broken[0].standard_id}` : "";
   return `${stage.name}: ${percent(stage)}, ${stage.moments} moments, quadrant ${letter} (${quadrant})${broken}`;
 }
