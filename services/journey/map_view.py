@@ -110,7 +110,28 @@ def map_view(
             for stage in journey_map.stages
         ],
         whole_map=stage_view(None, whole, standards, query.top_broken),
+        teams=team_views(journey_map, by_stage, standards, query.top_broken),
     )
+
+
+def team_views(
+    journey_map: JourneyMap,
+    by_stage: Mapping[str, StageFigures],
+    standards: StandardSet,
+    top_broken: int,
+) -> list[pb.StageView]:
+    """Each staff team's figures over its stages, teams in the order of their first stage."""
+    teams: dict[str, list[Stage]] = {}
+    for stage in journey_map.stages:
+        if stage.team:
+            teams.setdefault(stage.team, []).append(stage)
+    views = []
+    for team, stages in teams.items():
+        figures = sum((by_stage.get(s.id, StageFigures()) for s in stages), StageFigures())
+        view = stage_view(None, figures, standards, top_broken)
+        view.stage, view.name = team, ", ".join(s.name for s in stages)
+        views.append(view)
+    return views
 
 
 class MapMethods:

@@ -83,6 +83,12 @@ def test_every_stage_is_in_view_at_1280_px_with_its_quadrant_letter_and_full_nam
     paying = next(s for s in view.stages if s.stage == "pay")
     assert paying.quadrant == QUADRANT_D_QUALITY  # thanked and quick: both sides strong
     assert page.locator('#journey g.stage[data-stage="pay"] .badge').text_content() == "D"
+    teams = page.locator("#teams tr[data-team]").evaluate_all(
+        "rows => rows.map(r => [r.dataset.team, r.querySelector('.quadrant').textContent])"
+    )
+    assert teams == [[t.stage, LETTERS[t.quadrant]] for t in view.teams]
+    checkout = next(t for t in view.teams if t.stage == "checkout")
+    assert checkout.quadrant != QUADRANT_UNSPECIFIED  # its till judges both sides
     shown = page.locator("#areas tr[data-label]").evaluate_all(
         "rows => rows.map(r => [r.dataset.label, r.cells[0].textContent])"
     )

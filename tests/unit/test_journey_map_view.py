@@ -22,6 +22,7 @@ from touchstone.journey.v1 import journey_service_pb2 as pb
 from touchstone.journey.v1.events_pb2 import (
     QUADRANT_B_PRODUCTION_LINE,
     QUADRANT_C_FRIENDLY_DISORGANISED,
+    QUADRANT_D_QUALITY,
     QUADRANT_UNSPECIFIED,
     SIDE_PROCEDURAL,
 )
@@ -102,6 +103,27 @@ def test_a_stage_judged_on_both_sides_is_placed_in_a_quadrant() -> None:
     assert transfer.quadrant == QUADRANT_B_PRODUCTION_LINE  # "you are a number"
     ring = phone_map(api, "2026-11-16", "2026-11-16").stages[0]
     assert ring.quadrant == QUADRANT_UNSPECIFIED  # nothing personal judged at the ring
+
+
+def test_a_staff_team_is_placed_in_a_quadrant_from_all_its_stages() -> None:
+    # the call centre answers in 1 ring (procedural, met) and greets politely and fully
+    # (personal, met): neither stage alone has both sides, the team does
+    api = journey_after(
+        call_touchpoint("ring", MONDAY, 1, measurements={"rings": 1}),
+        call_touchpoint(
+            "greeting",
+            MONDAY,
+            2,
+            observations=["polite_greeting", "named_self", "named_company", "named_department"],
+        ),
+    )
+    view = phone_map(api, "2026-11-16", "2026-11-16")
+    assert [s.quadrant for s in view.stages[:2]] == [QUADRANT_UNSPECIFIED] * 2
+    assert [t.stage for t in view.teams] == ["call_centre", "callbacks"]
+    centre, callbacks = view.teams
+    assert (centre.moments, centre.wins, centre.quadrant) == (2, 2, QUADRANT_D_QUALITY)
+    assert centre.name.startswith("Phone rings, Greeting, ")
+    assert (callbacks.moments, callbacks.quadrant) == (0, QUADRANT_UNSPECIFIED)
 
 
 def test_a_friendly_but_slow_transfer_is_quadrant_c() -> None:

@@ -40,6 +40,7 @@ class Stage:
     on_route: bool = True  # False: a moment that may come at any point (a complaint, say)
     ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # name -> (lo, hi)
     observations: frozenset[str] = frozenset()
+    team: str = ""  # the staff team that serves the stage ("" for none): placed in a quadrant too
 
     def knows(self, kind: str, name: str) -> bool:
         """Whether the stage declares this measurement or observation (kind: either word)."""
@@ -125,8 +126,11 @@ def _stage(raw: Any, where: str) -> Stage:
     on_route = raw.get("route", True)
     if not isinstance(on_route, bool):
         raise MapError(f"{where}: route must be true or false")
+    team = raw.get("team", "")
+    if team:
+        _identifier(team, f"{where}: team")
     name = str(raw.get("name", stage_id))
-    return Stage(stage_id, name, side, units, on_route, ranges, frozenset(observations))
+    return Stage(stage_id, name, side, units, on_route, ranges, frozenset(observations), team)
 
 
 def _measurement(declared: Any, where: str) -> tuple[str, tuple[float, float]]:

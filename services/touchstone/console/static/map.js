@@ -130,6 +130,25 @@ function draw() {
     `${page.view.name}: ${site}, ${page.view.first_day} to ${page.view.last_day}`;
 }
 
+// Each staff team with its quadrant, over all its stages.
+function drawTeams() {
+  const { element } = Touchstone;
+  const head = element("tr", {}, ...["Team", "Quadrant", "Won", "Moments", "Stages"].map((h) => element("th", { scope: "col" }, h)));
+  const rows = (page.view.teams || []).map((team) => {
+    const [letter, quadrant] = QUADRANTS[team.quadrant] || ["–", noQuadrant(team)];
+    return element(
+      "tr",
+      { "data-team": team.stage },
+      element("th", { scope: "row" }, team.stage.replaceAll("_", " ")),
+      element("td", { class: "quadrant", title: quadrant }, letter),
+      element("td", {}, percent(team)),
+      element("td", {}, String(team.moments)),
+      element("td", {}, team.name),
+    );
+  });
+  document.getElementById("teams").replaceChildren(head, ...rows);
+}
+
 // The whole map's shares met by procedural area and quality dimension, as tables.
 function drawLabels() {
   const { element } = Touchstone;
@@ -219,6 +238,7 @@ function refreshSoon() {
     try {
       page.view = await Touchstone.json("/api/map", page.params);
       draw();
+      drawTeams();
       drawLabels();
     } catch (error) {
       Touchstone.showProblem(error);
@@ -273,6 +293,7 @@ async function show() {
   try {
     page.view = await Touchstone.json("/api/map", params);
     draw();
+    drawTeams();
     drawLabels();
     drawWords();
     document.getElementById("first").value = page.view.first_day;

@@ -287,7 +287,7 @@ class LabelScore(_message.Message):
     def __init__(self, name: _Optional[str] = ..., weight: _Optional[float] = ..., met: _Optional[float] = ..., share: _Optional[float] = ...) -> None: ...
 
 class JourneyMapView(_message.Message):
-    __slots__ = ("journey_map", "name", "site_id", "first_day", "last_day", "stages", "whole_map")
+    __slots__ = ("journey_map", "name", "site_id", "first_day", "last_day", "stages", "whole_map", "teams")
     JOURNEY_MAP_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -295,6 +295,7 @@ class JourneyMapView(_message.Message):
     LAST_DAY_FIELD_NUMBER: _ClassVar[int]
     STAGES_FIELD_NUMBER: _ClassVar[int]
     WHOLE_MAP_FIELD_NUMBER: _ClassVar[int]
+    TEAMS_FIELD_NUMBER: _ClassVar[int]
     journey_map: str
     name: str
     site_id: str
@@ -302,4 +303,5 @@ class JourneyMapView(_message.Message):
     last_day: str
     stages: _containers.RepeatedCompositeFieldContainer[StageView]
     whole_map: StageView
-    def __init__(self, journey_map: _Optional[str] = ..., name: _Optional[str] = ..., site_id: _Optional[str] = ..., first_day: _Optional[str] = ..., last_day: _Optional[str] = ..., stages: _Optional[_Iterable[_Union[StageView, _Mapping]]] = ..., whole_map: _Optional[_Union[StageView, _Mapping]] = ...) -> None: ...
+    teams: _containers.RepeatedCompositeFieldContainer[StageView]
+    def __init__(self, journey_map: _Optional[str] = ..., name: _Optional[str] = ..., site_id: _Optional[str] = ..., first_day: _Optional[str] = ..., last_day: _Optional[str] = ..., stages: _Optional[_Iterable[_Union[StageView, _Mapping]]] = ..., whole_map: _Optional[_Union[StageView, _Mapping]] = ..., teams: _Optional[_Iterable[_Union[StageView, _Mapping]]] = ...) -> None: ...
