@@ -55,10 +55,11 @@ from notify.domain import (
     escalates_for_value,
     step_moves,
 )
+from notify.outcome_rows import outcomes_to_tell
 from notify.playbooks import PlannedStep, RecoveryPolicy
 from notify.recovery import CaseFacts, decide_outcome
 from notify.rows import CaseFilter, CaseRow, StepCommand, TimelineRow
-from notify.store import OutcomeEvent, ResolveEvent, StepEvent, outcomes_to_tell
+from notify.store import OutcomeEvent, ResolveEvent, StepEvent
 from notify.tasks import task_records
 from notify.touchpoint_facts import Complaint, SiteVisit
 from touchstone.common.customer_links import LinkChange, collapsed, group_of, root_of

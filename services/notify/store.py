@@ -26,9 +26,17 @@ from notify.domain import (
     escalates_for_value,
     step_moves,
 )
+from notify.outcome_rows import (
+    LOCK_CUSTOMERS,
+    SAVE_OUTCOMES,
+    SELECT_OUTCOMES,
+    outcome_columns,
+    outcome_key,
+    outcome_of,
+    outcomes_to_tell,
+)
 from notify.overdue import StepOnClock, escalates, falls_due
 from notify.playbooks import PlannedStep, RecoveryPolicy
-from notify.recovery import CaseFacts, decide_outcome
 from notify.rows import CaseFilter, CaseRow, DeliveryRow, StepCommand, TimelineRow
 from notify.tasks import task_records
 from notify.touchpoint_facts import Complaint, SiteVisit
@@ -222,61 +230,6 @@ SELECT * FROM unnest(%(event_id)s::text[], %(site_id)s::text[], %(customer_id)s:
                      %(occurred_at)s::timestamptz[], %(kind)s::text[])
 ON CONFLICT (event_id) DO NOTHING
 """
-# Each open or recovered case of the customers (and everyone merged with them) with the facts
-# recovery.decide_outcome reads: its lost moments, when its apology was done, and its customer
-# group's later wins that could count: the first from another visit, and the first feedback and
-# clean visits at its site (a bounded read; the rule itself is decide_outcome's).
-SELECT_OUTCOMES = """
-SELECT c.case_id, c.customer_id, c.site_id, c.visit_id, c.status, l.moment_ids, l.last_at,
-       c.lost_at, a.apologised_at, s.signs, coalesce(c.recovered_by, '')
-FROM notify.cases c
-CROSS JOIN LATERAL (
-    SELECT array_agg(m.moment_id ORDER BY m.occurred_at, m.moment_id) AS moment_ids,
-           max(m.occurred_at) AS last_at
-    FROM notify.case_moments m WHERE m.case_id = c.case_id
-) l
-CROSS JOIN LATERAL (
-    SELECT min(st.taken_at) AS apologised_at FROM notify.case_steps st
-    WHERE st.case_id = c.case_id AND st.action = 'apologise' AND st.status = 'done'
-) a
-CROSS JOIN LATERAL (
-    SELECT coalesce(jsonb_agg(jsonb_build_array(w.moment_id, w.customer_id, w.occurred_at, w.how,
-                                                w.site_id, w.visit_id)), '[]'::jsonb) AS signs
-    FROM (
-        (SELECT * FROM notify.wins w
-         WHERE w.customer_id IN (SELECT notify.customer_group(c.customer_id))
-           AND w.occurred_at > l.last_at AND w.visit_id <> c.visit_id
-         ORDER BY w.occurred_at, w.moment_id LIMIT 1)
-        UNION
-        (SELECT * FROM notify.wins w
-         WHERE w.customer_id IN (SELECT notify.customer_group(c.customer_id))
-           AND w.occurred_at > l.last_at AND w.how <> 'win' AND w.site_id = c.site_id
-         ORDER BY w.occurred_at, w.moment_id LIMIT 20)
-    ) w
-) s
-WHERE c.resolved_by IS NULL
-  AND c.customer_id IN (SELECT notify.customer_group(t) FROM unnest(%s::text[]) AS t)
-ORDER BY c.case_id
-FOR UPDATE OF c
-"""
-# One worker at a time decides a customer's cases (whichever of their ids it was told about).
-LOCK_CUSTOMERS = """
-SELECT pg_advisory_xact_lock(hashtext('notify.customer:' || root))
-FROM (SELECT DISTINCT notify.customer_root(t) AS root FROM unnest(%s::text[]) AS t) r
-ORDER BY root
-"""
-SAVE_OUTCOMES = """
-UPDATE notify.cases c SET status = o.status, recovered_at = o.recovered_at,
-                          recovered_by = o.recovered_by, returned_at = o.returned_at,
-                          returned_by = o.returned_by
-FROM unnest(%(case_id)s::text[], %(status)s::text[], %(recovered_at)s::timestamptz[],
-            %(recovered_by)s::text[], %(returned_at)s::timestamptz[], %(returned_by)s::text[])
-     AS o(case_id, status, recovered_at, recovered_by, returned_at, returned_by)
-WHERE c.case_id = o.case_id AND c.resolved_by IS NULL
-  AND (c.status, c.recovered_by, c.returned_by)
-      IS DISTINCT FROM (o.status, o.recovered_by, o.returned_by)
-"""
-
 SELECT_CASES_OF_MOMENTS = f"""
 SELECT m.moment_id, {", ".join("c." + c.strip() for c in CASE_COLUMNS.split(","))}
 FROM notify.case_moments m JOIN notify.cases c USING (case_id)
@@ -840,27 +793,6 @@ async def load_case(conn: AsyncConnection, case_id: str) -> CaseRow | None:
     )
 
 
-def outcome_of(row: Sequence[Any]) -> CaseOutcome:
-    """A case's outcome, decided (recovery.decide_outcome) from the facts SELECT_OUTCOMES reads."""
-    case_id, customer, site_id, visit_id, was, moment_ids, last_at, lost_at, apologised_at = row[:9]
-    facts = CaseFacts(
-        case_id,
-        customer,
-        site_id,
-        visit_id,
-        was,
-        tuple(moment_ids),
-        last_at,
-        lost_at,
-        apologised_at,
-    )
-    signs = [
-        Win(moment_id, who, datetime.fromisoformat(at), how, site, visit)
-        for moment_id, who, at, how, site, visit in row[9]
-    ]
-    return decide_outcome(facts, signs)
-
-
 def contact_row(row: Sequence[Any]) -> Contact:
     """A contact as CONTACTS_OF reads it."""
     customer_id, email, language, channels, quiet_start, quiet_end, time_zone = row
@@ -891,41 +823,6 @@ def step_columns(steps: Sequence[tuple[str, PlannedStep]]) -> dict[str, list[obj
     for name in ("n", "action", "owner", "channel", "due_at"):
         params[name] = [getattr(step, name) for _, step in steps]
     return params
-
-
-def outcome_key(outcome: CaseOutcome) -> tuple[str, str]:
-    """What a case's outcome changes when it moves: its status and what recovered it."""
-    win = outcome.recovered_by if outcome.status == "recovered" else None
-    return outcome.status, win.moment_id if win else ""
-
-
-def outcome_columns(outcomes: Sequence[CaseOutcome]) -> dict[str, list[object]]:
-    """SAVE_OUTCOMES' column arrays."""
-    wins = [o.recovered_by if o.status == "recovered" else None for o in outcomes]
-    returns = [o.returned_by for o in outcomes]
-    return {
-        "case_id": [o.case_id for o in outcomes],
-        "status": [o.status for o in outcomes],
-        "recovered_at": [w.occurred_at if w else None for w in wins],
-        "recovered_by": [w.moment_id if w else None for w in wins],
-        "returned_at": [w.occurred_at if w else None for w in returns],
-        "returned_by": [w.moment_id if w else None for w in returns],
-    }
-
-
-def outcomes_to_tell(
-    outcomes: Sequence[CaseOutcome], moved: set[str], joined: Sequence[str]
-) -> list[CaseOutcome]:
-    """The recovered cases to announce: those that just became recovered (or whose recovering
-    win changed), and those still recovered that a lost moment just joined."""
-    new = set(joined)
-    return [
-        o
-        for o in outcomes
-        if o.status == "recovered"
-        and o.recovered_by is not None
-        and (o.case_id in moved or new & set(o.moment_ids))
-    ]
 
 
 def _first_per_case(openings: Sequence[CaseOpening]) -> list[CaseOpening]:
