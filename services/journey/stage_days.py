@@ -109,19 +109,18 @@ def roll_up(marks: Iterable[MomentMark]) -> dict[StageDay, StageFigures]:
     """The marks summed by stage and day (in plain lists: this runs for every moment)."""
     sums: dict[StageDay, list[float]] = {}
     broken: dict[StageDay, Counter[str]] = {}
-    labels: dict[StageDay, dict[tuple[str, str], tuple[float, float]]] = {}
+    labels: dict[StageDay, dict[tuple[str, str], list[float]]] = {}
     for mark in marks:
         row = sums.get(mark.place)
         if row is None:
             row = sums[mark.place] = [0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0]
             broken[mark.place] = Counter()
             labels[mark.place] = {}
-        if mark.labels:
-            added: dict[tuple[str, str], tuple[float, float]] = {}
-            for kind, label, weight, met in mark.labels:
-                was = added.get((kind, label), (0.0, 0.0))
-                added[(kind, label)] = (was[0] + weight, was[1] + met)
-            labels[mark.place] = add_labels(labels[mark.place], added)
+        place_labels = labels[mark.place]
+        for kind, label, weight, met in mark.labels:
+            sums_of = place_labels.setdefault((kind, label), [0.0, 0.0])
+            sums_of[0] += weight
+            sums_of[1] += met
         t = mark.tally
         row[0] += 1
         row[VERDICT_COLUMN[mark.verdict]] += 1
@@ -141,7 +140,10 @@ def roll_up(marks: Iterable[MomentMark]) -> dict[StageDay, StageFigures]:
             personal_weight=round(row[6], SUM_DECIMALS),
             personal_met=round(row[7], SUM_DECIMALS),
             broken=broken[place],
-            labels=labels[place],
+            labels={
+                key: (round(w, SUM_DECIMALS), round(m, SUM_DECIMALS))
+                for key, (w, m) in labels[place].items()
+            },
         )
         for place, row in sums.items()
     }
