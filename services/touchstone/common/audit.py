@@ -78,11 +78,13 @@ def named_ids(request: Any) -> str:
 
 
 class KafkaAuditTrail:
-    """Publishes records with aiokafka, waiting for the broker to have each."""
+    """Publishes records with aiokafka, waiting for the broker to have each: one producer per
+    process, started once under a lock however many calls end at the same moment."""
 
     def __init__(self, kafka: KafkaConnection) -> None:
         self.kafka = kafka
         self._producer: Any = None
+        self._starting = asyncio.Lock()
 
     async def record(self, record: AuditRecord) -> None:
         """Hand the record to the producer (batched, acknowledged in the background), waiting at
@@ -114,18 +116,19 @@ class KafkaAuditTrail:
                 await producer.stop()
 
     async def _started(self) -> Any:
-        if self._producer is None:
-            from aiokafka import AIOKafkaProducer
+        async with self._starting:  # the first burst of calls waits for one producer
+            if self._producer is None:
+                from aiokafka import AIOKafkaProducer
 
-            producer = AIOKafkaProducer(**self.kafka.client_config())
-            try:
-                await producer.start()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await producer.stop()
-                raise
-            self._producer = producer  # only a started producer is kept
-        return self._producer
+                producer = AIOKafkaProducer(**self.kafka.producer_config())
+                try:
+                    await producer.start()
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await producer.stop()
+                    raise
+                self._producer = producer  # only a started producer is kept
+            return self._producer
 
 
 def _log_lost(delivery: asyncio.Future[Any], record: AuditRecord) -> None:
@@ -142,7 +145,7 @@ def publish_records(kafka: KafkaConnection, records: Iterable[AuditRecord]) -> N
     """Publish records from a plain (not async) process, such as the `touchstone` command."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(**kafka.client_config())
+    producer = KafkaProducer(**kafka.producer_config())
     try:
         for record in records:
             producer.send(
