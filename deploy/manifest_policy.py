@@ -174,7 +174,8 @@ def settings_read_problems(env: dict[str, Any]) -> list[str]:
 
 
 def topic_problems(docs: list[Doc], settings: dict[str, str]) -> list[str]:
-    """KafkaTopics equal ALL_TOPICS with topic_config's retention, or touchstone-init makes them."""
+    """KafkaTopics equal ALL_TOPICS with topic_config (retention, record limit), or touchstone-init
+    makes them."""
     topics = [d for d in docs if d["kind"] == "KafkaTopic"]
     if not topics:
         init = [
@@ -190,7 +191,7 @@ def topic_problems(docs: list[Doc], settings: dict[str, str]) -> list[str]:
 
 
 def one_topic_problems(doc: Doc, settings: dict[str, str], clusters: set[str]) -> Iterator[str]:
-    """One KafkaTopic: a Touchstone topic, its retention, partitions and replicas, its cluster."""
+    """One KafkaTopic: a Touchstone topic, its config, partitions and replicas, its cluster."""
     meta, spec = doc["metadata"], doc.get("spec", {})
     topic, label = spec.get("topicName", meta["name"]), f"{name_of(doc)}: "
     if not DNS1123.match(meta["name"]):
@@ -198,9 +199,11 @@ def one_topic_problems(doc: Doc, settings: dict[str, str], clusters: set[str]) -
     if topic not in ALL_TOPICS:
         yield label + f"{topic} is not a Touchstone topic (ALL_TOPICS)"
         return
-    want, got = topic_config(topic)["retention.ms"], (spec.get("config") or {}).get("retention.ms")
-    if str(got) != want:
-        yield label + f"retention.ms is {got}, topic_config({topic}) says {want}"
+    limit = int(settings.get("TOUCHSTONE_MAX_RECORD_BYTES") or Settings.max_record_bytes)
+    config = spec.get("config") or {}
+    for key, want in topic_config(topic, limit).items():
+        if str(config.get(key)) != want:
+            yield label + f"{key} is {config.get(key)}, topic_config({topic}) says {want}"
     for field in ("partitions", "replicas"):
         setting = f"TOUCHSTONE_TOPIC_{field.upper()}"
         if str(spec.get(field)) != settings.get(setting):

@@ -16,6 +16,7 @@ from contacts.codec import (
 )
 from contacts.domain import (
     CONTROL_CHARACTERS,
+    DEFAULT_INGEST_POLICY,
     IDENTITY_KINDS,
     IngestPolicy,
     Violation,
@@ -23,6 +24,7 @@ from contacts.domain import (
     normalise_identity,
     resolve_customer_id,
     resolve_visit_id,
+    too_large,
     validate,
     vocabulary_gaps,
 )
@@ -52,7 +54,7 @@ def admit_touchpoint(
 ) -> Admitted | list[Violation]:
     """Validate a decoded touchpoint and resolve its customer (owners: claimed identities)."""
     facts = facts_of(touchpoint)
-    violations = validate(facts, received_at, policy)
+    violations = too_large(touchpoint.ByteSize(), policy) or validate(facts, received_at, policy)
     if violations:
         return violations
     assert facts.occurred_at is not None  # validated
@@ -78,8 +80,12 @@ def admit_touchpoint(
     return Admitted(touchpoint, row)
 
 
-def decode_or_refuse(value: bytes | None, content_type: str) -> Touchpoint | list[Violation]:
-    """The touchpoint in the bytes, or why there is none."""
+def decode_or_refuse(
+    value: bytes | None, content_type: str, policy: IngestPolicy = DEFAULT_INGEST_POLICY
+) -> Touchpoint | list[Violation]:
+    """The touchpoint in the bytes, or why there is none (too many bytes: not even decoded)."""
+    if refused := too_large(len(value or b""), policy):
+        return refused
     try:
         return decode_touchpoint(value, content_type)
     except UndecodableTouchpoint as error:
@@ -90,7 +96,7 @@ def admit_bytes(
     value: bytes | None, content_type: str, received_at: datetime, policy: IngestPolicy
 ) -> Admitted | list[Violation]:
     """Decode and admit one touchpoint as it arrived on the wire (no claimed identities)."""
-    decoded = decode_or_refuse(value, content_type)
+    decoded = decode_or_refuse(value, content_type, policy)
     if isinstance(decoded, list):
         return decoded
     return admit_touchpoint(decoded, received_at, policy)
@@ -175,7 +181,8 @@ def names_customer(
     kind, _, raw = key.decode("utf-8", "replace").partition(":")
     if kind in IDENTITY_KINDS and (kind, normalise_identity(kind, raw)) in identities:
         return True
-    decoded = decode_or_refuse(value, content_type)
-    if isinstance(decoded, list):
+    try:
+        decoded = decode_touchpoint(value, content_type)  # however large: it may name them
+    except UndecodableTouchpoint:
         return False
     return decoded.customer.customer_id == customer_id or identity_of(decoded) in identities

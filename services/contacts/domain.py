@@ -20,6 +20,7 @@ MAX_TEXT_LENGTH = 256
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
 DEFAULT_LATE_AFTER = timedelta(hours=24)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+DEFAULT_MAX_TOUCHPOINT_BYTES = 65_536  # Settings.max_touchpoint_bytes
 DEFAULT_COUNTRY_CODE = "84"  # national phone numbers (leading 0) are Vietnamese, as in the seeds
 MEASUREMENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
@@ -81,6 +82,7 @@ class IngestPolicy:
     vocabulary: Mapping[tuple[str, str], Stage] = field(default_factory=dict)
     # whose days a site lives by (its business calendar's zone); None: UTC days
     calendars: Calendars | None = None
+    max_bytes: int = DEFAULT_MAX_TOUCHPOINT_BYTES  # a touchpoint's encoded size, at most
 
     def local_day(self, site_id: str, at: datetime) -> date:
         """The site's own day at that time: a visit does not split at UTC midnight."""
@@ -98,6 +100,15 @@ class Violation:
 
     field: str
     reason: str
+
+
+def too_large(size: int, policy: IngestPolicy) -> list[Violation]:
+    """Why a touchpoint of this many bytes is refused (TOUCHSTONE_MAX_TOUCHPOINT_BYTES), if it is:
+    whatever it carries, its record downstream must fit the broker's limit."""
+    if size <= policy.max_bytes:
+        return []
+    limit = policy.max_bytes
+    return [Violation("value", f"is {size:,} bytes; a touchpoint may be at most {limit:,}")]
 
 
 def validate(

@@ -70,7 +70,7 @@ class RecordTouchpoints:
         """Record the batch in one transaction; re-emit duplicates so a crash loses nothing."""
         admitted: list[tuple[Admitted, Incoming]] = []
         rejected: list[tuple[DeadLetter, Incoming]] = []
-        decoded = [decode_or_refuse(r.value, r.content_type) for r in batch]
+        decoded = [decode_or_refuse(r.value, r.content_type, self.policy) for r in batch]
         received = [received_time(r) for r in batch]
         results = await admit_many(decoded, received, self.policy, self.store)
         for record, result in zip(batch, results, strict=True):

@@ -26,7 +26,12 @@ def ingest_policy(settings: Settings) -> IngestPolicy:
     }
     vocabulary = {(m.id, stage.id): stage for m in maps.values() for stage in m.stages}
     calendars = load_calendars(settings.calendars_file)
-    return IngestPolicy(stages=stages, vocabulary=vocabulary, calendars=calendars)
+    return IngestPolicy(
+        stages=stages,
+        vocabulary=vocabulary,
+        calendars=calendars,
+        max_bytes=settings.max_touchpoint_bytes,
+    )
 
 
 class PostgresContacts(

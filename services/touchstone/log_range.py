@@ -81,7 +81,7 @@ async def read_range(
     if not wanted:
         return
     consumer = AIOKafkaConsumer(
-        **kafka.client_config(),
+        **kafka.consumer_config(),
         enable_auto_commit=False,
         group_id=None,
         auto_offset_reset="none",  # a start the broker no longer has is an error, not a skip

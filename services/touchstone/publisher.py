@@ -124,7 +124,7 @@ class TouchpointPublisher:
     ) -> None:
         config = {"linger_ms": 5, "acks": "all", **producer_config}
         self.topic = topic
-        self.producer = KafkaProducer(**kafka.client_config(**config))
+        self.producer = KafkaProducer(**kafka.producer_config(**config))
 
     def publish(self, touchpoint: Touchpoint) -> Any:
         """Send one touchpoint; the kafka-python future of its delivery."""

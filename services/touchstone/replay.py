@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from touchstone.common.consumers import BatchHandler, consumer_group, handle_until_done, publish
+from touchstone.common.consumers import BatchHandler, consumer_group, publish, settle_batch
 from touchstone.common.kafka_admin import committed_offsets
 from touchstone.common.log_reader import partitions_of
 from touchstone.common.pg import open_pool
@@ -220,7 +220,7 @@ class Feed:
         from aiokafka import AIOKafkaProducer
 
         pool = open_pool(self.settings.database)
-        producer = AIOKafkaProducer(**self.settings.kafka.client_config())
+        producer = AIOKafkaProducer(**self.settings.kafka.producer_config())
         await pool.open(wait=True, timeout=30)
         await producer.start()
         try:
@@ -238,11 +238,15 @@ class Feed:
         producer: Any,
     ) -> int:
         started, done, dead = time.monotonic(), 0, 0
-        async for records in read_range(self.settings.kafka, log_range, self.batch):
-            outgoing = await handle_until_done(handler, records, self.spec.dead_letter_topic)
-            dead += self._dead_letters(outgoing)
+
+        async def send(outgoing: Sequence[Outgoing]) -> None:
+            nonlocal dead
             if producer is not None:
-                await publish(producer, outgoing)
+                await publish(producer, outgoing, self.settings.max_record_bytes)
+            dead += self._dead_letters(outgoing)
+
+        async for records in read_range(self.settings.kafka, log_range, self.batch):
+            await settle_batch(handler, records, self.spec.dead_letter_topic, send)
             await self.hold.check()
             done += len(records)
             progress(Progress(done, log_range.total, time.monotonic() - started))

@@ -150,7 +150,7 @@ def promote(
     effective_from = args.effective_from or now + EFFECTIVE_AFTER
     event = promoted(candidate, text, report, args.reason, args.by, now, effective_from)
     record = promotion_record(event)
-    producer = KafkaProducer(**settings.kafka.client_config(acks="all"))
+    producer = KafkaProducer(**settings.kafka.producer_config(acks="all"))
     try:
         producer.send(
             args.standards_topic or record.topic,

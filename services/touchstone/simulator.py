@@ -265,7 +265,7 @@ def publish(
     pacer = Pacer(rate_per_s, stop_event)
     live = LiveClock(live_lead, stop_event) if live_lead is not None else None
     failures: list[BaseException] = []
-    producer = KafkaProducer(**kafka.client_config(client_id="touchstone-simulator", linger_ms=5))
+    producer = KafkaProducer(**kafka.producer_config(client_id="touchstone-simulator", linger_ms=5))
     sent = 0
     try:
         for at, record in itertools.islice(timed_records(visits, bad_share, seed), stop_after):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import signal
 import time
 import uuid
@@ -295,12 +296,20 @@ def dead_letters(settings: Settings) -> list[tuple[bytes, dict[str, bytes]]]:
 
 
 def on_topic(settings: Settings, topic: str) -> list[tuple[bytes, dict[str, bytes]]]:
-    """Everything on the topic so far (read without a consumer group)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, consumer_timeout_ms=1000)
+    """Everything on the topic so far, to its end offsets now (read without a consumer group)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        consumer_timeout_ms=200,
+        max_partition_fetch_bytes=settings.kafka.fetch_bytes,  # a dead letter may be 1 MiB
+    )
     partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
-    found = [(m.value, dict(m.headers)) for m in consumer]
+    end = consumer.end_offsets(partitions)
+    found: list[tuple[bytes, dict[str, bytes]]] = []
+    deadline = time.monotonic() + 20
+    while any(consumer.position(p) < end[p] for p in partitions) and time.monotonic() < deadline:
+        found.extend((m.value, dict(m.headers)) for m in consumer)
     consumer.close()
     return found
 
@@ -323,6 +332,49 @@ def test_garbage_is_dead_lettered_with_its_reason_and_the_valid_one_scored(
     assert letter["dlq_field"] == b"value"
     assert b"not a application/protobuf Touchpoint" in letter["dlq_reason"]
     assert letter["dlq_topic"] == TOUCHPOINTS.encode()
+
+
+def test_a_2_mib_record_is_dead_lettered_cut_to_fit_kept_whole_and_the_stream_goes_on(
+    stack: LocalStack, clients: Clients, producer: KafkaProducer
+) -> None:
+    """A producer with a larger limit than Touchstone's writes a 2 MiB record: contacts refuses
+    it by size, its dead letter on the topic is cut to fit the broker (what was cut in its
+    headers), Postgres keeps it whole, and the touchpoint behind it is scored."""
+    customer_id, source = f"cust-{uuid.uuid4()}", f"huge-{uuid.uuid4().hex[:8]}"
+    huge = Touchpoint(event_id=str(uuid.uuid4()), observations=["x" * (2 << 20)])
+    value = huge.SerializeToString()
+    careless = KafkaProducer(
+        bootstrap_servers=stack.settings.kafka_bootstrap, max_request_size=4 << 20
+    )
+    careless.send(
+        TOUCHPOINTS, key=customer_id.encode(), value=value, headers=[("ce_source", source.encode())]
+    )
+    careless.flush()
+    careless.close()
+    valid = supermarket_visit(CustomerRef(customer_id=customer_id), datetime.now(UTC))[1]
+    publish(producer, [valid], customer_id.encode())  # same key: behind it on its partition
+
+    eventually(lambda: moments_of(clients, customer_id, 1), "the touchpoint behind it scored")
+    letter, headers = eventually(
+        lambda: next(
+            (
+                (v, h)
+                for v, h in dead_letters(stack.settings)
+                if h.get("dlq_source") == source.encode()
+            ),
+            None,
+        ),
+        "its dead letter on touchpoints.dlq.v1",
+    )
+    assert len(letter) < stack.settings.max_record_bytes and value.startswith(letter)
+    assert headers["dlq_truncated"] == b"1" and headers["dlq_size"] == str(len(value)).encode()
+    assert headers["dlq_sha256"] == hashlib.sha256(value).hexdigest().encode()
+    assert b"a touchpoint may be at most 65,536" in headers["dlq_reason"]
+    (listed,) = clients.contacts.ListDeadLetters(
+        ListDeadLettersRequest(filter=DeadLetterFilter(source=source)), timeout=5
+    ).dead_letters
+    shown = clients.contacts.GetDeadLetter(GetDeadLetterRequest(id=listed.id), timeout=10)
+    assert shown.value == value  # whole, in Postgres
 
 
 def test_a_customer_known_by_loyalty_card_is_resolved_and_kept(

@@ -326,9 +326,19 @@ def test_the_topics_services_rebuild_from_are_kept_forever() -> None:
         topic_config,
     )
 
-    assert topic_config(JOURNEY_STANDARDS) == {"retention.ms": "-1"}
-    assert topic_config(TOUCHPOINTS) == {"retention.ms": "-1"}
-    assert topic_config(TOUCHPOINTS_DLQ) == {"retention.ms": str(30 * 24 * 3600 * 1000)}
-    assert topic_config(NOTIFY_TASKS) == {"retention.ms": str(7 * 24 * 3600 * 1000)}
-    forever = [t for t in ALL_TOPICS if topic_config(t)["retention.ms"] == "-1"]
+    def retention(topic: str) -> str:
+        return topic_config(topic, 1_048_576)["retention.ms"]
+
+    assert retention(JOURNEY_STANDARDS) == "-1"
+    assert retention(TOUCHPOINTS) == "-1"
+    assert retention(TOUCHPOINTS_DLQ) == str(30 * 24 * 3600 * 1000)
+    assert retention(NOTIFY_TASKS) == str(7 * 24 * 3600 * 1000)
+    forever = [t for t in ALL_TOPICS if retention(t) == "-1"]
     assert len(forever) == len(ALL_TOPICS) - 5  # four dead-letter topics and the tasks feed
+
+
+def test_every_topic_takes_the_records_its_producers_may_send() -> None:
+    from touchstone.common.topics import ALL_TOPICS, topic_config
+
+    limits = {topic_config(t, 2_000_000)["max.message.bytes"] for t in ALL_TOPICS}
+    assert limits == {"2000000"}

@@ -7,11 +7,13 @@ from datetime import timedelta
 
 from google.protobuf import json_format
 
+from contacts.api import ContactsApi
 from contacts.handlers import RecordTouchpoints
 from tests.builders import T0, record, touchpoint
 from tests.memory_stores import MemoryContactsStore
 from touchstone.common.ids import derived_id
 from touchstone.common.topics import CONTACTS_RECORDED, TOUCHPOINTS_DLQ
+from touchstone.contacts.v1.contacts_service_pb2 import INGEST_STATUS_REJECTED
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 
 GARBAGE = b"\xff\xfe garbage"
@@ -105,3 +107,20 @@ def test_a_touchpoint_arriving_a_day_after_it_happened_is_recorded_and_marked_la
     )
     assert not TouchpointRecorded.FromString(on_time.value).late
     assert TouchpointRecorded.FromString(late.value).late
+
+
+def test_a_touchpoint_over_the_size_limit_is_dead_lettered_whole_before_it_is_decoded() -> None:
+    store = MemoryContactsStore()
+    huge = touchpoint(observations=["x" * 70_000]).SerializeToString()
+    (dead,) = handle(store, record(huge))
+    reason = dict(dead.headers)["dlq_reason"].decode()
+    assert reason == f"value: is {len(huge):,} bytes; a touchpoint may be at most 65,536"
+    assert [d.arrival.value for d in store.dead.values()] == [huge]  # kept whole
+    assert store.touchpoints == {}
+
+
+def test_a_touchpoint_over_the_size_limit_is_refused_over_grpc_too() -> None:
+    huge = touchpoint(observations=["x" * 70_000])
+    (result,) = asyncio.run(ContactsApi(MemoryContactsStore()).ingest([huge]))
+    assert result.status == INGEST_STATUS_REJECTED
+    assert [v.field for v in result.violations] == ["value"]

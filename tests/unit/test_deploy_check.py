@@ -135,6 +135,13 @@ def test_topic_breakages_are_named(tree: Path, capsys: pytest.CaptureFixture[str
         "  topicName: loyalty.values.v1\n  partitions: 12\n  replicas: 3\n",
         "  topicName: loyalty.values.v1\n  partitions: 12\n  replica: 3\n",
     )
+    edit(
+        topics,
+        "  topicName: notify.cases.v1\n  partitions: 12\n  replicas: 3\n  config:\n"
+        "    retention.ms: -1\n    max.message.bytes: 1048576\n",
+        "  topicName: notify.cases.v1\n  partitions: 12\n  replicas: 3\n  config:\n"
+        "    retention.ms: -1\n    max.message.bytes: 2097152\n",
+    )  # larger than what Touchstone's producers send: the settings and the broker disagree
     text = topics.read_text()
     last = text.rindex("---\n")
     assert "topicName: touchstone.audit.v1" in text[last:]
@@ -158,6 +165,10 @@ def test_topic_breakages_are_named(tree: Path, capsys: pytest.CaptureFixture[str
     assert (
         "prod: KafkaTopic/journey-dlq-v1: retention.ms is -1, topic_config(journey.dlq.v1) says "
         "2592000000"
+    ) in lines
+    assert (
+        "prod: KafkaTopic/notify-cases-v1: max.message.bytes is 2097152, "
+        "topic_config(notify.cases.v1) says 1048576"
     ) in lines
     assert "prod: KafkaTopic for touchstone.audit.v1 is missing" in lines
     assert (

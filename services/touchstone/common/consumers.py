@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import faust
@@ -23,6 +23,7 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from touchstone.common.metrics import observe_lag
+from touchstone.common.record_size import fitted
 from touchstone.common.settings import Settings
 from touchstone.common.topics import (
     Incoming,
@@ -46,42 +47,99 @@ class BatchHandler(Protocol):
 TRANSIENT = (psycopg.OperationalError, PoolTimeout, ConnectionError, TimeoutError)
 
 
-async def handle_until_done(
-    handler: BatchHandler, batch: Sequence[Incoming], dead_letter_topic: str
-) -> list[Outgoing]:
-    """Handle the batch; a batch is never skipped and one bad record never stalls the stream.
+def is_transient(error: BaseException) -> bool:
+    """Whether the failure is the database or the broker being away, worth waiting out."""
+    from aiokafka.errors import KafkaError, KafkaTimeoutError
 
-    Transient failures (the database or network away) are retried with backoff, whole. Any
-    other failure is a record the handler cannot take: the batch is split until that record is
-    alone, and it is dead-lettered with the error, while the rest go through.
+    if isinstance(error, (*TRANSIENT, KafkaTimeoutError)):
+        return True
+    return isinstance(error, KafkaError) and bool(error.retriable)
+
+
+# publishes records and returns once the broker has them all
+Send = Callable[[Sequence[Outgoing]], Awaitable[None]]
+
+
+def coordinates(batch: Sequence[Incoming]) -> str:
+    """Where a batch came from, for the log: topic/partition/first-last offsets."""
+    spans: dict[tuple[str, int], list[int]] = {}
+    for r in batch:
+        spans.setdefault((r.topic, r.partition), []).append(r.offset)
+    return ", ".join(f"{t}/{p}/{min(o)}-{max(o)}" for (t, p), o in sorted(spans.items()))
+
+
+async def settle_batch(
+    handler: BatchHandler, batch: Sequence[Incoming], dead_letter_topic: str, send: Send
+) -> None:
+    """Handle the batch and publish its output: never skipped, never stalled by one record.
+
+    Transient failures (the database or broker away) are retried with backoff, whole. Any other
+    failure, in handling or in publishing (an output the broker would refuse, say), is a record
+    the worker cannot take: the batch is split until that record is alone, and it is
+    dead-lettered with the error and its coordinates logged, while the rest go through. Handlers
+    are idempotent, so what a failed half already wrote is re-emitted, never doubled.
     """
     delay = 0.2
     while True:
         try:
-            return await handler.handle(batch)
-        except TRANSIENT:
-            log.exception("batch of %d failed; retrying in %.1fs", len(batch), delay)
+            await send(await handler.handle(batch))
+            return
+        except Exception as error:
+            if not is_transient(error):
+                log.warning("batch %s failed (%r); isolating", coordinates(batch), error)
+                await _isolate(handler, batch, dead_letter_topic, send, error)
+                return
+            log.warning("batch %s failed (%r); retrying in %.1fs", coordinates(batch), error, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RETRY_DELAY_S)
-        except Exception as error:
-            return await _isolate(handler, batch, dead_letter_topic, error)
 
 
 async def _isolate(
-    handler: BatchHandler, batch: Sequence[Incoming], dead_letter_topic: str, error: Exception
+    handler: BatchHandler,
+    batch: Sequence[Incoming],
+    dead_letter_topic: str,
+    send: Send,
+    error: Exception,
+) -> None:
+    if len(batch) > 1:
+        half = len(batch) // 2
+        await settle_batch(handler, batch[:half], dead_letter_topic, send)
+        await settle_batch(handler, batch[half:], dead_letter_topic, send)
+        return
+    (record,) = batch
+    log.error("dead-lettering %s: %r", coordinates(batch), error)
+    reason = f"unhandled: {type(error).__name__}: {error}"[:2000]
+    letter = dead_letter_record(record, dead_letter_topic, reason, "value", received_time(record))
+    await send_dead_letter(letter, send, coordinates(batch))
+
+
+async def send_dead_letter(letter: Outgoing, send: Send, where: str) -> None:
+    """Publish a dead letter, waiting out the broker; one that cannot be sent at all is logged
+    with its coordinates (the record stays in its topic) and the stream goes on."""
+    delay = 0.2
+    while True:
+        try:
+            await send([letter])
+            return
+        except Exception as error:
+            if not is_transient(error):
+                log.critical("could not dead-letter %s: %r; skipped", where, error)
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_DELAY_S)
+
+
+async def handle_until_done(
+    handler: BatchHandler, batch: Sequence[Incoming], dead_letter_topic: str
 ) -> list[Outgoing]:
-    if len(batch) == 1:
-        (record,) = batch
-        log.error(
-            "dead-lettering %s/%d/%d: %r", record.topic, record.partition, record.offset, error
-        )
-        reason = f"unhandled: {type(error).__name__}: {error}"[:2000]
-        return [
-            dead_letter_record(record, dead_letter_topic, reason, "value", received_time(record))
-        ]
-    half = len(batch) // 2
-    first = await handle_until_done(handler, batch[:half], dead_letter_topic)
-    return first + await handle_until_done(handler, batch[half:], dead_letter_topic)
+    """What settle_batch would publish for the batch, collected instead of sent."""
+    collected: list[Outgoing] = []
+
+    async def collect(records: Sequence[Outgoing]) -> None:
+        collected.extend(records)
+
+    await settle_batch(handler, batch, dead_letter_topic, collect)
+    return collected
 
 
 def incoming(message: Any, timestamp_ms: int) -> Incoming:
@@ -131,7 +189,7 @@ class BatchConsumerService(mode.Service):
         rebalance_ms = int(self.settings.rebalance_timeout_s * 1000)
         self._consumer = AIOKafkaConsumer(
             *self.topics,
-            **kafka.client_config(),
+            **kafka.consumer_config(),
             group_id=self.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -141,7 +199,7 @@ class BatchConsumerService(mode.Service):
             max_poll_records=self.settings.batch_size,
             fetch_max_wait_ms=int(self.settings.batch_within_s * 1000),
         )
-        self._producer = AIOKafkaProducer(**kafka.client_config(linger_ms=2))
+        self._producer = AIOKafkaProducer(**kafka.producer_config(linger_ms=2))
         await self._producer.start()
         await self._consumer.start()
 
@@ -166,9 +224,11 @@ class BatchConsumerService(mode.Service):
                         self.service_name, tp.topic, tp.partition, highwater, records[-1].offset + 1
                     )
             if batch:
-                outgoing = await handle_until_done(self.handler, batch, self.dead_letter_topic)
-                await publish(self._producer, outgoing)
+                await settle_batch(self.handler, batch, self.dead_letter_topic, self._publish)
                 await self._commit()
+
+    async def _publish(self, records: Sequence[Outgoing]) -> None:
+        await publish(self._producer, records, self.settings.max_record_bytes)
 
     async def _commit(self) -> None:
         from aiokafka.errors import CommitFailedError
@@ -181,10 +241,12 @@ class BatchConsumerService(mode.Service):
             log.warning("%s: commit failed in a rebalance; the batch will be redelivered", self)
 
 
-async def publish(producer: Any, records: Sequence[Outgoing]) -> None:
-    """Send the records with an aiokafka producer and wait until the broker has them all."""
+async def publish(producer: Any, records: Sequence[Outgoing], max_bytes: int) -> None:
+    """Send the records with an aiokafka producer and wait until the broker has them all;
+    RecordTooLarge, before any is sent, if one would not fit (a dead letter is cut to fit)."""
+    sendable = [fitted(r, max_bytes) for r in records]
     pending = [
-        await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers)) for r in records
+        await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers)) for r in sendable
     ]
     if pending:
         await asyncio.gather(*pending)
@@ -203,13 +265,16 @@ def attach_faust_agent(
     async def consume(stream: Any) -> None:  # faust.Stream: take_events is not on StreamT
         async for events in stream.take_events(settings.batch_size, settings.batch_within_s):
             batch = [incoming(e.message, int((e.message.timestamp or 0) * 1000)) for e in events]
-            outgoing = await handle_until_done(handler, batch, dead_letter_topic)
-            pending = [
-                await app.producer.send(r.topic, r.key, r.value, None, None, list(r.headers))
-                for r in outgoing
-            ]
-            if pending:
-                await asyncio.gather(*pending)
+            await settle_batch(handler, batch, dead_letter_topic, send)
+
+    async def send(records: Sequence[Outgoing]) -> None:
+        sendable = [fitted(r, settings.max_record_bytes) for r in records]
+        pending = [
+            await app.producer.send(r.topic, r.key, r.value, None, None, list(r.headers))
+            for r in sendable
+        ]
+        if pending:
+            await asyncio.gather(*pending)
 
     app.agent(channel, name=f"{app.conf.id}.consume")(consume)
 
@@ -236,6 +301,8 @@ def faust_app(name: str, settings: Settings) -> faust.App:
         broker_commit_every=settings.batch_size * 2,
         broker_commit_interval=1.0,
         producer_linger=0.002,
+        producer_max_request_size=settings.max_record_bytes,
+        consumer_max_fetch_size=settings.kafka.fetch_bytes,
         stream_buffer_maxsize=settings.batch_size * 4,
         worker_redirect_stdouts=False,
     )

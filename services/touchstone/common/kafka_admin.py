@@ -20,17 +20,16 @@ def ensure_topics(
     timeout_s: float = 30.0,
     replicas: int = 1,
 ) -> list[str]:
-    """Create the named topics that do not exist yet, each with its retention (topics.py);
-    return the ones created."""
+    """Create the named topics that do not exist yet, each with its retention and the
+    connection's record limit (topics.topic_config); return the ones created."""
     admin = _connect(kafka, timeout_s)
     try:
         existing = set(admin.list_topics())
         missing = [n for n in names if n not in existing]
         for name in missing:
             try:
-                admin.create_topics(
-                    [NewTopic(name, partitions, replicas, topic_configs=topic_config(name))]
-                )
+                config = topic_config(name, kafka.max_record_bytes)
+                admin.create_topics([NewTopic(name, partitions, replicas, topic_configs=config)])
             except TopicAlreadyExistsError:
                 continue
         return missing

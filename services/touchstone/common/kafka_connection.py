@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from touchstone.common.hosts import all_loopback, kafka_hosts
+from touchstone.common.record_size import DEFAULT_MAX_RECORD_BYTES
 
 if TYPE_CHECKING:
     import faust
@@ -39,6 +40,7 @@ class KafkaConnection:
     sasl_username: str = ""
     sasl_password: str = field(default="", repr=False)
     plaintext_ok: bool = False  # plaintext beyond loopback: the network encrypts it another way
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES  # producers' and topics' limit (record_size)
 
     def __post_init__(self) -> None:
         """Refuse an incomplete connection, or one in clear to a broker beyond loopback."""
@@ -82,6 +84,7 @@ class KafkaConnection:
             sasl_username=settings.kafka_sasl_username,
             sasl_password=settings.kafka_sasl_password,
             plaintext_ok=settings.kafka_plaintext,
+            max_record_bytes=settings.max_record_bytes,
         )
 
     @property
@@ -121,6 +124,20 @@ class KafkaConnection:
                 "sasl_plain_password": self.sasl_password,
             }
         return config | options
+
+    def producer_config(self, **options: Any) -> dict[str, Any]:
+        """client_config for a producer: its requests held to the topics' record limit."""
+        return self.client_config(max_request_size=self.max_record_bytes, **options)
+
+    def consumer_config(self, **options: Any) -> dict[str, Any]:
+        """client_config for a consumer that reads records: room for one at the record limit."""
+        return self.client_config(max_partition_fetch_bytes=self.fetch_bytes, **options)
+
+    @property
+    def fetch_bytes(self) -> int:
+        """What a consumer fetches from a partition at once: room for a record at the limit
+        (not every broker hands over a record larger than the fetch size asked for)."""
+        return 2 * self.max_record_bytes
 
     def faust_broker(self) -> str:
         """The broker URL Faust takes."""

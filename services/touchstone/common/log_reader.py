@@ -32,7 +32,7 @@ def read_log(
 ) -> list[Incoming]:
     """The records keep() accepts, partition by partition in log order, from offset 0 to the
     end each partition has now."""
-    consumer = KafkaConsumer(**kafka.client_config(enable_auto_commit=False))
+    consumer = KafkaConsumer(**kafka.consumer_config(enable_auto_commit=False))
     try:
         partitions = [TopicPartition(t, p) for t, p in partitions_in(consumer, topics)]
         consumer.assign(partitions)

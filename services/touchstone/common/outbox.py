@@ -16,6 +16,8 @@ import mode
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
+from touchstone.common.consumers import publish
+from touchstone.common.record_size import sendable_or_dead_letter
 from touchstone.common.settings import Settings
 from touchstone.common.topics import Outgoing, headers_from_json, headers_to_json
 
@@ -61,10 +63,16 @@ class OutboxRelay(mode.Service):
     """Publishes a schema's outbox to Kafka and deletes what the broker acknowledged."""
 
     def __init__(
-        self, pool: AsyncConnectionPool, schema: str, settings: Settings, **kwargs: Any
+        self,
+        pool: AsyncConnectionPool,
+        schema: str,
+        settings: Settings,
+        dead_letter_topic: str,
+        **kwargs: Any,
     ) -> None:
         self.pool = pool
         self.schema = schema
+        self.dead_letter_topic = dead_letter_topic
         self.settings = settings
         self._producer: Any = None
         super().__init__(**kwargs)
@@ -72,12 +80,23 @@ class OutboxRelay(mode.Service):
     async def on_start(self) -> None:
         from aiokafka import AIOKafkaProducer
 
-        self._producer = AIOKafkaProducer(**self.settings.kafka.client_config(linger_ms=2))
+        self._producer = AIOKafkaProducer(**self.settings.kafka.producer_config(linger_ms=2))
         await self._producer.start()
 
     async def on_stop(self) -> None:
         if self._producer is not None:
             await self._producer.stop()
+
+    @property
+    def max_bytes(self) -> int:
+        return self.settings.max_record_bytes
+
+    def sendable(self, record: Outgoing) -> Outgoing:
+        """The record, or (too big for the broker: it would block the outbox) a dead letter."""
+        sent = sendable_or_dead_letter(record, self.dead_letter_topic, self.max_bytes)
+        if sent is not record:
+            log.error("outbox of %s: %s record too big; dead-lettered", self.schema, record.topic)
+        return sent
 
     @mode.Service.task
     async def _relay(self) -> None:
@@ -98,12 +117,10 @@ class OutboxRelay(mode.Service):
             rows = await (await conn.execute(_query(TAKE, self.schema), (RELAY_BATCH,))).fetchall()
             if not rows:
                 return 0
-            pending = [
-                await self._producer.send(
-                    topic, bytes(value), key=bytes(key), headers=list(headers_from_json(headers))
-                )
+            records = [
+                Outgoing(topic, bytes(key), bytes(value), headers_from_json(headers))
                 for _, topic, key, value, headers in rows
             ]
-            await asyncio.gather(*pending)
+            await publish(self._producer, [self.sendable(r) for r in records], self.max_bytes)
             await conn.execute(_query(DELETE, self.schema), ([row[0] for row in rows],))
         return len(rows)

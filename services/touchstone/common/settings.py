@@ -82,11 +82,21 @@ class Settings:
     max_streams: int = 16  # streams (server or client) one caller may hold open (0: unlimited)
     max_call_s: float = 30.0  # the longest a unary call may run on the server (0: no limit)
     max_request_bytes: int = 4 * 1024 * 1024  # larger requests end RESOURCE_EXHAUSTED
+    max_record_bytes: int = 1_048_576  # every producer's max_request_size and topic's
+    # max.message.bytes: one limit, so what a service sends the broker takes
+    max_touchpoint_bytes: int = 65_536  # larger touchpoints are refused (field "value"): a
+    # recorded touchpoint must fit a record with room to spare
 
     def __post_init__(self) -> None:
         if self.consumer not in CONSUMERS:
             raise ValueError(
                 f"TOUCHSTONE_CONSUMER must be one of {CONSUMERS}, not {self.consumer!r}"
+            )
+        if not 1024 <= self.max_touchpoint_bytes <= self.max_record_bytes // 2:
+            raise ValueError(
+                f"TOUCHSTONE_MAX_TOUCHPOINT_BYTES ({self.max_touchpoint_bytes}) must be at least "
+                f"1024 and at most half of TOUCHSTONE_MAX_RECORD_BYTES ({self.max_record_bytes}):"
+                " a recorded touchpoint is the touchpoint and more"
             )
         if self.webhook_url and not self.webhook_secret:
             raise ValueError("TOUCHSTONE_WEBHOOK_SECRET is required with TOUCHSTONE_WEBHOOK_URL")
@@ -191,6 +201,10 @@ class Settings:
             max_streams=int(env.get("TOUCHSTONE_MAX_STREAMS", base.max_streams)),
             max_call_s=float(env.get("TOUCHSTONE_MAX_CALL_S", base.max_call_s)),
             max_request_bytes=int(env.get("TOUCHSTONE_MAX_REQUEST_BYTES", base.max_request_bytes)),
+            max_record_bytes=int(env.get("TOUCHSTONE_MAX_RECORD_BYTES", base.max_record_bytes)),
+            max_touchpoint_bytes=int(
+                env.get("TOUCHSTONE_MAX_TOUCHPOINT_BYTES", base.max_touchpoint_bytes)
+            ),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -236,6 +250,8 @@ class Settings:
         env["TOUCHSTONE_MAX_STREAMS"] = str(self.max_streams)
         env["TOUCHSTONE_MAX_CALL_S"] = str(self.max_call_s)
         env["TOUCHSTONE_MAX_REQUEST_BYTES"] = str(self.max_request_bytes)
+        env["TOUCHSTONE_MAX_RECORD_BYTES"] = str(self.max_record_bytes)
+        env["TOUCHSTONE_MAX_TOUCHPOINT_BYTES"] = str(self.max_touchpoint_bytes)
         tls = {
             "TOUCHSTONE_GRPC_TLS_CERT": self.grpc_tls_cert,
             "TOUCHSTONE_GRPC_TLS_KEY": self.grpc_tls_key,

@@ -148,7 +148,7 @@ class TopicFeed(Generic[M]):
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
         consumer = AIOKafkaConsumer(
-            **self.settings.kafka.client_config(),
+            **self.settings.kafka.consumer_config(),
             enable_auto_commit=False,
             fetch_max_wait_ms=WAIT_MS,
         )

@@ -56,9 +56,13 @@ RETENTION_MS = {
 }
 
 
-def topic_config(name: str) -> dict[str, str]:
-    """The broker configuration a Touchstone topic is created with."""
-    return {"retention.ms": str(RETENTION_MS.get(name, KEEP_FOREVER_MS))}
+def topic_config(name: str, max_record_bytes: int) -> dict[str, str]:
+    """The broker configuration a Touchstone topic is created with: its retention, and the
+    record limit its producers keep to (TOUCHSTONE_MAX_RECORD_BYTES, record_size.py)."""
+    return {
+        "retention.ms": str(RETENTION_MS.get(name, KEEP_FOREVER_MS)),
+        "max.message.bytes": str(max_record_bytes),
+    }
 
 
 PROTOBUF = "application/protobuf"

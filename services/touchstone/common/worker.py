@@ -215,7 +215,9 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     )
     loglevel = settings.log_level.upper()
     extra: list[mode.Service] = (
-        [OutboxRelay(pool, spec.name, settings)] if spec.relays_outbox else []
+        [OutboxRelay(pool, spec.name, settings, spec.dead_letter_topic)]
+        if spec.relays_outbox
+        else []
     )
     if spec.background is not None:
         extra.extend(spec.background(store, settings))
