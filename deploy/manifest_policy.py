@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from touchstone.common.data_transport import database_conninfo
+from touchstone.common.rpc import LIVENESS
 from touchstone.common.settings import Settings
 from touchstone.common.topics import ALL_TOPICS, topic_config
 
@@ -88,6 +89,19 @@ def container_problems(doc: Doc, c: Doc) -> Iterator[str]:
         for probe in ("readinessProbe", "livenessProbe"):
             if "grpc" not in c.get(probe, {}):
                 yield f"{label}: {probe} must be a native grpc: probe"
+        yield from probe_service_problems(label, c)
+
+
+def probe_service_problems(label: str, c: dict[str, Any]) -> Iterator[str]:
+    """Readiness asks the whole server (true to the database, broker and partitions); startup
+    and liveness ask `liveness` (the process answers), or an outage would restart every pod."""
+    for probe, want in (("readinessProbe", None), ("livenessProbe", LIVENESS)):
+        grpc_probe = c.get(probe, {}).get("grpc")
+        if grpc_probe is not None and grpc_probe.get("service") != want:
+            yield f"{label}: {probe} must ask for service {want or 'none (the whole server)'}"
+    startup = c.get("startupProbe", {}).get("grpc")
+    if startup is not None and startup.get("service") != LIVENESS:
+        yield f"{label}: startupProbe must ask for service {LIVENESS}"
 
 
 def workload_problems(doc: Doc) -> list[str]:

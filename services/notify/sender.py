@@ -15,6 +15,7 @@ from notify.channels import Channel, DeliveryFailed
 from notify.delivery_store import Attempt, PostgresDeliveries
 from notify.sweeper import wall_clock
 from touchstone.common.metrics import DELIVERIES
+from touchstone.common.outages import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,8 @@ class Sender(mode.Service):
                 taken = await self.send_next(name)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("the %s sender failed; trying again", name)
+            except Exception as error:
+                log_failure(log, f"the {name} sender failed", error)
                 taken = False
             if not taken:
                 await self.sleep(IDLE_POLL_S)

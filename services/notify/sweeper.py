@@ -15,6 +15,7 @@ import mode
 from notify.playbooks import RecoveryPolicy
 from notify.store import Swept
 from touchstone.common.metrics import CASES, OVERDUE_STEPS
+from touchstone.common.outages import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,8 @@ class Sweeper(mode.Service):
                     counted_at = time.monotonic()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("notify's sweep failed; trying again")
+            except Exception as error:
+                log_failure(log, "notify's sweep failed", error)
             await self.sleep(self.every_s)
 
     async def _count(self, now: datetime) -> None:

@@ -19,10 +19,9 @@ from typing import Any, Protocol
 
 import faust
 import mode
-import psycopg
-from psycopg_pool import PoolTimeout
 
 from touchstone.common.metrics import observe_lag
+from touchstone.common.outages import is_transient
 from touchstone.common.record_size import fitted
 from touchstone.common.settings import Settings
 from touchstone.common.topics import (
@@ -42,18 +41,6 @@ class BatchHandler(Protocol):
     """Turns one batch of incoming records into the records to publish, idempotently."""
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]: ...
-
-
-TRANSIENT = (psycopg.OperationalError, PoolTimeout, ConnectionError, TimeoutError)
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether the failure is the database or the broker being away, worth waiting out."""
-    from aiokafka.errors import KafkaError, KafkaTimeoutError
-
-    if isinstance(error, (*TRANSIENT, KafkaTimeoutError)):
-        return True
-    return isinstance(error, KafkaError) and bool(error.retriable)
 
 
 # publishes records and returns once the broker has them all
@@ -202,6 +189,10 @@ class BatchConsumerService(mode.Service):
         self._producer = AIOKafkaProducer(**kafka.producer_config(linger_ms=2))
         await self._producer.start()
         await self._consumer.start()
+
+    def holds_partitions(self) -> bool:
+        """Whether the group has assigned this worker partitions of its input."""
+        return self._consumer is not None and bool(self._consumer.assignment())
 
     async def on_stop(self) -> None:
         if self._consumer is not None:

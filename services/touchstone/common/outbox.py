@@ -17,6 +17,7 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from touchstone.common.consumers import publish
+from touchstone.common.outages import log_failure
 from touchstone.common.record_size import sendable_or_dead_letter
 from touchstone.common.settings import Settings
 from touchstone.common.topics import Outgoing, headers_from_json, headers_to_json
@@ -105,8 +106,8 @@ class OutboxRelay(mode.Service):
                 relayed = await self.relay_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox relay of %s failed; retrying", self.schema)
+            except Exception as error:
+                log_failure(log, f"outbox relay of {self.schema} failed", error)
                 relayed = 0
             if relayed == 0:
                 await asyncio.sleep(IDLE_POLL_S)

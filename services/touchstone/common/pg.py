@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -74,9 +75,19 @@ def create_scratch_database(database_url: str, prefix: str) -> tuple[str, Callab
     return make_conninfo(database_url, dbname=name), drop
 
 
-def open_pool(database_url: str, *, max_size: int = 4) -> AsyncConnectionPool:
-    """An async pool, not yet opened: open it inside the event loop that will use it."""
-    return AsyncConnectionPool(database_url, min_size=1, max_size=max_size, open=False)
+def open_pool(
+    database_url: str, *, max_size: int = 4, timeout_s: float = 30.0
+) -> AsyncConnectionPool:
+    """An async pool, not yet opened: open it inside the event loop that will use it. A
+    connection not had within timeout_s (connecting included) is PoolTimeout: fail fast."""
+    return AsyncConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=max_size,
+        open=False,
+        timeout=timeout_s,
+        kwargs={"connect_timeout": max(2, math.ceil(timeout_s))},  # libpq: whole seconds, >= 2
+    )
 
 
 BEGINNING = datetime.fromisoformat("0001-01-01T00:00:00+00:00")  # keyset start: before any event

@@ -17,6 +17,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
+from touchstone.common.outages import DATABASE_AWAY
+
 log = logging.getLogger(__name__)
 
 # what a server interceptor calls to reach the next interceptor, or the servicer's handler
@@ -73,6 +75,13 @@ class AlreadyExists(ApiError):
     code = code_pb2.ALREADY_EXISTS
 
 
+class Unavailable(ApiError):
+    """The service cannot answer now (its database is away): UNAVAILABLE, retry shortly."""
+
+    code = code_pb2.UNAVAILABLE
+    retry_after_s = 1
+
+
 def require(field: str, value: str) -> str:
     """The value of a required string field, or InvalidArgument naming the field."""
     if not value:
@@ -95,6 +104,10 @@ def rich_status(error: ApiError) -> grpc.Status:
         status = status_pb2.Status(
             code=code_pb2.INVALID_ARGUMENT, message=str(error), details=[detail]
         )
+    elif isinstance(error, Unavailable):
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.RetryInfo(retry_delay={"seconds": error.retry_after_s}))
+        status = status_pb2.Status(code=error.code, message=str(error), details=[detail])
     else:
         status = status_pb2.Status(code=error.code, message=str(error))
     return rpc_status.to_status(status)
@@ -105,13 +118,21 @@ R = TypeVar("R")
 Method = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[T]]
 
 
+DATABASE_AWAY_MESSAGE = "the database is unreachable right now; try again shortly"
+
+
 def rpc_method(method: Method[T]) -> Method[T]:
-    """Map ApiError raised by a servicer method to its rich gRPC status."""
+    """Map ApiError raised by a servicer method to its rich gRPC status, and the database
+    being away to UNAVAILABLE (within TOUCHSTONE_DATABASE_TIMEOUT_S, not the caller's deadline)."""
 
     @functools.wraps(method)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> T:
         try:
-            return await method(self, request, context)
+            try:
+                return await method(self, request, context)
+            except DATABASE_AWAY as away:
+                log.warning("%s: %s", method.__name__, away)
+                raise Unavailable(DATABASE_AWAY_MESSAGE) from away
         except ApiError as error:
             await context.abort_with_status(rich_status(error))
             raise  # unreachable: abort raises
@@ -177,6 +198,11 @@ class PageRequest:
         return encode_page_token(at.isoformat(), last_id)
 
 
+LIVENESS = "liveness"  # the health service name that only says the process answers (k8s liveness)
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
 @dataclass(frozen=True)
 class ServiceBinding:
     """A servicer and how to add it to a server."""
@@ -192,9 +218,12 @@ async def start_server(
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     credentials: grpc.ServerCredentials | None = None,
     max_request_bytes: int = 4 * 1024 * 1024,
+    ready: bool = True,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     """Start a grpc.aio server with the bindings, the health service and reflection; TLS with
-    the credentials, plaintext without."""
+    the credentials, plaintext without. Health: LIVENESS is SERVING while the server runs; the
+    whole server ("") and each bound service start SERVING if ready, else NOT_SERVING until a
+    readiness watch says otherwise."""
     server = grpc.aio.server(
         interceptors=list(interceptors),
         options=[("grpc.max_receive_message_length", max_request_bytes)],
@@ -220,7 +249,9 @@ async def start_server(
     if bound == 0:
         raise OSError(f"cannot listen on {address}: is the port taken?")
     await server.start()
+    await health_servicer.set(LIVENESS, SERVING)
+    status = SERVING if ready else NOT_SERVING
     for name in ["", *names]:
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await health_servicer.set(name, status)
     log.info("gRPC listening on %s: %s", address, ", ".join(names))
     return server, health_servicer

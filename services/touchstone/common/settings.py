@@ -35,6 +35,8 @@ class Settings:
     database_tls_cert: Path | None = None  # this client's certificate for mutual TLS ...
     database_tls_key: Path | None = None  # ... and key
     database_plaintext: bool = False  # allow an unencrypted database beyond loopback
+    database_timeout_s: float = 3.0  # the longest a query waits for a connection (connecting
+    # included) before it fails UNAVAILABLE; readiness checks the database within it too
     state_dir: Path = Path(".touchstone")
     grpc_host: str = "127.0.0.1"
     grpc_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_GRPC_PORTS))
@@ -154,6 +156,9 @@ class Settings:
             database_tls_cert=_path(env.get("TOUCHSTONE_DATABASE_TLS_CERT")),
             database_tls_key=_path(env.get("TOUCHSTONE_DATABASE_TLS_KEY")),
             database_plaintext=_flag(env.get("TOUCHSTONE_DATABASE_PLAINTEXT"), default=False),
+            database_timeout_s=float(
+                env.get("TOUCHSTONE_DATABASE_TIMEOUT_S", base.database_timeout_s)
+            ),
             state_dir=Path(env.get("TOUCHSTONE_STATE_DIR", str(base.state_dir))),
             grpc_host=env.get("TOUCHSTONE_GRPC_HOST", base.grpc_host),
             grpc_ports=ports,
@@ -218,6 +223,7 @@ class Settings:
             "TOUCHSTONE_KAFKA_PLAINTEXT": "1" if self.kafka_plaintext else "0",
             "TOUCHSTONE_DATABASE_URL": self.database_url,
             "TOUCHSTONE_DATABASE_PLAINTEXT": "1" if self.database_plaintext else "0",
+            "TOUCHSTONE_DATABASE_TIMEOUT_S": str(self.database_timeout_s),
             "TOUCHSTONE_STATE_DIR": str(self.state_dir),
             "TOUCHSTONE_GRPC_HOST": self.grpc_host,
             "TOUCHSTONE_TOPIC_PARTITIONS": str(self.topic_partitions),

@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from touchstone.common.outages import log_failure
 from touchstone.common.rpc import ApiError, FailedPrecondition, rich_status
 from touchstone.common.settings import Settings
 
@@ -140,8 +141,8 @@ class TopicFeed(Generic[M]):
                 await self._tail_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("feed of %s lost the broker; retrying", self.topic)
+            except Exception as error:
+                log_failure(log, f"feed of {self.topic} lost the broker", error)
                 await asyncio.sleep(RETRY_S)
 
     async def _tail_once(self) -> None:

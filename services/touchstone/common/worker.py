@@ -34,7 +34,13 @@ from touchstone.common.pg import (
     open_pool,
     schema_exists,
 )
-from touchstone.common.rpc import ServiceBinding, start_server
+from touchstone.common.readiness import (
+    BrokerCheck,
+    Readiness,
+    database_check,
+    partitions_check,
+)
+from touchstone.common.rpc import NOT_SERVING, SERVING, ServiceBinding, start_server
 from touchstone.common.settings import Settings
 from touchstone.common.topics import CONTACTS_PROFILES
 from touchstone.common.transport import PlaintextRefused, ServerTls, server_tls
@@ -139,7 +145,16 @@ class GrpcService(mode.Service):
             [GrpcMetrics(self.service), *self.interceptors],
             self.tls.credentials() if self.tls else None,
             self.max_request_bytes,
+            ready=False,  # until the readiness watch has checked
         )
+
+    async def set_ready(self, ready: bool) -> None:
+        """SERVING or NOT_SERVING for the whole server and each service it binds."""
+        if self._health is None:
+            return
+        status = SERVING if ready else NOT_SERVING
+        for name in ["", *(b.full_name for b in self.bindings)]:
+            await self._health.set(name, status)
 
     async def on_stop(self) -> None:
         if self._health is not None:
@@ -201,7 +216,7 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     """Migrate the schema, then run the worker until it is told to stop (SIGINT or SIGTERM)."""
     refuse_during_replay(settings.database, spec.name)
     apply_migrations(settings.database, spec.name, *spec.migration_sources)
-    pool = open_pool(settings.database)
+    pool = open_pool(settings.database, timeout_s=settings.database_timeout_s)
     store = spec.store(pool, settings)
     handler = spec.batch_handler(store, settings)
     serve_metrics(settings.grpc_host, settings.metrics_ports.get(spec.name, 0), spec.name)
@@ -221,6 +236,13 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     )
     if spec.background is not None:
         extra.extend(spec.background(store, settings))
+
+    def readiness(holds_partitions: Callable[[], bool]) -> Readiness:
+        timeout = settings.database_timeout_s
+        checks = [database_check(pool, timeout), partitions_check(holds_partitions)]
+        broker = BrokerCheck(settings.kafka, timeout)
+        return Readiness(spec.name, grpc_service, checks, broker)
+
     if settings.consumer == "faust":
         app = faust_app(spec.name, settings)
         attach_faust_agent(app, spec.consumed_topics, handler, settings, spec.dead_letter_topic)
@@ -229,6 +251,7 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
             PostgresPoolService(pool),
             grpc_service,
             *extra,
+            readiness(lambda: bool(app.consumer.assignment())),
             loglevel=loglevel,
             logging_config=logging_config(spec.name, loglevel),
             quiet=True,
@@ -242,6 +265,7 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
             grpc_service,
             consumer,
             *extra,
+            readiness(consumer.holds_partitions),
             loglevel=loglevel,
             logging_config=logging_config(spec.name, loglevel),
             quiet=True,
