@@ -7,7 +7,7 @@ from loyalty.history import LOST_MOMENT, PURCHASE, RECOVERY, ValueChange
 from loyalty.tiers import TierChanged
 from loyalty.valuation import AtRisk, Recovery
 from touchstone.common.decoding import UnusableRecord, checked_time
-from touchstone.common.ids import derived_id
+from touchstone.common.ids import content_id
 from touchstone.common.prototime import to_timestamp
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.loyalty.v1 import events_pb2 as pb
@@ -60,32 +60,31 @@ def value_message(value: CustomerValue) -> pb.CustomerValue:
 
 
 def value_updated(value: CustomerValue, revision: int = 0) -> pb.ValueUpdated:
-    """ValueUpdated; its id names the customer's state (and, once merges touched them, how many
-    did: the same value before a merge and after its unmerge is news again), so replays dedupe."""
-    state = (str(value.purchases), value.as_of.isoformat(), str(value.churn_risk))
-    merges = (f"links-{revision}",) if revision else ()
-    event_id = derived_id("value", value.customer_id, *state, *merges)
-    return pb.ValueUpdated(event_id=event_id, value=value_message(value))
+    """ValueUpdated; its id is a function of the whole value (and, once merges touched the
+    customer, of how many did: the same value before a merge and after its unmerge is news
+    again), so a replay or redelivery dedupes and different values never share an id."""
+    event = pb.ValueUpdated(value=value_message(value))
+    merges = f"links-{revision}" if revision else ""
+    event.event_id = content_id("value" + merges, value.customer_id, event)
+    return event
 
 
 def at_risk_updated(
     customer_id: str, value: CustomerValue | None, at_risk: AtRisk
 ) -> pb.ValueUpdated:
-    """ValueUpdated for a lost moment: what it put at risk, and the customer's value now."""
-    state = (str(at_risk.value_at_risk_minor), str(at_risk.risk_after), str(at_risk.recovered))
-    return pb.ValueUpdated(
-        event_id=derived_id("value-at-risk", at_risk.moment_id, *state),
+    """ValueUpdated for a lost moment: what it put at risk, and the customer's value as loyalty
+    had it then; its id is a function of both (the value then depends on what had arrived)."""
+    event = pb.ValueUpdated(
         value=value_message(value) if value else pb.CustomerValue(customer_id=customer_id),
         at_risk=at_risk_message(at_risk),
     )
+    event.event_id = content_id("value-at-risk", at_risk.moment_id, event)
+    return event
 
 
 def tier_changed(change: TierChanged) -> pb.ValueUpdated:
-    """ValueUpdated for a change of tier; its id names the change and the customer's value, so
-    replays dedupe."""
-    state = (change.site_id, change.previous_tier, change.tier, str(change.lifetime_value_minor))
-    return pb.ValueUpdated(
-        event_id=derived_id("tier", change.customer_id, *state, str(change.site_customers)),
+    """ValueUpdated for a change of tier; its id is a function of the whole change."""
+    event = pb.ValueUpdated(
         value=pb.CustomerValue(customer_id=change.customer_id),
         tier_change=pb.TierChange(
             site_id=change.site_id,
@@ -97,6 +96,8 @@ def tier_changed(change: TierChanged) -> pb.ValueUpdated:
             lifetime_value_minor=change.lifetime_value_minor,
         ),
     )
+    event.event_id = content_id("tier", change.customer_id, event)
+    return event
 
 
 def at_risk_message(at_risk: AtRisk) -> pb.ValueAtRisk:

@@ -13,7 +13,7 @@ from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy, lifetime_value
 from loyalty.handlers import ValueCustomers
 from tests.builders import T0, payment, record, recorded, touchpoint, value_records
 from tests.memory_stores import MemoryLoyaltyStore
-from touchstone.common.ids import derived_id
+from touchstone.common.ids import content_id
 from touchstone.common.topics import LOYALTY_DLQ, LOYALTY_VALUES, Outgoing
 from touchstone.contacts.v1.touchpoint_pb2 import Money
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
@@ -107,10 +107,11 @@ def test_touchpoints_without_a_purchase_publish_and_store_nothing() -> None:
     assert (store.purchases, store.values) == ({}, {})
 
 
-def test_the_value_event_is_named_after_the_customers_state() -> None:
+def test_the_value_event_is_named_after_the_whole_value_it_tells() -> None:
     (out,) = handle(MemoryLoyaltyStore(), record(paid(250_000)))
     event = updated(out)
-    assert event.event_id == derived_id("value", "cust-1", "1", T0.isoformat(), "0.200000")
+    unnamed = ValueUpdated(value=event.value)
+    assert event.event_id == content_id("value", "cust-1", unnamed)
     assert dict(out.headers)["ce_id"] == event.event_id.encode()
     assert (event.value.lifetime_value_minor, event.value.expected_years) == (5_069_500, 5.0)
 

@@ -1,0 +1,144 @@
+"""The four services' real handlers over memory stores, wired topic to topic as the broker wires
+them: for tests of what the whole pipeline decides whatever the batching, the interleaving of
+partitions and redelivery.
+
+Each topic is partitioned by record key; each service consumes its topics (its ServiceSpec's)
+from its own positions, in batches a test chooses, and what it returns (and what its store put
+in its outbox) is appended to the topics. `redeliver` puts every service back to offset 0, as
+a crash before any commit would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from contacts.service import SPEC as CONTACTS
+from journey.service import SPEC as JOURNEY
+from loyalty.service import SPEC as LOYALTY
+from notify.service import SPEC as NOTIFY
+from tests.memory_stores import (
+    MemoryContactsStore,
+    MemoryJourneyStore,
+    MemoryLoyaltyStore,
+    MemoryNotifyStore,
+)
+from touchstone.common.consumers import handle_until_done
+from touchstone.common.settings import Settings
+from touchstone.common.topics import TOUCHPOINTS, Incoming, Outgoing, header_map
+from touchstone.common.worker import ServiceSpec
+from touchstone.publisher import Record
+from touchstone.simulator import generate_visits, timed_records
+
+SPECS: dict[str, ServiceSpec] = {s.name: s for s in (CONTACTS, JOURNEY, LOYALTY, NOTIFY)}
+PARTITIONS = 4
+ARRIVAL_LAG = timedelta(seconds=1)  # a touchpoint reaches the broker this long after it happened
+
+
+def new_stores() -> dict[str, Any]:
+    return {
+        "contacts": MemoryContactsStore(),
+        "journey": MemoryJourneyStore(),
+        "loyalty": MemoryLoyaltyStore(),
+        "notify": MemoryNotifyStore(),
+    }
+
+
+@dataclass
+class Pipeline:
+    """Topics, each service's store, handler and positions."""
+
+    partitions: int = PARTITIONS
+    stores: dict[str, Any] = field(default_factory=new_stores)
+    topics: dict[str, list[list[Incoming]]] = field(default_factory=dict)
+    positions: dict[str, dict[tuple[str, int], int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        settings = Settings()
+        self.handlers = {
+            name: SPECS[name].batch_handler(store, settings) for name, store in self.stores.items()
+        }
+        for name in self.stores:
+            self.positions[name] = {}
+
+    def append(self, topic: str, key: bytes, value: bytes, headers: Any, timestamp_ms: int) -> None:
+        """A record on the topic, in the partition its key picks."""
+        partition = zlib.crc32(key) % self.partitions
+        log = self.topics.setdefault(topic, [[] for _ in range(self.partitions)])[partition]
+        log.append(
+            Incoming(topic, partition, len(log), key, value, header_map(headers), timestamp_ms)
+        )
+
+    def publish(self, records: Iterable[Outgoing], timestamp_ms: int) -> None:
+        for r in records:
+            self.append(r.topic, r.key, r.value, r.headers, timestamp_ms)
+
+    def pending(self, service: str) -> list[tuple[str, int]]:
+        """The (topic, partition)s holding records the service has not taken yet."""
+        at = self.positions[service]
+        return [
+            (topic, p)
+            for topic in SPECS[service].consumed_topics
+            for p, log in enumerate(self.topics.get(topic, []))
+            if at.get((topic, p), 0) < len(log)
+        ]
+
+    def take(self, service: str, rng: random.Random, most: int) -> list[Incoming]:
+        """Up to `most` records of the service's topics, each partition in order, partitions
+        interleaved as rng picks (as a consumer's fetches interleave them)."""
+        at, batch = self.positions[service], []
+        while len(batch) < most and (open_ := self.pending(service)):
+            topic, p = rng.choice(open_)
+            batch.append(self.topics[topic][p][at.get((topic, p), 0)])
+            at[(topic, p)] = at.get((topic, p), 0) + 1
+        return batch
+
+    def step(self, service: str, rng: random.Random, most: int) -> bool:
+        """Handle one batch of the service's input; False if it had none."""
+        batch = self.take(service, rng, most)
+        if not batch:
+            return False
+        handler, dlq = self.handlers[service], SPECS[service].dead_letter_topic
+        out = asyncio.run(handle_until_done(handler, batch, dlq))
+        stamp = max(r.timestamp_ms for r in batch)
+        self.publish(out, stamp)
+        outbox = getattr(self.stores[service], "outbox", None)
+        if outbox:
+            self.publish(list(outbox), stamp)
+            outbox.clear()
+        return True
+
+    def run(self, rng: random.Random, most: Sequence[int] = (1, 500)) -> None:
+        """Until every service has taken everything: a service at random, a batch of a size
+        between most[0] and most[1] at random."""
+        while busy := [s for s in self.stores if self.pending(s)]:
+            self.step(rng.choice(busy), rng, rng.randint(most[0], most[1]))
+
+    def redeliver(self) -> None:
+        """Every service back to offset 0: everything it took comes again."""
+        for at in self.positions.values():
+            at.clear()
+
+    def records(self, topic: str) -> list[Incoming]:
+        return [r for log in self.topics.get(topic, []) for r in log]
+
+
+def simulated_touchpoints(
+    seed: int, start: datetime, visits: int, bad_share: float = 0.0
+) -> list[tuple[Record, int]]:
+    """The simulator's visits as touchpoints.v1 records with their broker timestamps, in the
+    order a live producer sends them (event time)."""
+    timed = timed_records(generate_visits(seed, start, visits), bad_share, seed)
+    stamped = [(record, int((at + ARRIVAL_LAG).timestamp() * 1000)) for at, record in timed]
+    return sorted(stamped, key=lambda pair: pair[1])
+
+
+def fed(pipeline: Pipeline, touchpoints: Sequence[tuple[Record, int]]) -> Pipeline:
+    for record, stamp in touchpoints:
+        pipeline.append(TOUCHPOINTS, record.key, record.value, record.headers, stamp)
+    return pipeline
