@@ -430,6 +430,9 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
             self.purchases.setdefault(p.event_id, p)
         for x in facts.losses:
             self.losses.setdefault(x.moment.moment_id, x)
+        cases = {c.case_id for c in facts.reopened}
+        reopened = {m for m, r in self.recovered.items() if r.case_id in cases}
+        self.recovered = {m: r for m, r in self.recovered.items() if m not in reopened}
         for r in facts.recoveries:
             self.recovered.setdefault(r.moment_id, r)
         self.erased.update(facts.erased)
@@ -483,7 +486,7 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
             if (n := sum(c.survivor_id in g or c.absorbed_id in g for c in folded))
         }
         changes = [c for site in sorted(sites) for c in self._retier(site)]
-        return Folded(kept, changes, revisions)
+        return Folded(kept, changes, revisions, reopened - {r.moment_id for r in facts.recoveries})
 
     def _presence(self, group: tuple[str, ...]) -> SilenceClock | None:
         seen = [self.last_contact[m] for m in group if m in self.last_contact]

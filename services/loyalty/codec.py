@@ -5,7 +5,7 @@ from __future__ import annotations
 from loyalty.domain import CustomerValue, Purchase
 from loyalty.history import LOST_MOMENT, PURCHASE, RECOVERY, ValueChange
 from loyalty.tiers import TierChanged
-from loyalty.valuation import AtRisk, Recovery
+from loyalty.valuation import AtRisk, Facts, Recovery, Reopening
 from touchstone.common.decoding import UnusableRecord, checked_time
 from touchstone.common.ids import content_id
 from touchstone.common.prototime import to_timestamp
@@ -30,15 +30,25 @@ def purchase_of(recorded: TouchpointRecorded) -> Purchase | None:
     )
 
 
-def recoveries_of(event: CaseEvent) -> list[Recovery]:
-    """The lost moments a case event reports recovered: none unless the case was recovered."""
-    if event.WhichOneof("change") != "recovered":
-        return []
+def case_facts(event: CaseEvent, customer_id: str) -> Facts:
+    """What a case event tells loyalty (its record's key is the customer id): the moments it
+    reports recovered, or that the case is no longer recovered (a lost moment joined it, or it
+    closed as lost); nothing for its other changes."""
+    change = event.WhichOneof("change")
+    if change in ("joined", "lost"):
+        case_id = event.joined.case_id if change == "joined" else event.lost.case_id
+        if not case_id or not customer_id:
+            raise UnusableRecord(f"{change}: case_id and the record key are required")
+        return Facts(reopened=[Reopening(case_id, customer_id)])
+    if change != "recovered":
+        return Facts()
     case = event.recovered
     if not case.case_id or not case.customer_id or not case.moment_ids:
         raise UnusableRecord("recovered: case_id, customer_id and moment_ids are required")
     at = checked_time(case.recovered_at, "recovered.recovered_at")
-    return [Recovery(m, case.customer_id, case.case_id, at) for m in case.moment_ids]
+    return Facts(
+        recoveries=[Recovery(m, case.customer_id, case.case_id, at) for m in case.moment_ids]
+    )
 
 
 def value_message(value: CustomerValue) -> pb.CustomerValue:

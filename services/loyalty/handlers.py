@@ -14,8 +14,8 @@ from datetime import datetime
 from loyalty.churn import ChurnModel, LostMoment, load_model
 from loyalty.codec import (
     at_risk_updated,
+    case_facts,
     purchase_of,
-    recoveries_of,
     tier_changed,
     value_updated,
 )
@@ -74,7 +74,8 @@ def facts_of(record: Incoming) -> Facts:
         loss = loss_of(record)
         return Facts(losses=[loss] if loss else [])
     if record.topic == NOTIFY_CASES:
-        return Facts(recoveries=recoveries_of(parse_record(record, CaseEvent)))
+        customer_id = (record.key or b"").decode("utf-8", "replace")
+        return case_facts(parse_record(record, CaseEvent), customer_id)
     if record.topic == CONTACTS_PROFILES:
         event = parse_record(record, CustomerEvent)
         if (link := link_change_of(event)) is not None:
@@ -132,7 +133,7 @@ class ValueCustomers:
                 outgoing.append(dead_letter_unusable(record, LOYALTY_DLQ, error))
         facts = Facts.combined(parts)
         folded = await self.store.fold(facts, self.value)
-        changed = facts.moment_ids
+        changed = facts.moment_ids | folded.reopened
         for customer, valuation_now in sorted(folded.valued.items()):
             value = valuation_now.value
             at_risk = [r for r in valuation_now.at_risk if r.moment_id in changed]

@@ -110,6 +110,7 @@ class Folded:
     valued: dict[str, Valuation]
     tier_changes: list[TierChanged]
     revisions: dict[str, int] = field(default_factory=dict)  # merges touching each customer
+    reopened: set[str] = field(default_factory=set)  # moments no longer recovered
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,10 @@ def retier_statement(tiers: Sequence[Tier]) -> sql.Composed:
     return sql.SQL(RETIER).format(sites=sql.Placeholder("sites"), tier_of_rank=tier_of_rank)
 
 
+DROP_RECOVERIES = """
+DELETE FROM loyalty.recoveries WHERE case_id = ANY(%s) RETURNING moment_id
+"""
+
 SAVE_RECOVERIES = f"""
 INSERT INTO loyalty.recoveries ({", ".join(RECOVERY_COLUMNS)})
 SELECT * FROM unnest(
@@ -450,7 +455,7 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         if not facts.customers and not facts.contacts:
             return Folded({}, [])
         async with self.pool.connection() as conn, conn.transaction():
-            await self._save(conn, facts)
+            reopened = await self._save(conn, facts)
             customers = sorted(set(facts.customers) | await self._silence_moved(conn, facts))
             if not customers:
                 return Folded({}, [])
@@ -478,7 +483,7 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
                 await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
             changes = await self._retier(conn, sorted(sites))
         kept = {r: v for r, v in valued.items() if r not in erased}
-        return Folded(kept, changes, revisions)
+        return Folded(kept, changes, revisions, reopened)
 
     @staticmethod
     async def _silence_moved(conn: AsyncConnection, facts: Facts) -> set[str]:
@@ -552,12 +557,18 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         return sorted(changes, key=lambda t: (t.site_id, t.rank))
 
     @staticmethod
-    async def _save(conn: AsyncConnection, facts: Facts) -> None:
-        """Store each fact once."""
+    async def _save(conn: AsyncConnection, facts: Facts) -> set[str]:
+        """Store each fact once (reopened cases' recoveries dropped before the batch's own are
+        kept); the moments no longer recovered."""
         if facts.purchases:
             await conn.execute(SAVE_PURCHASES, columns(facts.purchases, PURCHASE_COLUMNS))
         if facts.losses:
             await conn.execute(SAVE_LOSSES, loss_columns(facts.losses))
+        reopened: set[str] = set()
+        if facts.reopened:
+            cases = sorted({c.case_id for c in facts.reopened})
+            dropped = await (await conn.execute(DROP_RECOVERIES, (cases,))).fetchall()
+            reopened = {moment for (moment,) in dropped}
         if facts.recoveries:
             await conn.execute(SAVE_RECOVERIES, columns(facts.recoveries, RECOVERY_COLUMNS))
         if facts.erased:
@@ -566,6 +577,7 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
             await conn.execute(SAVE_CONTACTS, latest_contacts(facts.contacts))
             await conn.execute(SAVE_CLOCKS, lane_clocks(facts.contacts))
         await fold_links_in(conn, SCHEMA, facts.links)
+        return reopened - {r.moment_id for r in facts.recoveries}
 
     async def get_history(self, customer_id: str) -> History | None:
         group = await self.customer_group(customer_id)

@@ -78,24 +78,46 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class Reopening:
+    """A case no longer recovered: a lost moment joined it (notify tells the recovery again,
+    naming every moment, if it still holds) or it closed as lost. Its moments count unrecovered
+    until it is told recovered again."""
+
+    case_id: str
+    customer_id: str
+
+
+@dataclass(frozen=True)
 class Facts:
-    """What a batch brings loyalty: new purchases, lost moments and recoveries, and contacts'
-    merges, unmerges and erasures."""
+    """What a batch brings loyalty: new purchases, lost moments, recoveries and reopened cases,
+    and contacts' merges, unmerges and erasures."""
 
     purchases: Sequence[Purchase] = ()
     losses: Sequence[Loss] = ()
-    recoveries: Sequence[Recovery] = ()
+    recoveries: Sequence[Recovery] = ()  # after the reopenings: the store drops those first
+    reopened: Sequence[Reopening] = ()
     links: Sequence[LinkChange] = ()
     erased: Sequence[str] = ()  # customer ids contacts erased
     contacts: Sequence[Contact] = ()  # every recorded touchpoint, for silence
 
     @staticmethod
     def combined(parts: Sequence[Facts]) -> Facts:
-        """Every part's facts together."""
+        """Every part's facts together; recovery folded in their order, as if one by one: a
+        reopening drops the recoveries its case was told before it, and a moment keeps the
+        first recovery told since its case last reopened."""
+        recoveries: dict[str, Recovery] = {}
+        reopened: dict[str, Reopening] = {}
+        for part in parts:
+            for case in part.reopened:
+                reopened[case.case_id] = case
+                recoveries = {m: r for m, r in recoveries.items() if r.case_id != case.case_id}
+            for r in part.recoveries:
+                recoveries.setdefault(r.moment_id, r)
         return Facts(
             purchases=[p for f in parts for p in f.purchases],
             losses=[x for f in parts for x in f.losses],
-            recoveries=[r for f in parts for r in f.recoveries],
+            recoveries=list(recoveries.values()),
+            reopened=list(reopened.values()),
             links=[c for f in parts for c in f.links],
             erased=[e for f in parts for e in f.erased],
             contacts=[c for f in parts for c in f.contacts],
@@ -106,6 +128,7 @@ class Facts:
         """Every customer id the facts concern, sorted."""
         ids = {p.customer_id for p in self.purchases} | {x.customer_id for x in self.losses}
         ids |= {r.customer_id for r in self.recoveries} | set(self.erased)
+        ids |= {c.customer_id for c in self.reopened}
         linked = {c.survivor_id for c in self.links} | {c.absorbed_id for c in self.links}
         return sorted(ids | linked)
 

@@ -13,7 +13,7 @@ from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
 from loyalty.store import Standing
 from loyalty.tiers import Tier
-from loyalty.valuation import Contact, Facts, Loss, Recovery
+from loyalty.valuation import Contact, Facts, Loss, Recovery, Reopening
 from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 from touchstone.common.customer_links import LinkChange
@@ -155,6 +155,25 @@ def test_a_recovery_counts_whether_it_comes_before_or_after_its_moment(loyalty_s
             at_risk.saved_minor,
         )
         assert vnd.recovered_moments == 1
+
+    run(loyalty_store, scenario)
+
+
+def test_a_reopened_case_drops_its_recoveries_and_names_the_moments_it_reopened(
+    loyalty_store,
+) -> None:
+    recovery = Recovery("m1", "c1", "case-1", T0 + timedelta(days=2))
+    other = Recovery("m9", "c1", "case-9", T0 + timedelta(days=2))
+
+    async def scenario(store) -> None:
+        await store.fold(Facts([bought(0)], [loss(1, days=1), loss(9, days=1)]), valued)
+        await store.fold(Facts(recoveries=[recovery, other]), valued)
+        folded = await store.fold(Facts(reopened=[Reopening("case-1", "c1")]), valued)
+        assert folded.reopened == {"m1"}
+        recovered = {r.moment_id: r.recovered for r in folded.valued["c1"].at_risk}
+        assert recovered == {"m1": False, "m9": True}  # only its own case's moment
+        again = await store.fold(Facts(reopened=[Reopening("case-1", "c1")]), valued)
+        assert again.reopened == set()  # redelivered: nothing left to reopen
 
     run(loyalty_store, scenario)
 
