@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -24,6 +24,7 @@ from touchstone.common.prototime import to_datetime
 from touchstone.common.rpc import (
     AlreadyExists,
     InvalidArgument,
+    Overloaded,
     PageRequest,
     require,
     rpc_method,
@@ -71,12 +72,30 @@ class ContactsApi(ProfileMethods, DeadLetterMethods, pb_grpc.ContactsServiceServ
 
     store: ContactsTables
 
-    def __init__(self, store: ContactsTables, policy: IngestPolicy = DEFAULT_INGEST_POLICY) -> None:
+    def __init__(
+        self,
+        store: ContactsTables,
+        policy: IngestPolicy = DEFAULT_INGEST_POLICY,
+        backlog: Callable[[], int] = lambda: 0,
+        max_lag: int = 0,
+    ) -> None:
         self.store = store
         self.policy = policy
+        self.backlog = backlog  # records contacts' consumer is behind on touchpoints.v1
+        self.max_lag = max_lag  # further behind than this, ingest pushes back (0: never)
+
+    def refuse_if_behind(self) -> None:
+        """Overloaded (RESOURCE_EXHAUSTED, retry later) while contacts is too far behind: a
+        producer that waits loses nothing, one that is taken on now makes the backlog worse."""
+        if self.max_lag and (behind := self.backlog()) > self.max_lag:
+            raise Overloaded(
+                f"contacts is {behind:,} touchpoints behind (more than {self.max_lag:,}, "
+                f"TOUCHSTONE_INGEST_MAX_LAG): retry in {Overloaded.retry_after_s} s"
+            )
 
     async def ingest(self, touchpoints: Sequence[Touchpoint]) -> list[pb.IngestResult]:
         """Admit and record the touchpoints in one transaction; their events via the outbox."""
+        self.refuse_if_behind()
         received_at = datetime.now(UTC)
         results: list[pb.IngestResult] = []
         admitted: list[tuple[int, Admitted]] = []

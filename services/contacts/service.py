@@ -10,6 +10,7 @@ from contacts.handlers import RecordTouchpoints
 from contacts.merge_store import PostgresMerges
 from contacts.profile_store import PostgresProfiles
 from contacts.store import PostgresContactsStore
+from touchstone.common.backlog import BACKLOG
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
@@ -47,7 +48,12 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     store=lambda pool, settings: PostgresContacts(pool),
     handler=lambda store, settings: RecordTouchpoints(store, ingest_policy(settings)),
-    servicer=lambda store, settings: ContactsApi(store, ingest_policy(settings)),
+    servicer=lambda store, settings: ContactsApi(
+        store,
+        ingest_policy(settings),
+        backlog=lambda: BACKLOG.of("contacts"),
+        max_lag=settings.ingest_max_lag,
+    ),
     grpc_service="touchstone.contacts.v1.ContactsService",
     add_servicer=pb_grpc.add_ContactsServiceServicer_to_server,
     relays_outbox=True,

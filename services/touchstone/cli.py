@@ -94,7 +94,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """The whole system with the simulator, and a live summary until Ctrl-C."""
     from touchstone.client import Clients
-    from touchstone.stack import LocalStack
+    from touchstone.lag import LagReader
+    from touchstone.stack import LocalStack, service_spec
     from touchstone.summary import read_summary
 
     stack = LocalStack(settings)
@@ -107,10 +108,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     simulator = _start_simulator(settings, args, stop)
     _print_endpoints(settings)
     console = start_console(settings, args.console_port) if args.console_port else None
+    inputs = {name: service_spec(name).consumed_topics for name in SERVICES}
+    lags = LagReader(settings.kafka, inputs, settings.consumer)
     try:
         with Clients(settings) as clients:
             while not stop.wait(args.interval):
-                print(read_summary(clients).line(stack.services.health()), flush=True)
+                health = stack.services.health()
+                print(read_summary(clients).line(health, lags.read()), flush=True)
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
     finally:
@@ -121,6 +125,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             console.stop()
         if simulator:
             simulator.join(10)
+        lags.close()
         stack.stop()
     return 0
 

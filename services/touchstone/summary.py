@@ -1,7 +1,9 @@
-"""The live summary `touchstone run` prints: touchpoints in, verdicts, open cases, health."""
+"""The live summary `touchstone run` prints: touchpoints in, verdicts, open cases, each
+service's health and lag, and which are behind."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import grpc
@@ -9,6 +11,7 @@ import grpc
 from touchstone.client import Clients
 from touchstone.contacts.v1.contacts_service_pb2 import GetIngestStatsRequest
 from touchstone.journey.v1.journey_service_pb2 import GetScoreStatsRequest
+from touchstone.lag import behind
 from touchstone.notify.v1.events_pb2 import CASE_STATUS_OPEN
 from touchstone.notify.v1.notify_service_pb2 import ListCasesRequest
 
@@ -25,15 +28,26 @@ class Summary:
     open_cases: int = 0
     vocabulary_gaps: int = 0  # words (or values) recorded touchpoints carried that no stage knows
 
-    def line(self, health: dict[str, str]) -> str:
-        """One printable line."""
-        up = " ".join(f"{n}:{'up' if s == 'SERVING' else s.lower()}" for n, s in health.items())
+    def line(self, health: dict[str, str], lags: Mapping[str, int | None] | None = None) -> str:
+        """One printable line: the figures, each service's health and lag (records not yet
+        taken), and which services are behind."""
+        up = " ".join(
+            f"{n}:{'up' if s == 'SERVING' else s.lower()}{lag_of(n, lags)}"
+            for n, s in health.items()
+        )
+        late = behind(lags or {})
         return (
             f"touchpoints {self.recorded:>8,} | dead-lettered {self.dead_lettered:>5,} | "
             f"wins {self.wins:>7,} | losses {self.losses:>6,} | unscored {self.unscored:>7,} | "
             f"open cases {self.open_cases:>5,} | unknown words {self.vocabulary_gaps:>5,} "
-            f"| {up}"
+            f"| {up}" + (f" | BEHIND: {', '.join(late)}" if late else "")
         )
+
+
+def lag_of(name: str, lags: Mapping[str, int | None] | None) -> str:
+    """' lag N' for the service, '' when unknown."""
+    lag = (lags or {}).get(name)
+    return "" if lag is None else f" lag {lag:,}"
 
 
 def read_summary(clients: Clients, timeout: float = 2.0) -> Summary:

@@ -16,6 +16,7 @@ from typing import Any
 import grpc
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from touchstone.common.backlog import BACKLOG
 from touchstone.common.rpc import Continuation, status_name
 from touchstone.common.topics import Incoming, Outgoing
 
@@ -104,7 +105,9 @@ def observe_lag(
 ) -> None:
     """Record a partition's lag after a fetch (highwater None: unknown yet)."""
     if highwater is not None:
-        CONSUMER_LAG.labels(service, topic, str(partition)).set(max(highwater - next_offset, 0))
+        behind = max(highwater - next_offset, 0)
+        CONSUMER_LAG.labels(service, topic, str(partition)).set(behind)
+        BACKLOG.observe(service, topic, partition, behind)
 
 
 class GrpcMetrics(grpc.aio.ServerInterceptor):

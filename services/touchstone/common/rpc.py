@@ -82,6 +82,13 @@ class Unavailable(ApiError):
     retry_after_s = 1
 
 
+class Overloaded(ApiError):
+    """The service is too far behind to take more now: RESOURCE_EXHAUSTED, retry later."""
+
+    code = code_pb2.RESOURCE_EXHAUSTED
+    retry_after_s = 5
+
+
 def require(field: str, value: str) -> str:
     """The value of a required string field, or InvalidArgument naming the field."""
     if not value:
@@ -104,7 +111,7 @@ def rich_status(error: ApiError) -> grpc.Status:
         status = status_pb2.Status(
             code=code_pb2.INVALID_ARGUMENT, message=str(error), details=[detail]
         )
-    elif isinstance(error, Unavailable):
+    elif isinstance(error, (Unavailable, Overloaded)):
         detail = any_pb2.Any()
         detail.Pack(error_details_pb2.RetryInfo(retry_delay={"seconds": error.retry_after_s}))
         status = status_pb2.Status(code=error.code, message=str(error), details=[detail])

@@ -86,6 +86,8 @@ class Settings:
     max_request_bytes: int = 4 * 1024 * 1024  # larger requests end RESOURCE_EXHAUSTED
     max_record_bytes: int = 1_048_576  # every producer's max_request_size and topic's
     # max.message.bytes: one limit, so what a service sends the broker takes
+    ingest_max_lag: int = 100_000  # contacts this many records behind on touchpoints.v1 answers
+    # ingest calls RESOURCE_EXHAUSTED (retry in 5 s) instead of taking more (0: never)
     max_touchpoint_bytes: int = 65_536  # larger touchpoints are refused (field "value"): a
     # recorded touchpoint must fit a record with room to spare
 
@@ -210,6 +212,7 @@ class Settings:
             max_touchpoint_bytes=int(
                 env.get("TOUCHSTONE_MAX_TOUCHPOINT_BYTES", base.max_touchpoint_bytes)
             ),
+            ingest_max_lag=int(env.get("TOUCHSTONE_INGEST_MAX_LAG", base.ingest_max_lag)),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -258,6 +261,7 @@ class Settings:
         env["TOUCHSTONE_MAX_REQUEST_BYTES"] = str(self.max_request_bytes)
         env["TOUCHSTONE_MAX_RECORD_BYTES"] = str(self.max_record_bytes)
         env["TOUCHSTONE_MAX_TOUCHPOINT_BYTES"] = str(self.max_touchpoint_bytes)
+        env["TOUCHSTONE_INGEST_MAX_LAG"] = str(self.ingest_max_lag)
         tls = {
             "TOUCHSTONE_GRPC_TLS_CERT": self.grpc_tls_cert,
             "TOUCHSTONE_GRPC_TLS_KEY": self.grpc_tls_key,
