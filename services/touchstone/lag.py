@@ -4,16 +4,17 @@ operator's tool would, so it tells the truth even about a service that has stopp
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
 
 from touchstone.common.consumers import consumer_group
 from touchstone.common.kafka_connection import KafkaConnection
 
 FETCH_WAIT_MS = 300  # for the fetch that reports each partition's high watermark
+log = logging.getLogger(__name__)
 BEHIND = 1_000  # records: a service further behind than this is named in the summary
 
 
@@ -45,7 +46,9 @@ class LagReader:
                 for p in sorted(self._consumer.partitions_for_topic(t) or ())
             ]
             ends = self._ends(partitions)
-        except KafkaError:
+        except Exception as error:  # KafkaError, or kafka-python's own slips (a KeyError when
+            # a partition is missing from an offsets answer): this reading is unknown, no more
+            log.info("lag of %s unknown: %r", name, error)
             return None
         return sum(max(ends[tp] - max(getattr(done.get(tp), "offset", 0), 0), 0) for tp in ends)
 

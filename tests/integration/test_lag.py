@@ -38,3 +38,18 @@ def test_a_services_lag_is_what_its_group_has_not_committed_on_its_topics(infra:
         assert reader.read() == {name: 6}  # partition 0 has 1 left, partition 1 all 5
     finally:
         reader.close()
+
+
+def test_a_reading_the_client_slips_on_is_unknown_not_a_crash(
+    infra: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = LagReader(infra.kafka, {"journey": ["journey.moments.v1"]}, "aiokafka")
+
+    def slips(partitions: object) -> dict[TopicPartition, int]:
+        raise KeyError(TopicPartition("journey.moments.v1", 0))  # as kafka-python once did
+
+    monkeypatch.setattr(reader, "_ends", slips)
+    try:
+        assert reader.read() == {"journey": None}
+    finally:
+        reader.close()
