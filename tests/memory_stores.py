@@ -19,6 +19,7 @@ from contacts.store import (
     gaps_recorded,
 )
 from journey.deadlines import Deadline
+from journey.lane_clocks import LaneState, after
 from journey.promotions import Promotion
 from journey.settlement_store import BatchKeys, Decide, Ledger, Settlement
 from journey.stage_days import MomentMark, StageFigures, roll_up
@@ -203,7 +204,7 @@ class MemoryJourneyStore(MemoryCustomerLinks):
         self.deadlines: dict[str, Deadline] = {}
         self.kept: dict[str, str] = {}  # deadline id -> moment id
         self.missed: set[str] = set()
-        self.clocks: dict[int, datetime] = {}  # lane -> its clock
+        self.lanes: dict[int, LaneState] = {}  # lane -> its clock and its sources' progress
         self.visit_lanes: dict[str, int] = {}
         self.outbox: list[Outgoing] = []
         self.completed: dict[str, Completion] = {}
@@ -215,12 +216,12 @@ class MemoryJourneyStore(MemoryCustomerLinks):
     async def settle(
         self, keys: BatchKeys, lateness: timedelta, visit_gap: timedelta, decide: Decide
     ) -> list[MomentRow]:
-        clocks = {lane: self.clocks[lane] for lane in keys.times if lane in self.clocks}
-        for lane, time in keys.times.items():
-            times = [t for t in (clocks.get(lane), time) if t is not None]
-            if times:
-                self.clocks[lane] = max(times)
-        watermarks = {lane: self.clocks[lane] for lane in keys.times if lane in self.clocks}
+        before = {lane: self.lanes[lane] for lane in keys.steps if lane in self.lanes}
+        later = {
+            lane: after(before.get(lane, LaneState()), keys.steps[lane]) for lane in keys.steps
+        }
+        self.lanes.update(later)
+        watermarks = {lane: s.clock for lane, s in later.items() if s.clock is not None}
         quiet_since = {lane: w - lateness - visit_gap for lane, w in watermarks.items()}
         visits = [
             v
@@ -232,8 +233,8 @@ class MemoryJourneyStore(MemoryCustomerLinks):
         customers = {*keys.customers, *(v.customer_id for v in visits)}
         open_now = await self.open_deadlines()
         ledger = Ledger(
-            clocks=clocks,
-            watermarks=watermarks,
+            lanes=before,
+            after=later,
             waiting=tuple(d for d in open_now if d.customer_id in customers),
             overdue=tuple(
                 d

@@ -15,10 +15,12 @@ import random
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from contacts.handlers import RecordTouchpoints
 from contacts.service import SPEC as CONTACTS
+from contacts.service import ingest_policy
 from journey.service import SPEC as JOURNEY
 from loyalty.service import SPEC as LOYALTY
 from notify.service import SPEC as NOTIFY
@@ -29,8 +31,10 @@ from tests.memory_stores import (
     MemoryNotifyStore,
 )
 from touchstone.common.consumers import handle_until_done
+from touchstone.common.metrics import MeasuredHandler
+from touchstone.common.progress import GRPC_SOURCE, SourceClocks, progress_records
 from touchstone.common.settings import Settings
-from touchstone.common.topics import TOUCHPOINTS, Incoming, Outgoing, header_map
+from touchstone.common.topics import TOUCHPOINTS, TOUCHPOINTS_DLQ, Incoming, Outgoing, header_map
 from touchstone.common.worker import ServiceSpec
 from touchstone.publisher import Record
 from touchstone.simulator import generate_visits, timed_records
@@ -38,6 +42,7 @@ from touchstone.simulator import generate_visits, timed_records
 SPECS: dict[str, ServiceSpec] = {s.name: s for s in (CONTACTS, JOURNEY, LOYALTY, NOTIFY)}
 PARTITIONS = 4
 ARRIVAL_LAG = timedelta(seconds=1)  # a touchpoint reaches the broker this long after it happened
+END_OF_TIME = datetime(2100, 1, 1, tzinfo=UTC)  # "now" for a pipeline fed everything at once
 
 
 def new_stores() -> dict[str, Any]:
@@ -63,12 +68,24 @@ class Pipeline:
         self.handlers = {
             name: SPECS[name].batch_handler(store, settings) for name, store in self.stores.items()
         }
+        self.sources = SourceClocks()  # contacts' progress through touchpoints.v1, its own
+        self.told: dict[int, datetime] = {}  # the progress told so far, by source
+        contacts = RecordTouchpoints(self.stores["contacts"], ingest_policy(settings), self.sources)
+        self.handlers["contacts"] = MeasuredHandler("contacts", contacts, TOUCHPOINTS_DLQ)
         for name in self.stores:
             self.positions[name] = {}
 
-    def append(self, topic: str, key: bytes, value: bytes, headers: Any, timestamp_ms: int) -> None:
-        """A record on the topic, in the partition its key picks."""
-        partition = zlib.crc32(key) % self.partitions
+    def append(
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes,
+        headers: Any,
+        timestamp_ms: int,
+        partition: int | None = None,
+    ) -> None:
+        """A record on the topic, in the partition given or the one its key picks."""
+        partition = zlib.crc32(key) % self.partitions if partition is None else partition
         log = self.topics.setdefault(topic, [[] for _ in range(self.partitions)])[partition]
         log.append(
             Incoming(topic, partition, len(log), key, value, header_map(headers), timestamp_ms)
@@ -76,7 +93,7 @@ class Pipeline:
 
     def publish(self, records: Iterable[Outgoing], timestamp_ms: int) -> None:
         for r in records:
-            self.append(r.topic, r.key, r.value, r.headers, timestamp_ms)
+            self.append(r.topic, r.key, r.value, r.headers, timestamp_ms, r.partition)
 
     def pending(self, service: str) -> list[tuple[str, int]]:
         """The (topic, partition)s holding records the service has not taken yet."""
@@ -103,6 +120,13 @@ class Pipeline:
         batch = self.take(service, rng, most)
         if not batch:
             return False
+        self.handle(service, batch)
+        return True
+
+    def handle(self, service: str, batch: Sequence[Incoming]) -> None:
+        """The service handles the batch; what it returns and its outbox go on the topics."""
+        if not batch:
+            return
         handler, dlq = self.handlers[service], SPECS[service].dead_letter_topic
         out = asyncio.run(handle_until_done(handler, batch, dlq))
         stamp = max(r.timestamp_ms for r in batch)
@@ -111,7 +135,34 @@ class Pipeline:
         if outbox:
             self.publish(list(outbox), stamp)
             outbox.clear()
-        return True
+        if service == "contacts":
+            self.tell_progress(stamp)
+
+    def tell_progress(self, stamp: int) -> None:
+        """What contacts' consumer and outbox relay tell the lanes after a batch (progress.py):
+        here every input is on the topic from the start, so a partition consumed to its end is
+        done for good, and the outbox is always empty: both claim the end of time."""
+        logs = self.topics.get(TOUCHPOINTS, [])
+        at = self.positions["contacts"]
+        held = {p: at.get((TOUCHPOINTS, p), 0) >= len(log) for p, log in enumerate(logs)}
+        claims = self.sources.claims(held, END_OF_TIME)
+        claims[GRPC_SOURCE] = END_OF_TIME
+        news = {p: at for p, at in claims.items() if self.told.get(p) != at}  # as if throttled
+        self.told.update(news)
+        self.publish(progress_records(news, len(logs), self.partitions), stamp)
+
+    def drain(self, service: str, topic: str, partition: int) -> None:
+        """The service takes everything waiting on one partition, in one batch (a backlog worked
+        through while other partitions wait)."""
+        at = self.positions[service]
+        log = self.topics.get(topic, [[] for _ in range(self.partitions)])[partition]
+        batch = log[at.get((topic, partition), 0) :]
+        at[(topic, partition)] = len(log)
+        self.handle(service, batch)
+
+    def drain_all(self, service: str) -> None:
+        """The service takes everything waiting for it, in one batch."""
+        self.step(service, random.Random(0), 10**9)
 
     def run(self, rng: random.Random, most: Sequence[int] = (1, 500)) -> None:
         """Until every service has taken everything: a service at random, a batch of a size
@@ -139,6 +190,9 @@ def simulated_touchpoints(
 
 
 def fed(pipeline: Pipeline, touchpoints: Sequence[tuple[Record, int]]) -> Pipeline:
+    """The pipeline with the touchpoints on touchpoints.v1, and contacts' first progress told
+    (as its consumer tells it on starting, before its first batch)."""
     for record, stamp in touchpoints:
         pipeline.append(TOUCHPOINTS, record.key, record.value, record.headers, stamp)
+    pipeline.tell_progress(min((stamp for _, stamp in touchpoints), default=0))
     return pipeline

@@ -15,6 +15,7 @@ from contacts.store import (
     gaps_recorded,
 )
 from touchstone.common.metrics import VOCABULARY_GAPS
+from touchstone.common.progress import SOURCE_CLOCKS, SourceClocks
 from touchstone.common.topics import (
     TOUCHPOINTS_DLQ,
     Incoming,
@@ -62,9 +63,15 @@ def count_vocabulary_gaps(rows: Sequence[RecordedTouchpoint], outcomes: Sequence
 class RecordTouchpoints:
     """The contacts batch handler: every record is recorded, a duplicate, or dead-lettered."""
 
-    def __init__(self, store: ContactsStore, policy: IngestPolicy = DEFAULT_INGEST_POLICY) -> None:
+    def __init__(
+        self,
+        store: ContactsStore,
+        policy: IngestPolicy = DEFAULT_INGEST_POLICY,
+        sources: SourceClocks = SOURCE_CLOCKS,
+    ) -> None:
         self.store = store
         self.policy = policy
+        self.sources = sources  # how far each input partition has come (common/progress.py)
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
         """Record the batch in one transaction; re-emit duplicates so a crash loses nothing."""
@@ -84,6 +91,8 @@ class RecordTouchpoints:
             [d for d, _ in rejected],
         )
         count_vocabulary_gaps([a.row for a, _ in admitted], outcomes)
+        for a, record in admitted:
+            self.sources.saw(record.partition, a.row.occurred_at)
         outgoing = [dead_letter_out(r, d) for d, r in rejected]
         for (a, record), outcome in zip(admitted, outcomes, strict=True):
             if outcome is Outcome.CONFLICT:

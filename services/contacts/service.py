@@ -57,6 +57,7 @@ SPEC = ServiceSpec(
     grpc_service="touchstone.contacts.v1.ContactsService",
     add_servicer=pb_grpc.add_ContactsServiceServicer_to_server,
     relays_outbox=True,
+    reports_progress=True,
     follows_merges=False,
     replay=ReplayRules(
         refused="contacts keeps the customers registered, changed, merged and erased over gRPC "

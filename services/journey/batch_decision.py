@@ -3,9 +3,11 @@
 A lane is one partition of journey's input: every contact of the customers keyed to it, with
 their deadlines and visits. Before each record, its lane's clock as it stood then breaks the
 lane's deadlines it has passed and completes the lane's visits whose gap it has passed; then the
-record is scored, keeps or opens its deadlines and joins its visit; then, if it came on time,
-its own time moves its lane's clock. So the same log decides the same losses and completions
-whatever the batches were and however the lanes' records interleave.
+record is scored, keeps or opens its deadlines and joins its visit. The clock moves by what
+contacts tells the lane of each source's progress (lane_clocks.py): the least of them once all
+have spoken, and until then by the lane's own records on time. So the same log decides the same
+losses and completions whatever the batches were and however the lanes' records interleave, and
+a source that lags holds its deadlines back instead of missing them early.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from journey.deadlines import Deadline, Opening, deadlines_opened, first_waiting
 from journey.deadlines import kept as kept_judgement
 from journey.deadlines import missed as missed_judgement
 from journey.domain import Judgement, Standard, score, verdict_of
+from journey.lane_clocks import LaneState, Progress
 from journey.moment_records import completion_of, moment_record, opening_of, row_of
 from journey.settlement_store import Ledger, MissedDeadline, Settlement
 from journey.stage_days import MomentMark, StageDay
@@ -87,7 +90,7 @@ class BatchDecision:
         self.versions = versions
         self.rules = versions.base  # what every version shares: calendars, gaps, lateness
         self.ledger = ledger
-        self.clocks = dict(ledger.clocks)  # lane -> its clock
+        self.lanes = dict(ledger.lanes)  # lane -> its clock and its sources' progress
         self.settlement = Settlement(moments=[])
         self.open = {d.deadline_id: d for d in (*ledger.waiting, *ledger.overdue)}
         self.visits = {v.visit_id: v for v in ledger.visits}
@@ -110,25 +113,36 @@ class BatchDecision:
         self.pending = Counter(d.visit_id for d in self.open.values())  # visit -> open deadlines
 
     def run(
-        self, batch: Sequence[TouchpointRecorded], moment_ids: Sequence[str], lanes: Sequence[int]
+        self, items: Sequence[tuple[int, TouchpointRecorded | Progress]], moment_ids: Sequence[str]
     ) -> Settlement:
-        """Decide every record (under its moment id, in its lane) in order, then what each
-        lane's clock after its last record has passed."""
-        for recorded, moment_id, lane in zip(batch, moment_ids, lanes, strict=True):
+        """Decide every item in order, each in its lane: a source's progress moves the lane's
+        clock (lane_clocks.py); a record is scored under its moment id (moment_ids, one a
+        record, in order) and, on time, moves the clock while the lane has not heard from every
+        source. Then what each lane's clock has passed."""
+        ids = iter(moment_ids)
+        for lane, item in items:
+            state = self.lanes.get(lane, LaneState())
+            if isinstance(item, Progress):
+                self.lanes[lane] = state.heard(item)
+                self.advance(lane)
+                continue
             self.advance(lane)
-            self.take(recorded, moment_id, lane)
-            if not recorded.late:
-                at = to_datetime(recorded.touchpoint.occurred_at)
-                clock = self.clocks.get(lane)
-                self.clocks[lane] = at if clock is None else max(clock, at)
-        for lane in sorted(self.clocks):
+            self.take(item, next(ids), lane)
+            if not item.late:
+                self.lanes[lane] = state.saw(to_datetime(item.touchpoint.occurred_at))
+        for lane in sorted(self.lanes):
             self.advance(lane)
         return self.settlement
+
+    def clock(self, lane: int) -> datetime | None:
+        """The lane's clock as it stands."""
+        state = self.lanes.get(lane)
+        return state.clock if state else None
 
     def advance(self, lane: int) -> None:
         """Miss the lane's deadlines and complete its visits that its clock has passed, oldest
         first."""
-        clock = self.clocks.get(lane)
+        clock = self.clock(lane)
         if clock is None:
             return
         passed = clock - self.rules.lateness
@@ -183,7 +197,7 @@ class BatchDecision:
         row = row_of(event)
         self.settlement.moments.append(row)
         if fresh:
-            self.join(event, tally_of(judgements), self.clocks.get(lane), lane)
+            self.join(event, tally_of(judgements), self.clock(lane), lane)
             openers = rules.opening.get(place)
             if openers:
                 self.open_deadlines(opening_of(recorded, moment_id, lane), openers)

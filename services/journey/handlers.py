@@ -18,6 +18,7 @@ from journey.batch_decision import BatchDecision, Index, Rules, Versions
 from journey.codec import moment_id_of
 from journey.deadlines import DEFAULT_LATENESS
 from journey.domain import Standard, standards_version
+from journey.lane_clocks import LaneStep, Progress
 from journey.moment_records import moment_record
 from journey.promotions import PromotionStore, promotion_of, standard_set_of
 from journey.settlement_store import BatchKeys, SettlementStore
@@ -32,9 +33,10 @@ from touchstone.common.decoding import (
 )
 from touchstone.common.journey_maps import JourneyMap, load_maps
 from touchstone.common.metrics import MOMENTS
+from touchstone.common.progress import GRPC_SOURCE, is_progress
 from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import JOURNEY_DLQ, JOURNEY_STANDARDS, Incoming, Outgoing
-from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.contacts.v1.events_pb2 import SourceProgress, TouchpointRecorded
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +66,38 @@ def index_by(
     return index
 
 
-def keys_of(batch: Sequence[TouchpointRecorded], lanes: Sequence[int]) -> BatchKeys:
-    """What the batch touches, and the latest time of the on-time records in each lane."""
-    times: dict[int, datetime | None] = dict.fromkeys(lanes)
-    for recorded, lane in zip(batch, lanes, strict=True):
-        if not recorded.late:
-            at, latest = to_datetime(recorded.touchpoint.occurred_at), times[lane]
-            times[lane] = at if latest is None else max(latest, at)
+Item = tuple[int, TouchpointRecorded | Progress]  # a record of the batch, with its lane
+
+
+def decode_progress(record: Incoming) -> Progress:
+    """Contacts' SourceProgress in a record (its partition is the lane it tells), or
+    UnusableRecord."""
+    told = parse_record(record, SourceProgress)
+    known = told.partition == GRPC_SOURCE or 0 <= told.partition < told.partitions
+    if told.partitions < 1 or not known:
+        raise UnusableRecord(f"progress of partition {told.partition} of {told.partitions}")
+    at = checked_time(told.event_time, "event_time")
+    return Progress(record.partition, told.partition, told.partitions, at)
+
+
+def keys_of(items: Sequence[Item]) -> BatchKeys:
+    """What the batch touches, and each lane's steps: its on-time records' times and the
+    progress it was told, in order."""
+    steps: dict[int, list[LaneStep]] = {}
+    recorded = []
+    for lane, item in items:
+        lane_steps = steps.setdefault(lane, [])
+        if isinstance(item, Progress):
+            lane_steps.append(item)
+            continue
+        recorded.append(item)
+        if not item.late:
+            lane_steps.append(to_datetime(item.touchpoint.occurred_at))
     return BatchKeys(
-        customers=tuple(sorted({r.customer_id for r in batch})),
-        visits=tuple(sorted({r.visit_id for r in batch})),
-        moments=tuple(moment_id_of(r) for r in batch),
-        times=times,
+        customers=tuple(sorted({r.customer_id for r in recorded})),
+        visits=tuple(sorted({r.visit_id for r in recorded})),
+        moments=tuple(moment_id_of(r) for r in recorded),
+        steps={lane: tuple(lane_steps) for lane, lane_steps in steps.items()},
     )
 
 
@@ -145,22 +167,25 @@ class ScoreMoments:
         """Score and store the batch (by the standards promoted last, if any, from the batch
         that takes them on); re-emit duplicates (same ids) so a crash loses nothing."""
         outgoing = await self.follow_promotions([r for r in batch if r.topic == JOURNEY_STANDARDS])
-        recorded: list[TouchpointRecorded] = []
-        lanes: list[int] = []  # each record's input partition: its customer's lane
+        items: list[Item] = []  # each record with its input partition: its customer's lane
         for record in batch:
             if record.topic == JOURNEY_STANDARDS:
                 continue
             try:
-                recorded.append(decode_recorded(record))
-                lanes.append(record.partition)
+                decoded = (
+                    decode_progress(record)
+                    if is_progress(record.headers)
+                    else decode_recorded(record)
+                )
+                items.append((record.partition, decoded))
             except UnusableRecord as error:
                 outgoing.append(dead_letter_unusable(record, JOURNEY_DLQ, error))
-        versions, keys = self.versions, keys_of(recorded, lanes)
+        versions, keys = self.versions, keys_of(items)
         stored = await self.store.settle(
             keys,
             versions.base.lateness,
             versions.base.shortest_gap,
-            lambda ledger: BatchDecision(versions, ledger).run(recorded, keys.moments, lanes),
+            lambda ledger: BatchDecision(versions, ledger).run(items, keys.moments),
         )
         verdicts = Tally((row.journey_map, row.stage, row.verdict) for row in stored)
         for (journey_map, stage, verdict), count in verdicts.items():

@@ -21,13 +21,14 @@ from datetime import datetime, timedelta
 import psycopg
 
 from journey.codec import VERDICT_NAMES
-from journey.handlers import ScoreMoments, decode_recorded
+from journey.handlers import ScoreMoments, decode_progress, decode_recorded
 from journey.service import SPEC, PostgresJourney
 from journey.standards import StandardSet
 from touchstone.common.calendar import Calendars
 from touchstone.common.decoding import UnusableRecord
 from touchstone.common.journey_maps import JourneyMap
 from touchstone.common.pg import apply_migrations, create_scratch_database, open_pool
+from touchstone.common.progress import is_progress
 from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import Incoming
 from touchstone.journey.v1.events_pb2 import MomentScored
@@ -116,6 +117,8 @@ def replayed_by(period: Period, record: Incoming) -> bool:
     """Whether the period replays this recorded contact (live journey dead-lettered what does
     not decode: it scores under no standards)."""
     try:
+        if is_progress(record.headers):  # contacts' progress moves the lanes' clocks, as live
+            return period.replays(decode_progress(record).at)
         return period.replays(to_datetime(decode_recorded(record).touchpoint.occurred_at))
     except UnusableRecord:
         return False

@@ -19,6 +19,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from journey.deadlines import Deadline
+from journey.lane_clocks import LaneState, LaneStep, after
 from journey.stage_days import MomentMark, add_stage_days
 from journey.store import MOMENT_COLUMNS, SAVE_MOMENTS, MomentRow
 from journey.visit_store import (
@@ -40,25 +41,30 @@ Past = Mapping[str, tuple[tuple[datetime, float], ...]]  # customer -> (last con
 
 @dataclass(frozen=True)
 class BatchKeys:
-    """What a batch touches, and the latest on-time event time in each of its lanes."""
+    """What a batch touches, and what moves each of its lanes' clocks (lane_clocks.py)."""
 
     customers: tuple[str, ...]
     visits: tuple[str, ...]
     moments: tuple[str, ...]
-    times: Mapping[int, datetime | None]  # every lane of the batch; None: nothing on time
+    steps: Mapping[int, tuple[LaneStep, ...]]  # every lane of the batch: its steps in order
 
 
 @dataclass(frozen=True)
 class Ledger:
     """What a batch is decided against."""
 
-    clocks: Mapping[int, datetime]  # the batch's lanes' clocks before it (none yet: absent)
-    watermarks: Mapping[int, datetime]  # and after it
+    lanes: Mapping[int, LaneState]  # the batch's lanes before it (none yet: absent)
+    after: Mapping[int, LaneState]  # and after it (lane_clocks.after of its steps)
     waiting: tuple[Deadline, ...] = ()  # open deadlines of the customers concerned
     overdue: tuple[Deadline, ...] = ()  # open deadlines their lane's watermark passes
     visits: tuple[VisitState, ...] = ()  # the batch's visits, and those that may end by it
     past: Past = field(default_factory=dict)
     known: frozenset[str] = frozenset()  # the batch's moments already stored (redelivered)
+
+    @property
+    def watermarks(self) -> dict[int, datetime]:
+        """Each lane's clock after the batch, where it has one."""
+        return {lane: s.clock for lane, s in self.after.items() if s.clock is not None}
 
 
 @dataclass(frozen=True)
@@ -120,11 +126,22 @@ OPEN = "closed_by IS NULL AND NOT missed"
 # Advisory locks serialise settlements by lane (even before a lane's clock row exists): workers
 # sharing partitions wait only for their own lanes, taken in order so that none deadlocks.
 LOCK_LANE = "SELECT pg_advisory_xact_lock(hashtext('journey.lane'), %s)"
-TAKE_CLOCKS = "SELECT lane, watermark FROM journey.lane_clocks WHERE lane = ANY(%s) FOR UPDATE"
+TAKE_CLOCKS = """
+SELECT lane, watermark, expected FROM journey.lane_clocks WHERE lane = ANY(%s) FOR UPDATE
+"""
+TAKE_SOURCES = "SELECT lane, source, event_time FROM journey.source_clocks WHERE lane = ANY(%s)"
 SET_CLOCKS = """
-INSERT INTO journey.lane_clocks (lane, watermark)
-SELECT * FROM unnest(%(lane)b::int[], %(watermark)b::timestamptz[])
-ON CONFLICT (lane) DO UPDATE SET watermark = greatest(lane_clocks.watermark, excluded.watermark)
+INSERT INTO journey.lane_clocks (lane, watermark, expected)
+SELECT * FROM unnest(%(lane)b::int[], %(watermark)b::timestamptz[], %(expected)b::int[])
+ON CONFLICT (lane) DO UPDATE SET
+    watermark = greatest(lane_clocks.watermark, excluded.watermark),
+    expected = excluded.expected
+"""
+SET_SOURCES = """
+INSERT INTO journey.source_clocks (lane, source, event_time)
+SELECT * FROM unnest(%(lane)b::int[], %(source)b::int[], %(event_time)b::timestamptz[])
+ON CONFLICT (lane, source) DO UPDATE SET
+    event_time = greatest(source_clocks.event_time, excluded.event_time)
 """
 SELECT_WAITING = f"""
 SELECT {SELECTED} FROM journey.deadlines WHERE customer_id = ANY(%s) AND {OPEN}
@@ -178,25 +195,20 @@ class PostgresSettlements:
             await self._save_deadlines(conn, settlement)
             await complete_visits(conn, settlement.completed)
             await add_to_outbox(conn, SCHEMA, [c.record for c in settlement.completed])
-            if ledger.watermarks:
-                lanes = sorted(ledger.watermarks)
-                watermarks = [ledger.watermarks[lane] for lane in lanes]
-                await conn.execute(SET_CLOCKS, {"lane": lanes, "watermark": watermarks})
+            await save_lanes(conn, ledger.after)
             return await self._as_stored(conn, settlement.moments, ledger.known)
 
     async def _ledger(
         self, conn: AsyncConnection, keys: BatchKeys, lateness: timedelta, visit_gap: timedelta
     ) -> Ledger:
-        lanes = sorted(keys.times)
+        lanes = sorted(keys.steps)
         for lane in lanes:
             await conn.execute(LOCK_LANE, (lane,))
-        rows = await (await conn.execute(TAKE_CLOCKS, (lanes,))).fetchall()
-        clocks: dict[int, datetime] = dict(rows)
-        watermarks = {
-            lane: max(times)
-            for lane in lanes
-            if (times := [t for t in (clocks.get(lane), keys.times[lane]) if t is not None])
+        before = await take_lanes(conn, lanes)
+        after_batch = {
+            lane: after(before.get(lane, LaneState()), keys.steps[lane]) for lane in lanes
         }
+        watermarks = {lane: s.clock for lane, s in after_batch.items() if s.clock is not None}
         known = await (await conn.execute(SELECT_KNOWN, (list(keys.moments),))).fetchall()
         quiet_since = {lane: w - lateness - visit_gap for lane, w in watermarks.items()}
         visits = await visits_concerned(conn, keys.visits, keys.customers, quiet_since)
@@ -205,8 +217,8 @@ class PostgresSettlements:
         passed = {"lane": list(watermarks), "passed": [w - lateness for w in watermarks.values()]}
         overdue = await (await conn.execute(SELECT_OVERDUE, passed)).fetchall()
         return Ledger(
-            clocks=clocks,
-            watermarks=watermarks,
+            lanes=before,
+            after=after_batch,
             waiting=tuple(waiting),
             overdue=tuple(Deadline(*row) for row in overdue),
             visits=tuple(visits),
@@ -259,6 +271,39 @@ class PostgresSettlements:
         async with self.pool.connection() as conn:
             rows = await (await conn.execute(SELECT_OPEN)).fetchall()
         return [Deadline(*row) for row in rows]
+
+
+async def take_lanes(conn: AsyncConnection, lanes: list[int]) -> dict[int, LaneState]:
+    """The lanes' clocks and what their sources told them (locked with the lanes)."""
+    rows = await (await conn.execute(TAKE_CLOCKS, (lanes,))).fetchall()
+    sources: dict[int, dict[int, datetime]] = {}
+    for lane, source, at in await (await conn.execute(TAKE_SOURCES, (lanes,))).fetchall():
+        sources.setdefault(lane, {})[source] = at
+    return {
+        lane: LaneState(clock, sources.get(lane, {}), expected) for lane, clock, expected in rows
+    }
+
+
+async def save_lanes(conn: AsyncConnection, lanes: Mapping[int, LaneState]) -> None:
+    """The lanes after a batch: their clocks, and each source's progress."""
+    kept = {lane: s for lane, s in sorted(lanes.items()) if s.clock is not None or s.expected}
+    if not kept:
+        return
+    await conn.execute(
+        SET_CLOCKS,
+        {
+            "lane": list(kept),
+            "watermark": [s.clock for s in kept.values()],
+            "expected": [s.expected for s in kept.values()],
+        },
+    )
+    told = [(lane, source, at) for lane, s in kept.items() for source, at in s.sources.items()]
+    if told:
+        lane_ids, sources, times = zip(*told, strict=True)
+        await conn.execute(
+            SET_SOURCES,
+            {"lane": list(lane_ids), "source": list(sources), "event_time": list(times)},
+        )
 
 
 def tallies_by_visit(settlement: Settlement, inserted: set[str]) -> dict[str, Tally]:

@@ -38,6 +38,7 @@ from touchstone.common.decoding import (
     dead_letter_unusable,
     parse_record,
 )
+from touchstone.common.progress import is_progress
 from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import (
     CONTACTS_PROFILES,
@@ -85,6 +86,8 @@ def facts_of(record: Incoming) -> Facts:
         if not event.erased.customer_id:
             raise UnusableRecord("erased: customer_id is required")
         return Facts(erased=[event.erased.customer_id])
+    if is_progress(record.headers):  # contacts' progress, for journey's lane clocks
+        return Facts()
     recorded = parse_record(record, TouchpointRecorded)
     purchase = purchase_of(recorded)
     at = checked_time(recorded.touchpoint.occurred_at, "touchpoint.occurred_at")

@@ -31,6 +31,7 @@ from touchstone.common.calendar import Calendars
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.customer_links import LinkChange, link_change_of
 from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, parse_record
+from touchstone.common.progress import is_progress
 from touchstone.common.topics import (
     CONTACTS_PROFILES,
     CONTACTS_RECORDED,
@@ -103,6 +104,8 @@ class OpenRecoveryCases:
                     contacts.extend([contact] if contact is not None else [])
                     continue
                 if record.topic == CONTACTS_RECORDED:
+                    if is_progress(record.headers):  # for journey's lane clocks
+                        continue
                     facts = facts_of(parse_record(record, TouchpointRecorded))
                     visits.extend([facts.visit] if facts.visit else [])
                     complaints.extend([facts.complaint] if facts.complaint else [])

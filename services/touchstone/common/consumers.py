@@ -14,17 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import faust
 import mode
 
 from touchstone.common.metrics import observe_lag
-from touchstone.common.outages import is_transient
+from touchstone.common.outages import is_transient, log_failure
+from touchstone.common.progress import REPORT_EVERY_S, SOURCE_CLOCKS, progress_records
 from touchstone.common.record_size import fitted
 from touchstone.common.settings import Settings
 from touchstone.common.topics import (
+    CONTACTS_RECORDED,
+    TOUCHPOINTS,
     Incoming,
     Outgoing,
     dead_letter_record,
@@ -157,9 +162,12 @@ class BatchConsumerService(mode.Service):
         handler: BatchHandler,
         settings: Settings,
         dead_letter_topic: str,
+        reports_progress: bool = False,
         **kwargs: Any,
     ) -> None:
         self.dead_letter_topic = dead_letter_topic
+        self.reports_progress = reports_progress  # contacts: tell journey's lanes (progress.py)
+        self._next_report = 0.0
         self.service_name = name
         self.group = consumer_group(name, "aiokafka")
         self.topics = tuple(topics)
@@ -217,6 +225,27 @@ class BatchConsumerService(mode.Service):
             if batch:
                 await settle_batch(self.handler, batch, self.dead_letter_topic, self._publish)
                 await self._commit()
+            if self.reports_progress and time.monotonic() >= self._next_report:
+                self._next_report = time.monotonic() + REPORT_EVERY_S
+                await self._report_progress()
+
+    async def _report_progress(self) -> None:
+        """Tell every lane how far each input partition this worker holds has come: after the
+        records it covers (they are on the broker), caught up or not (progress.py)."""
+        held: dict[int, bool] = {}
+        for tp in self._consumer.assignment():
+            if tp.topic == TOUCHPOINTS:
+                highwater = self._consumer.highwater(tp)
+                position = await self._consumer.position(tp)
+                held[tp.partition] = highwater is not None and position >= highwater
+        claims = SOURCE_CLOCKS.claims(held, datetime.now(UTC))
+        partitions_in = len(self._consumer.partitions_for_topic(TOUCHPOINTS) or ())
+        lanes = len(await self._producer.partitions_for(CONTACTS_RECORDED))
+        if claims and partitions_in and lanes:
+            try:
+                await self._publish(progress_records(claims, partitions_in, lanes))
+            except Exception as error:  # told again at the next report
+                log_failure(log, f"{self.service_name}: progress not told", error)
 
     async def _publish(self, records: Sequence[Outgoing]) -> None:
         await publish(self._producer, records, self.settings.max_record_bytes)
@@ -237,7 +266,10 @@ async def publish(producer: Any, records: Sequence[Outgoing], max_bytes: int) ->
     RecordTooLarge, before any is sent, if one would not fit (a dead letter is cut to fit)."""
     sendable = [fitted(r, max_bytes) for r in records]
     pending = [
-        await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers)) for r in sendable
+        await producer.send(
+            r.topic, r.value, key=r.key, headers=list(r.headers), partition=r.partition
+        )
+        for r in sendable
     ]
     if pending:
         await asyncio.gather(*pending)
@@ -261,7 +293,7 @@ def attach_faust_agent(
     async def send(records: Sequence[Outgoing]) -> None:
         sendable = [fitted(r, settings.max_record_bytes) for r in records]
         pending = [
-            await app.producer.send(r.topic, r.key, r.value, None, None, list(r.headers))
+            await app.producer.send(r.topic, r.key, r.value, r.partition, None, list(r.headers))
             for r in sendable
         ]
         if pending:

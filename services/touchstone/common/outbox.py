@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import mode
@@ -18,9 +20,16 @@ from psycopg_pool import AsyncConnectionPool
 
 from touchstone.common.consumers import publish
 from touchstone.common.outages import log_failure
+from touchstone.common.progress import GRPC_SOURCE, REPORT_EVERY_S, progress_records
 from touchstone.common.record_size import sendable_or_dead_letter
 from touchstone.common.settings import Settings
-from touchstone.common.topics import Outgoing, headers_from_json, headers_to_json
+from touchstone.common.topics import (
+    CONTACTS_RECORDED,
+    TOUCHPOINTS,
+    Outgoing,
+    headers_from_json,
+    headers_to_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +49,7 @@ ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
 """
 
 DELETE = "DELETE FROM {schema}.outbox WHERE id = ANY(%s)"
+OLDEST = "SELECT min(created_at) FROM {schema}.outbox"
 
 
 def _query(template: str, schema: str) -> sql.Composed:
@@ -69,11 +79,14 @@ class OutboxRelay(mode.Service):
         schema: str,
         settings: Settings,
         dead_letter_topic: str,
+        reports_progress: bool = False,
         **kwargs: Any,
     ) -> None:
         self.pool = pool
         self.schema = schema
         self.dead_letter_topic = dead_letter_topic
+        self.reports_progress = reports_progress  # contacts: its gRPC ingest is a lanes' source
+        self._next_report = 0.0
         self.settings = settings
         self._producer: Any = None
         super().__init__(**kwargs)
@@ -109,8 +122,26 @@ class OutboxRelay(mode.Service):
             except Exception as error:
                 log_failure(log, f"outbox relay of {self.schema} failed", error)
                 relayed = 0
+            if self.reports_progress and time.monotonic() >= self._next_report:
+                self._next_report = time.monotonic() + REPORT_EVERY_S
+                await self._report_progress()
             if relayed == 0:
                 await asyncio.sleep(IDLE_POLL_S)
+
+    async def _report_progress(self) -> None:
+        """Tell every lane how far contacts' gRPC ingest has come: up to the oldest row still
+        waiting here, or now when none is (progress.py)."""
+        try:
+            async with self.pool.connection() as conn:
+                query = _query(OLDEST, self.schema)
+                (oldest,) = await (await conn.execute(query)).fetchone() or (None,)
+            claim = oldest or datetime.now(UTC)
+            partitions_in = len(await self._producer.partitions_for(TOUCHPOINTS))
+            lanes = len(await self._producer.partitions_for(CONTACTS_RECORDED))
+            records = progress_records({GRPC_SOURCE: claim}, partitions_in, lanes)
+            await publish(self._producer, records, self.max_bytes)
+        except Exception as error:  # told again at the next report
+            log_failure(log, f"outbox of {self.schema}: progress not told", error)
 
     async def relay_once(self) -> int:
         """Publish and delete one batch of the outbox; how many records it held."""

@@ -101,6 +101,7 @@ class Outgoing:
     key: bytes
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
+    partition: int | None = None  # None: the key picks it (the producer's partitioner)
 
 
 def cloudevent_headers(

@@ -74,6 +74,7 @@ class ServiceSpec:
     relays_outbox: bool = False  # commands write events to <name>.outbox; relay them
     background: Callable[[Any, Settings], list[mode.Service]] | None = None  # e.g. a clock
     replay: ReplayRules = ReplayRules()
+    reports_progress: bool = False  # tells journey's lanes how far its input has come (contacts)
     follows_merges: bool = True  # folds contacts' merges from contacts.profiles.v1 (its store
     # is then CustomerLinks too); contacts, which makes the merges, does not, and loyalty reads
     # contacts.profiles.v1 itself: a merge or an erasure changes the values it keeps
@@ -229,11 +230,12 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
         settings.max_request_bytes,
     )
     loglevel = settings.log_level.upper()
-    extra: list[mode.Service] = (
-        [OutboxRelay(pool, spec.name, settings, spec.dead_letter_topic)]
-        if spec.relays_outbox
-        else []
-    )
+    extra: list[mode.Service] = []
+    if spec.relays_outbox:
+        # progress is told by the aiokafka consumer; with Faust's, journey keeps its old clock
+        reports = spec.reports_progress and settings.consumer == "aiokafka"
+        relay = OutboxRelay(pool, spec.name, settings, spec.dead_letter_topic, reports)
+        extra.append(relay)
     if spec.background is not None:
         extra.extend(spec.background(store, settings))
 
@@ -258,7 +260,12 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
         )
     else:
         consumer = BatchConsumerService(
-            spec.name, spec.consumed_topics, handler, settings, spec.dead_letter_topic
+            spec.name,
+            spec.consumed_topics,
+            handler,
+            settings,
+            spec.dead_letter_topic,
+            reports_progress=spec.reports_progress,
         )
         worker = mode.Worker(
             PostgresPoolService(pool),

@@ -22,16 +22,19 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from touchstone.contacts.v1 import touchpoint_pb2 as touchstone_dot_contacts_dot_v1_dot_touchpoint__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#touchstone/contacts/v1/events.proto\x12\x16touchstone.contacts.v1\x1a\'touchstone/contacts/v1/touchpoint.proto\"\x93\x01\n\x12TouchpointRecorded\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x36\n\ntouchpoint\x18\x02 \x01(\x0b\x32\".touchstone.contacts.v1.Touchpoint\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x10\n\x08visit_id\x18\x04 \x01(\t\x12\x0c\n\x04late\x18\x05 \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#touchstone/contacts/v1/events.proto\x12\x16touchstone.contacts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\'touchstone/contacts/v1/touchpoint.proto\"\x93\x01\n\x12TouchpointRecorded\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x36\n\ntouchpoint\x18\x02 \x01(\x0b\x32\".touchstone.contacts.v1.Touchpoint\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x10\n\x08visit_id\x18\x04 \x01(\t\x12\x0c\n\x04late\x18\x05 \x01(\x08\"v\n\x0eSourceProgress\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x11\n\tpartition\x18\x02 \x01(\x05\x12\x12\n\npartitions\x18\x03 \x01(\x05\x12.\n\nevent_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'touchstone.contacts.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TOUCHPOINTRECORDED']._serialized_start=105
-  _globals['_TOUCHPOINTRECORDED']._serialized_end=252
+  _globals['_TOUCHPOINTRECORDED']._serialized_start=138
+  _globals['_TOUCHPOINTRECORDED']._serialized_end=285
+  _globals['_SOURCEPROGRESS']._serialized_start=287
+  _globals['_SOURCEPROGRESS']._serialized_end=405
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,36 @@
+"""What contacts tells journey's lanes: each input partition's progress in event time, its own
+while records wait on it, the wall clock too once caught up; told to every lane."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.builders import T0
+from touchstone.common.progress import SourceClocks, is_progress, progress_records
+from touchstone.common.topics import CONTACTS_RECORDED, header_map
+from touchstone.contacts.v1.events_pb2 import SourceProgress
+
+NOW = T0 + timedelta(hours=2)
+
+
+def test_a_partition_claims_its_own_progress_while_records_wait_on_it() -> None:
+    clocks = SourceClocks()
+    clocks.saw(0, T0 + timedelta(minutes=5))
+    clocks.saw(0, T0)  # an older one does not take it back
+    clocks.saw(1, T0 + timedelta(minutes=9))
+    held = {0: False, 1: True, 2: True, 3: False}  # 2: nothing ever came; 3: nothing seen yet
+    assert clocks.claims(held, NOW) == {0: T0 + timedelta(minutes=5), 1: NOW, 2: NOW}
+
+
+def test_each_claim_goes_to_every_lane_as_source_progress() -> None:
+    records = progress_records({0: T0, 3: NOW}, partitions_in=4, partitions_out=2)
+    assert [(r.topic, r.partition, r.key) for r in records] == [
+        (CONTACTS_RECORDED, 0, b""),
+        (CONTACTS_RECORDED, 1, b""),
+        (CONTACTS_RECORDED, 0, b""),
+        (CONTACTS_RECORDED, 1, b""),
+    ]
+    assert all(is_progress(header_map(r.headers)) for r in records)
+    told = SourceProgress.FromString(records[-1].value)
+    assert (told.topic, told.partition, told.partitions) == ("touchpoints.v1", 3, 4)
+    assert told.event_time.ToDatetime().replace(tzinfo=NOW.tzinfo) == NOW
