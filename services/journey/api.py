@@ -15,6 +15,8 @@ from journey.map_view import MapMethods
 from journey.standards import StandardSet
 from journey.standards_api import StandardsMethods
 from journey.store import JourneyStore, MomentFilter, MomentRow, VisitFilter, VisitRow
+from touchstone.common.calendar import Calendars
+from touchstone.common.calendar_file import load_calendars
 from touchstone.common.journey_maps import JourneyMap
 from touchstone.common.pg import BEGINNING
 from touchstone.common.prototime import to_datetime, to_timestamp
@@ -104,11 +106,13 @@ class JourneyApi(StandardsMethods, MapMethods, pb_grpc.JourneyServiceServicer):
         standards: StandardSet,
         maps: Mapping[str, JourneyMap],
         feed: TopicFeed[MomentScored] | None = None,
+        calendars: Calendars | None = None,
     ) -> None:
         self.store = store
         self.standards = standards
         self.maps = maps
         self.feed = feed
+        self.calendars = calendars or load_calendars()
 
     async def WatchMoments(
         self, request: pb.WatchMomentsRequest, context: grpc.aio.ServicerContext

@@ -13,6 +13,7 @@ from journey.stage_days import StageFigures
 from journey.standards import StandardSet
 from journey.store import JourneyStore
 from journey.visits import quadrant_of, share
+from touchstone.common.calendar import Calendars
 from touchstone.common.days import day_run
 from touchstone.common.journey_maps import JourneyMap, Stage
 from touchstone.common.rpc import InvalidArgument, NotFound, require, rpc_method
@@ -139,13 +140,15 @@ class MapMethods:
 
     store: JourneyStore
     maps: Mapping[str, JourneyMap]
+    calendars: Calendars  # whose day "today" is, by default the last day shown
     standards_now: Callable[[], Awaitable[StandardSet]]
 
     @rpc_method
     async def GetJourneyMap(
         self, request: pb.GetJourneyMapRequest, context: grpc.aio.ServicerContext
     ) -> pb.JourneyMapView:
-        query = map_query(request, self.maps, datetime.now(UTC).date())
+        today = self.calendars.today(request.site_id, datetime.now(UTC))
+        query = map_query(request, self.maps, today)
         by_stage = await self.store.stage_figures(
             query.journey_map.id, query.site_id, query.first, query.last
         )

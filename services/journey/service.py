@@ -53,7 +53,11 @@ SPEC = ServiceSpec(
     store=lambda pool, settings: PostgresJourney(pool),
     handler=scorer,
     servicer=lambda store, settings: JourneyApi(
-        store, standards_in_force(settings), load_maps(settings.maps_dir), moment_feed(settings)
+        store,
+        standards_in_force(settings),
+        load_maps(settings.maps_dir),
+        moment_feed(settings),
+        load_calendars(settings.calendars_file),
     ),
     grpc_service="touchstone.journey.v1.JourneyService",
     add_servicer=pb_grpc.add_JourneyServiceServicer_to_server,

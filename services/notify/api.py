@@ -161,7 +161,8 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
         self, request: pb.GetControlFiguresRequest, context: grpc.aio.ServicerContext
     ) -> pb.ControlFigures:
         now = self.clock()
-        days, violations = day_run(request.first_day, request.last_day, now.date(), 1, MAX_DAYS)
+        today = self.calendars.today(request.site_id, now)
+        days, violations = day_run(request.first_day, request.last_day, today, 1, MAX_DAYS)
         if violations or days is None:
             raise InvalidArgument(*violations)
         if self.figures is None:

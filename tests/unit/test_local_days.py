@@ -2,13 +2,14 @@
 
 Given two payments at 06:55 and 07:05 in Ho Chi Minh City (23:55 and 00:05 UTC) at one store,
 from a till that names no visit → then contacts gives them one visit id, loyalty counts one
-visit and journey groups them into one visit.
+visit and journey groups them into one visit. And "today", the last day a journey map or the control
+figures show by default, is the site's own date, not UTC's.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from contacts.handlers import RecordTouchpoints
 from contacts.service import ingest_policy
@@ -17,6 +18,7 @@ from journey.standards import default_standards
 from loyalty.handlers import ValueCustomers
 from tests.builders import record, touchpoint, value_records
 from tests.memory_stores import MemoryContactsStore, MemoryJourneyStore, MemoryLoyaltyStore
+from touchstone.common.calendar_file import load_calendars
 from touchstone.common.settings import Settings
 from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_MOMENTS, LOYALTY_VALUES
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
@@ -75,3 +77,11 @@ def test_journey_groups_both_payments_into_one_visit() -> None:
     out = asyncio.run(handler.handle(batch))
     moments = [MomentScored.FromString(o.value) for o in out if o.topic == JOURNEY_MOMENTS]
     assert len(moments) == 2 and len({m.visit_id for m in moments}) == 1
+
+
+def test_today_is_the_sites_own_date_and_for_every_site_the_latest_one_living() -> None:
+    calendars = load_calendars()
+    evening_utc = datetime(2026, 12, 4, 17, 30, tzinfo=UTC)  # 00:30 on the 5th in Vietnam
+    assert calendars.today("hcm-01", evening_utc) == date(2026, 12, 5)
+    assert calendars.today("", evening_utc) == date(2026, 12, 5)
+    assert calendars.today("hcm-01", evening_utc - timedelta(hours=1)) == date(2026, 12, 4)

@@ -63,3 +63,9 @@ class Calendars:
     def for_site(self, site_id: str) -> BusinessCalendar:
         """The calendar the site works by."""
         return self.by_id[self.sites.get(site_id) or self.sites[ANY_SITE]]
+
+    def today(self, site_id: str, now: datetime) -> date:
+        """The site's own date now; for every site (""), the latest date any site is living:
+        a day's figures are the site's local day, so "today" must not end at UTC midnight."""
+        calendars = [self.for_site(site_id)] if site_id else list(self.by_id.values())
+        return max(now.astimezone(ZoneInfo(c.time_zone)).date() for c in calendars)
