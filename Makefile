@@ -8,7 +8,7 @@ PROTOS := $(sort $(wildcard protos/touchstone/*/v1/*.proto))
 GEN_OUT := services
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate check-generated run test browser test-unit test-integration lint typecheck bench bench-queries clean distclean deploy-check deploy-config
+.PHONY: help venv generate check-generated run test browser test-unit test-integration lint typecheck bench faults bench-queries clean distclean deploy-check deploy-config
 
 help: ## list every target with one line each
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ typecheck: $(STAMP) ## mypy over the hand-written code
 
 bench: generate ## end-to-end throughput and latency against the embedded stack (BENCH_EVENTS=100000)
 	$(BIN)/touchstone bench --events $${BENCH_EVENTS:-100000}
+
+faults: generate ## the fault matrix (kill -9, outages, bad input, any order, overload) vs a fault-free run (FAULTS_EVENTS=20000; about an hour)
+	$(BIN)/touchstone faults --events $${FAULTS_EVENTS:-20000}
 
 bench-queries: generate ## loyalty's ranking and value-at-risk queries over 100,000 customers
 	$(BIN)/touchstone bench-queries --customers $${BENCH_CUSTOMERS:-100000}

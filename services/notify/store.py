@@ -186,8 +186,11 @@ SELECT * FROM unnest(
 )
 ON CONFLICT (moment_id) DO NOTHING
 """
+# A later lost moment moves the case's last one, and a lost case's lost_at with it (it is always
+# last_moment_at + lost_after: overdue.lost_at), whether it came before the clock closed the case
+# or after, as a backlog's may
 LATEST_MOMENTS = """
-UPDATE notify.cases c SET last_moment_at = j.at
+UPDATE notify.cases c SET last_moment_at = j.at, lost_at = c.lost_at + (j.at - c.last_moment_at)
 FROM (SELECT case_id, max(occurred_at) AS at
       FROM unnest(%(case_id)s::text[], %(occurred_at)s::timestamptz[]) AS t(case_id, occurred_at)
       GROUP BY case_id) j
@@ -535,7 +538,8 @@ class PostgresNotifyStore(PostgresCustomerLinks):
 
     async def sweep(self, now: datetime, policy: RecoveryPolicy) -> Swept:
         """Tell the steps people are late with and escalate those late enough, close as lost
-        the cases no win recovered in time, and forget wins too old to matter; each decision
+        the cases no win recovered in time, and forget wins too old to matter (PRUNE_WINS);
+        each decision
         with its events (and the tasks it changes) in the outbox, in one transaction per batch.
         Cases another transaction holds are left for the next sweep."""
         total = Swept()
@@ -547,7 +551,8 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             if swept.due + swept.escalated + swept.lost == 0:
                 break
         async with self.pool.connection() as conn:
-            pruned = await conn.execute(PRUNE_WINS, (now - 2 * policy.lost_after,))
+            keep = 2 * policy.lost_after
+            pruned = await conn.execute(PRUNE_WINS, {"now": now, "keep": keep})
         return total + Swept(pruned_wins=pruned.rowcount)
 
     async def _sweep_steps(
@@ -754,9 +759,12 @@ UPDATE notify.cases SET status = 'lost', lost_at = last_moment_at + %(lost_after
 WHERE case_id = ANY(%(case_id)s)
 RETURNING case_id, lost_at
 """
+# Wins too old to matter: older by `keep` than both the wall clock and the latest win notify has
+# seen, so a backlog or a replay of months-old touchpoints keeps the wins its own cases need
+# (by the wall clock alone, whichever cases were decided before the sweep saw different wins)
 PRUNE_WINS = """
 DELETE FROM notify.wins w
-WHERE w.occurred_at < %s
+WHERE w.occurred_at < least(%(now)s, (SELECT max(occurred_at) FROM notify.wins)) - %(keep)s
   AND NOT EXISTS (SELECT 1 FROM notify.cases c WHERE c.recovered_by = w.moment_id)
 """
 

@@ -204,6 +204,21 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_faults(args: argparse.Namespace, settings: Settings) -> int:
+    """The fault matrix on fresh embedded stacks, each row compared with a fault-free run;
+    exit 1 unless every row is identical to it."""
+    from touchstone.faults.matrix import Plan, run_matrix
+
+    plan = Plan(
+        events=args.events,
+        outage_s=args.outage_seconds,
+        overload_per_s=args.overload_rate,
+        overload_s=args.overload_seconds,
+    )
+    verdicts = run_matrix(settings, plan)
+    return 0 if all(v.passed for v in verdicts) else 1
+
+
 def cmd_bench_queries(args: argparse.Namespace, settings: Settings) -> int:
     """Loyalty's ranking and value-at-risk queries over many customers; one JSON line."""
     from touchstone.query_bench import run_query_bench
@@ -247,6 +262,16 @@ def parser() -> argparse.ArgumentParser:
         "--rate", type=float, default=500.0, help="offered rate for latency (below capacity)"
     )
     bench.set_defaults(func=cmd_bench)
+    faults = sub.add_parser("faults", help=cmd_faults.__doc__)
+    faults.add_argument("--events", type=int, default=20_000, help="touchpoints per row")
+    faults.add_argument(
+        "--outage-seconds", type=float, default=30.0, help="Postgres stopped, broker cut"
+    )
+    faults.add_argument("--overload-rate", type=float, default=1_000.0, help="touchpoints/s")
+    faults.add_argument(
+        "--overload-seconds", type=float, default=180.0, help="0 leaves the overload row out"
+    )
+    faults.set_defaults(func=cmd_faults)
     queries = sub.add_parser("bench-queries", help=cmd_bench_queries.__doc__)
     queries.add_argument("--customers", type=int, default=100_000)
     queries.add_argument("--runs", type=int, default=300, help="timed calls per query")

@@ -53,6 +53,8 @@ class Infrastructure:
     broker: EmbeddedBroker | None = None
     postgres: EmbeddedPostgres | None = None
     mail: MailCatcher | None = None  # where notify's email goes: .touchstone/mail/*.eml
+    broker_port: int | None = None  # given: the broker listens here and advertises the settings'
+    # bootstrap address, where something else (the fault suite's cuttable proxy) forwards to it
 
     def start(self) -> Settings:
         """Start what is embedded; the settings that reach it."""
@@ -63,16 +65,19 @@ class Infrastructure:
         workdir = self.settings.state_dir / "infra"
         shutil.rmtree(workdir, ignore_errors=True)  # the broker's log is in memory: start clean
         host, port = self.settings.kafka_bootstrap.split(",")[0].rsplit(":", 1)
-        self.broker = EmbeddedBroker(workdir, port=int(port), host=host)
+        if self.broker_port is None:
+            self.broker = EmbeddedBroker(workdir, port=int(port), host=host)
+        else:
+            advertised = f"{host}:{port}"
+            self.broker = EmbeddedBroker(workdir, self.broker_port, host, advertised)
         self.broker.start()
         self.postgres = EmbeddedPostgres(workdir, port=_port_of(self.settings.database_url))
         self.postgres.start()
         mailbox = self.settings.state_dir / "mail"
         shutil.rmtree(mailbox, ignore_errors=True)
         self.mail = MailCatcher(self.settings.smtp_host, self.settings.smtp_port, mailbox).start()
-        return replace(
-            self.settings, kafka_bootstrap=self.broker.bootstrap, database_url=self.postgres.url
-        )
+        bootstrap = self.broker.advertised or self.broker.bootstrap
+        return replace(self.settings, kafka_bootstrap=bootstrap, database_url=self.postgres.url)
 
     def stop(self) -> None:
         """Stop what was started, Postgres first."""
@@ -126,6 +131,15 @@ class ServiceProcesses:
             )
         self.addresses[key] = settings.grpc_address(name)
 
+    def restart(self, key: str, sig: int = signal.SIGKILL) -> None:
+        """Signal a process (kill -9 by default), wait for it to exit and start it again."""
+        if key not in SERVICES:
+            raise ValueError(f"{key}: restart starts a service's first worker only")
+        proc = self.procs[key]
+        proc.send_signal(sig)
+        proc.wait(30)
+        self._spawn(key, key, self.settings)
+
     def wait_until_serving(self, timeout: float = 60.0) -> None:
         """Block until every started process answers health SERVING."""
         for key, proc in self.procs.items():
@@ -165,8 +179,8 @@ def with_dev_keys(settings: Settings) -> Settings:
 class LocalStack:
     """Infrastructure + topics + schemas + services, started and stopped as one."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.infra = Infrastructure(settings)
+    def __init__(self, settings: Settings, broker_port: int | None = None) -> None:
+        self.infra = Infrastructure(settings, broker_port=broker_port)
         self.settings = settings
         self.services = ServiceProcesses(settings)
 

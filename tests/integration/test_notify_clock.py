@@ -180,6 +180,26 @@ def test_a_case_no_win_recovers_within_the_window_is_lost(fresh_database: Settin
     on_postgres(fresh_database, scenario)
 
 
+def test_a_lost_moment_heard_after_the_case_was_lost_moves_when_it_was_lost(
+    fresh_database: Settings,
+) -> None:
+    """lost_at is always the last lost moment + the window, whichever came first: the moment or
+    the sweep (a backlog gave two runs of the same input two lost_at)."""
+
+    async def scenario(store: PostgresNotifyStore) -> None:
+        window = DEFAULT_POLICY.lost_after
+        await a_lost_greeting(store)
+        assert (await store.sweep(T0 + 2 * window, DEFAULT_POLICY)).lost == 1
+        later = moment(VERDICT_LOSE, "m-2", "visit-1", T0 + 10 * MINUTE)
+        await OpenRecoveryCases(store).handle([record(later, 1)])
+        async with store.pool.connection() as conn:
+            query = "SELECT status, lost_at FROM notify.cases WHERE case_id = %s"
+            row = await (await conn.execute(query, (CASE,))).fetchone()
+        assert row == ("lost", T0 + 10 * MINUTE + window)
+
+    on_postgres(fresh_database, scenario)
+
+
 def test_a_sign_from_within_the_window_heard_late_still_recovers_a_lost_case(
     fresh_database: Settings,
 ) -> None:
@@ -223,13 +243,22 @@ def test_two_clocks_sweeping_at_once_tell_each_decision_once(fresh_database: Set
 
 
 def test_wins_too_old_to_recover_anything_are_forgotten(fresh_database: Settings) -> None:
+    """Too old by the wall clock and by the latest win notify has seen: a backlog of old
+    touchpoints keeps the wins its cases need however late it is handled."""
+    keep = 2 * DEFAULT_POLICY.lost_after / MINUTE
+
+    async def kept(store: PostgresNotifyStore) -> list[str]:
+        async with store.pool.connection() as conn:
+            rows = await (await conn.execute("SELECT moment_id FROM notify.wins")).fetchall()
+        return sorted(r[0] for r in rows)
+
     async def scenario(store: PostgresNotifyStore) -> None:
         await OpenRecoveryCases(store).handle([record(won("w-1", 0)), record(won("w-2", 60), 1)])
-        now = T0 + 2 * DEFAULT_POLICY.lost_after + 30 * MINUTE
-        assert (await store.sweep(now, DEFAULT_POLICY)).pruned_wins == 1
-        async with store.pool.connection() as conn:
-            kept = await (await conn.execute("SELECT moment_id FROM notify.wins")).fetchall()
-        assert kept == [("w-2",)]
+        months_later = T0 + 4 * DEFAULT_POLICY.lost_after
+        assert (await store.sweep(months_later, DEFAULT_POLICY)).pruned_wins == 0
+        await OpenRecoveryCases(store).handle([record(won("w-3", keep + 30), 2)])
+        assert (await store.sweep(months_later, DEFAULT_POLICY)).pruned_wins == 1
+        assert await kept(store) == ["w-2", "w-3"]
 
     on_postgres(fresh_database, scenario)
 

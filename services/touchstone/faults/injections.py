@@ -1,0 +1,122 @@
+"""The harm the fault suite does to a running stack, while the services work through the backlog.
+
+Each injection waits until the services are under way, does its harm, and returns when the
+harm is over (the process restarted, Postgres or the broker back); the runner then times how
+long the system takes to settle. Each notes the records in flight when it struck, so a fault
+that landed after the work was done shows as such instead of passing unseen.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from touchstone.common.embedded import free_port
+from touchstone.faults.proxy import TcpProxy
+from touchstone.lag import LagReader
+from touchstone.stack import LocalStack
+
+log = logging.getLogger(__name__)
+UNDER_WAY_S = 60.0  # the first harm strikes once contacts has handled some of the backlog, or
+# after this long at the latest
+
+
+@dataclass
+class Harm:
+    """What an injection works on, and what it saw."""
+
+    stack: LocalStack
+    proxy: TcpProxy
+    lags: LagReader
+    stop: threading.Event = field(default_factory=threading.Event)
+    in_flight: list[int] = field(default_factory=list)  # records not yet handled, at each strike
+
+    def strike(self) -> None:
+        """Note the records still in flight (unknown counts as none)."""
+        self.in_flight.append(sum(v or 0 for v in self.lags.read().values()))
+
+    def wait(self, seconds: float) -> None:
+        self.stop.wait(seconds)
+
+    def under_way(self) -> None:
+        """Wait until contacts has committed part of its backlog (the stream is flowing)."""
+        deadline = time.monotonic() + UNDER_WAY_S
+        first: int | None = None
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            lag = self.lags.read().get("contacts")
+            if lag is not None:
+                if first is not None and lag < first:
+                    return
+                first = lag if first is None else max(first, lag)
+            self.stop.wait(0.2)
+
+
+Injection = Callable[[Harm], None]
+
+
+def killed(service: str, times: int = 3, between_s: float = 4.0) -> Injection:
+    """kill -9 the service `times` times, each time started again at once."""
+
+    def inject(harm: Harm) -> None:
+        harm.under_way()
+        for n in range(times):
+            if n:
+                harm.wait(between_s)
+            harm.strike()
+            harm.stack.services.restart(service, signal.SIGKILL)
+            harm.stack.services.wait_until_serving(timeout=120)
+
+    return inject
+
+
+def database_away(seconds: float) -> Injection:
+    """Postgres stopped for `seconds`, then started again on the same data."""
+
+    def inject(harm: Harm) -> None:
+        postgres = harm.stack.infra.postgres
+        if postgres is None:
+            raise RuntimeError("the fault suite needs the embedded Postgres")
+        harm.under_way()
+        harm.strike()
+        postgres.stop()
+        harm.wait(seconds)
+        postgres.start()
+
+    return inject
+
+
+def broker_cut(seconds: float) -> Injection:
+    """Every connection to the broker dropped and refused for `seconds`."""
+
+    def inject(harm: Harm) -> None:
+        harm.under_way()
+        harm.strike()
+        harm.proxy.cut()
+        harm.wait(seconds)
+        harm.proxy.restore()
+
+    return inject
+
+
+def worker_joins_and_dies(service: str, alive_s: float = 10.0) -> Injection:
+    """A second worker of the service joins its group, takes partitions, and is killed -9."""
+
+    def inject(harm: Harm) -> None:
+        harm.under_way()
+        harm.strike()
+        services = harm.stack.services
+        services.start_worker(service, "second", grpc_port=free_port())
+        services.wait_until_serving(timeout=120)
+        harm.wait(alive_s)
+        harm.strike()
+        services.stop((f"{service}/second",), sig=signal.SIGKILL)
+
+    return inject
+
+
+def fault_free(harm: Harm) -> None:
+    """No harm: the reference run."""

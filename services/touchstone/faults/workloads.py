@@ -1,0 +1,188 @@
+"""What the fault suite publishes: the simulator's touchpoints, and the same touchpoints spoilt as
+producers spoil them (repeats, conflicting repeats, malformed records, any order). Pure: the same
+seed gives the same records.
+
+The touchpoints happen in January 2026, months before any run: every deadline in them falls
+inside the workload, so once the whole backlog is handled every verdict is decided and two runs
+can be compared down to the last one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from contacts.domain import DEFAULT_MAX_TOUCHPOINT_BYTES, MAX_EVENT_ID_LENGTH
+from touchstone.common.ids import derived_id
+from touchstone.contacts.v1.touchpoint_pb2 import IdentityKind, Touchpoint
+from touchstone.publisher import Record, customer_key, touchpoint_record
+from touchstone.simulator import GARBAGE, generate_visits, in_event_time_order
+
+START = datetime(2026, 1, 5, 8, tzinfo=UTC)  # a Monday, long before any run
+TWO_MIB = 2 << 20
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Records in the order they are published, and what contacts must make of them."""
+
+    name: str
+    records: tuple[Record, ...]
+    rejects: int = 0  # records contacts must dead-letter (malformed, conflicting repeats)
+    conflicts: int = 0  # of those, repeats of a recorded event id with other content
+
+
+def simulated(seed: int, count: int, start: datetime = START) -> Workload:
+    """The first count touchpoints of the simulator's seeded visits, in the order they happen."""
+    ordered = itertools.chain.from_iterable(in_event_time_order(generate_visits(seed, start)))
+    touchpoints = itertools.islice(ordered, count)
+    return Workload("simulated", tuple(touchpoint_record(tp) for tp in touchpoints))
+
+
+def with_repeats(workload: Workload, seed: int, share: float, conflict_share: float) -> Workload:
+    """A share of the records sent again, a conflict_share again with other content, each
+    later than the original (on its partition too: same key), as a retrying producer does."""
+    rng = random.Random(seed)
+    n = len(workload.records)
+    placed: list[tuple[float, int, Record]] = []
+    conflicts = 0
+    for i, record in enumerate(workload.records):
+        placed.append((float(i), 0, record))
+        if rng.random() < share:
+            placed.append((rng.uniform(i, n), 1, record))
+        if rng.random() < conflict_share:
+            placed.append((rng.uniform(i, n), 2, _conflicting(record)))
+            conflicts += 1
+    placed.sort(key=lambda p: (p[0], p[1]))
+    records = tuple(r for _, _, r in placed)
+    name = f"{workload.name} + {share:.0%} repeats + {conflict_share:.0%} conflicts"
+    return Workload(name, records, workload.rejects + conflicts, workload.conflicts + conflicts)
+
+
+def _conflicting(record: Record) -> Record:
+    """The record's touchpoint under the same event id with something else said."""
+    touchpoint = Touchpoint.FromString(record.value)
+    touchpoint.observations.append("said again, differently")
+    return record._replace(value=touchpoint.SerializeToString())
+
+
+Spoil = Callable[[Touchpoint], Touchpoint | bytes]
+
+
+def _set(**fields: object) -> Spoil:
+    def spoil(tp: Touchpoint) -> Touchpoint:
+        for name, value in fields.items():
+            target, _, leaf = name.rpartition(".")
+            holder = tp
+            for part in filter(None, target.split(".")):
+                holder = getattr(holder, part)
+            setattr(holder, leaf, value)
+        return tp
+
+    return spoil
+
+
+def _cleared(field: str) -> Spoil:
+    def spoil(tp: Touchpoint) -> Touchpoint:
+        tp.ClearField(field)
+        return tp
+
+    return spoil
+
+
+def _occurring(when: Callable[[], datetime]) -> Spoil:
+    def spoil(tp: Touchpoint) -> Touchpoint:
+        tp.occurred_at.FromDatetime(when())
+        return tp
+
+    return spoil
+
+
+def _measured(name: str, value: float) -> Spoil:
+    def spoil(tp: Touchpoint) -> Touchpoint:
+        tp.measurements[name] = value
+        return tp
+
+    return spoil
+
+
+def _padded(size: int) -> Spoil:
+    def spoil(tp: Touchpoint) -> Touchpoint:
+        tp.observations.append("x" * size)
+        return tp
+
+    return spoil
+
+
+MALFORMED: dict[str, Spoil] = {  # how producers get it wrong; contacts must refuse each
+    "not protobuf": lambda tp: GARBAGE,
+    "empty value": lambda tp: b"",
+    "no event id": _set(event_id=""),
+    "event id too long": _set(event_id="e" * (MAX_EVENT_ID_LENGTH + 1)),
+    "no event time": _cleared("occurred_at"),
+    "event time a day ahead": _occurring(lambda: datetime.now(UTC) + timedelta(days=1)),
+    "event time in 1999": _occurring(lambda: datetime(1999, 12, 31, tzinfo=UTC)),
+    "no customer": _cleared("customer"),
+    "identity kind unset": _set(
+        **{
+            "customer.identity.kind": IdentityKind.IDENTITY_KIND_UNSPECIFIED,
+            "customer.identity.value": "x",
+        }
+    ),
+    "identity without value": _set(
+        **{
+            "customer.identity.kind": IdentityKind.IDENTITY_KIND_PHONE,
+            "customer.identity.value": "",
+        }
+    ),
+    "no site": _set(site_id=""),
+    "control character in source": _set(source="till\x00 7"),
+    "measurement not a number": _measured("greeting_seconds", float("nan")),
+    "negative payment": _set(**{"purchase.currency": "VND", "purchase.minor_units": -5}),
+    "currency not ISO 4217": _set(**{"purchase.currency": "dong", "purchase.minor_units": 5}),
+    "rating 9 of 5": _set(**{"feedback.rating": 9}),
+    "over the touchpoint limit": _padded(DEFAULT_MAX_TOUCHPOINT_BYTES),
+}
+HUGE = "2 MiB record"
+
+
+def with_malformed(workload: Workload, seed: int, share: float) -> Workload:
+    """A share of malformed records (each kind in turn, under fresh event ids, keyed as the
+    touchpoint they spoil) and one 2 MiB record, at random places among the rest."""
+    rng = random.Random(seed)
+    kinds = itertools.cycle(MALFORMED.items())
+    records = list(workload.records)
+    count = max(1, round(len(records) * share))
+    spoilt = [_spoilt(rng.choice(workload.records), n, *next(kinds)) for n in range(count - 1)]
+    spoilt.append(_spoilt(rng.choice(workload.records), count, HUGE, _padded(TWO_MIB)))
+    for record in spoilt:
+        records.insert(rng.randrange(len(records) + 1), record)
+    share_made = count / len(workload.records)
+    name = f"{workload.name} + {share_made:.0%} malformed ({len(MALFORMED) + 1} kinds)"
+    return replace(workload, name=name, records=tuple(records), rejects=workload.rejects + count)
+
+
+def _spoilt(record: Record, n: int, kind: str, spoil: Spoil) -> Record:
+    touchpoint = Touchpoint.FromString(record.value)
+    key = customer_key(touchpoint).encode()
+    touchpoint.event_id = f"malformed-{n}-{derived_id(kind)}"
+    spoilt = spoil(touchpoint)
+    if isinstance(spoilt, bytes):
+        return touchpoint_record(touchpoint, spoilt)._replace(key=key)
+    return touchpoint_record(spoilt)._replace(key=key)
+
+
+def shuffled(workload: Workload, seed: int) -> Workload:
+    """The same records in a random order: any partition, any interleaving."""
+    records = list(workload.records)
+    random.Random(seed).shuffle(records)
+    return replace(workload, name=f"{workload.name}, shuffled", records=tuple(records))
+
+
+def event_ids(workload: Workload) -> set[str]:
+    """The event ids of its records that contacts must record (not the malformed ones)."""
+    ids = (dict(record.headers).get("ce_id", b"").decode() for record in workload.records)
+    return {i for i in ids if i and not i.startswith("malformed-")}

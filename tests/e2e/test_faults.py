@@ -1,0 +1,51 @@
+"""A small fault matrix (`make faults` runs the whole one): each row on a fresh embedded stack,
+compared row by row with a fault-free run of the same touchpoints: nothing lost, nothing twice,
+every verdict, case and value the same, and contacts refusing exactly what it must."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from touchstone.common.settings import Settings
+from touchstone.faults.injections import broker_cut, database_away, killed
+from touchstone.faults.runner import Observed, Row, judged, run_row, table
+from touchstone.faults.workloads import simulated, with_malformed, with_repeats
+
+if os.environ.get("TOUCHSTONE_TEST_INFRA", "embedded") != "embedded":
+    pytest.skip(
+        "the fault suite cuts and stops the embedded broker and Postgres", allow_module_level=True
+    )
+
+BASE = simulated(seed=23, count=1_500)
+SPOILT = with_malformed(with_repeats(BASE, 23, 0.10, 0.01), 23, 0.01)
+ROWS = [
+    Row("kill -9 journey", BASE, killed("journey", times=1)),
+    Row("Postgres stopped 5 s", BASE, database_away(5.0)),
+    Row("broker connection cut 5 s", BASE, broker_cut(5.0)),
+    Row("none", SPOILT),  # repeats, conflicts, malformed (a 2 MiB record too)
+]
+QUIET_S = 10.0
+
+
+def run(row: Row, state: Path) -> Observed:
+    return run_row(Settings(state_dir=state), row, lambda _: None, timeout_s=300, quiet_s=QUIET_S)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
+    yield run(Row("none (reference)", BASE), tmp_path_factory.mktemp("reference"))
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r.fault} | {r.workload.name}" for r in ROWS])
+def test_the_row_leaves_what_the_fault_free_run_left(
+    row: Row, reference: Observed, tmp_path: Path
+) -> None:
+    verdict = judged(reference, run(row, tmp_path))
+    assert verdict.passed, table([verdict])
+    if row.inject.__name__ != "fault_free":
+        assert verdict.observed.in_flight[0] > 0, "the fault struck after the work was done"
+    assert reference.snapshot.count("journey.moments") >= len(BASE.records)
