@@ -56,6 +56,7 @@ from notify.domain import (
     escalates_for_value,
     step_moves,
 )
+from notify.openings import OpenedCase, earliest_openings, moves_opening, replanned
 from notify.outcome_rows import outcomes_to_tell
 from notify.playbooks import PlannedStep, RecoveryPolicy
 from notify.recovery import CaseFacts, decide_outcome
@@ -470,7 +471,11 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
             for gone in group[1:] if group[0] not in erased else group:
                 self.values.pop(gone, None)
                 self.tier.pop(gone, None)
+        revalued: set[str] = set()
         for root, valuation in valued.items():
+            revalued |= {
+                r.moment_id for r in valuation.at_risk if self.at_risk.get(r.moment_id) != r
+            }
             self.at_risk.update({r.moment_id: r for r in valuation.at_risk})
             if root not in erased:
                 before = self.values.get(root)
@@ -487,7 +492,8 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
             if (n := sum(c.survivor_id in g or c.absorbed_id in g for c in folded))
         }
         changes = [c for site in sorted(sites) for c in self._retier(site)]
-        return Folded(kept, changes, revisions, reopened - {r.moment_id for r in facts.recoveries})
+        reopened -= {r.moment_id for r in facts.recoveries}
+        return Folded(kept, changes, revisions, reopened, revalued)
 
     def _presence(self, group: tuple[str, ...]) -> SilenceClock | None:
         seen = [self.last_contact[m] for m in group if m in self.last_contact]
@@ -789,10 +795,10 @@ class MemoryNotifyStore(MemoryCustomerLinks):
     async def open_or_join(
         self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]
     ) -> dict[str, CaseRow]:
-        for o in openings:
-            self.cases.setdefault(
-                o.case_id,
-                CaseRow(
+        for o in earliest_openings(openings):
+            case = self.cases.get(o.case_id)
+            if case is None:
+                self.cases[o.case_id] = CaseRow(
                     o.case_id,
                     o.customer_id,
                     o.visit_id,
@@ -801,9 +807,16 @@ class MemoryNotifyStore(MemoryCustomerLinks):
                     o.opening_moment_id,
                     o.opened_at,
                     o.due_at,
-                ),
-            )
-            self.plans.setdefault(o.case_id, (o.playbook, o.steps))
+                )
+                self.plans[o.case_id] = (o.playbook, o.steps)
+                continue
+            _, steps = self.plans[o.case_id]
+            acted_on = bool(case.resolved_by) or any(s.status != "pending" for s in steps)
+            opened = OpenedCase(o.case_id, case.opened_at, case.opening_moment_id, acted_on)
+            if moves_opening(opened, o):
+                moved = {"opening_moment_id": o.opening_moment_id, "opened_at": o.opened_at}
+                self.cases[o.case_id] = replace(case, **moved, due_at=o.due_at)
+                self.plans[o.case_id] = (o.playbook, replanned(o, steps))
         for o, m in zip(openings, moments, strict=True):
             self.joined.setdefault(m.moment_id, (o.case_id, m.reason, m.occurred_at))
         return {m.moment_id: self.cases[self.joined[m.moment_id][0]] for m in moments}

@@ -124,9 +124,10 @@ class ValueCustomers:
         return value_history(purchases, lost, self.model, limit, self.policy)
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
-        """Store the batch's facts; publish, for each customer they concern, what each new or
-        newly recovered lost moment put at risk (with the value now), or else the new value;
-        and every change of tier at the sites the batch touched."""
+        """Store the batch's facts; publish, for each customer they concern, what each new,
+        newly recovered or reopened lost moment put at risk (with the value now), and each one
+        whose value at risk the batch changed (history before it heard after it), or else the
+        new value; and every change of tier at the sites the batch touched."""
         parts: list[Facts] = []
         outgoing: list[Outgoing] = []
         for record in batch:
@@ -136,7 +137,7 @@ class ValueCustomers:
                 outgoing.append(dead_letter_unusable(record, LOYALTY_DLQ, error))
         facts = Facts.combined(parts)
         folded = await self.store.fold(facts, self.value)
-        changed = facts.moment_ids | folded.reopened
+        changed = facts.moment_ids | folded.reopened | folded.revalued
         for customer, valuation_now in sorted(folded.valued.items()):
             value = valuation_now.value
             at_risk = [r for r in valuation_now.at_risk if r.moment_id in changed]

@@ -111,6 +111,8 @@ class Folded:
     tier_changes: list[TierChanged]
     revisions: dict[str, int] = field(default_factory=dict)  # merges touching each customer
     reopened: set[str] = field(default_factory=set)  # moments no longer recovered
+    revalued: set[str] = field(default_factory=set)  # moments whose value at risk is new or
+    # other than loyalty had it (a purchase or loss before them in event time heard after them)
 
 
 @dataclass(frozen=True)
@@ -375,6 +377,9 @@ SELECT * FROM unnest(
 )
 ON CONFLICT (moment_id) DO UPDATE SET
     {", ".join(f"{c} = excluded.{c}" for c in AT_RISK_COLUMNS[1:])}
+WHERE ({", ".join(f"r.{c}" for c in AT_RISK_COLUMNS[1:])})
+    IS DISTINCT FROM ({", ".join(f"excluded.{c}" for c in AT_RISK_COLUMNS[1:])})
+RETURNING moment_id
 """
 
 SELECT_AT_RISK_TOTALS = """
@@ -479,11 +484,13 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
             if values:
                 await conn.execute(SAVE_VALUES, columns(values, VALUE_COLUMNS))
             at_risk = [(c, r) for c, valuation in valued.items() for r in valuation.at_risk]
+            revalued: set[str] = set()
             if at_risk:
-                await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
+                saved = await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
+                revalued = {moment for (moment,) in await saved.fetchall()}
             changes = await self._retier(conn, sorted(sites))
         kept = {r: v for r, v in valued.items() if r not in erased}
-        return Folded(kept, changes, revisions, reopened)
+        return Folded(kept, changes, revisions, reopened, revalued)
 
     @staticmethod
     async def _silence_moved(conn: AsyncConnection, facts: Facts) -> set[str]:

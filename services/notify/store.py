@@ -26,6 +26,8 @@ from notify.domain import (
     escalates_for_value,
     step_moves,
 )
+from notify.opening_store import moved_openings
+from notify.openings import earliest_openings
 from notify.outcome_rows import (
     LOCK_CUSTOMERS,
     SAVE_OUTCOMES,
@@ -312,19 +314,21 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             "reason": [m.reason for m in moments],
             "occurred_at": [m.occurred_at for m in moments],
         }
-        first = _first_per_case(openings)
+        first = earliest_openings(openings)
         async with self.pool.connection() as conn, conn.transaction():
             opened = await (
                 await conn.execute(OPEN_CASES, columns(first, OPENING_COLUMNS))
             ).fetchall()
             new = {case_id for (case_id,) in opened}
-            steps = [(o.case_id, s) for o in first if o.case_id in new for s in o.steps]
+            plans = {o.case_id: o.steps for o in first if o.case_id in new}
+            plans |= await moved_openings(conn, [o for o in first if o.case_id not in new])
+            steps = [(case_id, step) for case_id, plan in plans.items() for step in plan]
             if steps:
                 await conn.execute(SAVE_STEPS, step_columns(steps))
             deliveries = [
                 d
                 for o in first
-                if o.case_id in new
+                if o.case_id in plans
                 for d in planned_deliveries(
                     o.case_id, o.customer_id, o.site_id, o.opened_at, o.steps
                 )
@@ -831,11 +835,3 @@ def step_columns(steps: Sequence[tuple[str, PlannedStep]]) -> dict[str, list[obj
     for name in ("n", "action", "owner", "channel", "due_at"):
         params[name] = [getattr(step, name) for _, step in steps]
     return params
-
-
-def _first_per_case(openings: Sequence[CaseOpening]) -> list[CaseOpening]:
-    """The first opening per case in batch order: that moment opens it, the rest join it."""
-    first: dict[str, CaseOpening] = {}
-    for opening in openings:
-        first.setdefault(opening.case_id, opening)
-    return list(first.values())

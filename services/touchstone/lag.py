@@ -34,9 +34,10 @@ class LagReader:
 
     def read(self) -> dict[str, int | None]:
         """Each service's records not yet committed; None where the broker did not say."""
-        return {name: self._lag(name) for name in self.inputs}
+        return {name: self.lag_of(name) for name in self.inputs}
 
-    def _lag(self, name: str) -> int | None:
+    def lag_of(self, name: str) -> int | None:
+        """One service's records not yet committed; None where the broker did not say."""
         try:
             committed: Any = self._admin.list_group_offsets({self.groups[name]: None})
             done = committed.get(self.groups[name]) or {}

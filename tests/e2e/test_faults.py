@@ -13,20 +13,22 @@ import pytest
 from touchstone.common.settings import Settings
 from touchstone.faults.injections import broker_cut, database_away, killed
 from touchstone.faults.runner import Observed, Row, judged, run_row, table
-from touchstone.faults.workloads import simulated, with_malformed, with_repeats
+from touchstone.faults.workloads import shuffled, simulated, with_malformed, with_repeats
 
 if os.environ.get("TOUCHSTONE_TEST_INFRA", "embedded") != "embedded":
     pytest.skip(
         "the fault suite cuts and stops the embedded broker and Postgres", allow_module_level=True
     )
 
-BASE = simulated(seed=23, count=1_500)
-SPOILT = with_malformed(with_repeats(BASE, 23, 0.10, 0.01), 23, 0.01)
+BASE = simulated(seed=23, count=3_000)
+SPOILT = shuffled(with_malformed(with_repeats(BASE, 23, 0.10, 0.01), 23, 0.01), 23)
 ROWS = [
     Row("kill -9 journey", BASE, killed("journey", times=1)),
     Row("Postgres stopped 5 s", BASE, database_away(5.0)),
     Row("broker connection cut 5 s", BASE, broker_cut(5.0)),
-    Row("none", SPOILT),  # repeats, conflicts, malformed (a 2 MiB record too)
+    Row(
+        "none", SPOILT
+    ),  # repeats, conflicts, malformed (a 2 MiB record too), customers interleaved
 ]
 QUIET_S = 10.0
 

@@ -78,6 +78,21 @@ def test_a_lost_moment_is_kept_once_and_moves_the_value(loyalty_store) -> None:
     run(loyalty_store, scenario)
 
 
+def test_the_store_names_the_moments_whose_value_at_risk_is_new_or_moved(loyalty_store) -> None:
+    async def scenario(store) -> None:
+        first = await store.fold(Facts(losses=[loss(7, days=3)]), valued)
+        assert first.revalued == {"m7"}  # new
+        again = await store.fold(Facts(losses=[loss(7, days=3)]), valued)
+        assert again.revalued == set()  # redelivered: the same value
+        late = await store.fold(Facts([bought(1)]), valued)  # bought before it, heard after
+        assert late.revalued == {"m7"}
+        assert late.valued["c1"].at_risk[0].lifetime_value_minor > 0
+        after = await store.fold(Facts([bought(5)]), valued)  # after it: nothing moves
+        assert after.revalued == set()
+
+    run(loyalty_store, scenario)
+
+
 def test_loyalty_keeps_the_first_version_of_a_purchase(loyalty_store) -> None:
     async def scenario(store) -> None:
         await store.fold(Facts([bought(1, minor=100_000)]), valued)

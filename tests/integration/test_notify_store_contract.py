@@ -1,4 +1,5 @@
-"""NotifyStore contract: one case per visit, opened by its first opening, moments joined once."""
+"""NotifyStore contract: one case per visit, opened by its earliest lost moment (heard in any
+order, until people act on it), moments joined once."""
 
 from __future__ import annotations
 
@@ -47,22 +48,34 @@ def test_notify_has_no_cases_before_a_loss(notify_store) -> None:
     run(notify_store, scenario)
 
 
-def test_notify_lets_the_first_opening_of_a_case_win(notify_store) -> None:
+def test_an_earlier_loss_heard_later_opens_the_case_instead(notify_store) -> None:
     async def scenario(store) -> None:
         first = await open_or_join(store, lost(5))
         later = await open_or_join(store, lost(1), lost(5))  # an earlier loss, heard later
-        case = first["m5"]
-        assert later == {"m1": case, "m5": case}
-        assert (case.opening_moment_id, case.opened_at) == ("m5", T0 + timedelta(minutes=5))
-        assert case.due_at == T0 + timedelta(minutes=20)
+        case = later["m1"]
+        assert later == {"m1": case, "m5": case} and case.case_id == first["m5"].case_id
+        assert (case.opening_moment_id, case.opened_at) == ("m1", T0 + timedelta(minutes=1))
+        assert case.due_at == T0 + timedelta(minutes=16)
+        again = await open_or_join(store, lost(5))  # a later one again: nothing moves
+        assert again["m5"].opening_moment_id == "m1"
 
     run(notify_store, scenario)
 
 
-def test_notify_opens_a_case_with_the_first_loss_of_the_batch(notify_store) -> None:
+def test_notify_opens_a_case_with_the_earliest_loss_of_the_batch(notify_store) -> None:
     async def scenario(store) -> None:
         cases = await open_or_join(store, lost(7), lost(2))
-        assert cases["m2"].opening_moment_id == "m7"
+        assert cases["m7"].opening_moment_id == "m2"
+
+    run(notify_store, scenario)
+
+
+def test_once_staff_acted_on_a_case_an_earlier_loss_only_joins_it(notify_store) -> None:
+    async def scenario(store) -> None:
+        (case,) = (await open_apologising(store, lost(5))).values()
+        await apologise(store, case.case_id, 6)
+        joined = await open_apologising(store, lost(1))
+        assert joined["m1"].opening_moment_id == "m5"
 
     run(notify_store, scenario)
 
@@ -192,22 +205,36 @@ def test_staff_resolution_is_final_even_for_the_worker_deciding_outcomes(notify_
     run(notify_store, scenario)
 
 
-def test_a_case_keeps_the_steps_of_the_opening_that_opened_it(notify_store) -> None:
-    def planned(n: int, action: str) -> PlannedStep:
-        return PlannedStep(n, action, "staff", "in_person", T0 + timedelta(minutes=5 * n))
+def test_a_case_has_the_steps_of_its_earliest_opening_and_keeps_a_value_step(
+    notify_store,
+) -> None:
+    def planned(n: int, action: str, minutes: int = 0) -> PlannedStep:
+        return PlannedStep(n, action, "staff", "in_person", T0 + timedelta(minutes=minutes + n))
 
-    first = replace(opening_for(lost(1)), playbook="on_site", steps=(planned(1, "apologise"),))
-    other = replace(
+    later = replace(
         opening_for(lost(2)),
         playbook="duty_manager",
-        steps=(planned(1, "fix"), planned(2, "follow_up")),
+        steps=(planned(1, "fix", 2), planned(2, "follow_up", 2)),
     )
+    earlier = replace(opening_for(lost(1)), playbook="on_site", steps=(planned(1, "apologise"),))
+    policy = RecoveryPolicy(escalate_at_risk={"VND": 1})
 
     async def scenario(store) -> None:
-        await store.open_or_join([first], [lost(1)])
-        await store.open_or_join([other], [lost(2)])  # joins: lays out nothing
-        case = await store.get_case(first.case_id)
-        assert (case.playbook, case.steps) == ("on_site", first.steps)
+        await store.open_or_join([later], [lost(2)])
+        await store.weigh([MomentValue("m2", "VND", 5)], ["m2"], policy)  # the duty manager's
+        await store.open_or_join([later], [lost(2)])  # heard again: lays out nothing
+        case = await store.get_case(later.case_id)
+        assert (case.playbook, [s.action for s in case.steps]) == (
+            "duty_manager",
+            ["fix", "follow_up", "step_in"],
+        )
+        await store.open_or_join([earlier], [lost(1)])  # earlier, heard later: opens it
+        case = await store.get_case(later.case_id)
+        assert (case.playbook, case.opening_moment_id) == ("on_site", "m1")
+        assert [(s.n, s.action, s.due_at) for s in case.steps] == [
+            (1, "apologise", T0 + timedelta(minutes=1)),
+            (2, "step_in", earlier.due_at),
+        ]
 
     run(notify_store, scenario)
 

@@ -69,9 +69,17 @@ def test_repeats_come_after_their_original_and_conflicts_say_something_else() ->
     assert event_ids(repeated) == event_ids(BASE)
 
 
-def test_shuffled_is_the_same_records_in_another_order() -> None:
+def test_shuffled_interleaves_customers_and_keeps_each_customers_own_order() -> None:
     mixed = shuffled(BASE, seed=3)
     assert Counter(mixed.records) == Counter(BASE.records) and mixed.records != BASE.records
+
+    def by_key(records: tuple[Record, ...]) -> dict[bytes, list[Record]]:
+        out: dict[bytes, list[Record]] = {}
+        for record in records:
+            out.setdefault(record.key, []).append(record)
+        return out
+
+    assert by_key(mixed.records) == by_key(BASE.records)
 
 
 def snap(**tables: dict[str, str]) -> Snapshot:

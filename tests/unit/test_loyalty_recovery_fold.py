@@ -18,6 +18,7 @@ from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_loyalty_at_risk import moment
 from touchstone.common.topics import NOTIFY_CASES, Incoming
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE
+from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 from touchstone.notify.v1.events_pb2 import CaseEvent, CaseLost, CaseRecovered, MomentJoined
 
 
@@ -117,3 +118,25 @@ def test_any_case_history_values_the_same_one_by_one_in_one_batch_or_in_any_batc
     some = delivered(told, sizes)
     assert values(one_by_one) == values(whole) == values(some)
     assert one_by_one.recovered.keys() == whole.recovered.keys() == some.recovered.keys()
+
+
+def published_at_risk(store: MemoryLoyaltyStore, records: list[Incoming]) -> dict[str, int]:
+    """The last value at risk loyalty published for each moment, fed one record at a time."""
+    handler, told = ValueCustomers(store), {}
+    for one in records:
+        for out in asyncio.run(handler.handle([one])):
+            event = ValueUpdated.FromString(out.value)
+            if event.HasField("at_risk"):
+                told[event.at_risk.moment_id] = event.at_risk.value_at_risk_minor
+    return told
+
+
+def test_a_purchase_before_a_lost_moment_heard_after_it_revalues_what_it_put_at_risk() -> None:
+    """What a lost moment put at risk follows from the history before it in event time, so a
+    purchase heard late changes it, and loyalty tells it again: whoever keeps the last word
+    (notify weighing the case) has the same value in any arrival order."""
+    in_order = MemoryLoyaltyStore()
+    expected = published_at_risk(in_order, [*PURCHASES, LOSSES[1]])
+    late = published_at_risk(MemoryLoyaltyStore(), [LOSSES[1], *PURCHASES])
+    assert late == expected and expected["m2"] > 0
+    assert in_order.at_risk["m2"].value_at_risk_minor == expected["m2"]

@@ -36,8 +36,13 @@ class Harm:
     in_flight: list[int] = field(default_factory=list)  # records not yet handled, at each strike
 
     def strike(self) -> None:
-        """Note the records still in flight (unknown counts as none)."""
-        self.in_flight.append(sum(v or 0 for v in self.lags.read().values()))
+        """Note the records still in flight (a reading the broker did not answer is read again,
+        for up to a few seconds; then what is known)."""
+        deadline = time.monotonic() + 3.0
+        lags = self.lags.read()
+        while None in lags.values() and time.monotonic() < deadline:
+            lags = self.lags.read()
+        self.in_flight.append(sum(v or 0 for v in lags.values()))
 
     def wait(self, seconds: float) -> None:
         self.stop.wait(seconds)
@@ -47,7 +52,7 @@ class Harm:
         deadline = time.monotonic() + UNDER_WAY_S
         first: int | None = None
         while not self.stop.is_set() and time.monotonic() < deadline:
-            lag = self.lags.read().get("contacts")
+            lag = self.lags.lag_of("contacts")
             if lag is not None:
                 if first is not None and lag < first:
                     return

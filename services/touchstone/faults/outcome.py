@@ -19,6 +19,12 @@ from touchstone.common.settings import SERVICES
 
 # table → columns the comparison leaves out, and why: each is a fact of the run, not of the input
 NOT_COMPARED: Mapping[str, tuple[tuple[str, ...], str]] = {
+    "journey.visits": (
+        ("seen_at",),
+        "the lane's clock when the visit's latest moment arrived: where progress stood then, "
+        "which arrival timing decides (it only lends a late visit its gap); what it decides, "
+        "completed_at and the visit's verdict, is compared",
+    ),
     "notify.case_steps": (
         ("due_told", "escalated_at"),
         "whether and when notify's sweep told people a step was late: by the wall clock, while "

@@ -152,7 +152,8 @@ def run_row(
 
         def inject() -> None:
             row.inject(harm)
-            harmed.append(time.monotonic())
+            if row.inject is not fault_free:
+                harmed.append(time.monotonic())
 
         injector = threading.Thread(target=inject, name="fault-injector", daemon=True)
         injector.start()
@@ -167,7 +168,9 @@ def run_row(
         publisher.raise_failures()
         with psycopg.connect(live.database_url, autocommit=True) as conn:
             taken = snapshot(conn)
-        recover = settled_at - max(harmed) if harmed and row.inject is not fault_free else None
+        if row.offered_per_s is not None and publisher.finished_at is not None:
+            harmed.append(publisher.finished_at)  # overload's harm ends when the offer does
+        recover = settled_at - max(harmed) if harmed else None
         return Observed(row, taken, harm.in_flight, settled_at - started, recover, peak)
     finally:
         stack.stop()
@@ -182,6 +185,7 @@ class Publisher(threading.Thread):
         super().__init__(name="fault-publisher", daemon=True)
         self.settings, self.records, self.rate = settings, records, rate
         self.failures: list[BaseException] = []
+        self.finished_at: float | None = None  # monotonic, once every record is acknowledged
 
     def run(self) -> None:
         producer = KafkaProducer(
@@ -198,6 +202,7 @@ class Publisher(threading.Thread):
                 sent = producer.send(TOUCHPOINTS, record.value, record.key, list(record.headers))
                 sent.add_errback(self.failures.append)
             producer.flush()
+            self.finished_at = time.monotonic()
         except Exception as error:
             self.failures.append(error)
         finally:

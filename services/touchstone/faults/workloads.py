@@ -176,10 +176,19 @@ def _spoilt(record: Record, n: int, kind: str, spoil: Spoil) -> Record:
 
 
 def shuffled(workload: Workload, seed: int) -> Workload:
-    """The same records in a random order: any partition, any interleaving."""
-    records = list(workload.records)
-    random.Random(seed).shuffle(records)
-    return replace(workload, name=f"{workload.name}, shuffled", records=tuple(records))
+    """The customers' touchpoints interleaved in a random order, each customer's own in the
+    order they happened: what producers publishing as things happen give, however their
+    clocks, batches and retries interleave them (any partition runs ahead of any other)."""
+    rng = random.Random(seed)
+    places = sorted(rng.random() for _ in workload.records)
+    rng.shuffle(places)
+    by_key: dict[bytes, list[float]] = {}
+    for record, place in zip(workload.records, places, strict=True):
+        by_key.setdefault(record.key, []).append(place)
+    slots = {key: iter(sorted(found)) for key, found in by_key.items()}
+    placed = sorted((next(slots[r.key]), r) for r in workload.records)
+    records = tuple(record for _, record in placed)
+    return replace(workload, name=f"{workload.name}, customers interleaved", records=records)
 
 
 def event_ids(workload: Workload) -> set[str]:

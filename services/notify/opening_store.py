@@ -1,0 +1,75 @@
+"""Notify's case openings in Postgres: a case opened by a later lost moment moves to an earlier
+one heard after it (notify/openings.py decides when), its steps and unsent messages laid out
+again from that moment."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from psycopg import AsyncConnection
+
+from notify.domain import CaseOpening
+from notify.openings import VALUE_STEP, OpenedCase, moves_opening, replanned
+from notify.playbooks import PlannedStep
+from touchstone.common.pg import columns
+
+LOAD_OPENED = """
+SELECT c.case_id, c.opened_at, c.opening_moment_id,
+       c.resolved_by IS NOT NULL
+       OR EXISTS (SELECT 1 FROM notify.case_steps s
+                  WHERE s.case_id = c.case_id AND s.status <> 'pending')
+       OR EXISTS (SELECT 1 FROM notify.deliveries d
+                  WHERE d.case_id = c.case_id AND d.status IN ('sending', 'sent'))
+FROM notify.cases c WHERE c.case_id = ANY(%s)
+ORDER BY c.case_id
+FOR UPDATE OF c
+"""
+LOAD_VALUE_STEPS = """
+SELECT case_id, n, action, owner, channel, due_at FROM notify.case_steps
+WHERE case_id = ANY(%(case_id)s) AND action = %(action)s ORDER BY case_id, n
+"""
+MOVED_COLUMNS = (
+    "case_id",
+    "opening_moment_id",
+    "stage",
+    "reason",
+    "opened_at",
+    "due_at",
+    "playbook",
+)
+MOVE_OPENINGS = """
+UPDATE notify.cases c SET opening_moment_id = o.opening_moment_id, stage = o.stage,
+                          reason = o.reason, opened_at = o.opened_at, due_at = o.due_at,
+                          playbook = o.playbook
+FROM unnest(
+    %(case_id)s::text[], %(opening_moment_id)s::text[], %(stage)s::text[], %(reason)s::text[],
+    %(opened_at)s::timestamptz[], %(due_at)s::timestamptz[], %(playbook)s::text[]
+) AS o(case_id, opening_moment_id, stage, reason, opened_at, due_at, playbook)
+WHERE c.case_id = o.case_id
+"""
+DROP_STEPS = "DELETE FROM notify.case_steps WHERE case_id = ANY(%s)"
+DROP_DELIVERIES = "DELETE FROM notify.deliveries WHERE case_id = ANY(%s)"
+
+
+async def moved_openings(
+    conn: AsyncConnection, openings: Sequence[CaseOpening]
+) -> dict[str, tuple[PlannedStep, ...]]:
+    """Move the existing cases these openings open instead (their earlier moments); each moved
+    case's steps, to be saved with its messages as a new case's are."""
+    if not openings:
+        return {}
+    ids = sorted({o.case_id for o in openings})
+    loaded = await (await conn.execute(LOAD_OPENED, (ids,))).fetchall()
+    cases = {row[0]: OpenedCase(*row) for row in loaded}
+    moving = [o for o in openings if o.case_id in cases and moves_opening(cases[o.case_id], o)]
+    if not moving:
+        return {}
+    moved = [o.case_id for o in moving]
+    kept: dict[str, list[PlannedStep]] = {}
+    query = {"case_id": moved, "action": VALUE_STEP}
+    for case_id, *step in await (await conn.execute(LOAD_VALUE_STEPS, query)).fetchall():
+        kept.setdefault(case_id, []).append(PlannedStep(*step))
+    await conn.execute(MOVE_OPENINGS, columns(moving, MOVED_COLUMNS))
+    await conn.execute(DROP_STEPS, (moved,))
+    await conn.execute(DROP_DELIVERIES, (moved,))
+    return {o.case_id: replanned(o, kept.get(o.case_id, ())) for o in moving}
