@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from contacts.admission import Admitted, admit_many, decode_or_refuse, recorded_event
 from contacts.domain import DEFAULT_INGEST_POLICY, IngestPolicy, Outcome, Violation, printable
@@ -91,8 +92,9 @@ class RecordTouchpoints:
             [d for d, _ in rejected],
         )
         count_vocabulary_gaps([a.row for a, _ in admitted], outcomes)
+        handled_at = datetime.now(UTC)
         for a, record in admitted:
-            self.sources.saw(record.partition, a.row.occurred_at)
+            self.sources.saw(record.partition, a.row.occurred_at, handled_at)
         outgoing = [dead_letter_out(r, d) for d, r in rejected]
         for (a, record), outcome in zip(admitted, outcomes, strict=True):
             if outcome is Outcome.CONFLICT:

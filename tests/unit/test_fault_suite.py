@@ -21,6 +21,7 @@ from touchstone.faults.workloads import (
     HUGE,
     MALFORMED,
     event_ids,
+    scrambled,
     shuffled,
     simulated,
     with_malformed,
@@ -80,6 +81,9 @@ def test_shuffled_interleaves_customers_and_keeps_each_customers_own_order() -> 
         return out
 
     assert by_key(mixed.records) == by_key(BASE.records)
+    anything = scrambled(BASE, seed=3)
+    assert Counter(anything.records) == Counter(BASE.records)
+    assert by_key(anything.records) != by_key(BASE.records)  # a customer's own order too
 
 
 def snap(**tables: dict[str, str]) -> Snapshot:

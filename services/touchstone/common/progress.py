@@ -2,16 +2,19 @@
 told to every lane after the records it covers (journey/lane_clocks.py reads it).
 
 A source is a partition of touchpoints.v1, or contacts' gRPC ingest (relayed from its outbox).
-What a source may claim: while records wait on it, the latest event time handled from it; once
-nothing waits (caught up), the wall clock too, since whatever comes on it later arrives after
-now (a record that then claims an earlier time is late, as any producer's late record is).
+What a source may claim: the latest event time handled from it, while records wait on it or keep
+coming; once nothing waits and nothing has come for IDLE_AFTER (a quiet partition), the wall
+clock too, since whatever comes on it later arrives after now (a record that then claims an
+earlier time is late, as any producer's late record is). A partition that keeps up with a
+producer is not quiet: it claims the event time its records carry, so a producer sending last
+month's touchpoints as fast as contacts takes them is judged by their time, as a backlog is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from touchstone.common.ids import derived_id
 from touchstone.common.prototime import to_timestamp
@@ -22,25 +25,31 @@ PROGRESS_TYPE = "touchstone.contacts.v1.SourceProgress"
 SOURCE = "touchstone/contacts"
 GRPC_SOURCE = -1  # contacts' gRPC ingest, relayed from its outbox: a source beside the partitions
 REPORT_EVERY_S = 5.0  # progress is told at most this often (deadlines wait minutes anyway)
+IDLE_AFTER = timedelta(seconds=10)  # a caught-up partition this long without a record is quiet
 
 
 @dataclass
 class SourceClocks:
-    """The latest event time handled from each partition of the input."""
+    """The latest event time handled from each partition of the input, and when (wall clock)."""
 
     clocks: dict[int, datetime] = field(default_factory=dict)
+    heard: dict[int, datetime] = field(default_factory=dict)
 
-    def saw(self, partition: int, at: datetime) -> None:
+    def saw(self, partition: int, at: datetime, handled_at: datetime) -> None:
+        """A record of the partition's, of event time `at`, handled at `handled_at`."""
         was = self.clocks.get(partition)
         if was is None or at > was:
             self.clocks[partition] = at
+        self.heard[partition] = max(handled_at, self.heard.get(partition, handled_at))
 
     def claims(self, held: Mapping[int, bool], now: datetime) -> dict[int, datetime]:
         """What each held partition (True: caught up) may claim (module docstring)."""
         out: dict[int, datetime] = {}
         for partition, caught_up in held.items():
             own = self.clocks.get(partition)
-            claim = max(own, now) if caught_up and own else (now if caught_up else own)
+            heard = self.heard.get(partition)
+            quiet = caught_up and (heard is None or now - heard >= IDLE_AFTER)
+            claim = max(own, now) if quiet and own else (now if quiet else own)
             if claim is not None:
                 out[partition] = claim
         return out

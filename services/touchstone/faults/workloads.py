@@ -191,6 +191,16 @@ def shuffled(workload: Workload, seed: int) -> Workload:
     return replace(workload, name=f"{workload.name}, customers interleaved", records=records)
 
 
+def scrambled(workload: Workload, seed: int) -> Workload:
+    """Every record in a random order: a customer's too (producers with skewed clocks, a till
+    that publishes after the door sensor's retry)."""
+    records = list(workload.records)
+    random.Random(seed).shuffle(records)
+    return replace(
+        workload, name=f"{workload.name}, every record in any order", records=tuple(records)
+    )
+
+
 def event_ids(workload: Workload) -> set[str]:
     """The event ids of its records that contacts must record (not the malformed ones)."""
     ids = (dict(record.headers).get("ce_id", b"").decode() for record in workload.records)
