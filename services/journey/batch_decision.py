@@ -160,7 +160,19 @@ class BatchDecision:
             if not visit.completed and not self.pending[visit_id] and self.end_of(visit) == end:
                 ended[visit_id] = visit
         for visit in sorted(ended.values(), key=lambda v: (v.last_at, v.visit_id)):
-            self.complete(visit)
+            if not self.waits_for_earlier(visit):
+                self.complete(visit)
+
+    def waits_for_earlier(self, visit: VisitState) -> bool:
+        """Whether a visit of the customer's that ended before this one began is not complete
+        yet: the expectation this one is judged against is learnt from those, so it waits for
+        them whatever order the clock reached their ends in (a phone call held open by its
+        callback deadline keeps the next day's shop visit waiting)."""
+        return any(
+            not (other := self.visits[v]).completed and other.last_at < visit.first_at
+            for v in self.by_customer[visit.customer_id]
+            if v != visit.visit_id and v in self.visits
+        )
 
     def watch_end(self, visit_id: str) -> None:
         """(Re)schedule the visit's completion after its end or its deadlines changed."""
@@ -227,7 +239,9 @@ class BatchDecision:
         judged = []
         for standard in keepers:
             waiting = list(self.open.values())
-            deadline = first_waiting(waiting, standard.standard_id, recorded.customer_id, at)
+            customer = recorded.customer_id
+            lateness = self.rules.lateness
+            deadline = first_waiting(waiting, standard.standard_id, customer, at, lateness)
             if deadline is not None:
                 judged.append(kept_judgement(standard, deadline, at))
                 self.settlement.kept[deadline.deadline_id] = moment_id
@@ -299,3 +313,5 @@ class BatchDecision:
         self.settlement.completed.append(completion_of(event, verdict, done_at))
         self.visits[visit.visit_id] = replace(visit, completed=True)
         history.append((visit.last_at, verdict.perception))
+        for later in self.by_customer[visit.customer_id]:  # those that waited for it
+            self.watch_end(later)

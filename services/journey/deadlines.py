@@ -104,13 +104,22 @@ def _deadline(standard: Standard, opening: Opening, due: datetime) -> Deadline:
 
 
 def first_waiting(
-    deadlines: Sequence[Deadline], standard_id: str, customer_id: str, at: datetime
+    deadlines: Sequence[Deadline],
+    standard_id: str,
+    customer_id: str,
+    at: datetime,
+    lateness: timedelta = DEFAULT_LATENESS,
 ) -> Deadline | None:
-    """The customer's oldest open deadline of the standard that a moment at `at` answers."""
+    """The customer's oldest open deadline of the standard that a moment at `at` answers: one
+    opened before it and not yet missed by event time (due + lateness, when the clock misses
+    it). Whether an older deadline is still open when the moment arrives depends on how far the
+    lane's clock had come; one the moment came too late for is left to the clock, so the same
+    log decides the same however it was batched and however progress was told."""
     waiting = [
         d
         for d in deadlines
-        if (d.standard_id, d.customer_id) == (standard_id, customer_id) and d.opened_at <= at
+        if (d.standard_id, d.customer_id) == (standard_id, customer_id)
+        and d.opened_at <= at <= d.due_at + lateness
     ]
     return min(waiting, key=lambda d: (d.opened_at, d.deadline_id), default=None)
 

@@ -149,14 +149,25 @@ def test_a_holiday_deadline_is_not_lost_on_the_holiday() -> None:
     ]
 
 
-def test_a_callback_after_the_deadline_but_before_it_was_called_lost_loses_itself() -> None:
+def test_a_callback_within_the_lateness_keeps_the_deadline_late_and_loses_itself() -> None:
     journey = Journey()
     journey.feed(message(local(FRIDAY, 15)))
-    (late,) = journey.feed(callback(local(TUESDAY, 9)))
+    (late,) = journey.feed(callback(local(MONDAY, 17, 40)))  # due 17:30, 15 minutes allowed
     assert late.verdict == VERDICT_LOSE and results(late)[NEXT_DAY] is False
     assert "due within 74.5 h" in late.reason
     journey.feed(anything(local(TUESDAY, 18)))
     assert journey.lost() == []  # one lose for one broken standard, not two
+
+
+def test_a_callback_later_than_that_keeps_nothing_the_deadline_is_missed_whenever_it_came() -> None:
+    """Whether the clock had passed the deadline when the callback arrived is timing (progress
+    told every few seconds); event time alone decides: too late to keep it, it is missed."""
+    journey = Journey()
+    journey.feed(message(local(FRIDAY, 15)))
+    (late,) = journey.feed(callback(local(TUESDAY, 9)))
+    assert NEXT_DAY not in results(late)
+    (lost,) = journey.lost()
+    assert results(lost) == {NEXT_DAY: False} and "no callback by" in lost.reason
 
 
 def test_a_promised_callback_time_is_kept_or_missed() -> None:
@@ -278,3 +289,28 @@ def test_an_unquoted_closing_time_is_refused_not_misread() -> None:
     )
     with pytest.raises(CalendarError, match='closes must be a quoted "HH:MM", not 1050'):
         parse_calendars(text, "c.yaml")
+
+
+def test_a_visit_waits_for_the_customers_earlier_visit_held_open_by_a_deadline() -> None:
+    """Its expectation is learnt from the customer's earlier visits, so it completes only after
+    them, whichever end the clock reached first: the same verdicts however progress came."""
+    saturday = date(2026, 11, 21)
+    shop = recorded(
+        touchpoint("enter_store", local(saturday, 9), measurements={"greeting_seconds": 5}),
+        "cust-1",
+        "shop-saturday",
+    )
+    journey = Journey()
+    journey.feed(message(local(FRIDAY, 15)), shop)  # Friday's call waits on its callback
+    journey.feed(anything(local(saturday, 13)))  # the shop visit's gap is over: it waits
+
+    def completed() -> list[VisitCompleted]:
+        visits = [o for o in journey.store.outbox if o.topic == JOURNEY_VISITS]
+        return [VisitCompleted.FromString(o.value) for o in visits]
+
+    assert completed() == []
+    journey.feed(callback(local(MONDAY, 10)), anything(local(MONDAY, 12)))
+    done = {v.visit_id: v for v in completed()}
+    call, shop_visit = done[f"call-{local(FRIDAY, 15)}"], done["shop-saturday"]
+    assert list(done).index(call.visit_id) < list(done).index("shop-saturday")
+    assert shop_visit.expectation == call.perception
