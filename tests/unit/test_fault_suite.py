@@ -21,6 +21,7 @@ from touchstone.faults.workloads import (
     HUGE,
     MALFORMED,
     event_ids,
+    jittered,
     scrambled,
     shuffled,
     simulated,
@@ -81,6 +82,8 @@ def test_shuffled_interleaves_customers_and_keeps_each_customers_own_order() -> 
         return out
 
     assert by_key(mixed.records) == by_key(BASE.records)
+    late = jittered(with_malformed(BASE, seed=1, share=0.05), seed=3)
+    assert len(late.records) == 630 and late.records != BASE.records
     anything = scrambled(BASE, seed=3)
     assert Counter(anything.records) == Counter(BASE.records)
     assert by_key(anything.records) != by_key(BASE.records)  # a customer's own order too

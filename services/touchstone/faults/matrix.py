@@ -15,7 +15,7 @@ from touchstone.faults.injections import (
     worker_joins_and_dies,
 )
 from touchstone.faults.runner import QUIET_S, Observed, Row, Verdict, judged, run_row, table
-from touchstone.faults.workloads import shuffled, simulated, with_malformed, with_repeats
+from touchstone.faults.workloads import jittered, simulated, with_malformed, with_repeats
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def rows(plan: Plan) -> list[Row]:
         Row(f"broker connection cut {outage}", base, broker_cut(plan.outage_s)),
         Row("none", with_repeats(base, plan.seed, plan.repeats, plan.conflicts)),
         Row("none", with_malformed(base, plan.seed, plan.malformed)),
-        Row("none", shuffled(base, plan.seed)),
+        Row("none", jittered(base, plan.seed)),
         Row("2nd journey worker joins, killed -9", base, worker_joins_and_dies("journey")),
     ]
 

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from google.protobuf.message import DecodeError
+
 from contacts.domain import DEFAULT_MAX_TOUCHPOINT_BYTES, MAX_EVENT_ID_LENGTH
 from touchstone.common.ids import derived_id
 from touchstone.contacts.v1.touchpoint_pb2 import IdentityKind, Touchpoint
@@ -189,6 +191,33 @@ def shuffled(workload: Workload, seed: int) -> Workload:
     placed = sorted((next(slots[r.key]), r) for r in workload.records)
     records = tuple(record for _, record in placed)
     return replace(workload, name=f"{workload.name}, customers interleaved", records=records)
+
+
+def jittered(workload: Workload, seed: int, up_to: timedelta = timedelta(minutes=10)) -> Workload:
+    """Each record sent as if delayed by a random time up to `up_to` after it happened: records
+    within that of each other, a customer's own too, come in any order. Within the 15 minutes'
+    lateness journey allows this is any order; further apart, a record behind its source's
+    progress is late by design (README: event time), so no order-free result is owed."""
+    rng = random.Random(seed)
+    span = up_to.total_seconds()
+    delayed = []
+    at = START
+    for n, record in enumerate(workload.records):
+        at = _event_time(record) or at  # what does not say its time goes where it stood
+        delayed.append((at + timedelta(seconds=rng.uniform(0, span)), n, record))
+    delayed.sort()
+    name = f"{workload.name}, any order within {up_to.total_seconds() / 60:.0f} min"
+    return replace(workload, name=name, records=tuple(r for _, _, r in delayed))
+
+
+def _event_time(record: Record) -> datetime | None:
+    try:
+        touchpoint = Touchpoint.FromString(record.value)
+    except DecodeError:
+        return None
+    if not touchpoint.HasField("occurred_at"):
+        return None
+    return touchpoint.occurred_at.ToDatetime(UTC)
 
 
 def scrambled(workload: Workload, seed: int) -> Workload:
