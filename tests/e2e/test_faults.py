@@ -21,14 +21,14 @@ if os.environ.get("TOUCHSTONE_TEST_INFRA", "embedded") != "embedded":
     )
 
 BASE = simulated(seed=23, count=3_000)
-SPOILT = jittered(with_malformed(with_repeats(BASE, 23, 0.10, 0.01), 23, 0.01), 23)
+SPOILT = with_malformed(with_repeats(jittered(BASE, 23), 23, 0.10, 0.01), 23, 0.01)
 ROWS = [
     Row("kill -9 journey", BASE, killed("journey", times=1)),
     Row("Postgres stopped 5 s", BASE, database_away(5.0)),
     Row("broker connection cut 5 s", BASE, broker_cut(5.0)),
-    Row(
-        "none", SPOILT
-    ),  # repeats, conflicts, malformed (a 2 MiB record too), any order within 10 min
+    # any order within 10 minutes, then repeats and conflicts (each after what it repeats: the
+    # first version recorded is the one kept) and malformed records (a 2 MiB one too)
+    Row("none", SPOILT),
 ]
 QUIET_S = 10.0
 
