@@ -269,7 +269,7 @@ def parser() -> argparse.ArgumentParser:
     )
     faults.add_argument("--overload-rate", type=float, default=2_000.0, help="touchpoints/s")
     faults.add_argument(
-        "--overload-seconds", type=float, default=60.0, help="0 leaves the overload row out"
+        "--overload-seconds", type=float, default=180.0, help="0 leaves the overload row out"
     )
     faults.set_defaults(func=cmd_faults)
     queries = sub.add_parser("bench-queries", help=cmd_bench_queries.__doc__)
