@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from journey.codec import VERDICT_NAMES, missed_moment, moment_of, moment_scored, visit_completed
-from journey.deadlines import Deadline, Opening, deadlines_opened, first_waiting
+from journey.deadlines import Deadline, Opening, deadlines_opened, first_waiting, missed_before
 from journey.deadlines import kept as kept_judgement
 from journey.deadlines import missed as missed_judgement
 from journey.domain import Judgement, Standard, score, verdict_of
@@ -147,7 +147,7 @@ class BatchDecision:
             return
         passed = clock - self.rules.lateness
         dues, ends = self.dues[lane], self.ends[lane]
-        while dues and dues[0][0] < passed:
+        while dues and dues[0][0] < missed_before(clock, self.rules.lateness):
             _, deadline_id = heapq.heappop(dues)
             if deadline_id in self.open:
                 self.miss(self.open[deadline_id])

@@ -124,6 +124,15 @@ def first_waiting(
     return min(waiting, key=lambda d: (d.opened_at, d.deadline_id), default=None)
 
 
+def missed_before(clock: datetime, lateness: timedelta = DEFAULT_LATENESS) -> datetime:
+    """Deadlines due before this time are missed once a lane's clock has come to `clock`. A
+    callback keeps a deadline up to `lateness` after it is due (first_waiting), and may itself
+    arrive up to `lateness` behind the clock without being late: only past both can no callback
+    that keeps the deadline still come, so the verdict is the same in whatever order, within the
+    lateness, the records arrived."""
+    return clock - 2 * lateness
+
+
 def hours_between(start: datetime, end: datetime) -> float:
     """Elapsed hours, rounded to the minute."""
     return round((end - start).total_seconds() / 3600, 2)

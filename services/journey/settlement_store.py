@@ -18,7 +18,7 @@ from typing import Protocol
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from journey.deadlines import Deadline
+from journey.deadlines import Deadline, missed_before
 from journey.lane_clocks import LaneState, LaneStep, after
 from journey.stage_days import MomentMark, add_stage_days
 from journey.store import MOMENT_COLUMNS, SAVE_MOMENTS, MomentRow
@@ -214,7 +214,10 @@ class PostgresSettlements:
         visits = await visits_concerned(conn, keys.visits, keys.customers, quiet_since)
         customers = sorted({*keys.customers, *(v.customer_id for v in visits)})
         waiting = await self._deadlines(conn, SELECT_WAITING, customers)
-        passed = {"lane": list(watermarks), "passed": [w - lateness for w in watermarks.values()]}
+        passed = {
+            "lane": list(watermarks),
+            "passed": [missed_before(w, lateness) for w in watermarks.values()],
+        }
         overdue = await (await conn.execute(SELECT_OVERDUE, passed)).fetchall()
         return Ledger(
             lanes=before,
