@@ -56,7 +56,14 @@ from notify.domain import (
     escalates_for_value,
     step_moves,
 )
-from notify.openings import OpenedCase, earliest_openings, moves_opening, replanned
+from notify.openings import (
+    OpenedCase,
+    as_laid_out,
+    earliest_openings,
+    moves_opening,
+    replanned,
+    withdrawn,
+)
 from notify.outcome_rows import outcomes_to_tell
 from notify.playbooks import PlannedStep, RecoveryPolicy
 from notify.recovery import CaseFacts, decide_outcome
@@ -795,6 +802,8 @@ class MemoryNotifyStore(MemoryCustomerLinks):
     async def open_or_join(
         self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]
     ) -> dict[str, CaseRow]:
+        laid_out: dict[str, tuple[PlannedStep, ...]] = {}
+        taken_off: dict[str, tuple[PlannedStep, ...]] = {}
         for o in earliest_openings(openings):
             case = self.cases.get(o.case_id)
             if case is None:
@@ -809,6 +818,7 @@ class MemoryNotifyStore(MemoryCustomerLinks):
                     o.due_at,
                 )
                 self.plans[o.case_id] = (o.playbook, o.steps)
+                laid_out[o.case_id] = o.steps
                 continue
             _, steps = self.plans[o.case_id]
             acted_on = bool(case.resolved_by) or any(s.status != "pending" for s in steps)
@@ -816,10 +826,15 @@ class MemoryNotifyStore(MemoryCustomerLinks):
             if moves_opening(opened, o):
                 moved = {"opening_moment_id": o.opening_moment_id, "opened_at": o.opened_at}
                 self.cases[o.case_id] = replace(case, **moved, due_at=o.due_at)
-                self.plans[o.case_id] = (o.playbook, replanned(o, steps))
+                laid_out[o.case_id] = replanned(o, steps)
+                taken_off[o.case_id] = withdrawn(steps, laid_out[o.case_id])
+                self.plans[o.case_id] = (o.playbook, laid_out[o.case_id])
         for o, m in zip(openings, moments, strict=True):
             self.joined.setdefault(m.moment_id, (o.case_id, m.reason, m.occurred_at))
-        return {m.moment_id: self.cases[self.joined[m.moment_id][0]] for m in moments}
+        return {
+            m.moment_id: as_laid_out(self.cases[self.joined[m.moment_id][0]], laid_out, taken_off)
+            for m in moments
+        }
 
     async def list_cases(
         self, where: CaseFilter, after: tuple[datetime, str] | None, limit: int

@@ -4,6 +4,7 @@ does later (wins, feedback, visits with no lost moment) settles them (notify/rec
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from notify.codec import (
     case_event,
@@ -139,7 +140,9 @@ class OpenRecoveryCases:
             event = case_event(moment, case, opening)
             outgoing.append(case_record(case.customer_id, case.site_id, event, moment.occurred_at))
             if event.HasField("opened"):
-                outgoing.extend(task_records(case, moment.occurred_at, steps=opening.steps))
+                # as just laid out (opened or moved); heard again, as the opening lays it out
+                laid_out = case if case.steps else replace(case, steps=opening.steps)
+                outgoing.extend(task_records(laid_out, moment.occurred_at))
         customers, moment_ids = [m.customer_id for m in lost], [m.moment_id for m in lost]
         await self.store.settle(wins, customers, moment_ids)  # via the outbox
         await self.store.weigh(values, moment_ids, self.policy)  # open cases: after settling

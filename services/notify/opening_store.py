@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from psycopg import AsyncConnection
 
 from notify.domain import CaseOpening
-from notify.openings import VALUE_STEP, OpenedCase, moves_opening, replanned
+from notify.openings import OpenedCase, moves_opening, replanned, withdrawn
 from notify.playbooks import PlannedStep
 from touchstone.common.pg import columns
 
@@ -24,9 +24,9 @@ FROM notify.cases c WHERE c.case_id = ANY(%s)
 ORDER BY c.case_id
 FOR UPDATE OF c
 """
-LOAD_VALUE_STEPS = """
+LOAD_STEPS = """
 SELECT case_id, n, action, owner, channel, due_at FROM notify.case_steps
-WHERE case_id = ANY(%(case_id)s) AND action = %(action)s ORDER BY case_id, n
+WHERE case_id = ANY(%s) ORDER BY case_id, n
 """
 MOVED_COLUMNS = (
     "case_id",
@@ -53,9 +53,10 @@ DROP_DELIVERIES = "DELETE FROM notify.deliveries WHERE case_id = ANY(%s)"
 
 async def moved_openings(
     conn: AsyncConnection, openings: Sequence[CaseOpening]
-) -> dict[str, tuple[PlannedStep, ...]]:
+) -> dict[str, tuple[tuple[PlannedStep, ...], tuple[PlannedStep, ...]]]:
     """Move the existing cases these openings open instead (their earlier moments); each moved
-    case's steps, to be saved with its messages as a new case's are."""
+    case's steps, to be saved with its messages as a new case's are, and the steps the move
+    took off it."""
     if not openings:
         return {}
     ids = sorted({o.case_id for o in openings})
@@ -65,11 +66,11 @@ async def moved_openings(
     if not moving:
         return {}
     moved = [o.case_id for o in moving]
-    kept: dict[str, list[PlannedStep]] = {}
-    query = {"case_id": moved, "action": VALUE_STEP}
-    for case_id, *step in await (await conn.execute(LOAD_VALUE_STEPS, query)).fetchall():
-        kept.setdefault(case_id, []).append(PlannedStep(*step))
+    was: dict[str, list[PlannedStep]] = {}
+    for case_id, *step in await (await conn.execute(LOAD_STEPS, (moved,))).fetchall():
+        was.setdefault(case_id, []).append(PlannedStep(*step))
     await conn.execute(MOVE_OPENINGS, columns(moving, MOVED_COLUMNS))
     await conn.execute(DROP_STEPS, (moved,))
     await conn.execute(DROP_DELIVERIES, (moved,))
-    return {o.case_id: replanned(o, kept.get(o.case_id, ())) for o in moving}
+    plans = {o.case_id: replanned(o, was.get(o.case_id, ())) for o in moving}
+    return {c: (plan, withdrawn(was.get(c, ()), plan)) for c, plan in plans.items()}

@@ -12,12 +12,13 @@ the case stays as they knew it. A duty manager's step for the case's value stays
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from notify.domain import CaseOpening
 from notify.playbooks import PlannedStep
+from notify.rows import CaseRow
 
 VALUE_STEP = "step_in"  # the duty manager's step for a valuable case (not the playbook's)
 
@@ -55,6 +56,25 @@ def replanned(opening: CaseOpening, was: Sequence[PlannedStep]) -> tuple[Planned
     kept = [step for step in was if step.action == VALUE_STEP]
     moved = [replace(s, n=last + i, due_at=opening.due_at) for i, s in enumerate(kept, 1)]
     return (*opening.steps, *moved)
+
+
+def withdrawn(was: Sequence[PlannedStep], now: Sequence[PlannedStep]) -> tuple[PlannedStep, ...]:
+    """The steps a move took off the case: numbers the new plan does not have (their tasks are
+    told cancelled; a number it has again is told as its new step)."""
+    kept = {step.n for step in now}
+    return tuple(step for step in was if step.n not in kept)
+
+
+def as_laid_out(
+    case: CaseRow,
+    plans: Mapping[str, tuple[PlannedStep, ...]],
+    taken_off: Mapping[str, tuple[PlannedStep, ...]],
+) -> CaseRow:
+    """The case with the plan just laid out for it (opened or moved now), and the steps a move
+    took off it; as it is, when it was neither."""
+    if case.case_id not in plans:
+        return case
+    return replace(case, steps=plans[case.case_id], withdrawn=taken_off.get(case.case_id, ()))
 
 
 def _order(opening: CaseOpening) -> tuple[datetime, str]:

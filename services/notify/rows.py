@@ -48,6 +48,8 @@ class CaseRow:
     returned_at: datetime | None = None  # the customer came back, nothing shows it recovered
     returned_by: str = ""
     valued: bool = False  # loyalty has valued its lost moments (perhaps at 0)
+    withdrawn: tuple[PlannedStep, ...] = ()  # steps a move of its opening took off: as it was
+    # opened or moved just now (open_or_join's answer), with `steps` its whole new plan
 
 
 @dataclass(frozen=True)

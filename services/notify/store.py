@@ -27,7 +27,7 @@ from notify.domain import (
     step_moves,
 )
 from notify.opening_store import moved_openings
-from notify.openings import earliest_openings
+from notify.openings import as_laid_out, earliest_openings
 from notify.outcome_rows import (
     LOCK_CUSTOMERS,
     SAVE_OUTCOMES,
@@ -320,8 +320,9 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 await conn.execute(OPEN_CASES, columns(first, OPENING_COLUMNS))
             ).fetchall()
             new = {case_id for (case_id,) in opened}
+            moved = await moved_openings(conn, [o for o in first if o.case_id not in new])
             plans = {o.case_id: o.steps for o in first if o.case_id in new}
-            plans |= await moved_openings(conn, [o for o in first if o.case_id not in new])
+            plans |= {case_id: plan for case_id, (plan, _) in moved.items()}
             steps = [(case_id, step) for case_id, plan in plans.items() for step in plan]
             if steps:
                 await conn.execute(SAVE_STEPS, step_columns(steps))
@@ -340,7 +341,8 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             rows = await (
                 await conn.execute(SELECT_CASES_OF_MOMENTS, (joins["moment_id"],))
             ).fetchall()
-        return {row[0]: CaseRow(*row[1:]) for row in rows}
+        gone = {case_id: taken_off for case_id, (_, taken_off) in moved.items()}
+        return {row[0]: as_laid_out(CaseRow(*row[1:]), plans, gone) for row in rows}
 
     async def settle(
         self, wins: Sequence[Win], customers: Sequence[str], joined: Sequence[str]

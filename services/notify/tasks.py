@@ -28,50 +28,55 @@ def task_id_for(case_id: str, n: int, reason: str) -> str:
     return derived_id("task", case_id, str(n), reason)
 
 
-def tasks_of(case: CaseRow, steps: tuple[PlannedStep, ...] | None = None) -> Iterator[pb.Task]:
+def tasks_of(case: CaseRow) -> Iterator[pb.Task]:
     """The case's tasks as they are now: one per step people do, one more for the duty manager
-    per escalated step. Done with its step; cancelled once the case is closed."""
-    for step in case.steps if steps is None else steps:
-        if step.owner not in PEOPLE:
-            continue
-        state = (
-            pb.TASK_STATE_DONE
-            if step.status == "done"
-            else pb.TASK_STATE_OPEN
-            if case.status == "open"
-            else pb.TASK_STATE_CANCELLED
-        )
-        reasons = [("step", step.owner)]
-        if step.escalated:
-            reasons.append(("overdue_step", "duty_manager"))
-        for reason, owner in reasons:
-            yield pb.Task(
-                task_id=task_id_for(case.case_id, step.n, reason),
-                case_id=case.case_id,
-                site_id=case.site_id,
-                n=step.n,
-                action=step.action,
-                owner=owner,
-                channel=step.channel,
-                due_at=to_timestamp(step.due_at),
-                reason=reason,
-                state=state,
-                taken_by=step.taken_by,
+    per escalated step. Done with its step; cancelled once the case is closed, or once a move of
+    its opening took the step off."""
+    for step in case.steps:
+        if step.status == "done":
+            yield from _tasks(case, step, pb.TASK_STATE_DONE)
+        else:
+            open_now = case.status == "open"
+            yield from _tasks(
+                case, step, pb.TASK_STATE_OPEN if open_now else pb.TASK_STATE_CANCELLED
             )
+    for step in case.withdrawn:
+        yield from _tasks(case, step, pb.TASK_STATE_CANCELLED)
+
+
+def _tasks(case: CaseRow, step: PlannedStep, state: pb.TaskState) -> Iterator[pb.Task]:
+    if step.owner not in PEOPLE:
+        return
+    reasons = [("step", step.owner)]
+    if step.escalated:
+        reasons.append(("overdue_step", "duty_manager"))
+    for reason, owner in reasons:
+        yield pb.Task(
+            task_id=task_id_for(case.case_id, step.n, reason),
+            case_id=case.case_id,
+            site_id=case.site_id,
+            n=step.n,
+            action=step.action,
+            owner=owner,
+            channel=step.channel,
+            due_at=to_timestamp(step.due_at),
+            reason=reason,
+            state=state,
+            taken_by=step.taken_by,
+        )
 
 
 def task_records(
     case: CaseRow,
     at: datetime,
     only_step: int | None = None,
-    steps: tuple[PlannedStep, ...] | None = None,
 ) -> list[Outgoing]:
     """The case's tasks (or only one step's) as records on notify.tasks.v1. An event's id
     follows from what it says and how many lost moments the case had when told (none when it
     opens), so the same change told again after a restart is a duplicate, while a task reopened
     by a later loss is news. Each event is the task as it now is: keep the latest per task_id."""
     records = []
-    for task in tasks_of(case, steps):
+    for task in tasks_of(case):
         if only_step is not None and task.n != only_step:
             continue
         state = TASK_STATE_NAMES[task.state]

@@ -228,7 +228,10 @@ def test_a_case_has_the_steps_of_its_earliest_opening_and_keeps_a_value_step(
             "duty_manager",
             ["fix", "follow_up", "step_in"],
         )
-        await store.open_or_join([earlier], [lost(1)])  # earlier, heard later: opens it
+        moved = await store.open_or_join([earlier], [lost(1)])  # earlier, heard later: opens it
+        told = moved["m1"]  # the new plan to tell as tasks, and the step it took off
+        assert [(s.n, s.action) for s in told.steps] == [(1, "apologise"), (2, "step_in")]
+        assert [(s.n, s.action) for s in told.withdrawn] == [(3, "step_in")]
         case = await store.get_case(later.case_id)
         assert (case.playbook, case.opening_moment_id) == ("on_site", "m1")
         assert [(s.n, s.action, s.due_at) for s in case.steps] == [

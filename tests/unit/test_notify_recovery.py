@@ -210,3 +210,20 @@ def test_a_value_update_that_does_not_parse_is_dead_lettered() -> None:
     (dead,) = handle(MemoryNotifyStore(), record(b"\xff\xff", 0, LOYALTY_VALUES))
     assert dead.topic == NOTIFY_DLQ
     assert dict(dead.headers)["dlq_reason"].startswith(b"not a ValueUpdated")
+
+
+def test_a_case_moved_to_an_earlier_loss_tells_its_whole_new_plan_as_tasks() -> None:
+    """The duty manager's step for the case's value moves with it, so it is told again with
+    the new plan (the steps a move takes off are told cancelled: the store contract shows
+    which those are)."""
+    store = MemoryNotifyStore()
+    handle(store, record(lost("m-2", 5)))
+    handle(store, record(valued("m-2", 35_000_000), 0, LOYALTY_VALUES))
+    out = handle(store, record(lost("m-1", 0), 2))  # earlier, heard later: opens the case
+    (opened,) = events(out)
+    assert opened.opened.moment_id == "m-1"
+    case = asyncio.run(store.get_case(CASE))
+    people = [(s.n, s.action) for s in case.steps if s.owner != "system"]
+    assert ("step_in" in {action for _, action in people}) and len(people) > 1
+    told = [(t.task.n, t.task.action) for t in tasks(out) if t.task.state == TASK_STATE_OPEN]
+    assert told == people
