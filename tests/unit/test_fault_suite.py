@@ -15,10 +15,10 @@ from contacts.admission import admit_bytes
 from contacts.domain import DEFAULT_INGEST_POLICY
 from touchstone.common.embedded import free_port
 from touchstone.common.topics import PROTOBUF
+from touchstone.faults.injections import fault_free
 from touchstone.faults.outcome import Snapshot, compare
 from touchstone.faults.proxy import TcpProxy
 from touchstone.faults.workloads import (
-    HUGE,
     MALFORMED,
     event_ids,
     jittered,
@@ -50,7 +50,7 @@ def test_every_malformed_kind_and_the_2_mib_record_are_refused_by_contacts() -> 
     assert len(added) == spoilt.rejects == 30  # 5% of 600
     assert not any(admitted(r) for r in added)
     assert max(len(r.value) for r in added) > 2 << 20  # the 2 MiB record is among them
-    assert f"({len(MALFORMED) + 1} kinds)" in spoilt.name and HUGE
+    assert f"({len(MALFORMED) + 1} kinds)" in spoilt.name
     assert [r for r in spoilt.records if r in BASE.records] == list(BASE.records)  # order kept
 
 
@@ -102,10 +102,12 @@ def test_the_comparison_counts_lost_extra_and_changed_rows_by_key() -> None:
     assert compare(reference, reference).identical
 
 
-def test_a_row_held_twice_counts_as_duplicated() -> None:
+def test_a_row_held_twice_counts_as_duplicated_and_once_too_few_as_lost() -> None:
     once = Snapshot({"log": Counter({("r", "r"): 1})})
     twice = Snapshot({"log": Counter({("r", "r"): 2})})
-    assert compare(once, twice).duplicated == 1 and compare(twice, once).lost == 0
+    assert compare(once, twice).duplicated == 1 and compare(twice, once).lost == 1
+    other = Snapshot({"log": Counter({("r", "s"): 2})})
+    assert (compare(once, other).changed, compare(once, other).duplicated) == (1, 0)
 
 
 def echo(conn: socket.socket) -> None:
@@ -153,3 +155,21 @@ def test_the_proxy_forwards_and_while_cut_drops_and_refuses_connections(echo_ser
         assert echoed(proxy.port) == b"ping"
     finally:
         proxy.stop()
+
+
+def test_a_row_whose_harm_failed_or_struck_nothing_in_flight_does_not_pass() -> None:
+    from touchstone.faults.injections import killed
+    from touchstone.faults.runner import Observed, Row, Verdict
+
+    nothing = Snapshot({})
+
+    def verdict(inject: object, in_flight: list[int], failed: str = "") -> Verdict:
+        row = Row("fault", BASE, inject)  # type: ignore[arg-type]
+        observed = Observed(row, nothing, in_flight, 1.0, 1.0, harm_failed=failed)
+        return Verdict(observed, compare(nothing, nothing))
+
+    assert verdict(killed("journey"), [120, 80, 5]).passed
+    assert not verdict(killed("journey"), [120, 0, 5]).passed  # one kill after the work
+    assert not verdict(killed("journey"), []).passed  # never struck
+    assert not verdict(killed("journey"), [120], "RuntimeError: no Postgres").passed
+    assert verdict(fault_free, []).passed

@@ -35,14 +35,16 @@ class Harm:
     stop: threading.Event = field(default_factory=threading.Event)
     in_flight: list[int] = field(default_factory=list)  # records not yet handled, at each strike
 
-    def strike(self) -> None:
-        """Note the records still in flight (a reading the broker did not answer is read again,
-        for up to a few seconds; then what is known)."""
+    def strike(self, service: str = "") -> None:
+        """Note the records still in flight: the harmed service's, or every service's when the
+        harm is to what they share (a reading the broker did not answer is read again, for up
+        to a few seconds; then what is known)."""
         deadline = time.monotonic() + 3.0
         lags = self.lags.read()
         while None in lags.values() and time.monotonic() < deadline:
             lags = self.lags.read()
-        self.in_flight.append(sum(v or 0 for v in lags.values()))
+        harmed = [lags.get(service)] if service else list(lags.values())
+        self.in_flight.append(sum(v or 0 for v in harmed))
 
     def wait(self, seconds: float) -> None:
         self.stop.wait(seconds)
@@ -71,7 +73,9 @@ def killed(service: str, times: int = 3, between_s: float = 4.0) -> Injection:
         for n in range(times):
             if n:
                 harm.wait(between_s)
-            harm.strike()
+            if harm.stop.is_set():
+                return  # the row is over (settled, or failed): no process outlives its stack
+            harm.strike(service)
             harm.stack.services.restart(service, signal.SIGKILL)
             harm.stack.services.wait_until_serving(timeout=120)
 
@@ -112,12 +116,12 @@ def worker_joins_and_dies(service: str, alive_s: float = 10.0) -> Injection:
 
     def inject(harm: Harm) -> None:
         harm.under_way()
-        harm.strike()
+        harm.strike(service)
         services = harm.stack.services
         services.start_worker(service, "second", grpc_port=free_port())
         services.wait_until_serving(timeout=120)
         harm.wait(alive_s)
-        harm.strike()
+        harm.strike(service)
         services.stop((f"{service}/second",), sig=signal.SIGKILL)
 
     return inject

@@ -146,11 +146,11 @@ def compare(reference: Snapshot, observed: Snapshot, examples: int = 5) -> Diffe
             want, got = ref_keys.get(key, Counter()), obs_keys.get(key, Counter())
             if want == got:
                 continue
-            if not got:
-                lost += 1
+            if not got or (got.total() < want.total() and got <= want):
+                lost += want.total() - got.total()
                 what = "lost"
-            elif not want or got.total() > want.total():
-                duplicated += max(got.total() - want.total(), 1)
+            elif not want or (got.total() > want.total() and want <= got):
+                duplicated += got.total() - want.total()
                 what = "extra"
             else:
                 changed += 1

@@ -35,8 +35,10 @@ class TcpProxy:
         return self
 
     def cut(self) -> None:
-        """Drop every connection and refuse new ones."""
-        self._cut.set()
+        """Drop every connection and refuse new ones (one being connected as the cut comes is
+        dropped too: the flag is set and read under the lock the connections are kept by)."""
+        with self._lock:
+            self._cut.set()
         self._close_all()
 
     def restore(self) -> None:
@@ -68,7 +70,13 @@ class TcpProxy:
                 continue
             upstream.settimeout(None)
             with self._lock:
-                self._open.update((client, upstream))
+                refused = self._cut.is_set()  # cut while connecting
+                if not refused:
+                    self._open.update((client, upstream))
+            if refused:
+                client.close()
+                upstream.close()
+                continue
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 

@@ -62,6 +62,7 @@ class Observed:
     drained_s: float  # services started → last change
     recover_s: float | None  # the harm over → last change
     peak_lag: dict[str, int] = field(default_factory=dict)
+    harm_failed: str = ""  # why the injection did not do its harm ('' when it did)
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,17 @@ class Verdict:
         return {t: self.observed.snapshot.counted.get(t, 0) for t in self.expected_counts}
 
     @property
+    def struck(self) -> bool:
+        """Whether the harm was done, each time while the harmed part had records in flight (a
+        fault that lands after the work is done proves nothing)."""
+        o = self.observed
+        if o.harm_failed or (o.row.inject is not fault_free and not o.in_flight):
+            return False
+        return all(n > 0 for n in o.in_flight)
+
+    @property
     def passed(self) -> bool:
-        return self.difference.identical and self.counts == self.expected_counts
+        return self.difference.identical and self.counts == self.expected_counts and self.struck
 
     def line(self) -> dict[str, object]:
         o = self.observed
@@ -100,6 +110,7 @@ class Verdict:
             "drained_s": round(o.drained_s, 1),
             "recover_s": None if o.recover_s is None else round(o.recover_s, 1),
             "peak_lag": o.peak_lag,
+            "harm_failed": o.harm_failed,
             "passed": self.passed,
         }
 
@@ -149,9 +160,14 @@ def run_row(
         lags = LagReader(live.kafka, inputs, live.consumer)
         harm = Harm(stack, proxy, lags)
         harmed: list[float] = []
+        failed: list[str] = []
 
         def inject() -> None:
-            row.inject(harm)
+            try:
+                row.inject(harm)
+            except Exception as error:  # the row fails, saying why; the suite goes on
+                failed.append(f"{type(error).__name__}: {error}")
+                raise
             if row.inject is not fault_free:
                 harmed.append(time.monotonic())
 
@@ -163,18 +179,23 @@ def run_row(
             settled_at = wait_settled(live, lags, busy, peak, say, timeout_s, quiet_s)
         finally:
             harm.stop.set()
-            injector.join(60)
+            injector.join(180)
             lags.close()
+        if injector.is_alive():
+            failed.append("the injection did not end within 180 s of the row settling")
         publisher.raise_failures()
         with psycopg.connect(live.database_url, autocommit=True) as conn:
             taken = snapshot(conn)
         if row.offered_per_s is not None and publisher.finished_at is not None:
             harmed.append(publisher.finished_at)  # overload's harm ends when the offer does
         recover = settled_at - max(harmed) if harmed else None
-        return Observed(row, taken, harm.in_flight, settled_at - started, recover, peak)
+        observed = Observed(row, taken, harm.in_flight, settled_at - started, recover, peak)
+        return replace(observed, harm_failed="; ".join(failed))
     finally:
-        stack.stop()
-        proxy.stop()
+        try:
+            stack.stop()
+        finally:
+            proxy.stop()
 
 
 class Publisher(threading.Thread):
@@ -271,7 +292,15 @@ def table(verdicts: Sequence[Verdict]) -> str:
         letters = "/".join(f"{v.counts[t]}:{n}" for t, n in v.expected_counts.items())
         flight = ",".join(str(n) for n in o.in_flight) or "-"
         recover = "-" if o.recover_s is None else f"{o.recover_s:.1f}"
-        result = "identical" if v.passed else f"DIFFERS {', '.join(d.tables)} {d.examples[:2]}"
+        result = (
+            "identical"
+            if v.passed
+            else f"DIFFERS {', '.join(d.tables)} {d.examples[:2]}"
+            if not d.identical
+            else f"NOT STRUCK {o.harm_failed or 'with nothing in flight'}"
+            if not v.struck
+            else f"COUNTS {v.counts} (expected {v.expected_counts})"
+        )
         lines.append(
             f"{o.row.fault:<34} {o.row.workload.name[:44]:<44} {d.lost:>5} {d.duplicated:>5} "
             f"{d.changed:>5} {letters:>13} {flight[:12]:>12} {o.drained_s:>8.1f} "
