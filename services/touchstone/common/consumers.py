@@ -231,21 +231,22 @@ class BatchConsumerService(mode.Service):
 
     async def _report_progress(self) -> None:
         """Tell every lane how far each input partition this worker holds has come: after the
-        records it covers (they are on the broker), caught up or not (progress.py)."""
-        held: dict[int, bool] = {}
-        for tp in self._consumer.assignment():
-            if tp.topic == TOUCHPOINTS:
-                highwater = self._consumer.highwater(tp)
-                position = await self._consumer.position(tp)
-                held[tp.partition] = highwater is not None and position >= highwater
-        claims = SOURCE_CLOCKS.claims(held, datetime.now(UTC))
-        partitions_in = len(self._consumer.partitions_for_topic(TOUCHPOINTS) or ())
-        lanes = len(await self._producer.partitions_for(CONTACTS_RECORDED))
-        if claims and partitions_in and lanes:
-            try:
+        records it covers (they are on the broker), caught up or not (progress.py). A report
+        that fails (a rebalance, the broker away) is told again at the next one."""
+        try:
+            held: dict[int, bool] = {}
+            for tp in self._consumer.assignment():
+                if tp.topic == TOUCHPOINTS:
+                    highwater = self._consumer.highwater(tp)
+                    position = await self._consumer.position(tp)
+                    held[tp.partition] = highwater is not None and position >= highwater
+            claims = SOURCE_CLOCKS.claims(held, datetime.now(UTC))
+            partitions_in = len(self._consumer.partitions_for_topic(TOUCHPOINTS) or ())
+            lanes = len(await self._producer.partitions_for(CONTACTS_RECORDED))
+            if claims and partitions_in and lanes:
                 await self._publish(progress_records(claims, partitions_in, lanes))
-            except Exception as error:  # told again at the next report
-                log_failure(log, f"{self.service_name}: progress not told", error)
+        except Exception as error:
+            log_failure(log, f"{self.service_name}: progress not told", error)
 
     async def _publish(self, records: Sequence[Outgoing]) -> None:
         await publish(self._producer, records, self.settings.max_record_bytes)
