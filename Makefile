@@ -61,8 +61,8 @@ typecheck: $(STAMP) ## mypy over the hand-written code
 bench: generate ## end-to-end throughput and latency against the embedded stack (BENCH_EVENTS=100000)
 	$(BIN)/touchstone bench --events $${BENCH_EVENTS:-100000}
 
-faults: generate ## the fault matrix (kill -9, outages, bad input, any order, overload) vs a fault-free run (FAULTS_EVENTS=20000; about an hour)
-	$(BIN)/touchstone faults --events $${FAULTS_EVENTS:-20000}
+faults: generate ## the fault matrix (kill -9, outages, bad input, any order, overload) vs a fault-free run (FAULTS_EVENTS=20000, FAULTS_OVERLOAD_S=180; about two hours)
+	$(BIN)/touchstone faults --events $${FAULTS_EVENTS:-20000} --overload-seconds $${FAULTS_OVERLOAD_S:-180}
 
 bench-queries: generate ## loyalty's ranking and value-at-risk queries over 100,000 customers
 	$(BIN)/touchstone bench-queries --customers $${BENCH_CUSTOMERS:-100000}

@@ -60,7 +60,8 @@ def overload(plan: Plan) -> Row:
 
 
 def run_matrix(settings: Settings, plan: Plan, say: Callable[[str], None] = print) -> list[Verdict]:
-    """Every row against its fault-free reference; the table printed as the rows finish."""
+    """Every row against its fault-free reference: each row's line printed as it finishes, then
+    the table."""
     root = settings.state_dir / "faults"
     shutil.rmtree(root, ignore_errors=True)
     logging.getLogger("kafka").setLevel(logging.CRITICAL)  # the suite's own clients lose the
@@ -73,12 +74,19 @@ def run_matrix(settings: Settings, plan: Plan, say: Callable[[str], None] = prin
         say(f"    settled {observed.drained_s:.1f} s after the services started")
         return observed
 
+    verdicts: list[Verdict] = []
+
+    def judge(reference: Observed, row: Row, n: int) -> None:
+        verdicts.append(judged(reference, run(row, n)))
+        say("    " + table(verdicts[-1:]).splitlines()[2])  # kept if a later row never ends
+
     reference = run(Row("none (reference)", simulated(plan.seed, plan.events)), 0)
-    verdicts = [judged(reference, run(row, n)) for n, row in enumerate(rows(plan), 1)]
+    for n, row in enumerate(rows(plan), 1):
+        judge(reference, row, n)
     if plan.overload_s > 0:
         loaded = overload(plan)
         backlog = replace(loaded, fault="none (overload's reference)", offered_per_s=None)
         overload_reference = run(backlog, len(verdicts) + 1)
-        verdicts.append(judged(overload_reference, run(loaded, len(verdicts) + 2)))
+        judge(overload_reference, loaded, len(verdicts) + 2)
     say(table(verdicts))
     return verdicts
