@@ -187,10 +187,19 @@ class BatchDecision:
         self.watch_end(deadline.visit_id)
 
     def end_of(self, visit: VisitState) -> datetime:
-        """When the visit is over: its map's visit gap after its last contact, and after the
-        lane's clock saw that contact come (a late visit still gets a gap to arrive whole)."""
-        gap = self.rules.visit_gaps.get(visit.journey_map, self.rules.shortest_gap)
-        return max(visit.last_at, visit.seen_at or visit.last_at) + gap
+        """When the lane's clock may complete the visit: its map's visit gap after its last
+        contact, and after the lane's clock saw that contact come (a late visit still gets a gap
+        to arrive whole). Arrival decides this, so it is not the visit's completion time."""
+        return max(visit.last_at, visit.seen_at or visit.last_at) + self.gap_of(visit)
+
+    def completed_at(self, visit: VisitState) -> datetime:
+        """The visit's completion in event time: its map's visit gap after its last contact,
+        whenever the contacts arrived."""
+        return visit.last_at + self.gap_of(visit)
+
+    def gap_of(self, visit: VisitState) -> timedelta:
+        """The visit gap of the visit's map."""
+        return self.rules.visit_gaps.get(visit.journey_map, self.rules.shortest_gap)
 
     def take(self, recorded: TouchpointRecorded, moment_id: str, lane: int) -> None:
         """Score one record; unless it is a redelivery, keep, open and join what it should."""
@@ -308,7 +317,7 @@ class BatchDecision:
         history = self.past.setdefault(visit.customer_id, [])
         earlier = sorted((p for p in history if p[0] < visit.first_at), reverse=True)
         verdict = verdict_from(visit.tally, [perception for _, perception in earlier])
-        done_at = self.end_of(visit)
+        done_at = self.completed_at(visit)
         event = visit_completed(visit, verdict, done_at)
         self.settlement.completed.append(completion_of(event, verdict, done_at))
         self.visits[visit.visit_id] = replace(visit, completed=True)

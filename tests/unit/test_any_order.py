@@ -23,6 +23,10 @@ def outcome(pipeline: Pipeline) -> dict[str, object]:
     return {
         "moments": {m.moment_id: m.verdict for m in journey.moments.values()},
         "missed": sorted(journey.missed),
+        "visits": {  # completed when, and as what: the event, byte for byte
+            v: (c.completed_at, c.level, c.quadrant, c.completion)
+            for v, c in journey.completed.items()
+        },
         "cases": {c.case_id: (c.status, c.opening_moment_id) for c in notify.cases.values()},
         "joined": {moment: case for moment, (case, _, _) in notify.joined.items()},
         "values": {
@@ -44,6 +48,7 @@ IN_ORDER = decided(0, 500, 500)  # big batches: each service takes everything ne
 
 def test_the_workload_scores_opens_cases_and_values_customers_to_compare() -> None:
     assert IN_ORDER["moments"] and IN_ORDER["cases"] and IN_ORDER["values"]
+    assert IN_ORDER["visits"]
 
 
 @settings(max_examples=4, deadline=None)
