@@ -44,6 +44,12 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     if settings.auth_signing_key is None:
         print("set TOUCHSTONE_AUTH_SIGNING_KEY to a development signing key (touchstone keys)")
         return 2
+    if args.hours > settings.auth_max_token_hours:
+        print(
+            f"--hours {args.hours:g}: services refuse tokens valid longer than "
+            f"TOUCHSTONE_AUTH_MAX_TOKEN_HOURS ({settings.auth_max_token_hours:g})"
+        )
+        return 2
     print(
         mint(
             settings.auth_signing_key,

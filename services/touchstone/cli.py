@@ -21,7 +21,7 @@ from touchstone import (
     rescore_cli,
     standards_cli,
 )
-from touchstone.common.settings import SERVICES, Settings
+from touchstone.common.settings import SERVICES, Settings, settings_from_env
 from touchstone.console_cli import DEFAULT_PORT, start_console
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -282,7 +282,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `touchstone` command."""
     args = parser().parse_args(argv)
-    settings = Settings.from_env()
+    settings = settings_from_env()
     # SIGTERM unwinds like Ctrl-C, so the stack a command started is stopped, not orphaned
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)

@@ -109,7 +109,7 @@ def test_a_client_streams_messages_wait_for_the_rate_a_calls_worth_at_a_time(
         clock.now += seconds
 
     monkeypatch.setattr(asyncio, "sleep", sleep)
-    call = Call(Audit(None, "contacts", STREAM_RPC, limits), limits, 0.0, STREAM_RPC)
+    call = Call(Audit(None, "contacts", STREAM_RPC), limits, 0.0, lambda peer: till, STREAM_RPC)
 
     async def messages() -> object:
         for n in range(1, 2 * MESSAGES_PER_CALL + 2):

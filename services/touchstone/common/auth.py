@@ -1,14 +1,20 @@
 """Who is calling: bearer tokens (JWT) verified against a configured key set.
 
 A token names its subject, its roles and the sites it may see (`*`: all), and is signed by a
-key of the deployment's key set (a JWKS file: public keys only). Expiry, issuer and audience
-are checked; a token signed by any other key is refused. No network: the key set is a file, so
-a verifier never waits on an identity provider.
+key of the deployment's key set (a JWKS file: public keys only). Expiry, issuer, audience and
+lifetime are checked; a token signed by any other key, or by a key with another algorithm than
+the key's own, is refused. No network: the key set is a file, so a verifier never waits on an
+identity provider; when the file changes (keys rotated) it is read again.
+
+Whatever a token holds, verifying it ends in a Principal or Unauthenticated: never another
+exception (a crafted token must not turn into UNKNOWN with a traceback).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,11 +23,18 @@ from typing import Any
 
 import jwt
 
+log = logging.getLogger(__name__)
+
 ROLES = ("producer", "staff", "manager", "admin", "auditor", "service")
 ALL_SITES = "*"
 ALGORITHMS = ["EdDSA", "ES256", "RS256"]
 LEEWAY_S = 30  # clocks of issuer and verifier may differ this much
 VERIFIED_KEPT = 4096  # tokens remembered as verified (then forgotten all at once)
+# The longest a token may be valid (exp - iat), unless the deployment sets its own
+# (TOUCHSTONE_AUTH_MAX_TOKEN_HOURS). Assumption, not from the domain: a day covers a shift and
+# the development tokens (12 h); a token that leaks is then worth at most a day.
+MAX_LIFETIME_S = 24 * 3600.0
+RELOAD_EVERY_S = 1.0  # how often the key set file is looked at for a change
 
 
 class Unauthenticated(Exception):
@@ -48,25 +61,40 @@ class Principal:
 class KeySet:
     """The public keys tokens must be signed with, by key id."""
 
-    def __init__(self, jwks: dict[str, Any], *, issuer: str, audience: str) -> None:
-        self.keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(jwks).keys}
+    def __init__(
+        self,
+        jwks: dict[str, Any],
+        *,
+        issuer: str,
+        audience: str,
+        max_lifetime_s: float = MAX_LIFETIME_S,
+    ) -> None:
+        self.keys = usable_keys(jwks)
         self.issuer = issuer
         self.audience = audience
+        self.max_lifetime_s = max_lifetime_s
         # a caller sends the same token with every call: its signature is checked once (about
         # 0.3 ms), then until it expires the token is looked up
         self._verified: dict[str, tuple[Principal, float]] = {}
 
     @classmethod
-    def from_file(cls, path: Path, *, issuer: str, audience: str) -> KeySet:
-        """The key set in a JWKS file."""
-        return cls(json.loads(path.read_text(encoding="utf-8")), issuer=issuer, audience=audience)
+    def from_file(
+        cls, path: Path, *, issuer: str, audience: str, max_lifetime_s: float = MAX_LIFETIME_S
+    ) -> KeySet:
+        """The key set in a JWKS file, read again whenever the file changes."""
+        return KeyFile(path, issuer=issuer, audience=audience, max_lifetime_s=max_lifetime_s)
 
     def verify(self, token: str) -> Principal:
         """The caller the token names; Unauthenticated with the reason otherwise."""
         known = self._verified.get(token)
         if known is not None and time.time() < known[1] + LEEWAY_S:
             return known[0]
-        caller, expires = self._check(token)
+        try:
+            caller, expires = self._check(token)
+        except Unauthenticated:
+            raise
+        except Exception as error:
+            raise Unauthenticated(f"the token is not valid ({type(error).__name__})") from error
         if len(self._verified) >= VERIFIED_KEPT:
             self._verified.clear()
         self._verified[token] = (caller, expires)
@@ -77,14 +105,19 @@ class KeySet:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"not a JWT: {error}") from error
-        key = self.keys.get(header.get("kid"))
+        key = self.keys.get(str(header.get("kid")))
         if key is None:
             raise Unauthenticated(f"signed by an unknown key (kid {header.get('kid')!r})")
+        if header.get("alg") != key.algorithm_name:
+            raise Unauthenticated(
+                f"the token's algorithm {header.get('alg')!r} is not its key's "
+                f"({key.algorithm_name})"
+            )
         try:
             claims = jwt.decode(
                 token,
                 key=key.key,
-                algorithms=ALGORITHMS,
+                algorithms=[key.algorithm_name],
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=LEEWAY_S,
@@ -100,7 +133,74 @@ class KeySet:
             raise Unauthenticated("the token's signature does not verify") from error
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"the token is not valid: {error}") from error
+        if refused := lifetime_refusal(claims, self.max_lifetime_s):
+            raise Unauthenticated(refused)
         return principal_of(claims), float(claims["exp"])
+
+
+class KeyFile(KeySet):
+    """A key set kept in step with its JWKS file: keys rotated in the file are in force within
+    RELOAD_EVERY_S, without a restart. A file that no longer reads as a key set is logged and
+    the keys in force are kept (a half-written file must not lock every caller out)."""
+
+    def __init__(self, path: Path, **checks: Any) -> None:
+        self.path = path
+        self._seen = _stamp(path)
+        self._looked_at = time.monotonic()
+        super().__init__(json.loads(path.read_text(encoding="utf-8")), **checks)
+
+    def verify(self, token: str) -> Principal:
+        if time.monotonic() - self._looked_at >= RELOAD_EVERY_S:
+            self._reload_if_changed()
+        return super().verify(token)
+
+    def _reload_if_changed(self) -> None:
+        self._looked_at = time.monotonic()
+        try:
+            stamp = _stamp(self.path)
+            if stamp == self._seen:
+                return
+            keys = usable_keys(json.loads(self.path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, jwt.PyJWTError) as error:
+            log.error("key set %s not reloaded, the keys in force stay: %s", self.path, error)
+            return
+        self._seen = stamp
+        self.keys = keys
+        self._verified.clear()  # a token of a key taken out must not stay remembered
+        log.info("key set %s reloaded: key ids %s", self.path, ", ".join(sorted(keys)))
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """What changes when the file is written or replaced."""
+    stat = os.stat(path)
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+
+def usable_keys(jwks: dict[str, Any]) -> dict[str, jwt.PyJWK]:
+    """The key set's keys by id; ValueError for a key with no id or an algorithm tokens may not
+    use (a shared secret among public keys would let anyone who reads the file sign)."""
+    keys: dict[str, jwt.PyJWK] = {}
+    for key in jwt.PyJWKSet.from_dict(jwks).keys:
+        if not key.key_id:
+            raise ValueError("every key of the key set needs a key id (kid)")
+        if key.algorithm_name not in ALGORITHMS:
+            raise ValueError(
+                f"key {key.key_id}: algorithm {key.algorithm_name} is not one of {ALGORITHMS}"
+            )
+        keys[key.key_id] = key
+    return keys
+
+
+def lifetime_refusal(claims: dict[str, Any], max_lifetime_s: float) -> str:
+    """Why the token is valid for too long ('' when it is not): issued more than the maximum
+    lifetime before it expires, or expiring further than that from now."""
+    issued, expires = float(claims["iat"]), float(claims["exp"])
+    if expires - issued > max_lifetime_s or expires - time.time() > max_lifetime_s + LEEWAY_S:
+        return (
+            f"the token is valid for {(expires - issued) / 3600:g} h; "
+            f"at most {max_lifetime_s / 3600:g} h is accepted"
+        )
+    return ""
 
 
 def principal_of(claims: dict[str, Any]) -> Principal:
@@ -112,4 +212,7 @@ def principal_of(claims: dict[str, Any]) -> Principal:
     if not roles & set(ROLES):
         raise Unauthenticated(f"the token names no role Touchstone knows ({', '.join(ROLES)})")
     sites = frozenset(s for s in claims.get("sites", []) if isinstance(s, str))
-    return Principal(str(claims["sub"]), roles, sites)
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject.strip():
+        raise Unauthenticated("the token's sub claim must name the caller")
+    return Principal(subject, roles, sites)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +22,7 @@ from google.protobuf.message import Message
 from touchstone.common.access import refusal
 from touchstone.common.audit import KafkaAuditTrail
 from touchstone.common.auth import KeySet, Principal, Unauthenticated
-from touchstone.common.call_audit import REFUSALS_AUDITED_PER_S, Audit, Refused, Verdict
+from touchstone.common.call_audit import Audit, RefusalBudget, Refused, Verdict, peer_address
 from touchstone.common.limits import CALLS, MESSAGES_PER_CALL, CallerLimits
 from touchstone.common.personal_data import mask, may_see_personal_data
 from touchstone.common.rpc import Continuation, status_name
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")  # schema only, no data
 BEARER = "bearer "
+# Calls without a valid token an address may make a second before the rest are refused unread
+# (no signature checked: a flood of forged tokens costs the server nothing). Assumption, not from
+# the domain: a client whose token expired finds out on its first call, not its twentieth.
+UNAUTHENTICATED_PER_S = 10.0
 
 _caller: ContextVar[Principal | None] = ContextVar("touchstone_caller", default=None)
 
@@ -59,7 +63,12 @@ class Call:
     audit: Audit
     limits: CallerLimits | None
     max_call_s: float
+    judge: Callable[[str], Verdict]  # the peer -> the caller, or why the call is refused
     method: str = ""
+
+    def verdict(self, context: grpc.aio.ServicerContext) -> Verdict:
+        """The caller, or why the call is refused, judged where the call comes from."""
+        return self.judge(context.peer() if hasattr(context, "peer") else "")
 
     async def pace(self, caller: Principal) -> None:
         """Wait until the caller's rate allows another call's worth of this method."""
@@ -85,7 +94,8 @@ class Authenticate(grpc.aio.ServerInterceptor):
         self.service = service
         self.limits = limits
         self.max_call_s = max_call_s
-        self.refusal_budget = CallerLimits({CALLS: REFUSALS_AUDITED_PER_S}, 0)
+        self.refusal_budget = RefusalBudget()
+        self.unauthenticated = CallerLimits({CALLS: UNAUTHENTICATED_PER_S}, 0)
 
     async def intercept_service(
         self,
@@ -95,23 +105,34 @@ class Authenticate(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler_call_details.method.startswith(OPEN_SERVICES):
             return handler
-        verdict = self.judge(handler_call_details)
-        if isinstance(verdict, Refused):
-            log.info("refused %s: %s", handler_call_details.method, verdict.reason)
-        audit = Audit(self.trail, self.service, handler_call_details.method, self.refusal_budget)
-        call = Call(audit, self.limits, self.max_call_s, handler_call_details.method)
-        return _guarded(handler, verdict, call)
+        method = handler_call_details.method
+        audit = Audit(self.trail, self.service, method, self.refusal_budget)
+
+        def judged(peer: str) -> Verdict:
+            verdict = self.judge(handler_call_details, peer)
+            if isinstance(verdict, Refused):
+                log.info("refused %s: %s", method, verdict.reason)
+            return verdict
+
+        return _guarded(handler, Call(audit, self.limits, self.max_call_s, judged, method))
 
     async def close(self) -> None:
         """Flush the audit trail (the server has stopped)."""
         if self.trail is not None:
             await self.trail.close()
 
-    def judge(self, details: grpc.HandlerCallDetails) -> Verdict:
+    def judge(self, details: grpc.HandlerCallDetails, peer: str = "") -> Verdict:
         """The caller, or why the call is refused."""
+        address = peer_address(peer)
+        if pause := self.unauthenticated.waiting_s(address, CALLS):
+            return Refused(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"too many calls without a valid token from {address}; retry in {pause:.2f}s",
+            )
         try:
             caller = self.keys.verify(bearer_token(details.invocation_metadata))
         except Unauthenticated as refused:
+            self.unauthenticated.wait_s(address, CALLS)  # one of the address's failures
             return Refused(grpc.StatusCode.UNAUTHENTICATED, str(refused))
         if denied := refusal(details.method, caller):
             return Refused(grpc.StatusCode.PERMISSION_DENIED, denied, caller)
@@ -127,31 +148,24 @@ async def _admit(verdict: Verdict, context: grpc.aio.ServicerContext) -> None:
         _caller.set(verdict)
 
 
-def _guarded(handler: grpc.RpcMethodHandler, verdict: Verdict, call: Call) -> Any:
+def _guarded(handler: grpc.RpcMethodHandler, call: Call) -> Any:
     """The same kind of handler, admitting the call first and auditing it after."""
     codec = {
         "request_deserializer": handler.request_deserializer,
         "response_serializer": handler.response_serializer,
     }
     if handler.unary_unary:
-        return grpc.unary_unary_rpc_method_handler(
-            _unary(handler.unary_unary, verdict, call), **codec
-        )
+        return grpc.unary_unary_rpc_method_handler(_unary(handler.unary_unary, call), **codec)
     if handler.stream_unary:
-        return grpc.stream_unary_rpc_method_handler(
-            _unary(handler.stream_unary, verdict, call), **codec
-        )
+        return grpc.stream_unary_rpc_method_handler(_unary(handler.stream_unary, call), **codec)
     if handler.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(
-            _stream(handler.unary_stream, verdict, call), **codec
-        )
-    return grpc.stream_stream_rpc_method_handler(
-        _stream(handler.stream_stream, verdict, call), **codec
-    )
+        return grpc.unary_stream_rpc_method_handler(_stream(handler.unary_stream, call), **codec)
+    return grpc.stream_stream_rpc_method_handler(_stream(handler.stream_stream, call), **codec)
 
 
-def _unary(inner: Any, verdict: Verdict, call: Call) -> Any:
+def _unary(inner: Any, call: Call) -> Any:
     async def admitted(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        verdict = call.verdict(context)
         error: BaseException | None = None
         streaming = False
         try:
@@ -180,8 +194,9 @@ def _unary(inner: Any, verdict: Verdict, call: Call) -> Any:
     return admitted
 
 
-def _stream(inner: Any, verdict: Verdict, call: Call) -> Any:
+def _stream(inner: Any, call: Call) -> Any:
     async def admitted(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        verdict = call.verdict(context)
         try:
             await _admit(verdict, context)
             await _check_request(request, verdict, context)

@@ -4,16 +4,18 @@ rate one caller cannot turn into a flood."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import grpc
 
 from touchstone.common.access import is_command
 from touchstone.common.audit import KafkaAuditTrail, audit_record, named_ids
 from touchstone.common.auth import Principal
-from touchstone.common.limits import CallerLimits
+from touchstone.common.limits import CALLS, CallerLimits
 from touchstone.common.rpc import status_name
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,48 @@ Verdict = Principal | Refused
 
 
 REFUSALS = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED"})
-REFUSALS_AUDITED_PER_S = 5.0  # per caller (a token's subject, or the peer without one)
+# Refusals recorded a second (then logged only). Assumptions, not from the domain: enough for
+# every refusal a person or a misconfigured client causes, too few to fill a topic kept forever.
+REFUSALS_AUDITED_PER_S = 5.0  # per caller: a token's subject, or without one its address
+UNAUTHENTICATED_AUDITED_PER_S = 20.0  # every caller without a valid token, together
+BUDGET = "/audit/refusal"  # the method name the budgets are kept under
+
+
+def peer_address(peer: str) -> str:
+    """Where a call comes from, without its port (a new connection is a new port, not a new
+    caller): the IPv4 address, the IPv6 /64 (one host's usual share), or the peer's kind."""
+    kind, _, rest = unquote(peer).partition(":")
+    if kind not in ("ipv4", "ipv6"):
+        return kind or peer
+    host = rest.rsplit(":", 1)[0].strip("[]")
+    if kind == "ipv6":
+        try:
+            return str(ipaddress.ip_network(f"{host}/64", strict=False))
+        except ValueError:
+            return host
+    return host
+
+
+@dataclass
+class RefusalBudget:
+    """How many refusals a second are recorded: per caller with a valid token, per address
+    without one, and for everyone without one together (many addresses cannot flood it
+    either)."""
+
+    per_caller: CallerLimits = field(
+        default_factory=lambda: CallerLimits({CALLS: REFUSALS_AUDITED_PER_S}, 0)
+    )
+    anonymous: CallerLimits = field(
+        default_factory=lambda: CallerLimits({CALLS: UNAUTHENTICATED_AUDITED_PER_S}, 0)
+    )
+
+    def admits(self, caller: Principal | None, address: str) -> bool:
+        """Whether this refusal is recorded (its token taken)."""
+        if caller is not None:
+            return not self.per_caller.wait_s(caller.subject, BUDGET)
+        if self.per_caller.wait_s(f"address {address}", BUDGET):
+            return False
+        return not self.anonymous.wait_s("anyone", BUDGET)
 
 
 @dataclass(frozen=True)
@@ -42,7 +85,7 @@ class Audit:
     trail: KafkaAuditTrail | None
     service: str
     method: str
-    refusals: CallerLimits | None = None  # how many refusals a second are recorded per caller
+    refusals: RefusalBudget | None = None  # how many refusals a second are recorded
 
     async def after(
         self,
@@ -59,7 +102,7 @@ class Audit:
         detail = refused if outcome in REFUSALS else named_ids(request)
         caller = verdict if isinstance(verdict, Principal) else verdict.caller
         peer = context.peer() if hasattr(context, "peer") else ""
-        if outcome in REFUSALS and self._flooding(caller.subject if caller else peer):
+        if outcome in REFUSALS and self._flooding(caller, peer_address(peer)):
             return
         await self.trail.record(
             audit_record(
@@ -72,11 +115,12 @@ class Audit:
             )
         )
 
-    def _flooding(self, who: str) -> bool:
-        """Whether this caller's refusals come faster than they are recorded (the rest are
-        logged, not kept forever: an unauthenticated caller cannot fill the audit topic)."""
-        if self.refusals is None or not self.refusals.refusal(who, "/audit/refusal"):
+    def _flooding(self, caller: Principal | None, address: str) -> bool:
+        """Whether refusals come faster than they are recorded (the rest are logged, not kept
+        forever: no caller, token or not, can fill the audit topic)."""
+        if self.refusals is None or self.refusals.admits(caller, address):
             return False
+        who = caller.subject if caller else address
         log.info("refusal of %s by %s not audited: too many a second", self.method, who)
         return True
 

@@ -9,7 +9,7 @@ from functools import partial
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from touchstone.common.settings import SERVICES, Settings
+from touchstone.common.settings import SERVICES, Settings, settings_from_env
 from touchstone.common.transport import client_channel
 
 
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or args[0] not in SERVICES:
         print(f"usage: python -m touchstone.common.health {{{','.join(SERVICES)}}}")
         return 2
-    settings = Settings.from_env()
+    settings = settings_from_env()
     status = health_status(local_address(settings, args[0]), timeout=3.0, settings=settings)
     print(status)
     return 0 if status == "SERVING" else 1

@@ -57,6 +57,15 @@ class CallerLimits:
         what = "ingest calls" if kind == INGEST else "calls"
         return f"rate limit: {self.rates[kind]:g} {what} a second per caller; retry in {wait:.2f}s"
 
+    def waiting_s(self, subject: str, method: str) -> float:
+        """The seconds until the caller's bucket for the method has a token (0: it has one);
+        nothing is taken."""
+        bucket = self._buckets.get((subject, kind_of(method)))
+        if bucket is None:
+            return 0.0
+        filled = bucket.tokens + (self.clock() - bucket.at) * bucket.rate
+        return 0.0 if filled >= 1 else (1 - filled) / bucket.rate
+
     def wait_s(self, subject: str, method: str) -> float:
         """0 when the caller's bucket had a token for the method (taken); otherwise the seconds
         until it will have one."""

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from touchstone.common.auth import MAX_LIFETIME_S
 
 if TYPE_CHECKING:
     from touchstone.common.kafka_connection import KafkaConnection
 
 SERVICES = ("contacts", "journey", "loyalty", "notify")
 CONSUMERS = ("aiokafka", "faust")
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT")
+SASL_MECHANISMS = ("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 DEFAULT_GRPC_PORTS = {"contacts": 50051, "journey": 50052, "loyalty": 50053, "notify": 50054}
 DEFAULT_METRICS_PORTS = {"contacts": 9101, "journey": 9102, "loyalty": 9103, "notify": 9104}
 
@@ -71,6 +77,7 @@ class Settings:
     auth_issuer: str = "touchstone"  # the `iss` tokens must carry
     auth_audience: str = "touchstone"  # the `aud` tokens must carry
     auth_signing_key: Path | None = None  # development only: clients mint their own tokens
+    auth_max_token_hours: float = MAX_LIFETIME_S / 3600  # longer-lived tokens are refused
     token: str = ""  # the bearer token this process's clients send (the CLI's, say)
     grpc_tls_cert: Path | None = None  # the servers' certificate (PEM) ...
     grpc_tls_key: Path | None = None  # ... and key: with both, every server speaks TLS only
@@ -131,88 +138,102 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read TOUCHSTONE_* variables; an unset variable keeps its default."""
         env = os.environ if env is None else env
+        read = EnvReader(env)
         base = cls()
         ports = {
-            name: int(env.get(f"TOUCHSTONE_{name.upper()}_GRPC_PORT", port))
+            name: read.integer(f"TOUCHSTONE_{name.upper()}_GRPC_PORT", port, high=65_535)
             for name, port in DEFAULT_GRPC_PORTS.items()
         }
         metrics = {
-            name: int(env.get(f"TOUCHSTONE_{name.upper()}_METRICS_PORT", port))
+            name: read.integer(f"TOUCHSTONE_{name.upper()}_METRICS_PORT", port, high=65_535)
             for name, port in DEFAULT_METRICS_PORTS.items()
         }
         external = "TOUCHSTONE_KAFKA_BOOTSTRAP" in env or "TOUCHSTONE_DATABASE_URL" in env
         return cls(
             kafka_bootstrap=env.get("TOUCHSTONE_KAFKA_BOOTSTRAP", base.kafka_bootstrap),
-            kafka_security_protocol=env.get(
-                "TOUCHSTONE_KAFKA_SECURITY_PROTOCOL", base.kafka_security_protocol
-            ).upper(),
-            kafka_tls_ca=_path(env.get("TOUCHSTONE_KAFKA_TLS_CA")),
-            kafka_tls_cert=_path(env.get("TOUCHSTONE_KAFKA_TLS_CERT")),
-            kafka_tls_key=_path(env.get("TOUCHSTONE_KAFKA_TLS_KEY")),
-            kafka_sasl_mechanism=env.get("TOUCHSTONE_KAFKA_SASL_MECHANISM", "").upper(),
+            kafka_security_protocol=read.choice(
+                "TOUCHSTONE_KAFKA_SECURITY_PROTOCOL", base.kafka_security_protocol, KAFKA_PROTOCOLS
+            ),
+            kafka_tls_ca=read.path("TOUCHSTONE_KAFKA_TLS_CA"),
+            kafka_tls_cert=read.path("TOUCHSTONE_KAFKA_TLS_CERT"),
+            kafka_tls_key=read.path("TOUCHSTONE_KAFKA_TLS_KEY"),
+            kafka_sasl_mechanism=read.choice(
+                "TOUCHSTONE_KAFKA_SASL_MECHANISM", "", SASL_MECHANISMS
+            ),
             kafka_sasl_username=env.get("TOUCHSTONE_KAFKA_SASL_USERNAME", ""),
             kafka_sasl_password=env.get("TOUCHSTONE_KAFKA_SASL_PASSWORD", ""),
-            kafka_plaintext=_flag(env.get("TOUCHSTONE_KAFKA_PLAINTEXT"), default=False),
+            kafka_plaintext=read.flag("TOUCHSTONE_KAFKA_PLAINTEXT", False),
             database_url=env.get("TOUCHSTONE_DATABASE_URL", base.database_url),
-            database_tls_ca=_path(env.get("TOUCHSTONE_DATABASE_TLS_CA")),
-            database_tls_cert=_path(env.get("TOUCHSTONE_DATABASE_TLS_CERT")),
-            database_tls_key=_path(env.get("TOUCHSTONE_DATABASE_TLS_KEY")),
-            database_plaintext=_flag(env.get("TOUCHSTONE_DATABASE_PLAINTEXT"), default=False),
-            database_timeout_s=float(
-                env.get("TOUCHSTONE_DATABASE_TIMEOUT_S", base.database_timeout_s)
+            database_tls_ca=read.path("TOUCHSTONE_DATABASE_TLS_CA"),
+            database_tls_cert=read.path("TOUCHSTONE_DATABASE_TLS_CERT"),
+            database_tls_key=read.path("TOUCHSTONE_DATABASE_TLS_KEY"),
+            database_plaintext=read.flag("TOUCHSTONE_DATABASE_PLAINTEXT", False),
+            database_timeout_s=read.number(
+                "TOUCHSTONE_DATABASE_TIMEOUT_S", base.database_timeout_s, low=0.1
             ),
             state_dir=Path(env.get("TOUCHSTONE_STATE_DIR", str(base.state_dir))),
             grpc_host=env.get("TOUCHSTONE_GRPC_HOST", base.grpc_host),
             grpc_ports=ports,
             metrics_ports=metrics,
-            topic_partitions=int(env.get("TOUCHSTONE_TOPIC_PARTITIONS", base.topic_partitions)),
-            topic_replicas=int(env.get("TOUCHSTONE_TOPIC_REPLICAS", base.topic_replicas)),
-            batch_size=int(env.get("TOUCHSTONE_BATCH_SIZE", base.batch_size)),
-            batch_within_s=float(env.get("TOUCHSTONE_BATCH_WITHIN_S", base.batch_within_s)),
-            rebalance_timeout_s=float(
-                env.get("TOUCHSTONE_REBALANCE_TIMEOUT_S", base.rebalance_timeout_s)
+            topic_partitions=read.integer(
+                "TOUCHSTONE_TOPIC_PARTITIONS", base.topic_partitions, low=1
             ),
-            embedded=_flag(env.get("TOUCHSTONE_EMBEDDED"), default=not external),
-            log_level=env.get("TOUCHSTONE_LOG_LEVEL", base.log_level),
-            consumer=env.get("TOUCHSTONE_CONSUMER", base.consumer),
-            sweep_every_s=float(env.get("TOUCHSTONE_SWEEP_EVERY_S", base.sweep_every_s)),
+            topic_replicas=read.integer("TOUCHSTONE_TOPIC_REPLICAS", base.topic_replicas, low=1),
+            batch_size=read.integer("TOUCHSTONE_BATCH_SIZE", base.batch_size, low=1),
+            batch_within_s=read.number("TOUCHSTONE_BATCH_WITHIN_S", base.batch_within_s),
+            rebalance_timeout_s=read.number(
+                "TOUCHSTONE_REBALANCE_TIMEOUT_S", base.rebalance_timeout_s, low=0.1
+            ),
+            embedded=read.flag("TOUCHSTONE_EMBEDDED", not external),
+            log_level=read.choice("TOUCHSTONE_LOG_LEVEL", base.log_level, LOG_LEVELS).lower(),
+            consumer=read.choice("TOUCHSTONE_CONSUMER", base.consumer, CONSUMERS).lower(),
+            sweep_every_s=read.number("TOUCHSTONE_SWEEP_EVERY_S", base.sweep_every_s, low=0.01),
             smtp_host=env.get("TOUCHSTONE_SMTP_HOST", base.smtp_host),
-            smtp_port=int(env.get("TOUCHSTONE_SMTP_PORT", base.smtp_port)),
+            smtp_port=read.integer("TOUCHSTONE_SMTP_PORT", base.smtp_port, low=1, high=65_535),
             mail_from=env.get("TOUCHSTONE_MAIL_FROM", base.mail_from),
             webhook_url=env.get("TOUCHSTONE_WEBHOOK_URL", base.webhook_url),
             webhook_secret=env.get("TOUCHSTONE_WEBHOOK_SECRET", base.webhook_secret),
-            delivery_lease_s=float(env.get("TOUCHSTONE_DELIVERY_LEASE_S", base.delivery_lease_s)),
-            messages_per_day=int(env.get("TOUCHSTONE_MESSAGES_PER_DAY", base.messages_per_day)),
-            messages_dir=_path(env.get("TOUCHSTONE_MESSAGES_DIR")),
-            maps_dir=Path(env["TOUCHSTONE_MAPS_DIR"]) if env.get("TOUCHSTONE_MAPS_DIR") else None,
-            standards_file=_path(env.get("TOUCHSTONE_STANDARDS_FILE")),
-            calendars_file=_path(env.get("TOUCHSTONE_CALENDARS_FILE")),
-            churn_model_file=_path(env.get("TOUCHSTONE_CHURN_MODEL_FILE")),
-            tiers_file=_path(env.get("TOUCHSTONE_TIERS_FILE")),
-            playbooks_file=_path(env.get("TOUCHSTONE_PLAYBOOKS_FILE")),
-            auth=_flag(env.get("TOUCHSTONE_AUTH"), default=True),
-            auth_keys_file=_path(env.get("TOUCHSTONE_AUTH_KEYS")),
+            delivery_lease_s=read.number(
+                "TOUCHSTONE_DELIVERY_LEASE_S", base.delivery_lease_s, low=1
+            ),
+            messages_per_day=read.integer("TOUCHSTONE_MESSAGES_PER_DAY", base.messages_per_day),
+            messages_dir=read.path("TOUCHSTONE_MESSAGES_DIR"),
+            maps_dir=read.path("TOUCHSTONE_MAPS_DIR"),
+            standards_file=read.path("TOUCHSTONE_STANDARDS_FILE"),
+            calendars_file=read.path("TOUCHSTONE_CALENDARS_FILE"),
+            churn_model_file=read.path("TOUCHSTONE_CHURN_MODEL_FILE"),
+            tiers_file=read.path("TOUCHSTONE_TIERS_FILE"),
+            playbooks_file=read.path("TOUCHSTONE_PLAYBOOKS_FILE"),
+            auth=read.flag("TOUCHSTONE_AUTH", True),
+            auth_keys_file=read.path("TOUCHSTONE_AUTH_KEYS"),
             auth_issuer=env.get("TOUCHSTONE_AUTH_ISSUER", base.auth_issuer),
             auth_audience=env.get("TOUCHSTONE_AUTH_AUDIENCE", base.auth_audience),
-            auth_signing_key=_path(env.get("TOUCHSTONE_AUTH_SIGNING_KEY")),
-            token=env.get("TOUCHSTONE_TOKEN", ""),
-            grpc_tls_cert=_path(env.get("TOUCHSTONE_GRPC_TLS_CERT")),
-            grpc_tls_key=_path(env.get("TOUCHSTONE_GRPC_TLS_KEY")),
-            grpc_tls_client_ca=_path(env.get("TOUCHSTONE_GRPC_TLS_CLIENT_CA")),
-            grpc_tls_ca=_path(env.get("TOUCHSTONE_GRPC_TLS_CA")),
-            grpc_tls_client_cert=_path(env.get("TOUCHSTONE_GRPC_TLS_CLIENT_CERT")),
-            grpc_tls_client_key=_path(env.get("TOUCHSTONE_GRPC_TLS_CLIENT_KEY")),
-            grpc_plaintext=_flag(env.get("TOUCHSTONE_GRPC_PLAINTEXT"), default=False),
-            rate_ingest_per_s=float(env.get("TOUCHSTONE_RATE_INGEST", base.rate_ingest_per_s)),
-            rate_calls_per_s=float(env.get("TOUCHSTONE_RATE_CALLS", base.rate_calls_per_s)),
-            max_streams=int(env.get("TOUCHSTONE_MAX_STREAMS", base.max_streams)),
-            max_call_s=float(env.get("TOUCHSTONE_MAX_CALL_S", base.max_call_s)),
-            max_request_bytes=int(env.get("TOUCHSTONE_MAX_REQUEST_BYTES", base.max_request_bytes)),
-            max_record_bytes=int(env.get("TOUCHSTONE_MAX_RECORD_BYTES", base.max_record_bytes)),
-            max_touchpoint_bytes=int(
-                env.get("TOUCHSTONE_MAX_TOUCHPOINT_BYTES", base.max_touchpoint_bytes)
+            auth_signing_key=read.path("TOUCHSTONE_AUTH_SIGNING_KEY"),
+            auth_max_token_hours=read.number(
+                "TOUCHSTONE_AUTH_MAX_TOKEN_HOURS", base.auth_max_token_hours, low=0.01
             ),
-            ingest_max_lag=int(env.get("TOUCHSTONE_INGEST_MAX_LAG", base.ingest_max_lag)),
+            token=env.get("TOUCHSTONE_TOKEN", ""),
+            grpc_tls_cert=read.path("TOUCHSTONE_GRPC_TLS_CERT"),
+            grpc_tls_key=read.path("TOUCHSTONE_GRPC_TLS_KEY"),
+            grpc_tls_client_ca=read.path("TOUCHSTONE_GRPC_TLS_CLIENT_CA"),
+            grpc_tls_ca=read.path("TOUCHSTONE_GRPC_TLS_CA"),
+            grpc_tls_client_cert=read.path("TOUCHSTONE_GRPC_TLS_CLIENT_CERT"),
+            grpc_tls_client_key=read.path("TOUCHSTONE_GRPC_TLS_CLIENT_KEY"),
+            grpc_plaintext=read.flag("TOUCHSTONE_GRPC_PLAINTEXT", False),
+            rate_ingest_per_s=read.number("TOUCHSTONE_RATE_INGEST", base.rate_ingest_per_s),
+            rate_calls_per_s=read.number("TOUCHSTONE_RATE_CALLS", base.rate_calls_per_s),
+            max_streams=read.integer("TOUCHSTONE_MAX_STREAMS", base.max_streams),
+            max_call_s=read.number("TOUCHSTONE_MAX_CALL_S", base.max_call_s),
+            max_request_bytes=read.integer(
+                "TOUCHSTONE_MAX_REQUEST_BYTES", base.max_request_bytes, low=1024
+            ),
+            max_record_bytes=read.integer(
+                "TOUCHSTONE_MAX_RECORD_BYTES", base.max_record_bytes, low=2048
+            ),
+            max_touchpoint_bytes=read.integer(
+                "TOUCHSTONE_MAX_TOUCHPOINT_BYTES", base.max_touchpoint_bytes
+            ),
+            ingest_max_lag=read.integer("TOUCHSTONE_INGEST_MAX_LAG", base.ingest_max_lag),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -248,6 +269,7 @@ class Settings:
             "TOUCHSTONE_AUTH": "1" if self.auth else "0",
             "TOUCHSTONE_AUTH_ISSUER": self.auth_issuer,
             "TOUCHSTONE_AUTH_AUDIENCE": self.auth_audience,
+            "TOUCHSTONE_AUTH_MAX_TOKEN_HOURS": str(self.auth_max_token_hours),
         }
         if self.auth_keys_file is not None:
             env["TOUCHSTONE_AUTH_KEYS"] = str(self.auth_keys_file)
@@ -300,11 +322,89 @@ class Settings:
         return env
 
 
-def _flag(value: str | None, *, default: bool) -> bool:
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+class SettingError(ValueError):
+    """A variable whose value the setting does not take; the message names the variable, what it
+    holds and what it takes (a service stops on it rather than guess)."""
 
 
-def _path(value: str | None) -> Path | None:
-    return Path(value) if value else None
+YES = frozenset({"1", "true", "yes", "on"})
+NO = frozenset({"0", "false", "no", "off"})
+
+
+@dataclass(frozen=True)
+class EnvReader:
+    """Typed, checked reads of environment variables: an unset variable is its default; a set
+    one is what it says or a SettingError. Nothing is guessed (a typo in TOUCHSTONE_AUTH must not
+    turn authentication off)."""
+
+    env: Mapping[str, str]
+
+    def flag(self, name: str, default: bool) -> bool:
+        """A yes/no setting: 1/0, true/false, yes/no or on/off, in any case."""
+        value = self.env.get(name)
+        if value is None:
+            return default
+        word = value.strip().lower()
+        if word in YES or word in NO:
+            return word in YES
+        raise SettingError(
+            f"{name}={value!r} is not yes or no: use 1/0, true/false, yes/no or on/off"
+        )
+
+    def integer(self, name: str, default: int, *, low: int = 0, high: int | None = None) -> int:
+        """A whole number from low to high."""
+        value = self.env.get(name)
+        if value is None:
+            return default
+        try:
+            number = int(value.strip().replace("_", ""))
+        except ValueError:
+            raise SettingError(f"{name}={value!r} is not a whole number") from None
+        return self._within(name, number, low, high)
+
+    def number(self, name: str, default: float, *, low: float = 0.0) -> float:
+        """A finite number, at least low."""
+        value = self.env.get(name)
+        if value is None:
+            return default
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise SettingError(f"{name}={value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise SettingError(f"{name}={value!r} is not a finite number")
+        return self._within(name, number, low, None)
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        """One of the choices, in any case (as the choices spell it)."""
+        value = self.env.get(name)
+        if value is None:
+            return default
+        for choice in choices:
+            if value.strip().lower() == choice.lower():
+                return choice
+        shown = ", ".join(repr(c) for c in choices)
+        raise SettingError(f"{name}={value!r} is not one of {shown}")
+
+    def path(self, name: str) -> Path | None:
+        """A file or folder; unset or empty: none."""
+        value = self.env.get(name)
+        return Path(value) if value else None
+
+    @staticmethod
+    def _within(name: str, number: _N, low: float, high: float | None) -> _N:
+        if number < low or (high is not None and number > high):
+            bounds = f"at least {low:g}" if high is None else f"from {low:g} to {high:g}"
+            raise SettingError(f"{name}={number:g} is out of range: it must be {bounds}")
+        return number
+
+
+_N = TypeVar("_N", int, float)
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """The process's settings, or SystemExit naming the variable that is wrong (no traceback)."""
+    try:
+        return Settings.from_env(env)
+    except ValueError as wrong:
+        raise SystemExit(f"touchstone: setting refused: {wrong}") from None

@@ -195,7 +195,10 @@ def authentication(settings: Settings, service: str) -> list[grpc.aio.ServerInte
             f"against (or set TOUCHSTONE_AUTH=0 to run without authentication)"
         )
     keys = KeySet.from_file(
-        settings.auth_keys_file, issuer=settings.auth_issuer, audience=settings.auth_audience
+        settings.auth_keys_file,
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        max_lifetime_s=settings.auth_max_token_hours * 3600,
     )
     limits = CallerLimits(
         {INGEST: settings.rate_ingest_per_s, CALLS: settings.rate_calls_per_s},

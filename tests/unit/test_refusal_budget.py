@@ -1,0 +1,132 @@
+"""The audit trail cannot be flooded: refusals are recorded per caller with a valid token, per
+address (not per connection) without one, and for everyone without one together; calls
+without a valid token past an address's rate are refused before any signature is checked."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from contacts.api import ContactsApi
+from tests.memory_stores import MemoryContactsStore
+from touchstone.common.auth import KeySet, Principal
+from touchstone.common.auth_interceptor import UNAUTHENTICATED_PER_S, Authenticate
+from touchstone.common.call_audit import (
+    REFUSALS_AUDITED_PER_S,
+    UNAUTHENTICATED_AUDITED_PER_S,
+    RefusalBudget,
+    peer_address,
+)
+from touchstone.common.dev_keys import DevKeys
+from touchstone.common.embedded import free_port
+from touchstone.common.limits import CALLS, CallerLimits
+from touchstone.common.rpc import ServiceBinding, start_server
+from touchstone.contacts.v1 import contacts_service_pb2 as pb
+from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc
+
+FROZEN = 1000.0  # the budgets' clock stands still: no token comes back during the test
+
+
+class Trail:
+    """Keeps what would go to the audit topic."""
+
+    def __init__(self) -> None:
+        self.records: list[Any] = []
+
+    async def record(self, record: Any) -> None:
+        self.records.append(record)
+
+    async def close(self) -> None:
+        pass
+
+
+class CountedKeys(KeySet):
+    def __init__(self, keys: KeySet) -> None:
+        self.__dict__.update(keys.__dict__)
+        self.checked = 0
+
+    def verify(self, token: str) -> Principal:
+        self.checked += 1
+        return super().verify(token)
+
+
+def frozen(limits: CallerLimits) -> CallerLimits:
+    limits.clock = lambda: FROZEN
+    return limits
+
+
+@pytest.mark.parametrize(
+    ("peer", "address"),
+    [
+        ("ipv4:10.1.2.3:50123", "10.1.2.3"),
+        ("ipv6:[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"),
+        ("ipv6:%5B2001:db8:1:2:ff::1%5D:50000", "2001:db8:1:2::/64"),
+        ("unix:/run/touchstone.sock", "unix"),
+        ("", ""),
+    ],
+)
+def test_an_address_is_the_peer_without_its_port(peer: str, address: str) -> None:
+    assert peer_address(peer) == address
+
+
+def test_refusals_are_recorded_per_caller_per_address_and_for_everyone_without_a_token() -> None:
+    budget = RefusalBudget(
+        frozen(CallerLimits({CALLS: REFUSALS_AUDITED_PER_S}, 0)),
+        frozen(CallerLimits({CALLS: UNAUTHENTICATED_AUDITED_PER_S}, 0)),
+    )
+    burst = int(2 * REFUSALS_AUDITED_PER_S)  # a bucket holds twice its rate
+    lan = Principal("lan", frozenset({"staff"}), frozenset({"*"}))
+    assert sum(budget.admits(lan, "10.0.0.1") for _ in range(50)) == burst
+    assert sum(budget.admits(None, "10.0.0.1") for _ in range(50)) == burst  # apart from lan's
+    everyone = int(2 * UNAUTHENTICATED_AUDITED_PER_S)
+    many = sum(budget.admits(None, f"10.9.{n // 250}.{n % 250}") for n in range(1000))
+    assert many == everyone - burst  # 1,000 addresses share one budget with the first
+
+
+async def flood(keys: DevKeys, connections: int, calls: int) -> tuple[list, Trail, CountedKeys]:
+    """Many connections from one address, each making calls with a forged token."""
+    trail = Trail()
+    key_set = CountedKeys(KeySet.from_file(keys.jwks, issuer="touchstone", audience="touchstone"))
+    guard = Authenticate(key_set, trail, "contacts")  # type: ignore[arg-type]
+    frozen(guard.unauthenticated)
+    frozen(guard.refusal_budget.per_caller)
+    frozen(guard.refusal_budget.anonymous)
+    binding = ServiceBinding(
+        "touchstone.contacts.v1.ContactsService",
+        ContactsApi(MemoryContactsStore()),
+        pb_grpc.add_ContactsServiceServicer_to_server,
+    )
+    address = f"127.0.0.1:{free_port()}"
+    server, _ = await start_server(address, [binding], [guard])
+    codes: list[grpc.StatusCode] = []
+    try:
+        for _ in range(connections):
+            async with grpc.aio.insecure_channel(address) as channel:  # a new port each time
+                stub = pb_grpc.ContactsServiceStub(channel)
+                for _ in range(calls):
+                    try:
+                        await stub.GetCustomer(
+                            pb.GetCustomerRequest(customer_id="c-1"),
+                            metadata=(("authorization", "Bearer forged.token.here"),),
+                            timeout=10,
+                        )
+                    except grpc.aio.AioRpcError as error:
+                        codes.append(error.code())
+    finally:
+        await server.stop(grace=1)
+    return codes, trail, key_set
+
+
+def test_fifty_connections_from_one_address_cannot_flood_the_audit_topic(tmp_path: Path) -> None:
+    keys = DevKeys(tmp_path / "keys").create()
+    codes, trail, key_set = asyncio.run(flood(keys, connections=50, calls=10))
+    failures = int(2 * UNAUTHENTICATED_PER_S)
+    assert codes.count(grpc.StatusCode.UNAUTHENTICATED) == failures
+    assert codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED) == 500 - failures
+    assert key_set.checked == failures  # the rest refused unread
+    assert len(trail.records) == int(2 * REFUSALS_AUDITED_PER_S)  # not 500
+    assert {r.outcome for r in trail.records} == {"UNAUTHENTICATED"}
