@@ -3,16 +3,18 @@ and a real HTTP webhook receiver that checks signatures and counts idempotency k
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
-import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from notify.channels import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
+from standardwebhooks import Webhook, WebhookVerificationError
 
-SECRET = "test-webhook-secret"
+from notify.channels import IDEMPOTENCY_HEADER
+
+SECRET = "whsec_" + base64.b64encode(b"test-webhook-secret-of-32-bytes!").decode()
 
 
 class WebhookReceiver:
@@ -21,7 +23,7 @@ class WebhookReceiver:
 
     def __init__(self, script: list[int] | None = None, secret: str = SECRET) -> None:
         self.script = list(script or [])
-        self.secret = secret.encode()
+        self.verifier = Webhook(secret)  # as a receiver in any language would, by the spec
         self.accepted: list[tuple[dict[str, str], dict[str, Any]]] = []
         self.refused: list[int] = []
         self.lock = threading.Lock()
@@ -43,7 +45,11 @@ class WebhookReceiver:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def answer(self, headers: dict[str, str], body: bytes) -> int:
-        signed = verify_signature(self.secret, headers.get(SIGNATURE_HEADER, ""), body, time.time())
+        try:
+            self.verifier.verify(body, headers, json_parse=False)
+            signed = True
+        except WebhookVerificationError:
+            signed = False
         with self.lock:
             status = self.script.pop(0) if self.script else 200
             if not signed:

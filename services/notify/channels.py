@@ -1,26 +1,40 @@
 """The channels the system sends through: email over SMTP, and signed webhooks.
 
 Each attempt carries the delivery id as its idempotency key (the email's Message-ID, the
-webhook's Idempotency-Key header), so a receiver that sees an attempt repeated after a crash
-knows it. Failures are Transient (try again later) or Permanent (dead-letter now).
+webhook's webhook-id and Idempotency-Key headers), so a receiver that sees an attempt repeated
+after a crash knows it. Webhooks are signed as the Standard Webhooks specification says
+(https://www.standardwebhooks.com: HMAC-SHA256 of "id.timestamp.body"), so receivers in any
+language verify them with a library of their own; redirects are never followed (a signed body
+goes only where the operator said). Failures are Transient (try again later) or Permanent
+(dead-letter now).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
+import binascii
 import json
 import time
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 import aiosmtplib
+from standardwebhooks import Webhook
 
 from notify.delivery_store import Attempt
+from touchstone.common.hosts import is_loopback
 
-SIGNATURE_HEADER = "Touchstone-Signature"
+WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE = (
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+SECRET_PREFIX = "whsec_"
+MIN_SECRET_BYTES = 32  # the key HMAC-SHA256 signs with: no shorter than its output
 RETRYABLE_HTTP = frozenset({408, 425, 429})
 
 
@@ -106,42 +120,57 @@ class EmailChannel:
                 smtp.close()
 
 
-def signature(secret: bytes, timestamp: int, body: bytes) -> str:
-    """The Touchstone-Signature header: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">."""
-    mac = hmac.new(secret, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
-
-
-def verify_signature(
-    secret: bytes, header: str, body: bytes, now: float, tolerance_s: float = 300
-) -> bool:
-    """Whether a webhook's signature is ours and fresh (receivers call this)."""
-    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+def webhook_refusal(url: str, secret: str) -> str:
+    """Why notify may not post webhooks to the URL with the secret ('' when it may): https
+    only, but for this machine; a Standard Webhooks secret (whsec_ and the base64 of at least
+    32 bytes)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return f"TOUCHSTONE_WEBHOOK_URL={url!r} is not an http(s) URL"
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        return (
+            f"TOUCHSTONE_WEBHOOK_URL={url!r}: webhooks carry customers' messages, so beyond "
+            "this machine only https"
+        )
     try:
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    expected = signature(secret, timestamp, body).split("v1=", 1)[1]
-    fresh = abs(now - timestamp) <= tolerance_s
-    return fresh and hmac.compare_digest(expected, parts.get("v1", ""))
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if not secret.startswith(SECRET_PREFIX) or len(key) < MIN_SECRET_BYTES:
+        return (
+            f"TOUCHSTONE_WEBHOOK_SECRET must be {SECRET_PREFIX} and the base64 of at least "
+            f"{MIN_SECRET_BYTES} random bytes (Standard Webhooks); make one with: python -c "
+            "'import base64, os; print(\"whsec_\" + base64.b64encode(os.urandom(32)).decode())'"
+        )
+    return ""
 
 
 class WebhookChannel:
-    """POSTs each delivery as JSON, signed with the shared secret."""
+    """POSTs each delivery as JSON, signed with the shared secret (Standard Webhooks)."""
 
     def __init__(self, url: str, secret: str, timeout_s: float = 10.0) -> None:
+        """Without a URL the channel sends nothing: its deliveries are skipped, saying why
+        (delivery_store)."""
+        if url and (refused := webhook_refusal(url, secret)):
+            raise ValueError(refused)
         self.url = url
-        self.secret = secret.encode()
+        self.signer = Webhook(secret) if url else None
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
     def request(self, attempt: Attempt, now: float) -> tuple[bytes, dict[str, str]]:
-        """The body and headers of an attempt."""
+        """The body and headers of an attempt: its id (the delivery's, the same for every
+        attempt) is signed with the body and the time."""
+        if self.signer is None:
+            raise Permanent("no webhook endpoint is configured (TOUCHSTONE_WEBHOOK_URL)")
         body = json.dumps(attempt.payload(), ensure_ascii=False, sort_keys=True).encode()
+        at = datetime.fromtimestamp(int(now), UTC)
         headers = {
             "Content-Type": "application/json",
+            WEBHOOK_ID: attempt.delivery_id,
+            WEBHOOK_TIMESTAMP: str(int(now)),
+            WEBHOOK_SIGNATURE: self.signer.sign(attempt.delivery_id, at, body),
             IDEMPOTENCY_HEADER: attempt.delivery_id,
-            SIGNATURE_HEADER: signature(self.secret, int(now), body),
             "Touchstone-Attempt": str(attempt.number),
         }
         return body, headers
@@ -151,12 +180,19 @@ class WebhookChannel:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
         try:
-            async with self._session.post(self.url, data=body, headers=headers) as response:
+            async with self._session.post(
+                self.url, data=body, headers=headers, allow_redirects=False
+            ) as response:
                 status = response.status
         except (TimeoutError, aiohttp.ClientError) as error:
             raise Transient(f"webhook: {type(error).__name__}") from error
         if 200 <= status < 300:
             return
+        if 300 <= status < 400:
+            raise Permanent(
+                f"webhook answered HTTP {status}: redirects are not followed (a signed body "
+                "goes only to TOUCHSTONE_WEBHOOK_URL; set it to where the receiver is)"
+            )
         failure = Transient if status >= 500 or status in RETRYABLE_HTTP else Permanent
         raise failure(f"webhook answered HTTP {status}")
 

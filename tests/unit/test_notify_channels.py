@@ -4,13 +4,16 @@ signatures that receivers can check."""
 
 from __future__ import annotations
 
+import base64
+import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from random import Random
 
 import pytest
 
-from notify.channels import signature, verify_signature
+from notify.channels import WebhookChannel, webhook_refusal
 from notify.contact_book import Contact, ContactChange, contact_change_of, folded, quiet_until
 from notify.deliveries import (
     DEFAULT_DELIVERY_POLICY,
@@ -21,7 +24,8 @@ from notify.deliveries import (
     email_decision,
     gives_up,
 )
-from notify.messages import MessagesError, load_templates
+from notify.delivery_store import Attempt
+from notify.messages import Message, MessagesError, load_templates
 from notify.playbooks import load_playbooks, parse_playbooks
 from touchstone.common.decoding import UnusableRecord
 from touchstone.contacts.v1 import profile_pb2 as profile_pb
@@ -157,11 +161,66 @@ playbooks: {p: [{action: correct_cause, owner: system, channel: email, due: {min
         load_templates().check_covers(playbooks)
 
 
-def test_a_webhook_signature_checks_out_only_for_its_body_secret_and_time() -> None:
-    body, secret = b'{"case_id": "c1"}', b"s3cret"
-    header = signature(secret, 1_800_000_000, body)
-    assert verify_signature(secret, header, body, 1_800_000_100)
-    assert not verify_signature(secret, header, body + b" ", 1_800_000_100)
-    assert not verify_signature(b"other", header, body, 1_800_000_100)
-    assert not verify_signature(secret, header, body, 1_800_001_000)  # replayed too late
-    assert not verify_signature(secret, "garbage", body, 1_800_000_100)
+SECRET_OK = "whsec_" + base64.b64encode(bytes(range(32))).decode()
+ATTEMPT = Attempt(
+    "d-1",
+    "webhook",
+    "case-1",
+    "lan",
+    "hcm-01",
+    "apologise",
+    1,
+    "",
+    Message("en", "Sorry", "We are sorry."),
+    1,
+    False,
+)
+
+
+def test_a_webhook_is_signed_by_the_standard_webhooks_spec_id_time_and_body_together() -> None:
+    from standardwebhooks import Webhook, WebhookVerificationError
+
+    from notify.channels import WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP
+    from tests.receivers import SECRET
+
+    channel = WebhookChannel("https://hooks.example.com/touchstone", SECRET)
+    now = time.time()
+    body, headers = channel.request(ATTEMPT, now)
+    receiver = Webhook(SECRET)
+    assert receiver.verify(body, headers) == json.loads(body)
+    assert headers[WEBHOOK_ID] == headers["Idempotency-Key"] == ATTEMPT.delivery_id
+    assert headers[WEBHOOK_SIGNATURE] == receiver.sign(
+        ATTEMPT.delivery_id, datetime.fromtimestamp(int(now), UTC), body
+    )
+    tampered = [
+        (body + b" ", headers),
+        (body, {**headers, WEBHOOK_ID: "another-delivery"}),  # the key is signed too
+        (body, {**headers, WEBHOOK_TIMESTAMP: str(int(now) - 600)}),  # replayed too late
+        (body, {**headers, WEBHOOK_TIMESTAMP: str(int(now) + 600)}),  # from the future
+    ]
+    for sent, said in tampered:
+        with pytest.raises(WebhookVerificationError):
+            receiver.verify(sent, said)
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "refused"),
+    [
+        ("http://crm.example.com/hook", SECRET_OK, "beyond this machine only https"),
+        ("ftp://crm.example.com/hook", SECRET_OK, "is not an http(s) URL"),
+        ("https://crm.example.com/hook", "s3cret", "must be whsec_"),
+        ("https://crm.example.com/hook", "whsec_" + "c2hvcnQ=", "at least 32 random bytes"),
+        ("https://crm.example.com/hook", "whsec_not*base64", "must be whsec_"),
+    ],
+)
+def test_a_webhook_goes_only_over_https_with_a_long_secret(
+    url: str, secret: str, refused: str
+) -> None:
+    assert refused in webhook_refusal(url, secret)
+    with pytest.raises(ValueError, match="TOUCHSTONE_WEBHOOK"):
+        WebhookChannel(url, secret)
+
+
+def test_a_webhook_to_this_machine_may_be_plain_http() -> None:
+    assert webhook_refusal("http://127.0.0.1:8080/hook", SECRET_OK) == ""
+    assert webhook_refusal("https://crm.example.com/hook", SECRET_OK) == ""

@@ -3,6 +3,7 @@ the variable, what it holds and what it takes; nothing is guessed."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -15,7 +16,11 @@ REFUSED = [
     ("TOUCHSTONE_AUTH", "", "TOUCHSTONE_AUTH='' is not yes or no"),
     ("TOUCHSTONE_GRPC_PLAINTEXT", "maybe", "TOUCHSTONE_GRPC_PLAINTEXT='maybe' is not yes or no"),
     ("TOUCHSTONE_BATCH_SIZE", "lots", "TOUCHSTONE_BATCH_SIZE='lots' is not a whole number"),
-    ("TOUCHSTONE_BATCH_SIZE", "0", "TOUCHSTONE_BATCH_SIZE=0 is out of range: it must be at least 1"),
+    (
+        "TOUCHSTONE_BATCH_SIZE",
+        "0",
+        "TOUCHSTONE_BATCH_SIZE=0 is out of range: it must be at least 1",
+    ),
     ("TOUCHSTONE_BATCH_WITHIN_S", "soon", "TOUCHSTONE_BATCH_WITHIN_S='soon' is not a number"),
     ("TOUCHSTONE_BATCH_WITHIN_S", "nan", "TOUCHSTONE_BATCH_WITHIN_S='nan' is not a finite number"),
     ("TOUCHSTONE_RATE_CALLS", "-5", "TOUCHSTONE_RATE_CALLS=-5 is out of range"),
@@ -43,8 +48,16 @@ def test_a_value_the_setting_does_not_take_names_the_variable(
 
 @pytest.mark.parametrize(
     ("value", "auth"),
-    [("1", True), ("TRUE", True), (" yes ", True), ("on", True)]
-    + [("0", False), ("False", False), ("no", False), ("OFF", False)],
+    [
+        ("1", True),
+        ("TRUE", True),
+        (" yes ", True),
+        ("on", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("OFF", False),
+    ],
 )
 def test_a_yes_no_setting_takes_the_usual_words_in_any_case(value: str, auth: bool) -> None:
     assert Settings.from_env({"TOUCHSTONE_AUTH": value}).auth is auth
@@ -55,6 +68,8 @@ def test_choices_and_numbers_are_read_as_they_are_meant() -> None:
         {
             "TOUCHSTONE_KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
             "TOUCHSTONE_KAFKA_SASL_MECHANISM": "scram-sha-512",
+            "TOUCHSTONE_KAFKA_SASL_USERNAME": "touchstone",
+            "TOUCHSTONE_KAFKA_SASL_PASSWORD": "s3cret",
             "TOUCHSTONE_KAFKA_BOOTSTRAP": "k:9093",
             "TOUCHSTONE_CONSUMER": "Faust",
             "TOUCHSTONE_LOG_LEVEL": "INFO",
@@ -73,6 +88,7 @@ def test_choices_and_numbers_are_read_as_they_are_meant() -> None:
 
 def test_a_service_started_with_a_typo_stops_with_one_line_not_a_traceback() -> None:
     env = {"TOUCHSTONE_AUTH": "ture", "PATH": "/usr/bin:/bin"}
+    env |= {k: v for k, v in os.environ.items() if k == "PYTHONPATH"}
     ran = subprocess.run(
         [sys.executable, "-m", "journey"], env=env, capture_output=True, text=True, timeout=60
     )

@@ -110,7 +110,7 @@ class Settings:
                 " a recorded touchpoint is the touchpoint and more"
             )
         if self.webhook_url and not self.webhook_secret:
-            raise ValueError("TOUCHSTONE_WEBHOOK_SECRET is required with TOUCHSTONE_WEBHOOK_URL")
+            raise SettingError("TOUCHSTONE_WEBHOOK_SECRET is required with TOUCHSTONE_WEBHOOK_URL")
         from touchstone.common.data_transport import check_data_transport
 
         check_data_transport(self)
