@@ -224,3 +224,44 @@ def test_a_webhook_goes_only_over_https_with_a_long_secret(
 def test_a_webhook_to_this_machine_may_be_plain_http() -> None:
     assert webhook_refusal("http://127.0.0.1:8080/hook", SECRET_OK) == ""
     assert webhook_refusal("https://crm.example.com/hook", SECRET_OK) == ""
+
+
+def test_a_redirect_is_never_followed_and_fails_for_good() -> None:
+    """A 307 to an internal address must not carry the signed body there."""
+    import asyncio
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from notify.channels import Permanent
+
+    reached: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            reached.append(self.path)
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(307 if self.path == "/hook" else 200)
+            self.send_header("Location", "/internal")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    channel = WebhookChannel(f"http://127.0.0.1:{server.server_address[1]}/hook", SECRET_OK)
+
+    async def send() -> None:
+        try:
+            await channel.send(ATTEMPT)
+        finally:
+            await channel.close()
+
+    try:
+        with pytest.raises(Permanent, match="HTTP 307: redirects are not followed"):
+            asyncio.run(send())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert reached == ["/hook"]
