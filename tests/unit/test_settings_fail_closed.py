@@ -97,3 +97,7 @@ def test_a_service_started_with_a_typo_stops_with_one_line_not_a_traceback() -> 
         "touchstone: setting refused: TOUCHSTONE_AUTH='ture' is not yes or no: "
         "use 1/0, true/false, yes/no or on/off"
     )
+
+
+def test_the_default_settings_survive_as_env() -> None:
+    assert Settings.from_env(Settings().as_env()) == Settings()

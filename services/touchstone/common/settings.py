@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from touchstone.common.auth import MAX_LIFETIME_S
+from touchstone.common.kafka_connection import PROTOCOLS, SASL_MECHANISMS
 
 if TYPE_CHECKING:
     from touchstone.common.kafka_connection import KafkaConnection
 
 SERVICES = ("contacts", "journey", "loyalty", "notify")
 CONSUMERS = ("aiokafka", "faust")
-KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT")
-SASL_MECHANISMS = ("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 DEFAULT_GRPC_PORTS = {"contacts": 50051, "journey": 50052, "loyalty": 50053, "notify": 50054}
 DEFAULT_METRICS_PORTS = {"contacts": 9101, "journey": 9102, "loyalty": 9103, "notify": 9104}
@@ -152,13 +151,13 @@ class Settings:
         return cls(
             kafka_bootstrap=env.get("TOUCHSTONE_KAFKA_BOOTSTRAP", base.kafka_bootstrap),
             kafka_security_protocol=read.choice(
-                "TOUCHSTONE_KAFKA_SECURITY_PROTOCOL", base.kafka_security_protocol, KAFKA_PROTOCOLS
+                "TOUCHSTONE_KAFKA_SECURITY_PROTOCOL", base.kafka_security_protocol, PROTOCOLS
             ),
             kafka_tls_ca=read.path("TOUCHSTONE_KAFKA_TLS_CA"),
             kafka_tls_cert=read.path("TOUCHSTONE_KAFKA_TLS_CERT"),
             kafka_tls_key=read.path("TOUCHSTONE_KAFKA_TLS_KEY"),
             kafka_sasl_mechanism=read.choice(
-                "TOUCHSTONE_KAFKA_SASL_MECHANISM", "", SASL_MECHANISMS
+                "TOUCHSTONE_KAFKA_SASL_MECHANISM", "", ("", *SASL_MECHANISMS)
             ),
             kafka_sasl_username=env.get("TOUCHSTONE_KAFKA_SASL_USERNAME", ""),
             kafka_sasl_password=env.get("TOUCHSTONE_KAFKA_SASL_PASSWORD", ""),
