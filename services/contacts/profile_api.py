@@ -122,6 +122,16 @@ def customer_message(row: CustomerRow) -> pb.Customer:
     return message
 
 
+def not_found(customer_id: str) -> str:
+    """The answer for a customer that does not exist, or that the caller may not see."""
+    return f"customer {customer_id} not found"
+
+
+def unregistered(customer_id: str) -> str:
+    """The answer for a change to a customer nobody registered, or the caller may not see."""
+    return f"no registered customer {customer_id}: register them first"
+
+
 class ProfileMethods:
     """gRPC methods over profiles; mixed into the contacts servicer."""
 
@@ -131,7 +141,7 @@ class ProfileMethods:
         """The customer as the API shows them, or NotFound."""
         row = await self.store.get_customer(customer_id)
         if row is None:
-            raise NotFound(f"customer {customer_id} not found")
+            raise NotFound(not_found(customer_id))
         return customer_message(row)
 
     @rpc_method
@@ -167,6 +177,7 @@ class ProfileMethods:
         self, request: pb.UpdateCustomerRequest, context: grpc.aio.ServicerContext
     ) -> pb.Customer:
         customer_id = require("customer_id", request.customer_id)
+        await self._visible_to_caller(customer_id, unregistered(customer_id))
         identities = identities_of(request.add_identities, "add_identities")
         change = ProfileChange(
             identities, request.profile.SerializeToString(deterministic=True), reason=UPDATE_REASON
@@ -186,6 +197,7 @@ class ProfileMethods:
         self, request: pb.UpdateConsentRequest, context: grpc.aio.ServicerContext
     ) -> pb.Customer:
         customer_id = require("customer_id", request.customer_id)
+        await self._visible_to_caller(customer_id, unregistered(customer_id))
         change = ProfileChange(consent=checked_consent(request.consent))
 
         def event(c: str) -> Outgoing:
@@ -200,7 +212,7 @@ class ProfileMethods:
         self, request: pb.GetCustomerRequest, context: grpc.aio.ServicerContext
     ) -> pb.Customer:
         customer_id = require("customer_id", request.customer_id)
-        await self._visible_to_caller(customer_id)
+        await self._visible_to_caller(customer_id, not_found(customer_id))
         return await self.customer(customer_id)
 
     @rpc_method
@@ -209,20 +221,25 @@ class ProfileMethods:
     ) -> pb.Customer:
         (identity,) = identities_of([request.identity], "identity")
         owners = await self.store.identity_owners([identity])
+        unknown = f"no customer is known by that {identity[0]}"
         if identity not in owners:
-            raise NotFound(f"no customer is known by that {identity[0]}")
-        await self._visible_to_caller(owners[identity])
+            raise NotFound(unknown)
+        await self._visible_to_caller(owners[identity], unknown)
         return await self.customer(owners[identity])
 
-    async def _visible_to_caller(self, customer_id: str) -> None:
-        """NotFound unless a caller who sees only some sites has the customer at one of them
-        (a customer has no site of their own: they are a site's once they came there). The
-        same answer as for no such customer, so a manager cannot learn who shops elsewhere."""
+    async def _visible_to_caller(self, customer_id: str, missing: str) -> None:
+        """NotFound(missing), the RPC's own answer for no such customer, unless the caller sees
+        every site or has the customer at one of theirs (a customer has no site of their own:
+        they are a site's once they came there). So a caller limited to some sites can neither
+        read nor change a customer of another site, nor learn that one exists."""
+        if not await self._seen_by_caller(customer_id):
+            raise NotFound(missing)
+
+    async def _seen_by_caller(self, customer_id: str) -> bool:
         caller = current_caller()
         if caller is None or not limited(caller):
-            return
-        if not await self.store.seen_at(customer_id, caller.sites):
-            raise NotFound(f"customer {customer_id} not found among your sites' customers")
+            return True
+        return await self.store.seen_at(customer_id, caller.sites)
 
     @rpc_method
     async def MergeCustomers(
@@ -231,6 +248,8 @@ class ProfileMethods:
         survivor_id = require("survivor_id", request.survivor_id)
         absorbed_id = require("absorbed_id", request.absorbed_id)
         reason = checked_reason(request.reason)
+        for customer_id in (survivor_id, absorbed_id):
+            await self._visible_to_caller(customer_id, not_found(customer_id))
         merge = await self._command(self.store.merge(survivor_id, absorbed_id, reason))
         return await self.customer(merge.survivor_id)
 
@@ -239,6 +258,7 @@ class ProfileMethods:
         self, request: pb.UnmergeCustomersRequest, context: grpc.aio.ServicerContext
     ) -> pb.UnmergeCustomersResponse:
         customer_id = require("customer_id", request.customer_id)
+        await self._visible_to_caller(customer_id, not_found(customer_id))
         merge = await self.store.unmerge(customer_id, checked_reason(request.reason))
         if merge is None:
             await self.customer(customer_id)  # NotFound when there is no such customer at all
@@ -253,13 +273,14 @@ class ProfileMethods:
         self, request: pb.EraseCustomerRequest, context: grpc.aio.ServicerContext
     ) -> pb.EraseCustomerResponse:
         customer_id = require("customer_id", request.customer_id)
+        await self._visible_to_caller(customer_id, not_found(customer_id))
 
         def event(member: str) -> Outgoing:
             return profile_event(member, erased=profile_pb.CustomerErased(customer_id=member))
 
         erased = await self.store.erase(customer_id, scrub_touchpoint, scrub_recorded, event)
         if erased is None:
-            raise NotFound(f"customer {customer_id} not found")
+            raise NotFound(not_found(customer_id))
         return pb.EraseCustomerResponse(
             customer_id=customer_id,
             identities_removed=erased.identities,
@@ -269,15 +290,19 @@ class ProfileMethods:
 
     async def _changed(self, customer_id: str, change: ProfileChange, event: EventFor) -> None:
         if not await self._command(self.store.update(customer_id, change, event)):
-            raise NotFound(f"no registered customer {customer_id}: register them first")
+            raise NotFound(unregistered(customer_id))
 
-    @staticmethod
-    async def _command(work: Awaitable[T]) -> T:
-        """Await a profile command, mapping refusals to gRPC errors."""
+    async def _command(self, work: Awaitable[T]) -> T:
+        """Await a profile command, mapping refusals to gRPC errors. An identity taken by a
+        customer the caller may not see is not told whose it is."""
         try:
             return await work
         except IdentityTaken as error:
-            raise AlreadyExists(str(error)) from error
+            if await self._seen_by_caller(error.owner):
+                raise AlreadyExists(str(error)) from error
+            raise AlreadyExists(
+                f"{error.kind} is already registered to another customer"
+            ) from error
         except CannotMerge as error:
             raise FailedPrecondition(str(error)) from error
         except UnknownCustomer as error:

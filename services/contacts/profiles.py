@@ -46,7 +46,14 @@ class Merge:
 
 
 class IdentityTaken(ValueError):
-    """An identity already belongs to another registered customer."""
+    """An identity already belongs to another registered customer (`owner`)."""
+
+    def __init__(self, kind: str, owner: str) -> None:
+        super().__init__(
+            f"{kind} is already registered to customer {owner} "
+            "(MergeCustomers folds two registered customers together)"
+        )
+        self.kind, self.owner = kind, owner
 
 
 class NothingToIdentify(ValueError):
@@ -93,10 +100,7 @@ def linking(customer_id: str, known: Mapping[Identity, Owner]) -> tuple[str, ...
         if owner.customer_id == customer_id:
             continue
         if owner.registered:
-            raise IdentityTaken(
-                f"{kind} is already registered to customer {owner.customer_id} "
-                "(MergeCustomers folds two registered customers together)"
-            )
+            raise IdentityTaken(kind, owner.customer_id)
         if owner.customer_id not in absorbed:
             absorbed.append(owner.customer_id)
     return tuple(absorbed)

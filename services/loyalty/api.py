@@ -80,7 +80,7 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
         history = await self.store.get_history(customer_id)
         valued = valued_history(history, self.valuer)
         if history is None or valued is None:
-            raise NotFound(f"nothing recorded for customer {customer_id}")
+            raise NotFound(f"customer {customer_id} not found")  # the guard's answer too
         limit = request.history_limit or DEFAULT_HISTORY
         if valued.value is not None:
             explained = value_message(valued.value)

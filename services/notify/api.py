@@ -242,9 +242,9 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
         return case_message(case)
 
     async def _may_act_on(self, case_id: str, by: str) -> None:
-        """PermissionDenied if a member of staff acts under another name, or on a case of a
-        site the caller may not see (checked before the command acts: the reply's own check
-        would come too late)."""
+        """PermissionDenied if a member of staff acts under another name; NotFound, as for no
+        such case, if the case is of a site the caller may not see (checked before the command
+        acts: the reply's own check would come too late)."""
         caller = current_caller()
         if caller is not None and not caller.has_any(ACTING_FOR_OTHERS) and by != caller.subject:
             raise PermissionDenied(
@@ -254,7 +254,7 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
             return
         case = await self.store.get_case(case_id)
         if case is not None and caller is not None and not caller.may_see_site(case.site_id):
-            raise PermissionDenied(f"case {case_id} is of site {case.site_id}, not yours")
+            raise NotFound(f"case {case_id} not found")
 
     @rpc_method
     async def ListCases(

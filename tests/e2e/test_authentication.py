@@ -205,6 +205,13 @@ def cases_by_site(stack: LocalStack) -> dict[str, list[str]]:
     return found
 
 
+def sites_of(admin: Clients, customer_id: str) -> set[str]:
+    """The sites the customer came to."""
+    request = contacts.ListTouchpointsRequest(customer_id=customer_id, page_size=500)
+    listed = admin.contacts.ListTouchpoints(request, timeout=10)
+    return {t.touchpoint.site_id for t in listed.touchpoints}
+
+
 def code_and_details(call: Callable[[], object]) -> tuple[str, str]:
     try:
         call()
@@ -230,12 +237,12 @@ def test_staff_see_and_work_only_their_own_sites_cases(
         theirs = cases_by_site[other][0]
         assert code_and_details(
             lambda: lan.notify.GetCase(notify.GetCaseRequest(case_id=theirs), timeout=10)
-        ) == ("PERMISSION_DENIED", f"it belongs to site {other}, not yours")
+        ) == ("NOT_FOUND", f"case {theirs} not found")  # as for a case that does not exist
         assert code_and_details(
             lambda: lan.notify.CompleteStep(
                 notify.StepCommand(case_id=theirs, n=1, by="staff-of-" + mine), timeout=10
             )
-        ) == ("PERMISSION_DENIED", f"case {theirs} is of site {other}, not yours")
+        ) == ("NOT_FOUND", f"case {theirs} not found")
         after = admin.notify.GetCase(notify.GetCaseRequest(case_id=theirs), timeout=10)
         # refused before it acted (the case may move on by itself meanwhile: its clock, mail)
         assert all(step.taken_by != "staff-of-" + mine for step in after.steps)
@@ -427,11 +434,6 @@ def test_a_manager_finds_only_customers_who_came_to_their_sites(
     mine, other = sorted(s for s in cases_by_site if s.startswith(("hcm", "hn")))[:2]
     manager = signed(stack.settings, roles=["manager"], sites=[mine])
 
-    def sites_of(admin: Clients, customer_id: str) -> set[str]:
-        request = contacts.ListTouchpointsRequest(customer_id=customer_id, page_size=500)
-        listed = admin.contacts.ListTouchpoints(request, timeout=10)
-        return {t.touchpoint.site_id for t in listed.touchpoints}
-
     with Clients(stack.settings) as admin, Clients(stack.settings, token=manager) as boss:
         customers = {
             site: [
@@ -450,4 +452,116 @@ def test_a_manager_finds_only_customers_who_came_to_their_sites(
                 lambda c=customer_id: boss.contacts.GetCustomer(
                     contacts.GetCustomerRequest(customer_id=c), timeout=10
                 )
-            ) == ("NOT_FOUND", f"customer {customer_id} not found among your sites' customers")
+            ) == ("NOT_FOUND", f"customer {customer_id} not found")
+
+
+Probe = Callable[[Clients, str, str], object]  # clients, the id, the token's subject
+
+
+def probes(case_id: str, visit_id: str, customer_id: str) -> dict[str, tuple[str, Probe]]:
+    """Every RPC that names a case, visit or customer of its own: the id of another site's
+    to try it on, and the call."""
+    return {
+        "notify.GetCase": (
+            case_id,
+            lambda c, x, me: c.notify.GetCase(notify.GetCaseRequest(case_id=x), timeout=10),
+        ),
+        "notify.AcknowledgeStep": (
+            case_id,
+            lambda c, x, me: c.notify.AcknowledgeStep(
+                notify.StepCommand(case_id=x, n=1, by=me), timeout=10
+            ),
+        ),
+        "notify.CompleteStep": (
+            case_id,
+            lambda c, x, me: c.notify.CompleteStep(
+                notify.StepCommand(case_id=x, n=1, by=me), timeout=10
+            ),
+        ),
+        "notify.ResolveCase": (
+            case_id,
+            lambda c, x, me: c.notify.ResolveCase(
+                notify.ResolveCaseRequest(case_id=x, by=me), timeout=10
+            ),
+        ),
+        "journey.GetVisit": (
+            visit_id,
+            lambda c, x, me: c.journey.GetVisit(journey.GetVisitRequest(visit_id=x), timeout=10),
+        ),
+        "loyalty.GetCustomerValue": (
+            customer_id,
+            lambda c, x, me: c.loyalty.GetCustomerValue(
+                loyalty.GetCustomerValueRequest(customer_id=x), timeout=10
+            ),
+        ),
+        "contacts.GetCustomer": (
+            customer_id,
+            lambda c, x, me: c.contacts.GetCustomer(
+                contacts.GetCustomerRequest(customer_id=x), timeout=10
+            ),
+        ),
+        "contacts.UpdateCustomer": (
+            customer_id,
+            lambda c, x, me: c.contacts.UpdateCustomer(
+                contacts.UpdateCustomerRequest(customer_id=x), timeout=10
+            ),
+        ),
+        "contacts.UpdateConsent": (
+            customer_id,
+            lambda c, x, me: c.contacts.UpdateConsent(
+                contacts.UpdateConsentRequest(customer_id=x), timeout=10
+            ),
+        ),
+        "contacts.MergeCustomers": (
+            customer_id,
+            lambda c, x, me: c.contacts.MergeCustomers(
+                contacts.MergeCustomersRequest(survivor_id=x, absorbed_id=x, reason="probe"),
+                timeout=10,
+            ),
+        ),
+        "contacts.UnmergeCustomers": (
+            customer_id,
+            lambda c, x, me: c.contacts.UnmergeCustomers(
+                contacts.UnmergeCustomersRequest(customer_id=x, reason="probe"), timeout=10
+            ),
+        ),
+        "contacts.EraseCustomer": (
+            customer_id,
+            lambda c, x, me: c.contacts.EraseCustomer(
+                contacts.EraseCustomerRequest(customer_id=x), timeout=10
+            ),
+        ),
+    }
+
+
+def test_another_sites_case_visit_customer_and_value_are_as_if_they_did_not_exist(
+    stack: LocalStack, cases_by_site: dict[str, list[str]]
+) -> None:
+    """A token of every role limited to one site tries every RPC on another site's things:
+    each answer is exactly the one for an id that does not exist (the id aside)."""
+    mine, other = sorted(s for s in cases_by_site if s.startswith(("hcm", "hn")))[:2]
+    missing = "no-such-id"
+    with Clients(stack.settings) as admin:
+        theirs = [
+            admin.notify.GetCase(notify.GetCaseRequest(case_id=c), timeout=10)
+            for c in cases_by_site[other]
+        ]
+        case = next(c for c in theirs if mine not in sites_of(admin, c.customer_id))
+    differing = []
+    for role in ROLES:
+        me = f"probe-{role}"
+        token = signed(stack.settings, roles=[role], sites=[mine], subject=me)
+        with Clients(stack.settings, token=token) as limited:
+            for name, (foreign, call) in probes(
+                case.case_id, case.visit_id, case.customer_id
+            ).items():
+                got = code_and_details(lambda: call(limited, foreign, me))  # noqa: B023
+                none = code_and_details(lambda: call(limited, missing, me))  # noqa: B023
+                if got != (none[0], none[1].replace(missing, foreign)):
+                    differing.append(f"{name} as {role}: {got} vs {none}")
+    assert differing == []
+    with Clients(stack.settings) as admin:  # nothing was changed or erased
+        kept = admin.contacts.GetCustomer(
+            contacts.GetCustomerRequest(customer_id=case.customer_id), timeout=10
+        )
+    assert kept.customer_id == case.customer_id

@@ -26,7 +26,7 @@ from touchstone.common.call_audit import Audit, RefusalBudget, Refused, Verdict,
 from touchstone.common.limits import CALLS, MESSAGES_PER_CALL, CallerLimits
 from touchstone.common.personal_data import mask, may_see_personal_data
 from touchstone.common.rpc import Continuation, status_name
-from touchstone.common.site_scope import foreign_site, prune, request_refusal
+from touchstone.common.site_scope import foreign_site, not_found_text, prune, request_refusal
 
 log = logging.getLogger(__name__)
 
@@ -177,10 +177,8 @@ def _unary(inner: Any, call: Call) -> Any:
                 request = _checked_stream(request, verdict, context, call)
             reply = await _within(call.max_call_s, inner(request, context), request, context)
             if isinstance(verdict, Principal) and isinstance(reply, Message):
-                if site := foreign_site(reply, verdict):
-                    await context.abort(
-                        grpc.StatusCode.PERMISSION_DENIED, f"it belongs to site {site}, not yours"
-                    )
+                if foreign_site(reply, verdict):  # as if there were no such thing
+                    await context.abort(grpc.StatusCode.NOT_FOUND, not_found_text(request))
                 _fit_for(reply, verdict)
             return reply
         except BaseException as raised:

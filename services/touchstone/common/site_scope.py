@@ -52,6 +52,18 @@ def sites_in(message: Message) -> set[str]:
     return found - {""}
 
 
+def not_found_text(request: Message) -> str:
+    """What a service answers for a thing that does not exist, by the request's id: '<thing>
+    <id> not found' ('case c-1 not found'). The guard answers the same for a thing of a site the
+    caller may not see, so one cannot be told from the other."""
+    for field in request.DESCRIPTOR.fields:
+        name = field.name
+        is_id = name.endswith("_id") and name != SITE and field.type == field.TYPE_STRING
+        if is_id and (value := getattr(request, name)):
+            return f"{name.removesuffix('_id').replace('_', ' ')} {value} not found"
+    return "not found"
+
+
 def foreign_site(message: Message, caller: Principal) -> str:
     """Another site the message (or a nested message outside a list) belongs to, or ''."""
     if not limited(caller):
