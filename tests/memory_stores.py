@@ -193,8 +193,10 @@ class MemoryContactsStore:
             for t in rows[:limit]
         ]
 
-    async def stats(self) -> tuple[int, int]:
-        return len(self.touchpoints), len(self.dead)
+    async def stats(self, sites: Sequence[str] | None = None) -> tuple[int, int]:
+        if sites is None:
+            return len(self.touchpoints), len(self.dead)
+        return sum(t.site_id in sites for t in self.touchpoints.values()), 0
 
     async def vocabulary_gaps(self) -> list[VocabularyGapCount]:
         counts = [VocabularyGapCount(*key, n) for key, n in self.gaps.items()]
@@ -400,8 +402,8 @@ class MemoryJourneyStore(MemoryCustomerLinks):
     async def latest_promotion(self) -> Promotion | None:
         return next(reversed(await self.promotions()), None)
 
-    async def verdict_counts(self) -> dict[str, int]:
-        verdicts = [m.verdict for m in self.moments.values()]
+    async def verdict_counts(self, sites: Sequence[str] | None = None) -> dict[str, int]:
+        verdicts = [m.verdict for m in self.moments.values() if sites is None or m.site_id in sites]
         return {v: verdicts.count(v) for v in ("win", "lose", "unscored")}
 
 

@@ -20,6 +20,7 @@ from contacts.domain import (
 )
 from contacts.handlers import count_vocabulary_gaps
 from contacts.profile_api import ProfileMethods, ProfileTables
+from touchstone.common.auth_interceptor import current_caller
 from touchstone.common.prototime import to_datetime
 from touchstone.common.rpc import (
     AlreadyExists,
@@ -29,6 +30,7 @@ from touchstone.common.rpc import (
     require,
     rpc_method,
 )
+from touchstone.common.site_scope import sites_counted
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
@@ -184,7 +186,8 @@ class ContactsApi(ProfileMethods, DeadLetterMethods, pb_grpc.ContactsServiceServ
     async def GetIngestStats(
         self, request: pb.GetIngestStatsRequest, context: grpc.aio.ServicerContext
     ) -> pb.IngestStats:
-        recorded, dead = await self.store.stats()
+        sites = sites_counted(current_caller())
+        recorded, dead = await self.store.stats(sites)
         gaps = [
             pb.VocabularyGap(
                 source=g.source,

@@ -110,8 +110,13 @@ SELECT EXISTS (
 )
 """
 
+# %(sites)s NULL: every site's. Dead letters have no site (many cannot even be read), so they
+# are counted only for every site
 SELECT_STATS = """
-SELECT (SELECT count(*) FROM contacts.touchpoints), (SELECT count(*) FROM contacts.dead_letters)
+SELECT (SELECT count(*) FROM contacts.touchpoints
+        WHERE %(sites)s::text[] IS NULL OR site_id = ANY(%(sites)s::text[])),
+       CASE WHEN %(sites)s::text[] IS NULL THEN (SELECT count(*) FROM contacts.dead_letters)
+            ELSE 0 END
 """
 
 SAVE_VOCABULARY_GAPS = """

@@ -183,8 +183,9 @@ class ContactsStore(Protocol):
     async def seen_at(self, customer_id: str, sites: Collection[str]) -> bool:
         """Whether the customer (or anyone merged into them) came to one of these sites."""
 
-    async def stats(self) -> tuple[int, int]:
-        """(touchpoints recorded, records dead-lettered)."""
+    async def stats(self, sites: Sequence[str] | None = None) -> tuple[int, int]:
+        """(touchpoints recorded, records dead-lettered): at the sites, or (None) at every site
+        with every dead letter (a dead letter has no site)."""
 
 
 def dead_letter_columns(letters: Sequence[DeadLetter]) -> dict[str, list[object]]:
@@ -367,8 +368,8 @@ class PostgresContactsStore:
             rows = await (await conn.execute(SELECT_VOCABULARY_GAPS)).fetchall()
         return [VocabularyGapCount(*row) for row in rows]
 
-    async def stats(self) -> tuple[int, int]:
+    async def stats(self, sites: Sequence[str] | None = None) -> tuple[int, int]:
         async with self.pool.connection() as conn:
-            row = await (await conn.execute(SELECT_STATS)).fetchone()
+            row = await (await conn.execute(SELECT_STATS, {"sites": sites})).fetchone()
         assert row is not None
         return int(row[0]), int(row[1])

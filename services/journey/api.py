@@ -15,6 +15,7 @@ from journey.map_view import MapMethods
 from journey.standards import StandardSet
 from journey.standards_api import StandardsMethods
 from journey.store import JourneyStore, MomentFilter, MomentRow, VisitFilter, VisitRow
+from touchstone.common.auth_interceptor import current_caller
 from touchstone.common.calendar import Calendars
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.journey_maps import JourneyMap
@@ -27,6 +28,7 @@ from touchstone.common.rpc import (
     require,
     rpc_method,
 )
+from touchstone.common.site_scope import sites_counted
 from touchstone.common.topic_feed import TopicFeed, watch_stream
 from touchstone.journey.v1 import journey_service_pb2 as pb
 from touchstone.journey.v1 import journey_service_pb2_grpc as pb_grpc
@@ -165,5 +167,5 @@ class JourneyApi(StandardsMethods, MapMethods, pb_grpc.JourneyServiceServicer):
     async def GetScoreStats(
         self, request: pb.GetScoreStatsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ScoreStats:
-        counts = await self.store.verdict_counts()
+        counts = await self.store.verdict_counts(sites_counted(current_caller()))
         return pb.ScoreStats(wins=counts["win"], losses=counts["lose"], unscored=counts["unscored"])

@@ -100,8 +100,8 @@ class JourneyStore(CustomerLinks, PromotionStore, Protocol):
     ) -> dict[str, StageFigures]:
         """Each stage's figures over the local days first..last (every site if site_id is "")."""
 
-    async def verdict_counts(self) -> dict[str, int]:
-        """How many moments have each verdict."""
+    async def verdict_counts(self, sites: Sequence[str] | None = None) -> dict[str, int]:
+        """How many moments have each verdict, at the sites (None: at every site)."""
 
 
 MOMENT_COLUMNS = (
@@ -174,7 +174,7 @@ SELECT {columns} FROM journey.moments WHERE visit_id = %s ORDER BY occurred_at, 
 
 SELECT_VERDICT_COUNTS = """
 SELECT coalesce(sum(wins), 0), coalesce(sum(losses), 0), coalesce(sum(unscored), 0)
-FROM journey.visits
+FROM journey.visits WHERE %(sites)s::text[] IS NULL OR site_id = ANY(%(sites)s::text[])
 """
 
 
@@ -263,8 +263,8 @@ class PostgresJourneyStore(PostgresCustomerLinks):
         async with self.pool.connection() as conn:
             return await stage_figures(conn, journey_map, site_id, first, last)
 
-    async def verdict_counts(self) -> dict[str, int]:
+    async def verdict_counts(self, sites: Sequence[str] | None = None) -> dict[str, int]:
         async with self.pool.connection() as conn:
-            row = await (await conn.execute(SELECT_VERDICT_COUNTS)).fetchone()
+            row = await (await conn.execute(SELECT_VERDICT_COUNTS, {"sites": sites})).fetchone()
         assert row is not None
         return {"win": int(row[0]), "lose": int(row[1]), "unscored": int(row[2])}

@@ -118,5 +118,6 @@ def test_contacts_keeps_one_dead_letter_per_record_position(contacts_store) -> N
         letters = [DeadLetter(arrival(n), "value: bad", "value") for n in (1, 2, 1)]
         await store.record([], [], letters)
         assert await store.stats() == (0, 2)
+        assert await store.stats(["s1"]) == (0, 0)  # no site owns a dead letter
 
     run(contacts_store, scenario)

@@ -143,6 +143,7 @@ def test_contacts_records_each_event_once_and_counts_only_new_ones(
         assert (customer.first_seen, customer.last_seen) == (T0, T0 + timedelta(minutes=3))
         assert customer.identities == (("phone", "+8490"),)
         assert await store.stats() == (4, 0)
+        assert await store.stats(["s9"]) == (0, 0)  # another site's caller counts none
 
     run_with_stores(work)
 
@@ -224,6 +225,8 @@ def test_journey_rolls_each_moment_into_its_visit_once(
         assert (visit.wins, visit.losses) == (1, 1)
         assert [r.moment_id for r in rows] == ["m0", "m1", "m2"]
         assert await store.verdict_counts() == {"win": 1, "lose": 1, "unscored": 1}
+        assert await store.verdict_counts(["s1", "s9"]) == {"win": 1, "lose": 1, "unscored": 1}
+        assert await store.verdict_counts(["s9"]) == {"win": 0, "lose": 0, "unscored": 0}
         lost = await store.list_moments(MomentFilter(verdict="lose"), None, 10)
         assert [m.moment_id for m in lost] == ["m1"]
 

@@ -23,6 +23,11 @@ def limited(caller: Principal | None) -> bool:
     return caller is not None and ALL_SITES not in caller.sites
 
 
+def sites_counted(caller: Principal | None) -> list[str] | None:
+    """The sites a caller's figures count: theirs, or None for every site."""
+    return sorted(caller.sites) if caller is not None and limited(caller) else None
+
+
 def request_refusal(request: Message, caller: Principal) -> str:
     """Why the request asks for, or carries, a site the caller may not see ('' when it may):
     a top-level site_id must name one of the caller's sites, and every site_id inside (the
