@@ -197,6 +197,6 @@ class ContactsApi(ProfileMethods, DeadLetterMethods, pb_grpc.ContactsServiceServ
                 name=g.name,
                 touchpoints=g.touchpoints,
             )
-            for g in await self.store.vocabulary_gaps()
-        ]
+            for g in (await self.store.vocabulary_gaps() if sites is None else [])
+        ]  # no site owns a producer's words: only callers who see every site see them
         return pb.IngestStats(recorded=recorded, dead_lettered=dead, vocabulary_gaps=gaps)
