@@ -272,7 +272,7 @@ def _fit_for(reply: Message, caller: Principal) -> None:
     """Drop other sites' entries, and mask personal data the caller may not see."""
     prune(reply, caller)
     if not may_see_personal_data(caller):
-        mask(reply)
+        mask(reply, own=caller.subject)
 
 
 async def _check_request(request: Any, verdict: Verdict, context: grpc.aio.ServicerContext) -> None:

@@ -12,6 +12,7 @@ from touchstone.annotations.v1 import personal_pb2
 from touchstone.common.auth import Principal
 
 MASK = "[personal]"
+MASKABLE = frozenset({FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES})
 MAY_SEE_PERSONAL_DATA = frozenset({"admin", "service"})
 
 
@@ -25,17 +26,28 @@ def is_personal(field: FieldDescriptor) -> bool:
     return bool(field.GetOptions().Extensions[personal_pb2.personal])
 
 
-def mask(message: Message) -> None:
-    """Replace every personal string (at any depth) that is set with MASK."""
+def mask(message: Message, own: str = "") -> None:
+    """Replace every personal value (at any depth, strings and bytes, single or repeated) that
+    is set with MASK; one equal to `own` (the caller's own identifier) is theirs to see."""
     for field in _interesting(message.DESCRIPTOR):
         if is_personal(field):
-            if getattr(message, field.name):
-                setattr(message, field.name, MASK)
+            _mask_field(message, field, own)
         elif field.is_repeated:
             for entry in getattr(message, field.name):
-                mask(entry)
+                mask(entry, own)
         elif message.HasField(field.name):
-            mask(getattr(message, field.name))
+            mask(getattr(message, field.name), own)
+
+
+def _mask_field(message: Message, field: FieldDescriptor, own: str) -> None:
+    hidden: str | bytes = MASK if field.type == FieldDescriptor.TYPE_STRING else MASK.encode()
+    if field.is_repeated:
+        values = getattr(message, field.name)
+        kept = [v if own and v == own else hidden for v in values]
+        del values[:]
+        values.extend(kept)
+    elif (value := getattr(message, field.name)) and not (own and value == own):
+        setattr(message, field.name, hidden)
 
 
 @cache
@@ -44,7 +56,7 @@ def _interesting(descriptor: Descriptor) -> tuple[FieldDescriptor, ...]:
     return tuple(
         f
         for f in descriptor.fields
-        if (is_personal(f) and f.type == FieldDescriptor.TYPE_STRING and not f.is_repeated)
+        if (is_personal(f) and f.type in MASKABLE)
         or (
             f.message_type is not None
             and not f.message_type.GetOptions().map_entry

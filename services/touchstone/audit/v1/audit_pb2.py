@@ -23,15 +23,20 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from touchstone.annotations.v1 import personal_pb2 as touchstone_dot_annotations_dot_v1_dot_personal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftouchstone/audit/v1/audit.proto\x12\x13touchstone.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb8\x01\n\x0b\x41uditRecord\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07service\x18\x03 \x01(\t\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\r\n\x05roles\x18\x06 \x03(\t\x12\x0c\n\x04peer\x18\x07 \x01(\t\x12\x0f\n\x07outcome\x18\x08 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\t \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftouchstone/audit/v1/audit.proto\x12\x13touchstone.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(touchstone/annotations/v1/personal.proto\"\xc4\x01\n\x0b\x41uditRecord\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07service\x18\x03 \x01(\t\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\x15\n\x07subject\x18\x05 \x01(\tB\x04\xc8\xf3\x18\x01\x12\r\n\x05roles\x18\x06 \x03(\t\x12\x12\n\x04peer\x18\x07 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x0f\n\x07outcome\x18\x08 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\t \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'touchstone.audit.v1.audit_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AUDITRECORD']._serialized_start=90
-  _globals['_AUDITRECORD']._serialized_end=274
+  _globals['_AUDITRECORD'].fields_by_name['subject']._loaded_options = None
+  _globals['_AUDITRECORD'].fields_by_name['subject']._serialized_options = b'\310\363\030\001'
+  _globals['_AUDITRECORD'].fields_by_name['peer']._loaded_options = None
+  _globals['_AUDITRECORD'].fields_by_name['peer']._serialized_options = b'\310\363\030\001'
+  _globals['_AUDITRECORD']._serialized_start=132
+  _globals['_AUDITRECORD']._serialized_end=328
 # @@protoc_insertion_point(module_scope)

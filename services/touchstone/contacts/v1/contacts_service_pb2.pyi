@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from touchstone.annotations.v1 import personal_pb2 as _personal_pb2
 from touchstone.contacts.v1 import profile_pb2 as _profile_pb2
 from touchstone.contacts.v1 import touchpoint_pb2 as _touchpoint_pb2
 from google.protobuf.internal import containers as _containers

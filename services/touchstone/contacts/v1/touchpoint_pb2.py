@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from touchstone.annotations.v1 import personal_pb2 as touchstone_dot_annotations_dot_v1_dot_personal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'touchstone/contacts/v1/touchpoint.proto\x12\x16touchstone.contacts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(touchstone/annotations/v1/personal.proto\"[\n\x10\x45xternalIdentity\x12\x32\n\x04kind\x18\x01 \x01(\x0e\x32$.touchstone.contacts.v1.IdentityKind\x12\x13\n\x05value\x18\x02 \x01(\tB\x04\xc8\xf3\x18\x01\"i\n\x0b\x43ustomerRef\x12\x15\n\x0b\x63ustomer_id\x18\x01 \x01(\tH\x00\x12<\n\x08identity\x18\x02 \x01(\x0b\x32(.touchstone.contacts.v1.ExternalIdentityH\x00\x42\x05\n\x03ref\".\n\x05Money\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x13\n\x0bminor_units\x18\x02 \x01(\x03\"1\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\x0e\n\x06rating\x18\x01 \x01(\x05\x12\x15\n\x07\x63omment\x18\x02 \x01(\tB\x04\xc8\xf3\x18\x01\"\x9d\x04\n\nTouchpoint\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x35\n\x08\x63ustomer\x18\x04 \x01(\x0b\x32#.touchstone.contacts.v1.CustomerRef\x12\x30\n\x07\x63hannel\x18\x05 \x01(\x0e\x32\x1f.touchstone.contacts.v1.Channel\x12\x0f\n\x07site_id\x18\x06 \x01(\t\x12\x13\n\x0bjourney_map\x18\x07 \x01(\t\x12\r\n\x05stage\x18\x08 \x01(\t\x12\x10\n\x08staff_id\x18\t \x01(\t\x12J\n\x0cmeasurements\x18\n \x03(\x0b\x32\x34.touchstone.contacts.v1.Touchpoint.MeasurementsEntry\x12\x14\n\x0cobservations\x18\x0b \x03(\t\x12/\n\x08purchase\x18\x0c \x01(\x0b\x32\x1d.touchstone.contacts.v1.Money\x12\x32\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\r \x01(\x0b\x32 .touchstone.contacts.v1.Feedback\x12\x10\n\x08visit_id\x18\x0e \x01(\t\x1a\x33\n\x11MeasurementsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\x9a\x01\n\x0cIdentityKind\x12\x1d\n\x19IDENTITY_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1aIDENTITY_KIND_LOYALTY_CARD\x10\x01\x12\x17\n\x13IDENTITY_KIND_PHONE\x10\x02\x12\x17\n\x13IDENTITY_KIND_EMAIL\x10\x03\x12\x19\n\x15IDENTITY_KIND_ACCOUNT\x10\x04*\x80\x01\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43HANNEL_IN_STORE\x10\x01\x12\x11\n\rCHANNEL_PHONE\x10\x02\x12\x0f\n\x0b\x43HANNEL_WEB\x10\x03\x12\x0f\n\x0b\x43HANNEL_APP\x10\x04\x12\x11\n\rCHANNEL_EMAIL\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'touchstone/contacts/v1/touchpoint.proto\x12\x16touchstone.contacts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(touchstone/annotations/v1/personal.proto\"[\n\x10\x45xternalIdentity\x12\x32\n\x04kind\x18\x01 \x01(\x0e\x32$.touchstone.contacts.v1.IdentityKind\x12\x13\n\x05value\x18\x02 \x01(\tB\x04\xc8\xf3\x18\x01\"i\n\x0b\x43ustomerRef\x12\x15\n\x0b\x63ustomer_id\x18\x01 \x01(\tH\x00\x12<\n\x08identity\x18\x02 \x01(\x0b\x32(.touchstone.contacts.v1.ExternalIdentityH\x00\x42\x05\n\x03ref\".\n\x05Money\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x13\n\x0bminor_units\x18\x02 \x01(\x03\"1\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\x0e\n\x06rating\x18\x01 \x01(\x05\x12\x15\n\x07\x63omment\x18\x02 \x01(\tB\x04\xc8\xf3\x18\x01\"\xa9\x04\n\nTouchpoint\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x35\n\x08\x63ustomer\x18\x04 \x01(\x0b\x32#.touchstone.contacts.v1.CustomerRef\x12\x30\n\x07\x63hannel\x18\x05 \x01(\x0e\x32\x1f.touchstone.contacts.v1.Channel\x12\x0f\n\x07site_id\x18\x06 \x01(\t\x12\x13\n\x0bjourney_map\x18\x07 \x01(\t\x12\r\n\x05stage\x18\x08 \x01(\t\x12\x16\n\x08staff_id\x18\t \x01(\tB\x04\xc8\xf3\x18\x01\x12J\n\x0cmeasurements\x18\n \x03(\x0b\x32\x34.touchstone.contacts.v1.Touchpoint.MeasurementsEntry\x12\x1a\n\x0cobservations\x18\x0b \x03(\tB\x04\xc8\xf3\x18\x01\x12/\n\x08purchase\x18\x0c \x01(\x0b\x32\x1d.touchstone.contacts.v1.Money\x12\x32\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\r \x01(\x0b\x32 .touchstone.contacts.v1.Feedback\x12\x10\n\x08visit_id\x18\x0e \x01(\t\x1a\x33\n\x11MeasurementsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\x9a\x01\n\x0cIdentityKind\x12\x1d\n\x19IDENTITY_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1aIDENTITY_KIND_LOYALTY_CARD\x10\x01\x12\x17\n\x13IDENTITY_KIND_PHONE\x10\x02\x12\x17\n\x13IDENTITY_KIND_EMAIL\x10\x03\x12\x19\n\x15IDENTITY_KIND_ACCOUNT\x10\x04*\x80\x01\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43HANNEL_IN_STORE\x10\x01\x12\x11\n\rCHANNEL_PHONE\x10\x02\x12\x0f\n\x0b\x43HANNEL_WEB\x10\x03\x12\x0f\n\x0b\x43HANNEL_APP\x10\x04\x12\x11\n\rCHANNEL_EMAIL\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,10 +39,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FEEDBACK'].fields_by_name['comment']._serialized_options = b'\310\363\030\001'
   _globals['_TOUCHPOINT_MEASUREMENTSENTRY']._loaded_options = None
   _globals['_TOUCHPOINT_MEASUREMENTSENTRY']._serialized_options = b'8\001'
-  _globals['_IDENTITYKIND']._serialized_start=986
-  _globals['_IDENTITYKIND']._serialized_end=1140
-  _globals['_CHANNEL']._serialized_start=1143
-  _globals['_CHANNEL']._serialized_end=1271
+  _globals['_TOUCHPOINT'].fields_by_name['staff_id']._loaded_options = None
+  _globals['_TOUCHPOINT'].fields_by_name['staff_id']._serialized_options = b'\310\363\030\001'
+  _globals['_TOUCHPOINT'].fields_by_name['observations']._loaded_options = None
+  _globals['_TOUCHPOINT'].fields_by_name['observations']._serialized_options = b'\310\363\030\001'
+  _globals['_IDENTITYKIND']._serialized_start=998
+  _globals['_IDENTITYKIND']._serialized_end=1152
+  _globals['_CHANNEL']._serialized_start=1155
+  _globals['_CHANNEL']._serialized_end=1283
   _globals['_EXTERNALIDENTITY']._serialized_start=142
   _globals['_EXTERNALIDENTITY']._serialized_end=233
   _globals['_CUSTOMERREF']._serialized_start=235
@@ -52,7 +56,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FEEDBACK']._serialized_start=390
   _globals['_FEEDBACK']._serialized_end=439
   _globals['_TOUCHPOINT']._serialized_start=442
-  _globals['_TOUCHPOINT']._serialized_end=983
-  _globals['_TOUCHPOINT_MEASUREMENTSENTRY']._serialized_start=932
-  _globals['_TOUCHPOINT_MEASUREMENTSENTRY']._serialized_end=983
+  _globals['_TOUCHPOINT']._serialized_end=995
+  _globals['_TOUCHPOINT_MEASUREMENTSENTRY']._serialized_start=944
+  _globals['_TOUCHPOINT_MEASUREMENTSENTRY']._serialized_end=995
 # @@protoc_insertion_point(module_scope)

@@ -23,33 +23,38 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from touchstone.annotations.v1 import personal_pb2 as touchstone_dot_annotations_dot_v1_dot_personal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"touchstone/journey/v1/events.proto\x12\x15touchstone.journey.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x02\n\x0eStandardResult\x12\x13\n\x0bstandard_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0b\n\x03met\x18\x03 \x01(\x08\x12\x13\n\x0bmeasurement\x18\x04 \x01(\t\x12\x10\n\x08measured\x18\x05 \x01(\x01\x12\x11\n\tthreshold\x18\x06 \x01(\x01\x12\x12\n\ncomparator\x18\x07 \x01(\t\x12)\n\x04side\x18\x08 \x01(\x0e\x32\x1b.touchstone.journey.v1.Side\x12\x0c\n\x04\x61rea\x18\t \x01(\t\x12\x11\n\tsurprised\x18\n \x01(\x08\x12\x0e\n\x06weight\x18\x0b \x01(\x01\x12\x11\n\tdimension\x18\x0c \x01(\t\x12\x0e\n\x06\x61\x62sent\x18\r \x01(\x08\"\xdb\x02\n\x0cMomentScored\x12\x11\n\tmoment_id\x18\x01 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x10\n\x08visit_id\x18\x04 \x01(\t\x12\x0f\n\x07site_id\x18\x05 \x01(\t\x12\x13\n\x0bjourney_map\x18\x06 \x01(\t\x12\r\n\x05stage\x18\x07 \x01(\t\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x07verdict\x18\t \x01(\x0e\x32\x1e.touchstone.journey.v1.Verdict\x12\x36\n\x07results\x18\n \x03(\x0b\x32%.touchstone.journey.v1.StandardResult\x12\x19\n\x11standards_version\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\"\x85\x04\n\x0eVisitCompleted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08visit_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x0f\n\x07site_id\x18\x04 \x01(\t\x12\x13\n\x0bjourney_map\x18\x05 \x01(\t\x12,\n\x08\x66irst_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07last_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04wins\x18\x08 \x01(\x05\x12\x0e\n\x06losses\x18\t \x01(\x05\x12\x11\n\tsurprises\x18\n \x01(\x05\x12\x32\n\x05level\x18\x0b \x01(\x0e\x32#.touchstone.journey.v1.ServiceLevel\x12\x12\n\nperception\x18\x0c \x01(\x01\x12\x13\n\x0b\x65xpectation\x18\r \x01(\x01\x12\x14\n\x0csatisfaction\x18\x0e \x01(\x01\x12\x31\n\x08quadrant\x18\x0f \x01(\x0e\x32\x1f.touchstone.journey.v1.Quadrant\x12\x18\n\x10procedural_score\x18\x10 \x01(\x01\x12\x16\n\x0epersonal_score\x18\x11 \x01(\x01\x12\x30\n\x0c\x63ompleted_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"O\n\x13StandardChangeCount\x12\x13\n\x0bstandard_id\x18\x01 \x01(\t\x12\x12\n\ntransition\x18\x02 \x01(\t\x12\x0f\n\x07moments\x18\x03 \x01(\x03\"\x82\x02\n\x0eRescoreSummary\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07moments\x18\x03 \x01(\x03\x12\x18\n\x10verdicts_changed\x18\x04 \x01(\x03\x12\x16\n\x0ewins_to_losses\x18\x05 \x01(\x03\x12\x16\n\x0elosses_to_wins\x18\x06 \x01(\x03\x12?\n\x0b\x62y_standard\x18\x07 \x03(\x0b\x32*.touchstone.journey.v1.StandardChangeCount\"\xab\x02\n\x11StandardsPromoted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x18\n\x10previous_version\x18\x03 \x01(\t\x12\x16\n\x0estandards_yaml\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x13\n\x0bpromoted_by\x18\x06 \x01(\t\x12/\n\x0bpromoted_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x08rescored\x18\x08 \x01(\x0b\x32%.touchstone.journey.v1.RescoreSummary\x12\x32\n\x0e\x65\x66\x66\x65\x63tive_from\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp*[\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x0f\n\x0bVERDICT_WIN\x10\x01\x12\x10\n\x0cVERDICT_LOSE\x10\x02\x12\x14\n\x10VERDICT_UNSCORED\x10\x03*D\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSIDE_PROCEDURAL\x10\x01\x12\x11\n\rSIDE_PERSONAL\x10\x02*\xe0\x01\n\x0cServiceLevel\x12\x1d\n\x19SERVICE_LEVEL_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSERVICE_LEVEL_DISAPPOINTING\x10\x01\x12\x17\n\x13SERVICE_LEVEL_BASIC\x10\x02\x12\x1d\n\x19SERVICE_LEVEL_AS_EXPECTED\x10\x03\x12\x19\n\x15SERVICE_LEVEL_DESIRED\x10\x04\x12\x1c\n\x18SERVICE_LEVEL_SURPRISING\x10\x05\x12\x1f\n\x1bSERVICE_LEVEL_UNFORGETTABLE\x10\x06*\x97\x01\n\x08Quadrant\x12\x18\n\x14QUADRANT_UNSPECIFIED\x10\x00\x12\x13\n\x0fQUADRANT_A_COLD\x10\x01\x12\x1e\n\x1aQUADRANT_B_PRODUCTION_LINE\x10\x02\x12$\n QUADRANT_C_FRIENDLY_DISORGANISED\x10\x03\x12\x16\n\x12QUADRANT_D_QUALITY\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"touchstone/journey/v1/events.proto\x12\x15touchstone.journey.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(touchstone/annotations/v1/personal.proto\"\x94\x02\n\x0eStandardResult\x12\x13\n\x0bstandard_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0b\n\x03met\x18\x03 \x01(\x08\x12\x13\n\x0bmeasurement\x18\x04 \x01(\t\x12\x10\n\x08measured\x18\x05 \x01(\x01\x12\x11\n\tthreshold\x18\x06 \x01(\x01\x12\x12\n\ncomparator\x18\x07 \x01(\t\x12)\n\x04side\x18\x08 \x01(\x0e\x32\x1b.touchstone.journey.v1.Side\x12\x0c\n\x04\x61rea\x18\t \x01(\t\x12\x11\n\tsurprised\x18\n \x01(\x08\x12\x0e\n\x06weight\x18\x0b \x01(\x01\x12\x11\n\tdimension\x18\x0c \x01(\t\x12\x0e\n\x06\x61\x62sent\x18\r \x01(\x08\"\xdb\x02\n\x0cMomentScored\x12\x11\n\tmoment_id\x18\x01 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x10\n\x08visit_id\x18\x04 \x01(\t\x12\x0f\n\x07site_id\x18\x05 \x01(\t\x12\x13\n\x0bjourney_map\x18\x06 \x01(\t\x12\r\n\x05stage\x18\x07 \x01(\t\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x07verdict\x18\t \x01(\x0e\x32\x1e.touchstone.journey.v1.Verdict\x12\x36\n\x07results\x18\n \x03(\x0b\x32%.touchstone.journey.v1.StandardResult\x12\x19\n\x11standards_version\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\"\x85\x04\n\x0eVisitCompleted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08visit_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x0f\n\x07site_id\x18\x04 \x01(\t\x12\x13\n\x0bjourney_map\x18\x05 \x01(\t\x12,\n\x08\x66irst_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07last_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04wins\x18\x08 \x01(\x05\x12\x0e\n\x06losses\x18\t \x01(\x05\x12\x11\n\tsurprises\x18\n \x01(\x05\x12\x32\n\x05level\x18\x0b \x01(\x0e\x32#.touchstone.journey.v1.ServiceLevel\x12\x12\n\nperception\x18\x0c \x01(\x01\x12\x13\n\x0b\x65xpectation\x18\r \x01(\x01\x12\x14\n\x0csatisfaction\x18\x0e \x01(\x01\x12\x31\n\x08quadrant\x18\x0f \x01(\x0e\x32\x1f.touchstone.journey.v1.Quadrant\x12\x18\n\x10procedural_score\x18\x10 \x01(\x01\x12\x16\n\x0epersonal_score\x18\x11 \x01(\x01\x12\x30\n\x0c\x63ompleted_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"O\n\x13StandardChangeCount\x12\x13\n\x0bstandard_id\x18\x01 \x01(\t\x12\x12\n\ntransition\x18\x02 \x01(\t\x12\x0f\n\x07moments\x18\x03 \x01(\x03\"\x82\x02\n\x0eRescoreSummary\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07moments\x18\x03 \x01(\x03\x12\x18\n\x10verdicts_changed\x18\x04 \x01(\x03\x12\x16\n\x0ewins_to_losses\x18\x05 \x01(\x03\x12\x16\n\x0elosses_to_wins\x18\x06 \x01(\x03\x12?\n\x0b\x62y_standard\x18\x07 \x03(\x0b\x32*.touchstone.journey.v1.StandardChangeCount\"\xb7\x02\n\x11StandardsPromoted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x18\n\x10previous_version\x18\x03 \x01(\t\x12\x16\n\x0estandards_yaml\x18\x04 \x01(\t\x12\x14\n\x06reason\x18\x05 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x19\n\x0bpromoted_by\x18\x06 \x01(\tB\x04\xc8\xf3\x18\x01\x12/\n\x0bpromoted_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x08rescored\x18\x08 \x01(\x0b\x32%.touchstone.journey.v1.RescoreSummary\x12\x32\n\x0e\x65\x66\x66\x65\x63tive_from\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp*[\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x0f\n\x0bVERDICT_WIN\x10\x01\x12\x10\n\x0cVERDICT_LOSE\x10\x02\x12\x14\n\x10VERDICT_UNSCORED\x10\x03*D\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSIDE_PROCEDURAL\x10\x01\x12\x11\n\rSIDE_PERSONAL\x10\x02*\xe0\x01\n\x0cServiceLevel\x12\x1d\n\x19SERVICE_LEVEL_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSERVICE_LEVEL_DISAPPOINTING\x10\x01\x12\x17\n\x13SERVICE_LEVEL_BASIC\x10\x02\x12\x1d\n\x19SERVICE_LEVEL_AS_EXPECTED\x10\x03\x12\x19\n\x15SERVICE_LEVEL_DESIRED\x10\x04\x12\x1c\n\x18SERVICE_LEVEL_SURPRISING\x10\x05\x12\x1f\n\x1bSERVICE_LEVEL_UNFORGETTABLE\x10\x06*\x97\x01\n\x08Quadrant\x12\x18\n\x14QUADRANT_UNSPECIFIED\x10\x00\x12\x13\n\x0fQUADRANT_A_COLD\x10\x01\x12\x1e\n\x1aQUADRANT_B_PRODUCTION_LINE\x10\x02\x12$\n QUADRANT_C_FRIENDLY_DISORGANISED\x10\x03\x12\x16\n\x12QUADRANT_D_QUALITY\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'touchstone.journey.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VERDICT']._serialized_start=1887
-  _globals['_VERDICT']._serialized_end=1978
-  _globals['_SIDE']._serialized_start=1980
-  _globals['_SIDE']._serialized_end=2048
-  _globals['_SERVICELEVEL']._serialized_start=2051
-  _globals['_SERVICELEVEL']._serialized_end=2275
-  _globals['_QUADRANT']._serialized_start=2278
-  _globals['_QUADRANT']._serialized_end=2429
-  _globals['_STANDARDRESULT']._serialized_start=95
-  _globals['_STANDARDRESULT']._serialized_end=371
-  _globals['_MOMENTSCORED']._serialized_start=374
-  _globals['_MOMENTSCORED']._serialized_end=721
-  _globals['_VISITCOMPLETED']._serialized_start=724
-  _globals['_VISITCOMPLETED']._serialized_end=1241
-  _globals['_STANDARDCHANGECOUNT']._serialized_start=1243
-  _globals['_STANDARDCHANGECOUNT']._serialized_end=1322
-  _globals['_RESCORESUMMARY']._serialized_start=1325
-  _globals['_RESCORESUMMARY']._serialized_end=1583
-  _globals['_STANDARDSPROMOTED']._serialized_start=1586
-  _globals['_STANDARDSPROMOTED']._serialized_end=1885
+  _globals['_STANDARDSPROMOTED'].fields_by_name['reason']._loaded_options = None
+  _globals['_STANDARDSPROMOTED'].fields_by_name['reason']._serialized_options = b'\310\363\030\001'
+  _globals['_STANDARDSPROMOTED'].fields_by_name['promoted_by']._loaded_options = None
+  _globals['_STANDARDSPROMOTED'].fields_by_name['promoted_by']._serialized_options = b'\310\363\030\001'
+  _globals['_VERDICT']._serialized_start=1941
+  _globals['_VERDICT']._serialized_end=2032
+  _globals['_SIDE']._serialized_start=2034
+  _globals['_SIDE']._serialized_end=2102
+  _globals['_SERVICELEVEL']._serialized_start=2105
+  _globals['_SERVICELEVEL']._serialized_end=2329
+  _globals['_QUADRANT']._serialized_start=2332
+  _globals['_QUADRANT']._serialized_end=2483
+  _globals['_STANDARDRESULT']._serialized_start=137
+  _globals['_STANDARDRESULT']._serialized_end=413
+  _globals['_MOMENTSCORED']._serialized_start=416
+  _globals['_MOMENTSCORED']._serialized_end=763
+  _globals['_VISITCOMPLETED']._serialized_start=766
+  _globals['_VISITCOMPLETED']._serialized_end=1283
+  _globals['_STANDARDCHANGECOUNT']._serialized_start=1285
+  _globals['_STANDARDCHANGECOUNT']._serialized_end=1364
+  _globals['_RESCORESUMMARY']._serialized_start=1367
+  _globals['_RESCORESUMMARY']._serialized_end=1625
+  _globals['_STANDARDSPROMOTED']._serialized_start=1628
+  _globals['_STANDARDSPROMOTED']._serialized_end=1939
 # @@protoc_insertion_point(module_scope)

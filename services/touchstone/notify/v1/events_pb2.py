@@ -26,41 +26,49 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from touchstone.annotations.v1 import personal_pb2 as touchstone_dot_annotations_dot_v1_dot_personal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!touchstone/notify/v1/events.proto\x12\x14touchstone.notify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(touchstone/annotations/v1/personal.proto\"\x93\x01\n\x08\x43\x61seStep\x12\t\n\x01n\x18\x01 \x01(\x05\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12*\n\x06\x64ue_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x10\n\x08taken_by\x18\x07 \x01(\t\"\xa3\x02\n\nCaseOpened\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08visit_id\x18\x03 \x01(\t\x12\x0f\n\x07site_id\x18\x04 \x01(\t\x12\x11\n\tmoment_id\x18\x05 \x01(\t\x12\r\n\x05stage\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12-\n\topened_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06\x64ue_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08playbook\x18\n \x01(\t\x12-\n\x05steps\x18\x0b \x03(\x0b\x32\x1e.touchstone.notify.v1.CaseStep\"\x82\x01\n\x0cMomentJoined\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x11\n\tmoment_id\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa8\x01\n\rCaseRecovered\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x12\n\nmoment_ids\x18\x03 \x03(\t\x12\x30\n\x0crecovered_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03how\x18\x05 \x01(\t\x12\n\n\x02\x62y\x18\x06 \x01(\t\x12\x12\n\x04note\x18\x07 \x01(\tB\x04\xc8\xf3\x18\x01\"\x92\x01\n\tStepTaken\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x11\n\tcompleted\x18\x04 \x01(\x08\x12\n\n\x02\x62y\x18\x05 \x01(\t\x12\x12\n\x04note\x18\x06 \x01(\tB\x04\xc8\xf3\x18\x01\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x07StepDue\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\r\n\x05owner\x18\x04 \x01(\t\x12*\n\x06\x64ue_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb8\x01\n\rCaseEscalated\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\t\n\x01n\x18\x05 \x01(\x05\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13value_at_risk_minor\x18\x07 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x08 \x01(\t\"q\n\x08\x43\x61seLost\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x12\n\nmoment_ids\x18\x03 \x03(\t\x12+\n\x07lost_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb0\x03\n\tCaseEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x32\n\x06opened\x18\x02 \x01(\x0b\x32 .touchstone.notify.v1.CaseOpenedH\x00\x12\x34\n\x06joined\x18\x03 \x01(\x0b\x32\".touchstone.notify.v1.MomentJoinedH\x00\x12\x38\n\trecovered\x18\x04 \x01(\x0b\x32#.touchstone.notify.v1.CaseRecoveredH\x00\x12\x35\n\nstep_taken\x18\x05 \x01(\x0b\x32\x1f.touchstone.notify.v1.StepTakenH\x00\x12\x31\n\x08step_due\x18\x06 \x01(\x0b\x32\x1d.touchstone.notify.v1.StepDueH\x00\x12\x38\n\tescalated\x18\x07 \x01(\x0b\x32#.touchstone.notify.v1.CaseEscalatedH\x00\x12.\n\x04lost\x18\x08 \x01(\x0b\x32\x1e.touchstone.notify.v1.CaseLostH\x00\x12\x0f\n\x07site_id\x18\t \x01(\tB\x08\n\x06\x63hange\"\xf2\x01\n\x04Task\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\t\n\x01n\x18\x04 \x01(\x05\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\r\n\x05owner\x18\x06 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x07 \x01(\t\x12*\n\x06\x64ue_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\t \x01(\t\x12.\n\x05state\x18\n \x01(\x0e\x32\x1f.touchstone.notify.v1.TaskState\x12\x10\n\x08taken_by\x18\x0b \x01(\t\"G\n\tTaskEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12(\n\x04task\x18\x02 \x01(\x0b\x32\x1a.touchstone.notify.v1.Task*p\n\nCaseStatus\x12\x1b\n\x17\x43\x41SE_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41SE_STATUS_OPEN\x10\x01\x12\x19\n\x15\x43\x41SE_STATUS_RECOVERED\x10\x02\x12\x14\n\x10\x43\x41SE_STATUS_LOST\x10\x03*k\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0fTASK_STATE_OPEN\x10\x01\x12\x13\n\x0fTASK_STATE_DONE\x10\x02\x12\x18\n\x14TASK_STATE_CANCELLED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!touchstone/notify/v1/events.proto\x12\x14touchstone.notify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(touchstone/annotations/v1/personal.proto\"\x99\x01\n\x08\x43\x61seStep\x12\t\n\x01n\x18\x01 \x01(\x05\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12*\n\x06\x64ue_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x16\n\x08taken_by\x18\x07 \x01(\tB\x04\xc8\xf3\x18\x01\"\xa3\x02\n\nCaseOpened\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08visit_id\x18\x03 \x01(\t\x12\x0f\n\x07site_id\x18\x04 \x01(\t\x12\x11\n\tmoment_id\x18\x05 \x01(\t\x12\r\n\x05stage\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12-\n\topened_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06\x64ue_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08playbook\x18\n \x01(\t\x12-\n\x05steps\x18\x0b \x03(\x0b\x32\x1e.touchstone.notify.v1.CaseStep\"\x82\x01\n\x0cMomentJoined\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x11\n\tmoment_id\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xae\x01\n\rCaseRecovered\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x12\n\nmoment_ids\x18\x03 \x03(\t\x12\x30\n\x0crecovered_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03how\x18\x05 \x01(\t\x12\x10\n\x02\x62y\x18\x06 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x12\n\x04note\x18\x07 \x01(\tB\x04\xc8\xf3\x18\x01\"\x98\x01\n\tStepTaken\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x11\n\tcompleted\x18\x04 \x01(\x08\x12\x10\n\x02\x62y\x18\x05 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x12\n\x04note\x18\x06 \x01(\tB\x04\xc8\xf3\x18\x01\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x07StepDue\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\r\n\x05owner\x18\x04 \x01(\t\x12*\n\x06\x64ue_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb8\x01\n\rCaseEscalated\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\t\n\x01n\x18\x05 \x01(\x05\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13value_at_risk_minor\x18\x07 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x08 \x01(\t\"q\n\x08\x43\x61seLost\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x12\n\nmoment_ids\x18\x03 \x03(\t\x12+\n\x07lost_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb0\x03\n\tCaseEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x32\n\x06opened\x18\x02 \x01(\x0b\x32 .touchstone.notify.v1.CaseOpenedH\x00\x12\x34\n\x06joined\x18\x03 \x01(\x0b\x32\".touchstone.notify.v1.MomentJoinedH\x00\x12\x38\n\trecovered\x18\x04 \x01(\x0b\x32#.touchstone.notify.v1.CaseRecoveredH\x00\x12\x35\n\nstep_taken\x18\x05 \x01(\x0b\x32\x1f.touchstone.notify.v1.StepTakenH\x00\x12\x31\n\x08step_due\x18\x06 \x01(\x0b\x32\x1d.touchstone.notify.v1.StepDueH\x00\x12\x38\n\tescalated\x18\x07 \x01(\x0b\x32#.touchstone.notify.v1.CaseEscalatedH\x00\x12.\n\x04lost\x18\x08 \x01(\x0b\x32\x1e.touchstone.notify.v1.CaseLostH\x00\x12\x0f\n\x07site_id\x18\t \x01(\tB\x08\n\x06\x63hange\"\xf8\x01\n\x04Task\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\t\n\x01n\x18\x04 \x01(\x05\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\r\n\x05owner\x18\x06 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x07 \x01(\t\x12*\n\x06\x64ue_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\t \x01(\t\x12.\n\x05state\x18\n \x01(\x0e\x32\x1f.touchstone.notify.v1.TaskState\x12\x16\n\x08taken_by\x18\x0b \x01(\tB\x04\xc8\xf3\x18\x01\"G\n\tTaskEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12(\n\x04task\x18\x02 \x01(\x0b\x32\x1a.touchstone.notify.v1.Task*p\n\nCaseStatus\x12\x1b\n\x17\x43\x41SE_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41SE_STATUS_OPEN\x10\x01\x12\x19\n\x15\x43\x41SE_STATUS_RECOVERED\x10\x02\x12\x14\n\x10\x43\x41SE_STATUS_LOST\x10\x03*k\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0fTASK_STATE_OPEN\x10\x01\x12\x13\n\x0fTASK_STATE_DONE\x10\x02\x12\x18\n\x14TASK_STATE_CANCELLED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'touchstone.notify.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CASESTEP'].fields_by_name['taken_by']._loaded_options = None
+  _globals['_CASESTEP'].fields_by_name['taken_by']._serialized_options = b'\310\363\030\001'
+  _globals['_CASERECOVERED'].fields_by_name['by']._loaded_options = None
+  _globals['_CASERECOVERED'].fields_by_name['by']._serialized_options = b'\310\363\030\001'
   _globals['_CASERECOVERED'].fields_by_name['note']._loaded_options = None
   _globals['_CASERECOVERED'].fields_by_name['note']._serialized_options = b'\310\363\030\001'
+  _globals['_STEPTAKEN'].fields_by_name['by']._loaded_options = None
+  _globals['_STEPTAKEN'].fields_by_name['by']._serialized_options = b'\310\363\030\001'
   _globals['_STEPTAKEN'].fields_by_name['note']._loaded_options = None
   _globals['_STEPTAKEN'].fields_by_name['note']._serialized_options = b'\310\363\030\001'
-  _globals['_CASESTATUS']._serialized_start=2200
-  _globals['_CASESTATUS']._serialized_end=2312
-  _globals['_TASKSTATE']._serialized_start=2314
-  _globals['_TASKSTATE']._serialized_end=2421
+  _globals['_TASK'].fields_by_name['taken_by']._loaded_options = None
+  _globals['_TASK'].fields_by_name['taken_by']._serialized_options = b'\310\363\030\001'
+  _globals['_CASESTATUS']._serialized_start=2224
+  _globals['_CASESTATUS']._serialized_end=2336
+  _globals['_TASKSTATE']._serialized_start=2338
+  _globals['_TASKSTATE']._serialized_end=2445
   _globals['_CASESTEP']._serialized_start=135
-  _globals['_CASESTEP']._serialized_end=282
-  _globals['_CASEOPENED']._serialized_start=285
-  _globals['_CASEOPENED']._serialized_end=576
-  _globals['_MOMENTJOINED']._serialized_start=579
-  _globals['_MOMENTJOINED']._serialized_end=709
-  _globals['_CASERECOVERED']._serialized_start=712
-  _globals['_CASERECOVERED']._serialized_end=880
-  _globals['_STEPTAKEN']._serialized_start=883
-  _globals['_STEPTAKEN']._serialized_end=1029
-  _globals['_STEPDUE']._serialized_start=1031
-  _globals['_STEPDUE']._serialized_end=1143
-  _globals['_CASEESCALATED']._serialized_start=1146
-  _globals['_CASEESCALATED']._serialized_end=1330
-  _globals['_CASELOST']._serialized_start=1332
-  _globals['_CASELOST']._serialized_end=1445
-  _globals['_CASEEVENT']._serialized_start=1448
-  _globals['_CASEEVENT']._serialized_end=1880
-  _globals['_TASK']._serialized_start=1883
-  _globals['_TASK']._serialized_end=2125
-  _globals['_TASKEVENT']._serialized_start=2127
-  _globals['_TASKEVENT']._serialized_end=2198
+  _globals['_CASESTEP']._serialized_end=288
+  _globals['_CASEOPENED']._serialized_start=291
+  _globals['_CASEOPENED']._serialized_end=582
+  _globals['_MOMENTJOINED']._serialized_start=585
+  _globals['_MOMENTJOINED']._serialized_end=715
+  _globals['_CASERECOVERED']._serialized_start=718
+  _globals['_CASERECOVERED']._serialized_end=892
+  _globals['_STEPTAKEN']._serialized_start=895
+  _globals['_STEPTAKEN']._serialized_end=1047
+  _globals['_STEPDUE']._serialized_start=1049
+  _globals['_STEPDUE']._serialized_end=1161
+  _globals['_CASEESCALATED']._serialized_start=1164
+  _globals['_CASEESCALATED']._serialized_end=1348
+  _globals['_CASELOST']._serialized_start=1350
+  _globals['_CASELOST']._serialized_end=1463
+  _globals['_CASEEVENT']._serialized_start=1466
+  _globals['_CASEEVENT']._serialized_end=1898
+  _globals['_TASK']._serialized_start=1901
+  _globals['_TASK']._serialized_end=2149
+  _globals['_TASKEVENT']._serialized_start=2151
+  _globals['_TASKEVENT']._serialized_end=2222
 # @@protoc_insertion_point(module_scope)

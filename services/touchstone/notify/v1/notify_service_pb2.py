@@ -23,46 +23,59 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from touchstone.annotations.v1 import personal_pb2 as touchstone_dot_annotations_dot_v1_dot_personal__pb2
 from touchstone.notify.v1 import events_pb2 as touchstone_dot_notify_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)touchstone/notify/v1/notify_service.proto\x12\x14touchstone.notify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!touchstone/notify/v1/events.proto\"P\n\x18GetControlFiguresRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x11\n\tfirst_day\x18\x02 \x01(\t\x12\x10\n\x08last_day\x18\x03 \x01(\t\"\x99\x01\n\x0e\x43ontrolFigures\x12\x11\n\tfirst_day\x18\x01 \x01(\t\x12\x10\n\x08last_day\x18\x02 \x01(\t\x12)\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x05sites\x18\x04 \x03(\x0b\x32(.touchstone.notify.v1.SiteControlFigures\"\xaa\x02\n\x12SiteControlFigures\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x0e\n\x06visits\x18\x02 \x01(\x03\x12\x12\n\ncomplaints\x18\x03 \x01(\x03\x12\x16\n\x0e\x63omplaint_rate\x18\x04 \x01(\x01\x12\r\n\x05\x63\x61ses\x18\x05 \x01(\x03\x12\x11\n\tcases_due\x18\x06 \x01(\x03\x12\x0f\n\x07omitted\x18\x07 \x01(\x03\x12\x15\n\romission_rate\x18\x08 \x01(\x01\x12\x11\n\trecovered\x18\t \x01(\x03\x12\x0c\n\x04lost\x18\n \x01(\x03\x12\x1c\n\x14\x64issatisfaction_rate\x18\x0b \x01(\x01\x12\x11\n\tsteps_due\x18\x0c \x01(\x03\x12\x15\n\rsteps_on_time\x18\r \x01(\x03\x12\x14\n\x0con_time_rate\x18\x0e \x01(\x01\"5\n\x11WatchCasesRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\"\x86\x01\n\x12WatchCasesResponse\x12.\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1f.touchstone.notify.v1.CaseEvent\x12\x0e\n\x06missed\x18\x02 \x01(\x03\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"3\n\x11WatchTasksRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"\x86\x01\n\x12WatchTasksResponse\x12.\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1f.touchstone.notify.v1.TaskEvent\x12\x0e\n\x06missed\x18\x02 \x01(\x03\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"C\n\x0bStepCommand\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\n\n\x02\x62y\x18\x03 \x01(\t\x12\x0c\n\x04note\x18\x04 \x01(\t\"?\n\x12ResolveCaseRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\n\n\x02\x62y\x18\x02 \x01(\t\x12\x0c\n\x04note\x18\x03 \x01(\t\"\xd2\x01\n\x10ListCasesRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12\x30\n\x06status\x18\x03 \x01(\x0e\x32 .touchstone.notify.v1.CaseStatus\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\r\n\x05owner\x18\x06 \x01(\t\x12\x0f\n\x07overdue\x18\x07 \x01(\x08\x12\x1f\n\x17min_value_at_risk_minor\x18\x08 \x01(\x03\"f\n\x11ListCasesResponse\x12)\n\x05\x63\x61ses\x18\x01 \x03(\x0b\x32\x1a.touchstone.notify.v1.Case\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x03\"!\n\x0eGetCaseRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\"\x8f\x05\n\x04\x43\x61se\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08visit_id\x18\x03 \x01(\t\x12\x0f\n\x07site_id\x18\x04 \x01(\t\x12\x30\n\x06status\x18\x05 \x01(\x0e\x32 .touchstone.notify.v1.CaseStatus\x12-\n\topened_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06\x64ue_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmoment_ids\x18\x08 \x03(\t\x12\x0f\n\x07reasons\x18\t \x03(\t\x12\x30\n\x0crecovered_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0crecovered_by\x18\x0b \x01(\t\x12\x10\n\x08playbook\x18\x0c \x01(\t\x12-\n\x05steps\x18\r \x03(\x0b\x32\x1e.touchstone.notify.v1.CaseStep\x12\x13\n\x0bresolved_by\x18\x0e \x01(\t\x12\x1b\n\x13value_at_risk_minor\x18\x0f \x01(\x03\x12\x10\n\x08\x63urrency\x18\x10 \x01(\t\x12\x32\n\ndeliveries\x18\x11 \x03(\x0b\x32\x1e.touchstone.notify.v1.Delivery\x12\x35\n\x08timeline\x18\x12 \x03(\x0b\x32#.touchstone.notify.v1.TimelineEntry\x12/\n\x0breturned_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0breturned_by\x18\x14 \x01(\t\x12\x0e\n\x06valued\x18\x15 \x01(\x08\"`\n\rTimelineEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04what\x18\x02 \x01(\t\x12\t\n\x01n\x18\x03 \x01(\x05\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"\xbc\x01\n\x08\x44\x65livery\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12+\n\x07sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08language\x18\t \x01(\t2\xe1\x05\n\rNotifyService\x12\\\n\tListCases\x12&.touchstone.notify.v1.ListCasesRequest\x1a\'.touchstone.notify.v1.ListCasesResponse\x12K\n\x07GetCase\x12$.touchstone.notify.v1.GetCaseRequest\x1a\x1a.touchstone.notify.v1.Case\x12P\n\x0f\x41\x63knowledgeStep\x12!.touchstone.notify.v1.StepCommand\x1a\x1a.touchstone.notify.v1.Case\x12M\n\x0c\x43ompleteStep\x12!.touchstone.notify.v1.StepCommand\x1a\x1a.touchstone.notify.v1.Case\x12S\n\x0bResolveCase\x12(.touchstone.notify.v1.ResolveCaseRequest\x1a\x1a.touchstone.notify.v1.Case\x12\x61\n\nWatchCases\x12\'.touchstone.notify.v1.WatchCasesRequest\x1a(.touchstone.notify.v1.WatchCasesResponse0\x01\x12\x61\n\nWatchTasks\x12\'.touchstone.notify.v1.WatchTasksRequest\x1a(.touchstone.notify.v1.WatchTasksResponse0\x01\x12i\n\x11GetControlFigures\x12..touchstone.notify.v1.GetControlFiguresRequest\x1a$.touchstone.notify.v1.ControlFiguresb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)touchstone/notify/v1/notify_service.proto\x12\x14touchstone.notify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(touchstone/annotations/v1/personal.proto\x1a!touchstone/notify/v1/events.proto\"P\n\x18GetControlFiguresRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x11\n\tfirst_day\x18\x02 \x01(\t\x12\x10\n\x08last_day\x18\x03 \x01(\t\"\x99\x01\n\x0e\x43ontrolFigures\x12\x11\n\tfirst_day\x18\x01 \x01(\t\x12\x10\n\x08last_day\x18\x02 \x01(\t\x12)\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x05sites\x18\x04 \x03(\x0b\x32(.touchstone.notify.v1.SiteControlFigures\"\xaa\x02\n\x12SiteControlFigures\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x0e\n\x06visits\x18\x02 \x01(\x03\x12\x12\n\ncomplaints\x18\x03 \x01(\x03\x12\x16\n\x0e\x63omplaint_rate\x18\x04 \x01(\x01\x12\r\n\x05\x63\x61ses\x18\x05 \x01(\x03\x12\x11\n\tcases_due\x18\x06 \x01(\x03\x12\x0f\n\x07omitted\x18\x07 \x01(\x03\x12\x15\n\romission_rate\x18\x08 \x01(\x01\x12\x11\n\trecovered\x18\t \x01(\x03\x12\x0c\n\x04lost\x18\n \x01(\x03\x12\x1c\n\x14\x64issatisfaction_rate\x18\x0b \x01(\x01\x12\x11\n\tsteps_due\x18\x0c \x01(\x03\x12\x15\n\rsteps_on_time\x18\r \x01(\x03\x12\x14\n\x0con_time_rate\x18\x0e \x01(\x01\"5\n\x11WatchCasesRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\"\x86\x01\n\x12WatchCasesResponse\x12.\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1f.touchstone.notify.v1.CaseEvent\x12\x0e\n\x06missed\x18\x02 \x01(\x03\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"3\n\x11WatchTasksRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"\x86\x01\n\x12WatchTasksResponse\x12.\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1f.touchstone.notify.v1.TaskEvent\x12\x0e\n\x06missed\x18\x02 \x01(\x03\x12\x30\n\x0cpublished_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"O\n\x0bStepCommand\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x10\n\x02\x62y\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x12\n\x04note\x18\x04 \x01(\tB\x04\xc8\xf3\x18\x01\"K\n\x12ResolveCaseRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x10\n\x02\x62y\x18\x02 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x12\n\x04note\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x01\"\xd2\x01\n\x10ListCasesRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12\x30\n\x06status\x18\x03 \x01(\x0e\x32 .touchstone.notify.v1.CaseStatus\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\r\n\x05owner\x18\x06 \x01(\t\x12\x0f\n\x07overdue\x18\x07 \x01(\x08\x12\x1f\n\x17min_value_at_risk_minor\x18\x08 \x01(\x03\"f\n\x11ListCasesResponse\x12)\n\x05\x63\x61ses\x18\x01 \x03(\x0b\x32\x1a.touchstone.notify.v1.Case\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x03\"!\n\x0eGetCaseRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\"\x95\x05\n\x04\x43\x61se\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08visit_id\x18\x03 \x01(\t\x12\x0f\n\x07site_id\x18\x04 \x01(\t\x12\x30\n\x06status\x18\x05 \x01(\x0e\x32 .touchstone.notify.v1.CaseStatus\x12-\n\topened_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06\x64ue_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmoment_ids\x18\x08 \x03(\t\x12\x0f\n\x07reasons\x18\t \x03(\t\x12\x30\n\x0crecovered_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0crecovered_by\x18\x0b \x01(\t\x12\x10\n\x08playbook\x18\x0c \x01(\t\x12-\n\x05steps\x18\r \x03(\x0b\x32\x1e.touchstone.notify.v1.CaseStep\x12\x19\n\x0bresolved_by\x18\x0e \x01(\tB\x04\xc8\xf3\x18\x01\x12\x1b\n\x13value_at_risk_minor\x18\x0f \x01(\x03\x12\x10\n\x08\x63urrency\x18\x10 \x01(\t\x12\x32\n\ndeliveries\x18\x11 \x03(\x0b\x32\x1e.touchstone.notify.v1.Delivery\x12\x35\n\x08timeline\x18\x12 \x03(\x0b\x32#.touchstone.notify.v1.TimelineEntry\x12/\n\x0breturned_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0breturned_by\x18\x14 \x01(\t\x12\x0e\n\x06valued\x18\x15 \x01(\x08\"f\n\rTimelineEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04what\x18\x02 \x01(\t\x12\t\n\x01n\x18\x03 \x01(\x05\x12\x14\n\x06\x64\x65tail\x18\x04 \x01(\tB\x04\xc8\xf3\x18\x01\"\xbc\x01\n\x08\x44\x65livery\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12+\n\x07sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08language\x18\t \x01(\t2\xe1\x05\n\rNotifyService\x12\\\n\tListCases\x12&.touchstone.notify.v1.ListCasesRequest\x1a\'.touchstone.notify.v1.ListCasesResponse\x12K\n\x07GetCase\x12$.touchstone.notify.v1.GetCaseRequest\x1a\x1a.touchstone.notify.v1.Case\x12P\n\x0f\x41\x63knowledgeStep\x12!.touchstone.notify.v1.StepCommand\x1a\x1a.touchstone.notify.v1.Case\x12M\n\x0c\x43ompleteStep\x12!.touchstone.notify.v1.StepCommand\x1a\x1a.touchstone.notify.v1.Case\x12S\n\x0bResolveCase\x12(.touchstone.notify.v1.ResolveCaseRequest\x1a\x1a.touchstone.notify.v1.Case\x12\x61\n\nWatchCases\x12\'.touchstone.notify.v1.WatchCasesRequest\x1a(.touchstone.notify.v1.WatchCasesResponse0\x01\x12\x61\n\nWatchTasks\x12\'.touchstone.notify.v1.WatchTasksRequest\x1a(.touchstone.notify.v1.WatchTasksResponse0\x01\x12i\n\x11GetControlFigures\x12..touchstone.notify.v1.GetControlFiguresRequest\x1a$.touchstone.notify.v1.ControlFiguresb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'touchstone.notify.v1.notify_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETCONTROLFIGURESREQUEST']._serialized_start=135
-  _globals['_GETCONTROLFIGURESREQUEST']._serialized_end=215
-  _globals['_CONTROLFIGURES']._serialized_start=218
-  _globals['_CONTROLFIGURES']._serialized_end=371
-  _globals['_SITECONTROLFIGURES']._serialized_start=374
-  _globals['_SITECONTROLFIGURES']._serialized_end=672
-  _globals['_WATCHCASESREQUEST']._serialized_start=674
-  _globals['_WATCHCASESREQUEST']._serialized_end=727
-  _globals['_WATCHCASESRESPONSE']._serialized_start=730
-  _globals['_WATCHCASESRESPONSE']._serialized_end=864
-  _globals['_WATCHTASKSREQUEST']._serialized_start=866
-  _globals['_WATCHTASKSREQUEST']._serialized_end=917
-  _globals['_WATCHTASKSRESPONSE']._serialized_start=920
-  _globals['_WATCHTASKSRESPONSE']._serialized_end=1054
-  _globals['_STEPCOMMAND']._serialized_start=1056
-  _globals['_STEPCOMMAND']._serialized_end=1123
-  _globals['_RESOLVECASEREQUEST']._serialized_start=1125
-  _globals['_RESOLVECASEREQUEST']._serialized_end=1188
-  _globals['_LISTCASESREQUEST']._serialized_start=1191
-  _globals['_LISTCASESREQUEST']._serialized_end=1401
-  _globals['_LISTCASESRESPONSE']._serialized_start=1403
-  _globals['_LISTCASESRESPONSE']._serialized_end=1505
-  _globals['_GETCASEREQUEST']._serialized_start=1507
-  _globals['_GETCASEREQUEST']._serialized_end=1540
-  _globals['_CASE']._serialized_start=1543
-  _globals['_CASE']._serialized_end=2198
-  _globals['_TIMELINEENTRY']._serialized_start=2200
-  _globals['_TIMELINEENTRY']._serialized_end=2296
-  _globals['_DELIVERY']._serialized_start=2299
-  _globals['_DELIVERY']._serialized_end=2487
-  _globals['_NOTIFYSERVICE']._serialized_start=2490
-  _globals['_NOTIFYSERVICE']._serialized_end=3227
+  _globals['_STEPCOMMAND'].fields_by_name['by']._loaded_options = None
+  _globals['_STEPCOMMAND'].fields_by_name['by']._serialized_options = b'\310\363\030\001'
+  _globals['_STEPCOMMAND'].fields_by_name['note']._loaded_options = None
+  _globals['_STEPCOMMAND'].fields_by_name['note']._serialized_options = b'\310\363\030\001'
+  _globals['_RESOLVECASEREQUEST'].fields_by_name['by']._loaded_options = None
+  _globals['_RESOLVECASEREQUEST'].fields_by_name['by']._serialized_options = b'\310\363\030\001'
+  _globals['_RESOLVECASEREQUEST'].fields_by_name['note']._loaded_options = None
+  _globals['_RESOLVECASEREQUEST'].fields_by_name['note']._serialized_options = b'\310\363\030\001'
+  _globals['_CASE'].fields_by_name['resolved_by']._loaded_options = None
+  _globals['_CASE'].fields_by_name['resolved_by']._serialized_options = b'\310\363\030\001'
+  _globals['_TIMELINEENTRY'].fields_by_name['detail']._loaded_options = None
+  _globals['_TIMELINEENTRY'].fields_by_name['detail']._serialized_options = b'\310\363\030\001'
+  _globals['_GETCONTROLFIGURESREQUEST']._serialized_start=177
+  _globals['_GETCONTROLFIGURESREQUEST']._serialized_end=257
+  _globals['_CONTROLFIGURES']._serialized_start=260
+  _globals['_CONTROLFIGURES']._serialized_end=413
+  _globals['_SITECONTROLFIGURES']._serialized_start=416
+  _globals['_SITECONTROLFIGURES']._serialized_end=714
+  _globals['_WATCHCASESREQUEST']._serialized_start=716
+  _globals['_WATCHCASESREQUEST']._serialized_end=769
+  _globals['_WATCHCASESRESPONSE']._serialized_start=772
+  _globals['_WATCHCASESRESPONSE']._serialized_end=906
+  _globals['_WATCHTASKSREQUEST']._serialized_start=908
+  _globals['_WATCHTASKSREQUEST']._serialized_end=959
+  _globals['_WATCHTASKSRESPONSE']._serialized_start=962
+  _globals['_WATCHTASKSRESPONSE']._serialized_end=1096
+  _globals['_STEPCOMMAND']._serialized_start=1098
+  _globals['_STEPCOMMAND']._serialized_end=1177
+  _globals['_RESOLVECASEREQUEST']._serialized_start=1179
+  _globals['_RESOLVECASEREQUEST']._serialized_end=1254
+  _globals['_LISTCASESREQUEST']._serialized_start=1257
+  _globals['_LISTCASESREQUEST']._serialized_end=1467
+  _globals['_LISTCASESRESPONSE']._serialized_start=1469
+  _globals['_LISTCASESRESPONSE']._serialized_end=1571
+  _globals['_GETCASEREQUEST']._serialized_start=1573
+  _globals['_GETCASEREQUEST']._serialized_end=1606
+  _globals['_CASE']._serialized_start=1609
+  _globals['_CASE']._serialized_end=2270
+  _globals['_TIMELINEENTRY']._serialized_start=2272
+  _globals['_TIMELINEENTRY']._serialized_end=2374
+  _globals['_DELIVERY']._serialized_start=2377
+  _globals['_DELIVERY']._serialized_end=2565
+  _globals['_NOTIFYSERVICE']._serialized_start=2568
+  _globals['_NOTIFYSERVICE']._serialized_end=3305
 # @@protoc_insertion_point(module_scope)
