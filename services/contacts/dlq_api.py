@@ -10,8 +10,17 @@ import grpc
 from contacts.admission import Admitted, admit_bytes
 from contacts.dlq_store import DeadLetterQuery, DeadLetterStore, StoredDeadLetter, parse_id
 from contacts.domain import DEFAULT_INGEST_POLICY, IngestPolicy
+from touchstone.common.auth_interceptor import current_caller
 from touchstone.common.prototime import to_datetime, to_timestamp
-from touchstone.common.rpc import InvalidArgument, NotFound, PageRequest, require, rpc_method
+from touchstone.common.rpc import (
+    InvalidArgument,
+    NotFound,
+    PageRequest,
+    PermissionDenied,
+    require,
+    rpc_method,
+)
+from touchstone.common.site_scope import limited
 from touchstone.common.topics import content_type_of
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 
@@ -64,6 +73,15 @@ def valid_at(now: datetime, policy: IngestPolicy) -> Callable[[StoredDeadLetter]
     return check
 
 
+def every_site_only() -> None:
+    """PermissionDenied for a caller limited to some sites: a dead letter belongs to no site
+    (many cannot even be read), so only callers who see every site may read or redrive them."""
+    if limited(current_caller()):
+        raise PermissionDenied(
+            "dead letters belong to no site: only callers who see every site may use them"
+        )
+
+
 class DeadLetterMethods:
     """gRPC methods over the dead letters; mixed into the contacts servicer."""
 
@@ -74,6 +92,7 @@ class DeadLetterMethods:
     async def ListDeadLetters(
         self, request: pb.ListDeadLettersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListDeadLettersResponse:
+        every_site_only()
         page = PageRequest.of(request.page_size, request.page_token)
         query = dead_letter_query(request.filter)
         letters, total, counts = await self.store.list_dead_letters(query, page.after, page.size)
@@ -88,6 +107,7 @@ class DeadLetterMethods:
     async def GetDeadLetter(
         self, request: pb.GetDeadLetterRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeadLetter:
+        every_site_only()
         dead_letter_id = require("id", request.id)
         if parse_id(dead_letter_id) is None:
             raise InvalidArgument(("id", "is not topic/partition/offset"))
@@ -100,6 +120,7 @@ class DeadLetterMethods:
     async def RedriveDeadLetters(
         self, request: pb.RedriveDeadLettersRequest, context: grpc.aio.ServicerContext
     ) -> pb.RedriveDeadLettersResponse:
+        every_site_only()
         query = dead_letter_query(request.filter, tuple(request.ids))
         now = datetime.now(UTC)
         wanted = valid_at(now, self.policy) if request.only_valid_now else (lambda _: True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -155,6 +155,8 @@ class ProfileMethods:
             checked_consent(request.consent),
             reason=REGISTRATION_REASON,
         )
+        await self._not_someone_elses(request.customer_id)
+        await self._identities_of_others_unseen(request.customer_id, identities)
 
         def registered(customer_id: str) -> Outgoing:
             return profile_event(
@@ -179,6 +181,7 @@ class ProfileMethods:
         customer_id = require("customer_id", request.customer_id)
         await self._visible_to_caller(customer_id, unregistered(customer_id))
         identities = identities_of(request.add_identities, "add_identities")
+        await self._identities_of_others_unseen(customer_id, identities)
         change = ProfileChange(
             identities, request.profile.SerializeToString(deterministic=True), reason=UPDATE_REASON
         )
@@ -234,6 +237,24 @@ class ProfileMethods:
         read nor change a customer of another site, nor learn that one exists."""
         if not await self._seen_by_caller(customer_id):
             raise NotFound(missing)
+
+    async def _not_someone_elses(self, customer_id: str) -> None:
+        """AlreadyExists if the caller names, to register, a customer they may not see (it
+        would overwrite another site's customer's profile and consent)."""
+        if not customer_id or await self._seen_by_caller(customer_id):
+            return
+        if await self.store.get_customer(customer_id) is not None:
+            raise AlreadyExists(f"customer {customer_id} is already registered")
+
+    async def _identities_of_others_unseen(
+        self, customer_id: str, identities: Sequence[tuple[str, str]]
+    ) -> None:
+        """AlreadyExists if an identity belongs to a customer the caller may not see: it would
+        link that customer (and their history at other sites) to this one."""
+        owners = await self.store.identity_owners(identities) if identities else {}
+        for (kind, _value), owner in sorted(owners.items()):
+            if owner != customer_id and not await self._seen_by_caller(owner):
+                raise AlreadyExists(f"{kind} is already registered to another customer")
 
     async def _seen_by_caller(self, customer_id: str) -> bool:
         caller = current_caller()

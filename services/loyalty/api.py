@@ -16,6 +16,7 @@ from loyalty.domain import Purchase
 from loyalty.history import ValueChange, value_history
 from loyalty.store import LoyaltyStore, Valuer, valued_history
 from loyalty.tiers import Tier, load_tiers, rank_range, tier_of
+from touchstone.common.auth_interceptor import current_caller
 from touchstone.common.prototime import to_datetime, to_timestamp
 from touchstone.common.rpc import (
     InvalidArgument,
@@ -23,6 +24,7 @@ from touchstone.common.rpc import (
     require,
     rpc_method,
 )
+from touchstone.common.site_scope import limited
 from touchstone.common.topic_feed import TopicFeed, watch_stream
 from touchstone.loyalty.v1 import events_pb2
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
@@ -76,6 +78,8 @@ class LoyaltyApi(pb_grpc.LoyaltyServiceServicer):
             limits = f"must be 1..{MAX_HISTORY} (0: {DEFAULT_HISTORY})"
             raise InvalidArgument(("history_limit", limits))
         if await self.store.is_erased(customer_id):
+            if limited(current_caller()):  # as for any customer of another site
+                raise NotFound(f"customer {customer_id} not found")
             raise NotFound(f"customer {customer_id} was erased: only anonymous amounts are kept")
         history = await self.store.get_history(customer_id)
         valued = valued_history(history, self.valuer)

@@ -132,16 +132,20 @@ def webhook_refusal(url: str, secret: str) -> str:
             f"TOUCHSTONE_WEBHOOK_URL={url!r}: webhooks carry customers' messages, so beyond "
             "this machine only https"
         )
+    wanted = (
+        f"TOUCHSTONE_WEBHOOK_SECRET must be {SECRET_PREFIX} and the base64 of at least "
+        f"{MIN_SECRET_BYTES} random bytes (Standard Webhooks); make one with: python -c "
+        "'import base64, os; print(\"whsec_\" + base64.b64encode(os.urandom(32)).decode())'"
+    )
+    if not secret.startswith(SECRET_PREFIX):
+        return f"{wanted}: it does not start with {SECRET_PREFIX}"
+    encoded = secret.removeprefix(SECRET_PREFIX).strip()
     try:
-        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
     except (binascii.Error, ValueError):
-        key = b""
-    if not secret.startswith(SECRET_PREFIX) or len(key) < MIN_SECRET_BYTES:
-        return (
-            f"TOUCHSTONE_WEBHOOK_SECRET must be {SECRET_PREFIX} and the base64 of at least "
-            f"{MIN_SECRET_BYTES} random bytes (Standard Webhooks); make one with: python -c "
-            "'import base64, os; print(\"whsec_\" + base64.b64encode(os.urandom(32)).decode())'"
-        )
+        return f"{wanted}: what follows {SECRET_PREFIX} is not base64"
+    if len(key) < MIN_SECRET_BYTES:
+        return f"{wanted}: it is {len(key)} bytes: at least {MIN_SECRET_BYTES}"
     return ""
 
 

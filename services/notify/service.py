@@ -5,7 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from notify.api import NotifyApi
-from notify.channels import Channel, EmailChannel, WebhookChannel, webhook_refusal
+from notify.channels import Channel, EmailChannel, WebhookChannel
 from notify.control_figures import PostgresControlFigures
 from notify.deliveries import DEFAULT_DELIVERY_POLICY
 from notify.delivery_store import PostgresDeliveries
@@ -53,11 +53,10 @@ def sender(store: PostgresNotifyStore, settings: Settings) -> Sender:
     channels: dict[str, Channel] = {
         "email": EmailChannel(settings.smtp_host, settings.smtp_port, settings.mail_from)
     }
-    if settings.webhook_url and (
-        refused := webhook_refusal(settings.webhook_url, settings.webhook_secret)
-    ):
-        raise SystemExit(f"notify: {refused}")
-    channels["webhook"] = WebhookChannel(settings.webhook_url, settings.webhook_secret)
+    try:
+        channels["webhook"] = WebhookChannel(settings.webhook_url, settings.webhook_secret)
+    except ValueError as refused:  # a URL or secret the channel will not send with
+        raise SystemExit(f"notify: {refused}") from None
     return Sender(deliveries, channels)
 
 

@@ -547,6 +547,9 @@ def test_another_sites_case_visit_customer_and_value_are_as_if_they_did_not_exis
             for c in cases_by_site[other]
         ]
         case = next(c for c in theirs if mine not in sites_of(admin, c.customer_id))
+        before = admin.contacts.GetCustomer(
+            contacts.GetCustomerRequest(customer_id=case.customer_id), timeout=10
+        )
     differing = []
     for role in ROLES:
         me = f"probe-{role}"
@@ -560,8 +563,18 @@ def test_another_sites_case_visit_customer_and_value_are_as_if_they_did_not_exis
                 if got != (none[0], none[1].replace(missing, foreign)):
                     differing.append(f"{name} as {role}: {got} vs {none}")
     assert differing == []
-    with Clients(stack.settings) as admin:  # nothing was changed or erased
-        kept = admin.contacts.GetCustomer(
+    admin_of_mine = signed(stack.settings, roles=["admin"], sites=[mine], subject="probe-admin")
+    with Clients(stack.settings, token=admin_of_mine) as limited:
+        register = contacts.RegisterCustomerRequest(customer_id=case.customer_id)
+        register.profile.display_name = "someone else"
+        assert code_and_details(
+            lambda: limited.contacts.RegisterCustomer(register, timeout=10)
+        ) == (
+            "ALREADY_EXISTS",
+            f"customer {case.customer_id} is already registered",
+        )
+    with Clients(stack.settings) as admin:  # nothing was changed, merged or erased
+        after = admin.contacts.GetCustomer(
             contacts.GetCustomerRequest(customer_id=case.customer_id), timeout=10
         )
-    assert kept.customer_id == case.customer_id
+    assert after == before

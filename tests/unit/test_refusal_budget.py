@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -21,7 +22,7 @@ from touchstone.common.call_audit import (
     RefusalBudget,
     peer_address,
 )
-from touchstone.common.dev_keys import DevKeys
+from touchstone.common.dev_keys import DevKeys, mint
 from touchstone.common.embedded import free_port
 from touchstone.common.limits import CALLS, CallerLimits
 from touchstone.common.rpc import ServiceBinding, start_server
@@ -119,6 +120,32 @@ async def flood(keys: DevKeys, connections: int, calls: int) -> tuple[list, Trai
     finally:
         await server.stop(grace=1)
     return codes, trail, key_set
+
+
+def test_a_token_verified_before_goes_through_while_its_address_is_over_budget(
+    tmp_path: Path,
+) -> None:
+    """Callers behind one proxy share an address: one bad client must not lock the rest out."""
+    keys = DevKeys(tmp_path / "keys").create()
+    guard = Authenticate(KeySet.from_file(keys.jwks, issuer="touchstone", audience="touchstone"))
+    frozen(guard.unauthenticated)
+    good = mint(keys.signing_key, subject="till-1", roles=["producer"], issuer="touchstone",
+                audience="touchstone")  # fmt: skip
+    method = "/touchstone.contacts.v1.ContactsService/Ingest"
+
+    def details(token: str) -> Any:
+        return SimpleNamespace(
+            method=method, invocation_metadata=(("authorization", f"Bearer {token}"),)
+        )
+
+    peer = "ipv4:10.0.0.9:4000"
+    assert isinstance(guard.judge(details(good), peer), Principal)  # verified once
+    codes = [guard.judge(details("forged.token.x"), peer) for _ in range(40)]
+    assert codes[-1].code == grpc.StatusCode.RESOURCE_EXHAUSTED  # type: ignore[union-attr]
+    assert isinstance(guard.judge(details(good), peer), Principal)  # still let through
+    other = mint(keys.signing_key, subject="till-2", roles=["producer"], issuer="touchstone",
+                 audience="touchstone")  # fmt: skip
+    assert guard.judge(details(other), peer).code == grpc.StatusCode.RESOURCE_EXHAUSTED  # type: ignore[union-attr]
 
 
 def test_fifty_connections_from_one_address_cannot_flood_the_audit_topic(tmp_path: Path) -> None:

@@ -19,18 +19,18 @@ REFUSED = [
     (
         "TOUCHSTONE_BATCH_SIZE",
         "0",
-        "TOUCHSTONE_BATCH_SIZE=0 is out of range: it must be at least 1",
+        "TOUCHSTONE_BATCH_SIZE='0' is out of range: it must be at least 1",
     ),
     ("TOUCHSTONE_BATCH_WITHIN_S", "soon", "TOUCHSTONE_BATCH_WITHIN_S='soon' is not a number"),
     ("TOUCHSTONE_BATCH_WITHIN_S", "nan", "TOUCHSTONE_BATCH_WITHIN_S='nan' is not a finite number"),
-    ("TOUCHSTONE_RATE_CALLS", "-5", "TOUCHSTONE_RATE_CALLS=-5 is out of range"),
-    ("TOUCHSTONE_SMTP_PORT", "70000", "TOUCHSTONE_SMTP_PORT=70000 is out of range"),
+    ("TOUCHSTONE_RATE_CALLS", "-5", "TOUCHSTONE_RATE_CALLS='-5' is out of range"),
+    ("TOUCHSTONE_SMTP_PORT", "70000", "TOUCHSTONE_SMTP_PORT='70000' is out of range"),
     ("TOUCHSTONE_JOURNEY_GRPC_PORT", "x", "TOUCHSTONE_JOURNEY_GRPC_PORT='x' is not a whole number"),
     ("TOUCHSTONE_CONSUMER", "kafka", "TOUCHSTONE_CONSUMER='kafka' is not one of 'aiokafka'"),
     ("TOUCHSTONE_LOG_LEVEL", "verbose", "TOUCHSTONE_LOG_LEVEL='verbose' is not one of 'debug'"),
     ("TOUCHSTONE_KAFKA_SECURITY_PROTOCOL", "TLS", "TOUCHSTONE_KAFKA_SECURITY_PROTOCOL='TLS'"),
     ("TOUCHSTONE_KAFKA_SASL_MECHANISM", "GSSAPI", "TOUCHSTONE_KAFKA_SASL_MECHANISM='GSSAPI'"),
-    ("TOUCHSTONE_AUTH_MAX_TOKEN_HOURS", "0", "TOUCHSTONE_AUTH_MAX_TOKEN_HOURS=0 is out of range"),
+    ("TOUCHSTONE_AUTH_MAX_TOKEN_HOURS", "0", "TOUCHSTONE_AUTH_MAX_TOKEN_HOURS='0' is out of range"),
 ]
 
 

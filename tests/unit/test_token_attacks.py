@@ -106,10 +106,19 @@ def test_a_token_valid_for_longer_than_the_maximum_lifetime_is_refused(
     assert refusal(strict, day).endswith("at most 1 h is accepted")
 
 
-def test_a_token_backdated_to_look_short_lived_is_refused(keys: DevKeys, key_set: KeySet) -> None:
+def test_a_token_from_the_future_is_refused(keys: DevKeys, key_set: KeySet) -> None:
     now = int(time.time())
-    backdated = signed(keys, claims(iat=now - 10, exp=now + 30 * 86400))
-    assert refusal(key_set, backdated).endswith("at most 24 h is accepted")
+    ahead = signed(keys, claims(iat=now + 3600, exp=now + 7200))  # issued an hour from now
+    assert refusal(key_set, ahead).startswith("the token is not valid")
+
+
+@pytest.mark.parametrize("kid", [None, 7, ["touchstone-dev-1"], {"k": 1}])
+def test_a_key_id_that_is_not_a_string_names_no_key(key_set: KeySet, kid: Any) -> None:
+    crafted = f"{b64({'alg': 'EdDSA', 'kid': kid})}.{b64(claims())}.{b64(b'junk')}"
+    assert refusal(key_set, crafted) in (
+        "not a JWT: Key ID header parameter must be a string",  # PyJWT's own check
+        f"signed by an unknown key (kid {kid!r})",
+    )
 
 
 @pytest.mark.parametrize("subject", ["", "   ", 7, None])
@@ -130,13 +139,17 @@ def test_keys_rotated_in_the_file_are_in_force_without_a_restart(
     assert refusal(key_set, old) == "the token's signature does not verify"  # not remembered
 
 
+@pytest.mark.parametrize("content", ['{"keys": [', "[]", "null", '{"keys": [{"kty": "x"}]}'])
 def test_a_key_set_file_that_no_longer_reads_keeps_the_keys_in_force(
-    keys: DevKeys, key_set: KeySet, monkeypatch: pytest.MonkeyPatch
+    keys: DevKeys, key_set: KeySet, monkeypatch: pytest.MonkeyPatch, content: str
 ) -> None:
     good = mint(keys.signing_key, subject="lan", roles=["staff"], issuer=ISSUER, audience=AUDIENCE)
-    keys.jwks.write_text('{"keys": [', encoding="utf-8")  # half written
-    monkeypatch.setattr(auth, "RELOAD_EVERY_S", 0.0)
+    other = mint(keys.signing_key, subject="mai", roles=["staff"], issuer=ISSUER, audience=AUDIENCE)
     assert key_set.verify(good).subject == "lan"
+    keys.jwks.write_text(content, encoding="utf-8")  # half written, or not a key set
+    monkeypatch.setattr(auth, "RELOAD_EVERY_S", 0.0)
+    assert key_set.verify(other).subject == "mai"  # checked with the keys in force
+    assert isinstance(key_set, auth.KeyFile) and key_set._seen != content.encode()
 
 
 def test_a_shared_secret_or_a_key_without_an_id_is_not_a_key_set(tmp_path: Path) -> None:

@@ -184,8 +184,8 @@ class Settings:
                 "TOUCHSTONE_REBALANCE_TIMEOUT_S", base.rebalance_timeout_s, low=0.1
             ),
             embedded=read.flag("TOUCHSTONE_EMBEDDED", not external),
-            log_level=read.choice("TOUCHSTONE_LOG_LEVEL", base.log_level, LOG_LEVELS).lower(),
-            consumer=read.choice("TOUCHSTONE_CONSUMER", base.consumer, CONSUMERS).lower(),
+            log_level=read.choice("TOUCHSTONE_LOG_LEVEL", base.log_level, LOG_LEVELS),
+            consumer=read.choice("TOUCHSTONE_CONSUMER", base.consumer, CONSUMERS),
             sweep_every_s=read.number("TOUCHSTONE_SWEEP_EVERY_S", base.sweep_every_s, low=0.01),
             smtp_host=env.get("TOUCHSTONE_SMTP_HOST", base.smtp_host),
             smtp_port=read.integer("TOUCHSTONE_SMTP_PORT", base.smtp_port, low=1, high=65_535),
@@ -359,7 +359,7 @@ class EnvReader:
             number = int(value.strip().replace("_", ""))
         except ValueError:
             raise SettingError(f"{name}={value!r} is not a whole number") from None
-        return self._within(name, number, low, high)
+        return self._within(name, value, number, low, high)
 
     def number(self, name: str, default: float, *, low: float = 0.0) -> float:
         """A finite number, at least low."""
@@ -372,7 +372,7 @@ class EnvReader:
             raise SettingError(f"{name}={value!r} is not a number") from None
         if not math.isfinite(number):
             raise SettingError(f"{name}={value!r} is not a finite number")
-        return self._within(name, number, low, None)
+        return self._within(name, value, number, low, None)
 
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         """One of the choices, in any case (as the choices spell it)."""
@@ -391,10 +391,10 @@ class EnvReader:
         return Path(value) if value else None
 
     @staticmethod
-    def _within(name: str, number: _N, low: float, high: float | None) -> _N:
+    def _within(name: str, value: str, number: _N, low: float, high: float | None) -> _N:
         if number < low or (high is not None and number > high):
-            bounds = f"at least {low:g}" if high is None else f"from {low:g} to {high:g}"
-            raise SettingError(f"{name}={number:g} is out of range: it must be {bounds}")
+            bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+            raise SettingError(f"{name}={value!r} is out of range: it must be {bounds}")
         return number
 
 

@@ -3,10 +3,13 @@
 It works on the messages themselves, so every RPC is covered the same way:
 - a request with a `site_id` must name one of the caller's sites, and every site a request
   carries (an ingest batch's touchpoints) must be one of them;
-- a reply whose own `site_id` (or a nested one's, outside lists) is another site's is refused;
+- a reply whose own `site_id` (or a nested one's, outside lists) is another site's is answered
+  NOT_FOUND, as a thing that does not exist is (not_found_text);
 - list entries of other sites are dropped from replies, and stream events of other sites are
   not sent.
-Commands that act on something by id (a case step) check its site before acting (notify's api).
+Commands that act on something by id (a case step, a customer) check its site before acting
+(notify's api, contacts' profile_api). Dead letters belong to no site: only callers who see every
+site may read or redrive them (contacts' dlq_api).
 """
 
 from __future__ import annotations
