@@ -14,9 +14,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import ssl
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -64,14 +67,45 @@ class Permanent(DeliveryFailed):
     permanent = True
 
 
+@dataclass(frozen=True)
+class SmtpSecurity:
+    """How notify talks to its mail server: STARTTLS, verified against the system's CAs or
+    `tls_ca`, whenever the server is beyond this machine or a CA is given; in clear beyond this
+    machine only when the operator says so (`plaintext`); logged in when given a user."""
+
+    tls_ca: Path | None = None
+    username: str = ""
+    password: str = field(default="", repr=False)
+    plaintext: bool = False
+
+    def starts_tls(self, host: str) -> bool:
+        """Whether a connection to host must be upgraded with STARTTLS."""
+        return self.tls_ca is not None or not (is_loopback(host) or self.plaintext)
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The context certificates are verified with (None: the system's CAs)."""
+        return None if self.tls_ca is None else ssl.create_default_context(cafile=self.tls_ca)
+
+
+LOOPBACK_SMTP = SmtpSecurity()  # the local stack's mail catcher: in clear on this machine
+
+
 class EmailChannel:
     """Sends over one SMTP connection, reopened when it drops."""
 
-    def __init__(self, host: str, port: int, sender: str, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        timeout_s: float = 10.0,
+        security: SmtpSecurity = LOOPBACK_SMTP,
+    ) -> None:
         self.host = host
         self.port = port
         self.sender = sender
         self.timeout_s = timeout_s
+        self.security = security
         self._smtp: aiosmtplib.SMTP | None = None
 
     def message(self, attempt: Attempt) -> EmailMessage:
@@ -105,8 +139,15 @@ class EmailChannel:
 
     async def _connected(self) -> aiosmtplib.SMTP:
         if self._smtp is None or not self._smtp.is_connected:
+            security = self.security
             self._smtp = aiosmtplib.SMTP(
-                hostname=self.host, port=self.port, timeout=self.timeout_s, start_tls=False
+                hostname=self.host,
+                port=self.port,
+                timeout=self.timeout_s,
+                start_tls=security.starts_tls(self.host),
+                tls_context=security.tls_context(),
+                username=security.username or None,
+                password=security.password or None,
             )
             await self._smtp.connect()
         return self._smtp

@@ -5,7 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from notify.api import NotifyApi
-from notify.channels import Channel, EmailChannel, WebhookChannel
+from notify.channels import Channel, EmailChannel, SmtpSecurity, WebhookChannel
 from notify.control_figures import PostgresControlFigures
 from notify.deliveries import DEFAULT_DELIVERY_POLICY
 from notify.delivery_store import PostgresDeliveries
@@ -51,7 +51,17 @@ def sender(store: PostgresNotifyStore, settings: Settings) -> Sender:
         webhook_configured=bool(settings.webhook_url),
     )
     channels: dict[str, Channel] = {
-        "email": EmailChannel(settings.smtp_host, settings.smtp_port, settings.mail_from)
+        "email": EmailChannel(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.mail_from,
+            security=SmtpSecurity(
+                settings.smtp_tls_ca,
+                settings.smtp_username,
+                settings.smtp_password,
+                settings.smtp_plaintext,
+            ),
+        )
     }
     try:
         channels["webhook"] = WebhookChannel(settings.webhook_url, settings.webhook_secret)

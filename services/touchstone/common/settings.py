@@ -64,6 +64,10 @@ class Settings:
     sweep_every_s: float = 1.0  # how often notify's clock looks for late steps and lost cases
     smtp_host: str = "127.0.0.1"  # where notify sends email (the local stack's mail catcher)
     smtp_port: int = 1025
+    smtp_tls_ca: Path | None = None  # given: STARTTLS verified against it, even on loopback
+    smtp_username: str = ""  # given: notify logs in (after STARTTLS)
+    smtp_password: str = field(default="", repr=False)
+    smtp_plaintext: bool = False  # allow SMTP without STARTTLS beyond loopback
     mail_from: str = "Touchstone <care@touchstone.local>"
     webhook_url: str = ""  # where notify posts webhook deliveries; empty: none are sent
     webhook_secret: str = ""  # signs them (HMAC-SHA256); required with webhook_url
@@ -189,6 +193,10 @@ class Settings:
             sweep_every_s=read.number("TOUCHSTONE_SWEEP_EVERY_S", base.sweep_every_s, low=0.01),
             smtp_host=env.get("TOUCHSTONE_SMTP_HOST", base.smtp_host),
             smtp_port=read.integer("TOUCHSTONE_SMTP_PORT", base.smtp_port, low=1, high=65_535),
+            smtp_tls_ca=read.path("TOUCHSTONE_SMTP_TLS_CA"),
+            smtp_username=env.get("TOUCHSTONE_SMTP_USERNAME", ""),
+            smtp_password=env.get("TOUCHSTONE_SMTP_PASSWORD", ""),
+            smtp_plaintext=read.flag("TOUCHSTONE_SMTP_PLAINTEXT", False),
             mail_from=env.get("TOUCHSTONE_MAIL_FROM", base.mail_from),
             webhook_url=env.get("TOUCHSTONE_WEBHOOK_URL", base.webhook_url),
             webhook_secret=env.get("TOUCHSTONE_WEBHOOK_SECRET", base.webhook_secret),
@@ -260,6 +268,9 @@ class Settings:
             "TOUCHSTONE_SWEEP_EVERY_S": str(self.sweep_every_s),
             "TOUCHSTONE_SMTP_HOST": self.smtp_host,
             "TOUCHSTONE_SMTP_PORT": str(self.smtp_port),
+            "TOUCHSTONE_SMTP_USERNAME": self.smtp_username,
+            "TOUCHSTONE_SMTP_PASSWORD": self.smtp_password,
+            "TOUCHSTONE_SMTP_PLAINTEXT": "1" if self.smtp_plaintext else "0",
             "TOUCHSTONE_MAIL_FROM": self.mail_from,
             "TOUCHSTONE_WEBHOOK_URL": self.webhook_url,
             "TOUCHSTONE_WEBHOOK_SECRET": self.webhook_secret,
@@ -296,6 +307,7 @@ class Settings:
             "TOUCHSTONE_DATABASE_TLS_CA": self.database_tls_ca,
             "TOUCHSTONE_DATABASE_TLS_CERT": self.database_tls_cert,
             "TOUCHSTONE_DATABASE_TLS_KEY": self.database_tls_key,
+            "TOUCHSTONE_SMTP_TLS_CA": self.smtp_tls_ca,
         }
         env.update({name: str(path) for name, path in tls.items() if path is not None})
         if self.maps_dir is not None:
