@@ -4,7 +4,8 @@ Checks: yamllint over deploy/; native kinds against the Kubernetes OpenAPI schem
 kubernetes-validate ships (strict, K8S_VERSION); Strimzi and CloudNativePG kinds against the JSON
 schemas in deploy/schemas/; house policy for every container (non-root, read-only root, no
 capabilities, requests and limits, a pinned tag, secrets by reference, gRPC probes); the
-KafkaTopics against touchstone.common.topics; replicas against partitions; the config copies under
+KafkaTopics against touchstone.common.topics; the KafkaUsers (no wildcard writes, each service its
+own user writing exactly its ServiceSpec's topics); replicas against partitions; the config copies under
 deploy/k8s/base/config/ against the files the services ship (--refresh-config rewrites them).
 """
 
@@ -29,6 +30,7 @@ from manifest_policy import (
     Doc,
     configmap_problems,
     job_settings_problems,
+    kafka_user_problems,
     name_of,
     scaling_problems,
     service_settings_problems,
@@ -172,6 +174,7 @@ def overlay_problems(overlay: Path, root: Path) -> tuple[list[str], int]:
         problems += [f"{name_of(doc)}: {p}" for p in found]
     settings = settings_of(docs)
     problems += topic_problems(docs, settings) + scaling_problems(docs, settings)
+    problems += kafka_user_problems(docs)
     return problems + config_key_problems(docs, root), len(docs)
 
 

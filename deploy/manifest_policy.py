@@ -3,6 +3,8 @@
 Every container: non-root, read-only root, no capabilities, seccomp, requests and limits, a
 pinned tag, secrets by reference, gRPC probes. Every service: the settings it needs, and its
 files mounted. KafkaTopics match touchstone.common.topics; no more replicas than partitions.
+KafkaUsers: nobody may write a wildcard or prefix of topics, and each service connects as its own
+user, who writes exactly the topics its ServiceSpec writes and reads what it consumes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from touchstone.common.data_transport import database_conninfo
 from touchstone.common.rpc import LIVENESS
 from touchstone.common.settings import Settings
 from touchstone.common.topics import ALL_TOPICS, topic_config
+from touchstone.stack import service_spec
 
 WORKLOADS = {"Deployment", "Job"}
 SERVICE_SETTINGS = {
@@ -238,3 +241,60 @@ def scaling_problems(docs: list[Doc], settings: dict[str, str]) -> list[str]:
                 f"{name_of(doc)}: {most} replicas > TOUCHSTONE_TOPIC_PARTITIONS={partitions}"
             )
     return problems
+
+
+WRITES = {"Write", "All"}
+
+
+def kafka_user_problems(docs: list[Doc]) -> list[str]:
+    """No KafkaUser writes a wildcard or a prefix of topics; each service Deployment connects as
+    a KafkaUser (with that user's own password) who writes exactly the topics its ServiceSpec
+    writes and may read every topic it consumes."""
+    users = {d["metadata"]["name"]: d for d in docs if d["kind"] == "KafkaUser"}
+    problems = [
+        f"{name_of(user)}: writes {acl['resource'].get('name')!r} "
+        f"({acl['resource'].get('patternType', 'literal')}): name every topic it writes"
+        for user in users.values()
+        for acl in topic_acls(user)
+        if WRITES & set(acl.get("operations", []))
+        and (acl["resource"].get("name") == "*" or acl["resource"].get("patternType") == "prefix")
+    ]
+    if not users:
+        return problems  # no Kafka users in this overlay (dev: plaintext on the cluster network)
+    for doc in docs:
+        if doc["kind"] == "Deployment":
+            problems += [f"{name_of(doc)}: {p}" for p in service_user_problems(doc, users)]
+    return problems
+
+
+def service_user_problems(doc: Doc, users: dict[str, Doc]) -> Iterator[str]:
+    """One service's Kafka user against its ServiceSpec."""
+    container = pod_spec(doc).get("containers", [{}])[0]
+    env = {var["name"]: var for var in container.get("env", [])}
+    name = env.get("TOUCHSTONE_KAFKA_SASL_USERNAME", {}).get("value")
+    user = users.get(str(name))
+    if user is None:
+        yield f"connects as {name!r}, which is no KafkaUser of this overlay"
+        return
+    secret = env.get("TOUCHSTONE_KAFKA_SASL_PASSWORD", {}).get("valueFrom", {})
+    if secret.get("secretKeyRef", {}).get("name") != name:
+        yield f"its Kafka password must come from secret {name} (the user's own)"
+    spec = service_spec(doc["metadata"]["name"])
+    granted: dict[str, set[str]] = {}
+    for acl in topic_acls(user):
+        granted.setdefault(acl["resource"].get("name"), set()).update(acl.get("operations", []))
+    writes = {topic for topic, ops in granted.items() if ops & WRITES}
+    if writes != set(spec.written_topics):
+        yield (
+            f"KafkaUser {name} writes {sorted(writes)}; {spec.name} writes "
+            f"{sorted(spec.written_topics)} (ServiceSpec)"
+        )
+    unread = [t for t in spec.consumed_topics if not granted.get(t, set()) & {"Read", "All"}]
+    if unread:
+        yield f"KafkaUser {name} may not read {unread}, which {spec.name} consumes"
+
+
+def topic_acls(user: Doc) -> list[Doc]:
+    """A KafkaUser's ACLs on topics."""
+    acls = user.get("spec", {}).get("authorization", {}).get("acls", [])
+    return [acl for acl in acls if acl.get("resource", {}).get("type") == "topic"]

@@ -14,7 +14,12 @@ from touchstone.common.backlog import BACKLOG
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
-from touchstone.common.topics import TOUCHPOINTS, TOUCHPOINTS_DLQ
+from touchstone.common.topics import (
+    CONTACTS_PROFILES,
+    CONTACTS_RECORDED,
+    TOUCHPOINTS,
+    TOUCHPOINTS_DLQ,
+)
 from touchstone.common.worker import ReplayRules, ServiceSpec
 from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc
 
@@ -45,6 +50,8 @@ SPEC = ServiceSpec(
     name="contacts",
     input_topics=(TOUCHPOINTS,),
     dead_letter_topic=TOUCHPOINTS_DLQ,
+    # touchpoints.v1: a redriven dead letter goes back through admission
+    output_topics=(TOUCHPOINTS, CONTACTS_RECORDED, CONTACTS_PROFILES),
     migrations=Path(__file__).parent / "migrations",
     store=lambda pool, settings: PostgresContacts(pool),
     handler=lambda store, settings: RecordTouchpoints(store, ingest_policy(settings)),

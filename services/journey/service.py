@@ -17,6 +17,7 @@ from touchstone.common.topics import (
     JOURNEY_DLQ,
     JOURNEY_MOMENTS,
     JOURNEY_STANDARDS,
+    JOURNEY_VISITS,
 )
 from touchstone.common.worker import ReplayRules, ServiceSpec
 from touchstone.journey.v1 import journey_service_pb2_grpc as pb_grpc
@@ -49,6 +50,7 @@ SPEC = ServiceSpec(
     name="journey",
     input_topics=(CONTACTS_RECORDED, JOURNEY_STANDARDS),
     dead_letter_topic=JOURNEY_DLQ,
+    output_topics=(JOURNEY_MOMENTS, JOURNEY_VISITS, JOURNEY_STANDARDS),  # standards promoted
     migrations=Path(__file__).parent / "migrations",
     store=lambda pool, settings: PostgresJourney(pool),
     handler=scorer,

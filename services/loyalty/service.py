@@ -46,6 +46,7 @@ SPEC = ServiceSpec(
     input_topics=(CONTACTS_RECORDED, CONTACTS_PROFILES, JOURNEY_MOMENTS, NOTIFY_CASES),
     follows_merges=False,  # it folds merges and erasures itself, with the values they change
     dead_letter_topic=LOYALTY_DLQ,
+    output_topics=(LOYALTY_VALUES,),
     migrations=Path(__file__).parent / "migrations",
     store=loyalty_store,
     handler=value_customers,

@@ -80,6 +80,7 @@ SPEC = ServiceSpec(
         CONTACTS_RECORDED,
     ),
     dead_letter_topic=NOTIFY_DLQ,
+    output_topics=(NOTIFY_CASES, NOTIFY_TASKS),
     migrations=Path(__file__).parent / "migrations",
     store=lambda pool, settings: PostgresNotifyStore(pool),
     handler=lambda store, settings: OpenRecoveryCases(

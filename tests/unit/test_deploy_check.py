@@ -279,3 +279,42 @@ def test_data_in_clear_or_a_missing_ca_is_named(
     )
     # 4 services x 3, prod's init Job (Postgres), dev's init Job (Kafka: topics and migrate)
     assert lines[-1] == "deploy-check: 15 problem(s)", lines
+
+
+def test_a_wildcard_writer_or_a_service_writing_another_services_topics_fails(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prod = tree / "deploy/k8s/overlays/prod"
+    edit(  # the producer may write any topic
+        prod / "users.yaml",
+        "          name: touchpoints.v1\n          patternType: literal\n"
+        "        operations: [Write, Describe]\n",
+        '          name: "*"\n          patternType: literal\n'
+        "        operations: [Write, Describe]\n",
+    )
+    edit(  # journey may forge contacts' profile events
+        prod / "users.yaml",
+        "          name: journey.dlq.v1\n",
+        "          name: contacts.profiles.v1\n",
+    )
+    edit(  # loyalty connects as notify
+        prod / "kustomization.yaml",
+        "          value: touchstone-loyalty\n",
+        "          value: touchstone-notify\n",
+    )
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert (
+        "prod: KafkaUser/touchstone-producer: writes '*' (literal): name every topic it writes"
+    ) in lines
+    assert any(
+        line.startswith("prod: Deployment/journey: KafkaUser touchstone-journey writes [")
+        and "'contacts.profiles.v1'" in line
+        for line in lines
+    ), lines
+    assert (
+        "prod: Deployment/loyalty: its Kafka password must come from secret touchstone-notify "
+        "(the user's own)"
+    ) in lines

@@ -42,7 +42,7 @@ from touchstone.common.readiness import (
 )
 from touchstone.common.rpc import NOT_SERVING, SERVING, ServiceBinding, start_server
 from touchstone.common.settings import Settings
-from touchstone.common.topics import CONTACTS_PROFILES
+from touchstone.common.topics import AUDIT, CONTACTS_PROFILES
 from touchstone.common.transport import PlaintextRefused, ServerTls, server_tls
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,16 @@ class ServiceSpec:
     background: Callable[[Any, Settings], list[mode.Service]] | None = None  # e.g. a clock
     replay: ReplayRules = ReplayRules()
     reports_progress: bool = False  # tells journey's lanes how far its input has come (contacts)
+    output_topics: tuple[str, ...] = ()  # what it writes besides dead letters and audit: its
+    # Kafka user may write these and nothing else (deploy-check holds the KafkaUsers to it)
     follows_merges: bool = True  # folds contacts' merges from contacts.profiles.v1 (its store
     # is then CustomerLinks too); contacts, which makes the merges, does not, and loyalty reads
     # contacts.profiles.v1 itself: a merge or an erasure changes the values it keeps
+
+    @property
+    def written_topics(self) -> tuple[str, ...]:
+        """Every topic it writes: its outputs, its dead letters and the audit trail."""
+        return (*self.output_topics, self.dead_letter_topic, AUDIT)
 
     @property
     def consumed_topics(self) -> tuple[str, ...]:
