@@ -4,9 +4,10 @@ Checks: yamllint over deploy/; native kinds against the Kubernetes OpenAPI schem
 kubernetes-validate ships (strict, K8S_VERSION); Strimzi and CloudNativePG kinds against the JSON
 schemas in deploy/schemas/; house policy for every container (non-root, read-only root, no
 capabilities, requests and limits, a pinned tag, secrets by reference, gRPC probes); the
-KafkaTopics against touchstone.common.topics; the KafkaUsers (no wildcard writes, each service its
-own user writing exactly its ServiceSpec's topics); replicas against partitions; the config copies under
-deploy/k8s/base/config/ against the files the services ship (--refresh-config rewrites them).
+KafkaTopics against touchstone.common.topics; the KafkaUsers (no wildcard writes, each service
+its own user writing exactly its ServiceSpec's topics); replicas against partitions; the config
+copies under deploy/k8s/base/config/ against the files the services ship (--refresh-config
+rewrites them).
 """
 
 from __future__ import annotations
