@@ -113,8 +113,10 @@ def broker_cut(seconds: float) -> Injection:
     return inject
 
 
-def worker_joins_and_dies(service: str, alive_s: float = 10.0) -> Injection:
-    """A second worker of the service joins its group, takes partitions, and is killed -9."""
+def worker_joins_and_dies(service: str, alive_s: float = 3.0) -> Injection:
+    """A second worker of the service joins its group, takes partitions, and is killed -9
+    `alive_s` after it serves (journey works through the backlog in about 20 s: the kill must
+    land while it still has records in flight)."""
 
     def inject(harm: Harm) -> None:
         harm.under_way()
