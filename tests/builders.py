@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from touchstone.common.topics import Incoming
+from touchstone.common.topics import Incoming, Outgoing
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, Money, Touchpoint
 from touchstone.journey.v1.events_pb2 import MomentScored
@@ -112,3 +114,10 @@ def value_records(out: Any) -> list[Any]:
         if o.topic != "loyalty.values.v1"
         or not ValueUpdated.FromString(o.value).HasField("tier_change")
     ]
+
+
+def handled(handler: Any, batch: Sequence[Incoming]) -> list[Outgoing]:
+    """What a loyalty batch sends: the handler's dead letters, then what its transaction wrote
+    to the outbox (as the relay publishes it)."""
+    dead = asyncio.run(handler.handle(list(batch)))
+    return [*dead, *handler.store.relayed()]

@@ -35,8 +35,10 @@ from loyalty.store import (
     Ranked,
     SilenceClock,
     Standing,
+    Told,
     Valuer,
     disjoint,
+    tell_nothing,
     value_as,
     valued_history,
 )
@@ -420,6 +422,7 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         self.at_risk: dict[str, AtRisk] = {}  # by moment, erased customers' too
         self.tiers = load_tiers()
         self.last_contact: dict[str, tuple[datetime, int]] = {}  # customer -> (when, lane)
+        self.outbox: list[Outgoing] = []  # what folds told, until relayed()
         self.clocks: dict[int, datetime] = {}
         self.silences: dict[str, tuple[str, int, datetime, bool]] = {}  # moment -> customer,
         # lane, when silence begins, whether it has
@@ -436,7 +439,19 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         ]
         return bought, lost
 
-    async def fold(self, facts: Facts, valuer: Valuer) -> Folded:
+    async def fold(self, facts: Facts, valuer: Valuer, told: Told = tell_nothing) -> Folded:
+        """As the Postgres store: what `told` makes of the facts and changes goes to the
+        outbox (here: self.outbox, which relayed() empties)."""
+        folded = await self._fold(facts, valuer)
+        self.outbox.extend(told(facts, folded))
+        return folded
+
+    def relayed(self) -> list[Outgoing]:
+        """What the outbox holds, taken out (as the relay publishes and deletes it)."""
+        taken, self.outbox = self.outbox, []
+        return taken
+
+    async def _fold(self, facts: Facts, valuer: Valuer) -> Folded:
         for p in facts.purchases:
             self.purchases.setdefault(p.event_id, p)
         for x in facts.losses:

@@ -21,7 +21,7 @@ from loyalty.codec import (
 )
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy
 from loyalty.history import ValueChange, value_history
-from loyalty.store import LoyaltyStore
+from loyalty.store import Folded, LoyaltyStore
 from loyalty.valuation import (
     Contact,
     Facts,
@@ -124,19 +124,24 @@ class ValueCustomers:
         return value_history(purchases, lost, self.model, limit, self.policy)
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
-        """Store the batch's facts; publish, for each customer they concern, what each new,
-        newly recovered or reopened lost moment put at risk (with the value now), and each one
-        whose value at risk the batch changed (history before it heard after it), or else the
-        new value; and every change of tier at the sites the batch touched."""
+        """Store the batch's facts; what they changed goes out through the outbox, written in
+        the same transaction (told); only the dead letters are returned."""
         parts: list[Facts] = []
-        outgoing: list[Outgoing] = []
+        dead: list[Outgoing] = []
         for record in batch:
             try:
                 parts.append(facts_of(record))
             except UnusableRecord as error:
-                outgoing.append(dead_letter_unusable(record, LOYALTY_DLQ, error))
-        facts = Facts.combined(parts)
-        folded = await self.store.fold(facts, self.value)
+                dead.append(dead_letter_unusable(record, LOYALTY_DLQ, error))
+        await self.store.fold(Facts.combined(parts), self.value, self.told)
+        return dead
+
+    def told(self, facts: Facts, folded: Folded) -> list[Outgoing]:
+        """For each customer the facts concern, what each new, newly recovered or reopened lost
+        moment put at risk (with the value now), and each one whose value at risk the batch
+        changed (history before it heard after it), or else the new value; and every change of
+        tier at the sites the batch touched."""
+        outgoing: list[Outgoing] = []
         changed = facts.moment_ids | folded.reopened | folded.revalued
         for customer, valuation_now in sorted(folded.valued.items()):
             value = valuation_now.value

@@ -19,7 +19,7 @@ from touchstone.common.topics import (
     LOYALTY_VALUES,
     NOTIFY_CASES,
 )
-from touchstone.common.worker import ServiceSpec
+from touchstone.common.worker import ReplayRules, ServiceSpec
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as pb_grpc
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 
@@ -47,10 +47,15 @@ SPEC = ServiceSpec(
     follows_merges=False,  # it folds merges and erasures itself, with the values they change
     dead_letter_topic=LOYALTY_DLQ,
     output_topics=(LOYALTY_VALUES,),
+    relays_outbox=True,  # what a batch changed is told from the transaction that changed it
     migrations=Path(__file__).parent / "migrations",
     store=loyalty_store,
     handler=value_customers,
     servicer=lambda store, settings: loyalty_api(store, settings),
     grpc_service="touchstone.loyalty.v1.LoyaltyService",
     add_servicer=pb_grpc.add_LoyaltyServiceServicer_to_server,
+    replay=ReplayRules(
+        carried_over=("outbox",),  # what the old state had not published yet: a rebuild's own
+        # news is history already told
+    ),
 )

@@ -3,7 +3,7 @@ their whole history in the same transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -17,7 +17,9 @@ from loyalty.domain import Purchase
 from loyalty.tiers import Tier, TierChanged, load_tiers
 from loyalty.valuation import AtRisk, Contact, Facts, Loss, Presence, Valuation
 from touchstone.common.customer_links import CustomerLinks, PostgresCustomerLinks, fold_links_in
+from touchstone.common.outbox import add_to_outbox
 from touchstone.common.pg import columns
+from touchstone.common.topics import Outgoing
 
 SCHEMA = "loyalty"
 
@@ -115,6 +117,15 @@ class Folded:
     # other than loyalty had it (a purchase or loss before them in event time heard after them)
 
 
+# What a folded batch publishes, from its facts and what they changed (the handler's rule)
+Told = Callable[[Facts, Folded], Sequence[Outgoing]]
+
+
+def tell_nothing(facts: Facts, folded: Folded) -> Sequence[Outgoing]:
+    """A fold that publishes nothing (a query benchmark, a store test)."""
+    return ()
+
+
 @dataclass(frozen=True)
 class Ranked:
     """A customer in a site's ranking."""
@@ -194,10 +205,12 @@ def history_of(
 class LoyaltyStore(CustomerLinks, Protocol):
     """What the loyalty handler and API need from storage."""
 
-    async def fold(self, facts: Facts, valuer: Valuer) -> Folded:
+    async def fold(self, facts: Facts, valuer: Valuer, told: Told = tell_nothing) -> Folded:
         """Store the facts, revalue every customer they concern from the whole history of
-        everyone merged into them, and re-tier the sites they touched, in one transaction.
-        Erased customers are left out: nothing of theirs is valued any more."""
+        everyone merged into them, and re-tier the sites they touched, in one transaction; what
+        `told` makes of the facts and what they changed goes to the outbox in it too (what a
+        batch changed is known only to the transaction that changed it). Erased customers are
+        left out: nothing of theirs is valued any more."""
 
     async def get_history(self, customer_id: str) -> History | None:
         """Everything recorded of the customer and everyone merged into them; None if nothing
@@ -456,39 +469,44 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         self.pool = pool
         self.tiers = tiers or load_tiers()
 
-    async def fold(self, facts: Facts, valuer: Valuer) -> Folded:
+    async def fold(self, facts: Facts, valuer: Valuer, told: Told = tell_nothing) -> Folded:
         if not facts.customers and not facts.contacts:
             return Folded({}, [])
         async with self.pool.connection() as conn, conn.transaction():
-            reopened = await self._save(conn, facts)
-            customers = sorted(set(facts.customers) | await self._silence_moved(conn, facts))
-            if not customers:
-                return Folded({}, [])
-            rows = await (await conn.execute(SELECT_GROUPS, (customers,))).fetchall()
-            groups = disjoint({root: tuple(members) for root, members, _, _ in rows})
-            erased = {root for root, _, is_erased, _ in rows if is_erased and root in groups}
-            revisions = {root: int(n) for root, _, _, n in rows if n and root in groups}
-            members = sorted({m for group in groups.values() for m in group})
-            bought = purchases_of(await (await conn.execute(SELECT_HISTORY, (members,))).fetchall())
-            lost = losses_of(await (await conn.execute(SELECT_LOSSES, (members,))).fetchall())
-            presence = await self._presence(conn, groups)
-            valued = {
-                root: value_as(root, valuer(*history_of(group, bought, lost), presence.get(root)))
-                for root, group in groups.items()
-            }
-            await self._schedule_silences(conn, members, valued, erased, presence)
-            values = [v.value for r, v in valued.items() if v.value and r not in erased]
-            gone = [m for r, g in groups.items() for m in g if m != r or r in erased]
-            sites = {v.site_id for v in values} | await self._sites_of(conn, members)
-            await conn.execute(DROP_VALUES, (gone,))
-            if values:
-                await conn.execute(SAVE_VALUES, columns(values, VALUE_COLUMNS))
-            at_risk = [(c, r) for c, valuation in valued.items() for r in valuation.at_risk]
-            revalued: set[str] = set()
-            if at_risk:
-                saved = await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
-                revalued = {moment for (moment,) in await saved.fetchall()}
-            changes = await self._retier(conn, sorted(sites))
+            folded = await self._fold(conn, facts, valuer)
+            await add_to_outbox(conn, SCHEMA, told(facts, folded))
+        return folded
+
+    async def _fold(self, conn: AsyncConnection, facts: Facts, valuer: Valuer) -> Folded:
+        reopened = await self._save(conn, facts)
+        customers = sorted(set(facts.customers) | await self._silence_moved(conn, facts))
+        if not customers:
+            return Folded({}, [])
+        rows = await (await conn.execute(SELECT_GROUPS, (customers,))).fetchall()
+        groups = disjoint({root: tuple(members) for root, members, _, _ in rows})
+        erased = {root for root, _, is_erased, _ in rows if is_erased and root in groups}
+        revisions = {root: int(n) for root, _, _, n in rows if n and root in groups}
+        members = sorted({m for group in groups.values() for m in group})
+        bought = purchases_of(await (await conn.execute(SELECT_HISTORY, (members,))).fetchall())
+        lost = losses_of(await (await conn.execute(SELECT_LOSSES, (members,))).fetchall())
+        presence = await self._presence(conn, groups)
+        valued = {
+            root: value_as(root, valuer(*history_of(group, bought, lost), presence.get(root)))
+            for root, group in groups.items()
+        }
+        await self._schedule_silences(conn, members, valued, erased, presence)
+        values = [v.value for r, v in valued.items() if v.value and r not in erased]
+        gone = [m for r, g in groups.items() for m in g if m != r or r in erased]
+        sites = {v.site_id for v in values} | await self._sites_of(conn, members)
+        await conn.execute(DROP_VALUES, (gone,))
+        if values:
+            await conn.execute(SAVE_VALUES, columns(values, VALUE_COLUMNS))
+        at_risk = [(c, r) for c, valuation in valued.items() for r in valuation.at_risk]
+        revalued: set[str] = set()
+        if at_risk:
+            saved = await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
+            revalued = {moment for (moment,) in await saved.fetchall()}
+        changes = await self._retier(conn, sorted(sites))
         kept = {r: v for r, v in valued.items() if r not in erased}
         return Folded(kept, changes, revisions, reopened, revalued)
 

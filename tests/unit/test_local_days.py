@@ -16,7 +16,7 @@ from contacts.service import ingest_policy
 from journey.handlers import ScoreMoments
 from journey.standards import default_standards
 from loyalty.handlers import ValueCustomers
-from tests.builders import record, touchpoint, value_records
+from tests.builders import handled, record, touchpoint, value_records
 from tests.memory_stores import MemoryContactsStore, MemoryJourneyStore, MemoryLoyaltyStore
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.settings import Settings
@@ -66,7 +66,7 @@ def test_contacts_gives_both_payments_one_visit() -> None:
 def test_loyalty_counts_one_visit_with_the_average_spend_of_both() -> None:
     handler = ValueCustomers(MemoryLoyaltyStore())
     batch = [record(v, n, CONTACTS_RECORDED) for n, v in enumerate(recorded_by_contacts())]
-    out = value_records(asyncio.run(handler.handle(batch)))
+    out = value_records(handled(handler, batch))
     values = [ValueUpdated.FromString(o.value).value for o in out if o.topic == LOYALTY_VALUES]
     assert (values[-1].visits, values[-1].average_spend_minor) == (1, 400_000)
 

@@ -9,7 +9,7 @@ import random
 from datetime import timedelta
 
 from loyalty.handlers import ValueCustomers
-from tests.builders import T0, payment, record, recorded, value_records, valued
+from tests.builders import T0, handled, payment, record, recorded, value_records, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from touchstone.common.topics import JOURNEY_MOMENTS, LOYALTY_DLQ, NOTIFY_CASES, Incoming
 from touchstone.journey.v1.events_pb2 import (
@@ -64,9 +64,9 @@ def events(out) -> list[ValueUpdated]:
 def test_a_lost_moment_publishes_what_it_put_at_risk() -> None:
     store = MemoryLoyaltyStore()
     handler = ValueCustomers(store)
-    (bought,) = events(asyncio.run(handler.handle([paid(1, 250_000, 0)])))
+    (bought,) = events(handled(handler, [paid(1, 250_000, 0)]))
     before = bought.value.lifetime_value_minor
-    out = asyncio.run(handler.handle([moment(1, VERDICT_WIN, 5), moment(2, VERDICT_LOSE, 9)]))
+    out = handled(handler, [moment(1, VERDICT_WIN, 5), moment(2, VERDICT_LOSE, 9)])
     (lost,) = events(out)
     assert lost.at_risk.moment_id == "m2" and lost.at_risk.site_id == "hcm-01"
     assert (lost.at_risk.risk_before, lost.at_risk.risk_after) == (0.2, 0.44)
@@ -85,13 +85,13 @@ def test_late_and_out_of_order_events_value_as_in_order_ones_would() -> None:
     ]
     in_order = MemoryLoyaltyStore()
     for r in log:
-        asyncio.run(ValueCustomers(in_order).handle([r]))
+        handled(ValueCustomers(in_order), [r])
     expected = asyncio.run(in_order.get_value("cust-1", valued))
     rng = random.Random(5)
     for _ in range(4):
         shuffled = MemoryLoyaltyStore()
         for batch in (rng.sample(log, 3), log):  # some arrive early, all arrive (again)
-            asyncio.run(ValueCustomers(shuffled).handle(batch))
+            handled(ValueCustomers(shuffled), batch)
         assert asyncio.run(shuffled.get_value("cust-1", valued)) == expected
     assert [r.moment_id for r in expected.at_risk] == ["m1", "m2"]
 
@@ -99,8 +99,8 @@ def test_late_and_out_of_order_events_value_as_in_order_ones_would() -> None:
 def test_a_recovered_case_lowers_what_its_moments_put_at_stake_and_says_so() -> None:
     store = MemoryLoyaltyStore()
     handler = ValueCustomers(store)
-    asyncio.run(handler.handle([paid(1, 250_000, 0), moment(2, VERDICT_LOSE, 9)]))
-    (update,) = events(asyncio.run(handler.handle([case_recovered(1, "m2")])))
+    handled(handler, [paid(1, 250_000, 0), moment(2, VERDICT_LOSE, 9)])
+    (update,) = events(handled(handler, [case_recovered(1, "m2")]))
     at_risk = update.at_risk
     assert at_risk.moment_id == "m2" and at_risk.recovered and at_risk.site_id == "hcm-01"
     assert 0 < at_risk.remaining_minor < at_risk.value_at_risk_minor
@@ -114,9 +114,9 @@ def test_a_recovery_that_arrives_before_its_moment_counts_all_the_same() -> None
     log = [paid(1, 250_000, 0), moment(2, VERDICT_LOSE, 9), case_recovered(1, "m2")]
     in_order, reversed_ = MemoryLoyaltyStore(), MemoryLoyaltyStore()
     for r in log:
-        asyncio.run(ValueCustomers(in_order).handle([r]))
+        handled(ValueCustomers(in_order), [r])
     for r in reversed(log):
-        asyncio.run(ValueCustomers(reversed_).handle([r]))
+        handled(ValueCustomers(reversed_), [r])
     expected = asyncio.run(in_order.get_value("cust-1", valued))
     assert asyncio.run(reversed_.get_value("cust-1", valued)) == expected
     assert expected.at_risk[0].recovered
@@ -126,7 +126,7 @@ def test_other_case_events_change_nothing_and_a_broken_recovery_is_dead_lettered
     opened = CaseEvent(event_id="o1", opened=CaseOpened(case_id="case-1", moment_id="m2"))
     other = record(opened.SerializeToString(), 300, NOTIFY_CASES)
     broken = case_recovered(2, customer="")
-    out = asyncio.run(ValueCustomers(MemoryLoyaltyStore()).handle([other, broken]))
+    out = handled(ValueCustomers(MemoryLoyaltyStore()), [other, broken])
     (dead,) = out
     assert (
         dead.topic == LOYALTY_DLQ and b"moment_ids are required" in dict(dead.headers)["dlq_reason"]
@@ -135,5 +135,19 @@ def test_other_case_events_change_nothing_and_a_broken_recovery_is_dead_lettered
 
 def test_a_moment_without_its_customer_is_dead_lettered() -> None:
     bad = moment(1, VERDICT_LOSE, 0, customer="")
-    (out,) = asyncio.run(ValueCustomers(MemoryLoyaltyStore()).handle([bad]))
+    (out,) = handled(ValueCustomers(MemoryLoyaltyStore()), [bad])
     assert out.topic == LOYALTY_DLQ and b"customer id" in dict(out.headers)["dlq_reason"]
+
+
+def test_what_a_batch_changed_is_told_even_if_the_worker_died_before_publishing() -> None:
+    """A purchase before a lost moment, heard after it, changes what the moment put at risk.
+    Loyalty writes that news to its outbox in the transaction that changes it: a worker killed
+    after the commit and before its publish loses nothing, though the redelivered batch itself
+    finds nothing new to tell."""
+    store = MemoryLoyaltyStore()
+    handler = ValueCustomers(store)
+    handled(handler, [paid(2, 90_000, 20), moment(2, VERDICT_LOSE, 30)])
+    asyncio.run(handler.handle([paid(1, 250_000, 0)]))  # committed; killed before publishing
+    asyncio.run(handler.handle([paid(1, 250_000, 0)]))  # redelivered after the restart
+    told = [e.at_risk.moment_id for e in events(store.relayed()) if e.HasField("at_risk")]
+    assert told == ["m2"]  # the news of the first delivery, relayed from the outbox

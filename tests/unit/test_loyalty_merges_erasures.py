@@ -14,7 +14,7 @@ import pytest
 
 from loyalty.api import LoyaltyApi
 from loyalty.handlers import ValueCustomers
-from tests.builders import T0, payment, record, recorded, value_records, valued
+from tests.builders import T0, handled, payment, record, recorded, value_records, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call
 from tests.unit.test_customer_links import merged_event, unmerged_event
@@ -52,7 +52,7 @@ def events(out) -> list[ValueUpdated]:
 
 
 def take(store: MemoryLoyaltyStore, *records: Incoming) -> list[ValueUpdated]:
-    return events(asyncio.run(ValueCustomers(store).handle(list(records))))
+    return events(handled(ValueCustomers(store), list(records)))
 
 
 def site(store: MemoryLoyaltyStore) -> list[tuple[str, int]]:
@@ -132,7 +132,7 @@ def test_an_erasure_before_the_facts_it_erases_ends_the_same() -> None:
 
 
 def test_an_erasure_without_its_customer_is_dead_lettered() -> None:
-    (dead,) = asyncio.run(ValueCustomers(MemoryLoyaltyStore()).handle([erased("")]))
+    (dead,) = handled(ValueCustomers(MemoryLoyaltyStore()), [erased("")])
     assert (
         dead.topic == LOYALTY_DLQ and b"customer_id is required" in dict(dead.headers)["dlq_reason"]
     )

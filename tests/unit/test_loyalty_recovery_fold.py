@@ -6,14 +6,13 @@ notify's own batching made it say on the way."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from loyalty.handlers import ValueCustomers
-from tests.builders import T0, payment, record, recorded
+from tests.builders import T0, handled, payment, record, recorded
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_loyalty_at_risk import moment
 from touchstone.common.topics import NOTIFY_CASES, Incoming
@@ -62,7 +61,7 @@ def delivered(records: list[Incoming], sizes: list[int]) -> MemoryLoyaltyStore:
     handler = ValueCustomers(store)
     for size in [*sizes, len(records)]:
         if at < len(records):
-            asyncio.run(handler.handle(records[at : at + max(size, 1)]))
+            handled(handler, records[at : at + max(size, 1)])
             at += max(size, 1)
     return store
 
@@ -124,7 +123,7 @@ def published_at_risk(store: MemoryLoyaltyStore, records: list[Incoming]) -> dic
     """The last value at risk loyalty published for each moment, fed one record at a time."""
     handler, told = ValueCustomers(store), {}
     for one in records:
-        for out in asyncio.run(handler.handle([one])):
+        for out in handled(handler, [one]):
             event = ValueUpdated.FromString(out.value)
             if event.HasField("at_risk"):
                 told[event.at_risk.moment_id] = event.at_risk.value_at_risk_minor

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from loyalty.domain import Purchase, ValuePolicy, lifetime_value
 from loyalty.handlers import ValueCustomers
-from tests.builders import T0, payment, record, recorded, touchpoint, value_records, valued
+from tests.builders import T0, handled, payment, record, recorded, touchpoint, value_records, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from touchstone.common.topics import LOYALTY_DLQ, LOYALTY_VALUES
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
@@ -76,7 +76,7 @@ def test_no_purchases_no_value() -> None:
 
 
 def handle(store: MemoryLoyaltyStore, *records):
-    return value_records(asyncio.run(ValueCustomers(store).handle(list(records))))
+    return value_records(handled(ValueCustomers(store), list(records)))
 
 
 def test_a_payment_publishes_the_customers_new_value_and_nothing_else_does() -> None:

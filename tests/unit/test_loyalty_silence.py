@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from loyalty.api import LoyaltyApi
 from loyalty.handlers import ValueCustomers
-from tests.builders import T0, payment, record, recorded, touchpoint, value_records, valued
+from tests.builders import T0, handled, payment, record, recorded, touchpoint, value_records, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import call
 from tests.unit.test_loyalty_at_risk import moment
@@ -40,26 +40,21 @@ def a_regular_who_lost_a_moment() -> tuple[MemoryLoyaltyStore, ValueCustomers]:
         record(recorded(payment(500_000, T0 + EVERY * n, f"visit-{n}"), "cust-1", f"visit-{n}"), n)
         for n in range(40)
     ]
-    asyncio.run(handler.handle(year))
+    handled(handler, year)
     lost_at_minutes = int((LAST_VISIT - T0).total_seconds() // 60) + 5
-    asyncio.run(handler.handle([moment(1, VERDICT_LOSE, lost_at_minutes)]))
+    handled(handler, [moment(1, VERDICT_LOSE, lost_at_minutes)])
     return store, handler
 
 
 def test_a_customer_silent_since_a_lose_is_revalued_when_their_lanes_clock_says_so() -> None:
     store, handler = a_regular_who_lost_a_moment()
     lost_at = LAST_VISIT + timedelta(minutes=5)
-    assert (
-        values(asyncio.run(handler.handle([contact("other", lost_at + timedelta(days=10), 1)])))
-        == []
-    )
+    assert values(handled(handler, [contact("other", lost_at + timedelta(days=10), 1)])) == []
 
-    (silent,) = values(
-        asyncio.run(handler.handle([contact("other", lost_at + timedelta(days=19), 2)]))
-    )
+    (silent,) = values(handled(handler, [contact("other", lost_at + timedelta(days=19), 2)]))
     assert silent.value.customer_id == "cust-1" and silent.value.silent
     assert silent.value.churn_risk == 0.72  # 1 - 0.8 x 0.7 x (1 - 0.5)
-    again = asyncio.run(handler.handle([contact("other", lost_at + timedelta(days=30), 3)]))
+    again = handled(handler, [contact("other", lost_at + timedelta(days=30), 3)])
     assert values(again) == []  # silence is news once
 
     asked = call(
@@ -67,16 +62,14 @@ def test_a_customer_silent_since_a_lose_is_revalued_when_their_lanes_clock_says_
     )
     assert asked.silent and asked.churn_risk == 0.72  # the query says what was published
 
-    (back,) = values(
-        asyncio.run(handler.handle([contact("cust-1", lost_at + timedelta(days=31), 4)]))
-    )
+    (back,) = values(handled(handler, [contact("cust-1", lost_at + timedelta(days=31), 4)]))
     assert not back.value.silent and back.value.churn_risk == 0.44
 
 
 def test_another_lanes_clock_does_not_silence_anyone() -> None:
     store, handler = a_regular_who_lost_a_moment()
     far = LAST_VISIT + timedelta(days=60)
-    assert values(asyncio.run(handler.handle([contact("other", far, 1, lane=3)]))) == []
+    assert values(handled(handler, [contact("other", far, 1, lane=3)])) == []
     assert not asyncio.run(store.get_value("cust-1", ValueCustomers(store).value)).value.silent
-    asyncio.run(handler.handle([contact("other", far, 2, lane=0)]))  # their own lane's clock
+    handled(handler, [contact("other", far, 2, lane=0)])  # their own lane's clock
     assert asyncio.run(store.get_value("cust-1", ValueCustomers(store).value)).value.silent

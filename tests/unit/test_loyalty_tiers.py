@@ -16,7 +16,7 @@ from loyalty.domain import Purchase
 from loyalty.handlers import ValueCustomers
 from loyalty.tiers import Tier, load_tiers, rank_range, tier_of
 from loyalty.valuation import Facts
-from tests.builders import T0, payment, record, recorded, valued
+from tests.builders import T0, handled, payment, record, recorded, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
 from touchstone.common.topics import Incoming
@@ -134,8 +134,8 @@ def test_a_change_of_tier_is_published_keyed_by_the_customer_it_moved() -> None:
     store = MemoryLoyaltyStore()
     handler = ValueCustomers(store)
     first = [paid_at_site(n, f"c{n}", 100_000 * n) for n in range(1, 6)]
-    asyncio.run(handler.handle(first))
-    out = asyncio.run(handler.handle([paid_at_site(9, "c1", 10_000_000)]))
+    handled(handler, first)
+    out = handled(handler, [paid_at_site(9, "c1", 10_000_000)])
     moved = [
         (o.key, e.tier_change)
         for o in out
@@ -147,7 +147,7 @@ def test_a_change_of_tier_is_published_keyed_by_the_customer_it_moved() -> None:
         (b"c3", "middle", "rest"),
     ]
     assert all(t.site_id == "hcm-01" and t.site_customers == 5 for _, t in moved)
-    again = asyncio.run(handler.handle([paid_at_site(9, "c1", 10_000_000)]))
+    again = handled(handler, [paid_at_site(9, "c1", 10_000_000)])
     assert not any(ValueUpdated.FromString(o.value).HasField("tier_change") for o in again)
 
 

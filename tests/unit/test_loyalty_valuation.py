@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from dataclasses import replace
 from datetime import timedelta
@@ -11,7 +10,7 @@ from decimal import Decimal
 from loyalty.churn import default_model_file, parse_model
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy, lifetime_value
 from loyalty.handlers import ValueCustomers
-from tests.builders import T0, payment, record, recorded, touchpoint, value_records
+from tests.builders import T0, handled, payment, record, recorded, touchpoint, value_records
 from tests.memory_stores import MemoryLoyaltyStore
 from touchstone.common.ids import content_id
 from touchstone.common.topics import LOYALTY_DLQ, LOYALTY_VALUES, Outgoing
@@ -87,7 +86,7 @@ def test_the_minimum_observed_time_is_a_policy() -> None:
 
 
 def handle(store: MemoryLoyaltyStore, *records, model=None) -> list[Outgoing]:
-    return value_records(asyncio.run(ValueCustomers(store, model).handle(list(records))))
+    return value_records(handled(ValueCustomers(store, model), list(records)))
 
 
 def paid(minor: int, customer: str = "cust-1", days: float = 0, visit: str = "visit-1") -> bytes:
