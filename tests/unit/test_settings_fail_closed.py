@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from touchstone.common.settings import SettingError, Settings, settings_from_env
+from touchstone.common.env_reader import SettingError
+from touchstone.common.settings import Settings, settings_from_env
 
 REFUSED = [
     ("TOUCHSTONE_AUTH", "ture", "TOUCHSTONE_AUTH='ture' is not yes or no"),
