@@ -137,6 +137,8 @@ def test_keys_rotated_in_the_file_are_in_force_without_a_restart(
     monkeypatch.setattr(auth, "RELOAD_EVERY_S", 0.0)
     assert key_set.verify(new).subject == "mai"
     assert refusal(key_set, old) == "the token's signature does not verify"  # not remembered
+    keys.create()  # rotated again: a token only ever looked up is forgotten too
+    assert key_set.remembered(new) is None
 
 
 @pytest.mark.parametrize("content", ['{"keys": [', "[]", "null", '{"keys": [{"kty": "x"}]}'])

@@ -155,10 +155,12 @@ class KeyFile(KeySet):
         self._looked_at = time.monotonic()
         super().__init__(json.loads(self._seen), **checks)
 
-    def verify(self, token: str) -> Principal:
+    def remembered(self, token: str) -> Principal | None:
+        """As KeySet's, once the file has been looked at (a key taken out of it forgets the
+        tokens it verified)."""
         if time.monotonic() - self._looked_at >= RELOAD_EVERY_S:
             self._reload_if_changed()
-        return super().verify(token)
+        return super().remembered(token)
 
     def _reload_if_changed(self) -> None:
         """Compares the file's bytes (a key set is a few hundred of them: a rewrite in the same
