@@ -42,7 +42,7 @@ class Trail:
         self.records.append(record)
 
     async def close(self) -> None:
-        pass
+        """Nothing to flush: the records are kept in memory."""
 
 
 class CountedKeys(KeySet):
