@@ -21,6 +21,14 @@ from touchstone.lag import LagReader
 from touchstone.stack import LocalStack
 
 log = logging.getLogger(__name__)
+# The services whose records reach each one (journey reads contacts'; loyalty and notify read
+# contacts', journey's and each other's)
+UPSTREAM = {
+    "contacts": (),
+    "journey": ("contacts",),
+    "loyalty": ("contacts", "journey", "notify"),
+    "notify": ("contacts", "journey", "loyalty"),
+}
 UNDER_WAY_S = 60.0  # the first harm strikes once contacts has handled some of the backlog, or
 # after this long at the latest
 
@@ -36,15 +44,16 @@ class Harm:
     in_flight: list[int] = field(default_factory=list)  # records not yet handled, at each strike
 
     def strike(self, service: str = "") -> None:
-        """Note the records still in flight: the harmed service's, or every service's when the
-        harm is to what they share (a reading the broker did not answer is read again, for up
-        to a few seconds; then what is known)."""
+        """Note the records still in flight for the harmed service: its own and those of the
+        services upstream of it, which will reach it (a service that keeps up with its input
+        often has none of its own for a moment); every service's when the harm is to what they
+        share. A reading the broker did not answer is read again, for up to a few seconds."""
         deadline = time.monotonic() + 3.0
         lags = self.lags.read()
         while None in lags.values() and time.monotonic() < deadline:
             lags = self.lags.read()
-        harmed = [lags.get(service)] if service else list(lags.values())
-        self.in_flight.append(sum(v or 0 for v in harmed))
+        feeding = {service, *UPSTREAM.get(service, ())} if service else set(lags)
+        self.in_flight.append(sum(lags.get(name) or 0 for name in feeding))
 
     def wait(self, seconds: float) -> None:
         self.stop.wait(seconds)
