@@ -214,6 +214,7 @@ def cmd_faults(args: argparse.Namespace, settings: Settings) -> int:
         outage_s=args.outage_seconds,
         overload_per_s=args.overload_rate,
         overload_s=args.overload_seconds,
+        matrix=not args.overload_only,
     )
     verdicts = run_matrix(settings, plan)
     return 0 if all(v.passed for v in verdicts) else 1
@@ -270,6 +271,9 @@ def parser() -> argparse.ArgumentParser:
     faults.add_argument("--overload-rate", type=float, default=2_000.0, help="touchpoints/s")
     faults.add_argument(
         "--overload-seconds", type=float, default=180.0, help="0 leaves the overload row out"
+    )
+    faults.add_argument(
+        "--overload-only", action="store_true", help="the overload row and its reference alone"
     )
     faults.set_defaults(func=cmd_faults)
     queries = sub.add_parser("bench-queries", help=cmd_bench_queries.__doc__)

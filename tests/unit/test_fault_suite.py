@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -16,6 +17,7 @@ from contacts.domain import DEFAULT_INGEST_POLICY
 from touchstone.common.embedded import free_port
 from touchstone.common.topics import PROTOBUF
 from touchstone.faults.injections import fault_free
+from touchstone.faults.matrix import Plan, planned
 from touchstone.faults.outcome import Snapshot, compare
 from touchstone.faults.proxy import TcpProxy
 from touchstone.faults.workloads import (
@@ -173,3 +175,14 @@ def test_a_row_whose_harm_failed_or_struck_nothing_in_flight_does_not_pass() -> 
     assert not verdict(killed("journey"), []).passed  # never struck
     assert not verdict(killed("journey"), [120], "RuntimeError: no Postgres").passed
     assert verdict(fault_free, []).passed
+
+
+def test_each_row_is_judged_against_its_own_reference_and_the_overload_can_run_alone() -> None:
+    small = Plan(events=50, overload_per_s=10.0, overload_s=3.0)
+    (reference, judged_rows), (backlog, [loaded]) = planned(small)
+    assert reference.inject is fault_free and len(judged_rows) == 7 + len(small.services)
+    assert judged_rows[0].workload == reference.workload  # the same touchpoints, seed and all
+    assert backlog.workload == loaded.workload and len(loaded.workload.records) == 30
+    assert backlog.offered_per_s is None and loaded.offered_per_s == 10.0
+    assert planned(replace(small, matrix=False)) == [(backlog, [loaded])]
+    assert [ref for ref, _ in planned(replace(small, overload_s=0))] == [reference]

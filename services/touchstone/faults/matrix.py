@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import shutil
 from collections.abc import Callable
@@ -31,6 +32,7 @@ class Plan:
     malformed: float = 0.01
     overload_per_s: float = 2_000.0  # above what the four services handle end to end
     overload_s: float = 180.0  # offered this long (the issue: 3 minutes); 0: no row
+    matrix: bool = True  # False: the overload row alone (it takes longest)
     timeout_s: float = 1_800.0  # per row, to settle
     quiet_s: float = QUIET_S  # settled: nothing changed for this long
     services: tuple[str, ...] = SERVICES  # whose kill -9 rows run
@@ -59,6 +61,18 @@ def overload(plan: Plan) -> Row:
     return Row(f"overload {plan.overload_s:.0f} s", load, offered_per_s=plan.overload_per_s)
 
 
+def planned(plan: Plan) -> list[tuple[Row, list[Row]]]:
+    """Each fault-free reference with the rows judged against it."""
+    groups: list[tuple[Row, list[Row]]] = []
+    if plan.matrix:
+        groups.append((Row("none (reference)", simulated(plan.seed, plan.events)), rows(plan)))
+    if plan.overload_s > 0:
+        loaded = overload(plan)
+        backlog = replace(loaded, fault="none (overload's reference)", offered_per_s=None)
+        groups.append((backlog, [loaded]))
+    return groups
+
+
 def run_matrix(settings: Settings, plan: Plan, say: Callable[[str], None] = print) -> list[Verdict]:
     """Every row against its fault-free reference: each row's line printed as it finishes, then
     the table."""
@@ -75,18 +89,11 @@ def run_matrix(settings: Settings, plan: Plan, say: Callable[[str], None] = prin
         return observed
 
     verdicts: list[Verdict] = []
-
-    def judge(reference: Observed, row: Row, n: int) -> None:
-        verdicts.append(judged(reference, run(row, n)))
-        say("    " + table(verdicts[-1:]).splitlines()[2])  # kept if a later row never ends
-
-    reference = run(Row("none (reference)", simulated(plan.seed, plan.events)), 0)
-    for n, row in enumerate(rows(plan), 1):
-        judge(reference, row, n)
-    if plan.overload_s > 0:
-        loaded = overload(plan)
-        backlog = replace(loaded, fault="none (overload's reference)", offered_per_s=None)
-        overload_reference = run(backlog, len(verdicts) + 1)
-        judge(overload_reference, loaded, len(verdicts) + 2)
+    numbers = itertools.count()  # each run's state directory and printed number
+    for reference_row, judged_rows in planned(plan):
+        reference = run(reference_row, next(numbers))
+        for row in judged_rows:
+            verdicts.append(judged(reference, run(row, next(numbers))))
+            say("    " + table(verdicts[-1:]).splitlines()[2])  # kept if a later row never ends
     say(table(verdicts))
     return verdicts
