@@ -150,6 +150,9 @@ def test_plaintext_postgres_beyond_this_machine_is_refused_before_it_is_connecte
     [
         ("postgresql://touchstone@db.internal/touchstone?sslmode=prefer", {}),  # falls back
         ("host=db.internal dbname=touchstone sslmode=require", {}),  # encrypted, unverified
+        # a root certificate libpq cannot read is skipped under require: unverified too
+        ("host=db.internal dbname=touchstone sslmode=require sslrootcert=/nonexistent/ca.pem", {}),
+        ("postgresql://db.internal/touchstone", {"PGSSLMODE": "require", "PGSSLROOTCERT": "/no"}),
         ("host=/var/run/postgresql,db.internal dbname=touchstone", {}),  # one host is remote
         ("host=localhost hostaddr=203.0.113.5 dbname=touchstone", {}),  # libpq goes to hostaddr
         ("postgresql:///touchstone", {"PGHOST": "db.internal"}),  # libpq fills the host in
@@ -165,11 +168,11 @@ def test_postgres_that_libpq_would_reach_in_clear_or_unverified_is_refused(
         database_conninfo(Settings(database_url=url), environ=environ)
 
 
-def test_libpqs_own_variables_may_turn_verification_on() -> None:
+def test_libpqs_own_variables_may_turn_verification_on(pki: Pki) -> None:
     settings = Settings(database_url="postgresql://touchstone@db.internal/touchstone")
     assert database_conninfo(settings, environ={"PGSSLMODE": "verify-full"})
     assert database_conninfo(
-        settings, environ={"PGSSLMODE": "require", "PGSSLROOTCERT": "/etc/ssl/pg-ca.pem"}
+        settings, environ={"PGSSLMODE": "require", "PGSSLROOTCERT": str(pki.ca)}
     )
 
 
@@ -186,10 +189,15 @@ def _conninfo(url: str) -> str:
         "postgresql:///touchstone",
         "postgresql://touchstone@db.internal/touchstone?sslmode=verify-full",
         "host=db.internal dbname=touchstone sslmode=verify-ca",
-        "host=db.internal dbname=touchstone sslmode=require sslrootcert=/etc/ssl/pg-ca.pem",
+        "host=db.internal dbname=touchstone sslmode=require sslrootcert=system",
     ],
 )
 def test_postgres_on_this_machine_or_verified_is_allowed(url: str) -> None:
+    assert _conninfo(url) == url
+
+
+def test_require_with_a_root_certificate_libpq_can_read_is_verified(pki: Pki) -> None:
+    url = f"host=db.internal dbname=touchstone sslmode=require sslrootcert={pki.ca}"
     assert _conninfo(url) == url
 
 

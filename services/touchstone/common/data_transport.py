@@ -77,8 +77,10 @@ def _verified_or_local(conninfo: str, environ: Mapping[str, str]) -> bool:
         return str(params.get(name) or environ.get(variable) or "")
 
     sslmode = setting("sslmode", "PGSSLMODE")
-    if sslmode in VERIFIED or (sslmode == "require" and setting("sslrootcert", "PGSSLROOTCERT")):
-        return True  # libpq verifies the server: require with a root certificate is verify-ca
+    if sslmode in VERIFIED:
+        return True  # libpq verifies the server, or fails to connect when it cannot
+    if sslmode == "require" and _readable_root(setting("sslrootcert", "PGSSLROOTCERT")):
+        return True  # require with a root certificate libpq can read is verify-ca
     if setting("service", "PGSERVICE"):
         return False  # the host is in a service file: it may be anywhere
     hosts = [h for h in setting("host", "PGHOST").split(",") if h]
@@ -86,3 +88,18 @@ def _verified_or_local(conninfo: str, environ: Mapping[str, str]) -> bool:
     return all(h.startswith("/") or is_loopback(h) for h in hosts) and all(
         is_loopback(a) for a in addresses
     )
+
+
+def _readable_root(sslrootcert: str) -> bool:
+    """Whether libpq will check the server against this root certificate. Under sslmode=require
+    a root certificate it cannot read is skipped without a word: the server goes unverified.
+    `system` (libpq 16+) is the system's CAs, with verify-full."""
+    if sslrootcert == "system":
+        return True
+    if not sslrootcert:
+        return False
+    try:
+        with open(sslrootcert, "rb") as file:
+            return bool(file.read(1))
+    except OSError:
+        return False
