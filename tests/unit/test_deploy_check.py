@@ -89,11 +89,6 @@ def test_container_policy_breakages_are_named(
         "              value: postgresql://touchstone:hunter2@db/touchstone\n",
     )
     edit(base / "kustomization.yaml", "  - name: touchstone/notify\n    newTag: 0.1.0\n", "")
-    edit(
-        base / "notify.yaml",
-        "            grpc:\n              port: 50054\n            periodSeconds: 10",
-        ("            tcpSocket:\n              port: 50054\n            periodSeconds: 10"),
-    )
 
     status, lines = run(tree, capsys)
 
@@ -112,11 +107,26 @@ def test_container_policy_breakages_are_named(
             f"{overlay}: Deployment/notify: container notify: image 'touchstone/notify' must have "
             "a pinned tag, not latest"
         ) in lines
-        assert (
-            f"{overlay}: Deployment/notify: container notify: readinessProbe must be a native "
-            "grpc: probe"
-        ) in lines
     assert lines[-1] == f"deploy-check: {len(lines) - 1} problem(s)"
+
+
+def test_a_probe_that_is_not_native_grpc_is_named(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(
+        tree / "deploy/k8s/base/notify.yaml",
+        "            grpc:\n              port: 50054\n            periodSeconds: 10",
+        ("            tcpSocket:\n              port: 50054\n            periodSeconds: 10"),
+    )
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert (
+        "dev: Deployment/notify: container notify: readinessProbe must be a native grpc: probe"
+    ) in lines
+    # prod points each gRPC probe at the health port (grpc-tls-patch.yaml): there is none to point
+    assert any(line.startswith("prod: kubectl kustomize failed") for line in lines), lines
 
 
 def test_topic_breakages_are_named(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -317,4 +327,102 @@ def test_a_wildcard_writer_or_a_service_writing_another_services_topics_fails(
     assert (
         "prod: Deployment/loyalty: its Kafka password must come from secret touchstone-notify "
         "(the user's own)"
+    ) in lines
+
+
+def test_plaintext_grpc_in_production_fails(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prod = tree / "deploy/k8s/overlays/prod"
+    edit(prod / "kustomization.yaml", "TOUCHSTONE_GRPC_PLAINTEXT=0", "TOUCHSTONE_GRPC_PLAINTEXT=1")
+    edit(  # journey's certificate no longer names it
+        prod / "grpc-tls.yaml",
+        "    - journey\n    - journey.touchstone\n",
+        "    - journey.touchstone\n",
+    )
+    edit(  # loyalty serves a certificate from a secret no Certificate issues
+        prod / "kustomization.yaml", "secretName: loyalty-grpc-tls", "secretName: loyalty-own-tls"
+    )
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    for service in ("contacts", "journey", "loyalty", "notify"):
+        assert (
+            f"prod: Deployment/{service}: TOUCHSTONE_GRPC_PLAINTEXT is on: production gRPC must "
+            "be TLS (grpc-tls.yaml)"
+        ) in lines
+    assert (
+        "prod: Deployment/journey: Certificate/journey-grpc does not name 'journey' in its "
+        "dnsNames" in lines
+    )
+    assert (
+        "prod: Deployment/loyalty: TOUCHSTONE_GRPC_TLS_CERT=/etc/touchstone/grpc-tls/tls.crt is "
+        "not from a Secret a cert-manager Certificate of this overlay issues"
+    ) in lines
+    assert lines[-1] == "deploy-check: 6 problem(s)", lines
+
+
+def test_a_production_overlay_without_its_tls_patch_or_a_network_policy_fails(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prod = tree / "deploy/k8s/overlays/prod"
+    edit(  # no TLS patch: every service plaintext, probing the TLS port
+        prod / "kustomization.yaml",
+        "  - path: grpc-tls-patch.yaml\n    target:\n      kind: Deployment\n"
+        "      labelSelector: app.kubernetes.io/component=service\n",
+        "",
+    )
+    policies = (prod / "network-policies.yaml").read_text().split("\n---\n")
+    kept = [p for p in policies if "name: touchstone-deny-all" not in p]  # nothing shut
+    kept = [
+        p.replace(
+            "    - from:\n        - namespaceSelector:\n            matchLabels:\n"
+            "              kubernetes.io/metadata.name: monitoring\n"
+            "          podSelector:\n            matchLabels:\n"
+            "              app.kubernetes.io/name: prometheus\n      ports:",
+            "    - ports:",
+        )
+        for p in kept
+    ]  # /metrics open to any pod
+    (prod / "network-policies.yaml").write_text("\n---\n".join(kept))
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert (
+        "prod: Deployment/notify: gRPC in plaintext: TOUCHSTONE_GRPC_TLS_CERT and "
+        "TOUCHSTONE_GRPC_TLS_KEY must be set"
+    ) in lines
+    assert any(
+        line.startswith("prod: Deployment/notify: probes ask ports ['50054']") for line in lines
+    ), lines
+    assert (
+        "prod: NetworkPolicy/metrics-from-prometheus: ingress rule 1 admits every pod to metrics: "
+        "name its peers"
+    ) in lines
+    for workload in ("Deployment/contacts", "Job/touchstone-init"):
+        assert (
+            f"prod: {workload}: no NetworkPolicy shuts it (policyTypes Ingress and Egress, "
+            "no rules)"
+        ) in lines
+
+
+def test_an_overlay_is_held_to_production_rules_unless_it_says_it_is_for_development(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(
+        tree / "deploy/k8s/overlays/dev/namespace.yaml",
+        "touchstone.io/environment: development",
+        "touchstone.io/environment: staging",
+    )
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert (
+        "dev: Deployment/journey: TOUCHSTONE_GRPC_PLAINTEXT is on: production gRPC must be TLS "
+        "(grpc-tls.yaml)"
+    ) in lines
+    assert (
+        "dev: Deployment/journey: no NetworkPolicy lets it out: it cannot reach Kafka, Postgres "
+        "or DNS"
     ) in lines

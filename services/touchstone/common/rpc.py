@@ -262,3 +262,16 @@ async def start_server(
         await health_servicer.set(name, status)
     log.info("gRPC listening on %s: %s", address, ", ".join(names))
     return server, health_servicer
+
+
+async def start_health_server(address: str, health_servicer: health.aio.HealthServicer) -> Any:
+    """A plaintext server that answers grpc.health.v1 alone, from the service's own health
+    servicer: for probes that cannot speak TLS (Kubernetes' gRPC probes) in front of a server
+    that speaks nothing else. It tells whether the service is ready, and nothing more."""
+    server = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    if server.add_insecure_port(address) == 0:
+        raise OSError(f"cannot listen on {address}: is the port taken?")
+    await server.start()
+    log.info("gRPC health alone, in plaintext, on %s", address)
+    return server

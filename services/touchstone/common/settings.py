@@ -89,6 +89,8 @@ class Settings:
     grpc_tls_client_cert: Path | None = None  # clients: their certificate for mTLS ...
     grpc_tls_client_key: Path | None = None  # ... and key
     grpc_plaintext: bool = False  # allow plaintext beyond loopback (a service mesh encrypts)
+    grpc_health_port: int = 0  # on grpc_host, plaintext grpc.health.v1 alone for probes that
+    # cannot speak TLS (Kubernetes' gRPC probes; one service per pod); 0: none
     rate_ingest_per_s: float = 500.0  # ingest calls a second per caller (0: unlimited)
     rate_calls_per_s: float = 100.0  # every other call, a second per caller (0: unlimited)
     max_streams: int = 16  # streams (server or client) one caller may hold open (0: unlimited)
@@ -227,6 +229,7 @@ class Settings:
             grpc_tls_client_cert=read.path("TOUCHSTONE_GRPC_TLS_CLIENT_CERT"),
             grpc_tls_client_key=read.path("TOUCHSTONE_GRPC_TLS_CLIENT_KEY"),
             grpc_plaintext=read.flag("TOUCHSTONE_GRPC_PLAINTEXT", False),
+            grpc_health_port=read.integer("TOUCHSTONE_GRPC_HEALTH_PORT", 0, high=65_535),
             rate_ingest_per_s=read.number("TOUCHSTONE_RATE_INGEST", base.rate_ingest_per_s),
             rate_calls_per_s=read.number("TOUCHSTONE_RATE_CALLS", base.rate_calls_per_s),
             max_streams=read.integer("TOUCHSTONE_MAX_STREAMS", base.max_streams),
@@ -286,6 +289,7 @@ class Settings:
         if self.auth_signing_key is not None:
             env["TOUCHSTONE_AUTH_SIGNING_KEY"] = str(self.auth_signing_key)
         env["TOUCHSTONE_GRPC_PLAINTEXT"] = "1" if self.grpc_plaintext else "0"
+        env["TOUCHSTONE_GRPC_HEALTH_PORT"] = str(self.grpc_health_port)
         env["TOUCHSTONE_RATE_INGEST"] = str(self.rate_ingest_per_s)
         env["TOUCHSTONE_RATE_CALLS"] = str(self.rate_calls_per_s)
         env["TOUCHSTONE_MAX_STREAMS"] = str(self.max_streams)

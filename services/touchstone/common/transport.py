@@ -6,13 +6,18 @@ operator says a service mesh encrypts the traffic (TOUCHSTONE_GRPC_PLAINTEXT=1).
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 
 from touchstone.common.hosts import is_loopback
 from touchstone.common.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class PlaintextRefused(ValueError):
@@ -28,12 +33,55 @@ class ServerTls:
     client_ca: Path | None = None  # given: mutual TLS, a client without a certificate is refused
 
     def credentials(self) -> grpc.ServerCredentials:
-        """The gRPC server credentials."""
-        return grpc.ssl_server_credentials(
-            [(self.key.read_bytes(), self.cert.read_bytes())],
-            root_certificates=self.client_ca.read_bytes() if self.client_ca else None,
-            require_client_auth=self.client_ca is not None,
+        """The gRPC server credentials. A renewed certificate (cert-manager rewrites the files
+        before the old one expires) is taken up by the next connection, without a restart."""
+        files = CertificateFiles(self)
+        return grpc.dynamic_ssl_server_credentials(
+            files.configuration(),
+            files.renewed,
+            require_client_authentication=self.client_ca is not None,
         )
+
+
+class CertificateFiles:
+    """A server's certificate files, read again when they change. gRPC asks `renewed` as each
+    connection arrives; the files are looked at at most once every `every_s`."""
+
+    def __init__(self, tls: ServerTls, every_s: float = 1.0) -> None:
+        self.tls = tls
+        self.every_s = every_s
+        self._looked_at = time.monotonic()
+        self._seen = self._stamp()
+
+    def configuration(self) -> Any:
+        """The certificate configuration the files hold now."""
+        tls = self.tls
+        return grpc.ssl_server_certificate_configuration(
+            [(tls.key.read_bytes(), tls.cert.read_bytes())],
+            root_certificates=tls.client_ca.read_bytes() if tls.client_ca else None,
+        )
+
+    def renewed(self) -> Any:
+        """The new configuration if the files changed since they were last read, else None."""
+        now = time.monotonic()
+        if now - self._looked_at < self.every_s:
+            return None
+        self._looked_at = now
+        try:
+            stamp = self._stamp()
+            if stamp == self._seen:
+                return None
+            configuration = self.configuration()
+        except OSError as error:  # mid-rewrite, or gone: keep serving the certificate we have
+            log.warning("gRPC certificate files not read again (%s); keeping the current", error)
+            return None
+        self._seen = stamp
+        log.info("gRPC certificate files changed: new connections get the renewed certificate")
+        return configuration
+
+    def _stamp(self) -> tuple[tuple[int, int], ...]:
+        paths = [self.tls.cert, self.tls.key, *([self.tls.client_ca] if self.tls.client_ca else [])]
+        return tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
 
 
 def server_tls(settings: Settings, host: str) -> ServerTls | None:

@@ -40,7 +40,13 @@ from touchstone.common.readiness import (
     database_check,
     partitions_check,
 )
-from touchstone.common.rpc import NOT_SERVING, SERVING, ServiceBinding, start_server
+from touchstone.common.rpc import (
+    NOT_SERVING,
+    SERVING,
+    ServiceBinding,
+    start_health_server,
+    start_server,
+)
 from touchstone.common.settings import Settings
 from touchstone.common.topics import AUDIT, CONTACTS_PROFILES
 from touchstone.common.transport import PlaintextRefused, ServerTls, server_tls
@@ -134,9 +140,12 @@ class GrpcService(mode.Service):
         interceptors: list[grpc.aio.ServerInterceptor],
         tls: ServerTls | None,
         max_request_bytes: int,
+        health_address: str | None = None,
         **kwargs: Any,
     ) -> None:
         self.tls = tls
+        self.health_address = health_address  # plaintext health alone (rpc.start_health_server)
+        self._health_server: Any = None
         self.max_request_bytes = max_request_bytes
         self.address = address
         self.bindings = bindings
@@ -155,6 +164,8 @@ class GrpcService(mode.Service):
             self.max_request_bytes,
             ready=False,  # until the readiness watch has checked
         )
+        if self.health_address is not None:
+            self._health_server = await start_health_server(self.health_address, self._health)
 
     async def set_ready(self, ready: bool) -> None:
         """SERVING or NOT_SERVING for the whole server and each service it binds."""
@@ -169,6 +180,8 @@ class GrpcService(mode.Service):
             await self._health.enter_graceful_shutdown()
         if self._server is not None:
             await self._server.stop(grace=2)
+        if self._health_server is not None:
+            await self._health_server.stop(grace=None)
         for interceptor in self.interceptors:
             if isinstance(interceptor, Authenticate):
                 await interceptor.close()
@@ -238,6 +251,7 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
         authentication(settings, spec.name),
         transport_security(settings, spec.name),
         settings.max_request_bytes,
+        f"{settings.grpc_host}:{settings.grpc_health_port}" if settings.grpc_health_port else None,
     )
     loglevel = settings.log_level.upper()
     extra: list[mode.Service] = []

@@ -1,0 +1,158 @@
+"""What deploy-check asks of a production overlay (check_manifests.py runs it): gRPC over TLS with
+a certificate from cert-manager, and NetworkPolicies that let each workload do its job and no
+more.
+
+Every overlay is production unless its Namespace is labelled touchstone.io/environment:
+development (overlays/dev): a new overlay is held to these rules until it says otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from manifest_policy import WORKLOADS, Doc, env_of, name_of, pod_spec
+
+from touchstone.common.env_reader import EnvReader, SettingError
+
+ENVIRONMENT_LABEL = "touchstone.io/environment"
+DEVELOPMENT = "development"
+
+
+def is_production(docs: list[Doc]) -> bool:
+    """Whether the overlay is held to production rules: no Namespace of it says development."""
+    return not any(
+        d["kind"] == "Namespace"
+        and d["metadata"].get("labels", {}).get(ENVIRONMENT_LABEL) == DEVELOPMENT
+        for d in docs
+    )
+
+
+def grpc_tls_problems(docs: list[Doc]) -> list[str]:
+    """Each service serves gRPC over TLS with its own cert-manager certificate for its Service's
+    name, and its probes ask the plaintext health-only port (native gRPC probes cannot do TLS)."""
+    certificates = {
+        d["spec"].get("secretName"): d for d in docs if d["kind"] == "Certificate" and "spec" in d
+    }
+    problems = []
+    for doc in docs:
+        if doc["kind"] == "Deployment":
+            problems += [
+                f"{name_of(doc)}: {p}" for p in _service_tls_problems(doc, docs, certificates)
+            ]
+    return problems
+
+
+def _service_tls_problems(doc: Doc, docs: list[Doc], certificates: dict[str, Doc]) -> Iterator[str]:
+    container = pod_spec(doc).get("containers", [{}])[0]
+    env = {k: v for k, v in env_of(doc, container, docs).items() if isinstance(v, str)}
+    try:
+        plaintext = EnvReader(env).flag("TOUCHSTONE_GRPC_PLAINTEXT", False)
+        health_port = EnvReader(env).integer("TOUCHSTONE_GRPC_HEALTH_PORT", 0, high=65_535)
+    except SettingError as refused:
+        yield str(refused)
+        return
+    if plaintext:
+        yield "TOUCHSTONE_GRPC_PLAINTEXT is on: production gRPC must be TLS (grpc-tls.yaml)"
+    cert = env.get("TOUCHSTONE_GRPC_TLS_CERT")
+    if not cert or not env.get("TOUCHSTONE_GRPC_TLS_KEY"):
+        yield "gRPC in plaintext: TOUCHSTONE_GRPC_TLS_CERT and TOUCHSTONE_GRPC_TLS_KEY must be set"
+    else:
+        yield from _certificate_problems(doc, container, cert, certificates)
+    probes = {p: container.get(p, {}).get("grpc", {}).get("port") for p in PROBES}
+    if any(port != health_port for port in probes.values()) or not health_port:
+        asked = sorted(set(map(str, probes.values())))
+        yield (
+            f"probes ask ports {asked}, but a TLS server answers Kubernetes' gRPC probes only "
+            f"on TOUCHSTONE_GRPC_HEALTH_PORT ({health_port or 'unset'})"
+        )
+
+
+PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+
+
+def _certificate_problems(
+    doc: Doc, container: Doc, cert_path: str, certificates: dict[str, Doc]
+) -> Iterator[str]:
+    """The certificate file comes from a Secret a cert-manager Certificate of this overlay
+    issues, for the name clients use: the service's."""
+    mounts = {m["name"]: m["mountPath"].rstrip("/") for m in container.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod_spec(doc).get("volumes", [])}
+    secret = next(
+        (
+            volumes.get(name, {}).get("secret", {}).get("secretName")
+            for name, path in mounts.items()
+            if cert_path.startswith(path + "/")
+        ),
+        None,
+    )
+    certificate = certificates.get(str(secret))
+    if secret is None or certificate is None:
+        yield (
+            f"TOUCHSTONE_GRPC_TLS_CERT={cert_path} is not from a Secret a cert-manager "
+            "Certificate of this overlay issues"
+        )
+        return
+    service = doc["metadata"]["name"]
+    if service not in certificate["spec"].get("dnsNames", []):
+        yield f"{name_of(certificate)} does not name {service!r} in its dnsNames"
+
+
+def network_policy_problems(docs: list[Doc]) -> list[str]:
+    """Every workload is shut by a deny-all NetworkPolicy (in and out) and let out by another;
+    each service's gRPC port is open to some named peers; no rule lets every pod in."""
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    problems = [
+        f"{name_of(p)}: ingress rule {i} admits every pod to {_ports(rule)}: name its peers"
+        for p in policies
+        for i, rule in enumerate(p.get("spec", {}).get("ingress") or [], 1)
+        if not rule.get("from")
+    ]
+    for doc in docs:
+        if doc["kind"] in WORKLOADS:
+            problems += [f"{name_of(doc)}: {p}" for p in _workload_policy_problems(doc, policies)]
+    return problems
+
+
+def _workload_policy_problems(doc: Doc, policies: list[Doc]) -> Iterator[str]:
+    labels = doc.get("spec", {}).get("template", {}).get("metadata", {}).get("labels", {})
+    mine = [p for p in policies if _selects(p["spec"].get("podSelector", {}), labels)]
+    shut = [p for p in mine if _denies_all(p)]
+    if not shut:
+        yield "no NetworkPolicy shuts it (policyTypes Ingress and Egress, no rules)"
+    if not any(p["spec"].get("egress") for p in mine):
+        yield "no NetworkPolicy lets it out: it cannot reach Kafka, Postgres or DNS"
+    if doc["kind"] == "Deployment" and not any(
+        "grpc" in _ports(rule) for p in mine for rule in p["spec"].get("ingress") or []
+    ):
+        yield "no NetworkPolicy lets clients reach its gRPC port"
+
+
+def _denies_all(policy: Doc) -> bool:
+    spec = policy["spec"]
+    types = set(spec.get("policyTypes", []))
+    return {"Ingress", "Egress"} <= types and not spec.get("ingress") and not spec.get("egress")
+
+
+def _ports(rule: Doc) -> str:
+    """The ports a rule opens, as text ('every port' when it names none)."""
+    ports = [str(p.get("port")) for p in rule.get("ports") or []]
+    return ", ".join(ports) if ports else "every port"
+
+
+def _selects(selector: Doc, labels: dict[str, Any]) -> bool:
+    """Whether a label selector picks pods with these labels (matchLabels and the
+    matchExpressions operators In, NotIn, Exists, DoesNotExist)."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values")
+        present, value = key in labels, labels.get(key)
+        if not {
+            "In": present and value in (values or []),
+            "NotIn": not present or value not in (values or []),
+            "Exists": present,
+            "DoesNotExist": not present,
+        }.get(operator, False):
+            return False
+    return True
