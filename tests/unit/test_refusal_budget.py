@@ -15,7 +15,11 @@ import pytest
 from contacts.api import ContactsApi
 from tests.memory_stores import MemoryContactsStore
 from touchstone.common.auth import KeySet, Principal
-from touchstone.common.auth_interceptor import UNAUTHENTICATED_PER_S, Authenticate
+from touchstone.common.auth_interceptor import (
+    SIGNATURE_CHECKS_PER_S,
+    UNAUTHENTICATED_PER_S,
+    Authenticate,
+)
 from touchstone.common.call_audit import (
     REFUSALS_AUDITED_PER_S,
     UNAUTHENTICATED_AUDITED_PER_S,
@@ -157,3 +161,32 @@ def test_fifty_connections_from_one_address_cannot_flood_the_audit_topic(tmp_pat
     assert key_set.checked == failures  # the rest refused unread
     assert len(trail.records) == int(2 * REFUSALS_AUDITED_PER_S)  # not 500
     assert {r.outcome for r in trail.records} == {"UNAUTHENTICATED"}
+
+
+def test_forged_tokens_from_many_addresses_buy_only_so_many_signature_checks(
+    tmp_path: Path,
+) -> None:
+    keys = DevKeys(tmp_path / "keys").create()
+    key_set = CountedKeys(KeySet.from_file(keys.jwks, issuer="touchstone", audience="touchstone"))
+    guard = Authenticate(key_set)
+    frozen(guard.unauthenticated)
+    frozen(guard.signature_checks)
+    good = mint(keys.signing_key, subject="till-1", roles=["producer"], issuer="touchstone",
+                audience="touchstone")  # fmt: skip
+
+    def details(token: str) -> Any:
+        return SimpleNamespace(
+            method="/touchstone.contacts.v1.ContactsService/Ingest",
+            invocation_metadata=(("authorization", f"Bearer {token}"),),
+        )
+
+    assert isinstance(guard.judge(details(good), "ipv4:10.0.0.1:1"), Principal)
+    # a botnet: one forged token from each of 2,000 addresses, each within its own budget
+    peers = [f"ipv4:10.1.{n // 250}.{n % 250}:9" for n in range(2_000)]
+    verdicts = [guard.judge(details(f"forged.{n}.x"), peer) for n, peer in enumerate(peers)]
+    checks = int(2 * SIGNATURE_CHECKS_PER_S)  # the burst, then nothing while the clock stands
+    assert key_set.checked == checks  # the good token spent one of the burst
+    codes = [v.code for v in verdicts]  # type: ignore[union-attr]
+    assert codes.count(grpc.StatusCode.UNAUTHENTICATED) == checks - 1
+    assert codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED) == 2_000 - (checks - 1)
+    assert isinstance(guard.judge(details(good), "ipv4:10.0.0.2:1"), Principal)  # known: no check

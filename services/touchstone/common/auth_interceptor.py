@@ -36,6 +36,13 @@ BEARER = "bearer "
 # (no signature checked: a flood of forged tokens costs the server nothing). Assumption, not from
 # the domain: a client whose token expired finds out on its first call, not its twentieth.
 UNAUTHENTICATED_PER_S = 10.0
+# Signatures checked a second for tokens not verified before, across every address together:
+# forged tokens from many addresses cannot buy more CPU than this. Assumption, not from the
+# domain: a check (PyJWT, EdDSA, every claim) took 0.37 ms on a busy 2-core machine, so 200/s is
+# under 8% of a core; a fresh worker whose 1,000 callers all reconnect has checked them all in
+# about 3 s (400 at once, then 200/s), and tokens checked before never wait.
+SIGNATURE_CHECKS_PER_S = 200.0
+EVERY_ADDRESS = "*"
 
 _caller: ContextVar[Principal | None] = ContextVar("touchstone_caller", default=None)
 
@@ -96,6 +103,7 @@ class Authenticate(grpc.aio.ServerInterceptor):
         self.max_call_s = max_call_s
         self.refusal_budget = RefusalBudget()
         self.unauthenticated = CallerLimits({CALLS: UNAUTHENTICATED_PER_S}, 0)
+        self.signature_checks = CallerLimits({CALLS: SIGNATURE_CHECKS_PER_S}, 0)
 
     async def intercept_service(
         self,
@@ -124,7 +132,8 @@ class Authenticate(grpc.aio.ServerInterceptor):
     def judge(self, details: grpc.HandlerCallDetails, peer: str = "") -> Verdict:
         """The caller, or why the call is refused. A token verified before goes through at once;
         any other is checked only while its address has not sent too many bad ones (callers
-        behind one proxy share an address: a bad client there slows only new tokens)."""
+        behind one proxy share an address: a bad client there slows only new tokens), and while
+        the server checks fewer than SIGNATURE_CHECKS_PER_S from all addresses together."""
         address = peer_address(peer)
         try:
             token = bearer_token(details.invocation_metadata)
@@ -135,6 +144,11 @@ class Authenticate(grpc.aio.ServerInterceptor):
                         grpc.StatusCode.RESOURCE_EXHAUSTED,
                         f"too many calls without a valid token from {address}; "
                         f"retry in {pause:.2f}s",
+                    )
+                if pause := self.signature_checks.wait_s(EVERY_ADDRESS, CALLS):
+                    return Refused(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        f"too many new tokens to check just now; retry in {pause:.2f}s",
                     )
                 caller = self.keys.verify(token)
         except Unauthenticated as refused:
