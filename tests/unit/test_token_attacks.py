@@ -162,3 +162,11 @@ def test_a_shared_secret_or_a_key_without_an_id_is_not_a_key_set(tmp_path: Path)
     del public["kid"]
     with pytest.raises(ValueError, match="needs a key id"):
         KeySet({"keys": [public]}, issuer=ISSUER, audience=AUDIENCE)
+
+
+def test_a_refusal_quotes_what_the_caller_chose_only_briefly(key_set: KeySet) -> None:
+    long_kid = "x" * 5_000 + "\n2026-12-05 INFO admin logged in"  # a forged log line, too
+    crafted = f"{b64({'alg': 'EdDSA', 'kid': long_kid})}.{b64(claims())}.{b64(b'junk')}"
+    reason = refusal(key_set, crafted)
+    assert reason == f"signed by an unknown key (kid {repr(long_kid)[:39]}…)"
+    assert "\n" not in reason and len(reason) < 100

@@ -113,10 +113,10 @@ class KeySet:
         kid = header.get("kid")
         key = self.keys.get(kid) if isinstance(kid, str) else None
         if key is None:
-            raise Unauthenticated(f"signed by an unknown key (kid {header.get('kid')!r})")
+            raise Unauthenticated(f"signed by an unknown key (kid {shown(header.get('kid'))})")
         if header.get("alg") != key.algorithm_name:
             raise Unauthenticated(
-                f"the token's algorithm {header.get('alg')!r} is not its key's "
+                f"the token's algorithm {shown(header.get('alg'))} is not its key's "
                 f"({key.algorithm_name})"
             )
         try:
@@ -222,3 +222,13 @@ def principal_of(claims: dict[str, Any]) -> Principal:
     if not isinstance(subject, str) or not subject.strip():
         raise Unauthenticated("the token's sub claim must name the caller")
     return Principal(subject, roles, sites)
+
+
+SHOWN_CHARS = 40  # of a value the caller chose, in a refusal's reason (audited, logged)
+
+
+def shown(value: object) -> str:
+    """A value from the token's unverified header as a refusal quotes it: its repr, cut short,
+    so a caller cannot write what they like, at any length, into the audit trail and the logs."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
