@@ -113,7 +113,8 @@ class NotifyStore(CustomerLinks, Protocol):
 
     async def fold_contacts(self, changes: Sequence[ContactChange]) -> None:
         """Fold what profile events say about reaching customers, in order; an erased customer's
-        contact is dropped and they are remembered as erased."""
+        contact and staff's notes on their cases are dropped, and they are remembered as
+        erased."""
 
     async def weigh(
         self, values: Sequence[MomentValue], moment_ids: Sequence[str], policy: RecoveryPolicy
@@ -490,6 +491,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             if erased:
                 await conn.execute(ERASE_CONTACTS, {"ids": sorted(erased)})
                 await conn.execute(FORGET_HASHES, (sorted(erased),))
+                await conn.execute(FORGET_NOTES, {"ids": sorted(erased)})
             kept = [c for c in known.values() if c.customer_id not in erased]
             if kept:
                 params = columns(kept, [f for f in vars(kept[0]) if f != "channels"])
@@ -684,6 +686,15 @@ INSERT INTO notify.erased_customers SELECT unnest(%(ids)s::text[]) ON CONFLICT D
 
 # A hash of an address and a known text would let a guess of the address be confirmed.
 FORGET_HASHES = "UPDATE notify.deliveries SET content_hash = '' WHERE customer_id = ANY(%s)"
+# staff's free text on an erased customer's cases (it may say anything about them); who did what
+# and when stays: those are staff's records, not the customer's
+FORGET_NOTES = """
+WITH steps AS (
+    UPDATE notify.case_steps s SET note = '' FROM notify.cases c
+    WHERE s.case_id = c.case_id AND c.customer_id = ANY(%(ids)s) AND s.note <> ''
+)
+UPDATE notify.cases SET resolved_note = '' WHERE customer_id = ANY(%(ids)s) AND resolved_note <> ''
+"""
 TIMELINE = """
 SELECT occurred_at, 'lost_moment', 0, reason FROM notify.case_moments WHERE case_id = %(case_id)s
 UNION ALL
