@@ -160,7 +160,9 @@ def service_settings_problems(doc: Doc, docs: list[Doc]) -> Iterator[str]:
         files = {
             name: str(value)
             for name, value in env.items()
-            if name.endswith(FILE_SETTINGS) and name != "TOUCHSTONE_STATE_DIR"
+            if name.endswith(FILE_SETTINGS)
+            and name != "TOUCHSTONE_STATE_DIR"
+            and isinstance(value, str)  # a secretKeyRef holds the value itself, not a path
         }
         for name, path in files.items():
             if not any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounts):

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from contacts.identity_keys import DEVELOPMENT
 from touchstone.common.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from touchstone.common.kafka_admin import ensure_topics
 from touchstone.common.pg import create_scratch_database
@@ -86,6 +87,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
             kafka_bootstrap=bootstrap,
             database_url=database,
             embedded=False,
+            identity_keys=DEVELOPMENT,  # contacts needs a key ring beyond the embedded stack
             state_dir=tmp_path_factory.mktemp("state"),
             rebalance_timeout_s=2.0,
             batch_within_s=0.02,

@@ -58,7 +58,7 @@ def admit_touchpoint(
     if violations:
         return violations
     assert facts.occurred_at is not None  # validated
-    customer_id = resolve_customer_id(facts, owners)
+    customer_id = resolve_customer_id(facts, owners, policy.identity_keys)
     identity = None
     if facts.identity_kind:
         canonical = normalise_identity(facts.identity_kind, facts.identity_value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Mapping
@@ -11,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from contacts.identity_keys import DEVELOPMENT_KEYS, IdentityKeys
 from touchstone.common.calendar import Calendars
 from touchstone.common.ids import derived_id
 from touchstone.common.journey_maps import Stage
@@ -83,6 +83,7 @@ class IngestPolicy:
     # whose days a site lives by (its business calendar's zone); None: UTC days
     calendars: Calendars | None = None
     max_bytes: int = DEFAULT_MAX_TOUCHPOINT_BYTES  # a touchpoint's encoded size, at most
+    identity_keys: IdentityKeys = DEVELOPMENT_KEYS  # for provisional customer ids (settings')
 
     def local_day(self, site_id: str, at: datetime) -> date:
         """The site's own day at that time: a visit does not split at UTC midnight."""
@@ -288,7 +289,9 @@ def e164(phone: str, country_code: str = DEFAULT_COUNTRY_CODE) -> str:
 
 
 def resolve_customer_id(
-    facts: TouchpointFacts, owners: Mapping[tuple[str, str], str] | None = None
+    facts: TouchpointFacts,
+    owners: Mapping[tuple[str, str], str] | None,
+    keys: IdentityKeys,
 ) -> str:
     """Touchstone's customer id: the given one, the identity's owner, or one derived from it."""
     if facts.customer_id:
@@ -296,12 +299,13 @@ def resolve_customer_id(
     identity = (facts.identity_kind, normalise_identity(facts.identity_kind, facts.identity_value))
     if owners and identity in owners:
         return owners[identity]
-    return resolve_identity_id(*identity)
+    return resolve_identity_id(*identity, keys)
 
 
-def resolve_identity_id(kind: str, canonical_value: str) -> str:
-    """The provisional customer id of an identity nobody has claimed: stable, deterministic."""
-    return derived_id("customer", kind, canonical_value)
+def resolve_identity_id(kind: str, canonical_value: str, keys: IdentityKeys) -> str:
+    """The provisional customer id of an identity nobody has claimed: stable, deterministic,
+    and from a keyed hash of it, so the id gives the identity back to nobody without the key."""
+    return derived_id("customer", kind, keys.digest(kind, canonical_value).hex())
 
 
 def resolve_visit_id(
@@ -334,8 +338,3 @@ def printable(text: str, limit: int = 64) -> str:
     """Text safe to quote in a reason: control characters escaped, cut to a readable length."""
     escaped = CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
     return escaped if len(escaped) <= limit else escaped[:limit] + "…"
-
-
-def identity_sha256(kind: str, canonical_value: str) -> bytes:
-    """How an erased identity is remembered: a hash, never the value."""
-    return hashlib.sha256(f"{kind}:{canonical_value}".encode()).digest()

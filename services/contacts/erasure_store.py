@@ -10,7 +10,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from contacts.admission import names_customer
-from contacts.domain import identity_sha256
+from contacts.identity_keys import IdentityKeys
 from contacts.merge_store import lock_merges
 from contacts.profile_store import EventFor
 from contacts.store import SCHEMA
@@ -57,8 +57,16 @@ class ErasureStore(Protocol):
 LOCK_CUSTOMER = "SELECT 1 FROM contacts.customers WHERE customer_id = %s FOR UPDATE"
 SELECT_IDENTITIES = "SELECT kind, value FROM contacts.identities WHERE customer_id = %s"
 REMEMBER_ERASED = """
-INSERT INTO contacts.erased_identities (identity_sha256, customer_id)
-SELECT unnest(%(hashes)b::bytea[]), %(customer_id)s ON CONFLICT DO NOTHING
+INSERT INTO contacts.erased_identities (identity_digest, key_id, customer_id)
+SELECT unnest(%(digests)b::bytea[]), %(key_id)s, %(customer_id)s ON CONFLICT DO NOTHING
+"""
+SELECT_UNKEYED = """
+SELECT identity_digest FROM contacts.erased_identities WHERE key_id IS NULL FOR UPDATE
+"""
+REKEY = """
+UPDATE contacts.erased_identities e SET identity_digest = n.digest, key_id = %(key_id)s
+FROM unnest(%(old)b::bytea[], %(digest)b::bytea[]) AS n(old, digest)
+WHERE e.identity_digest = n.old AND e.key_id IS NULL
 """
 FORGET_IDENTITIES = "DELETE FROM contacts.identities WHERE customer_id = %s"
 ANONYMISE_CUSTOMER = """
@@ -101,6 +109,18 @@ class PostgresErasure:
     """ErasureStore on Postgres (every contacts table that can hold personal data)."""
 
     pool: AsyncConnectionPool
+    identity_keys: IdentityKeys
+
+    async def rekey_erased(self) -> int:
+        """Key the erased identities remembered by a bare SHA-256 (before migration 009): each
+        becomes its HMAC under the current key, which is what lookups compute. How many."""
+        keys = self.identity_keys
+        async with self.pool.connection() as conn, conn.transaction():
+            old = [bytes(d) for (d,) in await (await conn.execute(SELECT_UNKEYED)).fetchall()]
+            if old:
+                params = {"old": old, "digest": [keys.rekeyed(d) for d in old]}
+                await conn.execute(REKEY, {**params, "key_id": keys.current_id})
+        return len(old)
 
     async def erase(
         self, customer_id: str, scrub_touchpoint: Scrub, scrub_recorded: Scrub, event: EventFor
@@ -124,8 +144,12 @@ class PostgresErasure:
     ) -> Erased:
         """Erase one customer id, inside the caller's transaction."""
         identities = await (await conn.execute(SELECT_IDENTITIES, (customer_id,))).fetchall()
-        hashes = [identity_sha256(kind, value) for kind, value in identities]
-        await conn.execute(REMEMBER_ERASED, {"hashes": hashes, "customer_id": customer_id})
+        keys = self.identity_keys
+        digests = [keys.digest(kind, value) for kind, value in identities]
+        await conn.execute(
+            REMEMBER_ERASED,
+            {"digests": digests, "key_id": keys.current_id, "customer_id": customer_id},
+        )
         await conn.execute(FORGET_IDENTITIES, (customer_id,))
         await conn.execute(ANONYMISE_CUSTOMER, (customer_id,))
         await conn.execute(FORGET_MERGE_REASONS, {"customer_id": customer_id})  # free text

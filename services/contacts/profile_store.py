@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from contacts.identity_keys import IdentityKeys
 from contacts.merge_store import link, lock_merges, root_of
 from contacts.profile_events import new_merge
 from contacts.profiles import Identity, Owner, check_not_absorbed, linking, registration
@@ -92,6 +93,7 @@ class PostgresProfiles:
     """ProfileStore on Postgres (contacts.customers and contacts.identities)."""
 
     pool: AsyncConnectionPool
+    identity_keys: IdentityKeys  # a registration's customer id is keyed like a touchpoint's
 
     async def owners(self, identities: Sequence[Identity]) -> dict[Identity, Owner]:
         async with self.pool.connection() as conn:
@@ -101,7 +103,9 @@ class PostgresProfiles:
         async with self.pool.connection() as conn, conn.transaction():
             await lock_merges(conn)
             owners = await _owners(conn, change.identities)
-            customer_id = registration(requested, change.identities, owners).customer_id
+            customer_id = registration(
+                requested, change.identities, owners, self.identity_keys
+            ).customer_id
             check_not_absorbed(customer_id, await root_of(conn, customer_id))
             await conn.execute(
                 UPSERT_REGISTERED,

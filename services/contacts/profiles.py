@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from contacts.domain import resolve_identity_id
+from contacts.identity_keys import IdentityKeys
 
 Identity = tuple[str, str]  # (kind, canonical value)
 
@@ -71,7 +72,10 @@ UPDATE_REASON = "UpdateCustomer added identities the absorbed customer was known
 
 
 def registration(
-    requested: str, identities: Sequence[Identity], owners: Mapping[Identity, Owner]
+    requested: str,
+    identities: Sequence[Identity],
+    owners: Mapping[Identity, Owner],
+    keys: IdentityKeys,
 ) -> Linking:
     """The registered customer's id, and the provisional customers it absorbs.
 
@@ -84,7 +88,7 @@ def registration(
     known = {identity: owners[identity] for identity in identities if identity in owners}
     provisional = sorted({o.customer_id for o in known.values() if not o.registered})
     customer_id = requested or (
-        provisional[0] if provisional else resolve_identity_id(*identities[0])
+        provisional[0] if provisional else resolve_identity_id(*identities[0], keys)
     )
     return Linking(customer_id, linking(customer_id, known))
 

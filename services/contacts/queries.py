@@ -44,9 +44,10 @@ SELECT_IDENTITY_OWNERS = """
 WITH wanted AS (SELECT * FROM unnest(%(kind)b::text[], %(value)b::text[]) AS t(kind, value))
 SELECT i.kind, i.value, i.customer_id FROM contacts.identities i JOIN wanted USING (kind, value)
 UNION ALL
-SELECT w.kind, w.value, e.customer_id FROM wanted w
-JOIN contacts.erased_identities e
-  ON e.identity_sha256 = sha256(convert_to(w.kind || ':' || w.value, 'UTF8'))
+SELECT h.kind, h.value, e.customer_id
+FROM unnest(%(hashed_kind)b::text[], %(hashed_value)b::text[], %(digest)b::bytea[])
+    AS h(kind, value, digest)
+JOIN contacts.erased_identities e ON e.identity_digest = h.digest
 """
 
 SELECT_PAYLOADS = "SELECT event_id, payload FROM contacts.touchpoints WHERE event_id = ANY(%s)"

@@ -1,12 +1,17 @@
 """How the contacts service is assembled from its parts."""
 
+import logging
 from pathlib import Path
+from typing import Any
+
+import mode
 
 from contacts.api import ContactsApi
 from contacts.dlq_store import PostgresDeadLetters
 from contacts.domain import IngestPolicy
 from contacts.erasure_store import PostgresErasure
 from contacts.handlers import RecordTouchpoints
+from contacts.identity_keys import IdentityKeys, identity_keys_of
 from contacts.merge_store import PostgresMerges
 from contacts.profile_store import PostgresProfiles
 from contacts.store import PostgresContactsStore
@@ -23,6 +28,8 @@ from touchstone.common.topics import (
 from touchstone.common.worker import ReplayRules, ServiceSpec
 from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc
 
+log = logging.getLogger(__name__)
+
 
 def ingest_policy(settings: Settings) -> IngestPolicy:
     """The ingest policy, knowing every journey map's stages and their vocabulary."""
@@ -37,7 +44,26 @@ def ingest_policy(settings: Settings) -> IngestPolicy:
         vocabulary=vocabulary,
         calendars=calendars,
         max_bytes=settings.max_touchpoint_bytes,
+        identity_keys=identity_keys(settings),
     )
+
+
+def identity_keys(settings: Settings) -> IdentityKeys:
+    """The key ring for keyed identity hashes; BadIdentityKeys if there is none to use."""
+    return identity_keys_of(settings.identity_keys, settings.embedded)
+
+
+class RekeyErasedIdentities(mode.Service):
+    """At start, keys the erased identities remembered before migration 009 (once: none are
+    left after)."""
+
+    def __init__(self, store: PostgresErasure, **kwargs: Any) -> None:
+        self.store = store
+        super().__init__(**kwargs)
+
+    async def on_start(self) -> None:
+        if rekeyed := await self.store.rekey_erased():
+            log.info("contacts: %d erased identities rekeyed", rekeyed)
 
 
 class PostgresContacts(
@@ -53,7 +79,9 @@ SPEC = ServiceSpec(
     # touchpoints.v1: a redriven dead letter goes back through admission
     output_topics=(TOUCHPOINTS, CONTACTS_RECORDED, CONTACTS_PROFILES),
     migrations=Path(__file__).parent / "migrations",
-    store=lambda pool, settings: PostgresContacts(pool),
+    preflight=identity_keys,
+    store=lambda pool, settings: PostgresContacts(pool, identity_keys(settings)),
+    background=lambda store, settings: [RekeyErasedIdentities(store)],
     handler=lambda store, settings: RecordTouchpoints(store, ingest_policy(settings)),
     servicer=lambda store, settings: ContactsApi(
         store,

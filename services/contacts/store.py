@@ -18,6 +18,7 @@ from contacts.domain import (
     conflict_violation,
     printable,
 )
+from contacts.identity_keys import IdentityKeys
 from contacts.queries import (
     SAVE_CONFLICTS,
     SAVE_DEAD_LETTERS,
@@ -208,8 +209,9 @@ def conflict_letter(row: RecordedTouchpoint, arrival: Arrival) -> DeadLetter:
 class PostgresContactsStore:
     """ContactsStore on Postgres (schema contacts)."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, identity_keys: IdentityKeys) -> None:
         self.pool = pool
+        self.identity_keys = identity_keys  # erased identities are found by their keyed hash
 
     async def record(
         self,
@@ -310,7 +312,14 @@ class PostgresContactsStore:
     ) -> dict[tuple[str, str], str]:
         if not identities:
             return {}
-        params = {"kind": [k for k, _ in identities], "value": [v for _, v in identities]}
+        hashed = [(i, d) for i in identities for d in self.identity_keys.digests(*i)]
+        params = {
+            "kind": [k for k, _ in identities],
+            "value": [v for _, v in identities],
+            "hashed_kind": [k for (k, _), _ in hashed],
+            "hashed_value": [v for (_, v), _ in hashed],
+            "digest": [d for _, d in hashed],
+        }
         async with self.pool.connection() as conn:
             rows = await (await conn.execute(SELECT_IDENTITY_OWNERS, params)).fetchall()
         return {(kind, value): owner for kind, value, owner in rows}

@@ -63,6 +63,7 @@ def workload(touchpoints: list[Touchpoint]) -> Workload:
     """The touchpoints as records; expected cases computed with the services' own pure rules."""
     from contacts.codec import facts_of
     from contacts.domain import resolve_customer_id, resolve_visit_id
+    from contacts.identity_keys import DEVELOPMENT_KEYS  # the embedded stack's
     from journey.codec import moment_of
     from journey.domain import Verdict, score
     from journey.standards import default_standards
@@ -71,7 +72,7 @@ def workload(touchpoints: list[Touchpoint]) -> Workload:
     for tp in touchpoints:
         if score(moment_of(tp), default_standards()).verdict is Verdict.LOSE:
             facts = facts_of(tp)
-            customer = resolve_customer_id(facts)
+            customer = resolve_customer_id(facts, None, DEVELOPMENT_KEYS)
             lost_visits.add((customer, resolve_visit_id(facts, customer)))
     return Workload(list(records([touchpoints])), len(lost_visits))
 

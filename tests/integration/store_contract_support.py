@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from contacts.identity_keys import DEVELOPMENT_KEYS
 from contacts.store import PostgresContactsStore
 from journey.service import PostgresJourney
 from loyalty.store import PostgresLoyaltyStore
@@ -33,7 +34,7 @@ MEMORY = {
     "notify": MemoryNotifyStore,
 }
 POSTGRES = {
-    "contacts": PostgresContactsStore,
+    "contacts": lambda pool: PostgresContactsStore(pool, DEVELOPMENT_KEYS),
     "journey": PostgresJourney,
     "loyalty": PostgresLoyaltyStore,
     "notify": PostgresNotifyStore,

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 import pytest
 
+from contacts.identity_keys import DEVELOPMENT_KEYS
 from contacts.profile_store import ProfileChange
 from contacts.profiles import MAX_GROUP, CannotMerge
 from contacts.service import PostgresContacts
@@ -30,7 +31,7 @@ async def with_contacts(
     pool = open_pool(settings.database_url, max_size=8)
     await pool.open(wait=True)
     try:
-        store = PostgresContacts(pool)
+        store = PostgresContacts(pool, DEVELOPMENT_KEYS)
         for name in ("a", "b"):
             await store.register(name, ProfileChange(), no_event)
         return await scenario(store)

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contacts.handlers import RecordTouchpoints
+from contacts.identity_keys import DEVELOPMENT_KEYS
 from contacts.service import PostgresContacts
 from tests.builders import record, touchpoint
 from tests.unit.test_contacts_properties import touchpoints
@@ -28,7 +29,7 @@ def handle_on_postgres(settings: Settings, batches: list[list[Incoming]]) -> lis
     async def run() -> list[Outgoing]:
         pool = open_pool(settings.database_url)
         await pool.open(wait=True)
-        handler, out = RecordTouchpoints(PostgresContacts(pool)), []
+        handler, out = RecordTouchpoints(PostgresContacts(pool, DEVELOPMENT_KEYS)), []
         try:
             for batch in batches:
                 out += await handler.handle(batch)

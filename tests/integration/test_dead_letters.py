@@ -11,6 +11,7 @@ import pytest
 from contacts.dlq_api import valid_at
 from contacts.dlq_store import DeadLetterQuery, StoredDeadLetter
 from contacts.domain import DEFAULT_INGEST_POLICY
+from contacts.identity_keys import DEVELOPMENT_KEYS
 from contacts.service import PostgresContacts
 from contacts.store import Arrival, DeadLetter
 from tests.builders import T0, touchpoint
@@ -39,7 +40,7 @@ def run(settings: Settings, work):
         pool = open_pool(settings.database_url)
         await pool.open(wait=True)
         try:
-            return await work(PostgresContacts(pool))
+            return await work(PostgresContacts(pool, DEVELOPMENT_KEYS))
         finally:
             await pool.close()
 

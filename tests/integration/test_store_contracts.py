@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from contacts.domain import Outcome
+from contacts.identity_keys import DEVELOPMENT_KEYS
 from contacts.store import (
     Arrival,
     ContactsStore,
@@ -65,7 +66,7 @@ def run_on_postgres(settings: Settings, work: Work) -> None:
         try:
             await work(
                 Stores(
-                    PostgresContactsStore(pool),
+                    PostgresContactsStore(pool, DEVELOPMENT_KEYS),
                     PostgresJourneyStore(pool),
                     PostgresLoyaltyStore(pool),
                     PostgresNotifyStore(pool),

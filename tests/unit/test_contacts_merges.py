@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contacts.domain import resolve_identity_id
+from contacts.identity_keys import DEVELOPMENT_KEYS as KEYS
 from contacts.profiles import (
     MAX_GROUP,
     CannotMerge,
@@ -26,28 +27,28 @@ PHONE = ("phone", "+84901234567")
 
 
 def test_registering_an_identity_nobody_holds_gets_that_identitys_id() -> None:
-    assert registration("", [CARD], {}) == Linking(resolve_identity_id(*CARD))
+    assert registration("", [CARD], {}, KEYS) == Linking(resolve_identity_id(*CARD, KEYS))
 
 
 def test_registering_adopts_the_provisional_customer_an_identity_already_names() -> None:
     owners = {CARD: Owner("p-card", registered=False)}
-    assert registration("", [PHONE, CARD], owners) == Linking("p-card")
+    assert registration("", [PHONE, CARD], owners, KEYS) == Linking("p-card")
 
 
 def test_identities_of_two_provisional_customers_merge_the_second_into_the_first() -> None:
     owners = {CARD: Owner("p-2", registered=False), EMAIL: Owner("p-1", registered=False)}
-    assert registration("", [CARD, EMAIL], owners) == Linking("p-1", absorbed=("p-2",))
+    assert registration("", [CARD, EMAIL], owners, KEYS) == Linking("p-1", absorbed=("p-2",))
 
 
 def test_a_requested_id_absorbs_every_provisional_customer_its_identities_name() -> None:
     owners = {CARD: Owner("p-2", registered=False), EMAIL: Owner("p-1", registered=False)}
-    assert registration("lan", [CARD, EMAIL], owners) == Linking("lan", ("p-1", "p-2"))
+    assert registration("lan", [CARD, EMAIL], owners, KEYS) == Linking("lan", ("p-1", "p-2"))
 
 
 def test_an_identity_of_another_registered_customer_is_taken_not_merged() -> None:
     owners = {CARD: Owner("someone", registered=True)}
     with pytest.raises(IdentityTaken, match="MergeCustomers"):
-        registration("lan", [CARD], owners)
+        registration("lan", [CARD], owners, KEYS)
 
 
 def test_identities_already_the_customers_own_merge_nobody() -> None:
@@ -57,7 +58,7 @@ def test_identities_already_the_customers_own_merge_nobody() -> None:
 
 def test_a_registration_names_someone() -> None:
     with pytest.raises(NothingToIdentify):
-        registration("", [], {})
+        registration("", [], {}, KEYS)
 
 
 def test_a_merge_links_the_absorbed_customer_to_the_survivors_root() -> None:

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from google.protobuf import json_format
 
+from contacts.domain import resolve_identity_id
 from contacts.handlers import RecordTouchpoints
+from contacts.identity_keys import DEVELOPMENT_KEYS
 from contacts.store import RecordedTouchpoint
 from tests.builders import T0, record, touchpoint
 from tests.memory_stores import MemoryContactsStore
@@ -52,7 +54,7 @@ def test_the_store_gets_exactly_the_valid_row_resolved_and_serialised_determinis
 def test_a_touchpoint_known_by_email_is_published_under_its_derived_customer() -> None:
     store = MemoryContactsStore()
     (out,) = handle(store, record(by_email(" Lan@Example.com", "e1").SerializeToString()))
-    customer = derived_id("customer", "email", "lan@example.com")
+    customer = resolve_identity_id("email", "lan@example.com", DEVELOPMENT_KEYS)
     event = TouchpointRecorded.FromString(out.value)
     assert (out.key, event.customer_id) == (customer.encode(), customer)
     assert store.touchpoints["e1"].identity == ("email", "lan@example.com")

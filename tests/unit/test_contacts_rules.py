@@ -16,6 +16,7 @@ from contacts.domain import (
     resolve_visit_id,
     validate,
 )
+from contacts.identity_keys import DEVELOPMENT_KEYS as KEYS
 from tests.builders import T0, touchpoint
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, ExternalIdentity, IdentityKind
 
@@ -103,14 +104,14 @@ def test_emails_and_phones_are_normalised_so_one_person_is_one_key() -> None:
 
 
 def test_a_given_customer_id_is_kept() -> None:
-    assert resolve_customer_id(GOOD) == "cust-1"
+    assert resolve_customer_id(GOOD, None, KEYS) == "cust-1"
 
 
 def test_the_same_identity_written_differently_resolves_to_the_same_customer() -> None:
     base = replace(GOOD, customer_id="", identity_kind="email")
-    one = resolve_customer_id(replace(base, identity_value="Lan@Example.com"))
-    two = resolve_customer_id(replace(base, identity_value=" lan@example.com"))
-    other = resolve_customer_id(replace(base, identity_value="mai@example.com"))
+    one = resolve_customer_id(replace(base, identity_value="Lan@Example.com"), None, KEYS)
+    two = resolve_customer_id(replace(base, identity_value=" lan@example.com"), None, KEYS)
+    other = resolve_customer_id(replace(base, identity_value="mai@example.com"), None, KEYS)
     assert one == two != other
 
 

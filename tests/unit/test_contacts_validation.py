@@ -24,6 +24,8 @@ from contacts.domain import (
     resolve_visit_id,
     validate,
 )
+from contacts.identity_keys import DEVELOPMENT_KEYS as KEYS
+from contacts.identity_keys import IdentityKeys
 from tests.builders import T0, touchpoint
 from touchstone.common.ids import derived_id
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, ExternalIdentity
@@ -123,23 +125,27 @@ def test_a_phone_with_no_digits_normalises_to_nothing_and_is_refused() -> None:
 
 
 def test_an_email_with_spaces_and_capitals_is_the_same_customer() -> None:
-    one = resolve_customer_id(replace(BY_EMAIL, identity_value="A@B.com "))
-    two = resolve_customer_id(replace(BY_EMAIL, identity_value="a@b.com"))
-    assert one == two == resolve_identity_id("email", "a@b.com")
-    assert one == derived_id("customer", "email", "a@b.com")
+    one = resolve_customer_id(replace(BY_EMAIL, identity_value="A@B.com "), None, KEYS)
+    two = resolve_customer_id(replace(BY_EMAIL, identity_value="a@b.com"), None, KEYS)
+    assert one == two == resolve_identity_id("email", "a@b.com", KEYS)
+    # keyed: the id is not what anyone could derive from the address alone, and another
+    # deployment's key gives another id
+    assert one != derived_id("customer", "email", "a@b.com")
+    elsewhere = IdentityKeys.parse("elsewhere:" + "A" * 43)
+    assert resolve_identity_id("email", "a@b.com", elsewhere) != one
 
 
 def test_the_same_value_under_another_kind_is_another_customer() -> None:
     as_account = replace(BY_EMAIL, identity_kind="account", identity_value="a@b.com")
-    assert resolve_customer_id(as_account) != resolve_customer_id(
-        replace(BY_EMAIL, identity_value="a@b.com")
+    assert resolve_customer_id(as_account, None, KEYS) != resolve_customer_id(
+        replace(BY_EMAIL, identity_value="a@b.com"), None, KEYS
     )
 
 
 def test_an_identity_already_claimed_resolves_to_its_owner() -> None:
     facts = replace(BY_EMAIL, identity_value=" A@B.com")
-    assert resolve_customer_id(facts, {("email", "a@b.com"): "cust-9"}) == "cust-9"
-    assert resolve_customer_id(facts, {("email", "other@b.com"): "cust-9"}) != "cust-9"
+    assert resolve_customer_id(facts, {("email", "a@b.com"): "cust-9"}, KEYS) == "cust-9"
+    assert resolve_customer_id(facts, {("email", "other@b.com"): "cust-9"}, KEYS) != "cust-9"
 
 
 def test_a_derived_visit_differs_by_customer_map_and_site() -> None:

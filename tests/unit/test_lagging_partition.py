@@ -15,6 +15,7 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 from contacts.domain import normalise_identity, resolve_identity_id
+from contacts.identity_keys import DEVELOPMENT_KEYS
 from tests.builders import MESSAGE_TAKEN
 from tests.pipeline import PARTITIONS, Pipeline, fed
 from touchstone.common.topics import CONTACTS_RECORDED, TOUCHPOINTS
@@ -42,7 +43,9 @@ def caller(phone: str) -> CustomerRef:
 
 def lane_of(phone: str) -> int:
     """The journey lane (contacts.recorded.v1 partition) of the customer a phone resolves to."""
-    return partition_of(resolve_identity_id("phone", normalise_identity("phone", phone)))
+    return partition_of(
+        resolve_identity_id("phone", normalise_identity("phone", phone), DEVELOPMENT_KEYS)
+    )
 
 
 def phones(count: int, source: int, lane: int, skip: tuple[str, ...] = ()) -> list[str]:

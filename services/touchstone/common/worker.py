@@ -24,6 +24,7 @@ from touchstone.common.consumers import (
     faust_app,
 )
 from touchstone.common.customer_links import FollowCustomerLinks
+from touchstone.common.env_reader import SettingError
 from touchstone.common.json_logs import logging_config
 from touchstone.common.limits import CALLS, INGEST, CallerLimits
 from touchstone.common.metrics import GrpcMetrics, MeasuredHandler, serve_metrics
@@ -79,6 +80,8 @@ class ServiceSpec:
     add_servicer: Callable[[Any, Any], None]
     relays_outbox: bool = False  # commands write events to <name>.outbox; relay them
     background: Callable[[Any, Settings], list[mode.Service]] | None = None  # e.g. a clock
+    preflight: Callable[[Settings], object] | None = None  # settings only this service needs:
+    # a SettingError stops it before it touches anything, in one line
     replay: ReplayRules = ReplayRules()
     reports_progress: bool = False  # tells journey's lanes how far its input has come (contacts)
     output_topics: tuple[str, ...] = ()  # what it writes besides dead letters and audit: its
@@ -238,6 +241,11 @@ def transport_security(settings: Settings, service: str) -> ServerTls | None:
 
 def run_service(spec: ServiceSpec, settings: Settings) -> None:
     """Migrate the schema, then run the worker until it is told to stop (SIGINT or SIGTERM)."""
+    if spec.preflight is not None:
+        try:
+            spec.preflight(settings)
+        except SettingError as refused:
+            raise SystemExit(f"{spec.name} will not start: {refused}") from None
     refuse_during_replay(settings.database, spec.name)
     apply_migrations(settings.database, spec.name, *spec.migration_sources)
     pool = open_pool(settings.database, timeout_s=settings.database_timeout_s)
