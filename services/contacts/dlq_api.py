@@ -62,6 +62,14 @@ def dead_letter_message(letter: StoredDeadLetter, *, with_bytes: bool) -> pb.Dea
     return message
 
 
+def redrivable(
+    valid: Callable[[StoredDeadLetter], bool],
+) -> Callable[[StoredDeadLetter], bool]:
+    """Which dead letters a redrive sends again: those that still have their bytes (erasure and
+    age take them away: there is nothing left to send) and are `valid`."""
+    return lambda letter: letter.has_bytes and valid(letter)
+
+
 def valid_at(now: datetime, policy: IngestPolicy) -> Callable[[StoredDeadLetter], bool]:
     """Whether a dead letter would be admitted if it arrived at `now` (fixed since)."""
 
@@ -123,6 +131,6 @@ class DeadLetterMethods:
         every_site_only()
         query = dead_letter_query(request.filter, tuple(request.ids))
         now = datetime.now(UTC)
-        wanted = valid_at(now, self.policy) if request.only_valid_now else (lambda _: True)
-        redriven, skipped = await self.store.redrive(query, wanted, request.dry_run)
+        valid = valid_at(now, self.policy) if request.only_valid_now else (lambda _: True)
+        redriven, skipped = await self.store.redrive(query, redrivable(valid), request.dry_run)
         return pb.RedriveDeadLettersResponse(redriven=redriven, still_invalid=skipped)

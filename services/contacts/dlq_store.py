@@ -46,6 +46,12 @@ class StoredDeadLetter:
         a = self.arrival
         return f"{a.topic}/{a.partition}/{a.offset}"
 
+    @property
+    def has_bytes(self) -> bool:
+        """Whether the original record is still kept (erasure and age take it away: there is
+        nothing to redrive or show then, only why it died)."""
+        return bool(self.arrival.value or self.arrival.key)
+
     def redrive_record(self) -> Outgoing:
         """The original record again, for touchpoints.v1, saying which dead letter it was."""
         a = self.arrival
@@ -77,7 +83,15 @@ class DeadLetterStore(Protocol):
     ) -> tuple[list[str], list[str]]:
         """Queue matching dead letters for touchpoints.v1 again: (redriven ids, skipped ids)."""
 
+    async def forget_bytes_before(self, cutoff: datetime) -> int:
+        """Drop the original key, value and headers of dead letters received before cutoff
+        (why each died stays); how many."""
 
+
+FORGET_BYTES_BEFORE = """
+UPDATE contacts.dead_letters SET key = '', value = '', headers = '[]'
+WHERE received_at < %s AND (value <> '' OR key <> '' OR headers <> '[]'::jsonb)
+"""
 COLUMNS = sql.SQL(
     'topic, partition, "offset", received_at, key, value, headers, reason, field, redriven_at'
 )
@@ -173,6 +187,10 @@ class PostgresDeadLetters:
             if not dry_run:
                 await self._queue(conn, chosen)
         return [d.id for d in chosen], [d.id for d in letters if not wanted(d)]
+
+    async def forget_bytes_before(self, cutoff: datetime) -> int:
+        async with self.pool.connection() as conn:
+            return (await conn.execute(FORGET_BYTES_BEFORE, (cutoff,))).rowcount
 
     async def _queue(self, conn: AsyncConnection, chosen: Sequence[StoredDeadLetter]) -> None:
         if chosen:

@@ -1,12 +1,14 @@
 """How the contacts service is assembled from its parts."""
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import mode
 
 from contacts.api import ContactsApi
+from contacts.dead_letter_retention import ForgetOldDeadLetterBytes
 from contacts.dlq_store import PostgresDeadLetters
 from contacts.domain import IngestPolicy
 from contacts.erasure_store import PostgresErasure
@@ -81,7 +83,10 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     preflight=identity_keys,
     store=lambda pool, settings: PostgresContacts(pool, identity_keys(settings)),
-    background=lambda store, settings: [RekeyErasedIdentities(store)],
+    background=lambda store, settings: [
+        RekeyErasedIdentities(store),
+        ForgetOldDeadLetterBytes(store, timedelta(days=settings.dead_letter_bytes_days)),
+    ],
     handler=lambda store, settings: RecordTouchpoints(store, ingest_policy(settings)),
     servicer=lambda store, settings: ContactsApi(
         store,

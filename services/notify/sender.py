@@ -13,7 +13,7 @@ import mode
 
 from notify.channels import Channel, DeliveryFailed
 from notify.delivery_store import Attempt, PostgresDeliveries
-from notify.sweeper import wall_clock
+from touchstone.common.clock import wall_clock
 from touchstone.common.metrics import DELIVERIES
 from touchstone.common.outages import log_failure
 

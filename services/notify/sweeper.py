@@ -7,13 +7,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import mode
 
 from notify.playbooks import RecoveryPolicy
 from notify.store import Swept
+from touchstone.common.clock import wall_clock
 from touchstone.common.metrics import CASES, OVERDUE_STEPS
 from touchstone.common.outages import log_failure
 
@@ -30,11 +31,6 @@ class Sweepable(Protocol):
 
     async def case_counts(self, now: datetime) -> tuple[dict[str, int], int]:
         """Cases by status, and people's steps of open cases past their due time."""
-
-
-def wall_clock() -> datetime:
-    """Now, in UTC."""
-    return datetime.now(UTC)
 
 
 class Sweeper(mode.Service):

@@ -95,3 +95,22 @@ def test_redrive_queues_the_originals_once_and_a_dry_run_changes_nothing(
         rows = conn.execute("SELECT topic, value, headers FROM contacts.outbox").fetchall()
     assert [(t, bytes(v)) for t, v, _ in rows] == [("touchpoints.v1", FUTURE)]
     assert ["redrive_of", "dG91Y2hwb2ludHMudjEvMC8y"] in rows[0][2]
+
+
+def test_old_dead_letters_lose_their_bytes_keep_why_and_are_not_redriven(
+    fresh_database: Settings,
+) -> None:
+    async def work(store: PostgresContacts) -> None:
+        await store.record([], [], [letter(1, "value", "door"), letter(30, "stage", "pbx")])
+        assert await store.forget_bytes_before(T0 + timedelta(seconds=10)) == 1
+        assert await store.forget_bytes_before(T0 + timedelta(seconds=10)) == 0  # once
+        old = await store.get_dead_letter("touchpoints.v1/0/1")
+        young = await store.get_dead_letter("touchpoints.v1/0/30")
+        assert old is not None and young is not None
+        assert (old.arrival.key, old.arrival.value, old.arrival.headers) == (b"", b"", ())
+        assert (old.reason, old.field) == ("value: is wrong", "value")  # why it died stays
+        assert young.arrival.value == b"junk" and young.has_bytes and not old.has_bytes
+        _, total, counts = await store.list_dead_letters(DeadLetterQuery(), None, 9)
+        assert total == 2 and ("value", "door", 1) in counts  # still counted by source
+
+    run(fresh_database, work)

@@ -67,6 +67,8 @@ class Settings:
     smtp_tls_ca: Path | None = None  # given: STARTTLS verified against it, even on loopback
     smtp_username: str = ""  # given: notify logs in (after STARTTLS)
     smtp_password: str = field(default="", repr=False)
+    dead_letter_bytes_days: int = 30  # contacts drops a dead letter's original bytes after this
+    # (the dead-letter topic keeps records as long); why it died stays
     identity_keys: str = field(default="", repr=False)  # contacts' key ring for keyed identity
     # hashes (id:base64url,…, current first); empty: the public development key, embedded only
     smtp_plaintext: bool = False  # allow SMTP without STARTTLS beyond loopback
@@ -201,6 +203,9 @@ class Settings:
             smtp_username=env.get("TOUCHSTONE_SMTP_USERNAME", ""),
             smtp_password=env.get("TOUCHSTONE_SMTP_PASSWORD", ""),
             identity_keys=env.get("TOUCHSTONE_IDENTITY_KEYS", ""),
+            dead_letter_bytes_days=read.integer(
+                "TOUCHSTONE_DEAD_LETTER_BYTES_DAYS", base.dead_letter_bytes_days, low=1
+            ),
             smtp_plaintext=read.flag("TOUCHSTONE_SMTP_PLAINTEXT", False),
             mail_from=env.get("TOUCHSTONE_MAIL_FROM", base.mail_from),
             webhook_url=env.get("TOUCHSTONE_WEBHOOK_URL", base.webhook_url),
@@ -277,6 +282,7 @@ class Settings:
             "TOUCHSTONE_SMTP_USERNAME": self.smtp_username,
             "TOUCHSTONE_SMTP_PASSWORD": self.smtp_password,
             "TOUCHSTONE_IDENTITY_KEYS": self.identity_keys,
+            "TOUCHSTONE_DEAD_LETTER_BYTES_DAYS": str(self.dead_letter_bytes_days),
             "TOUCHSTONE_SMTP_PLAINTEXT": "1" if self.smtp_plaintext else "0",
             "TOUCHSTONE_MAIL_FROM": self.mail_from,
             "TOUCHSTONE_WEBHOOK_URL": self.webhook_url,
