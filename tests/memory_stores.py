@@ -56,6 +56,7 @@ from notify.domain import (
     Win,
     case_value,
     escalates_for_value,
+    note_kept,
     step_moves,
 )
 from notify.openings import (
@@ -726,6 +727,7 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         step = next((s for s in case.steps if s.n == command.n), None)
         if step is None:
             raise UnknownStep(f"case {case.case_id} has no step {command.n}")
+        command = replace(command, note=note_kept(command.note, case.customer_id in self.erased))
         if step_moves(step.status, command.completed):
             status = "done" if command.completed else "acknowledged"
             playbook, steps = self.plans[case.case_id]
@@ -743,6 +745,7 @@ class MemoryNotifyStore(MemoryCustomerLinks):
     ) -> CaseRow:
         case = await self._known(case_id)
         if not case.resolved_by:
+            note = note_kept(note, case.customer_id in self.erased)
             recovered_at = case.recovered_at or at
             self.cases[case_id] = replace(
                 self.cases[case_id], status="recovered", resolved_by=by, recovered_at=recovered_at

@@ -33,6 +33,7 @@ from notify.deliveries import (
     email_decision,
     gives_up,
 )
+from notify.erased_store import is_erased
 from notify.messages import Message, Templates
 from notify.rows import StepCommand
 from notify.store import SCHEMA, contact_row, load_case
@@ -62,7 +63,6 @@ WHERE customer_id IN (%(customer_id)s, notify.customer_root(%(customer_id)s))
 ORDER BY customer_id <> %(customer_id)s
 LIMIT 1
 """
-ERASED = "SELECT EXISTS (SELECT 1 FROM notify.erased_customers WHERE customer_id = %s)"
 SENT_SINCE = """
 SELECT count(*) FROM notify.deliveries
 WHERE customer_id = %s AND channel = 'email' AND status IN ('sending', 'sent')
@@ -260,11 +260,10 @@ class PostgresDeliveries:
         site_zone: str,
     ) -> Skip | Defer | None:
         await conn.execute(LOCK_CUSTOMER, (customer_id,))  # two senders count one day alike
-        erased_row = await (await conn.execute(ERASED, (customer_id,))).fetchone()
+        erased = await is_erased(conn, customer_id)
         zone = ZoneInfo(contact.time_zone if contact and contact.time_zone else site_zone)
         day_began = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
         count_row = await (await conn.execute(SENT_SINCE, (customer_id, day_began))).fetchone()
-        erased = bool(erased_row and erased_row[0])
         decision = email_decision(
             contact, erased, int(count_row[0]) if count_row else 0, now, self.policy
         )

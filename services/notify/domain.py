@@ -167,3 +167,9 @@ def escalates_for_value(value: CaseValue | None, policy: RecoveryPolicy) -> bool
     """docs/domain.md §9: a high-value complaint goes to the duty manager, at once."""
     threshold = policy.escalate_at_risk.get(value.currency) if value else None
     return value is not None and threshold is not None and value.minor >= threshold
+
+
+def note_kept(note: str, customer_erased: bool) -> str:
+    """Staff's free text as it may be kept and told: none on an erased customer's case (it may
+    say anything about them; FORGET_NOTES drops what was written before the erasure)."""
+    return "" if customer_erased else note

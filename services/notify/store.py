@@ -24,8 +24,10 @@ from notify.domain import (
     Win,
     case_value,
     escalates_for_value,
+    note_kept,
     step_moves,
 )
+from notify.erased_store import is_erased
 from notify.opening_store import moved_openings
 from notify.openings import as_laid_out, earliest_openings
 from notify.outcome_rows import (
@@ -409,6 +411,8 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             step = next((s for s in case.steps if s.n == command.n), None)
             if step is None:
                 raise UnknownStep(f"case {case.case_id} has no step {command.n}")
+            erased = await is_erased(conn, case.customer_id)
+            command = replace(command, note=note_kept(command.note, erased))
             if step_moves(step.status, command.completed):
                 status = "done" if command.completed else "acknowledged"
                 params = {**vars(command), "status": status, "at": at}
@@ -425,6 +429,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         async with self.pool.connection() as conn, conn.transaction():
             case = await self._locked(conn, case_id)
             if not case.resolved_by:
+                note = note_kept(note, await is_erased(conn, case.customer_id))
                 params = {"case_id": case_id, "by": by, "at": at, "note": note}
                 await conn.execute(RESOLVE, params)
                 resolved = await self._locked(conn, case_id)

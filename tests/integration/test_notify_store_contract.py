@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from notify.contact_book import ContactChange
 from notify.domain import LostMoment, MomentValue, UnknownCase, UnknownStep, Win, opening_for
 from notify.playbooks import PlannedStep, RecoveryPolicy
 from notify.rows import CaseFilter, StepCommand
@@ -417,3 +418,36 @@ def test_a_listed_case_says_what_went_wrong_and_whether_it_is_valued(notify_stor
         assert (listed.valued, listed.value_at_risk_minor, listed.currency) == (True, 0, "")
 
     run(notify_store, scenario)
+
+
+def test_staff_notes_on_an_erased_customers_case_are_neither_kept_nor_told(notify_store) -> None:
+    step = PlannedStep(1, "apologise", "staff", "in_person", T0 + timedelta(minutes=5))
+    opening = replace(opening_for(lost(1)), playbook="on_site", steps=(step,))
+    told: list[str] = []
+
+    def step_event(case, step, command, at):
+        told.append(command.note)
+        return Outgoing("notify.cases.v1", b"c1", b"step")
+
+    def resolve_event(case, note, at):
+        told.append(note)
+        return Outgoing("notify.cases.v1", b"c1", b"resolved")
+
+    async def scenario(store) -> None:
+        await store.open_or_join([opening], [lost(1)])
+        await store.fold_contacts([ContactChange("c1", erased=True)])
+        ack = StepCommand(opening.case_id, 1, "lan", "rang Mrs Hoa on 0901234567", completed=False)
+        await store.take_step(ack, T0, step_event)
+        await store.resolve(opening.case_id, "duty", "Hoa was happy again", T0, resolve_event)
+        if hasattr(store, "pool"):
+            async with store.pool.connection() as conn:
+                kept = await (
+                    await conn.execute(
+                        "SELECT s.note || c.resolved_note FROM notify.case_steps s"
+                        " JOIN notify.cases c USING (case_id)"
+                    )
+                ).fetchall()
+            assert kept == [("",)]
+
+    run(notify_store, scenario)
+    assert told == ["", ""]
