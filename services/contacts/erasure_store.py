@@ -57,16 +57,22 @@ class ErasureStore(Protocol):
 LOCK_CUSTOMER = "SELECT 1 FROM contacts.customers WHERE customer_id = %s FOR UPDATE"
 SELECT_IDENTITIES = "SELECT kind, value FROM contacts.identities WHERE customer_id = %s"
 REMEMBER_ERASED = """
-INSERT INTO contacts.erased_identities (identity_digest, key_id, customer_id)
+INSERT INTO contacts.erased_identities (identity_sha256, key_id, customer_id)
 SELECT unnest(%(digests)b::bytea[]), %(key_id)s, %(customer_id)s ON CONFLICT DO NOTHING
 """
 SELECT_UNKEYED = """
-SELECT identity_digest FROM contacts.erased_identities WHERE key_id IS NULL FOR UPDATE
+SELECT identity_sha256 FROM contacts.erased_identities WHERE key_id IS NULL FOR UPDATE
+"""
+DROP_SUPERSEDED = """
+DELETE FROM contacts.erased_identities e
+USING unnest(%(old)b::bytea[], %(digest)b::bytea[]) AS n(old, digest)
+WHERE e.identity_sha256 = n.old AND e.key_id IS NULL
+  AND EXISTS (SELECT 1 FROM contacts.erased_identities k WHERE k.identity_sha256 = n.digest)
 """
 REKEY = """
-UPDATE contacts.erased_identities e SET identity_digest = n.digest, key_id = %(key_id)s
+UPDATE contacts.erased_identities e SET identity_sha256 = n.digest, key_id = %(key_id)s
 FROM unnest(%(old)b::bytea[], %(digest)b::bytea[]) AS n(old, digest)
-WHERE e.identity_digest = n.old AND e.key_id IS NULL
+WHERE e.identity_sha256 = n.old AND e.key_id IS NULL
 """
 FORGET_IDENTITIES = "DELETE FROM contacts.identities WHERE customer_id = %s"
 ANONYMISE_CUSTOMER = """
@@ -119,6 +125,8 @@ class PostgresErasure:
             old = [bytes(d) for (d,) in await (await conn.execute(SELECT_UNKEYED)).fetchall()]
             if old:
                 params = {"old": old, "digest": [keys.rekeyed(d) for d in old]}
+                # erased again since, under the key: the later erasure is the one remembered
+                await conn.execute(DROP_SUPERSEDED, params)
                 await conn.execute(REKEY, {**params, "key_id": keys.current_id})
         return len(old)
 

@@ -47,7 +47,11 @@ UNION ALL
 SELECT h.kind, h.value, e.customer_id
 FROM unnest(%(hashed_kind)b::text[], %(hashed_value)b::text[], %(digest)b::bytea[])
     AS h(kind, value, digest)
-JOIN contacts.erased_identities e ON e.identity_digest = h.digest
+JOIN contacts.erased_identities e ON e.identity_sha256 = h.digest AND e.key_id IS NOT NULL
+UNION ALL
+SELECT w.kind, w.value, e.customer_id FROM wanted w
+JOIN contacts.erased_identities e  -- not yet rekeyed (migration 009)
+  ON e.identity_sha256 = sha256(convert_to(w.kind || ':' || w.value, 'UTF8')) AND e.key_id IS NULL
 """
 
 SELECT_PAYLOADS = "SELECT event_id, payload FROM contacts.touchpoints WHERE event_id = ANY(%s)"

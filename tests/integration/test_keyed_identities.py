@@ -52,7 +52,7 @@ async def on(
 def remembered(settings: Settings) -> list[tuple[bytes, str | None, str]]:
     with psycopg.connect(settings.database_url) as conn:
         rows = conn.execute(
-            "SELECT identity_digest, key_id, customer_id FROM contacts.erased_identities"
+            "SELECT identity_sha256, key_id, customer_id FROM contacts.erased_identities"
             " ORDER BY customer_id, key_id"
         ).fetchall()
     return [(bytes(d), k, c) for d, k, c in rows]
@@ -80,21 +80,30 @@ def test_an_erased_identity_is_kept_by_keyed_hash_and_found_after_the_keys_rotat
     assert [k for _, k, _ in remembered(fresh_database)] == ["old", "new"]
 
 
-def test_identities_remembered_by_a_bare_sha256_are_rekeyed_at_start(
+def test_identities_remembered_by_a_bare_sha256_are_found_then_rekeyed_at_start(
     fresh_database: Settings,
 ) -> None:
     with psycopg.connect(fresh_database.database_url) as conn:  # as 005's rows were kept
         conn.execute(
-            "INSERT INTO contacts.erased_identities (identity_digest, customer_id)"
-            " VALUES (%s, 'lan')",
-            (identity_sha256(*PHONE),),
+            "INSERT INTO contacts.erased_identities (identity_sha256, customer_id)"
+            " VALUES (%s, 'lan'), (%s, 'hoa-before')",
+            (identity_sha256(*PHONE), identity_sha256(*EMAIL)),
+        )
+        conn.execute(  # the address was erased again since, under the key
+            "INSERT INTO contacts.erased_identities (identity_sha256, key_id, customer_id)"
+            " VALUES (%s, 'new', 'hoa')",
+            (NEW.digest(*EMAIL),),
         )
 
-    async def start(store: PostgresContacts) -> tuple[int, int, dict[tuple[str, str], str]]:
+    async def start(store: PostgresContacts) -> list[object]:
+        before = await store.identity_owners([PHONE])  # a worker starting, not yet rekeyed
         first, again = await store.rekey_erased(), await store.rekey_erased()
-        return first, again, await store.identity_owners([PHONE])
+        return [before, first, again, await store.identity_owners([PHONE, EMAIL])]
 
-    first, again, owners = asyncio.run(on(fresh_database, NEW, start))
-    assert (first, again) == (1, 0)
-    assert remembered(fresh_database) == [(NEW.digest(*PHONE), "new", "lan")]
-    assert owners == {PHONE: "lan"}
+    before, first, again, after = asyncio.run(on(fresh_database, NEW, start))
+    assert before == {PHONE: "lan"}
+    assert (first, again) == (2, 0)
+    assert after == {PHONE: "lan", EMAIL: "hoa"}
+    assert sorted(remembered(fresh_database)) == sorted(
+        [(NEW.digest(*PHONE), "new", "lan"), (NEW.digest(*EMAIL), "new", "hoa")]
+    )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health as health_aio_module
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.pki import Pki, make_pki
@@ -179,3 +180,19 @@ def test_a_workers_grpc_service_opens_the_health_port_beside_its_tls_port(pki: P
             await service.stop()
 
     assert asyncio.run(run()) == ["NOT_SERVING", "SERVING", "SERVING"]
+
+
+def test_a_health_port_already_taken_is_an_error_not_a_shared_port() -> None:
+    async def run() -> str:
+        address = f"127.0.0.1:{free_port()}"
+        health = health_aio_module.aio.HealthServicer()
+        first = await start_health_server(address, health)
+        try:
+            await start_health_server(address, health)
+        except OSError as error:
+            return str(error)
+        finally:
+            await first.stop(None)
+        return "shared"
+
+    assert asyncio.run(run()).endswith("is the port taken?")

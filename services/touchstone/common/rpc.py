@@ -268,9 +268,13 @@ async def start_health_server(address: str, health_servicer: health.aio.HealthSe
     """A plaintext server that answers grpc.health.v1 alone, from the service's own health
     servicer: for probes that cannot speak TLS (Kubernetes' gRPC probes) in front of a server
     that speaks nothing else. It tells whether the service is ready, and nothing more."""
-    server = grpc.aio.server()
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])  # a port taken is an error
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    if server.add_insecure_port(address) == 0:
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError:  # grpc's word for a port it cannot bind
+        bound = 0
+    if bound == 0:
         raise OSError(f"cannot listen on {address}: is the port taken?")
     await server.start()
     log.info("gRPC health alone, in plaintext, on %s", address)
