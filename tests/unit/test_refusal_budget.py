@@ -52,7 +52,12 @@ class Trail:
 class CountedKeys(KeySet):
     def __init__(self, keys: KeySet) -> None:
         self.__dict__.update(keys.__dict__)
-        self.checked = 0
+        self.read = 0  # tokens whose header was looked at
+        self.checked = 0  # tokens whose signature was checked
+
+    def key_for(self, token: str) -> Any:
+        self.read += 1
+        return super().key_for(token)
 
     def verify(self, token: str) -> Principal:
         self.checked += 1
@@ -158,7 +163,7 @@ def test_fifty_connections_from_one_address_cannot_flood_the_audit_topic(tmp_pat
     failures = int(2 * UNAUTHENTICATED_PER_S)
     assert codes.count(grpc.StatusCode.UNAUTHENTICATED) == failures
     assert codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED) == 500 - failures
-    assert key_set.checked == failures  # the rest refused unread
+    assert key_set.read == failures  # the rest refused unread
     assert len(trail.records) == int(2 * REFUSALS_AUDITED_PER_S)  # not 500
     assert {r.outcome for r in trail.records} == {"UNAUTHENTICATED"}
 
@@ -181,9 +186,15 @@ def test_forged_tokens_from_many_addresses_buy_only_so_many_signature_checks(
         )
 
     assert isinstance(guard.judge(details(good), "ipv4:10.0.0.1:1"), Principal)
-    # a botnet: one forged token from each of 2,000 addresses, each within its own budget
+    # a botnet: one forged token from each of 2,000 addresses, each within its own budget, each
+    # naming the real key (junk that names no key is refused before any signature is checked)
+    header = good.split(".")[0]
     peers = [f"ipv4:10.1.{n // 250}.{n % 250}:9" for n in range(2_000)]
-    verdicts = [guard.judge(details(f"forged.{n}.x"), peer) for n, peer in enumerate(peers)]
+    junk = [guard.judge(details(f"junk.{n}.x"), peer) for n, peer in enumerate(peers)]
+    assert {v.code for v in junk} == {grpc.StatusCode.UNAUTHENTICATED}  # type: ignore[union-attr]
+    assert key_set.checked == 1  # none of the junk cost a signature check
+    forged = f"{header}.e30.eHh4eHh4"  # the real key's header, a signature of junk
+    verdicts = [guard.judge(details(forged), peer) for peer in peers]
     checks = int(2 * SIGNATURE_CHECKS_PER_S)  # the burst, then nothing while the clock stands
     assert key_set.checked == checks  # the good token spent one of the burst
     codes = [v.code for v in verdicts]  # type: ignore[union-attr]

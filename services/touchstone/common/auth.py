@@ -105,11 +105,16 @@ class KeySet:
         self._verified[token] = (caller, expires)
         return caller
 
-    def _check(self, token: str) -> tuple[Principal, float]:
+    def key_for(self, token: str) -> Any:
+        """The key of the key set that must have signed the token, by its unverified header
+        (cheap: no signature is checked); Unauthenticated if it names none, or another algorithm
+        than the key's."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"not a JWT: {error}") from error
+        except Exception as error:
+            raise Unauthenticated(f"the token is not valid ({type(error).__name__})") from error
         kid = header.get("kid")
         key = self.keys.get(kid) if isinstance(kid, str) else None
         if key is None:
@@ -119,6 +124,10 @@ class KeySet:
                 f"the token's algorithm {shown(header.get('alg'))} is not its key's "
                 f"({key.algorithm_name})"
             )
+        return key
+
+    def _check(self, token: str) -> tuple[Principal, float]:
+        key = self.key_for(token)
         try:
             claims = jwt.decode(
                 token,

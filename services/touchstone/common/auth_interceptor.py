@@ -145,6 +145,7 @@ class Authenticate(grpc.aio.ServerInterceptor):
                         f"too many calls without a valid token from {address}; "
                         f"retry in {pause:.2f}s",
                     )
+                self.keys.key_for(token)  # cheap refusals first: not a JWT, no such key
                 if pause := self.signature_checks.wait_s(EVERY_ADDRESS, CALLS):
                     return Refused(
                         grpc.StatusCode.RESOURCE_EXHAUSTED,
