@@ -139,7 +139,12 @@ def env_of(doc: Doc, c: Doc, docs: list[Doc]) -> dict[str, Any]:
     env: dict[str, Any] = {}
     for source in c.get("envFrom", []):
         env.update(maps.get(source.get("configMapRef", {}).get("name"), {}))
-    env.update({var["name"]: var.get("value", var.get("valueFrom")) for var in c.get("env", [])})
+    for var in c.get("env", []):
+        source = var.get("valueFrom", {}).get("configMapKeyRef")
+        if source is not None:  # a ConfigMap's value is a setting like any other
+            env[var["name"]] = maps.get(source.get("name"), {}).get(source.get("key"), "")
+        else:
+            env[var["name"]] = var.get("value", var.get("valueFrom"))
     return env
 
 

@@ -54,11 +54,12 @@ def _service_tls_problems(doc: Doc, docs: list[Doc], certificates: dict[str, Doc
         return
     if plaintext:
         yield "TOUCHSTONE_GRPC_PLAINTEXT is on: production gRPC must be TLS (grpc-tls.yaml)"
-    cert = env.get("TOUCHSTONE_GRPC_TLS_CERT")
-    if not cert or not env.get("TOUCHSTONE_GRPC_TLS_KEY"):
+    cert, key = env.get("TOUCHSTONE_GRPC_TLS_CERT"), env.get("TOUCHSTONE_GRPC_TLS_KEY")
+    if not cert or not key:
         yield "gRPC in plaintext: TOUCHSTONE_GRPC_TLS_CERT and TOUCHSTONE_GRPC_TLS_KEY must be set"
     else:
-        yield from _certificate_problems(doc, container, cert, certificates)
+        for name, path in (("TOUCHSTONE_GRPC_TLS_CERT", cert), ("TOUCHSTONE_GRPC_TLS_KEY", key)):
+            yield from _certificate_problems(doc, container, name, path, certificates)
     probes = {p: container.get(p, {}).get("grpc", {}).get("port") for p in PROBES}
     if any(port != health_port for port in probes.values()) or not health_port:
         asked = sorted(set(map(str, probes.values())))
@@ -72,10 +73,10 @@ PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 
 
 def _certificate_problems(
-    doc: Doc, container: Doc, cert_path: str, certificates: dict[str, Doc]
+    doc: Doc, container: Doc, setting: str, cert_path: str, certificates: dict[str, Doc]
 ) -> Iterator[str]:
-    """The certificate file comes from a Secret a cert-manager Certificate of this overlay
-    issues, for the name clients use: the service's."""
+    """The certificate or key file comes from a Secret a cert-manager Certificate of this
+    overlay issues, for the name clients use: the service's."""
     mounts = {m["name"]: m["mountPath"].rstrip("/") for m in container.get("volumeMounts", [])}
     volumes = {v["name"]: v for v in pod_spec(doc).get("volumes", [])}
     secret = next(
@@ -89,12 +90,12 @@ def _certificate_problems(
     certificate = certificates.get(str(secret))
     if secret is None or certificate is None:
         yield (
-            f"TOUCHSTONE_GRPC_TLS_CERT={cert_path} is not from a Secret a cert-manager "
+            f"{setting}={cert_path} is not from a Secret a cert-manager "
             "Certificate of this overlay issues"
         )
         return
     service = doc["metadata"]["name"]
-    if service not in certificate["spec"].get("dnsNames", []):
+    if setting.endswith("_CERT") and service not in certificate["spec"].get("dnsNames", []):
         yield f"{name_of(certificate)} does not name {service!r} in its dnsNames"
 
 
@@ -103,15 +104,38 @@ def network_policy_problems(docs: list[Doc]) -> list[str]:
     each service's gRPC port is open to some named peers; no rule lets every pod in."""
     policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
     problems = [
-        f"{name_of(p)}: ingress rule {i} admits every pod to {_ports(rule)}: name its peers"
-        for p in policies
-        for i, rule in enumerate(p.get("spec", {}).get("ingress") or [], 1)
-        if not rule.get("from")
+        f"{name_of(p)}: {problem}" for p in policies for problem in _rule_problems(p["spec"])
     ]
     for doc in docs:
         if doc["kind"] in WORKLOADS:
             problems += [f"{name_of(doc)}: {p}" for p in _workload_policy_problems(doc, policies)]
     return problems
+
+
+def _rule_problems(spec: Doc) -> Iterator[str]:
+    """Rules that open to everyone: an ingress peer that is every pod, or everywhere; an egress
+    rule to anywhere, or to every port."""
+    for i, rule in enumerate(spec.get("ingress") or [], 1):
+        if not rule.get("from") or any(_everyone(peer) for peer in rule["from"]):
+            yield f"ingress rule {i} admits every pod to {_ports(rule)}: name its peers"
+    for i, rule in enumerate(spec.get("egress") or [], 1):
+        if not rule.get("to") or any(_everyone(peer) for peer in rule["to"]):
+            yield f"egress rule {i} lets it reach everything on {_ports(rule)}: name where"
+        elif not rule.get("ports"):
+            yield f"egress rule {i} opens every port: name the ports"
+
+
+OPEN_CIDRS = ("0.0.0.0/0", "::/0")
+
+
+def _everyone(peer: Doc) -> bool:
+    """A peer that stands for every pod of a namespace or the cluster, or every address (an
+    ipBlock of everything with nothing excepted)."""
+    if "ipBlock" in peer:
+        block = peer["ipBlock"]
+        return block.get("cidr") in OPEN_CIDRS and not block.get("except")
+    selectors = [peer.get("podSelector"), peer.get("namespaceSelector")]
+    return all(not s or not (s.get("matchLabels") or s.get("matchExpressions")) for s in selectors)
 
 
 def _workload_policy_problems(doc: Doc, policies: list[Doc]) -> Iterator[str]:
@@ -122,8 +146,10 @@ def _workload_policy_problems(doc: Doc, policies: list[Doc]) -> Iterator[str]:
         yield "no NetworkPolicy shuts it (policyTypes Ingress and Egress, no rules)"
     if not any(p["spec"].get("egress") for p in mine):
         yield "no NetworkPolicy lets it out: it cannot reach Kafka, Postgres or DNS"
+    grpc_port = {str(p.get("containerPort")) for c in pod_spec(doc).get("containers", [])
+                 for p in c.get("ports", []) if p.get("name") == "grpc"}  # fmt: skip
     if doc["kind"] == "Deployment" and not any(
-        "grpc" in _ports(rule) for p in mine for rule in p["spec"].get("ingress") or []
+        _opens(rule, {"grpc", *grpc_port}) for p in mine for rule in p["spec"].get("ingress") or []
     ):
         yield "no NetworkPolicy lets clients reach its gRPC port"
 
@@ -132,6 +158,12 @@ def _denies_all(policy: Doc) -> bool:
     spec = policy["spec"]
     types = set(spec.get("policyTypes", []))
     return {"Ingress", "Egress"} <= types and not spec.get("ingress") and not spec.get("egress")
+
+
+def _opens(rule: Doc, port: set[str]) -> bool:
+    """Whether a rule opens the port (by name or number; a rule naming no ports opens all)."""
+    ports = rule.get("ports")
+    return not ports or any(str(p.get("port")) in port for p in ports)
 
 
 def _ports(rule: Doc) -> str:

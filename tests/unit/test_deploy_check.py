@@ -358,7 +358,11 @@ def test_plaintext_grpc_in_production_fails(tree: Path, capsys: pytest.CaptureFi
         "prod: Deployment/loyalty: TOUCHSTONE_GRPC_TLS_CERT=/etc/touchstone/grpc-tls/tls.crt is "
         "not from a Secret a cert-manager Certificate of this overlay issues"
     ) in lines
-    assert lines[-1] == "deploy-check: 6 problem(s)", lines
+    assert (
+        "prod: Deployment/loyalty: TOUCHSTONE_GRPC_TLS_KEY=/etc/touchstone/grpc-tls/tls.key is "
+        "not from a Secret a cert-manager Certificate of this overlay issues"
+    ) in lines
+    assert lines[-1] == "deploy-check: 7 problem(s)", lines
 
 
 def test_a_production_overlay_without_its_tls_patch_or_a_network_policy_fails(
@@ -426,3 +430,48 @@ def test_an_overlay_is_held_to_production_rules_unless_it_says_it_is_for_develop
         "dev: Deployment/journey: no NetworkPolicy lets it out: it cannot reach Kafka, Postgres "
         "or DNS"
     ) in lines
+
+
+def test_policies_that_open_to_everyone_or_hide_plaintext_are_named(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prod = tree / "deploy/k8s/overlays/prod"
+    edit(  # notify may reach anything, anywhere
+        prod / "network-policies.yaml",
+        "  egress:\n    # beyond the cluster network only",
+        "  egress:\n    - {}\n    # beyond the cluster network only",
+    )
+    edit(  # every pod of every namespace may call the services
+        prod / "network-policies.yaml",
+        "        - namespaceSelector: {}\n          podSelector:\n            matchLabels:\n"
+        '              touchstone.io/grpc-client: "true"\n',
+        "        - namespaceSelector: {}\n",
+    )
+    edit(  # plaintext gRPC for journey, from a ConfigMap key rather than the settings
+        prod / "kustomization.yaml",
+        "  - target:\n      kind: Deployment\n      name: journey\n    patch: |-\n",
+        "  - target:\n      kind: Deployment\n      name: journey\n    patch: |-\n"
+        "      - op: add\n        path: /spec/template/spec/containers/0/env/-\n"
+        "        value:\n          name: TOUCHSTONE_GRPC_PLAINTEXT\n          valueFrom:\n"
+        "            configMapKeyRef:\n              name: touchstone-settings\n"
+        "              key: TOUCHSTONE_EMBEDDED\n",
+    )
+    edit(prod / "kustomization.yaml", "      - TOUCHSTONE_REBALANCE_TIMEOUT_S=30\n",
+         "      - TOUCHSTONE_REBALANCE_TIMEOUT_S=30\n      - TOUCHSTONE_EMBEDDED=1\n")  # fmt: skip
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert (
+        "prod: NetworkPolicy/notify-to-mail-and-webhooks: egress rule 1 lets it reach everything "
+        "on every port: name where"
+    ) in lines
+    assert (
+        "prod: NetworkPolicy/grpc-from-clients: ingress rule 1 admits every pod to grpc: name "
+        "its peers"
+    ) in lines
+    assert (
+        "prod: Deployment/journey: TOUCHSTONE_GRPC_PLAINTEXT is on: production gRPC must be TLS "
+        "(grpc-tls.yaml)"
+    ) in lines
+    assert not any("Deployment/contacts: TOUCHSTONE_GRPC_PLAINTEXT" in line for line in lines)
