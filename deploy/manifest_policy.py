@@ -31,7 +31,9 @@ SERVICE_SETTINGS = {
     "TOUCHSTONE_LOG_LEVEL": None,
     "TOUCHSTONE_REBALANCE_TIMEOUT_S": None,
 }
-SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|DATABASE_URL|PRIVATE_KEY|API_KEY", re.I)
+SECRET_NAME = re.compile(
+    r"SECRET|PASSWORD|TOKEN|DATABASE_URL|PRIVATE_KEY|API_KEY|IDENTITY_KEYS", re.I
+)
 URL_CREDENTIALS = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
 FILE_SETTINGS = ("_FILE", "_DIR", "_KEYS", "_CA", "_CERT", "_KEY")
 # what a secretKeyRef stands for when the settings are read as a service would read them: the

@@ -16,17 +16,20 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import re
 from dataclasses import dataclass
 
 from touchstone.common.env_reader import SettingError
 
+log = logging.getLogger(__name__)
 VARIABLE = "TOUCHSTONE_IDENTITY_KEYS"
 MIN_KEY_BYTES = 32
 KEY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 # The embedded stack's key: public, so only ever for development (contacts refuses to start
 # without TOUCHSTONE_IDENTITY_KEYS anywhere else).
-DEVELOPMENT = "dev:" + base64.urlsafe_b64encode(b"touchstone-development-only-identity").decode()
+DEVELOPMENT_SECRET = b"touchstone-development-only-identity"
+DEVELOPMENT = "dev:" + base64.urlsafe_b64encode(DEVELOPMENT_SECRET).decode()
 
 
 class BadIdentityKeys(SettingError):
@@ -96,7 +99,14 @@ DEVELOPMENT_KEYS = IdentityKeys.parse(DEVELOPMENT)
 def identity_keys_of(secret_text: str, embedded: bool) -> IdentityKeys:
     """The key ring the settings give; the public development key on the embedded stack only."""
     if secret_text:
-        return IdentityKeys.parse(secret_text)
+        keys = IdentityKeys.parse(secret_text)
+        if not embedded and any(secret == DEVELOPMENT_SECRET for _, secret in keys.keys):
+            log.warning(
+                "%s holds the public development key: anyone can derive customer ids from "
+                "phone numbers here; set a secret of your own for real data",
+                VARIABLE,
+            )
+        return keys
     if embedded:
         return DEVELOPMENT_KEYS
     raise BadIdentityKeys(

@@ -8,6 +8,7 @@ import base64
 import pytest
 
 from contacts.identity_keys import (
+    DEVELOPMENT,
     DEVELOPMENT_KEYS,
     BadIdentityKeys,
     IdentityKeys,
@@ -60,3 +61,13 @@ def test_contacts_will_not_start_without_a_ring_beyond_the_embedded_stack() -> N
     nowhere = Settings(embedded=False, database_url="postgresql://nobody@db.invalid/none")
     with pytest.raises(SystemExit, match=r"^contacts will not start: TOUCHSTONE_IDENTITY_KEYS"):
         run_service(SPEC, nowhere)  # before it looks for its database or the broker
+
+
+def test_the_development_key_beyond_the_embedded_stack_is_said_out_loud(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    identity_keys_of(DEVELOPMENT, embedded=False)  # compose's development default
+    assert "public development key" in caplog.text
+    caplog.clear()
+    identity_keys_of(f"prod:{SECRET}", embedded=False)
+    assert not caplog.text
