@@ -115,11 +115,13 @@ def identity_of(touchpoint: Touchpoint) -> tuple[str, str] | None:
 
 
 def recorded_event(admitted: Admitted) -> Outgoing:
-    """TouchpointRecorded for an admitted touchpoint, keyed by customer id."""
+    """TouchpointRecorded for an admitted touchpoint, keyed by customer id: without the identity's
+    value and the feedback comment (contacts.recorded.v1 is kept forever, and every service
+    downstream knows the customer by customer_id; contacts keeps the whole touchpoint)."""
     row = admitted.row
     event = TouchpointRecorded(
         event_id=derived_id("recorded", row.event_id),
-        touchpoint=admitted.touchpoint,
+        touchpoint=anonymised(admitted.touchpoint),
         customer_id=row.customer_id,
         visit_id=row.visit_id,
         late=row.late,

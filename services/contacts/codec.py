@@ -91,5 +91,6 @@ def anonymised(touchpoint: Touchpoint) -> Touchpoint:
     clean.CopyFrom(touchpoint)
     if clean.customer.HasField("identity"):
         clean.customer.identity.value = ""
-    clean.feedback.comment = ""
+    if clean.HasField("feedback"):  # setting a field of an absent one would make it present
+        clean.feedback.comment = ""
     return clean

@@ -15,6 +15,7 @@ from touchstone.common.ids import derived_id
 from touchstone.common.topics import CONTACTS_RECORDED, TOUCHPOINTS_DLQ
 from touchstone.contacts.v1.contacts_service_pb2 import INGEST_STATUS_REJECTED
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.contacts.v1.touchpoint_pb2 import IdentityKind, Touchpoint
 
 GARBAGE = b"\xff\xfe garbage"
 
@@ -124,3 +125,22 @@ def test_a_touchpoint_over_the_size_limit_is_refused_over_grpc_too() -> None:
     (result,) = asyncio.run(ContactsApi(MemoryContactsStore()).ingest([huge]))
     assert result.status == INGEST_STATUS_REJECTED
     assert [v.field for v in result.violations] == ["value"]
+
+
+def test_the_recorded_event_names_the_customer_by_id_and_carries_no_personal_data() -> None:
+    store = MemoryContactsStore()
+    tp = touchpoint(measurements={"greeting_seconds": 45})
+    tp.customer.identity.kind = IdentityKind.IDENTITY_KIND_PHONE
+    tp.customer.identity.value = "+84901234567"
+    tp.feedback.rating, tp.feedback.comment = 2, "the cashier, Lan, was rude to me"
+    (published,) = handle(store, record(tp.SerializeToString(), 0))
+
+    event = TouchpointRecorded.FromString(published.value)
+    assert event.customer_id and event.customer_id == store.touchpoints[tp.event_id].customer_id
+    assert b"+84901234567" not in published.value and b"rude" not in published.value
+    assert (event.touchpoint.customer.identity.kind, event.touchpoint.feedback.rating) == (
+        IdentityKind.IDENTITY_KIND_PHONE,  # what kind of identity, and how it went, stay
+        2,
+    )
+    stored = Touchpoint.FromString(store.touchpoints[tp.event_id].payload)
+    assert stored.customer.identity.value == "+84901234567"  # contacts keeps the whole
