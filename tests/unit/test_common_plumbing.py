@@ -330,11 +330,11 @@ def test_the_topics_services_rebuild_from_are_kept_forever() -> None:
         return topic_config(topic, 1_048_576)["retention.ms"]
 
     assert retention(JOURNEY_STANDARDS) == "-1"
-    assert retention(TOUCHPOINTS) == "-1"
+    assert retention(TOUCHPOINTS) == str(30 * 24 * 3600 * 1000)  # producers' raw records
     assert retention(TOUCHPOINTS_DLQ) == str(30 * 24 * 3600 * 1000)
     assert retention(NOTIFY_TASKS) == str(7 * 24 * 3600 * 1000)
     forever = [t for t in ALL_TOPICS if retention(t) == "-1"]
-    assert len(forever) == len(ALL_TOPICS) - 5  # four dead-letter topics and the tasks feed
+    assert len(forever) == len(ALL_TOPICS) - 6  # the intake, 4 dead-letter topics, the tasks
 
 
 def test_every_topic_takes_the_records_its_producers_may_send() -> None:

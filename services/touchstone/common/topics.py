@@ -41,14 +41,19 @@ ALL_TOPICS = (
 )
 
 # How long each topic keeps its records. The log is the truth: every topic a service rebuilds
-# its state from is kept forever (-1), so `touchstone replay` can start at offset 0. Dead letters
-# wait 30 days for an operator; tasks are a live feed for staff apps, republished on every change.
+# its state from is kept forever (-1), so `touchstone replay` can start at offset 0. Producers'
+# raw records, the intake touchpoints.v1 and the dead letters, are kept 30 days: nothing rebuilds
+# from them (contacts keeps what it admits in its tables, and publishes it on contacts.recorded.v1
+# without personal data), dead letters wait that long for an operator, and an erased customer's
+# identities in producers' bytes are gone within a month. Assumption, not from the domain: no
+# outage keeps contacts from reading its intake that long. Tasks are a live feed for staff apps,
+# republished on every change.
 KEEP_FOREVER_MS = -1
-DEAD_LETTERS_KEPT_MS = 30 * 24 * 3600 * 1000
+RAW_RECORDS_KEPT_MS = 30 * 24 * 3600 * 1000
 TASKS_KEPT_MS = 7 * 24 * 3600 * 1000
 RETENTION_MS = {
-    name: DEAD_LETTERS_KEPT_MS
-    if name.endswith(".dlq.v1")
+    name: RAW_RECORDS_KEPT_MS
+    if name.endswith(".dlq.v1") or name == TOUCHPOINTS
     else TASKS_KEPT_MS
     if name == NOTIFY_TASKS
     else KEEP_FOREVER_MS
