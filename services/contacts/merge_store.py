@@ -116,5 +116,5 @@ class PostgresMerges:
             if row is None:
                 return None
             merge = Merge(*row)
-            await add_to_outbox(conn, SCHEMA, [unmerged_event(merge, reason)])
+            await add_to_outbox(conn, SCHEMA, [unmerged_event(merge)])
         return merge

@@ -13,7 +13,7 @@ from contacts.codec import IDENTITY_KIND_NAMES, anonymised
 from contacts.domain import CONTROL_CHARACTERS, MAX_TEXT_LENGTH, normalise_identity
 from contacts.erasure_store import ErasureStore
 from contacts.merge_store import MergeStore, UnknownCustomer
-from contacts.profile_events import profile_event
+from contacts.profile_events import profile_event, registered_event, updated_event
 from contacts.profile_store import EventFor, ProfileChange, ProfileStore
 from contacts.profiles import (
     REGISTRATION_REASON,
@@ -159,15 +159,7 @@ class ProfileMethods:
         await self._identities_of_others_unseen(request.customer_id, identities)
 
         def registered(customer_id: str) -> Outgoing:
-            return profile_event(
-                customer_id,
-                registered=profile_pb.CustomerRegistered(
-                    customer_id=customer_id,
-                    profile=request.profile,
-                    consent=request.consent,
-                    identities=request.identities,
-                ),
-            )
+            return registered_event(customer_id, request.identities, request.consent)
 
         customer_id = await self._command(
             self.store.register(request.customer_id, change, registered)
@@ -187,10 +179,7 @@ class ProfileMethods:
         )
 
         def event(c: str) -> Outgoing:
-            updated = profile_pb.CustomerUpdated(
-                customer_id=c, profile=request.profile, added_identities=request.add_identities
-            )
-            return profile_event(c, updated=updated)
+            return updated_event(c, request.add_identities)
 
         await self._changed(customer_id, change, event)
         return await self.customer(customer_id)

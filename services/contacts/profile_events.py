@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from contacts.profiles import Merge
 from touchstone.common.prototime import to_timestamp
 from touchstone.common.topics import CONTACTS_PROFILES, Outgoing, cloudevent_headers
 from touchstone.contacts.v1 import profile_pb2 as profile_pb
+from touchstone.contacts.v1.touchpoint_pb2 import ExternalIdentity, IdentityKind
 
 PROFILE_EVENT_TYPE = "touchstone.contacts.v1.CustomerEvent"
 
@@ -24,24 +26,48 @@ def profile_event(customer_id: str, **change: object) -> Outgoing:
     return Outgoing(CONTACTS_PROFILES, customer_id.encode(), event.SerializeToString(), headers)
 
 
+# What profile events tell, on a topic kept forever: only what a service downstream uses. Notify
+# writes to an email address, and every service follows merges, unmerges, consent and erasures;
+# names, departments, phone numbers, cards, accounts and the free-text reasons for a merge stay
+# in contacts (GetCustomer serves them to whoever may see them).
+TOLD_IDENTITY_KINDS = (IdentityKind.IDENTITY_KIND_EMAIL,)
+
+
+def told_identities(identities: Iterable[ExternalIdentity]) -> list[ExternalIdentity]:
+    """The identities a profile event tells: the addresses notify writes to."""
+    return [i for i in identities if i.kind in TOLD_IDENTITY_KINDS]
+
+
+def registered_event(
+    customer_id: str, identities: Iterable[ExternalIdentity], consent: profile_pb.Consent
+) -> Outgoing:
+    """CustomerRegistered: the customer, their addresses and their consent."""
+    registered = profile_pb.CustomerRegistered(
+        customer_id=customer_id, identities=told_identities(identities), consent=consent
+    )
+    return profile_event(customer_id, registered=registered)
+
+
+def updated_event(customer_id: str, added: Iterable[ExternalIdentity]) -> Outgoing:
+    """CustomerUpdated: the customer, and any address they gave."""
+    updated = profile_pb.CustomerUpdated(
+        customer_id=customer_id, added_identities=told_identities(added)
+    )
+    return profile_event(customer_id, updated=updated)
+
+
 def merged_event(merge: Merge) -> Outgoing:
     """CustomersMerged, keyed by the absorbed customer so its unmerge follows it in order."""
     merged = profile_pb.CustomersMerged(
-        merge_id=merge.merge_id,
-        survivor_id=merge.survivor_id,
-        absorbed_id=merge.absorbed_id,
-        reason=merge.reason,
+        merge_id=merge.merge_id, survivor_id=merge.survivor_id, absorbed_id=merge.absorbed_id
     )
     return profile_event(merge.absorbed_id, merged=merged)
 
 
-def unmerged_event(merge: Merge, reason: str) -> Outgoing:
+def unmerged_event(merge: Merge) -> Outgoing:
     """CustomersUnmerged, keyed like the merge it undoes."""
     unmerged = profile_pb.CustomersUnmerged(
-        merge_id=merge.merge_id,
-        survivor_id=merge.survivor_id,
-        absorbed_id=merge.absorbed_id,
-        reason=reason,
+        merge_id=merge.merge_id, survivor_id=merge.survivor_id, absorbed_id=merge.absorbed_id
     )
     return profile_event(merge.absorbed_id, unmerged=unmerged)
 
