@@ -751,7 +751,7 @@ class MemoryNotifyStore(MemoryCustomerLinks):
                 self.cases[case_id], status="recovered", resolved_by=by, recovered_at=recovered_at
             )
             resolved = await self._known(case_id)
-            self.outbox.extend([event(resolved, note, at), *task_records(resolved, at)])
+            self.outbox.extend([event(resolved, at), *task_records(resolved, at)])
         return await self._known(case_id)
 
     async def _known(self, case_id: str) -> CaseRow:

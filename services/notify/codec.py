@@ -131,16 +131,15 @@ def step_taken(case: CaseRow, step: PlannedStep, command: StepCommand, at: datet
             action=step.action,
             completed=command.completed,
             by=command.by,
-            note=command.note,
-            at=to_timestamp(at),
+            at=to_timestamp(at),  # the note stays in notify (GetCase): the topic is kept forever
         ),
     )
     return case_record(case.customer_id, case.site_id, event, at)
 
 
-def resolved_by_staff(case: CaseRow, note: str, at: datetime) -> Outgoing:
+def resolved_by_staff(case: CaseRow, at: datetime) -> Outgoing:
     """CaseRecovered for a case staff confirmed recovered (once per case), as the case now
-    says: by whom, when it counts as recovered, and their note."""
+    says: by whom and when it counts as recovered (their note stays in notify: GetCase)."""
     event = pb.CaseEvent(
         event_id=derived_id("case-resolved", case.case_id),
         recovered=pb.CaseRecovered(
@@ -150,7 +149,6 @@ def resolved_by_staff(case: CaseRow, note: str, at: datetime) -> Outgoing:
             recovered_at=to_timestamp(case.recovered_at or at),
             how="staff",
             by=case.resolved_by,
-            note=note,
         ),
     )
     return case_record(case.customer_id, case.site_id, event, at)

@@ -59,7 +59,7 @@ SCHEMA = "notify"
 
 StepEvent = Callable[[CaseRow, PlannedStep, StepCommand, datetime], Outgoing]
 OutcomeEvent = Callable[[CaseOutcome], Outgoing]
-ResolveEvent = Callable[[CaseRow, str, datetime], Outgoing]  # the resolved case, note, when
+ResolveEvent = Callable[[CaseRow, datetime], Outgoing]  # the resolved case, when
 
 
 class NotifyStore(CustomerLinks, Protocol):
@@ -433,7 +433,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 params = {"case_id": case_id, "by": by, "at": at, "note": note}
                 await conn.execute(RESOLVE, params)
                 resolved = await self._locked(conn, case_id)
-                news = [event(resolved, note, at), *task_records(resolved, at)]
+                news = [event(resolved, at), *task_records(resolved, at)]
                 await add_to_outbox(conn, SCHEMA, news)
                 return resolved
             return case

@@ -808,13 +808,12 @@ def test_an_erased_customer_leaves_no_personal_data_and_a_replay_brings_none_bac
     assert customer.touchpoint_count == 6  # the anonymous facts stay
     eventually(lambda: _valued(clients, customer_id) is None, "loyalty no longer values them")
 
-    # the topics kept forever that services rebuild from never held them at all, but for the
-    # address notify writes to on contacts' profile events; the intake and the dead letters
-    # keep producers' own bytes for their retention (30 days), and the address on the profile
-    # events and staff's notes on notify's case events are crypto-shredding's (issue 20)
+    # the topics kept forever never held them at all, but for the address notify writes to on
+    # contacts' profile events (crypto-shredding's, issue 20); the intake and the dead letters
+    # keep producers' own bytes for their retention (30 days)
     told = {CONTACTS_PROFILES: [phone, name, comment]}
     for topic in (CONTACTS_RECORDED, CONTACTS_PROFILES, JOURNEY_MOMENTS, JOURNEY_VISITS,
-                  LOYALTY_VALUES):  # fmt: skip
+                  LOYALTY_VALUES, NOTIFY_CASES):  # fmt: skip
         held = [s for value, _ in on_topic(stack.settings, topic) for s in told.get(topic, secrets)
                 if s.encode() in value or s.lower().encode() in value]  # fmt: skip
         assert not held, f"{topic} holds {held}"

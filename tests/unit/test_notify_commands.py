@@ -58,7 +58,8 @@ def test_acknowledging_then_completing_a_step_moves_it_once_each() -> None:
         (1, False, "lan@hcm-01"),
         (1, True, "lan@hcm-01"),
     ]
-    assert taken[0].note == "said sorry at the door" and taken[0].at.ToDatetime(UTC) == NOW
+    # staff's note stays in notify (GetCase): the topic is kept forever
+    assert taken[0].note == "" and taken[0].at.ToDatetime(UTC) == NOW
     step_tasks = [t.task for t in tasks(store.outbox)]
     assert [(t.n, t.state, t.taken_by) for t in step_tasks] == [
         (1, TASK_STATE_OPEN, "lan@hcm-01"),
@@ -74,7 +75,7 @@ def test_staff_confirming_recovery_closes_the_case_for_good() -> None:
     call(api.ResolveCase, pb.ResolveCaseRequest(case_id=CASE, by="someone-else"))  # once
     (event,) = published(store)
     assert (event.recovered.how, event.recovered.by) == ("staff", "duty-manager")
-    assert event.recovered.note == "came back, happy"
+    assert event.recovered.note == ""  # kept in notify, not told on the topic
     assert event.recovered.recovered_at.ToDatetime(UTC) == NOW
     assert list(event.recovered.moment_ids) == ["m-1"]
     cancelled = tasks(store.outbox)
