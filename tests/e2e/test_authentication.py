@@ -10,9 +10,8 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from tests.conftest import running_stack
+from tests.e2e.leaks import found_in_logs_or_metrics
 from tests.e2e.test_replay import publish_visits
 from tests.e2e.test_whole_journey import eventually, supermarket_visit
 from touchstone.client import Clients
@@ -362,18 +362,6 @@ def shown(
                 assert error.code() == grpc.StatusCode.PERMISSION_DENIED, error
     text = "\n".join(replies)
     return {name for name, secret in secrets.items() if secret in text}
-
-
-def found_in_logs_or_metrics(settings: Settings, secrets: Iterable[str]) -> list[str]:
-    """Where any secret shows in the services' logs or /metrics."""
-    places = {
-        str(p): p.read_text(errors="replace") for p in (settings.state_dir / "logs").glob("*")
-    }
-    for name, port in settings.metrics_ports.items():
-        with urllib.request.urlopen(f"http://{settings.grpc_host}:{port}/metrics") as page:
-            places[f"{name} /metrics"] = page.read().decode()
-    assert len(places) > len(settings.metrics_ports)  # logs were read too
-    return [f"{where}: {s}" for where, text in places.items() for s in secrets if s in text]
 
 
 def test_commands_and_refused_calls_are_on_the_audit_trail(stack: LocalStack) -> None:

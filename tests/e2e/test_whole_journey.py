@@ -27,6 +27,7 @@ from journey.domain import standards_version
 from journey.standards import default_standards, default_standards_file
 from tests.builders import MESSAGE_TAKEN
 from tests.conftest import running_stack
+from tests.e2e.leaks import found_in_logs_or_metrics
 from touchstone.client import Clients
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import SERVICES, Settings
@@ -824,6 +825,9 @@ def test_an_erased_customer_leaves_no_personal_data_and_a_replay_brings_none_bac
     publish(producer, [sentinel], f"email:{email}".encode())
     eventually(lambda: moments_of(clients, customer_id, 7), "the replay handled")
     assert tables_holding(stack.settings, secrets) == []
+    # nor did any service write them to its log or its metrics
+    spellings = sorted({*secrets, *(s.lower() for s in secrets)})
+    assert found_in_logs_or_metrics(stack.settings, spellings) == []
 
 
 def test_json_touchpoints_are_scored_and_every_kind_of_bad_one_is_dead_lettered_by_field(
