@@ -45,7 +45,7 @@ from loyalty.store import (
 from loyalty.tiers import TierChanged, load_tiers, tier_of
 from loyalty.valuation import AtRisk, Facts, Loss, Recovery, Valuation
 from notify.codec import case_escalated, case_recovered
-from notify.contact_book import Contact, ContactChange, folded
+from notify.contact_book import Contact, ContactChange, KeyChange, folded
 from notify.domain import (
     CaseClosed,
     CaseOpening,
@@ -627,6 +627,7 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         self.values: dict[str, MomentValue] = {}
         self.value_escalated: set[str] = set()
         self.contacts: dict[str, Contact] = {}
+        self.keys: dict[str, bytes] = {}
         self.erased: set[str] = set()
         self.visits: dict[tuple[str, str], datetime] = {}
         self.tiers: dict[str, str] = {}
@@ -670,10 +671,18 @@ class MemoryNotifyStore(MemoryCustomerLinks):
             {c.event_id: c for c in complaints if c.event_id not in self.complaints}
         )
 
+    async def fold_keys(self, changes: Sequence[KeyChange]) -> None:
+        for change in changes:
+            if change.key:
+                self.keys[change.customer_id] = change.key
+            else:
+                self.keys.pop(change.customer_id, None)
+
     async def fold_contacts(self, changes: Sequence[ContactChange]) -> None:
         for change in changes:
             if change.erased:
                 self.contacts.pop(change.customer_id, None)
+                self.keys.pop(change.customer_id, None)
                 self.erased.add(change.customer_id)
             else:
                 contact = self.contacts.get(change.customer_id, Contact(change.customer_id))

@@ -11,13 +11,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from contacts.admission import names_customer
 from contacts.identity_keys import IdentityKeys
+from contacts.key_store import destroy_key
 from contacts.merge_store import lock_merges
-from contacts.profile_store import EventFor
 from contacts.store import SCHEMA
 from touchstone.common.customer_links import customer_group
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.topics import (
     CONTACTS_RECORDED,
+    Outgoing,
     content_type_of,
     headers_from_json,
 )
@@ -41,11 +42,14 @@ class Erased:
         )
 
 
+Erasing = Callable[[str], Outgoing]  # the event telling a customer id erased
+
+
 class ErasureStore(Protocol):
     """What erasure needs from storage."""
 
     async def erase(
-        self, customer_id: str, scrub_touchpoint: Scrub, scrub_recorded: Scrub, event: EventFor
+        self, customer_id: str, scrub_touchpoint: Scrub, scrub_recorded: Scrub, event: Erasing
     ) -> Erased | None:
         """Erase the customer and everyone merged into them, in one transaction (an event for
         each); None if there is no such customer."""
@@ -131,7 +135,7 @@ class PostgresErasure:
         return len(old)
 
     async def erase(
-        self, customer_id: str, scrub_touchpoint: Scrub, scrub_recorded: Scrub, event: EventFor
+        self, customer_id: str, scrub_touchpoint: Scrub, scrub_recorded: Scrub, event: Erasing
     ) -> Erased | None:
         async with self.pool.connection() as conn, conn.transaction():
             await lock_merges(conn)  # nobody joins the group while it is erased
@@ -140,6 +144,7 @@ class PostgresErasure:
             erased = Erased(0, 0, 0)
             for member in await customer_group(conn, SCHEMA, customer_id):
                 erased += await self._erase_one(conn, member, scrub_touchpoint, scrub_recorded)
+                await destroy_key(conn, member)  # what profile events sealed: unreadable
                 await add_to_outbox(conn, SCHEMA, [event(member)])
         return erased
 

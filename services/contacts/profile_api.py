@@ -158,8 +158,8 @@ class ProfileMethods:
         await self._not_someone_elses(request.customer_id)
         await self._identities_of_others_unseen(request.customer_id, identities)
 
-        def registered(customer_id: str) -> Outgoing:
-            return registered_event(customer_id, request.identities, request.consent)
+        def registered(customer_id: str, key: bytes) -> Outgoing:
+            return registered_event(customer_id, key, request.identities, request.consent)
 
         customer_id = await self._command(
             self.store.register(request.customer_id, change, registered)
@@ -178,8 +178,8 @@ class ProfileMethods:
             identities, request.profile.SerializeToString(deterministic=True), reason=UPDATE_REASON
         )
 
-        def event(c: str) -> Outgoing:
-            return updated_event(c, request.add_identities)
+        def event(c: str, key: bytes) -> Outgoing:
+            return updated_event(c, key, request.add_identities)
 
         await self._changed(customer_id, change, event)
         return await self.customer(customer_id)
@@ -192,7 +192,7 @@ class ProfileMethods:
         await self._visible_to_caller(customer_id, unregistered(customer_id))
         change = ProfileChange(consent=checked_consent(request.consent))
 
-        def event(c: str) -> Outgoing:
+        def event(c: str, _key: bytes) -> Outgoing:
             changed = profile_pb.ConsentChanged(customer_id=c, consent=request.consent)
             return profile_event(c, consent_changed=changed)
 

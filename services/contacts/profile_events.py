@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 
 from contacts.profiles import Merge
 from touchstone.common.prototime import to_timestamp
-from touchstone.common.topics import CONTACTS_PROFILES, Outgoing, cloudevent_headers
+from touchstone.common.sealing import seal
+from touchstone.common.topics import CONTACTS_KEYS, CONTACTS_PROFILES, Outgoing, cloudevent_headers
 from touchstone.contacts.v1 import profile_pb2 as profile_pb
 from touchstone.contacts.v1.touchpoint_pb2 import ExternalIdentity, IdentityKind
 
 PROFILE_EVENT_TYPE = "touchstone.contacts.v1.CustomerEvent"
+KEY_EVENT_TYPE = "touchstone.contacts.v1.CustomerKey"
 
 
 def profile_event(customer_id: str, **change: object) -> Outgoing:
@@ -29,31 +31,58 @@ def profile_event(customer_id: str, **change: object) -> Outgoing:
 # What profile events tell, on a topic kept forever: only what a service downstream uses. Notify
 # writes to an email address, and every service follows merges, unmerges, consent and erasures;
 # names, departments, phone numbers, cards, accounts and the free-text reasons for a merge stay
-# in contacts (GetCustomer serves them to whoever may see them).
+# in contacts (GetCustomer serves them to whoever may see them). The addresses are told sealed
+# with the customer's key (touchstone/common/sealing.py), which erasure destroys.
 TOLD_IDENTITY_KINDS = (IdentityKind.IDENTITY_KIND_EMAIL,)
 
 
-def told_identities(identities: Iterable[ExternalIdentity]) -> list[ExternalIdentity]:
-    """The identities a profile event tells: the addresses notify writes to."""
-    return [i for i in identities if i.kind in TOLD_IDENTITY_KINDS]
+def sealed_identities(
+    customer_id: str, key: bytes, identities: Iterable[ExternalIdentity]
+) -> list[profile_pb.SealedIdentity]:
+    """The identities a profile event tells (the addresses notify writes to), sealed."""
+    return [
+        seal(key, customer_id, i.kind, i.value) for i in identities if i.kind in TOLD_IDENTITY_KINDS
+    ]
 
 
 def registered_event(
-    customer_id: str, identities: Iterable[ExternalIdentity], consent: profile_pb.Consent
+    customer_id: str,
+    key: bytes,
+    identities: Iterable[ExternalIdentity],
+    consent: profile_pb.Consent,
 ) -> Outgoing:
-    """CustomerRegistered: the customer, their addresses and their consent."""
+    """CustomerRegistered: the customer, their addresses (sealed) and their consent."""
     registered = profile_pb.CustomerRegistered(
-        customer_id=customer_id, identities=told_identities(identities), consent=consent
+        customer_id=customer_id,
+        sealed_identities=sealed_identities(customer_id, key, identities),
+        consent=consent,
     )
     return profile_event(customer_id, registered=registered)
 
 
-def updated_event(customer_id: str, added: Iterable[ExternalIdentity]) -> Outgoing:
-    """CustomerUpdated: the customer, and any address they gave."""
+def updated_event(customer_id: str, key: bytes, added: Iterable[ExternalIdentity]) -> Outgoing:
+    """CustomerUpdated: the customer, and any address they gave (sealed)."""
     updated = profile_pb.CustomerUpdated(
-        customer_id=customer_id, added_identities=told_identities(added)
+        customer_id=customer_id, sealed_identities=sealed_identities(customer_id, key, added)
     )
     return profile_event(customer_id, updated=updated)
+
+
+def key_event(customer_id: str, key: bytes) -> Outgoing:
+    """The customer's key, for contacts.keys.v1 (compacted, keyed by customer id)."""
+    told = profile_pb.CustomerKey(customer_id=customer_id, key=key)
+    headers = cloudevent_headers(
+        event_id=str(uuid.uuid4()),
+        source="touchstone/contacts",
+        type_=KEY_EVENT_TYPE,
+        time=datetime.now(UTC),
+    )
+    return Outgoing(CONTACTS_KEYS, customer_id.encode(), told.SerializeToString(), headers)
+
+
+def destroyed_key_event(customer_id: str) -> Outgoing:
+    """The customer's key destroyed (at erasure): their record on contacts.keys.v1, keyless."""
+    return key_event(customer_id, b"")
 
 
 def merged_event(merge: Merge) -> Outgoing:

@@ -10,6 +10,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from contacts.identity_keys import IdentityKeys
+from contacts.key_store import customer_key
 from contacts.merge_store import link, lock_merges, root_of
 from contacts.profile_events import new_merge
 from contacts.profiles import Identity, Owner, check_not_absorbed, linking, registration
@@ -17,7 +18,8 @@ from contacts.store import SCHEMA
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.topics import Outgoing
 
-EventFor = Callable[[str], Outgoing]  # the event to publish, given the customer id
+# the event to publish, given the customer id and their key (for what it seals)
+EventFor = Callable[[str, bytes], Outgoing]
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,8 @@ class PostgresProfiles:
         if change.identities:
             params = {**_identity_params(change.identities), "customer_id": customer_id}
             await conn.execute(CLAIM_IDENTITIES, params)
-        await add_to_outbox(conn, SCHEMA, [event(customer_id)])
+        key = await customer_key(conn, customer_id)
+        await add_to_outbox(conn, SCHEMA, [event(customer_id, key)])
         await link(conn, merges)
 
     async def profile_of(self, customer_id: str) -> tuple[str, bytes | None, bytes | None] | None:

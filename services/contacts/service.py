@@ -22,6 +22,7 @@ from touchstone.common.calendar_file import load_calendars
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
 from touchstone.common.topics import (
+    CONTACTS_KEYS,
     CONTACTS_PROFILES,
     CONTACTS_RECORDED,
     TOUCHPOINTS,
@@ -79,7 +80,7 @@ SPEC = ServiceSpec(
     input_topics=(TOUCHPOINTS,),
     dead_letter_topic=TOUCHPOINTS_DLQ,
     # touchpoints.v1: a redriven dead letter goes back through admission
-    output_topics=(TOUCHPOINTS, CONTACTS_RECORDED, CONTACTS_PROFILES),
+    output_topics=(TOUCHPOINTS, CONTACTS_RECORDED, CONTACTS_PROFILES, CONTACTS_KEYS),
     migrations=Path(__file__).parent / "migrations",
     preflight=identity_keys,
     store=lambda pool, settings: PostgresContacts(pool, identity_keys(settings)),

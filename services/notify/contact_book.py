@@ -1,6 +1,11 @@
 """What notify knows to reach a customer, folded from contacts' profile events
 (contacts.profiles.v1): their email address, language, consent by channel and quiet hours.
-An erased customer's entry is dropped and nothing more is sent to them."""
+An erased customer's entry is dropped and nothing more is sent to them.
+
+The address comes sealed with the customer's key (touchstone/common/sealing.py) and is kept
+sealed; it is opened only to send, with the key contacts tells on contacts.keys.v1. Erasure
+destroys the key, so an address is unreadable from then on, here as on the topic. (Events from
+before sealing told the address in clear; such an address is kept as it came.)"""
 
 from __future__ import annotations
 
@@ -10,7 +15,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from google.protobuf.message import DecodeError
+
 from touchstone.common.decoding import UnusableRecord
+from touchstone.common.sealing import KEY_BYTES, CannotOpen, unsealed
 from touchstone.contacts.v1 import profile_pb2 as profile_pb
 from touchstone.contacts.v1.touchpoint_pb2 import IDENTITY_KIND_EMAIL, ExternalIdentity
 
@@ -28,12 +36,13 @@ class Contact:
     """How to reach a customer, and when not to."""
 
     customer_id: str
-    email: str = ""  # personal data
+    email: str = ""  # personal data: an address told in clear, before sealing
     language: str = ""  # BCP 47
     channels: tuple[str, ...] = ()  # consented channels
     quiet_start: str = ""  # "21:00" in time_zone; empty: no quiet hours
     quiet_end: str = ""
     time_zone: str = ""
+    sealed_email: bytes = b""  # a SealedIdentity: the address, sealed with the customer's key
 
 
 @dataclass(frozen=True)
@@ -52,9 +61,26 @@ class ContactChange:
     """What one profile event changes about reaching its customer."""
 
     customer_id: str
-    email: str = ""  # a newly known address, or "" for none
+    email: str = ""  # a newly known address told in clear (before sealing), or "" for none
     consent: ConsentGiven | None = None
     erased: bool = False
+    sealed_email: bytes = b""  # a newly known address, sealed (a SealedIdentity), or b"" for none
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """A customer's key as contacts.keys.v1 tells it: b"" when it was destroyed (erasure)."""
+
+    customer_id: str
+    key: bytes
+
+
+def key_change_of(told: profile_pb.CustomerKey) -> KeyChange:
+    """The key a contacts.keys.v1 record tells; UnusableRecord if it names no customer or its
+    key is not a key."""
+    if told.key and len(told.key) != KEY_BYTES:
+        raise UnusableRecord(f"key: a customer key has {KEY_BYTES} bytes, not {len(told.key)}")
+    return KeyChange(_customer(told.customer_id), told.key)
 
 
 def contact_change_of(event: profile_pb.CustomerEvent) -> ContactChange | None:
@@ -69,10 +95,14 @@ def contact_change_of(event: profile_pb.CustomerEvent) -> ContactChange | None:
             _customer(registered.customer_id),
             email=_email(registered.identities),
             consent=_consent(registered.consent) if registered.HasField("consent") else None,
+            sealed_email=_sealed_email(registered.sealed_identities),
         )
     if change == "updated":
-        email = _email(event.updated.added_identities)
-        return ContactChange(_customer(event.updated.customer_id), email=email) if email else None
+        updated = event.updated
+        email, sealed = _email(updated.added_identities), _sealed_email(updated.sealed_identities)
+        if not (email or sealed):
+            return None
+        return ContactChange(_customer(updated.customer_id), email=email, sealed_email=sealed)
     if change == "consent_changed":
         changed = event.consent_changed
         return ContactChange(_customer(changed.customer_id), consent=_consent(changed.consent))
@@ -82,7 +112,9 @@ def contact_change_of(event: profile_pb.CustomerEvent) -> ContactChange | None:
 def folded(contact: Contact, change: ContactChange) -> Contact:
     """The contact after the change (an erasure is the store's to carry out)."""
     if change.email:
-        contact = replace(contact, email=change.email)
+        contact = replace(contact, email=change.email, sealed_email=b"")
+    if change.sealed_email:
+        contact = replace(contact, sealed_email=change.sealed_email, email="")
     if change.consent is not None:
         contact = replace(contact, **vars(change.consent))
     return contact
@@ -122,6 +154,31 @@ def _email(identities: Iterable[ExternalIdentity]) -> str:
     """The last email address among the identities (contacts normalised it), or ""."""
     emails = [i.value for i in identities if i.kind == IDENTITY_KIND_EMAIL and i.value]
     return emails[-1] if emails else ""
+
+
+def _sealed_email(sealed: Iterable[profile_pb.SealedIdentity]) -> bytes:
+    """The last sealed email address among the identities, as stored, or b""."""
+    emails = [s for s in sealed if s.kind == IDENTITY_KIND_EMAIL and s.ciphertext]
+    return emails[-1].SerializeToString() if emails else b""
+
+
+class AwaitingKey(Exception):
+    """The address is sealed and its customer's key has not been heard yet."""
+
+
+def address_of(contact: Contact, key: bytes | None) -> str:
+    """The address to write to: the sealed one opened with the customer's key, or one told in
+    clear before sealing; "" when none is known. AwaitingKey if the key is not heard yet (or
+    was destroyed by an erasure not heard yet); CannotOpen if the seal does not open with it."""
+    if not contact.sealed_email:
+        return contact.email
+    if key is None:
+        raise AwaitingKey(contact.customer_id)
+    try:
+        sealed = profile_pb.SealedIdentity.FromString(contact.sealed_email)
+    except DecodeError:
+        raise CannotOpen("the sealed address is not a SealedIdentity") from None
+    return unsealed(key, contact.customer_id, sealed)
 
 
 def _consent(consent: profile_pb.Consent) -> ConsentGiven:

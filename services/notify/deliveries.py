@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from random import Random
 
-from notify.contact_book import Contact, quiet_until
+from notify.contact_book import AwaitingKey, Contact, address_of, quiet_until
 from notify.playbooks import PlannedStep
 from touchstone.common.ids import derived_id
+from touchstone.common.sealing import CannotOpen
 
 MESSAGE_CHANNELS = ("email", "webhook")  # the channels the system sends through itself
 
@@ -31,6 +32,9 @@ class DeliveryPolicy:
     lease: timedelta = timedelta(seconds=30)  # an attempt in flight this long is in doubt
     messages_per_day: int = 3  # emails a customer gets per day, at most (assumption)
     max_age: timedelta = timedelta(days=7)  # not written about later than this after the visit
+    # an address sealed before its key was heard (contacts tells both at once, on two topics):
+    # asked again this much later
+    key_wait: timedelta = timedelta(minutes=1)
 
 
 DEFAULT_DELIVERY_POLICY = DeliveryPolicy()
@@ -95,9 +99,10 @@ class Skip:
 
 @dataclass(frozen=True)
 class Defer:
-    """Not now: try again then (not an attempt)."""
+    """Not now: try again then (not an attempt), and say why."""
 
     until: datetime
+    reason: str = "quiet hours"
 
 
 Decision = Send | Skip | Defer
@@ -109,11 +114,18 @@ def email_decision(
     sent_today: int,
     now: datetime,
     policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY,
+    key: bytes | None = None,
 ) -> Decision:
-    """Whether an email may go to the customer now."""
+    """Whether an email may go to the customer now (key: the customer's, for a sealed address)."""
     if erased:
         return Skip("the customer was erased")
-    if contact is None or not contact.email:
+    try:
+        address = address_of(contact, key) if contact is not None else ""
+    except AwaitingKey:
+        return Defer(now + policy.key_wait, "the address's key is not heard yet")
+    except CannotOpen as error:
+        return Skip(f"the address cannot be read: {error}")
+    if contact is None or not address:
         return Skip("no email address known")
     if "email" not in contact.channels:
         return Skip("no consent to email")

@@ -23,7 +23,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from notify.codec import step_taken
-from notify.contact_book import Contact
+from notify.contact_book import Contact, address_of
 from notify.deliveries import (
     DEFAULT_DELIVERY_POLICY,
     Defer,
@@ -57,10 +57,11 @@ FOR UPDATE OF d SKIP LOCKED
 """
 LOCK_CUSTOMER = "SELECT pg_advisory_xact_lock(hashtext('notify.mail:' || %s))"
 CONTACT = """
-SELECT customer_id, email, language, channels, quiet_start, quiet_end, time_zone
-FROM notify.contacts
-WHERE customer_id IN (%(customer_id)s, notify.customer_root(%(customer_id)s))
-ORDER BY customer_id <> %(customer_id)s
+SELECT c.customer_id, c.email, c.language, c.channels, c.quiet_start, c.quiet_end, c.time_zone,
+       c.sealed_email, k.key
+FROM notify.contacts c LEFT JOIN notify.customer_keys k USING (customer_id)
+WHERE c.customer_id IN (%(customer_id)s, notify.customer_root(%(customer_id)s))
+ORDER BY c.customer_id <> %(customer_id)s
 LIMIT 1
 """
 SENT_SINCE = """
@@ -192,10 +193,10 @@ class PostgresDeliveries:
     async def _decide(self, conn: AsyncConnection, row: Any, now: datetime) -> Attempt | Settled:
         delivery_id, case_id, n, channel, action, customer_id, site_id, moment_at = row[:8]
         attempts, in_doubt, language, case_lost = row[8:]
-        contact = await self._contact(conn, customer_id)
+        contact, key = await self._contact(conn, customer_id)
         zone = self.calendars.for_site(site_id).time_zone
         decision = (
-            await self._email_decision(conn, customer_id, contact, now, zone)
+            await self._email_decision(conn, customer_id, contact, key, now, zone)
             if channel == "email" and not in_doubt
             else None
         )
@@ -210,10 +211,10 @@ class PostgresDeliveries:
             return Settled(delivery_id, "skipped", decision.reason)
         if isinstance(decision, Defer):
             await conn.execute(DEFER, {"delivery_id": delivery_id, "until": decision.until})
-            return Settled(delivery_id, "deferred", f"quiet hours until {decision.until}")
+            return Settled(delivery_id, "deferred", f"{decision.reason} until {decision.until}")
         language = language or self.templates.language_for(contact.language if contact else "")
         message = self.templates.render(action, language, site_id, moment_at, zone)
-        address = contact.email if contact and channel == "email" else ""
+        address = address_of(contact, key) if contact and channel == "email" else ""
         if channel == "email" and not address:  # an attempt in doubt whose customer was erased
             await conn.execute(SKIP, {"delivery_id": delivery_id, "reason": "no address any more"})
             return Settled(delivery_id, "skipped", "no address any more")
@@ -247,15 +248,21 @@ class PostgresDeliveries:
             in_doubt,
         )
 
-    async def _contact(self, conn: AsyncConnection, customer_id: str) -> Contact | None:
+    async def _contact(
+        self, conn: AsyncConnection, customer_id: str
+    ) -> tuple[Contact | None, bytes | None]:
+        """The customer's contact (or their root's), and the key its address is sealed with."""
         row = await (await conn.execute(CONTACT, {"customer_id": customer_id})).fetchone()
-        return contact_row(row) if row else None
+        if row is None:
+            return None, None
+        return contact_row(row[:-1]), bytes(row[-1]) if row[-1] is not None else None
 
     async def _email_decision(
         self,
         conn: AsyncConnection,
         customer_id: str,
         contact: Contact | None,
+        key: bytes | None,
         now: datetime,
         site_zone: str,
     ) -> Skip | Defer | None:
@@ -264,9 +271,8 @@ class PostgresDeliveries:
         zone = ZoneInfo(contact.time_zone if contact and contact.time_zone else site_zone)
         day_began = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
         count_row = await (await conn.execute(SENT_SINCE, (customer_id, day_began))).fetchone()
-        decision = email_decision(
-            contact, erased, int(count_row[0]) if count_row else 0, now, self.policy
-        )
+        sent_today = int(count_row[0]) if count_row else 0
+        decision = email_decision(contact, erased, sent_today, now, self.policy, key)
         return decision if isinstance(decision, Skip | Defer) else None
 
     async def sent(self, attempt: Attempt, now: datetime) -> None:

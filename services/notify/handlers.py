@@ -15,7 +15,7 @@ from notify.codec import (
     moment_value_of,
     win_of,
 )
-from notify.contact_book import ContactChange, contact_change_of
+from notify.contact_book import ContactChange, KeyChange, contact_change_of, key_change_of
 from notify.domain import CaseOpening, LostMoment, MomentValue, Win, opening_for
 from notify.playbooks import (
     LossFacts,
@@ -34,6 +34,7 @@ from touchstone.common.customer_links import LinkChange, link_change_of
 from touchstone.common.decoding import UnusableRecord, dead_letter_unusable, parse_record
 from touchstone.common.progress import is_progress
 from touchstone.common.topics import (
+    CONTACTS_KEYS,
     CONTACTS_PROFILES,
     CONTACTS_RECORDED,
     JOURNEY_VISITS,
@@ -43,7 +44,7 @@ from touchstone.common.topics import (
     Outgoing,
 )
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
-from touchstone.contacts.v1.profile_pb2 import CustomerEvent
+from touchstone.contacts.v1.profile_pb2 import CustomerEvent, CustomerKey
 from touchstone.journey.v1.events_pb2 import MomentScored, VisitCompleted
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 
@@ -94,10 +95,14 @@ class OpenRecoveryCases:
         outgoing: list[Outgoing] = []
         links: list[LinkChange] = []
         contacts: list[ContactChange] = []
+        keys: list[KeyChange] = []
         visits: list[SiteVisit] = []
         complaints: list[Complaint] = []
         for record in batch:
             try:
+                if record.topic == CONTACTS_KEYS:
+                    keys.append(key_change_of(parse_record(record, CustomerKey)))
+                    continue
                 if record.topic == CONTACTS_PROFILES:
                     profile = parse_record(record, CustomerEvent)
                     link, contact = link_change_of(profile), contact_change_of(profile)
@@ -148,6 +153,7 @@ class OpenRecoveryCases:
         await self.store.weigh(values, moment_ids, self.policy)  # open cases: after settling
         if links:
             await self.store.fold_links(links)  # and settles the linked customers' cases again
+        await self.store.fold_keys(keys)
         await self.store.fold_contacts(contacts)
         await self.store.record_visits(visits, complaints)
         return outgoing

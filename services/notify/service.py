@@ -19,6 +19,7 @@ from touchstone.common.calendar_file import load_calendars
 from touchstone.common.settings import Settings
 from touchstone.common.topic_feed import TopicFeed
 from touchstone.common.topics import (
+    CONTACTS_KEYS,
     CONTACTS_PROFILES,
     CONTACTS_RECORDED,
     JOURNEY_MOMENTS,
@@ -77,6 +78,7 @@ SPEC = ServiceSpec(
         JOURNEY_VISITS,
         LOYALTY_VALUES,
         CONTACTS_PROFILES,
+        CONTACTS_KEYS,
         CONTACTS_RECORDED,
     ),
     dead_letter_topic=NOTIFY_DLQ,

@@ -11,7 +11,7 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from notify.codec import case_escalated, case_lost, case_recovered, step_due
-from notify.contact_book import Contact, ContactChange, folded
+from notify.contact_book import Contact, ContactChange, KeyChange, folded
 from notify.deliveries import PlannedDelivery, planned_deliveries
 from notify.domain import (
     CaseClosed,
@@ -117,6 +117,9 @@ class NotifyStore(CustomerLinks, Protocol):
         """Fold what profile events say about reaching customers, in order; an erased customer's
         contact and staff's notes on their cases are dropped, and they are remembered as
         erased."""
+
+    async def fold_keys(self, changes: Sequence[KeyChange]) -> None:
+        """Keep the customers' keys contacts tells, in order; a destroyed key is deleted."""
 
     async def weigh(
         self, values: Sequence[MomentValue], moment_ids: Sequence[str], policy: RecoveryPolicy
@@ -497,11 +500,25 @@ class PostgresNotifyStore(PostgresCustomerLinks):
                 await conn.execute(ERASE_CONTACTS, {"ids": sorted(erased)})
                 await conn.execute(FORGET_HASHES, (sorted(erased),))
                 await conn.execute(FORGET_NOTES, {"ids": sorted(erased)})
+                await conn.execute(DESTROY_KEYS, (sorted(erased),))
             kept = [c for c in known.values() if c.customer_id not in erased]
             if kept:
                 params = columns(kept, [f for f in vars(kept[0]) if f != "channels"])
                 params["channels"] = [",".join(c.channels) for c in kept]
                 await conn.execute(SAVE_CONTACTS, params)
+
+    async def fold_keys(self, changes: Sequence[KeyChange]) -> None:
+        latest = {c.customer_id: c.key for c in changes}  # in order: the last one holds
+        kept = sorted((c, k) for c, k in latest.items() if k)
+        destroyed = sorted(c for c, k in latest.items() if not k)
+        if not latest:
+            return
+        async with self.pool.connection() as conn, conn.transaction():
+            if kept:
+                params = {"customer_id": [c for c, _ in kept], "key": [k for _, k in kept]}
+                await conn.execute(SAVE_KEYS, params)
+            if destroyed:
+                await conn.execute(DESTROY_KEYS, (destroyed,))
 
     async def weigh(
         self, values: Sequence[MomentValue], moment_ids: Sequence[str], policy: RecoveryPolicy
@@ -667,23 +684,29 @@ SELECT * FROM unnest(
 ON CONFLICT (delivery_id) DO NOTHING
 """
 CONTACTS_OF = """
-SELECT customer_id, email, language, channels, quiet_start, quiet_end, time_zone
+SELECT customer_id, email, language, channels, quiet_start, quiet_end, time_zone, sealed_email
 FROM notify.contacts WHERE customer_id = ANY(%s)
 """
 SAVE_CONTACTS = """
 INSERT INTO notify.contacts AS c (customer_id, email, language, channels, quiet_start, quiet_end,
-                                  time_zone)
+                                  time_zone, sealed_email)
 SELECT customer_id, email, language, string_to_array(channels, ','), quiet_start, quiet_end,
-       time_zone
+       time_zone, sealed_email
 FROM unnest(%(customer_id)s::text[], %(email)s::text[], %(language)s::text[],
             %(channels)s::text[], %(quiet_start)s::text[], %(quiet_end)s::text[],
-            %(time_zone)s::text[])
-    AS t(customer_id, email, language, channels, quiet_start, quiet_end, time_zone)
+            %(time_zone)s::text[], %(sealed_email)s::bytea[])
+    AS t(customer_id, email, language, channels, quiet_start, quiet_end, time_zone, sealed_email)
 ON CONFLICT (customer_id) DO UPDATE
 SET email = excluded.email, language = excluded.language, channels = excluded.channels,
     quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end,
-    time_zone = excluded.time_zone
+    time_zone = excluded.time_zone, sealed_email = excluded.sealed_email
 """
+SAVE_KEYS = """
+INSERT INTO notify.customer_keys (customer_id, key)
+SELECT * FROM unnest(%(customer_id)s::text[], %(key)s::bytea[])
+ON CONFLICT (customer_id) DO UPDATE SET key = excluded.key
+"""
+DESTROY_KEYS = "DELETE FROM notify.customer_keys WHERE customer_id = ANY(%s)"
 ERASE_CONTACTS = """
 WITH gone AS (DELETE FROM notify.contacts WHERE customer_id = ANY(%(ids)s))
 INSERT INTO notify.erased_customers SELECT unnest(%(ids)s::text[]) ON CONFLICT DO NOTHING
@@ -825,8 +848,17 @@ async def load_case(conn: AsyncConnection, case_id: str) -> CaseRow | None:
 
 def contact_row(row: Sequence[Any]) -> Contact:
     """A contact as CONTACTS_OF reads it."""
-    customer_id, email, language, channels, quiet_start, quiet_end, time_zone = row
-    return Contact(customer_id, email, language, tuple(channels), quiet_start, quiet_end, time_zone)
+    customer_id, email, language, channels, quiet_start, quiet_end, time_zone, sealed = row
+    return Contact(
+        customer_id,
+        email,
+        language,
+        tuple(channels),
+        quiet_start,
+        quiet_end,
+        time_zone,
+        bytes(sealed),
+    )
 
 
 def case_row(row: Sequence[Any]) -> CaseRow:

@@ -22,15 +22,32 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from kafka import KafkaProducer
 
 from tests.conftest import running_stack
+from tests.e2e.leaks import spellings, tables_holding, topics_holding
 from tests.e2e.test_scale_out import counts, settle, unscored_touchpoints
-from tests.e2e.test_whole_journey import eventually
+from tests.e2e.test_whole_journey import (
+    _value,
+    _valued,
+    eventually,
+    moments_of,
+    registered_with_secrets,
+    supermarket_visit,
+)
+from tests.e2e.test_whole_journey import publish as publish_touchpoints
+from touchstone.client import Clients
 from touchstone.common.embedded import EmbeddedBroker, free_port
 from touchstone.common.kafka_admin import ensure_topics
 from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.settings import Settings
 from touchstone.common.topics import ALL_TOPICS, TOUCHPOINTS
+from touchstone.contacts.v1.contacts_service_pb2 import (
+    EraseCustomerRequest,
+    GetCustomerRequest,
+)
+from touchstone.contacts.v1.profile_pb2 import CUSTOMER_STATUS_ERASED
+from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, ExternalIdentity, IdentityKind
 from touchstone.simulator import SimConfig, generate_visits, publish
 from touchstone.stack import LocalStack
 
@@ -205,3 +222,44 @@ def test_loyalty_replays_identically(stack: LocalStack) -> None:
     with psycopg.connect(stack.settings.database_url) as conn:
         valued = conn.execute("SELECT count(*) FROM loyalty.customer_values").fetchone()
     assert valued and valued[0] > 100
+
+
+def test_an_erased_customer_stays_erased_through_a_replay_of_journey_and_loyalty(
+    stack: LocalStack, clients: Clients
+) -> None:
+    stack.services.start(tuple(n for n in ("journey", "loyalty") if n not in stack.services.procs))
+    stack.services.wait_until_serving()
+    customer_id, secrets = registered_with_secrets(clients, "Vy")
+    _, phone, _, comment = secrets
+    ref = CustomerRef(identity=ExternalIdentity(kind=IdentityKind.IDENTITY_KIND_PHONE, value=phone))
+    visit = supermarket_visit(ref, datetime.now(UTC) - timedelta(hours=2))
+    visit[4].feedback.rating, visit[4].feedback.comment = 1, comment
+    producer = KafkaProducer(bootstrap_servers=stack.settings.kafka_bootstrap)
+    publish_touchpoints(producer, visit, f"phone:{phone}".encode())
+    producer.close()
+    eventually(lambda: moments_of(clients, customer_id, 6), "the visit scored")
+    eventually(lambda: _value(clients, customer_id), "the customer valued")
+
+    assert {"contacts.identities", "contacts.customers"} <= set(
+        tables_holding(stack.settings, secrets)
+    )  # the searches find what is there: in contacts' tables, and in the producer's bytes
+    assert topics_holding(stack.settings, secrets, [TOUCHPOINTS]) == sorted(
+        f"{TOUCHPOINTS}: {s}" for s in (phone, comment)
+    )
+
+    clients.contacts.EraseCustomer(EraseCustomerRequest(customer_id=customer_id), timeout=5)
+    eventually(lambda: _valued(clients, customer_id) is None, "loyalty no longer values them")
+    stack.services.stop(("journey", "loyalty"))
+    for service in ("journey", "loyalty"):  # every state rebuilt from the log, from offset 0
+        identical_and_swapped(replay_command(stack.settings, service=service), service)
+
+    assert tables_holding(stack.settings, secrets) == []
+    assert topics_holding(stack.settings, secrets) == []
+    stack.services.start(("journey", "loyalty"))
+    stack.services.wait_until_serving()
+    customer = clients.contacts.GetCustomer(GetCustomerRequest(customer_id=customer_id), timeout=5)
+    assert customer.status == CUSTOMER_STATUS_ERASED and not customer.identities
+    moments = eventually(lambda: moments_of(clients, customer_id, 6), "their anonymous moments")
+    told = b"".join(m.SerializeToString() for m in moments) + customer.SerializeToString()
+    assert [s for s in spellings(secrets) if s.encode() in told] == []
+    assert _valued(clients, customer_id) is None  # the replayed loyalty values them no more

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 T = TypeVar("T")
 
 
-def no_event(customer_id: str) -> Outgoing:
+def no_event(customer_id: str, *_key: bytes) -> Outgoing:
     return Outgoing("contacts.profiles.v1", customer_id.encode(), b"")
 
 

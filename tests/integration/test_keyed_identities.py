@@ -30,7 +30,7 @@ PHONE = ("phone", "+84901234567")
 EMAIL = ("email", "lan@example.com")
 
 
-def no_event(customer_id: str) -> Outgoing:
+def no_event(customer_id: str, *_key: bytes) -> Outgoing:
     return Outgoing("contacts.profiles.v1", customer_id.encode(), b"")
 
 

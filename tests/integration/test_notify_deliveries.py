@@ -7,6 +7,7 @@ dead-lettered; an attempt a crash left in doubt is repeated with the same key.""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
@@ -32,8 +33,9 @@ from touchstone.common.calendar_file import load_calendars
 from touchstone.common.embedded import free_port
 from touchstone.common.mail_catcher import MailCatcher
 from touchstone.common.pg import open_pool
+from touchstone.common.sealing import seal
 from touchstone.common.settings import Settings
-from touchstone.common.topics import CONTACTS_PROFILES, NOTIFY_CASES, NOTIFY_DLQ
+from touchstone.common.topics import CONTACTS_KEYS, CONTACTS_PROFILES, NOTIFY_CASES, NOTIFY_DLQ
 from touchstone.contacts.v1 import profile_pb2 as profile_pb
 from touchstone.contacts.v1.touchpoint_pb2 import IDENTITY_KIND_EMAIL, ExternalIdentity
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
@@ -59,14 +61,27 @@ def mail() -> Iterator[MailCatcher]:
     catcher.stop()
 
 
+def key_of(customer_id: str) -> bytes:
+    """The customer's key (contacts makes a random one; any 32 bytes do here)."""
+    return hashlib.sha256(customer_id.encode()).digest()
+
+
+def told_key(customer_id: str, destroyed: bool = False) -> bytes:
+    """contacts' record of the customer's key on contacts.keys.v1 (keyless: destroyed)."""
+    key = b"" if destroyed else key_of(customer_id)
+    return profile_pb.CustomerKey(customer_id=customer_id, key=key).SerializeToString()
+
+
 def registered(
     customer_id: str,
     email: str = "",
     language: str = "vi",
     consent: bool = True,
     quiet: tuple[str, str] | None = None,
+    in_clear: bool = False,
 ) -> bytes:
-    """contacts' CustomerRegistered for a customer with an email address and consent."""
+    """contacts' CustomerRegistered for a customer with an email address and consent: the
+    address sealed with the customer's key, or (in_clear) told as events before sealing did."""
     consent_pb = profile_pb.Consent(preferred_language=language)
     if consent:
         consent_pb.channels.add(channel=profile_pb.CONSENT_CHANNEL_EMAIL, granted=True)
@@ -76,9 +91,13 @@ def registered(
         )
     event = profile_pb.CustomerEvent(event_id=f"reg-{customer_id}")
     event.registered.customer_id = customer_id
-    event.registered.identities.append(
-        ExternalIdentity(kind=IDENTITY_KIND_EMAIL, value=email or f"{customer_id}@example.com")
-    )
+    address = email or f"{customer_id}@example.com"
+    if in_clear:
+        told = ExternalIdentity(kind=IDENTITY_KIND_EMAIL, value=address)
+        event.registered.identities.append(told)
+    else:
+        sealed = seal(key_of(customer_id), customer_id, IDENTITY_KIND_EMAIL, address)
+        event.registered.sealed_identities.append(sealed)
     event.registered.consent.CopyFrom(consent_pb)
     return event.SerializeToString()
 
@@ -105,6 +124,13 @@ class Rig:
     async def feed(self, *values: bytes, topic: str = "journey.moments.v1") -> None:
         handler = OpenRecoveryCases(self.store, playbooks=PLAYBOOKS)
         await handler.handle([record(v, n, topic) for n, v in enumerate(values)])
+
+    async def know(self, *events: bytes) -> None:
+        """contacts' profile events, each registered customer's key told first (as contacts'
+        outbox tells it)."""
+        ids = [profile_pb.CustomerEvent.FromString(e).registered.customer_id for e in events]
+        await self.feed(*(told_key(c) for c in ids if c), topic=CONTACTS_KEYS)
+        await self.feed(*events, topic=CONTACTS_PROFILES)
 
     async def drain(self, channel: str, at: datetime) -> int:
         """Send everything due on the channel at `at`; how many deliveries were taken."""
@@ -180,7 +206,7 @@ def test_an_apology_email_goes_out_once_in_the_customers_language_and_does_its_s
     fresh_database: Settings, mail: MailCatcher
 ) -> None:
     async def scenario(rig: Rig) -> None:
-        await rig.feed(registered("lan", "lan@example.vn"), topic=CONTACTS_PROFILES)
+        await rig.know(registered("lan", "lan@example.vn"))
         await rig.feed(lost_by("lan", "v1"))
         assert await rig.drain("email", T0 + 9 * MINUTE) == 0  # due at +10
         assert await rig.drain("email", T0 + 10 * MINUTE) == 1
@@ -209,10 +235,11 @@ def test_an_apology_email_goes_out_once_in_the_customers_language_and_does_its_s
             kept = await (
                 await conn.execute(
                     "SELECT (SELECT count(*) FROM notify.contacts),"
-                    " (SELECT count(*) FROM notify.deliveries WHERE content_hash <> '')"
+                    " (SELECT count(*) FROM notify.deliveries WHERE content_hash <> ''),"
+                    " (SELECT count(*) FROM notify.customer_keys)"
                 )
             ).fetchone()
-        assert kept == (0, 0)
+        assert kept == (0, 0, 0)
 
     on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
 
@@ -223,12 +250,11 @@ def test_consent_quiet_hours_and_erasure_hold_an_email_back(
     evening = T0 + timedelta(hours=6)  # 22:00 in Ho Chi Minh City
 
     async def scenario(rig: Rig) -> None:
-        await rig.feed(
+        await rig.know(
             registered("no-consent", consent=False),
             registered("sleeping", "sleeping@example.vn", quiet=("21:00", "08:00")),
             registered("gone"),
             erased("gone"),
-            topic=CONTACTS_PROFILES,
         )
         await rig.feed(lost_by("no-consent", "v1", evening), lost_by("sleeping", "v1", evening))
         await rig.feed(lost_by("gone", "v1", evening), lost_by("unknown", "v1", evening))
@@ -246,11 +272,55 @@ def test_consent_quiet_hours_and_erasure_hold_an_email_back(
     on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
 
 
+def test_a_sealed_address_is_opened_only_to_send_waits_for_its_key_and_dies_with_it(
+    fresh_database: Settings, mail: MailCatcher
+) -> None:
+    async def scenario(rig: Rig) -> None:
+        await rig.feed(  # the profile events before the keys: two topics, any order
+            registered("tam", "tam@example.vn"),
+            registered("vy", "vy@example.vn"),
+            registered("kim", "kim@example.vn"),
+            topic=CONTACTS_PROFILES,
+        )
+        await rig.feed(told_key("vy"), told_key("vy", destroyed=True), topic=CONTACTS_KEYS)
+        wrong = profile_pb.CustomerKey(customer_id="kim", key=key_of("tam"))
+        await rig.feed(wrong.SerializeToString(), topic=CONTACTS_KEYS)
+        await rig.feed(*(lost_by(c, "v1") for c in ("tam", "vy", "kim")))
+        assert await rig.drain("email", T0 + 10 * MINUTE) == 3
+        rows = await rig.rows()
+        assert rows["tam/email"][:3] == ("pending", "", 0)  # deferred: its key is not heard yet
+        assert rows["vy/email"][:3] == ("pending", "", 0)  # destroyed; the erasure not heard yet
+        assert rows["kim/email"][:2] == (
+            "skipped",
+            "the address cannot be read: the seal does not open with this customer's key",
+        )
+        async with rig.store.pool.connection() as conn:
+            clear = await (
+                await conn.execute(
+                    "SELECT count(*) FROM notify.contacts t WHERE t::text LIKE '%example.vn%'"
+                )
+            ).fetchone()
+        assert clear == (0,)  # kept sealed
+
+        await rig.feed(told_key("tam"), topic=CONTACTS_KEYS)
+        await rig.feed(erased("vy"), topic=CONTACTS_PROFILES)
+        assert await rig.drain("email", T0 + 10 * MINUTE + DEFAULT_DELIVERY_POLICY.key_wait) == 2
+        rows = await rig.rows()
+        assert rows["tam/email"][:3] == ("sent", "", 1)
+        assert rows["vy/email"][:2] == ("skipped", "the customer was erased")
+        assert [m["To"] for m in mail.received() if m["To"].endswith("example.vn")][-1:] == [
+            "tam@example.vn"
+        ]
+        assert mail_to(mail, "vy@example.vn") == mail_to(mail, "kim@example.vn") == []
+
+    on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
+
+
 def test_the_same_message_never_goes_twice_and_the_daily_cap_holds(
     fresh_database: Settings, mail: MailCatcher
 ) -> None:
     async def scenario(rig: Rig) -> None:
-        await rig.feed(registered("binh", "binh@example.vn"), topic=CONTACTS_PROFILES)
+        await rig.know(registered("binh", "binh@example.vn"))
         # two visits the same day at the same site: the same apology, word for word
         await rig.feed(lost_by("binh", "v1"), lost_by("binh", "v2", T0 + MINUTE))
         # then two visits to other sites: different messages, the second over the cap of 2
@@ -360,7 +430,7 @@ def test_an_email_that_failed_once_goes_out_on_its_retry(
     fresh_database: Settings, mail: MailCatcher
 ) -> None:
     async def scenario(rig: Rig) -> None:
-        await rig.feed(registered("hoa", "hoa@example.vn"), topic=CONTACTS_PROFILES)
+        await rig.know(registered("hoa", "hoa@example.vn"))
         await rig.feed(lost_by("hoa", "v1"))
         flaky = FailsOnce(rig.sender.channels["email"])
         sender = Sender(rig.deliveries, {"email": flaky}, clock=lambda: rig.clock[0])
@@ -382,7 +452,7 @@ def test_a_message_about_a_visit_long_past_is_not_sent(
     fresh_database: Settings, mail: MailCatcher
 ) -> None:
     async def scenario(rig: Rig) -> None:
-        await rig.feed(registered("khanh", "khanh@example.vn"), topic=CONTACTS_PROFILES)
+        await rig.know(registered("khanh", "khanh@example.vn", in_clear=True))  # before sealing
         await rig.feed(lost_by("khanh", "v1"))  # say, a replay of old moments
         assert await rig.drain("email", T0 + timedelta(days=8)) == 1
         rows = await rig.rows()

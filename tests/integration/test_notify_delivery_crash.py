@@ -20,12 +20,12 @@ from notify.deliveries import delivery_id_for
 from notify.domain import case_id_for
 from tests.conftest import running_stack
 from tests.e2e.test_whole_journey import eventually
-from tests.integration.test_notify_deliveries import lost_by, registered
+from tests.integration.test_notify_deliveries import lost_by, registered, told_key
 from tests.receivers import SECRET, WebhookReceiver
 from touchstone.common.embedded import free_port
 from touchstone.common.mail_catcher import MailCatcher
 from touchstone.common.settings import Settings
-from touchstone.common.topics import CONTACTS_PROFILES, JOURNEY_MOMENTS
+from touchstone.common.topics import CONTACTS_KEYS, CONTACTS_PROFILES, JOURNEY_MOMENTS
 from touchstone.journey.v1.events_pb2 import MomentScored
 
 CUSTOMERS = 500  # each gets an email and a webhook: 1,000 deliveries
@@ -83,6 +83,7 @@ def test_notify_killed_mid_batch_loses_no_delivery_and_repeats_none_under_a_new_
     with running_stack(infra, ("notify",), **changes) as stack:
         producer = KafkaProducer(bootstrap_servers=stack.settings.kafka_bootstrap, linger_ms=5)
         for customer in customers:
+            producer.send(CONTACTS_KEYS, key=customer.encode(), value=told_key(customer))
             producer.send(CONTACTS_PROFILES, key=customer.encode(), value=registered(customer))
         producer.flush()
         eventually(lambda: contacts_known(stack.settings) >= CUSTOMERS, "every contact folded")

@@ -78,6 +78,8 @@ SAFE = {  # field name -> why it is not personal data
     "message": GENERATED,
     "detail": "audit: why a call was refused, or the ids a command named (" + GENERATED + ")",
     "reason_contains": "a filter on generated reasons",
+    "nonce": "random bytes, new for every value sealed",
+    "ciphertext": "sealed with the customer's own key, which erasure destroys (sealing.py)",
     "yaml": "a standards file: configuration, not about anyone",
     "standards_yaml": "a standards file: configuration, not about anyone",
     "ids": OPAQUE_ID,

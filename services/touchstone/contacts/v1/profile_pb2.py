@@ -27,7 +27,7 @@ from touchstone.annotations.v1 import personal_pb2 as touchstone_dot_annotations
 from touchstone.contacts.v1 import touchpoint_pb2 as touchstone_dot_contacts_dot_v1_dot_touchpoint__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$touchstone/contacts/v1/profile.proto\x12\x16touchstone.contacts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(touchstone/annotations/v1/personal.proto\x1a\'touchstone/contacts/v1/touchpoint.proto\"Z\n\x0e\x43hannelConsent\x12\x37\n\x07\x63hannel\x18\x01 \x01(\x0e\x32&.touchstone.contacts.v1.ConsentChannel\x12\x0f\n\x07granted\x18\x02 \x01(\x08\";\n\nQuietHours\x12\r\n\x05start\x18\x01 \x01(\t\x12\x0b\n\x03\x65nd\x18\x02 \x01(\t\x12\x11\n\ttime_zone\x18\x03 \x01(\t\"\x98\x01\n\x07\x43onsent\x12\x38\n\x08\x63hannels\x18\x01 \x03(\x0b\x32&.touchstone.contacts.v1.ChannelConsent\x12\x37\n\x0bquiet_hours\x18\x02 \x01(\x0b\x32\".touchstone.contacts.v1.QuietHours\x12\x1a\n\x12preferred_language\x18\x03 \x01(\t\"s\n\x07Profile\x12\x1a\n\x0c\x64isplay_name\x18\x01 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x32\n\x04kind\x18\x02 \x01(\x0e\x32$.touchstone.contacts.v1.CustomerKind\x12\x18\n\ndepartment\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x01\"\xcb\x01\n\x12\x43ustomerRegistered\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x30\n\x07profile\x18\x02 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Profile\x12<\n\nidentities\x18\x03 \x03(\x0b\x32(.touchstone.contacts.v1.ExternalIdentity\x12\x30\n\x07\x63onsent\x18\x04 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Consent\"\x9c\x01\n\x0f\x43ustomerUpdated\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x30\n\x07profile\x18\x02 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Profile\x12\x42\n\x10\x61\x64\x64\x65\x64_identities\x18\x03 \x03(\x0b\x32(.touchstone.contacts.v1.ExternalIdentity\"W\n\x0e\x43onsentChanged\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x30\n\x07\x63onsent\x18\x02 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Consent\"%\n\x0e\x43ustomerErased\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"c\n\x0f\x43ustomersMerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x13\n\x0b\x61\x62sorbed_id\x18\x03 \x01(\t\x12\x14\n\x06reason\x18\x04 \x01(\tB\x04\xc8\xf3\x18\x01\"e\n\x11\x43ustomersUnmerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x13\n\x0b\x61\x62sorbed_id\x18\x03 \x01(\t\x12\x14\n\x06reason\x18\x04 \x01(\tB\x04\xc8\xf3\x18\x01\"\xc8\x03\n\rCustomerEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12@\n\nregistered\x18\x03 \x01(\x0b\x32*.touchstone.contacts.v1.CustomerRegisteredH\x00\x12:\n\x07updated\x18\x04 \x01(\x0b\x32\'.touchstone.contacts.v1.CustomerUpdatedH\x00\x12\x41\n\x0f\x63onsent_changed\x18\x05 \x01(\x0b\x32&.touchstone.contacts.v1.ConsentChangedH\x00\x12\x38\n\x06\x65rased\x18\x06 \x01(\x0b\x32&.touchstone.contacts.v1.CustomerErasedH\x00\x12\x39\n\x06merged\x18\x07 \x01(\x0b\x32\'.touchstone.contacts.v1.CustomersMergedH\x00\x12=\n\x08unmerged\x18\x08 \x01(\x0b\x32).touchstone.contacts.v1.CustomersUnmergedH\x00\x42\x08\n\x06\x63hange*e\n\x0c\x43ustomerKind\x12\x1d\n\x19\x43USTOMER_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43USTOMER_KIND_EXTERNAL\x10\x01\x12\x1a\n\x16\x43USTOMER_KIND_INTERNAL\x10\x02*\x8e\x01\n\x0e\x43ustomerStatus\x12\x1f\n\x1b\x43USTOMER_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43USTOMER_STATUS_PROVISIONAL\x10\x01\x12\x1e\n\x1a\x43USTOMER_STATUS_REGISTERED\x10\x02\x12\x1a\n\x16\x43USTOMER_STATUS_ERASED\x10\x03*\x9a\x01\n\x0e\x43onsentChannel\x12\x1f\n\x1b\x43ONSENT_CHANNEL_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONSENT_CHANNEL_EMAIL\x10\x01\x12\x17\n\x13\x43ONSENT_CHANNEL_SMS\x10\x02\x12\x19\n\x15\x43ONSENT_CHANNEL_PHONE\x10\x03\x12\x18\n\x14\x43ONSENT_CHANNEL_PUSH\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$touchstone/contacts/v1/profile.proto\x12\x16touchstone.contacts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(touchstone/annotations/v1/personal.proto\x1a\'touchstone/contacts/v1/touchpoint.proto\"Z\n\x0e\x43hannelConsent\x12\x37\n\x07\x63hannel\x18\x01 \x01(\x0e\x32&.touchstone.contacts.v1.ConsentChannel\x12\x0f\n\x07granted\x18\x02 \x01(\x08\";\n\nQuietHours\x12\r\n\x05start\x18\x01 \x01(\t\x12\x0b\n\x03\x65nd\x18\x02 \x01(\t\x12\x11\n\ttime_zone\x18\x03 \x01(\t\"\x98\x01\n\x07\x43onsent\x12\x38\n\x08\x63hannels\x18\x01 \x03(\x0b\x32&.touchstone.contacts.v1.ChannelConsent\x12\x37\n\x0bquiet_hours\x18\x02 \x01(\x0b\x32\".touchstone.contacts.v1.QuietHours\x12\x1a\n\x12preferred_language\x18\x03 \x01(\t\"s\n\x07Profile\x12\x1a\n\x0c\x64isplay_name\x18\x01 \x01(\tB\x04\xc8\xf3\x18\x01\x12\x32\n\x04kind\x18\x02 \x01(\x0e\x32$.touchstone.contacts.v1.CustomerKind\x12\x18\n\ndepartment\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x01\"g\n\x0eSealedIdentity\x12\x32\n\x04kind\x18\x01 \x01(\x0e\x32$.touchstone.contacts.v1.IdentityKind\x12\r\n\x05nonce\x18\x02 \x01(\x0c\x12\x12\n\nciphertext\x18\x03 \x01(\x0c\"\x8e\x02\n\x12\x43ustomerRegistered\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x30\n\x07profile\x18\x02 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Profile\x12<\n\nidentities\x18\x03 \x03(\x0b\x32(.touchstone.contacts.v1.ExternalIdentity\x12\x30\n\x07\x63onsent\x18\x04 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Consent\x12\x41\n\x11sealed_identities\x18\x05 \x03(\x0b\x32&.touchstone.contacts.v1.SealedIdentity\"\xdf\x01\n\x0f\x43ustomerUpdated\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x30\n\x07profile\x18\x02 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Profile\x12\x42\n\x10\x61\x64\x64\x65\x64_identities\x18\x03 \x03(\x0b\x32(.touchstone.contacts.v1.ExternalIdentity\x12\x41\n\x11sealed_identities\x18\x04 \x03(\x0b\x32&.touchstone.contacts.v1.SealedIdentity\"W\n\x0e\x43onsentChanged\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x30\n\x07\x63onsent\x18\x02 \x01(\x0b\x32\x1f.touchstone.contacts.v1.Consent\"%\n\x0e\x43ustomerErased\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\"c\n\x0f\x43ustomersMerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x13\n\x0b\x61\x62sorbed_id\x18\x03 \x01(\t\x12\x14\n\x06reason\x18\x04 \x01(\tB\x04\xc8\xf3\x18\x01\"e\n\x11\x43ustomersUnmerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x13\n\x0b\x61\x62sorbed_id\x18\x03 \x01(\t\x12\x14\n\x06reason\x18\x04 \x01(\tB\x04\xc8\xf3\x18\x01\"\xc8\x03\n\rCustomerEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12@\n\nregistered\x18\x03 \x01(\x0b\x32*.touchstone.contacts.v1.CustomerRegisteredH\x00\x12:\n\x07updated\x18\x04 \x01(\x0b\x32\'.touchstone.contacts.v1.CustomerUpdatedH\x00\x12\x41\n\x0f\x63onsent_changed\x18\x05 \x01(\x0b\x32&.touchstone.contacts.v1.ConsentChangedH\x00\x12\x38\n\x06\x65rased\x18\x06 \x01(\x0b\x32&.touchstone.contacts.v1.CustomerErasedH\x00\x12\x39\n\x06merged\x18\x07 \x01(\x0b\x32\'.touchstone.contacts.v1.CustomersMergedH\x00\x12=\n\x08unmerged\x18\x08 \x01(\x0b\x32).touchstone.contacts.v1.CustomersUnmergedH\x00\x42\x08\n\x06\x63hange\"5\n\x0b\x43ustomerKey\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x11\n\x03key\x18\x02 \x01(\x0c\x42\x04\xc8\xf3\x18\x01*e\n\x0c\x43ustomerKind\x12\x1d\n\x19\x43USTOMER_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43USTOMER_KIND_EXTERNAL\x10\x01\x12\x1a\n\x16\x43USTOMER_KIND_INTERNAL\x10\x02*\x8e\x01\n\x0e\x43ustomerStatus\x12\x1f\n\x1b\x43USTOMER_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43USTOMER_STATUS_PROVISIONAL\x10\x01\x12\x1e\n\x1a\x43USTOMER_STATUS_REGISTERED\x10\x02\x12\x1a\n\x16\x43USTOMER_STATUS_ERASED\x10\x03*\x9a\x01\n\x0e\x43onsentChannel\x12\x1f\n\x1b\x43ONSENT_CHANNEL_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONSENT_CHANNEL_EMAIL\x10\x01\x12\x17\n\x13\x43ONSENT_CHANNEL_SMS\x10\x02\x12\x19\n\x15\x43ONSENT_CHANNEL_PHONE\x10\x03\x12\x18\n\x14\x43ONSENT_CHANNEL_PUSH\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,12 +42,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CUSTOMERSMERGED'].fields_by_name['reason']._serialized_options = b'\310\363\030\001'
   _globals['_CUSTOMERSUNMERGED'].fields_by_name['reason']._loaded_options = None
   _globals['_CUSTOMERSUNMERGED'].fields_by_name['reason']._serialized_options = b'\310\363\030\001'
-  _globals['_CUSTOMERKIND']._serialized_start=1761
-  _globals['_CUSTOMERKIND']._serialized_end=1862
-  _globals['_CUSTOMERSTATUS']._serialized_start=1865
-  _globals['_CUSTOMERSTATUS']._serialized_end=2007
-  _globals['_CONSENTCHANNEL']._serialized_start=2010
-  _globals['_CONSENTCHANNEL']._serialized_end=2164
+  _globals['_CUSTOMERKEY'].fields_by_name['key']._loaded_options = None
+  _globals['_CUSTOMERKEY'].fields_by_name['key']._serialized_options = b'\310\363\030\001'
+  _globals['_CUSTOMERKIND']._serialized_start=2055
+  _globals['_CUSTOMERKIND']._serialized_end=2156
+  _globals['_CUSTOMERSTATUS']._serialized_start=2159
+  _globals['_CUSTOMERSTATUS']._serialized_end=2301
+  _globals['_CONSENTCHANNEL']._serialized_start=2304
+  _globals['_CONSENTCHANNEL']._serialized_end=2458
   _globals['_CHANNELCONSENT']._serialized_start=180
   _globals['_CHANNELCONSENT']._serialized_end=270
   _globals['_QUIETHOURS']._serialized_start=272
@@ -56,18 +58,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONSENT']._serialized_end=486
   _globals['_PROFILE']._serialized_start=488
   _globals['_PROFILE']._serialized_end=603
-  _globals['_CUSTOMERREGISTERED']._serialized_start=606
-  _globals['_CUSTOMERREGISTERED']._serialized_end=809
-  _globals['_CUSTOMERUPDATED']._serialized_start=812
-  _globals['_CUSTOMERUPDATED']._serialized_end=968
-  _globals['_CONSENTCHANGED']._serialized_start=970
-  _globals['_CONSENTCHANGED']._serialized_end=1057
-  _globals['_CUSTOMERERASED']._serialized_start=1059
-  _globals['_CUSTOMERERASED']._serialized_end=1096
-  _globals['_CUSTOMERSMERGED']._serialized_start=1098
-  _globals['_CUSTOMERSMERGED']._serialized_end=1197
-  _globals['_CUSTOMERSUNMERGED']._serialized_start=1199
-  _globals['_CUSTOMERSUNMERGED']._serialized_end=1300
-  _globals['_CUSTOMEREVENT']._serialized_start=1303
-  _globals['_CUSTOMEREVENT']._serialized_end=1759
+  _globals['_SEALEDIDENTITY']._serialized_start=605
+  _globals['_SEALEDIDENTITY']._serialized_end=708
+  _globals['_CUSTOMERREGISTERED']._serialized_start=711
+  _globals['_CUSTOMERREGISTERED']._serialized_end=981
+  _globals['_CUSTOMERUPDATED']._serialized_start=984
+  _globals['_CUSTOMERUPDATED']._serialized_end=1207
+  _globals['_CONSENTCHANGED']._serialized_start=1209
+  _globals['_CONSENTCHANGED']._serialized_end=1296
+  _globals['_CUSTOMERERASED']._serialized_start=1298
+  _globals['_CUSTOMERERASED']._serialized_end=1335
+  _globals['_CUSTOMERSMERGED']._serialized_start=1337
+  _globals['_CUSTOMERSMERGED']._serialized_end=1436
+  _globals['_CUSTOMERSUNMERGED']._serialized_start=1438
+  _globals['_CUSTOMERSUNMERGED']._serialized_end=1539
+  _globals['_CUSTOMEREVENT']._serialized_start=1542
+  _globals['_CUSTOMEREVENT']._serialized_end=1998
+  _globals['_CUSTOMERKEY']._serialized_start=2000
+  _globals['_CUSTOMERKEY']._serialized_end=2053
 # @@protoc_insertion_point(module_scope)

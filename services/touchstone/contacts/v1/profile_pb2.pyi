@@ -83,27 +83,41 @@ class Profile(_message.Message):
     department: str
     def __init__(self, display_name: _Optional[str] = ..., kind: _Optional[_Union[CustomerKind, str]] = ..., department: _Optional[str] = ...) -> None: ...
 
+class SealedIdentity(_message.Message):
+    __slots__ = ("kind", "nonce", "ciphertext")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
+    kind: _touchpoint_pb2.IdentityKind
+    nonce: bytes
+    ciphertext: bytes
+    def __init__(self, kind: _Optional[_Union[_touchpoint_pb2.IdentityKind, str]] = ..., nonce: _Optional[bytes] = ..., ciphertext: _Optional[bytes] = ...) -> None: ...
+
 class CustomerRegistered(_message.Message):
-    __slots__ = ("customer_id", "profile", "identities", "consent")
+    __slots__ = ("customer_id", "profile", "identities", "consent", "sealed_identities")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     IDENTITIES_FIELD_NUMBER: _ClassVar[int]
     CONSENT_FIELD_NUMBER: _ClassVar[int]
+    SEALED_IDENTITIES_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     profile: Profile
     identities: _containers.RepeatedCompositeFieldContainer[_touchpoint_pb2.ExternalIdentity]
     consent: Consent
-    def __init__(self, customer_id: _Optional[str] = ..., profile: _Optional[_Union[Profile, _Mapping]] = ..., identities: _Optional[_Iterable[_Union[_touchpoint_pb2.ExternalIdentity, _Mapping]]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ...) -> None: ...
+    sealed_identities: _containers.RepeatedCompositeFieldContainer[SealedIdentity]
+    def __init__(self, customer_id: _Optional[str] = ..., profile: _Optional[_Union[Profile, _Mapping]] = ..., identities: _Optional[_Iterable[_Union[_touchpoint_pb2.ExternalIdentity, _Mapping]]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., sealed_identities: _Optional[_Iterable[_Union[SealedIdentity, _Mapping]]] = ...) -> None: ...
 
 class CustomerUpdated(_message.Message):
-    __slots__ = ("customer_id", "profile", "added_identities")
+    __slots__ = ("customer_id", "profile", "added_identities", "sealed_identities")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     ADDED_IDENTITIES_FIELD_NUMBER: _ClassVar[int]
+    SEALED_IDENTITIES_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     profile: Profile
     added_identities: _containers.RepeatedCompositeFieldContainer[_touchpoint_pb2.ExternalIdentity]
-    def __init__(self, customer_id: _Optional[str] = ..., profile: _Optional[_Union[Profile, _Mapping]] = ..., added_identities: _Optional[_Iterable[_Union[_touchpoint_pb2.ExternalIdentity, _Mapping]]] = ...) -> None: ...
+    sealed_identities: _containers.RepeatedCompositeFieldContainer[SealedIdentity]
+    def __init__(self, customer_id: _Optional[str] = ..., profile: _Optional[_Union[Profile, _Mapping]] = ..., added_identities: _Optional[_Iterable[_Union[_touchpoint_pb2.ExternalIdentity, _Mapping]]] = ..., sealed_identities: _Optional[_Iterable[_Union[SealedIdentity, _Mapping]]] = ...) -> None: ...
 
 class ConsentChanged(_message.Message):
     __slots__ = ("customer_id", "consent")
@@ -162,3 +176,11 @@ class CustomerEvent(_message.Message):
     merged: CustomersMerged
     unmerged: CustomersUnmerged
     def __init__(self, event_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., registered: _Optional[_Union[CustomerRegistered, _Mapping]] = ..., updated: _Optional[_Union[CustomerUpdated, _Mapping]] = ..., consent_changed: _Optional[_Union[ConsentChanged, _Mapping]] = ..., erased: _Optional[_Union[CustomerErased, _Mapping]] = ..., merged: _Optional[_Union[CustomersMerged, _Mapping]] = ..., unmerged: _Optional[_Union[CustomersUnmerged, _Mapping]] = ...) -> None: ...
+
+class CustomerKey(_message.Message):
+    __slots__ = ("customer_id", "key")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    key: bytes
+    def __init__(self, customer_id: _Optional[str] = ..., key: _Optional[bytes] = ...) -> None: ...
