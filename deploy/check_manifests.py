@@ -40,7 +40,12 @@ from manifest_policy import (
     topic_problems,
     workload_problems,
 )
-from production_policy import grpc_tls_problems, is_production, network_policy_problems
+from production_policy import (
+    grpc_tls_problems,
+    is_production,
+    mail_route_problems,
+    network_policy_problems,
+)
 
 from touchstone.common.topics import ALL_TOPICS
 
@@ -180,6 +185,7 @@ def overlay_problems(overlay: Path, root: Path) -> tuple[list[str], int]:
     problems += kafka_user_problems(docs)
     if is_production(docs):
         problems += grpc_tls_problems(docs) + network_policy_problems(docs)
+        problems += mail_route_problems(docs)
     return problems + config_key_problems(docs, root), len(docs)
 
 

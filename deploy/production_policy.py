@@ -118,6 +118,11 @@ def _rule_problems(spec: Doc) -> Iterator[str]:
     for i, rule in enumerate(spec.get("ingress") or [], 1):
         if not rule.get("from") or any(_everyone(peer) for peer in rule["from"]):
             yield f"ingress rule {i} admits every pod to {_ports(rule)}: name its peers"
+        elif any(_any_namespace(peer) for peer in rule["from"]):
+            yield (
+                f"ingress rule {i} admits a pod label from any namespace to {_ports(rule)}: "
+                "anyone who may run a pod somewhere can give it the label; name the namespaces"
+            )
     for i, rule in enumerate(spec.get("egress") or [], 1):
         if not rule.get("to") or any(_everyone(peer) for peer in rule["to"]):
             yield f"egress rule {i} lets it reach everything on {_ports(rule)}: name where"
@@ -138,6 +143,14 @@ def _everyone(peer: Doc) -> bool:
     return all(not s or not (s.get("matchLabels") or s.get("matchExpressions")) for s in selectors)
 
 
+def _any_namespace(peer: Doc) -> bool:
+    """A peer of every namespace (an empty namespaceSelector), known by pod labels alone."""
+    namespaces = peer.get("namespaceSelector")
+    return namespaces is not None and not (
+        namespaces.get("matchLabels") or namespaces.get("matchExpressions")
+    )
+
+
 def _workload_policy_problems(doc: Doc, policies: list[Doc]) -> Iterator[str]:
     labels = doc.get("spec", {}).get("template", {}).get("metadata", {}).get("labels", {})
     mine = [p for p in policies if _selects(p["spec"].get("podSelector", {}), labels)]
@@ -152,6 +165,39 @@ def _workload_policy_problems(doc: Doc, policies: list[Doc]) -> Iterator[str]:
         _opens(rule, {"grpc", *grpc_port}) for p in mine for rule in p["spec"].get("ingress") or []
     ):
         yield "no NetworkPolicy lets clients reach its gRPC port"
+
+
+CLUSTER_NAME_SUFFIXES = (".svc", ".svc.cluster.local", ".cluster.local")
+
+
+def mail_route_problems(docs: list[Doc]) -> list[str]:
+    """Notify's SMTP host is one its NetworkPolicies let it reach: a name in the cluster (no dot,
+    or a Service's DNS name) needs a rule to pods on the SMTP port; else the egress to addresses
+    beyond the cluster network serves."""
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    problems = []
+    for doc in docs:
+        if doc["kind"] != "Deployment" or doc["metadata"]["name"] != "notify":
+            continue
+        labels = doc["spec"]["template"]["metadata"].get("labels", {})
+        mine = [p for p in policies if _selects(p["spec"].get("podSelector", {}), labels)]
+        for container in pod_spec(doc).get("containers", []):
+            env = env_of(doc, container, docs)
+            host, port = str(env.get("TOUCHSTONE_SMTP_HOST", "")), env.get("TOUCHSTONE_SMTP_PORT")
+            in_cluster = bool(host) and ("." not in host or host.endswith(CLUSTER_NAME_SUFFIXES))
+            to_pods = any(
+                _opens(rule, {str(port)}) and any("ipBlock" not in peer for peer in rule["to"])
+                for p in mine
+                for rule in p["spec"].get("egress") or []
+                if rule.get("to")
+            )
+            if in_cluster and not to_pods:
+                problems.append(
+                    f"{name_of(doc)}: TOUCHSTONE_SMTP_HOST={host} is a name in the cluster, but no "
+                    f"NetworkPolicy lets notify reach a pod on port {port}: name your mail "
+                    "provider's host, or let notify reach your relay"
+                )
+    return problems
 
 
 def _denies_all(policy: Doc) -> bool:

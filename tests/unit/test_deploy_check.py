@@ -443,9 +443,9 @@ def test_policies_that_open_to_everyone_or_hide_plaintext_are_named(
     )
     edit(  # every pod of every namespace may call the services
         prod / "network-policies.yaml",
-        "        - namespaceSelector: {}\n          podSelector:\n            matchLabels:\n"
+        "    - from:\n        - podSelector:\n            matchLabels:\n"
         '              touchstone.io/grpc-client: "true"\n',
-        "        - namespaceSelector: {}\n",
+        "    - from:\n        - namespaceSelector: {}\n",
     )
     edit(  # plaintext gRPC for journey, from a ConfigMap key rather than the settings
         prod / "kustomization.yaml",
@@ -475,3 +475,42 @@ def test_policies_that_open_to_everyone_or_hide_plaintext_are_named(
         "(grpc-tls.yaml)"
     ) in lines
     assert not any("Deployment/contacts: TOUCHSTONE_GRPC_PLAINTEXT" in line for line in lines)
+
+
+def test_a_pod_label_admitted_from_any_namespace_is_named(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(  # the clients' namespaces no longer named: any pod anywhere may wear the label
+        tree / "deploy/k8s/overlays/prod/network-policies.yaml",
+        "        - namespaceSelector:\n            matchLabels:\n"
+        '              touchstone.io/grpc-clients: "true"\n',
+        "        - namespaceSelector: {}\n",
+    )
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert [line for line in lines if line.startswith("prod: ")] == [
+        "prod: NetworkPolicy/grpc-from-clients: ingress rule 1 admits a pod label from any "
+        "namespace to grpc: anyone who may run a pod somewhere can give it the label; name the "
+        "namespaces"
+    ]
+
+
+def test_a_mail_host_in_the_cluster_that_notifys_egress_cannot_reach_is_named(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(  # the base's in-cluster relay name, which prod's egress (beyond the cluster) misses
+        tree / "deploy/k8s/overlays/prod/kustomization.yaml",
+        "      - TOUCHSTONE_SMTP_HOST=smtp.example.com\n",
+        "      - TOUCHSTONE_SMTP_HOST=mail-relay.mail.svc\n",
+    )
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert [line for line in lines if line.startswith("prod: ")] == [
+        "prod: Deployment/notify: TOUCHSTONE_SMTP_HOST=mail-relay.mail.svc is a name in the "
+        "cluster, but no NetworkPolicy lets notify reach a pod on port 587: name your mail "
+        "provider's host, or let notify reach your relay"
+    ]
