@@ -71,3 +71,15 @@ def test_the_development_key_beyond_the_embedded_stack_is_said_out_loud(
     caplog.clear()
     identity_keys_of(f"prod:{SECRET}", embedded=False)
     assert not caplog.text
+
+
+def test_every_part_of_contacts_derives_by_the_settings_ring_not_the_development_one() -> None:
+    """The rules take the development ring by default (tests need one); what contacts runs is
+    wired from the settings: its store, its stream handler and its API (ingest, redrive)."""
+    settings = Settings(embedded=False, identity_keys=f"prod:{SECRET}")
+    ring = IdentityKeys.parse(f"prod:{SECRET}")
+    store = SPEC.store(None, settings)  # type: ignore[arg-type]  # no pool needed to wire
+    handler = SPEC.handler(store, settings)
+    servicer = SPEC.servicer(store, settings)
+    wired = {store.identity_keys, handler.policy.identity_keys, servicer.policy.identity_keys}
+    assert wired == {ring}
