@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 from itertools import pairwise
 
 DAYS_PER_YEAR = Decimal(365)
 LN_2 = Decimal(2).ln()
+GROWTH_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # where a visit's growth factor is 1
+CACHED = 1 << 16  # visits' growth factors and spans in days kept between valuations
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,13 @@ def visits_per_year(purchases: Sequence[Purchase], as_of: datetime, policy: Valu
             seen = first_seen.get(p.visit_id)
             first_seen[p.visit_id] = p.occurred_at if seen is None else min(seen, p.occurred_at)
     times = sorted(first_seen.values())
-    gaps = [(_days(later - earlier), _days(as_of - later)) for earlier, later in pairwise(times)]
-    weighted = [(gap, _weight(age, policy.half_life)) for gap, age in gaps]
+    # A gap ending `age` days before as_of weighs 2^(-age / half-life): growth(end) / growth(as_of).
+    # The rate is a ratio of weighted sums, so growth(as_of) cancels and each visit's factor is
+    # the same in every valuation (cached: a customer's history is valued again and again).
+    weighted = [
+        (_days(later - earlier), _growth(later, policy.half_life))
+        for earlier, later in pairwise(times)
+    ]
     spent = sum((gap * weight for gap, weight in weighted), Decimal(0))
     rate = DAYS_PER_YEAR * sum(w for _, w in weighted) / spent if spent > 0 else None
     if rate is None or as_of - times[0] < policy.min_observed:
@@ -116,15 +124,18 @@ def visits_per_year(purchases: Sequence[Purchase], as_of: datetime, policy: Valu
     return rate.quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
 
 
+@lru_cache(maxsize=CACHED)
 def _days(span: timedelta) -> Decimal:
     return Decimal(span.total_seconds()) / Decimal(86400)
 
 
-def _weight(age_days: Decimal, half_life: timedelta | None) -> Decimal:
-    """2^(-age / half-life), exact to Decimal's precision on every machine."""
+@lru_cache(maxsize=CACHED)
+def _growth(at: datetime, half_life: timedelta | None) -> Decimal:
+    """2^((at - GROWTH_EPOCH) / half-life), exact to Decimal's precision on every machine; 1
+    when every gap weighs the same."""
     if half_life is None:
         return Decimal(1)
-    return (-LN_2 * age_days / _days(half_life)).exp()
+    return (LN_2 * _days(at - GROWTH_EPOCH) / _days(half_life)).exp()
 
 
 def _minor(amount: Decimal) -> int:

@@ -166,14 +166,6 @@ SELECT * FROM unnest(
 )
 ON CONFLICT (case_id, n) DO NOTHING
 """
-SELECT_STEPS = """
-SELECT n, action, owner, channel, due_at, status, taken_by, escalated_at IS NOT NULL, taken_at
-FROM notify.case_steps WHERE case_id = %s ORDER BY n
-"""
-SELECT_DELIVERIES = """
-SELECT delivery_id, n, channel, action, status, reason, attempts, sent_at, language
-FROM notify.deliveries WHERE case_id = %s ORDER BY n, channel
-"""
 LOCK_CASE = "SELECT status, resolved_by FROM notify.cases WHERE case_id = %s FOR UPDATE"
 SAVE_STEP = """
 UPDATE notify.case_steps SET status = %(status)s, taken_by = %(by)s, taken_at = %(at)s,
@@ -255,15 +247,25 @@ ORDER BY opened_at, case_id
 LIMIT %(limit)s
 """)
 
-SELECT_CASE = f"SELECT {FULL_CASE_COLUMNS} FROM {WITH_VALUE} WHERE case_id = %s"
+SELECT_CASES = f"SELECT {FULL_CASE_COLUMNS} FROM {WITH_VALUE} WHERE case_id = ANY(%s)"
+SELECT_CASES_MOMENTS = """
+SELECT case_id, moment_id, reason FROM notify.case_moments WHERE case_id = ANY(%s)
+ORDER BY case_id, occurred_at, moment_id
+"""
+SELECT_CASES_STEPS = """
+SELECT case_id, n, action, owner, channel, due_at, status, taken_by, escalated_at IS NOT NULL,
+       taken_at
+FROM notify.case_steps WHERE case_id = ANY(%s) ORDER BY case_id, n
+"""
+SELECT_CASES_DELIVERIES = """
+SELECT case_id, delivery_id, n, channel, action, status, reason, attempts, sent_at, language
+FROM notify.deliveries WHERE case_id = ANY(%s) ORDER BY case_id, n, channel
+"""
 
 SELECT_PAGE_MOMENTS = """
 SELECT case_id, array_agg(moment_id ORDER BY occurred_at, moment_id),
        array_agg(reason ORDER BY occurred_at, moment_id)
 FROM notify.case_moments WHERE case_id = ANY(%s) GROUP BY case_id
-"""
-SELECT_CASE_MOMENTS = """
-SELECT moment_id, reason FROM notify.case_moments WHERE case_id = %s ORDER BY occurred_at, moment_id
 """
 
 
@@ -366,9 +368,9 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             kept = {row[0]: (row[4], row[10]) for row in rows}  # status, recovered_by before
             moved = {o.case_id for o in outcomes if outcome_key(o) != kept[o.case_id]}
             news = [self.outcome_event(o) for o in outcomes_to_tell(outcomes, moved, joined)]
+            cases = await load_cases(conn, sorted(moved))
             for case_id in sorted(moved):  # their tasks open again, or are cancelled
-                case = await load_case(conn, case_id)
-                assert case is not None  # locked above
+                case = cases[case_id]  # locked above
                 news.extend(task_records(case, case.recovered_at or case.opened_at))
             await add_to_outbox(conn, SCHEMA, news)
 
@@ -604,9 +606,9 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         }
         await conn.execute(MARK_STEPS, marks)
         news: list[Outgoing] = []
+        cases = await load_cases(conn, [case_id for case_id, _ in told])
         for case_id in sorted({case_id for case_id, _ in told}):
-            case = await load_case(conn, case_id)
-            assert case is not None  # locked above
+            case = cases[case_id]  # locked above
             for step in case.steps:
                 if step.n in {s.n for s in due if s.case_id == case_id}:
                     news.append(step_due(case, step, now))
@@ -627,9 +629,10 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             return Swept()
         marked = await conn.execute(MARK_LOST, {"case_id": ids, "lost_after": policy.lost_after})
         news: list[Outgoing] = []
-        for case_id, at in sorted(await marked.fetchall()):
-            case = await load_case(conn, case_id)
-            assert case is not None  # locked above
+        lost = sorted(await marked.fetchall())
+        cases = await load_cases(conn, [case_id for case_id, _ in lost])
+        for case_id, at in lost:
+            case = cases[case_id]  # locked above
             news.extend([case_lost(case, at), *task_records(case, at)])
         await add_to_outbox(conn, SCHEMA, news)
         return Swept(lost=len(ids))
@@ -830,20 +833,42 @@ class Swept:
 
 
 async def load_case(conn: AsyncConnection, case_id: str) -> CaseRow | None:
-    """The case with its moments and steps, or None."""
-    row = await (await conn.execute(SELECT_CASE, (case_id,))).fetchone()
-    if row is None:
-        return None
-    joined = await (await conn.execute(SELECT_CASE_MOMENTS, (case_id,))).fetchall()
-    steps = await (await conn.execute(SELECT_STEPS, (case_id,))).fetchall()
-    deliveries = await (await conn.execute(SELECT_DELIVERIES, (case_id,))).fetchall()
-    return replace(
-        case_row(row),
-        deliveries=tuple(DeliveryRow(*d) for d in deliveries),
-        steps=tuple(PlannedStep(*step) for step in steps),
-        moment_ids=tuple(m for m, _ in joined),
-        reasons=tuple(r for _, r in joined),
-    )
+    """The case with its moments, steps and deliveries, or None."""
+    return (await load_cases(conn, [case_id])).get(case_id)
+
+
+async def load_cases(conn: AsyncConnection, case_ids: Sequence[str]) -> dict[str, CaseRow]:
+    """The cases with their moments, steps and deliveries, by id (those that exist): four
+    statements for any number of cases."""
+    ids = sorted(set(case_ids))
+    rows = await (await conn.execute(SELECT_CASES, (ids,))).fetchall()
+    if not rows:
+        return {}
+    moments: dict[str, list[tuple[str, str]]] = {}
+    for case_id, moment_id, reason in await (
+        await conn.execute(SELECT_CASES_MOMENTS, (ids,))
+    ).fetchall():
+        moments.setdefault(case_id, []).append((moment_id, reason))
+    steps: dict[str, list[PlannedStep]] = {}
+    for case_id, *step in await (await conn.execute(SELECT_CASES_STEPS, (ids,))).fetchall():
+        steps.setdefault(case_id, []).append(PlannedStep(*step))
+    deliveries: dict[str, list[DeliveryRow]] = {}
+    for case_id, *delivery in await (
+        await conn.execute(SELECT_CASES_DELIVERIES, (ids,))
+    ).fetchall():
+        deliveries.setdefault(case_id, []).append(DeliveryRow(*delivery))
+    cases = {}
+    for row in rows:
+        case = case_row(row)
+        joined = moments.get(case.case_id, [])
+        cases[case.case_id] = replace(
+            case,
+            deliveries=tuple(deliveries.get(case.case_id, ())),
+            steps=tuple(steps.get(case.case_id, ())),
+            moment_ids=tuple(m for m, _ in joined),
+            reasons=tuple(r for _, r in joined),
+        )
+    return cases
 
 
 def contact_row(row: Sequence[Any]) -> Contact:
