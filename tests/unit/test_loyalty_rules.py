@@ -6,6 +6,7 @@ import asyncio
 import random
 from datetime import timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 from loyalty.domain import Purchase, ValuePolicy, lifetime_value
 from loyalty.handlers import ValueCustomers
@@ -99,3 +100,24 @@ def test_a_redelivered_payment_changes_nothing_and_republishes_the_same_event() 
 def test_garbage_is_dead_lettered() -> None:
     (out,) = handle(MemoryLoyaltyStore(), record(b"\xff\xff", 0))
     assert out.topic == LOYALTY_DLQ
+
+
+def test_recent_gaps_weigh_more_each_half_life_halving_a_gaps_weight() -> None:
+    """Visits per year is 365 over the mean gap between visits in the window, each gap weighing
+    2^(-age / half-life) by how long before the latest visit it ended: computed here directly,
+    the rule's own (cached growth factors, whose common factor cancels) must agree."""
+    rng = random.Random(3)
+    days = sorted(rng.uniform(0, 360) for _ in range(25))
+    purchases = [bought(n, 100_000, d) for n, d in enumerate(days)]
+    policy = ValuePolicy(half_life=timedelta(days=180))
+    as_of = max(days)
+    gaps = [(later - earlier, as_of - later) for earlier, later in pairwise(days)]
+    weights = [Decimal(2) ** (Decimal(-age) / 180) for _, age in gaps]
+    expected = (
+        Decimal(365)
+        * sum(weights)
+        / sum(Decimal(g) * w for (g, _), w in zip(gaps, weights, strict=True))
+    )
+    value = lifetime_value(purchases, policy)
+    assert value is not None
+    assert abs(value.visits_per_year - expected) < Decimal("0.0001")
