@@ -31,10 +31,15 @@ CROSS JOIN LATERAL (
     SELECT coalesce(jsonb_agg(jsonb_build_array(w.moment_id, w.customer_id, w.occurred_at, w.how,
                                                 w.site_id, w.visit_id)), '[]'::jsonb) AS signs
     FROM (
-        (SELECT * FROM notify.wins w
-         WHERE w.customer_id IN (SELECT notify.customer_group(c.customer_id))
-           AND w.occurred_at > l.last_at AND w.visit_id <> c.visit_id
-         ORDER BY w.occurred_at, w.moment_id LIMIT 1)
+        -- each member's first, by its own index (not a walk through everyone's later wins)
+        (SELECT f.* FROM notify.customer_group(c.customer_id) AS g(member)
+         CROSS JOIN LATERAL (
+             SELECT * FROM notify.wins w
+             WHERE w.customer_id = g.member AND w.occurred_at > l.last_at
+               AND w.visit_id <> c.visit_id
+             ORDER BY w.occurred_at, w.moment_id LIMIT 1
+         ) f
+         ORDER BY f.occurred_at, f.moment_id LIMIT 1)
         UNION
         (SELECT * FROM notify.wins w
          WHERE w.customer_id IN (SELECT notify.customer_group(c.customer_id))
