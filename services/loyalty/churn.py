@@ -12,7 +12,7 @@ throughout: the same inputs give the same figures on every machine and in every 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -147,10 +147,31 @@ def churn_risk(
 ) -> Decimal:
     """The yearly risk that the customer leaves, given the moments they lost in the model's
     memory before as_of (and whether they have gone silent since one)."""
+    remembered = [
+        leave_chance(model, moment)
+        for moment in sorted(lost, key=lambda m: (m.occurred_at, m.moment_id))  # order-free
+        if as_of - model.memory < moment.occurred_at <= as_of
+    ]
+    return risk_of_chances(model, remembered, silent)
+
+
+def risk_of_chances(model: ChurnModel, chances: Iterable[Decimal], silent: bool = False) -> Decimal:
+    """The yearly risk that the customer leaves, given the leave chances of the lost moments
+    remembered, in event time (each a chance of its own, on top of the base risk)."""
+    return risk_of_stay(model, stay_after(model, chances), silent)
+
+
+def stay_after(model: ChurnModel, chances: Iterable[Decimal]) -> Decimal:
+    """The chance the customer stays a year, given the leave chances in event time (unrounded:
+    a later moment's chance multiplies it further, exactly as if counted from the start)."""
     stay = Decimal(1) - model.base_risk
-    for moment in sorted(lost, key=lambda m: (m.occurred_at, m.moment_id)):  # order-free
-        if as_of - model.memory < moment.occurred_at <= as_of:
-            stay *= Decimal(1) - leave_chance(model, moment)
+    for chance in chances:
+        stay *= Decimal(1) - chance
+    return stay
+
+
+def risk_of_stay(model: ChurnModel, stay: Decimal, silent: bool = False) -> Decimal:
+    """The yearly risk of leaving from the chance of staying (silence departs on top)."""
     if silent:
         stay *= Decimal(1) - model.silence_departs
     return (Decimal(1) - stay).quantize(RISK_PLACES, ROUND_HALF_EVEN)

@@ -19,7 +19,10 @@ from loyalty.churn import (
     churn_risk,
     expected_years,
     is_silent,
+    leave_chance,
+    risk_of_stay,
     silences,
+    stay_after,
     value_at_risk,
 )
 from loyalty.domain import DEFAULT_POLICY, CustomerValue, Purchase, ValuePolicy, lifetime_value
@@ -197,13 +200,19 @@ def valuation(
     """The customer valued from their whole history (and, given their presence, whether they
     have gone silent after a lose)."""
     ordered = by_time(lost)
+    chances = [leave_chance(model, m) for m in ordered]  # each moment's, as it stands
     at_risk = []
+    oldest = 0  # the first of the earlier moments still in the model's memory
     for n, moment in enumerate(ordered):
-        earlier = ordered[:n]
         at = moment.occurred_at
-        before = churn_risk(model, earlier, at)
-        after = churn_risk(model, [*earlier, replace(moment, recovered=False)], at)
-        after_recovery = churn_risk(model, [*earlier, moment], at)
+        while oldest < n and ordered[oldest].occurred_at <= at - model.memory:
+            oldest += 1
+        # churn_risk's figures, multiplied in the same order: the same to the last digit
+        stay = stay_after(model, chances[oldest:n])
+        unrecovered = leave_chance(model, replace(moment, recovered=False))
+        before = risk_of_stay(model, stay)
+        after = risk_of_stay(model, stay * (Decimal(1) - unrecovered))
+        after_recovery = risk_of_stay(model, stay * (Decimal(1) - chances[n]))
         bought = [p for p in purchases if p.occurred_at <= at]
         value = value_with(bought, before, model, policy)
         worth = value.lifetime_value_minor if value else 0

@@ -151,3 +151,36 @@ def test_what_a_batch_changed_is_told_even_if_the_worker_died_before_publishing(
     asyncio.run(handler.handle([paid(1, 250_000, 0)]))  # redelivered after the restart
     told = [e.at_risk.moment_id for e in events(store.relayed()) if e.HasField("at_risk")]
     assert told == ["m2"]  # the news of the first delivery, relayed from the outbox
+
+
+def test_each_moments_risks_are_churn_risks_of_the_moments_remembered_before_it() -> None:
+    """What a lost moment put at risk is read off churn_risk: the risk before it (the earlier
+    moments the model remembers), after it unrecovered, and after it as it stands. valuation
+    walks the history once; here each figure is computed from the rule directly."""
+    from dataclasses import replace
+    from decimal import Decimal
+
+    from loyalty.churn import LostMoment, churn_risk, load_model
+    from loyalty.valuation import valuation
+
+    model = load_model()
+    rng = random.Random(11)
+    lost = [
+        LostMoment(
+            f"m{n}",
+            T0 + timedelta(days=rng.uniform(0, 900)),
+            rng.choice(["personal", "procedural"]),
+            Decimal(rng.randint(1, 6)),
+            rng.random() < 0.3,
+        )
+        for n in range(80)
+    ]
+    ordered = sorted(lost, key=lambda m: (m.occurred_at, m.moment_id))
+    figures = valuation([], lost, model).at_risk
+    for n, (moment, risk) in enumerate(zip(ordered, figures, strict=True)):
+        earlier, at = ordered[:n], moment.occurred_at
+        assert risk.moment_id == moment.moment_id
+        assert risk.risk_before == churn_risk(model, earlier, at)
+        assert risk.risk_after == churn_risk(
+            model, [*earlier, replace(moment, recovered=False)], at
+        )
