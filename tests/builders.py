@@ -95,13 +95,13 @@ def moment(
     return event.SerializeToString()
 
 
-def valued(purchases: Any, lost: Any = (), presence: Any = None) -> Any:
+def valued(purchases: Any, lost: Any = (), presence: Any = None, known: Any = None) -> Any:
     """A customer valued as loyalty values them: the default churn model and value policy."""
     from loyalty.churn import load_model
     from loyalty.domain import DEFAULT_POLICY
     from loyalty.valuation import valuation
 
-    return valuation(purchases, lost, load_model(), DEFAULT_POLICY, presence)
+    return valuation(purchases, lost, load_model(), DEFAULT_POLICY, presence, known)
 
 
 def value_records(out: Any) -> list[Any]:

@@ -25,6 +25,7 @@ from loyalty.store import Folded, LoyaltyStore
 from loyalty.valuation import (
     Contact,
     Facts,
+    Known,
     Loss,
     Presence,
     Valuation,
@@ -113,9 +114,10 @@ class ValueCustomers:
         purchases: Sequence[Purchase],
         lost: Sequence[LostMoment],
         presence: Presence | None = None,
+        known: Known | None = None,
     ) -> Valuation:
-        """One customer valued from their whole history."""
-        return valuation(purchases, lost, self.model, self.policy, presence)
+        """One customer valued from their whole history (keeping the figures still known)."""
+        return valuation(purchases, lost, self.model, self.policy, presence, known)
 
     def history(
         self, purchases: Sequence[Purchase], lost: Sequence[LostMoment], limit: int

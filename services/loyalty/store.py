@@ -1,5 +1,6 @@
 """Loyalty's Postgres adapter: purchases and lost moments stored once, customers revalued from
-their whole history in the same transaction."""
+their whole history in the same transaction (the figures of lost moments whose history before
+them is unchanged read back as stored: valuation.known_figures says which)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ from psycopg_pool import AsyncConnectionPool
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
 from loyalty.tiers import Tier, TierChanged, load_tiers
-from loyalty.valuation import AtRisk, Contact, Facts, Loss, Presence, Valuation
+from loyalty.valuation import (
+    AtRisk,
+    Contact,
+    Facts,
+    Known,
+    Loss,
+    Presence,
+    Valuation,
+    known_figures,
+)
 from touchstone.common.customer_links import CustomerLinks, PostgresCustomerLinks, fold_links_in
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.pg import columns
@@ -32,6 +42,7 @@ class Valuer(Protocol):
         purchases: Sequence[Purchase],
         lost: Sequence[LostMoment],
         presence: Presence | None = None,
+        known: Known | None = None,
     ) -> Valuation: ...
 
 
@@ -264,10 +275,14 @@ SELECT * FROM unnest(
 )
 ON CONFLICT (moment_id) DO NOTHING
 """
+# Each lost moment with its recovery and what it was last valued at (AT_RISK_COLUMNS, or nulls)
 SELECT_LOSSES = """
 SELECT l.moment_id, l.customer_id, l.site_id, l.occurred_at, l.side, l.weight,
-       r.moment_id IS NOT NULL, r.recovered_at
+       r.moment_id IS NOT NULL, r.recovered_at,
+       a.moment_id, a.site_id, a.customer_id, a.occurred_at, a.currency, a.lifetime_value_minor,
+       a.risk_before, a.risk_after, a.value_at_risk_minor, a.recovered, a.remaining_minor
 FROM loyalty.lost_moments l LEFT JOIN loyalty.recoveries r USING (moment_id)
+     LEFT JOIN loyalty.moments_at_risk a USING (moment_id)
 WHERE l.customer_id = ANY(%s) ORDER BY l.customer_id, l.occurred_at, l.moment_id
 """
 SAVE_CONTACTS = """
@@ -443,10 +458,23 @@ ON CONFLICT (customer_id) DO UPDATE SET
 def losses_of(rows: Sequence[Sequence[Any]]) -> dict[str, list[LostMoment]]:
     """Lost moments by customer, as SELECT_LOSSES reads them."""
     by_customer: dict[str, list[LostMoment]] = {}
-    for moment_id, customer_id, site_id, at, side, weight, recovered, recovered_at in rows:
+    for moment_id, customer_id, site_id, at, side, weight, recovered, recovered_at in (
+        row[:8] for row in rows
+    ):
         moment = LostMoment(moment_id, at, side, Decimal(weight), recovered, site_id, recovered_at)
         by_customer.setdefault(customer_id, []).append(moment)
     return by_customer
+
+
+def stored_at_risk(rows: Sequence[Sequence[Any]]) -> dict[str, AtRisk]:
+    """What each lost moment was last valued at, as SELECT_LOSSES reads it."""
+    stored = {}
+    for row in rows:
+        if row[8] is not None:
+            figures = dict(zip(AT_RISK_COLUMNS, row[8:], strict=True))
+            del figures["customer_id"]
+            stored[row[0]] = AtRisk(**figures)
+    return stored
 
 
 def purchases_of(rows: Sequence[Sequence[Any]]) -> dict[str, list[Purchase]]:
@@ -488,12 +516,15 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         revisions = {root: int(n) for root, _, _, n in rows if n and root in groups}
         members = sorted({m for group in groups.values() for m in group})
         bought = purchases_of(await (await conn.execute(SELECT_HISTORY, (members,))).fetchall())
-        lost = losses_of(await (await conn.execute(SELECT_LOSSES, (members,))).fetchall())
+        loss_rows = await (await conn.execute(SELECT_LOSSES, (members,))).fetchall()
+        lost, stored = losses_of(loss_rows), stored_at_risk(loss_rows)
         presence = await self._presence(conn, groups)
-        valued = {
-            root: value_as(root, valuer(*history_of(group, bought, lost), presence.get(root)))
-            for root, group in groups.items()
-        }
+        recovery_changed = facts.moment_ids | reopened
+        valued = {}
+        for root, group in groups.items():
+            purchases, moments = history_of(group, bought, lost)
+            known = known_figures(facts, group, moments, recovery_changed, stored)
+            valued[root] = value_as(root, valuer(purchases, moments, presence.get(root), known))
         await self._schedule_silences(conn, members, valued, erased, presence)
         values = [v.value for r, v in valued.items() if v.value and r not in erased]
         gone = [m for r, g in groups.items() for m in g if m != r or r in erased]
@@ -501,7 +532,12 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         await conn.execute(DROP_VALUES, (gone,))
         if values:
             await conn.execute(SAVE_VALUES, columns(values, VALUE_COLUMNS))
-        at_risk = [(c, r) for c, valuation in valued.items() for r in valuation.at_risk]
+        at_risk = [
+            (c, r)
+            for c, valuation in valued.items()
+            for r in valuation.at_risk
+            if r.moment_id not in valuation.kept  # kept figures are stored already
+        ]
         revalued: set[str] = set()
         if at_risk:
             saved = await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))

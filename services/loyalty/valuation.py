@@ -8,9 +8,9 @@ before it in event time, so late and out-of-order events give the figures in-ord
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from loyalty.churn import (
@@ -161,6 +161,57 @@ class Valuation:
     silent: bool = False  # no contact since an unrecovered lose for the model's quiet time
     silence_due: tuple[tuple[str, datetime], ...] = ()  # (moment id, when silence after it
     # begins) for each unrecovered lose the customer has not been in contact since
+    kept: frozenset[str] = field(default=frozenset(), compare=False)  # lost moments whose
+    # figures were known (Known) and kept, not valued again: bookkeeping, not a figure
+
+
+NOTHING_CHANGED = datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a customer's lost moments were valued at before, and the earliest event time at which
+    their history has changed since. A moment before that time has the same purchases and lost
+    moments before it as when it was valued, so the same figures: valuation keeps them instead
+    of valuing it again (a long history costs only its new moments)."""
+
+    at_risk: Mapping[str, AtRisk]
+    changed_from: datetime = NOTHING_CHANGED
+
+    def figures_of(self, moment: LostMoment) -> AtRisk | None:
+        """The moment's known figures, if its history before it has not changed since."""
+        known = self.at_risk.get(moment.moment_id)
+        if known is None or moment.occurred_at >= self.changed_from:
+            return None
+        same = (known.occurred_at, known.recovered, known.site_id) == (
+            moment.occurred_at,
+            moment.recovered,
+            moment.site_id,
+        )
+        return known if same else None
+
+
+def known_figures(
+    facts: Facts,
+    group: Sequence[str],
+    lost: Sequence[LostMoment],
+    recovery_changed: set[str],
+    stored: Mapping[str, AtRisk],
+) -> Known | None:
+    """What of a customer group's stored figures still holds after the facts: every moment
+    before the earliest purchase or lost moment the facts bring the group, and before the
+    earliest of its moments whose recovery they changed (a recovery changes the leave chance
+    every later moment is valued with). None if the facts change who the group is (a merge, an
+    unmerge, an erasure): its history is valued afresh."""
+    members = set(group)
+    linked = {c.survivor_id for c in facts.links} | {c.absorbed_id for c in facts.links}
+    if members & (linked | set(facts.erased)):
+        return None
+    times = [p.occurred_at for p in facts.purchases if p.customer_id in members]
+    times += [x.moment.occurred_at for x in facts.losses if x.customer_id in members]
+    times += [m.occurred_at for m in lost if m.moment_id in recovery_changed]
+    at_risk = {m.moment_id: stored[m.moment_id] for m in lost if m.moment_id in stored}
+    return Known(at_risk, min(times, default=NOTHING_CHANGED))
 
 
 def lost_moment_of(moment: MomentScored) -> LostMoment | None:
@@ -196,17 +247,24 @@ def valuation(
     model: ChurnModel,
     policy: ValuePolicy = DEFAULT_POLICY,
     presence: Presence | None = None,
+    known: Known | None = None,
 ) -> Valuation:
     """The customer valued from their whole history (and, given their presence, whether they
-    have gone silent after a lose)."""
+    have gone silent after a lose); a lost moment's known figures are kept where its history
+    before it has not changed (the same figures valuing it again would give)."""
     ordered = by_time(lost)
     chances = [leave_chance(model, m) for m in ordered]  # each moment's, as it stands
     at_risk = []
+    kept = set()
     oldest = 0  # the first of the earlier moments still in the model's memory
     for n, moment in enumerate(ordered):
         at = moment.occurred_at
         while oldest < n and ordered[oldest].occurred_at <= at - model.memory:
             oldest += 1
+        if known is not None and (figures := known.figures_of(moment)) is not None:
+            at_risk.append(figures)
+            kept.add(moment.moment_id)
+            continue
         # churn_risk's figures, multiplied in the same order: the same to the last digit
         stay = stay_after(model, chances[oldest:n])
         unrecovered = leave_chance(model, replace(moment, recovered=False))
@@ -234,7 +292,7 @@ def valuation(
     due = silence_due(purchases, ordered, as_of, model, policy, presence)
     silent = presence is not None and is_silent(due, presence.clock)
     value, risk = standing(purchases, ordered, as_of, model, policy, silent)
-    return Valuation(value, risk, tuple(at_risk), silent, tuple(due))
+    return Valuation(value, risk, tuple(at_risk), silent, tuple(due), frozenset(kept))
 
 
 def silence_due(
