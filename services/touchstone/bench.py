@@ -9,7 +9,9 @@ Phases:
    Postgres and its backends, each service, the load generator) over the phase is read from
    /proc and reported as µs per touchpoint;
 3. latency: touchpoints offered at a steady rate; publish → MomentScored and → CaseOpened,
-   measured from the records' own timestamps (no consumer delay in the figure).
+   measured from the records' own timestamps (no consumer delay in the figure);
+4. idle and trickle, on the same stack once it has settled: each process's share of one core
+   with no traffic at all, and with TRICKLE_PER_S touchpoints a second (what a quiet shop costs).
 The last line printed is one JSON object.
 """
 
@@ -36,7 +38,7 @@ from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.settings import SERVICES, Settings
 from touchstone.common.topics import JOURNEY_MOMENTS, NOTIFY_CASES, TOUCHPOINTS
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
-from touchstone.cpu_use import CpuMeter, Part, micros_per
+from touchstone.cpu_use import CpuMeter, Part, core_shares, micros_per
 from touchstone.journey.v1.journey_service_pb2 import GetScoreStatsRequest, WatchMomentsRequest
 from touchstone.lag import LagReader
 from touchstone.notify.v1.events_pb2 import CaseEvent
@@ -362,6 +364,29 @@ def latency_phase(settings: Settings, batch: list[Record], rate: float) -> dict[
     }
 
 
+SETTLE_S = 10.0  # after the latency phase: relays, senders and sweepers finish what it left
+IDLE_S = 20.0
+TRICKLE_PER_S = 50.0
+
+
+def quiet_phases(stack: LocalStack, trickle: list[Record]) -> dict[str, dict[str, float]]:
+    """Each process's share of one core with no traffic, then with the trickle offered at
+    TRICKLE_PER_S (the load generator's own share left out of both: it is not the stack)."""
+    parts = {name: part for name, part in stack_parts(stack).items() if name != "load generator"}
+    time.sleep(SETTLE_S)
+    meter, started = CpuMeter(parts), time.perf_counter()
+    time.sleep(IDLE_S)
+    idle = core_shares(meter.spent(), time.perf_counter() - started)
+    meter, started = CpuMeter(parts), time.perf_counter()
+    send_all(stack.settings.kafka, trickle, TRICKLE_PER_S)
+    trickling = core_shares(meter.spent(), time.perf_counter() - started)
+    shown = ", ".join(f"{name} {share:.0%}" for name, share in idle.items())
+    print(f"idle, share of a core: {shown}", flush=True)
+    shown = ", ".join(f"{name} {share:.0%}" for name, share in trickling.items())
+    print(f"at {TRICKLE_PER_S:.0f}/s, share of a core: {shown}", flush=True)
+    return {"idle_core_share": idle, "trickle_core_share": trickling}
+
+
 RUNS = 3
 
 
@@ -370,10 +395,12 @@ def run_bench(settings: Settings, events: int, rate: float, seed: int = 7) -> di
     embedded stack; print progress and the JSON line."""
     settings = replace(settings, state_dir=settings.state_dir / "bench", log_level="warning")
     latency_events = max(1000, min(events // 4, int(rate * 10)))
+    trickle_events = int(TRICKLE_PER_S * IDLE_S)
     print(f"generating {events:,} + {latency_events:,} touchpoints ...", flush=True)
-    touchpoints = simulated_touchpoints(seed, events + latency_events)
+    touchpoints = simulated_touchpoints(seed, events + latency_events + trickle_events)
     throughput_load = workload(touchpoints[:events])
-    latency_load = workload(touchpoints[events:])
+    latency_load = workload(touchpoints[events : events + latency_events])
+    trickle = list(records([touchpoints[events + latency_events :]]))
     runs = [throughput_phase(settings, throughput_load, events, n) for n in range(1, RUNS + 1)]
     median = sorted(runs, key=lambda r: r.per_s)[len(runs) // 2]
     print(
@@ -386,6 +413,7 @@ def run_bench(settings: Settings, events: int, rate: float, seed: int = 7) -> di
         raw = raw_hop_rate(live.kafka, min(events, 50_000), live.topic_partitions)
         print(f"raw hop: {raw:,.0f} msg/s", flush=True)
         latency = latency_phase(live, latency_load.records, rate)
+        quiet = quiet_phases(stack, trickle)
     result = {
         "touchpoints_per_s": round(median.per_s, 1),
         "runs_per_s": [round(r.per_s, 1) for r in runs],
@@ -393,6 +421,7 @@ def run_bench(settings: Settings, events: int, rate: float, seed: int = 7) -> di
         "ratio": round(median.per_s / raw, 4),
         "cpu_us_per_touchpoint": median.cpu_us,
         **latency,
+        **quiet,
         "events": events,
         "expected_cases": throughput_load.expected_cases,
     }

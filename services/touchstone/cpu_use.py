@@ -92,3 +92,9 @@ def micros_per(spent: Mapping[str, float], count: int) -> dict[str, float]:
     """CPU µs per item for each part, and their total."""
     per = {name: round(seconds * 1e6 / max(count, 1), 1) for name, seconds in spent.items()}
     return {**per, "total": round(sum(per.values()), 1)}
+
+
+def core_shares(spent: Mapping[str, float], seconds: float) -> dict[str, float]:
+    """Each part's share of one core over a period (0.05 = 5%), and their total."""
+    per = {name: round(used / max(seconds, 1e-9), 3) for name, used in spent.items()}
+    return {**per, "total": round(sum(per.values()), 3)}

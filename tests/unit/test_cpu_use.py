@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from touchstone.cpu_use import CLOCK_TICKS, Part, micros_per, read_processes, seconds_by_part
+from touchstone.cpu_use import (
+    CLOCK_TICKS,
+    Part,
+    core_shares,
+    micros_per,
+    read_processes,
+    seconds_by_part,
+)
 
 
 def write_stat(proc: Path, pid: int, ppid: int, utime: int, stime: int, cutime: int = 0) -> None:
@@ -45,4 +52,12 @@ def test_figures_per_touchpoint_and_their_total() -> None:
         "broker": 500.0,
         "postgres": 1250.0,
         "total": 1750.0,
+    }
+
+
+def test_shares_of_a_core_over_a_period_and_their_total() -> None:
+    assert core_shares({"broker": 1.0, "notify": 0.3}, 20.0) == {
+        "broker": 0.05,
+        "notify": 0.015,
+        "total": 0.065,
     }
