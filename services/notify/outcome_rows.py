@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from notify.domain import CaseOutcome, Win
-from notify.recovery import CaseFacts, decide_outcome
+from notify.recovery import CaseFacts, KeptOutcome, decide_outcome, may_move
 
-# Each open or recovered case of the customers (and everyone merged with them) with the facts
+# Each of the cases (open or recovered; cases_to_decide chose them) with the facts
 # recovery.decide_outcome reads: its lost moments, when its apology was done, and its customer
 # group's later wins that could count: the first from another visit, and the first feedback and
 # clean visits at its site (a bounded read; the rule itself is decide_outcome's).
@@ -47,10 +47,27 @@ CROSS JOIN LATERAL (
          ORDER BY w.occurred_at, w.moment_id LIMIT 20)
     ) w
 ) s
-WHERE c.resolved_by IS NULL
-  AND c.customer_id IN (SELECT notify.customer_group(t) FROM unnest(%s::text[]) AS t)
+WHERE c.resolved_by IS NULL AND c.case_id = ANY(%s)
 ORDER BY c.case_id
 FOR UPDATE OF c
+"""
+# Each open or recovered case of the customers (and everyone merged with them) as kept: the
+# facts may_move reads, and which of the customers asked about it came through (their wins are
+# the case's news). Cheap beside SELECT_OUTCOMES: no wins are read.
+SELECT_KEPT = """
+SELECT t.id, c.case_id, c.customer_id, c.site_id, c.visit_id, c.status, l.last_at, c.lost_at,
+       a.apologised_at, c.recovered_at, c.recovered_by, c.returned_at, c.returned_by, l.joined
+FROM unnest(%(ids)s::text[]) AS t(id)
+CROSS JOIN LATERAL notify.customer_group(t.id) AS g(member)
+JOIN notify.cases c ON c.customer_id = g.member AND c.resolved_by IS NULL
+CROSS JOIN LATERAL (
+    SELECT max(m.occurred_at) AS last_at, bool_or(m.moment_id = ANY(%(joined)s)) AS joined
+    FROM notify.case_moments m WHERE m.case_id = c.case_id
+) l
+CROSS JOIN LATERAL (
+    SELECT min(st.taken_at) AS apologised_at FROM notify.case_steps st
+    WHERE st.case_id = c.case_id AND st.action = 'apologise' AND st.status = 'done'
+) a
 """
 # One worker at a time decides a customer's cases (whichever of their ids it was told about).
 LOCK_CUSTOMERS = """
@@ -125,3 +142,33 @@ def outcomes_to_tell(
         and o.recovered_by is not None
         and (o.case_id in moved or new & set(o.moment_ids))
     ]
+
+
+def cases_to_decide(
+    rows: Sequence[Sequence[Any]], wins: Sequence[Win], everything: bool = False
+) -> list[str]:
+    """The cases (as SELECT_KEPT reads them) whose outcome news could move: a lost moment joined
+    it, or may_move says a win of its customer group could (or everything, after a merge)."""
+    news: dict[str, list[Win]] = {}
+    for win in wins:
+        news.setdefault(win.customer_id, []).append(win)
+    heard: dict[str, list[Win]] = {}
+    kept: dict[str, KeptOutcome] = {}
+    joined: set[str] = set()
+    for asked, case_id, customer, site_id, visit_id, was, last_at, lost_at, *rest in rows:
+        apologised_at, recovered_at, recovered_by, returned_at, returned_by, has_joined = rest
+        heard.setdefault(case_id, []).extend(news.get(asked, ()))
+        joined |= {case_id} if has_joined else set()
+        facts = CaseFacts(
+            case_id, customer, site_id, visit_id, was, (), last_at, lost_at, apologised_at
+        )
+        kept[case_id] = KeptOutcome(
+            facts,
+            (recovered_at, recovered_by) if recovered_by else None,
+            (returned_at, returned_by) if returned_by else None,
+        )
+    return sorted(
+        case_id
+        for case_id, outcome in kept.items()
+        if everything or case_id in joined or may_move(outcome, heard[case_id])
+    )

@@ -72,3 +72,33 @@ def decide_outcome(case: CaseFacts, later: Iterable[Win]) -> CaseOutcome:
         case.site_id,
         returned_by=returned,
     )
+
+
+@dataclass(frozen=True)
+class KeptOutcome:
+    """A case's outcome as kept, beside the facts it was decided from: what may_move reads."""
+
+    case: CaseFacts
+    recovered_by: tuple[datetime, str] | None  # the sign that recovered it (time, moment id)
+    returned_by: tuple[datetime, str] | None  # its first later win from another visit
+
+
+def may_move(kept: KeptOutcome, wins: Iterable[Win]) -> bool:
+    """Whether news could change a case's kept outcome (decide_outcome reads every later win,
+    but only the earliest of each kind counts): a new win after its last lost moment that
+    would be its first return from another visit or its earliest sign of recovery. A case
+    apologised and not recovered is decided again on any news of its customer, as before: its
+    apology may have come after a sign it was kept without. (A lost moment joining it, or a
+    merge, decides it again whatever this says.)"""
+    case = kept.case
+    if case.apologised_at is not None and kept.recovered_by is None:
+        return True
+    for win in wins:
+        if win.occurred_at <= case.last_lost_at:
+            continue
+        at = (win.occurred_at, win.moment_id)
+        if win.visit_id != case.visit_id and (kept.returned_by is None or at < kept.returned_by):
+            return True
+        if shows_recovery(case, win) and (kept.recovered_by is None or at < kept.recovered_by):
+            return True
+    return False

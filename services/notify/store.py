@@ -33,7 +33,9 @@ from notify.openings import as_laid_out, earliest_openings
 from notify.outcome_rows import (
     LOCK_CUSTOMERS,
     SAVE_OUTCOMES,
+    SELECT_KEPT,
     SELECT_OUTCOMES,
+    cases_to_decide,
     outcome_columns,
     outcome_key,
     outcome_of,
@@ -355,6 +357,17 @@ class PostgresNotifyStore(PostgresCustomerLinks):
     async def settle(
         self, wins: Sequence[Win], customers: Sequence[str], joined: Sequence[str]
     ) -> None:
+        await self._settle(wins, customers, joined)
+
+    async def _settle(
+        self,
+        wins: Sequence[Win],
+        customers: Sequence[str],
+        joined: Sequence[str],
+        everything: bool = False,
+    ) -> None:
+        """Decide again the cases news could move (every case of the customers if everything:
+        a merge or unmerge changes whose wins count)."""
         ids = sorted({*customers, *(w.customer_id for w in wins)})
         if not ids:
             return
@@ -362,7 +375,10 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             await conn.execute(LOCK_CUSTOMERS, (ids,))
             if wins:
                 await conn.execute(SAVE_WINS, columns(wins, WIN_COLUMNS))
-            rows = await (await conn.execute(SELECT_OUTCOMES, (ids,))).fetchall()
+            asked = {"ids": ids, "joined": list(joined)}
+            as_kept = await (await conn.execute(SELECT_KEPT, asked)).fetchall()
+            candidates = cases_to_decide(as_kept, wins, everything)
+            rows = await (await conn.execute(SELECT_OUTCOMES, (candidates,))).fetchall()
             outcomes = [outcome_of(row) for row in rows]
             await conn.execute(SAVE_OUTCOMES, outcome_columns(outcomes))
             kept = {row[0]: (row[4], row[10]) for row in rows}  # status, recovered_by before
@@ -377,7 +393,7 @@ class PostgresNotifyStore(PostgresCustomerLinks):
     async def fold_links(self, changes: Sequence[LinkChange]) -> None:
         await super().fold_links(changes)
         linked = [c for change in changes for c in (change.survivor_id, change.absorbed_id)]
-        await self.settle([], linked, [])
+        await self._settle([], linked, [], everything=True)
 
     async def list_cases(
         self, where: CaseFilter, after: tuple[datetime, str] | None, limit: int

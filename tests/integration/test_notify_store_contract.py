@@ -450,3 +450,40 @@ def test_staff_notes_on_an_erased_customers_case_are_neither_kept_nor_told(notif
 
     run(notify_store, scenario)
     assert told == [""]
+
+
+def test_each_of_a_customers_cases_returns_and_recovers_by_its_own_first_later_win(
+    notify_store,
+) -> None:
+    """Eight cases of one customer, wins and signs heard a few at a time in scrambled order
+    (earlier ones late): every case ends returned by its first later win from another visit,
+    and recovered by its first sign after its apology, whichever batch brought them."""
+    moments = [lost(10 * n, visit=f"v{n}") for n in range(1, 9)]
+    heard = [
+        [win(95)],
+        [win(62, how="visit"), win(44)],
+        [win(33)],
+        [win(71, how="feedback"), win(15)],
+        [win(58, how="visit")],
+        [win(21), win(88)],
+        [win(68, how="feedback")],  # after case 6's return, before the sign that recovered it
+    ]
+
+    async def scenario(store) -> None:
+        cases = await open_apologising(store, *moments)
+        await store.settle([], ["c1"], [m.moment_id for m in moments])
+        for n in (5, 6):  # apologised at 55 and 65
+            await apologise(store, cases[f"m{10 * n}"].case_id, 10 * n + 5)
+        for wins in heard:
+            await store.settle(wins, [], [])
+        every_win = sorted((w for ws in heard for w in ws), key=lambda w: w.occurred_at)
+        for n in range(1, 9):
+            case = await store.get_case(cases[f"m{10 * n}"].case_id)
+            first = next(w for w in every_win if w.occurred_at > T0 + timedelta(minutes=10 * n))
+            assert (case.returned_by, case.returned_at) == (first.moment_id, first.occurred_at), n
+        recovered = {
+            n: (await store.get_case(cases[f"m{10 * n}"].case_id)).recovered_by for n in range(1, 9)
+        }
+        assert recovered == {1: "", 2: "", 3: "", 4: "", 5: "v58", 6: "f68", 7: "", 8: ""}
+
+    run(notify_store, scenario)
