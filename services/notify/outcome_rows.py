@@ -10,11 +10,18 @@ from typing import Any
 from notify.domain import CaseOutcome, Win
 from notify.recovery import CaseFacts, KeptOutcome, decide_outcome, may_move
 
+# When case c's apology was done (its first apologise step done), null until then
+APOLOGISED = """
+CROSS JOIN LATERAL (
+    SELECT min(st.taken_at) AS apologised_at FROM notify.case_steps st
+    WHERE st.case_id = c.case_id AND st.action = 'apologise' AND st.status = 'done'
+) a
+"""
 # Each of the cases (open or recovered; cases_to_decide chose them) with the facts
 # recovery.decide_outcome reads: its lost moments, when its apology was done, and its customer
 # group's later wins that could count: the first from another visit, and the first feedback and
 # clean visits at its site (a bounded read; the rule itself is decide_outcome's).
-SELECT_OUTCOMES = """
+SELECT_OUTCOMES = f"""
 SELECT c.case_id, c.customer_id, c.site_id, c.visit_id, c.status, l.moment_ids, l.last_at,
        c.lost_at, a.apologised_at, s.signs, coalesce(c.recovered_by, '')
 FROM notify.cases c
@@ -23,11 +30,7 @@ CROSS JOIN LATERAL (
            max(m.occurred_at) AS last_at
     FROM notify.case_moments m WHERE m.case_id = c.case_id
 ) l
-CROSS JOIN LATERAL (
-    SELECT min(st.taken_at) AS apologised_at FROM notify.case_steps st
-    WHERE st.case_id = c.case_id AND st.action = 'apologise' AND st.status = 'done'
-) a
-CROSS JOIN LATERAL (
+{APOLOGISED}CROSS JOIN LATERAL (
     SELECT coalesce(jsonb_agg(jsonb_build_array(w.moment_id, w.customer_id, w.occurred_at, w.how,
                                                 w.site_id, w.visit_id)), '[]'::jsonb) AS signs
     FROM (
@@ -54,7 +57,7 @@ FOR UPDATE OF c
 # Each open or recovered case of the customers (and everyone merged with them) as kept: the
 # facts may_move reads, and which of the customers asked about it came through (their wins are
 # the case's news). Cheap beside SELECT_OUTCOMES: no wins are read.
-SELECT_KEPT = """
+SELECT_KEPT = f"""
 SELECT t.id, c.case_id, c.customer_id, c.site_id, c.visit_id, c.status, l.last_at, c.lost_at,
        a.apologised_at, c.recovered_at, c.recovered_by, c.returned_at, c.returned_by, l.joined
 FROM unnest(%(ids)s::text[]) AS t(id)
@@ -64,11 +67,7 @@ CROSS JOIN LATERAL (
     SELECT max(m.occurred_at) AS last_at, bool_or(m.moment_id = ANY(%(joined)s)) AS joined
     FROM notify.case_moments m WHERE m.case_id = c.case_id
 ) l
-CROSS JOIN LATERAL (
-    SELECT min(st.taken_at) AS apologised_at FROM notify.case_steps st
-    WHERE st.case_id = c.case_id AND st.action = 'apologise' AND st.status = 'done'
-) a
-"""
+{APOLOGISED}"""
 # One worker at a time decides a customer's cases (whichever of their ids it was told about).
 LOCK_CUSTOMERS = """
 SELECT pg_advisory_xact_lock(hashtext('notify.customer:' || root))
