@@ -3,19 +3,12 @@
 A gRPC command never writes the database and then produces to Kafka as two steps: it adds its
 events to `<schema>.outbox` in the same transaction as its state change, and OutboxRelay
 publishes them (at least once, in id order per relay) and deletes what the broker has.
-
-The writing transaction also NOTIFYs `<schema>_outbox` (delivered when it commits), and an idle
-relay waits on that instead of polling the table: nothing waits for a poll to be relayed, and an
-idle service does not query Postgres twenty times a second. A relay that cannot listen (Postgres
-away) falls back to polling; a listening one still looks every WAKE_EVERY_S, in case a notice was
-missed while it reconnected.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -41,21 +34,14 @@ from touchstone.common.topics import (
 log = logging.getLogger(__name__)
 
 RELAY_BATCH = 500
-IDLE_POLL_S = 0.05  # without a listening connection
-WAKE_EVERY_S = 1.0  # listening: a look at the table even if no notice came
+IDLE_POLL_S = 0.05
 
-# The records, and one notice to the relays (sent at commit, never for a rolled-back write)
 ADD = """
-WITH added AS (
-    INSERT INTO {schema}.outbox (topic, key, value, headers)
-    SELECT topic, key, value, headers::jsonb
-    FROM unnest(%(topic)b::text[], %(key)b::bytea[], %(value)b::bytea[], %(headers)b::text[])
-        AS t(topic, key, value, headers)
-    RETURNING 1
-)
-SELECT pg_notify({channel}, '') FROM (SELECT 1 FROM added LIMIT 1) AS any_added
+INSERT INTO {schema}.outbox (topic, key, value, headers)
+SELECT topic, key, value, headers::jsonb
+FROM unnest(%(topic)b::text[], %(key)b::bytea[], %(value)b::bytea[], %(headers)b::text[])
+    AS t(topic, key, value, headers)
 """
-LISTEN = "LISTEN {channel}"
 
 TAKE = """
 SELECT id, topic, key, value, headers FROM {schema}.outbox
@@ -66,17 +52,8 @@ DELETE = "DELETE FROM {schema}.outbox WHERE id = ANY(%s)"
 OLDEST = "SELECT min(created_at) FROM {schema}.outbox"
 
 
-def notice_channel(schema: str) -> str:
-    """The channel a schema's outbox writes are told on."""
-    return f"{schema}_outbox"
-
-
 def _query(template: str, schema: str) -> sql.Composed:
-    channel = notice_channel(schema)
-    return sql.SQL(template).format(
-        schema=sql.Identifier(schema),
-        channel=sql.Literal(channel) if "pg_notify" in template else sql.Identifier(channel),
-    )
+    return sql.SQL(template).format(schema=sql.Identifier(schema))
 
 
 async def add_to_outbox(conn: AsyncConnection, schema: str, records: Sequence[Outgoing]) -> None:
@@ -112,7 +89,6 @@ class OutboxRelay(mode.Service):
         self._next_report = 0.0
         self.settings = settings
         self._producer: Any = None
-        self._listener: AsyncConnection | None = None
         super().__init__(**kwargs)
 
     async def on_start(self) -> None:
@@ -124,35 +100,6 @@ class OutboxRelay(mode.Service):
     async def on_stop(self) -> None:
         if self._producer is not None:
             await self._producer.stop()
-        await self._stop_listening()
-
-    async def _wait_for_news(self) -> None:
-        """Until a write to the outbox is told (or WAKE_EVERY_S passes); a short poll's sleep if
-        no connection listens, and the next wait tries to listen again."""
-        try:
-            if self._listener is None:
-                self._listener = await self._listen()
-            async for _ in self._listener.notifies(timeout=WAKE_EVERY_S, stop_after=1):
-                pass
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            log_failure(log, f"outbox relay of {self.schema}: not listening", error)
-            await self._stop_listening()
-            await asyncio.sleep(IDLE_POLL_S)
-
-    async def _listen(self) -> AsyncConnection:
-        timeout = max(2, math.ceil(self.settings.database_timeout_s))  # libpq: whole seconds
-        conn = await AsyncConnection.connect(
-            self.settings.database_url, autocommit=True, connect_timeout=timeout
-        )
-        await conn.execute(_query(LISTEN, self.schema))
-        return conn
-
-    async def _stop_listening(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            await listener.close()
 
     @property
     def max_bytes(self) -> int:
@@ -179,7 +126,7 @@ class OutboxRelay(mode.Service):
                 self._next_report = time.monotonic() + REPORT_EVERY_S
                 await self._report_progress()
             if relayed == 0:
-                await self._wait_for_news()
+                await asyncio.sleep(IDLE_POLL_S)
 
     async def _report_progress(self) -> None:
         """Tell every lane how far contacts' gRPC ingest has come: up to the oldest row still
