@@ -76,17 +76,21 @@ def create_scratch_database(database_url: str, prefix: str) -> tuple[str, Callab
 
 
 def open_pool(
-    database_url: str, *, max_size: int = 4, timeout_s: float = 30.0
+    database_url: str, *, max_size: int = 4, timeout_s: float = 30.0, name: str = "touchstone"
 ) -> AsyncConnectionPool:
     """An async pool, not yet opened: open it inside the event loop that will use it. A
-    connection not had within timeout_s (connecting included) is PoolTimeout: fail fast."""
+    connection not had within timeout_s (connecting included) is PoolTimeout: fail fast. Its
+    connections carry the name as application_name, so pg_stat_activity says whose they are."""
     return AsyncConnectionPool(
         database_url,
         min_size=1,
         max_size=max_size,
         open=False,
         timeout=timeout_s,
-        kwargs={"connect_timeout": max(2, math.ceil(timeout_s))},  # libpq: whole seconds, >= 2
+        kwargs={
+            "connect_timeout": max(2, math.ceil(timeout_s)),  # libpq: whole seconds, >= 2
+            "application_name": name,
+        },
     )
 
 

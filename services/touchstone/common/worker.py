@@ -248,7 +248,9 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
             raise SystemExit(f"{spec.name} will not start: {refused}") from None
     refuse_during_replay(settings.database, spec.name)
     apply_migrations(settings.database, spec.name, *spec.migration_sources)
-    pool = open_pool(settings.database, timeout_s=settings.database_timeout_s)
+    pool = open_pool(
+        settings.database, timeout_s=settings.database_timeout_s, name=f"touchstone-{spec.name}"
+    )
     store = spec.store(pool, settings)
     handler = spec.batch_handler(store, settings)
     serve_metrics(settings.grpc_host, settings.metrics_ports.get(spec.name, 0), spec.name)
