@@ -22,7 +22,7 @@ SELECT c.case_id, c.opened_at, c.opening_moment_id,
                   WHERE d.case_id = c.case_id AND d.status IN ('sending', 'sent'))
 FROM notify.cases c WHERE c.case_id = ANY(%s)
 ORDER BY c.case_id
-FOR UPDATE OF c
+FOR NO KEY UPDATE OF c
 """
 LOAD_STEPS = """
 SELECT case_id, n, action, owner, channel, due_at FROM notify.case_steps

@@ -52,7 +52,7 @@ CROSS JOIN LATERAL (
 ) s
 WHERE c.resolved_by IS NULL AND c.case_id = ANY(%s)
 ORDER BY c.case_id
-FOR UPDATE OF c
+FOR NO KEY UPDATE OF c
 """
 # Each open or recovered case of the customers (and everyone merged with them) as kept: the
 # facts may_move reads, and which of the customers asked about it came through (their wins are

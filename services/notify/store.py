@@ -168,7 +168,7 @@ SELECT * FROM unnest(
 )
 ON CONFLICT (case_id, n) DO NOTHING
 """
-LOCK_CASE = "SELECT status, resolved_by FROM notify.cases WHERE case_id = %s FOR UPDATE"
+LOCK_CASE = "SELECT status, resolved_by FROM notify.cases WHERE case_id = %s FOR NO KEY UPDATE"
 SAVE_STEP = """
 UPDATE notify.case_steps SET status = %(status)s, taken_by = %(by)s, taken_at = %(at)s,
                              note = %(note)s, first_taken_at = coalesce(first_taken_at, %(at)s)
@@ -207,11 +207,20 @@ FULL_CASE_COLUMNS = (
     " coalesce(resolved_by, ''), coalesce(val.minor, 0), coalesce(val.currency, ''),"
     " returned_at, coalesce(returned_by, ''), val.minor IS NOT NULL"
 )
+# Each moment's value, looked up by its key: the OFFSET 0 keeps the planner from joining every
+# stored value at once, which a plan cached while the table was small chooses (a hash join over
+# all of moment_values for each case: work that grew with history, and held case locks long)
+MOMENT_VALUE = """
+CROSS JOIN LATERAL (
+    SELECT v.currency, v.value_at_risk_minor FROM notify.moment_values v
+    WHERE v.moment_id = m.moment_id OFFSET 0
+) v
+"""
 # Each case's value at risk: its lost moments' values, in its largest currency (domain.case_value).
-WITH_VALUE = """
+WITH_VALUE = f"""
 notify.cases LEFT JOIN LATERAL (
     SELECT v.currency, sum(v.value_at_risk_minor)::bigint AS minor
-    FROM notify.case_moments m JOIN notify.moment_values v USING (moment_id)
+    FROM notify.case_moments m {MOMENT_VALUE}
     WHERE m.case_id = cases.case_id
     GROUP BY v.currency ORDER BY minor DESC, v.currency LIMIT 1
 ) val ON true
@@ -285,9 +294,9 @@ AND status = 'open' AND EXISTS (
 """)
 
 
-WORTH = sql.SQL("""
+WORTH = sql.SQL(f"""
 AND EXISTS (
-    SELECT 1 FROM notify.case_moments m JOIN notify.moment_values v USING (moment_id)
+    SELECT 1 FROM notify.case_moments m {MOMENT_VALUE}
     WHERE m.case_id = cases.case_id
     GROUP BY v.currency HAVING sum(v.value_at_risk_minor) >= %(min_value_at_risk_minor)s)
 """)
@@ -623,12 +632,14 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         await conn.execute(MARK_STEPS, marks)
         news: list[Outgoing] = []
         cases = await load_cases(conn, [case_id for case_id, _ in told])
+        falling_due = {(s.case_id, s.n) for s in due}
+        escalating = {(s.case_id, s.n) for s in escalated}
         for case_id in sorted({case_id for case_id, _ in told}):
             case = cases[case_id]  # locked above
             for step in case.steps:
-                if step.n in {s.n for s in due if s.case_id == case_id}:
+                if (case_id, step.n) in falling_due:
                     news.append(step_due(case, step, now))
-                if step.n in {s.n for s in escalated if s.case_id == case_id}:
+                if (case_id, step.n) in escalating:
                     news.append(case_escalated(case, step, now))
                     news.extend(task_records(case, now, step.n))
         await add_to_outbox(conn, SCHEMA, news)
@@ -674,11 +685,11 @@ SELECT c.case_id FROM notify.cases c
 WHERE c.case_id IN (SELECT case_id FROM notify.case_moments WHERE moment_id = ANY(%s))
   AND c.status = 'open' AND NOT c.value_escalated
 ORDER BY c.case_id
-FOR UPDATE
+FOR NO KEY UPDATE
 """
-CASE_TOTALS = """
+CASE_TOTALS = f"""
 SELECT m.case_id, v.currency, sum(v.value_at_risk_minor)::bigint, max(m.occurred_at)
-FROM notify.case_moments m JOIN notify.moment_values v USING (moment_id)
+FROM notify.case_moments m {MOMENT_VALUE}
 WHERE m.case_id = ANY(%s)
 GROUP BY m.case_id, v.currency
 """
@@ -803,7 +814,7 @@ WHERE c.status = 'open' AND s.owner <> 'system' AND s.status <> 'done'
   AND (NOT s.due_told OR (s.owner = 'staff' AND s.due_at <= %(escalate_before)s))
 ORDER BY s.due_at, s.case_id, s.n
 LIMIT %(limit)s
-FOR UPDATE OF c SKIP LOCKED
+FOR NO KEY UPDATE OF c SKIP LOCKED
 """
 MARK_STEPS = """
 UPDATE notify.case_steps s SET due_told = true,
@@ -816,7 +827,7 @@ SELECT case_id FROM notify.cases
 WHERE status = 'open' AND last_moment_at <= %(lost_before)s
 ORDER BY last_moment_at, case_id
 LIMIT %(limit)s
-FOR UPDATE SKIP LOCKED
+FOR NO KEY UPDATE SKIP LOCKED
 """
 MARK_LOST = """
 UPDATE notify.cases SET status = 'lost', lost_at = last_moment_at + %(lost_after)s

@@ -28,11 +28,13 @@ def task_id_for(case_id: str, n: int, reason: str) -> str:
     return derived_id("task", case_id, str(n), reason)
 
 
-def tasks_of(case: CaseRow) -> Iterator[pb.Task]:
-    """The case's tasks as they are now: one per step people do, one more for the duty manager
-    per escalated step. Done with its step; cancelled once the case is closed, or once a move of
-    its opening took the step off."""
+def tasks_of(case: CaseRow, only_step: int | None = None) -> Iterator[pb.Task]:
+    """The case's tasks as they are now (or only one step's): one per step people do, one more
+    for the duty manager per escalated step. Done with its step; cancelled once the case is
+    closed, or once a move of its opening took the step off."""
     for step in case.steps:
+        if only_step is not None and step.n != only_step:
+            continue
         if step.status == "done":
             yield from _tasks(case, step, pb.TASK_STATE_DONE)
         else:
@@ -41,7 +43,8 @@ def tasks_of(case: CaseRow) -> Iterator[pb.Task]:
                 case, step, pb.TASK_STATE_OPEN if open_now else pb.TASK_STATE_CANCELLED
             )
     for step in case.withdrawn:
-        yield from _tasks(case, step, pb.TASK_STATE_CANCELLED)
+        if only_step is None or step.n == only_step:
+            yield from _tasks(case, step, pb.TASK_STATE_CANCELLED)
 
 
 def _tasks(case: CaseRow, step: PlannedStep, state: pb.TaskState) -> Iterator[pb.Task]:
@@ -76,9 +79,7 @@ def task_records(
     opens), so the same change told again after a restart is a duplicate, while a task reopened
     by a later loss is news. Each event is the task as it now is: keep the latest per task_id."""
     records = []
-    for task in tasks_of(case):
-        if only_step is not None and task.n != only_step:
-            continue
+    for task in tasks_of(case, only_step):
         state = TASK_STATE_NAMES[task.state]
         version = str(len(case.moment_ids))
         event_id = derived_id("task-event", task.task_id, state, task.taken_by, version)
