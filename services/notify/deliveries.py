@@ -137,6 +137,27 @@ def email_decision(
     return Send()
 
 
+def skip_unasked(
+    channel: str,
+    in_doubt: bool,
+    case_lost: bool,
+    moment_at: datetime,
+    now: datetime,
+    policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY,
+    webhook_configured: bool = True,
+) -> Skip | None:
+    """A delivery skipped whatever the customer's contact and history say (so nothing about them
+    is read): the visit too long ago to write about, its case closed as lost, or a webhook with
+    nowhere to go. An attempt in doubt is made again with its key, however old its visit."""
+    if not in_doubt and now - moment_at > policy.max_age:
+        return Skip("the visit was too long ago to write about")
+    if not in_doubt and case_lost:
+        return Skip("the case was closed as lost")
+    if channel == "webhook" and not webhook_configured:
+        return Skip("no webhook endpoint is configured (TOUCHSTONE_WEBHOOK_URL)")
+    return None
+
+
 def backoff(attempts: int, policy: DeliveryPolicy, rng: Random) -> timedelta:
     """How long to wait after the attempts-th failure: exponential, capped, with equal jitter
     (half fixed, half random) so that retries of many deliveries spread out."""

@@ -1,6 +1,7 @@
-"""The delivery outbox on Postgres: the sender takes one due delivery at a time, decides it
-(consent, quiet hours, daily cap, never the same message twice), marks it in flight, and after
-the attempt records it sent (with its step done), retried later, or dead-lettered.
+"""The delivery outbox on Postgres: the sender takes the due deliveries in order, decides them
+(consent, quiet hours, daily cap, never the same message twice), marks the first to send in
+flight, and after the attempt records it sent (with its step done), retried later, or
+dead-lettered.
 
 Every attempt is committed as in flight before it is made, so after a crash only the one in
 flight is in doubt: it is tried again once its lease runs out, with the same idempotency key
@@ -32,6 +33,7 @@ from notify.deliveries import (
     backoff,
     email_decision,
     gives_up,
+    skip_unasked,
 )
 from notify.erased_store import is_erased
 from notify.messages import Message, Templates
@@ -52,8 +54,8 @@ WHERE d.channel = %(channel)s
   AND ((d.status = 'pending' AND d.next_attempt_at <= %(now)s)
        OR (d.status = 'sending' AND d.started_at <= %(stale)s))
 ORDER BY d.next_attempt_at, d.delivery_id
-LIMIT 1
-FOR UPDATE OF d SKIP LOCKED
+LIMIT %(limit)s
+FOR NO KEY UPDATE OF d SKIP LOCKED
 """
 LOCK_CUSTOMER = "SELECT pg_advisory_xact_lock(hashtext('notify.mail:' || %s))"
 CONTACT = """
@@ -85,6 +87,13 @@ SKIP = """
 UPDATE notify.deliveries SET status = 'skipped', reason = %(reason)s
 WHERE delivery_id = %(delivery_id)s
 """
+SKIP_ALL = """
+UPDATE notify.deliveries d SET status = 'skipped', reason = t.reason
+FROM unnest(%(delivery_id)s::text[], %(reason)s::text[]) AS t(delivery_id, reason)
+WHERE d.delivery_id = t.delivery_id
+"""
+# Due deliveries a take reads at once: most, in a backlog, are skipped on their own facts
+TAKE_AT_MOST = 100
 DEFER = (
     "UPDATE notify.deliveries SET next_attempt_at = %(until)s WHERE delivery_id = %(delivery_id)s"
 )
@@ -173,26 +182,59 @@ class PostgresDeliveries:
         self.webhook_configured = webhook_configured
         self.rng = rng or Random()
 
-    async def take(self, channel: str, now: datetime) -> Attempt | Settled | None:
-        """The next due delivery on the channel, decided: an Attempt to make (committed as in
-        flight first), a Settled one, or None if nothing is due."""
+    async def take(self, channel: str, now: datetime) -> list[Attempt | Settled]:
+        """The channel's next due deliveries, decided in order in one transaction: those settled
+        without an attempt (skipped, deferred), up to and including the first Attempt to make
+        (committed as in flight first); [] if nothing is due. One attempt a take, so none waits
+        in flight behind another until its lease runs out."""
         async with self.pool.connection() as conn, conn.transaction():
             params = {"channel": channel, "now": now, "stale": now - self.policy.lease}
-            row = await (await conn.execute(TAKE, params)).fetchone()
-            if row is None:
-                return None
-            try:
-                async with conn.transaction():  # a savepoint: a failed decision undoes only itself
-                    return await self._decide(conn, row, now)
-            except Exception as error:  # a bug or a bad template must not stall the channel
-                log.exception("delivery %s could not be prepared", row[0])
-                reason = f"it could not be prepared: {type(error).__name__}"
-                await conn.execute(GIVE_UP, {"delivery_id": row[0], "reason": reason})
-                return Settled(row[0], "dead", reason)
+            rows = await (await conn.execute(TAKE, {**params, "limit": TAKE_AT_MOST})).fetchall()
+            taken: list[Attempt | Settled] = []
+            unasked: list[Settled] = []  # skipped on the row's own facts: written at once below
+            for row in rows:
+                delivery_id, _, _, channel, _, _, _, moment_at, _, in_doubt, _, case_lost = row
+                skip = skip_unasked(
+                    channel,
+                    in_doubt,
+                    case_lost,
+                    moment_at,
+                    now,
+                    self.policy,
+                    self.webhook_configured,
+                )
+                if skip is not None:
+                    unasked.append(Settled(delivery_id, "skipped", skip.reason))
+                    continue
+                decided = await self._decide_apart(conn, row, now)
+                taken.append(decided)
+                if isinstance(decided, Attempt):
+                    break
+            if unasked:
+                skipped = {
+                    "delivery_id": [s.delivery_id for s in unasked],
+                    "reason": [s.reason for s in unasked],
+                }
+                await conn.execute(SKIP_ALL, skipped)
+            return unasked + taken
+
+    async def _decide_apart(
+        self, conn: AsyncConnection, row: Any, now: datetime
+    ) -> Attempt | Settled:
+        """The delivery decided in a savepoint: a decision that fails (a bug, a bad template)
+        undoes only itself and gives the delivery up, never stalling the channel."""
+        try:
+            async with conn.transaction():
+                return await self._decide(conn, row, now)
+        except Exception as error:
+            log.exception("delivery %s could not be prepared", row[0])
+            reason = f"it could not be prepared: {type(error).__name__}"
+            await conn.execute(GIVE_UP, {"delivery_id": row[0], "reason": reason})
+            return Settled(row[0], "dead", reason)
 
     async def _decide(self, conn: AsyncConnection, row: Any, now: datetime) -> Attempt | Settled:
         delivery_id, case_id, n, channel, action, customer_id, site_id, moment_at = row[:8]
-        attempts, in_doubt, language, case_lost = row[8:]
+        attempts, in_doubt, language, _ = row[8:]
         contact, key = await self._contact(conn, customer_id)
         zone = self.calendars.for_site(site_id).time_zone
         decision = (
@@ -200,12 +242,6 @@ class PostgresDeliveries:
             if channel == "email" and not in_doubt
             else None
         )
-        if channel == "webhook" and not self.webhook_configured:
-            decision = Skip("no webhook endpoint is configured (TOUCHSTONE_WEBHOOK_URL)")
-        if not in_doubt and case_lost:
-            decision = Skip("the case was closed as lost")
-        if not in_doubt and now - moment_at > self.policy.max_age:
-            decision = Skip("the visit was too long ago to write about")
         if isinstance(decision, Skip):
             await conn.execute(SKIP, {"delivery_id": delivery_id, "reason": decision.reason})
             return Settled(delivery_id, "skipped", decision.reason)

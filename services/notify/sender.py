@@ -1,5 +1,5 @@
-"""The sender drains the delivery outbox: one loop per channel takes the next due delivery,
-makes the attempt and records how it went (services/notify/delivery_store.py)."""
+"""The sender drains the delivery outbox: one loop per channel takes the next due deliveries,
+makes the attempt among them and records how it went (services/notify/delivery_store.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ IDLE_POLL_S = 0.2
 
 
 class Sender(mode.Service):
-    """Sends every due delivery, one at a time per channel."""
+    """Sends every due delivery, one attempt at a time per channel."""
 
     def __init__(
         self,
@@ -53,20 +53,20 @@ class Sender(mode.Service):
                 raise
             except Exception as error:
                 log_failure(log, f"the {name} sender failed", error)
-                taken = False
+                taken = 0
             if not taken:
                 await self.sleep(IDLE_POLL_S)
 
-    async def send_next(self, name: str) -> bool:
-        """Take and settle the channel's next due delivery; False if none was due."""
+    async def send_next(self, name: str) -> int:
+        """Take and settle the channel's next due deliveries (up to the first attempt, made
+        here); how many were taken, 0 if none was due."""
         taken = await self.deliveries.take(name, self.clock())
-        if taken is None:
-            return False
-        if isinstance(taken, Attempt):
-            await self.attempt(self.channels[name], taken)
-        else:
-            DELIVERIES.labels(name, taken.outcome).inc()
-        return True
+        for delivery in taken:
+            if isinstance(delivery, Attempt):
+                await self.attempt(self.channels[name], delivery)
+            else:
+                DELIVERIES.labels(name, delivery.outcome).inc()
+        return len(taken)
 
     async def attempt(self, channel: Channel, attempt: Attempt) -> None:
         """Make the attempt and record its outcome."""

@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 
 from notify.channels import EmailChannel, Permanent, Transient, WebhookChannel
 from notify.deliveries import DEFAULT_DELIVERY_POLICY, DeliveryPolicy, delivery_id_for
-from notify.delivery_store import Attempt, PostgresDeliveries
+from notify.delivery_store import Attempt, PostgresDeliveries, Settled
 from notify.domain import case_id_for
 from notify.handlers import OpenRecoveryCases
 from notify.messages import load_templates
@@ -136,8 +136,8 @@ class Rig:
         """Send everything due on the channel at `at`; how many deliveries were taken."""
         self.clock[0] = at
         taken = 0
-        while await self.sender.send_next(channel):
-            taken += 1
+        while moved := await self.sender.send_next(channel):
+            taken += moved
         return taken
 
     async def all_rows(self) -> list[tuple[Any, ...]]:
@@ -399,10 +399,10 @@ def test_an_attempt_a_crash_left_in_doubt_is_made_again_with_the_same_key(
     async def scenario(rig: Rig) -> None:
         await rig.feed(lost_by("giang", "v1"))
         due = T0 + 10 * MINUTE
-        first = await rig.deliveries.take("webhook", due)  # in flight ... and the process dies
+        (first,) = await rig.deliveries.take("webhook", due)  # in flight ... and the process dies
         assert isinstance(first, Attempt) and first.number == 1
-        assert await rig.deliveries.take("webhook", due + 29 * MINUTE / 60) is None  # leased
-        again = await rig.deliveries.take("webhook", due + timedelta(seconds=31))
+        assert await rig.deliveries.take("webhook", due + 29 * MINUTE / 60) == []  # leased
+        (again,) = await rig.deliveries.take("webhook", due + timedelta(seconds=31))
         assert isinstance(again, Attempt) and again.in_doubt
         assert (again.delivery_id, again.number) == (first.delivery_id, 2)
 
@@ -458,6 +458,28 @@ def test_a_message_about_a_visit_long_past_is_not_sent(
         rows = await rig.rows()
         assert rows["khanh/email"][:2] == ("skipped", "the visit was too long ago to write about")
         assert mail_to(mail, "khanh@example.vn") == []
+
+    on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
+
+
+def test_one_take_settles_a_backlog_of_skips_and_stops_at_the_first_attempt(
+    fresh_database: Settings, mail: MailCatcher
+) -> None:
+    async def scenario(rig: Rig) -> None:
+        people = ("lam", "mai", "nga")
+        await rig.know(*(registered(p, f"{p}@example.vn", in_clear=True) for p in people))
+        long_ago = T0 - timedelta(days=8)  # a backlog: written about no more
+        await rig.feed(*(lost_by(p, f"old-{n}", at=long_ago) for p in people for n in (1, 2)))
+        await rig.feed(*(lost_by(p, "now") for p in people))
+        rig.clock[0] = T0 + 10 * MINUTE
+        taken = await rig.deliveries.take("email", rig.clock[0])
+        skipped = [t for t in taken if isinstance(t, Settled)]
+        assert {t.reason for t in skipped} == {"the visit was too long ago to write about"}
+        assert len(skipped) == 6  # each old visit's email, in one transaction
+        assert isinstance(taken[-1], Attempt) and sum(isinstance(t, Attempt) for t in taken) == 1
+        assert await rig.drain("email", rig.clock[0]) == 2  # the other two, one take each
+        statuses = sorted(row[2] for row in await rig.all_rows() if row[1] == "email")
+        assert statuses == ["sending"] + ["sent"] * 2 + ["skipped"] * 6
 
     on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
 

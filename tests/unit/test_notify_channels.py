@@ -25,6 +25,7 @@ from notify.deliveries import (
     backoff,
     email_decision,
     gives_up,
+    skip_unasked,
 )
 from notify.delivery_store import Attempt
 from notify.messages import Message, MessagesError, load_templates
@@ -79,6 +80,25 @@ def test_daytime_quiet_hours_and_none_at_all() -> None:
     assert quiet_until(lunch, NOON_HCM + timedelta(minutes=30)) == NOON_HCM + timedelta(hours=1)
     assert quiet_until(lunch, NOON_HCM + timedelta(hours=1)) is None
     assert quiet_until(Contact("x"), NOON_HCM) is None
+
+
+def test_some_deliveries_are_skipped_on_their_own_facts_without_asking_about_the_customer() -> None:
+    now = NOON_HCM
+    fresh, old = now - timedelta(days=1), now - timedelta(days=8)
+    assert skip_unasked("email", False, False, fresh, now) is None  # the customer decides
+    assert skip_unasked("email", False, False, old, now) == Skip(
+        "the visit was too long ago to write about"
+    )
+    assert skip_unasked("email", False, True, fresh, now) == Skip("the case was closed as lost")
+    assert skip_unasked("email", False, True, old, now) == Skip(  # the visit's age first
+        "the visit was too long ago to write about"
+    )
+    nowhere = Skip("no webhook endpoint is configured (TOUCHSTONE_WEBHOOK_URL)")
+    assert skip_unasked("webhook", False, False, fresh, now, webhook_configured=False) == nowhere
+    assert skip_unasked("webhook", False, False, fresh, now) is None
+    # an attempt in doubt is made again with its key, however old or lost; but not to nowhere
+    assert skip_unasked("email", True, True, old, now) is None
+    assert skip_unasked("webhook", True, True, old, now, webhook_configured=False) == nowhere
 
 
 def test_backoff_doubles_up_to_its_cap_with_jitter_in_the_upper_half() -> None:
