@@ -620,7 +620,8 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         steps = [StepOnClock(*row) for row in rows]
         due = [s for s in steps if falls_due(s, now)]
         escalated = [s for s in steps if escalates(s, now, policy)]
-        told = {(s.case_id, s.n): s in escalated for s in [*due, *escalated]}
+        escalating = {(s.case_id, s.n) for s in escalated}
+        told = {(s.case_id, s.n): (s.case_id, s.n) in escalating for s in [*due, *escalated]}
         if not told:
             return Swept()
         marks = {
@@ -633,7 +634,6 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         news: list[Outgoing] = []
         cases = await load_cases(conn, [case_id for case_id, _ in told])
         falling_due = {(s.case_id, s.n) for s in due}
-        escalating = {(s.case_id, s.n) for s in escalated}
         for case_id in sorted({case_id for case_id, _ in told}):
             case = cases[case_id]  # locked above
             for step in case.steps:
