@@ -115,7 +115,7 @@ ORDER BY received_at, {id} FOR UPDATE
 
 MARK_REDRIVEN = """
 UPDATE contacts.dead_letters SET redriven_at = now()
-WHERE (topic || '/' || partition || '/' || "offset") = ANY(%s)
+WHERE (topic || '/' || partition || '/' || "offset") = ANY(%b)
 """
 
 
@@ -137,7 +137,7 @@ def where_clause(query: DeadLetterQuery) -> tuple[sql.Composable, dict[str, Any]
     if not query.include_redriven:
         conditions.append(sql.SQL("redriven_at IS NULL"))
     if query.ids:
-        conditions.append(sql.SQL("{} = ANY(%(ids)s)").format(ID))
+        conditions.append(sql.SQL("{} = ANY(%(ids)b)").format(ID))
         params["ids"] = list(query.ids)
     return sql.SQL(" AND ").join(conditions), params
 

@@ -93,7 +93,7 @@ UPDATE contacts.touchpoints t SET payload = n.payload
 FROM unnest(%(event_id)b::text[], %(payload)b::bytea[]) AS n(event_id, payload)
 WHERE t.event_id = n.event_id
 """
-DROP_CONFLICTS = "DELETE FROM contacts.conflicts WHERE event_id = ANY(%s)"
+DROP_CONFLICTS = "DELETE FROM contacts.conflicts WHERE event_id = ANY(%b)"
 SELECT_DEAD_LETTERS = """
 SELECT topic, partition, "offset", key, value, headers FROM contacts.dead_letters
 WHERE value <> '' OR key <> ''
@@ -111,7 +111,7 @@ UPDATE contacts.outbox o SET value = n.value
 FROM unnest(%(id)b::bigint[], %(value)b::bytea[]) AS n(id, value) WHERE o.id = n.id
 """
 SELECT_ERASED = """
-SELECT customer_id FROM contacts.customers WHERE customer_id = ANY(%s) AND status = 'erased'
+SELECT customer_id FROM contacts.customers WHERE customer_id = ANY(%b) AND status = 'erased'
 """
 
 

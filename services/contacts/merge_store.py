@@ -42,7 +42,7 @@ SELECT_PARTIES = """
 SELECT c.customer_id, r.customer_id, r.status
 FROM contacts.customers c
 JOIN contacts.customers r ON r.customer_id = contacts.customer_root(c.customer_id)
-WHERE c.customer_id = ANY(%s)
+WHERE c.customer_id = ANY(%b)
 """
 
 INSERT_LINKS = """
@@ -63,7 +63,7 @@ MERGE_COLUMNS = ("merge_id", "survivor_id", "absorbed_id", "reason")
 
 SELECT_ROOT = "SELECT contacts.customer_root(%s)"
 SELECT_GROUPS_SIZE = """
-SELECT count(*) FROM unnest(%s::text[]) AS i(id) CROSS JOIN LATERAL contacts.customer_group(i.id)
+SELECT count(*) FROM unnest(%b::text[]) AS i(id) CROSS JOIN LATERAL contacts.customer_group(i.id)
 """
 
 

@@ -54,7 +54,7 @@ JOIN contacts.erased_identities e  -- not yet rekeyed (migration 009)
   ON e.identity_sha256 = sha256(convert_to(w.kind || ':' || w.value, 'UTF8')) AND e.key_id IS NULL
 """
 
-SELECT_PAYLOADS = "SELECT event_id, payload FROM contacts.touchpoints WHERE event_id = ANY(%s)"
+SELECT_PAYLOADS = "SELECT event_id, payload FROM contacts.touchpoints WHERE event_id = ANY(%b)"
 
 SAVE_CONFLICTS = """
 INSERT INTO contacts.conflicts
@@ -88,13 +88,13 @@ ON CONFLICT DO NOTHING
 SELECT_CUSTOMER = """
 SELECT r.customer_id, min(c.first_seen), max(c.last_seen), sum(c.touchpoint_count)::bigint,
        r.status, r.profile, r.consent
-FROM contacts.customers r JOIN contacts.customers c ON c.customer_id = ANY(%(members)s)
+FROM contacts.customers r JOIN contacts.customers c ON c.customer_id = ANY(%(members)b)
 WHERE r.customer_id = %(root)s
 GROUP BY r.customer_id
 """
 
 SELECT_IDENTITIES = """
-SELECT kind, value FROM contacts.identities WHERE customer_id = ANY(%s) ORDER BY kind, value
+SELECT kind, value FROM contacts.identities WHERE customer_id = ANY(%b) ORDER BY kind, value
 """
 
 SELECT_TOUCHPOINTS = """
@@ -111,7 +111,7 @@ SELECT_SEEN_AT = """
 SELECT EXISTS (
     SELECT 1 FROM contacts.touchpoints
     WHERE customer_id IN (SELECT contacts.customer_group(%(customer_id)s))
-      AND site_id = ANY(%(sites)s)
+      AND site_id = ANY(%(sites)b)
 )
 """
 
@@ -119,16 +119,16 @@ SELECT EXISTS (
 # are counted only for every site
 SELECT_STATS = """
 SELECT (SELECT count(*) FROM contacts.touchpoints
-        WHERE %(sites)s::text[] IS NULL OR site_id = ANY(%(sites)s::text[])),
-       CASE WHEN %(sites)s::text[] IS NULL THEN (SELECT count(*) FROM contacts.dead_letters)
+        WHERE %(sites)b::text[] IS NULL OR site_id = ANY(%(sites)b::text[])),
+       CASE WHEN %(sites)b::text[] IS NULL THEN (SELECT count(*) FROM contacts.dead_letters)
             ELSE 0 END
 """
 
 SAVE_VOCABULARY_GAPS = """
 INSERT INTO contacts.vocabulary_gaps (source, journey_map, stage, kind, name, touchpoints)
 SELECT * FROM unnest(
-    %(source)s::text[], %(journey_map)s::text[], %(stage)s::text[], %(kind)s::text[],
-    %(name)s::text[], %(touchpoints)s::bigint[]
+    %(source)b::text[], %(journey_map)b::text[], %(stage)b::text[], %(kind)b::text[],
+    %(name)b::text[], %(touchpoints)b::bigint[]
 )
 ON CONFLICT (source, journey_map, stage, kind, name)
 DO UPDATE SET touchpoints = vocabulary_gaps.touchpoints + excluded.touchpoints

@@ -127,9 +127,9 @@ OPEN = "closed_by IS NULL AND NOT missed"
 # sharing partitions wait only for their own lanes, taken in order so that none deadlocks.
 LOCK_LANE = "SELECT pg_advisory_xact_lock(hashtext('journey.lane'), %s)"
 TAKE_CLOCKS = """
-SELECT lane, watermark, expected FROM journey.lane_clocks WHERE lane = ANY(%s) FOR UPDATE
+SELECT lane, watermark, expected FROM journey.lane_clocks WHERE lane = ANY(%b) FOR UPDATE
 """
-TAKE_SOURCES = "SELECT lane, source, event_time FROM journey.source_clocks WHERE lane = ANY(%s)"
+TAKE_SOURCES = "SELECT lane, source, event_time FROM journey.source_clocks WHERE lane = ANY(%b)"
 SET_CLOCKS = """
 INSERT INTO journey.lane_clocks (lane, watermark, expected)
 SELECT * FROM unnest(%(lane)b::int[], %(watermark)b::timestamptz[], %(expected)b::int[])
@@ -144,7 +144,7 @@ ON CONFLICT (lane, source) DO UPDATE SET
     event_time = greatest(source_clocks.event_time, excluded.event_time)
 """
 SELECT_WAITING = f"""
-SELECT {SELECTED} FROM journey.deadlines WHERE customer_id = ANY(%s) AND {OPEN}
+SELECT {SELECTED} FROM journey.deadlines WHERE customer_id = ANY(%b) AND {OPEN}
 ORDER BY opened_at, deadline_id
 """
 SELECT_OVERDUE = f"""
@@ -171,10 +171,10 @@ FROM unnest(%(deadline_id)b::text[], %(moment_id)b::text[]) AS k(deadline_id, mo
 WHERE d.deadline_id = k.deadline_id AND {OPEN}
 """
 MISS_DEADLINES = (
-    f"UPDATE journey.deadlines SET missed = true WHERE deadline_id = ANY(%s) AND {OPEN}"
+    f"UPDATE journey.deadlines SET missed = true WHERE deadline_id = ANY(%b) AND {OPEN}"
 )
-SELECT_PAYLOADS = "SELECT moment_id, payload FROM journey.moments WHERE moment_id = ANY(%s)"
-SELECT_KNOWN = "SELECT moment_id FROM journey.moments WHERE moment_id = ANY(%s)"
+SELECT_PAYLOADS = "SELECT moment_id, payload FROM journey.moments WHERE moment_id = ANY(%b)"
+SELECT_KNOWN = "SELECT moment_id FROM journey.moments WHERE moment_id = ANY(%b)"
 
 
 class PostgresSettlements:

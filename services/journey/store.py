@@ -174,7 +174,7 @@ SELECT {columns} FROM journey.moments WHERE visit_id = %s ORDER BY occurred_at, 
 
 SELECT_VERDICT_COUNTS = """
 SELECT coalesce(sum(wins), 0), coalesce(sum(losses), 0), coalesce(sum(unscored), 0)
-FROM journey.visits WHERE %(sites)s::text[] IS NULL OR site_id = ANY(%(sites)s::text[])
+FROM journey.visits WHERE %(sites)b::text[] IS NULL OR site_id = ANY(%(sites)b::text[])
 """
 
 

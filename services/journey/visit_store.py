@@ -46,18 +46,18 @@ SELECT_VISITS = f"""
 SELECT visit_id, customer_id, site_id, journey_map, first_at, last_at, wins, losses,
        {", ".join(TALLY_COLUMNS)}, completed_at IS NOT NULL, seen_at, lane
 FROM journey.visits
-WHERE visit_id = ANY(%(visit_ids)s) OR (customer_id = ANY(%(customers)s) AND completed_at IS NULL)
+WHERE visit_id = ANY(%(visit_ids)b) OR (customer_id = ANY(%(customers)b) AND completed_at IS NULL)
 UNION
 SELECT v.visit_id, v.customer_id, v.site_id, v.journey_map, v.first_at, v.last_at, v.wins,
        v.losses, {", ".join(f"v.{c}" for c in TALLY_COLUMNS)}, false, v.seen_at, v.lane
 FROM journey.visits v
-JOIN unnest(%(lane)s::int[], %(quiet_since)s::timestamptz[]) AS q(lane, quiet_since)
+JOIN unnest(%(lane)b::int[], %(quiet_since)b::timestamptz[]) AS q(lane, quiet_since)
   ON v.lane = q.lane
 WHERE v.completed_at IS NULL AND v.last_at < q.quiet_since
 """
 SELECT_PAST = """
 SELECT customer_id, last_at, perception FROM journey.visits
-WHERE customer_id = ANY(%s) AND completed_at IS NOT NULL
+WHERE customer_id = ANY(%b) AND completed_at IS NOT NULL
 """
 
 

@@ -265,7 +265,7 @@ ON CONFLICT (event_id) DO NOTHING
 
 SELECT_HISTORY = """
 SELECT event_id, customer_id, visit_id, occurred_at, currency, minor_units, site_id
-FROM loyalty.purchases WHERE customer_id = ANY(%s) ORDER BY customer_id, occurred_at, event_id
+FROM loyalty.purchases WHERE customer_id = ANY(%b) ORDER BY customer_id, occurred_at, event_id
 """
 SAVE_LOSSES = """
 INSERT INTO loyalty.lost_moments (moment_id, customer_id, site_id, occurred_at, side, weight)
@@ -283,23 +283,23 @@ SELECT l.moment_id, l.customer_id, l.site_id, l.occurred_at, l.side, l.weight,
        a.risk_before, a.risk_after, a.value_at_risk_minor, a.recovered, a.remaining_minor
 FROM loyalty.lost_moments l LEFT JOIN loyalty.recoveries r USING (moment_id)
      LEFT JOIN loyalty.moments_at_risk a USING (moment_id)
-WHERE l.customer_id = ANY(%s) ORDER BY l.customer_id, l.occurred_at, l.moment_id
+WHERE l.customer_id = ANY(%b) ORDER BY l.customer_id, l.occurred_at, l.moment_id
 """
 SAVE_CONTACTS = """
 INSERT INTO loyalty.last_contacts AS c (customer_id, lane, last_at)
-SELECT * FROM unnest(%(customer_id)s::text[], %(lane)s::int[], %(last_at)s::timestamptz[])
+SELECT * FROM unnest(%(customer_id)b::text[], %(lane)b::int[], %(last_at)b::timestamptz[])
 ON CONFLICT (customer_id) DO UPDATE SET
     lane = CASE WHEN excluded.last_at > c.last_at THEN excluded.lane ELSE c.lane END,
     last_at = greatest(c.last_at, excluded.last_at)
 """
 SAVE_CLOCKS = """
 INSERT INTO loyalty.lane_clocks AS l (lane, clock)
-SELECT * FROM unnest(%(lane)s::int[], %(clock)s::timestamptz[])
+SELECT * FROM unnest(%(lane)b::int[], %(clock)b::timestamptz[])
 ON CONFLICT (lane) DO UPDATE SET clock = greatest(l.clock, excluded.clock)
 """
 SELECT_SILENCE_MOVED = """
 SELECT s.customer_id FROM loyalty.silences s
-WHERE s.customer_id IN (SELECT loyalty.customer_root(c) FROM unnest(%(back)s::text[]) AS c)
+WHERE s.customer_id IN (SELECT loyalty.customer_root(c) FROM unnest(%(back)b::text[]) AS c)
 UNION
 SELECT s.customer_id FROM loyalty.silences s JOIN loyalty.lane_clocks l USING (lane)
 WHERE NOT s.fired AND s.due_at <= l.clock
@@ -307,21 +307,21 @@ WHERE NOT s.fired AND s.due_at <= l.clock
 SELECT_PRESENCE = """
 SELECT c.customer_id, c.lane, c.last_at, l.clock
 FROM loyalty.last_contacts c JOIN loyalty.lane_clocks l USING (lane)
-WHERE c.customer_id = ANY(%s)
+WHERE c.customer_id = ANY(%b)
 """
-DROP_SILENCES = "DELETE FROM loyalty.silences WHERE customer_id = ANY(%s)"
+DROP_SILENCES = "DELETE FROM loyalty.silences WHERE customer_id = ANY(%b)"
 SAVE_SILENCES = """
 INSERT INTO loyalty.silences (moment_id, customer_id, lane, due_at, fired)
 SELECT * FROM unnest(
-    %(moment_id)s::text[], %(customer_id)s::text[], %(lane)s::int[],
-    %(due_at)s::timestamptz[], %(fired)s::bool[]
+    %(moment_id)b::text[], %(customer_id)b::text[], %(lane)b::int[],
+    %(due_at)b::timestamptz[], %(fired)b::bool[]
 )
 ON CONFLICT (moment_id) DO UPDATE SET
     customer_id = excluded.customer_id, lane = excluded.lane, due_at = excluded.due_at,
     fired = excluded.fired
 """
 SAVE_ERASED = """
-INSERT INTO loyalty.erased_customers (customer_id) SELECT unnest(%s::text[])
+INSERT INTO loyalty.erased_customers (customer_id) SELECT unnest(%b::text[])
 ON CONFLICT DO NOTHING
 """
 # Each root's members, whether any is erased, and how many merges (live or undone) touch them:
@@ -331,7 +331,7 @@ SELECT r.root, g.members,
        EXISTS (SELECT 1 FROM loyalty.erased_customers e WHERE e.customer_id = ANY(g.members)),
        (SELECT count(*) FROM loyalty.customer_links l
         WHERE l.survivor_id = ANY(g.members) OR l.absorbed_id = ANY(g.members))
-FROM (SELECT DISTINCT loyalty.customer_root(id) AS root FROM unnest(%s::text[]) AS id) r,
+FROM (SELECT DISTINCT loyalty.customer_root(id) AS root FROM unnest(%b::text[]) AS id) r,
      LATERAL (SELECT array(SELECT loyalty.customer_group(r.root)) AS members) g
 ORDER BY r.root
 """
@@ -339,9 +339,9 @@ SELECT_ERASED = """
 SELECT EXISTS (SELECT 1 FROM loyalty.erased_customers
                WHERE customer_id IN (SELECT loyalty.customer_group(%s)))
 """
-DROP_VALUES = "DELETE FROM loyalty.customer_values WHERE customer_id = ANY(%s)"
+DROP_VALUES = "DELETE FROM loyalty.customer_values WHERE customer_id = ANY(%b)"
 ALL_SITES = "SELECT DISTINCT site_id FROM loyalty.customer_values"
-SELECT_SITES = "SELECT DISTINCT site_id FROM loyalty.customer_values WHERE customer_id = ANY(%s)"
+SELECT_SITES = "SELECT DISTINCT site_id FROM loyalty.customer_values WHERE customer_id = ANY(%b)"
 # Every customer of the touched sites ranked; those whose tier differs from the one kept are
 # returned (then updated by SET_TIERS). A site is ranked whole (O(its customers)), once per batch
 # touching it.
@@ -362,7 +362,7 @@ FROM tiered WHERE was IS DISTINCT FROM tier
 """
 SET_TIERS = """
 UPDATE loyalty.customer_values v SET tier = u.tier
-FROM unnest(%(customer_id)s::text[], %(tier)s::text[]) AS u(customer_id, tier)
+FROM unnest(%(customer_id)b::text[], %(tier)b::text[]) AS u(customer_id, tier)
 WHERE v.customer_id = u.customer_id
 """
 
@@ -384,7 +384,7 @@ def retier_statement(tiers: Sequence[Tier]) -> sql.Composed:
 
 
 DROP_RECOVERIES = """
-DELETE FROM loyalty.recoveries WHERE case_id = ANY(%s) RETURNING moment_id
+DELETE FROM loyalty.recoveries WHERE case_id = ANY(%b) RETURNING moment_id
 """
 
 SAVE_RECOVERIES = f"""

@@ -67,7 +67,7 @@ UNION SELECT site_id FROM notify.complaints ORDER BY 1
 # was resolved or won back; a step counts if it fell due while its case was still open.
 FIGURES = """
 WITH w AS (
-    SELECT * FROM unnest(%(site_id)s::text[], %(since)s::timestamptz[], %(until)s::timestamptz[])
+    SELECT * FROM unnest(%(site_id)b::text[], %(since)b::timestamptz[], %(until)b::timestamptz[])
         AS w(site_id, since, until)
 ), c AS (
     SELECT c.*, least(c.recovered_at, c.lost_at) AS closed_at

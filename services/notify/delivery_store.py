@@ -89,7 +89,7 @@ WHERE delivery_id = %(delivery_id)s
 """
 SKIP_ALL = """
 UPDATE notify.deliveries d SET status = 'skipped', reason = t.reason
-FROM unnest(%(delivery_id)s::text[], %(reason)s::text[]) AS t(delivery_id, reason)
+FROM unnest(%(delivery_id)b::text[], %(reason)b::text[]) AS t(delivery_id, reason)
 WHERE d.delivery_id = t.delivery_id
 """
 # Due deliveries a take reads at once: most, in a backlog, are skipped on their own facts

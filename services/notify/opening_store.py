@@ -20,13 +20,13 @@ SELECT c.case_id, c.opened_at, c.opening_moment_id,
                   WHERE s.case_id = c.case_id AND s.status <> 'pending')
        OR EXISTS (SELECT 1 FROM notify.deliveries d
                   WHERE d.case_id = c.case_id AND d.status IN ('sending', 'sent'))
-FROM notify.cases c WHERE c.case_id = ANY(%s)
+FROM notify.cases c WHERE c.case_id = ANY(%b)
 ORDER BY c.case_id
 FOR NO KEY UPDATE OF c
 """
 LOAD_STEPS = """
 SELECT case_id, n, action, owner, channel, due_at FROM notify.case_steps
-WHERE case_id = ANY(%s) ORDER BY case_id, n
+WHERE case_id = ANY(%b) ORDER BY case_id, n
 """
 MOVED_COLUMNS = (
     "case_id",
@@ -42,13 +42,13 @@ UPDATE notify.cases c SET opening_moment_id = o.opening_moment_id, stage = o.sta
                           reason = o.reason, opened_at = o.opened_at, due_at = o.due_at,
                           playbook = o.playbook
 FROM unnest(
-    %(case_id)s::text[], %(opening_moment_id)s::text[], %(stage)s::text[], %(reason)s::text[],
-    %(opened_at)s::timestamptz[], %(due_at)s::timestamptz[], %(playbook)s::text[]
+    %(case_id)b::text[], %(opening_moment_id)b::text[], %(stage)b::text[], %(reason)b::text[],
+    %(opened_at)b::timestamptz[], %(due_at)b::timestamptz[], %(playbook)b::text[]
 ) AS o(case_id, opening_moment_id, stage, reason, opened_at, due_at, playbook)
 WHERE c.case_id = o.case_id
 """
-DROP_STEPS = "DELETE FROM notify.case_steps WHERE case_id = ANY(%s)"
-DROP_DELIVERIES = "DELETE FROM notify.deliveries WHERE case_id = ANY(%s)"
+DROP_STEPS = "DELETE FROM notify.case_steps WHERE case_id = ANY(%b)"
+DROP_DELIVERIES = "DELETE FROM notify.deliveries WHERE case_id = ANY(%b)"
 
 
 async def moved_openings(

@@ -50,7 +50,7 @@ CROSS JOIN LATERAL (
          ORDER BY w.occurred_at, w.moment_id LIMIT 20)
     ) w
 ) s
-WHERE c.resolved_by IS NULL AND c.case_id = ANY(%s)
+WHERE c.resolved_by IS NULL AND c.case_id = ANY(%b)
 ORDER BY c.case_id
 FOR NO KEY UPDATE OF c
 """
@@ -60,26 +60,26 @@ FOR NO KEY UPDATE OF c
 SELECT_KEPT = f"""
 SELECT t.id, c.case_id, c.customer_id, c.site_id, c.visit_id, c.status, l.last_at, c.lost_at,
        a.apologised_at, c.recovered_at, c.recovered_by, c.returned_at, c.returned_by, l.joined
-FROM unnest(%(ids)s::text[]) AS t(id)
+FROM unnest(%(ids)b::text[]) AS t(id)
 CROSS JOIN LATERAL notify.customer_group(t.id) AS g(member)
 JOIN notify.cases c ON c.customer_id = g.member AND c.resolved_by IS NULL
 CROSS JOIN LATERAL (
-    SELECT max(m.occurred_at) AS last_at, bool_or(m.moment_id = ANY(%(joined)s)) AS joined
+    SELECT max(m.occurred_at) AS last_at, bool_or(m.moment_id = ANY(%(joined)b)) AS joined
     FROM notify.case_moments m WHERE m.case_id = c.case_id
 ) l
 {APOLOGISED}"""
 # One worker at a time decides a customer's cases (whichever of their ids it was told about).
 LOCK_CUSTOMERS = """
 SELECT pg_advisory_xact_lock(hashtext('notify.customer:' || root))
-FROM (SELECT DISTINCT notify.customer_root(t) AS root FROM unnest(%s::text[]) AS t) r
+FROM (SELECT DISTINCT notify.customer_root(t) AS root FROM unnest(%b::text[]) AS t) r
 ORDER BY root
 """
 SAVE_OUTCOMES = """
 UPDATE notify.cases c SET status = o.status, recovered_at = o.recovered_at,
                           recovered_by = o.recovered_by, returned_at = o.returned_at,
                           returned_by = o.returned_by
-FROM unnest(%(case_id)s::text[], %(status)s::text[], %(recovered_at)s::timestamptz[],
-            %(recovered_by)s::text[], %(returned_at)s::timestamptz[], %(returned_by)s::text[])
+FROM unnest(%(case_id)b::text[], %(status)b::text[], %(recovered_at)b::timestamptz[],
+            %(recovered_by)b::text[], %(returned_at)b::timestamptz[], %(returned_by)b::text[])
      AS o(case_id, status, recovered_at, recovered_by, returned_at, returned_by)
 WHERE c.case_id = o.case_id AND c.resolved_by IS NULL
   AND (c.status, c.recovered_by, c.returned_by)

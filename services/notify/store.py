@@ -163,8 +163,8 @@ RETURNING case_id
 SAVE_STEPS = """
 INSERT INTO notify.case_steps (case_id, n, action, owner, channel, due_at)
 SELECT * FROM unnest(
-    %(case_id)s::text[], %(n)s::int[], %(action)s::text[], %(owner)s::text[],
-    %(channel)s::text[], %(due_at)s::timestamptz[]
+    %(case_id)b::text[], %(n)b::int[], %(action)b::text[], %(owner)b::text[],
+    %(channel)b::text[], %(due_at)b::timestamptz[]
 )
 ON CONFLICT (case_id, n) DO NOTHING
 """
@@ -194,7 +194,7 @@ ON CONFLICT (moment_id) DO NOTHING
 LATEST_MOMENTS = """
 UPDATE notify.cases c SET last_moment_at = j.at, lost_at = c.lost_at + (j.at - c.last_moment_at)
 FROM (SELECT case_id, max(occurred_at) AS at
-      FROM unnest(%(case_id)s::text[], %(occurred_at)s::timestamptz[]) AS t(case_id, occurred_at)
+      FROM unnest(%(case_id)b::text[], %(occurred_at)b::timestamptz[]) AS t(case_id, occurred_at)
       GROUP BY case_id) j
 WHERE c.case_id = j.case_id AND j.at > c.last_moment_at
 """
@@ -229,25 +229,25 @@ notify.cases LEFT JOIN LATERAL (
 WIN_COLUMNS = ("moment_id", "customer_id", "occurred_at", "how", "site_id", "visit_id")
 SAVE_WINS = """
 INSERT INTO notify.wins (moment_id, customer_id, occurred_at, how, site_id, visit_id)
-SELECT * FROM unnest(%(moment_id)s::text[], %(customer_id)s::text[], %(occurred_at)s::timestamptz[],
-                     %(how)s::text[], %(site_id)s::text[], %(visit_id)s::text[])
+SELECT * FROM unnest(%(moment_id)b::text[], %(customer_id)b::text[], %(occurred_at)b::timestamptz[],
+                     %(how)b::text[], %(site_id)b::text[], %(visit_id)b::text[])
 ON CONFLICT (moment_id) DO NOTHING
 """
 SAVE_VISITS = """
 INSERT INTO notify.site_visits AS v (site_id, visit_id, first_at)
-SELECT * FROM unnest(%(site_id)s::text[], %(visit_id)s::text[], %(first_at)s::timestamptz[])
+SELECT * FROM unnest(%(site_id)b::text[], %(visit_id)b::text[], %(first_at)b::timestamptz[])
 ON CONFLICT (site_id, visit_id) DO UPDATE SET first_at = least(v.first_at, excluded.first_at)
 """
 SAVE_COMPLAINTS = """
 INSERT INTO notify.complaints (event_id, site_id, customer_id, occurred_at, kind)
-SELECT * FROM unnest(%(event_id)s::text[], %(site_id)s::text[], %(customer_id)s::text[],
-                     %(occurred_at)s::timestamptz[], %(kind)s::text[])
+SELECT * FROM unnest(%(event_id)b::text[], %(site_id)b::text[], %(customer_id)b::text[],
+                     %(occurred_at)b::timestamptz[], %(kind)b::text[])
 ON CONFLICT (event_id) DO NOTHING
 """
 SELECT_CASES_OF_MOMENTS = f"""
 SELECT m.moment_id, {", ".join("c." + c.strip() for c in CASE_COLUMNS.split(","))}
 FROM notify.case_moments m JOIN notify.cases c USING (case_id)
-WHERE m.moment_id = ANY(%s)
+WHERE m.moment_id = ANY(%b)
 """
 
 SELECT_CASE_PAGE = sql.SQL(f"""
@@ -258,25 +258,25 @@ ORDER BY opened_at, case_id
 LIMIT %(limit)s
 """)
 
-SELECT_CASES = f"SELECT {FULL_CASE_COLUMNS} FROM {WITH_VALUE} WHERE case_id = ANY(%s)"
+SELECT_CASES = f"SELECT {FULL_CASE_COLUMNS} FROM {WITH_VALUE} WHERE case_id = ANY(%b)"
 SELECT_CASES_MOMENTS = """
-SELECT case_id, moment_id, reason FROM notify.case_moments WHERE case_id = ANY(%s)
+SELECT case_id, moment_id, reason FROM notify.case_moments WHERE case_id = ANY(%b)
 ORDER BY case_id, occurred_at, moment_id
 """
 SELECT_CASES_STEPS = """
 SELECT case_id, n, action, owner, channel, due_at, status, taken_by, escalated_at IS NOT NULL,
        taken_at
-FROM notify.case_steps WHERE case_id = ANY(%s) ORDER BY case_id, n
+FROM notify.case_steps WHERE case_id = ANY(%b) ORDER BY case_id, n
 """
 SELECT_CASES_DELIVERIES = """
 SELECT case_id, delivery_id, n, channel, action, status, reason, attempts, sent_at, language
-FROM notify.deliveries WHERE case_id = ANY(%s) ORDER BY case_id, n, channel
+FROM notify.deliveries WHERE case_id = ANY(%b) ORDER BY case_id, n, channel
 """
 
 SELECT_PAGE_MOMENTS = """
 SELECT case_id, array_agg(moment_id ORDER BY occurred_at, moment_id),
        array_agg(reason ORDER BY occurred_at, moment_id)
-FROM notify.case_moments WHERE case_id = ANY(%s) GROUP BY case_id
+FROM notify.case_moments WHERE case_id = ANY(%b) GROUP BY case_id
 """
 
 
@@ -675,14 +675,14 @@ class PostgresNotifyStore(PostgresCustomerLinks):
 
 SAVE_VALUES = """
 INSERT INTO notify.moment_values AS v (moment_id, currency, value_at_risk_minor)
-SELECT * FROM unnest(%(moment_id)s::text[], %(currency)s::text[], %(value_at_risk_minor)s::bigint[])
+SELECT * FROM unnest(%(moment_id)b::text[], %(currency)b::text[], %(value_at_risk_minor)b::bigint[])
 ON CONFLICT (moment_id) DO UPDATE
 SET currency = excluded.currency, value_at_risk_minor = excluded.value_at_risk_minor
 """
 # The open cases of these moments not yet escalated for their value, locked; then their values.
 CASES_TO_WEIGH = """
 SELECT c.case_id FROM notify.cases c
-WHERE c.case_id IN (SELECT case_id FROM notify.case_moments WHERE moment_id = ANY(%s))
+WHERE c.case_id IN (SELECT case_id FROM notify.case_moments WHERE moment_id = ANY(%b))
   AND c.status = 'open' AND NOT c.value_escalated
 ORDER BY c.case_id
 FOR NO KEY UPDATE
@@ -690,7 +690,7 @@ FOR NO KEY UPDATE
 CASE_TOTALS = f"""
 SELECT m.case_id, v.currency, sum(v.value_at_risk_minor)::bigint, max(m.occurred_at)
 FROM notify.case_moments m {MOMENT_VALUE}
-WHERE m.case_id = ANY(%s)
+WHERE m.case_id = ANY(%b)
 GROUP BY m.case_id, v.currency
 """
 STEP_IN = """
@@ -707,24 +707,24 @@ DELIVERY_COLUMNS = tuple(PlannedDelivery.__dataclass_fields__)
 SAVE_DELIVERIES = f"""
 INSERT INTO notify.deliveries ({", ".join(DELIVERY_COLUMNS)})
 SELECT * FROM unnest(
-    %(delivery_id)s::text[], %(case_id)s::text[], %(n)s::int[], %(channel)s::text[],
-    %(action)s::text[], %(customer_id)s::text[], %(site_id)s::text[],
-    %(moment_at)s::timestamptz[], %(next_attempt_at)s::timestamptz[]
+    %(delivery_id)b::text[], %(case_id)b::text[], %(n)b::int[], %(channel)b::text[],
+    %(action)b::text[], %(customer_id)b::text[], %(site_id)b::text[],
+    %(moment_at)b::timestamptz[], %(next_attempt_at)b::timestamptz[]
 )
 ON CONFLICT (delivery_id) DO NOTHING
 """
 CONTACTS_OF = """
 SELECT customer_id, email, language, channels, quiet_start, quiet_end, time_zone, sealed_email
-FROM notify.contacts WHERE customer_id = ANY(%s)
+FROM notify.contacts WHERE customer_id = ANY(%b)
 """
 SAVE_CONTACTS = """
 INSERT INTO notify.contacts AS c (customer_id, email, language, channels, quiet_start, quiet_end,
                                   time_zone, sealed_email)
 SELECT customer_id, email, language, string_to_array(channels, ','), quiet_start, quiet_end,
        time_zone, sealed_email
-FROM unnest(%(customer_id)s::text[], %(email)s::text[], %(language)s::text[],
-            %(channels)s::text[], %(quiet_start)s::text[], %(quiet_end)s::text[],
-            %(time_zone)s::text[], %(sealed_email)s::bytea[])
+FROM unnest(%(customer_id)b::text[], %(email)b::text[], %(language)b::text[],
+            %(channels)b::text[], %(quiet_start)b::text[], %(quiet_end)b::text[],
+            %(time_zone)b::text[], %(sealed_email)b::bytea[])
     AS t(customer_id, email, language, channels, quiet_start, quiet_end, time_zone, sealed_email)
 ON CONFLICT (customer_id) DO UPDATE
 SET email = excluded.email, language = excluded.language, channels = excluded.channels,
@@ -733,25 +733,25 @@ SET email = excluded.email, language = excluded.language, channels = excluded.ch
 """
 SAVE_KEYS = """
 INSERT INTO notify.customer_keys (customer_id, key)
-SELECT * FROM unnest(%(customer_id)s::text[], %(key)s::bytea[])
+SELECT * FROM unnest(%(customer_id)b::text[], %(key)b::bytea[])
 ON CONFLICT (customer_id) DO UPDATE SET key = excluded.key
 """
-DESTROY_KEYS = "DELETE FROM notify.customer_keys WHERE customer_id = ANY(%s)"
+DESTROY_KEYS = "DELETE FROM notify.customer_keys WHERE customer_id = ANY(%b)"
 ERASE_CONTACTS = """
-WITH gone AS (DELETE FROM notify.contacts WHERE customer_id = ANY(%(ids)s))
-INSERT INTO notify.erased_customers SELECT unnest(%(ids)s::text[]) ON CONFLICT DO NOTHING
+WITH gone AS (DELETE FROM notify.contacts WHERE customer_id = ANY(%(ids)b))
+INSERT INTO notify.erased_customers SELECT unnest(%(ids)b::text[]) ON CONFLICT DO NOTHING
 """
 
 # A hash of an address and a known text would let a guess of the address be confirmed.
-FORGET_HASHES = "UPDATE notify.deliveries SET content_hash = '' WHERE customer_id = ANY(%s)"
+FORGET_HASHES = "UPDATE notify.deliveries SET content_hash = '' WHERE customer_id = ANY(%b)"
 # staff's free text on an erased customer's cases (it may say anything about them); who did what
 # and when stays: those are staff's records, not the customer's
 FORGET_NOTES = """
 WITH steps AS (
     UPDATE notify.case_steps s SET note = '' FROM notify.cases c
-    WHERE s.case_id = c.case_id AND c.customer_id = ANY(%(ids)s) AND s.note <> ''
+    WHERE s.case_id = c.case_id AND c.customer_id = ANY(%(ids)b) AND s.note <> ''
 )
-UPDATE notify.cases SET resolved_note = '' WHERE customer_id = ANY(%(ids)s) AND resolved_note <> ''
+UPDATE notify.cases SET resolved_note = '' WHERE customer_id = ANY(%(ids)b) AND resolved_note <> ''
 """
 TIMELINE = """
 SELECT occurred_at, 'lost_moment', 0, reason FROM notify.case_moments WHERE case_id = %(case_id)s
@@ -784,17 +784,17 @@ SELECT lost_at, 'lost', 0, '' FROM notify.cases WHERE case_id = %(case_id)s AND 
 ORDER BY 1, 3, 2
 """
 LOCK_MOMENTS = """
-SELECT pg_advisory_xact_lock(hashtext('notify.moment:' || m)) FROM unnest(%s::text[]) AS m
+SELECT pg_advisory_xact_lock(hashtext('notify.moment:' || m)) FROM unnest(%b::text[]) AS m
 ORDER BY m
 """
 SAVE_TIERS = """
 INSERT INTO notify.customer_tiers (customer_id, tier)
-SELECT * FROM unnest(%(customer_id)s::text[], %(tier)s::text[])
+SELECT * FROM unnest(%(customer_id)b::text[], %(tier)b::text[])
 ON CONFLICT (customer_id) DO UPDATE SET tier = excluded.tier
 """
 TIERS_OF = """
 SELECT r.id, coalesce(own.tier, root.tier, '')
-FROM unnest(%s::text[]) AS r(id)
+FROM unnest(%b::text[]) AS r(id)
 LEFT JOIN notify.customer_tiers own ON own.customer_id = r.id
 LEFT JOIN notify.customer_tiers root ON root.customer_id = notify.customer_root(r.id)
 """
@@ -819,7 +819,7 @@ FOR NO KEY UPDATE OF c SKIP LOCKED
 MARK_STEPS = """
 UPDATE notify.case_steps s SET due_told = true,
     escalated_at = CASE WHEN t.escalate THEN %(now)s ELSE s.escalated_at END
-FROM unnest(%(case_id)s::text[], %(n)s::int[], %(escalate)s::bool[]) AS t(case_id, n, escalate)
+FROM unnest(%(case_id)b::text[], %(n)b::int[], %(escalate)b::bool[]) AS t(case_id, n, escalate)
 WHERE s.case_id = t.case_id AND s.n = t.n
 """
 LOSABLE_CASES = """
@@ -831,7 +831,7 @@ FOR NO KEY UPDATE SKIP LOCKED
 """
 MARK_LOST = """
 UPDATE notify.cases SET status = 'lost', lost_at = last_moment_at + %(lost_after)s
-WHERE case_id = ANY(%(case_id)s)
+WHERE case_id = ANY(%(case_id)b)
 RETURNING case_id, lost_at
 """
 # Wins too old to matter: older by `keep` than both the wall clock and the latest win notify has

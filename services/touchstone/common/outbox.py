@@ -48,7 +48,7 @@ SELECT id, topic, key, value, headers FROM {schema}.outbox
 ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
 """
 
-DELETE = "DELETE FROM {schema}.outbox WHERE id = ANY(%s)"
+DELETE = "DELETE FROM {schema}.outbox WHERE id = ANY(%b)"
 OLDEST = "SELECT min(created_at) FROM {schema}.outbox"
 
 
