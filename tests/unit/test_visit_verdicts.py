@@ -12,6 +12,7 @@ from journey.visits import (
     DISAPPOINTING,
     FIRST_EXPECTATION,
     SURPRISING,
+    TALLY_FIELDS,
     UNFORGETTABLE,
     Result,
     Tally,
@@ -81,6 +82,12 @@ def test_a_visit_strong_on_procedure_and_weak_on_courtesy_is_a_production_line()
     verdict = verdict_of_visit([MET, WOW, KIND, RUDE], past_perceptions=[])
     assert (verdict.procedural, verdict.personal, verdict.quadrant) == (1.0, 0.5, "B")
     assert verdict.surprises == 1 and verdict.level == BASIC
+
+
+def test_a_sum_of_tallies_sums_every_field() -> None:
+    a = Tally(*range(1, len(TALLY_FIELDS) + 1))
+    b = Tally(*(10 * n + 0.125 for n in range(1, len(TALLY_FIELDS) + 1)))
+    assert (a + b).values() == tuple(x + y for x, y in zip(a.values(), b.values(), strict=True))
 
 
 def test_weights_sum_to_the_same_float_in_any_order_and_grouping() -> None:
