@@ -12,6 +12,8 @@ import grpc
 import pytest
 from google.rpc import code_pb2, error_details_pb2
 from grpc_status import rpc_status
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.builders import T0, record
 from touchstone.common.ids import TOUCHSTONE_NAMESPACE, derived_id
@@ -116,6 +118,12 @@ def test_derived_ids_are_uuid5_in_touchstones_namespace_and_never_change() -> No
     assert uuid.UUID(value).version == 5
     assert value == str(uuid.uuid5(TOUCHSTONE_NAMESPACE, "moment\x1fe1"))
     assert value == "cc9bf64e-0ae2-52a5-ae2f-518d59471917"  # replays depend on it staying put
+
+
+@settings(max_examples=300)
+@given(st.lists(st.text(), min_size=1, max_size=5))
+def test_derived_ids_are_what_uuid5_gives_for_any_parts(parts: list[str]) -> None:
+    assert derived_id(*parts) == str(uuid.uuid5(TOUCHSTONE_NAMESPACE, "\x1f".join(parts)))
 
 
 def test_the_content_type_may_come_from_the_cloudevents_header() -> None:

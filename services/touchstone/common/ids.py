@@ -10,9 +10,18 @@ from google.protobuf.message import Message
 TOUCHSTONE_NAMESPACE = uuid.UUID("6f1c2d3e-4b5a-5c6d-8e7f-90a1b2c3d4e5")
 
 
+_NAMESPACE_BYTES = TOUCHSTONE_NAMESPACE.bytes
+
+
 def derived_id(*parts: str) -> str:
-    """UUIDv5 of the parts: the same inputs always give the same id."""
-    return str(uuid.uuid5(TOUCHSTONE_NAMESPACE, "\x1f".join(parts)))
+    """UUIDv5 of the parts: the same inputs always give the same id. Computed as RFC 4122 says
+    (what uuid.uuid5 does, byte for byte) without building a UUID object: 1.3 µs an id, not
+    3.6, and events, tasks and moments each derive several."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "\x1f".join(parts).encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    x = digest.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def content_id(kind: str, subject: str, message: Message) -> str:
