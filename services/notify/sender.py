@@ -19,7 +19,7 @@ from touchstone.common.outages import log_failure
 
 log = logging.getLogger(__name__)
 
-IDLE_POLL_S = 0.2
+IDLE_POLL_S = 1.0  # a delivery falls due within a second of its time; an idle sender looks no more
 
 
 class Sender(mode.Service):

@@ -34,7 +34,10 @@ from touchstone.common.topics import (
 log = logging.getLogger(__name__)
 
 RELAY_BATCH = 500
-IDLE_POLL_S = 0.05
+IDLE_POLL_S = 0.05  # how often a relay looks while its process writes to the outbox
+QUIET_POLL_S = 1.0  # how often once nothing was written for HOT_S: rows written by other
+HOT_S = 1.0  # processes (operators' tools) wait at most this long; this process's wake it
+_WRITTEN: dict[str, asyncio.Event] = {}  # the relay of each schema, woken by this process's writes
 
 ADD = """
 INSERT INTO {schema}.outbox (topic, key, value, headers)
@@ -57,8 +60,11 @@ def _query(template: str, schema: str) -> sql.Composed:
 
 
 async def add_to_outbox(conn: AsyncConnection, schema: str, records: Sequence[Outgoing]) -> None:
-    """Queue records for publication, inside the caller's transaction."""
+    """Queue records for publication, inside the caller's transaction (and wake this process's
+    relay of the schema, which looks every IDLE_POLL_S while it is woken)."""
     if records:
+        if (written := _WRITTEN.get(schema)) is not None:
+            written.set()
         await conn.execute(
             _query(ADD, schema),
             {
@@ -89,15 +95,19 @@ class OutboxRelay(mode.Service):
         self._next_report = 0.0
         self.settings = settings
         self._producer: Any = None
+        self._written = asyncio.Event()
         super().__init__(**kwargs)
 
     async def on_start(self) -> None:
         from aiokafka import AIOKafkaProducer
 
+        _WRITTEN[self.schema] = self._written  # this process's writes to the schema wake it
         self._producer = AIOKafkaProducer(**self.settings.kafka.producer_config(linger_ms=2))
         await self._producer.start()
 
     async def on_stop(self) -> None:
+        if _WRITTEN.get(self.schema) is self._written:
+            del _WRITTEN[self.schema]
         if self._producer is not None:
             await self._producer.stop()
 
@@ -114,7 +124,9 @@ class OutboxRelay(mode.Service):
 
     @mode.Service.task
     async def _relay(self) -> None:
+        busy_at = time.monotonic()  # when the relay last had rows, or was woken
         while not self.should_stop:
+            self._written.clear()  # written from here on: relayed by the look below or the next
             try:
                 relayed = await self.relay_once()
             except asyncio.CancelledError:
@@ -125,8 +137,13 @@ class OutboxRelay(mode.Service):
             if self.reports_progress and time.monotonic() >= self._next_report:
                 self._next_report = time.monotonic() + REPORT_EVERY_S
                 await self._report_progress()
-            if relayed == 0:
-                await asyncio.sleep(IDLE_POLL_S)
+            if relayed:
+                busy_at = time.monotonic()
+                continue
+            if time.monotonic() - busy_at < HOT_S:
+                await asyncio.sleep(IDLE_POLL_S)  # a write may not have committed yet
+            elif await _woken(self._written, QUIET_POLL_S):
+                busy_at = time.monotonic()
 
     async def _report_progress(self) -> None:
         """Tell every lane how far contacts' gRPC ingest has come: up to the oldest row still
@@ -156,3 +173,12 @@ class OutboxRelay(mode.Service):
             await publish(self._producer, [self.sendable(r) for r in records], self.max_bytes)
             await conn.execute(_query(DELETE, self.schema), ([row[0] for row in rows],))
         return len(rows)
+
+
+async def _woken(event: asyncio.Event, within_s: float) -> bool:
+    """Whether the event was set within the time."""
+    try:
+        await asyncio.wait_for(event.wait(), within_s)
+    except TimeoutError:
+        return False
+    return True

@@ -52,6 +52,7 @@ class Settings:
     topic_replicas: int = 1  # replication factor of topics `touchstone topics` creates
     batch_size: int = 500
     batch_within_s: float = 0.02
+    idle_wait_s: float = 0.25  # a consumer with nothing to take for a second fetches this seldom
     rebalance_timeout_s: float = 4.0
     embedded: bool = True
     log_level: str = "warning"
@@ -190,6 +191,7 @@ class Settings:
             topic_replicas=read.integer("TOUCHSTONE_TOPIC_REPLICAS", base.topic_replicas, low=1),
             batch_size=read.integer("TOUCHSTONE_BATCH_SIZE", base.batch_size, low=1),
             batch_within_s=read.number("TOUCHSTONE_BATCH_WITHIN_S", base.batch_within_s),
+            idle_wait_s=read.number("TOUCHSTONE_IDLE_WAIT_S", base.idle_wait_s),
             rebalance_timeout_s=read.number(
                 "TOUCHSTONE_REBALANCE_TIMEOUT_S", base.rebalance_timeout_s, low=0.1
             ),
@@ -272,6 +274,7 @@ class Settings:
             "TOUCHSTONE_TOPIC_REPLICAS": str(self.topic_replicas),
             "TOUCHSTONE_BATCH_SIZE": str(self.batch_size),
             "TOUCHSTONE_BATCH_WITHIN_S": str(self.batch_within_s),
+            "TOUCHSTONE_IDLE_WAIT_S": str(self.idle_wait_s),
             "TOUCHSTONE_REBALANCE_TIMEOUT_S": str(self.rebalance_timeout_s),
             "TOUCHSTONE_EMBEDDED": "1" if self.embedded else "0",
             "TOUCHSTONE_LOG_LEVEL": self.log_level,
