@@ -189,13 +189,14 @@ class PostgresSettlements:
             ledger = await self._ledger(conn, keys, lateness, visit_gap)
             settlement = decide(ledger)
             inserted = await self._save_moments(conn, settlement)
-            await add_tallies(conn, tallies_by_visit(settlement, inserted))
-            await add_stage_days(conn, [settlement.marks[m] for m in sorted(inserted)])
-            await mark_seen(conn, settlement.seen)
-            await self._save_deadlines(conn, settlement)
-            await complete_visits(conn, settlement.completed)
-            await add_to_outbox(conn, SCHEMA, [c.record for c in settlement.completed])
-            await save_lanes(conn, ledger.after)
+            async with conn.pipeline():  # writes that need no answer: sent together
+                await add_tallies(conn, tallies_by_visit(settlement, inserted))
+                await add_stage_days(conn, [settlement.marks[m] for m in sorted(inserted)])
+                await mark_seen(conn, settlement.seen)
+                await self._save_deadlines(conn, settlement)
+                await complete_visits(conn, settlement.completed)
+                await add_to_outbox(conn, SCHEMA, [c.record for c in settlement.completed])
+                await save_lanes(conn, ledger.after)
             return await self._as_stored(conn, settlement.moments, ledger.known)
 
     async def _ledger(
