@@ -188,12 +188,12 @@ class PostgresDeliveries:
         (committed as in flight first); [] if nothing is due. One attempt a take, so none waits
         in flight behind another until its lease runs out."""
         async with self.pool.connection() as conn, conn.transaction():
-            params = {"channel": channel, "now": now, "stale": now - self.policy.lease}
-            rows = await (await conn.execute(TAKE, {**params, "limit": TAKE_AT_MOST})).fetchall()
+            due = {"channel": channel, "now": now, "stale": now - self.policy.lease}
+            rows = await (await conn.execute(TAKE, {**due, "limit": TAKE_AT_MOST})).fetchall()
             taken: list[Attempt | Settled] = []
             unasked: list[Settled] = []  # skipped on the row's own facts: written at once below
             for row in rows:
-                delivery_id, _, _, channel, _, _, _, moment_at, _, in_doubt, _, case_lost = row
+                delivery_id, moment_at, in_doubt, case_lost = row[0], row[7], row[9], row[11]
                 skip = skip_unasked(
                     channel,
                     in_doubt,

@@ -34,10 +34,10 @@ from touchstone.common.topics import (
 log = logging.getLogger(__name__)
 
 RELAY_BATCH = 500
-IDLE_POLL_S = 0.05  # how often a relay looks while its process writes to the outbox
-QUIET_POLL_S = 1.0  # how often once nothing was written for HOT_S: rows written by other
-HOT_S = 1.0  # processes (operators' tools) wait at most this long; this process's wake it
-_WRITTEN: dict[str, asyncio.Event] = {}  # the relay of each schema, woken by this process's writes
+IDLE_POLL_S = 0.05  # how often a relay looks while busy, or just woken (a write commits later)
+HOT_S = 1.0  # how long after its last rows or wake-up it keeps looking that often
+QUIET_POLL_S = 1.0  # then how often: rows other processes (operators' tools) write wait this long
+_WRITTEN: dict[str, asyncio.Event] = {}  # each schema's relay, woken by this process's writes
 
 ADD = """
 INSERT INTO {schema}.outbox (topic, key, value, headers)
