@@ -1,161 +1,56 @@
 """`make bench`: end-to-end throughput and latency on the embedded stack, as a ratio to the broker.
 
 Phases:
-1. raw hop: a plain aiokafka consume → produce loop on the same broker (the machine's ceiling);
-2. throughput, three times, each on a fresh stack, the median reported: N simulated touchpoints
+1. throughput, three times, each on a fresh stack, the median reported: N simulated touchpoints
    published at once, timed until all four services have handled every record (every consumer
    group's lag 0 on every input topic, twice a second apart, with every touchpoint scored and
    every expected recovery case queryable over gRPC). The CPU time of every process (broker,
    Postgres and its backends, each service, the load generator) over the phase is read from
    /proc and reported as µs per touchpoint;
-3. latency: touchpoints offered at a steady rate; publish → MomentScored and → CaseOpened,
-   measured from the records' own timestamps (no consumer delay in the figure);
-4. idle and trickle, on the same stack once it has settled: each process's share of one core
+2. on the last throughput stack, with its N touchpoints of history: queries under load
+   (query_load.py: front-ends calling GetCustomer, ListMoments, GetCustomerValue and ListCases
+   while touchpoints are offered at the ingest rate), then replay (journey stopped and rebuilt
+   from its whole input log, as `touchstone replay journey` does: events/s);
+3. sustained (sustained.py): on a fresh stack, the highest rate all four keep up with when it
+   is offered steadily;
+4. raw hop (raw_hop.py: the machine's ceiling) and latency (latency_phase.py: touchpoints at a
+   steady rate; publish → MomentScored and → CaseOpened, and WatchMoments' delay);
+5. idle and trickle, on the latency stack once it has settled: each process's share of one core
    with no traffic at all, and with TRICKLE_PER_S touchpoints a second (what a quiet shop costs).
 The last line printed is one JSON object.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import multiprocessing
 import os
-import statistics
-import threading
 import time
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import grpc
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-
+from touchstone.bench_load import (
+    Workload,
+    all_lags,
+    customer_of,
+    lost_visits,
+    send_all,
+    simulated_touchpoints,
+    wait_until_handled,
+    workload,
+)
 from touchstone.client import Clients
-from touchstone.common.ids import derived_id
-from touchstone.common.kafka_admin import ensure_topics
-from touchstone.common.kafka_connection import KafkaConnection
-from touchstone.common.settings import SERVICES, Settings
-from touchstone.common.topics import JOURNEY_MOMENTS, NOTIFY_CASES, TOUCHPOINTS
-from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
+from touchstone.common.settings import Settings
 from touchstone.cpu_use import CpuMeter, Part, core_shares, micros_per
-from touchstone.journey.v1.journey_service_pb2 import GetScoreStatsRequest, WatchMomentsRequest
-from touchstone.lag import LagReader
-from touchstone.notify.v1.events_pb2 import CaseEvent
-from touchstone.notify.v1.notify_service_pb2 import ListCasesRequest
-from touchstone.simulator import Record, generate_visits, records
+from touchstone.latency_phase import latency_phase
+from touchstone.query_load import QueryLoad, QueryPlan
+from touchstone.raw_hop import raw_hop_rate
+from touchstone.replay import ReplayOptions, replay
+from touchstone.simulator import Record, records
 from touchstone.stack import LocalStack, service_spec
+from touchstone.sustained import Step, sustained_phase, sustained_rate
 
-RAW_IN, RAW_OUT = "bench.raw.in.v1", "bench.raw.out.v1"
-VALUE_200_BYTES = b"x" * 200
-
-
-@dataclass(frozen=True)
-class Workload:
-    """Touchpoints to publish and what the system must show once it has handled them."""
-
-    records: list[Record]
-    expected_cases: int
-
-
-def simulated_touchpoints(seed: int, count: int) -> list[Touchpoint]:
-    """The first count touchpoints of the simulator's seeded visits."""
-    touchpoints: list[Touchpoint] = []
-    for visit in generate_visits(seed, datetime(2026, 1, 5, 8, tzinfo=UTC)):
-        touchpoints.extend(visit)
-        if len(touchpoints) >= count:
-            break
-    return touchpoints[:count]
-
-
-def workload(touchpoints: list[Touchpoint]) -> Workload:
-    """The touchpoints as records; expected cases computed with the services' own pure rules."""
-    from contacts.codec import facts_of
-    from contacts.domain import resolve_customer_id, resolve_visit_id
-    from contacts.identity_keys import DEVELOPMENT_KEYS  # the embedded stack's
-    from journey.codec import moment_of
-    from journey.domain import Verdict, score
-    from journey.standards import default_standards
-
-    lost_visits = set()
-    for tp in touchpoints:
-        if score(moment_of(tp), default_standards()).verdict is Verdict.LOSE:
-            facts = facts_of(tp)
-            customer = resolve_customer_id(facts, None, DEVELOPMENT_KEYS)
-            lost_visits.add((customer, resolve_visit_id(facts, customer)))
-    return Workload(list(records([touchpoints])), len(lost_visits))
-
-
-def send_all(
-    kafka: KafkaConnection, batch: list[Record], rate: float | None = None
-) -> dict[str, float]:
-    """Publish the records (paced if rate is set); each event id's send time in seconds."""
-    return asyncio.run(_send_all(kafka, batch, rate))
-
-
-async def _send_all(
-    kafka: KafkaConnection, batch: list[Record], rate: float | None
-) -> dict[str, float]:
-    from aiokafka import AIOKafkaProducer
-
-    producer = AIOKafkaProducer(**kafka.client_config(linger_ms=5, max_batch_size=65536))
-    await producer.start()
-    sent_at: dict[str, float] = {}
-    interval, next_at = (1.0 / rate if rate else 0.0), time.monotonic()
-    pending = []
-    for record in batch:
-        if interval:
-            next_at += interval
-            if (delay := next_at - time.monotonic()) > 0:
-                await asyncio.sleep(delay)
-        stamp = time.time()
-        sent_at[dict(record.headers)["ce_id"].decode()] = stamp
-        pending.append(
-            await producer.send(
-                TOUCHPOINTS,
-                record.value,
-                key=record.key,
-                headers=list(record.headers),
-                timestamp_ms=int(stamp * 1000),
-            )
-        )
-    await asyncio.gather(*pending)
-    await producer.stop()
-    return sent_at
-
-
-CONFIRM_S = 1.0  # all four caught up at two readings this far apart: nothing was in flight
-
-
-def wait_until_handled(
-    clients: Clients, lags: LagReader, scored: int, cases: int, timeout: float
-) -> float:
-    """Block until journey has scored `scored` moments, notify holds `cases` cases and every
-    service's consumer group has committed every record of its inputs, at two readings
-    CONFIRM_S apart (a relay may still be publishing at the first); when that first held."""
-    deadline = time.monotonic() + timeout
-    caught_up_at: float | None = None
-    while time.monotonic() < deadline:
-        if caught_up_at is None and not _scored_and_cased(clients, scored, cases):
-            time.sleep(0.05)
-            continue
-        now = time.perf_counter()
-        if all(lag == 0 for lag in lags.read().values()):
-            if caught_up_at is not None and now - caught_up_at >= CONFIRM_S:
-                return caught_up_at
-            caught_up_at = caught_up_at or now
-            time.sleep(0.2)
-        else:
-            caught_up_at = None
-            time.sleep(0.05)
-    raise TimeoutError(f"not all of {scored} touchpoints handled within {timeout}s")
-
-
-def _scored_and_cased(clients: Clients, scored: int, cases: int) -> bool:
-    stats = clients.journey.GetScoreStats(GetScoreStatsRequest(), timeout=5)
-    if stats.wins + stats.losses + stats.unscored < scored:
-        return False
-    return clients.notify.ListCases(ListCasesRequest(page_size=1), timeout=5).total >= cases
+HANDLED_TIMEOUT_S = 1800
 
 
 def stack_parts(stack: LocalStack) -> dict[str, Part]:
@@ -174,193 +69,104 @@ class Throughput:
 
     per_s: float
     cpu_us: dict[str, float]  # CPU µs per touchpoint, by part, and their total
+    after: dict[str, Any] = field(default_factory=dict)  # what ran on its stack afterwards
 
 
-def throughput_phase(settings: Settings, load: Workload, events: int, run: int) -> Throughput:
+# What runs on a throughput stack once it has handled its load (its clients and lag reader)
+After = Callable[[LocalStack, Clients], dict[str, Any]]
+
+
+def throughput_phase(
+    settings: Settings, load: Workload, events: int, run: int, after: After | None = None
+) -> Throughput:
     """A fresh stack; the load published at once; timed until all four have handled it."""
     run_settings = replace(settings, state_dir=settings.state_dir / f"run-{run}")
     with LocalStack(run_settings) as stack:
         live = stack.settings
-        inputs = {name: service_spec(name).consumed_topics for name in SERVICES}
-        lags = LagReader(live.kafka, inputs, live.consumer)
+        lags = all_lags(live)
         try:
             with Clients(live) as clients:
                 meter = CpuMeter(stack_parts(stack))
                 started = time.perf_counter()
                 send_all(live.kafka, load.records)
-                done = wait_until_handled(clients, lags, events, load.expected_cases, 1800)
+                done = wait_until_handled(
+                    clients, lags, events, load.expected_cases, HANDLED_TIMEOUT_S
+                )
                 spent = meter.spent()
+                elapsed = done - started
+                result = Throughput(events / elapsed, micros_per(spent, events))
+                shown = ", ".join(f"{name} {us:,.0f}" for name, us in result.cpu_us.items())
+                print(
+                    f"run {run}: {events:,} touchpoints through all four in {elapsed:.1f}s = "
+                    f"{result.per_s:,.0f}/s; CPU µs per touchpoint: {shown}",
+                    flush=True,
+                )
+                if after is not None:
+                    result = replace(result, after=after(stack, clients))
         finally:
             lags.close()
-    elapsed = done - started
-    result = Throughput(events / elapsed, micros_per(spent, events))
-    shown = ", ".join(f"{name} {us:,.0f}" for name, us in result.cpu_us.items())
-    print(
-        f"run {run}: {events:,} touchpoints through all four in {elapsed:.1f}s = "
-        f"{result.per_s:,.0f}/s; CPU µs per touchpoint: {shown}",
-        flush=True,
-    )
     return result
 
 
-def raw_hop_rate(kafka: KafkaConnection, count: int, partitions: int) -> float:
-    """Messages/s through a plain aiokafka consume → produce loop on the same broker."""
-    ensure_topics(kafka, (RAW_IN, RAW_OUT), partitions)
-    producer = KafkaProducer(**kafka.client_config(linger_ms=5, batch_size=65536))
-    for n in range(count):
-        producer.send(RAW_IN, VALUE_200_BYTES, str(n % 1000).encode())
-    producer.flush()
-    producer.close()
-    return asyncio.run(_hop(kafka, count, partitions))
+@dataclass(frozen=True)
+class QueriesUnderLoad:
+    """Queries offered while touchpoints are: whom to look up, and what to ingest meanwhile."""
+
+    plan: QueryPlan
+    ingest: Workload  # offered at ingest_per_s for the plan's seconds
+    ingest_per_s: float
+    scored: int  # touchpoints the stack will have been given once the ingest is in
+    cases: int  # recovery cases it will hold then
 
 
-async def _hop(kafka: KafkaConnection, count: int, partitions: int) -> float:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-    from aiokafka.structs import TopicPartition as AioTopicPartition
+def queries_then_replay(queries: QueriesUnderLoad) -> After:
+    """On a stack that has handled its load: queries under load, then journey's replay."""
 
-    consumer = AIOKafkaConsumer(**kafka.client_config(enable_auto_commit=False))
-    producer = AIOKafkaProducer(**kafka.client_config(linger_ms=5))
-    await consumer.start()
-    await producer.start()
-    consumer.assign([AioTopicPartition(RAW_IN, p) for p in range(partitions)])
-    await consumer.seek_to_beginning()
-    moved, started = 0, time.perf_counter()
-    while moved < count:
-        batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
-        for messages in batches.values():
-            for m in messages:
-                await producer.send(RAW_OUT, m.value, key=m.key)
-            moved += len(messages)
-    await producer.flush()
-    elapsed = time.perf_counter() - started
-    await consumer.stop()
-    await producer.stop()
-    return count / elapsed
+    def run(stack: LocalStack, clients: Clients) -> dict[str, Any]:
+        return {**queries_phase(stack, clients, queries), **replay_phase(stack)}
+
+    return run
 
 
-class OutputWatcher(threading.Thread):
-    """Collects the broker timestamps of MomentScored and CaseOpened records as they appear."""
-
-    def __init__(self, kafka: KafkaConnection, partitions: int) -> None:
-        super().__init__(daemon=True)
-        self.consumer = KafkaConsumer(**kafka.client_config(consumer_timeout_ms=200))
-        tps = [
-            TopicPartition(t, p) for t in (JOURNEY_MOMENTS, NOTIFY_CASES) for p in range(partitions)
-        ]
-        self.consumer.assign(tps)
-        self.consumer.seek_to_end(*tps)
-        for tp in tps:
-            self.consumer.position(tp)  # resolve the end now, before anything is published
-        self.scored_at: dict[str, float] = {}  # moment id -> ms
-        self.case_opened_at: dict[str, float] = {}  # moment id -> ms
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            for message in self.consumer:
-                headers = dict(message.headers)
-                if message.topic == JOURNEY_MOMENTS:
-                    self.scored_at.setdefault(headers["ce_id"].decode(), message.timestamp)
-                else:
-                    event = CaseEvent.FromString(message.value)
-                    if event.HasField("opened"):
-                        self.case_opened_at.setdefault(event.opened.moment_id, message.timestamp)
-        self.consumer.close()
-
-
-def watch_moments(settings: Settings, ready: Any, stop: Any, out: Any) -> None:
-    """A WatchMoments client in a process of its own (so the bench's load does not delay it):
-    how long after journey published each moment it arrived (ms), sent to out when stopped."""
-    clients = Clients(settings)
-    stream = clients.journey.WatchMoments(WatchMomentsRequest())
-    next(stream)  # the watch is live: what is published from now on arrives
-    ready.set()
-    threading.Thread(target=lambda: (stop.wait(), stream.cancel()), daemon=True).start()
-    delays_ms: dict[str, float] = {}
-    missed = 0
+def queries_phase(stack: LocalStack, clients: Clients, queries: QueriesUnderLoad) -> dict[str, Any]:
+    """Each query method's p50 and p99 while the ingest is offered; then everything handled."""
+    load = QueryLoad(stack.settings, queries.plan)
+    load.start()
+    send_all(stack.settings.kafka, queries.ingest.records, queries.ingest_per_s)
+    figures = load.figures()
+    plan = queries.plan
+    shown = ", ".join(f"{m} p50 {f.p50_ms:.0f} / p99 {f.p99_ms:.0f} ms" for m, f in figures.items())
+    print(
+        f"queries at {plan.calls_per_s:,.0f}/s while ingesting {queries.ingest_per_s:,.0f}/s "
+        f"for {plan.seconds:.0f}s: {shown}",
+        flush=True,
+    )
+    lags = all_lags(stack.settings)
     try:
-        for response in stream:
-            arrived = time.time() * 1000
-            published = response.published_at.ToMilliseconds()
-            delays_ms.setdefault(response.moment.moment_id, arrived - published)
-            missed += response.missed
-    except grpc.RpcError as error:
-        if error.code() != grpc.StatusCode.CANCELLED:
-            raise
+        wait_until_handled(clients, lags, queries.scored, queries.cases, HANDLED_TIMEOUT_S)
     finally:
-        clients.close()
-        out.put((delays_ms, missed))
-
-
-class FeedWatcher:
-    """Runs watch_moments in another process; its figures once stopped."""
-
-    def __init__(self, settings: Settings) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.ready, self.done, self.out = context.Event(), context.Event(), context.Queue()
-        self.process = context.Process(
-            target=watch_moments, args=(settings, self.ready, self.done, self.out), daemon=True
-        )
-        self.delays_ms: dict[str, float] = {}
-        self.missed = 0
-
-    def start(self) -> None:
-        self.process.start()
-        if not self.ready.wait(60):
-            raise RuntimeError("the WatchMoments client did not go live within 60 s")
-
-    def stop(self) -> None:
-        self.done.set()
-        self.delays_ms, self.missed = self.out.get(timeout=30)
-        self.process.join(10)
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    """(p50, p99) of the samples, 0 when there are none."""
-    if len(samples) < 2:
-        return (samples[0], samples[0]) if samples else (0.0, 0.0)
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return round(cuts[49], 1), round(cuts[98], 1)
-
-
-def latency_phase(settings: Settings, batch: list[Record], rate: float) -> dict[str, float]:
-    """Offer the records at `rate`; publish → scored and → case-opened latency percentiles."""
-    watcher = OutputWatcher(settings.kafka, settings.topic_partitions)
-    watcher.start()
-    feed = FeedWatcher(settings)
-    feed.start()
-    sent_at = send_all(settings.kafka, batch, rate)
-    deadline = time.monotonic() + 120
-    moments = {derived_id("moment", e): t for e, t in sent_at.items()}
-    while len(watcher.scored_at.keys() & moments.keys()) < len(moments):
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    time.sleep(1.0)
-    watcher.stop.set()
-    watcher.join(5)
-    feed.stop()
-    watched = [feed.delays_ms[m] for m in moments if m in feed.delays_ms]
-    scored = [watcher.scored_at[m] - s * 1000 for m, s in moments.items() if m in watcher.scored_at]
-    cased = [
-        watcher.case_opened_at[m] - s * 1000
-        for m, s in moments.items()
-        if m in watcher.case_opened_at
-    ]
-    p50, p99 = percentiles(scored)
-    case_p50, case_p99 = percentiles(cased)
-    watch_p50, watch_p99 = percentiles(watched)
+        lags.close()
     return {
-        "p50_ms": p50,
-        "p99_ms": p99,
-        "case_p50_ms": case_p50,
-        "case_p99_ms": case_p99,
-        "latency_events": len(scored),
-        "watch_p50_ms": watch_p50,  # journey published -> a WatchMoments client has it
-        "watch_p99_ms": watch_p99,
-        "watched": len(watched),
-        "watch_missed": feed.missed,
-        "offered_per_s": rate,
+        "queries_under_load": {method: f.as_json() for method, f in figures.items()},
+        "query_calls_per_s": plan.calls_per_s,
+        "query_ingest_per_s": queries.ingest_per_s,
+    }
+
+
+def replay_phase(stack: LocalStack) -> dict[str, Any]:
+    """journey stopped and its state rebuilt from its whole input log: events a second."""
+    stack.services.stop(("journey",))
+    report = replay(service_spec("journey"), stack.settings, ReplayOptions())
+    same = "identical" if report.identical else "DIFFERENT"
+    print(
+        f"replay journey: {report.events:,} events in {report.seconds:.1f}s = "
+        f"{report.rate:,.0f}/s (rebuilt state {same})",
+        flush=True,
+    )
+    return {
+        "replay_events_per_s": round(report.rate, 1),
+        "replay_events": report.events,
+        "replay_identical": report.identical,
     }
 
 
@@ -390,37 +196,89 @@ def quiet_phases(stack: LocalStack, trickle: list[Record]) -> dict[str, dict[str
 RUNS = 3
 
 
-def run_bench(settings: Settings, events: int, rate: float, seed: int = 7) -> dict[str, Any]:
-    """The raw hop, three throughput runs (median) and the latency phase, each on a fresh
-    embedded stack; print progress and the JSON line."""
+@dataclass(frozen=True)
+class BenchPlan:
+    """What `make bench` offers."""
+
+    events: int = 100_000  # each throughput run's burst
+    latency_per_s: float = 500.0  # offered in the latency phase (below capacity)
+    query_calls_per_s: float = 1_000.0  # the four query methods together
+    query_ingest_per_s: float = 2_500.0  # touchpoints offered meanwhile
+    query_s: float = 20.0
+    sustained_step_s: float = 180.0  # each sustained step (0: no sustained phase)
+    seed: int = 7
+
+
+def run_bench(settings: Settings, plan: BenchPlan) -> dict[str, Any]:
+    """Every phase (see the module), each on a fresh embedded stack; print progress and the JSON
+    line."""
     settings = replace(settings, state_dir=settings.state_dir / "bench", log_level="warning")
-    latency_events = max(1000, min(events // 4, int(rate * 10)))
+    events = plan.events
+    latency_events = max(1000, min(events // 4, int(plan.latency_per_s * 10)))
     trickle_events = int(TRICKLE_PER_S * IDLE_S)
-    print(f"generating {events:,} + {latency_events:,} touchpoints ...", flush=True)
-    touchpoints = simulated_touchpoints(seed, events + latency_events + trickle_events)
+    ingest_events = int(plan.query_ingest_per_s * plan.query_s)
+    print(f"generating {events + latency_events + ingest_events:,} touchpoints ...", flush=True)
+    touchpoints = simulated_touchpoints(
+        plan.seed, events + ingest_events + latency_events + trickle_events
+    )
     throughput_load = workload(touchpoints[:events])
-    latency_load = workload(touchpoints[events : events + latency_events])
-    trickle = list(records([touchpoints[events + latency_events :]]))
-    runs = [throughput_phase(settings, throughput_load, events, n) for n in range(1, RUNS + 1)]
+    with_ingest = events + ingest_events
+    queries = QueriesUnderLoad(
+        plan=QueryPlan(
+            [customer_of(tp) for tp in touchpoints[:events]],
+            plan.query_calls_per_s,
+            plan.query_s,
+        ),
+        ingest=workload(touchpoints[events:with_ingest]),
+        ingest_per_s=plan.query_ingest_per_s,
+        scored=with_ingest,
+        cases=len(lost_visits(touchpoints[:with_ingest])),
+    )
+    latency_load = workload(touchpoints[with_ingest : with_ingest + latency_events])
+    trickle = list(records([touchpoints[with_ingest + latency_events :]]))
+    runs = [
+        throughput_phase(
+            settings,
+            throughput_load,
+            events,
+            n,
+            queries_then_replay(queries) if n == RUNS else None,
+        )
+        for n in range(1, RUNS + 1)
+    ]
     median = sorted(runs, key=lambda r: r.per_s)[len(runs) // 2]
     print(
         f"end to end (median of {RUNS}): {median.per_s:,.0f}/s "
         f"(runs: {', '.join(f'{r.per_s:,.0f}' for r in runs)})",
         flush=True,
     )
+    steps: list[Step] = []
+    if plan.sustained_step_s > 0:
+        steps = sustained_phase(settings, median.per_s, plan.sustained_step_s)
     with LocalStack(replace(settings, state_dir=settings.state_dir / "latency")) as stack:
         live = stack.settings
         raw = raw_hop_rate(live.kafka, min(events, 50_000), live.topic_partitions)
         print(f"raw hop: {raw:,.0f} msg/s", flush=True)
-        latency = latency_phase(live, latency_load.records, rate)
+        latency = latency_phase(live, latency_load.records, plan.latency_per_s)
         quiet = quiet_phases(stack, trickle)
     result = {
         "touchpoints_per_s": round(median.per_s, 1),
         "runs_per_s": [round(r.per_s, 1) for r in runs],
+        "sustained_per_s": round(sustained_rate(steps), 1),
+        "sustained_steps": [
+            {
+                "offered_per_s": round(s.offered_per_s, 1),
+                "seconds": s.seconds,
+                "drain_s": round(s.drain_s, 1),
+                "kept_up": s.kept_up,
+            }
+            for s in steps
+        ],
         "raw_hop_per_s": round(raw, 1),
         "ratio": round(median.per_s / raw, 4),
         "cpu_us_per_touchpoint": median.cpu_us,
         **latency,
+        **runs[-1].after,
         **quiet,
         "events": events,
         "expected_cases": throughput_load.expected_cases,

@@ -197,10 +197,19 @@ def _write_dev_tokens(settings: Settings) -> Path:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    """End-to-end throughput and latency; the last line printed is one JSON object."""
-    from touchstone.bench import run_bench
+    """End-to-end throughput, sustained rate, queries under load, replay, latency, idle; the
+    last line printed is one JSON object."""
+    from touchstone.bench import BenchPlan, run_bench
 
-    run_bench(settings, events=args.events, rate=args.rate)
+    plan = BenchPlan(
+        events=args.events,
+        latency_per_s=args.rate,
+        query_calls_per_s=args.query_rate,
+        query_ingest_per_s=args.query_ingest_rate,
+        query_s=args.query_seconds,
+        sustained_step_s=args.sustained_seconds,
+    )
+    run_bench(settings, plan)
     return 0
 
 
@@ -258,9 +267,27 @@ def parser() -> argparse.ArgumentParser:
     audit_cli.add_commands(sub)
     console_cli.add_commands(sub)
     bench = sub.add_parser("bench", help=cmd_bench.__doc__)
-    bench.add_argument("--events", type=int, default=100_000)
+    bench.add_argument(
+        "--events", type=int, default=100_000, help="touchpoints in each throughput burst"
+    )
     bench.add_argument(
         "--rate", type=float, default=500.0, help="offered rate for latency (below capacity)"
+    )
+    bench.add_argument(
+        "--query-rate", type=float, default=1_000.0, help="query calls/s, the four methods together"
+    )
+    bench.add_argument(
+        "--query-ingest-rate",
+        type=float,
+        default=2_500.0,
+        help="touchpoints/s offered while the queries run",
+    )
+    bench.add_argument("--query-seconds", type=float, default=20.0, help="how long queries run")
+    bench.add_argument(
+        "--sustained-seconds",
+        type=float,
+        default=180.0,
+        help="each sustained-rate step (0: no sustained phase)",
     )
     bench.set_defaults(func=cmd_bench)
     faults = sub.add_parser("faults", help=cmd_faults.__doc__)

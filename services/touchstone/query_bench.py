@@ -26,7 +26,7 @@ from loyalty.handlers import ValueCustomers
 from loyalty.service import SPEC
 from loyalty.store import PostgresLoyaltyStore
 from loyalty.valuation import Facts
-from touchstone.bench import percentiles
+from touchstone.bench_load import percentiles
 from touchstone.common.pg import apply_migrations, create_scratch_database, open_pool
 from touchstone.common.settings import Settings
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb

@@ -96,15 +96,31 @@ def server_tls(settings: Settings, host: str) -> ServerTls | None:
     )
 
 
-def client_channel(settings: Settings, address: str) -> grpc.Channel:
-    """A channel to address: TLS when settings name a CA (and a client certificate for mTLS)."""
+def channel_credentials(settings: Settings) -> grpc.ChannelCredentials | None:
+    """A client's TLS credentials when settings name a CA (with a client certificate for mTLS);
+    None for plaintext."""
     if settings.grpc_tls_ca is None:
-        return grpc.insecure_channel(address)
+        return None
     cert = settings.grpc_tls_client_cert
     key = settings.grpc_tls_client_key
-    credentials = grpc.ssl_channel_credentials(
+    return grpc.ssl_channel_credentials(
         root_certificates=settings.grpc_tls_ca.read_bytes(),
         private_key=key.read_bytes() if key else None,
         certificate_chain=cert.read_bytes() if cert else None,
     )
+
+
+def client_channel(settings: Settings, address: str) -> grpc.Channel:
+    """A channel to address: TLS when settings name a CA (and a client certificate for mTLS)."""
+    credentials = channel_credentials(settings)
+    if credentials is None:
+        return grpc.insecure_channel(address)
     return grpc.secure_channel(address, credentials)
+
+
+def async_client_channel(settings: Settings, address: str) -> grpc.aio.Channel:
+    """client_channel for asyncio callers."""
+    credentials = channel_credentials(settings)
+    if credentials is None:
+        return grpc.aio.insecure_channel(address)
+    return grpc.aio.secure_channel(address, credentials)
