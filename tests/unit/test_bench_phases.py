@@ -49,11 +49,13 @@ def test_calls_take_the_methods_in_turn_each_due_at_its_place_in_the_rate() -> N
     assert schedule(QueryPlan(["a", "b", "c"], 100.0, 2.0)) == calls  # seeded: the same calls
 
 
-def test_figures_count_failures_apart_and_every_method_has_its_row() -> None:
-    figures = figures_of({"GetCustomer": [1.0, 2.0, 3.0, 100.0]}, {"ListCases": 2})
+def test_figures_count_failures_and_their_time_and_every_method_has_its_row() -> None:
+    timed = {"GetCustomer": [1.0, 2.0, 3.0, 100.0], "ListCases": [5_000.0, 5_000.0]}
+    figures = figures_of(timed, {"ListCases": 2})
     assert figures["GetCustomer"].calls == 4 and figures["GetCustomer"].failed == 0
     assert figures["GetCustomer"].p50_ms == 2.5
     assert figures["ListCases"].calls == 2 and figures["ListCases"].failed == 2
+    assert figures["ListCases"].p99_ms == 5_000.0  # calls out of time are slow, not missing
     assert figures["ListMoments"].calls == 0 and figures["ListMoments"].p99_ms == 0.0
 
 
