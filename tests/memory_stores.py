@@ -560,7 +560,10 @@ class MemoryLoyaltyStore(MemoryCustomerLinks):
         group = group_of(self.links, customer_id)
         bought, lost = self._history(set(group))
         presence = self._presence(group)
-        return History(group[0], bought, lost, presence) if bought or lost else None
+        at_risk = {
+            m.moment_id: self.at_risk[m.moment_id] for m in lost if m.moment_id in self.at_risk
+        }
+        return History(group[0], bought, lost, presence, at_risk) if bought or lost else None
 
     async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
         return valued_history(await self.get_history(customer_id), valuer)

@@ -4,7 +4,7 @@ them is unchanged read back as stored: valuation.known_figures says which)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -104,6 +104,8 @@ class History:
     purchases: list[Purchase]
     lost: list[LostMoment]
     presence: Presence | None = None  # their latest contact and their lane's clock
+    at_risk: Mapping[str, AtRisk] = field(default_factory=dict)  # what each lost moment was
+    # last valued at, as stored: every fold keeps these current (valuation.known_figures)
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,8 @@ def valued_history(history: History | None, valuer: Valuer) -> Valuation | None:
     """A customer's valuation from their history, under the id they are known by now."""
     if history is None:
         return None
-    valuation = valuer(history.purchases, history.lost, history.presence)
+    known = Known(history.at_risk)  # nothing has changed since the figures were stored
+    valuation = valuer(history.purchases, history.lost, history.presence, known)
     return value_as(history.customer_id, valuation)
 
 
@@ -650,7 +653,7 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
             return None
         purchases = [p for ps in purchases_of(bought).values() for p in ps]
         moments = [m for ms in losses_of(lost).values() for m in ms]
-        return History(group[0], purchases, moments, presence.get(group[0]))
+        return History(group[0], purchases, moments, presence.get(group[0]), stored_at_risk(lost))
 
     async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
         return valued_history(await self.get_history(customer_id), valuer)

@@ -12,7 +12,7 @@ import pytest
 
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
-from loyalty.store import PostgresLoyaltyStore, Standing
+from loyalty.store import PostgresLoyaltyStore, Standing, valued_history
 from loyalty.tiers import Tier
 from loyalty.valuation import Contact, Facts, Loss, Recovery, Reopening
 from tests.builders import T0, valued
@@ -391,5 +391,19 @@ def test_folding_batch_by_batch_gives_and_stores_the_figures_of_the_whole_histor
         }
         if isinstance(store, PostgresLoyaltyStore):
             assert kept > 20  # the figures were kept, not valued again: the path is exercised
+
+    run(loyalty_store, scenario)
+
+
+def test_a_history_read_back_carries_each_lost_moments_figures_as_stored(loyalty_store) -> None:
+    async def scenario(store) -> None:
+        facts = Facts([bought(1), bought(3)], [loss(1, days=2), loss(2, days=4)])
+        folded = (await store.fold(facts, valued)).valued["c1"]
+        history = await store.get_history("c1")
+        assert history is not None
+        assert dict(history.at_risk) == {r.moment_id: r for r in folded.at_risk}
+        read = valued_history(history, valued)  # what GetCustomerValue shows
+        assert read == folded
+        assert read is not None and read.kept == {"m1", "m2"}  # kept as stored, not revalued
 
     run(loyalty_store, scenario)
