@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from loyalty.churn import ChurnModel, LostMoment
-from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy
-from loyalty.valuation import standing
+from loyalty.churn import ChurnModel, LostMoment, churn_risk
+from loyalty.domain import DEFAULT_POLICY, CustomerValue, Purchase, ValuePolicy
+from loyalty.valuation import value_with
 
 PURCHASE, LOST_MOMENT, RECOVERY = "purchase", "lost_moment", "recovery"
 CAUSES = (PURCHASE, LOST_MOMENT, RECOVERY)  # the order of simultaneous changes
@@ -70,17 +70,27 @@ def value_history(
 ) -> list[ValueChange]:
     """The customer's latest changes, at most limit of them, newest first."""
     happened = happenings_of(purchases, lost)
+    recovered_by = {h.cause_id: n for n, h in enumerate(happened) if h.cause == RECOVERY}
+    as_seen = {  # each lost moment as it stands before and after its recovery
+        m.moment_id: (replace(m, recovered=False), replace(m, recovered=True)) for m in lost
+    }
+    values: dict[tuple[int, Decimal], CustomerValue | None] = {}  # by (purchases seen, risk)
 
     def state(before: int, at: datetime) -> tuple[str, int, Decimal]:
+        """The value and risk at `at` of the first `before` happenings (valuation.standing's,
+        each lifetime value worked out once for the purchases seen and the risk)."""
         seen = happened[:before]
-        recovered = {h.cause_id for h in seen if h.cause == RECOVERY}
         bought = [h.purchase for h in seen if h.purchase is not None]
         moments = [
-            replace(h.moment, recovered=h.moment.moment_id in recovered)
+            as_seen[h.cause_id][recovered_by.get(h.cause_id, before) < before]
             for h in seen
-            if h.cause == LOST_MOMENT and h.moment is not None
+            if h.cause == LOST_MOMENT
         ]
-        value, risk = standing(bought, moments, at, model, policy)
+        risk = churn_risk(model, moments, at)
+        key = (len(bought), risk)
+        if key not in values:
+            values[key] = value_with(bought, risk, model, policy)
+        value = values[key]
         return (value.currency, value.lifetime_value_minor, risk) if value else ("", 0, risk)
 
     changes = []

@@ -3,11 +3,13 @@ change with its cause, its effect on lifetime value and churn risk, newest first
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from loyalty.history import LOST_MOMENT, PURCHASE, RECOVERY, value_history
+from loyalty.history import LOST_MOMENT, PURCHASE, RECOVERY, happenings_of, value_history
+from loyalty.valuation import standing
 from tests.unit.test_valuation import A_YEAR_OF_VISITS, MODEL, YEAR_END, lose
 
 RECOVERED_AT = YEAR_END + timedelta(days=1)
@@ -65,3 +67,59 @@ def test_the_history_is_the_same_whatever_order_the_facts_come_in() -> None:
     forward = value_history(A_YEAR_OF_VISITS, moments, MODEL, limit=50)
     backward = value_history(A_YEAR_OF_VISITS[::-1], moments[::-1], MODEL, limit=50)
     assert forward == backward
+
+
+def plainly(purchases, lost, limit):
+    """value_history's definition, state by state: everything before a change, valued at its
+    time (valuation.standing), then with it."""
+    happened = happenings_of(purchases, lost)
+
+    def state(before, at):
+        seen = happened[:before]
+        recovered = {h.cause_id for h in seen if h.cause == RECOVERY}
+        bought = [h.purchase for h in seen if h.purchase is not None]
+        moments = [
+            replace(h.moment, recovered=h.moment.moment_id in recovered)
+            for h in seen
+            if h.cause == LOST_MOMENT
+        ]
+        value, risk = standing(bought, moments, at, MODEL)
+        return (value.currency, value.lifetime_value_minor, risk) if value else ("", 0, risk)
+
+    changes = []
+    for n in range(len(happened) - 1, max(-1, len(happened) - 1 - limit), -1):
+        h = happened[n]
+        before, after = state(n, h.at), state(n + 1, h.at)
+        changes.append((h.cause, h.cause_id, before, after))
+    return changes
+
+
+def test_the_history_is_its_plain_definition_for_random_histories() -> None:
+    rng = random.Random(5)
+    for _ in range(25):
+        purchases = [
+            replace(p, occurred_at=p.occurred_at + timedelta(days=rng.randrange(-200, 200)))
+            for p in rng.sample(A_YEAR_OF_VISITS, rng.randrange(0, len(A_YEAR_OF_VISITS)))
+        ]
+        lost = []
+        for n in range(rng.randrange(0, 12)):
+            moment = lose(n, timedelta(days=rng.randrange(-300, 60), minutes=n))
+            if rng.random() < 0.4:
+                moment = replace(
+                    moment,
+                    recovered=True,
+                    recovered_at=moment.occurred_at + timedelta(days=rng.randrange(0, 9)),
+                )
+            lost.append(moment)
+        limit = rng.randrange(1, 30)
+        told = value_history(purchases, lost, MODEL, limit)
+        expected = plainly(purchases, lost, limit)
+        assert len(told) == len(expected)
+        for change, (cause, cause_id, before, after) in zip(told, expected, strict=True):
+            assert (change.cause, change.cause_id) == (cause, cause_id)
+            assert (change.lifetime_value_before_minor, change.churn_risk_before) == before[1:]
+            assert (
+                change.currency,
+                change.lifetime_value_after_minor,
+                change.churn_risk_after,
+            ) == after
