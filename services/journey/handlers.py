@@ -85,19 +85,23 @@ def keys_of(items: Sequence[Item]) -> BatchKeys:
     progress it was told, in order."""
     steps: dict[int, list[LaneStep]] = {}
     recorded = []
+    earliest: dict[str, datetime] = {}
     for lane, item in items:
         lane_steps = steps.setdefault(lane, [])
         if isinstance(item, Progress):
             lane_steps.append(item)
             continue
         recorded.append(item)
+        at = to_datetime(item.touchpoint.occurred_at)
+        earliest[item.customer_id] = min(earliest.get(item.customer_id, at), at)
         if not item.late:
-            lane_steps.append(to_datetime(item.touchpoint.occurred_at))
+            lane_steps.append(at)
     return BatchKeys(
         customers=tuple(sorted({r.customer_id for r in recorded})),
         visits=tuple(sorted({r.visit_id for r in recorded})),
         moments=tuple(moment_id_of(r) for r in recorded),
         steps={lane: tuple(lane_steps) for lane, lane_steps in steps.items()},
+        earliest=earliest,
     )
 
 

@@ -30,7 +30,7 @@ from journey.visit_store import (
     past_perceptions,
     visits_concerned,
 )
-from journey.visits import Tally, VisitState
+from journey.visits import Tally, VisitState, expectation_since
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.pg import columns
 from touchstone.common.topics import Outgoing
@@ -47,6 +47,8 @@ class BatchKeys:
     visits: tuple[str, ...]
     moments: tuple[str, ...]
     steps: Mapping[int, tuple[LaneStep, ...]]  # every lane of the batch: its steps in order
+    earliest: Mapping[str, datetime] = field(default_factory=dict)  # each customer's earliest
+    # contact in the batch (late ones too)
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,7 @@ class PostgresSettlements:
             waiting=tuple(waiting),
             overdue=tuple(Deadline(*row) for row in overdue),
             visits=tuple(visits),
-            past=await past_perceptions(conn, customers),
+            past=await past_perceptions(conn, expectation_since(keys.earliest, visits)),
             known=frozenset(moment_id for (moment_id,) in known),
         )
 

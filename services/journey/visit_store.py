@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
 
-from journey.visits import SUM_DECIMALS, Tally, VisitState
+from journey.visits import EXPECTATION_VISITS, SUM_DECIMALS, Tally, VisitState
 from touchstone.common.topics import Outgoing
 
 TALLY_COLUMNS = (
@@ -55,9 +55,20 @@ JOIN unnest(%(lane)b::int[], %(quiet_since)b::timestamptz[]) AS q(lane, quiet_si
   ON v.lane = q.lane
 WHERE v.completed_at IS NULL AND v.last_at < q.quiet_since
 """
+# Each customer's completed visits ending at or after `since`, and their `latest` ending before
+# it (latest first, ties as visits.verdict_from's newest-first order breaks them)
 SELECT_PAST = """
-SELECT customer_id, last_at, perception FROM journey.visits
-WHERE customer_id = ANY(%b) AND completed_at IS NOT NULL
+SELECT c.customer_id, p.last_at, p.perception
+FROM unnest(%(customer_id)b::text[], %(since)b::timestamptz[]) AS c(customer_id, since)
+CROSS JOIN LATERAL (
+    (SELECT v.last_at, v.perception FROM journey.visits v
+     WHERE v.customer_id = c.customer_id AND v.completed_at IS NOT NULL AND v.last_at < c.since
+     ORDER BY v.last_at DESC, v.perception DESC LIMIT %(latest)s)
+    UNION ALL
+    (SELECT v.last_at, v.perception FROM journey.visits v
+     WHERE v.customer_id = c.customer_id AND v.completed_at IS NOT NULL
+       AND v.last_at >= c.since)
+) p
 """
 
 
@@ -137,11 +148,18 @@ async def visits_concerned(
 
 
 async def past_perceptions(
-    conn: AsyncConnection, customer_ids: Iterable[str]
+    conn: AsyncConnection, since: Mapping[str, datetime]
 ) -> dict[str, tuple[tuple[datetime, float], ...]]:
-    """Each customer's completed visits: (last contact, perception)."""
+    """Each customer's completed visits that can count in the expectation of a visit beginning
+    at or after their `since` (visits.expectation_since): (last contact, perception)."""
     past: dict[str, list[tuple[datetime, float]]] = {}
-    rows = await (await conn.execute(SELECT_PAST, (sorted(set(customer_ids)),))).fetchall()
+    customers = sorted(since)
+    params = {
+        "customer_id": customers,
+        "since": [since[c] for c in customers],
+        "latest": EXPECTATION_VISITS,
+    }
+    rows = await (await conn.execute(SELECT_PAST, params)).fetchall()
     for customer_id, last_at, perception in rows:
         past.setdefault(customer_id, []).append((last_at, perception))
     return {c: tuple(p) for c, p in past.items()}

@@ -9,7 +9,7 @@ The figures below are not in docs/domain.md; they are this module's assumptions,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import TypeVar
@@ -228,3 +228,18 @@ class VisitState:
             losses=self.losses + (verdict == "lose"),
             tally=self.tally + tally,
         )
+
+
+def expectation_since(
+    earliest: Mapping[str, datetime], visits: Iterable[VisitState]
+) -> dict[str, datetime]:
+    """For each customer of a batch, the earliest time a visit of theirs it may complete can
+    have begun: their earliest contact in the batch, or an open visit's first. A visit is
+    judged against the EXPECTATION_VISITS latest of their visits completed before it began,
+    so only those completed after this time and the EXPECTATION_VISITS latest before it can
+    count (a long history need not be read whole)."""
+    since = dict(earliest)
+    for visit in visits:
+        known = since.get(visit.customer_id, visit.first_at)
+        since[visit.customer_id] = min(known, visit.first_at)
+    return since

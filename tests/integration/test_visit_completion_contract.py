@@ -13,6 +13,7 @@ import pytest
 
 from journey.handlers import ScoreMoments
 from journey.standards import default_standards
+from journey.visits import expectation_from
 from tests.builders import MESSAGE_TAKEN, record, recorded, touchpoint
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 from touchstone.journey.v1.events_pb2 import (
@@ -138,5 +139,36 @@ def test_a_moment_repeated_in_a_batch_or_redelivered_later_counts_once(journey_s
         assert (visit.wins, visit.losses, len(moments)) == (1, 0, 1)
         (completed,) = await completions(store)
         assert (completed.wins, completed.surprises, completed.perception) == (1, 1, 1.5)
+
+    run(journey_store, scenario)
+
+
+def test_a_long_history_teaches_each_visit_from_its_latest_five_before_it(journey_store) -> None:
+    """Seven visits, then a batch with two more: each is judged against the five latest of the
+    customer's visits completed before it began (the first of the two against days 3-7, the
+    second against days 4-8), however many there are."""
+
+    async def scenario(store) -> None:
+        handler = ScoreMoments(store, STANDARDS)
+        for day in range(7):  # greeted fast (a surprise) or slow (broken), by turns
+            at = DAY1 + timedelta(days=day)
+            greeting = {"greeting_seconds": 5 if day % 3 else 90}
+            await handler.handle([contact("enter_store", at, f"d{day}", greeting)])
+            await handler.handle([tick(at + timedelta(hours=3))])
+        eighth = DAY1 + timedelta(days=7)
+        await handler.handle(
+            [
+                contact("enter_store", eighth, "d7", {"greeting_seconds": 90}),
+                contact("enter_store", eighth + timedelta(hours=4), "d8", {"greeting_seconds": 5}),
+                tick(eighth + timedelta(hours=8)),
+            ]
+        )
+        done = await completions(store)
+        assert [c.visit_id for c in done] == [f"d{day}" for day in range(9)]
+        perceptions = [c.perception for c in done]
+        for n, completed in enumerate(done):
+            newest_first = perceptions[:n][::-1]
+            assert completed.expectation == expectation_from(newest_first), completed.visit_id
+        assert done[8].expectation != expectation_from(perceptions[:8][::-1][:4])  # five, not 4
 
     run(journey_store, scenario)

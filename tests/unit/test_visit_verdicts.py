@@ -3,6 +3,8 @@ satisfaction, quadrant."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from journey.visits import (
@@ -16,7 +18,9 @@ from journey.visits import (
     UNFORGETTABLE,
     Result,
     Tally,
+    VisitState,
     expectation_from,
+    expectation_since,
     level_of,
     perception_of,
     quadrant_of,
@@ -95,3 +99,18 @@ def test_weights_sum_to_the_same_float_in_any_order_and_grouping() -> None:
     left = ((tallies[0] + tallies[1]) + tallies[2]) + (tallies[3] + tallies[4])
     right = tallies[4] + (tallies[3] + (tallies[2] + (tallies[1] + tallies[0])))
     assert left == right and left.personal_met == 1.301
+
+
+def test_a_customers_past_matters_from_the_earliest_visit_the_batch_may_complete() -> None:
+    day = datetime(2026, 11, 20, 2, tzinfo=UTC)
+    visits = [
+        VisitState("v1", "lan", "hcm-01", "supermarket", day - timedelta(days=1), day),
+        VisitState("v2", "mai", "hcm-01", "supermarket", day + timedelta(hours=2), day),
+    ]
+    earliest = {"lan": day, "mai": day, "tuan": day + timedelta(hours=5)}
+    assert expectation_since(earliest, visits) == {
+        "lan": day - timedelta(days=1),  # an open visit began before the batch's contact
+        "mai": day,  # the batch's contact came before the visit it reads
+        "tuan": day + timedelta(hours=5),
+    }
+    assert expectation_since({}, visits[:1]) == {"lan": day - timedelta(days=1)}
