@@ -24,7 +24,7 @@ import grpc
 
 from touchstone.bench_load import percentiles
 from touchstone.common.bearer import token_for
-from touchstone.common.settings import Settings
+from touchstone.common.settings import SERVICES, Settings
 from touchstone.common.transport import async_client_channel
 from touchstone.contacts.v1.contacts_service_pb2 import GetCustomerRequest
 from touchstone.contacts.v1.contacts_service_pb2_grpc import ContactsServiceStub
@@ -126,8 +126,9 @@ def run_queries(settings: Settings, plan: QueryPlan, ready: Any, go: Any, out: A
 async def _run(
     settings: Settings, plan: QueryPlan, ready: Any, go: Any
 ) -> tuple[dict[str, list[float]], dict[str, int]]:
-    names = ("contacts", "journey", "loyalty", "notify")
-    channels = {name: async_client_channel(settings, settings.grpc_address(name)) for name in names}
+    channels = {
+        name: async_client_channel(settings, settings.grpc_address(name)) for name in SERVICES
+    }
     calls = _calls(channels)
     tokens = [token_for(settings, "admin", f"bench-frontend-{n}") for n in range(CALLERS)]
     latencies_ms: dict[str, list[float]] = {method: [] for method in METHODS}
