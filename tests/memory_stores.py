@@ -28,20 +28,17 @@ from journey.visit_store import Completion
 from journey.visits import Tally, VisitState
 from loyalty.churn import LostMoment as LoyaltyLostMoment
 from loyalty.domain import Purchase
-from loyalty.store import (
+from loyalty.ports import (
     AtRiskTotal,
     Folded,
     History,
     Ranked,
-    SilenceClock,
     Standing,
     Told,
     Valuer,
-    disjoint,
     tell_nothing,
-    value_as,
-    valued_history,
 )
+from loyalty.store import SilenceClock, disjoint, value_as, valued_history
 from loyalty.tiers import TierChanged, load_tiers, tier_of
 from loyalty.valuation import AtRisk, Facts, Loss, Recovery, Valuation
 from notify.codec import case_escalated, case_recovered

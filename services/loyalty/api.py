@@ -14,7 +14,8 @@ from loyalty.churn import LostMoment, load_model
 from loyalty.codec import at_risk_message, change_message, value_message
 from loyalty.domain import Purchase
 from loyalty.history import ValueChange, value_history
-from loyalty.store import LoyaltyStore, Valuer, valued_history
+from loyalty.ports import LoyaltyStore, Valuer
+from loyalty.store import valued_history
 from loyalty.tiers import Tier, load_tiers, rank_range, tier_of
 from touchstone.common.auth_interceptor import current_caller
 from touchstone.common.prototime import to_datetime, to_timestamp

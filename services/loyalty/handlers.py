@@ -21,7 +21,7 @@ from loyalty.codec import (
 )
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy
 from loyalty.history import ValueChange, value_history
-from loyalty.store import Folded, LoyaltyStore
+from loyalty.ports import Folded, LoyaltyStore
 from loyalty.valuation import (
     Contact,
     Facts,

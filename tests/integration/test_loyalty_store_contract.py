@@ -12,7 +12,8 @@ import pytest
 
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
-from loyalty.store import PostgresLoyaltyStore, Standing, valued_history
+from loyalty.ports import Standing
+from loyalty.store import PostgresLoyaltyStore, valued_history
 from loyalty.tiers import Tier
 from loyalty.valuation import Contact, Facts, Loss, Recovery, Reopening
 from tests.builders import T0, valued

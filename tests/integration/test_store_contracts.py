@@ -24,7 +24,8 @@ from contacts.store import (
 )
 from journey.store import JourneyStore, MomentFilter, MomentRow, PostgresJourneyStore
 from loyalty.domain import Purchase
-from loyalty.store import LoyaltyStore, PostgresLoyaltyStore
+from loyalty.ports import LoyaltyStore
+from loyalty.store import PostgresLoyaltyStore
 from loyalty.valuation import Facts
 from notify.domain import LostMoment, opening_for
 from notify.rows import CaseFilter
