@@ -37,6 +37,7 @@ from notify.deliveries import (
 )
 from notify.erased_store import is_erased
 from notify.messages import Message, Templates
+from notify.outcome_rows import FORGET_MOVES_UNTIL
 from notify.rows import StepCommand
 from notify.store import SCHEMA, contact_row, load_case
 from touchstone.common.calendar import Calendars
@@ -115,11 +116,14 @@ UPDATE notify.deliveries SET status = 'dead', reason = %(reason)s
 WHERE delivery_id = %(delivery_id)s AND status = 'sending'
 RETURNING customer_id
 """
-STEP_DONE = """
-UPDATE notify.case_steps SET status = 'done', taken_by = 'system', taken_at = %(now)s,
-                             first_taken_at = coalesce(first_taken_at, %(now)s)
-WHERE case_id = %(case_id)s AND n = %(n)s AND status <> 'done'
-RETURNING action
+STEP_DONE = f"""
+WITH done AS (
+    UPDATE notify.case_steps SET status = 'done', taken_by = 'system', taken_at = %(now)s,
+                                 first_taken_at = coalesce(first_taken_at, %(now)s)
+    WHERE case_id = %(case_id)s AND n = %(n)s AND status <> 'done'
+    RETURNING case_id, action
+), {FORGET_MOVES_UNTIL.format(taken="done")}
+SELECT action FROM done
 """
 
 

@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from notify.domain import CaseOutcome, Win
-from notify.recovery import CaseFacts, KeptOutcome, decide_outcome, may_move
+from notify.recovery import (
+    CaseFacts,
+    KeptOutcome,
+    decide_outcome,
+    kept_as,
+    may_move,
+    moves_until,
+)
+from touchstone.common.pg import BEGINNING
 
 # When case c's apology was done (its first apologise step done), null until then
 APOLOGISED = """
@@ -54,20 +62,41 @@ WHERE c.resolved_by IS NULL AND c.case_id = ANY(%b)
 ORDER BY c.case_id
 FOR NO KEY UPDATE OF c
 """
-# Each open or recovered case of the customers (and everyone merged with them) as kept: the
-# facts may_move reads, and which of the customers asked about it came through (their wins are
-# the case's news). Cheap beside SELECT_OUTCOMES: no wins are read.
+# Each open or recovered case of the customers (and everyone merged with them) that their news
+# could reach, as kept: the facts may_move reads, and which of the customers asked about it came
+# through (their wins are the case's news). A customer's news reaches a case while the case may
+# still move at the time of the earliest of them (cases.moves_until, recovery.moves_until's,
+# kept by SAVE_OUTCOMES; since is null for a customer with no wins, -infinity after a merge);
+# the cases the batch's lost moments joined are read whatever their bound. Cheap beside
+# SELECT_OUTCOMES: no wins are read, and most of a customer's history is not.
 SELECT_KEPT = f"""
-SELECT t.id, c.case_id, c.customer_id, c.site_id, c.visit_id, c.status, l.last_at, c.lost_at,
-       a.apologised_at, c.recovered_at, c.recovered_by, c.returned_at, c.returned_by, l.joined
-FROM unnest(%(ids)b::text[]) AS t(id)
-CROSS JOIN LATERAL notify.customer_group(t.id) AS g(member)
-JOIN notify.cases c ON c.customer_id = g.member AND c.resolved_by IS NULL
+WITH joined AS (
+    SELECT DISTINCT case_id FROM notify.case_moments WHERE moment_id = ANY(%(joined)b::text[])
+), reached AS (
+    SELECT t.id, c.case_id
+    FROM unnest(%(ids)b::text[], %(since)b::timestamptz[]) AS t(id, since)
+    CROSS JOIN LATERAL notify.customer_group(t.id) AS g(member)
+    JOIN notify.cases c ON c.customer_id = g.member AND c.resolved_by IS NULL
+                       AND c.moves_until >= coalesce(t.since, 'infinity')
+    UNION
+    SELECT c.customer_id, c.case_id FROM joined JOIN notify.cases c USING (case_id)
+    WHERE c.resolved_by IS NULL
+)
+SELECT r.id, c.case_id, c.customer_id, c.site_id, c.visit_id, c.status, l.last_at, c.lost_at,
+       a.apologised_at, c.recovered_at, c.recovered_by, c.returned_at, c.returned_by,
+       c.case_id IN (SELECT case_id FROM joined)
+FROM reached r JOIN notify.cases c USING (case_id)
 CROSS JOIN LATERAL (
-    SELECT max(m.occurred_at) AS last_at, bool_or(m.moment_id = ANY(%(joined)b)) AS joined
-    FROM notify.case_moments m WHERE m.case_id = c.case_id
+    SELECT max(m.occurred_at) AS last_at FROM notify.case_moments m WHERE m.case_id = c.case_id
 ) l
 {APOLOGISED}"""
+# A step taken may be the case's apology, which changes until when news could move its outcome
+# (recovery.moves_until): the bound is forgotten until the case is decided again. A CTE for the
+# statement that takes the step (its `taken` rows carry case_id).
+FORGET_MOVES_UNTIL = """forgotten AS (
+    UPDATE notify.cases c SET moves_until = 'infinity' FROM {taken} t
+    WHERE c.case_id = t.case_id AND c.moves_until <> 'infinity'
+)"""
 # One worker at a time decides a customer's cases (whichever of their ids it was told about).
 LOCK_CUSTOMERS = """
 SELECT pg_advisory_xact_lock(hashtext('notify.customer:' || root))
@@ -77,18 +106,24 @@ ORDER BY root
 SAVE_OUTCOMES = """
 UPDATE notify.cases c SET status = o.status, recovered_at = o.recovered_at,
                           recovered_by = o.recovered_by, returned_at = o.returned_at,
-                          returned_by = o.returned_by
-FROM unnest(%(case_id)b::text[], %(status)b::text[], %(recovered_at)b::timestamptz[],
-            %(recovered_by)b::text[], %(returned_at)b::timestamptz[], %(returned_by)b::text[])
-     AS o(case_id, status, recovered_at, recovered_by, returned_at, returned_by)
+                          returned_by = o.returned_by, moves_until = o.moves_until
+FROM (
+    SELECT case_id, status, recovered_at, recovered_by, returned_at, returned_by,
+           coalesce(moves_until, 'infinity') AS moves_until
+    FROM unnest(%(case_id)b::text[], %(status)b::text[], %(recovered_at)b::timestamptz[],
+                %(recovered_by)b::text[], %(returned_at)b::timestamptz[],
+                %(returned_by)b::text[], %(moves_until)b::timestamptz[])
+         AS o(case_id, status, recovered_at, recovered_by, returned_at, returned_by, moves_until)
+) o
 WHERE c.case_id = o.case_id AND c.resolved_by IS NULL
-  AND (c.status, c.recovered_by, c.returned_by)
-      IS DISTINCT FROM (o.status, o.recovered_by, o.returned_by)
+  AND (c.status, c.recovered_by, c.returned_by, c.moves_until)
+      IS DISTINCT FROM (o.status, o.recovered_by, o.returned_by, o.moves_until)
 """
 
 
-def outcome_of(row: Sequence[Any]) -> CaseOutcome:
-    """A case's outcome, decided (recovery.decide_outcome) from the facts SELECT_OUTCOMES reads."""
+def outcome_of(row: Sequence[Any]) -> tuple[CaseOutcome, KeptOutcome]:
+    """A case's outcome, decided (recovery.decide_outcome) from the facts SELECT_OUTCOMES reads,
+    and the outcome as it is to be kept."""
     case_id, customer, site_id, visit_id, was, moment_ids, last_at, lost_at, apologised_at = row[:9]
     facts = CaseFacts(
         case_id,
@@ -105,7 +140,8 @@ def outcome_of(row: Sequence[Any]) -> CaseOutcome:
         Win(moment_id, who, datetime.fromisoformat(at), how, site, visit)
         for moment_id, who, at, how, site, visit in row[9]
     ]
-    return decide_outcome(facts, signs)
+    outcome = decide_outcome(facts, signs)
+    return outcome, kept_as(facts, outcome)
 
 
 def outcome_key(outcome: CaseOutcome) -> tuple[str, str]:
@@ -114,17 +150,17 @@ def outcome_key(outcome: CaseOutcome) -> tuple[str, str]:
     return outcome.status, win.moment_id if win else ""
 
 
-def outcome_columns(outcomes: Sequence[CaseOutcome]) -> dict[str, list[object]]:
-    """SAVE_OUTCOMES' column arrays."""
-    wins = [o.recovered_by if o.status == "recovered" else None for o in outcomes]
-    returns = [o.returned_by for o in outcomes]
+def outcome_columns(decided: Sequence[tuple[CaseOutcome, KeptOutcome]]) -> dict[str, list[object]]:
+    """SAVE_OUTCOMES' column arrays: each outcome as kept, and until when news could move it."""
+    kept = [k for _, k in decided]
     return {
-        "case_id": [o.case_id for o in outcomes],
-        "status": [o.status for o in outcomes],
-        "recovered_at": [w.occurred_at if w else None for w in wins],
-        "recovered_by": [w.moment_id if w else None for w in wins],
-        "returned_at": [w.occurred_at if w else None for w in returns],
-        "returned_by": [w.moment_id if w else None for w in returns],
+        "case_id": [k.case.case_id for k in kept],
+        "status": [o.status for o, _ in decided],
+        "recovered_at": [k.recovered_by[0] if k.recovered_by else None for k in kept],
+        "recovered_by": [k.recovered_by[1] if k.recovered_by else None for k in kept],
+        "returned_at": [k.returned_by[0] if k.returned_by else None for k in kept],
+        "returned_by": [k.returned_by[1] if k.returned_by else None for k in kept],
+        "moves_until": [moves_until(k) for k in kept],
     }
 
 
@@ -141,6 +177,19 @@ def outcomes_to_tell(
         and o.recovered_by is not None
         and (o.case_id in moved or new & set(o.moment_ids))
     ]
+
+
+def news_since(
+    ids: Sequence[str], wins: Sequence[Win], everything: bool = False
+) -> list[datetime | None]:
+    """SELECT_KEPT's since, for each customer asked about: the time of their earliest win in
+    the news (None if they have none; the beginning of time after a merge, which reaches every
+    case)."""
+    earliest: dict[str, datetime] = {}
+    for win in wins:
+        known = earliest.get(win.customer_id)
+        earliest[win.customer_id] = min(known, win.occurred_at) if known else win.occurred_at
+    return [BEGINNING if everything else earliest.get(i) for i in ids]
 
 
 def cases_to_decide(

@@ -102,3 +102,35 @@ def may_move(kept: KeptOutcome, wins: Iterable[Win]) -> bool:
         if shows_recovery(case, win) and (kept.recovered_by is None or at < kept.recovered_by):
             return True
     return False
+
+
+def kept_as(case: CaseFacts, outcome: CaseOutcome) -> KeptOutcome:
+    """The decided outcome as the store keeps it: the sign that recovered it only while it
+    counts (a case closed as lost keeps none recovered too late), and its first return."""
+    win = outcome.recovered_by if outcome.status == "recovered" else None
+    back = outcome.returned_by
+    return KeptOutcome(
+        case,
+        (win.occurred_at, win.moment_id) if win else None,
+        (back.occurred_at, back.moment_id) if back else None,
+    )
+
+
+def moves_until(kept: KeptOutcome) -> datetime | None:
+    """The latest time of a win that could still change the kept outcome (deciding again with
+    any later wins keeps it as it is), None if a win at any time could: a case not yet returned
+    waits for its first return, one apologised and not recovered for its first sign (until its
+    deadline, once the clock closed it as lost). The store keeps it beside the outcome and
+    reads only the cases news could reach; an apology changes it (a step taken forgets it until
+    the case is decided again)."""
+    case = kept.case
+    if kept.returned_by is None:
+        return None
+    returned_at = kept.returned_by[0]
+    if kept.recovered_by is not None:
+        return max(returned_at, kept.recovered_by[0])
+    if case.apologised_at is None:
+        return returned_at  # no sign recovers it before its apology
+    if case.was == "lost" and case.lost_at is not None:
+        return max(returned_at, case.lost_at)  # a sign after its deadline does not recover it
+    return None

@@ -31,11 +31,13 @@ from notify.erased_store import is_erased
 from notify.opening_store import moved_openings
 from notify.openings import as_laid_out, earliest_openings
 from notify.outcome_rows import (
+    FORGET_MOVES_UNTIL,
     LOCK_CUSTOMERS,
     SAVE_OUTCOMES,
     SELECT_KEPT,
     SELECT_OUTCOMES,
     cases_to_decide,
+    news_since,
     outcome_columns,
     outcome_key,
     outcome_of,
@@ -169,10 +171,14 @@ SELECT * FROM unnest(
 ON CONFLICT (case_id, n) DO NOTHING
 """
 LOCK_CASE = "SELECT status, resolved_by FROM notify.cases WHERE case_id = %s FOR NO KEY UPDATE"
-SAVE_STEP = """
-UPDATE notify.case_steps SET status = %(status)s, taken_by = %(by)s, taken_at = %(at)s,
-                             note = %(note)s, first_taken_at = coalesce(first_taken_at, %(at)s)
-WHERE case_id = %(case_id)s AND n = %(n)s
+SAVE_STEP = f"""
+WITH taken AS (
+    UPDATE notify.case_steps SET status = %(status)s, taken_by = %(by)s, taken_at = %(at)s,
+                                 note = %(note)s, first_taken_at = coalesce(first_taken_at, %(at)s)
+    WHERE case_id = %(case_id)s AND n = %(n)s
+    RETURNING case_id
+), {FORGET_MOVES_UNTIL.format(taken="taken")}
+SELECT 1
 """
 RESOLVE = """
 UPDATE notify.cases SET status = 'recovered', resolved_by = %(by)s, resolved_at = %(at)s,
@@ -384,12 +390,14 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             await conn.execute(LOCK_CUSTOMERS, (ids,))
             if wins:
                 await conn.execute(SAVE_WINS, columns(wins, WIN_COLUMNS))
-            asked = {"ids": ids, "joined": list(joined)}
+            since = news_since(ids, wins, everything)
+            asked = {"ids": ids, "since": since, "joined": list(joined)}
             as_kept = await (await conn.execute(SELECT_KEPT, asked)).fetchall()
             candidates = cases_to_decide(as_kept, wins, everything)
             rows = await (await conn.execute(SELECT_OUTCOMES, (candidates,))).fetchall()
-            outcomes = [outcome_of(row) for row in rows]
-            await conn.execute(SAVE_OUTCOMES, outcome_columns(outcomes))
+            decided = [outcome_of(row) for row in rows]
+            outcomes = [outcome for outcome, _ in decided]
+            await conn.execute(SAVE_OUTCOMES, outcome_columns(decided))
             kept = {row[0]: (row[4], row[10]) for row in rows}  # status, recovered_by before
             moved = {o.case_id for o in outcomes if outcome_key(o) != kept[o.case_id]}
             news = [self.outcome_event(o) for o in outcomes_to_tell(outcomes, moved, joined)]

@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from notify.channels import EmailChannel, Permanent, Transient, WebhookChannel
 from notify.deliveries import DEFAULT_DELIVERY_POLICY, DeliveryPolicy, delivery_id_for
 from notify.delivery_store import Attempt, PostgresDeliveries, Settled
-from notify.domain import case_id_for
+from notify.domain import Win, case_id_for
 from notify.handlers import OpenRecoveryCases
 from notify.messages import load_templates
 from notify.playbooks import parse_playbooks
@@ -240,6 +240,26 @@ def test_an_apology_email_goes_out_once_in_the_customers_language_and_does_its_s
                 )
             ).fetchone()
         assert kept == (0, 0, 0)
+
+    on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
+
+
+def test_an_apology_sent_after_the_customer_returned_lets_a_later_clean_visit_recover_it(
+    fresh_database: Settings, mail: MailCatcher
+) -> None:
+    """The step the email does is the case's apology: news after the customer's return reaches
+    the case again once it is sent (recovery.moves_until)."""
+
+    async def scenario(rig: Rig) -> None:
+        await rig.know(registered("lan", "lan@example.vn"))
+        await rig.feed(lost_by("lan", "v1"))
+        await rig.store.settle([Win("w5", "lan", T0 + 5 * MINUTE, "win", "hcm-01", "v2")], [], [])
+        assert await rig.drain("email", T0 + 10 * MINUTE) == 1
+        clean = Win("v12", "lan", T0 + 12 * MINUTE, "visit", "hcm-01", "v3")
+        await rig.store.settle([clean], [], [])
+        case = await rig.store.get_case(case_id_for("lan", "v1"))
+        assert case is not None
+        assert (case.status, case.recovered_by, case.returned_by) == ("recovered", "v12", "w5")
 
     on_postgres(fresh_database, mail, WebhookReceiver(), scenario)
 

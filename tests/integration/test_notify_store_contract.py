@@ -181,6 +181,28 @@ def test_the_first_sign_after_the_apology_and_the_last_loss_recovers_in_any_orde
     run(notify_store, scenario)
 
 
+def test_an_apology_after_the_customer_returned_lets_a_later_sign_recover_the_case(
+    notify_store,
+) -> None:
+    """Returned and not apologised, a case moves only on a win before its return (later news
+    does not reach it); its apology changes that: a sign after it recovers the case."""
+
+    async def scenario(store) -> None:
+        cases = await open_apologising(store, lost(1))
+        case_id = cases["m1"].case_id
+        await store.settle([win(5)], ["c1"], ["m1"])
+        await store.settle([win(8, how="visit")], [], [])  # before any apology: shows nothing
+        assert (await store.get_case(case_id)).returned_by == "w5"
+        await store.settle([win(3)], [], [])  # heard late, but earlier: the return is this one
+        assert (await store.get_case(case_id)).returned_by == "w3"
+        await apologise(store, case_id, 10)
+        await store.settle([win(12, how="visit")], [], [])
+        case = await store.get_case(case_id)
+        assert (case.status, case.recovered_by, case.returned_by) == ("recovered", "v12", "w3")
+
+    run(notify_store, scenario)
+
+
 def test_a_merge_after_the_clean_visit_recovers_the_case(notify_store) -> None:
     async def scenario(store) -> None:
         cases = await open_apologising(store, lost(1))
