@@ -97,13 +97,22 @@ FORGET_MOVES_UNTIL = """forgotten AS (
     UPDATE notify.cases c SET moves_until = 'infinity' FROM {taken} t
     WHERE c.case_id = t.case_id AND c.moves_until <> 'infinity'
 )"""
+# A step is on notify's clock while its case is open (STEPS_ON_CLOCK tells and escalates only
+# those): case_steps.on_clock follows the case's status, so the sweep's index holds the steps
+# that may need telling, not every pending step of every case recovered or lost since the start.
+# A CTE for each statement that changes cases' status (its `changed` rows carry case_id, status).
+STEPS_FOLLOW_STATUS = """steps_follow AS (
+    UPDATE notify.case_steps s SET on_clock = (c.status = 'open') FROM {changed} c
+    WHERE s.case_id = c.case_id AND s.on_clock <> (c.status = 'open')
+)"""
 # One worker at a time decides a customer's cases (whichever of their ids it was told about).
 LOCK_CUSTOMERS = """
 SELECT pg_advisory_xact_lock(hashtext('notify.customer:' || root))
 FROM (SELECT DISTINCT notify.customer_root(t) AS root FROM unnest(%b::text[]) AS t) r
 ORDER BY root
 """
-SAVE_OUTCOMES = """
+SAVE_OUTCOMES = f"""
+WITH saved AS (
 UPDATE notify.cases c SET status = o.status, recovered_at = o.recovered_at,
                           recovered_by = o.recovered_by, returned_at = o.returned_at,
                           returned_by = o.returned_by, moves_until = o.moves_until
@@ -118,6 +127,9 @@ FROM (
 WHERE c.case_id = o.case_id AND c.resolved_by IS NULL
   AND (c.status, c.recovered_by, c.returned_by, c.moves_until)
       IS DISTINCT FROM (o.status, o.recovered_by, o.returned_by, o.moves_until)
+RETURNING c.case_id, c.status
+), {STEPS_FOLLOW_STATUS.format(changed="saved")}
+SELECT 1
 """
 
 

@@ -36,6 +36,7 @@ from notify.outcome_rows import (
     SAVE_OUTCOMES,
     SELECT_KEPT,
     SELECT_OUTCOMES,
+    STEPS_FOLLOW_STATUS,
     cases_to_decide,
     news_since,
     outcome_columns,
@@ -180,10 +181,14 @@ WITH taken AS (
 ), {FORGET_MOVES_UNTIL.format(taken="taken")}
 SELECT 1
 """
-RESOLVE = """
-UPDATE notify.cases SET status = 'recovered', resolved_by = %(by)s, resolved_at = %(at)s,
-                        resolved_note = %(note)s, recovered_at = coalesce(recovered_at, %(at)s)
-WHERE case_id = %(case_id)s
+RESOLVE = f"""
+WITH resolved AS (
+    UPDATE notify.cases SET status = 'recovered', resolved_by = %(by)s, resolved_at = %(at)s,
+                            resolved_note = %(note)s, recovered_at = coalesce(recovered_at, %(at)s)
+    WHERE case_id = %(case_id)s
+    RETURNING case_id, status
+), {STEPS_FOLLOW_STATUS.format(changed="resolved")}
+SELECT 1
 """
 
 JOIN_MOMENTS = """
@@ -817,7 +822,7 @@ SWEEP_BATCH = 500
 STEPS_ON_CLOCK = """
 SELECT s.case_id, s.n, s.owner, s.due_at, s.status, s.due_told, s.escalated_at IS NOT NULL
 FROM notify.case_steps s JOIN notify.cases c USING (case_id)
-WHERE c.status = 'open' AND s.owner <> 'system' AND s.status <> 'done'
+WHERE c.status = 'open' AND s.on_clock AND s.owner <> 'system' AND s.status <> 'done'
   AND s.escalated_at IS NULL AND s.due_at <= %(now)s
   AND (NOT s.due_told OR (s.owner = 'staff' AND s.due_at <= %(escalate_before)s))
 ORDER BY s.due_at, s.case_id, s.n
@@ -837,10 +842,13 @@ ORDER BY last_moment_at, case_id
 LIMIT %(limit)s
 FOR NO KEY UPDATE SKIP LOCKED
 """
-MARK_LOST = """
-UPDATE notify.cases SET status = 'lost', lost_at = last_moment_at + %(lost_after)s
-WHERE case_id = ANY(%(case_id)b)
-RETURNING case_id, lost_at
+MARK_LOST = f"""
+WITH lost AS (
+    UPDATE notify.cases SET status = 'lost', lost_at = last_moment_at + %(lost_after)s
+    WHERE case_id = ANY(%(case_id)b)
+    RETURNING case_id, status, lost_at
+), {STEPS_FOLLOW_STATUS.format(changed="lost")}
+SELECT case_id, lost_at FROM lost
 """
 # Wins too old to matter: older by `keep` than both the wall clock and the latest win notify has
 # seen, so a backlog or a replay of months-old touchpoints keeps the wins its own cases need

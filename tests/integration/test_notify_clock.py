@@ -35,12 +35,21 @@ CASE = case_id_for("cust-1", "visit-1")
 MINUTE = timedelta(minutes=1)
 
 
+OFF_THE_CASES_CLOCK = """
+SELECT s.case_id, s.n, s.on_clock, c.status FROM notify.case_steps s JOIN notify.cases c USING (case_id)
+WHERE s.on_clock <> (c.status = 'open')
+"""
+
+
 def on_postgres(database: Settings, scenario: Callable[[PostgresNotifyStore], Awaitable[None]]):
     async def within() -> None:
         store = PostgresNotifyStore(open_pool(database.database_url))
         await store.pool.open(wait=True)
         try:
             await scenario(store)
+            async with store.pool.connection() as conn:
+                off = await conn.execute(OFF_THE_CASES_CLOCK)
+                assert await off.fetchall() == []  # every step on the clock iff its case is open
         finally:
             await store.pool.close()
 
@@ -156,6 +165,22 @@ def test_a_recovered_case_is_not_chased(fresh_database: Settings) -> None:
         await apologised_then_back(store, 2, "visit-2")
         swept = await store.sweep(T0 + 40 * 24 * 60 * MINUTE, DEFAULT_POLICY)
         assert (swept.due, swept.escalated, swept.lost) == (0, 0, 0)
+
+    on_postgres(fresh_database, scenario)
+
+
+def test_a_recovered_case_a_later_loss_opens_again_is_chased_again(
+    fresh_database: Settings,
+) -> None:
+    async def scenario(store: PostgresNotifyStore) -> None:
+        await a_lost_greeting(store)
+        await apologised_then_back(store, 2, "visit-2")
+        assert (await store.get_case(CASE)).status == "recovered"  # type: ignore[union-attr]
+        later = moment(VERDICT_LOSE, "m-2", "visit-1", T0 + 3 * MINUTE)  # after the clean visit
+        await OpenRecoveryCases(store).handle([record(later, 1)])
+        assert (await store.get_case(CASE)).status == "open"  # type: ignore[union-attr]
+        # +20: step 3 (staff fix, due at +15) is late; step 1 was done
+        assert await store.sweep(T0 + 20 * MINUTE, DEFAULT_POLICY) == Swept(due=1)
 
     on_postgres(fresh_database, scenario)
 
