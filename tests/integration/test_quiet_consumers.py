@@ -14,7 +14,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from psycopg import AsyncConnection
 
 from touchstone.common import consumers, outbox
-from touchstone.common.consumers import BatchConsumerService, fetch_wait_ms
+from touchstone.common.consumers import BatchConsumerService, BatchWindow, fetch_wait_ms
 from touchstone.common.kafka_admin import ensure_topics
 from touchstone.common.outbox import OutboxRelay, add_to_outbox
 from touchstone.common.pg import open_pool
@@ -32,13 +32,49 @@ def test_a_consumer_waits_the_batch_window_while_records_come_and_the_idle_wait_
     assert fetch_wait_ms(60.0, replace(settings, idle_wait_s=0.0)) == 20  # never below the window
 
 
+def test_a_small_batch_waits_to_fill_at_most_its_linger_and_a_full_one_waits_for_nothing() -> None:
+    window = BatchWindow(fill=10, linger_s=0.2, size=500)
+    assert window.left(1, 0.0) == pytest.approx(0.2)
+    assert window.left(9, 0.15) == pytest.approx(0.05)
+    assert window.left(9, 0.25) == 0.0  # waited its linger: closed
+    assert window.left(10, 0.0) == 0.0  # filled: closed
+    assert BatchWindow(fill=10, linger_s=0.2, size=4).left(4, 0.0) == 0.0  # never past size
+    assert BatchWindow(fill=1, linger_s=5.0, size=500).left(1, 0.0) == 0.0  # a fill of one
+
+
 class Collects:
     def __init__(self) -> None:
         self.values: list[bytes] = []
+        self.batches: list[list[bytes]] = []
 
     async def handle(self, batch: Sequence[Incoming]) -> list[Outgoing]:
         self.values.extend(r.value for r in batch)
+        self.batches.append([r.value for r in batch])
         return []
+
+
+def test_records_trickling_in_are_handled_as_one_batch_once_it_fills(infra: Settings) -> None:
+    topic = f"linger.test.{uuid.uuid4().hex[:8]}"
+    ensure_topics(infra.kafka, [topic], 1)
+    settings = replace(infra, batch_fill=3, batch_linger_s=30.0)  # fills long before its linger
+    handler = Collects()
+
+    async def scenario() -> None:
+        service = BatchConsumerService(f"linger-{topic}", [topic], handler, settings, "dlq")
+        await service.start()
+        try:
+            await _until(service.holds_partitions)
+            producer = KafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+            for n in range(3):
+                producer.send(topic, f"r{n}".encode()).get(timeout=10)
+                await asyncio.sleep(0.3)  # each its own fetch
+            producer.close()
+            await _until(lambda: len(handler.values) == 3)
+            assert handler.batches == [[b"r0", b"r1", b"r2"]]
+        finally:
+            await service.stop()
+
+    asyncio.run(scenario())
 
 
 def test_an_idle_consumer_fetches_seldom_and_still_takes_the_next_record(

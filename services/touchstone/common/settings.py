@@ -52,6 +52,8 @@ class Settings:
     topic_replicas: int = 1  # replication factor of topics `touchstone topics` creates
     batch_size: int = 500
     batch_within_s: float = 0.02
+    batch_fill: int = 20  # a small batch waits for this many records ...
+    batch_linger_s: float = 0.2  # ... at most this long after its first (consumers.BatchWindow)
     idle_wait_s: float = 0.25  # a consumer with nothing to take for a second fetches this seldom
     rebalance_timeout_s: float = 4.0
     embedded: bool = True
@@ -191,6 +193,8 @@ class Settings:
             topic_replicas=read.integer("TOUCHSTONE_TOPIC_REPLICAS", base.topic_replicas, low=1),
             batch_size=read.integer("TOUCHSTONE_BATCH_SIZE", base.batch_size, low=1),
             batch_within_s=read.number("TOUCHSTONE_BATCH_WITHIN_S", base.batch_within_s),
+            batch_fill=read.integer("TOUCHSTONE_BATCH_FILL", base.batch_fill, low=1),
+            batch_linger_s=read.number("TOUCHSTONE_BATCH_LINGER_S", base.batch_linger_s),
             idle_wait_s=read.number("TOUCHSTONE_IDLE_WAIT_S", base.idle_wait_s),
             rebalance_timeout_s=read.number(
                 "TOUCHSTONE_REBALANCE_TIMEOUT_S", base.rebalance_timeout_s, low=0.1
@@ -274,6 +278,8 @@ class Settings:
             "TOUCHSTONE_TOPIC_REPLICAS": str(self.topic_replicas),
             "TOUCHSTONE_BATCH_SIZE": str(self.batch_size),
             "TOUCHSTONE_BATCH_WITHIN_S": str(self.batch_within_s),
+            "TOUCHSTONE_BATCH_FILL": str(self.batch_fill),
+            "TOUCHSTONE_BATCH_LINGER_S": str(self.batch_linger_s),
             "TOUCHSTONE_IDLE_WAIT_S": str(self.idle_wait_s),
             "TOUCHSTONE_REBALANCE_TIMEOUT_S": str(self.rebalance_timeout_s),
             "TOUCHSTONE_EMBEDDED": "1" if self.embedded else "0",
