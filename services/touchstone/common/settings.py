@@ -51,7 +51,7 @@ class Settings:
     topic_partitions: int = 4
     topic_replicas: int = 1  # replication factor of topics `touchstone topics` creates
     batch_size: int = 500
-    batch_within_s: float = 0.02
+    batch_within_s: float = 0.05  # a busy consumer's fetch waits this long at the broker
     batch_fill: int = 20  # a small batch waits for this many records ...
     batch_linger_s: float = 0.2  # ... at most this long after its first (consumers.BatchWindow)
     idle_wait_s: float = 0.25  # a consumer with nothing to take for a second fetches this seldom
