@@ -36,7 +36,8 @@ MINUTE = timedelta(minutes=1)
 
 
 OFF_THE_CASES_CLOCK = """
-SELECT s.case_id, s.n, s.on_clock, c.status FROM notify.case_steps s JOIN notify.cases c USING (case_id)
+SELECT s.case_id, s.n, s.on_clock, c.status
+FROM notify.case_steps s JOIN notify.cases c USING (case_id)
 WHERE s.on_clock <> (c.status = 'open')
 """
 

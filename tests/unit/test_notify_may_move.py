@@ -20,9 +20,7 @@ from notify.recovery import (
 from tests.builders import T0
 
 
-def case(
-    apologised_hours: float | None = None, lost_hours: float | None = None
-) -> CaseFacts:
+def case(apologised_hours: float | None = None, lost_hours: float | None = None) -> CaseFacts:
     """Lost at T0; apologised some hours later; closed as lost with that deadline."""
     apologised = T0 + timedelta(hours=apologised_hours) if apologised_hours is not None else None
     lost_at = T0 + timedelta(hours=lost_hours) if lost_hours is not None else None
