@@ -186,3 +186,34 @@ def test_each_row_is_judged_against_its_own_reference_and_the_overload_can_run_a
     assert backlog.offered_per_s is None and loaded.offered_per_s == 10.0
     assert planned(replace(small, matrix=False)) == [(backlog, [loaded])]
     assert [ref for ref, _ in planned(replace(small, overload_s=0))] == [reference]
+
+
+class _Readings:
+    """contacts' lag, one reading after another (the last one repeated)."""
+
+    def __init__(self, *lags: int | None) -> None:
+        self.lags = list(lags)
+        self.read = 0
+
+    def lag_of(self, name: str) -> int | None:
+        self.read += 1
+        return self.lags.pop(0) if len(self.lags) > 1 else self.lags[0]
+
+
+@pytest.mark.parametrize(
+    ("readings", "read"),
+    [
+        ((None, 3_000, 3_000, 2_400), 4),  # falls below the first reading: flowing
+        ((None, 0), 2),  # a small backlog gone before the first answer: flowing, not stuck
+        ((0,), 1),
+    ],
+)
+def test_the_harm_strikes_once_contacts_has_taken_some_or_all_of_the_backlog(
+    readings: tuple[int | None, ...], read: int
+) -> None:
+    from touchstone.faults.injections import Harm
+
+    lags = _Readings(*readings)
+    harm = Harm(stack=None, proxy=None, lags=lags)  # type: ignore[arg-type]
+    harm.under_way()
+    assert lags.read == read

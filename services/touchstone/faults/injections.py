@@ -59,13 +59,15 @@ class Harm:
         self.stop.wait(seconds)
 
     def under_way(self) -> None:
-        """Wait until contacts has committed part of its backlog (the stream is flowing)."""
+        """Wait until contacts has committed part of its backlog (the stream is flowing), or
+        all of it: a small backlog may be gone by the first reading, and waiting for a lag
+        that never falls again would strike only once everything downstream was done too."""
         deadline = time.monotonic() + UNDER_WAY_S
         first: int | None = None
         while not self.stop.is_set() and time.monotonic() < deadline:
             lag = self.lags.lag_of("contacts")
             if lag is not None:
-                if first is not None and lag < first:
+                if lag == 0 or (first is not None and lag < first):
                     return
                 first = lag if first is None else max(first, lag)
             self.stop.wait(0.2)
