@@ -60,30 +60,69 @@ class CustomerValue:
     silent: bool = False  # not in contact since an unrecovered lose for the churn model's time
 
 
-def lifetime_value(
+@dataclass(frozen=True)
+class Spending:
+    """What a customer's purchases say before loyal years are counted (in the currency of their
+    latest one): what they spend a visit and how often they come. Valuing a long history asks
+    it of the same purchases again and again, for every loyal-years figure churn gives."""
+
+    customer_id: str
+    currency: str
+    average: Decimal  # spend a visit, in minor units, unrounded
+    purchases: int
+    visits: int
+    visits_per_year: Decimal
+    as_of: datetime
+    site_id: str
+
+    def value_for(
+        self, expected_years: Decimal, churn_risk: Decimal | None = None, silent: bool = False
+    ) -> CustomerValue:
+        """The lifetime value of this spending over so many loyal years."""
+        value = self.average * self.visits_per_year * expected_years
+        return CustomerValue(
+            customer_id=self.customer_id,
+            currency=self.currency,
+            average_spend_minor=_minor(self.average),
+            purchases=self.purchases,
+            visits=self.visits,
+            visits_per_year=self.visits_per_year,
+            expected_years=expected_years,
+            lifetime_value_minor=_minor(value),
+            as_of=self.as_of,
+            churn_risk=churn_risk,
+            site_id=self.site_id,
+            silent=silent,
+        )
+
+
+def spending_of(
     purchases: Sequence[Purchase], policy: ValuePolicy = DEFAULT_POLICY
-) -> CustomerValue | None:
-    """The value of one customer's purchases, in the currency of their latest one; order-free."""
+) -> Spending | None:
+    """One customer's spending, in the currency of their latest purchase; order-free."""
     if not purchases:
         return None
     latest = max(purchases, key=lambda p: (p.occurred_at, p.event_id))
     same_currency = [p for p in purchases if p.currency == latest.currency]
     visits = len({p.visit_id for p in same_currency})
-    average = Decimal(sum(p.minor_units for p in same_currency)) / visits
-    per_year = visits_per_year(same_currency, latest.occurred_at, policy)
-    value = average * per_year * policy.expected_years
-    return CustomerValue(
+    return Spending(
         customer_id=latest.customer_id,
         currency=latest.currency,
-        average_spend_minor=_minor(average),
+        average=Decimal(sum(p.minor_units for p in same_currency)) / visits,
         purchases=len(same_currency),
         visits=visits,
-        visits_per_year=per_year,
-        expected_years=policy.expected_years,
-        lifetime_value_minor=_minor(value),
+        visits_per_year=visits_per_year(same_currency, latest.occurred_at, policy),
         as_of=latest.occurred_at,
         site_id=home_site(same_currency),
     )
+
+
+def lifetime_value(
+    purchases: Sequence[Purchase], policy: ValuePolicy = DEFAULT_POLICY
+) -> CustomerValue | None:
+    """The value of one customer's purchases, in the currency of their latest one; order-free."""
+    spending = spending_of(purchases, policy)
+    return spending.value_for(policy.expected_years) if spending else None
 
 
 def home_site(purchases: Sequence[Purchase]) -> str:

@@ -46,6 +46,7 @@ from loyalty.store_sql import (
     SELECT_GROUPS,
     SELECT_HISTORY,
     SELECT_LOSSES,
+    SELECT_LOSSES_STORED,
     SELECT_PRESENCE,
     SELECT_SILENCE_MOVED,
     SELECT_SITES,
@@ -61,6 +62,7 @@ from loyalty.store_sql import (
     purchases_of,
     retier_statement,
     stored_at_risk,
+    stored_marks,
 )
 from loyalty.tiers import Tier, TierChanged, load_tiers
 from loyalty.valuation import (
@@ -149,8 +151,8 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         revisions = {root: int(n) for root, _, _, n in rows if n and root in groups}
         members = sorted({m for group in groups.values() for m in group})
         bought = purchases_of(await (await conn.execute(SELECT_HISTORY, (members,))).fetchall())
-        loss_rows = await (await conn.execute(SELECT_LOSSES, (members,))).fetchall()
-        lost, stored = losses_of(loss_rows), stored_at_risk(loss_rows)
+        loss_rows = await (await conn.execute(SELECT_LOSSES_STORED, (members,))).fetchall()
+        lost, stored = losses_of(loss_rows), stored_marks(loss_rows)
         presence = await self._presence(conn, groups)
         recovery_changed = facts.moment_ids | reopened
         valued = {}

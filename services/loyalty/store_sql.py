@@ -14,7 +14,7 @@ from psycopg import sql
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
 from loyalty.tiers import Tier
-from loyalty.valuation import AtRisk, Contact, Loss
+from loyalty.valuation import AtRisk, Contact, Loss, Stored
 
 PURCHASE_COLUMNS = (
     "event_id",
@@ -100,16 +100,20 @@ SELECT * FROM unnest(
 )
 ON CONFLICT (moment_id) DO NOTHING
 """
-# Each lost moment with its recovery and what it was last valued at (AT_RISK_COLUMNS, or nulls)
-SELECT_LOSSES = """
+LOSSES = """
 SELECT l.moment_id, l.customer_id, l.site_id, l.occurred_at, l.side, l.weight,
-       r.moment_id IS NOT NULL, r.recovered_at,
-       a.moment_id, a.site_id, a.customer_id, a.occurred_at, a.currency, a.lifetime_value_minor,
-       a.risk_before, a.risk_after, a.value_at_risk_minor, a.recovered, a.remaining_minor
+       r.moment_id IS NOT NULL, r.recovered_at, {stored}
 FROM loyalty.lost_moments l LEFT JOIN loyalty.recoveries r USING (moment_id)
      LEFT JOIN loyalty.moments_at_risk a USING (moment_id)
 WHERE l.customer_id = ANY(%b) ORDER BY l.customer_id, l.occurred_at, l.moment_id
 """
+# Each lost moment with its recovery and what it was last valued at (AT_RISK_COLUMNS, or nulls)
+SELECT_LOSSES = LOSSES.format(stored=", ".join(f"a.{c}" for c in AT_RISK_COLUMNS))
+# Each lost moment with its recovery and whether figures are stored for it, with the moment they
+# were figured for (valuation.Stored): what a fold needs, the figures themselves not read
+SELECT_LOSSES_STORED = LOSSES.format(
+    stored="a.moment_id IS NOT NULL, a.occurred_at, a.recovered, a.site_id"
+)
 SAVE_CONTACTS = """
 INSERT INTO loyalty.last_contacts AS c (customer_id, lane, last_at)
 SELECT * FROM unnest(%(customer_id)b::text[], %(lane)b::int[], %(last_at)b::timestamptz[])
@@ -289,6 +293,11 @@ def losses_of(rows: Sequence[Sequence[Any]]) -> dict[str, list[LostMoment]]:
         moment = LostMoment(moment_id, at, side, Decimal(weight), recovered, site_id, recovered_at)
         by_customer.setdefault(customer_id, []).append(moment)
     return by_customer
+
+
+def stored_marks(rows: Sequence[Sequence[Any]]) -> dict[str, Stored]:
+    """Which lost moments have figures stored, and what for, as SELECT_LOSSES_STORED reads it."""
+    return {row[0]: Stored(*row[9:12]) for row in rows if row[8]}
 
 
 def stored_at_risk(rows: Sequence[Sequence[Any]]) -> dict[str, AtRisk]:

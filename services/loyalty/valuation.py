@@ -8,6 +8,7 @@ before it in event time, so late and out-of-order events give the figures in-ord
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -25,7 +26,14 @@ from loyalty.churn import (
     stay_after,
     value_at_risk,
 )
-from loyalty.domain import DEFAULT_POLICY, CustomerValue, Purchase, ValuePolicy, lifetime_value
+from loyalty.domain import (
+    DEFAULT_POLICY,
+    CustomerValue,
+    Purchase,
+    Spending,
+    ValuePolicy,
+    spending_of,
+)
 from touchstone.common.broken import what_it_broke
 from touchstone.common.customer_links import LinkChange
 from touchstone.common.prototime import to_datetime
@@ -157,7 +165,7 @@ class Valuation:
 
     value: CustomerValue | None  # None until they buy something
     churn_risk: Decimal
-    at_risk: tuple[AtRisk, ...]  # by event time
+    at_risk: tuple[AtRisk, ...]  # by event time; a kept moment known only as Stored is left out
     silent: bool = False  # no contact since an unrecovered lose for the model's quiet time
     silence_due: tuple[tuple[str, datetime], ...] = ()  # (moment id, when silence after it
     # begins) for each unrecovered lose the customer has not been in contact since
@@ -169,16 +177,28 @@ NOTHING_CHANGED = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
-class Known:
-    """What a customer's lost moments were valued at before, and the earliest event time at which
-    their history has changed since. A moment before that time has the same purchases and lost
-    moments before it as when it was valued, so the same figures: valuation keeps them instead
-    of valuing it again (a long history costs only its new moments)."""
+class Stored:
+    """That a lost moment's figures are stored, and the moment they were figured for (when,
+    whether recovered, where), without the figures: all a fold needs to keep them (it writes
+    only what it values again, so reading every stored figure of a long history was waste)."""
 
-    at_risk: Mapping[str, AtRisk]
+    occurred_at: datetime
+    recovered: bool
+    site_id: str
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a customer's lost moments were valued at before (the figures, or only that they are
+    stored), and the earliest event time at which their history has changed since. A moment
+    before that time has the same purchases and lost moments before it as when it was valued,
+    so the same figures: valuation keeps them instead of valuing it again (a long history costs
+    only its new moments)."""
+
+    at_risk: Mapping[str, AtRisk | Stored]
     changed_from: datetime = NOTHING_CHANGED
 
-    def figures_of(self, moment: LostMoment) -> AtRisk | None:
+    def figures_of(self, moment: LostMoment) -> AtRisk | Stored | None:
         """The moment's known figures, if its history before it has not changed since."""
         known = self.at_risk.get(moment.moment_id)
         if known is None or moment.occurred_at >= self.changed_from:
@@ -196,7 +216,7 @@ def known_figures(
     group: Sequence[str],
     lost: Sequence[LostMoment],
     recovery_changed: set[str],
-    stored: Mapping[str, AtRisk],
+    stored: Mapping[str, AtRisk | Stored],
 ) -> Known | None:
     """What of a customer group's stored figures still holds after the facts: every moment
     before the earliest purchase or lost moment the facts bring the group, and before the
@@ -236,9 +256,34 @@ def value_with(
     silent: bool = False,
 ) -> CustomerValue | None:
     """The lifetime value of the purchases when the customer leaves with this yearly risk."""
-    years = expected_years(model, risk)
-    value = lifetime_value(purchases, replace(policy, expected_years=years))
-    return replace(value, churn_risk=risk, silent=silent) if value else None
+    return valued(spending_of(purchases, policy), risk, model, silent)
+
+
+def valued(
+    spending: Spending | None, risk: Decimal, model: ChurnModel, silent: bool = False
+) -> CustomerValue | None:
+    """The lifetime value of the spending when the customer leaves with this yearly risk."""
+    if spending is None:
+        return None
+    return spending.value_for(expected_years(model, risk), risk, silent)
+
+
+class SpendingSoFar:
+    """A customer's spending by the time of each of their lost moments: each distinct set of
+    purchases before one figured once (the moments of a long history share a few)."""
+
+    def __init__(self, purchases: Sequence[Purchase], policy: ValuePolicy) -> None:
+        self._purchases = sorted(purchases, key=lambda p: p.occurred_at)
+        self._times = [p.occurred_at for p in self._purchases]
+        self._policy = policy
+        self._figured: dict[int, Spending | None] = {}
+
+    def by(self, at: datetime | None) -> Spending | None:
+        """The spending of the purchases at or before `at` (None: every purchase)."""
+        count = len(self._times) if at is None else bisect_right(self._times, at)
+        if count not in self._figured:
+            self._figured[count] = spending_of(self._purchases[:count], self._policy)
+        return self._figured[count]
 
 
 def valuation(
@@ -254,6 +299,7 @@ def valuation(
     before it has not changed (the same figures valuing it again would give)."""
     ordered = by_time(lost)
     chances = [leave_chance(model, m) for m in ordered]  # each moment's, as it stands
+    spending = SpendingSoFar(purchases, policy)
     at_risk = []
     kept = set()
     oldest = 0  # the first of the earlier moments still in the model's memory
@@ -262,7 +308,8 @@ def valuation(
         while oldest < n and ordered[oldest].occurred_at <= at - model.memory:
             oldest += 1
         if known is not None and (figures := known.figures_of(moment)) is not None:
-            at_risk.append(figures)
+            if isinstance(figures, AtRisk):
+                at_risk.append(figures)
             kept.add(moment.moment_id)
             continue
         # churn_risk's figures, multiplied in the same order: the same to the last digit
@@ -271,8 +318,7 @@ def valuation(
         before = risk_of_stay(model, stay)
         after = risk_of_stay(model, stay * (Decimal(1) - unrecovered))
         after_recovery = risk_of_stay(model, stay * (Decimal(1) - chances[n]))
-        bought = [p for p in purchases if p.occurred_at <= at]
-        value = value_with(bought, before, model, policy)
+        value = valued(spending.by(at), before, model)
         worth = value.lifetime_value_minor if value else 0
         at_risk.append(
             AtRisk(
@@ -289,28 +335,27 @@ def valuation(
             )
         )
     as_of = max([p.occurred_at for p in purchases] + [m.occurred_at for m in ordered], default=None)
-    due = silence_due(purchases, ordered, as_of, model, policy, presence)
+    everything = spending.by(None)
+    due = silence_due(everything, ordered, as_of, model, presence)
     silent = presence is not None and is_silent(due, presence.clock)
-    value, risk = standing(purchases, ordered, as_of, model, policy, silent)
+    value, risk = standing_of(everything, ordered, as_of, model, silent)
     return Valuation(value, risk, tuple(at_risk), silent, tuple(due), frozenset(kept))
 
 
 def silence_due(
-    purchases: Sequence[Purchase],
+    spending: Spending | None,
     lost: Sequence[LostMoment],
     as_of: datetime | None,
     model: ChurnModel,
-    policy: ValuePolicy,
     presence: Presence | None,
 ) -> list[tuple[str, datetime]]:
     """When silence begins after each unrecovered lose in the model's memory (of the customer's
     latest event) that the customer has not been in contact since; none without a presence or
-    a usual interval between visits."""
-    flat = lifetime_value(purchases, policy)
-    if presence is None or as_of is None or flat is None:
+    a usual interval between visits (spending: of all their purchases)."""
+    if presence is None or as_of is None or spending is None:
         return []
     remembered = [m for m in lost if as_of - model.memory < m.occurred_at <= as_of]
-    return silences(model, remembered, presence.last_contact_at, flat.visits_per_year)
+    return silences(model, remembered, presence.last_contact_at, spending.visits_per_year)
 
 
 def standing(
@@ -322,5 +367,16 @@ def standing(
     silent: bool = False,
 ) -> tuple[CustomerValue | None, Decimal]:
     """The customer's lifetime value and churn risk as of a time (the base risk if None)."""
+    return standing_of(spending_of(purchases, policy), lost, as_of, model, silent)
+
+
+def standing_of(
+    spending: Spending | None,
+    lost: Sequence[LostMoment],
+    as_of: datetime | None,
+    model: ChurnModel,
+    silent: bool = False,
+) -> tuple[CustomerValue | None, Decimal]:
+    """standing(), given the spending of the purchases."""
     risk = churn_risk(model, lost, as_of, silent) if as_of is not None else model.base_risk
-    return value_with(purchases, risk, model, policy, silent), risk
+    return valued(spending, risk, model, silent), risk

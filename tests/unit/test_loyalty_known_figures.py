@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from loyalty.churn import LostMoment
-from loyalty.domain import Purchase
+from loyalty.domain import DEFAULT_POLICY, Purchase, spending_of
 from loyalty.valuation import (
     NOTHING_CHANGED,
     Facts,
@@ -18,6 +18,8 @@ from loyalty.valuation import (
     Loss,
     Recovery,
     Reopening,
+    SpendingSoFar,
+    Stored,
     known_figures,
 )
 from tests.builders import T0, valued
@@ -61,6 +63,31 @@ def test_figures_whose_moment_no_longer_matches_them_are_valued_again() -> None:
     again = valued(PURCHASES, MOMENTS, known=Known(stored))
     assert again.kept == {f"m{n}" for n in range(12)} - {"m1", "m2"}
     assert again.at_risk == fresh.at_risk
+
+
+def test_figures_known_only_as_stored_are_kept_unread_and_the_rest_valued_again() -> None:
+    fresh = valued(PURCHASES, MOMENTS)
+    stored = {r.moment_id: Stored(r.occurred_at, r.recovered, r.site_id) for r in fresh.at_risk}
+    stored["m1"] = replace(stored["m1"], recovered=not stored["m1"].recovered)  # stale: again
+    again = valued(PURCHASES, MOMENTS, known=Known(stored, MOMENTS[5].occurred_at))
+    assert again.kept == {"m0", "m2", "m3", "m4"}
+    assert again.at_risk == tuple(r for r in fresh.at_risk if r.moment_id not in again.kept)
+    assert replace(again, at_risk=()) == replace(fresh, at_risk=())
+
+
+def test_each_lost_moment_is_valued_with_the_purchases_before_it_whatever_their_order() -> None:
+    rng = random.Random(5)
+    purchases = [
+        replace(bought(n, rng.choice([1, 2, 2, 5, 9, 9, 14])), currency=rng.choice(["VND", "USD"]))
+        for n in range(14)
+    ]
+    rng.shuffle(purchases)
+    so_far = SpendingSoFar(purchases, DEFAULT_POLICY)
+    for day in (0, 1, 2, 3, 9, 13.5, 14, 30):
+        at = T0 + timedelta(days=day)
+        assert so_far.by(at) == spending_of([p for p in purchases if p.occurred_at <= at])
+    assert so_far.by(None) == spending_of(purchases)
+    assert SpendingSoFar([], DEFAULT_POLICY).by(None) is None
 
 
 def test_the_history_changes_from_the_earliest_purchase_loss_or_recovery_the_facts_bring() -> None:
