@@ -233,12 +233,17 @@ class MemoryJourneyStore(MemoryCustomerLinks):
         self.lanes.update(later)
         watermarks = {lane: s.clock for lane, s in later.items() if s.clock is not None}
         quiet_since = {lane: w - lateness - visit_gap for lane, w in watermarks.items()}
+        states = self._visit_states()
+        quiet = {
+            v.customer_id
+            for v in states
+            if not v.completed and v.lane in quiet_since and v.quiet_from < quiet_since[v.lane]
+        }
         visits = [
             v
-            for v in self._visit_states()
+            for v in states
             if v.visit_id in keys.visits
-            or (not v.completed and v.customer_id in keys.customers)
-            or (not v.completed and v.lane in quiet_since and v.last_at < quiet_since[v.lane])
+            or (not v.completed and (v.customer_id in keys.customers or v.customer_id in quiet))
         ]
         customers = {*keys.customers, *(v.customer_id for v in visits)}
         open_now = await self.open_deadlines()

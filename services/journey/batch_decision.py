@@ -151,17 +151,19 @@ class BatchDecision:
             _, deadline_id = heapq.heappop(dues)
             if deadline_id in self.open:
                 self.miss(self.open[deadline_id])
-        ended: dict[str, VisitState] = {}
-        while ends and ends[0][0] < passed:
-            end, visit_id = heapq.heappop(ends)
-            visit = self.visits[visit_id]
-            # a stale entry (the visit has grown since) or one held open by a pending deadline
-            # is skipped: the visit is pushed again whenever its end or its deadlines change
-            if not visit.completed and not self.pending[visit_id] and self.end_of(visit) == end:
-                ended[visit_id] = visit
-        for visit in sorted(ended.values(), key=lambda v: (v.last_at, v.visit_id)):
-            if not self.waits_for_earlier(visit):
-                self.complete(visit)
+        while ends and ends[0][0] < passed:  # again while a completion lets a waiting one end
+            ended: dict[str, VisitState] = {}
+            while ends and ends[0][0] < passed:
+                end, visit_id = heapq.heappop(ends)
+                visit = self.visits[visit_id]
+                # a stale entry (the visit has grown since) or one held open by a pending
+                # deadline is skipped: the visit is pushed again whenever its end or its
+                # deadlines change, or an earlier visit it waits for completes
+                if not visit.completed and not self.pending[visit_id] and self.end_of(visit) == end:
+                    ended[visit_id] = visit
+            for visit in sorted(ended.values(), key=lambda v: (v.last_at, v.visit_id)):
+                if not self.waits_for_earlier(visit):
+                    self.complete(visit)
 
     def waits_for_earlier(self, visit: VisitState) -> bool:
         """Whether a visit of the customer's that ended before this one began is not complete
@@ -190,7 +192,7 @@ class BatchDecision:
         """When the lane's clock may complete the visit: its map's visit gap after its last
         contact, and after the lane's clock saw that contact come (a late visit still gets a gap
         to arrive whole). Arrival decides this, so it is not the visit's completion time."""
-        return max(visit.last_at, visit.seen_at or visit.last_at) + self.gap_of(visit)
+        return visit.quiet_from + self.gap_of(visit)
 
     def completed_at(self, visit: VisitState) -> datetime:
         """The visit's completion in event time: its map's visit gap after its last contact,

@@ -26,6 +26,14 @@ TALLY_COLUMNS = (
     "personal_met",
 )
 TALLY_TYPES = ("int",) * 4 + ("float8",) * 7
+QUIET_FROM = "greatest(v.last_at, coalesce(v.seen_at, v.last_at))"  # VisitState.quiet_from
+VISIT_COLUMNS = ", ".join(
+    [
+        *(f"v.{c}" for c in ("visit_id", "customer_id", "site_id", "journey_map", "first_at")),
+        *(f"v.{c}" for c in ("last_at", "wins", "losses", *TALLY_COLUMNS)),
+        "v.completed_at IS NOT NULL, v.seen_at, v.lane",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -42,18 +50,21 @@ class Completion:
     record: Outgoing
 
 
+# The batch's visits, and the open visits of its customers and of the customers of each lane's
+# visits quiet (VisitState.quiet_from) before its quiet_since: a visit waits for its customer's
+# earlier ones (batch_decision.waits_for_earlier), so they come with it
 SELECT_VISITS = f"""
-SELECT visit_id, customer_id, site_id, journey_map, first_at, last_at, wins, losses,
-       {", ".join(TALLY_COLUMNS)}, completed_at IS NOT NULL, seen_at, lane
-FROM journey.visits
-WHERE visit_id = ANY(%(visit_ids)b) OR (customer_id = ANY(%(customers)b) AND completed_at IS NULL)
+SELECT {VISIT_COLUMNS} FROM journey.visits v
+WHERE v.visit_id = ANY(%(visit_ids)b)
+   OR (v.customer_id = ANY(%(customers)b) AND v.completed_at IS NULL)
 UNION
-SELECT v.visit_id, v.customer_id, v.site_id, v.journey_map, v.first_at, v.last_at, v.wins,
-       v.losses, {", ".join(f"v.{c}" for c in TALLY_COLUMNS)}, false, v.seen_at, v.lane
-FROM journey.visits v
-JOIN unnest(%(lane)b::int[], %(quiet_since)b::timestamptz[]) AS q(lane, quiet_since)
-  ON v.lane = q.lane
-WHERE v.completed_at IS NULL AND v.last_at < q.quiet_since
+SELECT {VISIT_COLUMNS} FROM journey.visits v
+WHERE v.completed_at IS NULL AND v.customer_id IN (
+    SELECT v.customer_id FROM journey.visits v
+    JOIN unnest(%(lane)b::int[], %(quiet_since)b::timestamptz[]) AS q(lane, quiet_since)
+      ON v.lane = q.lane
+    WHERE v.completed_at IS NULL AND {QUIET_FROM} < q.quiet_since
+)
 """
 # Each customer's completed visits ending at or after `since`, and their `latest` ending before
 # it (latest first, ties as visits.verdict_from's newest-first order breaks them)
@@ -136,7 +147,7 @@ async def visits_concerned(
     quiet_since: Mapping[int, datetime],
 ) -> list[VisitState]:
     """The batch's visits, its customers' open ones (a contact with no visit id may join one),
-    and the open ones of each lane with no moment since its quiet_since."""
+    and the open ones of the customers of each lane's visits quiet before its quiet_since."""
     params = {
         "visit_ids": list(visit_ids),
         "customers": list(customers),

@@ -216,6 +216,13 @@ class VisitState:
     seen_at: datetime | None = None  # its lane's clock when its latest moment came
     lane: int = 0  # the input partition its customer's contacts come on
 
+    @property
+    def quiet_from(self) -> datetime:
+        """When the visit went quiet on its lane: its last contact, or later if the lane's clock
+        had passed that when the contact came (a late visit gets its gap to arrive whole). It
+        may complete once the clock is its map's gap past this (batch_decision.end_of)."""
+        return max(self.last_at, self.seen_at or self.last_at)
+
     def plus(self, at: datetime, verdict: str, tally: Tally, clock: datetime | None) -> VisitState:
         """The visit with one more moment, taken when its lane's clock stood at `clock`."""
         seen = [t for t in (self.seen_at, clock) if t is not None]

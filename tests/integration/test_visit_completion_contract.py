@@ -109,6 +109,32 @@ def test_a_visit_completes_once_its_gap_passes_and_the_next_learns_from_it(journ
     run(journey_store, scenario)
 
 
+def test_a_visit_heard_late_gets_its_gap_and_the_next_one_waits_for_it(journey_store) -> None:
+    """A visit heard after the clock passed it ends a gap after it was heard, not after its last
+    contact; the customer's next visit, quiet first, waits for it (its expectation is learnt
+    from it), though the earlier one is not yet quiet itself."""
+
+    async def scenario(store) -> None:
+        handler = ScoreMoments(store, STANDARDS)
+        await handler.handle(
+            [
+                contact("enter_store", DAY2, "v2", {"greeting_seconds": 12}),
+                contact("wait_in_queue", DAY2 + timedelta(minutes=20), "v2", {"wait_seconds": 60}),
+            ]
+        )
+        await handler.handle([tick(DAY2 + timedelta(minutes=90))])
+        await handler.handle([contact("enter_store", DAY1, "v1", {"greeting_seconds": 5})])
+        await handler.handle([tick(DAY2 + timedelta(minutes=20 + 120 + 15 + 10))])  # v2's gap
+        assert await completions(store) == []  # v2 waits for v1, heard at 90 min, 2 h gap
+        await handler.handle([tick(DAY2 + timedelta(minutes=90 + 120 + 15 + 10))])
+        first, second = await completions(store)  # v2 in the same batch as v1, once v1 is over
+        assert (first.visit_id, second.visit_id) == ("v1", "v2")
+        assert first.completed_at.ToDatetime(UTC) == DAY1 + timedelta(minutes=120)
+        assert second.expectation == first.perception  # learnt from v1
+
+    run(journey_store, scenario)
+
+
 def test_a_call_is_not_over_while_its_callback_is_pending(journey_store) -> None:
     async def scenario(store) -> None:
         handler = ScoreMoments(store, STANDARDS)
