@@ -54,17 +54,22 @@ class Completion:
 # visits quiet (VisitState.quiet_from) before its quiet_since: a visit waits for its customer's
 # earlier ones (batch_decision.waits_for_earlier), so they come with it
 SELECT_VISITS = f"""
+WITH quiet AS MATERIALIZED (
+    SELECT DISTINCT v.customer_id
+    FROM unnest(%(lane)b::int[], %(quiet_since)b::timestamptz[]) AS q(lane, quiet_since)
+    CROSS JOIN LATERAL (
+        SELECT v.customer_id FROM journey.visits v
+        WHERE v.completed_at IS NULL AND v.lane = q.lane AND {QUIET_FROM} < q.quiet_since
+    ) v
+)
 SELECT {VISIT_COLUMNS} FROM journey.visits v
 WHERE v.visit_id = ANY(%(visit_ids)b)
    OR (v.customer_id = ANY(%(customers)b) AND v.completed_at IS NULL)
 UNION
-SELECT {VISIT_COLUMNS} FROM journey.visits v
-WHERE v.completed_at IS NULL AND v.customer_id IN (
-    SELECT v.customer_id FROM journey.visits v
-    JOIN unnest(%(lane)b::int[], %(quiet_since)b::timestamptz[]) AS q(lane, quiet_since)
-      ON v.lane = q.lane
-    WHERE v.completed_at IS NULL AND {QUIET_FROM} < q.quiet_since
-)
+SELECT v.* FROM quiet CROSS JOIN LATERAL (
+    SELECT {VISIT_COLUMNS} FROM journey.visits v
+    WHERE v.customer_id = quiet.customer_id AND v.completed_at IS NULL
+) v
 """
 # Each customer's completed visits ending at or after `since`, and their `latest` ending before
 # it (latest first, ties as visits.verdict_from's newest-first order breaks them)
