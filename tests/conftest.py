@@ -91,6 +91,8 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
             state_dir=tmp_path_factory.mktemp("state"),
             rebalance_timeout_s=2.0,
             batch_within_s=0.02,
+            batch_linger_s=0.0,  # the tests wait hop by hop: no batch waits to fill
+            # (test_quiet_consumers tests the window with a linger of its own)
         )
         ensure_topics(settings.kafka, ALL_TOPICS, settings.topic_partitions)
         yield settings
