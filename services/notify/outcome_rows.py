@@ -30,9 +30,16 @@ CROSS JOIN LATERAL (
 # group's later wins that could count: the first from another visit, and the first feedback and
 # clean visits at its site (a bounded read; the rule itself is decide_outcome's).
 SELECT_OUTCOMES = f"""
+WITH asked AS (
+    SELECT unnest(%b::text[]) AS case_id
+), groups AS MATERIALIZED (  -- each customer's group once, not twice for each of their cases
+    SELECT t.customer_id, array(SELECT notify.customer_group(t.customer_id)) AS members
+    FROM (SELECT DISTINCT c.customer_id FROM notify.cases c JOIN asked USING (case_id)) t
+)
 SELECT c.case_id, c.customer_id, c.site_id, c.visit_id, c.status, l.moment_ids, l.last_at,
        c.lost_at, a.apologised_at, s.signs, coalesce(c.recovered_by, '')
 FROM notify.cases c
+JOIN groups g USING (customer_id)
 CROSS JOIN LATERAL (
     SELECT array_agg(m.moment_id ORDER BY m.occurred_at, m.moment_id) AS moment_ids,
            max(m.occurred_at) AS last_at
@@ -43,22 +50,22 @@ CROSS JOIN LATERAL (
                                                 w.site_id, w.visit_id)), '[]'::jsonb) AS signs
     FROM (
         -- each member's first, by its own index (not a walk through everyone's later wins)
-        (SELECT f.* FROM notify.customer_group(c.customer_id) AS g(member)
+        (SELECT f.* FROM unnest(g.members) AS gm(member)
          CROSS JOIN LATERAL (
              SELECT * FROM notify.wins w
-             WHERE w.customer_id = g.member AND w.occurred_at > l.last_at
+             WHERE w.customer_id = gm.member AND w.occurred_at > l.last_at
                AND w.visit_id <> c.visit_id
              ORDER BY w.occurred_at, w.moment_id LIMIT 1
          ) f
          ORDER BY f.occurred_at, f.moment_id LIMIT 1)
         UNION
         (SELECT * FROM notify.wins w
-         WHERE w.customer_id IN (SELECT notify.customer_group(c.customer_id))
+         WHERE w.customer_id = ANY(g.members)
            AND w.occurred_at > l.last_at AND w.how <> 'win' AND w.site_id = c.site_id
          ORDER BY w.occurred_at, w.moment_id LIMIT 20)
     ) w
 ) s
-WHERE c.resolved_by IS NULL AND c.case_id = ANY(%b)
+WHERE c.resolved_by IS NULL AND c.case_id IN (SELECT case_id FROM asked)
 ORDER BY c.case_id
 FOR NO KEY UPDATE OF c
 """
