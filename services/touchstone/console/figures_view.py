@@ -19,23 +19,24 @@ MAX_DAYS = 60
 RATES = ("complaint_rate", "omission_rate", "dissatisfaction_rate", "on_time_rate")
 
 
-def control_figures(clients: Clients, query: Mapping[str, str], today: date) -> dict[str, Any]:
-    """{days, sites: {site: [the day's SiteControlFigures, one a day, zeros where none]}}."""
+def control_figures(clients: Clients, query: Mapping[str, str]) -> dict[str, Any]:
+    """{days, sites: {site: [the day's SiteControlFigures, one a day, zeros where none]}}, the
+    last day today by the sites' calendar, as notify counts days (not by UTC: from 17:00 UTC
+    Ho Chi Minh City's today was never asked for)."""
     try:
         count = int(asked(query, "days", str(DEFAULT_DAYS)))
     except ValueError:
         raise Refused(400, "INVALID_ARGUMENT", "days must be a whole number") from None
     if not 1 <= count <= MAX_DAYS:
         raise Refused(400, "INVALID_ARGUMENT", f"days must be 1 to {MAX_DAYS}")
-    days = [(today - timedelta(days=back)).isoformat() for back in range(count - 1, -1, -1)]
     site = asked(query, "site")
+    latest = _figures(clients, GetControlFiguresRequest(site_id=site))  # today, notify's
+    today = date.fromisoformat(latest.last_day)
+    days = [(today - timedelta(days=back)).isoformat() for back in range(count - 1, -1, -1)]
     by_site: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for day in days:
         request = GetControlFiguresRequest(site_id=site, first_day=day, last_day=day)
-        try:
-            figures = clients.notify.GetControlFigures(request, timeout=CALL_S)
-        except grpc.RpcError as error:
-            raise refused(error) from None
+        figures = latest if day == latest.last_day else _figures(clients, request)
         for one in figures.sites:
             by_site[one.site_id][day] = as_json(one)
     return {
@@ -50,3 +51,10 @@ def control_figures(clients: Clients, query: Mapping[str, str], today: date) -> 
 
 def _nothing(site_id: str) -> dict[str, Any]:
     return {"site_id": site_id, "visits": 0, **dict.fromkeys(RATES, 0.0)}
+
+
+def _figures(clients: Clients, request: GetControlFiguresRequest) -> Any:
+    try:
+        return clients.notify.GetControlFigures(request, timeout=CALL_S)
+    except grpc.RpcError as error:
+        raise refused(error) from None

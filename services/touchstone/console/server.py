@@ -70,9 +70,7 @@ class ConsoleState:
             "/api/cases": lambda clients, query: views.open_cases(clients, query, time.time()),
             "/api/case": views.one_case,
             "/api/customer": lambda clients, query: customer_page(clients, query, journeys),
-            "/api/figures": lambda clients, query: control_figures(
-                clients, query, datetime.now(UTC).date()
-            ),
+            "/api/figures": control_figures,
         }
 
 
