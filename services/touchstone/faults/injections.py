@@ -58,6 +58,11 @@ class Harm:
     def wait(self, seconds: float) -> None:
         self.stop.wait(seconds)
 
+    def serving(self) -> None:
+        """Wait until every service serves (the injector starts with them: a harm to what they
+        share waits for them to be up, as a kill need not)."""
+        self.stack.services.wait_until_serving(timeout=120)
+
     def under_way(self) -> None:
         """Wait until contacts has committed part of its backlog (the stream is flowing), or
         all of it: a small backlog may be gone by the first reading, and waiting for a lag
@@ -82,7 +87,7 @@ def killed(service: str, times: int = 3, between_s: float = 1.0) -> Injection:
     15 s: every kill must land while it still has records in flight)."""
 
     def inject(harm: Harm) -> None:
-        harm.under_way()
+        harm.under_way()  # watched from the services' start: a small backlog is soon handled
         for n in range(times):
             if n:
                 harm.wait(between_s)
@@ -102,6 +107,7 @@ def database_away(seconds: float) -> Injection:
         postgres = harm.stack.infra.postgres
         if postgres is None:
             raise RuntimeError("the fault suite needs the embedded Postgres")
+        harm.serving()
         harm.under_way()
         harm.strike()
         postgres.stop()
@@ -115,6 +121,7 @@ def broker_cut(seconds: float) -> Injection:
     """Every connection to the broker dropped and refused for `seconds`."""
 
     def inject(harm: Harm) -> None:
+        harm.serving()
         harm.under_way()
         harm.strike()
         harm.proxy.cut()
@@ -130,6 +137,7 @@ def worker_joins_and_dies(service: str, alive_s: float = 3.0) -> Injection:
     land while it still has records in flight)."""
 
     def inject(harm: Harm) -> None:
+        harm.serving()
         harm.under_way()
         harm.strike(service)
         services = harm.stack.services

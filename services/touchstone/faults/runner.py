@@ -155,7 +155,6 @@ def run_row(
         publisher.raise_failures()
         started = time.monotonic()
         stack.services.start()
-        stack.services.wait_until_serving(timeout=120)
         inputs = {name: service_spec(name).consumed_topics for name in SERVICES}
         lags = LagReader(live.kafka, inputs, live.consumer)
         harm = Harm(stack, proxy, lags)
@@ -171,9 +170,12 @@ def run_row(
             if row.inject is not fault_free:
                 harmed.append(time.monotonic())
 
+        # watching from the services' start: 3,000 records may all be handled by the time all
+        # four serve, and a kill then strikes nothing in flight
         injector = threading.Thread(target=inject, name="fault-injector", daemon=True)
         injector.start()
         try:
+            stack.services.wait_until_serving(timeout=120)
             peak: dict[str, int] = {}
             busy = [injector, publisher]
             settled_at = wait_settled(live, lags, busy, peak, say, timeout_s, quiet_s)
