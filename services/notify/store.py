@@ -163,12 +163,17 @@ ORDER BY case_id
 ON CONFLICT (case_id) DO NOTHING
 RETURNING case_id
 """
+# A case's steps as laid out, on notify's clock while the case is open (outcome_rows.py
+# STEPS_FOLLOW_STATUS): an earlier lost moment heard after the clock closed its case as lost
+# lays the steps out again, off the clock as they were.
 SAVE_STEPS = """
-INSERT INTO notify.case_steps (case_id, n, action, owner, channel, due_at)
-SELECT * FROM unnest(
+INSERT INTO notify.case_steps (case_id, n, action, owner, channel, due_at, on_clock)
+SELECT t.*, c.status = 'open'
+FROM unnest(
     %(case_id)b::text[], %(n)b::int[], %(action)b::text[], %(owner)b::text[],
     %(channel)b::text[], %(due_at)b::timestamptz[]
-)
+) AS t(case_id, n, action, owner, channel, due_at)
+JOIN notify.cases c USING (case_id)
 ON CONFLICT (case_id, n) DO NOTHING
 """
 LOCK_CASE = "SELECT status, resolved_by FROM notify.cases WHERE case_id = %s FOR NO KEY UPDATE"

@@ -226,6 +226,28 @@ def test_a_lost_moment_heard_after_the_case_was_lost_moves_when_it_was_lost(
     on_postgres(fresh_database, scenario)
 
 
+def test_an_earlier_lost_moment_heard_after_the_case_was_lost_lays_its_steps_out_off_the_clock(
+    fresh_database: Settings,
+) -> None:
+    """The case moves to its visit's earlier moment (services/notify/openings.py) and stays
+    lost: its steps, laid out again from that moment, are not on the clock (on_postgres checks
+    every step against its case's status). A spoilt fault-suite run found them left on it."""
+
+    async def scenario(store: PostgresNotifyStore) -> None:
+        window = DEFAULT_POLICY.lost_after
+        await a_lost_greeting(store, T0 + 10 * MINUTE)
+        assert (await store.sweep(T0 + 2 * window, DEFAULT_POLICY)).lost == 1
+        earlier = moment(VERDICT_LOSE, "m-0", "visit-1", T0)
+        await OpenRecoveryCases(store).handle([record(earlier, 1)])
+        case = await store.get_case(CASE)
+        assert case is not None and case.status == "lost"
+        assert case.opened_at == T0  # moved to the earlier moment, steps laid out from it
+        assert case.steps and min(s.due_at for s in case.steps) > T0
+        assert (await store.sweep(T0 + 3 * window, DEFAULT_POLICY)) == Swept()
+
+    on_postgres(fresh_database, scenario)
+
+
 def test_a_sign_from_within_the_window_heard_late_still_recovers_a_lost_case(
     fresh_database: Settings,
 ) -> None:
