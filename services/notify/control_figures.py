@@ -38,25 +38,26 @@ class SiteFigures:
     steps_on_time: int = 0
 
     @property
-    def complaint_rate(self) -> float:
+    def complaint_rate(self) -> float | None:
         return rate(self.complaints, self.visits)
 
     @property
-    def omission_rate(self) -> float:
+    def omission_rate(self) -> float | None:
         return rate(self.omitted, self.cases_due)
 
     @property
-    def dissatisfaction_rate(self) -> float:
+    def dissatisfaction_rate(self) -> float | None:
         return rate(self.lost, self.recovered + self.lost)
 
     @property
-    def on_time_rate(self) -> float:
+    def on_time_rate(self) -> float | None:
         return rate(self.steps_on_time, self.steps_due)
 
 
-def rate(part: int, whole: int) -> float:
-    """part / whole, 0 when there is no whole."""
-    return part / whole if whole else 0.0
+def rate(part: int, whole: int) -> float | None:
+    """part / whole; None when there is no whole: nothing to rate yet (a day with no visits
+    has no complaint rate, not a 0% one)."""
+    return part / whole if whole else None
 
 
 SITES = """

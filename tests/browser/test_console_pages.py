@@ -83,9 +83,15 @@ def test_control_figures_chart_each_sites_rates_as_notify_counts_them(
     expect(section.locator("figure.small-chart")).to_have_count(4)
     for rate in ("complaint_rate", "omission_rate", "dissatisfaction_rate", "on_time_rate"):
         chart = section.locator(f'figure[data-rate="{rate}"]')
-        assert float(chart.get_attribute("data-latest") or "nan") == pytest.approx(
-            getattr(site, rate)
-        ), rate
-        expect(chart.locator("figcaption strong")).to_have_text(f"{getattr(site, rate) * 100:.1f}%")
+        shown = chart.locator("figcaption strong")
+        if not site.HasField(rate):  # nothing to rate today: a dash, never a false 0%
+            assert chart.get_attribute("data-latest") == "", rate
+            expect(shown).to_have_text("—")
+            continue
+        latest = float(chart.get_attribute("data-latest") or "nan")
+        assert latest == pytest.approx(getattr(site, rate)), rate
+        expect(shown).to_have_text(f"{getattr(site, rate) * 100:.1f}%")
     assert section.locator("table.numbers tbody tr").count() == 7
+    oldest = section.locator("table.numbers tbody tr").first  # six days ago: nobody came
+    expect(oldest.locator("td")).to_have_text(["0", "—", "—", "—", "—"])
     page.screenshot(path=str(ARTIFACTS / "console-figures.png"), full_page=True)

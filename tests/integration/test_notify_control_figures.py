@@ -119,7 +119,11 @@ def test_a_simulated_days_control_figures_match_the_hand_computation(
         )
         by_site = {s.site_id: s for s in every.sites}
         assert (by_site["hcm-01"].visits, by_site["hcm-01"].cases) == (11, 5)
-        assert (by_site["hn-02"].visits, by_site["hn-02"].cases) == (1, 0)
+        quiet = by_site["hn-02"]
+        assert (quiet.visits, quiet.cases) == (1, 0)
+        assert quiet.HasField("complaint_rate") and quiet.complaint_rate == 0.0  # 0 of 1 visit
+        for nothing_to_rate in ("omission_rate", "dissatisfaction_rate", "on_time_rate"):
+            assert not quiet.HasField(nothing_to_rate), nothing_to_rate  # not a false 0%
         assert every.as_of.ToDatetime(UTC) == NOW
 
     on_postgres(fresh_database, scenario)

@@ -20,9 +20,9 @@ RATES = ("complaint_rate", "omission_rate", "dissatisfaction_rate", "on_time_rat
 
 
 def control_figures(clients: Clients, query: Mapping[str, str]) -> dict[str, Any]:
-    """{days, sites: {site: [the day's SiteControlFigures, one a day, zeros where none]}}, the
-    last day today by the sites' calendar, as notify counts days (not by UTC: from 17:00 UTC
-    Ho Chi Minh City's today was never asked for)."""
+    """{days, sites: {site: [the day's SiteControlFigures, one a day]}}, the last day today by
+    the sites' calendar, as notify counts days (not by UTC: from 17:00 UTC Ho Chi Minh City's
+    today was never asked for). A rate with nothing to rate that day is null, not 0."""
     try:
         count = int(asked(query, "days", str(DEFAULT_DAYS)))
     except ValueError:
@@ -38,7 +38,7 @@ def control_figures(clients: Clients, query: Mapping[str, str]) -> dict[str, Any
         request = GetControlFiguresRequest(site_id=site, first_day=day, last_day=day)
         figures = latest if day == latest.last_day else _figures(clients, request)
         for one in figures.sites:
-            by_site[one.site_id][day] = as_json(one)
+            by_site[one.site_id][day] = {**dict.fromkeys(RATES), **as_json(one)}
     return {
         "days": days,
         "rates": list(RATES),
@@ -50,7 +50,7 @@ def control_figures(clients: Clients, query: Mapping[str, str]) -> dict[str, Any
 
 
 def _nothing(site_id: str) -> dict[str, Any]:
-    return {"site_id": site_id, "visits": 0, **dict.fromkeys(RATES, 0.0)}
+    return {"site_id": site_id, "visits": 0, **dict.fromkeys(RATES)}
 
 
 def _figures(clients: Clients, request: GetControlFiguresRequest) -> Any:

@@ -11,24 +11,38 @@ const NAMES = {
 const WIDTH = 220;
 const HEIGHT = 60;
 
+const NOTHING = "—"; // a rate with nothing to rate that day (no visits, no cases due...)
+
 function pct(rate) {
-  return `${(rate * 100).toFixed(1)}%`;
+  return rate == null ? NOTHING : `${(rate * 100).toFixed(1)}%`;
+}
+
+// The path through the days that have a rate: a day with nothing to rate breaks the line.
+function line(values, x, y) {
+  return values.map((v, i) => (v === null ? "" : `${i && values[i - 1] !== null ? "L" : "M"}${x(i).toFixed(1)} ${y(v).toFixed(1)}`)).join(" ");
 }
 
 function chart(rate, series, days) {
   const { svg, element } = Touchstone;
-  const values = series.map((day) => day[rate]);
-  const top = Math.max(...values, 0.0001);
+  const values = series.map((day) => day[rate] ?? null);
+  const rated = values.filter((v) => v !== null);
+  const top = Math.max(...rated, 0.0001);
   const x = (i) => (days.length > 1 ? (i * (WIDTH - 10)) / (days.length - 1) + 5 : WIDTH / 2);
   const y = (v) => HEIGHT - 5 - (v / top) * (HEIGHT - 10);
-  const d = values.map((v, i) => `${i ? "L" : "M"}${x(i).toFixed(1)} ${y(v).toFixed(1)}`).join(" ");
   const latest = values[values.length - 1];
-  const label = `${NAMES[rate]}: ${pct(latest)} on ${days[days.length - 1]}, highest ${pct(top)} over ${days.length} days`;
+  const on = `on ${days[days.length - 1]}`;
+  const now = latest === null ? `nothing to rate ${on}` : `${pct(latest)} ${on}`;
+  const highest = rated.length ? `highest ${pct(top)}` : "nothing rated";
+  const label = `${NAMES[rate]}: ${now}, ${highest} over ${days.length} days`;
   const drawing = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, width: WIDTH, height: HEIGHT, role: "img", "aria-label": label },
-    svg("path", { d, class: "spark" }),
-    ...values.map((v, i) => svg("circle", { cx: x(i), cy: y(v), r: "2", class: "spark-dot" })));
-  return element("figure", { class: "small-chart", "data-rate": rate, "data-latest": String(latest) },
-    element("figcaption", {}, `${NAMES[rate]} `, element("strong", {}, pct(latest))), drawing);
+    svg("line", { x1: 0, x2: WIDTH, y1: y(0), y2: y(0), class: "spark-axis" }),
+    svg("path", { d: line(values, x, y), class: "spark" }),
+    ...values.map((v, i) => (v === null
+      ? svg("circle", { cx: x(i), cy: y(0), r: "2", class: "spark-none" }) // nothing to rate
+      : svg("circle", { cx: x(i), cy: y(v), r: "2", class: "spark-dot" }))));
+  const caption = element("strong", latest === null ? { title: "nothing to rate yet" } : {}, pct(latest));
+  return element("figure", { class: "small-chart", "data-rate": rate, "data-latest": latest === null ? "" : String(latest) },
+    element("figcaption", {}, `${NAMES[rate]} `, caption), drawing);
 }
 
 function table(site, series, days, rates) {
@@ -36,7 +50,7 @@ function table(site, series, days, rates) {
   const head = element("tr", {}, element("th", { scope: "col" }, "Day"), element("th", { scope: "col" }, "Visits"),
     ...rates.map((r) => element("th", { scope: "col" }, NAMES[r])));
   const rows = series.map((day, i) => element("tr", {}, element("th", { scope: "row" }, days[i]), element("td", {}, String(day.visits)),
-    ...rates.map((r) => element("td", {}, pct(day[r])))));
+    ...rates.map((r) => element("td", day[r] == null ? { title: "nothing to rate" } : {}, pct(day[r])))));
   return element("details", {}, element("summary", {}, `The numbers for ${site}`),
     element("table", { class: "numbers" }, element("thead", {}, head), element("tbody", {}, ...rows)));
 }
