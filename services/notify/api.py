@@ -25,7 +25,7 @@ from notify.store import NotifyStore
 from touchstone.common.auth_interceptor import current_caller
 from touchstone.common.calendar import Calendars
 from touchstone.common.calendar_file import load_calendars
-from touchstone.common.days import day_run, days_span
+from touchstone.common.days import day_run
 from touchstone.common.prototime import to_timestamp
 from touchstone.common.rpc import (
     FailedPrecondition,
@@ -169,10 +169,7 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
             raise FailedPrecondition("this notify server keeps no control figures")
         first, last = days
         sites = [request.site_id] if request.site_id else await self.figures.sites()
-        windows = [
-            SiteWindow(site, *days_span(first, last, self.calendars.for_site(site).time_zone))
-            for site in sites
-        ]
+        windows = [SiteWindow(site, *self.calendars.span(site, first, last)) for site in sites]
         found = await self.figures.figures(windows, now)
         return pb.ControlFigures(
             first_day=first.isoformat(),

@@ -3,13 +3,14 @@
 Given two payments at 06:55 and 07:05 in Ho Chi Minh City (23:55 and 00:05 UTC) at one store,
 from a till that names no visit → then contacts gives them one visit id, loyalty counts one
 visit and journey groups them into one visit. And "today", the last day a journey map or the control
-figures show by default, is the site's own date, not UTC's.
+figures show by default, is the site's own date, not UTC's; the console lists a stage's lost
+moments over the same local days the map counts.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from contacts.handlers import RecordTouchpoints
 from contacts.service import ingest_policy
@@ -18,9 +19,11 @@ from journey.standards import default_standards
 from loyalty.handlers import ValueCustomers
 from tests.builders import handled, record, touchpoint, value_records
 from tests.memory_stores import MemoryContactsStore, MemoryJourneyStore, MemoryLoyaltyStore
+from touchstone.common.calendar import BusinessCalendar, Calendars
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.settings import Settings
 from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_MOMENTS, LOYALTY_VALUES
+from touchstone.console.views import period
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.touchpoint_pb2 import Money
 from touchstone.journey.v1.events_pb2 import MomentScored
@@ -85,3 +88,32 @@ def test_today_is_the_sites_own_date_and_for_every_site_the_latest_one_living() 
     assert calendars.today("hcm-01", evening_utc) == date(2026, 12, 5)
     assert calendars.today("", evening_utc) == date(2026, 12, 5)
     assert calendars.today("hcm-01", evening_utc - timedelta(hours=1)) == date(2026, 12, 4)
+
+
+def test_the_lost_moments_the_console_lists_are_of_the_days_the_map_counts() -> None:
+    """The map counts each site's local days; the stage's lost moments beside it were listed by
+    UTC days, 7 hours off in Vietnam (the first morning missing, the next day's morning shown)."""
+    calendars = load_calendars()
+    asked = {"site": "hcm-01", "first": "2026-11-30", "last": "2026-12-06"}
+    assert period(asked, calendars, datetime(2026, 12, 6, tzinfo=UTC)) == (
+        datetime(2026, 11, 30, tzinfo=HCM),
+        datetime(2026, 12, 7, tzinfo=HCM),
+    )
+    evening_utc = datetime(2026, 12, 5, 18, tzinfo=UTC)  # the 6th in Vietnam: the map's today
+    since, until = period({"site": "hcm-01"}, calendars, evening_utc)
+    assert (since, until) == (datetime(2026, 11, 30, tzinfo=HCM), datetime(2026, 12, 7, tzinfo=HCM))
+
+
+def test_every_sites_days_run_from_the_first_site_to_start_them_to_the_last_to_end_them() -> None:
+    london = BusinessCalendar("uk", "Europe/London", frozenset(range(5)), time(9), time(17))
+    vietnam = BusinessCalendar("vn", "Asia/Ho_Chi_Minh", frozenset(range(5)), time(8), time(17))
+    calendars = Calendars({"uk": london, "vn": vietnam}, {"ldn-01": "uk", "*": "vn"})
+    first, last = date(2026, 12, 1), date(2026, 12, 2)
+    assert calendars.span("ldn-01", first, last) == (
+        datetime(2026, 12, 1, tzinfo=UTC),  # London keeps UTC in winter
+        datetime(2026, 12, 3, tzinfo=UTC),
+    )
+    assert calendars.span("", first, last) == (
+        datetime(2026, 12, 1, tzinfo=HCM),
+        datetime(2026, 12, 3, tzinfo=UTC),
+    )

@@ -46,6 +46,12 @@ class BusinessCalendar:
                 return candidate
         raise ValueError(f"{self.calendar_id}: no working day within a year of {day}")
 
+    def days_span(self, first: date, last: date) -> tuple[datetime, datetime]:
+        """[the start of first, the start of the day after last) in the site's time zone."""
+        zone = ZoneInfo(self.time_zone)
+        since = datetime.combine(first, time(0), zone)
+        return since, datetime.combine(last + timedelta(days=1), time(0), zone)
+
     def end_of_next_working_day(self, at: datetime) -> datetime:
         """Closing time, on the first working day after at's local date, as UTC."""
         zone = ZoneInfo(self.time_zone)
@@ -67,5 +73,13 @@ class Calendars:
     def today(self, site_id: str, now: datetime) -> date:
         """The site's own date now; for every site (""), the latest date any site is living:
         a day's figures are the site's local day, so "today" must not end at UTC midnight."""
-        calendars = [self.for_site(site_id)] if site_id else list(self.by_id.values())
-        return max(now.astimezone(ZoneInfo(c.time_zone)).date() for c in calendars)
+        return max(now.astimezone(ZoneInfo(c.time_zone)).date() for c in self._of(site_id))
+
+    def span(self, site_id: str, first: date, last: date) -> tuple[datetime, datetime]:
+        """[the start of first, the start of the day after last) as the site lives those days;
+        for every site (""), from the first site to start the day to the last to end it."""
+        spans = [c.days_span(first, last) for c in self._of(site_id)]
+        return min(since for since, _ in spans), max(until for _, until in spans)
+
+    def _of(self, site_id: str) -> list[BusinessCalendar]:
+        return [self.for_site(site_id)] if site_id else list(self.by_id.values())

@@ -1,10 +1,9 @@
-"""Runs of calendar days asked for over gRPC (YYYY-MM-DD first_day and last_day), and the span
-of time such days cover at a site, in its own time zone."""
+"""Runs of calendar days asked for over gRPC (YYYY-MM-DD first_day and last_day); the span of
+time they cover at a site is its calendar's (touchstone.common.calendar)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from touchstone.common.rpc import InvalidArgument
 
@@ -43,11 +42,3 @@ def day_run(
     if violations or first is None or last is None:
         return None, violations
     return (first, last), []
-
-
-def days_span(first: date, last: date, time_zone: str) -> tuple[datetime, datetime]:
-    """[start of first, start of the day after last) in the time zone."""
-    zone = ZoneInfo(time_zone)
-    since = datetime.combine(first, time(0), zone)
-    until = datetime.combine(last + timedelta(days=1), time(0), zone)
-    return since, until

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from touchstone.client import Clients
+from touchstone.common.calendar_file import load_calendars
 from touchstone.common.hosts import is_loopback
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
@@ -59,13 +60,14 @@ class ConsoleState:
 
     def __post_init__(self) -> None:
         journeys = load_maps(self.settings.maps_dir)  # read once, at start
+        calendars = load_calendars(self.settings.calendars_file)  # whose days the map counts
         maps = {"maps": sorted(journeys)}
         self.api = {
             "/api/maps": lambda _clients, _query: maps,
             "/api/map": views.journey_map,
             "/api/vocabulary": views.vocabulary_gaps,
             "/api/lost": lambda clients, query: views.lost_moments(
-                clients, query, datetime.now(UTC).date()
+                clients, query, calendars, datetime.now(UTC)
             ),
             "/api/cases": lambda clients, query: views.open_cases(clients, query, time.time()),
             "/api/case": views.one_case,

@@ -6,7 +6,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -14,6 +14,7 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
 from touchstone.client import Clients
+from touchstone.common.calendar import Calendars
 from touchstone.contacts.v1.contacts_service_pb2 import GetIngestStatsRequest
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE
 from touchstone.journey.v1.journey_service_pb2 import (
@@ -118,20 +119,25 @@ def paged(call: Callable[..., Any], request: Any, field: str, keep: int) -> list
     return list(kept)
 
 
-def period(query: Mapping[str, str], today: date) -> tuple[datetime, datetime]:
-    """[first day 00:00, the day after the last 00:00) UTC: the map's default week unless asked."""
+def period(
+    query: Mapping[str, str], calendars: Calendars, now: datetime
+) -> tuple[datetime, datetime]:
+    """The span of the map's days (its default week, to the site's today, unless asked), as the
+    map counts them: each site's local days (journey's map_view), not UTC's."""
+    site = asked(query, "site")
     try:
-        last = date.fromisoformat(asked(query, "last") or today.isoformat())
+        last = date.fromisoformat(asked(query, "last") or calendars.today(site, now).isoformat())
         first = date.fromisoformat(asked(query, "first") or (last - timedelta(days=6)).isoformat())
     except ValueError:
         raise Refused(400, "INVALID_ARGUMENT", "first and last are days: YYYY-MM-DD") from None
-    start = datetime.combine(first, time.min, UTC)
-    return start, datetime.combine(last + timedelta(days=1), time.min, UTC)
+    return calendars.span(site, first, last)
 
 
-def lost_moments(clients: Clients, query: Mapping[str, str], today: date) -> dict[str, Any]:
-    """A stage's most recent lost moments in the period, newest first, with their reasons."""
-    since, until = period(query, today)
+def lost_moments(
+    clients: Clients, query: Mapping[str, str], calendars: Calendars, now: datetime
+) -> dict[str, Any]:
+    """A stage's most recent lost moments in the map's days, newest first, with their reasons."""
+    since, until = period(query, calendars, now)
     request = ListMomentsRequest(
         journey_map=asked(query, "map", "supermarket"),
         site_id=asked(query, "site"),
