@@ -13,7 +13,7 @@ throughout: the same inputs give the same figures on every machine and in every 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
@@ -45,6 +45,11 @@ class ChurnModel:
     silence_after_visits: Decimal
     silence_departs: Decimal
     silence_same_visit: timedelta  # contacts this soon after a lose are the same visit
+    # leave chances by (side, weight, recovered), figured once: a long history has few kinds of
+    # lost moment and is valued again at every fold (bookkeeping, not a parameter)
+    chances: dict[tuple[str, Decimal, bool], Decimal] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
 
 @dataclass(frozen=True)
@@ -135,11 +140,17 @@ class _Reader:
         return value
 
 
-def leave_chance(model: ChurnModel, moment: LostMoment) -> Decimal:
-    """The chance the customer leaves because of this lost moment alone."""
-    departs = model.departs_recovered if moment.recovered else model.departs_unrecovered
-    impact = min(Decimal(1), moment.weight / model.severe_weight)
-    return departs * impact * model.side_factor.get(moment.side, Decimal(1))
+def leave_chance(model: ChurnModel, moment: LostMoment, recovered: bool | None = None) -> Decimal:
+    """The chance the customer leaves because of this lost moment alone (had it been recovered
+    or not, when `recovered` says; as it stands otherwise)."""
+    kind = (moment.side, moment.weight, moment.recovered if recovered is None else recovered)
+    chance = model.chances.get(kind)
+    if chance is None:
+        side, weight, was_recovered = kind
+        departs = model.departs_recovered if was_recovered else model.departs_unrecovered
+        impact = min(Decimal(1), weight / model.severe_weight)
+        chance = model.chances[kind] = departs * impact * model.side_factor.get(side, Decimal(1))
+    return chance
 
 
 def churn_risk(

@@ -4,7 +4,6 @@ Postgres adapter (store.py) uses them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -314,11 +313,9 @@ def stored_at_risk(rows: Sequence[Sequence[Any]]) -> dict[str, AtRisk]:
 def purchases_of(rows: Sequence[Sequence[Any]]) -> dict[str, list[Purchase]]:
     """Purchases by customer, as SELECT_HISTORY reads them."""
     by_customer: dict[str, list[Purchase]] = {}
-    for row in rows:
-        purchase = Purchase(*row)
-        by_customer.setdefault(purchase.customer_id, []).append(
-            replace(purchase, currency=purchase.currency.strip())
-        )
+    for event_id, customer, visit, at, currency, minor_units, site_id in rows:
+        purchase = Purchase(event_id, customer, visit, at, currency.strip(), minor_units, site_id)
+        by_customer.setdefault(customer, []).append(purchase)
     return by_customer
 
 

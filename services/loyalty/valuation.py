@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -286,6 +286,28 @@ class SpendingSoFar:
         return self._figured[count]
 
 
+class StaysSoFar:
+    """The chance of staying a year after a run of lost moments (churn.stay_after of their
+    leave chances), each asked for as the moments are valued in event time: a run that starts
+    where the last one did is multiplied on from where that one ended, in the same order, so
+    the same figure to the last digit without multiplying a long history again for every
+    moment valued."""
+
+    def __init__(self, model: ChurnModel, chances: Sequence[Decimal]) -> None:
+        self._model, self._chances = model, chances
+        self._first, self._end, self._stay = -1, -1, Decimal(0)
+
+    def over(self, first: int, end: int) -> Decimal:
+        """stay_after(model, chances[first:end])."""
+        if first != self._first or end < self._end:
+            self._first, self._end = first, first
+            self._stay = stay_after(self._model, ())
+        for chance in self._chances[self._end : end]:
+            self._stay *= Decimal(1) - chance
+        self._end = end
+        return self._stay
+
+
 def valuation(
     purchases: Sequence[Purchase],
     lost: Sequence[LostMoment],
@@ -300,6 +322,7 @@ def valuation(
     ordered = by_time(lost)
     chances = [leave_chance(model, m) for m in ordered]  # each moment's, as it stands
     spending = SpendingSoFar(purchases, policy)
+    stays = StaysSoFar(model, chances)
     at_risk = []
     kept = set()
     oldest = 0  # the first of the earlier moments still in the model's memory
@@ -313,8 +336,8 @@ def valuation(
             kept.add(moment.moment_id)
             continue
         # churn_risk's figures, multiplied in the same order: the same to the last digit
-        stay = stay_after(model, chances[oldest:n])
-        unrecovered = leave_chance(model, replace(moment, recovered=False))
+        stay = stays.over(oldest, n)
+        unrecovered = leave_chance(model, moment, recovered=False)
         before = risk_of_stay(model, stay)
         after = risk_of_stay(model, stay * (Decimal(1) - unrecovered))
         after_recovery = risk_of_stay(model, stay * (Decimal(1) - chances[n]))

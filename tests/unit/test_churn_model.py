@@ -22,9 +22,11 @@ from loyalty.churn import (
     load_model,
     parse_model,
     silences,
+    stay_after,
     value_at_risk,
 )
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy, lifetime_value
+from loyalty.valuation import StaysSoFar
 from tests.builders import T0
 
 MODEL = load_model()
@@ -118,3 +120,42 @@ def test_a_model_file_with_bad_figures_names_every_field_at_fault() -> None:
     ]
     with pytest.raises(ChurnModelError, match="not YAML"):
         parse_model("base_risk: [", "broken.yaml")
+
+
+def test_a_leave_chance_figured_once_is_the_one_a_fresh_model_figures_every_time() -> None:
+    fresh = parse_model(default_model_file().read_text(encoding="utf-8"), "fresh")
+    rng = random.Random(5)
+    for n in range(300):
+        moment = lost(
+            n,
+            rng.choice(("personal", "procedural", "elsewhere")),
+            Decimal(rng.choice(("0.5", "1", "1.0", "2", "3", "4.5"))),
+            recovered=rng.random() < 0.3,
+        )
+        again = parse_model(default_model_file().read_text(encoding="utf-8"), "again")
+        assert leave_chance(fresh, moment) == leave_chance(again, moment)
+        for recovered in (True, False):
+            as_if = LostMoment(
+                moment.moment_id, moment.occurred_at, moment.side, moment.weight, recovered
+            )
+            assert leave_chance(fresh, moment, recovered) == leave_chance(again, as_if)
+
+
+def test_stays_multiplied_on_from_the_last_run_are_stay_after_to_the_last_digit() -> None:
+    """valuation.StaysSoFar against churn.stay_after: runs in the order valuation asks (the
+    first moment still remembered moves on, the end grows), and runs asked out of order."""
+    rng = random.Random(11)
+    chances = [
+        leave_chance(
+            MODEL, lost(n, weight=Decimal(rng.choice((1, 2, 3))), recovered=rng.random() < 0.2)
+        )
+        for n in range(400)
+    ]
+    stays = StaysSoFar(MODEL, chances)
+    first = 0
+    for end in range(0, 400, 7):
+        first = min(end, first + rng.choice((0, 0, 0, 1, 5)))
+        assert stays.over(first, end) == stay_after(MODEL, chances[first:end])
+    for _ in range(100):
+        first, end = sorted(rng.sample(range(401), 2))
+        assert stays.over(first, end) == stay_after(MODEL, chances[first:end])
