@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,3 +162,25 @@ def test_clients_in_use_are_never_closed_to_make_room(tmp_path: Path) -> None:
         assert kept._kept["a.b.c"].clients is streaming  # still open: the stream is using it
     assert len(kept._kept) <= KEPT_CLIENTS
     kept.close()
+
+
+def test_a_browser_gone_before_its_answer_is_a_debug_line_not_a_traceback(
+    console: Console, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A page left mid-load closes its requests: the answer's write breaks its pipe. That was
+    printed as a 25-line traceback on `touchstone run`'s terminal; anything else still is
+    logged with its traceback."""
+    caplog.set_level(logging.DEBUG, logger="touchstone.console.server")
+    for gone in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+        try:
+            raise gone
+        except ConnectionError:
+            console.httpd.handle_error(None, ("127.0.0.1", 54770))
+    assert capsys.readouterr().err == ""
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG, logging.DEBUG]
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        console.httpd.handle_error(None, ("127.0.0.1", 54771))
+    (failed,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert failed.exc_info and "a bug" in str(failed.exc_info[1])

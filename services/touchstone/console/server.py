@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -247,6 +248,21 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class ConsoleServer(ThreadingHTTPServer):
+    """One thread a request; a browser that went away before its answer was written (a page
+    left mid-load) is noted at debug level, not printed as a traceback on the operator's
+    terminal."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):  # broken pipe, reset by the browser
+            log.debug("console: %s went away: %s", client_address, error)
+            return
+        log.exception("console: a request from %s failed", client_address)
+
+
 class Console:
     """The console's server, on its own thread: start(), then stop()."""
 
@@ -255,8 +271,7 @@ class Console:
             raise ValueError(f"the console serves loopback only, not {host}: put a TLS proxy")
         self.state = ConsoleState(settings, ClientsByToken(settings), threading.Event())
         handler = type("Handler", (ConsoleHandler,), {"state": self.state})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = ConsoleServer((host, port), handler)
         self.state.port = int(self.httpd.server_address[1])
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="console")
 
