@@ -26,7 +26,7 @@ from loyalty.churn import (
     value_at_risk,
 )
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy, lifetime_value
-from loyalty.valuation import StaysSoFar
+from loyalty.so_far import StaysSoFar
 from tests.builders import T0
 
 MODEL = load_model()
@@ -142,7 +142,7 @@ def test_a_leave_chance_figured_once_is_the_one_a_fresh_model_figures_every_time
 
 
 def test_stays_multiplied_on_from_the_last_run_are_stay_after_to_the_last_digit() -> None:
-    """valuation.StaysSoFar against churn.stay_after: runs in the order valuation asks (the
+    """so_far.StaysSoFar against churn.stay_after: runs in the order valuation asks (the
     first moment still remembered moves on, the end grows), and runs asked out of order."""
     rng = random.Random(11)
     chances = [

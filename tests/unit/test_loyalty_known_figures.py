@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from loyalty.churn import LostMoment
 from loyalty.domain import DEFAULT_POLICY, Purchase, spending_of
+from loyalty.so_far import SpendingSoFar
 from loyalty.valuation import (
     NOTHING_CHANGED,
     Facts,
@@ -18,7 +19,6 @@ from loyalty.valuation import (
     Loss,
     Recovery,
     Reopening,
-    SpendingSoFar,
     Stored,
     known_figures,
 )
