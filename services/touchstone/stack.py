@@ -142,7 +142,7 @@ class ServiceProcesses:
 
     def wait_until_serving(self, timeout: float = 60.0) -> None:
         """Block until every started process answers health SERVING."""
-        for key, proc in self.procs.items():
+        for key, proc in list(self.procs.items()):  # a fault injection may start one meanwhile
             if proc.poll() is not None:
                 raise RuntimeError(f"{key} exited with {proc.returncode}; see its log")
             wait_until_serving(self.addresses[key], timeout)

@@ -63,18 +63,27 @@ class Harm:
         share waits for them to be up, as a kill need not)."""
         self.stack.services.wait_until_serving(timeout=120)
 
-    def under_way(self) -> None:
-        """Wait until contacts has committed part of its backlog (the stream is flowing), or
-        all of it: a small backlog may be gone by the first reading, and waiting for a lag
-        that never falls again would strike only once everything downstream was done too."""
+    def under_way(self, service: str = "contacts") -> None:
+        """Wait until the service (contacts: the stream's head) has committed part of its
+        backlog (the stream is flowing), or all of it: a small backlog may be gone by the first
+        reading, and waiting for a lag that never falls again would strike only once everything
+        downstream was done too."""
         deadline = time.monotonic() + UNDER_WAY_S
         first: int | None = None
         while not self.stop.is_set() and time.monotonic() < deadline:
-            lag = self.lags.lag_of("contacts")
+            lag = self.lags.lag_of(service)
             if lag is not None:
                 if lag == 0 or (first is not None and lag < first):
                     return
                 first = lag if first is None else max(first, lag)
+            self.stop.wait(0.2)
+
+    def drained(self, service: str) -> None:
+        """Wait until the service has committed its whole backlog (at most UNDER_WAY_S)."""
+        deadline = time.monotonic() + UNDER_WAY_S
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            if self.lags.lag_of(service) == 0:
+                return
             self.stop.wait(0.2)
 
 
@@ -87,7 +96,13 @@ def killed(service: str, times: int = 3, between_s: float = 1.0) -> Injection:
     15 s: every kill must land while it still has records in flight)."""
 
     def inject(harm: Harm) -> None:
-        harm.under_way()  # watched from the services' start: a small backlog is soon handled
+        services = harm.stack.services
+        if service not in services.procs:  # the row held it back (Row.behind): it starts
+            harm.drained("contacts")  # with all that contacts made of the backlog to do, and
+            services.start((service,))  # is killed once it has committed some of it
+            harm.under_way(service)
+        else:
+            harm.under_way()  # watched from the services' start: a backlog is soon handled
         for n in range(times):
             if n:
                 harm.wait(between_s)
