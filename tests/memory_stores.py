@@ -26,6 +26,7 @@ from journey.stage_days import MomentMark, StageFigures, roll_up
 from journey.store import MomentFilter, MomentRow, VisitFilter, VisitRow
 from journey.visit_store import Completion
 from journey.visits import Tally, VisitState
+from loyalty.at_risk import AtRisk
 from loyalty.churn import LostMoment as LoyaltyLostMoment
 from loyalty.domain import Purchase
 from loyalty.ports import (
@@ -38,9 +39,10 @@ from loyalty.ports import (
     Valuer,
     tell_nothing,
 )
-from loyalty.store import SilenceClock, disjoint, value_as, valued_history
+from loyalty.store import SilenceClock, disjoint, valued_history
+from loyalty.store_valuing import value_as
 from loyalty.tiers import TierChanged, load_tiers, tier_of
-from loyalty.valuation import AtRisk, Facts, Loss, Recovery, Valuation
+from loyalty.valuation import Facts, Loss, Recovery, Valuation
 from notify.codec import case_escalated, case_recovered
 from notify.contact_book import Contact, ContactChange, KeyChange, folded
 from notify.domain import (

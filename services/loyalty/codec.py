@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from loyalty.at_risk import AtRisk
 from loyalty.domain import CustomerValue, Purchase
 from loyalty.history import LOST_MOMENT, PURCHASE, RECOVERY, ValueChange
 from loyalty.tiers import TierChanged
-from loyalty.valuation import AtRisk, Facts, Recovery, Reopening
+from loyalty.valuation import Facts, Recovery, Reopening
 from touchstone.common.decoding import UnusableRecord, checked_time
 from touchstone.common.ids import content_id
 from touchstone.common.prototime import to_timestamp

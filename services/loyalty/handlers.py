@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from loyalty.at_risk import Known
 from loyalty.churn import ChurnModel, LostMoment, load_model
 from loyalty.codec import (
     at_risk_updated,
@@ -22,16 +23,7 @@ from loyalty.codec import (
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy
 from loyalty.history import ValueChange, value_history
 from loyalty.ports import Folded, LoyaltyStore
-from loyalty.valuation import (
-    Contact,
-    Facts,
-    Known,
-    Loss,
-    Presence,
-    Valuation,
-    lost_moment_of,
-    valuation,
-)
+from loyalty.valuation import Contact, Facts, Loss, Presence, Valuation, lost_moment_of, valuation
 from touchstone.common.customer_links import link_change_of
 from touchstone.common.decoding import (
     UnusableRecord,

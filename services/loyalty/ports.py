@@ -9,16 +9,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from loyalty.at_risk import AtRisk, Known
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
 from loyalty.tiers import TierChanged
-from loyalty.valuation import AtRisk, Facts, Known, Presence, Valuation
+from loyalty.valuation import Facts, Presence, Valuation
 from touchstone.common.customer_links import CustomerLinks
 from touchstone.common.topics import Outgoing
 
 
 class Valuer(Protocol):
-    """Values one customer from their history (and their presence, for silence)."""
+    """Values one customer from their history (and their presence, for silence); given what a
+    fold remembered (known.remembered), from the moments read since, or NeedsWholeHistory."""
 
     def __call__(
         self,

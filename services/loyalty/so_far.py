@@ -38,15 +38,18 @@ class StaysSoFar:
     the same figure to the last digit without multiplying a long history again for every
     moment valued."""
 
-    def __init__(self, model: ChurnModel, chances: Sequence[Decimal]) -> None:
-        self._model, self._chances = model, chances
+    def __init__(
+        self, model: ChurnModel, chances: Sequence[Decimal], start: Decimal | None = None
+    ) -> None:
+        self._chances = chances
+        self._start = stay_after(model, ()) if start is None else start  # before chances[0]
         self._first, self._end, self._stay = -1, -1, Decimal(0)
 
     def over(self, first: int, end: int) -> Decimal:
-        """stay_after(model, chances[first:end])."""
+        """stay_after(model, chances[first:end]), multiplied on from `start` if given."""
         if first != self._first or end < self._end:
             self._first, self._end = first, first
-            self._stay = stay_after(self._model, ())
+            self._stay = self._start
         for chance in self._chances[self._end : end]:
             self._stay *= Decimal(1) - chance
         self._end = end

@@ -5,15 +5,14 @@ them is unchanged read back as stored: valuation.known_figures says which)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from loyalty.churn import LostMoment
-from loyalty.domain import Purchase
+from loyalty.at_risk import Known
 from loyalty.ports import (
     AtRiskTotal,
     Folded,
@@ -23,6 +22,15 @@ from loyalty.ports import (
     Told,
     Valuer,
     tell_nothing,
+)
+from loyalty.remembered import Kept, read_from
+from loyalty.remembered_sql import (
+    DROP_REMEMBERED,
+    LOCK_CUSTOMERS,
+    SAVE_REMEMBERED,
+    SELECT_REMEMBERED,
+    kept_of,
+    remembered_columns,
 )
 from loyalty.store_sql import (
     ALL_SITES,
@@ -46,7 +54,6 @@ from loyalty.store_sql import (
     SELECT_GROUPS,
     SELECT_HISTORY,
     SELECT_LOSSES,
-    SELECT_LOSSES_STORED,
     SELECT_PRESENCE,
     SELECT_SILENCE_MOVED,
     SELECT_SITES,
@@ -62,27 +69,15 @@ from loyalty.store_sql import (
     purchases_of,
     retier_statement,
     stored_at_risk,
-    stored_marks,
 )
+from loyalty.store_valuing import Valuing, value_as
 from loyalty.tiers import Tier, TierChanged, load_tiers
-from loyalty.valuation import (
-    Facts,
-    Known,
-    Presence,
-    Valuation,
-    known_figures,
-)
+from loyalty.valuation import Facts, Presence, Valuation, facts_change_from
 from touchstone.common.customer_links import PostgresCustomerLinks, fold_links_in
 from touchstone.common.outbox import add_to_outbox
 from touchstone.common.pg import columns
 
 SCHEMA = "loyalty"
-
-
-def value_as(customer_id: str, valuation: Valuation) -> Valuation:
-    """A merged customer's valuation, under the id they are known by now."""
-    value = valuation.value
-    return replace(valuation, value=replace(value, customer_id=customer_id) if value else None)
 
 
 def valued_history(history: History | None, valuer: Valuer) -> Valuation | None:
@@ -111,18 +106,6 @@ def disjoint(groups: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
     return {root: groups[root] for root in sorted(by_members.values())}
 
 
-def history_of(
-    group: Sequence[str],
-    bought: dict[str, list[Purchase]],
-    lost: dict[str, list[LostMoment]],
-) -> tuple[list[Purchase], list[LostMoment]]:
-    """A group's purchases and lost moments, from each member's."""
-    return (
-        [p for member in group for p in bought.get(member, [])],
-        [m for member in group for m in lost.get(member, [])],
-    )
-
-
 class PostgresLoyaltyStore(PostgresCustomerLinks):
     """LoyaltyStore on Postgres (schema loyalty)."""
 
@@ -141,7 +124,7 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         return folded
 
     async def _fold(self, conn: AsyncConnection, facts: Facts, valuer: Valuer) -> Folded:
-        reopened = await self._save(conn, facts)
+        reopened, reopened_for = await self._save(conn, facts)
         customers = sorted(set(facts.customers) | await self._silence_moved(conn, facts))
         if not customers:
             return Folded({}, [])
@@ -150,16 +133,24 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         erased = {root for root, _, is_erased, _ in rows if is_erased and root in groups}
         revisions = {root: int(n) for root, _, _, n in rows if n and root in groups}
         members = sorted({m for group in groups.values() for m in group})
-        bought = purchases_of(await (await conn.execute(SELECT_HISTORY, (members,))).fetchall())
-        loss_rows = await (await conn.execute(SELECT_LOSSES_STORED, (members,))).fetchall()
-        lost, stored = losses_of(loss_rows), stored_marks(loss_rows)
+        await conn.execute(LOCK_CUSTOMERS, (members,))  # one fold of a group at a time
+        remembered = await (await conn.execute(SELECT_REMEMBERED, (list(groups),))).fetchall()
+        kept = kept_of(remembered)
         presence = await self._presence(conn, groups)
+        bought = purchases_of(await (await conn.execute(SELECT_HISTORY, (members,))).fetchall())
+        recovery_changed_for = {r.customer_id for r in facts.recoveries} | reopened_for
+        since = {
+            root: read_from(
+                kept.get(root),
+                group,
+                facts_change_from(facts, group, recovery_changed_for),
+                p.last_contact_at if (p := presence.get(root)) else None,
+            )
+            for root, group in groups.items()
+        }
         recovery_changed = facts.moment_ids | reopened
-        valued = {}
-        for root, group in groups.items():
-            purchases, moments = history_of(group, bought, lost)
-            known = known_figures(facts, group, moments, recovery_changed, stored)
-            valued[root] = value_as(root, valuer(purchases, moments, presence.get(root), known))
+        valuing = Valuing(facts, valuer, bought, presence, recovery_changed, kept)
+        valued = await valuing.groups(conn, groups, since)
         await self._schedule_silences(conn, members, valued, erased, presence)
         values = [v.value for r, v in valued.items() if v.value and r not in erased]
         gone = [m for r, g in groups.items() for m in g if m != r or r in erased]
@@ -167,6 +158,7 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         await conn.execute(DROP_VALUES, (gone,))
         if values:
             await conn.execute(SAVE_VALUES, columns(values, VALUE_COLUMNS))
+        await self._remember(conn, groups, valued, gone)
         at_risk = [
             (c, r)
             for c, valuation in valued.items()
@@ -178,8 +170,26 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
             saved = await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
             revalued = {moment for (moment,) in await saved.fetchall()}
         changes = await self._retier(conn, sorted(sites))
-        kept = {r: v for r, v in valued.items() if r not in erased}
-        return Folded(kept, changes, revisions, reopened, revalued)
+        current = {r: v for r, v in valued.items() if r not in erased}
+        return Folded(current, changes, revisions, reopened, revalued)
+
+    @staticmethod
+    async def _remember(
+        conn: AsyncConnection,
+        groups: dict[str, tuple[str, ...]],
+        valued: dict[str, Valuation],
+        gone: Sequence[str],
+    ) -> None:
+        """Keep where each group's lost moments leave it, for the next fold to go on from;
+        forget it for ids no longer a group's root (merged, erased)."""
+        await conn.execute(DROP_REMEMBERED, (list(gone),))
+        kept = {
+            root: Kept(tuple(sorted(groups[root])), valuation.remembered)
+            for root, valuation in valued.items()
+            if valuation.remembered is not None and root not in gone
+        }
+        if kept:
+            await conn.execute(SAVE_REMEMBERED, remembered_columns(kept))
 
     @staticmethod
     async def _silence_moved(conn: AsyncConnection, facts: Facts) -> set[str]:
@@ -253,18 +263,17 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         return sorted(changes, key=lambda t: (t.site_id, t.rank))
 
     @staticmethod
-    async def _save(conn: AsyncConnection, facts: Facts) -> set[str]:
+    async def _save(conn: AsyncConnection, facts: Facts) -> tuple[set[str], set[str]]:
         """Store each fact once (reopened cases' recoveries dropped before the batch's own are
-        kept); the moments no longer recovered."""
+        kept); the moments no longer recovered, and the customers they were recorded with."""
         if facts.purchases:
             await conn.execute(SAVE_PURCHASES, columns(facts.purchases, PURCHASE_COLUMNS))
         if facts.losses:
             await conn.execute(SAVE_LOSSES, loss_columns(facts.losses))
-        reopened: set[str] = set()
+        dropped: list[tuple[str, str]] = []
         if facts.reopened:
             cases = sorted({c.case_id for c in facts.reopened})
             dropped = await (await conn.execute(DROP_RECOVERIES, (cases,))).fetchall()
-            reopened = {moment for (moment,) in dropped}
         if facts.recoveries:
             await conn.execute(SAVE_RECOVERIES, columns(facts.recoveries, RECOVERY_COLUMNS))
         if facts.erased:
@@ -273,7 +282,9 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
             await conn.execute(SAVE_CONTACTS, latest_contacts(facts.contacts))
             await conn.execute(SAVE_CLOCKS, lane_clocks(facts.contacts))
         await fold_links_in(conn, SCHEMA, facts.links)
-        return reopened - {r.moment_id for r in facts.recoveries}
+        recovered = {r.moment_id for r in facts.recoveries}
+        reopened = {moment for moment, _ in dropped if moment not in recovered}
+        return reopened, {customer for moment, customer in dropped if moment in reopened}
 
     async def get_history(self, customer_id: str) -> History | None:
         group = await self.customer_group(customer_id)

@@ -3,17 +3,18 @@ Postgres adapter (store.py) uses them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from psycopg import sql
 
+from loyalty.at_risk import AtRisk, Stored
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
 from loyalty.tiers import Tier
-from loyalty.valuation import AtRisk, Contact, Loss, Stored
+from loyalty.valuation import Contact, Loss
 
 PURCHASE_COLUMNS = (
     "event_id",
@@ -99,19 +100,31 @@ SELECT * FROM unnest(
 )
 ON CONFLICT (moment_id) DO NOTHING
 """
-LOSSES = """
+LOSS_COLUMNS = """
 SELECT l.moment_id, l.customer_id, l.site_id, l.occurred_at, l.side, l.weight,
-       r.moment_id IS NOT NULL, r.recovered_at, {stored}
+       r.moment_id IS NOT NULL, r.recovered_at, {stored}"""
+LOSSES = (
+    LOSS_COLUMNS
+    + """
 FROM loyalty.lost_moments l LEFT JOIN loyalty.recoveries r USING (moment_id)
      LEFT JOIN loyalty.moments_at_risk a USING (moment_id)
 WHERE l.customer_id = ANY(%b) ORDER BY l.customer_id, l.occurred_at, l.moment_id
 """
+)
 # Each lost moment with its recovery and what it was last valued at (AT_RISK_COLUMNS, or nulls)
 SELECT_LOSSES = LOSSES.format(stored=", ".join(f"a.{c}" for c in AT_RISK_COLUMNS))
-# Each lost moment with its recovery and whether figures are stored for it, with the moment they
-# were figured for (valuation.Stored): what a fold needs, the figures themselves not read
-SELECT_LOSSES_STORED = LOSSES.format(
-    stored="a.moment_id IS NOT NULL, a.occurred_at, a.recovered, a.site_id"
+# Each lost moment of each customer since a time (remembered.read_from) with its recovery and
+# whether figures are stored for it, with the moment they were figured for (valuation.Stored):
+# what a fold needs, the figures themselves not read
+SELECT_LOSSES_SINCE = (
+    LOSS_COLUMNS.format(stored="a.moment_id IS NOT NULL, a.occurred_at, a.recovered, a.site_id")
+    + """
+FROM unnest(%(customer_id)b::text[], %(since)b::timestamptz[]) AS q(customer_id, since)
+     JOIN loyalty.lost_moments l ON l.customer_id = q.customer_id AND l.occurred_at >= q.since
+     LEFT JOIN loyalty.recoveries r USING (moment_id)
+     LEFT JOIN loyalty.moments_at_risk a USING (moment_id)
+ORDER BY l.customer_id, l.occurred_at, l.moment_id
+"""
 )
 SAVE_CONTACTS = """
 INSERT INTO loyalty.last_contacts AS c (customer_id, lane, last_at)
@@ -212,7 +225,7 @@ def retier_statement(tiers: Sequence[Tier]) -> sql.Composed:
 
 
 DROP_RECOVERIES = """
-DELETE FROM loyalty.recoveries WHERE case_id = ANY(%b) RETURNING moment_id
+DELETE FROM loyalty.recoveries WHERE case_id = ANY(%b) RETURNING moment_id, customer_id
 """
 
 SAVE_RECOVERIES = f"""
@@ -294,8 +307,14 @@ def losses_of(rows: Sequence[Sequence[Any]]) -> dict[str, list[LostMoment]]:
     return by_customer
 
 
+def since_columns(members: Mapping[str, datetime]) -> dict[str, list[Any]]:
+    """SELECT_LOSSES_SINCE's column arrays: from when each customer's moments are read."""
+    customers = sorted(members)
+    return {"customer_id": customers, "since": [members[c] for c in customers]}
+
+
 def stored_marks(rows: Sequence[Sequence[Any]]) -> dict[str, Stored]:
-    """Which lost moments have figures stored, and what for, as SELECT_LOSSES_STORED reads it."""
+    """Which lost moments have figures stored, and what for, as SELECT_LOSSES_SINCE reads it."""
     return {row[0]: Stored(*row[9:12]) for row in rows if row[8]}
 
 

@@ -10,19 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
+from loyalty.at_risk import (
+    NOTHING_CHANGED,
+    AtRisk,
+    Known,
+    Stored,
+    value_after,
+    value_all,
+    valued,
+)
 from loyalty.churn import (
     ChurnModel,
     LostMoment,
     churn_risk,
-    expected_years,
     is_silent,
-    leave_chance,
     risk_of_stay,
     silences,
-    value_at_risk,
 )
 from loyalty.domain import (
     DEFAULT_POLICY,
@@ -32,32 +38,12 @@ from loyalty.domain import (
     ValuePolicy,
     spending_of,
 )
-from loyalty.so_far import SpendingSoFar, StaysSoFar
+from loyalty.remembered import THE_BEGINNING, NeedsWholeHistory, Remembered
+from loyalty.so_far import SpendingSoFar
 from touchstone.common.broken import what_it_broke
 from touchstone.common.customer_links import LinkChange
 from touchstone.common.prototime import to_datetime
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
-
-
-@dataclass(frozen=True)
-class AtRisk:
-    """What one lost moment put at stake when it happened."""
-
-    moment_id: str
-    site_id: str
-    occurred_at: datetime
-    currency: str  # of the lifetime value; "" if the customer had bought nothing by then
-    lifetime_value_minor: int  # just before the moment
-    risk_before: Decimal
-    risk_after: Decimal  # had it not been recovered
-    value_at_risk_minor: int  # lifetime value x (risk after - risk before)
-    recovered: bool
-    remaining_minor: int  # still at stake: all of it until recovered, the remainder after
-
-    @property
-    def saved_minor(self) -> int:
-        """What recovery took off the value at risk."""
-        return self.value_at_risk_minor - self.remaining_minor
 
 
 @dataclass(frozen=True)
@@ -170,44 +156,8 @@ class Valuation:
     # begins) for each unrecovered lose the customer has not been in contact since
     kept: frozenset[str] = field(default=frozenset(), compare=False)  # lost moments whose
     # figures were known (Known) and kept, not valued again: bookkeeping, not a figure
-
-
-NOTHING_CHANGED = datetime.max.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Stored:
-    """That a lost moment's figures are stored, and the moment they were figured for (when,
-    whether recovered, where), without the figures: all a fold needs to keep them (it writes
-    only what it values again, so reading every stored figure of a long history was waste)."""
-
-    occurred_at: datetime
-    recovered: bool
-    site_id: str
-
-
-@dataclass(frozen=True)
-class Known:
-    """What a customer's lost moments were valued at before (the figures, or only that they are
-    stored), and the earliest event time at which their history has changed since. A moment
-    before that time has the same purchases and lost moments before it as when it was valued,
-    so the same figures: valuation keeps them instead of valuing it again (a long history costs
-    only its new moments)."""
-
-    at_risk: Mapping[str, AtRisk | Stored]
-    changed_from: datetime = NOTHING_CHANGED
-
-    def figures_of(self, moment: LostMoment) -> AtRisk | Stored | None:
-        """The moment's known figures, if its history before it has not changed since."""
-        known = self.at_risk.get(moment.moment_id)
-        if known is None or moment.occurred_at >= self.changed_from:
-            return None
-        same = (known.occurred_at, known.recovered, known.site_id) == (
-            moment.occurred_at,
-            moment.recovered,
-            moment.site_id,
-        )
-        return known if same else None
+    remembered: Remembered | None = field(default=None, compare=False)  # where the lost
+    # moments leave the chance of staying, for the next fold to go on from (remembered.py)
 
 
 def known_figures(
@@ -231,6 +181,24 @@ def known_figures(
     times += [m.occurred_at for m in lost if m.moment_id in recovery_changed]
     at_risk = {m.moment_id: stored[m.moment_id] for m in lost if m.moment_id in stored}
     return Known(at_risk, min(times, default=NOTHING_CHANGED))
+
+
+def facts_change_from(
+    facts: Facts, group: Sequence[str], recovery_changed_for: set[str]
+) -> datetime | None:
+    """known_figures' earliest change, before the group's lost moments are read: the earliest
+    purchase or lost moment the facts bring it, THE_BEGINNING if they change the recovery of a
+    moment of a member's (recovery_changed_for: those members), None if they change who the
+    group is."""
+    members = set(group)
+    linked = {c.survivor_id for c in facts.links} | {c.absorbed_id for c in facts.links}
+    if members & (linked | set(facts.erased)):
+        return None
+    if members & recovery_changed_for:
+        return THE_BEGINNING
+    times = [p.occurred_at for p in facts.purchases if p.customer_id in members]
+    times += [x.moment.occurred_at for x in facts.losses if x.customer_id in members]
+    return min(times, default=NOTHING_CHANGED)
 
 
 def lost_moment_of(moment: MomentScored) -> LostMoment | None:
@@ -258,15 +226,6 @@ def value_with(
     return valued(spending_of(purchases, policy), risk, model, silent)
 
 
-def valued(
-    spending: Spending | None, risk: Decimal, model: ChurnModel, silent: bool = False
-) -> CustomerValue | None:
-    """The lifetime value of the spending when the customer leaves with this yearly risk."""
-    if spending is None:
-        return None
-    return spending.value_for(expected_years(model, risk), risk, silent)
-
-
 def valuation(
     purchases: Sequence[Purchase],
     lost: Sequence[LostMoment],
@@ -277,51 +236,29 @@ def valuation(
 ) -> Valuation:
     """The customer valued from their whole history (and, given their presence, whether they
     have gone silent after a lose); a lost moment's known figures are kept where its history
-    before it has not changed (the same figures valuing it again would give)."""
+    before it has not changed (the same figures valuing it again would give). Given what a
+    fold remembered (known.remembered), the moments are those read since and valuation goes
+    on from it; NeedsWholeHistory if it cannot (remembered.py)."""
     ordered = by_time(lost)
-    chances = [leave_chance(model, m) for m in ordered]  # each moment's, as it stands
     spending = SpendingSoFar(purchases, policy)
-    stays = StaysSoFar(model, chances)
-    at_risk = []
-    kept = set()
-    oldest = 0  # the first of the earlier moments still in the model's memory
-    for n, moment in enumerate(ordered):
-        at = moment.occurred_at
-        while oldest < n and ordered[oldest].occurred_at <= at - model.memory:
-            oldest += 1
-        if known is not None and (figures := known.figures_of(moment)) is not None:
-            if isinstance(figures, AtRisk):
-                at_risk.append(figures)
-            kept.add(moment.moment_id)
-            continue
-        # churn_risk's figures, multiplied in the same order: the same to the last digit
-        stay = stays.over(oldest, n)
-        unrecovered = leave_chance(model, moment, recovered=False)
-        before = risk_of_stay(model, stay)
-        after = risk_of_stay(model, stay * (Decimal(1) - unrecovered))
-        after_recovery = risk_of_stay(model, stay * (Decimal(1) - chances[n]))
-        value = valued(spending.by(at), before, model)
-        worth = value.lifetime_value_minor if value else 0
-        at_risk.append(
-            AtRisk(
-                moment_id=moment.moment_id,
-                site_id=moment.site_id,
-                occurred_at=at,
-                currency=value.currency if value else "",
-                lifetime_value_minor=worth,
-                risk_before=before,
-                risk_after=after,
-                value_at_risk_minor=value_at_risk(worth, before, after),
-                recovered=moment.recovered,
-                remaining_minor=value_at_risk(worth, before, after_recovery),
-            )
-        )
     as_of = max([p.occurred_at for p in purchases] + [m.occurred_at for m in ordered], default=None)
+    gone_on = known is not None and known.remembered is not None
+    if known is not None and known.remembered is not None:
+        last_contact = presence.last_contact_at if presence is not None else None
+        if not known.remembered.holds(model, as_of, last_contact, known.read_from):
+            raise NeedsWholeHistory("the history remembered cannot be gone on from")
+        at_risk, kept, remembered = value_after(known.remembered, ordered, model, spending)
+    else:
+        at_risk, kept, remembered = value_all(ordered, model, spending, known)
     everything = spending.by(None)
     due = silence_due(everything, ordered, as_of, model, presence)
     silent = presence is not None and is_silent(due, presence.clock)
-    value, risk = standing_of(everything, ordered, as_of, model, silent)
-    return Valuation(value, risk, tuple(at_risk), silent, tuple(due), frozenset(kept))
+    if gone_on:  # no moment out of the memory since: its stay is the latest's
+        risk = risk_of_stay(model, remembered.stay, silent)
+        value = valued(everything, risk, model, silent)
+    else:
+        value, risk = standing_of(everything, ordered, as_of, model, silent)
+    return Valuation(value, risk, tuple(at_risk), silent, tuple(due), frozenset(kept), remembered)
 
 
 def silence_due(

@@ -12,7 +12,7 @@ import pytest
 
 from journey.store import MomentFilter
 from loyalty.domain import Purchase
-from loyalty.store import value_as
+from loyalty.store_valuing import value_as
 from loyalty.valuation import Facts
 from notify.rows import CaseFilter
 from tests.builders import T0, valued

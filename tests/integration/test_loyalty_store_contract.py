@@ -384,7 +384,7 @@ def test_folding_batch_by_batch_gives_and_stores_the_figures_of_the_whole_histor
                 assert replace(valuation, at_risk=()) == replace(fresh, at_risk=()), (n, customer)
                 figured = {r.moment_id: r for r in fresh.at_risk}
                 assert [figured[r.moment_id] for r in valuation.at_risk] == list(valuation.at_risk)
-                assert {r.moment_id for r in valuation.at_risk} | valuation.kept == set(figured)
+                assert {r.moment_id for r in valuation.at_risk} | valuation.kept <= set(figured)
                 kept += len(valuation.kept)
         everything = await store.get_value("c1", valued)
         totals = await store.value_at_risk("hcm-01", T0, T0 + timedelta(days=30))

@@ -9,19 +9,11 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
+from loyalty.at_risk import NOTHING_CHANGED, Known, Stored
 from loyalty.churn import LostMoment
 from loyalty.domain import DEFAULT_POLICY, Purchase, spending_of
 from loyalty.so_far import SpendingSoFar
-from loyalty.valuation import (
-    NOTHING_CHANGED,
-    Facts,
-    Known,
-    Loss,
-    Recovery,
-    Reopening,
-    Stored,
-    known_figures,
-)
+from loyalty.valuation import Facts, Loss, Recovery, Reopening, known_figures
 from tests.builders import T0, valued
 from touchstone.common.customer_links import LinkChange
 

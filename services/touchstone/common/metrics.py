@@ -66,6 +66,13 @@ MOMENTS = Counter(
     "Moments journey published, by verdict (a batch delivered again publishes its own again).",
     ["journey_map", "stage", "verdict"],
 )
+VALUATIONS = Counter(
+    "touchstone_loyalty_valuations_total",
+    "Customer groups loyalty valued, by what it read: recent (the lost moments since what it "
+    "remembered of the group) or whole (its whole history: nothing remembered, or facts "
+    "reaching back before it, a recovery, a merge, a moment leaving the churn model's memory).",
+    ["read"],
+)
 DELIVERIES = Counter(
     "touchstone_notify_deliveries_total",
     "Notify's delivery attempts and decisions: sent, retry, dead, skipped, deferred.",
