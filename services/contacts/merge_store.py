@@ -39,10 +39,12 @@ class MergeStore(Protocol):
 LOCK_MERGES = "SELECT pg_advisory_xact_lock(hashtext('contacts.customer_links'))"
 
 SELECT_PARTIES = """
-SELECT c.customer_id, r.customer_id, r.status
-FROM contacts.customers c
-JOIN contacts.customers r ON r.customer_id = contacts.customer_root(c.customer_id)
-WHERE c.customer_id = ANY(%b)
+WITH parties AS MATERIALIZED (  -- each root once, not once for every row a join compares
+    SELECT c.customer_id, contacts.customer_root(c.customer_id) AS root
+    FROM contacts.customers c WHERE c.customer_id = ANY(%b)
+)
+SELECT p.customer_id, r.customer_id, r.status
+FROM parties p JOIN contacts.customers r ON r.customer_id = p.root
 """
 
 INSERT_LINKS = """

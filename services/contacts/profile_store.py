@@ -49,12 +49,14 @@ class ProfileStore(Protocol):
 
 
 SELECT_OWNERS = """
-SELECT i.kind, i.value, r.root, coalesce(c.status = 'registered', false)
-FROM contacts.identities i
-CROSS JOIN LATERAL (SELECT contacts.customer_root(i.customer_id) AS root) r
-LEFT JOIN contacts.customers c ON c.customer_id = r.root
-WHERE (i.kind, i.value) IN (SELECT * FROM unnest(%(kind)b::text[], %(value)b::text[]))
-FOR UPDATE OF i
+WITH owners AS MATERIALIZED (  -- each root once, not once for every row a join compares
+    SELECT i.kind, i.value, contacts.customer_root(i.customer_id) AS root
+    FROM contacts.identities i
+    WHERE (i.kind, i.value) IN (SELECT * FROM unnest(%(kind)b::text[], %(value)b::text[]))
+    FOR UPDATE OF i
+)
+SELECT o.kind, o.value, o.root, coalesce(c.status = 'registered', false)
+FROM owners o LEFT JOIN contacts.customers c ON c.customer_id = o.root
 """
 
 UPSERT_REGISTERED = """

@@ -60,10 +60,13 @@ FOR NO KEY UPDATE OF d SKIP LOCKED
 """
 LOCK_CUSTOMER = "SELECT pg_advisory_xact_lock(hashtext('notify.mail:' || %s))"
 CONTACT = """
+WITH asked AS MATERIALIZED (  -- the root once, not once for every contact a scan filters
+    SELECT %(customer_id)s::text AS id UNION SELECT notify.customer_root(%(customer_id)s)
+)
 SELECT c.customer_id, c.email, c.language, c.channels, c.quiet_start, c.quiet_end, c.time_zone,
        c.sealed_email, k.key
 FROM notify.contacts c LEFT JOIN notify.customer_keys k USING (customer_id)
-WHERE c.customer_id IN (%(customer_id)s, notify.customer_root(%(customer_id)s))
+WHERE c.customer_id IN (SELECT id FROM asked)
 ORDER BY c.customer_id <> %(customer_id)s
 LIMIT 1
 """

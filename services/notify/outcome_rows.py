@@ -79,12 +79,16 @@ FOR NO KEY UPDATE OF c
 SELECT_KEPT = f"""
 WITH joined AS (
     SELECT DISTINCT case_id FROM notify.case_moments WHERE moment_id = ANY(%(joined)b::text[])
-), reached AS (
-    SELECT t.id, c.case_id
+), members AS MATERIALIZED (  -- each id's group once: joined to cases, the planner may call
+    -- customer_group for every (id, case) pair while it thinks cases small (a fresh table)
+    SELECT t.id, t.since, g.member
     FROM unnest(%(ids)b::text[], %(since)b::timestamptz[]) AS t(id, since)
     CROSS JOIN LATERAL notify.customer_group(t.id) AS g(member)
-    JOIN notify.cases c ON c.customer_id = g.member AND c.resolved_by IS NULL
-                       AND c.moves_until >= coalesce(t.since, 'infinity')
+), reached AS (
+    SELECT m.id, c.case_id
+    FROM members m
+    JOIN notify.cases c ON c.customer_id = m.member AND c.resolved_by IS NULL
+                       AND c.moves_until >= coalesce(m.since, 'infinity')
     UNION
     SELECT c.customer_id, c.case_id FROM joined JOIN notify.cases c USING (case_id)
     WHERE c.resolved_by IS NULL

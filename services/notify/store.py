@@ -811,10 +811,13 @@ SELECT * FROM unnest(%(customer_id)b::text[], %(tier)b::text[])
 ON CONFLICT (customer_id) DO UPDATE SET tier = excluded.tier
 """
 TIERS_OF = """
+WITH ids AS MATERIALIZED (  -- each id's root once, not once for every row a join compares
+    SELECT r.id, notify.customer_root(r.id) AS root FROM unnest(%b::text[]) AS r(id)
+)
 SELECT r.id, coalesce(own.tier, root.tier, '')
-FROM unnest(%b::text[]) AS r(id)
+FROM ids r
 LEFT JOIN notify.customer_tiers own ON own.customer_id = r.id
-LEFT JOIN notify.customer_tiers root ON root.customer_id = notify.customer_root(r.id)
+LEFT JOIN notify.customer_tiers root ON root.customer_id = r.root
 """
 
 CASE_COUNTS = "SELECT status, count(*) FROM notify.cases GROUP BY status"
