@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
 
 
 CUSTOMER_LINKS_MIGRATION = Path(__file__).with_name("000_customer_links.sql")
+CUSTOMER_LINKS_FAST = Path(__file__).with_name("000_customer_links_fast.sql")  # each id's own
+# root and group without a walk when it has no live link
 
 
 def migration_files(*sources: Path) -> list[Path]:

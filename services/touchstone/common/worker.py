@@ -30,6 +30,7 @@ from touchstone.common.limits import CALLS, INGEST, CallerLimits
 from touchstone.common.metrics import GrpcMetrics, MeasuredHandler, serve_metrics
 from touchstone.common.outbox import OutboxRelay
 from touchstone.common.pg import (
+    CUSTOMER_LINKS_FAST,
     CUSTOMER_LINKS_MIGRATION,
     apply_migrations,
     open_pool,
@@ -110,7 +111,7 @@ class ServiceSpec:
     @property
     def migration_sources(self) -> tuple[Path, ...]:
         """Where the schema's migrations come from: its own and the shared customer links."""
-        return (self.migrations, CUSTOMER_LINKS_MIGRATION)
+        return (self.migrations, CUSTOMER_LINKS_MIGRATION, CUSTOMER_LINKS_FAST)
 
     def bindings(self, store: Any, settings: Settings) -> list[ServiceBinding]:
         """The gRPC services this service serves, over its store."""
