@@ -87,8 +87,13 @@ WITH joined AS (
 ), reached AS (
     SELECT m.id, c.case_id
     FROM members m
-    JOIN notify.cases c ON c.customer_id = m.member AND c.resolved_by IS NULL
-                       AND c.moves_until >= coalesce(m.since, 'infinity')
+    CROSS JOIN LATERAL (  -- each member's cases by the index (OFFSET 0: not hash-joined to
+        -- every unresolved case, which the planner chose for the members' row estimate)
+        SELECT c.case_id FROM notify.cases c
+        WHERE c.customer_id = m.member AND c.resolved_by IS NULL
+          AND c.moves_until >= coalesce(m.since, 'infinity')
+        OFFSET 0
+    ) c
     UNION
     SELECT c.customer_id, c.case_id FROM joined JOIN notify.cases c USING (case_id)
     WHERE c.resolved_by IS NULL
