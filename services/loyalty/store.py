@@ -182,7 +182,8 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
     ) -> None:
         """Keep where each group's lost moments leave it, for the next fold to go on from;
         forget it for ids no longer a group's root (merged, erased)."""
-        await conn.execute(DROP_REMEMBERED, (list(gone),))
+        if gone:
+            await conn.execute(DROP_REMEMBERED, (list(gone),))
         kept = {
             root: Kept(tuple(sorted(groups[root])), valuation.remembered)
             for root, valuation in valued.items()
