@@ -172,15 +172,12 @@ def known_figures(
     earliest of its moments whose recovery they changed (a recovery changes the leave chance
     every later moment is valued with). None if the facts change who the group is (a merge, an
     unmerge, an erasure): its history is valued afresh."""
-    members = set(group)
-    linked = {c.survivor_id for c in facts.links} | {c.absorbed_id for c in facts.links}
-    if members & (linked | set(facts.erased)):
+    changed = facts_change_from(facts, group, set())  # the moments' recoveries: read below
+    if changed is None:
         return None
-    times = [p.occurred_at for p in facts.purchases if p.customer_id in members]
-    times += [x.moment.occurred_at for x in facts.losses if x.customer_id in members]
-    times += [m.occurred_at for m in lost if m.moment_id in recovery_changed]
+    times = [changed] + [m.occurred_at for m in lost if m.moment_id in recovery_changed]
     at_risk = {m.moment_id: stored[m.moment_id] for m in lost if m.moment_id in stored}
-    return Known(at_risk, min(times, default=NOTHING_CHANGED))
+    return Known(at_risk, min(times))
 
 
 def facts_change_from(
