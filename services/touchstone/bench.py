@@ -6,15 +6,18 @@ Phases:
    group's lag 0 on every input topic, twice a second apart, with every touchpoint scored and
    every expected recovery case queryable over gRPC). The CPU time of every process (broker,
    Postgres and its backends, each service, the load generator) over the phase is read from
-   /proc and reported as µs per touchpoint;
+   /proc and reported as µs per touchpoint, beside the records produced and consumed and the
+   Postgres rows written per touchpoint (traffic.py);
 2. on the last throughput stack, with its N touchpoints of history: queries under load
    (query_load.py: front-ends calling GetCustomer, ListMoments, GetCustomerValue and ListCases
    while touchpoints are offered at the ingest rate), then replay (journey stopped and rebuilt
    from its whole input log, as `touchstone replay journey` does: events/s);
 3. sustained (sustained.py): on a fresh stack, the highest rate all four keep up with when it
    is offered steadily;
-4. raw hop (raw_hop.py: the machine's ceiling) and latency (latency_phase.py: touchpoints at a
-   steady rate; publish → MomentScored and → CaseOpened, and WatchMoments' delay);
+4. raw hop (raw_hop.py: the machine's ceiling, and the CPU a record costs client and broker at
+   best, so what the median burst's records would cost at the least) and latency
+   (latency_phase.py: touchpoints at a steady rate; publish → MomentScored and → CaseOpened,
+   and WatchMoments' delay);
 5. idle and trickle, on the latency stack once it has settled: each process's share of one core
    with no traffic at all, and with TRICKLE_PER_S touchpoints a second (what a quiet shop costs).
 The last line printed is one JSON object.
@@ -44,11 +47,12 @@ from touchstone.common.settings import Settings
 from touchstone.cpu_use import CpuMeter, Part, core_shares, micros_per
 from touchstone.latency_phase import latency_phase
 from touchstone.query_load import QueryLoad, QueryPlan
-from touchstone.raw_hop import raw_hop_rate
+from touchstone.raw_hop import raw_hop
 from touchstone.replay import ReplayOptions, replay
 from touchstone.simulator import Record, records
 from touchstone.stack import LocalStack, service_spec
 from touchstone.sustained import Step, sustained_phase, sustained_rate
+from touchstone.traffic import kafka_floor_us, read_traffic
 
 HANDLED_TIMEOUT_S = 1800
 
@@ -69,6 +73,7 @@ class Throughput:
 
     per_s: float
     cpu_us: dict[str, float]  # CPU µs per touchpoint, by part, and their total
+    traffic: dict[str, float]  # records produced and consumed, row writes, per touchpoint
     after: dict[str, Any] = field(default_factory=dict)  # what ran on its stack afterwards
 
 
@@ -86,6 +91,7 @@ def throughput_phase(
         lags = all_lags(live)
         try:
             with Clients(live) as clients:
+                before = read_traffic(lags, live.database_url)
                 meter = CpuMeter(stack_parts(stack))
                 started = time.perf_counter()
                 send_all(live.kafka, load.records)
@@ -94,11 +100,16 @@ def throughput_phase(
                 )
                 spent = meter.spent()
                 elapsed = done - started
-                result = Throughput(events / elapsed, micros_per(spent, events))
+                traffic = read_traffic(lags, live.database_url, settle=True).since(before)
+                result = Throughput(
+                    events / elapsed, micros_per(spent, events), traffic.per(events)
+                )
                 shown = ", ".join(f"{name} {us:,.0f}" for name, us in result.cpu_us.items())
+                moved = ", ".join(f"{what} {n}" for what, n in result.traffic.items())
                 print(
                     f"run {run}: {events:,} touchpoints through all four in {elapsed:.1f}s = "
-                    f"{result.per_s:,.0f}/s; CPU µs per touchpoint: {shown}",
+                    f"{result.per_s:,.0f}/s; CPU µs per touchpoint: {shown}; "
+                    f"per touchpoint: {moved}",
                     flush=True,
                 )
                 if after is not None:
@@ -257,8 +268,20 @@ def run_bench(settings: Settings, plan: BenchPlan) -> dict[str, Any]:
         steps = sustained_phase(settings, median.per_s, plan.sustained_step_s)
     with LocalStack(replace(settings, state_dir=settings.state_dir / "latency")) as stack:
         live = stack.settings
-        raw = raw_hop_rate(live.kafka, min(events, 50_000), live.topic_partitions)
-        print(f"raw hop: {raw:,.0f} msg/s", flush=True)
+        broker = stack.infra.broker
+        hop = raw_hop(
+            live.kafka,
+            min(events, 50_000),
+            live.topic_partitions,
+            Part(broker.pid) if broker and broker.pid else None,
+        )
+        floor = kafka_floor_us(median.traffic, hop.record_us)
+        print(
+            f"raw hop: {hop.per_s:,.0f} msg/s, CPU µs a message: client {hop.client_us:.1f}, "
+            f"broker {hop.broker_us:.1f}; the median run's records at that cost: {floor:,.0f} "
+            "µs a touchpoint",
+            flush=True,
+        )
         latency = latency_phase(live, latency_load.records, plan.latency_per_s)
         quiet = quiet_phases(stack, trickle)
     result = {
@@ -274,9 +297,12 @@ def run_bench(settings: Settings, plan: BenchPlan) -> dict[str, Any]:
             }
             for s in steps
         ],
-        "raw_hop_per_s": round(raw, 1),
-        "ratio": round(median.per_s / raw, 4),
+        "raw_hop_per_s": round(hop.per_s, 1),
+        "raw_hop_cpu_us": {"client": round(hop.client_us, 1), "broker": round(hop.broker_us, 1)},
+        "ratio": round(median.per_s / hop.per_s, 4),
         "cpu_us_per_touchpoint": median.cpu_us,
+        "per_touchpoint": median.traffic,
+        "kafka_floor_us": floor,
         **latency,
         **runs[-1].after,
         **quiet,

@@ -53,6 +53,16 @@ class LagReader:
             return None
         return sum(max(ends[tp] - max(getattr(done.get(tp), "offset", 0), 0), 0) for tp in ends)
 
+    def records_on(self, topics: Sequence[str]) -> dict[str, int]:
+        """Each topic's records so far: the sum of its partitions' ends."""
+        partitions = [
+            TopicPartition(t, p)
+            for t in topics
+            for p in sorted(self._consumer.partitions_for_topic(t) or ())
+        ]
+        ends = self._ends(partitions)
+        return {t: sum(n for tp, n in ends.items() if tp.topic == t) for t in topics}
+
     def _ends(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         """Each partition's end: the high watermark a fetch reports (some brokers' ListOffsets
         answer the last batch's first offset + 1, short of it by the rest of that batch)."""
