@@ -91,7 +91,7 @@ def throughput_phase(
         lags = all_lags(live)
         try:
             with Clients(live) as clients:
-                before = read_traffic(lags, live.database_url)
+                before = read_traffic(lags, live.database_url, settle=True)
                 meter = CpuMeter(stack_parts(stack))
                 started = time.perf_counter()
                 send_all(live.kafka, load.records)

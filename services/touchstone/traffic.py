@@ -1,7 +1,11 @@
 """What a phase of the bench asked of the broker and of Postgres: records written to every topic,
 records the services read (a topic three services read counts three times), and rows Postgres
 inserted, updated or deleted. Per touchpoint, these are the design's own costs: no code made
-faster spends less than they do at the cheapest a record and a row can be had (raw_hop.py)."""
+faster spends less than they do at the cheapest a record and a row can be had (raw_hop.py).
+
+Postgres reports a backend's row counts up to 10 s late, so a settled reading comes that long
+after the burst: what the services write meanwhile (a sweep, a relay) counts with it, a few rows
+against a burst's hundreds of thousands."""
 
 from __future__ import annotations
 
@@ -49,8 +53,8 @@ class Traffic:
 
 
 def kafka_floor_us(per_touchpoint: dict[str, float], record_us: float) -> float:
-    """The least CPU µs a touchpoint's records could cost, each produce or consume at
-    `record_us` (the raw hop's client and broker CPU a record, halved: a record moved there is
+    """An estimate of the least CPU µs a touchpoint's records could cost, each produce or
+    consume at `record_us` (the raw hop's client and broker CPU a record, halved: a record moved there is
     one consume and one produce)."""
     moves = per_touchpoint["records_produced"] + per_touchpoint["records_consumed"]
     return round(moves * record_us, 1)
