@@ -8,18 +8,25 @@ PROTOS := $(sort $(wildcard protos/touchstone/*/v1/*.proto))
 GEN_OUT := services
 
 .DEFAULT_GOAL := help
-.PHONY: help venv generate check-generated run test browser test-unit test-integration lint typecheck bench faults bench-queries clean distclean deploy-check deploy-config
+.PHONY: help venv lock generate check-generated run test browser test-unit test-integration lint typecheck bench faults bench-queries clean distclean deploy-check deploy-config
 
 help: ## list every target with one line each
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Every package, direct or not, at the version and with the hashes requirements/dev.lock names;
+# then Touchstone itself, built with the setuptools that lock holds.
+$(STAMP): pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[local,dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/dev.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-venv: $(STAMP) ## create .venv and install Touchstone with its pinned dependencies
+venv: $(STAMP) ## create .venv and install Touchstone with the locked dependencies (requirements/dev.lock)
+
+LOCK := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
+lock: $(STAMP) ## re-lock requirements/*.lock from pyproject.toml (hashes; pins kept unless UPGRADE=1)
+	$(LOCK) $(if $(UPGRADE),--upgrade) -o requirements/service.lock pyproject.toml
+	$(LOCK) $(if $(UPGRADE),--upgrade) --allow-unsafe --extra local --extra dev -o requirements/dev.lock pyproject.toml
 
 generate: $(STAMP) ## generate the Python contracts from protos/ into services/touchstone/<ctx>/v1
 	$(BIN)/python -m touchstone.common.codegen --out $(GEN_OUT) $(PROTOS)

@@ -29,6 +29,10 @@ from touchstone.common.settings import DEFAULT_GRPC_PORTS, SERVICES, Settings
 from touchstone.common.topics import ALL_TOPICS
 from touchstone.stack import LocalStack, migrate_all
 
+# The docker-mode tests' broker: Confluent Platform 8.0.0 is Apache Kafka 4.0.0, the Kafka that
+# compose and production run (testcontainers' KafkaContainer drives Confluent's start script)
+DOCKER_KAFKA_IMAGE = "confluentinc/cp-kafka:8.0.0"
+
 # In CI the property tests explore the same examples every run: a landing never depends on luck.
 # Locally they explore new ones each run, which is how they found three stream-stalling bugs.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)
@@ -56,7 +60,7 @@ def _docker(stack: ExitStack) -> tuple[str, str]:
     from testcontainers.community.kafka import KafkaContainer
     from testcontainers.community.postgres import PostgresContainer
 
-    kafka = stack.enter_context(KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft())
+    kafka = stack.enter_context(KafkaContainer(DOCKER_KAFKA_IMAGE).with_kraft())
     postgres = stack.enter_context(PostgresContainer("postgres:17-alpine"))
     return kafka.get_bootstrap_server(), postgres.get_connection_url(driver=None)
 

@@ -1,17 +1,17 @@
 # The operator's image: the `touchstone` command (topics, migrate, simulate, status, dlq,
 # standards, rescore, replay: whatever `touchstone --help` lists). Build it from the repository root:
 #   docker build -f deploy/docker/tools.Dockerfile -t touchstone/tools:0.1.0 .
-# It installs the touchstone package with its runtime dependencies only: the `local` extra
+# It installs the touchstone package with its runtime dependencies only, locked with their hashes
+# (requirements/service.lock): the `local` extra
 # (embedded broker, Postgres, mail catcher) and `dev` stay out, so `touchstone run` and
 # `touchstone bench`, which start the embedded stack, do not work here; everything that talks
 # to an existing Kafka and Postgres does.
 
 FROM python:3.11.14-slim-bookworm AS deps
 WORKDIR /src
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install --no-cache-dir --disable-pip-version-check --prefix=/install -r /tmp/requirements.txt
-COPY README.md ./
+COPY requirements/service.lock ./
+RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps --prefix=/install -r service.lock
+COPY pyproject.toml README.md ./
 COPY services/ services/
 RUN pip install --no-cache-dir --disable-pip-version-check --no-deps --prefix=/install .
 

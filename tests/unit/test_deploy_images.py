@@ -268,6 +268,18 @@ def test_an_image_is_pinned_labelled_and_runs_as_nobody_in_particular(path: Path
     assert "local]" not in path.read_text()  # no `pip install .[local]`
 
 
+@pytest.mark.parametrize("path", [*(dockerfile(s) for s in SERVICES), TOOLS_DOCKERFILE])
+def test_an_image_installs_the_locked_runtime_dependencies_checking_their_hashes(
+    path: Path,
+) -> None:
+    steps = instructions(path)
+    installs = [args for keyword, args in steps if keyword == "RUN" and "pip install" in args]
+
+    assert ("COPY", "requirements/service.lock ./") in steps
+    assert "--require-hashes --no-deps" in installs[0] and installs[0].endswith("service.lock")
+    assert all("--no-deps" in args for args in installs)  # nothing resolved at build time
+
+
 def test_every_image_builds_on_one_python() -> None:
     paths = [*(dockerfile(s) for s in SERVICES), TOOLS_DOCKERFILE]
     assert len({image for path in paths for image in base_images(path)}) == 1
@@ -306,7 +318,12 @@ def test_the_service_dockerfiles_differ_only_in_name_and_ports() -> None:
 
 def test_the_build_context_is_the_package_sources_only() -> None:
     patterns = dockerignore()
-    sent = ["pyproject.toml", "README.md", "services/touchstone/common/maps/phone.yaml"]
+    sent = [
+        "pyproject.toml",
+        "README.md",
+        "requirements/service.lock",
+        "services/touchstone/common/maps/phone.yaml",
+    ]
     kept_out = [
         ".venv/bin/python",
         ".git/HEAD",
@@ -316,6 +333,7 @@ def test_the_build_context_is_the_package_sources_only() -> None:
         "services/touchstone.egg-info/PKG-INFO",
         "services/journey/__pycache__/api.cpython-311.pyc",
         "services/journey/Dockerfile",
+        "requirements/dev.lock",
         ".mypy_cache/3.11/journey/api.data.json",
     ]
 
@@ -401,6 +419,25 @@ def test_the_simulator_and_prometheus_run_only_in_their_profiles() -> None:
 
     assert profiled == {"simulator": ["demo"], "prometheus": ["observability"]}
     assert services["simulator"]["command"][0] == "simulate"
+
+
+# Confluent Platform release → the Apache Kafka it ships (Confluent's release notes)
+CONFLUENT_PLATFORM_KAFKA = {"8.0": "4.0"}
+
+
+def test_compose_production_and_the_docker_mode_tests_run_one_kafka() -> None:
+    compose_image = compose()["services"]["kafka"]["image"]
+    prod_manifests = (ROOT / "deploy" / "k8s" / "overlays" / "prod" / "kafka.yaml").read_text()
+    prod = next(d for d in yaml.safe_load_all(prod_manifests) if d and d["kind"] == "Kafka")
+    conftest = (ROOT / "tests" / "conftest.py").read_text()
+    tests_image = re.search(r'DOCKER_KAFKA_IMAGE = "confluentinc/cp-kafka:([\d.]+)"', conftest)
+
+    assert compose_image.startswith("apache/kafka:")
+    assert tests_image, "the docker-mode tests name their Confluent Platform image"
+    platform = tests_image.group(1)
+    kafka = compose_image.split(":")[1]
+    assert prod["spec"]["kafka"]["version"] == kafka
+    assert CONFLUENT_PLATFORM_KAFKA[platform.rsplit(".", 1)[0]] == kafka.rsplit(".", 1)[0]
 
 
 def test_every_image_is_pinned() -> None:
