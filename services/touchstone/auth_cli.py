@@ -21,7 +21,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     keys.add_argument("--replace", action="store_true", help="make a new one even if one exists")
     keys.set_defaults(func=cmd_keys)
     token = sub.add_parser("token", help="print a token signed with a development key")
-    token.add_argument("--role", choices=ROLES, required=True)
+    token.add_argument("--role", choices=ROLES, required=True, help="what it may do")
     token.add_argument("--site", action="append", default=[], help="a site it may see (repeat)")
     token.add_argument("--subject", default="", help="who it names (default: dev-<role>)")
     token.add_argument("--hours", type=float, default=12.0, help="how long it is valid")

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 from touchstone import (
@@ -237,19 +238,33 @@ def cmd_bench_queries(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def installed_version() -> str:
+    """Touchstone's version as installed (pyproject.toml's, once `make venv` has run)."""
+    try:
+        return metadata.version("touchstone")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed: run `make venv`)"
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="touchstone", description=__doc__)
+    top.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     sub = top.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help=cmd_serve.__doc__)
-    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("service", choices=SERVICES, help="the service to run")
     serve.set_defaults(func=cmd_serve)
     for name, func in (("migrate", cmd_migrate), ("topics", cmd_topics), ("status", cmd_status)):
         sub.add_parser(name, help=func.__doc__).set_defaults(func=func)
     for name, func in (("run", cmd_run), ("simulate", cmd_simulate)):
         p = sub.add_parser(name, help=func.__doc__)
         p.add_argument("--rate", type=float, default=50.0, help="touchpoints per second")
-        p.add_argument("--seed", type=int, default=int(time.time()))
+        p.add_argument(
+            "--seed",
+            type=int,
+            default=int(time.time()),
+            help="the simulation's seed (default: the time now; the same seed, the same visits)",
+        )
         p.add_argument("--bad-share", type=float, default=0.01, help="share of bad records")
         p.set_defaults(func=func)
         if name == "run":
@@ -304,7 +319,9 @@ def parser() -> argparse.ArgumentParser:
     )
     faults.set_defaults(func=cmd_faults)
     queries = sub.add_parser("bench-queries", help=cmd_bench_queries.__doc__)
-    queries.add_argument("--customers", type=int, default=100_000)
+    queries.add_argument(
+        "--customers", type=int, default=100_000, help="customers to rank and value"
+    )
     queries.add_argument("--runs", type=int, default=300, help="timed calls per query")
     queries.set_defaults(func=cmd_bench_queries)
     return top

@@ -45,5 +45,7 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register `touchstone console`."""
     console = sub.add_parser("console", help=cmd_console.__doc__)
-    console.add_argument("--port", type=int, default=DEFAULT_PORT)
+    console.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"on 127.0.0.1 (default {DEFAULT_PORT})"
+    )
     console.set_defaults(func=cmd_console)

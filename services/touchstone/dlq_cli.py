@@ -20,26 +20,36 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     commands = dlq.add_subparsers(dest="dlq_command", required=True)
     listing = commands.add_parser("list", help="dead letters with counts by field and source")
     _add_filters(listing)
-    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--limit", type=int, default=20, help="how many to list (default 20)")
     listing.set_defaults(func=cmd_list)
     show = commands.add_parser("show", help="one dead letter with its original bytes")
     show.add_argument("id", help="topic/partition/offset, as `dlq list` prints it")
     show.set_defaults(func=cmd_show)
     redrive = commands.add_parser("redrive", help="send dead letters through validation again")
     _add_filters(redrive)
-    redrive.add_argument("--id", action="append", default=[], dest="ids")
+    redrive.add_argument(
+        "--id",
+        action="append",
+        default=[],
+        dest="ids",
+        help="one dead letter, as `dlq list` prints its id (repeat)",
+    )
     redrive.add_argument("--only-valid", action="store_true", help="only those valid now")
-    redrive.add_argument("--dry-run", action="store_true")
+    redrive.add_argument(
+        "--dry-run", action="store_true", help="say what would be redriven; send nothing"
+    )
     redrive.set_defaults(func=cmd_redrive)
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reason", default="", help="reason contains this text")
-    parser.add_argument("--field", default="")
-    parser.add_argument("--source", default="")
+    parser.add_argument("--field", default="", help="the field its reason names")
+    parser.add_argument("--source", default="", help="the source that published it")
     parser.add_argument("--since", type=datetime.fromisoformat, help="ISO time, with zone")
     parser.add_argument("--until", type=datetime.fromisoformat, help="ISO time, with zone")
-    parser.add_argument("--include-redriven", action="store_true")
+    parser.add_argument(
+        "--include-redriven", action="store_true", help="those already redriven too"
+    )
 
 
 def _filter(args: argparse.Namespace) -> pb.DeadLetterFilter:

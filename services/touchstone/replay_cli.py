@@ -21,7 +21,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "replay",
         help="rebuild a stopped service's state from the log into fresh tables and swap them in",
     )
-    command.add_argument("service", choices=SERVICES)
+    command.add_argument("service", choices=SERVICES, help="the service to rebuild (stopped)")
     command.add_argument("--batch", type=int, default=2000, help="records per transaction")
     command.add_argument(
         "--keep-different",

@@ -15,7 +15,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     validate = commands.add_parser(
         "validate", help="check a standards file; every problem with its line"
     )
-    validate.add_argument("file", type=Path)
+    validate.add_argument("file", type=Path, help="the standards file (YAML)")
     validate.add_argument(
         "--maps", type=Path, default=None, help="journey maps folder (TOUCHSTONE_MAPS_DIR)"
     )

@@ -54,8 +54,8 @@ class Traffic:
 
 def kafka_floor_us(per_touchpoint: dict[str, float], record_us: float) -> float:
     """An estimate of the least CPU µs a touchpoint's records could cost, each produce or
-    consume at `record_us` (the raw hop's client and broker CPU a record, halved: a record moved there is
-    one consume and one produce)."""
+    consume at `record_us` (the raw hop's client and broker CPU a message, halved: a message
+    moved there is one consume and one produce)."""
     moves = per_touchpoint["records_produced"] + per_touchpoint["records_consumed"]
     return round(moves * record_us, 1)
 
