@@ -13,6 +13,7 @@ moments it now breaks, now meets, newly judges, or no longer judges.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from touchstone.common.pg import apply_migrations, create_scratch_database, open
 from touchstone.common.progress import is_progress
 from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import Incoming
+from touchstone.common.work_progress import Reporter, WorkProgress, staged, unreported
 from touchstone.journey.v1.events_pb2 import MomentScored
 
 DEFAULT_SETTLING = timedelta(days=7)  # long enough for every default deadline to play out
@@ -137,9 +139,11 @@ async def replay_scores(
     maps: Mapping[str, JourneyMap],
     log: Sequence[Incoming],
     period: Period,
+    progress: Reporter = unreported,
 ) -> dict[str, MomentScored]:
     """The period's moments when the log is scored by these standards from an empty state, in a
-    scratch database beside database_url's (dropped afterwards)."""
+    scratch database beside database_url's (dropped afterwards); records scored so far told to
+    progress."""
     url, drop = create_scratch_database(database_url, "journey_rescore")
     try:
         apply_migrations(url, SPEC.name, *SPEC.migration_sources)
@@ -147,8 +151,11 @@ async def replay_scores(
         await pool.open(wait=True)
         try:
             handler = ScoreMoments(PostgresJourney(pool), standards.standards, calendars, maps=maps)
+            started = time.monotonic()
             for start in range(0, len(log), BATCH):
                 await handler.handle(log[start : start + BATCH])
+                done = min(start + BATCH, len(log))
+                progress(WorkProgress(done, len(log), time.monotonic() - started))
         finally:
             await pool.close()
         with psycopg.connect(url) as conn:
@@ -212,11 +219,29 @@ async def rescore(
     candidate: StandardSet,
     calendars: Calendars,
     maps: Mapping[str, JourneyMap],
+    progress: Reporter = unreported,
 ) -> RescoreReport:
-    """What the candidate would have changed in the period, against the standards in force."""
+    """What the candidate would have changed in the period, against the standards in force
+    (each scoring's progress told to progress, its stage naming the standards' version)."""
     replayed = to_replay(log, period)
-    before = await replay_scores(database_url, in_force, calendars, maps, replayed, period)
-    after = await replay_scores(database_url, candidate, calendars, maps, replayed, period)
+    before = await replay_scores(
+        database_url,
+        in_force,
+        calendars,
+        maps,
+        replayed,
+        period,
+        staged(progress, f"scoring by {in_force.version} (in force)"),
+    )
+    after = await replay_scores(
+        database_url,
+        candidate,
+        calendars,
+        maps,
+        replayed,
+        period,
+        staged(progress, f"scoring by {candidate.version} (candidate)"),
+    )
     return RescoreReport(
         period,
         in_force.version,

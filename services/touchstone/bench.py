@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,7 @@ from touchstone.client import Clients
 from touchstone.common.settings import Settings
 from touchstone.cpu_use import CpuMeter, Part, core_shares, micros_per
 from touchstone.latency_phase import latency_phase
+from touchstone.progress_bar import ProgressBar
 from touchstone.query_load import QueryLoad, QueryPlan
 from touchstone.raw_hop import raw_hop
 from touchstone.replay import ReplayOptions, replay
@@ -95,10 +97,12 @@ def throughput_phase(
                 meter = CpuMeter(stack_parts(stack))
                 started = time.perf_counter()
                 send_all(live.kafka, load.records)
+                bar = ProgressBar(f"run {run}", sys.stdout, "moments scored")
                 done = wait_until_handled(
-                    clients, lags, events, load.expected_cases, HANDLED_TIMEOUT_S
+                    clients, lags, events, load.expected_cases, HANDLED_TIMEOUT_S, bar.show
                 )
                 spent = meter.spent()
+                bar.finish()
                 elapsed = done - started
                 traffic = read_traffic(lags, live.database_url, settle=True).since(before)
                 result = Throughput(

@@ -15,6 +15,7 @@ from touchstone.client import Clients
 from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.settings import SERVICES, Settings
 from touchstone.common.topics import TOUCHPOINTS
+from touchstone.common.work_progress import Reporter, WorkProgress, unreported
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
 from touchstone.journey.v1.journey_service_pb2 import GetScoreStatsRequest
 from touchstone.lag import LagReader
@@ -132,17 +133,27 @@ CONFIRM_S = 1.0  # all four caught up at two readings this far apart: nothing wa
 
 
 def wait_until_handled(
-    clients: Clients, lags: LagReader, scored: int, cases: int, timeout: float
+    clients: Clients,
+    lags: LagReader,
+    scored: int,
+    cases: int,
+    timeout: float,
+    progress: Reporter = unreported,
 ) -> float:
     """Block until journey has scored `scored` moments, notify holds `cases` cases and every
     service's consumer group has committed every record of its inputs, at two readings
-    CONFIRM_S apart (a relay may still be publishing at the first); when that first held."""
-    deadline = time.monotonic() + timeout
+    CONFIRM_S apart (a relay may still be publishing at the first); when that first held.
+    The moments scored so far are told to progress."""
+    started = time.monotonic()
+    deadline = started + timeout
     caught_up_at: float | None = None
     while time.monotonic() < deadline:
-        if caught_up_at is None and not _scored_and_cased(clients, scored, cases):
-            time.sleep(0.05)
-            continue
+        if caught_up_at is None:
+            so_far = _scored_so_far(clients)
+            progress(WorkProgress(so_far, scored, time.monotonic() - started))
+            if so_far < scored or not _cases_open(clients, cases):
+                time.sleep(0.05)
+                continue
         now = time.perf_counter()
         if all(lag == 0 for lag in lags.read().values()):
             if caught_up_at is not None and now - caught_up_at >= CONFIRM_S:
@@ -155,10 +166,12 @@ def wait_until_handled(
     raise TimeoutError(f"not all of {scored} touchpoints handled within {timeout}s")
 
 
-def _scored_and_cased(clients: Clients, scored: int, cases: int) -> bool:
+def _scored_so_far(clients: Clients) -> int:
     stats = clients.journey.GetScoreStats(GetScoreStatsRequest(), timeout=5)
-    if stats.wins + stats.losses + stats.unscored < scored:
-        return False
+    return int(stats.wins + stats.losses + stats.unscored)
+
+
+def _cases_open(clients: Clients, cases: int) -> bool:
     return clients.notify.ListCases(ListCasesRequest(page_size=1), timeout=5).total >= cases
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from touchstone.common.consumers import BatchHandler, consumer_group, publish, settle_batch
@@ -30,6 +30,7 @@ from touchstone.common.log_reader import partitions_of
 from touchstone.common.pg import open_pool
 from touchstone.common.settings import CONSUMERS, Settings
 from touchstone.common.topics import Outgoing
+from touchstone.common.work_progress import WorkProgress, staged
 from touchstone.common.worker import ServiceSpec
 from touchstone.group_hold import WAIT_FOR_GROUP_S, GroupHold, GroupTaken, hold_group
 from touchstone.log_range import LogRange, LogStalled, read_range
@@ -51,26 +52,6 @@ class ReplayOptions:
     batch: int = 2000  # records per handler call (one transaction)
     keep_different: bool = False  # swap the rebuilt state in even when it differs
     wait_for_workers_s: float = WAIT_FOR_GROUP_S  # for stopped workers to leave the group
-
-
-@dataclass(frozen=True)
-class Progress:
-    """How far a rebuild has come."""
-
-    done: int
-    total: int
-    elapsed_s: float
-    stage: str = REBUILD
-
-    @property
-    def rate(self) -> float:
-        """Events per second so far."""
-        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-    @property
-    def eta_s(self) -> float | None:
-        """Seconds left at the rate so far; None before there is a rate."""
-        return (self.total - self.done) / self.rate if self.rate > 0 else None
 
 
 @dataclass(frozen=True)
@@ -104,7 +85,7 @@ def replay(
     spec: ServiceSpec,
     settings: Settings,
     options: ReplayOptions | None = None,
-    progress: Callable[[Progress], None] = lambda p: None,
+    progress: Callable[[WorkProgress], None] = lambda p: None,
 ) -> ReplayReport:
     """Rebuild the service's state from its input topics and swap it in (see the module);
     ReplayRefused if it cannot, with the old state in place."""
@@ -125,7 +106,7 @@ async def _replay(
     spec: ServiceSpec,
     settings: Settings,
     options: ReplayOptions,
-    progress: Callable[[Progress], None],
+    progress: Callable[[WorkProgress], None],
 ) -> ReplayReport:
     group = _group_of(spec.name, settings)
     topics = spec.consumed_topics
@@ -140,11 +121,11 @@ async def _replay(
         # offsets; what it publishes is published, as the workers would have
         catch_up = log_range.after(resume_at)
         feed = Feed(spec, settings, options.batch, hold)
-        await feed.run(catch_up, _staged(progress, CATCH_UP), publishing=True)
+        await feed.run(catch_up, staged(progress, CATCH_UP), publishing=True)
         await asyncio.to_thread(schemas.set_old_aside)
         try:
             started = time.monotonic()
-            dead = await feed.run(log_range, _staged(progress, REBUILD), publishing=False)
+            dead = await feed.run(log_range, staged(progress, REBUILD), publishing=False)
             seconds = time.monotonic() - started
             compared = await asyncio.to_thread(schemas.compare)
             await hold.check()  # nothing wrote the new state but the rebuild
@@ -196,10 +177,6 @@ def _log_to_replay(
     return log_range
 
 
-def _staged(progress: Callable[[Progress], None], stage: str) -> Callable[[Progress], None]:
-    return lambda p: progress(replace(p, stage=stage))
-
-
 class Feed:
     """The service's own handler, fed stretches of the log in batches."""
 
@@ -210,11 +187,11 @@ class Feed:
         self.hold = hold
 
     async def run(
-        self, log_range: LogRange, progress: Callable[[Progress], None], *, publishing: bool
+        self, log_range: LogRange, progress: Callable[[WorkProgress], None], *, publishing: bool
     ) -> int:
         """Feed the range to the handler (publishing what it returns, if asked); the records
         it dead-lettered."""
-        progress(Progress(0, log_range.total, 0.0))
+        progress(WorkProgress(0, log_range.total, 0.0))
         if not log_range.total:
             return 0
         from aiokafka import AIOKafkaProducer
@@ -234,7 +211,7 @@ class Feed:
         self,
         handler: BatchHandler,
         log_range: LogRange,
-        progress: Callable[[Progress], None],
+        progress: Callable[[WorkProgress], None],
         producer: Any,
     ) -> int:
         started, done, dead = time.monotonic(), 0, 0
@@ -249,7 +226,7 @@ class Feed:
             await settle_batch(handler, records, self.spec.dead_letter_topic, send)
             await self.hold.check()
             done += len(records)
-            progress(Progress(done, log_range.total, time.monotonic() - started))
+            progress(WorkProgress(done, log_range.total, time.monotonic() - started))
         return dead
 
     def _dead_letters(self, outgoing: Sequence[Outgoing]) -> int:

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from typing import TextIO
 
 from touchstone.common.settings import SERVICES, Settings
 from touchstone.group_hold import WAIT_FOR_GROUP_S
-from touchstone.replay import Progress, ReplayOptions, ReplayRefused, ReplayReport, replay
-
-BAR_WIDTH = 30
-QUIET_LINE_EVERY_S = 5.0  # without a terminal, one progress line this often
+from touchstone.progress_bar import ProgressBar
+from touchstone.replay import ReplayOptions, ReplayRefused, ReplayReport, replay
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -65,46 +61,6 @@ def audit(settings: Settings, service: str, outcome: str, detail: str) -> None:
     from touchstone.audit_cli import record_cli_command
 
     record_cli_command(settings, f"touchstone replay {service}", outcome, detail)
-
-
-class ProgressBar:
-    """A one-line bar on a terminal; a line every few seconds otherwise."""
-
-    def __init__(self, service: str, out: TextIO) -> None:
-        self.service = service
-        self.out = out
-        self.live = out.isatty()
-        self._last_line = 0.0
-        self._last: Progress | None = None
-
-    def show(self, progress: Progress) -> None:
-        """Draw the progress so far."""
-        self._last = progress
-        now = time.monotonic()
-        if not self.live and now - self._last_line < QUIET_LINE_EVERY_S:
-            return
-        self._last_line = now
-        end = "\x1b[K\r" if self.live else "\n"  # clear what a longer line left
-        print(progress_line(self.service, progress), end=end, file=self.out, flush=True)
-
-    def finish(self) -> None:
-        """Draw where it ended, and end the bar's line."""
-        if self._last is not None:
-            self._last_line = 0.0
-            self.show(self._last)
-        if self.live:
-            print(file=self.out)
-
-
-def progress_line(service: str, progress: Progress) -> str:
-    """`journey rebuilding [#####.....]  48%  12,000/25,000 events  3,100/s  ETA 4s`."""
-    share = progress.done / progress.total if progress.total else 1.0
-    filled = int(share * BAR_WIDTH)
-    eta = "--" if progress.eta_s is None else f"{progress.eta_s:,.0f}s"
-    return (
-        f"{service} {progress.stage} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {share:4.0%}  "
-        f"{progress.done:,}/{progress.total:,} events  {progress.rate:,.0f}/s  ETA {eta}"
-    )
 
 
 def describe(report: ReplayReport) -> str:

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from touchstone.common.settings import Settings
+from touchstone.common.work_progress import staged
+from touchstone.progress_bar import ProgressBar
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -103,7 +106,13 @@ def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     period = Period(args.since, args.until, timedelta(days=args.settling_days))
     topic = args.topic or CONTACTS_RECORDED
-    log = read_log(settings.kafka, [topic], partial(replayed_by, period))  # bounded
+    bar = ProgressBar("rescore", sys.stderr)
+    log = read_log(
+        settings.kafka,
+        [topic],
+        partial(replayed_by, period),  # bounded
+        staged(bar.show, f"reading {topic}"),
+    )
     report = asyncio.run(
         rescore(
             settings.database,
@@ -113,8 +122,10 @@ def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
             candidate,
             load_calendars(settings.calendars_file),
             maps,
+            bar.show,
         )
     )
+    bar.finish()
     print(
         json.dumps(report_json(report), indent=2) if args.json else report_text(report, args.show)
     )

@@ -96,7 +96,8 @@ def test_a_tightened_standard_reports_exactly_the_changed_verdicts_and_touches_n
         ]
         args = parser().parse_args([*rescore, "--json"])
         assert args.func(args, live) == 0
-        report: dict[str, Any] = json.loads(capsys.readouterr().out)
+        told = capsys.readouterr()
+        report: dict[str, Any] = json.loads(told.out)
         with psycopg.connect(live.database_url) as conn:
             after = conn.execute(LIVE_MOMENTS).fetchall()
             scratch = conn.execute(
@@ -120,6 +121,9 @@ def test_a_tightened_standard_reports_exactly_the_changed_verdicts_and_touches_n
     assert report["moments"] == in_period > 1000  # the live day's moments, under either version
     assert after == before, "live verdicts untouched"
     assert scratch == [], "the scratch databases are dropped"
+    candidate = report["candidate_version"]
+    finished = f"rescore scoring by {candidate} (candidate) [{'#' * 30}] 100%"
+    assert told.err.splitlines()[-1].startswith(finished), told.err  # progress on stderr
 
     assert (promotion.version, promotion.previous_version) == (
         report["candidate_version"],

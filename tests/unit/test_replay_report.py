@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from touchstone.common.work_progress import WorkProgress
 from touchstone.log_range import LogRange
-from touchstone.replay import Progress, ReplayReport
-from touchstone.replay_cli import describe, progress_line
+from touchstone.progress_bar import progress_line
+from touchstone.replay import REBUILD, ReplayReport
+from touchstone.replay_cli import describe
 from touchstone.state_checksum import StateChecksum
 
 SAME = StateChecksum({"moments": "10:00000000000000aa", "visits": "3:00000000000000bb"})
 
 
 def test_progress_gives_rate_and_eta() -> None:
-    progress = Progress(done=4000, total=10000, elapsed_s=2.0)
+    progress = WorkProgress(done=4000, total=10000, elapsed_s=2.0, stage=REBUILD)
     assert progress.rate == 2000.0 and progress.eta_s == 3.0
-    assert Progress(0, 10, 0.0).eta_s is None
+    assert WorkProgress(0, 10, 0.0).eta_s is None
     line = progress_line("journey", progress)
     assert line.startswith("journey rebuilding [############..................]  40%")
     assert "4,000/10,000 events  2,000/s  ETA 3s" in line
