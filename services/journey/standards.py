@@ -8,13 +8,11 @@ its own file through TOUCHSTONE_STANDARDS_FILE. A set of standards is versioned 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from journey.domain import (
     COMPARATORS,
@@ -25,7 +23,13 @@ from journey.domain import (
     Standard,
     standards_version,
 )
-from touchstone.common.config_files import shipped
+from touchstone.common.config_files import (
+    Lined,
+    Problem,
+    ProblemsError,
+    load_lined,
+    shipped,
+)
 from touchstone.common.journey_maps import IDENTIFIER, JourneyMap, load_maps
 
 ENTRY_KEYS = frozenset(
@@ -54,25 +58,8 @@ OBSERVE_KEYS = frozenset({"must", "must_not", "applies_when"})
 LABELS = (("area", PROCEDURAL_AREAS), ("dimension", QUALITY_DIMENSIONS), ("side", SIDES))
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in a standards file: where, which field, what."""
-
-    origin: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.origin}:{self.line}: {self.field}: {self.message}"
-
-
-class StandardsError(ValueError):
+class StandardsError(ProblemsError):
     """A standards file that cannot be used; every problem is listed."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 WEIGHT_DECIMALS = 3  # sums of weights are kept to SUM_DECIMALS (visits.py): exact, in any order
@@ -84,31 +71,6 @@ class StandardSet:
 
     standards: tuple[Standard, ...]
     version: str
-
-
-class Lined(dict[str, Any]):
-    """A YAML mapping that remembers the line of each of its keys."""
-
-    line: int = 0
-    key_lines: dict[str, int]
-
-    def line_of(self, key: str) -> int:
-        """The line of key, or of the mapping when the key is absent."""
-        return self.key_lines.get(key, self.line)
-
-
-class _LineLoader(yaml.SafeLoader):
-    """A safe loader whose mappings are Lined."""
-
-
-def _lined_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Lined:
-    mapping = Lined(loader.construct_mapping(node, deep=True))
-    mapping.line = node.start_mark.line + 1
-    mapping.key_lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _lined_mapping)
 
 
 def default_standards_file() -> Path:
@@ -135,11 +97,9 @@ def parse_standards(
     text: str, origin: str, maps: Mapping[str, JourneyMap]
 ) -> tuple[tuple[Standard, ...], list[Problem]]:
     """The standards a YAML text defines, and every problem found in it."""
-    try:
-        doc = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        return (), [Problem(origin, mark.line + 1 if mark else 1, "file", f"not YAML: {error}")]
+    doc, problems = load_lined(text, origin)
+    if problems:
+        return (), problems
     entries = doc.get("standards") if isinstance(doc, Lined) else None
     if not isinstance(entries, list) or not entries:
         line = doc.line if isinstance(doc, Lined) else 1

@@ -243,7 +243,7 @@ def test_a_calendar_file_says_what_is_wrong() -> None:
     with pytest.raises(CalendarError, match="unknown calendar 'shop'"):
         parse_calendars("calendars: []\nsites: {'*': shop}\n", "c.yaml")
     bad_day = "calendars:\n  - {id: c, time_zone: UTC, working_days: [funday], opens: '08:00',"
-    with pytest.raises(CalendarError, match=r"c.yaml: calendars\[0\]"):
+    with pytest.raises(CalendarError, match=r"c.yaml:2: calendars\[0\] \(c\).working_days"):
         parse_calendars(bad_day + " closes: '17:00'}\nsites: {'*': c}\n", "c.yaml")
     with pytest.raises(ValueError, match="opens must be before closes"):
         BusinessCalendar("c", "UTC", frozenset({0}), OFFICE.closes, OFFICE.opens)
@@ -305,7 +305,7 @@ def test_an_unquoted_closing_time_is_refused_not_misread() -> None:
         "calendars:\n  - {id: c, time_zone: UTC, working_days: [mon],"
         " opens: '08:00', closes: 17:30}\nsites: {'*': c}\n"
     )
-    with pytest.raises(CalendarError, match='closes must be a quoted "HH:MM", not 1050'):
+    with pytest.raises(CalendarError, match='closes: must be a quoted "HH:MM", not 1050'):
         parse_calendars(text, "c.yaml")
 
 

@@ -79,6 +79,15 @@ def test_every_problem_in_a_file_is_reported_with_its_line_and_field() -> None:
     ]
 
 
+def test_a_date_where_a_number_belongs_is_a_problem_with_its_line_even_an_impossible_one() -> None:
+    for written in ("2026-02-28", "2026-02-30"):  # YAML would make the first a date, the
+        # second a bare ValueError with no line: both are text here, reported as not a number
+        text = BAD.replace('threshold: "30"', f"threshold: {written}")
+        _, problems = parse_standards(text, "test.yaml", load_maps())
+        (threshold,) = [p for p in problems if p.field == "standards[0] (a).measure.threshold"]
+        assert (threshold.line, threshold.message) == (9, "must be a number")
+
+
 def test_an_unknown_stage_and_a_measurement_the_map_does_not_declare_are_named() -> None:
     text = BAD.replace("map: shop", "map: phone")
     _, problems = parse_standards(text, "f.yaml", load_maps())

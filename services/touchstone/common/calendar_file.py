@@ -1,19 +1,32 @@
-"""Business calendars as data (calendars/default.yaml, or TOUCHSTONE_CALENDARS_FILE)."""
+"""Business calendars as data (calendars/default.yaml, or TOUCHSTONE_CALENDARS_FILE).
+
+Every problem in a file is reported at once, each with the file, its line, the field and what is
+allowed there (CalendarError), rather than the first one as a bare Python error."""
 
 from __future__ import annotations
 
+import difflib
 from datetime import date, time
+from functools import cache
 from pathlib import Path
 from typing import Any
-
-import yaml
+from zoneinfo import ZoneInfo, available_timezones
 
 from touchstone.common.calendar import ANY_SITE, WEEKDAYS, BusinessCalendar, Calendars
-from touchstone.common.config_files import shipped
+from touchstone.common.config_files import (
+    Lined,
+    LinedList,
+    Problem,
+    ProblemsError,
+    load_lined,
+    shipped,
+)
+
+CALENDAR_KEYS = ("id", "time_zone", "working_days", "opens", "closes", "holidays")
 
 
-class CalendarError(ValueError):
-    """A calendars file that cannot be used; the message names the file and the problem."""
+class CalendarError(ProblemsError):
+    """A calendars file that cannot be used; every problem names its file, line and field."""
 
 
 def default_calendars_file() -> Path:
@@ -28,52 +41,152 @@ def load_calendars(path: Path | None = None) -> Calendars:
 
 
 def parse_calendars(text: str, origin: str) -> Calendars:
-    """Calendars from YAML text; CalendarError naming the origin and what is wrong."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise CalendarError(f"{origin}: not YAML: {error}") from error
-    if not isinstance(doc, dict) or not isinstance(doc.get("calendars"), list):
-        raise CalendarError(f"{origin}: expected calendars (a list) and sites (a mapping)")
+    """Calendars from YAML text; CalendarError listing every problem found."""
+    doc, problems = load_lined(text, origin)
+    if problems:
+        raise CalendarError(problems)
+    reader = _Reader(origin)
+    if not isinstance(doc, Lined) or not isinstance(doc.get("calendars"), list):
+        line = doc.line_of("calendars") if isinstance(doc, Lined) else 1
+        reader.at(line, "calendars", f"expected a list of calendars, each with {_keys()}")
+        raise CalendarError(reader.problems)
     by_id = {}
     for n, raw in enumerate(doc["calendars"]):
-        calendar = _calendar(raw, f"{origin}: calendars[{n}]")
-        by_id[calendar.calendar_id] = calendar
-    sites = doc.get("sites") or {}
-    if not isinstance(sites, dict) or ANY_SITE not in sites:
-        raise CalendarError(
-            f'{origin}: sites must map site ids, and "*" for any other, to calendars'
-        )
-    for site, calendar_id in sites.items():
-        if calendar_id not in by_id:
-            raise CalendarError(f"{origin}: site {site!r} names unknown calendar {calendar_id!r}")
-    return Calendars(by_id, {str(k): str(v) for k, v in sites.items()})
+        calendar = reader.calendar(raw, f"calendars[{n}]", doc["calendars"].line_of(n))
+        if calendar is not None:
+            by_id[calendar.calendar_id] = calendar
+    sites = reader.sites(doc, set(by_id) | reader.named)
+    if reader.problems:
+        raise CalendarError(sorted(reader.problems, key=lambda p: p.line))
+    return Calendars(by_id, sites)
 
 
-def _calendar(raw: Any, where: str) -> BusinessCalendar:
-    if not isinstance(raw, dict):
-        raise CalendarError(f"{where}: expected id, time_zone, working_days, opens, closes")
+class _Reader:
+    """Reads calendars one by one, collecting problems rather than stopping at the first."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.problems: list[Problem] = []
+        self.named: set[str] = set()  # ids of calendars with problems: sites may name them
+
+    def at(self, line: int, field: str, message: str) -> None:
+        self.problems.append(Problem(self.origin, line, field, message))
+
+    def calendar(self, raw: Any, where: str, line: int) -> BusinessCalendar | None:
+        if not isinstance(raw, Lined):
+            self.at(line, where, f"expected a mapping with {_keys()}")
+            return None
+        before = len(self.problems)
+        for key in sorted(set(raw) - set(CALENDAR_KEYS)):
+            self.at(raw.line_of(key), f"{where}.{key}", f"unknown key; known: {_keys()}")
+        for key in CALENDAR_KEYS[:-1]:
+            if key not in raw:
+                self.at(raw.line, f"{where}.{key}", "is required")
+        calendar_id = str(raw.get("id", ""))
+        self.named.add(calendar_id)
+        where = f"{where} ({calendar_id})" if calendar_id else where
+        time_zone = self.time_zone(raw, where)
+        working_days = self.working_days(raw, where)
+        opens = self.clock_time(raw, where, "opens")
+        closes = self.clock_time(raw, where, "closes")
+        holidays = self.holidays(raw, where)
+        if len(self.problems) > before:
+            return None
+        try:
+            return BusinessCalendar(calendar_id, time_zone, working_days, opens, closes, holidays)
+        except ValueError as error:  # the domain's own checks: opens before closes
+            self.at(raw.line, where, str(error).removeprefix(f"{calendar_id}: "))
+            return None
+
+    def time_zone(self, raw: Lined, where: str) -> str:
+        zone = raw.get("time_zone")
+        if "time_zone" in raw and not _is_zone(zone):
+            near = difflib.get_close_matches(str(zone), _zones(), n=3)
+            hint = f"; did you mean {' or '.join(near)}?" if near else " (e.g. Asia/Ho_Chi_Minh)"
+            self.at(
+                raw.line_of("time_zone"),
+                f"{where}.time_zone",
+                f"{zone!r} is not a time zone of the tz database{hint}",
+            )
+        return str(zone)
+
+    def working_days(self, raw: Lined, where: str) -> frozenset[int]:
+        days = raw.get("working_days")
+        if "working_days" not in raw:
+            return frozenset()
+        field, allowed = f"{where}.working_days", ", ".join(WEEKDAYS)
+        if not isinstance(days, LinedList) or not days:
+            self.at(raw.line_of("working_days"), field, f"expected a list of some of {allowed}")
+            return frozenset()
+        for n, day in enumerate(days):
+            if day not in WEEKDAYS:
+                self.at(days.line_of(n), f"{field}[{n}]", f"{day!r} is not a day; use {allowed}")
+        return frozenset(WEEKDAYS.index(d) for d in days if d in WEEKDAYS)
+
+    def clock_time(self, raw: Lined, where: str, key: str) -> time:
+        value, field = raw.get(key), f"{where}.{key}"
+        if key not in raw:
+            return time(0)
+        # YAML reads an unquoted 17:30 as the number 1050 (base 60): refuse it, not misread it
+        if not isinstance(value, str):
+            self.at(raw.line_of(key), field, f'must be a quoted "HH:MM", not {value!r}')
+            return time(0)
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            self.at(raw.line_of(key), field, f'{value!r} is not a time of day "HH:MM"')
+            return time(0)
+
+    def holidays(self, raw: Lined, where: str) -> frozenset[date]:
+        days, field = raw.get("holidays") or LinedList(), f"{where}.holidays"
+        if not isinstance(days, LinedList):
+            self.at(raw.line_of("holidays"), field, "expected a list of dates (YYYY-MM-DD)")
+            return frozenset()
+        found = set()
+        for n, day in enumerate(days):
+            try:
+                found.add(date.fromisoformat(str(day)))
+            except ValueError:
+                self.at(
+                    days.line_of(n),
+                    f"{field}[{n}]",
+                    f"{day!r} is not a date that exists, written YYYY-MM-DD",
+                )
+        return frozenset(found)
+
+    def sites(self, doc: Lined, known: set[str]) -> dict[str, str]:
+        sites = doc.get("sites")
+        if not isinstance(sites, Lined) or ANY_SITE not in sites:
+            self.at(
+                doc.line_of("sites"),
+                "sites",
+                'expected a mapping of site ids, and "*" for any other site, to calendar ids',
+            )
+            return {}
+        for site, calendar_id in sites.items():
+            if calendar_id not in known:
+                self.at(
+                    sites.line_of(site),
+                    f"sites.{site}",
+                    f"names unknown calendar {calendar_id!r}; known: {', '.join(sorted(known))}",
+                )
+        return {str(k): str(v) for k, v in sites.items()}
+
+
+def _keys() -> str:
+    return ", ".join(CALENDAR_KEYS)
+
+
+def _is_zone(zone: Any) -> bool:
+    if not isinstance(zone, str) or not zone:
+        return False
     try:
-        return BusinessCalendar(
-            calendar_id=str(raw["id"]),
-            time_zone=str(raw["time_zone"]),
-            working_days=frozenset(WEEKDAYS.index(d) for d in raw["working_days"]),
-            opens=_clock_time(raw["opens"], "opens"),
-            closes=_clock_time(raw["closes"], "closes"),
-            holidays=frozenset(_day(d) for d in raw.get("holidays") or ()),
-        )
-    except KeyError as error:
-        raise CalendarError(f"{where}: {error.args[0]} is required") from error
-    except (ValueError, TypeError) as error:  # unknown zone or weekday, bad time or date
-        raise CalendarError(f"{where}: {error}") from error
+        ZoneInfo(zone)
+    except (ValueError, KeyError):  # malformed, or not in the tz database (a KeyError)
+        return False
+    return True
 
 
-def _clock_time(value: Any, name: str) -> time:
-    # YAML reads an unquoted 17:30 as the number 1050 (base 60): refuse it rather than misread it
-    if not isinstance(value, str):
-        raise ValueError(f'{name} must be a quoted "HH:MM", not {value!r}')
-    return time.fromisoformat(value)
-
-
-def _day(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+@cache
+def _zones() -> list[str]:
+    return sorted(available_timezones())

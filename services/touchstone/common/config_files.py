@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.resources
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +40,83 @@ def yaml_mapping(
     if not isinstance(doc, dict):
         raise refuse([f"expected {expected}"])
     return doc
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a configuration file: where, which field, what (and what is allowed)."""
+
+    origin: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.origin}:{self.line}: {self.field}: {self.message}"
+
+
+class ProblemsError(ValueError):
+    """A configuration file that cannot be used; every problem is listed, a line each."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class Lined(dict[str, Any]):
+    """A YAML mapping that remembers its line and the line of each of its keys."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        """The line of key, or of the mapping when the key is absent."""
+        return self.key_lines.get(key, self.line)
+
+
+class LinedList(list[Any]):
+    """A YAML sequence that remembers its line and the line of each item."""
+
+    line: int = 0
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        """The line of the item at index."""
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
+
+
+class LinedLoader(yaml.SafeLoader):
+    """A safe loader whose mappings and sequences know their lines, and which leaves dates as
+    the text they were written as (a YAML date that does not exist, 2026-02-30, is otherwise a
+    bare ValueError with no line), so a reader can say where and what is wrong."""
+
+
+def _lined_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Lined:
+    mapping = Lined(loader.construct_mapping(node, deep=True))
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
+    return mapping
+
+
+def _lined_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> LinedList:
+    sequence = LinedList(loader.construct_sequence(node, deep=True))
+    sequence.line = node.start_mark.line + 1
+    sequence.item_lines = [item.start_mark.line + 1 for item in node.value]
+    return sequence
+
+
+LinedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _lined_mapping)
+LinedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _lined_sequence)
+LinedLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_lined(text: str, origin: str) -> tuple[Any, list[Problem]]:
+    """The YAML text with its lines (LinedLoader), or a problem naming where it is not YAML."""
+    try:
+        return yaml.load(text, Loader=LinedLoader), []  # a safe loader
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        return None, [Problem(origin, mark.line + 1 if mark else 1, "file", f"not YAML: {error}")]

@@ -1,0 +1,86 @@
+"""A calendars file with mistakes: every one reported at once, each with the file, its line, the
+field and what is allowed there; never a bare Python error."""
+
+from __future__ import annotations
+
+import pytest
+
+from touchstone.common.calendar_file import CalendarError, default_calendars_file, parse_calendars
+
+GOOD = """\
+calendars:
+  - id: office
+    time_zone: Asia/Ho_Chi_Minh
+    working_days: [mon, tue, wed, thu, fri]
+    opens: "08:00"
+    closes: "17:30"
+    holidays:
+      - 2026-01-01
+      - 2026-09-02
+sites:
+  "*": office
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(CalendarError) as refused:
+        parse_calendars(text, "cal.yaml")
+    return [str(p) for p in refused.value.problems]
+
+
+def test_a_good_file_reads_with_its_dates_as_dates() -> None:
+    office = parse_calendars(GOOD, "cal.yaml").for_site("any")
+    assert office.time_zone == "Asia/Ho_Chi_Minh" and len(office.holidays) == 2
+    assert parse_calendars(default_calendars_file().read_text(), "default").by_id
+
+
+def test_a_misspelt_time_zone_names_its_line_and_the_zones_it_may_have_meant() -> None:
+    (problem,) = problems(GOOD.replace("Asia/Ho_Chi_Minh", "Asia/Saigonn"))
+    assert problem.startswith("cal.yaml:3: calendars[0] (office).time_zone: 'Asia/Saigonn' is")
+    assert "not a time zone of the tz database; did you mean Asia/Saigon" in problem
+
+
+def test_a_weekday_not_in_the_list_says_which_are_allowed() -> None:
+    (problem,) = problems(GOOD.replace("tue,", "tues,"))
+    assert problem == (
+        "cal.yaml:4: calendars[0] (office).working_days[1]: 'tues' is not a day; "
+        "use mon, tue, wed, thu, fri, sat, sun"
+    )
+
+
+def test_a_date_that_does_not_exist_is_named_with_its_own_line() -> None:
+    (problem,) = problems(GOOD.replace("2026-09-02", "2026-02-30"))
+    assert problem == (
+        "cal.yaml:9: calendars[0] (office).holidays[1]: '2026-02-30' is not a date that "
+        "exists, written YYYY-MM-DD"
+    )
+
+
+def test_every_problem_is_reported_at_once_in_line_order() -> None:
+    text = (
+        GOOD.replace("Asia/Ho_Chi_Minh", "Nowhere/Town")
+        .replace('"08:00"', '"25:00"')
+        .replace("2026-01-01", "soon")
+        .replace('  "*": office', '  "*": office\n  s1: shop')
+        .replace("    holidays:", "    colour: blue\n    holidays:")
+    )
+    found = problems(text)
+    assert [p.split(":")[1] for p in found] == ["3", "5", "7", "9", "13"]
+    assert "'Nowhere/Town' is not a time zone of the tz database" in found[0]
+    assert found[1].endswith("""opens: '25:00' is not a time of day "HH:MM\"""")
+    assert "colour: unknown key; known: id, time_zone" in found[2]
+    assert "holidays[0]: 'soon' is not a date" in found[3]
+    assert found[4] == "cal.yaml:13: sites.s1: names unknown calendar 'shop'; known: office"
+
+
+def test_missing_fields_and_a_file_that_is_not_yaml_are_problems_too() -> None:
+    assert problems("calendars: [{id: c}]\nsites: {'*': c}\n") == [
+        f"cal.yaml:1: calendars[0].{key}: is required"
+        for key in ("time_zone", "working_days", "opens", "closes")
+    ]
+    (not_yaml,) = problems("calendars: [\n")
+    assert not_yaml.startswith("cal.yaml:2: file: not YAML")
+    assert problems("sites: {}\n") == [
+        "cal.yaml:1: calendars: expected a list of calendars, each with id, time_zone, "
+        "working_days, opens, closes, holidays"
+    ]
