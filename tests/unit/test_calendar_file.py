@@ -3,6 +3,8 @@ field and what is allowed there; never a bare Python error."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from touchstone.common.calendar_file import CalendarError, default_calendars_file, parse_calendars
@@ -82,5 +84,31 @@ def test_missing_fields_and_a_file_that_is_not_yaml_are_problems_too() -> None:
     assert not_yaml.startswith("cal.yaml:2: file: not YAML")
     assert problems("sites: {}\n") == [
         "cal.yaml:1: calendars: expected a list of calendars, each with id, time_zone, "
-        "working_days, opens, closes, holidays"
+        "working_days, opens, closes, country, subdivision, holidays, worked_holidays"
     ]
+
+
+def test_a_country_and_subdivision_the_holidays_package_does_not_know_say_what_it_does() -> None:
+    country = GOOD.replace("    holidays:", "    country: VNN\n    holidays:")
+    (problem,) = problems(country)
+    assert problem == (
+        "cal.yaml:7: calendars[0] (office).country: 'VNN' is not a country the holidays "
+        "package knows: an ISO 3166 code such as VN, GB or US"
+    )
+    state = GOOD.replace("    holidays:", "    country: US\n    subdivision: XX\n    holidays:")
+    (problem,) = problems(state)
+    assert problem.startswith(
+        "cal.yaml:8: calendars[0] (office).subdivision: 'XX' is not a subdivision of US; "
+        "known: AK, AL,"
+    )
+    (problem,) = problems(GOOD.replace("    holidays:", "    subdivision: CA\n    holidays:"))
+    assert problem == "cal.yaml:7: calendars[0] (office).subdivision: needs a country"
+
+
+def test_a_country_with_its_subdivision_reads_and_its_holidays_follow_the_subdivision() -> None:
+    text = GOOD.replace("Asia/Ho_Chi_Minh", "America/Los_Angeles").replace(
+        "    holidays:", "    country: US\n    subdivision: CA\n    holidays:"
+    )
+    office = parse_calendars(text, "cal.yaml").for_site("any")
+    assert office.holiday(date(2026, 3, 31)) == "Cesar Chavez Day"  # California's own
+    assert not office.is_working_day(date(2027, 11, 25))  # Thanksgiving, a year not listed

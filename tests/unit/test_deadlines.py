@@ -10,6 +10,7 @@ own time.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -109,8 +110,25 @@ def test_the_end_of_the_next_working_day_skips_holidays_and_the_weekend_after_th
 
 
 def test_a_message_left_after_closing_counts_from_its_own_local_day() -> None:
-    late_evening = local(MONDAY, 23, 30)  # 16:30 UTC, still Monday in Ho Chi Minh City
-    assert OFFICE.end_of_next_working_day(late_evening) == local(TUESDAY, 17, 30)
+    monday, tuesday = date(2026, 11, 30), date(2026, 12, 1)
+    late_evening = local(monday, 23, 30)  # 16:30 UTC, still Monday in Ho Chi Minh City
+    assert OFFICE.end_of_next_working_day(late_evening) == local(tuesday, 17, 30)
+
+
+def test_the_countrys_public_holidays_are_days_off_every_year_each_named() -> None:
+    # Tuesday 24 November 2026 is Vietnam Cultural Day, listed by the `holidays` package
+    assert OFFICE.end_of_next_working_day(local(MONDAY, 10)) == local(date(2026, 11, 25), 17, 30)
+    assert OFFICE.holiday(TUESDAY) == "Vietnam Cultural Day"
+    assert OFFICE.holiday(MONDAY) is None
+    # nothing to list year by year: Tet 2027 (5-10 February) is off too
+    assert OFFICE.next_working_day(date(2027, 2, 4)) == date(2027, 2, 11)
+
+
+def test_a_calendars_own_days_off_add_to_the_countrys_and_worked_holidays_come_off_them() -> None:
+    worked = replace(OFFICE, holidays=frozenset({MONDAY}), worked_holidays=frozenset({TUESDAY}))
+    assert worked.holiday(MONDAY) == "a day off in calendar vietnam-office"
+    assert worked.holiday(TUESDAY) is None
+    assert worked.next_working_day(FRIDAY) == TUESDAY
 
 
 def test_a_callback_before_the_deadline_keeps_it_and_wins() -> None:

@@ -1,7 +1,9 @@
 """Business calendars: when a site works, so that deadlines mean working time (docs/domain.md §4).
 
 "Reply before the end of the next working day" depends on where: a site's working days, its
-closing time in its own time zone, and its holidays. Pure functions over event time only.
+closing time in its own time zone, and its holidays: the public holidays of its country (and
+subdivision) as the `holidays` package lists them for any year, with the calendar's own days off
+added and the public holidays it works taken away. Pure functions over event time only.
 """
 
 from __future__ import annotations
@@ -9,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
+
+import holidays
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ANY_SITE = "*"
@@ -25,7 +30,10 @@ class BusinessCalendar:
     working_days: frozenset[int]  # 0 = Monday, as date.weekday()
     opens: time
     closes: time
-    holidays: frozenset[date] = frozenset()
+    holidays: frozenset[date] = frozenset()  # days off besides the country's public holidays
+    country: str = ""  # ISO 3166 code whose public holidays are days off ("": none)
+    subdivision: str = ""  # the country's subdivision (state, province), if its holidays differ
+    worked_holidays: frozenset[date] = frozenset()  # public holidays the site works after all
 
     def __post_init__(self) -> None:
         ZoneInfo(self.time_zone)  # an unknown zone fails here, not at the first deadline
@@ -33,10 +41,21 @@ class BusinessCalendar:
             raise ValueError(f"{self.calendar_id}: working days must be some of Monday..Sunday")
         if self.opens >= self.closes:
             raise ValueError(f"{self.calendar_id}: opens must be before closes")
+        if self.country:
+            public_holidays(self.country, self.subdivision, 2000)  # an unknown one fails here
+
+    def holiday(self, day: date) -> str | None:
+        """Why the site is closed that day (local date) though it is a working weekday: the
+        public holiday's name, or that the calendar lists it; None when it is not closed."""
+        if day in self.holidays:
+            return f"a day off in calendar {self.calendar_id}"
+        if not self.country or day in self.worked_holidays:
+            return None
+        return public_holidays(self.country, self.subdivision, day.year).get(day)
 
     def is_working_day(self, day: date) -> bool:
         """Whether the site works that day (local date)."""
-        return day.weekday() in self.working_days and day not in self.holidays
+        return day.weekday() in self.working_days and self.holiday(day) is None
 
     def next_working_day(self, day: date) -> date:
         """The first working day after day."""
@@ -83,3 +102,11 @@ class Calendars:
 
     def _of(self, site_id: str) -> list[BusinessCalendar]:
         return [self.for_site(site_id)] if site_id else list(self.by_id.values())
+
+
+@cache
+def public_holidays(country: str, subdivision: str, year: int) -> Mapping[date, str]:
+    """The public holidays the `holidays` package lists for the country (and subdivision) in a
+    year, by name; NotImplementedError for a country or subdivision it does not know."""
+    listed = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+    return dict(listed.items())

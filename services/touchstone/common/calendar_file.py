@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
+import holidays
+
 from touchstone.common.calendar import ANY_SITE, WEEKDAYS, BusinessCalendar, Calendars
 from touchstone.common.config_files import (
     Lined,
@@ -22,7 +24,9 @@ from touchstone.common.config_files import (
     shipped,
 )
 
-CALENDAR_KEYS = ("id", "time_zone", "working_days", "opens", "closes", "holidays")
+REQUIRED_KEYS = ("id", "time_zone", "working_days", "opens", "closes")
+CALENDAR_KEYS = (*REQUIRED_KEYS, "country", "subdivision", "holidays", "worked_holidays")
+SHOWN_SUBDIVISIONS = 30  # a country's subdivisions named in a problem, at most
 
 
 class CalendarError(ProblemsError):
@@ -79,7 +83,7 @@ class _Reader:
         before = len(self.problems)
         for key in sorted(set(raw) - set(CALENDAR_KEYS)):
             self.at(raw.line_of(key), f"{where}.{key}", f"unknown key; known: {_keys()}")
-        for key in CALENDAR_KEYS[:-1]:
+        for key in REQUIRED_KEYS:
             if key not in raw:
                 self.at(raw.line, f"{where}.{key}", "is required")
         calendar_id = str(raw.get("id", ""))
@@ -89,11 +93,23 @@ class _Reader:
         working_days = self.working_days(raw, where)
         opens = self.clock_time(raw, where, "opens")
         closes = self.clock_time(raw, where, "closes")
-        holidays = self.holidays(raw, where)
+        holidays = self.dates(raw, where, "holidays")
+        country, subdivision = self.country(raw, where)
+        worked = self.dates(raw, where, "worked_holidays")
         if len(self.problems) > before:
             return None
         try:
-            return BusinessCalendar(calendar_id, time_zone, working_days, opens, closes, holidays)
+            return BusinessCalendar(
+                calendar_id,
+                time_zone,
+                working_days,
+                opens,
+                closes,
+                holidays,
+                country,
+                subdivision,
+                worked,
+            )
         except ValueError as error:  # the domain's own checks: opens before closes
             self.at(raw.line, where, str(error).removeprefix(f"{calendar_id}: "))
             return None
@@ -137,10 +153,34 @@ class _Reader:
             self.at(raw.line_of(key), field, f'{value!r} is not a time of day "HH:MM"')
             return time(0)
 
-    def holidays(self, raw: Lined, where: str) -> frozenset[date]:
-        days, field = raw.get("holidays") or LinedList(), f"{where}.holidays"
+    def country(self, raw: Lined, where: str) -> tuple[str, str]:
+        country, subdivision = str(raw.get("country") or ""), str(raw.get("subdivision") or "")
+        supported = holidays.list_supported_countries()
+        if country and country not in supported:
+            self.at(
+                raw.line_of("country"),
+                f"{where}.country",
+                f"{country!r} is not a country the holidays package knows: an ISO 3166 code "
+                "such as VN, GB or US",
+            )
+        elif subdivision and not country:
+            self.at(raw.line_of("subdivision"), f"{where}.subdivision", "needs a country")
+        elif subdivision and subdivision not in supported[country]:
+            known = supported[country]
+            shown = ", ".join(known[:SHOWN_SUBDIVISIONS]) + (
+                ", ..." if len(known) > SHOWN_SUBDIVISIONS else ""
+            )
+            self.at(
+                raw.line_of("subdivision"),
+                f"{where}.subdivision",
+                f"{subdivision!r} is not a subdivision of {country}; known: {shown or 'none'}",
+            )
+        return country, subdivision
+
+    def dates(self, raw: Lined, where: str, key: str) -> frozenset[date]:
+        days, field = raw.get(key) or LinedList(), f"{where}.{key}"
         if not isinstance(days, LinedList):
-            self.at(raw.line_of("holidays"), field, "expected a list of dates (YYYY-MM-DD)")
+            self.at(raw.line_of(key), field, "expected a list of dates (YYYY-MM-DD)")
             return frozenset()
         found = set()
         for n, day in enumerate(days):
