@@ -1,9 +1,8 @@
 """A small client for producers: build valid touchpoints and publish them to touchpoints.v1.
 
-    from touchstone.common.kafka_connection import KafkaConnection
     from touchstone.publisher import TouchpointPublisher, new_touchpoint
 
-    with TouchpointPublisher(KafkaConnection("127.0.0.1:19092")) as publisher:
+    with TouchpointPublisher("127.0.0.1:19092") as publisher:
         publisher.publish(new_touchpoint(
             source="door-sensor-3", site_id="hcm-01", journey_map="supermarket",
             stage="enter_store", loyalty_card="LC-000123", measurements={"greeting_seconds": 12},
@@ -120,11 +119,14 @@ class TouchpointPublisher:
     """Publishes touchpoints to touchpoints.v1 with kafka-python; a context manager."""
 
     def __init__(
-        self, kafka: KafkaConnection, topic: str = TOUCHPOINTS, **producer_config: Any
+        self, kafka: KafkaConnection | str, topic: str = TOUCHPOINTS, **producer_config: Any
     ) -> None:
+        """kafka: how to reach the brokers, or just their "host:port[,host:port]" (plaintext,
+        as on a developer's machine)."""
+        connection = KafkaConnection(kafka) if isinstance(kafka, str) else kafka
         config = {"linger_ms": 5, "acks": "all", **producer_config}
         self.topic = topic
-        self.producer = KafkaProducer(**kafka.producer_config(**config))
+        self.producer = KafkaProducer(**connection.producer_config(**config))
 
     def publish(self, touchpoint: Touchpoint) -> Any:
         """Send one touchpoint; the kafka-python future of its delivery."""
