@@ -98,7 +98,7 @@ def parse_model(text: str, origin: str) -> ChurnModel:
         silence_same_visit=timedelta(hours=float(reader.positive("silence.same_visit_hours"))),
     )
     if reader.problems:
-        raise ChurnModelError(origin, reader.problems)
+        raise ChurnModelError(origin, reader.problems, doc)
     return model
 
 

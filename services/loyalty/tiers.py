@@ -14,9 +14,7 @@ from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
-import yaml
-
-from touchstone.common.config_files import shipped
+from touchstone.common.config_files import Lined, LinedList, load_lined, shipped
 
 
 class TiersError(ValueError):
@@ -52,22 +50,30 @@ def default_tiers_file() -> Path:
 def load_tiers(path: Path | None = None) -> tuple[Tier, ...]:
     """The tiers in the file (the default one if None), best first; TiersError if unusable."""
     source = path or default_tiers_file()
-    doc = yaml.safe_load(source.read_text(encoding="utf-8"))
-    raw = doc.get("tiers") if isinstance(doc, dict) else None
-    if not isinstance(raw, list) or not raw:
-        raise TiersError(f"{source}: expected a non-empty list under tiers")
+    doc, problems = load_lined(source.read_text(encoding="utf-8"), str(source))
+    if problems:
+        raise TiersError(str(problems[0]))
+    raw = doc.get("tiers") if isinstance(doc, Lined) else None
+    if not isinstance(raw, LinedList) or not raw:
+        line = doc.line_of("tiers") if isinstance(doc, Lined) else 1
+        raise TiersError(f"{source}:{line}: tiers: expected a non-empty list of name and share")
     tiers = []
     for n, entry in enumerate(raw):
         name = entry.get("name") if isinstance(entry, dict) else None
         share = entry.get("share") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name or not isinstance(share, int | float):
-            raise TiersError(f"{source}: tiers[{n}] needs a name and a share")
+            raise TiersError(
+                f"{source}:{raw.line_of(n)}: tiers[{n}]: needs a name and a share (0 to 1)"
+            )
         tiers.append(Tier(name, Decimal(str(share))))
     shares = [t.share for t in tiers]
     if any(b <= a for a, b in pairwise(shares)) or shares[-1] != 1 or shares[0] <= 0:
-        raise TiersError(f"{source}: shares must rise to 1.0, best tier first; got {shares}")
+        raise TiersError(
+            f"{source}:{raw.line}: tiers: shares must rise to 1.0, best tier first; got "
+            f"{', '.join(str(s) for s in shares)}"
+        )
     if len({t.name for t in tiers}) != len(tiers):
-        raise TiersError(f"{source}: tier names repeat")
+        raise TiersError(f"{source}:{raw.line}: tiers: names repeat")
     return tuple(tiers)
 
 

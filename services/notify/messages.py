@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from notify.deliveries import MESSAGE_CHANNELS
 from notify.playbooks import Playbooks
-from touchstone.common.config_files import ConfigFileError, shipped, yaml_mapping
+from touchstone.common.config_files import ConfigFileError, Lined, shipped, yaml_mapping
 
 FALLBACK = "en"
 PLACEHOLDERS = ("date", "site")
@@ -105,7 +105,8 @@ def _templates(
 ) -> dict[str, tuple[str, str]]:
     found = {}
     for action, entry in doc.items():
-        where = f"{language}.yaml: {action}"
+        line = doc.line_of(str(action)) if isinstance(doc, Lined) else "?"
+        where = f"{language}.yaml:{line}: {action}"
         if not isinstance(entry, dict) or not all(
             isinstance(entry.get(k), str) for k in ("subject", "body")
         ):

@@ -139,7 +139,7 @@ def parse_playbooks(text: str, origin: str) -> Playbooks:
     for name, steps in playbooks.items():
         problems += playbook_problems(name, steps, policy)
     if problems:
-        raise PlaybookError(origin, problems)
+        raise PlaybookError(origin, problems, doc)
     for name, steps in playbooks.items():
         if lacking := missing_recovery(name, steps):
             log.warning("%s: %s", origin, lacking)  # a deployment's choice; told, not refused

@@ -118,6 +118,13 @@ def test_a_model_file_with_bad_figures_names_every_field_at_fault() -> None:
         "departs.recovered",
         "side.procedural",
     ]
+    lines = {
+        p.split(":")[0]: line
+        for p, line in zip(error.value.problems, error.value.lines, strict=True)
+    }
+    assert text.splitlines()[lines["base_risk"] - 1].lstrip().startswith("base_risk:")
+    assert text.splitlines()[lines["side.procedural"] - 1].lstrip().startswith("procedural:")
+    assert str(error.value).splitlines()[0].startswith(f"bad.yaml:{lines['base_risk']}: base_risk")
     with pytest.raises(ChurnModelError, match="not YAML"):
         parse_model("base_risk: [", "broken.yaml")
 

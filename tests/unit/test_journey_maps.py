@@ -62,6 +62,17 @@ def test_a_broken_map_says_what_and_where(text: str, says: str) -> None:
     assert says in str(raised.value)
 
 
+def test_a_broken_map_names_the_line_of_what_is_wrong() -> None:
+    text = "id: m\nname: M\nstages:\n  - {id: a, side: personal}\n  - {id: b, side: both}\n"
+    with pytest.raises(MapError) as raised:
+        parse_map(text, "web.yaml")
+    assert str(raised.value).startswith("web.yaml:5: map m, stage 2 (b): side must be")
+    with pytest.raises(MapError, match=r"^web\.yaml:3: visit_gap_minutes must be a positive"):
+        parse_map("id: m\nstages: [{id: a, side: personal}]\nvisit_gap_minutes: 0\n", "web.yaml")
+    with pytest.raises(MapError, match=r"^web\.yaml:3: file: not YAML"):  # at the end
+        parse_map("id: m\nstages: [\n", "web.yaml")
+
+
 def test_a_stage_declares_its_vocabulary_with_units_ranges_and_observations() -> None:
     stage = load_maps()["supermarket"].stage("wait_in_queue")
     assert stage is not None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import grpc
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from loyalty.api import LoyaltyApi
 from loyalty.domain import Purchase
 from loyalty.handlers import ValueCustomers
-from loyalty.tiers import Tier, load_tiers, rank_range, tier_of
+from loyalty.tiers import Tier, TiersError, load_tiers, rank_range, tier_of
 from loyalty.valuation import Facts
 from tests.builders import T0, handled, payment, record, recorded, valued
 from tests.memory_stores import MemoryLoyaltyStore
@@ -167,3 +168,13 @@ def test_the_service_takes_its_churn_model_and_tiers_from_the_settings(tmp_path)
     store = SPEC.store(None, settings)
     assert [t.name for t in store.tiers] == ["vip", "all"]
     assert SPEC.handler(store, settings).model.base_risk == Decimal("0.1")
+
+
+def test_a_tiers_file_with_a_mistake_names_its_line_and_what_is_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "tiers.yaml"
+    path.write_text("tiers:\n  - {name: gold, share: 0.2}\n  - {name: silver}\n")
+    with pytest.raises(TiersError, match=r"tiers.yaml:3: tiers\[1\]: needs a name and a share"):
+        load_tiers(path)
+    path.write_text("tiers:\n  - {name: gold, share: 0.5}\n  - {name: rest, share: 0.4}\n")
+    with pytest.raises(TiersError, match=r"tiers.yaml:2: tiers: shares must rise to 1.0"):
+        load_tiers(path)

@@ -166,8 +166,8 @@ def test_broken_templates_are_refused_naming_each_problem(tmp_path: Path) -> Non
     with pytest.raises(MessagesError) as refused:
         load_templates(tmp_path)
     problems = "\n".join(refused.value.problems)
-    assert "en.yaml: apologise.subject: placeholders are some of date, site" in problems
-    assert "en.yaml: fix: needs a subject and a body" in problems
+    assert "en.yaml:1: apologise.subject: placeholders are some of date, site" in problems
+    assert "en.yaml:2: fix: needs a subject and a body" in problems
     assert "vi.yaml: no message for apologise" in problems
 
 

@@ -141,6 +141,9 @@ playbooks:
     with pytest.raises(PlaybookError) as refused:
         parse_playbooks(text, "bad.yaml")
     problems = "\n".join(refused.value.problems)
+    told = str(refused.value).splitlines()  # each problem on its own line, with the file's
+    assert "bad.yaml:12: playbooks.quick[1].owner: " in "\n".join(told)
+    assert "bad.yaml:4: rules[0].playbook: 'nowhere'" in "\n".join(told)
     for expected in (
         "playbooks.quick[0].action",
         "playbooks.quick[1].owner",

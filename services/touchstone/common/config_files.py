@@ -7,6 +7,7 @@ that reads one finds its shipped file and reads its text here, and reports probl
 from __future__ import annotations
 
 import importlib.resources
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +17,15 @@ import yaml
 
 
 class ConfigFileError(ValueError):
-    """A configuration file that cannot be used: every problem, each naming where it is."""
+    """A configuration file that cannot be used: every problem ("field: what is wrong and what is
+    allowed"), each told on a line of its own with the file and the line the field is on (when
+    the file's lined YAML is given)."""
 
-    def __init__(self, origin: str, problems: Sequence[str]) -> None:
+    def __init__(self, origin: str, problems: Sequence[str], doc: Any = None) -> None:
         self.problems = list(problems)
-        super().__init__(f"{origin}: " + "; ".join(problems))
+        self.lines = [line_of_field(doc, problem.split(": ", 1)[0]) for problem in problems]
+        where = [f"{origin}:{line}" if line else origin for line in self.lines]
+        super().__init__("\n".join(f"{w}: {p}" for w, p in zip(where, problems, strict=True)))
 
 
 def shipped(package: str, *parts: str) -> Path:
@@ -30,16 +35,34 @@ def shipped(package: str, *parts: str) -> Path:
 
 def yaml_mapping(
     text: str, origin: str, refuse: Callable[[list[str]], Exception], expected: str
-) -> dict[str, Any]:
-    """The YAML text's top-level mapping; refuse(problems) is raised if it is not YAML or not a
-    mapping (expected says what it should hold)."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise refuse([f"not YAML: {error}"]) from error
-    if not isinstance(doc, dict):
-        raise refuse([f"expected {expected}"])
+) -> Lined:
+    """The YAML text's top-level mapping, with its lines (LinedLoader); refuse(problems) is
+    raised if it is not YAML or not a mapping (expected says what it should hold)."""
+    doc, problems = load_lined(text, origin)
+    if problems:
+        raise refuse([f"file: {problem.message}" for problem in problems])
+    if not isinstance(doc, Lined):
+        raise refuse([f"file: expected {expected}"])
     return doc
+
+
+FIELD_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def line_of_field(doc: Any, field: str) -> int | None:
+    """The line of a field named as problems name it (`playbooks.quick[1].due`) in lined YAML:
+    of the deepest part of it the file has; None when there is no lined YAML to look in."""
+    if not isinstance(doc, Lined):
+        return None
+    line, here = doc.line, doc
+    for name, index in FIELD_STEP.findall(field):
+        if name and isinstance(here, Lined) and name in here:
+            line, here = here.line_of(name), here[name]
+        elif index and isinstance(here, LinedList) and int(index) < len(here):
+            line, here = here.line_of(int(index)), here[int(index)]
+        else:
+            break
+    return line
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
+from touchstone.common.config_files import Lined, LinedList, load_lined
 
 UNITS = frozenset({"seconds", "minutes", "hours", "count", "number"})
 SIDES = frozenset({"procedural", "personal"})
@@ -81,25 +81,30 @@ def load_maps(directory: Path | None = None) -> dict[str, JourneyMap]:
 
 
 def parse_map(text: str, origin: str) -> JourneyMap:
-    """One map from YAML text; MapError naming the origin and the problem."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise MapError(f"{origin}: not YAML: {error}") from error
-    if not isinstance(doc, dict):
-        raise MapError(f"{origin}: expected a mapping with id, name and stages")
-    map_id = _identifier(doc.get("id"), f"{origin}: id")
+    """One map from YAML text; MapError naming the origin, the line and the problem."""
+    doc, problems = load_lined(text, origin)
+    if problems:
+        raise MapError(str(problems[0]))
+    if not isinstance(doc, Lined):
+        raise MapError(f"{origin}:1: expected a mapping with id, name and stages")
+    map_id = _identifier(doc.get("id"), f"{origin}:{doc.line_of('id')}: id")
     stages = doc.get("stages")
-    if not isinstance(stages, list) or not stages:
-        raise MapError(f"{origin}: map {map_id!r} needs a non-empty list of stages")
+    if not isinstance(stages, LinedList) or not stages:
+        raise MapError(
+            f"{origin}:{doc.line_of('stages')}: map {map_id!r} needs a non-empty list of stages"
+        )
     parsed = tuple(
-        _stage(s, f"{origin}: map {map_id}, stage {n + 1}") for n, s in enumerate(stages)
+        _stage(s, f"{origin}:{stages.line_of(n)}: map {map_id}, stage {n + 1}")
+        for n, s in enumerate(stages)
     )
     if len({s.id for s in parsed}) != len(parsed):
-        raise MapError(f"{origin}: map {map_id!r} repeats a stage id")
+        raise MapError(f"{origin}:{doc.line_of('stages')}: map {map_id!r} repeats a stage id")
     gap = doc.get("visit_gap_minutes", 120)
     if not isinstance(gap, int) or gap <= 0:
-        raise MapError(f"{origin}: visit_gap_minutes must be a positive whole number")
+        raise MapError(
+            f"{origin}:{doc.line_of('visit_gap_minutes')}: visit_gap_minutes must be a positive "
+            "whole number"
+        )
     return JourneyMap(map_id, str(doc.get("name", map_id)), timedelta(minutes=gap), parsed)
 
 
