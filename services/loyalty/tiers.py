@@ -14,10 +14,10 @@ from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
-from touchstone.common.config_files import Lined, LinedList, load_lined, shipped
+from touchstone.common.config_files import ConfigError, Lined, LinedList, load_lined, shipped
 
 
-class TiersError(ValueError):
+class TiersError(ConfigError):
     """A tiers file that cannot be used."""
 
 

@@ -16,7 +16,11 @@ from typing import Any
 import yaml
 
 
-class ConfigFileError(ValueError):
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; its message says where and what is wrong."""
+
+
+class ConfigFileError(ConfigError):
     """A configuration file that cannot be used: every problem ("field: what is wrong and what is
     allowed"), each told on a line of its own with the file and the line the field is on (when
     the file's lined YAML is given)."""
@@ -78,7 +82,7 @@ class Problem:
         return f"{self.origin}:{self.line}: {self.field}: {self.message}"
 
 
-class ProblemsError(ValueError):
+class ProblemsError(ConfigError):
     """A configuration file that cannot be used; every problem is listed, a line each."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:

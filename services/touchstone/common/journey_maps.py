@@ -17,14 +17,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from touchstone.common.config_files import Lined, LinedList, load_lined
+from touchstone.common.config_files import ConfigError, Lined, LinedList, load_lined
 
 UNITS = frozenset({"seconds", "minutes", "hours", "count", "number"})
 SIDES = frozenset({"procedural", "personal"})
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
-class MapError(ValueError):
+class MapError(ConfigError):
     """A map file that cannot be used; the message names the file and what is wrong."""
 
 

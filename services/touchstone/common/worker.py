@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from touchstone.common.audit import KafkaAuditTrail
 from touchstone.common.auth import KeySet
 from touchstone.common.auth_interceptor import Authenticate
+from touchstone.common.config_files import ConfigError
 from touchstone.common.consumers import (
     BatchConsumerService,
     BatchHandler,
@@ -253,11 +254,15 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
         settings.database, timeout_s=settings.database_timeout_s, name=f"touchstone-{spec.name}"
     )
     store = spec.store(pool, settings)
-    handler = spec.batch_handler(store, settings)
+    try:  # the handler and the API read the service's configuration files
+        handler = spec.batch_handler(store, settings)
+        bindings = spec.bindings(store, settings)
+    except ConfigError as refused:
+        raise SystemExit(f"{spec.name} will not start:\n{refused}") from None
     serve_metrics(settings.grpc_host, settings.metrics_ports.get(spec.name, 0), spec.name)
     grpc_service = GrpcService(
         settings.grpc_address(spec.name),
-        spec.bindings(store, settings),
+        bindings,
         spec.name,
         authentication(settings, spec.name),
         transport_security(settings, spec.name),

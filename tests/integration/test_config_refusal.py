@@ -1,0 +1,44 @@
+"""A service given a configuration file with mistakes will not start, and says each one with
+its file, line and field: no traceback for an operator to read through."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from journey.service import SPEC
+from touchstone.common.settings import Settings
+from touchstone.common.worker import run_service
+
+pytestmark = pytest.mark.integration
+
+MISTAKES = """\
+calendars:
+  - id: c
+    time_zone: Asia/Saigonn
+    working_days: [mon, tues]
+    opens: "08:00"
+    closes: "17:00"
+sites: {"*": c}
+"""
+
+
+def test_a_service_with_a_mistaken_calendars_file_says_every_mistake_and_stops(
+    fresh_database: Settings, tmp_path: Path
+) -> None:
+    calendars = tmp_path / "calendars.yaml"
+    calendars.write_text(MISTAKES)
+    settings = replace(fresh_database, calendars_file=calendars)
+
+    with pytest.raises(SystemExit) as stopped:
+        run_service(SPEC, settings)
+
+    told = str(stopped.value.code).splitlines()
+    assert told[0] == "journey will not start:"
+    assert told[1].startswith(f"{calendars}:3: calendars[0] (c).time_zone: 'Asia/Saigonn'")
+    assert told[2] == (
+        f"{calendars}:4: calendars[0] (c).working_days[1]: 'tues' is not a day; "
+        "use mon, tue, wed, thu, fri, sat, sun"
+    )
