@@ -117,8 +117,10 @@ def _templates(
                 name for _, name, _, _ in string.Formatter().parse(entry[part]) if name is not None
             }
             if fields - set(PLACEHOLDERS):
+                at = entry.line_of(part) if isinstance(entry, Lined) else line
                 problems.append(
-                    f"{where}.{part}: placeholders are some of {', '.join(PLACEHOLDERS)}"
+                    f"{language}.yaml:{at}: {action}.{part}: placeholders are some of "
+                    f"{', '.join(PLACEHOLDERS)}"
                 )
         found[str(action)] = (entry["subject"], entry["body"])
     return found

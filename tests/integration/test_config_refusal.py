@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from journey.service import SPEC
+from loyalty.service import SPEC as LOYALTY
 from touchstone.common.settings import Settings
 from touchstone.common.worker import run_service
 
@@ -42,3 +43,18 @@ def test_a_service_with_a_mistaken_calendars_file_says_every_mistake_and_stops(
         f"{calendars}:4: calendars[0] (c).working_days[1]: 'tues' is not a day; "
         "use mon, tue, wed, thu, fri, sat, sun"
     )
+
+
+def test_loyalty_with_a_mistaken_tiers_file_stops_saying_where(
+    fresh_database: Settings, tmp_path: Path
+) -> None:
+    tiers = tmp_path / "tiers.yaml"
+    tiers.write_text("tiers:\n  - {name: gold, share: 0.2}\n  - {name: rest}\n")
+
+    with pytest.raises(SystemExit) as stopped:
+        run_service(LOYALTY, replace(fresh_database, tiers_file=tiers))
+
+    assert str(stopped.value.code).splitlines() == [
+        "loyalty will not start:",
+        f"{tiers}:3: tiers[1]: needs a name and a share (0 to 1)",
+    ]

@@ -32,7 +32,8 @@ def problems(text: str) -> list[str]:
 
 def test_a_good_file_reads_with_its_dates_as_dates() -> None:
     office = parse_calendars(GOOD, "cal.yaml").for_site("any")
-    assert office.time_zone == "Asia/Ho_Chi_Minh" and len(office.holidays) == 2
+    assert office.time_zone == "Asia/Ho_Chi_Minh"
+    assert office.holidays == {date(2026, 1, 1), date(2026, 9, 2)}
     assert parse_calendars(default_calendars_file().read_text(), "default").by_id
 
 
@@ -69,7 +70,7 @@ def test_every_problem_is_reported_at_once_in_line_order() -> None:
     found = problems(text)
     assert [p.split(":")[1] for p in found] == ["3", "5", "7", "9", "13"]
     assert "'Nowhere/Town' is not a time zone of the tz database" in found[0]
-    assert found[1].endswith("""opens: '25:00' is not a time of day "HH:MM\"""")
+    assert found[1].endswith("""opens: '25:00' is not a local time of day "HH:MM\"""")
     assert "colour: unknown key; known: id, time_zone" in found[2]
     assert "holidays[0]: 'soon' is not a date" in found[3]
     assert found[4] == "cal.yaml:13: sites.s1: names unknown calendar 'shop'; known: office"
@@ -112,3 +113,30 @@ def test_a_country_with_its_subdivision_reads_and_its_holidays_follow_the_subdiv
     office = parse_calendars(text, "cal.yaml").for_site("any")
     assert office.holiday(date(2026, 3, 31)) == "Cesar Chavez Day"  # California's own
     assert not office.is_working_day(date(2027, 11, 25))  # Thanksgiving, a year not listed
+
+
+def test_yaml_booleans_and_times_with_an_offset_are_refused_not_misread() -> None:
+    norway = GOOD.replace("    holidays:", "    country: NO\n    holidays:")
+    assert problems(norway) == [
+        'cal.yaml:7: calendars[0] (office).country: must be quoted text ("NO", "ON")'
+    ]
+    (offset,) = problems(GOOD.replace('"08:00"', '"08:00+07:00"'))
+    assert offset == (
+        "cal.yaml:5: calendars[0] (office).opens: '08:00+07:00' is not a local time of day"
+        ' "HH:MM"'
+    )
+
+
+def test_worked_holidays_are_public_holidays_the_site_works_read_from_the_file() -> None:
+    worked = "    country: VN\n    worked_holidays: [2026-09-01]\n    holidays:"
+    text = GOOD.replace("    holidays:", worked)
+    office = parse_calendars(text, "cal.yaml").for_site("any")
+    assert office.is_working_day(date(2026, 9, 1)) and not office.is_working_day(date(2026, 9, 2))
+    (not_public,) = problems(text.replace("[2026-09-01]", "[2026-09-03]"))
+    assert not_public == (
+        "cal.yaml:8: calendars[0] (office).worked_holidays: 2026-09-03 is not a public holiday"
+        " of VN: nothing to work"
+    )
+    without = GOOD.replace("    holidays:", "    worked_holidays: [2026-09-01]\n    holidays:")
+    (no_country,) = problems(without)
+    assert no_country == "cal.yaml:7: calendars[0] (office).worked_holidays: needs a country"

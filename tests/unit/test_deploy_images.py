@@ -146,12 +146,15 @@ def build_tree(path: Path, root: Path) -> None:
 
 
 def extras_modules() -> list[str]:
-    """Top-level modules that only the `local` and `dev` extras' distributions provide."""
+    """Top-level modules that only the `local` and `dev` extras' distributions provide (and no
+    runtime dependency needs: those are in the images' lock)."""
     extras = PYPROJECT["project"]["optional-dependencies"]
-    wanted = {
+    in_images = (ROOT / "requirements" / "service.lock").read_text().lower().replace("_", "-")
+    names = {
         re.split(r"[\s<>=!~\[;]", spec, maxsplit=1)[0].lower().replace("_", "-")
         for spec in [*extras["local"], *extras["dev"]]
     }
+    wanted = {name for name in names if f"\n{name}==" not in in_images}
     return sorted(
         module
         for module, dists in metadata.packages_distributions().items()

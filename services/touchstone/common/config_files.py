@@ -44,7 +44,7 @@ def yaml_mapping(
     raised if it is not YAML or not a mapping (expected says what it should hold)."""
     doc, problems = load_lined(text, origin)
     if problems:
-        raise refuse([f"file: {problem.message}" for problem in problems])
+        raise refuse([f"file: line {p.line}: {p.message}" for p in problems])
     if not isinstance(doc, Lined):
         raise refuse([f"file: expected {expected}"])
     return doc
@@ -58,7 +58,7 @@ def line_of_field(doc: Any, field: str) -> int | None:
     of the deepest part of it the file has; None when there is no lined YAML to look in."""
     if not isinstance(doc, Lined):
         return None
-    line, here = doc.line, doc
+    line, here, found = doc.line, doc, False
     for name, index in FIELD_STEP.findall(field):
         if name and isinstance(here, Lined) and name in here:
             line, here = here.line_of(name), here[name]
@@ -66,7 +66,8 @@ def line_of_field(doc: Any, field: str) -> int | None:
             line, here = here.line_of(int(index)), here[int(index)]
         else:
             break
-    return line
+        found = True
+    return line if found else None  # a field the file lacks altogether has no line
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ def load_lined(text: str, origin: str) -> tuple[Any, list[Problem]]:
     """The YAML text with its lines (LinedLoader), or a problem naming where it is not YAML."""
     try:
         return yaml.load(text, Loader=LinedLoader), []  # a safe loader
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: an explicit !!timestamp that
+        # does not exist, say; YAML gives no line for it
         mark = getattr(error, "problem_mark", None)
         return None, [Problem(origin, mark.line + 1 if mark else 1, "file", f"not YAML: {error}")]

@@ -253,8 +253,8 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     pool = open_pool(
         settings.database, timeout_s=settings.database_timeout_s, name=f"touchstone-{spec.name}"
     )
-    store = spec.store(pool, settings)
-    try:  # the handler and the API read the service's configuration files
+    try:  # the store, the handler and the API read the service's configuration files
+        store = spec.store(pool, settings)
         handler = spec.batch_handler(store, settings)
         bindings = spec.bindings(store, settings)
     except ConfigError as refused:
