@@ -8,6 +8,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
 from contacts.domain import TouchpointFacts
+from contacts.registry_framing import BadFraming, is_framed, unframe
 from touchstone.common.prototime import to_datetime
 from touchstone.common.topics import JSON, PROTOBUF
 from touchstone.contacts.v1.touchpoint_pb2 import IdentityKind, Touchpoint
@@ -27,11 +28,18 @@ class UndecodableTouchpoint(ValueError):
 
 
 def decode_touchpoint(value: bytes | None, content_type: str) -> Touchpoint:
-    """Parse a touchpoint from protobuf or protobuf-JSON bytes."""
+    """Parse a touchpoint from protobuf or protobuf-JSON bytes, Schema Registry framed or not
+    (framed JSON is read as JSON whatever the content-type header says)."""
     if not value:
         raise UndecodableTouchpoint("empty value")
     if len(value) > MAX_TOUCHPOINT_BYTES:
         raise UndecodableTouchpoint(f"{len(value)} bytes, more than {MAX_TOUCHPOINT_BYTES}")
+    if is_framed(value):  # Confluent Schema Registry wire framing
+        try:
+            framed = unframe(value)
+        except BadFraming as error:
+            raise UndecodableTouchpoint(str(error)) from error
+        value, content_type = framed.payload, JSON if framed.is_json else PROTOBUF
     touchpoint = Touchpoint()
     try:
         if content_type == JSON:

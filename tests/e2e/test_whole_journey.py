@@ -875,3 +875,20 @@ def test_json_touchpoints_are_scored_and_every_kind_of_bad_one_is_dead_lettered_
     )
     fields = sorted(c.field for c in letters.counts for _ in range(c.count))
     assert fields == sorted([*bad, "value"])
+
+
+def test_touchpoints_framed_by_a_schema_registry_serializer_are_scored_like_any(
+    clients: Clients, producer: KafkaProducer
+) -> None:
+    customer_id = f"framed-{uuid.uuid4()}"
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)  # the visit's last step is not ahead
+    visit = supermarket_visit(CustomerRef(customer_id=customer_id), an_hour_ago)
+    for tp in visit:  # as Confluent's protobuf serializer writes them: no content-type header
+        framed = bytes([0, 0, 0, 0, 42]) + b"\x02\x08" + tp.SerializeToString()
+        producer.send(TOUCHPOINTS, key=customer_id.encode(), value=framed)
+    producer.flush()
+
+    moments = eventually(lambda: moments_of(clients, customer_id, 6), "six scored moments")
+    greeting = {m.stage: m for m in moments}["enter_store"]
+    assert greeting.verdict == VERDICT_LOSE
+    assert "greeted within 30 s: 45 (<= 30)" in greeting.reason
