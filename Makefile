@@ -28,11 +28,14 @@ lock: $(STAMP) ## re-lock requirements/*.lock from pyproject.toml (hashes; pins 
 	$(LOCK) $(if $(UPGRADE),--upgrade) -o requirements/service.lock pyproject.toml
 	$(LOCK) $(if $(UPGRADE),--upgrade) --allow-unsafe --extra local --extra dev -o requirements/dev.lock pyproject.toml
 
-generate: $(STAMP) ## generate the Python contracts from protos/ into services/touchstone/<ctx>/v1
+OPENAPI := docs/openapi.json
+generate: $(STAMP) ## generate the Python contracts from protos/ into services/touchstone/<ctx>/v1, and docs/openapi.json
 	$(BIN)/python -m touchstone.common.codegen --out $(GEN_OUT) $(PROTOS)
+	$(BIN)/python -m touchstone.common.openapi --out $(OPENAPI) $(PROTOS)
 
-check-generated: $(STAMP) ## fail if the committed generated code differs from the protos
+check-generated: $(STAMP) ## fail if the committed generated code or docs/openapi.json differs from the protos
 	$(BIN)/python -m touchstone.common.codegen --check --out $(GEN_OUT) $(PROTOS)
+	$(BIN)/python -m touchstone.common.openapi --check --out $(OPENAPI) $(PROTOS)
 
 run: generate ## start the embedded broker, Postgres, the four services and the simulator; live summary until Ctrl-C
 	$(BIN)/touchstone run

@@ -134,9 +134,10 @@ def running_stack(
 
 
 def with_free_grpc_ports(settings: Settings) -> Settings:
-    """The settings with every service's gRPC and metrics port moved to a free one."""
+    """The settings with every service's gRPC, metrics and HTTP port moved to a free one."""
     return replace(
         settings,
         grpc_ports={name: free_port() for name in DEFAULT_GRPC_PORTS},
         metrics_ports={name: free_port() for name in DEFAULT_GRPC_PORTS},
+        http_ports={name: free_port() for name in DEFAULT_GRPC_PORTS},
     )

@@ -40,9 +40,16 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-    """Print a token for the role and sites, signed with TOUCHSTONE_AUTH_SIGNING_KEY."""
-    if settings.auth_signing_key is None:
-        print("set TOUCHSTONE_AUTH_SIGNING_KEY to a development signing key (touchstone keys)")
+    """Print a token for the role and sites, signed with TOUCHSTONE_AUTH_SIGNING_KEY (or, beside
+    `make run`, with the embedded stack's own development key)."""
+    signing_key = settings.auth_signing_key
+    if signing_key is None and settings.embedded:
+        signing_key = DevKeys(settings.state_dir / "keys").signing_key
+    if signing_key is None or not signing_key.exists():
+        print(
+            "set TOUCHSTONE_AUTH_SIGNING_KEY to a development signing key (touchstone keys), "
+            "or start the local stack (make run), which makes its own"
+        )
         return 2
     if args.hours > settings.auth_max_token_hours:
         print(
@@ -52,7 +59,7 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     print(
         mint(
-            settings.auth_signing_key,
+            signing_key,
             subject=args.subject or f"dev-{args.role}",
             roles=[args.role],
             sites=args.site or [ALL_SITES],

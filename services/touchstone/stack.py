@@ -114,7 +114,10 @@ class ServiceProcesses:
         given a port, its metrics) on its own ports."""
         ports = {**self.settings.grpc_ports, name: grpc_port}
         metrics = {**self.settings.metrics_ports, name: metrics_port}
-        worker_settings = replace(self.settings, grpc_ports=ports, metrics_ports=metrics)
+        http = {**self.settings.http_ports, name: 0}  # one HTTP port a service: its first worker's
+        worker_settings = replace(
+            self.settings, grpc_ports=ports, metrics_ports=metrics, http_ports=http
+        )
         self._spawn(f"{name}/{worker}", name, worker_settings)
 
     def _spawn(self, key: str, name: str, settings: Settings) -> None:

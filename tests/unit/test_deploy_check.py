@@ -467,8 +467,8 @@ def test_policies_that_open_to_everyone_or_hide_plaintext_are_named(
         "on every port: name where"
     ) in lines
     assert (
-        "prod: NetworkPolicy/grpc-from-clients: ingress rule 1 admits every pod to grpc: name "
-        "its peers"
+        "prod: NetworkPolicy/grpc-from-clients: ingress rule 1 admits every pod to grpc, http: "
+        "name its peers"
     ) in lines
     assert (
         "prod: Deployment/journey: TOUCHSTONE_GRPC_PLAINTEXT is on: production gRPC must be TLS "
@@ -492,8 +492,8 @@ def test_a_pod_label_admitted_from_any_namespace_is_named(
     assert status == 1
     assert [line for line in lines if line.startswith("prod: ")] == [
         "prod: NetworkPolicy/grpc-from-clients: ingress rule 1 admits a pod label from any "
-        "namespace to grpc: anyone who may run a pod somewhere can give it the label; name the "
-        "namespaces"
+        "namespace to grpc, http: anyone who may run a pod somewhere can give it the label; name "
+        "the namespaces"
     ]
 
 

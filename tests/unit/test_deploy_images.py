@@ -26,7 +26,12 @@ import jsonschema
 import pytest
 import yaml
 
-from touchstone.common.settings import DEFAULT_GRPC_PORTS, DEFAULT_METRICS_PORTS, SERVICES
+from touchstone.common.settings import (
+    DEFAULT_GRPC_PORTS,
+    DEFAULT_HTTP_PORTS,
+    DEFAULT_METRICS_PORTS,
+    SERVICES,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS_DOCKERFILE = ROOT / "deploy" / "docker" / "tools.Dockerfile"
@@ -300,6 +305,7 @@ def test_a_service_image_probes_its_own_health_and_runs_its_service(service: str
     assert stage["EXPOSE"].split() == [
         str(DEFAULT_GRPC_PORTS[service]),
         str(DEFAULT_METRICS_PORTS[service]),
+        str(DEFAULT_HTTP_PORTS[service]),
     ]
     assert env_of(final_stage(dockerfile(service)))["TOUCHSTONE_GRPC_HOST"] == "0.0.0.0"
 
@@ -314,6 +320,7 @@ def test_the_service_dockerfiles_differ_only_in_name_and_ports() -> None:
         assert contracts in text
         text = text.replace(contracts, "").replace(service, "SERVICE")
         text = text.replace(str(DEFAULT_GRPC_PORTS[service]), "GRPC_PORT")
+        text = text.replace(str(DEFAULT_HTTP_PORTS[service]), "HTTP_PORT")
         return text.replace(str(DEFAULT_METRICS_PORTS[service]), "METRICS_PORT")
 
     assert len({generic(s) for s in SERVICES}) == 1

@@ -22,7 +22,14 @@ from google.protobuf.message import Message
 from touchstone.common.access import refusal
 from touchstone.common.audit import KafkaAuditTrail
 from touchstone.common.auth import KeySet, Principal, Unauthenticated
-from touchstone.common.call_audit import Audit, RefusalBudget, Refused, Verdict, peer_address
+from touchstone.common.call_audit import (
+    Audit,
+    RefusalBudget,
+    Refused,
+    Verdict,
+    caller_peer,
+    peer_address,
+)
 from touchstone.common.limits import CALLS, MESSAGES_PER_CALL, CallerLimits
 from touchstone.common.personal_data import mask, may_see_personal_data
 from touchstone.common.rpc import Continuation, status_name
@@ -75,7 +82,7 @@ class Call:
 
     def verdict(self, context: grpc.aio.ServicerContext) -> Verdict:
         """The caller, or why the call is refused, judged where the call comes from."""
-        return self.judge(context.peer() if hasattr(context, "peer") else "")
+        return self.judge(caller_peer(context))
 
     async def pace(self, caller: Principal) -> None:
         """Wait until the caller's rate allows another call's worth of this method."""

@@ -41,6 +41,22 @@ UNAUTHENTICATED_AUDITED_PER_S = 20.0  # every caller without a valid token, toge
 BUDGET = "/audit/refusal"  # the method name the budgets are kept under
 
 
+# Metadata the HTTP gateway (http_gateway.py) sets: the address its caller called from. Trusted
+# only on a call over a Unix socket (the gateway's private one); from anywhere else it is ignored.
+FORWARDED_PEER = "touchstone-http-peer"
+
+
+def caller_peer(context: Any) -> str:
+    """Where a call comes from, as gRPC writes a peer: the connection's own peer, or for a call
+    the HTTP gateway passes on, its HTTP caller's."""
+    peer = context.peer() if hasattr(context, "peer") else ""
+    if str(peer).startswith("unix:"):
+        for key, value in context.invocation_metadata() or ():
+            if key == FORWARDED_PEER:
+                return str(value)
+    return str(peer)
+
+
 def peer_address(peer: str) -> str:
     """Where a call comes from, without its port (a new connection is a new port, not a new
     caller): the IPv4 address, the IPv6 /64 (one host's usual share), or the peer's kind."""
@@ -101,7 +117,7 @@ class Audit:
         refused = verdict.reason if isinstance(verdict, Refused) else _details(context)
         detail = refused if outcome in REFUSALS else named_ids(request)
         caller = verdict if isinstance(verdict, Principal) else verdict.caller
-        peer = context.peer() if hasattr(context, "peer") else ""
+        peer = caller_peer(context)
         if outcome in REFUSALS and self._flooding(caller, peer_address(peer)):
             return
         await self.trail.record(

@@ -226,11 +226,13 @@ async def start_server(
     credentials: grpc.ServerCredentials | None = None,
     max_request_bytes: int = 4 * 1024 * 1024,
     ready: bool = True,
+    local_address: str | None = None,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     """Start a grpc.aio server with the bindings, the health service and reflection; TLS with
     the credentials, plaintext without. Health: LIVENESS is SERVING while the server runs; the
     whole server ("") and each bound service start SERVING if ready, else NOT_SERVING until a
-    readiness watch says otherwise."""
+    readiness watch says otherwise. A local_address (a private Unix socket) serves the same
+    services in plaintext to this process's HTTP gateway."""
     server = grpc.aio.server(
         interceptors=list(interceptors),
         options=[("grpc.max_receive_message_length", max_request_bytes)],
@@ -255,6 +257,8 @@ async def start_server(
     )
     if bound == 0:
         raise OSError(f"cannot listen on {address}: is the port taken?")
+    if local_address is not None and server.add_insecure_port(local_address) == 0:
+        raise OSError(f"cannot listen on {local_address}")
     await server.start()
     await health_servicer.set(LIVENESS, SERVING)
     status = SERVING if ready else NOT_SERVING

@@ -20,6 +20,7 @@ CONSUMERS = ("aiokafka", "faust")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 DEFAULT_GRPC_PORTS = {"contacts": 50051, "journey": 50052, "loyalty": 50053, "notify": 50054}
 DEFAULT_METRICS_PORTS = {"contacts": 9101, "journey": 9102, "loyalty": 9103, "notify": 9104}
+DEFAULT_HTTP_PORTS = {"contacts": 8081, "journey": 8082, "loyalty": 8083, "notify": 8084}
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class Settings:
     grpc_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_GRPC_PORTS))
     metrics_ports: Mapping[str, int] = field(  # /metrics on grpc_host; 0: none
         default_factory=lambda: dict(DEFAULT_METRICS_PORTS)
+    )
+    http_ports: Mapping[str, int] = field(  # the API as HTTP/JSON on grpc_host; 0: none
+        default_factory=lambda: dict(DEFAULT_HTTP_PORTS)
     )
     topic_partitions: int = 4
     topic_replicas: int = 1  # replication factor of topics `touchstone topics` creates
@@ -146,6 +150,15 @@ class Settings:
         """host:port the named service's gRPC server listens on."""
         return f"{self.grpc_host}:{self.grpc_ports[service]}"
 
+    def http_url(self, service: str) -> str:
+        """Where the named service answers HTTP/JSON ('' when it does not)."""
+        port = self.http_ports.get(service, 0)
+        if not port:
+            return ""
+        scheme = "https" if self.grpc_tls_cert else "http"
+        host = f"[{self.grpc_host}]" if ":" in self.grpc_host else self.grpc_host
+        return f"{scheme}://{host}:{port}"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read TOUCHSTONE_* variables; an unset variable keeps its default."""
@@ -159,6 +172,10 @@ class Settings:
         metrics = {
             name: read.integer(f"TOUCHSTONE_{name.upper()}_METRICS_PORT", port, high=65_535)
             for name, port in DEFAULT_METRICS_PORTS.items()
+        }
+        http = {
+            name: read.integer(f"TOUCHSTONE_{name.upper()}_HTTP_PORT", port, high=65_535)
+            for name, port in DEFAULT_HTTP_PORTS.items()
         }
         external = "TOUCHSTONE_KAFKA_BOOTSTRAP" in env or "TOUCHSTONE_DATABASE_URL" in env
         return cls(
@@ -187,6 +204,7 @@ class Settings:
             grpc_host=env.get("TOUCHSTONE_GRPC_HOST", base.grpc_host),
             grpc_ports=ports,
             metrics_ports=metrics,
+            http_ports=http,
             topic_partitions=read.integer(
                 "TOUCHSTONE_TOPIC_PARTITIONS", base.topic_partitions, low=1
             ),
@@ -352,6 +370,9 @@ class Settings:
         )
         env.update(
             {f"TOUCHSTONE_{n.upper()}_METRICS_PORT": str(p) for n, p in self.metrics_ports.items()}
+        )
+        env.update(
+            {f"TOUCHSTONE_{n.upper()}_HTTP_PORT": str(p) for n, p in self.http_ports.items()}
         )
         return env
 

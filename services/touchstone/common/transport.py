@@ -7,6 +7,7 @@ operator says a service mesh encrypts the traffic (TOUCHSTONE_GRPC_PLAINTEXT=1).
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,21 +64,42 @@ class CertificateFiles:
 
     def renewed(self) -> Any:
         """The new configuration if the files changed since they were last read, else None."""
+        if not self.changed():
+            return None
+        try:
+            return self.configuration()
+        except OSError as error:  # mid-rewrite, or gone: keep serving the certificate we have
+            log.warning("certificate files not read again (%s); keeping the current", error)
+            self._seen = ()  # read them again at the next look
+            return None
+
+    def changed(self) -> bool:
+        """Whether the files changed since this was last true (looked at once every every_s);
+        a file that cannot be read is no change: the server keeps the certificate it has."""
         now = time.monotonic()
         if now - self._looked_at < self.every_s:
-            return None
+            return False
         self._looked_at = now
         try:
             stamp = self._stamp()
-            if stamp == self._seen:
-                return None
-            configuration = self.configuration()
-        except OSError as error:  # mid-rewrite, or gone: keep serving the certificate we have
-            log.warning("gRPC certificate files not read again (%s); keeping the current", error)
-            return None
+        except OSError as error:
+            log.warning("certificate files not read again (%s); keeping the current", error)
+            return False
+        if stamp == self._seen:
+            return False
         self._seen = stamp
-        log.info("gRPC certificate files changed: new connections get the renewed certificate")
-        return configuration
+        log.info("certificate files changed: new connections get the renewed certificate")
+        return True
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """The same certificate (and client CA) for an HTTPS server."""
+        tls = self.tls
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls.cert, tls.key)
+        if tls.client_ca is not None:
+            context.load_verify_locations(cafile=str(tls.client_ca))
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
 
     def _stamp(self) -> tuple[tuple[int, int], ...]:
         paths = [self.tls.cert, self.tls.key, *([self.tls.client_ca] if self.tls.client_ca else [])]

@@ -26,6 +26,12 @@ from touchstone.common.consumers import (
 )
 from touchstone.common.customer_links import FollowCustomerLinks
 from touchstone.common.env_reader import SettingError
+from touchstone.common.http_gateway import (
+    HttpGateway,
+    private_socket,
+    remove_private_socket,
+    routes,
+)
 from touchstone.common.json_logs import logging_config
 from touchstone.common.limits import CALLS, INGEST, CallerLimits
 from touchstone.common.metrics import GrpcMetrics, MeasuredHandler, serve_metrics
@@ -146,9 +152,12 @@ class GrpcService(mode.Service):
         tls: ServerTls | None,
         max_request_bytes: int,
         health_address: str | None = None,
+        http_port: int = 0,
         **kwargs: Any,
     ) -> None:
         self.tls = tls
+        self.http_port = http_port  # the same API as HTTP/JSON on the gRPC host (0: none)
+        self._gateway: HttpGateway | None = None
         self.health_address = health_address  # plaintext health alone (rpc.start_health_server)
         self._health_server: Any = None
         self.max_request_bytes = max_request_bytes
@@ -161,6 +170,7 @@ class GrpcService(mode.Service):
         super().__init__(**kwargs)
 
     async def on_start(self) -> None:
+        local = private_socket() if self.http_port else None
         self._server, self._health = await start_server(
             self.address,
             self.bindings,
@@ -168,9 +178,15 @@ class GrpcService(mode.Service):
             self.tls.credentials() if self.tls else None,
             self.max_request_bytes,
             ready=False,  # until the readiness watch has checked
+            local_address=local,
         )
         if self.health_address is not None:
             self._health_server = await start_health_server(self.health_address, self._health)
+        if local is not None:
+            names = [b.full_name for b in self.bindings]
+            self._gateway = HttpGateway(routes(names), local, self.max_request_bytes)
+            host = self.address.rsplit(":", 1)[0].strip("[]")
+            await self._gateway.start(host, self.http_port, self.tls)
 
     async def set_ready(self, ready: bool) -> None:
         """SERVING or NOT_SERVING for the whole server and each service it binds."""
@@ -181,6 +197,9 @@ class GrpcService(mode.Service):
             await self._health.set(name, status)
 
     async def on_stop(self) -> None:
+        if self._gateway is not None:
+            await self._gateway.stop()
+            remove_private_socket(self._gateway.target)
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
         if self._server is not None:
@@ -268,6 +287,7 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
         transport_security(settings, spec.name),
         settings.max_request_bytes,
         f"{settings.grpc_host}:{settings.grpc_health_port}" if settings.grpc_health_port else None,
+        settings.http_ports.get(spec.name, 0),
     )
     loglevel = settings.log_level.upper()
     extra: list[mode.Service] = []

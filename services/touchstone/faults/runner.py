@@ -129,6 +129,7 @@ def isolated(settings: Settings, state_dir: Path) -> tuple[Settings, int]:
         database_url=f"postgresql://{PG_SUPERUSER}@127.0.0.1:{free_port()}/{PG_DATABASE}",
         grpc_ports={name: free_port() for name in SERVICES},
         metrics_ports={name: free_port() for name in SERVICES},
+        http_ports={name: free_port() for name in SERVICES},
         smtp_port=free_port(),
         log_level="warning",
     )
