@@ -8,7 +8,7 @@ PROTOS := $(sort $(wildcard protos/touchstone/*/v1/*.proto))
 GEN_OUT := services
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock generate check-generated run test browser test-unit test-integration lint typecheck bench faults bench-queries clean distclean deploy-check deploy-config
+.PHONY: help venv lock generate check-generated contracts-check release-contracts run test browser test-unit test-integration lint typecheck bench faults bench-queries clean distclean deploy-check deploy-config
 
 help: ## list every target with one line each
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -37,10 +37,27 @@ check-generated: $(STAMP) ## fail if the committed generated code or docs/openap
 	$(BIN)/python -m touchstone.common.codegen --check --out $(GEN_OUT) $(PROTOS)
 	$(BIN)/python -m touchstone.common.openapi --check --out $(OPENAPI) $(PROTOS)
 
+# buf at the version tools/buf/package-lock.json pins (with its hashes), from the npm registry.
+BUF_DIR := tools/buf
+BUF := $(BUF_DIR)/node_modules/.bin/buf
+RELEASED := $(shell ls -v protos/releases/*.binpb 2>/dev/null | tail -1)
+$(BUF): $(BUF_DIR)/package-lock.json
+	npm ci --silent --no-audit --no-fund --prefix $(BUF_DIR)
+	touch $@
+
+contracts-check: $(BUF) ## buf lint (STANDARD; exceptions and reasons in buf.yaml), and no breaking change since the last release's contracts
+	$(BUF) lint
+	$(BUF) breaking --against $(RELEASED)
+	@echo "contracts: lint clean, nothing broken since $(RELEASED)"
+
+release-contracts: $(BUF) ## record protos/ as released at VERSION (x.y.z): later changes are checked against them
+	@test -n "$(VERSION)" || { echo "usage: make release-contracts VERSION=x.y.z"; exit 2; }
+	$(BUF) build --exclude-source-info -o protos/releases/v$(VERSION).binpb
+
 run: generate ## start the embedded broker, Postgres, the four services and the simulator; live summary until Ctrl-C
 	$(BIN)/touchstone run
 
-test: check-generated deploy-check browser ## run every test: unit, integration (real broker + Postgres), end-to-end over gRPC, the console in Chromium
+test: check-generated contracts-check deploy-check browser ## run every test: unit, integration (real broker + Postgres), end-to-end over gRPC, the console in Chromium
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest tests
