@@ -131,26 +131,29 @@ def media_type(content_type: str) -> str:
 
 def unary_codec(content_type: str) -> str:
     """'json' or 'proto' for a unary request's Content-Type; ProtocolError for anything else."""
-    codec = UNARY_TYPES.get(media_type(content_type))
-    if codec is None:
-        raise ProtocolError(
-            grpc.StatusCode.UNIMPLEMENTED,
-            f"Content-Type {content_type or '(none)'} is not served: send application/json "
-            f"(or application/proto)",
-            http_status=415,
-        )
-    return codec
+    return _codec(
+        content_type,
+        UNARY_TYPES,
+        "is not served: send application/json (or application/proto)",
+    )
 
 
 def stream_codec(content_type: str) -> str:
     """'json' or 'proto' for a streaming request's Content-Type; ProtocolError otherwise."""
-    codec = STREAM_TYPES.get(media_type(content_type))
+    return _codec(
+        content_type,
+        STREAM_TYPES,
+        "is not served by a method that streams its replies: send application/connect+json "
+        "(or application/connect+proto) with the request in one envelope",
+    )
+
+
+def _codec(content_type: str, served: dict[str, str], otherwise: str) -> str:
+    codec = served.get(media_type(content_type))
     if codec is None:
         raise ProtocolError(
             grpc.StatusCode.UNIMPLEMENTED,
-            f"this method streams its replies: send Content-Type application/connect+json "
-            f"(or application/connect+proto) with the request in one envelope, not "
-            f"{content_type or '(none)'}",
+            f"Content-Type {content_type or '(none)'} {otherwise}",
             http_status=415,
         )
     return codec
