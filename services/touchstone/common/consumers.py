@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import faust
 import mode
 
+from touchstone.common.log_context import about, batch_fields
 from touchstone.common.metrics import observe_lag
 from touchstone.common.outages import is_transient, log_failure
 from touchstone.common.progress import REPORT_EVERY_S, SOURCE_CLOCKS, progress_records
@@ -72,6 +73,13 @@ async def settle_batch(
     dead-lettered with the error and its coordinates logged, while the rest go through. Handlers
     are idempotent, so what a failed half already wrote is re-emitted, never doubled.
     """
+    with about(batch_fields(batch)):  # the lines logged meanwhile name the batch's records
+        await _settle(handler, batch, dead_letter_topic, send)
+
+
+async def _settle(
+    handler: BatchHandler, batch: Sequence[Incoming], dead_letter_topic: str, send: Send
+) -> None:
     delay = 0.2
     while True:
         try:

@@ -1,8 +1,10 @@
 """Structured logs: one JSON object a line, for a log pipeline to search.
 
-Each line carries the time, level, logger, message and service, plus what the call site passed
-in `extra` among EXTRA_FIELDS (an event's id, a delivery's, a W3C trace context). Messages name
-ids, never personal data: that is the rule every log call in Touchstone keeps.
+Each line carries the time, level, logger, message and service, plus among EXTRA_FIELDS what the
+line is about: the record a worker is handling or the call a server is answering
+(log_context.py: topic, partition, offset, event id, W3C trace context), and what the call site
+passed in `extra` (a delivery's id, a case's). Messages name ids, never personal data: that is
+the rule every log call in Touchstone keeps.
 """
 
 from __future__ import annotations
@@ -12,7 +14,17 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-EXTRA_FIELDS = ("event_id", "delivery_id", "case_id", "topic", "partition", "traceparent")
+from touchstone.common.log_context import current_fields
+
+EXTRA_FIELDS = (
+    "event_id",
+    "delivery_id",
+    "case_id",
+    "topic",
+    "partition",
+    "offset",
+    "traceparent",
+)
 
 
 class JsonFormatter(logging.Formatter):
@@ -31,9 +43,12 @@ class JsonFormatter(logging.Formatter):
         }
         if self.service:
             line["service"] = self.service
+        about = current_fields()
         for name in EXTRA_FIELDS:
             if hasattr(record, name):
                 line[name] = getattr(record, name)
+            elif name in about:
+                line[name] = about[name]
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)

@@ -7,16 +7,19 @@ customer id or anything personal.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter as Tally
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import grpc
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from touchstone.common.backlog import BACKLOG
+from touchstone.common.log_context import about, call_fields
 from touchstone.common.rpc import Continuation, status_name
 from touchstone.common.topics import Incoming, Outgoing
 
@@ -48,9 +51,24 @@ CONSUMER_LAG = Gauge(
 )
 GRPC_SECONDS = Histogram(
     "touchstone_grpc_server_handling_seconds",
-    "Time to answer a gRPC call (unary; streams until they end).",
+    "Time to answer a unary gRPC call (HTTP/JSON calls included: the gateway makes them).",
     ["service", "method", "code"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
+STREAM_SECONDS = Histogram(
+    "touchstone_grpc_server_stream_seconds",
+    "How long a streaming gRPC call lasted, from its start to its end (a watch: as long as its "
+    "client watched; IngestStream: as long as its producer sent), by how it ended.",
+    ["service", "method", "code"],
+    buckets=(0.1, 1, 10, 60, 300, 1800, 3600, 4 * 3600, 24 * 3600),
+)
+STREAMS_OPEN = Gauge(
+    "touchstone_grpc_server_streams_open", "Streaming gRPC calls open now.", ["service", "method"]
+)
+STREAM_MESSAGES = Counter(
+    "touchstone_grpc_server_stream_messages_sent_total",
+    "Messages a server-streaming call sent (WatchMoments, WatchValues, WatchCases, WatchTasks).",
+    ["service", "method"],
 )
 
 
@@ -118,7 +136,9 @@ def observe_lag(
 
 
 class GrpcMetrics(grpc.aio.ServerInterceptor):
-    """Times every unary call by method and status code."""
+    """Times every call by method and status code (unary calls in GRPC_SECONDS, streams in
+    STREAM_SECONDS, with those open and the messages sent), and tells the log lines written
+    meanwhile the call's trace context."""
 
     def __init__(self, service: str) -> None:
         self.service = service
@@ -129,30 +149,75 @@ class GrpcMetrics(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None:
             return handler
         method = handler_call_details.method.rsplit("/", 1)[-1]
-        inner = handler.unary_unary
-
-        async def timed(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            started = time.perf_counter()
-            code = "OK"
-            try:
-                return await inner(request, context)
-            except BaseException:
-                code = status_name(context) or "UNKNOWN"
-                raise
-            finally:
-                code = status_name(context) or code
-                GRPC_SECONDS.labels(self.service, method, code).observe(
-                    time.perf_counter() - started
-                )
-
-        return grpc.unary_unary_rpc_method_handler(
-            timed,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+        codec = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if handler.unary_unary is not None:
+            timed = self._unary(handler.unary_unary, method, GRPC_SECONDS)
+            return grpc.unary_unary_rpc_method_handler(timed, **codec)
+        if handler.stream_unary is not None:
+            timed = self._unary(handler.stream_unary, method, STREAM_SECONDS, streams=True)
+            return grpc.stream_unary_rpc_method_handler(timed, **codec)
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream(handler.unary_stream, method), **codec
+            )
+        return grpc.stream_stream_rpc_method_handler(
+            self._stream(handler.stream_stream, method), **codec
         )
+
+    def _unary(self, inner: Any, method: str, seconds: Histogram, streams: bool = False) -> Any:
+        async def timed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            with self._watching(method, seconds, context, streams) as ended:
+                try:
+                    reply = await inner(request, context)
+                except BaseException:
+                    ended.append(status_name(context) or "UNKNOWN")
+                    raise
+                ended.append(status_name(context) or "OK")
+                return reply
+
+        return timed
+
+    def _stream(self, inner: Any, method: str) -> Any:
+        async def timed(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            with self._watching(method, STREAM_SECONDS, context, streams=True) as ended:
+                sent = STREAM_MESSAGES.labels(self.service, method)
+                try:
+                    async for reply in inner(request, context):
+                        sent.inc()
+                        yield reply
+                except asyncio.CancelledError:
+                    ended.append("CANCELLED")  # the client went away
+                    raise
+                except BaseException:
+                    ended.append(status_name(context) or "UNKNOWN")
+                    raise
+                ended.append(status_name(context) or "OK")
+
+        return timed
+
+    @contextmanager
+    def _watching(
+        self, method: str, seconds: Histogram, context: grpc.aio.ServicerContext, streams: bool
+    ) -> Iterator[list[str]]:
+        """Time what runs inside, under the call's trace context; it appends how it ended."""
+        ended: list[str] = []
+        started = time.perf_counter()
+        if streams:
+            STREAMS_OPEN.labels(self.service, method).inc()
+        try:
+            with about(call_fields(context.invocation_metadata())):
+                yield ended
+        finally:
+            if streams:
+                STREAMS_OPEN.labels(self.service, method).dec()
+            code = status_name(context) or (ended[-1] if ended else "CANCELLED")
+            seconds.labels(self.service, method, code).observe(time.perf_counter() - started)
 
 
 def serve_metrics(host: str, port: int, service: str) -> bool:
