@@ -236,10 +236,13 @@ function refreshSoon() {
   page.refreshing = true;
   setTimeout(async () => {
     try {
-      page.view = await Touchstone.json("/api/map", page.params);
-      draw();
-      drawTeams();
-      drawLabels();
+      const view = await Touchstone.json("/api/map", page.params);
+      if (JSON.stringify(view) !== JSON.stringify(page.view)) { // redraw only what changed:
+        page.view = view; // no flicker, and a stage a reader is on stays where it is
+        draw();
+        drawTeams();
+        drawLabels();
+      }
     } catch (error) {
       Touchstone.showProblem(error);
     }
