@@ -1,14 +1,16 @@
 """make deploy-check: build every kustomize overlay and check it offline; one line per problem.
 
 Checks: yamllint over deploy/; native kinds against the Kubernetes OpenAPI schemas that
-kubernetes-validate ships (strict, K8S_VERSION); Strimzi, CloudNativePG and cert-manager kinds
-against the JSON schemas in deploy/schemas/; house policy for every container (non-root,
-read-only root, no capabilities, requests and limits, a pinned tag, secrets by reference, gRPC
-probes); the KafkaTopics against touchstone.common.topics; the KafkaUsers (no wildcard writes,
-each service its own user writing exactly its ServiceSpec's topics); in production overlays,
-gRPC over TLS with cert-manager certificates and NetworkPolicies around every workload
-(production_policy.py); replicas against partitions; the config copies under
-deploy/k8s/base/config/ against the files the services ship (--refresh-config rewrites them).
+kubernetes-validate ships (strict, K8S_VERSION); Strimzi, CloudNativePG, cert-manager, KEDA and
+Prometheus Operator kinds against the JSON schemas in deploy/schemas/; house policy for every
+container (non-root, read-only root, no capabilities, requests and limits, a pinned tag, secrets by
+reference, gRPC probes); the KafkaTopics against touchstone.common.topics; the KafkaUsers (no
+wildcard writes, each service its own user writing exactly its ServiceSpec's topics); in production
+overlays, gRPC over TLS with cert-manager certificates and NetworkPolicies around every workload
+(production_policy.py); the rules, monitors and dashboards of deploy/observability
+(observability_policy.py: every metric they query is one the services export); replicas against
+partitions; the config copies under deploy/k8s/base/config/ against the files the services ship
+(--refresh-config rewrites them).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from manifest_policy import (
     topic_problems,
     workload_problems,
 )
+from observability_policy import observability_problems
 from production_policy import (
     grpc_tls_problems,
     is_production,
@@ -123,7 +126,7 @@ def build(overlay: Path) -> list[Doc]:
 def schema_problems(doc: Doc, schemas: Path) -> list[str]:
     """Validate against the Kubernetes schema, or the CRD schema kept in deploy/schemas/."""
     group, _, version = str(doc.get("apiVersion", "")).rpartition("/")
-    if group.endswith((".strimzi.io", ".cnpg.io")) or group == "cert-manager.io":
+    if group and (schemas / group).is_dir():  # a custom resource whose schema is kept here
         path = schemas / group / f"{str(doc.get('kind')).lower()}_{version}.json"
         if not path.exists():
             return [f"no schema {path.relative_to(schemas.parent.parent)} for {doc['apiVersion']}"]
@@ -182,7 +185,7 @@ def overlay_problems(overlay: Path, root: Path) -> tuple[list[str], int]:
         problems += [f"{name_of(doc)}: {p}" for p in found]
     settings = settings_of(docs)
     problems += topic_problems(docs, settings) + scaling_problems(docs, settings)
-    problems += kafka_user_problems(docs)
+    problems += kafka_user_problems(docs) + observability_problems(docs)
     if is_production(docs):
         problems += grpc_tls_problems(docs) + network_policy_problems(docs)
         problems += mail_route_problems(docs)

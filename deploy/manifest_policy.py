@@ -239,13 +239,15 @@ def one_topic_problems(doc: Doc, settings: dict[str, str], clusters: set[str]) -
 
 
 def scaling_problems(docs: list[Doc], settings: dict[str, str]) -> list[str]:
-    """No more workers than partitions: Deployment replicas and HPA maxReplicas."""
+    """No more workers than partitions: Deployment replicas, HPA maxReplicas and KEDA
+    ScaledObject maxReplicaCount."""
     partitions = int(settings.get("TOUCHSTONE_TOPIC_PARTITIONS", "0") or 0)
+    field = {"Deployment": "replicas", "HorizontalPodAutoscaler": "maxReplicas"}
+    field["ScaledObject"] = "maxReplicaCount"
     problems = []
     for doc in docs:
-        spec = doc.get("spec", {})
-        most = spec.get("replicas") if doc["kind"] == "Deployment" else spec.get("maxReplicas")
-        if doc["kind"] in ("Deployment", "HorizontalPodAutoscaler") and (most or 1) > partitions:
+        most = doc.get("spec", {}).get(field.get(doc["kind"], ""))
+        if doc["kind"] in field and (most or 1) > partitions:
             problems.append(
                 f"{name_of(doc)}: {most} replicas > TOUCHSTONE_TOPIC_PARTITIONS={partitions}"
             )

@@ -158,8 +158,8 @@ def test_topic_breakages_are_named(tree: Path, capsys: pytest.CaptureFixture[str
     topics.write_text(text[:last])
     edit(
         prod / "scaling.yaml",
-        "    name: journey\n  minReplicas: 2\n  maxReplicas: 12\n",
-        "    name: journey\n  minReplicas: 2\n  maxReplicas: 16\n",
+        "    name: journey\n  minReplicaCount: 2\n  maxReplicaCount: 12\n",
+        "    name: journey\n  minReplicaCount: 2\n  maxReplicaCount: 16\n",
     )
 
     status, lines = run(tree, capsys)
@@ -181,9 +181,7 @@ def test_topic_breakages_are_named(tree: Path, capsys: pytest.CaptureFixture[str
         "topic_config(notify.cases.v1) says 1048576"
     ) in lines
     assert "prod: KafkaTopic for touchstone.audit.v1 is missing" in lines
-    assert (
-        "prod: HorizontalPodAutoscaler/journey: 16 replicas > TOUCHSTONE_TOPIC_PARTITIONS=12"
-    ) in lines
+    assert ("prod: ScaledObject/journey: 16 replicas > TOUCHSTONE_TOPIC_PARTITIONS=12") in lines
     assert not [line for line in lines if line.startswith("dev: ")]
 
 
@@ -514,3 +512,48 @@ def test_a_mail_host_in_the_cluster_that_notifys_egress_cannot_reach_is_named(
         "cluster, but no NetworkPolicy lets notify reach a pod on port 587: name your mail "
         "provider's host, or let notify reach your relay"
     ]
+
+
+def test_an_alert_or_a_panel_on_a_metric_no_service_exports_is_named(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    observability = tree / "deploy/observability"
+    edit(
+        observability / "alerts.yaml",
+        "sum(touchstone_notify_overdue_steps)",
+        "sum(touchstone_notify_overdue)",
+    )
+    edit(
+        observability / "dashboards/touchstone.json",
+        "touchstone_consumer_lag_records",
+        "touchstone_lag",
+    )
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert (
+        "prod: PrometheusRule/touchstone-alerts: queries touchstone_notify_overdue, which no "
+        "service exports (touchstone.common.metrics)"
+    ) in lines
+    assert (
+        "prod: ConfigMap/touchstone-dashboard: queries touchstone_lag, which no service exports "
+        "(touchstone.common.metrics)"
+    ) in lines
+
+
+def test_a_pod_monitor_on_a_port_the_pods_do_not_name_is_named(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(tree / "deploy/observability/pod-monitor.yaml", "- port: metrics", "- port: metric")
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert any(
+        line.startswith(
+            "prod: PodMonitor/touchstone-services: scrapes port 'metric', which a "
+            "selected pod does not name"
+        )
+        for line in lines
+    ), lines

@@ -6,7 +6,7 @@ a call site's own `extra` wins."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any
@@ -30,10 +30,8 @@ def about(fields: Mapping[str, Any]) -> Iterator[None]:
     try:
         yield
     finally:
-        try:
+        with suppress(ValueError):  # a stream's generator closed from another task
             _fields.reset(token)
-        except ValueError:  # a stream's generator closed from another task: its context ends
-            pass
 
 
 def record_fields(record: Incoming) -> dict[str, Any]:
