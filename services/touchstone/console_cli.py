@@ -1,17 +1,20 @@
-"""`touchstone console`: the journey map and the recovery board in a browser, on 127.0.0.1."""
+"""`touchstone console`: the journey map, the recovery board, customers and control figures in
+a browser; on 127.0.0.1 by default, or wherever TOUCHSTONE_CONSOLE_* say (behind TLS)."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from touchstone.common.settings import Settings
+from touchstone.console.exposure import DEFAULT_PORT, ConsoleSettings
 
 if TYPE_CHECKING:
     from touchstone.console.server import Console
-
-DEFAULT_PORT = 8080
 
 
 def start_console(settings: Settings, port: int) -> Console | None:
@@ -28,13 +31,22 @@ def start_console(settings: Settings, port: int) -> Console | None:
 
 
 def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the console until Ctrl-C (the services must be running)."""
+    """Serve the console until Ctrl-C or SIGTERM (the services must be running)."""
     from touchstone.console.server import Console
 
-    console = Console(settings, port=args.port).start()
-    print(f"console on {console.url}; Ctrl-C stops it", flush=True)
+    chosen = ConsoleSettings.from_env(os.environ)
+    chosen = replace(chosen, host=args.host or chosen.host, port=args.port or chosen.port)
     try:
-        threading.Event().wait()
+        console = Console(settings, chosen.host, chosen.port, chosen).start()
+    except ValueError as refused:
+        print(f"console will not start: {refused}", flush=True)
+        return 2
+    print(f"console on {chosen.url or console.url}; Ctrl-C stops it", flush=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # a container being stopped
+    try:
+        while not stopping.wait(1.0):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
@@ -46,6 +58,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register `touchstone console`."""
     console = sub.add_parser("console", help=cmd_console.__doc__)
     console.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"on 127.0.0.1 (default {DEFAULT_PORT})"
+        "--port",
+        type=int,
+        default=0,
+        help=f"the port (default TOUCHSTONE_CONSOLE_PORT, else {DEFAULT_PORT})",
+    )
+    console.add_argument(
+        "--host",
+        default="",
+        help="the address to bind (default TOUCHSTONE_CONSOLE_HOST, else 127.0.0.1); beyond "
+        "loopback TOUCHSTONE_CONSOLE_URL must be its https:// address",
     )
     console.set_defaults(func=cmd_console)

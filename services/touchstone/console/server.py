@@ -1,29 +1,37 @@
-"""The console's web server: pages and their assets, a JSON API over the services' queries, and
-server-sent events from their streams. Standard library only; one thread a request."""
+"""The console's web server (aiohttp): pages and their assets, a JSON API over the services'
+queries, and server-sent events from their streams.
+
+It answers only the host names it is told it serves (loopback by default: a page on another
+name that resolves here, DNS rebinding, gets nothing), refuses forms posted from elsewhere, and
+keeps the signed-in user's token in an HttpOnly, SameSite=Strict cookie, Secure when the
+console's public address is https. The views are the services' own gRPC calls, made with the
+user's token in worker threads, so the event loop never waits on them.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
+
+from aiohttp import web
 
 from touchstone.client import Clients
 from touchstone.common.calendar_file import load_calendars
-from touchstone.common.hosts import is_loopback
 from touchstone.common.journey_maps import load_maps
 from touchstone.common.settings import Settings
 from touchstone.console import views
 from touchstone.console.customer_view import customer_page
+from touchstone.console.exposure import ConsoleSettings, Exposure
 from touchstone.console.figures_view import control_figures
 from touchstone.console.sessions import (
     ClientsByToken,
@@ -45,6 +53,13 @@ PAGES = {
 ASSETS = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 DEV_ROLES = ("manager", "staff", "auditor", "admin")  # sign-in buttons with a development key
 MAX_FORM_BYTES = 16_384
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
+    ),
+}
 Query = Mapping[str, str]
 Api = Callable[[Clients, Query], dict[str, Any]]
 
@@ -56,7 +71,7 @@ class ConsoleState:
     settings: Settings
     clients: ClientsByToken
     stopping: threading.Event
-    port: int = 0  # the one the server is bound to
+    exposure: Exposure
     api: dict[str, Api] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -76,209 +91,272 @@ class ConsoleState:
             "/api/figures": control_figures,
         }
 
+    def dev_roles(self) -> list[str]:
+        """The roles a development key set can sign in as (none in production)."""
+        return [role for role in DEV_ROLES if dev_token(self.settings, role)]
 
-class ConsoleHandler(BaseHTTPRequestHandler):
-    """One request: a page, an asset, an API answer or an event stream."""
 
-    state: ConsoleState  # set on the subclass the server makes
-    server_version = "TouchstoneConsole"
+def problem(status: int, code: str, details: str) -> web.Response:
+    return web.json_response({"code": code, "details": details}, status=status)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
 
-    @property
-    def token(self) -> str:
-        return token_in(self.headers.get("Cookie"))
+def see_other(where: str, cookie: str = "") -> web.Response:
+    response = web.Response(status=303, headers={"Location": where})
+    if cookie:
+        response.headers["Set-Cookie"] = cookie
+    return response
 
-    def _known_host(self) -> bool:
-        """Whether the request names this console by a loopback name (a page on another name
-        that resolves here, DNS rebinding, gets nothing)."""
-        port = self.state.port
-        names = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
-        if self.headers.get("Host", "") in names:
-            return True
-        self._json(421, {"code": "MISDIRECTED", "details": "use 127.0.0.1 or localhost"})
-        return False
 
-    def do_GET(self) -> None:
-        if not self._known_host():
-            return None
-        url = urlsplit(self.path)
-        query = {name: values[-1] for name, values in parse_qs(url.query).items()}
-        if url.path == "/":
-            return self._redirect("/map" if self.token else "/signin")
-        if url.path.startswith("/static/"):
-            return self._asset(url.path.removeprefix("/static/"))
-        if url.path == "/api/me":
-            visitor = visitor_of(self.token)
-            return self._json(200, visitor.__dict__ if visitor else {"signed_in": False})
-        if url.path == "/api/dev-roles":
-            return self._json(200, {"roles": self._dev_roles()})
-        if url.path in PAGES:
-            if url.path != "/signin" and not self.token:
-                return self._redirect("/signin")
-            return self._asset(PAGES[url.path])
-        api = self.state.api.get(url.path)
-        if api is not None:
-            return self._answer(api, query)
-        if url.path == "/events/moments":
-            return self._events(query)
-        return self._json(404, {"code": "NOT_FOUND", "details": f"no page {url.path}"})
+# Threads the services' calls run on (a page asks several at once), and the threads event
+# streams wait on (one a watching browser, asleep until a moment or a heartbeat). Two pools: a
+# room of open maps never keeps a page from loading. Assumptions, not from the domain: a store's
+# staff and managers, not thousands.
+CALL_THREADS = 32
+WATCH_THREADS = 256
 
-    def do_POST(self) -> None:
-        if not self._known_host():
-            return None
-        url = urlsplit(self.path)
-        if not self._same_origin():
-            return self._json(403, {"code": "PERMISSION_DENIED", "details": "cross-site request"})
-        if url.path == "/signin":
-            return self._sign_in()
-        if url.path == "/signout":
-            return self._redirect("/signin", session_cookie(""))
-        if url.path == "/api/step":
-            return self._take_step()
-        return self._json(404, {"code": "NOT_FOUND", "details": f"no action {url.path}"})
 
-    def _same_origin(self) -> bool:
-        """A form posted from this console's own pages: Origin (or Referer) must be present and
-        name the host the request came to."""
-        origin = self.headers.get("Origin") or self.headers.get("Referer") or ""
-        return bool(origin) and urlsplit(origin).netloc == self.headers.get("Host", "")
+class ConsoleApp:
+    """The routes of one console."""
 
-    def _form(self) -> dict[str, str] | None:
-        """The posted form, or None (answered 400) when its length is not a length."""
-        length = self.headers.get("Content-Length") or "0"
-        if not length.isdigit() or int(length) > MAX_FORM_BYTES:
-            self._json(400, {"code": "INVALID_ARGUMENT", "details": "a form of 0 to 16 kB"})
-            return None
-        body = self.rfile.read(int(length)).decode("utf-8", "replace")
-        return {name: values[-1] for name, values in parse_qs(body).items()}
+    def __init__(self, state: ConsoleState) -> None:
+        self.state = state
+        self.calls = ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="console-call")
+        self.watches = ThreadPoolExecutor(WATCH_THREADS, thread_name_prefix="console-watch")
 
-    def _sign_in(self) -> None:
-        form = self._form()
+    def close(self) -> None:
+        self.calls.shutdown(wait=False, cancel_futures=True)
+        self.watches.shutdown(wait=False, cancel_futures=True)
+
+    def app(self) -> web.Application:
+        app = web.Application(
+            middlewares=[self.known_host, self.headers], client_max_size=MAX_FORM_BYTES
+        )
+        app.router.add_get("/", self.home)
+        app.router.add_get("/static/{name}", self.static)
+        app.router.add_get("/api/me", self.me)
+        app.router.add_get("/api/dev-roles", self.dev_roles)
+        app.router.add_get("/events/moments", self.events)
+        for path in PAGES:
+            app.router.add_get(path, self.page)
+        for path in self.state.api:
+            app.router.add_get(path, self.answer)
+        app.router.add_post("/signin", self.sign_in)
+        app.router.add_post("/signout", self.sign_out)
+        app.router.add_post("/api/step", self.take_step)
+        app.router.add_route("*", "/{tail:.*}", self.nothing)
+        return app
+
+    @web.middleware
+    async def known_host(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path == "/healthz":
+            return web.Response(text="ok")  # probes name the pod's address: any host will do
+        if not self.state.exposure.serves(request.headers.get("Host", "")):
+            return problem(421, "MISDIRECTED", self.state.exposure.misdirected())
+        if request.method == "POST" and not same_origin(request):
+            return problem(403, "PERMISSION_DENIED", "cross-site request")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    @web.middleware
+    async def headers(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    async def home(self, request: web.Request) -> web.Response:
+        return see_other("/map" if token_of(request) else "/signin")
+
+    async def page(self, request: web.Request) -> web.Response:
+        if request.path != "/signin" and not token_of(request):
+            return see_other("/signin")
+        return asset(PAGES[request.path])
+
+    async def static(self, request: web.Request) -> web.Response:
+        return asset(request.match_info["name"])
+
+    async def me(self, request: web.Request) -> web.Response:
+        visitor = visitor_of(token_of(request))
+        return web.json_response(visitor.__dict__ if visitor else {"signed_in": False})
+
+    async def dev_roles(self, request: web.Request) -> web.Response:
+        return web.json_response({"roles": self.state.dev_roles()})
+
+    async def nothing(self, request: web.Request) -> web.Response:
+        return problem(404, "NOT_FOUND", f"no page {request.path}")
+
+    async def answer(self, request: web.Request) -> web.Response:
+        query = dict(request.query)
+        return await self._answered(request, self.state.api[request.path], query)
+
+    async def _answered(self, request: web.Request, api: Api, query: Query) -> web.Response:
+        token = token_of(request)
+        if not token:
+            return problem(401, "UNAUTHENTICATED", "sign in first")
+
+        def call() -> dict[str, Any]:
+            with self.state.clients.lease(token) as clients:
+                return api(clients, query)
+
+        try:
+            loop = asyncio.get_running_loop()
+            return web.json_response(await loop.run_in_executor(self.calls, call))
+        except views.Refused as refused:
+            return problem(refused.status, refused.code, refused.details)
+        except Exception:
+            log.exception("console: %s failed", request.path)
+            return problem(500, "INTERNAL", "the console failed; see its log")
+
+    async def sign_in(self, request: web.Request) -> web.Response:
+        form = await form_of(request)
         if form is None:
-            return
+            return problem(400, "INVALID_ARGUMENT", "a form of 0 to 16 kB")
         token = form.get("token", "").strip()
-        if not token and form.get("role") in self._dev_roles():
+        if not token and form.get("role") in self.state.dev_roles():
             token = dev_token(self.state.settings, form["role"])
         if visitor_of(token) is None:  # not a JWT's shape, or no claims: nothing is set
-            return self._redirect("/signin?problem=token")
-        self._redirect("/map", session_cookie(token))
+            return see_other("/signin?problem=token")
+        return see_other("/map", session_cookie(token, secure=self.state.exposure.secure))
 
-    def _take_step(self) -> None:
+    async def sign_out(self, request: web.Request) -> web.Response:
+        return see_other("/signin", session_cookie("", secure=self.state.exposure.secure))
+
+    async def take_step(self, request: web.Request) -> web.Response:
         """A step acknowledged or completed under the signed-in user's own name."""
-        visitor = visitor_of(self.token)
+        visitor = visitor_of(token_of(request))
         if visitor is None:
-            return self._json(401, {"code": "UNAUTHENTICATED", "details": "sign in first"})
-        form = self._form()
-        if form is not None:
-            by = visitor.subject
-            self._answer(lambda clients, _query: views.take_step(clients, form, by), {})
-
-    def _dev_roles(self) -> list[str]:
-        """The roles a development key set can sign in as (none in production)."""
-        return [role for role in DEV_ROLES if dev_token(self.state.settings, role)]
-
-    def _answer(self, api: Api, query: Query) -> None:
-        if not self.token:
-            return self._json(401, {"code": "UNAUTHENTICATED", "details": "sign in first"})
-        try:
-            with self.state.clients.lease(self.token) as clients:
-                answer = api(clients, query)
-        except views.Refused as problem:
-            return self._json(problem.status, {"code": problem.code, "details": problem.details})
-        except Exception:
-            log.exception("console: %s failed", urlsplit(self.path).path)
-            failed = {"code": "INTERNAL", "details": "the console failed; see its log"}
-            return self._json(500, failed)
-        self._json(200, answer)
-
-    def _events(self, query: Query) -> None:
-        """Server-sent events from WatchMoments until the browser goes or the console stops."""
-        if not self.token:
-            return self._json(401, {"code": "UNAUTHENTICATED", "details": "sign in first"})
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        try:
-            with self.state.clients.lease(self.token) as clients:
-                self._send_events(views.watched_moments(clients, query, self.state.stopping))
-        except (BrokenPipeError, ConnectionResetError):
-            return  # the browser went away: the watch is cancelled on the way out
-
-    def _send_events(self, events: Iterator[tuple[str, dict[str, Any]]]) -> None:
-        for event, data in events:
-            line = f": {event}\n\n" if event == "heartbeat" else f"event: {event}\n"
-            if event != "heartbeat":
-                line += f"data: {json.dumps(data)}\n\n"
-            self.wfile.write(line.encode())
-            self.wfile.flush()
-
-    def _asset(self, name: str) -> None:
-        suffix = name[name.rfind(".") :] if "." in name else ""
-        content_type = "text/html; charset=utf-8" if suffix == ".html" else ASSETS.get(suffix)
-        folder = resources.files("touchstone.console") / "static"
-        if content_type is None or "/" in name or not (folder / name).is_file():
-            return self._json(404, {"code": "NOT_FOUND", "details": f"no asset {name}"})
-        self._send(200, (folder / name).read_bytes(), content_type)
-
-    def _json(self, status: int, body: Mapping[str, Any]) -> None:
-        self._send(status, json.dumps(body).encode(), "application/json")
-
-    def _redirect(self, where: str, cookie: str = "") -> None:
-        self.send_response(HTTPStatus.SEE_OTHER)
-        self.send_header("Location", where)
-        if cookie:
-            self.send_header("Set-Cookie", cookie)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
+            return problem(401, "UNAUTHENTICATED", "sign in first")
+        form = await form_of(request)
+        if form is None:
+            return problem(400, "INVALID_ARGUMENT", "a form of 0 to 16 kB")
+        by = visitor.subject
+        return await self._answered(
+            request, lambda clients, _query: views.take_step(clients, form, by), {}
         )
-        self.end_headers()
-        self.wfile.write(body)
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events from WatchMoments until the browser goes or the console stops."""
+        token = token_of(request)
+        if not token:
+            return problem(401, "UNAUTHENTICATED", "sign in first")
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", **SECURITY_HEADERS}
+        )
+        await response.prepare(request)
+        query = dict(request.query)
+        gone = threading.Event()  # this browser left: the watch ends at its next heartbeat
+        stop = Either(gone, self.state.stopping)
+        with self.state.clients.lease(token) as clients:
+            watched = views.watched_moments(clients, query, stop)
+            try:
+                loop = asyncio.get_running_loop()
+                while event := await loop.run_in_executor(self.watches, next, watched, None):
+                    await response.write(sse(*event))
+            except (ConnectionResetError, asyncio.CancelledError):
+                pass  # the browser went away
+            finally:
+                gone.set()
+        return response
 
 
-class ConsoleServer(ThreadingHTTPServer):
-    """One thread a request; a browser that went away before its answer was written (a page
-    left mid-load) is noted at debug level, not printed as a traceback on the operator's
-    terminal."""
+@dataclass(frozen=True)
+class Either:
+    """Set when either event is."""
 
-    daemon_threads = True
+    first: threading.Event
+    second: threading.Event
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError):  # broken pipe, reset by the browser
-            log.debug("console: %s went away: %s", client_address, error)
-            return
-        log.exception("console: a request from %s failed", client_address)
+    def is_set(self) -> bool:
+        return self.first.is_set() or self.second.is_set()
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    """One server-sent event (a heartbeat is a comment)."""
+    if event == "heartbeat":
+        return f": {event}\n\n".encode()
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def token_of(request: web.Request) -> str:
+    return token_in(request.headers.get("Cookie"))
+
+
+def same_origin(request: web.Request) -> bool:
+    """A form posted from this console's own pages: Origin (or Referer) must be present and
+    name the host the request came to."""
+    origin = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    return bool(origin) and urlsplit(origin).netloc == request.headers.get("Host", "")
+
+
+async def form_of(request: web.Request) -> dict[str, str] | None:
+    """The posted form, or None when it is larger than MAX_FORM_BYTES or unreadable."""
+    if (request.content_length or 0) > MAX_FORM_BYTES:
+        return None
+    try:
+        posted = await request.post()
+    except (ValueError, web.HTTPRequestEntityTooLarge):
+        return None
+    return {name: str(value) for name, value in posted.items()}
+
+
+def asset(name: str) -> web.Response:
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    content_type = "text/html" if suffix == ".html" else ASSETS.get(suffix)
+    folder = resources.files("touchstone.console") / "static"
+    if content_type is None or "/" in name or not (folder / name).is_file():
+        return problem(404, "NOT_FOUND", f"no asset {name}")
+    return web.Response(body=(folder / name).read_bytes(), content_type=content_type)
 
 
 class Console:
-    """The console's server, on its own thread: start(), then stop()."""
+    """The console's server on a thread of its own with its own event loop: start(), stop()."""
 
-    def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None:
-        if not is_loopback(host):
-            raise ValueError(f"the console serves loopback only, not {host}: put a TLS proxy")
-        self.state = ConsoleState(settings, ClientsByToken(settings), threading.Event())
-        handler = type("Handler", (ConsoleHandler,), {"state": self.state})
-        self.httpd = ConsoleServer((host, port), handler)
-        self.state.port = int(self.httpd.server_address[1])
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="console")
+    def __init__(
+        self,
+        settings: Settings,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        console: ConsoleSettings | None = None,
+    ) -> None:
+        exposure = Exposure.of(settings, host, console)
+        self.state = ConsoleState(settings, ClientsByToken(settings), threading.Event(), exposure)
+        self.host, self.port = host, port
+        self._loop = asyncio.new_event_loop()
+        self._app = ConsoleApp(self.state)
+        self._runner = web.AppRunner(self._app.app(), access_log=None, shutdown_timeout=1)
+        self._site: web.TCPSite | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, name="console")
+        self._listen()
+
+    def _listen(self) -> None:
+        """Bind now, so a port that is taken is an OSError here, as with any server."""
+        self._loop.run_until_complete(self._runner.setup())
+        self._site = web.TCPSite(self._runner, self.host, self.port)
+        try:
+            self._loop.run_until_complete(self._site.start())
+        except OSError:
+            self._loop.run_until_complete(self._runner.cleanup())
+            self._loop.close()
+            raise
+        self.port = int(self._runner.addresses[0][1])  # port 0 picks one
+        self.state.exposure = self.state.exposure.on_port(self.port)
+
+    async def _shutdown(self) -> None:
+        """Stop serving, then end what still runs (event streams) before the loop stops."""
+        await self._runner.cleanup()
+        running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def start(self) -> Console:
         self._thread.start()
@@ -286,7 +364,11 @@ class Console:
 
     def stop(self) -> None:
         self.state.stopping.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join(10)
+        if self._thread.is_alive():
+            future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+            future.result(timeout=30)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        self._loop.close()
+        self._app.close()
         self.state.clients.close()

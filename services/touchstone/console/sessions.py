@@ -48,12 +48,14 @@ def token_in(cookie_header: str | None) -> str:
     return morsel.value if morsel and is_token_shaped(morsel.value) else ""
 
 
-def session_cookie(token: str) -> str:
-    """The Set-Cookie value that signs a browser in (empty token: signs it out)."""
+def session_cookie(token: str, secure: bool = False) -> str:
+    """The Set-Cookie value that signs a browser in (empty token: signs it out); Secure when
+    browsers reach the console over TLS, so the token never travels in the clear."""
     if token and not is_token_shaped(token):
         raise ValueError("not a token")  # nothing else may reach a header
     lifetime = "" if token else "; Max-Age=0"
-    return f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{lifetime}"
+    tls = "; Secure" if secure else ""
+    return f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{tls}{lifetime}"
 
 
 def dev_token(settings: Settings, role: str) -> str:

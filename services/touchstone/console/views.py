@@ -5,9 +5,9 @@ from __future__ import annotations
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.protobuf.json_format import MessageToDict
@@ -190,9 +190,15 @@ def take_step(clients: Clients, form: Mapping[str, str], by: str) -> dict[str, A
         raise refused(error) from None
 
 
+class Stop(Protocol):
+    """Something that says when to stop (a threading.Event, say)."""
+
+    def is_set(self) -> bool: ...
+
+
 def watched_moments(
-    clients: Clients, query: Mapping[str, str], stop: threading.Event
-) -> Iterator[tuple[str, dict[str, Any]]]:
+    clients: Clients, query: Mapping[str, str], stop: Stop
+) -> Generator[tuple[str, dict[str, Any]], None, None]:
     """WatchMoments as (event, data) pairs: `live` once the watch is live, `moment` for each
     scored moment, `missed` when the server dropped some for this watcher, and `heartbeat` when
     nothing came for HEARTBEAT_S (so a closed browser is noticed). Ends when stop is set."""
