@@ -67,10 +67,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from touchstone.common.health import health_status
 
     statuses = {
-        name: health_status(settings.grpc_address(name), settings=settings) for name in SERVICES
+        name: health_status(settings.service_address(name), settings=settings) for name in SERVICES
     }
     for name, status in statuses.items():
-        print(f"{name:<9} {settings.grpc_address(name):<16} {status}")
+        print(f"{name:<9} {settings.service_address(name):<16} {status}")
     return 0 if all(s == "SERVING" for s in statuses.values()) else 1
 
 
@@ -170,7 +170,7 @@ def _print_endpoints(settings: Settings) -> None:
     print(f"kafka     {settings.kafka_bootstrap}")
     print(f"postgres  {settings.database_url}")
     for name in SERVICES:
-        print(f"{name:<9} grpc://{settings.grpc_address(name)}")
+        print(f"{name:<9} grpc://{settings.service_address(name)}")
     if settings.auth_signing_key is not None:
         folder = _write_dev_tokens(settings)
         print(f"tokens    {folder}/<role>.token, one a role (development key set; every call")

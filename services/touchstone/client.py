@@ -26,7 +26,7 @@ class Clients:
     def __init__(self, settings: Settings, token: str | None = None, role: str = "admin") -> None:
         """Channels to settings' services, sending the token (by default: token_for the role)."""
         bearer = token_for(settings, role) if token is None else token
-        addresses = [settings.grpc_address(name) for name in SERVICES]
+        addresses = [settings.service_address(name) for name in SERVICES]
         for address in addresses:
             if bearer and not may_send_token(settings, address):
                 raise ValueError(

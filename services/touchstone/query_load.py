@@ -127,7 +127,7 @@ async def _run(
     settings: Settings, plan: QueryPlan, ready: Any, go: Any
 ) -> tuple[dict[str, list[float]], dict[str, int]]:
     channels = {
-        name: async_client_channel(settings, settings.grpc_address(name)) for name in SERVICES
+        name: async_client_channel(settings, settings.service_address(name)) for name in SERVICES
     }
     calls = _calls(channels)
     tokens = [token_for(settings, "admin", f"bench-frontend-{n}") for n in range(CALLERS)]

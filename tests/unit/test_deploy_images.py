@@ -288,6 +288,37 @@ def test_an_image_installs_the_locked_runtime_dependencies_checking_their_hashes
     assert all("--no-deps" in args for args in installs)  # nothing resolved at build time
 
 
+def stage_named(path: Path, name: str) -> list[Instruction]:
+    """The instructions of the Dockerfile's stage `FROM ... AS name`."""
+    steps = instructions(path)
+    start = next(i for i, (k, a) in enumerate(steps) if k == "FROM" and a.endswith(f" AS {name}"))
+    end = next((i for i in range(start + 1, len(steps)) if steps[i][0] == "FROM"), len(steps))
+    return steps[start:end]
+
+
+def test_the_console_image_runs_the_console_as_nobody_and_probes_it() -> None:
+    stage = dict(stage_named(TOOLS_DOCKERFILE, "console"))
+    assert stage["FROM"] == "runtime AS console"  # the tools image's layers
+    assert stage["ENTRYPOINT"] == '["touchstone", "console"]'
+    assert stage["EXPOSE"] == "8080"
+    assert "/healthz" in stage["HEALTHCHECK"]
+    assert re.fullmatch(r"[1-9]\d{3,}:[1-9]\d{3,}", stage["USER"])
+    assert 'org.opencontainers.image.title="touchstone-console"' in stage["LABEL"]
+    assert f'org.opencontainers.image.version="{VERSION}"' in stage["LABEL"]
+    assert env_of(stage_named(TOOLS_DOCKERFILE, "console"))["TOUCHSTONE_CONSOLE_HOST"] == "0.0.0.0"
+
+
+def test_compose_builds_the_console_from_its_target_and_publishes_it_on_loopback() -> None:
+    console = yaml.safe_load(COMPOSE.read_text())["services"]["console"]
+    assert console["build"]["target"] == "console"
+    assert console["image"] == f"touchstone/console:{VERSION}"
+    assert all(str(port).startswith("127.0.0.1:") for port in console["ports"])
+    env = console["environment"]
+    assert {env[f"TOUCHSTONE_{s.upper()}_ADDRESS"] for s in SERVICES} == {
+        f"{s}:{DEFAULT_GRPC_PORTS[s]}" for s in SERVICES
+    }
+
+
 def test_every_image_builds_on_one_python() -> None:
     paths = [*(dockerfile(s) for s in SERVICES), TOOLS_DOCKERFILE]
     assert len({image for path in paths for image in base_images(path)}) == 1

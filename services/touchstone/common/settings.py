@@ -52,6 +52,9 @@ class Settings:
     http_ports: Mapping[str, int] = field(  # the API as HTTP/JSON on grpc_host; 0: none
         default_factory=lambda: dict(DEFAULT_HTTP_PORTS)
     )
+    service_addresses: Mapping[str, str] = field(  # where clients call a service (host:port),
+        default_factory=dict  # when it is not grpc_host:its port (compose, Kubernetes)
+    )
     topic_partitions: int = 4
     topic_replicas: int = 1  # replication factor of topics `touchstone topics` creates
     batch_size: int = 500
@@ -150,6 +153,10 @@ class Settings:
         """host:port the named service's gRPC server listens on."""
         return f"{self.grpc_host}:{self.grpc_ports[service]}"
 
+    def service_address(self, service: str) -> str:
+        """host:port a client calls the named service at (the console, the CLI)."""
+        return self.service_addresses.get(service) or self.grpc_address(service)
+
     def http_url(self, service: str) -> str:
         """Where the named service answers HTTP/JSON ('' when it does not)."""
         port = self.http_ports.get(service, 0)
@@ -176,6 +183,11 @@ class Settings:
         http = {
             name: read.integer(f"TOUCHSTONE_{name.upper()}_HTTP_PORT", port, high=65_535)
             for name, port in DEFAULT_HTTP_PORTS.items()
+        }
+        addresses = {
+            name: address
+            for name in SERVICES
+            if (address := env.get(f"TOUCHSTONE_{name.upper()}_ADDRESS", "").strip())
         }
         external = "TOUCHSTONE_KAFKA_BOOTSTRAP" in env or "TOUCHSTONE_DATABASE_URL" in env
         return cls(
@@ -205,6 +217,7 @@ class Settings:
             grpc_ports=ports,
             metrics_ports=metrics,
             http_ports=http,
+            service_addresses=addresses,
             topic_partitions=read.integer(
                 "TOUCHSTONE_TOPIC_PARTITIONS", base.topic_partitions, low=1
             ),
@@ -373,6 +386,9 @@ class Settings:
         )
         env.update(
             {f"TOUCHSTONE_{n.upper()}_HTTP_PORT": str(p) for n, p in self.http_ports.items()}
+        )
+        env.update(
+            {f"TOUCHSTONE_{n.upper()}_ADDRESS": a for n, a in self.service_addresses.items()}
         )
         return env
 
