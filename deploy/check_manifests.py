@@ -33,6 +33,8 @@ from manifest_policy import (
     WORKLOADS,
     Doc,
     configmap_problems,
+    console_settings_problems,
+    is_service,
     job_settings_problems,
     kafka_user_problems,
     name_of,
@@ -176,8 +178,10 @@ def overlay_problems(overlay: Path, root: Path) -> tuple[list[str], int]:
         found = schema_problems(doc, root / "deploy/schemas")
         if doc.get("kind") in WORKLOADS:
             found += workload_problems(doc)
-        if doc.get("kind") == "Deployment":
+        if is_service(doc):
             found += service_settings_problems(doc, docs)
+        elif doc.get("kind") == "Deployment":
+            found += console_settings_problems(doc, docs)
         if doc.get("kind") == "Job":
             found += job_settings_problems(doc, docs)
         if doc.get("kind") == "ConfigMap":

@@ -15,8 +15,9 @@ from typing import Any
 
 from touchstone.common.data_transport import database_conninfo
 from touchstone.common.rpc import LIVENESS
-from touchstone.common.settings import Settings
+from touchstone.common.settings import SERVICES, Settings
 from touchstone.common.topics import ALL_TOPICS, topic_config
+from touchstone.console.exposure import ConsoleSettings, Exposure
 from touchstone.stack import service_spec
 
 WORKLOADS = {"Deployment", "Job"}
@@ -44,6 +45,16 @@ FROM_SECRET = {
 DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 Doc = dict[str, Any]
+
+
+def component_of(doc: Doc) -> str:
+    """A Deployment's app.kubernetes.io/component: service (the four), console, ..."""
+    labels = doc.get("spec", {}).get("template", {}).get("metadata", {}).get("labels") or {}
+    return str(labels.get("app.kubernetes.io/component", ""))
+
+
+def is_service(doc: Doc) -> bool:
+    return doc["kind"] == "Deployment" and component_of(doc) == "service"
 
 
 def name_of(doc: Doc) -> str:
@@ -90,11 +101,15 @@ def container_problems(doc: Doc, c: Doc) -> Iterator[str]:
             SECRET_NAME.search(var["name"]) or URL_CREDENTIALS.search(var["value"])
         ):
             yield f"{label}: env {var['name']} is a plaintext secret: use valueFrom.secretKeyRef"
-    if doc["kind"] == "Deployment":
+    if is_service(doc):
         for probe in ("readinessProbe", "livenessProbe"):
             if "grpc" not in c.get(probe, {}):
                 yield f"{label}: {probe} must be a native grpc: probe"
         yield from probe_service_problems(label, c)
+    elif doc["kind"] == "Deployment":
+        for probe in ("readinessProbe", "livenessProbe"):
+            if c.get(probe, {}).get("httpGet", {}).get("path") != "/healthz":
+                yield f"{label}: {probe} must ask httpGet /healthz"
 
 
 def probe_service_problems(label: str, c: dict[str, Any]) -> Iterator[str]:
@@ -185,6 +200,22 @@ def job_settings_problems(doc: Doc, docs: list[Doc]) -> list[str]:
     ]
 
 
+def console_settings_problems(doc: Doc, docs: list[Doc]) -> Iterator[str]:
+    """The console knows where every service answers, and would start with its settings."""
+    for c in pod_spec(doc).get("containers", []):
+        env = {k: str(v) for k, v in env_of(doc, c, docs).items() if not isinstance(v, dict)}
+        env.setdefault("TOUCHSTONE_CONSOLE_HOST", "0.0.0.0")  # the image's
+        for service in SERVICES:
+            if not env.get(f"TOUCHSTONE_{service.upper()}_ADDRESS"):
+                yield f"container {c['name']}: TOUCHSTONE_{service.upper()}_ADDRESS is not set"
+        try:
+            Settings.from_env(env)
+            console = ConsoleSettings.from_env(env)
+            Exposure.of(Settings(), console.host, console)
+        except ValueError as refused:
+            yield f"container {c['name']}: the console would not start: {refused}"
+
+
 def settings_read_problems(env: dict[str, Any]) -> list[str]:
     """What the service would refuse at start when it reads these settings (plaintext Kafka or
     Postgres beyond loopback, incomplete TLS or SASL, ...); a secretKeyRef stands for a value."""
@@ -273,7 +304,7 @@ def kafka_user_problems(docs: list[Doc]) -> list[str]:
     if not users:
         return problems  # no Kafka users in this overlay (dev: plaintext on the cluster network)
     for doc in docs:
-        if doc["kind"] == "Deployment":
+        if is_service(doc):
             problems += [f"{name_of(doc)}: {p}" for p in service_user_problems(doc, users)]
     return problems
 

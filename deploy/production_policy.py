@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from manifest_policy import WORKLOADS, Doc, env_of, name_of, pod_spec
+from manifest_policy import WORKLOADS, Doc, env_of, is_service, name_of, pod_spec
 
 from touchstone.common.env_reader import EnvReader, SettingError
 
@@ -36,11 +36,30 @@ def grpc_tls_problems(docs: list[Doc]) -> list[str]:
     }
     problems = []
     for doc in docs:
-        if doc["kind"] == "Deployment":
+        if is_service(doc):
             problems += [
                 f"{name_of(doc)}: {p}" for p in _service_tls_problems(doc, docs, certificates)
             ]
+        elif doc["kind"] == "Deployment":
+            problems += [f"{name_of(doc)}: {p}" for p in _client_tls_problems(doc, docs)]
     return problems
+
+
+def _client_tls_problems(doc: Doc, docs: list[Doc]) -> Iterator[str]:
+    """A client of the services (the console) verifies their certificates: it names the CA,
+    on a mounted volume, and does not speak plaintext; browsers reach it over TLS."""
+    container = pod_spec(doc).get("containers", [{}])[0]
+    env = {k: v for k, v in env_of(doc, container, docs).items() if isinstance(v, str)}
+    if EnvReader(env).flag("TOUCHSTONE_GRPC_PLAINTEXT", False):
+        yield "TOUCHSTONE_GRPC_PLAINTEXT is on: it would send tokens in the clear"
+    ca = env.get("TOUCHSTONE_GRPC_TLS_CA")
+    mounts = [m["mountPath"].rstrip("/") + "/" for m in container.get("volumeMounts", [])]
+    if not ca:
+        yield "TOUCHSTONE_GRPC_TLS_CA is not set: it cannot verify the services' certificates"
+    elif not any(ca.startswith(m) for m in mounts):
+        yield f"TOUCHSTONE_GRPC_TLS_CA={ca} is not on a mounted volume"
+    if not env.get("TOUCHSTONE_CONSOLE_URL", "").startswith("https://"):
+        yield "TOUCHSTONE_CONSOLE_URL must be its https:// address: its cookie is a bearer token"
 
 
 def _service_tls_problems(doc: Doc, docs: list[Doc], certificates: dict[str, Doc]) -> Iterator[str]:
@@ -161,10 +180,15 @@ def _workload_policy_problems(doc: Doc, policies: list[Doc]) -> Iterator[str]:
         yield "no NetworkPolicy lets it out: it cannot reach Kafka, Postgres or DNS"
     grpc_port = {str(p.get("containerPort")) for c in pod_spec(doc).get("containers", [])
                  for p in c.get("ports", []) if p.get("name") == "grpc"}  # fmt: skip
-    if doc["kind"] == "Deployment" and not any(
-        _opens(rule, {"grpc", *grpc_port}) for p in mine for rule in p["spec"].get("ingress") or []
-    ):
+    ingress = [rule for p in mine for rule in p["spec"].get("ingress") or []]
+    if is_service(doc) and not any(_opens(rule, {"grpc", *grpc_port}) for rule in ingress):
         yield "no NetworkPolicy lets clients reach its gRPC port"
+    elif (
+        doc["kind"] == "Deployment"
+        and not is_service(doc)
+        and not any(_opens(rule, {"http", "8080"}) for rule in ingress)
+    ):
+        yield "no NetworkPolicy lets browsers (the ingress controller) reach its http port"
 
 
 CLUSTER_NAME_SUFFIXES = (".svc", ".svc.cluster.local", ".cluster.local")

@@ -360,7 +360,11 @@ def test_plaintext_grpc_in_production_fails(tree: Path, capsys: pytest.CaptureFi
         "prod: Deployment/loyalty: TOUCHSTONE_GRPC_TLS_KEY=/etc/touchstone/grpc-tls/tls.key is "
         "not from a Secret a cert-manager Certificate of this overlay issues"
     ) in lines
-    assert lines[-1] == "deploy-check: 7 problem(s)", lines
+    assert (  # the console would call them in plaintext, its users' tokens with it
+        "prod: Deployment/console: TOUCHSTONE_GRPC_PLAINTEXT is on: it would send tokens in the "
+        "clear"
+    ) in lines
+    assert lines[-1] == "deploy-check: 8 problem(s)", lines
 
 
 def test_a_production_overlay_without_its_tls_patch_or_a_network_policy_fails(
@@ -557,3 +561,42 @@ def test_a_pod_monitor_on_a_port_the_pods_do_not_name_is_named(
         )
         for line in lines
     ), lines
+
+
+def test_a_console_that_would_leak_tokens_or_not_start_is_named(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prod = tree / "deploy/k8s/overlays/prod"
+    edit(
+        prod / "kustomization.yaml",
+        "TOUCHSTONE_CONSOLE_URL=https://",
+        "TOUCHSTONE_CONSOLE_URL=http://",
+    )
+    edit(
+        prod / "kustomization.yaml",
+        "TOUCHSTONE_CONSOLE_PLAINTEXT=0",
+        "TOUCHSTONE_CONSOLE_PLAINTEXT=1",
+    )
+    edit(
+        tree / "deploy/k8s/base/kustomization.yaml",
+        "      - TOUCHSTONE_NOTIFY_ADDRESS=notify:50054\n",
+        "",
+    )
+    edit(prod / "console.yaml", "          port: http\n", "          port: metrics\n")
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    console = [line for line in lines if "Deployment/console" in line]
+    assert (
+        "dev: Deployment/console: container console: TOUCHSTONE_NOTIFY_ADDRESS is not set"
+        in console
+    )
+    assert (
+        "prod: Deployment/console: TOUCHSTONE_CONSOLE_URL must be its https:// address: its "
+        "cookie is a bearer token"
+    ) in console
+    assert (
+        "prod: Deployment/console: no NetworkPolicy lets browsers (the ingress controller) reach "
+        "its http port"
+    ) in console
