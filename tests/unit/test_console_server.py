@@ -76,7 +76,7 @@ def test_pages_and_the_api_want_a_session(console: Console) -> None:
 
 
 def test_a_development_key_set_offers_roles_and_signs_in(console: Console) -> None:
-    roles = json.loads(request(console, "GET", "/api/dev-roles").read())["roles"]
+    roles = json.loads(request(console, "GET", "/api/sign-in").read())["roles"]
     assert roles == ["manager", "staff", "auditor", "admin"]
     host = "{}:{}".format(*console.address)
     reply = request(
@@ -121,8 +121,8 @@ def test_a_request_by_any_other_host_name_gets_nothing(console: Console) -> None
         "Origin": f"http://rebind.evil.example:{port}",
     }
     assert request(console, "POST", "/signin", "role=admin", rebound).status == 421
-    assert request(console, "GET", "/api/dev-roles", headers=rebound).status == 421
-    assert request(console, "GET", "/api/dev-roles", headers={"Host": here(console)}).status == 200
+    assert request(console, "GET", "/api/sign-in", headers=rebound).status == 421
+    assert request(console, "GET", "/api/sign-in", headers={"Host": here(console)}).status == 200
 
 
 def test_a_sign_in_with_what_is_not_a_token_sets_nothing(console: Console) -> None:
@@ -173,9 +173,9 @@ def test_behind_tls_it_answers_its_public_name_and_its_cookie_is_secure(
         cookie = reply.getheader("Set-Cookie") or ""
         assert "; Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
         internal = {"Host": "console.internal:8080"}
-        assert request(running, "GET", "/api/dev-roles", headers=internal).status == 200
+        assert request(running, "GET", "/api/sign-in", headers=internal).status == 200
         loopback = {"Host": f"127.0.0.1:{running.port}"}  # not its name beyond loopback
-        assert request(running, "GET", "/api/dev-roles", headers=loopback).status == 421
+        assert request(running, "GET", "/api/sign-in", headers=loopback).status == 421
         assert request(running, "GET", "/healthz", headers=loopback).status == 200  # probes
     finally:
         running.stop()

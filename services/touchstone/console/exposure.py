@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from touchstone.common.env_reader import EnvReader, SettingError
 from touchstone.common.hosts import is_loopback
 from touchstone.common.settings import Settings
+from touchstone.console.oidc import OidcSettings
 
 DEFAULT_PORT = 8080
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -31,6 +32,7 @@ class ConsoleSettings:
     url: str = ""  # where browsers reach it, e.g. https://console.example.com
     allowed_hosts: tuple[str, ...] = ()  # more Host names it answers (host or host:port)
     plaintext: bool = False  # serve plaintext beyond loopback (the browser is on this machine)
+    oidc: OidcSettings | None = None  # sign-in at the organisation's identity provider
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ConsoleSettings:
@@ -48,6 +50,7 @@ class ConsoleSettings:
             url=url,
             allowed_hosts=tuple(h.strip().lower() for h in allowed.split(",") if h.strip()),
             plaintext=read.flag("TOUCHSTONE_CONSOLE_PLAINTEXT", False),
+            oidc=OidcSettings.from_env(env),
         )
 
 

@@ -33,6 +33,8 @@ from touchstone.console import views
 from touchstone.console.customer_view import customer_page
 from touchstone.console.exposure import ConsoleSettings, Exposure
 from touchstone.console.figures_view import control_figures
+from touchstone.console.oidc import OidcSignIn
+from touchstone.console.oidc_routes import OidcRoutes
 from touchstone.console.sessions import (
     ClientsByToken,
     dev_token,
@@ -118,8 +120,9 @@ WATCH_THREADS = 256
 class ConsoleApp:
     """The routes of one console."""
 
-    def __init__(self, state: ConsoleState) -> None:
+    def __init__(self, state: ConsoleState, oidc: OidcRoutes | None = None) -> None:
         self.state = state
+        self.oidc = oidc
         self.calls = ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="console-call")
         self.watches = ThreadPoolExecutor(WATCH_THREADS, thread_name_prefix="console-watch")
 
@@ -134,12 +137,14 @@ class ConsoleApp:
         app.router.add_get("/", self.home)
         app.router.add_get("/static/{name}", self.static)
         app.router.add_get("/api/me", self.me)
-        app.router.add_get("/api/dev-roles", self.dev_roles)
         app.router.add_get("/events/moments", self.events)
         for path in PAGES:
             app.router.add_get(path, self.page)
         for path in self.state.api:
             app.router.add_get(path, self.answer)
+        app.router.add_get("/api/sign-in", self.sign_in_options)
+        if self.oidc is not None:
+            self.oidc.add_to(app)
         app.router.add_post("/signin", self.sign_in)
         app.router.add_post("/signout", self.sign_out)
         app.router.add_post("/api/step", self.take_step)
@@ -179,8 +184,10 @@ class ConsoleApp:
         visitor = visitor_of(token_of(request))
         return web.json_response(visitor.__dict__ if visitor else {"signed_in": False})
 
-    async def dev_roles(self, request: web.Request) -> web.Response:
-        return web.json_response({"roles": self.state.dev_roles()})
+    async def sign_in_options(self, request: web.Request) -> web.Response:
+        """How one may sign in here: the development roles, and the identity provider."""
+        provider = self.oidc.sign_in.settings.issuer if self.oidc else ""
+        return web.json_response({"roles": self.state.dev_roles(), "provider": provider})
 
     async def nothing(self, request: web.Request) -> web.Response:
         return problem(404, "NOT_FOUND", f"no page {request.path}")
@@ -322,24 +329,38 @@ class Console:
         self.state = ConsoleState(settings, ClientsByToken(settings), threading.Event(), exposure)
         self.host, self.port = host, port
         self._loop = asyncio.new_event_loop()
-        self._app = ConsoleApp(self.state)
+        chosen = console or ConsoleSettings()
+        oidc = None
+        if chosen.oidc is not None:
+            oidc = OidcRoutes(OidcSignIn(chosen.oidc), exposure)
+        self._app = ConsoleApp(self.state, oidc)
         self._runner = web.AppRunner(self._app.app(), access_log=None, shutdown_timeout=1)
         self._site: web.TCPSite | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name="console")
+        self._thread = threading.Thread(target=self._loop.run_forever, name="console", daemon=True)
         self._listen()
 
     def _listen(self) -> None:
-        """Bind now, so a port that is taken is an OSError here, as with any server."""
-        self._loop.run_until_complete(self._runner.setup())
-        self._site = web.TCPSite(self._runner, self.host, self.port)
+        """Bind now, on the console's own loop and thread (the caller may be running a loop of
+        its own), so a port that is taken is an OSError here, as with any server."""
+        self._thread.start()
         try:
-            self._loop.run_until_complete(self._site.start())
+            asyncio.run_coroutine_threadsafe(self._bind(), self._loop).result(timeout=30)
         except OSError:
-            self._loop.run_until_complete(self._runner.cleanup())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
             self._loop.close()
             raise
         self.port = int(self._runner.addresses[0][1])  # port 0 picks one
         self.state.exposure = self.state.exposure.on_port(self.port)
+
+    async def _bind(self) -> None:
+        await self._runner.setup()
+        self._site = web.TCPSite(self._runner, self.host, self.port)
+        try:
+            await self._site.start()
+        except OSError:
+            await self._runner.cleanup()
+            raise
 
     async def _shutdown(self) -> None:
         """Stop serving, then end what still runs (event streams) before the loop stops."""
@@ -359,7 +380,7 @@ class Console:
         return f"http://{host}:{self.port}"
 
     def start(self) -> Console:
-        self._thread.start()
+        """The console, serving (it serves from the moment it is made: this reads as it does)."""
         return self
 
     def stop(self) -> None:
