@@ -72,7 +72,7 @@ browser: ## Debian's chromium for the console's browser tests (installed as root
 deploy-check: $(STAMP) ## build every k8s overlay (kubectl kustomize) and validate it offline: schemas, policy, topics, config copies
 	$(BIN)/python deploy/check_manifests.py
 
-deploy-config: $(STAMP) ## refresh deploy/k8s/base/config/ from the config files the services ship
+deploy-config: $(STAMP) ## refresh deploy/k8s/base/config/ from the config files the services ship, and compose's alert rules from deploy/observability
 	$(BIN)/python deploy/check_manifests.py --refresh-config
 
 test-unit: $(STAMP) ## unit tests only (no infrastructure)

@@ -83,9 +83,26 @@ def copy_pairs(root: Path) -> Iterator[tuple[Path, Path]]:
         yield from ((src / name, dst / name) for name in sorted(names))
 
 
+COMPOSE_ALERTS = "deploy/compose/alerts.yml"
+ALERTS = "deploy/observability/alerts.yaml"
+
+
+def compose_alerts(root: Path) -> str:
+    """The PrometheusRule's groups as a Prometheus rules file, for compose's Prometheus."""
+    rule = yaml.safe_load((root / ALERTS).read_text())
+    header = (
+        f"# Generated from {ALERTS} by `make deploy-config` (deploy-check fails on drift): the\n"
+        "# same alerts for compose's Prometheus (profile observability) as a rules file.\n"
+    )
+    return header + yaml.safe_dump({"groups": rule["spec"]["groups"]}, sort_keys=False, width=100)
+
+
 def check_copies(root: Path) -> list[str]:
     """A line for every config copy that is missing, stale or left over."""
     problems = []
+    alerts = root / COMPOSE_ALERTS
+    if not alerts.exists() or alerts.read_text() != compose_alerts(root):
+        problems.append(f"{COMPOSE_ALERTS}: differs from {ALERTS}: run make deploy-config")
     for src, dst in copy_pairs(root):
         where, what = dst.relative_to(root), src.relative_to(root)
         if not src.exists():
@@ -98,7 +115,10 @@ def check_copies(root: Path) -> list[str]:
 
 
 def refresh_copies(root: Path) -> None:
-    """Make every copy equal to its shipped file (remove copies of files no longer shipped)."""
+    """Make every copy equal to its shipped file (remove copies of files no longer shipped),
+    and compose's alert rules equal to the PrometheusRule's."""
+    (root / COMPOSE_ALERTS).write_text(compose_alerts(root))
+    print(COMPOSE_ALERTS)
     for src, dst in copy_pairs(root):
         if src.exists():
             dst.parent.mkdir(parents=True, exist_ok=True)

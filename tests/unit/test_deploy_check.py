@@ -600,3 +600,23 @@ def test_a_console_that_would_leak_tokens_or_not_start_is_named(
         "prod: Deployment/console: no NetworkPolicy lets browsers (the ingress controller) reach "
         "its http port"
     ) in console
+
+
+def test_compose_alerts_that_drift_from_the_shipped_rule_are_named(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(
+        tree / "deploy/observability/alerts.yaml",
+        "(touchstone_consumer_lag_records) > 10000",
+        "(touchstone_consumer_lag_records) > 20000",
+    )
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert lines[0] == (
+        "deploy/compose/alerts.yml: differs from deploy/observability/alerts.yaml: run make "
+        "deploy-config"
+    )
+    cm.refresh_copies(tree)
+    assert "> 20000" in (tree / "deploy/compose/alerts.yml").read_text()

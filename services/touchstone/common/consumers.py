@@ -38,6 +38,7 @@ from touchstone.common.topics import (
     header_map,
     received_time,
 )
+from touchstone.common.tracing import batch_span, traced
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ async def settle_batch(
     dead-lettered with the error and its coordinates logged, while the rest go through. Handlers
     are idempotent, so what a failed half already wrote is re-emitted, never doubled.
     """
-    with about(batch_fields(batch)):  # the lines logged meanwhile name the batch's records
+    service = str(getattr(handler, "service", ""))  # MeasuredHandler's
+    with about(batch_fields(batch)), batch_span(service, batch):  # logs and traces name them
         await _settle(handler, batch, dead_letter_topic, send)
 
 
@@ -83,7 +85,7 @@ async def _settle(
     delay = 0.2
     while True:
         try:
-            await send(await handler.handle(batch))
+            await send(traced(await handler.handle(batch)))
             return
         except Exception as error:
             if not is_transient(error):

@@ -16,12 +16,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import grpc
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from touchstone.common.backlog import BACKLOG
 from touchstone.common.log_context import about, call_fields
 from touchstone.common.rpc import Continuation, status_name
 from touchstone.common.topics import Incoming, Outgoing
+from touchstone.common.tracing import metadata_context, tracer
 
 log = logging.getLogger(__name__)
 
@@ -210,9 +212,19 @@ class GrpcMetrics(grpc.aio.ServerInterceptor):
         started = time.perf_counter()
         if streams:
             STREAMS_OPEN.labels(self.service, method).inc()
+        metadata = context.invocation_metadata()
         try:
-            with about(call_fields(context.invocation_metadata())):
+            with (
+                about(call_fields(metadata)),
+                tracer.start_as_current_span(
+                    f"{self.service} {method}",
+                    context=metadata_context(metadata),
+                    kind=SpanKind.SERVER,
+                    attributes={"rpc.system": "grpc", "rpc.method": method},
+                ) as span,
+            ):
                 yield ended
+                span.set_attribute("rpc.grpc.status_code", status_name(context) or ended[-1])
         finally:
             if streams:
                 STREAMS_OPEN.labels(self.service, method).dec()

@@ -30,6 +30,7 @@ from touchstone.common.topics import (
     headers_from_json,
     headers_to_json,
 )
+from touchstone.common.tracing import traced
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ async def add_to_outbox(conn: AsyncConnection, schema: str, records: Sequence[Ou
     """Queue records for publication, inside the caller's transaction (and wake this process's
     relay of the schema, which looks every IDLE_POLL_S while it is woken)."""
     if records:
+        records = traced(records)  # each carries the trace of the call or batch that made it
         if (written := _WRITTEN.get(schema)) is not None:
             written.set()
         await conn.execute(

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 SERVICES = ("contacts", "journey", "loyalty", "notify")
 CONSUMERS = ("aiokafka", "faust")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+TRACE_EXPORTERS = ("none", "otlp", "console")
 DEFAULT_GRPC_PORTS = {"contacts": 50051, "journey": 50052, "loyalty": 50053, "notify": 50054}
 DEFAULT_METRICS_PORTS = {"contacts": 9101, "journey": 9102, "loyalty": 9103, "notify": 9104}
 DEFAULT_HTTP_PORTS = {"contacts": 8081, "journey": 8082, "loyalty": 8083, "notify": 8084}
@@ -65,6 +66,7 @@ class Settings:
     rebalance_timeout_s: float = 4.0
     embedded: bool = True
     log_level: str = "warning"
+    traces: str = "none"  # where spans go: none (no tracing), otlp (OTEL_EXPORTER_OTLP_*), console
     maps_dir: Path | None = None  # journey map definitions; None: the ones Touchstone ships
     standards_file: Path | None = None  # service standards; None: the ones Touchstone ships
     calendars_file: Path | None = None  # sites' business calendars; None: the shipped example
@@ -232,6 +234,7 @@ class Settings:
             ),
             embedded=read.flag("TOUCHSTONE_EMBEDDED", not external),
             log_level=read.choice("TOUCHSTONE_LOG_LEVEL", base.log_level, LOG_LEVELS),
+            traces=read.choice("TOUCHSTONE_TRACES", base.traces, TRACE_EXPORTERS),
             consumer=read.choice("TOUCHSTONE_CONSUMER", base.consumer, CONSUMERS),
             sweep_every_s=read.number("TOUCHSTONE_SWEEP_EVERY_S", base.sweep_every_s, low=0.01),
             smtp_host=env.get("TOUCHSTONE_SMTP_HOST", base.smtp_host),
@@ -315,6 +318,7 @@ class Settings:
             "TOUCHSTONE_REBALANCE_TIMEOUT_S": str(self.rebalance_timeout_s),
             "TOUCHSTONE_EMBEDDED": "1" if self.embedded else "0",
             "TOUCHSTONE_LOG_LEVEL": self.log_level,
+            "TOUCHSTONE_TRACES": self.traces,
             "TOUCHSTONE_CONSUMER": self.consumer,
             "TOUCHSTONE_SWEEP_EVERY_S": str(self.sweep_every_s),
             "TOUCHSTONE_SMTP_HOST": self.smtp_host,

@@ -58,6 +58,7 @@ from touchstone.common.rpc import (
 )
 from touchstone.common.settings import Settings
 from touchstone.common.topics import AUDIT, CONTACTS_PROFILES
+from touchstone.common.tracing import start_tracing
 from touchstone.common.transport import PlaintextRefused, ServerTls, server_tls
 
 log = logging.getLogger(__name__)
@@ -267,6 +268,7 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
             spec.preflight(settings)
         except SettingError as refused:
             raise SystemExit(f"{spec.name} will not start: {refused}") from None
+    start_tracing(spec.name, settings.traces)
     refuse_during_replay(settings.database, spec.name)
     apply_migrations(settings.database, spec.name, *spec.migration_sources)
     pool = open_pool(
