@@ -5,12 +5,10 @@ so the services accept its access tokens."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +18,7 @@ import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
+from tests.local_servers import ThreadedApp
 from touchstone.common.dev_keys import KEY_ID, DevKeys, mint
 from touchstone.common.embedded import free_port
 
@@ -45,26 +44,17 @@ class IdentityProvider:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> IdentityProvider:
-        self._loop = asyncio.new_event_loop()
         app = web.Application()
         app.router.add_get("/.well-known/openid-configuration", self.discovery)
         app.router.add_get("/authorize", self.authorize)
         app.router.add_post("/token", self.token)
         app.router.add_get("/jwks", self.jwks)
-        self._runner = web.AppRunner(app)
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()  # its own loop, on its own thread: the test may be running one
-        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(10)
+        self._server = ThreadedApp(app, self.port)
+        self._server.start()
         return self
 
-    async def _serve(self) -> None:
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        self._server.stop()
 
     async def discovery(self, request: web.Request) -> web.Response:
         return web.json_response(

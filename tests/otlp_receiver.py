@@ -3,8 +3,6 @@ decoded (protobuf), kept as spans with their service, trace, parent and links.""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -13,6 +11,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from tests.local_servers import ThreadedApp
 from touchstone.common.embedded import free_port
 
 
@@ -38,23 +37,14 @@ class OtlpReceiver:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> OtlpReceiver:
-        self._loop = asyncio.new_event_loop()
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/v1/traces", self.traces)
-        self._runner = web.AppRunner(app)
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(10)
+        self._server = ThreadedApp(app, self.port)
+        self._server.start()
         return self
 
-    async def _serve(self) -> None:
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        self._server.stop()
 
     async def traces(self, request: web.Request) -> web.Response:
         export = ExportTraceServiceRequest.FromString(await request.read())

@@ -14,8 +14,8 @@ from typing import Any
 import grpc
 from prometheus_client import REGISTRY
 
+from tests.local_servers import one_method_server
 from touchstone.common.consumers import settle_batch
-from touchstone.common.embedded import free_port
 from touchstone.common.json_logs import JsonFormatter
 from touchstone.common.metrics import GrpcMetrics
 from touchstone.common.topics import Incoming, Outgoing
@@ -93,22 +93,12 @@ def test_a_stream_is_timed_counted_and_logged_with_its_trace_context() -> None:
     sent_before = sample("touchstone_grpc_server_stream_messages_sent_total", **labels)
 
     async def call() -> list[bytes]:
-        server = grpc.aio.server(interceptors=[GrpcMetrics("journey")])
         handler = grpc.unary_stream_rpc_method_handler(_watch)
-        server.add_generic_rpc_handlers(
-            [grpc.method_handlers_generic_handler("test.Service", {"Watch": handler})]
-        )
-        port = free_port()
-        server.add_insecure_port(f"127.0.0.1:{port}")
-        await server.start()
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                stream = channel.unary_stream("/test.Service/Watch")(
-                    b"", metadata=[("traceparent", TRACEPARENT)]
-                )
-                return [reply async for reply in stream]
-        finally:
-            await server.stop(None)
+        async with one_method_server([GrpcMetrics("journey")], "Watch", handler) as channel:
+            stream = channel.unary_stream("/test.Service/Watch")(
+                b"", metadata=[("traceparent", TRACEPARENT)]
+            )
+            return [reply async for reply in stream]
 
     replies: list[bytes] = []
     (line,) = logged(lambda: replies.extend(asyncio.run(call())))

@@ -16,8 +16,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import touchstone.common.metrics as metrics
 import touchstone.common.tracing as tracing
+from tests.local_servers import one_method_server
 from touchstone.common.consumers import settle_batch
-from touchstone.common.embedded import free_port
 from touchstone.common.env_reader import SettingError
 from touchstone.common.metrics import GrpcMetrics
 from touchstone.common.settings import Settings
@@ -102,22 +102,12 @@ async def _answer(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
 
 def test_a_call_continues_its_callers_trace(spans: InMemorySpanExporter) -> None:
     async def call() -> bytes:
-        server = grpc.aio.server(interceptors=[GrpcMetrics("contacts")])
         handler = grpc.unary_unary_rpc_method_handler(_answer)
-        server.add_generic_rpc_handlers(
-            [grpc.method_handlers_generic_handler("test.Service", {"Ingest": handler})]
-        )
-        port = free_port()
-        server.add_insecure_port(f"127.0.0.1:{port}")
-        await server.start()
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                reply: bytes = await channel.unary_unary("/test.Service/Ingest")(
-                    b"", metadata=[("traceparent", TRACEPARENT)]
-                )
-                return reply
-        finally:
-            await server.stop(None)
+        async with one_method_server([GrpcMetrics("contacts")], "Ingest", handler) as channel:
+            reply: bytes = await channel.unary_unary("/test.Service/Ingest")(
+                b"", metadata=[("traceparent", TRACEPARENT)]
+            )
+            return reply
 
     assert asyncio.run(call()) == b"ok"
 
