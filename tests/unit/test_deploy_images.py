@@ -1,10 +1,11 @@
 """The images and the compose deployment, checked without a Docker engine.
 
-Each service image is rebuilt here as a folder from its Dockerfile's COPY lines (through
-.dockerignore) and imported and assembled by a fresh interpreter that cannot see the checkout
-nor the `local` and `dev` extras: what the image copies is all the service needs. The compose
-file is validated against the Compose specification's JSON schema (deploy/schemas/compose-spec.json,
-compose-spec/compose-spec schema/compose-spec.json at commit 00655e22) and held to the house rules.
+Each service image is rebuilt here as a folder from the service Dockerfile's COPY lines, with the
+service's build arguments (through .dockerignore), and imported and assembled by a fresh
+interpreter that cannot see the checkout nor the `local` and `dev` extras: what the image copies is
+all the service needs. The compose file is validated against the Compose specification's JSON
+schema (deploy/schemas/compose-spec.json, compose-spec/compose-spec schema/compose-spec.json at
+commit 00655e22) and held to the house rules.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from touchstone.common.settings import (
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS_DOCKERFILE = ROOT / "deploy" / "docker" / "tools.Dockerfile"
+SERVICE_DOCKERFILE = ROOT / "deploy" / "docker" / "service.Dockerfile"
 COMPOSE = ROOT / "deploy" / "compose" / "compose.yaml"
 COMPOSE_README = ROOT / "deploy" / "compose" / "README.md"
 COMPOSE_SCHEMA = ROOT / "deploy" / "schemas" / "compose-spec.json"
@@ -46,12 +48,24 @@ HARDENED = {"read_only": True, "cap_drop": ["ALL"], "security_opt": ["no-new-pri
 Instruction = tuple[str, str]  # keyword, arguments
 
 
-def dockerfile(service: str) -> Path:
-    return ROOT / "services" / service / "Dockerfile"
+def build_args(service: str) -> dict[str, str]:
+    """What compose (and the README's docker build) passes to build the service's image."""
+    return {
+        "SERVICE": service,
+        "GRPC_PORT": str(DEFAULT_GRPC_PORTS[service]),
+        "HTTP_PORT": str(DEFAULT_HTTP_PORTS[service]),
+        "METRICS_PORT": str(DEFAULT_METRICS_PORTS[service]),
+    }
 
 
-def instructions(path: Path) -> list[Instruction]:
-    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
+def service_stage(service: str) -> list[Instruction]:
+    """The final stage of the service Dockerfile, as built for the service."""
+    return final_stage(SERVICE_DOCKERFILE, build_args(service))
+
+
+def instructions(path: Path, args: dict[str, str] | None = None) -> list[Instruction]:
+    """The Dockerfile's instructions, continuation lines joined, comments dropped, and the build
+    arguments given put in for ${NAME}."""
     found: list[Instruction] = []
     pending = ""
     for raw in path.read_text().splitlines():
@@ -61,14 +75,16 @@ def instructions(path: Path) -> list[Instruction]:
         if line.endswith("\\"):
             pending += line[:-1] + " "
             continue
-        keyword, _, args = (pending + line).partition(" ")
-        found.append((keyword.upper(), args.strip()))
+        keyword, _, rest = (pending + line).partition(" ")
+        for name, value in (args or {}).items():
+            rest = rest.replace("${" + name + "}", value)
+        found.append((keyword.upper(), rest.strip()))
         pending = ""
     return found
 
 
-def final_stage(path: Path) -> list[Instruction]:
-    steps = instructions(path)
+def final_stage(path: Path, args: dict[str, str] | None = None) -> list[Instruction]:
+    steps = instructions(path, args)
     last_from = max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM")
     return steps[last_from:]
 
@@ -129,10 +145,10 @@ def ignored(relative: str, patterns: list[str]) -> bool:
     return verdict
 
 
-def build_tree(path: Path, root: Path) -> None:
+def build_tree(stage: list[Instruction], root: Path) -> None:
     """Lay out under root what the final stage copies from the context, as Docker would."""
     patterns = dockerignore()
-    for source, destination in context_copies(final_stage(path)):
+    for source, destination in context_copies(stage):
         origin = ROOT / source
         target = root / destination.lstrip("/")
         files = sorted(origin.rglob("*")) if origin.is_dir() else [origin]
@@ -141,7 +157,7 @@ def build_tree(path: Path, root: Path) -> None:
             for f in files
             if f.is_file() and not ignored(f.relative_to(ROOT).as_posix(), patterns)
         ]
-        assert sent, f"{path.name}: COPY {source} sends nothing"
+        assert sent, f"COPY {source} sends nothing"
         for file in sent:
             to = target / file.relative_to(origin) if origin.is_dir() else target
             if destination.endswith("/") and not origin.is_dir():
@@ -238,9 +254,9 @@ def probe(image_root: Path, imports: list[str], assemble: str | None = None) -> 
 def test_a_service_image_carries_everything_its_service_imports(
     service: str, tmp_path: Path
 ) -> None:
-    stage = final_stage(dockerfile(service))
+    stage = service_stage(service)
     pythonpath = env_of(stage)["PYTHONPATH"]
-    build_tree(dockerfile(service), tmp_path)
+    build_tree(stage, tmp_path)
     image_root = tmp_path / pythonpath.lstrip("/")
 
     from_checkout = probe(
@@ -250,7 +266,6 @@ def test_a_service_image_carries_everything_its_service_imports(
     assert from_checkout == [], "loaded from the checkout, not the image"
     assert {p.name for p in image_root.iterdir()} == {service, "touchstone"}
     assert not list(image_root.rglob("__pycache__")), ".dockerignore lets caches in"
-    assert not (image_root / service / "Dockerfile").exists()
 
 
 def test_the_operator_commands_need_neither_the_local_nor_the_dev_extra(tmp_path: Path) -> None:
@@ -263,7 +278,7 @@ def test_the_operator_commands_need_neither_the_local_nor_the_dev_extra(tmp_path
     assert from_checkout == []
 
 
-@pytest.mark.parametrize("path", [*(dockerfile(s) for s in SERVICES), TOOLS_DOCKERFILE])
+@pytest.mark.parametrize("path", [SERVICE_DOCKERFILE, TOOLS_DOCKERFILE])
 def test_an_image_is_pinned_labelled_and_runs_as_nobody_in_particular(path: Path) -> None:
     stage = final_stage(path)
     users = [args for keyword, args in stage if keyword == "USER"]
@@ -276,7 +291,7 @@ def test_an_image_is_pinned_labelled_and_runs_as_nobody_in_particular(path: Path
     assert "local]" not in path.read_text()  # no `pip install .[local]`
 
 
-@pytest.mark.parametrize("path", [*(dockerfile(s) for s in SERVICES), TOOLS_DOCKERFILE])
+@pytest.mark.parametrize("path", [SERVICE_DOCKERFILE, TOOLS_DOCKERFILE])
 def test_an_image_installs_the_locked_runtime_dependencies_checking_their_hashes(
     path: Path,
 ) -> None:
@@ -320,41 +335,36 @@ def test_compose_builds_the_console_from_its_target_and_publishes_it_on_loopback
 
 
 def test_every_image_builds_on_one_python() -> None:
-    paths = [*(dockerfile(s) for s in SERVICES), TOOLS_DOCKERFILE]
+    paths = [SERVICE_DOCKERFILE, TOOLS_DOCKERFILE]
     assert len({image for path in paths for image in base_images(path)}) == 1
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_a_service_image_probes_its_own_health_and_runs_its_service(service: str) -> None:
-    stage = dict(final_stage(dockerfile(service)))
+    stage = service_stage(service)
+    steps = dict(stage)
 
-    assert "touchstone.common.health" in stage["HEALTHCHECK"]
-    assert stage["HEALTHCHECK"].endswith(
-        f'["python", "-m", "touchstone.common.health", "{service}"]'
+    assert env_of(stage)["TOUCHSTONE_SERVICE"] == service  # what the entrypoint and probe run
+    assert steps["HEALTHCHECK"].endswith(
+        '["/bin/sh", "-c", "exec python -m touchstone.common.health \\"$TOUCHSTONE_SERVICE\\""]'
     )
-    assert stage["ENTRYPOINT"] == f'["python", "-m", "{service}"]'
-    assert stage["EXPOSE"].split() == [
+    assert steps["ENTRYPOINT"] == '["/bin/sh", "-c", "exec python -m \\"$TOUCHSTONE_SERVICE\\""]'
+    assert steps["EXPOSE"].split() == [
         str(DEFAULT_GRPC_PORTS[service]),
         str(DEFAULT_METRICS_PORTS[service]),
         str(DEFAULT_HTTP_PORTS[service]),
     ]
-    assert env_of(final_stage(dockerfile(service)))["TOUCHSTONE_GRPC_HOST"] == "0.0.0.0"
+    assert f'org.opencontainers.image.title="touchstone-{service}"' in steps["LABEL"]
+    assert env_of(stage)["TOUCHSTONE_GRPC_HOST"] == "0.0.0.0"
 
 
-def test_the_service_dockerfiles_differ_only_in_name_and_ports() -> None:
-    contexts = ("annotations", "audit", *SERVICES)  # every generated contract package
-    contracts = "".join(f"COPY services/touchstone/{c}/ /app/touchstone/{c}/\n" for c in contexts)
-
-    def generic(service: str) -> str:
-        lines = dockerfile(service).read_text().splitlines(keepends=True)
-        text = "".join(line for line in lines if not line.startswith("#"))
-        assert contracts in text
-        text = text.replace(contracts, "").replace(service, "SERVICE")
-        text = text.replace(str(DEFAULT_GRPC_PORTS[service]), "GRPC_PORT")
-        text = text.replace(str(DEFAULT_HTTP_PORTS[service]), "HTTP_PORT")
-        return text.replace(str(DEFAULT_METRICS_PORTS[service]), "METRICS_PORT")
-
-    assert len({generic(s) for s in SERVICES}) == 1
+def test_one_dockerfile_builds_every_service_and_refuses_a_build_that_names_none() -> None:
+    stage = final_stage(SERVICE_DOCKERFILE)  # no arguments: ${SERVICE} as written
+    assert ("COPY", "services/${SERVICE}/ /app/${SERVICE}/") in stage
+    (check,) = [args for keyword, args in stage if keyword == "RUN"]
+    assert check.startswith('test -f "/app/${SERVICE}/__main__.py"')
+    for service in SERVICES:
+        assert (ROOT / "services" / service / "__main__.py").exists()
 
 
 def test_the_build_context_is_the_package_sources_only() -> None:
@@ -373,7 +383,6 @@ def test_the_build_context_is_the_package_sources_only() -> None:
         "deploy/k8s/base/kustomization.yaml",
         "services/touchstone.egg-info/PKG-INFO",
         "services/journey/__pycache__/api.cpython-311.pyc",
-        "services/journey/Dockerfile",
         "requirements/dev.lock",
         ".mypy_cache/3.11/journey/api.data.json",
     ]
@@ -428,7 +437,8 @@ def test_a_service_starts_after_init_on_healthy_infrastructure(service: str) -> 
         "postgres": {"condition": "service_healthy"},
     }
     assert spec["image"] == f"touchstone/{service}:{VERSION}"
-    assert spec["build"]["dockerfile"] == f"services/{service}/Dockerfile"
+    assert spec["build"]["dockerfile"] == "deploy/docker/service.Dockerfile"
+    assert spec["build"]["args"] == build_args(service)
 
 
 def test_init_creates_the_topics_and_migrates_once_the_infrastructure_is_healthy() -> None:

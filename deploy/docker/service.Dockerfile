@@ -1,7 +1,9 @@
-# The contacts service image. Build it from the repository root:
-#   docker build -f services/contacts/Dockerfile -t touchstone/contacts:0.1.0 .
-# The four service Dockerfiles differ only in the service's name and ports
-# (tests/unit/test_deploy_images.py keeps them so).
+# A service's image, one Dockerfile for the four: the build argument SERVICE names it (contacts,
+# journey, loyalty or notify) and the port arguments say what it listens on. From the
+# repository root (compose passes the same arguments):
+#   docker build -f deploy/docker/service.Dockerfile --build-arg SERVICE=journey \
+#     --build-arg GRPC_PORT=50052 --build-arg HTTP_PORT=8082 --build-arg METRICS_PORT=9102 \
+#     -t touchstone/journey:0.1.0 .
 
 # Runtime dependencies only, each at the version and with the hashes requirements/service.lock
 # names (`make lock` makes it from [project].dependencies of pyproject.toml; the tests run the
@@ -12,14 +14,19 @@ COPY requirements/service.lock ./
 RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps --prefix=/install -r service.lock
 
 FROM python:3.11.14-slim-bookworm
-LABEL org.opencontainers.image.title="touchstone-contacts" \
-      org.opencontainers.image.description="Touchstone's contacts service: a Kafka batch consumer and a gRPC server in one process" \
+ARG SERVICE
+ARG GRPC_PORT
+ARG HTTP_PORT
+ARG METRICS_PORT
+LABEL org.opencontainers.image.title="touchstone-${SERVICE}" \
+      org.opencontainers.image.description="Touchstone's ${SERVICE} service: a Kafka batch consumer and a gRPC server (and the same API over HTTP/JSON) in one process" \
       org.opencontainers.image.version="0.1.0" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="docker.io/library/python:3.11.14-slim-bookworm"
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PYTHONPATH=/app \
+    TOUCHSTONE_SERVICE=${SERVICE} \
     TOUCHSTONE_EMBEDDED=0 \
     TOUCHSTONE_GRPC_HOST=0.0.0.0 \
     TOUCHSTONE_STATE_DIR=/tmp/touchstone
@@ -34,12 +41,15 @@ COPY services/touchstone/contacts/ /app/touchstone/contacts/
 COPY services/touchstone/journey/ /app/touchstone/journey/
 COPY services/touchstone/loyalty/ /app/touchstone/loyalty/
 COPY services/touchstone/notify/ /app/touchstone/notify/
-COPY services/contacts/ /app/contacts/
-# compiled once here: the root filesystem is read-only at run time
-RUN python -m compileall -q /app
+COPY services/${SERVICE}/ /app/${SERVICE}/
+# a build without SERVICE stops here, saying so; then compiled once (the root filesystem is
+# read-only at run time)
+RUN test -f "/app/${SERVICE}/__main__.py" \
+      || { echo "--build-arg SERVICE= must be contacts, journey, loyalty or notify" >&2; exit 1; } \
+    && python -m compileall -q /app
 WORKDIR /app
 USER 10001:10001
-EXPOSE 50051 9101 8081
+EXPOSE ${GRPC_PORT} ${METRICS_PORT} ${HTTP_PORT}
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["python", "-m", "touchstone.common.health", "contacts"]
-ENTRYPOINT ["python", "-m", "contacts"]
+  CMD ["/bin/sh", "-c", "exec python -m touchstone.common.health \"$TOUCHSTONE_SERVICE\""]
+ENTRYPOINT ["/bin/sh", "-c", "exec python -m \"$TOUCHSTONE_SERVICE\""]
