@@ -72,7 +72,7 @@ from notify.recovery import CaseFacts, decide_outcome
 from notify.rows import CaseFilter, CaseRow, StepCommand, TimelineRow
 from notify.store import OutcomeEvent, ResolveEvent, StepEvent
 from notify.tasks import task_records
-from notify.touchpoint_facts import Complaint, SiteVisit
+from notify.touchpoint_signals import Complaint, SiteVisit
 from touchstone.common.customer_links import LinkChange, collapsed, group_of, root_of
 from touchstone.common.topics import Outgoing
 

@@ -9,7 +9,7 @@ batch is decided record by record (batch_decision) and settled in one transactio
 from __future__ import annotations
 
 import logging
-from collections import Counter as Tally
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -191,7 +191,7 @@ class ScoreMoments:
             versions.base.shortest_gap,
             lambda ledger: BatchDecision(versions, ledger).run(items, keys.moments),
         )
-        verdicts = Tally((row.journey_map, row.stage, row.verdict) for row in stored)
+        verdicts = Counter((row.journey_map, row.stage, row.verdict) for row in stored)
         for (journey_map, stage, verdict), count in verdicts.items():
             MOMENTS.labels(journey_map, stage, verdict).inc(count)
         return outgoing + [moment_record(row) for row in stored]

@@ -23,7 +23,15 @@ from loyalty.codec import (
 from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy
 from loyalty.history import ValueChange, value_history
 from loyalty.ports import Folded, LoyaltyStore
-from loyalty.valuation import Contact, Facts, Loss, Presence, Valuation, lost_moment_of, valuation
+from loyalty.valuation import (
+    ContactSeen,
+    Facts,
+    Loss,
+    Presence,
+    Valuation,
+    lost_moment_of,
+    valuation,
+)
 from touchstone.common.customer_links import link_change_of
 from touchstone.common.decoding import (
     UnusableRecord,
@@ -62,7 +70,7 @@ def loss_of(record: Incoming) -> Loss | None:
     return Loss(moment.customer_id, lost) if lost else None
 
 
-def facts_of(record: Incoming) -> Facts:
+def read_facts(record: Incoming) -> Facts:
     """What one record brings loyalty (often nothing); UnusableRecord if it cannot be read."""
     if record.topic == JOURNEY_MOMENTS:
         loss = loss_of(record)
@@ -84,7 +92,9 @@ def facts_of(record: Incoming) -> Facts:
     recorded = parse_record(record, TouchpointRecorded)
     purchase = purchase_of(recorded)
     at = checked_time(recorded.touchpoint.occurred_at, "touchpoint.occurred_at")
-    contacts = [Contact(recorded.customer_id, record.partition, at)] if recorded.customer_id else []
+    contacts = (
+        [ContactSeen(recorded.customer_id, record.partition, at)] if recorded.customer_id else []
+    )
     return Facts(purchases=[purchase] if purchase else [], contacts=contacts)
 
 
@@ -124,7 +134,7 @@ class ValueCustomers:
         dead: list[Outgoing] = []
         for record in batch:
             try:
-                parts.append(facts_of(record))
+                parts.append(read_facts(record))
             except UnusableRecord as error:
                 dead.append(dead_letter_unusable(record, LOYALTY_DLQ, error))
         await self.store.fold(Facts.combined(parts), self.value, self.told)

@@ -14,7 +14,7 @@ from loyalty.at_risk import AtRisk, Stored
 from loyalty.churn import LostMoment
 from loyalty.domain import Purchase
 from loyalty.tiers import Tier
-from loyalty.valuation import Contact, Loss
+from loyalty.valuation import ContactSeen, Loss
 
 PURCHASE_COLUMNS = (
     "event_id",
@@ -55,9 +55,9 @@ AT_RISK_COLUMNS = (
 )
 
 
-def latest_contacts(contacts: Sequence[Contact]) -> dict[str, list[Any]]:
+def latest_contacts(contacts: Sequence[ContactSeen]) -> dict[str, list[Any]]:
     """SAVE_CONTACTS' column arrays: each customer's latest contact in the batch."""
-    latest: dict[str, Contact] = {}
+    latest: dict[str, ContactSeen] = {}
     for c in contacts:
         if c.customer_id not in latest or c.occurred_at > latest[c.customer_id].occurred_at:
             latest[c.customer_id] = c
@@ -69,7 +69,7 @@ def latest_contacts(contacts: Sequence[Contact]) -> dict[str, list[Any]]:
     }
 
 
-def lane_clocks(contacts: Sequence[Contact]) -> dict[str, list[Any]]:
+def lane_clocks(contacts: Sequence[ContactSeen]) -> dict[str, list[Any]]:
     """SAVE_CLOCKS' column arrays: how far event time came on each lane in the batch."""
     clocks: dict[int, datetime] = {}
     for c in contacts:

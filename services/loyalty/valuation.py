@@ -65,7 +65,7 @@ class Recovery:
 
 
 @dataclass(frozen=True)
-class Contact:
+class ContactSeen:
     """A customer was in contact (any touchpoint), on a lane of contacts.recorded.v1."""
 
     customer_id: str
@@ -94,7 +94,7 @@ class Facts:
     reopened: Sequence[Reopening] = ()
     links: Sequence[LinkChange] = ()
     erased: Sequence[str] = ()  # customer ids contacts erased
-    contacts: Sequence[Contact] = ()  # every recorded touchpoint, for silence
+    contacts: Sequence[ContactSeen] = ()  # every recorded touchpoint, for silence
 
     @staticmethod
     def combined(parts: Sequence[Facts]) -> Facts:

@@ -27,7 +27,7 @@ from notify.playbooks import (
 )
 from notify.store import NotifyStore
 from notify.tasks import task_records
-from notify.touchpoint_facts import Complaint, SiteVisit, facts_of
+from notify.touchpoint_signals import Complaint, SiteVisit, signals_of
 from touchstone.common.calendar import Calendars
 from touchstone.common.calendar_file import load_calendars
 from touchstone.common.customer_links import LinkChange, link_change_of
@@ -112,10 +112,10 @@ class OpenRecoveryCases:
                 if record.topic == CONTACTS_RECORDED:
                     if is_progress(record.headers):  # for journey's lane clocks
                         continue
-                    facts = facts_of(parse_record(record, TouchpointRecorded))
-                    visits.extend([facts.visit] if facts.visit else [])
-                    complaints.extend([facts.complaint] if facts.complaint else [])
-                    wins.extend([facts.praise] if facts.praise else [])
+                    signals = signals_of(parse_record(record, TouchpointRecorded))
+                    visits.extend([signals.visit] if signals.visit else [])
+                    complaints.extend([signals.complaint] if signals.complaint else [])
+                    wins.extend([signals.praise] if signals.praise else [])
                     continue
                 if record.topic == JOURNEY_VISITS:
                     clean = clean_visit_of(parse_record(record, VisitCompleted))

@@ -48,7 +48,7 @@ from notify.overdue import StepOnClock, escalates, falls_due
 from notify.playbooks import PlannedStep, RecoveryPolicy
 from notify.rows import CaseFilter, CaseRow, DeliveryRow, StepCommand, TimelineRow
 from notify.tasks import task_records
-from notify.touchpoint_facts import Complaint, SiteVisit
+from notify.touchpoint_signals import Complaint, SiteVisit
 from touchstone.common.customer_links import (
     CustomerLinks,
     LinkChange,

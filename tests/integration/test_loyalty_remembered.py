@@ -22,7 +22,7 @@ from loyalty.remembered import Kept
 from loyalty.remembered_sql import SELECT_REMEMBERED, kept_of
 from loyalty.store import PostgresLoyaltyStore
 from loyalty.store_valuing import value_as
-from loyalty.valuation import Contact, Facts, Loss, Recovery, Reopening
+from loyalty.valuation import ContactSeen, Facts, Loss, Recovery, Reopening
 from tests.builders import T0, valued
 from tests.integration.store_contract_support import run
 from touchstone.common.customer_links import LinkChange
@@ -91,7 +91,7 @@ def test_a_fold_after_the_latest_moment_reads_only_the_recent_history(store) -> 
             facts = Facts([bought(n, "c1", 6 * n)], [lost(n, "c1", 6 * n)] if n % 2 else [])
             seeing.seen.clear()
             folded = await store.fold(
-                replace(facts, contacts=[Contact("c1", 0, T0 + timedelta(hours=6 * n))]), seeing
+                replace(facts, contacts=[ContactSeen("c1", 0, T0 + timedelta(hours=6 * n))]), seeing
             )
             await check_against_afresh(store, folded)
             if n > 2:  # the latest moment remembered, and this visit's: not the whole history

@@ -16,7 +16,7 @@ from loyalty.domain import Purchase
 from loyalty.ports import Standing
 from loyalty.store import PostgresLoyaltyStore, valued_history
 from loyalty.tiers import Tier
-from loyalty.valuation import Contact, Facts, Loss, Recovery, Reopening
+from loyalty.valuation import ContactSeen, Facts, Loss, Recovery, Reopening
 from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 from touchstone.common.customer_links import LinkChange
@@ -284,25 +284,25 @@ def test_silence_fires_on_the_lanes_clock_and_ends_when_the_customer_is_back(
     ]
     lost_at = T0 + every * 39 + timedelta(minutes=5)
     lose = Loss("c1", LostMoment("m1", lost_at, "personal", Decimal(1), site_id="hcm-01"))
-    seen = [Contact("c1", 0, p.occurred_at) for p in year]
+    seen = [ContactSeen("c1", 0, p.occurred_at) for p in year]
 
     async def scenario(store) -> None:
         await store.fold(Facts(year, [lose], contacts=seen), valued)
         quiet = await store.fold(
-            Facts(contacts=[Contact("c2", 0, lost_at + timedelta(days=10))]), valued
+            Facts(contacts=[ContactSeen("c2", 0, lost_at + timedelta(days=10))]), valued
         )
         assert "c1" not in quiet.valued
         due = await store.fold(
-            Facts(contacts=[Contact("c2", 0, lost_at + timedelta(days=19))]), valued
+            Facts(contacts=[ContactSeen("c2", 0, lost_at + timedelta(days=19))]), valued
         )
         assert due.valued["c1"].silent and due.valued["c1"].churn_risk == Decimal("0.72")
         assert (await store.standing("c1")) is not None
         later = await store.fold(
-            Facts(contacts=[Contact("c2", 0, lost_at + timedelta(days=40))]), valued
+            Facts(contacts=[ContactSeen("c2", 0, lost_at + timedelta(days=40))]), valued
         )
         assert "c1" not in later.valued  # fired once
         back = await store.fold(
-            Facts(contacts=[Contact("c1", 0, lost_at + timedelta(days=41))]), valued
+            Facts(contacts=[ContactSeen("c1", 0, lost_at + timedelta(days=41))]), valued
         )
         assert not back.valued["c1"].silent and back.valued["c1"].churn_risk == Decimal("0.44")
 

@@ -8,9 +8,9 @@ customer id or anything personal.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
-from collections import Counter as Tally
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -119,9 +119,11 @@ class MeasuredHandler:
         started = time.perf_counter()
         outgoing: list[Outgoing] = await self.handler.handle(batch)
         BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
-        for topic, count in Tally(r.topic for r in batch).items():  # a label lookup per topic
+        for topic, count in collections.Counter(
+            r.topic for r in batch
+        ).items():  # a label lookup per topic
             CONSUMED.labels(self.service, topic).inc(count)
-        for topic, count in Tally(r.topic for r in outgoing).items():
+        for topic, count in collections.Counter(r.topic for r in outgoing).items():
             counter = DEAD_LETTERED if topic == self.dead_letter_topic else PRODUCED
             counter.labels(self.service, topic).inc(count)
         return outgoing

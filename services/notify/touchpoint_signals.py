@@ -38,7 +38,7 @@ class Complaint:
 
 
 @dataclass(frozen=True)
-class TouchpointFacts:
+class TouchpointSignals:
     """What one recorded touchpoint tells notify."""
 
     visit: SiteVisit | None
@@ -46,7 +46,7 @@ class TouchpointFacts:
     praise: Win | None  # positive feedback, kept as a win (how="feedback")
 
 
-def facts_of(recorded: TouchpointRecorded) -> TouchpointFacts:
+def signals_of(recorded: TouchpointRecorded) -> TouchpointSignals:
     """The facts a recorded touchpoint states; UnusableRecord if it has no valid time."""
     tp = recorded.touchpoint
     if not recorded.event_id:
@@ -78,4 +78,4 @@ def facts_of(recorded: TouchpointRecorded) -> TouchpointFacts:
         if rating >= POSITIVE_RATING and recorded.customer_id
         else None
     )
-    return TouchpointFacts(visit, complaint, praise)
+    return TouchpointSignals(visit, complaint, praise)
