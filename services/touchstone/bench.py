@@ -53,7 +53,7 @@ from touchstone.raw_hop import raw_hop
 from touchstone.replay import ReplayOptions, replay
 from touchstone.simulator import Record, records
 from touchstone.stack import LocalStack, service_spec
-from touchstone.sustained import Step, sustained_phase, sustained_rate
+from touchstone.sustained import RateStep, sustained_phase, sustained_rate
 from touchstone.traffic import kafka_floor_us, read_traffic
 
 HANDLED_TIMEOUT_S = 1800
@@ -267,7 +267,7 @@ def run_bench(settings: Settings, plan: BenchPlan) -> dict[str, Any]:
         f"(runs: {', '.join(f'{r.per_s:,.0f}' for r in runs)})",
         flush=True,
     )
-    steps: list[Step] = []
+    steps: list[RateStep] = []
     if plan.sustained_step_s > 0:
         steps = sustained_phase(settings, median.per_s, plan.sustained_step_s)
     with LocalStack(replace(settings, state_dir=settings.state_dir / "latency")) as stack:

@@ -81,7 +81,7 @@ def schedule(plan: QueryPlan) -> list[tuple[float, str, str]]:
     ]
 
 
-def figures_of(
+def method_figures(
     latencies_ms: dict[str, list[float]], failures: dict[str, int]
 ) -> dict[str, MethodFigures]:
     """Each method's p50 and p99 over all its calls (failed ones too), and how many failed."""
@@ -114,7 +114,7 @@ class QueryLoad:
         """Wait for the plan to be done; each method's figures."""
         latencies_ms, failures = self.out.get(timeout=self.plan.seconds + 120)
         self.process.join(10)
-        return figures_of(latencies_ms, failures)
+        return method_figures(latencies_ms, failures)
 
 
 def run_queries(settings: Settings, plan: QueryPlan, ready: Any, go: Any, out: Any) -> None:

@@ -41,7 +41,7 @@ SIMULATION_SEED = 23  # not the burst's: the sustained stack sees its own custom
 
 
 @dataclass(frozen=True)
-class Step:
+class RateStep:
     """One rate offered steadily for some seconds, and how long all four took to finish after
     it stopped."""
 
@@ -54,7 +54,7 @@ class Step:
         return self.drain_s <= LATENCY_ALLOWANCE_S + SHORTFALL * self.seconds
 
 
-def next_rate(steps: Sequence[Step]) -> float:
+def next_rate(steps: Sequence[RateStep]) -> float:
     """The rate the next step offers, after these (at least one)."""
     kept = [s.offered_per_s for s in steps if s.kept_up]
     missed = [s.offered_per_s for s in steps if not s.kept_up]
@@ -65,15 +65,15 @@ def next_rate(steps: Sequence[Step]) -> float:
     return (max(kept) + min(missed)) / 2
 
 
-def sustained_rate(steps: Sequence[Step]) -> float:
+def sustained_rate(steps: Sequence[RateStep]) -> float:
     """The highest rate kept up with; 0 if none was."""
     return max((s.offered_per_s for s in steps if s.kept_up), default=0.0)
 
 
-def sustained_phase(settings: Settings, burst_per_s: float, step_s: float) -> list[Step]:
+def sustained_phase(settings: Settings, burst_per_s: float, step_s: float) -> list[RateStep]:
     """STEPS steps on one fresh stack, the first at START_SHARE of the burst rate."""
     source = TouchpointSource(SIMULATION_SEED)
-    steps: list[Step] = []
+    steps: list[RateStep] = []
     with LocalStack(replace(settings, state_dir=settings.state_dir / "sustained")) as stack:
         live = stack.settings
         lags = all_lags(live)
@@ -90,7 +90,7 @@ def sustained_phase(settings: Settings, burst_per_s: float, step_s: float) -> li
                     finished = time.perf_counter()
                     published += len(touchpoints)
                     done = wait_until_handled(clients, lags, published, len(lost), 3 * step_s)
-                    steps.append(Step(rate, step_s, max(done - finished, 0.0)))
+                    steps.append(RateStep(rate, step_s, max(done - finished, 0.0)))
                     shown = "kept up" if steps[-1].kept_up else "fell behind"
                     print(
                         f"sustained {rate:,.0f}/s for {step_s:.0f}s: all four done "

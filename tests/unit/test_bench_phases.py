@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from touchstone.bench_load import TouchpointSource, simulated_touchpoints
-from touchstone.query_load import METHODS, QueryPlan, figures_of, schedule
+from touchstone.query_load import METHODS, QueryPlan, method_figures, schedule
 from touchstone.sustained import (
     LATENCY_ALLOWANCE_S,
     SHORTFALL,
     STEP_DOWN,
     STEP_UP,
-    Step,
+    RateStep,
     next_rate,
     sustained_rate,
 )
@@ -20,23 +20,23 @@ from touchstone.sustained import (
 
 def test_a_step_is_kept_up_with_when_all_is_handled_within_latency_and_a_small_shortfall() -> None:
     bound = LATENCY_ALLOWANCE_S + SHORTFALL * 180
-    assert Step(1_000.0, 180, bound).kept_up
-    assert not Step(1_000.0, 180, bound + 0.1).kept_up
-    assert not Step(1_000.0, 15, bound).kept_up  # a short step tells less shortfall
+    assert RateStep(1_000.0, 180, bound).kept_up
+    assert not RateStep(1_000.0, 180, bound + 0.1).kept_up
+    assert not RateStep(1_000.0, 15, bound).kept_up  # a short step tells less shortfall
 
 
 def test_the_search_goes_up_while_kept_up_down_while_not_then_brackets() -> None:
-    kept, missed = Step(1_000.0, 180, 1.0), Step(1_000.0, 180, 60.0)
+    kept, missed = RateStep(1_000.0, 180, 1.0), RateStep(1_000.0, 180, 60.0)
     assert next_rate([kept]) == pytest.approx(1_000.0 * STEP_UP)
     assert next_rate([missed]) == pytest.approx(1_000.0 * STEP_DOWN)
-    assert next_rate([missed, Step(700.0, 180, 1.0)]) == pytest.approx(850.0)
-    assert next_rate([kept, Step(1_100.0, 180, 60.0)]) == pytest.approx(1_050.0)
+    assert next_rate([missed, RateStep(700.0, 180, 1.0)]) == pytest.approx(850.0)
+    assert next_rate([kept, RateStep(1_100.0, 180, 60.0)]) == pytest.approx(1_050.0)
 
 
 def test_the_sustained_rate_is_the_highest_kept_up_with_and_zero_when_none_was() -> None:
-    steps = [Step(1_000.0, 180, 2.0), Step(1_100.0, 180, 40.0), Step(1_050.0, 180, 1.0)]
+    steps = [RateStep(1_000.0, 180, 2.0), RateStep(1_100.0, 180, 40.0), RateStep(1_050.0, 180, 1.0)]
     assert sustained_rate(steps) == 1_050.0
-    assert sustained_rate([Step(1_000.0, 180, 40.0)]) == 0.0
+    assert sustained_rate([RateStep(1_000.0, 180, 40.0)]) == 0.0
     assert sustained_rate([]) == 0.0
 
 
@@ -51,7 +51,7 @@ def test_calls_take_the_methods_in_turn_each_due_at_its_place_in_the_rate() -> N
 
 def test_figures_count_failures_and_their_time_and_every_method_has_its_row() -> None:
     timed = {"GetCustomer": [1.0, 2.0, 3.0, 100.0], "ListCases": [5_000.0, 5_000.0]}
-    figures = figures_of(timed, {"ListCases": 2})
+    figures = method_figures(timed, {"ListCases": 2})
     assert figures["GetCustomer"].calls == 4 and figures["GetCustomer"].failed == 0
     assert figures["GetCustomer"].p50_ms == 2.5
     assert figures["ListCases"].calls == 2 and figures["ListCases"].failed == 2

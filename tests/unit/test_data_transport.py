@@ -13,7 +13,8 @@ from psycopg.conninfo import conninfo_to_dict
 
 from tests.pki import Pki, make_pki
 from touchstone.common.data_transport import PlaintextDataRefused, database_conninfo
-from touchstone.common.kafka_connection import KafkaConnection, PlaintextRefused
+from touchstone.common.hosts import PlaintextRefused
+from touchstone.common.kafka_connection import KafkaConnection
 from touchstone.common.settings import Settings
 
 REMOTE_KAFKA = {"TOUCHSTONE_KAFKA_BOOTSTRAP": "kafka-0.kafka:9093,kafka-1.kafka:9093"}

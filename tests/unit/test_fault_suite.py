@@ -161,14 +161,14 @@ def test_the_proxy_forwards_and_while_cut_drops_and_refuses_connections(echo_ser
 
 def test_a_row_whose_harm_failed_or_struck_nothing_in_flight_does_not_pass() -> None:
     from touchstone.faults.injections import killed
-    from touchstone.faults.runner import Observed, Row, Verdict
+    from touchstone.faults.runner import Observed, Row, RowVerdict
 
     nothing = Snapshot({})
 
-    def verdict(inject: object, in_flight: list[int], failed: str = "") -> Verdict:
+    def verdict(inject: object, in_flight: list[int], failed: str = "") -> RowVerdict:
         row = Row("fault", BASE, inject)  # type: ignore[arg-type]
         observed = Observed(row, nothing, in_flight, 1.0, 1.0, harm_failed=failed)
-        return Verdict(observed, compare(nothing, nothing))
+        return RowVerdict(observed, compare(nothing, nothing))
 
     assert verdict(killed("journey"), [120, 80, 5]).passed
     assert not verdict(killed("journey"), [120, 0, 5]).passed  # one kill after the work

@@ -13,11 +13,11 @@ from grpc_health.v1 import health as health_aio_module
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.pki import Pki, make_pki
+from touchstone.common.hosts import PlaintextRefused
 from touchstone.common.rpc import start_health_server, start_server
 from touchstone.common.settings import Settings
 from touchstone.common.transport import (
     CertificateFiles,
-    PlaintextRefused,
     ServerTls,
     client_channel,
     server_tls,

@@ -13,8 +13,8 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from touchstone.common.hosts import is_loopback
-from touchstone.common.kafka_connection import KafkaConnection, PlaintextRefused
+from touchstone.common.hosts import PlaintextRefused, is_loopback
+from touchstone.common.kafka_connection import KafkaConnection
 
 if TYPE_CHECKING:
     from touchstone.common.settings import Settings

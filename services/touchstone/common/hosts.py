@@ -6,6 +6,11 @@ import ipaddress
 from collections.abc import Iterable
 
 
+class PlaintextRefused(ValueError):
+    """Traffic (Kafka, gRPC, Postgres) would leave this machine unencrypted, without the operator
+    saying a network below encrypts it; the message names the settings that would do."""
+
+
 def is_loopback(host: str) -> bool:
     """Whether the host is this machine only (127.0.0.0/8, ::1, localhost)."""
     host = host.strip().strip("[]")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from touchstone.common.hosts import all_loopback, kafka_hosts
+from touchstone.common.hosts import PlaintextRefused, all_loopback, kafka_hosts
 from touchstone.common.record_size import DEFAULT_MAX_RECORD_BYTES
 
 if TYPE_CHECKING:
@@ -21,10 +21,6 @@ if TYPE_CHECKING:
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-
-
-class PlaintextRefused(ValueError):
-    """Kafka traffic would leave this machine unencrypted, unannounced."""
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,10 @@ from typing import Any
 
 import grpc
 
-from touchstone.common.hosts import is_loopback
+from touchstone.common.hosts import PlaintextRefused, is_loopback
 from touchstone.common.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class PlaintextRefused(ValueError):
-    """A server would listen unencrypted beyond loopback without being told that is fine."""
 
 
 @dataclass(frozen=True)

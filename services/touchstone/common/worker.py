@@ -26,6 +26,7 @@ from touchstone.common.consumers import (
 )
 from touchstone.common.customer_links import FollowCustomerLinks
 from touchstone.common.env_reader import SettingError
+from touchstone.common.hosts import PlaintextRefused
 from touchstone.common.http_gateway import (
     HttpGateway,
     private_socket,
@@ -59,7 +60,7 @@ from touchstone.common.rpc import (
 from touchstone.common.settings import Settings
 from touchstone.common.topics import AUDIT, CONTACTS_PROFILES
 from touchstone.common.tracing import start_tracing
-from touchstone.common.transport import PlaintextRefused, ServerTls, server_tls
+from touchstone.common.transport import ServerTls, server_tls
 
 log = logging.getLogger(__name__)
 

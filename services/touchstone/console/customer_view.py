@@ -13,7 +13,7 @@ from google.protobuf.message import Message
 
 from touchstone.client import Clients
 from touchstone.common.journey_maps import JourneyMap
-from touchstone.console.views import CALL_S, Refused, as_json, asked, paged, refused
+from touchstone.console.views import CALL_S, ConsoleRefusal, as_json, asked, paged, refused
 from touchstone.contacts.v1.contacts_service_pb2 import GetCustomerRequest
 from touchstone.journey.v1.journey_service_pb2 import ListMomentsRequest, ListMomentsResponse
 from touchstone.loyalty.v1.loyalty_service_pb2 import GetCustomerValueRequest
@@ -30,7 +30,7 @@ def customer_page(
     """Every part of the customer page, each an answer or why there is none."""
     customer_id = asked(query, "id")
     if not customer_id:
-        raise Refused(400, "INVALID_ARGUMENT", "id: name a customer")
+        raise ConsoleRefusal(400, "INVALID_ARGUMENT", "id: name a customer")
     moments = _part(
         lambda: ListMomentsResponse(
             moments=paged(
@@ -112,6 +112,6 @@ def _part(call: Callable[[], Message]) -> dict[str, Any]:
         return as_json(call())
     except grpc.RpcError as error:
         problem = refused(error)
-    except Refused as raised:
+    except ConsoleRefusal as raised:
         problem = raised
     return {"refused": {"code": problem.code, "details": problem.details}}

@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 
 from touchstone.client import Clients
-from touchstone.console.views import CALL_S, Refused, as_json, asked, refused
+from touchstone.console.views import CALL_S, ConsoleRefusal, as_json, asked, refused
 from touchstone.notify.v1.notify_service_pb2 import GetControlFiguresRequest
 
 DEFAULT_DAYS = 14
@@ -26,9 +26,9 @@ def control_figures(clients: Clients, query: Mapping[str, str]) -> dict[str, Any
     try:
         count = int(asked(query, "days", str(DEFAULT_DAYS)))
     except ValueError:
-        raise Refused(400, "INVALID_ARGUMENT", "days must be a whole number") from None
+        raise ConsoleRefusal(400, "INVALID_ARGUMENT", "days must be a whole number") from None
     if not 1 <= count <= MAX_DAYS:
-        raise Refused(400, "INVALID_ARGUMENT", f"days must be 1 to {MAX_DAYS}")
+        raise ConsoleRefusal(400, "INVALID_ARGUMENT", f"days must be 1 to {MAX_DAYS}")
     site = asked(query, "site")
     latest = _figures(clients, GetControlFiguresRequest(site_id=site))  # today, notify's
     today = date.fromisoformat(latest.last_day)

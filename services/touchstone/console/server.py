@@ -208,7 +208,7 @@ class ConsoleApp:
         try:
             loop = asyncio.get_running_loop()
             return web.json_response(await loop.run_in_executor(self.calls, call))
-        except views.Refused as refused:
+        except views.ConsoleRefusal as refused:
             return problem(refused.status, refused.code, refused.details)
         except Exception:
             log.exception("console: %s failed", request.path)

@@ -47,7 +47,7 @@ HTTP_STATUS = {  # how a gRPC refusal reads to the browser
 }
 
 
-class Refused(Exception):
+class ConsoleRefusal(Exception):
     """A page's question the services would not answer: the HTTP status and why."""
 
     def __init__(self, status: int, code: str, details: str) -> None:
@@ -70,11 +70,11 @@ def asked(query: Mapping[str, str], name: str, default: str = "") -> str:
     return query.get(name, default).strip()
 
 
-def refused(error: grpc.RpcError) -> Refused:
+def refused(error: grpc.RpcError) -> ConsoleRefusal:
     """The browser's side of a refused call."""
     code = error.code()
     details = error.details() or ""
-    return Refused(HTTP_STATUS.get(code, 502), code.name, details)
+    return ConsoleRefusal(HTTP_STATUS.get(code, 502), code.name, details)
 
 
 def journey_map(clients: Clients, query: Mapping[str, str]) -> dict[str, Any]:
@@ -129,7 +129,9 @@ def period(
         last = date.fromisoformat(asked(query, "last") or calendars.today(site, now).isoformat())
         first = date.fromisoformat(asked(query, "first") or (last - timedelta(days=6)).isoformat())
     except ValueError:
-        raise Refused(400, "INVALID_ARGUMENT", "first and last are days: YYYY-MM-DD") from None
+        raise ConsoleRefusal(
+            400, "INVALID_ARGUMENT", "first and last are days: YYYY-MM-DD"
+        ) from None
     return calendars.span(site, first, last)
 
 
@@ -177,11 +179,13 @@ def take_step(clients: Clients, form: Mapping[str, str], by: str) -> dict[str, A
     """Acknowledge or complete a step of a case, as the signed-in user; the case after it."""
     what = asked(form, "do")
     if what not in STEP_ACTIONS:
-        raise Refused(400, "INVALID_ARGUMENT", f"do must be one of {', '.join(STEP_ACTIONS)}")
+        raise ConsoleRefusal(
+            400, "INVALID_ARGUMENT", f"do must be one of {', '.join(STEP_ACTIONS)}"
+        )
     try:
         number = int(asked(form, "n"))
     except ValueError:
-        raise Refused(400, "INVALID_ARGUMENT", "n must be the step's number") from None
+        raise ConsoleRefusal(400, "INVALID_ARGUMENT", "n must be the step's number") from None
     command = StepCommand(case_id=asked(form, "case_id"), n=number, by=by)
     act = clients.notify.AcknowledgeStep if what == "acknowledge" else clients.notify.CompleteStep
     try:

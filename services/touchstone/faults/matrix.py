@@ -15,7 +15,7 @@ from touchstone.faults.injections import (
     killed,
     worker_joins_and_dies,
 )
-from touchstone.faults.runner import QUIET_S, Observed, Row, Verdict, judged, run_row, table
+from touchstone.faults.runner import QUIET_S, Observed, Row, RowVerdict, judged, run_row, table
 from touchstone.faults.workloads import jittered, simulated, with_malformed, with_repeats
 
 
@@ -73,7 +73,9 @@ def planned(plan: Plan) -> list[tuple[Row, list[Row]]]:
     return groups
 
 
-def run_matrix(settings: Settings, plan: Plan, say: Callable[[str], None] = print) -> list[Verdict]:
+def run_matrix(
+    settings: Settings, plan: Plan, say: Callable[[str], None] = print
+) -> list[RowVerdict]:
     """Every row against its fault-free reference: each row's line printed as it finishes, then
     the table."""
     root = settings.state_dir / "faults"
@@ -88,7 +90,7 @@ def run_matrix(settings: Settings, plan: Plan, say: Callable[[str], None] = prin
         say(f"    settled {observed.drained_s:.1f} s after the services started")
         return observed
 
-    verdicts: list[Verdict] = []
+    verdicts: list[RowVerdict] = []
     numbers = itertools.count()  # each run's state directory and printed number
     for reference_row, judged_rows in planned(plan):
         reference = run(reference_row, next(numbers))

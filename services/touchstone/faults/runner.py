@@ -69,7 +69,7 @@ class Observed:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class RowVerdict:
     """A row's observation against its reference."""
 
     observed: Observed
@@ -283,12 +283,12 @@ def _state(settings: Settings) -> tuple[str, ...] | None:
         return None
 
 
-def judged(reference: Observed, observed: Observed) -> Verdict:
+def judged(reference: Observed, observed: Observed) -> RowVerdict:
     """The row against its reference."""
-    return Verdict(observed, compare(reference.snapshot, observed.snapshot))
+    return RowVerdict(observed, compare(reference.snapshot, observed.snapshot))
 
 
-def table(verdicts: Sequence[Verdict]) -> str:
+def table(verdicts: Sequence[RowVerdict]) -> str:
     """The printed table: one line per row, then one JSON object."""
     head = f"{'fault':<34} {'workload':<44} {'lost':>5} {'dup':>5} {'diff':>5} "
     head += f"{'dead letters':>13} {'in flight':>12} {'drain s':>8} {'recover s':>9}  result"
