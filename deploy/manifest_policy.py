@@ -277,7 +277,8 @@ def scaling_problems(docs: list[Doc], settings: dict[str, str]) -> list[str]:
     field["ScaledObject"] = "maxReplicaCount"
     problems = []
     for doc in docs:
-        most = doc.get("spec", {}).get(field.get(doc["kind"], ""))
+        unset = 100 if doc["kind"] == "ScaledObject" else 1  # KEDA's default is 100
+        most = doc.get("spec", {}).get(field.get(doc["kind"], ""), unset)
         if doc["kind"] in field and (most or 1) > partitions:
             problems.append(
                 f"{name_of(doc)}: {most} replicas > TOUCHSTONE_TOPIC_PARTITIONS={partitions}"

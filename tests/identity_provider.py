@@ -38,6 +38,7 @@ class IdentityProvider:
     port: int = field(default_factory=free_port)
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)  # why token requests were refused
+    slash: str = ""  # "/": the issuer as Auth0 writes it, ending in a slash
 
     @property
     def issuer(self) -> str:
@@ -59,7 +60,7 @@ class IdentityProvider:
     async def discovery(self, request: web.Request) -> web.Response:
         return web.json_response(
             {
-                "issuer": self.issuer,
+                "issuer": self.issuer + self.slash,
                 "authorization_endpoint": f"{self.issuer}/authorize",
                 "token_endpoint": f"{self.issuer}/token",
                 "jwks_uri": f"{self.issuer}/jwks",
@@ -118,7 +119,7 @@ class IdentityProvider:
     def _id_token(self, nonce: str) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
-            "iss": self.issuer,
+            "iss": self.issuer + self.slash,
             "sub": self.user,
             "aud": CLIENT_ID,
             "nonce": nonce,

@@ -41,7 +41,7 @@ ENV TOUCHSTONE_CONSOLE_HOST=0.0.0.0 \
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('TOUCHSTONE_CONSOLE_PORT', '8080'), timeout=4)"]
 ENTRYPOINT ["touchstone", "console"]
 
 # The operator's command (the default target).

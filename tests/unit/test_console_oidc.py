@@ -93,6 +93,22 @@ def test_a_user_signed_in_at_the_provider_is_signed_in_to_the_console(
     assert '"subject": "lan.nguyen"' in me
 
 
+def test_a_provider_whose_issuer_ends_in_a_slash_signs_users_in_too(
+    provider: IdentityProvider,
+) -> None:
+    provider.slash = "/"  # as Auth0 writes its issuer; the setting may be given without it
+    chosen = ConsoleSettings(oidc=OidcSettings(provider.issuer, CLIENT_ID))
+    with_slash = Console(Settings(), port=free_port(), console=chosen).start()
+    try:
+        login = get(f"{with_slash.url}/auth/login")
+        answer = get(login.getheader("Location") or "").getheader("Location") or ""
+        callback = get(answer, f"{PENDING_COOKIE}={cookie_value(login, PENDING_COOKIE)}")
+        assert callback.status == 200, callback.getheader("Location")
+        assert cookie_value(callback, COOKIE)
+    finally:
+        with_slash.stop()
+
+
 def test_an_answer_for_another_browsers_sign_in_signs_no_one_in(
     console: Console, provider: IdentityProvider
 ) -> None:

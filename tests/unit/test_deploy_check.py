@@ -620,3 +620,18 @@ def test_compose_alerts_that_drift_from_the_shipped_rule_are_named(
     )
     cm.refresh_copies(tree)
     assert "> 20000" in (tree / "deploy/compose/alerts.yml").read_text()
+
+
+def test_lag_scaling_with_keda_s_own_ceiling_is_named(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(  # no maxReplicaCount: KEDA's default, 100, is more workers than partitions
+        tree / "deploy/k8s/overlays/prod/scaling.yaml",
+        "    name: loyalty\n  minReplicaCount: 2\n  maxReplicaCount: 12\n",
+        "    name: loyalty\n  minReplicaCount: 2\n",
+    )
+
+    status, lines = run(tree, capsys)
+
+    assert status == 1
+    assert "prod: ScaledObject/loyalty: 100 replicas > TOUCHSTONE_TOPIC_PARTITIONS=12" in lines

@@ -14,7 +14,7 @@ import aiohttp
 import grpc
 import pytest
 
-from touchstone.common.call_audit import FORWARDED_PEER, caller_peer
+from touchstone.common.call_audit import FORWARDED_PEER, caller_peer, forwarded_peer
 from touchstone.common.connect_protocol import (
     ConnectError,
     ProtocolError,
@@ -60,8 +60,9 @@ def test_a_streaming_method_asks_for_envelopes() -> None:
 def test_a_deadline_is_read_from_connect_timeout_ms() -> None:
     assert timeout_s(None) is None
     assert timeout_s("1500") == 1.5
-    with pytest.raises(ProtocolError, match="positive whole number"):
-        timeout_s("-5")
+    for wrong in ("-5", "\u00b2"):  # a superscript two is a digit to str.isdigit
+        with pytest.raises(ProtocolError, match="positive whole number"):
+            timeout_s(wrong)
 
 
 def test_envelopes_round_trip_and_a_cut_one_is_refused() -> None:
@@ -119,10 +120,12 @@ class _Context:
         return self._metadata
 
 
-def test_the_forwarded_address_is_believed_only_from_the_gateways_socket() -> None:
-    forwarded = [(FORWARDED_PEER, "ipv4:10.1.2.3:5555")]
+def test_the_forwarded_address_is_believed_only_from_this_processs_gateway() -> None:
+    forwarded = [(FORWARDED_PEER, forwarded_peer("ipv4:10.1.2.3:5555"))]
     assert caller_peer(_Context("unix:/tmp/x/grpc.sock", forwarded)) == "ipv4:10.1.2.3:5555"
     assert caller_peer(_Context("ipv4:10.9.9.9:4444", forwarded)) == "ipv4:10.9.9.9:4444"
+    forged = [(FORWARDED_PEER, "guess ipv4:6.6.6.6:1")]  # another process on the socket
+    assert caller_peer(_Context("unix:/tmp/x/grpc.sock", forged)) == "unix:/tmp/x/grpc.sock"
 
 
 Answer = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
@@ -163,8 +166,7 @@ def through_gateway(
 
 
 async def _standards(request: Any, context: grpc.aio.ServicerContext) -> Any:
-    metadata = dict(context.invocation_metadata() or ())
-    return journey.ListStandardsResponse(version=f"{metadata.get(FORWARDED_PEER)}")
+    return journey.ListStandardsResponse(version=caller_peer(context))
 
 
 async def _overloaded(request: Any, context: grpc.aio.ServicerContext) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -41,20 +42,28 @@ UNAUTHENTICATED_AUDITED_PER_S = 20.0  # every caller without a valid token, toge
 BUDGET = "/audit/refusal"  # the method name the budgets are kept under
 
 
-# Metadata the HTTP gateway (http_gateway.py) sets: the address its caller called from. Trusted
-# only on a call over a Unix socket (the gateway's private one); from anywhere else it is ignored.
+# Metadata the HTTP gateway (http_gateway.py) sets: the address its caller called from, after a
+# secret this process makes at start. Believed only on a call over a Unix socket (the gateway's
+# private one) carrying that secret; anything else is the connection's own peer.
 FORWARDED_PEER = "touchstone-http-peer"
+_GATEWAY_SECRET = secrets.token_urlsafe(24)
+
+
+def forwarded_peer(peer: str) -> str:
+    """The FORWARDED_PEER value for an HTTP caller at peer (this process's gateway only)."""
+    return f"{_GATEWAY_SECRET} {peer}"
 
 
 def caller_peer(context: Any) -> str:
     """Where a call comes from, as gRPC writes a peer: the connection's own peer, or for a call
-    the HTTP gateway passes on, its HTTP caller's."""
-    peer = context.peer() if hasattr(context, "peer") else ""
-    if str(peer).startswith("unix:"):
+    this process's HTTP gateway passes on, its HTTP caller's."""
+    peer = str(context.peer() if hasattr(context, "peer") else "")
+    if peer.startswith("unix:"):
         for key, value in context.invocation_metadata() or ():
-            if key == FORWARDED_PEER:
-                return str(value)
-    return str(peer)
+            secret, _, forwarded = str(value).partition(" ")
+            if key == FORWARDED_PEER and secrets.compare_digest(secret, _GATEWAY_SECRET):
+                return forwarded
+    return peer
 
 
 def peer_address(peer: str) -> str:

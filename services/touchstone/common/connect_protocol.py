@@ -163,7 +163,7 @@ def timeout_s(header: str | None) -> float | None:
     """The call's deadline from a Connect-Timeout-Ms header (None without one)."""
     if header is None:
         return None
-    if not header.isdigit() or len(header) > 10:
+    if not (header.isascii() and header.isdigit()) or len(header) > 10:
         raise ProtocolError(
             grpc.StatusCode.INVALID_ARGUMENT,
             f"Connect-Timeout-Ms must be a positive whole number of at most 10 digits, "

@@ -5,7 +5,8 @@ call on the service's own gRPC server, over a Unix socket only this process can 
 reply or the status back into HTTP. So an HTTP caller meets the same validation, per-event
 results, authentication, roles, site scope, rate limits, deadlines and audit as a gRPC caller:
 the interceptors and servicers that judge a gRPC call judge this one. The caller's address
-travels with the call (FORWARDED_PEER), trusted only from that socket.
+travels with the call (FORWARDED_PEER), with a secret only this process knows: another process
+of the same user that reaches the socket cannot pass itself off as an HTTP caller.
 
 Unary methods take `application/json` (proto3 JSON, field names in lowerCamelCase or as in the
 .proto) or `application/proto`; server-streaming methods take and answer enveloped messages
@@ -29,7 +30,7 @@ from aiohttp import web
 from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.message import DecodeError, Message
 
-from touchstone.common.call_audit import FORWARDED_PEER
+from touchstone.common.call_audit import FORWARDED_PEER, forwarded_peer
 from touchstone.common.connect_protocol import (
     TIMEOUT_HEADER,
     ConnectError,
@@ -114,7 +115,11 @@ class HttpGateway:
                 ("grpc.max_receive_message_length", UNLIMITED),  # the server's own reply
             ],
         )
-        self._runner = web.AppRunner(self.app(), access_log=None)
+        # a caller that goes away cancels its handler (and so its gRPC call: a watch left open
+        # would hold one of the caller's streams); a stop waits a second for what is in flight
+        self._runner = web.AppRunner(
+            self.app(), access_log=None, handler_cancellation=True, shutdown_timeout=1
+        )
         await self._runner.setup()
         ssl_context = None
         if tls is not None:
@@ -246,7 +251,7 @@ def encoded(reply: bytes, codec: str, reply_type: type[Message]) -> bytes:
 def forwarded(request: web.Request) -> Sequence[tuple[str, str]]:
     """The call's metadata: the headers passed on, and where the caller is."""
     metadata = [(name, request.headers[name]) for name in PASSED_HEADERS if name in request.headers]
-    return [*metadata, (FORWARDED_PEER, grpc_peer(request))]
+    return [*metadata, (FORWARDED_PEER, forwarded_peer(grpc_peer(request)))]
 
 
 def grpc_peer(request: web.Request) -> str:
@@ -283,5 +288,7 @@ async def _renew(files: CertificateFiles, context: Any) -> None:
         if files.changed():
             try:
                 context.load_cert_chain(files.tls.cert, files.tls.key)
+                if files.tls.client_ca is not None:  # a rotated client CA too, as gRPC takes it
+                    context.load_verify_locations(cafile=str(files.tls.client_ca))
             except (OSError, ValueError) as error:
                 log.warning("HTTPS certificate not reloaded (%s); keeping the current", error)

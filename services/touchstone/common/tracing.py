@@ -5,8 +5,8 @@ trace context (`traceparent`); a batch a worker handles is a span that continues
 trace (one record) or links to its records' traces (several, as OpenTelemetry's messaging
 conventions have it); and every record a service publishes, directly or through its outbox,
 carries the `traceparent` of the span that made it. With no exporter the API's no-op tracer
-stands in: nothing is recorded, and a context that came with a call or record is passed on as
-it came (so a trace crosses a service that does not record), none made up.
+stands in: nothing is recorded and no context is made up; one that came with a call, or with a
+batch's only record, is passed on as it came (a batch of many starts no trace to link them).
 """
 
 from __future__ import annotations

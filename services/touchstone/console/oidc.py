@@ -99,6 +99,7 @@ class OidcSignIn:
         self.settings = settings
         self._provider: dict[str, Any] | None = None
         self._keys: jwt.PyJWKClient | None = None
+        self._issuer = settings.issuer
 
     async def provider(self, http: aiohttp.ClientSession) -> dict[str, Any]:
         """The provider's discovery document (read once)."""
@@ -110,6 +111,7 @@ class OidcSignIn:
                     f"not {self.settings.issuer!r}"
                 )
             self._provider = document
+            self._issuer = str(document["issuer"])
             self._keys = jwt.PyJWKClient(document["jwks_uri"], cache_keys=True)
         return self._provider
 
@@ -183,7 +185,7 @@ class OidcSignIn:
                 key.key,
                 algorithms=ID_TOKEN_ALGORITHMS,
                 audience=self.settings.client_id,
-                issuer=self.settings.issuer,
+                issuer=self._issuer,  # as the provider writes it (Auth0's ends in "/")
             )
         except jwt.PyJWTError as error:
             raise SignInFailed(f"the ID token does not verify: {error}") from error

@@ -334,7 +334,9 @@ class Console:
         if chosen.oidc is not None:
             oidc = OidcRoutes(OidcSignIn(chosen.oidc), exposure)
         self._app = ConsoleApp(self.state, oidc)
-        self._runner = web.AppRunner(self._app.app(), access_log=None, shutdown_timeout=1)
+        self._runner = web.AppRunner(
+            self._app.app(), access_log=None, handler_cancellation=True, shutdown_timeout=1
+        )
         self._site: web.TCPSite | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="console", daemon=True)
         self._listen()
