@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -134,13 +135,18 @@ class ServiceProcesses:
             )
         self.addresses[key] = settings.grpc_address(name)
 
-    def restart(self, key: str, sig: int = signal.SIGKILL) -> None:
-        """Signal a process (kill -9 by default), wait for it to exit and start it again."""
+    def restart(
+        self, key: str, sig: int = signal.SIGKILL, while_down: Callable[[], None] | None = None
+    ) -> None:
+        """Signal a process (kill -9 by default), wait for it to exit, call `while_down` if
+        given (what it reads of the stopped process stands still), and start it again."""
         if key not in SERVICES:
             raise ValueError(f"{key}: restart starts a service's first worker only")
         proc = self.procs[key]
         proc.send_signal(sig)
         proc.wait(30)
+        if while_down is not None:
+            while_down()
         self._spawn(key, key, self.settings)
 
     def wait_until_serving(self, timeout: float = 60.0) -> None:

@@ -108,8 +108,9 @@ def killed(service: str, times: int = 3, between_s: float = 1.0) -> Injection:
                 harm.wait(between_s)
             if harm.stop.is_set():
                 return  # the row is over (settled, or failed): no process outlives its stack
-            harm.strike(service)
-            harm.stack.services.restart(service, signal.SIGKILL)
+            # what was in flight is read once the process is dead (it commits nothing more),
+            # not before the kill: a reading takes long enough for a small backlog to be done
+            harm.stack.services.restart(service, signal.SIGKILL, lambda: harm.strike(service))
             harm.stack.services.wait_until_serving(timeout=120)
 
     return inject
