@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PROTOS := $(sort $(wildcard protos/touchstone/*/v1/*.proto))
-GEN_OUT := services
+GEN_ROOTS := $(wildcard services/*/touchstone)
+GEN_ROOTS := $(GEN_ROOTS:/touchstone=)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lock generate check-generated contracts-check release-contracts run test browser test-unit test-integration lint typecheck bench faults bench-queries clean distclean deploy-check deploy-config
@@ -29,13 +30,13 @@ lock: $(STAMP) ## re-lock requirements/*.lock from pyproject.toml (hashes; pins 
 	$(LOCK) $(if $(UPGRADE),--upgrade) --allow-unsafe --extra local --extra dev -o requirements/dev.lock pyproject.toml
 
 OPENAPI := docs/openapi.json
-generate: $(STAMP) ## generate the Python contracts from protos/ into services/touchstone/<ctx>/v1, and docs/openapi.json
-	$(BIN)/python -m touchstone.common.codegen --out $(GEN_OUT) $(PROTOS)
-	$(BIN)/python -m touchstone.common.openapi --out $(OPENAPI) $(PROTOS)
+generate: $(STAMP) ## generate the Python contracts from protos/ (touchstone.<ctx>.v1, in the package of its context), and docs/openapi.json
+	$(BIN)/python -m touchstone.tools.dev.codegen --roots $(GEN_ROOTS) -- $(PROTOS)
+	$(BIN)/python -m touchstone.tools.dev.openapi --out $(OPENAPI) $(PROTOS)
 
 check-generated: $(STAMP) ## fail if the committed generated code or docs/openapi.json differs from the protos
-	$(BIN)/python -m touchstone.common.codegen --check --out $(GEN_OUT) $(PROTOS)
-	$(BIN)/python -m touchstone.common.openapi --check --out $(OPENAPI) $(PROTOS)
+	$(BIN)/python -m touchstone.tools.dev.codegen --check --roots $(GEN_ROOTS) -- $(PROTOS)
+	$(BIN)/python -m touchstone.tools.dev.openapi --check --out $(OPENAPI) $(PROTOS)
 
 # buf at the version tools/buf/package-lock.json pins (with its hashes), from the npm registry.
 BUF_DIR := tools/buf

@@ -4,9 +4,10 @@ Checks: yamllint over deploy/; native kinds against the Kubernetes OpenAPI schem
 kubernetes-validate ships (strict, K8S_VERSION); Strimzi, CloudNativePG, cert-manager, KEDA and
 Prometheus Operator kinds against the JSON schemas in deploy/schemas/; house policy for every
 container (non-root, read-only root, no capabilities, requests and limits, a pinned tag, secrets by
-reference, gRPC probes); the KafkaTopics against touchstone.common.topics; the KafkaUsers (no
-wildcard writes, each service its own user writing exactly its ServiceSpec's topics); in production
-overlays, gRPC over TLS with cert-manager certificates and NetworkPolicies around every workload
+reference, gRPC probes); the KafkaTopics against touchstone.platform.messaging.topics; the
+KafkaUsers (no wildcard writes, each service its own user writing exactly its ServiceSpec's
+topics); in production overlays, gRPC over TLS with cert-manager certificates and NetworkPolicies
+around every workload
 (production_policy.py); the rules, monitors and dashboards of deploy/observability
 (observability_policy.py: every metric they query is one the services export); replicas against
 partitions; the config copies under deploy/k8s/base/config/ against the files the services ship
@@ -52,20 +53,20 @@ from production_policy import (
     network_policy_problems,
 )
 
-from touchstone.common.topics import ALL_TOPICS
+from touchstone.platform.messaging.topics import ALL_TOPICS
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S_VERSION = "1.33"
 CONFIG = "deploy/k8s/base/config"
 # shipped file or folder (services/...) -> its copy under CONFIG
 COPIES = {
-    "services/touchstone/common/maps": "maps",
-    "services/notify/messages": "messages",
-    "services/journey/standards/default.yaml": "standards.yaml",
-    "services/touchstone/common/calendars/default.yaml": "calendars.yaml",
-    "services/loyalty/churn/default.yaml": "churn.yaml",
-    "services/loyalty/tiers.yaml": "tiers.yaml",
-    "services/notify/playbooks/default.yaml": "playbooks.yaml",
+    "services/platform/touchstone/shared_kernel/maps": "maps",
+    "services/notify/touchstone/notify/messages": "messages",
+    "services/journey/touchstone/journey/standards/default.yaml": "standards.yaml",
+    "services/platform/touchstone/shared_kernel/calendars/default.yaml": "calendars.yaml",
+    "services/loyalty/touchstone/loyalty/churn/default.yaml": "churn.yaml",
+    "services/loyalty/touchstone/loyalty/tiers.yaml": "tiers.yaml",
+    "services/notify/touchstone/notify/playbooks/default.yaml": "playbooks.yaml",
 }
 
 # kubernetes-validate reads its multi-megabyte definitions file on every call: read it once

@@ -2,7 +2,8 @@
 
 Every container: non-root, read-only root, no capabilities, seccomp, requests and limits, a
 pinned tag, secrets by reference, gRPC probes. Every service: the settings it needs, and its
-files mounted. KafkaTopics match touchstone.common.topics; no more replicas than partitions.
+files mounted. KafkaTopics match touchstone.platform.messaging.topics; no more replicas than
+partitions.
 KafkaUsers: nobody may write a wildcard or prefix of topics, and each service connects as its own
 user, who writes exactly the topics its ServiceSpec writes and reads what it consumes.
 """
@@ -13,12 +14,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from touchstone.common.data_transport import database_conninfo
-from touchstone.common.rpc import LIVENESS
-from touchstone.common.settings import SERVICES, Settings
-from touchstone.common.topics import ALL_TOPICS, topic_config
-from touchstone.console.exposure import ConsoleSettings, Exposure
-from touchstone.stack import service_spec
+from touchstone.platform.messaging.topics import ALL_TOPICS, topic_config
+from touchstone.platform.runtime.settings import SERVICES, Settings
+from touchstone.platform.serving.rpc import LIVENESS
+from touchstone.tools.console.exposure import ConsoleSettings, Exposure
+from touchstone.tools.dev.stack import service_spec
 
 WORKLOADS = {"Deployment", "Job"}
 SERVICE_SETTINGS = {
@@ -224,7 +224,7 @@ def settings_read_problems(env: dict[str, Any]) -> list[str]:
         for name, value in env.items()
     }
     try:
-        database_conninfo(Settings.from_env(values), environ={})
+        Settings.from_env(values).database_connection.conninfo(environ={})
     except ValueError as refused:
         return [f"settings refused at start: {refused}"]
     return []

@@ -13,7 +13,7 @@ from typing import Any
 from manifest_policy import Doc, name_of, pod_spec
 from prometheus_client import REGISTRY
 
-import touchstone.common.metrics  # noqa: F401  (registers every metric the services export)
+import touchstone.platform.runtime.metrics  # noqa: F401  (registers every metric the services export)
 
 METRIC = re.compile(r"\b(touchstone_[a-z0-9_]+)")
 SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_count", "_sum")}
@@ -57,7 +57,8 @@ def observability_problems(docs: list[Doc]) -> list[str]:
 
 def _unknown(doc: Doc, expressions: list[str], exported: set[str]) -> list[str]:
     return [
-        f"{name_of(doc)}: queries {name}, which no service exports (touchstone.common.metrics)"
+        f"{name_of(doc)}: queries {name}, which no service exports"
+        " (touchstone.platform.runtime.metrics)"
         for name in sorted(queried_metrics(expressions) - exported)
     ]
 

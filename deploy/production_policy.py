@@ -13,7 +13,7 @@ from typing import Any
 
 from manifest_policy import WORKLOADS, Doc, env_of, is_service, name_of, pod_spec
 
-from touchstone.common.env_reader import EnvReader, SettingError
+from touchstone.platform.runtime.env_reader import EnvReader, SettingError
 
 ENVIRONMENT_LABEL = "touchstone.io/environment"
 DEVELOPMENT = "development"

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from touchstone.common.topics import Incoming, Outgoing
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, Money, Touchpoint
 from touchstone.journey.v1.events_pb2 import MomentScored
+from touchstone.platform.messaging.topics import Incoming, Outgoing
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -97,9 +97,9 @@ def moment(
 
 def valued(purchases: Any, lost: Any = (), presence: Any = None, known: Any = None) -> Any:
     """A customer valued as loyalty values them: the default churn model and value policy."""
-    from loyalty.churn import load_model
-    from loyalty.domain import DEFAULT_POLICY
-    from loyalty.valuation import valuation
+    from touchstone.loyalty.churn import load_model
+    from touchstone.loyalty.domain import DEFAULT_POLICY
+    from touchstone.loyalty.valuation import valuation
 
     return valuation(purchases, lost, load_model(), DEFAULT_POLICY, presence, known)
 

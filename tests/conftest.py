@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from contacts.identity_keys import DEVELOPMENT
-from touchstone.common.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
-from touchstone.common.kafka_admin import ensure_topics
-from touchstone.common.pg import create_scratch_database
-from touchstone.common.settings import DEFAULT_GRPC_PORTS, SERVICES, Settings
-from touchstone.common.topics import ALL_TOPICS
-from touchstone.stack import LocalStack, migrate_all
+from touchstone.contacts.identity_keys import DEVELOPMENT
+from touchstone.platform.messaging.kafka_admin import ensure_topics
+from touchstone.platform.messaging.topics import ALL_TOPICS
+from touchstone.platform.persistence.pg import create_scratch_database
+from touchstone.platform.runtime.settings import DEFAULT_GRPC_PORTS, SERVICES, Settings
+from touchstone.tools.dev.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from touchstone.tools.dev.stack import LocalStack, migrate_all
 
 # The docker-mode tests' broker: Confluent Platform 8.0.0 is Apache Kafka 4.0.0, the Kafka that
 # compose and production run (testcontainers' KafkaContainer drives Confluent's start script)

@@ -19,8 +19,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
 from tests.local_servers import ThreadedApp
-from touchstone.common.dev_keys import KEY_ID, DevKeys, mint
-from touchstone.common.embedded import free_port
+from touchstone.tools.dev.embedded import free_port
+from touchstone.tools.ops.dev_keys import KEY_ID, DevKeys, mint
 
 CLIENT_ID = "touchstone-console"
 

@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 from aiohttp import web
 
-from touchstone.common.embedded import free_port
+from touchstone.tools.dev.embedded import free_port
 
 
 class ThreadedApp:

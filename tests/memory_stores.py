@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from contacts.domain import Outcome, classify_repeat
-from contacts.store import (
+from touchstone.contacts.domain import Outcome, classify_repeat
+from touchstone.contacts.store import (
     Arrival,
     CustomerRow,
     DeadLetter,
@@ -18,18 +18,18 @@ from contacts.store import (
     conflict_letter,
     gaps_recorded,
 )
-from journey.deadlines import Deadline
-from journey.lane_clocks import LaneState, after
-from journey.promotions import Promotion
-from journey.settlement_store import BatchKeys, Decide, Ledger, Settlement
-from journey.stage_days import MomentMark, StageFigures, roll_up
-from journey.store import MomentFilter, MomentRow, VisitFilter, VisitRow
-from journey.visit_store import Completion
-from journey.visits import Tally, VisitState
-from loyalty.at_risk import AtRisk
-from loyalty.churn import LostMoment as LoyaltyLostMoment
-from loyalty.domain import Purchase
-from loyalty.ports import (
+from touchstone.journey.deadlines import Deadline
+from touchstone.journey.lane_clocks import LaneState, after
+from touchstone.journey.promotions import Promotion
+from touchstone.journey.settlement_store import BatchKeys, Decide, Ledger, Settlement
+from touchstone.journey.stage_days import MomentMark, StageFigures, roll_up
+from touchstone.journey.store import MomentFilter, MomentRow, VisitFilter, VisitRow
+from touchstone.journey.visit_store import Completion
+from touchstone.journey.visits import Tally, VisitState
+from touchstone.loyalty.at_risk import AtRisk
+from touchstone.loyalty.churn import LostMoment as LoyaltyLostMoment
+from touchstone.loyalty.domain import Purchase
+from touchstone.loyalty.ports import (
     AtRiskTotal,
     Folded,
     History,
@@ -39,13 +39,13 @@ from loyalty.ports import (
     Valuer,
     tell_nothing,
 )
-from loyalty.store import SilenceClock, disjoint, valued_history
-from loyalty.store_valuing import value_as
-from loyalty.tiers import TierChanged, load_tiers, tier_of
-from loyalty.valuation import Facts, Loss, Recovery, Valuation
-from notify.codec import case_escalated, case_recovered
-from notify.contact_book import Contact, ContactChange, KeyChange, folded
-from notify.domain import (
+from touchstone.loyalty.store import SilenceClock, disjoint, valued_history
+from touchstone.loyalty.store_valuing import value_as
+from touchstone.loyalty.tiers import TierChanged, load_tiers, tier_of
+from touchstone.loyalty.valuation import Facts, Loss, Recovery, Valuation
+from touchstone.notify.codec import case_escalated, case_recovered
+from touchstone.notify.contact_book import Contact, ContactChange, KeyChange, folded
+from touchstone.notify.domain import (
     CaseClosed,
     CaseOpening,
     LostMoment,
@@ -58,7 +58,7 @@ from notify.domain import (
     note_kept,
     step_moves,
 )
-from notify.openings import (
+from touchstone.notify.openings import (
     OpenedCase,
     as_laid_out,
     earliest_openings,
@@ -66,15 +66,15 @@ from notify.openings import (
     replanned,
     withdrawn,
 )
-from notify.outcome_rows import outcomes_to_tell
-from notify.playbooks import PlannedStep, RecoveryPolicy
-from notify.recovery import CaseFacts, decide_outcome
-from notify.rows import CaseFilter, CaseRow, StepCommand, TimelineRow
-from notify.store import OutcomeEvent, ResolveEvent, StepEvent
-from notify.tasks import task_records
-from notify.touchpoint_signals import Complaint, SiteVisit
-from touchstone.common.customer_links import LinkChange, collapsed, group_of, root_of
-from touchstone.common.topics import Outgoing
+from touchstone.notify.outcome_rows import outcomes_to_tell
+from touchstone.notify.playbooks import PlannedStep, RecoveryPolicy
+from touchstone.notify.recovery import CaseFacts, decide_outcome
+from touchstone.notify.rows import CaseFilter, CaseRow, StepCommand, TimelineRow
+from touchstone.notify.store import OutcomeEvent, ResolveEvent, StepEvent
+from touchstone.notify.tasks import task_records
+from touchstone.notify.touchpoint_signals import Complaint, SiteVisit
+from touchstone.platform.messaging.customer_links import LinkChange, collapsed, group_of, root_of
+from touchstone.platform.messaging.topics import Outgoing
 
 
 class MemoryCustomerLinks:

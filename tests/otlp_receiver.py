@@ -12,7 +12,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from tests.local_servers import ThreadedApp
-from touchstone.common.embedded import free_port
+from touchstone.tools.dev.embedded import free_port
 
 
 @dataclass(frozen=True)

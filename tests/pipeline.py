@@ -18,26 +18,32 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contacts.handlers import RecordTouchpoints
-from contacts.service import SPEC as CONTACTS
-from contacts.service import ingest_policy
-from journey.service import SPEC as JOURNEY
-from loyalty.service import SPEC as LOYALTY
-from notify.service import SPEC as NOTIFY
 from tests.memory_stores import (
     MemoryContactsStore,
     MemoryJourneyStore,
     MemoryLoyaltyStore,
     MemoryNotifyStore,
 )
-from touchstone.common.consumers import handle_until_done
-from touchstone.common.metrics import MeasuredHandler
-from touchstone.common.progress import GRPC_SOURCE, SourceClocks, progress_records
-from touchstone.common.settings import Settings
-from touchstone.common.topics import TOUCHPOINTS, TOUCHPOINTS_DLQ, Incoming, Outgoing, header_map
-from touchstone.common.worker import ServiceSpec
-from touchstone.publisher import Record
-from touchstone.simulator import generate_visits, timed_records
+from touchstone.contacts.handlers import RecordTouchpoints
+from touchstone.contacts.service import SPEC as CONTACTS
+from touchstone.contacts.service import ingest_policy
+from touchstone.journey.service import SPEC as JOURNEY
+from touchstone.loyalty.service import SPEC as LOYALTY
+from touchstone.notify.service import SPEC as NOTIFY
+from touchstone.platform.messaging.consumers import handle_until_done
+from touchstone.platform.messaging.progress import GRPC_SOURCE, SourceClocks, progress_records
+from touchstone.platform.messaging.topics import (
+    TOUCHPOINTS,
+    TOUCHPOINTS_DLQ,
+    Incoming,
+    Outgoing,
+    header_map,
+)
+from touchstone.platform.runtime.metrics import MeasuredHandler
+from touchstone.platform.runtime.settings import Settings
+from touchstone.platform.runtime.worker import ServiceSpec
+from touchstone.tools.dev.simulator import generate_visits, timed_records
+from touchstone.tools.ops.publisher import Record
 
 SPECS: dict[str, ServiceSpec] = {s.name: s for s in (CONTACTS, JOURNEY, LOYALTY, NOTIFY)}
 PARTITIONS = 4

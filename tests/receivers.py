@@ -12,7 +12,7 @@ from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from notify.channels import IDEMPOTENCY_HEADER
+from touchstone.notify.channels import IDEMPOTENCY_HEADER
 
 SECRET = "whsec_" + base64.b64encode(b"test-webhook-secret-of-32-bytes!").decode()
 

@@ -12,15 +12,15 @@ from typing import Any
 import psycopg
 from kafka import KafkaProducer
 
-from touchstone.common.kafka_admin import ensure_topics
-from touchstone.common.kafka_connection import KafkaConnection
-from touchstone.common.log_reader import read_log
-from touchstone.common.pg import open_pool
-from touchstone.common.settings import Settings
-from touchstone.common.topics import Incoming
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
-from touchstone.simulator import generate_visits
-from touchstone.stack import service_spec
+from touchstone.platform.messaging.kafka_admin import ensure_topics
+from touchstone.platform.messaging.kafka_connection import KafkaConnection
+from touchstone.platform.messaging.log_reader import read_log
+from touchstone.platform.messaging.topics import Incoming
+from touchstone.platform.persistence.pg import open_pool
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.dev.simulator import generate_visits
+from touchstone.tools.ops.service_specs import service_spec
 
 BATCH = 500
 DAY = datetime(2026, 11, 16, 0, 30, tzinfo=UTC)  # Monday 07:30 in Ho Chi Minh City

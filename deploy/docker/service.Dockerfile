@@ -31,25 +31,26 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TOUCHSTONE_GRPC_HOST=0.0.0.0 \
     TOUCHSTONE_STATE_DIR=/tmp/touchstone
 COPY --from=deps /install /usr/local
-# The shared plumbing and every context's generated contracts (services consume each other's
-# events), then the service itself: nothing else of the repository.
-COPY services/touchstone/__init__.py /app/touchstone/__init__.py
-COPY services/touchstone/common/ /app/touchstone/common/
-COPY services/touchstone/annotations/ /app/touchstone/annotations/
-COPY services/touchstone/audit/ /app/touchstone/audit/
-COPY services/touchstone/contacts/ /app/touchstone/contacts/
-COPY services/touchstone/journey/ /app/touchstone/journey/
-COPY services/touchstone/loyalty/ /app/touchstone/loyalty/
-COPY services/touchstone/notify/ /app/touchstone/notify/
-COPY services/${SERVICE}/ /app/${SERVICE}/
+# The platform and the shared kernel, every context's generated contracts (services consume
+# each other's events), then the service itself: nothing else of the repository.
+COPY services/platform/touchstone/ /app/touchstone/
+COPY services/contacts/touchstone/contacts/__init__.py /app/touchstone/contacts/
+COPY services/contacts/touchstone/contacts/v1/ /app/touchstone/contacts/v1/
+COPY services/journey/touchstone/journey/__init__.py /app/touchstone/journey/
+COPY services/journey/touchstone/journey/v1/ /app/touchstone/journey/v1/
+COPY services/loyalty/touchstone/loyalty/__init__.py /app/touchstone/loyalty/
+COPY services/loyalty/touchstone/loyalty/v1/ /app/touchstone/loyalty/v1/
+COPY services/notify/touchstone/notify/__init__.py /app/touchstone/notify/
+COPY services/notify/touchstone/notify/v1/ /app/touchstone/notify/v1/
+COPY services/${SERVICE}/touchstone/${SERVICE}/ /app/touchstone/${SERVICE}/
 # a build without SERVICE stops here, saying so; then compiled once (the root filesystem is
 # read-only at run time)
-RUN test -f "/app/${SERVICE}/__main__.py" \
+RUN test -f "/app/touchstone/${SERVICE}/__main__.py" \
       || { echo "--build-arg SERVICE= must be contacts, journey, loyalty or notify" >&2; exit 1; } \
     && python -m compileall -q /app
 WORKDIR /app
 USER 10001:10001
 EXPOSE ${GRPC_PORT} ${METRICS_PORT} ${HTTP_PORT}
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["/bin/sh", "-c", "exec python -m touchstone.common.health \"$TOUCHSTONE_SERVICE\""]
-ENTRYPOINT ["/bin/sh", "-c", "exec python -m \"$TOUCHSTONE_SERVICE\""]
+  CMD ["/bin/sh", "-c", "exec python -m touchstone.platform.runtime.health \"$TOUCHSTONE_SERVICE\""]
+ENTRYPOINT ["/bin/sh", "-c", "exec python -m \"touchstone.$TOUCHSTONE_SERVICE\""]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from touchstone.console.server import Console
+from touchstone.tools.console.server import Console
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = os.environ.get("TOUCHSTONE_TEST_CHROMIUM") or shutil.which("chromium")

@@ -15,11 +15,11 @@ from kafka import KafkaProducer
 from tests.browser.chromium import ARTIFACTS, CHROMIUM, Browser
 from tests.browser.seeding import SEEDED_VISITS, settled_view, visit_now
 from tests.conftest import running_stack
-from touchstone.common.embedded import free_port
-from touchstone.common.settings import Settings
-from touchstone.console.server import Console
 from touchstone.journey.v1.journey_service_pb2 import JourneyMapView
-from touchstone.stack import LocalStack
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.console.server import Console
+from touchstone.tools.dev.embedded import free_port
+from touchstone.tools.dev.stack import LocalStack
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from kafka import KafkaProducer
 
 from tests.e2e.test_whole_journey import eventually, publish, supermarket_visit
-from touchstone.client import Clients
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef
 from touchstone.journey.v1.journey_service_pb2 import GetJourneyMapRequest, JourneyMapView
-from touchstone.stack import LocalStack
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients
 
 SITE = "hcm-01"
 SEEDED_VISITS = 3

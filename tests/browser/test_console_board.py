@@ -11,11 +11,11 @@ from tests.browser.chromium import ARTIFACTS, Browser
 from tests.browser.conftest import Seeded
 from tests.browser.seeding import SITE, visit_now
 from tests.e2e.test_whole_journey import eventually
-from touchstone.client import Clients
-from touchstone.console.server import Console
 from touchstone.notify.v1.events_pb2 import CASE_STATUS_OPEN
 from touchstone.notify.v1.notify_service_pb2 import Case, GetCaseRequest, ListCasesRequest
-from touchstone.stack import LocalStack
+from touchstone.tools.console.server import Console
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients
 
 pytestmark = pytest.mark.e2e
 STAFF_OWNED = ("staff", "duty_manager")

@@ -16,8 +16,6 @@ from tests.browser.chromium import ARTIFACTS, Browser
 from tests.browser.conftest import Seeded
 from tests.browser.seeding import SEEDED_VISITS, SITE, settled_view, visit_now
 from tests.e2e.test_whole_journey import eventually, publish, supermarket_visit
-from touchstone.common.ids import derived_id
-from touchstone.console.server import Console
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef
 from touchstone.journey.v1.events_pb2 import (
     QUADRANT_A_COLD,
@@ -26,7 +24,9 @@ from touchstone.journey.v1.events_pb2 import (
     QUADRANT_D_QUALITY,
     QUADRANT_UNSPECIFIED,
 )
-from touchstone.stack import LocalStack
+from touchstone.platform.runtime.ids import derived_id
+from touchstone.tools.console.server import Console
+from touchstone.tools.dev.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 LETTERS = {

@@ -12,16 +12,16 @@ from tests.browser.chromium import ARTIFACTS, Browser
 from tests.browser.conftest import Seeded
 from tests.browser.seeding import SITE
 from tests.e2e.test_whole_journey import eventually
-from touchstone.client import Clients
-from touchstone.common.personal_data import MASK
-from touchstone.console.server import Console
 from touchstone.contacts.v1 import contacts_service_pb2 as contacts
 from touchstone.contacts.v1.touchpoint_pb2 import IDENTITY_KIND_EMAIL, ExternalIdentity
 from touchstone.journey.v1.events_pb2 import Verdict
 from touchstone.journey.v1.journey_service_pb2 import ListMomentsRequest
 from touchstone.loyalty.v1.loyalty_service_pb2 import GetCustomerValueRequest
 from touchstone.notify.v1.notify_service_pb2 import GetControlFiguresRequest, ListCasesRequest
-from touchstone.stack import LocalStack
+from touchstone.platform.security.personal_data import MASK
+from touchstone.tools.console.server import Console
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients
 
 pytestmark = pytest.mark.e2e
 

@@ -13,12 +13,12 @@ from tests.browser.chromium import ARTIFACTS, Browser
 from tests.browser.conftest import Seeded
 from tests.browser.seeding import SITE
 from tests.identity_provider import CLIENT_ID, IdentityProvider
-from touchstone.common.dev_keys import DevKeys
-from touchstone.common.embedded import free_port
-from touchstone.console.exposure import ConsoleSettings
-from touchstone.console.oidc import OidcSettings
-from touchstone.console.server import Console
-from touchstone.stack import LocalStack
+from touchstone.tools.console.exposure import ConsoleSettings
+from touchstone.tools.console.oidc import OidcSettings
+from touchstone.tools.console.server import Console
+from touchstone.tools.dev.embedded import free_port
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.dev_keys import DevKeys
 
 pytestmark = pytest.mark.e2e
 

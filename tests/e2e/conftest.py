@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from touchstone.client import Clients
-from touchstone.stack import LocalStack
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
-from touchstone.common.settings import SERVICES, Settings
-from touchstone.common.topics import ALL_TOPICS, TOUCHPOINTS, TOUCHPOINTS_DLQ
+from touchstone.platform.messaging.topics import ALL_TOPICS, TOUCHPOINTS, TOUCHPOINTS_DLQ
+from touchstone.platform.runtime.settings import SERVICES, Settings
 
 # Producers' own bytes, kept 30 days (topics.RAW_RECORDS_KEPT_MS) and never rebuilt from: an
 # erased customer's identities in them are gone with the records. Every other topic is searched.

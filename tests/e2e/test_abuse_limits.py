@@ -12,11 +12,11 @@ import pytest
 
 from tests.conftest import running_stack
 from tests.e2e.test_authentication import code_and_details, signed
-from touchstone.client import Clients
-from touchstone.common.settings import Settings
 from touchstone.contacts.v1 import contacts_service_pb2 as contacts
 from touchstone.notify.v1 import notify_service_pb2 as notify
-from touchstone.stack import LocalStack
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients
 
 pytestmark = pytest.mark.e2e
 

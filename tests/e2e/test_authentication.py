@@ -28,17 +28,17 @@ from tests.conftest import running_stack
 from tests.e2e.leaks import found_in_logs_or_metrics
 from tests.e2e.test_replay import publish_visits
 from tests.e2e.test_whole_journey import eventually, supermarket_visit
-from touchstone.client import Clients
-from touchstone.common.access import POLICY
-from touchstone.common.auth import ROLES
-from touchstone.common.dev_keys import DevKeys, mint
-from touchstone.common.settings import SERVICES, Settings
 from touchstone.contacts.v1 import contacts_service_pb2 as contacts
 from touchstone.contacts.v1 import touchpoint_pb2 as touchpoint
 from touchstone.journey.v1 import journey_service_pb2 as journey
 from touchstone.loyalty.v1 import loyalty_service_pb2 as loyalty
 from touchstone.notify.v1 import notify_service_pb2 as notify
-from touchstone.stack import LocalStack
+from touchstone.platform.runtime.settings import SERVICES, Settings
+from touchstone.platform.security.access import POLICY
+from touchstone.platform.security.auth import ROLES
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients
+from touchstone.tools.ops.dev_keys import DevKeys, mint
 
 pytestmark = pytest.mark.e2e
 
@@ -380,7 +380,7 @@ def test_commands_and_refused_calls_are_on_the_audit_trail(stack: LocalStack) ->
 
     def lines() -> list[str]:
         result = subprocess.run(
-            [sys.executable, "-m", "touchstone.cli", "audit", "--subject", subject],
+            [sys.executable, "-m", "touchstone.tools.cli", "audit", "--subject", subject],
             env={**os.environ, **stack.settings.as_env()},
             capture_output=True,
             text=True,

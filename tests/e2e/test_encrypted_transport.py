@@ -25,19 +25,19 @@ from tests.conftest import create_database, with_free_grpc_ports
 from tests.e2e.test_whole_journey import _value, eventually, moments_of, supermarket_visit
 from tests.pki import Pki, make_pki
 from tests.tls_terminator import TlsTerminator, server_context, terminating
-from touchstone.client import Clients
-from touchstone.common.embedded import EmbeddedBroker, free_port
-from touchstone.common.kafka_admin import ensure_topics
-from touchstone.common.kafka_connection import KafkaConnection
-from touchstone.common.log_reader import read_log
-from touchstone.common.settings import SERVICES, Settings
-from touchstone.common.topics import ALL_TOPICS, AUDIT
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE
 from touchstone.journey.v1.journey_service_pb2 import WatchMomentsRequest
 from touchstone.notify.v1.notify_service_pb2 import ListCasesRequest, StepCommand
-from touchstone.publisher import TouchpointPublisher
-from touchstone.stack import LocalStack
+from touchstone.platform.messaging.kafka_admin import ensure_topics
+from touchstone.platform.messaging.kafka_connection import KafkaConnection
+from touchstone.platform.messaging.log_reader import read_log
+from touchstone.platform.messaging.topics import ALL_TOPICS, AUDIT
+from touchstone.platform.runtime.settings import SERVICES, Settings
+from touchstone.tools.dev.embedded import EmbeddedBroker, free_port
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients
+from touchstone.tools.ops.publisher import TouchpointPublisher
 
 pytestmark = pytest.mark.e2e
 HOUR = timedelta(hours=1)

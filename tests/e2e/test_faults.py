@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from touchstone.common.settings import Settings
-from touchstone.faults.injections import broker_cut, database_away, killed
-from touchstone.faults.runner import Observed, Row, judged, run_row, table
-from touchstone.faults.workloads import jittered, simulated, with_malformed, with_repeats
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.dev.faults.injections import broker_cut, database_away, killed
+from touchstone.tools.dev.faults.runner import Observed, Row, judged, run_row, table
+from touchstone.tools.dev.faults.workloads import jittered, simulated, with_malformed, with_repeats
 
 if os.environ.get("TOUCHSTONE_TEST_INFRA", "embedded") != "embedded":
     pytest.skip(

@@ -13,16 +13,16 @@ import pytest
 
 from tests.conftest import with_free_grpc_ports
 from tests.e2e.test_whole_journey import eventually
-from touchstone.client import Clients
-from touchstone.common.embedded import EmbeddedPostgres, free_port
-from touchstone.common.health import health_status
-from touchstone.common.rpc import LIVENESS
-from touchstone.common.settings import SERVICES, Settings
 from touchstone.contacts.v1.contacts_service_pb2 import GetIngestStatsRequest
 from touchstone.journey.v1.journey_service_pb2 import ListMomentsRequest
 from touchstone.loyalty.v1.loyalty_service_pb2 import ListTopCustomersRequest
 from touchstone.notify.v1.notify_service_pb2 import ListCasesRequest
-from touchstone.stack import LocalStack
+from touchstone.platform.runtime.health import health_status
+from touchstone.platform.runtime.settings import SERVICES, Settings
+from touchstone.platform.serving.rpc import LIVENESS
+from touchstone.tools.dev.embedded import EmbeddedPostgres, free_port
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients
 
 pytestmark = pytest.mark.e2e
 CALLER_DEADLINE_S = 25.0  # far beyond TOUCHSTONE_DATABASE_TIMEOUT_S: a hang would show

@@ -24,11 +24,11 @@ from jsonschema import Draft202012Validator
 
 from tests.conftest import running_stack
 from tests.e2e.test_whole_journey import eventually, supermarket_visit
-from touchstone.common.bearer import token_for
-from touchstone.common.dev_keys import mint
-from touchstone.common.settings import Settings
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef
-from touchstone.stack import LocalStack
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import token_for
+from touchstone.tools.ops.dev_keys import mint
 
 pytestmark = pytest.mark.e2e
 
@@ -192,7 +192,7 @@ def test_http_commands_are_audited_with_the_http_callers_address(stack: LocalSta
 
     def lines() -> list[str]:
         result = subprocess.run(
-            [sys.executable, "-m", "touchstone.cli", "audit", "--subject", subject],
+            [sys.executable, "-m", "touchstone.tools.cli", "audit", "--subject", subject],
             env={**os.environ, **settings.as_env()},
             capture_output=True,
             text=True,

@@ -17,8 +17,6 @@ import grpc
 import pytest
 from kafka import KafkaProducer
 
-from journey.store import MomentFilter
-from notify.rows import CaseFilter
 from tests.builders import valued
 from tests.conftest import create_database, running_stack
 from tests.e2e.test_whole_journey import (
@@ -29,20 +27,22 @@ from tests.e2e.test_whole_journey import (
     supermarket_visit,
 )
 from tests.replay import replayed
-from touchstone.client import Clients
-from touchstone.common.log_reader import read_log
-from touchstone.common.settings import Settings
-from touchstone.common.topics import (
+from touchstone.contacts.v1 import contacts_service_pb2 as pb
+from touchstone.contacts.v1.profile_pb2 import CustomerEvent, Profile
+from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, ExternalIdentity, IdentityKind
+from touchstone.journey.store import MomentFilter
+from touchstone.journey.v1.journey_service_pb2 import ListMomentsRequest
+from touchstone.notify.rows import CaseFilter
+from touchstone.platform.messaging.log_reader import read_log
+from touchstone.platform.messaging.topics import (
     CONTACTS_PROFILES,
     CONTACTS_RECORDED,
     JOURNEY_MOMENTS,
     Incoming,
 )
-from touchstone.contacts.v1 import contacts_service_pb2 as pb
-from touchstone.contacts.v1.profile_pb2 import CustomerEvent, Profile
-from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, ExternalIdentity, IdentityKind
-from touchstone.journey.v1.journey_service_pb2 import ListMomentsRequest
-from touchstone.stack import LocalStack
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients
 
 pytestmark = pytest.mark.e2e
 VISIT = 6  # touchpoints in a supermarket visit: one lost greeting, one payment of 250,000 VND

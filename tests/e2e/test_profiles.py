@@ -10,12 +10,12 @@ import grpc
 import pytest
 
 from tests.conftest import running_stack
-from touchstone.client import Clients
-from touchstone.common.settings import Settings
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.contacts.v1 import profile_pb2 as profile
 from touchstone.contacts.v1.touchpoint_pb2 import ExternalIdentity, IdentityKind
-from touchstone.publisher import new_touchpoint
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.ops.client import Clients
+from touchstone.tools.ops.publisher import new_touchpoint
 
 pytestmark = pytest.mark.e2e
 CARD, PHONE, EMAIL = (

@@ -16,12 +16,11 @@ import pytest
 
 from tests.conftest import running_stack
 from tests.e2e.test_whole_journey import eventually
-from touchstone.client import Clients
-from touchstone.common.bearer import token_for
-from touchstone.common.settings import Settings
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
 from touchstone.journey.v1.journey_service_pb2 import ListMomentsRequest
-from touchstone.stack import LocalStack
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients, token_for
 
 pytestmark = pytest.mark.e2e
 

@@ -2,7 +2,8 @@
 a 45 s greeting and a 12-minute queue opens one case with the playbook's steps, sends one apology
 email in the customer's language, raises a duty-manager task, escalates the step staff did not
 take in time; the next visit's quick greeting is the customer returning, not a recovery; the
-customer's good feedback after the apology closes it as RECOVERED (services/notify/recovery.py)."""
+customer's good feedback after the apology closes it as RECOVERED
+(services/notify/touchstone/notify/recovery.py)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,6 @@ from kafka import KafkaProducer
 
 from tests.conftest import running_stack
 from tests.e2e.test_whole_journey import WAIT_S, eventually, publish
-from touchstone.client import Clients
-from touchstone.common.embedded import free_port
-from touchstone.common.mail_catcher import MailCatcher
-from touchstone.common.settings import Settings
 from touchstone.contacts.v1.contacts_service_pb2 import RegisterCustomerRequest
 from touchstone.contacts.v1.profile_pb2 import (
     CONSENT_CHANNEL_EMAIL,
@@ -47,7 +44,11 @@ from touchstone.notify.v1.notify_service_pb2 import (
     WatchCasesRequest,
     WatchTasksRequest,
 )
-from touchstone.stack import LocalStack
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.dev.embedded import free_port
+from touchstone.tools.dev.mail_catcher import MailCatcher
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients
 
 pytestmark = pytest.mark.e2e
 

@@ -36,20 +36,20 @@ from tests.e2e.test_whole_journey import (
     supermarket_visit,
 )
 from tests.e2e.test_whole_journey import publish as publish_touchpoints
-from touchstone.client import Clients
-from touchstone.common.embedded import EmbeddedBroker, free_port
-from touchstone.common.kafka_admin import ensure_topics
-from touchstone.common.kafka_connection import KafkaConnection
-from touchstone.common.settings import Settings
-from touchstone.common.topics import ALL_TOPICS, TOUCHPOINTS
 from touchstone.contacts.v1.contacts_service_pb2 import (
     EraseCustomerRequest,
     GetCustomerRequest,
 )
 from touchstone.contacts.v1.profile_pb2 import CUSTOMER_STATUS_ERASED
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, ExternalIdentity, IdentityKind
-from touchstone.simulator import SimConfig, generate_visits, publish
-from touchstone.stack import LocalStack
+from touchstone.platform.messaging.kafka_admin import ensure_topics
+from touchstone.platform.messaging.kafka_connection import KafkaConnection
+from touchstone.platform.messaging.topics import ALL_TOPICS, TOUCHPOINTS
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.dev.embedded import EmbeddedBroker, free_port
+from touchstone.tools.dev.simulator import SimConfig, generate_visits, publish
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients
 
 pytestmark = pytest.mark.e2e
 
@@ -90,7 +90,7 @@ def replay_command(
 ) -> subprocess.CompletedProcess[str]:
     """`touchstone replay SERVICE ARGS` as an operator runs it, against the stack's settings."""
     return subprocess.run(
-        [sys.executable, "-m", "touchstone.cli", "replay", service, *args],
+        [sys.executable, "-m", "touchstone.tools.cli", "replay", service, *args],
         env={**os.environ, **settings.as_env()},
         capture_output=True,
         text=True,
@@ -198,7 +198,7 @@ def test_an_interrupted_replay_blocks_the_workers_and_is_put_back_by_the_next(
         conn.execute("ALTER SCHEMA journey RENAME TO journey_before_replay")
         conn.execute("CREATE SCHEMA journey")
     worker = subprocess.run(
-        [sys.executable, "-m", "journey"],
+        [sys.executable, "-m", "touchstone.journey"],
         env={**os.environ, **stack.settings.as_env()},
         capture_output=True,
         text=True,

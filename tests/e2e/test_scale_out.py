@@ -16,12 +16,12 @@ import pytest
 
 from tests.conftest import running_stack
 from tests.e2e.test_whole_journey import eventually, on_topic
-from touchstone.common.embedded import free_port
-from touchstone.common.settings import Settings
-from touchstone.common.topics import JOURNEY_MOMENTS, TOUCHPOINTS
 from touchstone.journey.v1.events_pb2 import MomentScored
-from touchstone.simulator import SimConfig, generate_visits, publish
-from touchstone.stack import LocalStack
+from touchstone.platform.messaging.topics import JOURNEY_MOMENTS, TOUCHPOINTS
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.dev.embedded import free_port
+from touchstone.tools.dev.simulator import SimConfig, generate_visits, publish
+from touchstone.tools.dev.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 

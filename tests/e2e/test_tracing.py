@@ -13,11 +13,11 @@ import pytest
 from tests.conftest import running_stack
 from tests.e2e.test_whole_journey import eventually, supermarket_visit
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
-from touchstone.client import Clients
-from touchstone.common.settings import Settings
 from touchstone.contacts.v1.contacts_service_pb2 import IngestBatchRequest
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef
-from touchstone.stack import LocalStack
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients
 
 pytestmark = pytest.mark.e2e
 

@@ -21,22 +21,11 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 from grpc_status import rpc_status
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from contacts.domain import resolve_identity_id
-from contacts.identity_keys import DEVELOPMENT_KEYS
-from journey.domain import standards_version
-from journey.standards import default_standards, default_standards_file
 from tests.builders import MESSAGE_TAKEN
 from tests.conftest import running_stack
 from tests.e2e.leaks import found_in_logs_or_metrics, spellings, tables_holding, topics_holding
-from touchstone.client import Clients
-from touchstone.common.calendar_file import load_calendars
-from touchstone.common.journey_maps import load_maps
-from touchstone.common.settings import SERVICES, Settings
-from touchstone.common.topics import (
-    NOTIFY_CASES,
-    TOUCHPOINTS,
-    TOUCHPOINTS_DLQ,
-)
+from touchstone.contacts.domain import resolve_identity_id
+from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
 from touchstone.contacts.v1.contacts_service_pb2 import (
     INGEST_STATUS_ACCEPTED,
     DeadLetterFilter,
@@ -59,6 +48,8 @@ from touchstone.contacts.v1.touchpoint_pb2 import (
     Money,
     Touchpoint,
 )
+from touchstone.journey.domain import standards_version
+from touchstone.journey.standards import default_standards, default_standards_file
 from touchstone.journey.v1.events_pb2 import (
     VERDICT_LOSE,
     VERDICT_UNSCORED,
@@ -93,8 +84,17 @@ from touchstone.notify.v1.notify_service_pb2 import (
     ListCasesResponse,
     StepCommand,
 )
-from touchstone.publisher import TouchpointPublisher, new_touchpoint
-from touchstone.stack import LocalStack
+from touchstone.platform.messaging.topics import (
+    NOTIFY_CASES,
+    TOUCHPOINTS,
+    TOUCHPOINTS_DLQ,
+)
+from touchstone.platform.runtime.settings import SERVICES, Settings
+from touchstone.shared_kernel.calendar_file import load_calendars
+from touchstone.shared_kernel.journey_maps import load_maps
+from touchstone.tools.dev.stack import LocalStack
+from touchstone.tools.ops.client import Clients
+from touchstone.tools.ops.publisher import TouchpointPublisher, new_touchpoint
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
@@ -212,7 +212,7 @@ def test_slow_greeting_is_lost_payment_valued_and_a_case_opened(
         return now if now is not None and now.at_risk else None
 
     # the slow greeting is lost and loyalty values what it put at risk; the quick queue after it
-    # in the same visit is no recovery (services/notify/recovery.py)
+    # in the same visit is no recovery (services/notify/touchstone/notify/recovery.py)
     lost = eventually(valued_loss, "loyalty valued the lost greeting")
     (greeted,) = lost.at_risk
     assert greeted.moment_id == greeting.moment_id and not greeted.recovered
@@ -229,7 +229,7 @@ def test_slow_greeting_is_lost_payment_valued_and_a_case_opened(
     assert list(case.moment_ids) == [greeting.moment_id]
     assert case.status == CASE_STATUS_OPEN and not case.recovered_by
     assert case.due_at.ToDatetime(tzinfo=UTC) == start + timedelta(minutes=3 + 15)
-    assert case.playbook == "on_site"  # services/notify/playbooks/default.yaml
+    assert case.playbook == "on_site"  # services/notify/touchstone/notify/playbooks/default.yaml
     assert [(s.action, s.owner, s.channel) for s in case.steps][:3] == [
         ("apologise", "staff", "in_person"),
         ("apologise", "system", "email"),

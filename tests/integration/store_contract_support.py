@@ -13,18 +13,18 @@ from typing import Any
 
 import pytest
 
-from contacts.identity_keys import DEVELOPMENT_KEYS
-from contacts.store import PostgresContactsStore
-from journey.service import PostgresJourney
-from loyalty.store import PostgresLoyaltyStore
-from notify.store import PostgresNotifyStore
 from tests.memory_stores import (
     MemoryContactsStore,
     MemoryJourneyStore,
     MemoryLoyaltyStore,
     MemoryNotifyStore,
 )
-from touchstone.common.pg import open_pool
+from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
+from touchstone.contacts.store import PostgresContactsStore
+from touchstone.journey.service import PostgresJourney
+from touchstone.loyalty.store import PostgresLoyaltyStore
+from touchstone.notify.store import PostgresNotifyStore
+from touchstone.platform.persistence.pg import open_pool
 
 STORE_KINDS = ("memory", "postgres")
 MEMORY = {

@@ -13,19 +13,19 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
 
-from contacts.api import ContactsApi
 from tests.memory_stores import MemoryContactsStore
 from touchstone.audit.v1.audit_pb2 import AuditRecord
-from touchstone.common.audit import KafkaAuditTrail
-from touchstone.common.auth import KeySet
-from touchstone.common.auth_interceptor import Authenticate
-from touchstone.common.dev_keys import DevKeys, mint
-from touchstone.common.embedded import free_port
-from touchstone.common.rpc import ServiceBinding, start_server
-from touchstone.common.settings import Settings
-from touchstone.common.topics import AUDIT
+from touchstone.contacts.api import ContactsApi
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc
+from touchstone.platform.messaging.topics import AUDIT
+from touchstone.platform.runtime.settings import Settings
+from touchstone.platform.security.audit import KafkaAuditTrail
+from touchstone.platform.security.auth import KeySet
+from touchstone.platform.security.auth_interceptor import Authenticate
+from touchstone.platform.serving.rpc import ServiceBinding, start_server
+from touchstone.tools.dev.embedded import free_port
+from touchstone.tools.ops.dev_keys import DevKeys, mint
 
 pytestmark = pytest.mark.integration
 BURST = 30

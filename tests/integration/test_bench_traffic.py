@@ -9,10 +9,10 @@ import psycopg
 import pytest
 from kafka import KafkaProducer
 
-from touchstone.common.kafka_admin import ensure_topics
-from touchstone.common.settings import Settings
-from touchstone.lag import LagReader
-from touchstone.traffic import read_traffic
+from touchstone.platform.messaging.kafka_admin import ensure_topics
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.dev.traffic import read_traffic
+from touchstone.tools.ops.lag import LagReader
 
 pytestmark = pytest.mark.integration
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from journey.service import SPEC
-from loyalty.service import SPEC as LOYALTY
-from touchstone.common.settings import Settings
-from touchstone.common.worker import run_service
+from touchstone.journey.service import SPEC
+from touchstone.loyalty.service import SPEC as LOYALTY
+from touchstone.platform.runtime.settings import Settings
+from touchstone.platform.runtime.worker import run_service
 
 pytestmark = pytest.mark.integration
 

@@ -8,13 +8,13 @@ from typing import TypeVar
 
 import pytest
 
-from contacts.identity_keys import DEVELOPMENT_KEYS
-from contacts.profile_store import ProfileChange
-from contacts.profiles import MAX_GROUP, CannotMerge
-from contacts.service import PostgresContacts
-from touchstone.common.pg import open_pool
-from touchstone.common.settings import Settings
-from touchstone.common.topics import Outgoing
+from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
+from touchstone.contacts.profile_store import ProfileChange
+from touchstone.contacts.profiles import MAX_GROUP, CannotMerge
+from touchstone.contacts.service import PostgresContacts
+from touchstone.platform.messaging.topics import Outgoing
+from touchstone.platform.persistence.pg import open_pool
+from touchstone.platform.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")

@@ -11,14 +11,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts.handlers import RecordTouchpoints
-from contacts.identity_keys import DEVELOPMENT_KEYS
-from contacts.service import PostgresContacts
 from tests.builders import record, touchpoint
 from tests.unit.test_contacts_properties import touchpoints
-from touchstone.common.pg import open_pool
-from touchstone.common.settings import Settings
-from touchstone.common.topics import CONTACTS_RECORDED, TOUCHPOINTS_DLQ, Incoming, Outgoing
+from touchstone.contacts.handlers import RecordTouchpoints
+from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
+from touchstone.contacts.service import PostgresContacts
+from touchstone.platform.messaging.topics import (
+    CONTACTS_RECORDED,
+    TOUCHPOINTS_DLQ,
+    Incoming,
+    Outgoing,
+)
+from touchstone.platform.persistence.pg import open_pool
+from touchstone.platform.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -10,16 +10,16 @@ import asyncio
 import psycopg
 import pytest
 
-from contacts.profile_events import profile_event, registered_event
-from contacts.profile_store import ProfileChange
-from contacts.service import PostgresContacts
 from tests.integration.test_keyed_identities import NEW, unchanged
-from touchstone.common.pg import open_pool
-from touchstone.common.sealing import unsealed
-from touchstone.common.settings import Settings
-from touchstone.common.topics import CONTACTS_KEYS, CONTACTS_PROFILES, Outgoing
+from touchstone.contacts.profile_events import profile_event, registered_event
+from touchstone.contacts.profile_store import ProfileChange
+from touchstone.contacts.service import PostgresContacts
 from touchstone.contacts.v1 import profile_pb2 as profile_pb
 from touchstone.contacts.v1.touchpoint_pb2 import IDENTITY_KIND_EMAIL, ExternalIdentity
+from touchstone.platform.messaging.topics import CONTACTS_KEYS, CONTACTS_PROFILES, Outgoing
+from touchstone.platform.persistence.pg import open_pool
+from touchstone.platform.runtime.settings import Settings
+from touchstone.platform.security.sealing import unsealed
 
 pytestmark = pytest.mark.integration
 EMAIL = ExternalIdentity(kind=IDENTITY_KIND_EMAIL, value="lan@example.com")

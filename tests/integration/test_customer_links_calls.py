@@ -16,11 +16,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from contacts.merge_store import SELECT_PARTIES
-from contacts.profile_store import SELECT_OWNERS
-from notify.delivery_store import CONTACT
-from notify.outcome_rows import SELECT_KEPT
-from notify.store import TIERS_OF
+from touchstone.contacts.merge_store import SELECT_PARTIES
+from touchstone.contacts.profile_store import SELECT_OWNERS
+from touchstone.notify.delivery_store import CONTACT
+from touchstone.notify.outcome_rows import SELECT_KEPT
+from touchstone.notify.store import TIERS_OF
 
 CUSTOMERS = 300
 ASKED = [f"cust-{n}" for n in range(0, CUSTOMERS, 5)]  # 60 of them

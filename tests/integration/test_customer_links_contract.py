@@ -10,16 +10,16 @@ from datetime import timedelta
 
 import pytest
 
-from journey.store import MomentFilter
-from loyalty.domain import Purchase
-from loyalty.store_valuing import value_as
-from loyalty.valuation import Facts
-from notify.rows import CaseFilter
 from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 from tests.integration.test_journey_store_contract import moment_row
 from tests.integration.test_notify_store_contract import lost, open_or_join
-from touchstone.common.customer_links import LinkChange
+from touchstone.journey.store import MomentFilter
+from touchstone.loyalty.domain import Purchase
+from touchstone.loyalty.store_valuing import value_as
+from touchstone.loyalty.valuation import Facts
+from touchstone.notify.rows import CaseFilter
+from touchstone.platform.messaging.customer_links import LinkChange
 
 MERGE = LinkChange("m1", survivor_id="c1", absorbed_id="c2")
 UNMERGE = LinkChange("m1", survivor_id="c1", absorbed_id="c2", unmerged=True)

@@ -8,15 +8,15 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from contacts.dlq_api import valid_at
-from contacts.dlq_store import DeadLetterQuery, StoredDeadLetter
-from contacts.domain import DEFAULT_INGEST_POLICY
-from contacts.identity_keys import DEVELOPMENT_KEYS
-from contacts.service import PostgresContacts
-from contacts.store import Arrival, DeadLetter
 from tests.builders import T0, touchpoint
-from touchstone.common.pg import open_pool
-from touchstone.common.settings import Settings
+from touchstone.contacts.dlq_api import valid_at
+from touchstone.contacts.dlq_store import DeadLetterQuery, StoredDeadLetter
+from touchstone.contacts.domain import DEFAULT_INGEST_POLICY
+from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
+from touchstone.contacts.service import PostgresContacts
+from touchstone.contacts.store import Arrival, DeadLetter
+from touchstone.platform.persistence.pg import open_pool
+from touchstone.platform.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 FUTURE = touchpoint(at=T0 + timedelta(minutes=30)).SerializeToString()

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from journey.handlers import ScoreMoments
-from journey.standards import default_standards
 from tests.builders import MESSAGE_TAKEN, record, recorded, touchpoint
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.standards import default_standards
 from touchstone.journey.v1.events_pb2 import MomentScored
 
 HCM = timezone(timedelta(hours=7))

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.replay import DAY, recorded_day_on_broker, tables_after
-from touchstone.common.settings import Settings
-from touchstone.common.topics import Incoming
+from touchstone.platform.messaging.topics import Incoming
+from touchstone.platform.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 LANES = 4  # journey's input partitions

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from journey.store import MomentFilter, MomentRow
 from tests.builders import T0
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
+from touchstone.journey.store import MomentFilter, MomentRow
 
 
 @pytest.fixture(params=STORE_KINDS)

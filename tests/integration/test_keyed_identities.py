@@ -12,12 +12,12 @@ from typing import TypeVar
 import psycopg
 import pytest
 
-from contacts.identity_keys import IdentityKeys, identity_sha256
-from contacts.profile_store import ProfileChange
-from contacts.service import PostgresContacts
-from touchstone.common.pg import open_pool
-from touchstone.common.settings import Settings
-from touchstone.common.topics import Outgoing
+from touchstone.contacts.identity_keys import IdentityKeys, identity_sha256
+from touchstone.contacts.profile_store import ProfileChange
+from touchstone.contacts.service import PostgresContacts
+from touchstone.platform.messaging.topics import Outgoing
+from touchstone.platform.persistence.pg import open_pool
+from touchstone.platform.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")

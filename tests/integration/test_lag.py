@@ -9,10 +9,10 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from touchstone.common.consumers import consumer_group
-from touchstone.common.kafka_admin import ensure_topics
-from touchstone.common.settings import Settings
-from touchstone.lag import LagReader
+from touchstone.platform.messaging.consumers import consumer_group
+from touchstone.platform.messaging.kafka_admin import ensure_topics
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.ops.lag import LagReader
 
 pytestmark = pytest.mark.integration
 

@@ -16,17 +16,17 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from loyalty.churn import LostMoment
-from loyalty.domain import Purchase
-from loyalty.remembered import Kept
-from loyalty.remembered_sql import SELECT_REMEMBERED, kept_of
-from loyalty.store import PostgresLoyaltyStore
-from loyalty.store_valuing import value_as
-from loyalty.valuation import ContactSeen, Facts, Loss, Recovery, Reopening
 from tests.builders import T0, valued
 from tests.integration.store_contract_support import run
-from touchstone.common.customer_links import LinkChange
-from touchstone.common.pg import open_pool
+from touchstone.loyalty.churn import LostMoment
+from touchstone.loyalty.domain import Purchase
+from touchstone.loyalty.remembered import Kept
+from touchstone.loyalty.remembered_sql import SELECT_REMEMBERED, kept_of
+from touchstone.loyalty.store import PostgresLoyaltyStore
+from touchstone.loyalty.store_valuing import value_as
+from touchstone.loyalty.valuation import ContactSeen, Facts, Loss, Recovery, Reopening
+from touchstone.platform.messaging.customer_links import LinkChange
+from touchstone.platform.persistence.pg import open_pool
 
 
 @pytest.fixture

@@ -18,13 +18,18 @@ from typing import Any
 import pytest
 
 from tests.replay import recorded_day_on_broker, tables_after
-from touchstone.common.prototime import to_datetime
-from touchstone.common.settings import Settings
-from touchstone.common.topics import CONTACTS_PROFILES, JOURNEY_MOMENTS, NOTIFY_CASES, Incoming
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.profile_pb2 import CustomerErased, CustomerEvent, CustomersMerged
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
 from touchstone.notify.v1.events_pb2 import CaseEvent, CaseRecovered
+from touchstone.platform.messaging.topics import (
+    CONTACTS_PROFILES,
+    JOURNEY_MOMENTS,
+    NOTIFY_CASES,
+    Incoming,
+)
+from touchstone.platform.runtime.prototime import to_datetime
+from touchstone.platform.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 TABLES = {

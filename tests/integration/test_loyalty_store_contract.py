@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from loyalty.churn import LostMoment
-from loyalty.domain import Purchase
-from loyalty.ports import Standing
-from loyalty.store import PostgresLoyaltyStore, valued_history
-from loyalty.tiers import Tier
-from loyalty.valuation import ContactSeen, Facts, Loss, Recovery, Reopening
 from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
-from touchstone.common.customer_links import LinkChange
+from touchstone.loyalty.churn import LostMoment
+from touchstone.loyalty.domain import Purchase
+from touchstone.loyalty.ports import Standing
+from touchstone.loyalty.store import PostgresLoyaltyStore, valued_history
+from touchstone.loyalty.tiers import Tier
+from touchstone.loyalty.valuation import ContactSeen, Facts, Loss, Recovery, Reopening
+from touchstone.platform.messaging.customer_links import LinkChange
 
 
 @pytest.fixture(params=STORE_KINDS)

@@ -9,20 +9,17 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from notify.api import NotifyApi
-from notify.codec import step_taken
-from notify.domain import case_id_for
-from notify.handlers import OpenRecoveryCases
-from notify.playbooks import DEFAULT_POLICY
-from notify.rows import CaseFilter, StepCommand
-from notify.store import PostgresNotifyStore, Swept
 from tests.builders import T0, moment, record
 from tests.unit.test_contacts_ingest_api import FakeContext
 from tests.unit.test_notify_outcomes import visited, won
-from touchstone.common.pg import open_pool
-from touchstone.common.settings import Settings
-from touchstone.common.topics import JOURNEY_VISITS, NOTIFY_CASES, NOTIFY_TASKS
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE
+from touchstone.notify.api import NotifyApi
+from touchstone.notify.codec import step_taken
+from touchstone.notify.domain import case_id_for
+from touchstone.notify.handlers import OpenRecoveryCases
+from touchstone.notify.playbooks import DEFAULT_POLICY
+from touchstone.notify.rows import CaseFilter, StepCommand
+from touchstone.notify.store import PostgresNotifyStore, Swept
 from touchstone.notify.v1.events_pb2 import (
     TASK_STATE_CANCELLED,
     TASK_STATE_OPEN,
@@ -30,6 +27,9 @@ from touchstone.notify.v1.events_pb2 import (
     TaskEvent,
 )
 from touchstone.notify.v1.notify_service_pb2 import GetCaseRequest
+from touchstone.platform.messaging.topics import JOURNEY_VISITS, NOTIFY_CASES, NOTIFY_TASKS
+from touchstone.platform.persistence.pg import open_pool
+from touchstone.platform.runtime.settings import Settings
 
 CASE = case_id_for("cust-1", "visit-1")
 MINUTE = timedelta(minutes=1)
@@ -73,7 +73,7 @@ async def apologised(store: PostgresNotifyStore) -> None:
 
 async def back(store: PostgresNotifyStore, minutes: float, visit: str) -> None:
     """The customer's clean visit `minutes` after T0: after the apology, it shows the recovery
-    worked (services/notify/recovery.py)."""
+    worked (services/notify/touchstone/notify/recovery.py)."""
     await OpenRecoveryCases(store).handle([record(visited(visit, minutes), 0, JOURNEY_VISITS)])
 
 
@@ -229,7 +229,8 @@ def test_a_lost_moment_heard_after_the_case_was_lost_moves_when_it_was_lost(
 def test_an_earlier_lost_moment_heard_after_the_case_was_lost_lays_its_steps_out_off_the_clock(
     fresh_database: Settings,
 ) -> None:
-    """The case moves to its visit's earlier moment (services/notify/openings.py) and stays
+    """The case moves to its visit's earlier moment (services/notify/touchstone/notify/openings.py)
+    and stays
     lost: its steps, laid out again from that moment, are not on the clock (on_postgres checks
     every step against its case's status). A spoilt fault-suite run found them left on it."""
 

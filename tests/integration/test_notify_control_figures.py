@@ -9,7 +9,7 @@ Friday 2026-11-20 at hcm-01 (Ho Chi Minh City: T0 is 16:00 there):
   minutes after its lost moment.
   A at T0: apology acknowledged at +3 and done at +4, resolved by staff at +10.
   B at T0+60: nobody acts; the customer's win in another visit at +120 is their return, not a
-  recovery (nobody apologised: services/notify/recovery.py).
+  recovery (nobody apologised: services/notify/touchstone/notify/recovery.py).
   C at T0+120: the apology is acknowledged at +130 and done at +140 (it was due at +125).
   D at T0+180: the fix is done at +190 (due +195); nothing else.
   Thirty-one days on, B, C and D are lost.
@@ -28,24 +28,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from notify.api import NotifyApi
-from notify.codec import resolved_by_staff, step_taken
-from notify.control_figures import PostgresControlFigures
-from notify.domain import case_id_for
-from notify.handlers import OpenRecoveryCases
-from notify.playbooks import DEFAULT_POLICY
-from notify.rows import StepCommand
-from notify.store import PostgresNotifyStore
 from tests.builders import T0, record, recorded
 from tests.integration.test_notify_clock import on_postgres
 from tests.integration.test_notify_deliveries import lost_by
 from tests.unit.test_contacts_ingest_api import FakeContext
 from tests.unit.test_notify_outcomes import won
-from touchstone.common.settings import Settings
-from touchstone.common.topics import CONTACTS_RECORDED
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
 from touchstone.journey.v1.events_pb2 import MomentScored
+from touchstone.notify.api import NotifyApi
+from touchstone.notify.codec import resolved_by_staff, step_taken
+from touchstone.notify.control_figures import PostgresControlFigures
+from touchstone.notify.domain import case_id_for
+from touchstone.notify.handlers import OpenRecoveryCases
+from touchstone.notify.playbooks import DEFAULT_POLICY
+from touchstone.notify.rows import StepCommand
+from touchstone.notify.store import PostgresNotifyStore
 from touchstone.notify.v1 import notify_service_pb2 as pb
+from touchstone.platform.messaging.topics import CONTACTS_RECORDED
+from touchstone.platform.runtime.settings import Settings
 
 MINUTE = timedelta(minutes=1)
 NOW = T0 + timedelta(days=31)

@@ -18,28 +18,33 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from notify.channels import EmailChannel, Permanent, Transient, WebhookChannel
-from notify.deliveries import DEFAULT_DELIVERY_POLICY, DeliveryPolicy, delivery_id_for
-from notify.delivery_store import Attempt, PostgresDeliveries, Settled
-from notify.domain import Win, case_id_for
-from notify.handlers import OpenRecoveryCases
-from notify.messages import load_templates
-from notify.playbooks import parse_playbooks
-from notify.sender import Sender
-from notify.store import PostgresNotifyStore
 from tests.builders import T0, moment, record
 from tests.receivers import SECRET, WebhookReceiver
-from touchstone.common.calendar_file import load_calendars
-from touchstone.common.embedded import free_port
-from touchstone.common.mail_catcher import MailCatcher
-from touchstone.common.pg import open_pool
-from touchstone.common.sealing import seal
-from touchstone.common.settings import Settings
-from touchstone.common.topics import CONTACTS_KEYS, CONTACTS_PROFILES, NOTIFY_CASES, NOTIFY_DLQ
 from touchstone.contacts.v1 import profile_pb2 as profile_pb
 from touchstone.contacts.v1.touchpoint_pb2 import IDENTITY_KIND_EMAIL, ExternalIdentity
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
+from touchstone.notify.channels import EmailChannel, Permanent, Transient, WebhookChannel
+from touchstone.notify.deliveries import DEFAULT_DELIVERY_POLICY, DeliveryPolicy, delivery_id_for
+from touchstone.notify.delivery_store import Attempt, PostgresDeliveries, Settled
+from touchstone.notify.domain import Win, case_id_for
+from touchstone.notify.handlers import OpenRecoveryCases
+from touchstone.notify.messages import load_templates
+from touchstone.notify.playbooks import parse_playbooks
+from touchstone.notify.sender import Sender
+from touchstone.notify.store import PostgresNotifyStore
 from touchstone.notify.v1.events_pb2 import CaseEvent
+from touchstone.platform.messaging.topics import (
+    CONTACTS_KEYS,
+    CONTACTS_PROFILES,
+    NOTIFY_CASES,
+    NOTIFY_DLQ,
+)
+from touchstone.platform.persistence.pg import open_pool
+from touchstone.platform.runtime.settings import Settings
+from touchstone.platform.security.sealing import seal
+from touchstone.shared_kernel.calendar_file import load_calendars
+from touchstone.tools.dev.embedded import free_port
+from touchstone.tools.dev.mail_catcher import MailCatcher
 
 MINUTE = timedelta(minutes=1)
 PLAYBOOKS = parse_playbooks(

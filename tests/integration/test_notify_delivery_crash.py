@@ -16,17 +16,17 @@ import psycopg
 import pytest
 from kafka import KafkaProducer
 
-from notify.deliveries import delivery_id_for
-from notify.domain import case_id_for
 from tests.conftest import running_stack
 from tests.e2e.test_whole_journey import eventually
 from tests.integration.test_notify_deliveries import lost_by, registered, told_key
 from tests.receivers import SECRET, WebhookReceiver
-from touchstone.common.embedded import free_port
-from touchstone.common.mail_catcher import MailCatcher
-from touchstone.common.settings import Settings
-from touchstone.common.topics import CONTACTS_KEYS, CONTACTS_PROFILES, JOURNEY_MOMENTS
 from touchstone.journey.v1.events_pb2 import MomentScored
+from touchstone.notify.deliveries import delivery_id_for
+from touchstone.notify.domain import case_id_for
+from touchstone.platform.messaging.topics import CONTACTS_KEYS, CONTACTS_PROFILES, JOURNEY_MOMENTS
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.dev.embedded import free_port
+from touchstone.tools.dev.mail_catcher import MailCatcher
 
 CUSTOMERS = 500  # each gets an email and a webhook: 1,000 deliveries
 PLAYBOOK = """

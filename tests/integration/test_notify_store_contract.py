@@ -9,14 +9,19 @@ from typing import Any
 
 import pytest
 
-from notify.contact_book import ContactChange
-from notify.domain import LostMoment, MomentValue, UnknownCase, UnknownStep, Win, opening_for
-from notify.playbooks import PlannedStep, RecoveryPolicy
-from notify.rows import CaseFilter, StepCommand
 from tests.builders import T0
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
-from touchstone.common.customer_links import LinkChange
-from touchstone.common.topics import NOTIFY_CASES, NOTIFY_TASKS, Outgoing
+from touchstone.notify.contact_book import ContactChange
+from touchstone.notify.domain import (
+    LostMoment,
+    MomentValue,
+    UnknownCase,
+    UnknownStep,
+    Win,
+    opening_for,
+)
+from touchstone.notify.playbooks import PlannedStep, RecoveryPolicy
+from touchstone.notify.rows import CaseFilter, StepCommand
 from touchstone.notify.v1.events_pb2 import (
     TASK_STATE_DONE,
     TASK_STATE_OPEN,
@@ -24,6 +29,8 @@ from touchstone.notify.v1.events_pb2 import (
     CaseRecovered,
     TaskEvent,
 )
+from touchstone.platform.messaging.customer_links import LinkChange
+from touchstone.platform.messaging.topics import NOTIFY_CASES, NOTIFY_TASKS, Outgoing
 
 
 @pytest.fixture(params=STORE_KINDS)

@@ -13,13 +13,13 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from psycopg import AsyncConnection
 
-from touchstone.common import consumers, outbox
-from touchstone.common.consumers import BatchConsumerService, BatchWindow, fetch_wait_ms
-from touchstone.common.kafka_admin import ensure_topics
-from touchstone.common.outbox import OutboxRelay, add_to_outbox
-from touchstone.common.pg import open_pool
-from touchstone.common.settings import Settings
-from touchstone.common.topics import Incoming, Outgoing
+from touchstone.platform.messaging import consumers, outbox
+from touchstone.platform.messaging.consumers import BatchConsumerService, BatchWindow, fetch_wait_ms
+from touchstone.platform.messaging.kafka_admin import ensure_topics
+from touchstone.platform.messaging.outbox import OutboxRelay, add_to_outbox
+from touchstone.platform.messaging.topics import Incoming, Outgoing
+from touchstone.platform.persistence.pg import open_pool
+from touchstone.platform.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -10,20 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from touchstone.common.kafka_admin import ensure_topics
-from touchstone.common.log_reader import read_log
-from touchstone.common.settings import Settings
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
-from touchstone.publisher import TouchpointPublisher, new_touchpoint
+from touchstone.platform.messaging.kafka_admin import ensure_topics
+from touchstone.platform.messaging.log_reader import read_log
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.ops.publisher import TouchpointPublisher, new_touchpoint
 
 pytestmark = pytest.mark.integration
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-IMPORT = "from touchstone.publisher import TouchpointPublisher, new_touchpoint"
+IMPORT = "from touchstone.tools.ops.publisher import TouchpointPublisher, new_touchpoint"
 
 
 def readme_example() -> str:
-    """The python block that publishes with touchstone.publisher."""
+    """The python block that publishes with touchstone.tools.ops.publisher."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
     (example,) = [b for b in blocks if IMPORT in b]
     return example

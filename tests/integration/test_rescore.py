@@ -21,18 +21,18 @@ from typing import Any
 import psycopg
 import pytest
 
-from journey.codec import moment_id_of
-from journey.handlers import decode_recorded
-from journey.standards import default_standards_file
 from tests.conftest import create_database
 from tests.replay import recorded_day_on_broker, replay_into
-from touchstone.cli import parser
-from touchstone.common.kafka_admin import ensure_topics
-from touchstone.common.log_reader import read_log
-from touchstone.common.settings import Settings
-from touchstone.common.topics import JOURNEY_STANDARDS, Incoming
+from touchstone.journey.codec import moment_id_of
+from touchstone.journey.handlers import decode_recorded
+from touchstone.journey.standards import default_standards_file
 from touchstone.journey.v1.events_pb2 import StandardsPromoted
-from touchstone.rescore_cli import in_force_now
+from touchstone.platform.messaging.kafka_admin import ensure_topics
+from touchstone.platform.messaging.log_reader import read_log
+from touchstone.platform.messaging.topics import JOURNEY_STANDARDS, Incoming
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.cli import parser
+from touchstone.tools.ops.rescore_cli import in_force_now
 
 pytestmark = pytest.mark.integration
 GREETING = "supermarket.enter_store.greeted_within_30s"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from journey.handlers import ScoreMoments
-from journey.stage_days import StageFigures
-from journey.standards import default_standards
 from tests.builders import record, recorded, touchpoint
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.stage_days import StageFigures
+from touchstone.journey.standards import default_standards
 
 MONDAY = date(2026, 11, 16)
 NINE_AM = datetime(2026, 11, 16, 2, tzinfo=UTC)  # in Ho Chi Minh City

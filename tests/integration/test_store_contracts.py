@@ -13,23 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contacts.domain import Outcome
-from contacts.identity_keys import DEVELOPMENT_KEYS
-from contacts.store import (
-    Arrival,
-    ContactsStore,
-    DeadLetter,
-    PostgresContactsStore,
-    RecordedTouchpoint,
-)
-from journey.store import JourneyStore, MomentFilter, MomentRow, PostgresJourneyStore
-from loyalty.domain import Purchase
-from loyalty.ports import LoyaltyStore
-from loyalty.store import PostgresLoyaltyStore
-from loyalty.valuation import Facts
-from notify.domain import LostMoment, opening_for
-from notify.rows import CaseFilter
-from notify.store import NotifyStore, PostgresNotifyStore
 from tests.builders import valued
 from tests.memory_stores import (
     MemoryContactsStore,
@@ -37,8 +20,25 @@ from tests.memory_stores import (
     MemoryLoyaltyStore,
     MemoryNotifyStore,
 )
-from touchstone.common.pg import open_pool
-from touchstone.common.settings import Settings
+from touchstone.contacts.domain import Outcome
+from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
+from touchstone.contacts.store import (
+    Arrival,
+    ContactsStore,
+    DeadLetter,
+    PostgresContactsStore,
+    RecordedTouchpoint,
+)
+from touchstone.journey.store import JourneyStore, MomentFilter, MomentRow, PostgresJourneyStore
+from touchstone.loyalty.domain import Purchase
+from touchstone.loyalty.ports import LoyaltyStore
+from touchstone.loyalty.store import PostgresLoyaltyStore
+from touchstone.loyalty.valuation import Facts
+from touchstone.notify.domain import LostMoment, opening_for
+from touchstone.notify.rows import CaseFilter
+from touchstone.notify.store import NotifyStore, PostgresNotifyStore
+from touchstone.platform.persistence.pg import open_pool
+from touchstone.platform.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 
-from journey.handlers import ScoreMoments
-from journey.standards import default_standards
-from journey.visits import expectation_from
 from tests.builders import MESSAGE_TAKEN, record, recorded, touchpoint
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.standards import default_standards
 from touchstone.journey.v1.events_pb2 import (
     QUADRANT_B_PRODUCTION_LINE,
     QUADRANT_UNSPECIFIED,
@@ -23,6 +22,7 @@ from touchstone.journey.v1.events_pb2 import (
     SERVICE_LEVEL_DESIRED,
     VisitCompleted,
 )
+from touchstone.journey.visits import expectation_from
 
 DAY1 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 09:00 in Ho Chi Minh City
 DAY2 = DAY1 + timedelta(days=1)

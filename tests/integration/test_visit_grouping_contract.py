@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from journey.handlers import ScoreMoments
-from journey.standards import default_standards
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 from tests.unit.test_visit_grouping import DAY, visits_published
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.standards import default_standards
 
 
 @pytest.fixture(params=STORE_KINDS)

@@ -11,12 +11,12 @@ import itertools
 import random
 from datetime import timedelta
 
-from journey.handlers import ScoreMoments
-from journey.standards import default_standards
 from tests.builders import T0, record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
-from touchstone.common.topics import JOURNEY_MOMENTS
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.standards import default_standards
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
+from touchstone.platform.messaging.topics import JOURNEY_MOMENTS
 
 GREETED = "supermarket.enter_store.greeted_within_30s"
 

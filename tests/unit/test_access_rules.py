@@ -3,12 +3,12 @@ says it should: producers ingest, staff work cases, auditors only read."""
 
 from __future__ import annotations
 
-from touchstone.common.access import POLICY, refusal
-from touchstone.common.auth import ROLES, Principal
 from touchstone.contacts.v1 import contacts_service_pb2
 from touchstone.journey.v1 import journey_service_pb2
 from touchstone.loyalty.v1 import loyalty_service_pb2
 from touchstone.notify.v1 import notify_service_pb2
+from touchstone.platform.security.access import POLICY, refusal
+from touchstone.platform.security.auth import ROLES, Principal
 
 MODULES = (contacts_service_pb2, journey_service_pb2, loyalty_service_pb2, notify_service_pb2)
 READS = ("List", "Get", "Watch", "Find")

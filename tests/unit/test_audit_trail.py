@@ -7,15 +7,15 @@ import argparse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from touchstone.audit_cli import cli_caller, line, matches
-from touchstone.common.audit import audit_record, named_ids
-from touchstone.common.auth import Principal
-from touchstone.common.dev_keys import DevKeys, mint
-from touchstone.common.kafka_connection import KafkaConnection
-from touchstone.common.settings import Settings
 from touchstone.contacts.v1 import contacts_service_pb2 as contacts
 from touchstone.contacts.v1 import touchpoint_pb2
 from touchstone.notify.v1 import notify_service_pb2 as notify
+from touchstone.platform.messaging.kafka_connection import KafkaConnection
+from touchstone.platform.runtime.settings import Settings
+from touchstone.platform.security.audit import audit_record, named_ids
+from touchstone.platform.security.auth import Principal
+from touchstone.tools.ops.audit_cli import cli_caller, line, matches
+from touchstone.tools.ops.dev_keys import DevKeys, mint
 
 LAN = Principal("lan", frozenset({"staff"}), frozenset({"hcm-01"}))
 AT = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
@@ -80,8 +80,8 @@ def test_a_broker_that_is_away_costs_a_call_at_most_the_send_timeout() -> None:
     import asyncio
     import time
 
-    from touchstone.common.audit import SEND_TIMEOUT_S, KafkaAuditTrail
-    from touchstone.common.embedded import free_port
+    from touchstone.platform.security.audit import SEND_TIMEOUT_S, KafkaAuditTrail
+    from touchstone.tools.dev.embedded import free_port
 
     trail = KafkaAuditTrail(KafkaConnection(f"127.0.0.1:{free_port()}"))  # nothing listens there
     record = audit_record(service="x", method="/m", caller=LAN, peer="p", outcome="OK")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from touchstone.common.auth import KeySet, Principal, Unauthenticated
-from touchstone.common.auth_interceptor import bearer_token
-from touchstone.common.bearer import token_for
-from touchstone.common.dev_keys import DevKeys, mint
-from touchstone.common.settings import Settings
-from touchstone.common.worker import authentication
+from touchstone.platform.runtime.settings import Settings
+from touchstone.platform.runtime.worker import authentication
+from touchstone.platform.security.auth import KeySet, Principal, Unauthenticated
+from touchstone.platform.security.auth_interceptor import bearer_token
+from touchstone.tools.ops.client import token_for
+from touchstone.tools.ops.dev_keys import DevKeys, mint
 
 ISSUER, AUDIENCE = "touchstone-test", "touchstone"
 
@@ -135,7 +135,7 @@ def test_key_and_token_files_are_private_to_their_owner(keys: DevKeys) -> None:
 def test_a_verified_token_is_remembered_only_until_it_expires(
     keys: DevKeys, key_set: KeySet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from touchstone.common import auth
+    from touchstone.platform.security import auth
 
     short = token(keys.signing_key, ttl_s=60)
     assert key_set.verify(short).subject == "lan"

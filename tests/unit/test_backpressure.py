@@ -8,12 +8,12 @@ import asyncio
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 
-from contacts.api import ContactsApi
 from tests.builders import touchpoint
 from tests.memory_stores import MemoryContactsStore
-from touchstone.common.backlog import Backlog
-from touchstone.common.rpc import Overloaded, rich_status
-from touchstone.summary import Summary
+from touchstone.contacts.api import ContactsApi
+from touchstone.platform.runtime.backlog import Backlog
+from touchstone.platform.serving.rpc import Overloaded, rich_status
+from touchstone.tools.dev.summary import Summary
 
 
 def api(behind: int, max_lag: int = 100) -> ContactsApi:

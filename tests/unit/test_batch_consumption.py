@@ -11,9 +11,9 @@ import psycopg
 from aiokafka.errors import KafkaConnectionError
 
 from tests.builders import T0, record
-from touchstone.common.consumers import handle_until_done, settle_batch
-from touchstone.common.record_size import fitted, record_bytes, sendable_or_dead_letter
-from touchstone.common.topics import Incoming, Outgoing, dead_letter_record
+from touchstone.platform.messaging.consumers import handle_until_done, settle_batch
+from touchstone.platform.messaging.record_size import fitted, record_bytes, sendable_or_dead_letter
+from touchstone.platform.messaging.topics import Incoming, Outgoing, dead_letter_record
 
 DLQ = "test.dlq.v1"
 

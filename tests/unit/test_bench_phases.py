@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from touchstone.bench_load import TouchpointSource, simulated_touchpoints
-from touchstone.query_load import METHODS, QueryPlan, method_figures, schedule
-from touchstone.sustained import (
+from touchstone.tools.dev.bench_load import TouchpointSource, simulated_touchpoints
+from touchstone.tools.dev.query_load import METHODS, QueryPlan, method_figures, schedule
+from touchstone.tools.dev.sustained import (
     LATENCY_ALLOWANCE_S,
     SHORTFALL,
     STEP_DOWN,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from touchstone.raw_hop import RawHop
-from touchstone.traffic import Traffic, kafka_floor_us
+from touchstone.tools.dev.raw_hop import RawHop
+from touchstone.tools.dev.traffic import Traffic, kafka_floor_us
 
 
 def test_traffic_between_two_readings_is_their_difference_per_touchpoint() -> None:

@@ -7,7 +7,11 @@ from datetime import date
 
 import pytest
 
-from touchstone.common.calendar_file import CalendarError, default_calendars_file, parse_calendars
+from touchstone.shared_kernel.calendar_file import (
+    CalendarError,
+    default_calendars_file,
+    parse_calendars,
+)
 
 GOOD = """\
 calendars:

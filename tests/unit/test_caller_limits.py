@@ -8,9 +8,9 @@ import asyncio
 import grpc
 import pytest
 
-from touchstone.common.auth_interceptor import _within
-from touchstone.common.limits import CALLS, INGEST, CallerLimits, kind_of
 from touchstone.notify.v1 import notify_service_pb2 as notify
+from touchstone.platform.security.auth_interceptor import _within
+from touchstone.platform.security.limits import CALLS, INGEST, CallerLimits, kind_of
 
 LIST = "/touchstone.notify.v1.NotifyService/ListCases"
 INGEST_RPC = "/touchstone.contacts.v1.ContactsService/IngestBatch"
@@ -93,10 +93,10 @@ def test_a_client_streams_messages_wait_for_the_rate_a_calls_worth_at_a_time(
 ) -> None:
     """1 ingest call a second (burst 2): the call took a token; messages 501 and 1001 are another
     call's worth each: the first finds the second token, the next waits a second for its own."""
-    from touchstone.common.auth import Principal
-    from touchstone.common.auth_interceptor import Call, _checked_stream
-    from touchstone.common.call_audit import Audit
-    from touchstone.common.limits import MESSAGES_PER_CALL
+    from touchstone.platform.security.auth import Principal
+    from touchstone.platform.security.auth_interceptor import Call, _checked_stream
+    from touchstone.platform.security.call_audit import Audit
+    from touchstone.platform.security.limits import MESSAGES_PER_CALL
 
     clock = Clock()
     limits = CallerLimits({INGEST: 1.0}, 0, clock)

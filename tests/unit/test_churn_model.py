@@ -1,4 +1,5 @@
-"""Churn risk from service, worked by hand from the model file (services/loyalty/churn/
+"""Churn risk from service, worked by hand from the model file
+(services/loyalty/touchstone/loyalty/churn/
 default.yaml): given a customer's lost moments, then their risk, expected loyal years, lifetime
 value and the value each lost moment puts at risk."""
 
@@ -11,7 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty.churn import (
+from tests.builders import T0
+from touchstone.loyalty.churn import (
     ChurnModelError,
     LostMoment,
     churn_risk,
@@ -25,9 +27,8 @@ from loyalty.churn import (
     stay_after,
     value_at_risk,
 )
-from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy, lifetime_value
-from loyalty.so_far import StaysSoFar
-from tests.builders import T0
+from touchstone.loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy, lifetime_value
+from touchstone.loyalty.so_far import StaysSoFar
 
 MODEL = load_model()
 ONE_WEIGHT = Decimal(1)  # the weight of most default standards (a third of severe_weight 3)

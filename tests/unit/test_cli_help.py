@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from touchstone.cli import main, parser
+from touchstone.tools.cli import main, parser
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,8 +16,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.builders import T0, record
-from touchstone.common.ids import TOUCHSTONE_NAMESPACE, derived_id
-from touchstone.common.rpc import (
+from touchstone.platform.messaging.topics import (
+    cloudevent_headers,
+    content_type_of,
+    dead_letter_record,
+    header_map,
+    headers_from_json,
+    headers_to_json,
+    received_time,
+)
+from touchstone.platform.runtime.ids import TOUCHSTONE_NAMESPACE, derived_id
+from touchstone.platform.runtime.settings import Settings
+from touchstone.platform.serving.rpc import (
     AlreadyExists,
     InvalidArgument,
     NotFound,
@@ -28,16 +38,6 @@ from touchstone.common.rpc import (
     require,
     rich_status,
     rpc_method,
-)
-from touchstone.common.settings import Settings
-from touchstone.common.topics import (
-    cloudevent_headers,
-    content_type_of,
-    dead_letter_record,
-    header_map,
-    headers_from_json,
-    headers_to_json,
-    received_time,
 )
 
 
@@ -277,8 +277,13 @@ def test_a_page_token_keeps_the_exact_instant_and_id() -> None:
 
 
 def test_a_measured_handler_counts_what_it_consumes_publishes_and_dead_letters() -> None:
-    from touchstone.common.metrics import CONSUMED, DEAD_LETTERED, PRODUCED, MeasuredHandler
-    from touchstone.common.topics import Incoming, Outgoing
+    from touchstone.platform.messaging.topics import Incoming, Outgoing
+    from touchstone.platform.runtime.metrics import (
+        CONSUMED,
+        DEAD_LETTERED,
+        PRODUCED,
+        MeasuredHandler,
+    )
 
     class Echo:
         async def handle(self, batch):
@@ -308,7 +313,7 @@ def test_log_lines_are_json_with_the_service_and_the_ids_passed_along() -> None:
     import json
     import logging
 
-    from touchstone.common.json_logs import JsonFormatter
+    from touchstone.platform.runtime.json_logs import JsonFormatter
 
     record = logging.LogRecord(
         "notify.sender", logging.WARNING, __file__, 1, "delivery %s: %s", ("d-1", "SMTP 421"), None
@@ -325,7 +330,7 @@ def test_log_lines_are_json_with_the_service_and_the_ids_passed_along() -> None:
 
 
 def test_the_topics_services_rebuild_from_are_kept_forever() -> None:
-    from touchstone.common.topics import (
+    from touchstone.platform.messaging.topics import (
         ALL_TOPICS,
         JOURNEY_STANDARDS,
         NOTIFY_TASKS,
@@ -346,7 +351,7 @@ def test_the_topics_services_rebuild_from_are_kept_forever() -> None:
 
 
 def test_every_topic_takes_the_records_its_producers_may_send() -> None:
-    from touchstone.common.topics import ALL_TOPICS, topic_config
+    from touchstone.platform.messaging.topics import ALL_TOPICS, topic_config
 
     limits = {topic_config(t, 2_000_000)["max.message.bytes"] for t in ALL_TOPICS}
     assert limits == {"2000000"}

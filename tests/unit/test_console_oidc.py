@@ -14,13 +14,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.identity_provider import CLIENT_ID, IdentityProvider
-from touchstone.common.dev_keys import DevKeys
-from touchstone.common.embedded import free_port
-from touchstone.common.settings import Settings
-from touchstone.console.exposure import ConsoleSettings
-from touchstone.console.oidc import PENDING_COOKIE, OidcSettings
-from touchstone.console.server import Console
-from touchstone.console.sessions import COOKIE, token_in, visitor_of
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.console.exposure import ConsoleSettings
+from touchstone.tools.console.oidc import PENDING_COOKIE, OidcSettings
+from touchstone.tools.console.server import Console
+from touchstone.tools.console.sessions import COOKIE, token_in, visitor_of
+from touchstone.tools.dev.embedded import free_port
+from touchstone.tools.ops.dev_keys import DevKeys
 
 
 @pytest.fixture

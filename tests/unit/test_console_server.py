@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from touchstone.common.dev_keys import DevKeys, mint
-from touchstone.common.embedded import free_port
-from touchstone.common.env_reader import SettingError
-from touchstone.common.settings import Settings
-from touchstone.console.exposure import ConsoleSettings
-from touchstone.console.server import Console
-from touchstone.console.sessions import COOKIE, session_cookie, token_in, visitor_of
+from touchstone.platform.runtime.env_reader import SettingError
+from touchstone.platform.runtime.settings import Settings
+from touchstone.tools.console.exposure import ConsoleSettings
+from touchstone.tools.console.server import Console
+from touchstone.tools.console.sessions import COOKIE, session_cookie, token_in, visitor_of
+from touchstone.tools.dev.embedded import free_port
+from touchstone.tools.ops.dev_keys import DevKeys, mint
 
 
 @pytest.fixture
@@ -194,7 +194,7 @@ def test_only_the_consoles_own_assets_are_served(console: Console) -> None:
 
 
 def test_clients_in_use_are_never_closed_to_make_room(tmp_path: Path) -> None:
-    from touchstone.console.sessions import KEPT_CLIENTS, ClientsByToken
+    from touchstone.tools.console.sessions import KEPT_CLIENTS, ClientsByToken
 
     kept = ClientsByToken(Settings(state_dir=tmp_path))
     with kept.lease("a.b.c") as streaming:

@@ -7,15 +7,15 @@ from datetime import timedelta
 
 from google.protobuf import json_format
 
-from contacts.api import ContactsApi
-from contacts.handlers import RecordTouchpoints
 from tests.builders import T0, record, touchpoint
 from tests.memory_stores import MemoryContactsStore
-from touchstone.common.ids import derived_id
-from touchstone.common.topics import CONTACTS_RECORDED, TOUCHPOINTS_DLQ
+from touchstone.contacts.api import ContactsApi
+from touchstone.contacts.handlers import RecordTouchpoints
 from touchstone.contacts.v1.contacts_service_pb2 import INGEST_STATUS_REJECTED
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.touchpoint_pb2 import IdentityKind, Touchpoint
+from touchstone.platform.messaging.topics import CONTACTS_RECORDED, TOUCHPOINTS_DLQ
+from touchstone.platform.runtime.ids import derived_id
 
 GARBAGE = b"\xff\xfe garbage"
 

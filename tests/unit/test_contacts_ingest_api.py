@@ -10,11 +10,11 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 
-from contacts.api import MAX_BATCH, ContactsApi
 from tests.builders import touchpoint
 from tests.memory_stores import MemoryContactsStore
-from touchstone.common.topics import CONTACTS_RECORDED
+from touchstone.contacts.api import MAX_BATCH, ContactsApi
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
+from touchstone.platform.messaging.topics import CONTACTS_RECORDED
 
 
 class Aborted(Exception):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from contacts.domain import resolve_identity_id
-from contacts.identity_keys import DEVELOPMENT_KEYS as KEYS
-from contacts.profiles import (
+from touchstone.contacts.domain import resolve_identity_id
+from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS as KEYS
+from touchstone.contacts.profiles import (
     MAX_GROUP,
     CannotMerge,
     IdentityTaken,

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts.admission import Admitted, admit_bytes, admit_touchpoint
-from contacts.domain import DEFAULT_INGEST_POLICY
-from contacts.handlers import RecordTouchpoints
 from tests.builders import record
 from tests.memory_stores import MemoryContactsStore
-from touchstone.common.topics import CONTACTS_RECORDED, TOUCHPOINTS_DLQ
+from touchstone.contacts.admission import Admitted, admit_bytes, admit_touchpoint
+from touchstone.contacts.domain import DEFAULT_INGEST_POLICY
+from touchstone.contacts.handlers import RecordTouchpoints
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, ExternalIdentity, Money, Touchpoint
+from touchstone.platform.messaging.topics import CONTACTS_RECORDED, TOUCHPOINTS_DLQ
 
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
 TEXT_COLUMNS = ("event_id", "customer_id", "visit_id", "source", "journey_map", "stage", "site_id")

@@ -7,16 +7,16 @@ from datetime import timedelta
 
 from google.protobuf import json_format
 
-from contacts.domain import resolve_identity_id
-from contacts.handlers import RecordTouchpoints
-from contacts.identity_keys import DEVELOPMENT_KEYS
-from contacts.store import RecordedTouchpoint
 from tests.builders import T0, record, touchpoint
 from tests.memory_stores import MemoryContactsStore
-from touchstone.common.ids import derived_id
-from touchstone.common.topics import CONTACTS_RECORDED, TOUCHPOINTS_DLQ, Outgoing
+from touchstone.contacts.domain import resolve_identity_id
+from touchstone.contacts.handlers import RecordTouchpoints
+from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
+from touchstone.contacts.store import RecordedTouchpoint
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, ExternalIdentity, IdentityKind
+from touchstone.platform.messaging.topics import CONTACTS_RECORDED, TOUCHPOINTS_DLQ, Outgoing
+from touchstone.platform.runtime.ids import derived_id
 
 EMAIL = IdentityKind.IDENTITY_KIND_EMAIL
 

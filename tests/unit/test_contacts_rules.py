@@ -8,16 +8,16 @@ from datetime import timedelta
 
 import pytest
 
-from contacts.codec import UndecodableTouchpoint, decode_touchpoint, facts_of
-from contacts.domain import (
+from tests.builders import T0, touchpoint
+from touchstone.contacts.codec import UndecodableTouchpoint, decode_touchpoint, facts_of
+from touchstone.contacts.domain import (
     TouchpointFacts,
     normalise_identity,
     resolve_customer_id,
     resolve_visit_id,
     validate,
 )
-from contacts.identity_keys import DEVELOPMENT_KEYS as KEYS
-from tests.builders import T0, touchpoint
+from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS as KEYS
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, ExternalIdentity, IdentityKind
 
 GOOD = facts_of(touchpoint())

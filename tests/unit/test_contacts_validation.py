@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from google.protobuf import json_format
 
-from contacts.codec import UndecodableTouchpoint, decode_touchpoint, facts_of
-from contacts.domain import (
+from tests.builders import T0, touchpoint
+from touchstone.contacts.codec import UndecodableTouchpoint, decode_touchpoint, facts_of
+from touchstone.contacts.domain import (
     DEFAULT_INGEST_POLICY,
     TEXT_FIELDS,
     Outcome,
@@ -24,11 +25,10 @@ from contacts.domain import (
     resolve_visit_id,
     validate,
 )
-from contacts.identity_keys import DEVELOPMENT_KEYS as KEYS
-from contacts.identity_keys import IdentityKeys
-from tests.builders import T0, touchpoint
-from touchstone.common.ids import derived_id
+from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS as KEYS
+from touchstone.contacts.identity_keys import IdentityKeys
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, ExternalIdentity
+from touchstone.platform.runtime.ids import derived_id
 
 GOOD = facts_of(touchpoint())
 BY_EMAIL = replace(GOOD, customer_id="", identity_kind="email")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from touchstone.cpu_use import (
+from touchstone.tools.dev.cpu_use import (
     CLOCK_TICKS,
     Part,
     core_shares,

@@ -6,21 +6,21 @@ import asyncio
 
 import pytest
 
-from journey.handlers import ScoreMoments
-from journey.standards import default_standards
-from journey.store import MomentFilter
 from tests.builders import record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
-from touchstone.common.customer_links import (
+from touchstone.contacts.v1 import profile_pb2 as pb
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.standards import default_standards
+from touchstone.journey.store import MomentFilter
+from touchstone.platform.messaging.customer_links import (
     FollowCustomerLinks,
     LinkChange,
     group_of,
     link_change_of,
     root_of,
 )
-from touchstone.common.decoding import UnusableRecord
-from touchstone.common.topics import CONTACTS_PROFILES, CONTACTS_RECORDED, JOURNEY_DLQ
-from touchstone.contacts.v1 import profile_pb2 as pb
+from touchstone.platform.messaging.decoding import UnusableRecord
+from touchstone.platform.messaging.topics import CONTACTS_PROFILES, CONTACTS_RECORDED, JOURNEY_DLQ
 
 MERGE_AB = LinkChange("m1", survivor_id="A", absorbed_id="B")
 MERGE_BC = LinkChange("m2", survivor_id="B", absorbed_id="C")

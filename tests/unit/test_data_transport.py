@@ -12,10 +12,10 @@ from faust.auth import SASLCredentials, SSLCredentials
 from psycopg.conninfo import conninfo_to_dict
 
 from tests.pki import Pki, make_pki
-from touchstone.common.data_transport import PlaintextDataRefused, database_conninfo
-from touchstone.common.hosts import PlaintextRefused
-from touchstone.common.kafka_connection import KafkaConnection
-from touchstone.common.settings import Settings
+from touchstone.platform.messaging.kafka_connection import KafkaConnection
+from touchstone.platform.runtime.settings import Settings
+from touchstone.platform.security.data_transport import PlaintextDataRefused
+from touchstone.platform.security.hosts import PlaintextRefused
 
 REMOTE_KAFKA = {"TOUCHSTONE_KAFKA_BOOTSTRAP": "kafka-0.kafka:9093,kafka-1.kafka:9093"}
 
@@ -166,19 +166,19 @@ def test_postgres_that_libpq_would_reach_in_clear_or_unverified_is_refused(
     url: str, environ: dict[str, str]
 ) -> None:
     with pytest.raises(PlaintextDataRefused):
-        database_conninfo(Settings(database_url=url), environ=environ)
+        Settings(database_url=url).database_connection.conninfo(environ)
 
 
 def test_libpqs_own_variables_may_turn_verification_on(pki: Pki) -> None:
     settings = Settings(database_url="postgresql://touchstone@db.internal/touchstone")
-    assert database_conninfo(settings, environ={"PGSSLMODE": "verify-full"})
-    assert database_conninfo(
-        settings, environ={"PGSSLMODE": "require", "PGSSLROOTCERT": str(pki.ca)}
+    assert settings.database_connection.conninfo(environ={"PGSSLMODE": "verify-full"})
+    assert settings.database_connection.conninfo(
+        environ={"PGSSLMODE": "require", "PGSSLROOTCERT": str(pki.ca)}
     )
 
 
 def _conninfo(url: str) -> str:
-    return database_conninfo(Settings(database_url=url), environ={})
+    return Settings(database_url=url).database_connection.conninfo(environ={})
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from contacts.dead_letter_retention import ForgetOldDeadLetterBytes
-from contacts.dlq_api import redrivable
-from contacts.dlq_store import StoredDeadLetter
-from contacts.store import Arrival
+from touchstone.contacts.dead_letter_retention import ForgetOldDeadLetterBytes
+from touchstone.contacts.dlq_api import redrivable
+from touchstone.contacts.dlq_store import StoredDeadLetter
+from touchstone.contacts.store import Arrival
 
 NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
 

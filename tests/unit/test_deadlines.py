@@ -1,7 +1,8 @@
 """Deadlines: given a message left → then the callback keeps it, comes late, or never comes.
 
 The site works Monday to Friday, 08:00-17:30 in Ho Chi Minh City (UTC+7), with public
-holidays (services/touchstone/common/calendars/default.yaml). Time is event time: the lose for
+holidays (services/platform/touchstone/shared_kernel/calendars/default.yaml). Time is event time:
+the lose for
 a missed deadline comes with the first event 30 minutes past it (a callback up to 15 minutes'
 lateness after it keeps it, and may arrive up to 15 minutes behind the clock), at the deadline's
 own time.
@@ -15,20 +16,20 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from journey.handlers import ScoreMoments
-from journey.standards import default_standards
 from tests.builders import MESSAGE_TAKEN, record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
-from touchstone.common.calendar import BusinessCalendar
-from touchstone.common.calendar_file import CalendarError, load_calendars, parse_calendars
-from touchstone.common.topics import JOURNEY_MOMENTS, JOURNEY_VISITS, Outgoing
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.standards import default_standards
 from touchstone.journey.v1.events_pb2 import (
     VERDICT_LOSE,
     VERDICT_WIN,
     MomentScored,
     VisitCompleted,
 )
+from touchstone.platform.messaging.topics import JOURNEY_MOMENTS, JOURNEY_VISITS, Outgoing
+from touchstone.shared_kernel.calendar import BusinessCalendar
+from touchstone.shared_kernel.calendar_file import CalendarError, load_calendars, parse_calendars
 
 HCM = timezone(timedelta(hours=7))
 OFFICE = load_calendars().for_site("hcm-01")

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import pytest
 import yaml
 
-from journey.domain import Moment, Verdict, score
-from journey.standards import default_standards, default_standards_file
-from touchstone.common.journey_maps import load_maps
+from touchstone.journey.domain import Moment, Verdict, score
+from touchstone.journey.standards import default_standards, default_standards_file
+from touchstone.shared_kernel.journey_maps import load_maps
 
 
 @dataclass(frozen=True)

@@ -188,21 +188,21 @@ def test_topic_breakages_are_named(tree: Path, capsys: pytest.CaptureFixture[str
 def test_a_drifted_config_copy_fails_until_refreshed_and_listed(
     tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tiers = tree / "services/loyalty/tiers.yaml"
+    tiers = tree / "services/loyalty/touchstone/loyalty/tiers.yaml"
     tiers.write_text(tiers.read_text() + "# changed\n")
     shutil.copy(
-        tree / "services/touchstone/common/maps/phone.yaml",
-        tree / "services/touchstone/common/maps/kiosk.yaml",
+        tree / "services/platform/touchstone/shared_kernel/maps/phone.yaml",
+        tree / "services/platform/touchstone/shared_kernel/maps/kiosk.yaml",
     )
 
     status, lines = run(tree, capsys)
 
     assert status == 1
     assert lines[:2] == [
-        "deploy/k8s/base/config/maps/kiosk.yaml: missing copy of services/touchstone/common/maps/"
-        "kiosk.yaml: run make deploy-config",
-        "deploy/k8s/base/config/tiers.yaml: differs from services/loyalty/tiers.yaml: run make "
-        "deploy-config",
+        "deploy/k8s/base/config/maps/kiosk.yaml: missing copy of "
+        "services/platform/touchstone/shared_kernel/maps/kiosk.yaml: run make deploy-config",
+        "deploy/k8s/base/config/tiers.yaml: differs from "
+        "services/loyalty/touchstone/loyalty/tiers.yaml: run make deploy-config",
     ]
 
     cm.refresh_copies(tree)
@@ -538,11 +538,11 @@ def test_an_alert_or_a_panel_on_a_metric_no_service_exports_is_named(
     assert status == 1
     assert (
         "prod: PrometheusRule/touchstone-alerts: queries touchstone_notify_overdue, which no "
-        "service exports (touchstone.common.metrics)"
+        "service exports (touchstone.platform.runtime.metrics)"
     ) in lines
     assert (
         "prod: ConfigMap/touchstone-dashboard: queries touchstone_lag, which no service exports "
-        "(touchstone.common.metrics)"
+        "(touchstone.platform.runtime.metrics)"
     ) in lines
 
 

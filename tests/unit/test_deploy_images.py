@@ -27,7 +27,7 @@ import jsonschema
 import pytest
 import yaml
 
-from touchstone.common.settings import (
+from touchstone.platform.runtime.settings import (
     DEFAULT_GRPC_PORTS,
     DEFAULT_HTTP_PORTS,
     DEFAULT_METRICS_PORTS,
@@ -189,7 +189,10 @@ from pathlib import Path
 
 args = json.loads(sys.argv[1])
 checkout = Path(args["checkout"]).resolve()
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != checkout]  # editable install
+sys.path[:] = [p for p in sys.path if not Path(p or ".").resolve().is_relative_to(checkout)]
+# the editable install's finders would find the checkout's modules: only the image is seen
+sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in repr(f)]
+sys.path_hooks[:] = [h for h in sys.path_hooks if "__editable__" not in repr(h)]
 
 
 class NotInTheImage(importlib.abc.MetaPathFinder):
@@ -203,13 +206,13 @@ sys.meta_path.insert(0, NotInTheImage())
 for name in args["imports"]:
     importlib.import_module(name)
 if args["assemble"]:
-    from touchstone.common.settings import Settings
+    from touchstone.platform.runtime.settings import Settings
 
     class Unopened:  # a store whose pool never opens: assembling reads config files, no I/O
         def __getattr__(self, name):
             return None
 
-    spec = importlib.import_module(args["assemble"] + ".service").SPEC
+    spec = importlib.import_module(f"touchstone.{args['assemble']}.service").SPEC
     settings = Settings.from_env({})
     spec.handler(Unopened(), settings)
     spec.servicer(Unopened(), settings)
@@ -260,20 +263,37 @@ def test_a_service_image_carries_everything_its_service_imports(
     image_root = tmp_path / pythonpath.lstrip("/")
 
     from_checkout = probe(
-        image_root, [f"{service}.service", "touchstone.common.health"], assemble=service
+        image_root,
+        [f"touchstone.{service}.service", "touchstone.platform.runtime.health"],
+        assemble=service,
     )
 
     assert from_checkout == [], "loaded from the checkout, not the image"
-    assert {p.name for p in image_root.iterdir()} == {service, "touchstone"}
+    namespace = image_root / "touchstone"
+    assert {p.name for p in image_root.iterdir()} == {"touchstone"}
+    assert {p.name for p in namespace.iterdir()} == {
+        "platform",
+        "shared_kernel",
+        "annotations",
+        "audit",
+        *SERVICES,
+    }
+    for other in set(SERVICES) - {service}:  # another service: its contract, none of its code
+        assert {p.name for p in (namespace / other).iterdir()} == {"__init__.py", "v1"}
     assert not list(image_root.rglob("__pycache__")), ".dockerignore lets caches in"
 
 
 def test_the_operator_commands_need_neither_the_local_nor_the_dev_extra(tmp_path: Path) -> None:
     site = tmp_path / "site"
-    shutil.copytree(ROOT / "services", site, ignore=shutil.ignore_patterns("*.egg-info"))
-    commands = ["touchstone.cli", "touchstone.stack", "touchstone.simulator"]
+    for root in (ROOT / "services").glob("*/touchstone"):  # the namespace, as pip installs it
+        shutil.copytree(root, site / "touchstone", dirs_exist_ok=True)
+    commands = [
+        "touchstone.tools.cli",
+        "touchstone.tools.dev.stack",
+        "touchstone.tools.dev.simulator",
+    ]
 
-    from_checkout = probe(site, [*commands, *[f"{s}.service" for s in SERVICES]])
+    from_checkout = probe(site, [*commands, *[f"touchstone.{s}.service" for s in SERVICES]])
 
     assert from_checkout == []
 
@@ -345,10 +365,10 @@ def test_a_service_image_probes_its_own_health_and_runs_its_service(service: str
     steps = dict(stage)
 
     assert env_of(stage)["TOUCHSTONE_SERVICE"] == service  # what the entrypoint and probe run
-    assert steps["HEALTHCHECK"].endswith(
-        '["/bin/sh", "-c", "exec python -m touchstone.common.health \\"$TOUCHSTONE_SERVICE\\""]'
-    )
-    assert steps["ENTRYPOINT"] == '["/bin/sh", "-c", "exec python -m \\"$TOUCHSTONE_SERVICE\\""]'
+    probe = 'exec python -m touchstone.platform.runtime.health \\"$TOUCHSTONE_SERVICE\\"'
+    assert steps["HEALTHCHECK"].endswith(f'["/bin/sh", "-c", "{probe}"]')
+    run = 'exec python -m \\"touchstone.$TOUCHSTONE_SERVICE\\"'
+    assert steps["ENTRYPOINT"] == f'["/bin/sh", "-c", "{run}"]'
     assert steps["EXPOSE"].split() == [
         str(DEFAULT_GRPC_PORTS[service]),
         str(DEFAULT_METRICS_PORTS[service]),
@@ -360,11 +380,12 @@ def test_a_service_image_probes_its_own_health_and_runs_its_service(service: str
 
 def test_one_dockerfile_builds_every_service_and_refuses_a_build_that_names_none() -> None:
     stage = final_stage(SERVICE_DOCKERFILE)  # no arguments: ${SERVICE} as written
-    assert ("COPY", "services/${SERVICE}/ /app/${SERVICE}/") in stage
+    copy = "services/${SERVICE}/touchstone/${SERVICE}/ /app/touchstone/${SERVICE}/"
+    assert ("COPY", copy) in stage
     (check,) = [args for keyword, args in stage if keyword == "RUN"]
-    assert check.startswith('test -f "/app/${SERVICE}/__main__.py"')
+    assert check.startswith('test -f "/app/touchstone/${SERVICE}/__main__.py"')
     for service in SERVICES:
-        assert (ROOT / "services" / service / "__main__.py").exists()
+        assert (ROOT / "services" / service / "touchstone" / service / "__main__.py").exists()
 
 
 def test_the_build_context_is_the_package_sources_only() -> None:
@@ -373,7 +394,7 @@ def test_the_build_context_is_the_package_sources_only() -> None:
         "pyproject.toml",
         "README.md",
         "requirements/service.lock",
-        "services/touchstone/common/maps/phone.yaml",
+        "services/platform/touchstone/shared_kernel/maps/phone.yaml",
     ]
     kept_out = [
         ".venv/bin/python",
@@ -381,8 +402,8 @@ def test_the_build_context_is_the_package_sources_only() -> None:
         ".touchstone/logs/journey.log",
         "tests/unit/test_deploy_images.py",
         "deploy/k8s/base/kustomization.yaml",
-        "services/touchstone.egg-info/PKG-INFO",
-        "services/journey/__pycache__/api.cpython-311.pyc",
+        "services/platform/touchstone.egg-info/PKG-INFO",
+        "services/journey/touchstone/journey/__pycache__/api.cpython-311.pyc",
         "requirements/dev.lock",
         ".mypy_cache/3.11/journey/api.data.json",
     ]
@@ -428,7 +449,7 @@ def test_a_service_starts_after_init_on_healthy_infrastructure(service: str) -> 
         "CMD",
         "python",
         "-m",
-        "touchstone.common.health",
+        "touchstone.platform.runtime.health",
         service,
     ]
     assert spec["depends_on"] == {

@@ -12,15 +12,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contacts.admission import admit_bytes
-from contacts.domain import DEFAULT_INGEST_POLICY
-from touchstone.common.embedded import free_port
-from touchstone.common.topics import PROTOBUF
-from touchstone.faults.injections import fault_free
-from touchstone.faults.matrix import Plan, planned
-from touchstone.faults.outcome import Snapshot, compare
-from touchstone.faults.proxy import TcpProxy
-from touchstone.faults.workloads import (
+from touchstone.contacts.admission import admit_bytes
+from touchstone.contacts.domain import DEFAULT_INGEST_POLICY
+from touchstone.platform.messaging.topics import PROTOBUF
+from touchstone.tools.dev.embedded import free_port
+from touchstone.tools.dev.faults.injections import fault_free
+from touchstone.tools.dev.faults.matrix import Plan, planned
+from touchstone.tools.dev.faults.outcome import Snapshot, compare
+from touchstone.tools.dev.faults.proxy import TcpProxy
+from touchstone.tools.dev.faults.workloads import (
     MALFORMED,
     event_ids,
     jittered,
@@ -30,7 +30,7 @@ from touchstone.faults.workloads import (
     with_malformed,
     with_repeats,
 )
-from touchstone.publisher import Record
+from touchstone.tools.ops.publisher import Record
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 BASE = simulated(5, 600)
@@ -160,8 +160,8 @@ def test_the_proxy_forwards_and_while_cut_drops_and_refuses_connections(echo_ser
 
 
 def test_a_row_whose_harm_failed_or_struck_nothing_in_flight_does_not_pass() -> None:
-    from touchstone.faults.injections import killed
-    from touchstone.faults.runner import Observed, Row, RowVerdict
+    from touchstone.tools.dev.faults.injections import killed
+    from touchstone.tools.dev.faults.runner import Observed, Row, RowVerdict
 
     nothing = Snapshot({})
 
@@ -211,7 +211,7 @@ class _Readings:
 def test_the_harm_strikes_once_contacts_has_taken_some_or_all_of_the_backlog(
     readings: tuple[int | None, ...], read: int
 ) -> None:
-    from touchstone.faults.injections import Harm
+    from touchstone.tools.dev.faults.injections import Harm
 
     lags = _Readings(*readings)
     harm = Harm(stack=None, proxy=None, lags=lags)  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""The container probe: `python -m touchstone.common.health SERVICE` exits 0 only when SERVING."""
+"""The container probe: `python -m touchstone.platform.runtime.health SERVICE` exits 0 only
+when SERVING."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from touchstone.common.health import local_address, main
-from touchstone.common.settings import Settings
+from touchstone.platform.runtime.health import local_address, main
+from touchstone.platform.runtime.settings import Settings
 
 
 @pytest.fixture

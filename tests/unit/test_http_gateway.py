@@ -14,8 +14,9 @@ import aiohttp
 import grpc
 import pytest
 
-from touchstone.common.call_audit import FORWARDED_PEER, caller_peer, forwarded_peer
-from touchstone.common.connect_protocol import (
+from touchstone.journey.v1 import journey_service_pb2 as journey
+from touchstone.platform.security.call_audit import FORWARDED_PEER, caller_peer, forwarded_peer
+from touchstone.platform.serving.connect_protocol import (
     ConnectError,
     ProtocolError,
     end_of_stream,
@@ -27,15 +28,14 @@ from touchstone.common.connect_protocol import (
     unwrap,
     unwrap_single,
 )
-from touchstone.common.embedded import free_port
-from touchstone.common.http_gateway import (
+from touchstone.platform.serving.http_gateway import (
     HttpGateway,
     private_socket,
     remove_private_socket,
     routes,
 )
-from touchstone.common.rpc import InvalidArgument, Overloaded, rich_status
-from touchstone.journey.v1 import journey_service_pb2 as journey
+from touchstone.platform.serving.rpc import InvalidArgument, Overloaded, rich_status
+from touchstone.tools.dev.embedded import free_port
 
 JOURNEY = "touchstone.journey.v1.JourneyService"
 LIST_STANDARDS = f"/{JOURNEY}/ListStandards"

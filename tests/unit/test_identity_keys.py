@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from contacts.identity_keys import (
+from touchstone.contacts.identity_keys import (
     DEVELOPMENT,
     DEVELOPMENT_KEYS,
     BadIdentityKeys,
@@ -15,9 +15,9 @@ from contacts.identity_keys import (
     identity_keys_of,
     identity_sha256,
 )
-from contacts.service import SPEC
-from touchstone.common.settings import Settings
-from touchstone.common.worker import run_service
+from touchstone.contacts.service import SPEC
+from touchstone.platform.runtime.settings import Settings
+from touchstone.platform.runtime.worker import run_service
 
 SECRET = base64.urlsafe_b64encode(b"s" * 32).decode()
 STANDARD = base64.b64encode(bytes(range(200, 232))).decode()  # `openssl rand -base64 32`: + and /

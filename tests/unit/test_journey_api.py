@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from journey.api import JourneyApi
-from journey.domain import standards_version
-from journey.handlers import ScoreMoments
-from journey.standards import StandardSet, default_standards
 from tests.builders import record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
 from tests.unit.test_contacts_ingest_api import call
-from touchstone.common.journey_maps import load_maps
+from touchstone.journey.api import JourneyApi
+from touchstone.journey.domain import standards_version
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.standards import StandardSet, default_standards
 from touchstone.journey.v1 import journey_service_pb2 as pb
 from touchstone.journey.v1.events_pb2 import SERVICE_LEVEL_SURPRISING
+from touchstone.shared_kernel.journey_maps import load_maps
 
 START = datetime(2026, 11, 20, 2, tzinfo=UTC)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from journey.handlers import ScoreMoments
-from journey.standards import default_standards
 from tests.builders import record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
-from touchstone.common.ids import derived_id
-from touchstone.common.topics import JOURNEY_DLQ, JOURNEY_MOMENTS
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.standards import default_standards
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
+from touchstone.platform.messaging.topics import JOURNEY_DLQ, JOURNEY_MOMENTS
+from touchstone.platform.runtime.ids import derived_id
 
 
 def handle(store: MemoryJourneyStore, *records):

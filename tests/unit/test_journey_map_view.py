@@ -9,15 +9,14 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
-from journey.api import JourneyApi
-from journey.domain import standards_version
-from journey.handlers import ScoreMoments
-from journey.standards import StandardSet, default_standards
 from tests.builders import record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
-from touchstone.common.journey_maps import load_maps
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
+from touchstone.journey.api import JourneyApi
+from touchstone.journey.domain import standards_version
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.standards import StandardSet, default_standards
 from touchstone.journey.v1 import journey_service_pb2 as pb
 from touchstone.journey.v1.events_pb2 import (
     QUADRANT_B_PRODUCTION_LINE,
@@ -26,6 +25,7 @@ from touchstone.journey.v1.events_pb2 import (
     QUADRANT_UNSPECIFIED,
     SIDE_PROCEDURAL,
 )
+from touchstone.shared_kernel.journey_maps import load_maps
 
 MONDAY = datetime(2026, 11, 16, 2, tzinfo=UTC)  # 09:00 in Ho Chi Minh City (UTC+7)
 STANDARDS = StandardSet(default_standards(), standards_version(default_standards()))

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from contacts.codec import facts_of
-from contacts.domain import IngestPolicy, validate
-from contacts.service import ingest_policy
 from tests.builders import T0, touchpoint
-from touchstone.common.journey_maps import MapError, load_maps, parse_map
-from touchstone.common.settings import Settings
+from touchstone.contacts.codec import facts_of
+from touchstone.contacts.domain import IngestPolicy, validate
+from touchstone.contacts.service import ingest_policy
+from touchstone.platform.runtime.settings import Settings
+from touchstone.shared_kernel.journey_maps import MapError, load_maps, parse_map
 
 
 def test_the_shipped_maps_are_the_supermarket_and_phone_journeys_in_order() -> None:

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from journey.domain import Moment, Standard, Verdict, score, standards_version
-from journey.standards import default_standards
+from touchstone.journey.domain import Moment, Standard, Verdict, score, standards_version
+from touchstone.journey.standards import default_standards
 
 GREETING = frozenset({"polite_greeting", "named_self", "named_company", "named_department"})
 GREETED_IN_30S = next(

@@ -7,15 +7,15 @@ from dataclasses import replace
 
 import pytest
 
-from journey.domain import Moment, Standard, Verdict, score, standards_version
-from journey.handlers import ScoreMoments
-from journey.standards import default_standards
 from tests.builders import T0, record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
-from touchstone.common.prototime import to_datetime
-from touchstone.common.topics import JOURNEY_DLQ, JOURNEY_MOMENTS, Outgoing
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
+from touchstone.journey.domain import Moment, Standard, Verdict, score, standards_version
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.standards import default_standards
 from touchstone.journey.v1.events_pb2 import SIDE_PERSONAL, VERDICT_UNSCORED, MomentScored
+from touchstone.platform.messaging.topics import JOURNEY_DLQ, JOURNEY_MOMENTS, Outgoing
+from touchstone.platform.runtime.prototime import to_datetime
 
 GREETING = ("polite_greeting", "named_self", "named_company", "named_department")
 QUEUE = next(s for s in default_standards() if s.stage == "wait_in_queue")

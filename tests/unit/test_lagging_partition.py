@@ -14,11 +14,10 @@ import random
 import zlib
 from datetime import UTC, datetime, timedelta
 
-from contacts.domain import normalise_identity, resolve_identity_id
-from contacts.identity_keys import DEVELOPMENT_KEYS
 from tests.builders import MESSAGE_TAKEN
 from tests.pipeline import PARTITIONS, Pipeline, fed
-from touchstone.common.topics import CONTACTS_RECORDED, TOUCHPOINTS
+from touchstone.contacts.domain import normalise_identity, resolve_identity_id
+from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
 from touchstone.contacts.v1.touchpoint_pb2 import (
     Channel,
     CustomerRef,
@@ -26,7 +25,8 @@ from touchstone.contacts.v1.touchpoint_pb2 import (
     IdentityKind,
     Touchpoint,
 )
-from touchstone.publisher import customer_key, touchpoint_record
+from touchstone.platform.messaging.topics import CONTACTS_RECORDED, TOUCHPOINTS
+from touchstone.tools.ops.publisher import customer_key, touchpoint_record
 
 T10 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # Monday 10:00 in Ho Chi Minh City
 

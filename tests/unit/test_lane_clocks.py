@@ -9,9 +9,9 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from journey.lane_clocks import LaneState, Progress
 from tests.builders import T0
-from touchstone.common.progress import GRPC_SOURCE
+from touchstone.journey.lane_clocks import LaneState, Progress
+from touchstone.platform.messaging.progress import GRPC_SOURCE
 
 
 def told(source: int, minutes: int, partitions: int = 2) -> Progress:

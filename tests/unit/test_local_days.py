@@ -12,22 +12,22 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-from contacts.handlers import RecordTouchpoints
-from contacts.service import ingest_policy
-from journey.handlers import ScoreMoments
-from journey.standards import default_standards
-from loyalty.handlers import ValueCustomers
 from tests.builders import handled, record, touchpoint, value_records
 from tests.memory_stores import MemoryContactsStore, MemoryJourneyStore, MemoryLoyaltyStore
-from touchstone.common.calendar import BusinessCalendar, Calendars
-from touchstone.common.calendar_file import load_calendars
-from touchstone.common.settings import Settings
-from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_MOMENTS, LOYALTY_VALUES
-from touchstone.console.views import period
+from touchstone.contacts.handlers import RecordTouchpoints
+from touchstone.contacts.service import ingest_policy
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.touchpoint_pb2 import Money
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.standards import default_standards
 from touchstone.journey.v1.events_pb2 import MomentScored
+from touchstone.loyalty.handlers import ValueCustomers
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+from touchstone.platform.messaging.topics import CONTACTS_RECORDED, JOURNEY_MOMENTS, LOYALTY_VALUES
+from touchstone.platform.runtime.settings import Settings
+from touchstone.shared_kernel.calendar import BusinessCalendar, Calendars
+from touchstone.shared_kernel.calendar_file import load_calendars
+from touchstone.tools.console.views import period
 
 HCM = timezone(timedelta(hours=7))
 BEFORE = datetime(2026, 11, 20, 6, 55, tzinfo=HCM)  # 23:55 UTC on the 19th

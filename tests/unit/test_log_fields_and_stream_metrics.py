@@ -15,10 +15,10 @@ import grpc
 from prometheus_client import REGISTRY
 
 from tests.local_servers import one_method_server
-from touchstone.common.consumers import settle_batch
-from touchstone.common.json_logs import JsonFormatter
-from touchstone.common.metrics import GrpcMetrics
-from touchstone.common.topics import Incoming, Outgoing
+from touchstone.platform.messaging.consumers import settle_batch
+from touchstone.platform.messaging.topics import Incoming, Outgoing
+from touchstone.platform.runtime.json_logs import JsonFormatter
+from touchstone.platform.runtime.metrics import GrpcMetrics
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 log = logging.getLogger("tests.log_fields")

@@ -9,15 +9,15 @@ from decimal import Decimal
 import grpc
 import pytest
 
-from loyalty.api import LoyaltyApi
-from loyalty.churn import LostMoment
-from loyalty.domain import Purchase
-from loyalty.valuation import Facts, Loss
 from tests.builders import T0, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
+from touchstone.loyalty.api import LoyaltyApi
+from touchstone.loyalty.churn import LostMoment
+from touchstone.loyalty.domain import Purchase
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
 from touchstone.loyalty.v1.events_pb2 import VALUE_CHANGE_CAUSE_LOST_MOMENT
+from touchstone.loyalty.valuation import Facts, Loss
 
 
 def request(since_days: float | None, until_days: float | None) -> pb.GetValueAtRiskRequest:

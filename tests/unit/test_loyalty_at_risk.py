@@ -8,10 +8,8 @@ import asyncio
 import random
 from datetime import timedelta
 
-from loyalty.handlers import ValueCustomers
 from tests.builders import T0, handled, payment, record, recorded, value_records, valued
 from tests.memory_stores import MemoryLoyaltyStore
-from touchstone.common.topics import JOURNEY_MOMENTS, LOYALTY_DLQ, NOTIFY_CASES, Incoming
 from touchstone.journey.v1.events_pb2 import (
     SIDE_PERSONAL,
     VERDICT_LOSE,
@@ -19,8 +17,15 @@ from touchstone.journey.v1.events_pb2 import (
     MomentScored,
     StandardResult,
 )
+from touchstone.loyalty.handlers import ValueCustomers
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 from touchstone.notify.v1.events_pb2 import CaseEvent, CaseOpened, CaseRecovered
+from touchstone.platform.messaging.topics import (
+    JOURNEY_MOMENTS,
+    LOYALTY_DLQ,
+    NOTIFY_CASES,
+    Incoming,
+)
 
 
 def moment(n: int, verdict: int, minutes: int, customer: str = "cust-1") -> Incoming:
@@ -160,8 +165,8 @@ def test_each_moments_risks_are_churn_risks_of_the_moments_remembered_before_it(
     from dataclasses import replace
     from decimal import Decimal
 
-    from loyalty.churn import LostMoment, churn_risk, load_model
-    from loyalty.valuation import valuation
+    from touchstone.loyalty.churn import LostMoment, churn_risk, load_model
+    from touchstone.loyalty.valuation import valuation
 
     model = load_model()
     rng = random.Random(11)

@@ -9,13 +9,13 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from loyalty.at_risk import NOTHING_CHANGED, Known, Stored
-from loyalty.churn import LostMoment
-from loyalty.domain import DEFAULT_POLICY, Purchase, spending_of
-from loyalty.so_far import SpendingSoFar
-from loyalty.valuation import Facts, Loss, Recovery, Reopening, known_figures
 from tests.builders import T0, valued
-from touchstone.common.customer_links import LinkChange
+from touchstone.loyalty.at_risk import NOTHING_CHANGED, Known, Stored
+from touchstone.loyalty.churn import LostMoment
+from touchstone.loyalty.domain import DEFAULT_POLICY, Purchase, spending_of
+from touchstone.loyalty.so_far import SpendingSoFar
+from touchstone.loyalty.valuation import Facts, Loss, Recovery, Reopening, known_figures
+from touchstone.platform.messaging.customer_links import LinkChange
 
 
 def bought(n: int, days: float, customer: str = "c1") -> Purchase:

@@ -12,18 +12,18 @@ from datetime import timedelta
 import grpc
 import pytest
 
-from loyalty.api import LoyaltyApi
-from loyalty.handlers import ValueCustomers
 from tests.builders import T0, handled, payment, record, recorded, value_records, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call
 from tests.unit.test_customer_links import merged_event, unmerged_event
 from tests.unit.test_loyalty_at_risk import moment
-from touchstone.common.topics import CONTACTS_PROFILES, LOYALTY_DLQ, Incoming
 from touchstone.contacts.v1 import profile_pb2
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE
+from touchstone.loyalty.api import LoyaltyApi
+from touchstone.loyalty.handlers import ValueCustomers
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+from touchstone.platform.messaging.topics import CONTACTS_PROFILES, LOYALTY_DLQ, Incoming
 
 
 def paid(n: int, customer: str, minor: int) -> Incoming:

@@ -11,14 +11,14 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loyalty.handlers import ValueCustomers
 from tests.builders import T0, handled, payment, record, recorded
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_loyalty_at_risk import moment
-from touchstone.common.topics import NOTIFY_CASES, Incoming
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE
+from touchstone.loyalty.handlers import ValueCustomers
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 from touchstone.notify.v1.events_pb2 import CaseEvent, CaseLost, CaseRecovered, MomentJoined
+from touchstone.platform.messaging.topics import NOTIFY_CASES, Incoming
 
 
 def paid(n: int, minutes: int) -> Incoming:

@@ -13,13 +13,26 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty.at_risk import NOTHING_CHANGED, Known
-from loyalty.churn import LostMoment, leave_chance, load_model, stay_after
-from loyalty.domain import DEFAULT_POLICY, Purchase
-from loyalty.remembered import THE_BEGINNING, Kept, NeedsWholeHistory, Remembered, read_from
-from loyalty.valuation import Facts, Loss, Presence, Valuation, facts_change_from, valuation
 from tests.builders import T0
-from touchstone.common.customer_links import LinkChange
+from touchstone.loyalty.at_risk import NOTHING_CHANGED, Known
+from touchstone.loyalty.churn import LostMoment, leave_chance, load_model, stay_after
+from touchstone.loyalty.domain import DEFAULT_POLICY, Purchase
+from touchstone.loyalty.remembered import (
+    THE_BEGINNING,
+    Kept,
+    NeedsWholeHistory,
+    Remembered,
+    read_from,
+)
+from touchstone.loyalty.valuation import (
+    Facts,
+    Loss,
+    Presence,
+    Valuation,
+    facts_change_from,
+    valuation,
+)
+from touchstone.platform.messaging.customer_links import LinkChange
 
 MODEL = load_model()
 GROUP = ("c1", "c2")

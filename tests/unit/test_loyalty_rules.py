@@ -8,12 +8,12 @@ from datetime import timedelta
 from decimal import Decimal
 from itertools import pairwise
 
-from loyalty.domain import Purchase, ValuePolicy, lifetime_value
-from loyalty.handlers import ValueCustomers
 from tests.builders import T0, handled, payment, record, recorded, touchpoint, value_records, valued
 from tests.memory_stores import MemoryLoyaltyStore
-from touchstone.common.topics import LOYALTY_DLQ, LOYALTY_VALUES
+from touchstone.loyalty.domain import Purchase, ValuePolicy, lifetime_value
+from touchstone.loyalty.handlers import ValueCustomers
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+from touchstone.platform.messaging.topics import LOYALTY_DLQ, LOYALTY_VALUES
 
 
 def bought(n: int, minor: int, days: float, visit: str | None = None, currency: str = "VND"):

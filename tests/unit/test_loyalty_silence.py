@@ -8,16 +8,16 @@ import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from loyalty.api import LoyaltyApi
-from loyalty.handlers import ValueCustomers
 from tests.builders import T0, handled, payment, record, recorded, touchpoint, value_records, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import call
 from tests.unit.test_loyalty_at_risk import moment
-from touchstone.common.topics import Incoming
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE
+from touchstone.loyalty.api import LoyaltyApi
+from touchstone.loyalty.handlers import ValueCustomers
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 from touchstone.loyalty.v1.loyalty_service_pb2 import GetCustomerValueRequest
+from touchstone.platform.messaging.topics import Incoming
 
 EVERY = timedelta(days=365) / 40  # 40 visits a year: silent 18.25 days after an unanswered lose
 LAST_VISIT = T0 + EVERY * 39

@@ -12,17 +12,17 @@ from pathlib import Path
 import grpc
 import pytest
 
-from loyalty.api import LoyaltyApi
-from loyalty.domain import Purchase
-from loyalty.handlers import ValueCustomers
-from loyalty.tiers import Tier, TiersError, load_tiers, rank_range, tier_of
-from loyalty.valuation import Facts
 from tests.builders import T0, handled, payment, record, recorded, valued
 from tests.memory_stores import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
-from touchstone.common.topics import Incoming
+from touchstone.loyalty.api import LoyaltyApi
+from touchstone.loyalty.domain import Purchase
+from touchstone.loyalty.handlers import ValueCustomers
+from touchstone.loyalty.tiers import Tier, TiersError, load_tiers, rank_range, tier_of
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
 from touchstone.loyalty.v1.events_pb2 import VALUE_CHANGE_CAUSE_PURCHASE, ValueUpdated
+from touchstone.loyalty.valuation import Facts
+from touchstone.platform.messaging.topics import Incoming
 
 TIERS = load_tiers()
 
@@ -153,9 +153,9 @@ def test_a_change_of_tier_is_published_keyed_by_the_customer_it_moved() -> None:
 
 
 def test_the_service_takes_its_churn_model_and_tiers_from_the_settings(tmp_path) -> None:
-    from loyalty.churn import default_model_file
-    from loyalty.service import SPEC
-    from touchstone.common.settings import Settings
+    from touchstone.loyalty.churn import default_model_file
+    from touchstone.loyalty.service import SPEC
+    from touchstone.platform.runtime.settings import Settings
 
     churn = tmp_path / "churn.yaml"
     text = default_model_file().read_text(encoding="utf-8")

@@ -7,15 +7,15 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from loyalty.churn import default_model_file, parse_model
-from loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy, lifetime_value
-from loyalty.handlers import ValueCustomers
 from tests.builders import T0, handled, payment, record, recorded, touchpoint, value_records
 from tests.memory_stores import MemoryLoyaltyStore
-from touchstone.common.ids import content_id
-from touchstone.common.topics import LOYALTY_DLQ, LOYALTY_VALUES, Outgoing
 from touchstone.contacts.v1.touchpoint_pb2 import Money
+from touchstone.loyalty.churn import default_model_file, parse_model
+from touchstone.loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy, lifetime_value
+from touchstone.loyalty.handlers import ValueCustomers
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+from touchstone.platform.messaging.topics import LOYALTY_DLQ, LOYALTY_VALUES, Outgoing
+from touchstone.platform.runtime.ids import content_id
 
 
 def bought(n: int, minor: int, days: float = 0, visit: str = "", currency: str = "VND"):

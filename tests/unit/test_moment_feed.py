@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from journey.api import watch_filter
-from touchstone.common.rpc import InvalidArgument
-from touchstone.common.topic_feed import Watcher
+from touchstone.journey.api import watch_filter
 from touchstone.journey.v1 import journey_service_pb2 as pb
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
+from touchstone.platform.messaging.topic_feed import Watcher
+from touchstone.platform.serving.rpc import InvalidArgument
 
 AT = datetime(2026, 11, 23, tzinfo=UTC)
 

@@ -15,9 +15,16 @@ from random import Random
 
 import pytest
 
-from notify.channels import WebhookChannel, webhook_refusal
-from notify.contact_book import Contact, ContactChange, contact_change_of, folded, quiet_until
-from notify.deliveries import (
+from touchstone.contacts.v1 import profile_pb2 as profile_pb
+from touchstone.notify.channels import WebhookChannel, webhook_refusal
+from touchstone.notify.contact_book import (
+    Contact,
+    ContactChange,
+    contact_change_of,
+    folded,
+    quiet_until,
+)
+from touchstone.notify.deliveries import (
     DEFAULT_DELIVERY_POLICY,
     Defer,
     Send,
@@ -27,11 +34,10 @@ from notify.deliveries import (
     gives_up,
     skip_unasked,
 )
-from notify.delivery_store import Attempt
-from notify.messages import Message, MessagesError, load_templates
-from notify.playbooks import load_playbooks, parse_playbooks
-from touchstone.common.decoding import UnusableRecord
-from touchstone.contacts.v1 import profile_pb2 as profile_pb
+from touchstone.notify.delivery_store import Attempt
+from touchstone.notify.messages import Message, MessagesError, load_templates
+from touchstone.notify.playbooks import load_playbooks, parse_playbooks
+from touchstone.platform.messaging.decoding import UnusableRecord
 
 NOON_HCM = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)  # 12:00 in Ho Chi Minh City
 LAN = Contact("lan", "lan@example.vn", "vi", ("email",), "21:00", "08:00", "Asia/Ho_Chi_Minh")
@@ -202,8 +208,8 @@ ATTEMPT = Attempt(
 def test_a_webhook_is_signed_by_the_standard_webhooks_spec_id_time_and_body_together() -> None:
     from standardwebhooks import Webhook, WebhookVerificationError
 
-    from notify.channels import WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP
     from tests.receivers import SECRET
+    from touchstone.notify.channels import WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP
 
     channel = WebhookChannel("https://hooks.example.com/touchstone", SECRET)
     now = time.time()
@@ -260,7 +266,7 @@ def test_a_redirect_is_never_followed_and_fails_for_good() -> None:
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from notify.channels import Permanent
+    from touchstone.notify.channels import Permanent
 
     reached: list[str] = []
 

@@ -10,13 +10,12 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 
-from notify.api import NotifyApi
-from notify.domain import case_id_for
 from tests.builders import record
 from tests.memory_stores import MemoryNotifyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
 from tests.unit.test_notify_recovery import events, handle, lost, tasks, valued
-from touchstone.common.topics import LOYALTY_VALUES
+from touchstone.notify.api import NotifyApi
+from touchstone.notify.domain import case_id_for
 from touchstone.notify.v1 import notify_service_pb2 as pb
 from touchstone.notify.v1.events_pb2 import (
     CASE_STATUS_RECOVERED,
@@ -25,6 +24,7 @@ from touchstone.notify.v1.events_pb2 import (
     TASK_STATE_OPEN,
     CaseEvent,
 )
+from touchstone.platform.messaging.topics import LOYALTY_VALUES
 
 CASE = case_id_for("cust-1", "visit-1")
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from notify.domain import Win
-from notify.outcome_rows import outcome_columns, outcome_key
-from notify.recovery import (
+from tests.builders import T0
+from touchstone.notify.domain import Win
+from touchstone.notify.outcome_rows import outcome_columns, outcome_key
+from touchstone.notify.recovery import (
     CaseFacts,
     KeptOutcome,
     decide_outcome,
@@ -17,7 +18,6 @@ from notify.recovery import (
     may_move,
     moves_until,
 )
-from tests.builders import T0
 
 
 def case(apologised_hours: float | None = None, lost_hours: float | None = None) -> CaseFacts:

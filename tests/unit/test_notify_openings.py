@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from notify.domain import LostMoment, opening_for
-from notify.openings import OpenedCase, earliest_openings, moves_opening, replanned
-from notify.playbooks import PlannedStep
 from tests.builders import T0
+from touchstone.notify.domain import LostMoment, opening_for
+from touchstone.notify.openings import OpenedCase, earliest_openings, moves_opening, replanned
+from touchstone.notify.playbooks import PlannedStep
 
 
 def lost(n: int, minutes: int) -> LostMoment:

@@ -1,4 +1,4 @@
-"""Recovery means recovery (services/notify/recovery.py, docs/domain.md §7, §9).
+"""Recovery means recovery (services/notify/touchstone/notify/recovery.py, docs/domain.md §7, §9).
 
 Given a case's lost moments, its apology and what the customer did later → then only positive
 feedback or a visit with no lost moment at the case's site, after the apology, recovers it; a
@@ -12,23 +12,23 @@ import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
-from loyalty.handlers import ValueCustomers
-from notify.codec import step_taken
-from notify.domain import case_id_for
-from notify.rows import StepCommand
 from tests.builders import T0, moment, record, recorded, valued
 from tests.memory_stores import MemoryLoyaltyStore, MemoryNotifyStore
 from tests.unit.test_loyalty_at_risk import paid
 from tests.unit.test_notify_recovery import events, handle, lost
-from touchstone.common.customer_links import LinkChange
-from touchstone.common.topics import (
+from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
+from touchstone.journey.v1.events_pb2 import VERDICT_WIN, MomentScored, VisitCompleted
+from touchstone.loyalty.handlers import ValueCustomers
+from touchstone.notify.codec import step_taken
+from touchstone.notify.domain import case_id_for
+from touchstone.notify.rows import StepCommand
+from touchstone.platform.messaging.customer_links import LinkChange
+from touchstone.platform.messaging.topics import (
     CONTACTS_RECORDED,
     JOURNEY_MOMENTS,
     JOURNEY_VISITS,
     NOTIFY_CASES,
 )
-from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
-from touchstone.journey.v1.events_pb2 import VERDICT_WIN, MomentScored, VisitCompleted
 
 CASE = case_id_for("cust-1", "visit-1")
 APOLOGISE = 1  # on_site's first step: the staff's apology in person

@@ -7,10 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from notify.domain import CaseOutcome, CaseValue, Win, case_value, escalates_for_value
-from notify.overdue import StepOnClock, escalates, falls_due, lost_at
-from notify.playbooks import DEFAULT_POLICY, PlaybookError, load_playbooks, parse_playbooks
 from tests.builders import T0
+from touchstone.notify.domain import CaseOutcome, CaseValue, Win, case_value, escalates_for_value
+from touchstone.notify.overdue import StepOnClock, escalates, falls_due, lost_at
+from touchstone.notify.playbooks import (
+    DEFAULT_POLICY,
+    PlaybookError,
+    load_playbooks,
+    parse_playbooks,
+)
 
 MINUTE = timedelta(minutes=1)
 APOLOGY = StepOnClock("case-1", 1, "staff", T0 + 5 * MINUTE, "pending", False, False)

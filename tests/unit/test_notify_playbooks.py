@@ -9,9 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from notify.domain import case_id_for
-from notify.handlers import OpenRecoveryCases
-from notify.playbooks import (
+from tests.builders import T0, record
+from tests.memory_stores import MemoryNotifyStore
+from tests.unit.test_notify_recovery import events, handle, lost
+from touchstone.journey.v1.events_pb2 import MomentScored
+from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+from touchstone.notify.domain import case_id_for
+from touchstone.notify.handlers import OpenRecoveryCases
+from touchstone.notify.playbooks import (
     LossFacts,
     PlaybookError,
     choose,
@@ -21,13 +26,8 @@ from notify.playbooks import (
     missing_recovery,
     parse_playbooks,
 )
-from tests.builders import T0, record
-from tests.memory_stores import MemoryNotifyStore
-from tests.unit.test_notify_recovery import events, handle, lost
-from touchstone.common.calendar_file import load_calendars
-from touchstone.common.topics import LOYALTY_VALUES, NOTIFY_DLQ
-from touchstone.journey.v1.events_pb2 import MomentScored
-from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+from touchstone.platform.messaging.topics import LOYALTY_VALUES, NOTIFY_DLQ
+from touchstone.shared_kernel.calendar_file import load_calendars
 
 PLAYBOOKS = load_playbooks()
 OFFICE = load_calendars().for_site("hcm-01")  # Mon-Fri, closes 17:30 in Ho Chi Minh City

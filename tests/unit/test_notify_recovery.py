@@ -5,23 +5,23 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from notify.domain import case_id_for
-from notify.handlers import OpenRecoveryCases
-from notify.playbooks import RecoveryPolicy
 from tests.builders import T0, moment, record
 from tests.memory_stores import MemoryNotifyStore
-from touchstone.common.ids import derived_id
-from touchstone.common.prototime import to_datetime
-from touchstone.common.topics import (
+from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
+from touchstone.loyalty.v1.events_pb2 import ValueUpdated
+from touchstone.notify.domain import case_id_for
+from touchstone.notify.handlers import OpenRecoveryCases
+from touchstone.notify.playbooks import RecoveryPolicy
+from touchstone.notify.v1.events_pb2 import TASK_STATE_OPEN, CaseEvent, TaskEvent
+from touchstone.platform.messaging.topics import (
     LOYALTY_VALUES,
     NOTIFY_CASES,
     NOTIFY_DLQ,
     NOTIFY_TASKS,
     Outgoing,
 )
-from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
-from touchstone.loyalty.v1.events_pb2 import ValueUpdated
-from touchstone.notify.v1.events_pb2 import TASK_STATE_OPEN, CaseEvent, TaskEvent
+from touchstone.platform.runtime.ids import derived_id
+from touchstone.platform.runtime.prototime import to_datetime
 
 CASE = case_id_for("cust-1", "visit-1")
 

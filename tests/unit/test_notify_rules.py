@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from notify.domain import LostMoment, case_id_for, opening_for
-from notify.handlers import OpenRecoveryCases
-from notify.playbooks import RecoveryPolicy
 from tests.builders import T0, moment, record
 from tests.memory_stores import MemoryNotifyStore
-from touchstone.common.topics import NOTIFY_CASES, NOTIFY_DLQ
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_UNSCORED, VERDICT_WIN
+from touchstone.notify.domain import LostMoment, case_id_for, opening_for
+from touchstone.notify.handlers import OpenRecoveryCases
+from touchstone.notify.playbooks import RecoveryPolicy
 from touchstone.notify.v1.events_pb2 import CaseEvent
+from touchstone.platform.messaging.topics import NOTIFY_CASES, NOTIFY_DLQ
 
 LOST = LostMoment("m-1", "cust-1", "visit-1", "hcm-01", "enter_store", "slow", T0)
 

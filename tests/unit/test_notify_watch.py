@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from notify.api import cases_wanted, tasks_wanted
-from touchstone.common.rpc import InvalidArgument
+from touchstone.notify.api import cases_wanted, tasks_wanted
 from touchstone.notify.v1 import notify_service_pb2 as pb
 from touchstone.notify.v1.events_pb2 import (
     CaseEvent,
@@ -15,6 +14,7 @@ from touchstone.notify.v1.events_pb2 import (
     Task,
     TaskEvent,
 )
+from touchstone.platform.serving.rpc import InvalidArgument
 
 TAKEN = CaseEvent(event_id="e1", site_id="hcm-01", step_taken=StepTaken(case_id="case-1", n=1))
 LOST = CaseEvent(event_id="e2", site_id="hn-02", lost=CaseLost(case_id="case-2"))

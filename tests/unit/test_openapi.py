@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from touchstone.common.http_gateway import routes
-from touchstone.common.openapi import SERVICE_NAMES, rendered
 from touchstone.contacts.v1 import contacts_service_pb2
 from touchstone.journey.v1 import journey_service_pb2
 from touchstone.loyalty.v1 import loyalty_service_pb2
 from touchstone.notify.v1 import notify_service_pb2
+from touchstone.platform.serving.http_gateway import routes
+from touchstone.tools.dev.openapi import SERVICE_NAMES, rendered
 
 SERVICE_MODULES = (
     contacts_service_pb2,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from touchstone.common.auth import ROLES, Principal
-from touchstone.common.personal_data import MASK, mask, may_see_personal_data
 from touchstone.contacts.v1 import contacts_service_pb2 as contacts
 from touchstone.contacts.v1 import touchpoint_pb2
 from touchstone.notify.v1 import events_pb2 as notify_events
+from touchstone.platform.security.auth import ROLES, Principal
+from touchstone.platform.security.personal_data import MASK, mask, may_see_personal_data
 
 # Which fields are marked: test_personal_fields.py walks every field of every contract.
 

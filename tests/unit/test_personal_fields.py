@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from touchstone.common.personal_data import MASK, is_personal, mask
 from touchstone.contacts.v1 import contacts_service_pb2 as contacts
 from touchstone.contacts.v1 import touchpoint_pb2
 from touchstone.notify.v1 import events_pb2 as notify_events
+from touchstone.platform.security.personal_data import MASK, is_personal, mask
 
 CONTRACTS = (
     "touchstone.contacts.v1",

@@ -8,8 +8,10 @@ import pytest
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from tests.builders import T0, record
-from touchstone.common.ids import derived_id
-from touchstone.common.rpc import (
+from touchstone.platform.messaging.topics import dead_letter_record
+from touchstone.platform.runtime.ids import derived_id
+from touchstone.platform.runtime.settings import Settings
+from touchstone.platform.serving.rpc import (
     InvalidArgument,
     NotFound,
     PageRequest,
@@ -18,8 +20,6 @@ from touchstone.common.rpc import (
     page_size,
     rich_status,
 )
-from touchstone.common.settings import Settings
-from touchstone.common.topics import dead_letter_record
 
 
 def test_settings_default_to_the_embedded_stack() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 
-from touchstone.common.work_progress import WorkProgress, staged
-from touchstone.progress_bar import ProgressBar, progress_line
+from touchstone.platform.runtime.work_progress import WorkProgress, staged
+from touchstone.tools.ops.progress_bar import ProgressBar, progress_line
 
 
 def test_a_line_gives_share_count_rate_and_eta_under_the_label_and_stage() -> None:

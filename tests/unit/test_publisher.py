@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contacts.codec import facts_of
-from contacts.domain import validate
+from touchstone.contacts.codec import facts_of
+from touchstone.contacts.domain import validate
 from touchstone.contacts.v1.touchpoint_pb2 import IdentityKind
-from touchstone.publisher import new_touchpoint, touchpoint_record
+from touchstone.tools.ops.publisher import new_touchpoint, touchpoint_record
 
 AT = datetime(2026, 11, 20, 9, tzinfo=UTC)
 

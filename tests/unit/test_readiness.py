@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from touchstone.common.readiness import Readiness, partitions_check
+from touchstone.platform.runtime.readiness import Readiness, partitions_check
 
 
 class Server:
@@ -44,7 +44,7 @@ def test_readiness_follows_the_database_and_the_partitions(
         seen.append(await watch.check_once())
         return seen
 
-    with caplog.at_level(logging.INFO, "touchstone.common.readiness"):
+    with caplog.at_level(logging.INFO, "touchstone.platform.runtime.readiness"):
         seen = asyncio.run(steps())
 
     assert seen == [

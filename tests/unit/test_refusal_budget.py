@@ -12,26 +12,26 @@ from typing import Any
 import grpc
 import pytest
 
-from contacts.api import ContactsApi
 from tests.memory_stores import MemoryContactsStore
-from touchstone.common.auth import KeySet, Principal
-from touchstone.common.auth_interceptor import (
+from touchstone.contacts.api import ContactsApi
+from touchstone.contacts.v1 import contacts_service_pb2 as pb
+from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc
+from touchstone.platform.security.auth import KeySet, Principal
+from touchstone.platform.security.auth_interceptor import (
     SIGNATURE_CHECKS_PER_S,
     UNAUTHENTICATED_PER_S,
     Authenticate,
 )
-from touchstone.common.call_audit import (
+from touchstone.platform.security.call_audit import (
     REFUSALS_AUDITED_PER_S,
     UNAUTHENTICATED_AUDITED_PER_S,
     RefusalBudget,
     peer_address,
 )
-from touchstone.common.dev_keys import DevKeys, mint
-from touchstone.common.embedded import free_port
-from touchstone.common.limits import CALLS, CallerLimits
-from touchstone.common.rpc import ServiceBinding, start_server
-from touchstone.contacts.v1 import contacts_service_pb2 as pb
-from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc
+from touchstone.platform.security.limits import CALLS, CallerLimits
+from touchstone.platform.serving.rpc import ServiceBinding, start_server
+from touchstone.tools.dev.embedded import free_port
+from touchstone.tools.ops.dev_keys import DevKeys, mint
 
 FROZEN = 1000.0  # the budgets' clock stands still: no token comes back during the test
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from google.protobuf import json_format
 
-from contacts.codec import UndecodableTouchpoint, decode_touchpoint
-from contacts.registry_framing import TOUCHPOINT_PATH, message_path
 from tests.builders import touchpoint
+from touchstone.contacts.codec import UndecodableTouchpoint, decode_touchpoint
+from touchstone.contacts.registry_framing import TOUCHPOINT_PATH, message_path
 
 SCHEMA_7 = bytes([0, 0, 0, 0, 7])  # magic byte, schema id 7
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from touchstone.common.work_progress import WorkProgress
-from touchstone.log_range import LogRange
-from touchstone.progress_bar import progress_line
-from touchstone.replay import REBUILD, ReplayReport
-from touchstone.replay_cli import describe
-from touchstone.state_checksum import StateChecksum
+from touchstone.platform.runtime.work_progress import WorkProgress
+from touchstone.tools.ops.log_range import LogRange
+from touchstone.tools.ops.progress_bar import progress_line
+from touchstone.tools.ops.replay import REBUILD, ReplayReport
+from touchstone.tools.ops.replay_cli import describe
+from touchstone.tools.ops.state_checksum import StateChecksum
 
 SAME = StateChecksum({"moments": "10:00000000000000aa", "visits": "3:00000000000000bb"})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from journey.rescore import Period, RescoreReport, compare
+from touchstone.journey.rescore_report import Period, RescoreReport, compare
 from touchstone.journey.v1.events_pb2 import (
     VERDICT_LOSE,
     VERDICT_UNSCORED,

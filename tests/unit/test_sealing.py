@@ -10,8 +10,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contacts.profile_events import destroyed_key_event, key_event, registered_event, updated_event
-from notify.contact_book import (
+from touchstone.contacts.profile_events import (
+    destroyed_key_event,
+    key_event,
+    registered_event,
+    updated_event,
+)
+from touchstone.contacts.v1 import profile_pb2 as profile_pb
+from touchstone.contacts.v1.touchpoint_pb2 import (
+    IDENTITY_KIND_EMAIL,
+    IDENTITY_KIND_PHONE,
+    ExternalIdentity,
+)
+from touchstone.notify.contact_book import (
     AwaitingKey,
     Contact,
     KeyChange,
@@ -20,16 +31,10 @@ from notify.contact_book import (
     folded,
     key_change_of,
 )
-from notify.deliveries import DEFAULT_DELIVERY_POLICY, Defer, Send, Skip, email_decision
-from touchstone.common.decoding import UnusableRecord
-from touchstone.common.sealing import CannotOpen, new_customer_key, seal, unsealed
-from touchstone.common.topics import CONTACTS_KEYS, CONTACTS_PROFILES, topic_config
-from touchstone.contacts.v1 import profile_pb2 as profile_pb
-from touchstone.contacts.v1.touchpoint_pb2 import (
-    IDENTITY_KIND_EMAIL,
-    IDENTITY_KIND_PHONE,
-    ExternalIdentity,
-)
+from touchstone.notify.deliveries import DEFAULT_DELIVERY_POLICY, Defer, Send, Skip, email_decision
+from touchstone.platform.messaging.decoding import UnusableRecord
+from touchstone.platform.messaging.topics import CONTACTS_KEYS, CONTACTS_PROFILES, topic_config
+from touchstone.platform.security.sealing import CannotOpen, new_customer_key, seal, unsealed
 
 KEY = new_customer_key()
 NOON = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from touchstone.common.env_reader import SettingError
-from touchstone.common.settings import Settings, settings_from_env
+from touchstone.platform.runtime.env_reader import SettingError
+from touchstone.platform.runtime.settings import Settings, settings_from_env
 
 REFUSED = [
     ("TOUCHSTONE_AUTH", "ture", "TOUCHSTONE_AUTH='ture' is not yes or no"),
@@ -91,7 +91,11 @@ def test_a_service_started_with_a_typo_stops_with_one_line_not_a_traceback() -> 
     env = {"TOUCHSTONE_AUTH": "ture", "PATH": "/usr/bin:/bin"}
     env |= {k: v for k, v in os.environ.items() if k == "PYTHONPATH"}
     ran = subprocess.run(
-        [sys.executable, "-m", "journey"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "touchstone.journey"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert ran.returncode == 1
     assert ran.stderr.strip() == (

@@ -13,22 +13,22 @@ from typing import Any, ClassVar
 import pytest
 from google.protobuf.message import DecodeError
 
-from contacts.codec import facts_of
-from contacts.domain import validate
-from touchstone import sim_visits, simulator
-from touchstone.common.journey_maps import load_maps
-from touchstone.common.kafka_connection import KafkaConnection
-from touchstone.common.prototime import to_datetime
+from touchstone.contacts.codec import facts_of
+from touchstone.contacts.domain import validate
 from touchstone.contacts.v1.touchpoint_pb2 import Channel, Touchpoint
-from touchstone.publisher import customer_key
-from touchstone.sim_visits import PHONE_STAGES, RESTAURANT_STAGES, SUPERMARKET_STAGES
-from touchstone.simulator import (
+from touchstone.platform.messaging.kafka_connection import KafkaConnection
+from touchstone.platform.runtime.prototime import to_datetime
+from touchstone.shared_kernel.journey_maps import load_maps
+from touchstone.tools.dev import sim_visits, simulator
+from touchstone.tools.dev.sim_visits import PHONE_STAGES, RESTAURANT_STAGES, SUPERMARKET_STAGES
+from touchstone.tools.dev.simulator import (
     Pacer,
     SimConfig,
     generate_visits,
     publish,
     records,
 )
+from touchstone.tools.ops.publisher import customer_key
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 MAPS = {"supermarket": SUPERMARKET_STAGES, "phone": PHONE_STAGES, "restaurant": RESTAURANT_STAGES}
@@ -355,7 +355,7 @@ def test_live_publishing_never_sends_a_touchpoint_before_it_happened(
 
 
 def test_the_simulated_sign_ups_use_the_visits_identities_and_say_how_to_reach_them() -> None:
-    from touchstone.simulator import SimConfig, build_world, registrations
+    from touchstone.tools.dev.simulator import SimConfig, build_world, registrations
 
     signed = list(registrations(7))
     assert signed == list(registrations(7))  # the same seed, the same sign-ups

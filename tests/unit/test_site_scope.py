@@ -3,11 +3,11 @@ another site's record, and finds other sites' entries dropped from lists."""
 
 from __future__ import annotations
 
-from touchstone.common.auth import Principal
-from touchstone.common.site_scope import foreign_site, limited, prune, request_refusal
 from touchstone.journey.v1 import journey_service_pb2 as journey
 from touchstone.loyalty.v1 import loyalty_service_pb2 as loyalty
 from touchstone.notify.v1 import notify_service_pb2 as notify
+from touchstone.platform.security.auth import Principal
+from touchstone.platform.security.site_scope import foreign_site, limited, prune, request_refusal
 
 LAN = Principal("lan", frozenset({"staff"}), frozenset({"hcm-01"}))
 EVERYWHERE = Principal("boss", frozenset({"admin"}), frozenset({"*"}))

@@ -12,11 +12,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from notify.channels import EmailChannel, SmtpSecurity, Transient
-from notify.delivery_store import Attempt
-from notify.messages import Message
 from tests.pki import make_pki
-from touchstone.common.embedded import free_port
+from touchstone.notify.channels import EmailChannel, SmtpSecurity, Transient
+from touchstone.notify.delivery_store import Attempt
+from touchstone.notify.messages import Message
+from touchstone.tools.dev.embedded import free_port
 
 ATTEMPT = Attempt(
     "d-1", "email", "case-1", "lan", "hcm-01", "apologise", 1, "lan@example.vn",

@@ -6,9 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.builders import T0
-from touchstone.common.progress import IDLE_AFTER, SourceClocks, is_progress, progress_records
-from touchstone.common.topics import CONTACTS_RECORDED, header_map
 from touchstone.contacts.v1.events_pb2 import SourceProgress
+from touchstone.platform.messaging.progress import (
+    IDLE_AFTER,
+    SourceClocks,
+    is_progress,
+    progress_records,
+)
+from touchstone.platform.messaging.topics import CONTACTS_RECORDED, header_map
 
 NOW = T0 + timedelta(hours=2)
 

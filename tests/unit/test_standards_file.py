@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from journey.domain import standards_version
-from journey.service import standards_in_force
-from journey.standards import (
+from touchstone.journey.domain import standards_version
+from touchstone.journey.service import standards_in_force
+from touchstone.journey.standards import (
     StandardsError,
     default_standards,
     default_standards_file,
     load_standards,
     parse_standards,
 )
-from touchstone.cli import main
-from touchstone.common.journey_maps import load_maps
-from touchstone.common.settings import Settings
+from touchstone.platform.runtime.settings import Settings
+from touchstone.shared_kernel.journey_maps import load_maps
+from touchstone.tools.cli import main
 
 BAD = """\
 standards:

@@ -10,17 +10,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from journey.api import JourneyApi
-from journey.domain import standards_version
-from journey.handlers import ScoreMoments
-from journey.promotions import promoted, promotion_record
-from journey.rescore import Period, RescoreReport
-from journey.standards import StandardSet, default_standards, default_standards_file
 from tests.builders import record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
 from tests.unit.test_contacts_ingest_api import call
-from touchstone.common.journey_maps import load_maps
-from touchstone.common.topics import CONTACTS_RECORDED, JOURNEY_DLQ, JOURNEY_STANDARDS, Incoming
+from touchstone.journey.api import JourneyApi
+from touchstone.journey.domain import standards_version
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.promotions import promoted, promotion_record
+from touchstone.journey.rescore_report import Period, RescoreReport
+from touchstone.journey.standards import StandardSet, default_standards, default_standards_file
 from touchstone.journey.v1 import journey_service_pb2 as pb
 from touchstone.journey.v1.events_pb2 import (
     VERDICT_LOSE,
@@ -28,6 +26,13 @@ from touchstone.journey.v1.events_pb2 import (
     MomentScored,
     StandardsPromoted,
 )
+from touchstone.platform.messaging.topics import (
+    CONTACTS_RECORDED,
+    JOURNEY_DLQ,
+    JOURNEY_STANDARDS,
+    Incoming,
+)
+from touchstone.shared_kernel.journey_maps import load_maps
 
 AT = datetime(2026, 11, 16, 2, tzinfo=UTC)
 DEFAULTS = StandardSet(default_standards(), standards_version(default_standards()))
@@ -41,7 +46,7 @@ def tightened_text() -> str:
 
 
 def tightened() -> StandardSet:
-    from journey.standards import parse_standards
+    from touchstone.journey.standards import parse_standards
 
     standards, problems = parse_standards(tightened_text(), "tightened", load_maps())
     assert not problems

@@ -14,9 +14,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from touchstone.common import auth
-from touchstone.common.auth import KeySet, Unauthenticated
-from touchstone.common.dev_keys import KEY_ID, DevKeys, mint
+from touchstone.platform.security import auth
+from touchstone.platform.security.auth import KeySet, Unauthenticated
+from touchstone.tools.ops.dev_keys import KEY_ID, DevKeys, mint
 
 ISSUER, AUDIENCE = "touchstone-test", "touchstone"
 

@@ -14,14 +14,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-import touchstone.common.metrics as metrics
-import touchstone.common.tracing as tracing
+import touchstone.platform.runtime.metrics as metrics
+import touchstone.platform.runtime.tracing as tracing
 from tests.local_servers import one_method_server
-from touchstone.common.consumers import settle_batch
-from touchstone.common.env_reader import SettingError
-from touchstone.common.metrics import GrpcMetrics
-from touchstone.common.settings import Settings
-from touchstone.common.topics import Incoming, Outgoing
+from touchstone.platform.messaging.consumers import settle_batch
+from touchstone.platform.messaging.topics import Incoming, Outgoing
+from touchstone.platform.runtime.env_reader import SettingError
+from touchstone.platform.runtime.metrics import GrpcMetrics
+from touchstone.platform.runtime.settings import Settings
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 PARENT_ID = "b7ad6b7169203331"

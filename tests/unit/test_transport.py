@@ -13,16 +13,16 @@ from grpc_health.v1 import health as health_aio_module
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.pki import Pki, make_pki
-from touchstone.common.hosts import PlaintextRefused
-from touchstone.common.rpc import start_health_server, start_server
-from touchstone.common.settings import Settings
-from touchstone.common.transport import (
+from touchstone.platform.runtime.settings import Settings
+from touchstone.platform.runtime.worker import GrpcService
+from touchstone.platform.security.hosts import PlaintextRefused
+from touchstone.platform.security.transport import (
     CertificateFiles,
     ServerTls,
     client_channel,
     server_tls,
 )
-from touchstone.common.worker import GrpcService
+from touchstone.platform.serving.rpc import start_health_server, start_server
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,6 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from loyalty.churn import LostMoment, load_model
-from loyalty.domain import Purchase
-from loyalty.valuation import Presence, lost_moment_of, valuation
 from tests.builders import T0
 from touchstone.journey.v1.events_pb2 import (
     SIDE_PERSONAL,
@@ -20,6 +17,9 @@ from touchstone.journey.v1.events_pb2 import (
     MomentScored,
     StandardResult,
 )
+from touchstone.loyalty.churn import LostMoment, load_model
+from touchstone.loyalty.domain import Purchase
+from touchstone.loyalty.valuation import Presence, lost_moment_of, valuation
 
 MODEL = load_model()
 YEAR_END = T0 + timedelta(days=365) - timedelta(seconds=1)

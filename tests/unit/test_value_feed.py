@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loyalty.api import values_wanted
+from touchstone.loyalty.api import values_wanted
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
 from touchstone.loyalty.v1.events_pb2 import CustomerValue, TierChange, ValueAtRisk, ValueUpdated
 

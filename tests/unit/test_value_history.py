@@ -8,9 +8,9 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from loyalty.history import LOST_MOMENT, PURCHASE, RECOVERY, happenings_of, value_history
-from loyalty.valuation import standing
 from tests.unit.test_valuation import A_YEAR_OF_VISITS, MODEL, YEAR_END, lose
+from touchstone.loyalty.history import LOST_MOMENT, PURCHASE, RECOVERY, happenings_of, value_history
+from touchstone.loyalty.valuation import standing
 
 RECOVERED_AT = YEAR_END + timedelta(days=1)
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from tests.builders import recorded, touchpoint
 from tests.unit.test_deadlines import MONDAY, Journey, anything, local
-from touchstone.common.prototime import to_datetime
-from touchstone.common.topics import JOURNEY_VISITS
 from touchstone.journey.v1.events_pb2 import VisitCompleted
+from touchstone.platform.messaging.topics import JOURNEY_VISITS
+from touchstone.platform.runtime.prototime import to_datetime
 
 START = local(MONDAY, 10)
 ENTERED = recorded(touchpoint("enter_store", START, event_id="v1-enter"), "cust-1", "v-1")

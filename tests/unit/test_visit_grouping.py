@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from journey.handlers import ScoreMoments
-from journey.standards import default_standards
 from tests.builders import record, recorded, touchpoint
 from tests.memory_stores import MemoryJourneyStore
-from touchstone.common.topics import Incoming, Outgoing
+from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.standards import default_standards
 from touchstone.journey.v1.events_pb2 import MomentScored
+from touchstone.platform.messaging.topics import Incoming, Outgoing
 
 TEN = datetime(2026, 11, 16, 3, tzinfo=UTC)  # 10:00 in Ho Chi Minh City
 

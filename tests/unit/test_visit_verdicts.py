@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from journey.visits import (
+from touchstone.journey.visits import (
     AS_EXPECTED,
     BASIC,
     DESIRED,

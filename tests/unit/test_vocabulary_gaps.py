@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import asyncio
 
-from contacts.api import ContactsApi
-from contacts.codec import facts_of
-from contacts.domain import (
+from tests.builders import record, touchpoint
+from tests.memory_stores import MemoryContactsStore
+from touchstone.contacts.api import ContactsApi
+from touchstone.contacts.codec import facts_of
+from touchstone.contacts.domain import (
     OUT_OF_RANGE,
     UNKNOWN_MEASUREMENT,
     UNKNOWN_OBSERVATION,
     VocabularyGap,
     vocabulary_gaps,
 )
-from contacts.handlers import RecordTouchpoints
-from contacts.service import ingest_policy
-from tests.builders import record, touchpoint
-from tests.memory_stores import MemoryContactsStore
-from touchstone.common.metrics import VOCABULARY_GAPS
-from touchstone.common.settings import Settings
+from touchstone.contacts.handlers import RecordTouchpoints
+from touchstone.contacts.service import ingest_policy
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
+from touchstone.platform.runtime.metrics import VOCABULARY_GAPS
+from touchstone.platform.runtime.settings import Settings
 
 POLICY = ingest_policy(Settings())
 CLOSE = ["repeated_actions", "asked_anything_else", "thanked", "caller_hung_up_first"]

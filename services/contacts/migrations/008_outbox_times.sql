@@ -1,3 +1,0 @@
--- When each outbox row was written: the oldest still waiting bounds how far contacts' gRPC
--- ingest may claim to have come (services/touchstone/common/progress.py).
-ALTER TABLE outbox ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();

@@ -1,8 +1,0 @@
-"""Run the journey service: python -m journey (or touchstone serve journey)."""
-
-from journey.service import SPEC
-from touchstone.common.settings import settings_from_env
-from touchstone.common.worker import run_service
-
-if __name__ == "__main__":
-    run_service(SPEC, settings_from_env())

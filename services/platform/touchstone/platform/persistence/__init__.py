@@ -1,0 +1,1 @@
+"""Postgres: connection pools and each service's forward-only migrations."""

@@ -1,0 +1,2 @@
+"""Who may call what and how traffic is protected: tokens, roles, site scope, limits, audit, TLS,
+sealing."""

@@ -1,0 +1,2 @@
+"""Development tools: the embedded local stack, the simulator, benchmarks, the fault suite, code
+generation, development keys."""

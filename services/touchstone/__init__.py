@@ -1,1 +1,0 @@
-"""Touchstone: score every touchpoint as a moment of truth, value and recover every customer."""

@@ -1,1 +1,0 @@
-"""Plumbing shared by the four services: settings, ids, Kafka, Postgres, gRPC, Faust."""
