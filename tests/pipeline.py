@@ -18,12 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.memory_stores import (
-    MemoryContactsStore,
-    MemoryJourneyStore,
-    MemoryLoyaltyStore,
-    MemoryNotifyStore,
-)
+from tests.fakes.contacts import MemoryContactsStore
+from tests.fakes.journey import MemoryJourneyStore
+from tests.fakes.loyalty import MemoryLoyaltyStore
+from tests.fakes.notify import MemoryNotifyStore
 from touchstone.contacts.handlers import RecordTouchpoints
 from touchstone.contacts.service import SPEC as CONTACTS
 from touchstone.contacts.service import ingest_policy

@@ -13,12 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.memory_stores import (
-    MemoryContactsStore,
-    MemoryJourneyStore,
-    MemoryLoyaltyStore,
-    MemoryNotifyStore,
-)
+from tests.fakes.contacts import MemoryContactsStore
+from tests.fakes.journey import MemoryJourneyStore
+from tests.fakes.loyalty import MemoryLoyaltyStore
+from tests.fakes.notify import MemoryNotifyStore
 from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
 from touchstone.contacts.store import PostgresContactsStore
 from touchstone.journey.service import PostgresJourney

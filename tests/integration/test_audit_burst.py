@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
 
-from tests.memory_stores import MemoryContactsStore
+from tests.fakes.contacts import MemoryContactsStore
 from touchstone.audit.v1.audit_pb2 import AuditRecord
 from touchstone.contacts.api import ContactsApi
 from touchstone.contacts.v1 import contacts_service_pb2 as pb

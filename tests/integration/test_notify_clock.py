@@ -19,7 +19,9 @@ from touchstone.notify.domain import case_id_for
 from touchstone.notify.handlers import OpenRecoveryCases
 from touchstone.notify.playbooks import DEFAULT_POLICY
 from touchstone.notify.rows import CaseFilter, StepCommand
-from touchstone.notify.store import PostgresNotifyStore, Swept
+from touchstone.notify.staff_commands import taking
+from touchstone.notify.store import PostgresNotifyStore
+from touchstone.notify.sweep_store import Swept
 from touchstone.notify.v1.events_pb2 import (
     TASK_STATE_CANCELLED,
     TASK_STATE_OPEN,
@@ -68,7 +70,7 @@ async def a_lost_greeting(store: PostgresNotifyStore, at: datetime = T0) -> None
 async def apologised(store: PostgresNotifyStore) -> None:
     """Staff apologise a minute after the loss."""
     command = StepCommand(CASE, 1, "lan@hcm-01", "", completed=True)
-    await store.take_step(command, T0 + MINUTE, step_taken)
+    await store.take_step(command.case_id, taking(command, T0 + MINUTE, step_taken))
 
 
 async def back(store: PostgresNotifyStore, minutes: float, visit: str) -> None:
@@ -110,10 +112,10 @@ def test_a_late_staff_step_is_told_once_then_escalated_once(fresh_database: Sett
         assert await sweep(T0 + 5 * MINUTE, DEFAULT_POLICY) == Swept()  # told once
         # +15: step 1 is 10 minutes late (escalated), step 3 falls due (step 2 is the system's)
         assert await sweep(T0 + 15 * MINUTE, DEFAULT_POLICY) == Swept(due=1, escalated=1)
+        done = StepCommand(CASE, 3, "lan", "", completed=True)
         await store.take_step(
-            StepCommand(CASE, 3, "lan", "", completed=True),
-            T0 + 16 * MINUTE,
-            step_taken,
+            CASE,
+            taking(done, T0 + 16 * MINUTE, step_taken),
         )
         assert await sweep(T0 + 25 * MINUTE, DEFAULT_POLICY) == Swept()  # step 3 was done
         # step 4: due at +30, escalated at +40; both decided by one late sweep

@@ -42,6 +42,7 @@ from touchstone.notify.domain import case_id_for
 from touchstone.notify.handlers import OpenRecoveryCases
 from touchstone.notify.playbooks import DEFAULT_POLICY
 from touchstone.notify.rows import StepCommand
+from touchstone.notify.staff_commands import resolving, taking
 from touchstone.notify.store import PostgresNotifyStore
 from touchstone.notify.v1 import notify_service_pb2 as pb
 from touchstone.platform.messaging.topics import CONTACTS_RECORDED
@@ -87,11 +88,12 @@ def test_a_simulated_days_control_figures_match_the_hand_computation(
 
         async def take(name: str, n: int, minutes: int, completed: bool = True) -> None:
             command = StepCommand(case[name], n, "staff", "", completed)
-            await store.take_step(command, T0 + minutes * MINUTE, step_taken)
+            taken = taking(command, T0 + minutes * MINUTE, step_taken)
+            await store.take_step(command.case_id, taken)
 
         await take("A", 1, 3, completed=False)
         await take("A", 1, 4)
-        await store.resolve(case["A"], "duty", "", T0 + 10 * MINUTE, resolved_by_staff)
+        await store.resolve(case["A"], resolving("duty", "", T0 + 10 * MINUTE, resolved_by_staff))
         win = MomentScored.FromString(won("w-B", 120, "v2", "cust-B"))
         await handler.handle([record(win.SerializeToString())])
         await take("C", 1, 130, completed=False)

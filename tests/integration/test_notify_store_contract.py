@@ -22,6 +22,7 @@ from touchstone.notify.domain import (
 )
 from touchstone.notify.playbooks import PlannedStep, RecoveryPolicy
 from touchstone.notify.rows import CaseFilter, StepCommand
+from touchstone.notify.staff_commands import resolving, taking
 from touchstone.notify.v1.events_pb2 import (
     TASK_STATE_DONE,
     TASK_STATE_OPEN,
@@ -29,6 +30,7 @@ from touchstone.notify.v1.events_pb2 import (
     CaseRecovered,
     TaskEvent,
 )
+from touchstone.notify.value_escalation import value_escalations
 from touchstone.platform.messaging.customer_links import LinkChange
 from touchstone.platform.messaging.topics import NOTIFY_CASES, NOTIFY_TASKS, Outgoing
 
@@ -141,9 +143,8 @@ async def open_apologising(store, *moments: LostMoment):
 
 async def apologise(store, case_id: str, minutes: int) -> None:
     command = StepCommand(case_id, 1, "lan", "", completed=True)
-    await store.take_step(
-        command, T0 + timedelta(minutes=minutes), lambda *_: Outgoing("t", b"", b"")
-    )
+    at = T0 + timedelta(minutes=minutes)
+    await store.take_step(command.case_id, taking(command, at, lambda *_: Outgoing("t", b"", b"")))
 
 
 def test_the_first_sign_after_the_apology_and_the_last_loss_recovers_in_any_order(
@@ -227,7 +228,8 @@ def test_staff_resolution_is_final_even_for_the_worker_deciding_outcomes(notify_
     async def scenario(store) -> None:
         await open_or_join(store, lost(1))
         case_id = opening_for(lost(1)).case_id
-        await store.resolve(case_id, "duty", "", T0, lambda c, at: Outgoing("t", b"k", b"v"))
+        told = Outgoing("t", b"k", b"v")
+        await store.resolve(case_id, resolving("duty", "", T0, lambda c, at: told))
         await open_or_join(store, lost(2))
         await store.settle([], ["c1"], ["m2"])
         assert (await store.get_case(case_id)).status == "recovered"
@@ -251,7 +253,9 @@ def test_a_case_has_the_steps_of_its_earliest_opening_and_keeps_a_value_step(
 
     async def scenario(store) -> None:
         await store.open_or_join([later], [lost(2)])
-        await store.weigh([MomentValue("m2", "VND", 5)], ["m2"], policy)  # the duty manager's
+        await store.weigh(
+            [MomentValue("m2", "VND", 5)], ["m2"], value_escalations(policy)
+        )  # the duty manager's
         await store.open_or_join([later], [lost(2)])  # heard again: lays out nothing
         case = await store.get_case(later.case_id)
         assert (case.playbook, [s.action for s in case.steps]) == (
@@ -288,18 +292,19 @@ def test_staff_commands_move_steps_once_and_queue_their_events(notify_store) -> 
     async def scenario(store) -> None:
         await store.open_or_join([opening], [lost(1)])
         ack = StepCommand(opening.case_id, 1, "lan", "sorry", completed=False)
-        case = await store.take_step(ack, T0, step_event)
+        case = await store.take_step(ack.case_id, taking(ack, T0, step_event))
         assert (case.steps[0].status, case.steps[0].taken_by) == ("acknowledged", "lan")
-        await store.take_step(ack, T0, step_event)  # again: no event
-        done = await store.take_step(replace(ack, completed=True), T0, step_event)
+        await store.take_step(ack.case_id, taking(ack, T0, step_event))  # again: no event
+        completed = replace(ack, completed=True)
+        done = await store.take_step(ack.case_id, taking(completed, T0, step_event))
         assert done.steps[0].status == "done"
         with pytest.raises(UnknownStep):
-            await store.take_step(replace(ack, n=2), T0, step_event)
+            await store.take_step(ack.case_id, taking(replace(ack, n=2), T0, step_event))
         with pytest.raises(UnknownCase):
-            await store.resolve("nope", "lan", "", T0, resolve_event)
-        resolved = await store.resolve(opening.case_id, "duty", "", T0, resolve_event)
+            await store.resolve("nope", resolving("lan", "", T0, resolve_event))
+        resolved = await store.resolve(opening.case_id, resolving("duty", "", T0, resolve_event))
         assert (resolved.status, resolved.resolved_by) == ("recovered", "duty")
-        await store.resolve(opening.case_id, "other", "", T0, resolve_event)  # once
+        await store.resolve(opening.case_id, resolving("other", "", T0, resolve_event))  # once
         assert len(made) == 3
         assert await queued(store) == [m.encode() for m in made]
         tasks = [TaskEvent.FromString(v).task for v in await queued(store, NOTIFY_TASKS)]
@@ -342,7 +347,8 @@ def test_notify_lists_cases_by_who_owes_a_step_and_by_lateness(notify_store) -> 
         assert await listed(store, overdue_at=T0 + timedelta(minutes=10)) == [mine]
         assert await listed(store, overdue_at=T0 + timedelta(minutes=90)) == [mine, theirs]
         done = StepCommand(mine, 1, "lan", "", completed=True)
-        await store.take_step(done, T0, lambda *_: Outgoing(NOTIFY_CASES, b"c1", b"done"))
+        told = Outgoing(NOTIFY_CASES, b"c1", b"done")
+        await store.take_step(done.case_id, taking(done, T0, lambda *_: told))
         assert await listed(store, owner="staff") == []
         assert await listed(store, overdue_at=T0 + timedelta(minutes=90)) == [theirs]
         assert await listed(store, owner="duty_manager", site_id="s2") == []
@@ -351,6 +357,7 @@ def test_notify_lists_cases_by_who_owes_a_step_and_by_lateness(notify_store) -> 
 
 
 RICH = RecoveryPolicy(escalate_at_risk={"VND": 20_000_000})
+ESCALATE_RICHLY = value_escalations(RICH)
 
 
 def test_notify_sends_a_case_worth_enough_to_the_duty_manager_once(notify_store) -> None:
@@ -359,11 +366,11 @@ def test_notify_sends_a_case_worth_enough_to_the_duty_manager_once(notify_store)
 
     async def scenario(store) -> None:
         await store.open_or_join([opening], [lost(1)])
-        await store.weigh([MomentValue("m1", "VND", 12_000_000)], [], RICH)
+        await store.weigh([MomentValue("m1", "VND", 12_000_000)], [], ESCALATE_RICHLY)
         assert await queued(store) == []
         await store.open_or_join([replace(opening_for(lost(2)), steps=(step,))], [lost(2)])
-        await store.weigh([MomentValue("m2", "VND", 10_000_000)], ["m2"], RICH)
-        await store.weigh([MomentValue("m2", "VND", 10_000_000)], ["m2"], RICH)  # once
+        await store.weigh([MomentValue("m2", "VND", 10_000_000)], ["m2"], ESCALATE_RICHLY)
+        await store.weigh([MomentValue("m2", "VND", 10_000_000)], ["m2"], ESCALATE_RICHLY)  # once
         (event,) = map(CaseEvent.FromString, await queued(store))
         escalated = event.escalated
         assert (escalated.reason, escalated.n, escalated.currency) == ("value_at_risk", 2, "VND")
@@ -389,9 +396,9 @@ def test_notify_sends_a_case_worth_enough_to_the_duty_manager_once(notify_store)
 
 def test_notify_weighs_a_value_heard_before_its_lost_moment(notify_store) -> None:
     async def scenario(store) -> None:
-        await store.weigh([MomentValue("m1", "VND", 25_000_000)], [], RICH)
+        await store.weigh([MomentValue("m1", "VND", 25_000_000)], [], ESCALATE_RICHLY)
         await store.open_or_join([opening_for(lost(1))], [lost(1)])
-        await store.weigh([], ["m1"], RICH)
+        await store.weigh([], ["m1"], ESCALATE_RICHLY)
         (event,) = map(CaseEvent.FromString, await queued(store))
         assert event.escalated.value_at_risk_minor == 25_000_000
         case = await store.get_case(opening_for(lost(1)).case_id)
@@ -407,7 +414,7 @@ def test_notify_does_not_escalate_a_recovered_case_for_its_value(notify_store) -
         await store.settle([win(9, how="feedback")], ["c1"], [])
         assert (await store.get_case(cases["m1"].case_id)).status == "recovered"
         before = len(await queued(store))
-        await store.weigh([MomentValue("m1", "VND", 99_000_000)], [], RICH)
+        await store.weigh([MomentValue("m1", "VND", 99_000_000)], [], ESCALATE_RICHLY)
         assert len(await queued(store)) == before
 
     run(notify_store, scenario)
@@ -417,7 +424,9 @@ def test_notify_keeps_the_last_of_two_values_of_one_moment_in_a_batch(notify_sto
     async def scenario(store) -> None:
         await open_or_join(store, lost(1))
         first, later = MomentValue("m1", "VND", 5_000_000), MomentValue("m1", "VND", 7_000_000)
-        await store.weigh([first, later], [], RICH)  # loyalty tells it again once recovered
+        await store.weigh(
+            [first, later], [], ESCALATE_RICHLY
+        )  # loyalty tells it again once recovered
         case = await store.get_case(opening_for(lost(1)).case_id)
         assert (case.value_at_risk_minor, case.currency) == (7_000_000, "VND")
 
@@ -442,7 +451,9 @@ def test_a_listed_case_says_what_went_wrong_and_whether_it_is_valued(notify_stor
         await open_or_join(store, lost(1), lost(2))
         (listed,), _ = await store.list_cases(CaseFilter(), None, 10)
         assert (listed.reasons, listed.valued) == (("reason 1", "reason 2"), False)
-        await store.weigh([MomentValue("m1", "", 0)], [], RICH)  # valued: nothing bought yet
+        await store.weigh(
+            [MomentValue("m1", "", 0)], [], ESCALATE_RICHLY
+        )  # valued: nothing bought yet
         (listed,), _ = await store.list_cases(CaseFilter(), None, 10)
         assert (listed.valued, listed.value_at_risk_minor, listed.currency) == (True, 0, "")
 
@@ -465,8 +476,9 @@ def test_staff_notes_on_an_erased_customers_case_are_neither_kept_nor_told(notif
         await store.open_or_join([opening], [lost(1)])
         await store.fold_contacts([ContactChange("c1", erased=True)])
         ack = StepCommand(opening.case_id, 1, "lan", "rang Mrs Hoa on 0901234567", completed=False)
-        await store.take_step(ack, T0, step_event)
-        await store.resolve(opening.case_id, "duty", "Hoa was happy again", T0, resolve_event)
+        await store.take_step(ack.case_id, taking(ack, T0, step_event))
+        happy = resolving("duty", "Hoa was happy again", T0, resolve_event)
+        await store.resolve(opening.case_id, happy)
         if hasattr(store, "pool"):
             async with store.pool.connection() as conn:
                 kept = await (

@@ -14,12 +14,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.builders import valued
-from tests.memory_stores import (
-    MemoryContactsStore,
-    MemoryJourneyStore,
-    MemoryLoyaltyStore,
-    MemoryNotifyStore,
-)
+from tests.fakes.contacts import MemoryContactsStore
+from tests.fakes.journey import MemoryJourneyStore
+from tests.fakes.loyalty import MemoryLoyaltyStore
+from tests.fakes.notify import MemoryNotifyStore
 from touchstone.contacts.domain import Outcome
 from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
 from touchstone.contacts.store import (
@@ -35,8 +33,9 @@ from touchstone.loyalty.ports import LoyaltyStore
 from touchstone.loyalty.store import PostgresLoyaltyStore
 from touchstone.loyalty.valuation import Facts
 from touchstone.notify.domain import LostMoment, opening_for
+from touchstone.notify.ports import NotifyStore
 from touchstone.notify.rows import CaseFilter
-from touchstone.notify.store import NotifyStore, PostgresNotifyStore
+from touchstone.notify.store import PostgresNotifyStore
 from touchstone.platform.persistence.pg import open_pool
 from touchstone.platform.runtime.settings import Settings
 

@@ -12,7 +12,7 @@ import random
 from datetime import timedelta
 
 from tests.builders import T0, record, recorded, touchpoint
-from tests.memory_stores import MemoryJourneyStore
+from tests.fakes.journey import MemoryJourneyStore
 from touchstone.journey.handlers import ScoreMoments
 from touchstone.journey.standards import default_standards
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored

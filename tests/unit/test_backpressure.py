@@ -9,7 +9,7 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 
 from tests.builders import touchpoint
-from tests.memory_stores import MemoryContactsStore
+from tests.fakes.contacts import MemoryContactsStore
 from touchstone.contacts.api import ContactsApi
 from touchstone.platform.runtime.backlog import Backlog
 from touchstone.platform.serving.rpc import Overloaded, rich_status

@@ -8,7 +8,7 @@ from datetime import timedelta
 from google.protobuf import json_format
 
 from tests.builders import T0, record, touchpoint
-from tests.memory_stores import MemoryContactsStore
+from tests.fakes.contacts import MemoryContactsStore
 from touchstone.contacts.api import ContactsApi
 from touchstone.contacts.handlers import RecordTouchpoints
 from touchstone.contacts.v1.contacts_service_pb2 import INGEST_STATUS_REJECTED

@@ -11,7 +11,7 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 
 from tests.builders import touchpoint
-from tests.memory_stores import MemoryContactsStore
+from tests.fakes.contacts import MemoryContactsStore
 from touchstone.contacts.api import MAX_BATCH, ContactsApi
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.platform.messaging.topics import CONTACTS_RECORDED

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.builders import record
-from tests.memory_stores import MemoryContactsStore
+from tests.fakes.contacts import MemoryContactsStore
 from touchstone.contacts.admission import Admitted, admit_bytes, admit_touchpoint
 from touchstone.contacts.domain import DEFAULT_INGEST_POLICY
 from touchstone.contacts.handlers import RecordTouchpoints

@@ -8,7 +8,7 @@ from datetime import timedelta
 from google.protobuf import json_format
 
 from tests.builders import T0, record, touchpoint
-from tests.memory_stores import MemoryContactsStore
+from tests.fakes.contacts import MemoryContactsStore
 from touchstone.contacts.domain import resolve_identity_id
 from touchstone.contacts.handlers import RecordTouchpoints
 from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS

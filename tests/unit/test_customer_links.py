@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from tests.builders import record, recorded, touchpoint
-from tests.memory_stores import MemoryJourneyStore
+from tests.fakes.journey import MemoryJourneyStore
 from touchstone.contacts.v1 import profile_pb2 as pb
 from touchstone.journey.handlers import ScoreMoments
 from touchstone.journey.standards import default_standards

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from tests.builders import MESSAGE_TAKEN, record, recorded, touchpoint
-from tests.memory_stores import MemoryJourneyStore
+from tests.fakes.journey import MemoryJourneyStore
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.journey.handlers import ScoreMoments
 from touchstone.journey.standards import default_standards

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from tests.builders import record, recorded, touchpoint
-from tests.memory_stores import MemoryJourneyStore
+from tests.fakes.journey import MemoryJourneyStore
 from tests.unit.test_contacts_ingest_api import call
 from touchstone.journey.api import JourneyApi
 from touchstone.journey.domain import standards_version

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.builders import record, recorded, touchpoint
-from tests.memory_stores import MemoryJourneyStore
+from tests.fakes.journey import MemoryJourneyStore
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.journey.handlers import ScoreMoments
 from touchstone.journey.standards import default_standards

@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from tests.builders import record, recorded, touchpoint
-from tests.memory_stores import MemoryJourneyStore
+from tests.fakes.journey import MemoryJourneyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
 from touchstone.journey.api import JourneyApi

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from tests.builders import T0, record, recorded, touchpoint
-from tests.memory_stores import MemoryJourneyStore
+from tests.fakes.journey import MemoryJourneyStore
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.journey.domain import Moment, Standard, Verdict, score, standards_version
 from touchstone.journey.handlers import ScoreMoments

@@ -13,7 +13,9 @@ import asyncio
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from tests.builders import handled, record, touchpoint, value_records
-from tests.memory_stores import MemoryContactsStore, MemoryJourneyStore, MemoryLoyaltyStore
+from tests.fakes.contacts import MemoryContactsStore
+from tests.fakes.journey import MemoryJourneyStore
+from tests.fakes.loyalty import MemoryLoyaltyStore
 from touchstone.contacts.handlers import RecordTouchpoints
 from touchstone.contacts.service import ingest_policy
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded

@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from tests.builders import T0, valued
-from tests.memory_stores import MemoryLoyaltyStore
+from tests.fakes.loyalty import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
 from touchstone.loyalty.api import LoyaltyApi
 from touchstone.loyalty.churn import LostMoment

@@ -9,7 +9,7 @@ import random
 from datetime import timedelta
 
 from tests.builders import T0, handled, payment, record, recorded, value_records, valued
-from tests.memory_stores import MemoryLoyaltyStore
+from tests.fakes.loyalty import MemoryLoyaltyStore
 from touchstone.journey.v1.events_pb2 import (
     SIDE_PERSONAL,
     VERDICT_LOSE,

@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from tests.builders import T0, handled, payment, record, recorded, value_records, valued
-from tests.memory_stores import MemoryLoyaltyStore
+from tests.fakes.loyalty import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call
 from tests.unit.test_customer_links import merged_event, unmerged_event
 from tests.unit.test_loyalty_at_risk import moment

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.builders import T0, handled, payment, record, recorded
-from tests.memory_stores import MemoryLoyaltyStore
+from tests.fakes.loyalty import MemoryLoyaltyStore
 from tests.unit.test_loyalty_at_risk import moment
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE
 from touchstone.loyalty.handlers import ValueCustomers

@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import pairwise
 
 from tests.builders import T0, handled, payment, record, recorded, touchpoint, value_records, valued
-from tests.memory_stores import MemoryLoyaltyStore
+from tests.fakes.loyalty import MemoryLoyaltyStore
 from touchstone.loyalty.domain import Purchase, ValuePolicy, lifetime_value
 from touchstone.loyalty.handlers import ValueCustomers
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from tests.builders import T0, handled, payment, record, recorded, touchpoint, value_records, valued
-from tests.memory_stores import MemoryLoyaltyStore
+from tests.fakes.loyalty import MemoryLoyaltyStore
 from tests.unit.test_contacts_ingest_api import call
 from tests.unit.test_loyalty_at_risk import moment
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE

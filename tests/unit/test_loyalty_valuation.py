@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from tests.builders import T0, handled, payment, record, recorded, touchpoint, value_records
-from tests.memory_stores import MemoryLoyaltyStore
+from tests.fakes.loyalty import MemoryLoyaltyStore
 from touchstone.contacts.v1.touchpoint_pb2 import Money
 from touchstone.loyalty.churn import default_model_file, parse_model
 from touchstone.loyalty.domain import DEFAULT_POLICY, Purchase, ValuePolicy, lifetime_value

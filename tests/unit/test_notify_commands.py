@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 from tests.builders import record
-from tests.memory_stores import MemoryNotifyStore
+from tests.fakes.notify import MemoryNotifyStore
 from tests.unit.test_contacts_ingest_api import Aborted, call, violations
 from tests.unit.test_notify_recovery import events, handle, lost, tasks, valued
 from touchstone.notify.api import NotifyApi

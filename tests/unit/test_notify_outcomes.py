@@ -13,7 +13,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from tests.builders import T0, moment, record, recorded, valued
-from tests.memory_stores import MemoryLoyaltyStore, MemoryNotifyStore
+from tests.fakes.loyalty import MemoryLoyaltyStore
+from tests.fakes.notify import MemoryNotifyStore
 from tests.unit.test_loyalty_at_risk import paid
 from tests.unit.test_notify_recovery import events, handle, lost
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
@@ -22,6 +23,7 @@ from touchstone.loyalty.handlers import ValueCustomers
 from touchstone.notify.codec import step_taken
 from touchstone.notify.domain import case_id_for
 from touchstone.notify.rows import StepCommand
+from touchstone.notify.staff_commands import taking
 from touchstone.platform.messaging.customer_links import LinkChange
 from touchstone.platform.messaging.topics import (
     CONTACTS_RECORDED,
@@ -66,7 +68,8 @@ def visited(
 def apologised(store: MemoryNotifyStore, minutes: float, case: str = CASE) -> None:
     """Staff did the case's apology, `minutes` after T0."""
     command = StepCommand(case, APOLOGISE, "lan@hcm-01", "", completed=True)
-    asyncio.run(store.take_step(command, T0 + timedelta(minutes=minutes), step_taken))
+    taken = taking(command, T0 + timedelta(minutes=minutes), step_taken)
+    asyncio.run(store.take_step(command.case_id, taken))
 
 
 def told(store: MemoryNotifyStore, *records) -> list:

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tests.builders import T0, record
-from tests.memory_stores import MemoryNotifyStore
+from tests.fakes.notify import MemoryNotifyStore
 from tests.unit.test_notify_recovery import events, handle, lost
 from touchstone.journey.v1.events_pb2 import MomentScored
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated

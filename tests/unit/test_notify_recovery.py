@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from tests.builders import T0, moment, record
-from tests.memory_stores import MemoryNotifyStore
+from tests.fakes.notify import MemoryNotifyStore
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_WIN, MomentScored
 from touchstone.loyalty.v1.events_pb2 import ValueUpdated
 from touchstone.notify.domain import case_id_for

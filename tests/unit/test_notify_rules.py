@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from tests.builders import T0, moment, record
-from tests.memory_stores import MemoryNotifyStore
+from tests.fakes.notify import MemoryNotifyStore
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, VERDICT_UNSCORED, VERDICT_WIN
 from touchstone.notify.domain import LostMoment, case_id_for, opening_for
 from touchstone.notify.handlers import OpenRecoveryCases

@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 import pytest
 
-from tests.memory_stores import MemoryContactsStore
+from tests.fakes.contacts import MemoryContactsStore
 from touchstone.contacts.api import ContactsApi
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from tests.builders import record, recorded, touchpoint
-from tests.memory_stores import MemoryJourneyStore
+from tests.fakes.journey import MemoryJourneyStore
 from tests.unit.test_contacts_ingest_api import call
 from touchstone.journey.api import JourneyApi
 from touchstone.journey.domain import standards_version

@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from tests.builders import record, recorded, touchpoint
-from tests.memory_stores import MemoryJourneyStore
+from tests.fakes.journey import MemoryJourneyStore
 from touchstone.journey.handlers import ScoreMoments
 from touchstone.journey.standards import default_standards
 from touchstone.journey.v1.events_pb2 import MomentScored

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.builders import record, touchpoint
-from tests.memory_stores import MemoryContactsStore
+from tests.fakes.contacts import MemoryContactsStore
 from touchstone.contacts.api import ContactsApi
 from touchstone.contacts.codec import facts_of
 from touchstone.contacts.domain import (

@@ -20,8 +20,9 @@ from touchstone.notify.codec import (
 from touchstone.notify.control_figures import SiteFigures, SiteWindow
 from touchstone.notify.domain import CaseClosed, UnknownCase, UnknownStep
 from touchstone.notify.playbooks import PEOPLE
+from touchstone.notify.ports import NotifyStore
 from touchstone.notify.rows import CaseFilter, StepCommand
-from touchstone.notify.store import NotifyStore
+from touchstone.notify.staff_commands import resolving, taking
 from touchstone.notify.v1 import notify_service_pb2 as pb
 from touchstone.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from touchstone.notify.v1.events_pb2 import CASE_STATUS_UNSPECIFIED, CaseEvent, TaskEvent
@@ -221,9 +222,8 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
             raise InvalidArgument(*problems)
         await self._may_act_on(request.case_id, request.by)
         try:
-            case = await self.store.resolve(
-                request.case_id, request.by, request.note, self.clock(), resolved_by_staff
-            )
+            confirmed = resolving(request.by, request.note, self.clock(), resolved_by_staff)
+            case = await self.store.resolve(request.case_id, confirmed)
         except UnknownCase as error:
             raise NotFound(str(error)) from error
         return case_message(case)
@@ -231,7 +231,9 @@ class NotifyApi(pb_grpc.NotifyServiceServicer):
     async def _take(self, command: StepCommand) -> pb.Case:
         await self._may_act_on(command.case_id, command.by)
         try:
-            case = await self.store.take_step(command, self.clock(), step_taken)
+            case = await self.store.take_step(
+                command.case_id, taking(command, self.clock(), step_taken)
+            )
         except (UnknownCase, UnknownStep) as error:
             raise NotFound(str(error)) from error
         except CaseClosed as error:

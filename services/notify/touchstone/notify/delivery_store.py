@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from touchstone.notify.address_book_store import contact_row
+from touchstone.notify.case_tables import load_case
 from touchstone.notify.codec import step_taken
 from touchstone.notify.contact_book import Contact, address_of
 from touchstone.notify.deliveries import (
@@ -39,7 +41,7 @@ from touchstone.notify.erased_store import is_erased
 from touchstone.notify.messages import Message, Templates
 from touchstone.notify.outcome_rows import FORGET_MOVES_UNTIL
 from touchstone.notify.rows import StepCommand
-from touchstone.notify.store import SCHEMA, contact_row, load_case
+from touchstone.notify.store import SCHEMA
 from touchstone.platform.messaging.outbox import add_to_outbox
 from touchstone.platform.messaging.topics import NOTIFY_DLQ, Outgoing
 from touchstone.shared_kernel.calendar import Calendars

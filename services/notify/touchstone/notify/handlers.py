@@ -34,9 +34,10 @@ from touchstone.notify.playbooks import (
     lay_out,
     load_playbooks,
 )
-from touchstone.notify.store import NotifyStore
+from touchstone.notify.ports import NotifyStore
 from touchstone.notify.tasks import task_records
 from touchstone.notify.touchpoint_signals import Complaint, SiteVisit, signals_of
+from touchstone.notify.value_escalation import value_escalations
 from touchstone.platform.messaging.customer_links import LinkChange, link_change_of
 from touchstone.platform.messaging.decoding import (
     UnusableRecord,
@@ -76,6 +77,7 @@ class OpenRecoveryCases:
         self.playbooks = playbooks or load_playbooks()
         self.policy = policy or self.playbooks.policy
         self.calendars = calendars or load_calendars()
+        self.escalate = value_escalations(self.policy)
 
     def opening(self, moment: LostMoment, tier: str = "") -> CaseOpening:
         """The case the moment would open, with the steps of the playbook it picks (the
@@ -159,7 +161,7 @@ class OpenRecoveryCases:
                 outgoing.extend(task_records(laid_out, moment.occurred_at))
         customers, moment_ids = [m.customer_id for m in lost], [m.moment_id for m in lost]
         await self.store.settle(wins, customers, moment_ids)  # via the outbox
-        await self.store.weigh(values, moment_ids, self.policy)  # open cases: after settling
+        await self.store.weigh(values, moment_ids, self.escalate)  # open cases: after settling
         if links:
             await self.store.fold_links(links)  # and settles the linked customers' cases again
         await self.store.fold_keys(keys)
