@@ -1,7 +1,7 @@
-"""Notify's store in memory. Value escalations and staff commands arrive decided
-(value_escalation.py, staff_commands.py), as they do to Postgres, and are only stored here;
-openings and outcomes are still put together here from the model's functions (openings.py,
-recovery.py), as the Postgres adapter puts them together from its rows."""
+"""Notify's store in memory. Openings, value escalations and staff commands arrive decided
+(openings.py, value_escalation.py, staff_commands.py), as they do to Postgres, and are only
+stored here; outcomes are still put together here from the model's functions (recovery.py), as
+the Postgres adapter puts them together from its rows."""
 
 from __future__ import annotations
 
@@ -20,14 +20,7 @@ from touchstone.notify.domain import (
     Win,
     case_value,
 )
-from touchstone.notify.openings import (
-    OpenedCase,
-    as_laid_out,
-    earliest_openings,
-    moves_opening,
-    replanned,
-    withdrawn,
-)
+from touchstone.notify.openings import HeldCase, LayOut, as_laid_out
 from touchstone.notify.outcome_rows import outcomes_to_tell
 from touchstone.notify.playbooks import PlannedStep
 from touchstone.notify.ports import OutcomeEvent
@@ -245,39 +238,42 @@ class MemoryNotifyStore(MemoryCustomerLinks):
         await self.settle([], linked, [])
 
     async def open_or_join(
-        self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]
+        self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment], lay_out: LayOut
     ) -> dict[str, CaseRow]:
-        laid_out: dict[str, tuple[PlannedStep, ...]] = {}
-        taken_off: dict[str, tuple[PlannedStep, ...]] = {}
-        for o in earliest_openings(openings):
-            case = self.cases.get(o.case_id)
-            if case is None:
-                self.cases[o.case_id] = CaseRow(
-                    o.case_id,
-                    o.customer_id,
-                    o.visit_id,
-                    o.site_id,
-                    "open",
-                    o.opening_moment_id,
-                    o.opened_at,
-                    o.due_at,
-                )
-                self.plans[o.case_id] = (o.playbook, o.steps)
-                laid_out[o.case_id] = o.steps
-                continue
-            _, steps = self.plans[o.case_id]
-            acted_on = bool(case.resolved_by) or any(s.status != "pending" for s in steps)
-            opened = OpenedCase(o.case_id, case.opened_at, case.opening_moment_id, acted_on)
-            if moves_opening(opened, o):
-                moved = {"opening_moment_id": o.opening_moment_id, "opened_at": o.opened_at}
-                self.cases[o.case_id] = replace(case, **moved, due_at=o.due_at)
-                laid_out[o.case_id] = replanned(o, steps)
-                taken_off[o.case_id] = withdrawn(steps, laid_out[o.case_id])
-                self.plans[o.case_id] = (o.playbook, laid_out[o.case_id])
+        held = {
+            o.case_id: HeldCase(
+                o.case_id,
+                case.opened_at,
+                case.opening_moment_id,
+                bool(case.resolved_by),
+                self.plans[o.case_id][1],
+            )
+            for o in openings
+            if (case := self.cases.get(o.case_id)) is not None
+        }
+        plan = lay_out(openings, held)
+        for o in plan.opened:
+            self.cases[o.case_id] = CaseRow(
+                o.case_id,
+                o.customer_id,
+                o.visit_id,
+                o.site_id,
+                "open",
+                o.opening_moment_id,
+                o.opened_at,
+                o.due_at,
+            )
+        for o in plan.moved:
+            moved = {"opening_moment_id": o.opening_moment_id, "opened_at": o.opened_at}
+            self.cases[o.case_id] = replace(self.cases[o.case_id], **moved, due_at=o.due_at)
+        for o in (*plan.opened, *plan.moved):
+            self.plans[o.case_id] = (o.playbook, plan.plans[o.case_id])
         for o, m in zip(openings, moments, strict=True):
             self.joined.setdefault(m.moment_id, (o.case_id, m.reason, m.occurred_at))
         return {
-            m.moment_id: as_laid_out(self.cases[self.joined[m.moment_id][0]], laid_out, taken_off)
+            m.moment_id: as_laid_out(
+                self.cases[self.joined[m.moment_id][0]], plan.plans, plan.taken_off
+            )
             for m in moments
         }
 

@@ -20,6 +20,7 @@ from touchstone.notify.domain import (
     Win,
     opening_for,
 )
+from touchstone.notify.openings import lay_out_openings
 from touchstone.notify.playbooks import PlannedStep, RecoveryPolicy
 from touchstone.notify.rows import CaseFilter, StepCommand
 from touchstone.notify.staff_commands import resolving, taking
@@ -46,12 +47,14 @@ def lost(n: int, visit: str = "v1", customer: str = "c1", site: str = "s1") -> L
 
 
 async def open_or_join(store, *moments: LostMoment):
-    return await store.open_or_join([opening_for(m) for m in moments], list(moments))
+    return await store.open_or_join(
+        [opening_for(m) for m in moments], list(moments), lay_out_openings
+    )
 
 
 def test_notify_has_no_cases_before_a_loss(notify_store) -> None:
     async def scenario(store) -> None:
-        assert await store.open_or_join([], []) == {}
+        assert await store.open_or_join([], [], lay_out_openings) == {}
         assert await store.get_case("nope") is None
         assert await store.list_cases(CaseFilter(), None, 10) == ([], 0)
 
@@ -118,7 +121,9 @@ def test_notify_filters_cases_and_counts_every_match(notify_store) -> None:
 def test_notify_answers_for_moments_joined_in_an_earlier_batch(notify_store) -> None:
     async def scenario(store) -> None:
         first = await open_or_join(store, lost(1))
-        again = await store.open_or_join([opening_for(lost(1))], [replace(lost(1), reason="x")])
+        again = await store.open_or_join(
+            [opening_for(lost(1))], [replace(lost(1), reason="x")], lay_out_openings
+        )
         assert again == first
         case = await store.get_case(first["m1"].case_id)
         assert case.reasons == ("reason 1",)
@@ -138,7 +143,7 @@ APOLOGY = PlannedStep(1, "apologise", "staff", "in_person", T0 + timedelta(minut
 async def open_apologising(store, *moments: LostMoment):
     """Open the moments' cases with an apology to make (their first step)."""
     openings = [opening_for(m, steps=(APOLOGY,)) for m in moments]
-    return await store.open_or_join(openings, list(moments))
+    return await store.open_or_join(openings, list(moments), lay_out_openings)
 
 
 async def apologise(store, case_id: str, minutes: int) -> None:
@@ -252,17 +257,21 @@ def test_a_case_has_the_steps_of_its_earliest_opening_and_keeps_a_value_step(
     policy = RecoveryPolicy(escalate_at_risk={"VND": 1})
 
     async def scenario(store) -> None:
-        await store.open_or_join([later], [lost(2)])
+        await store.open_or_join([later], [lost(2)], lay_out_openings)
         await store.weigh(
             [MomentValue("m2", "VND", 5)], ["m2"], value_escalations(policy)
         )  # the duty manager's
-        await store.open_or_join([later], [lost(2)])  # heard again: lays out nothing
+        await store.open_or_join(
+            [later], [lost(2)], lay_out_openings
+        )  # heard again: lays out nothing
         case = await store.get_case(later.case_id)
         assert (case.playbook, [s.action for s in case.steps]) == (
             "duty_manager",
             ["fix", "follow_up", "step_in"],
         )
-        moved = await store.open_or_join([earlier], [lost(1)])  # earlier, heard later: opens it
+        moved = await store.open_or_join(
+            [earlier], [lost(1)], lay_out_openings
+        )  # earlier, heard later: opens it
         told = moved["m1"]  # the new plan to tell as tasks, and the step it took off
         assert [(s.n, s.action) for s in told.steps] == [(1, "apologise"), (2, "step_in")]
         assert [(s.n, s.action) for s in told.withdrawn] == [(3, "step_in")]
@@ -290,7 +299,7 @@ def test_staff_commands_move_steps_once_and_queue_their_events(notify_store) -> 
         return Outgoing("notify.cases.v1", b"c1", made[-1].encode())
 
     async def scenario(store) -> None:
-        await store.open_or_join([opening], [lost(1)])
+        await store.open_or_join([opening], [lost(1)], lay_out_openings)
         ack = StepCommand(opening.case_id, 1, "lan", "sorry", completed=False)
         case = await store.take_step(ack.case_id, taking(ack, T0, step_event))
         assert (case.steps[0].status, case.steps[0].taken_by) == ("acknowledged", "lan")
@@ -340,7 +349,7 @@ def test_notify_lists_cases_by_who_owes_a_step_and_by_lateness(notify_store) -> 
         return [c.case_id for c in cases]
 
     async def scenario(store) -> None:
-        await store.open_or_join([staffs, managers], [lost(1), lost(2, "v2")])
+        await store.open_or_join([staffs, managers], [lost(1), lost(2, "v2")], lay_out_openings)
         mine, theirs = staffs.case_id, managers.case_id
         assert await listed(store, owner="staff") == [mine]
         assert await listed(store, owner="duty_manager") == [theirs]
@@ -365,10 +374,12 @@ def test_notify_sends_a_case_worth_enough_to_the_duty_manager_once(notify_store)
     opening = replace(opening_for(lost(1)), steps=(step,))
 
     async def scenario(store) -> None:
-        await store.open_or_join([opening], [lost(1)])
+        await store.open_or_join([opening], [lost(1)], lay_out_openings)
         await store.weigh([MomentValue("m1", "VND", 12_000_000)], [], ESCALATE_RICHLY)
         assert await queued(store) == []
-        await store.open_or_join([replace(opening_for(lost(2)), steps=(step,))], [lost(2)])
+        await store.open_or_join(
+            [replace(opening_for(lost(2)), steps=(step,))], [lost(2)], lay_out_openings
+        )
         await store.weigh([MomentValue("m2", "VND", 10_000_000)], ["m2"], ESCALATE_RICHLY)
         await store.weigh([MomentValue("m2", "VND", 10_000_000)], ["m2"], ESCALATE_RICHLY)  # once
         (event,) = map(CaseEvent.FromString, await queued(store))
@@ -397,7 +408,7 @@ def test_notify_sends_a_case_worth_enough_to_the_duty_manager_once(notify_store)
 def test_notify_weighs_a_value_heard_before_its_lost_moment(notify_store) -> None:
     async def scenario(store) -> None:
         await store.weigh([MomentValue("m1", "VND", 25_000_000)], [], ESCALATE_RICHLY)
-        await store.open_or_join([opening_for(lost(1))], [lost(1)])
+        await store.open_or_join([opening_for(lost(1))], [lost(1)], lay_out_openings)
         await store.weigh([], ["m1"], ESCALATE_RICHLY)
         (event,) = map(CaseEvent.FromString, await queued(store))
         assert event.escalated.value_at_risk_minor == 25_000_000
@@ -473,7 +484,7 @@ def test_staff_notes_on_an_erased_customers_case_are_neither_kept_nor_told(notif
         return Outgoing("notify.cases.v1", b"c1", b"resolved")
 
     async def scenario(store) -> None:
-        await store.open_or_join([opening], [lost(1)])
+        await store.open_or_join([opening], [lost(1)], lay_out_openings)
         await store.fold_contacts([ContactChange("c1", erased=True)])
         ack = StepCommand(opening.case_id, 1, "lan", "rang Mrs Hoa on 0901234567", completed=False)
         await store.take_step(ack.case_id, taking(ack, T0, step_event))

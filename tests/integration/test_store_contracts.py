@@ -33,6 +33,7 @@ from touchstone.loyalty.ports import LoyaltyStore
 from touchstone.loyalty.store import PostgresLoyaltyStore
 from touchstone.loyalty.valuation import Facts
 from touchstone.notify.domain import LostMoment, opening_for
+from touchstone.notify.openings import lay_out_openings
 from touchstone.notify.ports import NotifyStore
 from touchstone.notify.rows import CaseFilter
 from touchstone.notify.store import PostgresNotifyStore
@@ -263,8 +264,8 @@ def test_notify_opens_one_case_per_visit_and_joins_later_losses(
         store = stores.notify
         moments = [lost(0, "v1"), lost(1, "v1"), lost(2, "v2")]
         openings = [opening_for(m) for m in moments]
-        first = await store.open_or_join(openings, moments)
-        again = await store.open_or_join(openings, moments)
+        first = await store.open_or_join(openings, moments, lay_out_openings)
+        again = await store.open_or_join(openings, moments, lay_out_openings)
         assert first == again
         assert first["m0"].case_id == first["m1"].case_id != first["m2"].case_id
         assert first["m1"].opening_moment_id == "m0"

@@ -8,7 +8,13 @@ from datetime import timedelta
 
 from tests.builders import T0
 from touchstone.notify.domain import LostMoment, opening_for
-from touchstone.notify.openings import OpenedCase, earliest_openings, moves_opening, replanned
+from touchstone.notify.openings import (
+    HeldCase,
+    earliest_openings,
+    lay_out_openings,
+    moves_opening,
+    replanned,
+)
 from touchstone.notify.playbooks import PlannedStep
 
 
@@ -24,11 +30,35 @@ def test_the_earliest_moment_of_each_case_opens_it_whatever_the_order_heard() ->
     assert earliest_openings(reversed(heard)) == [first]
 
 
+APOLOGY = PlannedStep(1, "apologise", "staff", "in_person", T0 + timedelta(minutes=35))
+HELD = HeldCase("case", T0 + timedelta(minutes=30), "m3", resolved=False, steps=(APOLOGY,))
+
+
 def test_an_earlier_moment_moves_the_opening_only_while_nobody_acted_on_the_case() -> None:
-    case = OpenedCase("case", T0 + timedelta(minutes=30), "m3", acted_on=False)
-    assert moves_opening(case, opening_for(lost(1, 10)))
-    assert not moves_opening(case, opening_for(lost(4, 40)))
-    assert not moves_opening(replace(case, acted_on=True), opening_for(lost(1, 10)))
+    earlier = opening_for(lost(1, 10))
+    assert moves_opening(HELD, earlier)
+    assert not moves_opening(HELD, opening_for(lost(4, 40)))
+    assert not moves_opening(replace(HELD, resolved=True), earlier)  # staff confirmed it
+    taken = replace(APOLOGY, status="acknowledged")
+    assert not moves_opening(replace(HELD, steps=(taken,)), earlier)  # staff took a step
+    assert not moves_opening(replace(HELD, delivery_statuses=("sending",)), earlier)
+    assert not moves_opening(replace(HELD, delivery_statuses=("sent",)), earlier)
+    assert moves_opening(replace(HELD, delivery_statuses=("pending", "failed")), earlier)
+
+
+def test_a_plan_opens_new_cases_moves_unacted_ones_and_sends_their_messages() -> None:
+    email = PlannedStep(1, "apologise", "system", "email", T0 + timedelta(minutes=11))
+    new = opening_for(replace(lost(5, 50), visit_id="v2"), steps=(email,))
+    earlier = opening_for(lost(1, 10), steps=(email,))
+    plan = lay_out_openings([new, earlier, opening_for(lost(2, 20))], {earlier.case_id: HELD})
+
+    assert [o.case_id for o in plan.opened] == [new.case_id]
+    assert [o.opening_moment_id for o in plan.moved] == ["m1"]  # the earliest of the visit's
+    assert plan.plans[earlier.case_id] == (email,)
+    assert plan.taken_off[earlier.case_id] == ()  # its step 1 is the new plan's step 1
+    assert sorted(d.case_id for d in plan.deliveries) == sorted([new.case_id, earlier.case_id])
+    acted = replace(HELD, resolved=True)
+    assert lay_out_openings([earlier], {earlier.case_id: acted}).moved == ()
 
 
 def test_a_moved_case_takes_the_new_steps_and_keeps_the_duty_managers_after_them() -> None:

@@ -26,6 +26,7 @@ from touchstone.notify.contact_book import (
     key_change_of,
 )
 from touchstone.notify.domain import CaseOpening, LostMoment, MomentValue, Win, opening_for
+from touchstone.notify.openings import lay_out_openings
 from touchstone.notify.playbooks import (
     LossFacts,
     Playbooks,
@@ -150,7 +151,7 @@ class OpenRecoveryCases:
         await self.store.fold_tiers(tiers)
         known = await self.store.tiers_of([m.customer_id for m in lost])
         openings = [self.opening(m, known.get(m.customer_id, "")) for m in lost]
-        cases = await self.store.open_or_join(openings, lost)
+        cases = await self.store.open_or_join(openings, lost, lay_out_openings)
         for moment, opening in zip(lost, openings, strict=True):
             case = cases[moment.moment_id]
             event = case_event(moment, case, opening)

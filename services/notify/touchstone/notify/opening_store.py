@@ -9,16 +9,9 @@ from collections.abc import Sequence
 from psycopg import AsyncConnection
 
 from touchstone.notify.case_tables import CASE_COLUMNS, SAVE_STEPS, step_columns
-from touchstone.notify.deliveries import PlannedDelivery, planned_deliveries
+from touchstone.notify.deliveries import PlannedDelivery
 from touchstone.notify.domain import CaseOpening, LostMoment
-from touchstone.notify.openings import (
-    OpenedCase,
-    as_laid_out,
-    earliest_openings,
-    moves_opening,
-    replanned,
-    withdrawn,
-)
+from touchstone.notify.openings import HeldCase, LayOut, as_laid_out
 from touchstone.notify.playbooks import PlannedStep
 from touchstone.notify.rows import CaseRow
 from touchstone.platform.persistence.pg import columns
@@ -86,19 +79,21 @@ SELECT * FROM unnest(
 )
 ON CONFLICT (delivery_id) DO NOTHING
 """
-LOAD_OPENED = """
-SELECT c.case_id, c.opened_at, c.opening_moment_id,
-       c.resolved_by IS NOT NULL
-       OR EXISTS (SELECT 1 FROM notify.case_steps s
-                  WHERE s.case_id = c.case_id AND s.status <> 'pending')
-       OR EXISTS (SELECT 1 FROM notify.deliveries d
-                  WHERE d.case_id = c.case_id AND d.status IN ('sending', 'sent'))
+# One batch at a time lays out a case: the cases its openings name, locked by id (whether or not
+# they exist yet), so that two workers never both open or move one.
+LOCK_CASES = """
+SELECT pg_advisory_xact_lock(hashtext('notify.case:' || id))
+FROM unnest(%b::text[]) AS id ORDER BY id
+"""
+LOAD_HELD = """
+SELECT c.case_id, c.opened_at, c.opening_moment_id, c.resolved_by IS NOT NULL,
+       array(SELECT d.status FROM notify.deliveries d WHERE d.case_id = c.case_id)
 FROM notify.cases c WHERE c.case_id = ANY(%b)
 ORDER BY c.case_id
 FOR NO KEY UPDATE OF c
 """
 LOAD_STEPS = """
-SELECT case_id, n, action, owner, channel, due_at FROM notify.case_steps
+SELECT case_id, n, action, owner, channel, due_at, status FROM notify.case_steps
 WHERE case_id = ANY(%b) ORDER BY case_id, n
 """
 MOVED_COLUMNS = (
@@ -124,37 +119,49 @@ DROP_STEPS = "DELETE FROM notify.case_steps WHERE case_id = ANY(%b)"
 DROP_DELIVERIES = "DELETE FROM notify.deliveries WHERE case_id = ANY(%b)"
 
 
-async def moved_openings(
-    conn: AsyncConnection, openings: Sequence[CaseOpening]
-) -> dict[str, tuple[tuple[PlannedStep, ...], tuple[PlannedStep, ...]]]:
-    """Move the existing cases these openings open instead (their earlier moments); each moved
-    case's steps, to be saved with its messages as a new case's are, and the steps the move
-    took off it."""
-    if not openings:
+async def held_cases(conn: AsyncConnection, case_ids: Sequence[str]) -> dict[str, HeldCase]:
+    """The cases of these ids that exist, locked, with their steps and messages' statuses."""
+    ids = sorted(set(case_ids))
+    rows = await (await conn.execute(LOAD_HELD, (ids,))).fetchall()
+    if not rows:
         return {}
-    ids = sorted({o.case_id for o in openings})
-    loaded = await (await conn.execute(LOAD_OPENED, (ids,))).fetchall()
-    cases = {row[0]: OpenedCase(*row) for row in loaded}
-    moving = [o for o in openings if o.case_id in cases and moves_opening(cases[o.case_id], o)]
-    if not moving:
-        return {}
-    moved = [o.case_id for o in moving]
-    was: dict[str, list[PlannedStep]] = {}
-    for case_id, *step in await (await conn.execute(LOAD_STEPS, (moved,))).fetchall():
-        was.setdefault(case_id, []).append(PlannedStep(*step))
-    await conn.execute(MOVE_OPENINGS, columns(moving, MOVED_COLUMNS))
-    await conn.execute(DROP_STEPS, (moved,))
-    await conn.execute(DROP_DELIVERIES, (moved,))
-    plans = {o.case_id: replanned(o, was.get(o.case_id, ())) for o in moving}
-    return {c: (plan, withdrawn(was.get(c, ()), plan)) for c, plan in plans.items()}
+    steps: dict[str, list[PlannedStep]] = {}
+    for case_id, *step in await (await conn.execute(LOAD_STEPS, (ids,))).fetchall():
+        steps.setdefault(case_id, []).append(PlannedStep(*step))
+    return {
+        case_id: HeldCase(
+            case_id, at, moment_id, resolved, tuple(steps.get(case_id, ())), tuple(sent)
+        )
+        for case_id, at, moment_id, resolved, sent in rows
+    }
 
 
 async def open_or_join(
-    conn: AsyncConnection, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]
+    conn: AsyncConnection,
+    openings: Sequence[CaseOpening],
+    moments: Sequence[LostMoment],
+    lay_out: LayOut,
 ) -> dict[str, CaseRow]:
-    """Open new cases, join new moments (NotifyStore.open_or_join); each moment's case."""
+    """Hand the openings and the cases they name (locked) to lay_out, write the plan it makes
+    (cases opened or moved, their steps and messages), join the moments to their cases; each
+    moment's case, as laid out now (NotifyStore.open_or_join)."""
     if not moments:
         return {}
+    ids = sorted({o.case_id for o in openings})
+    await conn.execute(LOCK_CASES, (ids,))
+    plan = lay_out(openings, await held_cases(conn, ids))
+    if plan.opened:
+        await conn.execute(OPEN_CASES, columns(plan.opened, OPENING_COLUMNS))
+    if plan.moved:
+        moved = [o.case_id for o in plan.moved]
+        await conn.execute(MOVE_OPENINGS, columns(plan.moved, MOVED_COLUMNS))
+        await conn.execute(DROP_STEPS, (moved,))
+        await conn.execute(DROP_DELIVERIES, (moved,))
+    steps = [(case_id, step) for case_id, laid in plan.plans.items() for step in laid]
+    if steps:
+        await conn.execute(SAVE_STEPS, step_columns(steps))
+    if plan.deliveries:
+        await conn.execute(SAVE_DELIVERIES, columns(plan.deliveries, DELIVERY_COLUMNS))
     joins = {
         "moment_id": [m.moment_id for m in moments],
         "case_id": [o.case_id for o in openings],
@@ -162,25 +169,7 @@ async def open_or_join(
         "reason": [m.reason for m in moments],
         "occurred_at": [m.occurred_at for m in moments],
     }
-    first = earliest_openings(openings)
-    opened = await (await conn.execute(OPEN_CASES, columns(first, OPENING_COLUMNS))).fetchall()
-    new = {case_id for (case_id,) in opened}
-    moved = await moved_openings(conn, [o for o in first if o.case_id not in new])
-    plans = {o.case_id: o.steps for o in first if o.case_id in new}
-    plans |= {case_id: plan for case_id, (plan, _) in moved.items()}
-    steps = [(case_id, step) for case_id, plan in plans.items() for step in plan]
-    if steps:
-        await conn.execute(SAVE_STEPS, step_columns(steps))
-    deliveries = [
-        d
-        for o in first
-        if o.case_id in plans
-        for d in planned_deliveries(o.case_id, o.customer_id, o.site_id, o.opened_at, o.steps)
-    ]
-    if deliveries:
-        await conn.execute(SAVE_DELIVERIES, columns(deliveries, DELIVERY_COLUMNS))
     await conn.execute(JOIN_MOMENTS, joins)
     await conn.execute(LATEST_MOMENTS, joins)
     rows = await (await conn.execute(SELECT_CASES_OF_MOMENTS, (joins["moment_id"],))).fetchall()
-    gone = {case_id: taken_off for case_id, (_, taken_off) in moved.items()}
-    return {row[0]: as_laid_out(CaseRow(*row[1:]), plans, gone) for row in rows}
+    return {row[0]: as_laid_out(CaseRow(*row[1:]), plan.plans, plan.taken_off) for row in rows}

@@ -12,25 +12,71 @@ the case stays as they knew it. A duty manager's step for the case's value stays
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from touchstone.notify.deliveries import PlannedDelivery, planned_deliveries
 from touchstone.notify.domain import CaseOpening
 from touchstone.notify.playbooks import PlannedStep
 from touchstone.notify.rows import CaseRow
 
 VALUE_STEP = "step_in"  # the duty manager's step for a valuable case (not the playbook's)
+MESSAGE_UNDER_WAY = ("sending", "sent")  # a delivery in one of these: a message went out
 
 
 @dataclass(frozen=True)
-class OpenedCase:
-    """A case as opened so far: what decides whether an earlier moment may open it instead."""
+class HeldCase:
+    """A case an opening names, as a store holds it: what decides whether an earlier moment
+    may open it instead."""
 
     case_id: str
     opened_at: datetime
     opening_moment_id: str
-    acted_on: bool  # staff took a step or confirmed it, or a message is sent or being sent
+    resolved: bool  # staff confirmed it recovered
+    steps: tuple[PlannedStep, ...] = ()  # as laid out, each with its status
+    delivery_statuses: tuple[str, ...] = ()  # of its messages
+
+
+@dataclass(frozen=True)
+class OpeningPlan:
+    """What a batch's openings do: the cases they open and those they move to an earlier moment,
+    each one's steps as laid out now, the steps a move took off, and the messages to send."""
+
+    opened: tuple[CaseOpening, ...]  # each new case by its earliest opening
+    moved: tuple[CaseOpening, ...]  # cases an earlier moment, heard later, opens instead
+    plans: Mapping[str, tuple[PlannedStep, ...]]  # case id -> its steps (opened or moved)
+    taken_off: Mapping[str, tuple[PlannedStep, ...]]  # moved case id -> the steps it lost
+    deliveries: tuple[PlannedDelivery, ...]
+
+
+LayOut = Callable[[Sequence[CaseOpening], Mapping[str, HeldCase]], OpeningPlan]
+
+
+def lay_out_openings(openings: Sequence[CaseOpening], held: Mapping[str, HeldCase]) -> OpeningPlan:
+    """The plan for the openings, given the cases already held for their visits."""
+    first = earliest_openings(openings)
+    opened = tuple(o for o in first if o.case_id not in held)
+    moved = tuple(o for o in first if o.case_id in held and moves_opening(held[o.case_id], o))
+    plans = {o.case_id: o.steps for o in opened}
+    plans |= {o.case_id: replanned(o, held[o.case_id].steps) for o in moved}
+    taken_off = {o.case_id: withdrawn(held[o.case_id].steps, plans[o.case_id]) for o in moved}
+    deliveries = tuple(
+        d
+        for o in (*opened, *moved)
+        for d in planned_deliveries(o.case_id, o.customer_id, o.site_id, o.opened_at, o.steps)
+    )
+    return OpeningPlan(opened, moved, plans, taken_off, deliveries)
+
+
+def acted_on(case: HeldCase) -> bool:
+    """Whether people have acted on the case: staff took a step or confirmed it, or a message
+    of it is sent or being sent."""
+    return (
+        case.resolved
+        or any(step.status != "pending" for step in case.steps)
+        or any(status in MESSAGE_UNDER_WAY for status in case.delivery_statuses)
+    )
 
 
 def earliest_openings(openings: Iterable[CaseOpening]) -> list[CaseOpening]:
@@ -43,10 +89,10 @@ def earliest_openings(openings: Iterable[CaseOpening]) -> list[CaseOpening]:
     return list(first.values())
 
 
-def moves_opening(case: OpenedCase, opening: CaseOpening) -> bool:
+def moves_opening(case: HeldCase, opening: CaseOpening) -> bool:
     """Whether the opening, from an earlier moment of the case's visit, opens it instead."""
     earlier = _order(opening) < (case.opened_at, case.opening_moment_id)
-    return earlier and not case.acted_on
+    return earlier and not acted_on(case)
 
 
 def replanned(opening: CaseOpening, was: Sequence[PlannedStep]) -> tuple[PlannedStep, ...]:

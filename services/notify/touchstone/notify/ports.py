@@ -10,6 +10,7 @@ from typing import Protocol
 
 from touchstone.notify.contact_book import ContactChange, KeyChange
 from touchstone.notify.domain import CaseOpening, CaseOutcome, LostMoment, MomentValue, Win
+from touchstone.notify.openings import LayOut
 from touchstone.notify.rows import CaseFilter, CaseRow, TimelineRow
 from touchstone.notify.staff_commands import Resolve, TakeStep
 from touchstone.notify.touchpoint_signals import Complaint, SiteVisit
@@ -24,9 +25,11 @@ class NotifyStore(CustomerLinks, Protocol):
     """What the notify handler and API need from storage."""
 
     async def open_or_join(
-        self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]
+        self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment], lay_out: LayOut
     ) -> dict[str, CaseRow]:
-        """Open new cases, join new moments; return each moment's case by moment id."""
+        """Hand the openings and the cases they name (locked) to lay_out (openings.py), write
+        the cases it opens or moves with their steps and messages, and join the moments; each
+        moment's case by moment id, as laid out now."""
 
     async def settle(
         self, wins: Sequence[Win], customers: Sequence[str], joined: Sequence[str]

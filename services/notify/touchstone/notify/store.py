@@ -25,6 +25,7 @@ from touchstone.notify.domain import (
 )
 from touchstone.notify.erased_store import is_erased
 from touchstone.notify.opening_store import open_or_join
+from touchstone.notify.openings import LayOut
 from touchstone.notify.outcome_rows import (
     FORGET_MOVES_UNTIL,
     LOCK_CUSTOMERS,
@@ -110,12 +111,12 @@ class PostgresNotifyStore(PostgresCustomerLinks):
         self.outcome_event = outcome_event or case_recovered  # what a recovered case publishes
 
     async def open_or_join(
-        self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment]
+        self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment], lay_out: LayOut
     ) -> dict[str, CaseRow]:
         if not moments:
             return {}
         async with self.pool.connection() as conn, conn.transaction():
-            return await open_or_join(conn, openings, moments)
+            return await open_or_join(conn, openings, moments, lay_out)
 
     async def settle(
         self, wins: Sequence[Win], customers: Sequence[str], joined: Sequence[str]
