@@ -1,7 +1,6 @@
-"""Notify's store in memory. Openings, value escalations and staff commands arrive decided
-(openings.py, value_escalation.py, staff_commands.py), as they do to Postgres, and are only
-stored here; outcomes are still put together here from the model's functions (recovery.py), as
-the Postgres adapter puts them together from its rows."""
+"""Notify's store in memory: storage only. Openings, outcomes, value escalations and staff
+commands arrive decided (openings.py, outcome_settlement.py, value_escalation.py,
+staff_commands.py), as they do to Postgres, and are kept here as they come."""
 
 from __future__ import annotations
 
@@ -21,13 +20,15 @@ from touchstone.notify.domain import (
     case_value,
 )
 from touchstone.notify.openings import HeldCase, LayOut, as_laid_out
-from touchstone.notify.outcome_rows import outcomes_to_tell
+from touchstone.notify.outcome_settlement import (
+    HeldOutcome,
+    SettleOutcomes,
+    as_kept,
+    settling,
+)
 from touchstone.notify.playbooks import PlannedStep
-from touchstone.notify.ports import OutcomeEvent
-from touchstone.notify.recovery import CaseFacts, decide_outcome
 from touchstone.notify.rows import CaseFilter, CaseRow, TimelineRow
 from touchstone.notify.staff_commands import Resolve, TakeStep
-from touchstone.notify.tasks import task_records
 from touchstone.notify.touchpoint_signals import Complaint, SiteVisit
 from touchstone.notify.value_escalation import Escalate, WeighedCase
 from touchstone.platform.messaging.customer_links import LinkChange, group_of, root_of
@@ -49,9 +50,9 @@ def _wanted_steps(case: CaseRow, where: CaseFilter) -> bool:
 class MemoryNotifyStore(MemoryCustomerLinks):
     """NotifyStore in memory."""
 
-    def __init__(self, outcome_event: OutcomeEvent = case_recovered) -> None:
+    def __init__(self, settle_outcomes: SettleOutcomes | None = None) -> None:
         super().__init__()
-        self.outcome_event = outcome_event
+        self.settle_outcomes = settle_outcomes or settling(case_recovered)
         self.cases: dict[str, CaseRow] = {}
         self.joined: dict[str, tuple[str, str, datetime]] = {}  # moment -> case, reason, when
         self.wins: dict[str, Win] = {}
@@ -183,54 +184,20 @@ class MemoryNotifyStore(MemoryCustomerLinks):
     ) -> None:
         for w in wins:
             self.wins.setdefault(w.moment_id, w)
-        touched = {
-            m for c in {*(w.customer_id for w in wins), *customers} for m in group_of(self.links, c)
-        }
-        outcomes, moved = [], set()
-        for case in sorted(self.cases.values(), key=lambda c: c.case_id):
-            if case.customer_id not in touched:
-                continue
-            if case.resolved_by:  # confirmed by staff: final
-                continue
-            lost = sorted((at, m) for m, (c, _, at) in self.joined.items() if c == case.case_id)
-            group = set(group_of(self.links, case.customer_id))
-            _, steps = self.plans.get(case.case_id, ("", ()))
-            apologies = [
-                s.taken_at for s in steps if s.action == "apologise" and s.status == "done"
-            ]
-            facts = CaseFacts(
-                case.case_id,
-                case.customer_id,
-                case.site_id,
-                case.visit_id,
-                case.status,
-                tuple(m for _, m in lost),
-                lost[-1][0],
-                None,  # the clock that closes cases as lost is Postgres's (test_notify_clock)
-                min((a for a in apologies if a is not None), default=None),
-            )
-            outcome = decide_outcome(
-                facts, [w for w in self.wins.values() if w.customer_id in group]
-            )
-            win = outcome.recovered_by if outcome.status == "recovered" else None
-            back = outcome.returned_by
-            now = replace(
-                case,
-                status=outcome.status,
-                recovered_at=win.occurred_at if win else None,
-                recovered_by=win.moment_id if win else "",
-                returned_at=back.occurred_at if back else None,
-                returned_by=back.moment_id if back else "",
-            )
-            if (now.status, now.recovered_by) != (case.status, case.recovered_by):
-                moved.add(case.case_id)
-            self.cases[case.case_id] = now
-            outcomes.append(outcome)
-        told = outcomes_to_tell(outcomes, moved, joined)
-        self.outbox.extend(self.outcome_event(o) for o in told)
-        for case_id in sorted(moved):
+        news = {*(w.customer_id for w in wins), *customers}
+        touched = {m for c in news for m in group_of(self.links, c)}
+        held = []
+        for case_id in sorted(c for c, case in self.cases.items() if case.customer_id in touched):
             case = await self._known(case_id)
-            self.outbox.extend(task_records(case, case.recovered_at or case.opened_at))
+            group = set(group_of(self.links, case.customer_id))
+            last = max(at for c, _, at in self.joined.values() if c == case_id)
+            signs = tuple(w for w in self.wins.values() if w.customer_id in group)
+            held.append(HeldOutcome(case, last, None, signs))  # the clock closing cases as lost
+            # is Postgres's (test_notify_clock)
+        settled = self.settle_outcomes(held, joined)
+        for outcome, kept in settled.decided:
+            self.cases[outcome.case_id] = as_kept(self.cases[outcome.case_id], outcome, kept)
+        self.outbox.extend(settled.records)
 
     async def fold_links(self, changes: Sequence[LinkChange]) -> None:
         await super().fold_links(changes)

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from tests.builders import T0
 from touchstone.notify.domain import Win
-from touchstone.notify.outcome_rows import outcome_columns, outcome_key
+from touchstone.notify.outcome_rows import outcome_columns
+from touchstone.notify.outcome_settlement import outcome_key
 from touchstone.notify.recovery import (
     CaseFacts,
     KeptOutcome,

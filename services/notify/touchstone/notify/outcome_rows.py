@@ -1,5 +1,6 @@
-"""Notify's case outcomes in Postgres: the facts recovery.decide_outcome reads, and the outcomes
-it decides, written back (the rule itself is services/notify/touchstone/notify/recovery.py's)."""
+"""Notify's case outcomes in Postgres: the cases news could move (a bound read: may_move), each
+with the facts the rule reads and its customer group's later wins that could count, and the
+outcomes outcome_settlement.py decides, written back (the rule itself is recovery.py's)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from touchstone.notify.domain import CaseOutcome, Win
-from touchstone.notify.recovery import (
-    CaseFacts,
-    KeptOutcome,
-    decide_outcome,
-    kept_as,
-    may_move,
-    moves_until,
-)
+from touchstone.notify.outcome_settlement import HeldOutcome
+from touchstone.notify.recovery import CaseFacts, KeptOutcome, may_move, moves_until
+from touchstone.notify.rows import CaseRow
 from touchstone.platform.persistence.pg import BEGINNING
 
 # When case c's apology was done (its first apologise step done), null until then
@@ -25,27 +21,25 @@ CROSS JOIN LATERAL (
     WHERE st.case_id = c.case_id AND st.action = 'apologise' AND st.status = 'done'
 ) a
 """
-# Each of the cases (open or recovered; cases_to_decide chose them) with the facts
-# recovery.decide_outcome reads: its lost moments, when its apology was done, and its customer
-# group's later wins that could count: the first from another visit, and the first feedback and
-# clean visits at its site (a bounded read; the rule itself is decide_outcome's).
-SELECT_OUTCOMES = f"""
+# Each of the cases (open or recovered; cases_to_decide chose them), locked, with what its
+# outcome is decided from beside the case itself (case_tables.load_cases): its latest lost moment,
+# when the clock closed it, and its customer group's later wins that could count: the first from
+# another visit, and the first feedback and clean visits at its site (a bounded read; the rule
+# itself is recovery.decide_outcome's).
+SELECT_OUTCOMES = """
 WITH asked AS (
     SELECT unnest(%b::text[]) AS case_id
 ), groups AS MATERIALIZED (  -- each customer's group once, not twice for each of their cases
     SELECT t.customer_id, array(SELECT notify.customer_group(t.customer_id)) AS members
     FROM (SELECT DISTINCT c.customer_id FROM notify.cases c JOIN asked USING (case_id)) t
 )
-SELECT c.case_id, c.customer_id, c.site_id, c.visit_id, c.status, l.moment_ids, l.last_at,
-       c.lost_at, a.apologised_at, s.signs, coalesce(c.recovered_by, '')
+SELECT c.case_id, l.last_at, c.lost_at, s.signs
 FROM notify.cases c
 JOIN groups g USING (customer_id)
 CROSS JOIN LATERAL (
-    SELECT array_agg(m.moment_id ORDER BY m.occurred_at, m.moment_id) AS moment_ids,
-           max(m.occurred_at) AS last_at
-    FROM notify.case_moments m WHERE m.case_id = c.case_id
+    SELECT max(m.occurred_at) AS last_at FROM notify.case_moments m WHERE m.case_id = c.case_id
 ) l
-{APOLOGISED}CROSS JOIN LATERAL (
+CROSS JOIN LATERAL (
     SELECT coalesce(jsonb_agg(jsonb_build_array(w.moment_id, w.customer_id, w.occurred_at, w.how,
                                                 w.site_id, w.visit_id)), '[]'::jsonb) AS signs
     FROM (
@@ -149,33 +143,18 @@ SELECT 1
 """
 
 
-def outcome_of(row: Sequence[Any]) -> tuple[CaseOutcome, KeptOutcome]:
-    """A case's outcome, decided (recovery.decide_outcome) from the facts SELECT_OUTCOMES reads,
-    and the outcome as it is to be kept."""
-    case_id, customer, site_id, visit_id, was, moment_ids, last_at, lost_at, apologised_at = row[:9]
-    facts = CaseFacts(
-        case_id,
-        customer,
-        site_id,
-        visit_id,
-        was,
-        tuple(moment_ids),
+def held_outcome(row: Sequence[Any], case: CaseRow) -> HeldOutcome:
+    """A case as SELECT_OUTCOMES reads what decides it, beside the case as loaded."""
+    _, last_at, lost_at, signs = row
+    return HeldOutcome(
+        case,
         last_at,
         lost_at,
-        apologised_at,
+        tuple(
+            Win(moment_id, who, datetime.fromisoformat(at), how, site, visit)
+            for moment_id, who, at, how, site, visit in signs
+        ),
     )
-    signs = [
-        Win(moment_id, who, datetime.fromisoformat(at), how, site, visit)
-        for moment_id, who, at, how, site, visit in row[9]
-    ]
-    outcome = decide_outcome(facts, signs)
-    return outcome, kept_as(facts, outcome)
-
-
-def outcome_key(outcome: CaseOutcome) -> tuple[str, str]:
-    """What a case's outcome changes when it moves: its status and what recovered it."""
-    win = outcome.recovered_by if outcome.status == "recovered" else None
-    return outcome.status, win.moment_id if win else ""
 
 
 def outcome_columns(decided: Sequence[tuple[CaseOutcome, KeptOutcome]]) -> dict[str, list[object]]:
@@ -190,21 +169,6 @@ def outcome_columns(decided: Sequence[tuple[CaseOutcome, KeptOutcome]]) -> dict[
         "returned_by": [k.returned_by[1] if k.returned_by else None for k in kept],
         "moves_until": [moves_until(k) for k in kept],
     }
-
-
-def outcomes_to_tell(
-    outcomes: Sequence[CaseOutcome], moved: set[str], joined: Sequence[str]
-) -> list[CaseOutcome]:
-    """The recovered cases to announce: those that just became recovered (or whose recovering
-    win changed), and those still recovered that a lost moment just joined."""
-    new = set(joined)
-    return [
-        o
-        for o in outcomes
-        if o.status == "recovered"
-        and o.recovered_by is not None
-        and (o.case_id in moved or new & set(o.moment_ids))
-    ]
 
 
 def news_since(

@@ -4,21 +4,18 @@ staff_commands.py's."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
 from touchstone.notify.contact_book import ContactChange, KeyChange
-from touchstone.notify.domain import CaseOpening, CaseOutcome, LostMoment, MomentValue, Win
+from touchstone.notify.domain import CaseOpening, LostMoment, MomentValue, Win
 from touchstone.notify.openings import LayOut
 from touchstone.notify.rows import CaseFilter, CaseRow, TimelineRow
 from touchstone.notify.staff_commands import Resolve, TakeStep
 from touchstone.notify.touchpoint_signals import Complaint, SiteVisit
 from touchstone.notify.value_escalation import Escalate
 from touchstone.platform.messaging.customer_links import CustomerLinks
-from touchstone.platform.messaging.topics import Outgoing
-
-OutcomeEvent = Callable[[CaseOutcome], Outgoing]
 
 
 class NotifyStore(CustomerLinks, Protocol):

@@ -34,18 +34,15 @@ from touchstone.notify.outcome_rows import (
     SELECT_OUTCOMES,
     STEPS_FOLLOW_STATUS,
     cases_to_decide,
+    held_outcome,
     news_since,
     outcome_columns,
-    outcome_key,
-    outcome_of,
-    outcomes_to_tell,
 )
+from touchstone.notify.outcome_settlement import SettleOutcomes, settling
 from touchstone.notify.playbooks import RecoveryPolicy
-from touchstone.notify.ports import OutcomeEvent
 from touchstone.notify.rows import CaseFilter, CaseRow, TimelineRow
 from touchstone.notify.staff_commands import Resolve, TakeStep
 from touchstone.notify.sweep_store import Swept, case_counts, prune_wins, sweep_lost, sweep_steps
-from touchstone.notify.tasks import task_records
 from touchstone.notify.touchpoint_signals import Complaint, SiteVisit
 from touchstone.notify.value_escalation import Escalate
 from touchstone.notify.value_store import weigh as weigh_cases
@@ -105,10 +102,11 @@ class PostgresNotifyStore(PostgresCustomerLinks):
     links_schema = SCHEMA
 
     def __init__(
-        self, pool: AsyncConnectionPool, outcome_event: OutcomeEvent | None = None
+        self, pool: AsyncConnectionPool, settle_outcomes: SettleOutcomes | None = None
     ) -> None:
         self.pool = pool
-        self.outcome_event = outcome_event or case_recovered  # what a recovered case publishes
+        # what deciding a customer's cases again makes of them (merges decide them too)
+        self.settle_outcomes = settle_outcomes or settling(case_recovered)
 
     async def open_or_join(
         self, openings: Sequence[CaseOpening], moments: Sequence[LostMoment], lay_out: LayOut
@@ -144,17 +142,10 @@ class PostgresNotifyStore(PostgresCustomerLinks):
             as_kept = await (await conn.execute(SELECT_KEPT, asked)).fetchall()
             candidates = cases_to_decide(as_kept, wins, everything)
             rows = await (await conn.execute(SELECT_OUTCOMES, (candidates,))).fetchall()
-            decided = [outcome_of(row) for row in rows]
-            outcomes = [outcome for outcome, _ in decided]
-            await conn.execute(SAVE_OUTCOMES, outcome_columns(decided))
-            kept = {row[0]: (row[4], row[10]) for row in rows}  # status, recovered_by before
-            moved = {o.case_id for o in outcomes if outcome_key(o) != kept[o.case_id]}
-            news = [self.outcome_event(o) for o in outcomes_to_tell(outcomes, moved, joined)]
-            cases = await load_cases(conn, sorted(moved))
-            for case_id in sorted(moved):  # their tasks open again, or are cancelled
-                case = cases[case_id]  # locked above
-                news.extend(task_records(case, case.recovered_at or case.opened_at))
-            await add_to_outbox(conn, SCHEMA, news)
+            cases = await load_cases(conn, [row[0] for row in rows])  # locked above
+            settled = self.settle_outcomes([held_outcome(r, cases[r[0]]) for r in rows], joined)
+            await conn.execute(SAVE_OUTCOMES, outcome_columns(settled.decided))
+            await add_to_outbox(conn, SCHEMA, settled.records)
 
     async def fold_links(self, changes: Sequence[LinkChange]) -> None:
         await super().fold_links(changes)
