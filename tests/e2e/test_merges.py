@@ -30,7 +30,7 @@ from tests.replay import replayed
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.contacts.v1.profile_pb2 import CustomerEvent, Profile
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, ExternalIdentity, IdentityKind
-from touchstone.journey.store import MomentFilter
+from touchstone.journey.ports import MomentFilter
 from touchstone.journey.v1.journey_service_pb2 import ListMomentsRequest
 from touchstone.notify.rows import CaseFilter
 from touchstone.platform.messaging.log_reader import read_log

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from touchstone.contacts.domain import Outcome, classify_repeat
-from touchstone.contacts.store import (
+from touchstone.contacts.ports import (
     Arrival,
     CustomerRow,
     DeadLetter,

@@ -9,11 +9,19 @@ from datetime import date, datetime, timedelta
 from tests.fakes.customer_links import MemoryCustomerLinks
 from touchstone.journey.deadlines import Deadline
 from touchstone.journey.lane_clocks import LaneState, after
-from touchstone.journey.promotions import Promotion
-from touchstone.journey.settlement_store import BatchKeys, Decide, Ledger, Settlement
+from touchstone.journey.ports import (
+    BatchKeys,
+    Completion,
+    Decide,
+    Ledger,
+    MomentFilter,
+    MomentRow,
+    Promotion,
+    Settlement,
+    VisitFilter,
+    VisitRow,
+)
 from touchstone.journey.stage_days import MomentMark, StageFigures, roll_up
-from touchstone.journey.store import MomentFilter, MomentRow, VisitFilter, VisitRow
-from touchstone.journey.visit_store import Completion
 from touchstone.journey.visits import Tally, VisitState
 from touchstone.platform.messaging.topics import Outgoing
 

@@ -22,10 +22,9 @@ from touchstone.loyalty.ports import (
     Valuer,
     tell_nothing,
 )
-from touchstone.loyalty.store import SilenceClock, disjoint, valued_history
-from touchstone.loyalty.store_valuing import value_as
 from touchstone.loyalty.tiers import TierChanged, load_tiers, tier_of
 from touchstone.loyalty.valuation import Facts, Loss, Recovery, Valuation
+from touchstone.loyalty.valued import SilenceClock, disjoint, value_as, valued_history
 from touchstone.platform.messaging.customer_links import collapsed, group_of, root_of
 from touchstone.platform.messaging.topics import Outgoing
 

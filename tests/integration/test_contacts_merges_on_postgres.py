@@ -9,7 +9,7 @@ from typing import TypeVar
 import pytest
 
 from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
-from touchstone.contacts.profile_store import ProfileChange
+from touchstone.contacts.ports import ProfileChange
 from touchstone.contacts.profiles import MAX_GROUP, CannotMerge
 from touchstone.contacts.service import PostgresContacts
 from touchstone.platform.messaging.topics import Outgoing

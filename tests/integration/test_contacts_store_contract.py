@@ -10,7 +10,7 @@ import pytest
 from tests.builders import T0
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 from touchstone.contacts.domain import Outcome
-from touchstone.contacts.store import Arrival, DeadLetter, RecordedTouchpoint
+from touchstone.contacts.ports import Arrival, DeadLetter, RecordedTouchpoint
 
 
 @pytest.fixture(params=STORE_KINDS)

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from tests.integration.test_keyed_identities import NEW, unchanged
+from touchstone.contacts.ports import ProfileChange
 from touchstone.contacts.profile_events import profile_event, registered_event
-from touchstone.contacts.profile_store import ProfileChange
 from touchstone.contacts.service import PostgresContacts
 from touchstone.contacts.v1 import profile_pb2 as profile_pb
 from touchstone.contacts.v1.touchpoint_pb2 import IDENTITY_KIND_EMAIL, ExternalIdentity

@@ -14,10 +14,10 @@ from tests.builders import T0, valued
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
 from tests.integration.test_journey_store_contract import moment_row
 from tests.integration.test_notify_store_contract import lost, open_or_join
-from touchstone.journey.store import MomentFilter
+from touchstone.journey.ports import MomentFilter
 from touchstone.loyalty.domain import Purchase
-from touchstone.loyalty.store_valuing import value_as
 from touchstone.loyalty.valuation import Facts
+from touchstone.loyalty.valued import value_as
 from touchstone.notify.rows import CaseFilter
 from touchstone.platform.messaging.customer_links import LinkChange
 

@@ -10,11 +10,10 @@ import pytest
 
 from tests.builders import T0, touchpoint
 from touchstone.contacts.dlq_api import valid_at
-from touchstone.contacts.dlq_store import DeadLetterQuery, StoredDeadLetter
 from touchstone.contacts.domain import DEFAULT_INGEST_POLICY
 from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
+from touchstone.contacts.ports import Arrival, DeadLetter, DeadLetterQuery, StoredDeadLetter
 from touchstone.contacts.service import PostgresContacts
-from touchstone.contacts.store import Arrival, DeadLetter
 from touchstone.platform.persistence.pg import open_pool
 from touchstone.platform.runtime.settings import Settings
 

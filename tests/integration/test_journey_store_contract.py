@@ -9,7 +9,7 @@ import pytest
 
 from tests.builders import T0
 from tests.integration.store_contract_support import STORE_KINDS, make_store, run
-from touchstone.journey.store import MomentFilter, MomentRow
+from touchstone.journey.ports import MomentFilter, MomentRow
 
 
 @pytest.fixture(params=STORE_KINDS)

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from touchstone.contacts.identity_keys import IdentityKeys, identity_sha256
-from touchstone.contacts.profile_store import ProfileChange
+from touchstone.contacts.ports import ProfileChange
 from touchstone.contacts.service import PostgresContacts
 from touchstone.platform.messaging.topics import Outgoing
 from touchstone.platform.persistence.pg import open_pool

@@ -23,8 +23,8 @@ from touchstone.loyalty.domain import Purchase
 from touchstone.loyalty.remembered import Kept
 from touchstone.loyalty.remembered_sql import SELECT_REMEMBERED, kept_of
 from touchstone.loyalty.store import PostgresLoyaltyStore
-from touchstone.loyalty.store_valuing import value_as
 from touchstone.loyalty.valuation import ContactSeen, Facts, Loss, Recovery, Reopening
+from touchstone.loyalty.valued import value_as
 from touchstone.platform.messaging.customer_links import LinkChange
 from touchstone.platform.persistence.pg import open_pool
 

@@ -16,9 +16,10 @@ from tests.integration.store_contract_support import STORE_KINDS, make_store, ru
 from touchstone.loyalty.churn import LostMoment
 from touchstone.loyalty.domain import Purchase
 from touchstone.loyalty.ports import Standing
-from touchstone.loyalty.store import PostgresLoyaltyStore, valued_history
+from touchstone.loyalty.store import PostgresLoyaltyStore
 from touchstone.loyalty.tiers import Tier
 from touchstone.loyalty.valuation import ContactSeen, Facts, Loss, Recovery, Reopening
+from touchstone.loyalty.valued import valued_history
 from touchstone.platform.messaging.customer_links import LinkChange
 
 

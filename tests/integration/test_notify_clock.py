@@ -18,10 +18,10 @@ from touchstone.notify.codec import step_taken
 from touchstone.notify.domain import case_id_for
 from touchstone.notify.handlers import OpenRecoveryCases
 from touchstone.notify.playbooks import DEFAULT_POLICY
+from touchstone.notify.ports import Swept
 from touchstone.notify.rows import CaseFilter, StepCommand
 from touchstone.notify.staff_commands import taking
 from touchstone.notify.store import PostgresNotifyStore
-from touchstone.notify.sweep_store import Swept
 from touchstone.notify.v1.events_pb2 import (
     TASK_STATE_CANCELLED,
     TASK_STATE_OPEN,

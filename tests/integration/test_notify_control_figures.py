@@ -37,7 +37,7 @@ from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
 from touchstone.journey.v1.events_pb2 import MomentScored
 from touchstone.notify.api import NotifyApi
 from touchstone.notify.codec import resolved_by_staff, step_taken
-from touchstone.notify.control_figures import PostgresControlFigures
+from touchstone.notify.control_figures_store import PostgresControlFigures
 from touchstone.notify.domain import case_id_for
 from touchstone.notify.handlers import OpenRecoveryCases
 from touchstone.notify.playbooks import DEFAULT_POLICY

@@ -25,11 +25,12 @@ from touchstone.contacts.v1.touchpoint_pb2 import IDENTITY_KIND_EMAIL, ExternalI
 from touchstone.journey.v1.events_pb2 import VERDICT_LOSE, MomentScored
 from touchstone.notify.channels import EmailChannel, Permanent, Transient, WebhookChannel
 from touchstone.notify.deliveries import DEFAULT_DELIVERY_POLICY, DeliveryPolicy, delivery_id_for
-from touchstone.notify.delivery_store import Attempt, PostgresDeliveries, Settled
+from touchstone.notify.delivery_store import PostgresDeliveries
 from touchstone.notify.domain import Win, case_id_for
 from touchstone.notify.handlers import OpenRecoveryCases
 from touchstone.notify.messages import load_templates
 from touchstone.notify.playbooks import parse_playbooks
+from touchstone.notify.ports import Attempt, Settled
 from touchstone.notify.sender import Sender
 from touchstone.notify.store import PostgresNotifyStore
 from touchstone.notify.v1.events_pb2 import CaseEvent

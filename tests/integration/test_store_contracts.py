@@ -20,14 +20,10 @@ from tests.fakes.loyalty import MemoryLoyaltyStore
 from tests.fakes.notify import MemoryNotifyStore
 from touchstone.contacts.domain import Outcome
 from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
-from touchstone.contacts.store import (
-    Arrival,
-    ContactsStore,
-    DeadLetter,
-    PostgresContactsStore,
-    RecordedTouchpoint,
-)
-from touchstone.journey.store import JourneyStore, MomentFilter, MomentRow, PostgresJourneyStore
+from touchstone.contacts.ports import Arrival, ContactsStore, DeadLetter, RecordedTouchpoint
+from touchstone.contacts.store import PostgresContactsStore
+from touchstone.journey.ports import JourneyStore, MomentFilter, MomentRow
+from touchstone.journey.store import PostgresJourneyStore
 from touchstone.loyalty.domain import Purchase
 from touchstone.loyalty.ports import LoyaltyStore
 from touchstone.loyalty.store import PostgresLoyaltyStore

@@ -12,7 +12,7 @@ from tests.fakes.contacts import MemoryContactsStore
 from touchstone.contacts.domain import resolve_identity_id
 from touchstone.contacts.handlers import RecordTouchpoints
 from touchstone.contacts.identity_keys import DEVELOPMENT_KEYS
-from touchstone.contacts.store import RecordedTouchpoint
+from touchstone.contacts.ports import RecordedTouchpoint
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.touchpoint_pb2 import CustomerRef, ExternalIdentity, IdentityKind
 from touchstone.platform.messaging.topics import CONTACTS_RECORDED, TOUCHPOINTS_DLQ, Outgoing

@@ -10,8 +10,8 @@ from tests.builders import record, recorded, touchpoint
 from tests.fakes.journey import MemoryJourneyStore
 from touchstone.contacts.v1 import profile_pb2 as pb
 from touchstone.journey.handlers import ScoreMoments
+from touchstone.journey.ports import MomentFilter
 from touchstone.journey.standards import default_standards
-from touchstone.journey.store import MomentFilter
 from touchstone.platform.messaging.customer_links import (
     FollowCustomerLinks,
     LinkChange,

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from touchstone.contacts.dead_letter_retention import ForgetOldDeadLetterBytes
 from touchstone.contacts.dlq_api import redrivable
-from touchstone.contacts.dlq_store import StoredDeadLetter
-from touchstone.contacts.store import Arrival
+from touchstone.contacts.ports import Arrival, StoredDeadLetter
 
 NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
 

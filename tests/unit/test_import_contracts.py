@@ -1,6 +1,7 @@
 """The floors hold (docs/architecture.md): every import goes down or stays on its floor, the
 services never import each other (only each other's contracts), nothing imports in a circle,
-and a model module reaches no database, RPC or broker library, however indirectly.
+a model module reaches no database, RPC or broker library, however indirectly, and inside a
+service only the assembly imports an adapter: rules, handlers and APIs speak to ports.
 
 The graph is read from the source with `ast`, every import counted: at module level, inside a
 function and under TYPE_CHECKING alike (an import a function defers is still a dependency).
@@ -34,6 +35,8 @@ FLOORS = (
 IO_LIBRARIES = frozenset(
     {"psycopg", "psycopg_pool", "grpc", "kafka", "aiokafka", "faust", "mode", "aiohttp"}
 )
+DATABASE_LIBRARIES = frozenset({"psycopg", "psycopg_pool"})
+ASSEMBLY = ("service", "__main__")  # a service's modules that wire its adapters in
 MODELS = (*(f"touchstone.{s}.domain" for s in SERVICES), "touchstone.shared_kernel")
 
 
@@ -198,6 +201,33 @@ def test_a_model_reaches_no_database_rpc_or_broker_library(model: str) -> None:
     assert members, f"no model module {model}"
     reached = {m: sorted(reach(m) & IO_LIBRARIES) for m in members}
     assert {m: libraries for m, libraries in reached.items() if libraries} == {}
+
+
+def adapters_of(service: str) -> set[str]:
+    """A service's adapters: its modules that speak to the database themselves."""
+    prefix = f"touchstone.{service}."
+    return {
+        m
+        for m in modules()
+        if m.startswith(prefix) and imports_of(m) & DATABASE_LIBRARIES and not is_assembly(m)
+    }
+
+
+def is_assembly(name: str) -> bool:
+    return name.rpartition(".")[2] in ASSEMBLY
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_only_a_services_assembly_and_its_adapters_import_its_adapters(service: str) -> None:
+    adapters = adapters_of(service)
+    assert adapters, f"{service} has no adapter: is the rule reading the right modules?"
+    callers = [m for m in modules() if m.startswith(f"touchstone.{service}.")]
+    reaching = {
+        m: sorted(imports_of(m) & adapters)
+        for m in callers
+        if m not in adapters and not is_assembly(m)
+    }
+    assert {m: a for m, a in reaching.items() if a} == {}
 
 
 def test_the_checks_catch_what_they_are_for() -> None:

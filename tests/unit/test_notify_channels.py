@@ -34,9 +34,9 @@ from touchstone.notify.deliveries import (
     gives_up,
     skip_unasked,
 )
-from touchstone.notify.delivery_store import Attempt
 from touchstone.notify.messages import Message, MessagesError, load_templates
 from touchstone.notify.playbooks import load_playbooks, parse_playbooks
+from touchstone.notify.ports import Attempt
 from touchstone.platform.messaging.decoding import UnusableRecord
 
 NOON_HCM = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)  # 12:00 in Ho Chi Minh City

@@ -14,8 +14,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.pki import make_pki
 from touchstone.notify.channels import EmailChannel, SmtpSecurity, Transient
-from touchstone.notify.delivery_store import Attempt
 from touchstone.notify.messages import Message
+from touchstone.notify.ports import Attempt
 from touchstone.tools.dev.embedded import free_port
 
 ATTEMPT = Attempt(

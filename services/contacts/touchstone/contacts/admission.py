@@ -28,7 +28,7 @@ from touchstone.contacts.domain import (
     validate,
     vocabulary_gaps,
 )
-from touchstone.contacts.store import RecordedTouchpoint
+from touchstone.contacts.ports import RecordedTouchpoint
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint
 from touchstone.platform.messaging.topics import CONTACTS_RECORDED, Outgoing, cloudevent_headers

@@ -10,7 +10,6 @@ import grpc
 
 from touchstone.contacts.admission import Admitted, admit_many, recorded_event
 from touchstone.contacts.dlq_api import DeadLetterMethods
-from touchstone.contacts.dlq_store import DeadLetterStore
 from touchstone.contacts.domain import (
     DEFAULT_INGEST_POLICY,
     IngestPolicy,
@@ -19,6 +18,7 @@ from touchstone.contacts.domain import (
     conflict_violation,
 )
 from touchstone.contacts.handlers import count_vocabulary_gaps
+from touchstone.contacts.ports import DeadLetterStore
 from touchstone.contacts.profile_api import ProfileMethods, ProfileTables
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.contacts.v1 import contacts_service_pb2_grpc as pb_grpc

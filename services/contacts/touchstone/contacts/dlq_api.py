@@ -8,13 +8,8 @@ from datetime import UTC, datetime
 import grpc
 
 from touchstone.contacts.admission import Admitted, admit_bytes
-from touchstone.contacts.dlq_store import (
-    DeadLetterQuery,
-    DeadLetterStore,
-    StoredDeadLetter,
-    parse_id,
-)
 from touchstone.contacts.domain import DEFAULT_INGEST_POLICY, IngestPolicy
+from touchstone.contacts.ports import DeadLetterQuery, DeadLetterStore, StoredDeadLetter, parse_id
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.platform.messaging.topics import content_type_of
 from touchstone.platform.runtime.prototime import to_datetime, to_timestamp

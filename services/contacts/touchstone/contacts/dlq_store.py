@@ -3,90 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
-from touchstone.contacts.store import SCHEMA, Arrival
+from touchstone.contacts.ports import Arrival, DeadLetterQuery, StoredDeadLetter
+from touchstone.contacts.store import SCHEMA
 from touchstone.platform.messaging.outbox import add_to_outbox
-from touchstone.platform.messaging.topics import TOUCHPOINTS, Outgoing, headers_from_json
+from touchstone.platform.messaging.topics import headers_from_json
 from touchstone.platform.persistence.pg import BEGINNING
-
-REDRIVE_HEADER = "redrive_of"
-
-
-@dataclass(frozen=True)
-class DeadLetterQuery:
-    """Which dead letters: every condition given must hold."""
-
-    reason_contains: str = ""
-    field: str = ""
-    source: str = ""
-    since: datetime | None = None
-    until: datetime | None = None
-    include_redriven: bool = False
-    ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class StoredDeadLetter:
-    """A dead letter as stored: the original record, why it was refused, whether redriven."""
-
-    arrival: Arrival
-    reason: str
-    field: str
-    redriven_at: datetime | None
-
-    @property
-    def id(self) -> str:
-        """topic/partition/offset of the original record."""
-        a = self.arrival
-        return f"{a.topic}/{a.partition}/{a.offset}"
-
-    @property
-    def has_bytes(self) -> bool:
-        """Whether the original record is still kept (erasure and age take it away: there is
-        nothing to redrive or show then, only why it died)."""
-        return bool(self.arrival.value or self.arrival.key)
-
-    def redrive_record(self) -> Outgoing:
-        """The original record again, for touchpoints.v1, saying which dead letter it was."""
-        a = self.arrival
-        headers = (*a.headers, (REDRIVE_HEADER, self.id.encode()))
-        return Outgoing(TOUCHPOINTS, a.key, a.value, headers)
-
-
-def parse_id(dead_letter_id: str) -> tuple[str, int, int] | None:
-    """(topic, partition, offset) of a dead letter id, or None if it is not one."""
-    parts = dead_letter_id.rsplit("/", 2)
-    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
-        return None
-    return parts[0], int(parts[1]), int(parts[2])
-
-
-class DeadLetterStore(Protocol):
-    """What the dead-letter API needs from storage."""
-
-    async def list_dead_letters(
-        self, query: DeadLetterQuery, after: tuple[datetime, str] | None, limit: int
-    ) -> tuple[list[StoredDeadLetter], int, list[tuple[str, str, int]]]:
-        """A page of matches by arrival time, the total, and counts by (field, source)."""
-
-    async def get_dead_letter(self, dead_letter_id: str) -> StoredDeadLetter | None:
-        """The dead letter, or None."""
-
-    async def redrive(
-        self, query: DeadLetterQuery, wanted: Callable[[StoredDeadLetter], bool], dry_run: bool
-    ) -> tuple[list[str], list[str]]:
-        """Queue matching dead letters for touchpoints.v1 again: (redriven ids, skipped ids)."""
-
-    async def forget_bytes_before(self, cutoff: datetime) -> int:
-        """Drop the original key, value and headers of dead letters received before cutoff
-        (why each died stays); how many."""
-
 
 FORGET_BYTES_BEFORE = """
 UPDATE contacts.dead_letters SET key = '', value = '', headers = '[]'

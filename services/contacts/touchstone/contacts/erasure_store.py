@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Sequence
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -13,50 +11,15 @@ from touchstone.contacts.admission import names_customer
 from touchstone.contacts.identity_keys import IdentityKeys
 from touchstone.contacts.key_store import destroy_key
 from touchstone.contacts.merge_store import lock_merges
+from touchstone.contacts.ports import Erased, Erasing, Scrub
 from touchstone.contacts.store import SCHEMA
 from touchstone.platform.messaging.customer_links import customer_group
 from touchstone.platform.messaging.outbox import add_to_outbox
 from touchstone.platform.messaging.topics import (
     CONTACTS_RECORDED,
-    Outgoing,
     content_type_of,
     headers_from_json,
 )
-
-Scrub = Callable[[bytes], bytes]  # a stored payload without its personal data
-
-
-@dataclass(frozen=True)
-class Erased:
-    """What an erasure removed."""
-
-    identities: int
-    touchpoints: int
-    dead_letters: int
-
-    def __add__(self, other: Erased) -> Erased:
-        return Erased(
-            self.identities + other.identities,
-            self.touchpoints + other.touchpoints,
-            self.dead_letters + other.dead_letters,
-        )
-
-
-Erasing = Callable[[str], Outgoing]  # the event telling a customer id erased
-
-
-class ErasureStore(Protocol):
-    """What erasure needs from storage."""
-
-    async def erase(
-        self, customer_id: str, scrub_touchpoint: Scrub, scrub_recorded: Scrub, event: Erasing
-    ) -> Erased | None:
-        """Erase the customer and everyone merged into them, in one transaction (an event for
-        each); None if there is no such customer."""
-
-    async def erased_among(self, customer_ids: Sequence[str]) -> set[str]:
-        """Which of these customers are erased."""
-
 
 LOCK_CUSTOMER = "SELECT 1 FROM contacts.customers WHERE customer_id = %s FOR UPDATE"
 SELECT_IDENTITIES = "SELECT kind, value FROM contacts.identities WHERE customer_id = %s"

@@ -13,7 +13,7 @@ from touchstone.contacts.domain import (
     Violation,
     printable,
 )
-from touchstone.contacts.store import (
+from touchstone.contacts.ports import (
     Arrival,
     ContactsStore,
     DeadLetter,

@@ -8,31 +8,16 @@ and in every service that folds CustomersMerged. An unmerge flips one row back.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from touchstone.contacts.ports import UnknownCustomer
 from touchstone.contacts.profile_events import merged_event, new_merge, unmerged_event
 from touchstone.contacts.profiles import Merge, Party, check_group_size, merge_roots
 from touchstone.contacts.store import SCHEMA
 from touchstone.platform.messaging.outbox import add_to_outbox
 from touchstone.platform.persistence.pg import columns
-
-
-class UnknownCustomer(LookupError):
-    """No customer has that id."""
-
-
-class MergeStore(Protocol):
-    """What merging and unmerging need from storage."""
-
-    async def merge(self, survivor_id: str, absorbed_id: str, reason: str) -> Merge:
-        """Fold the absorbed customer's root into the survivor's, in one transaction."""
-
-    async def unmerge(self, absorbed_id: str, reason: str) -> Merge | None:
-        """Undo the live merge that absorbed the customer; None if there is none."""
-
 
 # Merges are rare and each decides from the links as they stand: one at a time, so two
 # concurrent merges can never close a cycle.

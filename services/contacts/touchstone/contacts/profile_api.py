@@ -11,10 +11,17 @@ import grpc
 
 from touchstone.contacts.codec import IDENTITY_KIND_NAMES, anonymised
 from touchstone.contacts.domain import CONTROL_CHARACTERS, MAX_TEXT_LENGTH, normalise_identity
-from touchstone.contacts.erasure_store import ErasureStore
-from touchstone.contacts.merge_store import MergeStore, UnknownCustomer
+from touchstone.contacts.ports import (
+    ContactsStore,
+    CustomerRow,
+    ErasureStore,
+    EventFor,
+    MergeStore,
+    ProfileChange,
+    ProfileStore,
+    UnknownCustomer,
+)
 from touchstone.contacts.profile_events import profile_event, registered_event, updated_event
-from touchstone.contacts.profile_store import EventFor, ProfileChange, ProfileStore
 from touchstone.contacts.profiles import (
     REGISTRATION_REASON,
     UPDATE_REASON,
@@ -23,7 +30,6 @@ from touchstone.contacts.profiles import (
     IdentityTaken,
     NothingToIdentify,
 )
-from touchstone.contacts.store import ContactsStore, CustomerRow
 from touchstone.contacts.v1 import contacts_service_pb2 as pb
 from touchstone.contacts.v1 import profile_pb2 as profile_pb
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded

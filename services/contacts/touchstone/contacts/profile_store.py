@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -12,41 +11,11 @@ from psycopg_pool import AsyncConnectionPool
 from touchstone.contacts.identity_keys import IdentityKeys
 from touchstone.contacts.key_store import customer_key
 from touchstone.contacts.merge_store import link, lock_merges, root_of
+from touchstone.contacts.ports import EventFor, ProfileChange
 from touchstone.contacts.profile_events import new_merge
 from touchstone.contacts.profiles import Identity, Owner, check_not_absorbed, linking, registration
 from touchstone.contacts.store import SCHEMA
 from touchstone.platform.messaging.outbox import add_to_outbox
-from touchstone.platform.messaging.topics import Outgoing
-
-# the event to publish, given the customer id and their key (for what it seals)
-EventFor = Callable[[str, bytes], Outgoing]
-
-
-@dataclass(frozen=True)
-class ProfileChange:
-    """What a command changes: profile and consent are protobuf bytes (None: keep as is)."""
-
-    identities: tuple[Identity, ...] = ()
-    profile: bytes | None = None
-    consent: bytes | None = None
-    reason: str = ""  # why, when the identities merge customers
-
-
-class ProfileStore(Protocol):
-    """What the profile commands need from storage."""
-
-    async def owners(self, identities: Sequence[Identity]) -> dict[Identity, Owner]:
-        """Who each known identity belongs to."""
-
-    async def register(self, requested: str, change: ProfileChange, event: EventFor) -> str:
-        """Register (or adopt) a customer in one transaction; their id."""
-
-    async def update(self, customer_id: str, change: ProfileChange, event: EventFor) -> bool:
-        """Change a customer in one transaction; False if there is no such customer."""
-
-    async def profile_of(self, customer_id: str) -> tuple[str, bytes | None, bytes | None] | None:
-        """(status, profile, consent) of a customer, or None."""
-
 
 SELECT_OWNERS = """
 WITH owners AS MATERIALIZED (  -- each root once, not once for every row a join compares

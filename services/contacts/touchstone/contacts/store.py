@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from touchstone.contacts.domain import (
     Outcome,
-    VocabularyGap,
     classify_repeat,
-    conflict_violation,
-    printable,
 )
 from touchstone.contacts.identity_keys import IdentityKeys
+from touchstone.contacts.ports import (
+    Arrival,
+    CustomerRow,
+    DeadLetter,
+    RecordedTouchpoint,
+    StoredTouchpoint,
+    VocabularyGapCount,
+    conflict_letter,
+    gaps_recorded,
+)
 from touchstone.contacts.queries import (
     SAVE_CONFLICTS,
     SAVE_DEAD_LETTERS,
@@ -44,151 +48,6 @@ SCHEMA = "contacts"
 GAP_COLUMNS = ("source", "journey_map", "stage", "kind", "name", "touchpoints")
 
 
-@dataclass(frozen=True)
-class RecordedTouchpoint:
-    """A valid touchpoint with its resolved customer and visit, ready to store."""
-
-    event_id: str
-    customer_id: str
-    visit_id: str
-    occurred_at: datetime
-    source: str
-    journey_map: str
-    stage: str
-    site_id: str
-    payload: bytes  # the Touchpoint, serialised deterministically: equal content, equal bytes
-    identity: tuple[str, str] | None  # (kind, canonical value) when the producer sent one
-    late: bool = False
-    gaps: tuple[VocabularyGap, ...] = ()  # what of it the stage's vocabulary does not know
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """Where and when a Kafka record arrived, with its bytes exactly as they came."""
-
-    topic: str
-    partition: int
-    offset: int
-    received_at: datetime
-    key: bytes = b""
-    value: bytes = b""
-    headers: tuple[tuple[str, bytes], ...] = ()
-
-    @property
-    def source(self) -> str:
-        """The producer's CloudEvents source, if it said."""
-        raw = dict(self.headers).get("ce_source", b"")
-        return printable(raw.decode("utf-8", "replace"), 256)
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """A record contacts could not record, and why."""
-
-    arrival: Arrival
-    reason: str
-    field: str
-
-
-@dataclass(frozen=True)
-class CustomerRow:
-    """A customer as contacts knows them."""
-
-    customer_id: str
-    first_seen: datetime | None  # None: registered, no touchpoint yet
-    last_seen: datetime | None
-    touchpoint_count: int
-    identities: tuple[tuple[str, str], ...]
-    status: str = "provisional"
-    profile: bytes | None = None  # touchstone.contacts.v1.Profile
-    consent: bytes | None = None  # touchstone.contacts.v1.Consent
-    merged_ids: tuple[str, ...] = ()  # customers merged into this one, counted in it
-
-
-@dataclass(frozen=True)
-class StoredTouchpoint:
-    """A recorded touchpoint as it is read back."""
-
-    event_id: str
-    customer_id: str
-    visit_id: str
-    occurred_at: datetime
-    payload: bytes
-
-
-@dataclass(frozen=True)
-class VocabularyGapCount:
-    """How many recorded touchpoints of one producer at one stage carried one gap."""
-
-    source: str
-    journey_map: str
-    stage: str
-    kind: str
-    name: str
-    touchpoints: int
-
-
-def gaps_recorded(
-    rows: Sequence[RecordedTouchpoint], outcomes: Sequence[Outcome]
-) -> list[VocabularyGapCount]:
-    """The gaps the newly recorded rows add (a duplicate adds nothing), in key order."""
-    counts: Counter[tuple[str, str, str, str, str]] = Counter(
-        (row.source, row.journey_map, row.stage, gap.kind, gap.name)
-        for row, outcome in zip(rows, outcomes, strict=True)
-        if outcome is Outcome.RECORDED
-        for gap in row.gaps
-    )
-    return [VocabularyGapCount(*key, n) for key, n in sorted(counts.items())]
-
-
-class ContactsStore(Protocol):
-    """What the contacts handler and API need from storage."""
-
-    async def record(
-        self,
-        rows: Sequence[RecordedTouchpoint],
-        arrivals: Sequence[Arrival | None],
-        dead: Sequence[DeadLetter],
-        announce: Sequence[Outgoing] = (),
-    ) -> list[Outcome]:
-        """Record a batch in one transaction: each row's outcome, in order.
-
-        A conflict is quarantined with both versions and, when it came by Kafka (its arrival is
-        known), dead-lettered too. `announce`, when given, holds one event per row; the events of
-        rows recorded now go to the outbox in the same transaction.
-        """
-
-    async def identity_owners(
-        self, identities: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], str]:
-        """The customer each known (kind, canonical value) identity belongs to."""
-
-    async def erased_among(self, customer_ids: Sequence[str]) -> set[str]:
-        """Which of these customers are erased (their touchpoints are stored without PII)."""
-
-    async def vocabulary_gaps(self) -> list[VocabularyGapCount]:
-        """Every vocabulary gap recorded touchpoints carried, counted, most touchpoints first."""
-
-    async def get_customer(self, customer_id: str) -> CustomerRow | None:
-        """The customer (the one it is merged into, if it is), with everyone merged in; or None."""
-
-    async def list_touchpoints(
-        self,
-        customer_id: str,
-        after: tuple[datetime, str] | None,
-        limit: int,
-        until: datetime | None = None,
-    ) -> list[StoredTouchpoint]:
-        """The customer's touchpoints by event time, after a keyset position and before until."""
-
-    async def seen_at(self, customer_id: str, sites: Collection[str]) -> bool:
-        """Whether the customer (or anyone merged into them) came to one of these sites."""
-
-    async def stats(self, sites: Sequence[str] | None = None) -> tuple[int, int]:
-        """(touchpoints recorded, records dead-lettered): at the sites, or (None) at every site
-        with every dead letter (a dead letter has no site)."""
-
-
 def dead_letter_columns(letters: Sequence[DeadLetter]) -> dict[str, list[object]]:
     """Column arrays for SAVE_DEAD_LETTERS."""
     arrivals = [d.arrival for d in letters]
@@ -198,12 +57,6 @@ def dead_letter_columns(letters: Sequence[DeadLetter]) -> dict[str, list[object]
         "headers": [headers_to_json(a.headers) for a in arrivals],
         **columns(letters, ("reason", "field")),
     }
-
-
-def conflict_letter(row: RecordedTouchpoint, arrival: Arrival) -> DeadLetter:
-    """The dead letter for a conflicting touchpoint that came by Kafka."""
-    violation = conflict_violation(row.event_id)
-    return DeadLetter(arrival, f"{violation.field}: {violation.reason}", violation.field)
 
 
 class PostgresContactsStore:

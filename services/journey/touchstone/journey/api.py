@@ -12,9 +12,9 @@ from google.protobuf.message import Message
 
 from touchstone.journey.codec import VERDICT_NAMES
 from touchstone.journey.map_view import MapMethods
+from touchstone.journey.ports import JourneyStore, MomentFilter, MomentRow, VisitFilter, VisitRow
 from touchstone.journey.standards import StandardSet
 from touchstone.journey.standards_api import StandardsMethods
-from touchstone.journey.store import JourneyStore, MomentFilter, MomentRow, VisitFilter, VisitRow
 from touchstone.journey.v1 import journey_service_pb2 as pb
 from touchstone.journey.v1 import journey_service_pb2_grpc as pb_grpc
 from touchstone.journey.v1.events_pb2 import VERDICT_UNSPECIFIED, MomentScored

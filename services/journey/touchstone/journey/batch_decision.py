@@ -40,7 +40,7 @@ from touchstone.journey.deadlines import missed as missed_judgement
 from touchstone.journey.domain import Judgement, Standard, score, verdict_of
 from touchstone.journey.lane_clocks import LaneState, Progress
 from touchstone.journey.moment_records import completion_of, moment_record, opening_of, row_of
-from touchstone.journey.settlement_store import Ledger, MissedDeadline, Settlement
+from touchstone.journey.ports import Ledger, MissedDeadline, Settlement
 from touchstone.journey.stage_days import MomentMark, StageDay
 from touchstone.journey.v1.events_pb2 import MomentScored
 from touchstone.journey.visits import Result, Tally, VisitState, verdict_from

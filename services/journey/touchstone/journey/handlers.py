@@ -21,9 +21,8 @@ from touchstone.journey.deadlines import DEFAULT_LATENESS
 from touchstone.journey.domain import Standard, standards_version
 from touchstone.journey.lane_clocks import LaneStep, Progress
 from touchstone.journey.moment_records import moment_record
-from touchstone.journey.promotions import PromotionStore, promotion_of, standard_set_of
-from touchstone.journey.settlement_store import BatchKeys, SettlementStore
-from touchstone.journey.store import JourneyStore
+from touchstone.journey.ports import BatchKeys, JourneyStore, PromotionStore, SettlementStore
+from touchstone.journey.promotions import promotion_of, standard_set_of
 from touchstone.platform.messaging.decoding import (
     UnusableRecord,
     checked_time,

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 import grpc
 
 from touchstone.journey.codec import QUADRANTS, SIDES
+from touchstone.journey.ports import JourneyStore
 from touchstone.journey.stage_days import StageFigures
 from touchstone.journey.standards import StandardSet
-from touchstone.journey.store import JourneyStore
 from touchstone.journey.v1 import journey_service_pb2 as pb
 from touchstone.journey.visits import quadrant_of, share
 from touchstone.platform.serving.days import day_run

@@ -7,9 +7,8 @@ from datetime import datetime
 from touchstone.contacts.v1.events_pb2 import TouchpointRecorded
 from touchstone.journey.codec import VERDICT_NAMES
 from touchstone.journey.deadlines import Opening
-from touchstone.journey.store import MomentRow
+from touchstone.journey.ports import Completion, MomentRow
 from touchstone.journey.v1.events_pb2 import MomentScored, VisitCompleted
-from touchstone.journey.visit_store import Completion
 from touchstone.journey.visits import VisitVerdict
 from touchstone.platform.messaging.topics import (
     JOURNEY_MOMENTS,

@@ -12,15 +12,12 @@ it (TOUCHSTONE_STANDARDS_FILE before the first). Moments keep the version that j
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
-
-import psycopg
-from psycopg_pool import AsyncConnectionPool
+from typing import TYPE_CHECKING
 
 from touchstone.journey.domain import standards_version
+from touchstone.journey.ports import Promotion
 from touchstone.journey.standards import StandardSet, parse_standards
 from touchstone.journey.v1.events_pb2 import (
     RescoreSummary,
@@ -34,7 +31,6 @@ from touchstone.platform.messaging.topics import (
     Outgoing,
     cloudevent_headers,
 )
-from touchstone.platform.persistence.pg import columns
 from touchstone.platform.runtime.ids import derived_id
 from touchstone.platform.runtime.prototime import to_datetime, to_timestamp
 from touchstone.shared_kernel.journey_maps import JourneyMap
@@ -45,31 +41,6 @@ if TYPE_CHECKING:
 KEY = b"standards"
 SOURCE = "touchstone/journey"
 PROMOTED_TYPE = "touchstone.journey.v1.StandardsPromoted"
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """A promoted standards version as journey stores it."""
-
-    event_id: str
-    version: str
-    standards_yaml: str
-    promoted_at: datetime
-    payload: bytes
-    effective_from: datetime
-
-
-class PromotionStore(Protocol):
-    """The standards versions promoted to live, in the order journey took them."""
-
-    async def take_promotions(self, promotions: Sequence[Promotion]) -> None:
-        """Store promotions not stored yet (by event id), in order."""
-
-    async def latest_promotion(self) -> Promotion | None:
-        """The version in force last (latest effective_from), or None if none was promoted."""
-
-    async def promotions(self) -> list[Promotion]:
-        """Every promoted version, by effective_from."""
 
 
 def summary_of(report: RescoreReport) -> RescoreSummary:
@@ -153,66 +124,3 @@ def standard_set_of(promotion: Promotion, maps: Mapping[str, JourneyMap]) -> Sta
     """The promoted standards over these maps; None if they no longer fit the maps."""
     standards, problems = parse_standards(promotion.standards_yaml, promotion.version, maps)
     return None if problems else StandardSet(standards, standards_version(standards))
-
-
-PROMOTION_COLUMNS = (
-    "event_id",
-    "version",
-    "standards_yaml",
-    "promoted_at",
-    "payload",
-    "effective_from",
-)
-TAKE_PROMOTIONS = f"""
-INSERT INTO journey.standards_versions ({", ".join(PROMOTION_COLUMNS)})
-SELECT {", ".join(PROMOTION_COLUMNS)}
-FROM unnest(%(event_id)b::text[], %(version)b::text[], %(standards_yaml)b::text[],
-            %(promoted_at)b::timestamptz[], %(payload)b::bytea[],
-            %(effective_from)b::timestamptz[]) WITH ORDINALITY
-     AS t({", ".join(PROMOTION_COLUMNS)}, n)
-ORDER BY n
-ON CONFLICT (event_id) DO NOTHING
-"""
-PROMOTIONS = f"""
-SELECT {", ".join(PROMOTION_COLUMNS)} FROM journey.standards_versions
-ORDER BY effective_from, seq
-"""
-LATEST_PROMOTION = f"""
-SELECT {", ".join(PROMOTION_COLUMNS)} FROM journey.standards_versions
-ORDER BY effective_from DESC, seq DESC LIMIT 1
-"""
-
-
-class PostgresPromotions:
-    """PromotionStore on Postgres (journey.standards_versions)."""
-
-    pool: AsyncConnectionPool
-
-    async def take_promotions(self, promotions: Sequence[Promotion]) -> None:
-        if promotions:
-            async with self.pool.connection() as conn:
-                await conn.execute(TAKE_PROMOTIONS, columns(promotions, PROMOTION_COLUMNS))
-
-    async def latest_promotion(self) -> Promotion | None:
-        async with self.pool.connection() as conn:
-            row = await (await conn.execute(LATEST_PROMOTION)).fetchone()
-        return promotion_row(row)
-
-    async def promotions(self) -> list[Promotion]:
-        async with self.pool.connection() as conn:
-            rows = await (await conn.execute(PROMOTIONS)).fetchall()
-        return [p for row in rows if (p := promotion_row(row))]
-
-
-def promotion_row(row: Sequence[Any] | None) -> Promotion | None:
-    """A promotion as PROMOTIONS and LATEST_PROMOTION read it."""
-    if row is None:
-        return None
-    event_id, version, text, at, payload, effective_from = row
-    return Promotion(event_id, version, text, at, bytes(payload), effective_from)
-
-
-def latest_promotion_in(database_url: str) -> Promotion | None:
-    """The version promoted last, read outside the service (by `touchstone rescore`)."""
-    with psycopg.connect(database_url) as conn:
-        return promotion_row(conn.execute(LATEST_PROMOTION).fetchone())

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from touchstone.journey.api import JourneyApi
 from touchstone.journey.handlers import ScoreMoments
-from touchstone.journey.promotions import PostgresPromotions
+from touchstone.journey.promotion_store import PostgresPromotions
 from touchstone.journey.settlement_store import PostgresSettlements
 from touchstone.journey.standards import StandardSet, load_standards
 from touchstone.journey.store import PostgresJourneyStore

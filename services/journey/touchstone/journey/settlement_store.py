@@ -10,101 +10,39 @@ decided twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from touchstone.journey.deadlines import Deadline, missed_before
-from touchstone.journey.lane_clocks import LaneState, LaneStep, after
-from touchstone.journey.stage_days import MomentMark, add_stage_days
-from touchstone.journey.store import MOMENT_COLUMNS, SAVE_MOMENTS, MomentRow
+from touchstone.journey.lane_clocks import LaneState, after
+from touchstone.journey.ports import (
+    BatchKeys,
+    Decide,
+    Ledger,
+    MomentRow,
+    Settlement,
+)
+from touchstone.journey.stage_day_store import add_stage_days
+from touchstone.journey.store import MOMENT_COLUMNS, SAVE_MOMENTS
 from touchstone.journey.visit_store import (
-    Completion,
     add_tallies,
     complete_visits,
     mark_seen,
     past_perceptions,
     visits_concerned,
 )
-from touchstone.journey.visits import Tally, VisitState, expectation_since
+from touchstone.journey.visits import Tally, expectation_since
 from touchstone.platform.messaging.outbox import add_to_outbox
-from touchstone.platform.messaging.topics import Outgoing
 from touchstone.platform.persistence.pg import columns
 
 SCHEMA = "journey"
-Past = Mapping[str, tuple[tuple[datetime, float], ...]]  # customer -> (last contact, perception)
 
 
-@dataclass(frozen=True)
-class BatchKeys:
-    """What a batch touches, and what moves each of its lanes' clocks (lane_clocks.py)."""
-
-    customers: tuple[str, ...]
-    visits: tuple[str, ...]
-    moments: tuple[str, ...]
-    steps: Mapping[int, tuple[LaneStep, ...]]  # every lane of the batch: its steps in order
-    earliest: Mapping[str, datetime] = field(default_factory=dict)  # each customer's earliest
-    # contact in the batch (late ones too)
-
-
-@dataclass(frozen=True)
-class Ledger:
-    """What a batch is decided against."""
-
-    lanes: Mapping[int, LaneState]  # the batch's lanes before it (none yet: absent)
-    after: Mapping[int, LaneState]  # and after it (lane_clocks.after of its steps)
-    waiting: tuple[Deadline, ...] = ()  # open deadlines of the customers concerned
-    overdue: tuple[Deadline, ...] = ()  # open deadlines their lane's watermark passes
-    visits: tuple[VisitState, ...] = ()  # the batch's visits, and those that may end by it
-    past: Past = field(default_factory=dict)
-    known: frozenset[str] = frozenset()  # the batch's moments already stored (redelivered)
-
-    @property
-    def watermarks(self) -> dict[int, datetime]:
-        """Each lane's clock after the batch, where it has one."""
-        return {lane: s.clock for lane, s in self.after.items() if s.clock is not None}
-
-
-@dataclass(frozen=True)
-class MissedDeadline:
-    """A deadline that passed: its lost moment, and that moment as a record to publish."""
-
-    deadline_id: str
-    moment: MomentRow | None  # None: its standard is no longer in force, so nobody judges it
-    record: Outgoing | None
-
-
-@dataclass(frozen=True)
-class Settlement:
-    """Everything a batch decided."""
-
-    moments: list[MomentRow]
-    marks: dict[str, MomentMark] = field(default_factory=dict)  # by moment: what a new one adds
-    opened: list[Deadline] = field(default_factory=list)
-    kept: dict[str, str] = field(default_factory=dict)  # deadline id -> the moment that came
-    missed: list[MissedDeadline] = field(default_factory=list)
-    completed: list[Completion] = field(default_factory=list)
-    seen: dict[str, datetime] = field(default_factory=dict)  # visit -> lane clock at its last
-
-
-Decide = Callable[[Ledger], Settlement]
-
-
-class SettlementStore(Protocol):
-    """Settling batches against the deadlines, the visits and the event clock."""
-
-    async def settle(
-        self, keys: BatchKeys, lateness: timedelta, visit_gap: timedelta, decide: Decide
-    ) -> list[MomentRow]:
-        """Decide and store the batch in one transaction; the batch's moments as stored (a
-        redelivered moment as it was first stored, so it is re-published unchanged)."""
-
-    async def open_deadlines(self) -> list[Deadline]:
-        """Every deadline still waiting, by due time."""
+# contact in the batch (late ones too)
 
 
 DEADLINE_COLUMNS = (

@@ -8,7 +8,8 @@ import grpc
 
 from touchstone.journey.codec import SIDES
 from touchstone.journey.domain import Standard, standards_version
-from touchstone.journey.promotions import PromotionStore, standard_set_of
+from touchstone.journey.ports import PromotionStore
+from touchstone.journey.promotions import standard_set_of
 from touchstone.journey.standards import StandardSet, parse_standards
 from touchstone.journey.v1 import journey_service_pb2 as pb
 from touchstone.platform.serving.rpc import InvalidArgument, rpc_method

@@ -3,105 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from touchstone.journey.promotions import PromotionStore
-from touchstone.journey.stage_days import StageFigures, stage_figures
+from touchstone.journey.ports import (
+    MomentFilter,
+    MomentRow,
+    VisitFilter,
+    VisitRow,
+)
+from touchstone.journey.stage_day_store import stage_figures
+from touchstone.journey.stage_days import StageFigures
 from touchstone.platform.messaging.customer_links import (
-    CustomerLinks,
     PostgresCustomerLinks,
     equality_filters,
 )
 from touchstone.platform.persistence.pg import BEGINNING, END_OF_TIME, columns
 
 SCHEMA = "journey"
-
-
-@dataclass(frozen=True)
-class MomentRow:
-    """A scored moment as stored; payload is the MomentScored protobuf."""
-
-    moment_id: str
-    source_event_id: str
-    customer_id: str
-    visit_id: str
-    site_id: str
-    journey_map: str
-    stage: str
-    occurred_at: datetime
-    verdict: str
-    payload: bytes
-
-
-@dataclass(frozen=True)
-class MomentFilter:
-    """Optional filters for listing moments; empty strings mean 'any'."""
-
-    customer_id: str = ""
-    visit_id: str = ""
-    site_id: str = ""
-    verdict: str = ""
-    journey_map: str = ""
-    stage: str = ""
-    since: datetime | None = None  # occurred at or after
-    until: datetime | None = None  # occurred before
-
-
-@dataclass(frozen=True)
-class VisitFilter:
-    """Optional filters for listing visits."""
-
-    customer_id: str = ""
-    site_id: str = ""
-    completed_only: bool = False
-
-
-@dataclass(frozen=True)
-class VisitRow:
-    """A visit's roll-up."""
-
-    visit_id: str
-    customer_id: str
-    site_id: str
-    journey_map: str
-    wins: int
-    losses: int
-    completion: bytes | None = None  # the VisitCompleted protobuf, once the visit is over
-    first_at: datetime | None = None
-    last_at: datetime | None = None
-
-
-class JourneyStore(CustomerLinks, PromotionStore, Protocol):
-    """What the journey handler and API need from storage."""
-
-    async def save_moments(self, moments: Sequence[MomentRow]) -> None:
-        """Store moments not stored yet and roll them into their visits, in one transaction."""
-
-    async def list_moments(
-        self, where: MomentFilter, after: tuple[datetime, str] | None, limit: int
-    ) -> list[MomentRow]:
-        """Moments matching the filter in event-time order, after a keyset position."""
-
-    async def get_visit(self, visit_id: str) -> tuple[VisitRow, list[MomentRow]] | None:
-        """The visit and its moments in event-time order, or None."""
-
-    async def list_visits(
-        self, where: VisitFilter, after: tuple[datetime, str] | None, limit: int
-    ) -> list[VisitRow]:
-        """Visits by last contact, after a keyset position."""
-
-    async def stage_figures(
-        self, journey_map: str, site_id: str, first: date, last: date
-    ) -> dict[str, StageFigures]:
-        """Each stage's figures over the local days first..last (every site if site_id is "")."""
-
-    async def verdict_counts(self, sites: Sequence[str] | None = None) -> dict[str, int]:
-        """How many moments have each verdict, at the sites (None: at every site)."""
 
 
 MOMENT_COLUMNS = (

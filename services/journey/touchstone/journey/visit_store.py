@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
 
+from touchstone.journey.ports import Completion
 from touchstone.journey.visits import EXPECTATION_VISITS, SUM_DECIMALS, Tally, VisitState
-from touchstone.platform.messaging.topics import Outgoing
 
 TALLY_COLUMNS = (
     "judged",
@@ -34,20 +34,6 @@ VISIT_COLUMNS = ", ".join(
         "v.completed_at IS NOT NULL, v.seen_at, v.lane",
     ]
 )
-
-
-@dataclass(frozen=True)
-class Completion:
-    """A visit that is over, and the VisitCompleted record that says so."""
-
-    visit_id: str
-    completed_at: datetime
-    level: int
-    quadrant: str
-    perception: float
-    satisfaction: float
-    completion: bytes
-    record: Outgoing
 
 
 # The batch's visits, and the open visits of its customers and of the customers of each lane's

@@ -15,11 +15,11 @@ from touchstone.loyalty.codec import at_risk_message, change_message, value_mess
 from touchstone.loyalty.domain import Purchase
 from touchstone.loyalty.history import ValueChange, value_history
 from touchstone.loyalty.ports import LoyaltyStore, Valuer
-from touchstone.loyalty.store import valued_history
 from touchstone.loyalty.tiers import Tier, load_tiers, rank_range, tier_of
 from touchstone.loyalty.v1 import events_pb2
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
 from touchstone.loyalty.v1 import loyalty_service_pb2_grpc as pb_grpc
+from touchstone.loyalty.valued import valued_history
 from touchstone.platform.messaging.topic_feed import TopicFeed, watch_stream
 from touchstone.platform.runtime.prototime import to_datetime, to_timestamp
 from touchstone.platform.security.auth_interceptor import current_caller

@@ -5,14 +5,12 @@ them is unchanged read back as stored: valuation.known_figures says which)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from touchstone.loyalty.at_risk import Known
 from touchstone.loyalty.ports import (
     AtRiskTotal,
     Folded,
@@ -70,40 +68,15 @@ from touchstone.loyalty.store_sql import (
     retier_statement,
     stored_at_risk,
 )
-from touchstone.loyalty.store_valuing import Valuing, value_as
+from touchstone.loyalty.store_valuing import Valuing
 from touchstone.loyalty.tiers import Tier, TierChanged, load_tiers
-from touchstone.loyalty.valuation import Facts, Presence, Valuation, facts_change_from
+from touchstone.loyalty.valuation import Facts, Valuation, facts_change_from
+from touchstone.loyalty.valued import SilenceClock, disjoint, valued_history
 from touchstone.platform.messaging.customer_links import PostgresCustomerLinks, fold_links_in
 from touchstone.platform.messaging.outbox import add_to_outbox
 from touchstone.platform.persistence.pg import columns
 
 SCHEMA = "loyalty"
-
-
-def valued_history(history: History | None, valuer: Valuer) -> Valuation | None:
-    """A customer's valuation from their history, under the id they are known by now."""
-    if history is None:
-        return None
-    known = Known(history.at_risk)  # nothing has changed since the figures were stored
-    valuation = valuer(history.purchases, history.lost, history.presence, known)
-    return value_as(history.customer_id, valuation)
-
-
-@dataclass(frozen=True)
-class SilenceClock(Presence):
-    """A customer's presence, and the lane whose clock judges their silence."""
-
-    lane: int = 0
-
-
-def disjoint(groups: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    """One group per set of members: while links folded from different partitions form a cycle
-    for a moment, two ids may each look like the root of the same members; the smallest wins."""
-    by_members: dict[frozenset[str], str] = {}
-    for root, members in groups.items():
-        key = frozenset(members)
-        by_members[key] = min(root, by_members.get(key, root))
-    return {root: groups[root] for root in sorted(by_members.values())}
 
 
 class PostgresLoyaltyStore(PostgresCustomerLinks):

@@ -4,7 +4,7 @@ and the lost moments since (remembered.py), or from its whole history where it c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from psycopg import AsyncConnection
@@ -16,13 +16,8 @@ from touchstone.loyalty.ports import Valuer
 from touchstone.loyalty.remembered import THE_BEGINNING, Kept, NeedsWholeHistory
 from touchstone.loyalty.store_sql import SELECT_LOSSES_SINCE, losses_of, since_columns, stored_marks
 from touchstone.loyalty.valuation import Facts, Presence, Valuation, known_figures
+from touchstone.loyalty.valued import value_as
 from touchstone.platform.runtime.metrics import VALUATIONS
-
-
-def value_as(customer_id: str, valuation: Valuation) -> Valuation:
-    """A merged customer's valuation, under the id they are known by now."""
-    value = valuation.value
-    return replace(valuation, value=replace(value, customer_id=customer_id) if value else None)
 
 
 def history_of(

@@ -27,7 +27,7 @@ import aiohttp
 import aiosmtplib
 from standardwebhooks import Webhook
 
-from touchstone.notify.delivery_store import Attempt
+from touchstone.notify.ports import Attempt
 from touchstone.platform.security.hosts import is_loopback
 
 WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE = (

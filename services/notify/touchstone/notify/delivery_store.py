@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from random import Random
 from typing import Any
@@ -40,6 +39,7 @@ from touchstone.notify.deliveries import (
 from touchstone.notify.erased_store import is_erased
 from touchstone.notify.messages import Message, Templates
 from touchstone.notify.outcome_rows import FORGET_MOVES_UNTIL
+from touchstone.notify.ports import Attempt, Settled
 from touchstone.notify.rows import StepCommand
 from touchstone.notify.store import SCHEMA
 from touchstone.platform.messaging.outbox import add_to_outbox
@@ -130,46 +130,6 @@ WITH done AS (
 ), {FORGET_MOVES_UNTIL.format(taken="done")}
 SELECT action FROM done
 """
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One delivery attempt to make: where to, what, and the key the receiver knows it by."""
-
-    delivery_id: str  # the idempotency key of every attempt
-    channel: str
-    case_id: str
-    customer_id: str
-    site_id: str
-    action: str
-    n: int
-    address: str  # the email address; "" for a webhook
-    message: Message
-    number: int  # 1 for the first attempt
-    in_doubt: bool  # a repeat of an attempt whose outcome a crash hid
-
-    def payload(self) -> dict[str, Any]:
-        """What a webhook carries: ids and the message, never personal data."""
-        return {
-            "delivery_id": self.delivery_id,
-            "case_id": self.case_id,
-            "customer_id": self.customer_id,
-            "site_id": self.site_id,
-            "step": self.n,
-            "action": self.action,
-            "language": self.message.language,
-            "subject": self.message.subject,
-            "text": self.message.body,
-        }
-
-
-@dataclass(frozen=True)
-class Settled:
-    """A delivery taken and settled without an attempt: skipped, or deferred."""
-
-    delivery_id: str
-    outcome: str  # "skipped" or "deferred"
-    reason: str
 
 
 class PostgresDeliveries:

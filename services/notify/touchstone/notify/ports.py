@@ -5,11 +5,13 @@ staff_commands.py's."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from touchstone.notify.contact_book import ContactChange, KeyChange
 from touchstone.notify.domain import CaseOpening, LostMoment, MomentValue, Win
+from touchstone.notify.messages import Message
 from touchstone.notify.openings import LayOut
 from touchstone.notify.rows import CaseFilter, CaseRow, TimelineRow
 from touchstone.notify.staff_commands import Resolve, TakeStep
@@ -84,3 +86,71 @@ class NotifyStore(CustomerLinks, Protocol):
         """Keep what lost moments put at risk; hand every open case of these moments (valued or
         joined) not escalated for its value yet to decide (value_escalation.py), and write the
         escalations it decides, their records in the outbox, in one transaction."""
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What one sweep of the clock told."""
+
+    due: int = 0  # steps told late
+    escalated: int = 0  # steps escalated to the duty manager
+    lost: int = 0  # cases closed as lost
+    pruned_wins: int = 0  # wins too old to recover any case
+
+    def __add__(self, other: Swept) -> Swept:
+        return Swept(
+            *(a + b for a, b in zip(vars(self).values(), vars(other).values(), strict=True))
+        )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One delivery attempt to make: where to, what, and the key the receiver knows it by."""
+
+    delivery_id: str  # the idempotency key of every attempt
+    channel: str
+    case_id: str
+    customer_id: str
+    site_id: str
+    action: str
+    n: int
+    address: str  # the email address; "" for a webhook
+    message: Message
+    number: int  # 1 for the first attempt
+    in_doubt: bool  # a repeat of an attempt whose outcome a crash hid
+
+    def payload(self) -> dict[str, Any]:
+        """What a webhook carries: ids and the message, never personal data."""
+        return {
+            "delivery_id": self.delivery_id,
+            "case_id": self.case_id,
+            "customer_id": self.customer_id,
+            "site_id": self.site_id,
+            "step": self.n,
+            "action": self.action,
+            "language": self.message.language,
+            "subject": self.message.subject,
+            "text": self.message.body,
+        }
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A delivery taken and settled without an attempt: skipped, or deferred."""
+
+    delivery_id: str
+    outcome: str  # "skipped" or "deferred"
+    reason: str
+
+
+class DeliveryQueue(Protocol):
+    """What the sender needs of the delivery outbox."""
+
+    async def take(self, channel: str, now: datetime) -> list[Attempt | Settled]:
+        """The channel's next due deliveries, settled or to attempt."""
+
+    async def sent(self, attempt: Attempt, now: datetime) -> None:
+        """The receiver has it."""
+
+    async def failed(self, attempt: Attempt, now: datetime, error: str, permanent: bool) -> str:
+        """The attempt failed: "retry" or "dead"."""

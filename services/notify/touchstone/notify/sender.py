@@ -13,7 +13,7 @@ from typing import Any
 import mode
 
 from touchstone.notify.channels import Channel, DeliveryFailed
-from touchstone.notify.delivery_store import Attempt, PostgresDeliveries
+from touchstone.notify.ports import Attempt, DeliveryQueue
 from touchstone.platform.runtime.clock import wall_clock
 from touchstone.platform.runtime.metrics import DELIVERIES
 from touchstone.platform.runtime.outages import log_failure
@@ -28,7 +28,7 @@ class Sender(mode.Service):
 
     def __init__(
         self,
-        deliveries: PostgresDeliveries,
+        deliveries: DeliveryQueue,
         channels: Mapping[str, Channel],
         clock: Callable[[], datetime] = wall_clock,
         **kwargs: Any,

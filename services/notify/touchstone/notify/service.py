@@ -6,7 +6,7 @@ from pathlib import Path
 
 from touchstone.notify.api import NotifyApi
 from touchstone.notify.channels import Channel, EmailChannel, SmtpSecurity, WebhookChannel
-from touchstone.notify.control_figures import PostgresControlFigures
+from touchstone.notify.control_figures_store import PostgresControlFigures
 from touchstone.notify.deliveries import DEFAULT_DELIVERY_POLICY
 from touchstone.notify.delivery_store import PostgresDeliveries
 from touchstone.notify.handlers import OpenRecoveryCases

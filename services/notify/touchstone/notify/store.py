@@ -40,9 +40,10 @@ from touchstone.notify.outcome_rows import (
 )
 from touchstone.notify.outcome_settlement import SettleOutcomes, settling
 from touchstone.notify.playbooks import RecoveryPolicy
+from touchstone.notify.ports import Swept
 from touchstone.notify.rows import CaseFilter, CaseRow, TimelineRow
 from touchstone.notify.staff_commands import Resolve, TakeStep
-from touchstone.notify.sweep_store import Swept, case_counts, prune_wins, sweep_lost, sweep_steps
+from touchstone.notify.sweep_store import case_counts, prune_wins, sweep_lost, sweep_steps
 from touchstone.notify.touchpoint_signals import Complaint, SiteVisit
 from touchstone.notify.value_escalation import Escalate
 from touchstone.notify.value_store import weigh as weigh_cases

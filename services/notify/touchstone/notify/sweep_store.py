@@ -4,7 +4,6 @@ the control figures."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from psycopg import AsyncConnection
@@ -14,6 +13,7 @@ from touchstone.notify.codec import case_escalated, case_lost, step_due
 from touchstone.notify.outcome_rows import STEPS_FOLLOW_STATUS
 from touchstone.notify.overdue import StepOnClock, escalates, falls_due
 from touchstone.notify.playbooks import RecoveryPolicy
+from touchstone.notify.ports import Swept
 from touchstone.notify.tasks import task_records
 from touchstone.platform.messaging.outbox import add_to_outbox
 from touchstone.platform.messaging.topics import Outgoing
@@ -65,21 +65,6 @@ DELETE FROM notify.wins w
 WHERE w.occurred_at < least(%(now)s, (SELECT max(occurred_at) FROM notify.wins)) - %(keep)s
   AND NOT EXISTS (SELECT 1 FROM notify.cases c WHERE c.recovered_by = w.moment_id)
 """
-
-
-@dataclass(frozen=True)
-class Swept:
-    """What one sweep of the clock told."""
-
-    due: int = 0  # steps told late
-    escalated: int = 0  # steps escalated to the duty manager
-    lost: int = 0  # cases closed as lost
-    pruned_wins: int = 0  # wins too old to recover any case
-
-    def __add__(self, other: Swept) -> Swept:
-        return Swept(
-            *(a + b for a, b in zip(vars(self).values(), vars(other).values(), strict=True))
-        )
 
 
 async def case_counts(conn: AsyncConnection, now: datetime) -> tuple[dict[str, int], int]:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import mode
 
 from touchstone.notify.playbooks import RecoveryPolicy
-from touchstone.notify.sweep_store import Swept
+from touchstone.notify.ports import Swept
 from touchstone.platform.runtime.clock import wall_clock
 from touchstone.platform.runtime.metrics import CASES, OVERDUE_STEPS
 from touchstone.platform.runtime.outages import log_failure

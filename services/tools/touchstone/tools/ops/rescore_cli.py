@@ -137,7 +137,8 @@ def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
 
 def in_force_now(settings: Settings) -> StandardSet:
     """The standards journey scores by now: the version promoted last, else the file's."""
-    from touchstone.journey.promotions import latest_promotion_in, standard_set_of
+    from touchstone.journey.promotion_store import latest_promotion_in
+    from touchstone.journey.promotions import standard_set_of
     from touchstone.journey.service import standards_in_force
     from touchstone.shared_kernel.journey_maps import load_maps
 
