@@ -37,7 +37,7 @@ def profile_event(customer_id: str, **change: object) -> Outgoing:
 # writes to an email address, and every service follows merges, unmerges, consent and erasures;
 # names, departments, phone numbers, cards, accounts and the free-text reasons for a merge stay
 # in contacts (GetCustomer serves them to whoever may see them). The addresses are told sealed
-# with the customer's key (touchstone/common/sealing.py), which erasure destroys.
+# with the customer's key (touchstone/platform/security/sealing.py), which erasure destroys.
 TOLD_IDENTITY_KINDS = (IdentityKind.IDENTITY_KIND_EMAIL,)
 
 

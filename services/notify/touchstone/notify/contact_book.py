@@ -2,8 +2,8 @@
 (contacts.profiles.v1): their email address, language, consent by channel and quiet hours.
 An erased customer's entry is dropped and nothing more is sent to them.
 
-The address comes sealed with the customer's key (touchstone/common/sealing.py) and is kept
-sealed; it is opened only to send, with the key contacts tells on contacts.keys.v1. Erasure
+The address comes sealed with the customer's key (touchstone/platform/security/sealing.py) and
+is kept sealed; it is opened only to send, with the key contacts tells on contacts.keys.v1. Erasure
 destroys the key, so an address is unreadable from then on, here as on the topic. (Events from
 before sealing told the address in clear; such an address is kept as it came.)"""
 
