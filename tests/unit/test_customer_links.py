@@ -13,12 +13,12 @@ from touchstone.journey.handlers import ScoreMoments
 from touchstone.journey.ports import MomentFilter
 from touchstone.journey.standards import default_standards
 from touchstone.platform.messaging.customer_links import (
-    FollowCustomerLinks,
     LinkChange,
     group_of,
     link_change_of,
     root_of,
 )
+from touchstone.platform.messaging.customer_links_store import FollowCustomerLinks
 from touchstone.platform.messaging.decoding import UnusableRecord
 from touchstone.platform.messaging.topics import CONTACTS_PROFILES, CONTACTS_RECORDED, JOURNEY_DLQ
 

@@ -76,3 +76,19 @@ def test_a_moved_case_takes_the_new_steps_and_keeps_the_duty_managers_after_them
         PlannedStep(3, "step_in", "duty_manager", "in_person", opening.due_at),
     )
     assert replanned(opening, was[:1]) == steps
+
+
+def test_a_move_takes_off_an_escalated_step_as_escalated_and_lays_its_value_step_anew() -> None:
+    late = PlannedStep(2, "fix", "staff", "in_person", T0, escalated=True)  # overdue: escalated
+    value = PlannedStep(3, "step_in", "duty_manager", "in_person", T0, escalated=True)
+    held = replace(HELD, steps=(APOLOGY, late, value))
+    earlier = opening_for(lost(1, 10), steps=(APOLOGY,))
+
+    plan = lay_out_openings([earlier], {earlier.case_id: held})
+
+    # step 2 is told as the new plan's step 2; step 3, gone, is told cancelled, as escalated
+    assert [(s.n, s.escalated) for s in plan.taken_off[earlier.case_id]] == [(3, True)]
+    assert [(s.n, s.action, s.escalated) for s in plan.plans[earlier.case_id]] == [
+        (1, "apologise", False),
+        (2, "step_in", False),  # due when the moved case is: not late yet
+    ]

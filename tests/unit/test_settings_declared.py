@@ -76,8 +76,10 @@ def test_a_child_process_is_handed_every_setting_but_the_callers_token() -> None
         grpc_ports={s: 7000 + n for n, s in enumerate(SERVICES)},
         service_addresses={"loyalty": "loyalty:50053"},
         token="the-callers",
+        webhook_url="https://hooks.example/touchstone",
+        webhook_secret="whsec_pw",
     )
     env = told.as_env()
     assert "TOUCHSTONE_TOKEN" not in env
     assert Settings.from_env(env) == replace(told, token="")
-    assert "pw" not in repr(told)  # secrets stay out of logs
+    assert "pw" not in repr(told)  # secrets stay out of logs (the SASL password, the webhook's)

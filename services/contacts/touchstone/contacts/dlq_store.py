@@ -13,7 +13,7 @@ from touchstone.contacts.ports import Arrival, DeadLetterQuery, StoredDeadLetter
 from touchstone.contacts.store import SCHEMA
 from touchstone.platform.messaging.outbox import add_to_outbox
 from touchstone.platform.messaging.topics import headers_from_json
-from touchstone.platform.persistence.pg import BEGINNING
+from touchstone.platform.runtime.time_bounds import BEGINNING
 
 FORGET_BYTES_BEFORE = """
 UPDATE contacts.dead_letters SET key = '', value = '', headers = '[]'

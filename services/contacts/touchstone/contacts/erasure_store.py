@@ -13,7 +13,7 @@ from touchstone.contacts.key_store import destroy_key
 from touchstone.contacts.merge_store import lock_merges
 from touchstone.contacts.ports import Erased, Erasing, Scrub
 from touchstone.contacts.store import SCHEMA
-from touchstone.platform.messaging.customer_links import customer_group
+from touchstone.platform.messaging.customer_links_store import customer_group
 from touchstone.platform.messaging.outbox import add_to_outbox
 from touchstone.platform.messaging.topics import (
     CONTACTS_RECORDED,

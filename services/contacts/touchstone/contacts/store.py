@@ -39,10 +39,11 @@ from touchstone.contacts.queries import (
     SELECT_VOCABULARY_GAPS,
     TOUCHPOINT_COLUMNS,
 )
-from touchstone.platform.messaging.customer_links import customer_group
+from touchstone.platform.messaging.customer_links_store import customer_group
 from touchstone.platform.messaging.outbox import add_to_outbox
 from touchstone.platform.messaging.topics import Outgoing, headers_to_json
-from touchstone.platform.persistence.pg import BEGINNING, END_OF_TIME, columns
+from touchstone.platform.persistence.pg import columns
+from touchstone.platform.runtime.time_bounds import BEGINNING, END_OF_TIME
 
 SCHEMA = "contacts"
 GAP_COLUMNS = ("source", "journey_map", "stage", "kind", "name", "touchpoints")

@@ -19,8 +19,8 @@ from touchstone.journey.v1 import journey_service_pb2 as pb
 from touchstone.journey.v1 import journey_service_pb2_grpc as pb_grpc
 from touchstone.journey.v1.events_pb2 import VERDICT_UNSPECIFIED, MomentScored
 from touchstone.platform.messaging.topic_feed import TopicFeed, watch_stream
-from touchstone.platform.persistence.pg import BEGINNING
 from touchstone.platform.runtime.prototime import to_datetime, to_timestamp
+from touchstone.platform.runtime.time_bounds import BEGINNING
 from touchstone.platform.security.auth_interceptor import current_caller
 from touchstone.platform.security.site_scope import sites_counted
 from touchstone.platform.serving.rpc import (

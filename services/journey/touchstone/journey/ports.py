@@ -15,9 +15,7 @@ from touchstone.journey.stage_days import MomentMark, StageFigures
 from touchstone.journey.visits import (
     VisitState,
 )
-from touchstone.platform.messaging.customer_links import (
-    CustomerLinks,
-)
+from touchstone.platform.messaging.customer_links import CustomerLinks
 from touchstone.platform.messaging.topics import (
     Outgoing,
 )

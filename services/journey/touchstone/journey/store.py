@@ -17,11 +17,12 @@ from touchstone.journey.ports import (
 )
 from touchstone.journey.stage_day_store import stage_figures
 from touchstone.journey.stage_days import StageFigures
-from touchstone.platform.messaging.customer_links import (
+from touchstone.platform.messaging.customer_links_store import (
     PostgresCustomerLinks,
     equality_filters,
 )
-from touchstone.platform.persistence.pg import BEGINNING, END_OF_TIME, columns
+from touchstone.platform.persistence.pg import columns
+from touchstone.platform.runtime.time_bounds import BEGINNING, END_OF_TIME
 
 SCHEMA = "journey"
 

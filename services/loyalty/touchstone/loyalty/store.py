@@ -72,7 +72,7 @@ from touchstone.loyalty.store_valuing import Valuing
 from touchstone.loyalty.tiers import Tier, TierChanged, load_tiers
 from touchstone.loyalty.valuation import Facts, Valuation, facts_change_from
 from touchstone.loyalty.valued import SilenceClock, disjoint, valued_history
-from touchstone.platform.messaging.customer_links import PostgresCustomerLinks, fold_links_in
+from touchstone.platform.messaging.customer_links_store import PostgresCustomerLinks, fold_links_in
 from touchstone.platform.messaging.outbox import add_to_outbox
 from touchstone.platform.persistence.pg import columns
 

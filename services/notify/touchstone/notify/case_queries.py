@@ -10,8 +10,8 @@ from psycopg import AsyncConnection, sql
 
 from touchstone.notify.case_tables import FULL_CASE_COLUMNS, MOMENT_VALUE, WITH_VALUE, case_row
 from touchstone.notify.rows import CaseFilter, CaseRow, TimelineRow
-from touchstone.platform.messaging.customer_links import equality_filters
-from touchstone.platform.persistence.pg import BEGINNING
+from touchstone.platform.messaging.customer_links_store import equality_filters
+from touchstone.platform.runtime.time_bounds import BEGINNING
 
 SCHEMA = "notify"
 SELECT_CASE_PAGE = sql.SQL(f"""

@@ -93,8 +93,9 @@ ORDER BY c.case_id
 FOR NO KEY UPDATE OF c
 """
 LOAD_STEPS = """
-SELECT case_id, n, action, owner, channel, due_at, status FROM notify.case_steps
-WHERE case_id = ANY(%b) ORDER BY case_id, n
+SELECT case_id, n, action, owner, channel, due_at, status, taken_by, escalated_at IS NOT NULL,
+       taken_at
+FROM notify.case_steps WHERE case_id = ANY(%b) ORDER BY case_id, n
 """
 MOVED_COLUMNS = (
     "case_id",

@@ -100,7 +100,10 @@ def replanned(opening: CaseOpening, was: Sequence[PlannedStep]) -> tuple[Planned
     step for its value (if it had one), after them and due when the case is."""
     last = max((step.n for step in opening.steps), default=0)
     kept = [step for step in was if step.action == VALUE_STEP]
-    moved = [replace(s, n=last + i, due_at=opening.due_at) for i, s in enumerate(kept, 1)]
+    moved = [  # a new step of the moved case: due when it is, not escalated for being late
+        replace(s, n=last + i, due_at=opening.due_at, escalated=False)
+        for i, s in enumerate(kept, 1)
+    ]
     return (*opening.steps, *moved)
 
 

@@ -12,7 +12,7 @@ from touchstone.notify.domain import CaseOutcome, Win
 from touchstone.notify.outcome_settlement import HeldOutcome
 from touchstone.notify.recovery import CaseFacts, KeptOutcome, may_move, moves_until
 from touchstone.notify.rows import CaseRow
-from touchstone.platform.persistence.pg import BEGINNING
+from touchstone.platform.runtime.time_bounds import BEGINNING
 
 # When case c's apology was done (its first apologise step done), null until then
 APOLOGISED = """

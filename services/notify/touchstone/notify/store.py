@@ -47,10 +47,8 @@ from touchstone.notify.sweep_store import case_counts, prune_wins, sweep_lost, s
 from touchstone.notify.touchpoint_signals import Complaint, SiteVisit
 from touchstone.notify.value_escalation import Escalate
 from touchstone.notify.value_store import weigh as weigh_cases
-from touchstone.platform.messaging.customer_links import (
-    LinkChange,
-    PostgresCustomerLinks,
-)
+from touchstone.platform.messaging.customer_links import LinkChange
+from touchstone.platform.messaging.customer_links_store import PostgresCustomerLinks
 from touchstone.platform.messaging.outbox import add_to_outbox
 from touchstone.platform.persistence.pg import columns
 

@@ -76,6 +76,8 @@ async def weigh(
     decided = decide(weighed)
     if not decided:
         return
-    await conn.execute(SAVE_STEPS, step_columns([(e.case_id, e.step) for e in decided]))
+    saved = await conn.execute(SAVE_STEPS, step_columns([(e.case_id, e.step) for e in decided]))
+    if saved.rowcount != len(decided):  # under the case locks no step can take its number
+        raise RuntimeError("a duty manager's step collided with a step already laid out")
     await conn.execute(MARK_VALUE_ESCALATED, ([e.case_id for e in decided],))
     await add_to_outbox(conn, SCHEMA, [r for e in decided for r in e.records])

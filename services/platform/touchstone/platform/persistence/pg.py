@@ -6,7 +6,6 @@ import logging
 import math
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -96,10 +95,6 @@ def open_pool(
             "application_name": name,
         },
     )
-
-
-BEGINNING = datetime.fromisoformat("0001-01-01T00:00:00+00:00")  # keyset start: before any event
-END_OF_TIME = datetime.fromisoformat("9999-12-31T23:59:59+00:00")  # an open-ended range's end
 
 
 def columns(rows: Sequence[object], names: Sequence[str]) -> dict[str, list[object]]:

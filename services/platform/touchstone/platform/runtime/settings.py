@@ -153,7 +153,7 @@ class Settings:
     # where notify posts webhook deliveries; empty: none are sent
     webhook_url: str = setting("TOUCHSTONE_WEBHOOK_URL", "")
     # signs them (HMAC-SHA256); required with webhook_url
-    webhook_secret: str = setting("TOUCHSTONE_WEBHOOK_SECRET", "")
+    webhook_secret: str = setting("TOUCHSTONE_WEBHOOK_SECRET", "", secret=True)
     # an attempt in flight this long is in doubt: tried again
     delivery_lease_s: float = setting("TOUCHSTONE_DELIVERY_LEASE_S", 30.0, low=1)
     # emails one customer gets a day, at most

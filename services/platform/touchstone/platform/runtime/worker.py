@@ -20,7 +20,7 @@ from touchstone.platform.messaging.consumers import (
     attach_faust_agent,
     faust_app,
 )
-from touchstone.platform.messaging.customer_links import FollowCustomerLinks
+from touchstone.platform.messaging.customer_links_store import FollowCustomerLinks
 from touchstone.platform.messaging.outbox import OutboxRelay
 from touchstone.platform.messaging.topics import AUDIT, CONTACTS_PROFILES
 from touchstone.platform.persistence.pg import (
