@@ -30,9 +30,7 @@ def outcome(pipeline: Pipeline) -> dict[str, object]:
         "cases": {c.case_id: (c.status, c.opening_moment_id) for c in notify.cases.values()},
         "joined": {moment: case for moment, (case, _, _) in notify.joined.items()},
         "values": {
-            c: (v.value.lifetime_value_minor, float(v.value.churn_risk))
-            for c, v in loyalty.values.items()
-            if v.value is not None
+            c: (v.lifetime_value_minor, float(v.churn_risk)) for c, v in loyalty.values.items()
         },
     }
 

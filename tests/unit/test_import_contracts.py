@@ -53,6 +53,7 @@ MODELS = (
     *("touchstone.journey.lane_clocks", "touchstone.journey.visits"),
     *("touchstone.loyalty.valuation", "touchstone.loyalty.churn", "touchstone.loyalty.tiers"),
     *("touchstone.loyalty.at_risk", "touchstone.loyalty.remembered", "touchstone.loyalty.valued"),
+    "touchstone.loyalty.fold_decision",
     *("touchstone.notify.openings", "touchstone.notify.outcome_settlement"),
     *("touchstone.notify.staff_commands", "touchstone.notify.value_escalation"),
     *("touchstone.notify.recovery", "touchstone.notify.overdue", "touchstone.notify.playbooks"),

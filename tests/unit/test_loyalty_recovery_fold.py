@@ -48,11 +48,7 @@ def lost(n: int, *moment_ids: str) -> Incoming:
 
 
 def values(store: MemoryLoyaltyStore) -> dict[str, tuple[int, float]]:
-    return {
-        c: (v.value.lifetime_value_minor, float(v.value.churn_risk))
-        for c, v in store.values.items()
-        if v.value is not None
-    }
+    return {c: (v.lifetime_value_minor, float(v.churn_risk)) for c, v in store.values.items()}
 
 
 def delivered(records: list[Incoming], sizes: list[int]) -> MemoryLoyaltyStore:

@@ -18,7 +18,7 @@ from tests.unit.test_contacts_ingest_api import Aborted, call, violations
 from touchstone.loyalty.api import LoyaltyApi
 from touchstone.loyalty.domain import Purchase
 from touchstone.loyalty.handlers import ValueCustomers
-from touchstone.loyalty.tiers import Tier, TiersError, load_tiers, rank_range, tier_of
+from touchstone.loyalty.tiers import Tier, TiersError, load_tiers, rank_range, retiered, tier_of
 from touchstone.loyalty.v1 import loyalty_service_pb2 as pb
 from touchstone.loyalty.v1.events_pb2 import VALUE_CHANGE_CAUSE_PURCHASE, ValueUpdated
 from touchstone.loyalty.valuation import Facts
@@ -178,3 +178,16 @@ def test_a_tiers_file_with_a_mistake_names_its_line_and_what_is_allowed(tmp_path
     path.write_text("tiers:\n  - {name: gold, share: 0.5}\n  - {name: rest, share: 0.4}\n")
     with pytest.raises(TiersError, match=r"tiers.yaml:2: tiers: shares must rise to 1.0"):
         load_tiers(path)
+
+
+def test_only_the_customers_whose_tier_moves_are_retiered() -> None:
+    ranked = [(f"c{n}", "EUR", 1000 - n) for n in range(1, 11)]  # c1 best
+    was = {"c1": "top", "c2": "top", "c3": "top", "c4": "rest"}
+    changes = retiered(TIERS, "s1", ranked, was)
+    assert [(c.customer_id, c.previous_tier, c.tier, c.rank) for c in changes][:3] == [
+        ("c3", "top", "middle", 3),
+        ("c4", "rest", "middle", 4),
+        ("c5", "", "middle", 5),
+    ]
+    assert "c1" not in {c.customer_id for c in changes}
+    assert all(c.site_customers == 10 and c.site_id == "s1" for c in changes)

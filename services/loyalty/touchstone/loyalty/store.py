@@ -1,16 +1,27 @@
-"""Loyalty's Postgres adapter: purchases and lost moments stored once, customers revalued from
-their whole history in the same transaction (the figures of lost moments whose history before
-them is unchanged read back as stored: valuation.known_figures says which)."""
+"""Loyalty's Postgres adapter: purchases and lost moments stored once; for each batch, what the
+fold decision reads is loaded, and what it decides written, in one transaction
+(fold_decision.py: which groups to value again and from what, what to keep)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from touchstone.loyalty.fold_decision import (
+    FoldWrites,
+    Group,
+    Loaded,
+    LostSince,
+    distinct_groups,
+    no_longer_recovered,
+    settle_fold,
+    value_groups,
+)
 from touchstone.loyalty.ports import (
     AtRiskTotal,
     Folded,
@@ -21,7 +32,6 @@ from touchstone.loyalty.ports import (
     Valuer,
     tell_nothing,
 )
-from touchstone.loyalty.remembered import Kept, read_from
 from touchstone.loyalty.remembered_sql import (
     DROP_REMEMBERED,
     LOCK_CUSTOMERS,
@@ -52,12 +62,14 @@ from touchstone.loyalty.store_sql import (
     SELECT_GROUPS,
     SELECT_HISTORY,
     SELECT_LOSSES,
+    SELECT_LOSSES_SINCE,
     SELECT_PRESENCE,
     SELECT_SILENCE_MOVED,
     SELECT_SITES,
     SELECT_STANDING,
     SELECT_TOP,
     SET_TIERS,
+    SILENCE_COLUMNS,
     VALUE_COLUMNS,
     at_risk_columns,
     lane_clocks,
@@ -66,15 +78,17 @@ from touchstone.loyalty.store_sql import (
     losses_of,
     purchases_of,
     retier_statement,
+    since_columns,
     stored_at_risk,
+    stored_marks,
 )
-from touchstone.loyalty.store_valuing import Valuing
 from touchstone.loyalty.tiers import Tier, TierChanged, load_tiers
-from touchstone.loyalty.valuation import Facts, Valuation, facts_change_from
-from touchstone.loyalty.valued import SilenceClock, disjoint, valued_history
+from touchstone.loyalty.valuation import Facts, Valuation
+from touchstone.loyalty.valued import presence_of, valued_history
 from touchstone.platform.messaging.customer_links_store import PostgresCustomerLinks, fold_links_in
 from touchstone.platform.messaging.outbox import add_to_outbox
 from touchstone.platform.persistence.pg import columns
+from touchstone.platform.runtime.metrics import VALUATIONS
 
 SCHEMA = "loyalty"
 
@@ -97,73 +111,65 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         return folded
 
     async def _fold(self, conn: AsyncConnection, facts: Facts, valuer: Valuer) -> Folded:
-        reopened, reopened_for = await self._save(conn, facts)
+        reopened = no_longer_recovered(await self._save(conn, facts), facts)
         customers = sorted(set(facts.customers) | await self._silence_moved(conn, facts))
         if not customers:
             return Folded({}, [])
-        rows = await (await conn.execute(SELECT_GROUPS, (customers,))).fetchall()
-        groups = disjoint({root: tuple(members) for root, members, _, _ in rows})
-        erased = {root for root, _, is_erased, _ in rows if is_erased and root in groups}
-        revisions = {root: int(n) for root, _, _, n in rows if n and root in groups}
-        members = sorted({m for group in groups.values() for m in group})
+        loaded = await self._load(conn, customers)
+        load_lost = partial(self._lost_since, conn)
+        valued = await value_groups(facts, valuer, loaded, reopened, load_lost)
+        VALUATIONS.labels("recent").inc(valued.gone_on)
+        VALUATIONS.labels("whole").inc(len(valued.valuations) - valued.gone_on)
+        writes = settle_fold(loaded, valued)
+        sites = {v.site_id for v in writes.values} | await self._sites_of(conn, writes.members)
+        revalued = await self._write(conn, writes)
+        changes = await self._retier(conn, sorted(sites))
+        return Folded(writes.current, changes, writes.revisions, set(reopened.moments), revalued)
+
+    async def _load(self, conn: AsyncConnection, customers: Sequence[str]) -> Loaded:
+        """The customers' groups, locked, with what valuing them reads before their lost
+        moments: purchases, presence, what the last fold remembered."""
+        rows = await (await conn.execute(SELECT_GROUPS, (list(customers),))).fetchall()
+        groups = distinct_groups(
+            Group(root, tuple(members), bool(erased), int(n or 0))
+            for root, members, erased, n in rows
+        )
+        members = sorted({m for g in groups.values() for m in g.members})
         await conn.execute(LOCK_CUSTOMERS, (members,))  # one fold of a group at a time
         remembered = await (await conn.execute(SELECT_REMEMBERED, (list(groups),))).fetchall()
-        kept = kept_of(remembered)
-        presence = await self._presence(conn, groups)
-        bought = purchases_of(await (await conn.execute(SELECT_HISTORY, (members,))).fetchall())
-        recovery_changed_for = {r.customer_id for r in facts.recoveries} | reopened_for
-        since = {
-            root: read_from(
-                kept.get(root),
-                group,
-                facts_change_from(facts, group, recovery_changed_for),
-                p.last_contact_at if (p := presence.get(root)) else None,
-            )
-            for root, group in groups.items()
+        latest = await self._latest_contacts(conn, members)
+        presence = {
+            root: clock
+            for root, g in groups.items()
+            if (clock := presence_of(g.members, latest)) is not None
         }
-        recovery_changed = facts.moment_ids | reopened
-        valuing = Valuing(facts, valuer, bought, presence, recovery_changed, kept)
-        valued = await valuing.groups(conn, groups, since)
-        await self._schedule_silences(conn, members, valued, erased, presence)
-        values = [v.value for r, v in valued.items() if v.value and r not in erased]
-        gone = [m for r, g in groups.items() for m in g if m != r or r in erased]
-        sites = {v.site_id for v in values} | await self._sites_of(conn, members)
-        await conn.execute(DROP_VALUES, (gone,))
-        if values:
-            await conn.execute(SAVE_VALUES, columns(values, VALUE_COLUMNS))
-        await self._remember(conn, groups, valued, gone)
-        at_risk = [
-            (c, r)
-            for c, valuation in valued.items()
-            for r in valuation.at_risk
-            if r.moment_id not in valuation.kept  # kept figures are stored already
-        ]
-        revalued: set[str] = set()
-        if at_risk:
-            saved = await conn.execute(SAVE_AT_RISK, at_risk_columns(at_risk))
-            revalued = {moment for (moment,) in await saved.fetchall()}
-        changes = await self._retier(conn, sorted(sites))
-        current = {r: v for r, v in valued.items() if r not in erased}
-        return Folded(current, changes, revisions, reopened, revalued)
+        bought = await (await conn.execute(SELECT_HISTORY, (members,))).fetchall()
+        return Loaded(groups, purchases_of(bought), presence, kept_of(remembered))
 
     @staticmethod
-    async def _remember(
-        conn: AsyncConnection,
-        groups: dict[str, tuple[str, ...]],
-        valued: dict[str, Valuation],
-        gone: Sequence[str],
-    ) -> None:
-        """Keep where each group's lost moments leave it, for the next fold to go on from;
-        forget it for ids no longer a group's root (merged, erased)."""
-        if gone:
-            await conn.execute(DROP_REMEMBERED, (list(gone),))
-        kept = {
-            root: Kept(tuple(sorted(groups[root])), valuation.remembered)
-            for root, valuation in valued.items()
-            if valuation.remembered is not None and root not in gone
-        }
-        if kept:
-            await conn.execute(SAVE_REMEMBERED, remembered_columns(kept))
+    async def _lost_since(conn: AsyncConnection, reads: Mapping[str, datetime]) -> LostSince:
+        """Each member's lost moments since the time given, and which have figures stored."""
+        rows = await (await conn.execute(SELECT_LOSSES_SINCE, since_columns(reads))).fetchall()
+        return LostSince(losses_of(rows), stored_marks(rows))
+
+    @staticmethod
+    async def _write(conn: AsyncConnection, writes: FoldWrites) -> set[str]:
+        """Keep what the fold decided; the lost moments whose figures are new or other than
+        stored."""
+        await conn.execute(DROP_SILENCES, (writes.members,))
+        if writes.silences:
+            await conn.execute(SAVE_SILENCES, columns(writes.silences, SILENCE_COLUMNS))
+        await conn.execute(DROP_VALUES, (writes.gone,))
+        if writes.values:
+            await conn.execute(SAVE_VALUES, columns(writes.values, VALUE_COLUMNS))
+        if writes.gone:
+            await conn.execute(DROP_REMEMBERED, (writes.gone,))
+        if writes.remembered:
+            await conn.execute(SAVE_REMEMBERED, remembered_columns(writes.remembered))
+        if not writes.at_risk:
+            return set()
+        saved = await conn.execute(SAVE_AT_RISK, at_risk_columns(writes.at_risk))
+        return {moment for (moment,) in await saved.fetchall()}
 
     @staticmethod
     async def _silence_moved(conn: AsyncConnection, facts: Facts) -> set[str]:
@@ -174,41 +180,12 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         return {customer for (customer,) in rows}
 
     @staticmethod
-    async def _presence(
-        conn: AsyncConnection, groups: dict[str, tuple[str, ...]]
-    ) -> dict[str, SilenceClock]:
-        """Each group's latest contact, its lane and that lane's clock."""
-        members = [m for group in groups.values() for m in group]
-        rows = await (await conn.execute(SELECT_PRESENCE, (members,))).fetchall()
-        latest = {customer: (last_at, lane, clock) for customer, lane, last_at, clock in rows}
-        presence = {}
-        for root, group in groups.items():
-            seen = [latest[m] for m in group if m in latest]
-            if seen:
-                last_at, lane, clock = max(seen)
-                presence[root] = SilenceClock(last_at, clock, lane)
-        return presence
-
-    @staticmethod
-    async def _schedule_silences(
-        conn: AsyncConnection,
-        members: Sequence[str],
-        valued: dict[str, Valuation],
-        erased: set[str],
-        presence: dict[str, SilenceClock],
-    ) -> None:
-        """Replace the customers' silences with those their valuations found."""
-        await conn.execute(DROP_SILENCES, (list(members),))
-        due = [
-            (moment, root, presence[root].lane, at, at <= presence[root].clock)
-            for root, valuation in valued.items()
-            if root not in erased and root in presence
-            for moment, at in valuation.silence_due
-        ]
-        if due:
-            names = ("moment_id", "customer_id", "lane", "due_at", "fired")
-            params = {name: [row[n] for row in due] for n, name in enumerate(names)}
-            await conn.execute(SAVE_SILENCES, params)
+    async def _latest_contacts(
+        conn: AsyncConnection, members: Sequence[str]
+    ) -> dict[str, tuple[datetime, int, datetime]]:
+        """Each member's latest contact, its lane and that lane's clock."""
+        rows = await (await conn.execute(SELECT_PRESENCE, (list(members),))).fetchall()
+        return {customer: (last_at, lane, clock) for customer, lane, last_at, clock in rows}
 
     async def retier(self) -> list[TierChanged]:
         """Re-tier every site (after loading values in bulk, or changing tiers.yaml)."""
@@ -237,9 +214,9 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
         return sorted(changes, key=lambda t: (t.site_id, t.rank))
 
     @staticmethod
-    async def _save(conn: AsyncConnection, facts: Facts) -> tuple[set[str], set[str]]:
+    async def _save(conn: AsyncConnection, facts: Facts) -> list[tuple[str, str]]:
         """Store each fact once (reopened cases' recoveries dropped before the batch's own are
-        kept); the moments no longer recovered, and the customers they were recorded with."""
+        kept); the recoveries dropped, as (moment, customer recorded with)."""
         if facts.purchases:
             await conn.execute(SAVE_PURCHASES, columns(facts.purchases, PURCHASE_COLUMNS))
         if facts.losses:
@@ -256,21 +233,20 @@ class PostgresLoyaltyStore(PostgresCustomerLinks):
             await conn.execute(SAVE_CONTACTS, latest_contacts(facts.contacts))
             await conn.execute(SAVE_CLOCKS, lane_clocks(facts.contacts))
         await fold_links_in(conn, SCHEMA, facts.links)
-        recovered = {r.moment_id for r in facts.recoveries}
-        reopened = {moment for moment, _ in dropped if moment not in recovered}
-        return reopened, {customer for moment, customer in dropped if moment in reopened}
+        return [(moment, customer) for moment, customer in dropped]
 
     async def get_history(self, customer_id: str) -> History | None:
         group = await self.customer_group(customer_id)
         async with self.pool.connection() as conn:
             bought = await (await conn.execute(SELECT_HISTORY, (list(group),))).fetchall()
             lost = await (await conn.execute(SELECT_LOSSES, (list(group),))).fetchall()
-            presence = await self._presence(conn, {group[0]: group})
+            latest = await self._latest_contacts(conn, group)
         if not bought and not lost:
             return None
         purchases = [p for ps in purchases_of(bought).values() for p in ps]
         moments = [m for ms in losses_of(lost).values() for m in ms]
-        return History(group[0], purchases, moments, presence.get(group[0]), stored_at_risk(lost))
+        presence = presence_of(group, latest)
+        return History(group[0], purchases, moments, presence, stored_at_risk(lost))
 
     async def get_value(self, customer_id: str, valuer: Valuer) -> Valuation | None:
         return valued_history(await self.get_history(customer_id), valuer)

@@ -150,12 +150,13 @@ SELECT c.customer_id, c.lane, c.last_at, l.clock
 FROM loyalty.last_contacts c JOIN loyalty.lane_clocks l USING (lane)
 WHERE c.customer_id = ANY(%b)
 """
+SILENCE_COLUMNS = ("moment_id", "customer_id", "lane", "due_at", "begun")  # begun: fired
 DROP_SILENCES = "DELETE FROM loyalty.silences WHERE customer_id = ANY(%b)"
 SAVE_SILENCES = """
 INSERT INTO loyalty.silences (moment_id, customer_id, lane, due_at, fired)
 SELECT * FROM unnest(
     %(moment_id)b::text[], %(customer_id)b::text[], %(lane)b::int[],
-    %(due_at)b::timestamptz[], %(fired)b::bool[]
+    %(due_at)b::timestamptz[], %(begun)b::bool[]
 )
 ON CONFLICT (moment_id) DO UPDATE SET
     customer_id = excluded.customer_id, lane = excluded.lane, due_at = excluded.due_at,

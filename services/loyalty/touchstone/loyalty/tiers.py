@@ -10,6 +10,7 @@ range of ranks.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
@@ -102,3 +103,24 @@ def tier_of(tiers: tuple[Tier, ...], rank: int, customers: int) -> str:
         if rank <= math.ceil(tier.share * customers):
             return tier.name
     return tiers[-1].name
+
+
+def retiered(
+    tiers: tuple[Tier, ...],
+    site_id: str,
+    ranked: Sequence[tuple[str, str, int]],
+    was: Mapping[str, str],
+) -> list[TierChanged]:
+    """Every tier that moves at a site: ranked, its customers best first as (customer, currency,
+    lifetime value); was, the tier each is kept with now. (The Postgres store says this rule in
+    SQL, store_sql.retier_statement, so as not to load every customer of a site for each batch;
+    the store contract tests hold the two to the same answers.)"""
+    changes = []
+    for rank, (customer, currency, value) in enumerate(ranked, start=1):
+        tier = tier_of(tiers, rank, len(ranked))
+        if was.get(customer) != tier:
+            previous = was.get(customer, "")
+            changes.append(
+                TierChanged(customer, site_id, tier, previous, rank, len(ranked), currency, value)
+            )
+    return changes

@@ -1,9 +1,11 @@
 """A customer's valuation as loyalty keeps and answers it: under the id they are known by now,
-from their stored history; and the groups and silence clocks a fold values them by."""
+from their stored history; and the silence clocks a fold values them by."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from touchstone.loyalty.at_risk import Known
 from touchstone.loyalty.ports import History, Valuer
@@ -32,11 +34,13 @@ class SilenceClock(Presence):
     lane: int = 0
 
 
-def disjoint(groups: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    """One group per set of members: while links folded from different partitions form a cycle
-    for a moment, two ids may each look like the root of the same members; the smallest wins."""
-    by_members: dict[frozenset[str], str] = {}
-    for root, members in groups.items():
-        key = frozenset(members)
-        by_members[key] = min(root, by_members.get(key, root))
-    return {root: groups[root] for root in sorted(by_members.values())}
+def presence_of(
+    group: Sequence[str], latest: Mapping[str, tuple[datetime, int, datetime]]
+) -> SilenceClock | None:
+    """A group's presence: its members' latest contact (latest: each member's, with its lane
+    and that lane's clock); None if none of them was in contact."""
+    seen = [latest[m] for m in group if m in latest]
+    if not seen:
+        return None
+    last_at, lane, clock = max(seen)
+    return SilenceClock(last_at, clock, lane)
