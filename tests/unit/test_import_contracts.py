@@ -57,7 +57,7 @@ MODELS = (
     *("touchstone.notify.openings", "touchstone.notify.outcome_settlement"),
     *("touchstone.notify.staff_commands", "touchstone.notify.value_escalation"),
     *("touchstone.notify.recovery", "touchstone.notify.overdue", "touchstone.notify.playbooks"),
-    *("touchstone.notify.deliveries",),
+    *("touchstone.notify.deliveries", "touchstone.notify.delivery_decision"),
     *("touchstone.contacts.profiles", "touchstone.contacts.admission"),
 )
 

@@ -1,7 +1,7 @@
-"""The delivery outbox on Postgres: the sender takes the due deliveries in order, decides them
-(consent, quiet hours, daily cap, never the same message twice), marks the first to send in
-flight, and after the attempt records it sent (with its step done), retried later, or
-dead-lettered.
+"""The delivery outbox on Postgres: the sender takes the due deliveries in order, has each
+decided (delivery_decision.py: consent, quiet hours, daily cap, never the same message twice),
+marks the first to send in flight, and after the attempt records it sent (with its step done),
+retried later, or dead-lettered.
 
 Every attempt is committed as in flight before it is made, so after a crash only the one in
 flight is in doubt: it is tried again once its lease runs out, with the same idempotency key
@@ -11,13 +11,10 @@ sent twice or lost.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from datetime import datetime
 from random import Random
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -25,19 +22,22 @@ from psycopg_pool import AsyncConnectionPool
 from touchstone.notify.address_book_store import contact_row
 from touchstone.notify.case_tables import load_case
 from touchstone.notify.codec import step_taken
-from touchstone.notify.contact_book import Contact, address_of
+from touchstone.notify.contact_book import Contact
 from touchstone.notify.deliveries import (
     DEFAULT_DELIVERY_POLICY,
     Defer,
     DeliveryPolicy,
     Skip,
-    backoff,
-    email_decision,
-    gives_up,
     skip_unasked,
 )
+from touchstone.notify.delivery_decision import (
+    DueDelivery,
+    Retry,
+    after_failure,
+    decide_delivery,
+)
 from touchstone.notify.erased_store import is_erased
-from touchstone.notify.messages import Message, Templates
+from touchstone.notify.messages import Templates
 from touchstone.notify.outcome_rows import FORGET_MOVES_UNTIL
 from touchstone.notify.ports import Attempt, Settled
 from touchstone.notify.rows import StepCommand
@@ -132,6 +132,32 @@ SELECT action FROM done
 """
 
 
+class RecipientRows:
+    """What deciding a delivery reads of its customer, in the take's transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def contact(self, customer_id: str) -> tuple[Contact | None, bytes | None]:
+        row = await (await self.conn.execute(CONTACT, {"customer_id": customer_id})).fetchone()
+        if row is None:
+            return None, None
+        return contact_row(row[:-1]), bytes(row[-1]) if row[-1] is not None else None
+
+    async def erased(self, customer_id: str) -> bool:
+        return await is_erased(self.conn, customer_id)
+
+    async def emails_since(self, customer_id: str, since: datetime) -> int:
+        await self.conn.execute(LOCK_CUSTOMER, (customer_id,))  # two senders count one day alike
+        row = await (await self.conn.execute(SENT_SINCE, (customer_id, since))).fetchone()
+        return int(row[0]) if row else 0
+
+    async def sent_before(self, customer_id: str, content_hash: str, delivery_id: str) -> bool:
+        params = (customer_id, content_hash, delivery_id)
+        row = await (await self.conn.execute(SENT_BEFORE, params)).fetchone()
+        return bool(row and row[0])
+
+
 class PostgresDeliveries:
     """The delivery outbox (schema notify)."""
 
@@ -157,25 +183,25 @@ class PostgresDeliveries:
         (committed as in flight first); [] if nothing is due. One attempt a take, so none waits
         in flight behind another until its lease runs out."""
         async with self.pool.connection() as conn, conn.transaction():
-            due = {"channel": channel, "now": now, "stale": now - self.policy.lease}
-            rows = await (await conn.execute(TAKE, {**due, "limit": TAKE_AT_MOST})).fetchall()
+            stale = now - self.policy.lease
+            asked = {"channel": channel, "now": now, "stale": stale, "limit": TAKE_AT_MOST}
+            rows = await (await conn.execute(TAKE, asked)).fetchall()
             taken: list[Attempt | Settled] = []
             unasked: list[Settled] = []  # skipped on the row's own facts: written at once below
-            for row in rows:
-                delivery_id, moment_at, in_doubt, case_lost = row[0], row[7], row[9], row[11]
+            for due in (DueDelivery(*row) for row in rows):
                 skip = skip_unasked(
                     channel,
-                    in_doubt,
-                    case_lost,
-                    moment_at,
+                    due.in_doubt,
+                    bool(due.case_lost),
+                    due.moment_at,
                     now,
                     self.policy,
                     self.webhook_configured,
                 )
                 if skip is not None:
-                    unasked.append(Settled(delivery_id, "skipped", skip.reason))
+                    unasked.append(Settled(due.delivery_id, "skipped", skip.reason))
                     continue
-                decided = await self._decide_apart(conn, row, now)
+                decided = await self._decide_apart(conn, due, now)
                 taken.append(decided)
                 if isinstance(decided, Attempt):
                     break
@@ -188,97 +214,40 @@ class PostgresDeliveries:
             return unasked + taken
 
     async def _decide_apart(
-        self, conn: AsyncConnection, row: Any, now: datetime
+        self, conn: AsyncConnection, due: DueDelivery, now: datetime
     ) -> Attempt | Settled:
         """The delivery decided in a savepoint: a decision that fails (a bug, a bad template)
         undoes only itself and gives the delivery up, never stalling the channel."""
         try:
             async with conn.transaction():
-                return await self._decide(conn, row, now)
+                return await self._decide(conn, due, now)
         except Exception as error:
-            log.exception("delivery %s could not be prepared", row[0])
+            log.exception("delivery %s could not be prepared", due.delivery_id)
             reason = f"it could not be prepared: {type(error).__name__}"
-            await conn.execute(GIVE_UP, {"delivery_id": row[0], "reason": reason})
-            return Settled(row[0], "dead", reason)
+            await conn.execute(GIVE_UP, {"delivery_id": due.delivery_id, "reason": reason})
+            return Settled(due.delivery_id, "dead", reason)
 
-    async def _decide(self, conn: AsyncConnection, row: Any, now: datetime) -> Attempt | Settled:
-        delivery_id, case_id, n, channel, action, customer_id, site_id, moment_at = row[:8]
-        attempts, in_doubt, language, _ = row[8:]
-        contact, key = await self._contact(conn, customer_id)
-        zone = self.calendars.for_site(site_id).time_zone
-        decision = (
-            await self._email_decision(conn, customer_id, contact, key, now, zone)
-            if channel == "email" and not in_doubt
-            else None
+    async def _decide(
+        self, conn: AsyncConnection, due: DueDelivery, now: datetime
+    ) -> Attempt | Settled:
+        recipients = RecipientRows(conn)
+        decision = await decide_delivery(
+            due, now, recipients, self.templates, self.calendars, self.policy
         )
         if isinstance(decision, Skip):
-            await conn.execute(SKIP, {"delivery_id": delivery_id, "reason": decision.reason})
-            return Settled(delivery_id, "skipped", decision.reason)
+            await conn.execute(SKIP, {"delivery_id": due.delivery_id, "reason": decision.reason})
+            return Settled(due.delivery_id, "skipped", decision.reason)
         if isinstance(decision, Defer):
-            await conn.execute(DEFER, {"delivery_id": delivery_id, "until": decision.until})
-            return Settled(delivery_id, "deferred", f"{decision.reason} until {decision.until}")
-        language = language or self.templates.language_for(contact.language if contact else "")
-        message = self.templates.render(action, language, site_id, moment_at, zone)
-        address = address_of(contact, key) if contact and channel == "email" else ""
-        if channel == "email" and not address:  # an attempt in doubt whose customer was erased
-            await conn.execute(SKIP, {"delivery_id": delivery_id, "reason": "no address any more"})
-            return Settled(delivery_id, "skipped", "no address any more")
-        content_hash = _hash(address, message) if channel == "email" else ""
-        if content_hash and not in_doubt:
-            seen = await (
-                await conn.execute(SENT_BEFORE, (customer_id, content_hash, delivery_id))
-            ).fetchone()
-            if seen and seen[0]:
-                reason = "the same message was already sent to the customer"
-                await conn.execute(SKIP, {"delivery_id": delivery_id, "reason": reason})
-                return Settled(delivery_id, "skipped", reason)
+            await conn.execute(DEFER, {"delivery_id": due.delivery_id, "until": decision.until})
+            return Settled(due.delivery_id, "deferred", f"{decision.reason} until {decision.until}")
         started = {
-            "delivery_id": delivery_id,
+            "delivery_id": due.delivery_id,
             "now": now,
-            "language": language,
-            "content_hash": content_hash,
+            "language": decision.language,
+            "content_hash": decision.content_hash,
         }
         await conn.execute(START, started)
-        return Attempt(
-            delivery_id,
-            channel,
-            case_id,
-            customer_id,
-            site_id,
-            action,
-            n,
-            address,
-            message,
-            attempts + 1,
-            in_doubt,
-        )
-
-    async def _contact(
-        self, conn: AsyncConnection, customer_id: str
-    ) -> tuple[Contact | None, bytes | None]:
-        """The customer's contact (or their root's), and the key its address is sealed with."""
-        row = await (await conn.execute(CONTACT, {"customer_id": customer_id})).fetchone()
-        if row is None:
-            return None, None
-        return contact_row(row[:-1]), bytes(row[-1]) if row[-1] is not None else None
-
-    async def _email_decision(
-        self,
-        conn: AsyncConnection,
-        customer_id: str,
-        contact: Contact | None,
-        key: bytes | None,
-        now: datetime,
-        site_zone: str,
-    ) -> Skip | Defer | None:
-        await conn.execute(LOCK_CUSTOMER, (customer_id,))  # two senders count one day alike
-        erased = await is_erased(conn, customer_id)
-        zone = ZoneInfo(contact.time_zone if contact and contact.time_zone else site_zone)
-        day_began = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-        count_row = await (await conn.execute(SENT_SINCE, (customer_id, day_began))).fetchone()
-        sent_today = int(count_row[0]) if count_row else 0
-        decision = email_decision(contact, erased, sent_today, now, self.policy, key)
-        return decision if isinstance(decision, Skip | Defer) else None
+        return decision.attempt
 
     async def sent(self, attempt: Attempt, now: datetime) -> None:
         """The receiver has it: the delivery is sent and its step done by the system (its
@@ -303,10 +272,10 @@ class PostgresDeliveries:
         """The attempt failed: tried again after a backoff, or (permanent, or out of attempts)
         dead-lettered with the reason on notify.dlq.v1. Says which."""
         reason = f"attempt {attempt.number}: {error}"
+        after = after_failure(attempt, now, permanent, self.policy, self.rng)
         async with self.pool.connection() as conn, conn.transaction():
-            if not permanent and not gives_up(attempt.number, self.policy):
-                at = now + backoff(attempt.number, self.policy, self.rng)
-                params = {"delivery_id": attempt.delivery_id, "at": at, "reason": reason}
+            if isinstance(after, Retry):
+                params = {"delivery_id": attempt.delivery_id, "at": after.at, "reason": reason}
                 await conn.execute(RETRY, params)
                 return "retry"
             params = {"delivery_id": attempt.delivery_id, "reason": reason}
@@ -325,8 +294,3 @@ def dead_delivery(attempt: Attempt, reason: str) -> Outgoing:
         ("content-type", b"application/json"),
     )
     return Outgoing(NOTIFY_DLQ, attempt.customer_id.encode(), value, headers)
-
-
-def _hash(address: str, message: Message) -> str:
-    text = "\n".join((address, message.subject, message.body))
-    return hashlib.sha256(text.encode()).hexdigest()
