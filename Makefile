@@ -9,7 +9,7 @@ GEN_ROOTS := $(wildcard services/*/touchstone)
 GEN_ROOTS := $(GEN_ROOTS:/touchstone=)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock generate check-generated contracts-check release-contracts run test browser test-unit test-integration lint typecheck bench faults bench-queries clean distclean deploy-check deploy-config
+.PHONY: help venv lock generate check-generated contracts-check release-contracts run test docs browser test-unit test-integration lint typecheck bench faults bench-queries clean distclean deploy-check deploy-config
 
 help: ## list every target with one line each
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -58,10 +58,13 @@ release-contracts: $(BUF) ## record protos/ as released at VERSION (x.y.z): late
 run: generate ## start the embedded broker, Postgres, the four services and the simulator; live summary until Ctrl-C
 	$(BIN)/touchstone run
 
-test: check-generated contracts-check deploy-check browser ## run every test: unit, integration (real broker + Postgres), end-to-end over gRPC, the console in Chromium
+test: check-generated contracts-check deploy-check docs browser ## run every test: unit, integration (real broker + Postgres), end-to-end over gRPC, the console in Chromium, the docs
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest tests
+
+docs: $(STAMP) ## build docs/ with MkDocs, strictly: a broken link or anchor fails (.venv/bin/mkdocs serve to read it)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 browser: ## Debian's chromium for the console's browser tests (installed as root with apt-get; otherwise they skip)
 	@command -v chromium >/dev/null || { \

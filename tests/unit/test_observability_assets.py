@@ -15,14 +15,14 @@ OBSERVABILITY = ROOT / "deploy" / "observability"
 ROW = re.compile(r"^\| `(Touchstone\w+)` \| `(.+)` \| (\w+) \|$", re.MULTILINE)
 
 
-def test_the_readme_lists_exactly_the_alerts_that_ship() -> None:
+def test_the_operations_guide_lists_exactly_the_alerts_that_ship() -> None:
     rule = yaml.safe_load((OBSERVABILITY / "alerts.yaml").read_text())
     shipped = [
         (r["alert"], " ".join(str(r["expr"]).split()), r["for"])
         for group in rule["spec"]["groups"]
         for r in group["rules"]
     ]
-    assert ROW.findall((ROOT / "README.md").read_text()) == shipped
+    assert ROW.findall((ROOT / "docs" / "operations.md").read_text()) == shipped
 
 
 def test_every_alert_says_what_to_do_and_how_bad_it_is() -> None:

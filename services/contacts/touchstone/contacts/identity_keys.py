@@ -112,5 +112,5 @@ def identity_keys_of(secret_text: str, embedded: bool) -> IdentityKeys:
     raise BadIdentityKeys(
         f"{VARIABLE} is not set: contacts derives customer ids and remembers erased identities "
         "by a keyed hash, and needs a secret of its own (id:base64url, at least 32 bytes; "
-        "README, Configuration)"
+        "docs/configuration.md)"
     )

@@ -1,4 +1,4 @@
-"""Settings from environment variables: the one table an operator reads (see README)."""
+"""Settings from environment variables: the one table an operator reads (docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -160,7 +160,7 @@ class Settings:
     messages_per_day: int = setting("TOUCHSTONE_MESSAGES_PER_DAY", 3)
     # notify's message templates; None: the shipped ones
     messages_dir: Path | None = setting("TOUCHSTONE_MESSAGES_DIR", None)
-    # or "faust": Faust agents with take_events (slower, see README)
+    # or "faust": Faust agents with take_events (slower: docs/how-it-works.md)
     consumer: str = setting("TOUCHSTONE_CONSUMER", "aiokafka", choices=CONSUMERS)
     # every gRPC call but health and reflection needs a bearer token
     auth: bool = setting("TOUCHSTONE_AUTH", True)

@@ -26,7 +26,7 @@ def start_console(settings: Settings, port: int) -> Console | None:
     except OSError as error:
         print(f"console   not started: 127.0.0.1:{port}: {error.strerror}", flush=True)
         return None
-    print(f"console   {console.url}   (sign in with a token; see the README)", flush=True)
+    print(f"console   {console.url}   (sign in with a token; see docs/console.md)", flush=True)
     return console
 
 

@@ -7,7 +7,7 @@ nonce, the PKCE verifier) travels in a short-lived HttpOnly cookie, so any repli
 the callback. The ID token's signature, issuer, audience and nonce are verified; the access token
 is what the console then sends to the services, which verify it themselves (TOUCHSTONE_AUTH_KEYS
 must be the provider's JWKS, TOUCHSTONE_AUTH_ISSUER and _AUDIENCE what its access tokens carry,
-with the `roles` and `sites` claims: README "Who may call what").
+with the `roles` and `sites` claims: docs/security.md).
 """
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ def jittered(workload: Workload, seed: int, up_to: timedelta = timedelta(minutes
     """Each record sent as if delayed by a random time up to `up_to` after it happened: records
     within that of each other, a customer's own too, come in any order. Within the 15 minutes'
     lateness journey allows this is any order; further apart, a record behind its source's
-    progress is late by design (README: event time), so no order-free result is owed."""
+    progress is late by design (docs/standards.md: event time), so no order-free result is owed."""
     rng = random.Random(seed)
     span = up_to.total_seconds()
     delayed = []
