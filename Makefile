@@ -30,13 +30,16 @@ lock: $(STAMP) ## re-lock requirements/*.lock from pyproject.toml (hashes; pins 
 	$(LOCK) $(if $(UPGRADE),--upgrade) --allow-unsafe --extra local --extra dev -o requirements/dev.lock pyproject.toml
 
 OPENAPI := docs/openapi.json
-generate: $(STAMP) ## generate the Python contracts from protos/ (touchstone.<ctx>.v1, in the package of its context), and docs/openapi.json
+CONFIGURATION := docs/configuration.md
+generate: $(STAMP) ## generate the Python contracts from protos/ (touchstone.<ctx>.v1, in the package of its context), docs/openapi.json, and the settings tables of docs/configuration.md
 	$(BIN)/python -m touchstone.tools.dev.codegen --roots $(GEN_ROOTS) -- $(PROTOS)
 	$(BIN)/python -m touchstone.tools.dev.openapi --out $(OPENAPI) $(PROTOS)
+	$(BIN)/python -m touchstone.tools.dev.settings_table --out $(CONFIGURATION)
 
-check-generated: $(STAMP) ## fail if the committed generated code or docs/openapi.json differs from the protos
+check-generated: $(STAMP) ## fail if the committed generated code, docs/openapi.json or the settings tables differ from their sources
 	$(BIN)/python -m touchstone.tools.dev.codegen --check --roots $(GEN_ROOTS) -- $(PROTOS)
 	$(BIN)/python -m touchstone.tools.dev.openapi --check --out $(OPENAPI) $(PROTOS)
+	$(BIN)/python -m touchstone.tools.dev.settings_table --check --out $(CONFIGURATION)
 
 # buf at the version tools/buf/package-lock.json pins (with its hashes), from the npm registry.
 BUF_DIR := tools/buf

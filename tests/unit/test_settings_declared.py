@@ -1,5 +1,6 @@
-"""Each setting is declared once, on its field (`setting`, `per_service`): reading the
-environment and handing it on to a child process both come from that declaration."""
+"""Each setting is declared once, on its field (`setting`, `per_service`), in a class for its
+concern: reading the environment, handing it on to a child process and the configuration
+guide's table all come from that declaration."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from touchstone.platform.runtime.settings import SERVICES, Settings
+import pytest
+
+from touchstone.platform.runtime.env_reader import SettingError
+from touchstone.platform.runtime.settings import CONCERNS, SERVICES, Settings
+from touchstone.platform.runtime.settings.declared import declared
+from touchstone.platform.runtime.settings.notify_channels import NotifyChannelSettings
+from touchstone.tools.dev.settings_table import SECTIONS, default_shown, placed, variable_of
 
 
 def test_every_field_names_its_variable() -> None:
@@ -83,3 +90,37 @@ def test_a_child_process_is_handed_every_setting_but_the_callers_token() -> None
     assert "TOUCHSTONE_TOKEN" not in env
     assert Settings.from_env(env) == replace(told, token="")
     assert "pw" not in repr(told)  # secrets stay out of logs (the SASL password, the webhook's)
+
+
+def test_every_setting_says_what_it_means_and_the_guide_tables_it_as_declared() -> None:
+    for cls in SECTIONS:
+        undocumented = [f.name for f in declared(cls) if not f.metadata.get("doc")]
+        assert undocumented == [], cls.__name__
+    page = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    assert placed(page) == page  # `make generate` writes it
+    for cls in SECTIONS:
+        for f in declared(cls):
+            assert variable_of(f) in page
+
+
+def test_the_table_says_each_default_as_an_operator_reads_it() -> None:
+    by_env = {f.metadata["env"]: f for cls in SECTIONS for f in declared(cls)}
+    assert default_shown(by_env["TOUCHSTONE_AUTH"]) == "`1`"
+    assert default_shown(by_env["TOUCHSTONE_{}_GRPC_PORT"]) == "`50051` … `50054`"
+    assert default_shown(by_env["TOUCHSTONE_BATCH_WITHIN_S"]) == "`0.05`"
+    assert default_shown(by_env["TOUCHSTONE_KAFKA_TLS_CERT"]) == "none"
+    assert default_shown(by_env["TOUCHSTONE_KAFKA_TLS_CA"]) == "the system's CAs"
+    assert variable_of(by_env["TOUCHSTONE_{}_ADDRESS"]) == (
+        "`TOUCHSTONE_CONTACTS_ADDRESS` … `TOUCHSTONE_NOTIFY_ADDRESS`"
+    )
+
+
+def test_a_concern_is_a_settings_class_of_its_own_and_checks_itself() -> None:
+    assert all(issubclass(Settings, cls) for cls in CONCERNS)
+    assert len({f.metadata["env"] for cls in CONCERNS for f in declared(cls)}) == len(
+        fields(Settings)
+    )
+    with pytest.raises(SettingError, match="TOUCHSTONE_WEBHOOK_SECRET is required"):
+        NotifyChannelSettings(webhook_url="https://hooks.example/t")
+    with pytest.raises(SettingError, match="TOUCHSTONE_WEBHOOK_SECRET is required"):
+        Settings(webhook_url="https://hooks.example/t")

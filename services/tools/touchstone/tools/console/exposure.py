@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from touchstone.platform.runtime.env_reader import EnvReader, SettingError
 from touchstone.platform.runtime.settings import Settings
+from touchstone.platform.runtime.settings.declared import env_names, setting
 from touchstone.platform.security.hosts import is_loopback
 from touchstone.tools.console.oidc import OidcSettings
 
@@ -27,29 +28,53 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 class ConsoleSettings:
     """The console's own TOUCHSTONE_CONSOLE_* settings."""
 
-    host: str = "127.0.0.1"  # the address it binds
-    port: int = DEFAULT_PORT
-    url: str = ""  # where browsers reach it, e.g. https://console.example.com
-    allowed_hosts: tuple[str, ...] = ()  # more Host names it answers (host or host:port)
-    plaintext: bool = False  # serve plaintext beyond loopback (the browser is on this machine)
+    host: str = setting(
+        "TOUCHSTONE_CONSOLE_HOST",
+        "127.0.0.1",
+        doc="where `touchstone console` listens (`--host` overrides it)",
+    )
+    port: int = setting(
+        "TOUCHSTONE_CONSOLE_PORT",
+        DEFAULT_PORT,
+        high=65_535,
+        doc="the port it listens on (`--port` overrides it)",
+    )
+    url: str = setting(
+        "TOUCHSTONE_CONSOLE_URL",
+        "",
+        doc="the console's address as browsers reach it (`https://…` behind your TLS ingress "
+        "or proxy): the host name it answers, and its cookie `Secure`",
+    )
+    allowed_hosts: tuple[str, ...] = setting(
+        "TOUCHSTONE_CONSOLE_ALLOWED_HOSTS",
+        (),
+        doc="more `Host` names the console answers (comma-separated, `name` or `name:port`); "
+        "on loopback it answers its loopback names",
+    )
+    plaintext: bool = setting(
+        "TOUCHSTONE_CONSOLE_PLAINTEXT",
+        False,
+        doc="let the console serve plaintext beyond loopback (compose, where the browser is on "
+        "the same machine)",
+    )
     oidc: OidcSettings | None = None  # sign-in at the organisation's identity provider
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ConsoleSettings:
-        read = EnvReader(env)
-        url = env.get("TOUCHSTONE_CONSOLE_URL", "").strip().rstrip("/")
+        read, named = EnvReader(env), env_names(cls)
+        url = env.get(named["url"], "").strip().rstrip("/")
         if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
             raise SettingError(
-                f"TOUCHSTONE_CONSOLE_URL={url!r} is not an address: give "
+                f"{named['url']}={url!r} is not an address: give "
                 f"https://<host>[:port] as browsers reach the console"
             )
-        allowed = env.get("TOUCHSTONE_CONSOLE_ALLOWED_HOSTS", "")
+        allowed = env.get(named["allowed_hosts"], "")
         return cls(
-            host=env.get("TOUCHSTONE_CONSOLE_HOST", cls.host),
-            port=read.integer("TOUCHSTONE_CONSOLE_PORT", DEFAULT_PORT, high=65_535),
+            host=env.get(named["host"], cls.host),
+            port=read.integer(named["port"], DEFAULT_PORT, high=65_535),
             url=url,
             allowed_hosts=tuple(h.strip().lower() for h in allowed.split(",") if h.strip()),
-            plaintext=read.flag("TOUCHSTONE_CONSOLE_PLAINTEXT", False),
+            plaintext=read.flag(named["plaintext"], False),
             oidc=OidcSettings.from_env(env),
         )
 

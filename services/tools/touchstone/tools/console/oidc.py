@@ -26,6 +26,8 @@ from urllib.parse import urlencode
 import aiohttp
 import jwt
 
+from touchstone.platform.runtime.settings.declared import env_names, setting
+
 PENDING_COOKIE = "touchstone_oidc"
 PENDING_S = 600  # the longest a sign-in at the provider may take
 DISCOVERY = "/.well-known/openid-configuration"
@@ -40,15 +42,35 @@ class SignInFailed(Exception):
 class OidcSettings:
     """TOUCHSTONE_CONSOLE_OIDC_*: the provider and this console's registration with it."""
 
-    issuer: str
-    client_id: str
-    client_secret: str = ""  # a confidential client's; empty: a public client (PKCE alone)
-    scopes: str = "openid profile"
+    issuer: str = setting(
+        "TOUCHSTONE_CONSOLE_OIDC_ISSUER",
+        "",
+        doc="sign-in at your identity provider (OpenID Connect, code flow with PKCE): its "
+        "issuer URL, with `TOUCHSTONE_CONSOLE_OIDC_CLIENT_ID`",
+    )
+    client_id: str = setting(
+        "TOUCHSTONE_CONSOLE_OIDC_CLIENT_ID",
+        "",
+        doc="the console's client id at the provider, with the issuer",
+    )
+    client_secret: str = setting(
+        "TOUCHSTONE_CONSOLE_OIDC_CLIENT_SECRET",
+        "",
+        secret=True,
+        doc="the console's client secret, for a confidential client (from a Secret); none: a "
+        "public client (PKCE alone)",
+    )
+    scopes: str = setting(
+        "TOUCHSTONE_CONSOLE_OIDC_SCOPES",
+        "openid profile",
+        doc="the scopes asked for (must include `openid`)",
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OidcSettings | None:
-        issuer = env.get("TOUCHSTONE_CONSOLE_OIDC_ISSUER", "").strip().rstrip("/")
-        client_id = env.get("TOUCHSTONE_CONSOLE_OIDC_CLIENT_ID", "").strip()
+        named = env_names(cls)
+        issuer = env.get(named["issuer"], "").strip().rstrip("/")
+        client_id = env.get(named["client_id"], "").strip()
         if not issuer and not client_id:
             return None
         if not (issuer.startswith(("https://", "http://")) and client_id):
@@ -56,10 +78,10 @@ class OidcSettings:
                 "TOUCHSTONE_CONSOLE_OIDC_ISSUER (the provider's https:// issuer) and "
                 "TOUCHSTONE_CONSOLE_OIDC_CLIENT_ID are needed together"
             )
-        scopes = env.get("TOUCHSTONE_CONSOLE_OIDC_SCOPES", "").strip() or cls.scopes
+        scopes = env.get(named["scopes"], "").strip() or cls.scopes
         if "openid" not in scopes.split():
-            raise ValueError(f"TOUCHSTONE_CONSOLE_OIDC_SCOPES={scopes!r} must include openid")
-        secret = env.get("TOUCHSTONE_CONSOLE_OIDC_CLIENT_SECRET", "")
+            raise ValueError(f"{named['scopes']}={scopes!r} must include openid")
+        secret = env.get(named["client_secret"], "")
         return cls(issuer, client_id, secret, scopes)
 
 
