@@ -29,8 +29,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.builders import T0, record, recorded
+from tests.integration.notify_delivery_support import lost_by
 from tests.integration.test_notify_clock import on_postgres
-from tests.integration.test_notify_deliveries import lost_by
 from tests.unit.test_contacts_ingest_api import FakeContext
 from tests.unit.test_notify_outcomes import won
 from touchstone.contacts.v1.touchpoint_pb2 import Touchpoint

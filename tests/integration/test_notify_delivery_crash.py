@@ -18,7 +18,7 @@ from kafka import KafkaProducer
 
 from tests.conftest import running_stack
 from tests.e2e.test_whole_journey import eventually
-from tests.integration.test_notify_deliveries import lost_by, registered, told_key
+from tests.integration.notify_delivery_support import lost_by, registered, told_key
 from tests.receivers import SECRET, WebhookReceiver
 from touchstone.journey.v1.events_pb2 import MomentScored
 from touchstone.notify.deliveries import delivery_id_for
