@@ -1,4 +1,5 @@
-"""What end-to-end modules share: gRPC clients of the module's own `stack` fixture."""
+"""What end-to-end modules share: gRPC clients of the `stack` fixture the module sees, its own
+or its package's (test_whole_journey/ and test_authentication/ share one stack per package)."""
 
 from __future__ import annotations
 
