@@ -110,3 +110,39 @@ def test_a_stream_is_timed_counted_and_logged_with_its_trace_context() -> None:
     sent = sample("touchstone_grpc_server_stream_messages_sent_total", **labels)
     assert sent - sent_before == 3
     assert sample("touchstone_grpc_server_streams_open", **labels) == 0
+
+
+class LeftContext:
+    """A server context a stream's client has left: its metadata, no status set."""
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("traceparent", TRACEPARENT),)
+
+    def code(self) -> None:
+        return None
+
+
+def test_a_stream_closed_from_another_task_ends_cancelled_and_logs_no_error(caplog: Any) -> None:
+    """A client that leaves mid-stream can leave the stream suspended where it sent its last
+    message; the event loop then closes it from a task of its own (another context)."""
+    labels = {"service": "journey", "method": "Endless", "code": "CANCELLED"}
+    before = sample("touchstone_grpc_server_stream_seconds_count", **labels)
+    timed = GrpcMetrics("journey")._stream(_endless, "Endless")
+
+    async def call() -> None:
+        replies = timed(b"", LeftContext())
+        assert await asyncio.create_task(anext(replies)) == b"\x00"  # in the call's task
+        await asyncio.create_task(replies.aclose())  # by the loop, in a task of its own
+
+    with caplog.at_level(logging.WARNING):
+        (line,) = logged(lambda: asyncio.run(call()))
+    assert line["traceparent"] == TRACEPARENT
+    assert sample("touchstone_grpc_server_stream_seconds_count", **labels) - before == 1
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def _endless(request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+    log.info("watching")
+    while True:
+        yield b"\x00"
+        await asyncio.sleep(0.01)

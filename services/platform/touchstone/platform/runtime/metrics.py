@@ -12,11 +12,11 @@ import collections
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import grpc
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Span, SpanKind, use_span
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from touchstone.platform.messaging.topics import Incoming, Outgoing
@@ -176,7 +176,7 @@ class GrpcMetrics(grpc.aio.ServerInterceptor):
 
     def _unary(self, inner: Any, method: str, seconds: Histogram, streams: bool = False) -> Any:
         async def timed(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            with self._watching(method, seconds, context, streams) as ended:
+            with self._watching(method, seconds, context, streams) as (ended, _):
                 try:
                     reply = await inner(request, context)
                 except BaseException:
@@ -189,13 +189,22 @@ class GrpcMetrics(grpc.aio.ServerInterceptor):
 
     def _stream(self, inner: Any, method: str) -> Any:
         async def timed(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            with self._watching(method, STREAM_SECONDS, context, streams=True) as ended:
+            with self._watching(method, STREAM_SECONDS, context, streams=True) as (ended, span):
                 sent = STREAM_MESSAGES.labels(self.service, method)
+                replies = aiter(inner(request, context))
                 try:
-                    async for reply in inner(request, context):
+                    while True:
+                        # the span is current while the stream works on its next reply, never
+                        # across a yield: a stream the client left may be closed from another
+                        # task, where the context it was attached in is not
+                        with use_span(span, record_exception=True, set_status_on_exception=True):
+                            try:
+                                reply = await anext(replies)
+                            except StopAsyncIteration:
+                                break
                         sent.inc()
                         yield reply
-                except asyncio.CancelledError:
+                except (asyncio.CancelledError, GeneratorExit):
                     ended.append("CANCELLED")  # the client went away
                     raise
                 except BaseException:
@@ -208,29 +217,31 @@ class GrpcMetrics(grpc.aio.ServerInterceptor):
     @contextmanager
     def _watching(
         self, method: str, seconds: Histogram, context: grpc.aio.ServicerContext, streams: bool
-    ) -> Iterator[list[str]]:
-        """Time what runs inside, under the call's trace context; it appends how it ended."""
+    ) -> Iterator[tuple[list[str], Span]]:
+        """Time what runs inside, under the call's span; it appends how it ended. A unary call
+        runs with the span current throughout; a stream makes it current for each step
+        (_stream), not across its yields."""
         ended: list[str] = []
         started = time.perf_counter()
         if streams:
             STREAMS_OPEN.labels(self.service, method).inc()
         metadata = context.invocation_metadata()
+        span = tracer.start_span(
+            f"{self.service} {method}",
+            context=metadata_context(metadata),
+            kind=SpanKind.SERVER,
+            attributes={"rpc.system": "grpc", "rpc.method": method},
+        )
+        current = nullcontext() if streams else use_span(span, end_on_exit=False)
         try:
-            with (
-                about(call_fields(metadata)),
-                tracer.start_as_current_span(
-                    f"{self.service} {method}",
-                    context=metadata_context(metadata),
-                    kind=SpanKind.SERVER,
-                    attributes={"rpc.system": "grpc", "rpc.method": method},
-                ) as span,
-            ):
-                yield ended
-                span.set_attribute("rpc.grpc.status_code", status_name(context) or ended[-1])
+            with about(call_fields(metadata)), current:
+                yield ended, span
         finally:
+            code = status_name(context) or (ended[-1] if ended else "CANCELLED")
+            span.set_attribute("rpc.grpc.status_code", code)
+            span.end()
             if streams:
                 STREAMS_OPEN.labels(self.service, method).dec()
-            code = status_name(context) or (ended[-1] if ended else "CANCELLED")
             seconds.labels(self.service, method, code).observe(time.perf_counter() - started)
 
 
