@@ -5,6 +5,7 @@ this process writes to the outbox, and still finds rows other processes wrote.""
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
@@ -153,3 +154,30 @@ def _values(settings: Settings, topic: str) -> list[bytes]:
         return [m.value for m in reader]
     finally:
         reader.close()
+
+
+def test_a_consumer_stopped_while_records_come_stops_without_crashing(
+    infra: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    topic = f"stop.test.{uuid.uuid4().hex[:8]}"
+    ensure_topics(infra.kafka, [topic], 1)
+    settings = replace(infra, batch_fill=1000, batch_linger_s=5.0)  # fetching to fill a batch
+
+    async def scenario() -> BatchConsumerService:
+        service = BatchConsumerService(f"stop-{topic}", [topic], Collects(), settings, "dlq")
+        await service.start()
+        await _until(service.holds_partitions)
+        producer = KafkaProducer(bootstrap_servers=infra.kafka_bootstrap, linger_ms=0)
+        for n in range(20):  # records keep coming while it stops
+            producer.send(topic, f"r{n}".encode())
+            await asyncio.sleep(0.05)
+            if n == 10:
+                stopping = asyncio.create_task(service.stop())
+        await stopping
+        producer.close()
+        return service
+
+    with caplog.at_level(logging.WARNING):
+        service = asyncio.run(scenario())
+    assert not service._crashed.is_set()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

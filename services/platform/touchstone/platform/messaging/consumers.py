@@ -4,7 +4,7 @@
   per-event stream machinery costs about 100 µs an event per service (py-spy under `make bench`);
   this loop leaves that budget to the handler: 1.7x the throughput and a tenth of the latency.
 - faust: a Faust agent over `stream.take_events(n, within)`, for deployments that want Faust's
-  own consumer (TOUCHSTONE_CONSUMER=faust).
+  own consumer (TOUCHSTONE_CONSUMER=faust; faust_consumer.py).
 
 Either way a batch's offsets are committed (acknowledged) only after the batch's output is on the
 broker, so a crash anywhere means redelivery, which the idempotent handlers make harmless.
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import faust
 import mode
+from aiokafka.errors import ConsumerStoppedError
 
 from touchstone.platform.messaging.progress import REPORT_EVERY_S, SOURCE_CLOCKS, progress_records
 from touchstone.platform.messaging.record_size import fitted
@@ -229,6 +229,8 @@ class BatchConsumerService(mode.Service):
             first_at = time.monotonic()
             while batch and (left := window.left(len(batch), time.monotonic() - first_at)):
                 batch.extend(await self._take(max(1, round(left * 1000)), size - len(batch)))
+            if self.should_stop:  # stopped while it fetched: what it took is redelivered
+                break
             last_taken = time.monotonic() if batch else last_taken
             if (wanted := fetch_wait_ms(time.monotonic() - last_taken, self.settings)) != wait_ms:
                 wait_ms = wanted
@@ -241,8 +243,14 @@ class BatchConsumerService(mode.Service):
                 await self._report_progress()
 
     async def _take(self, wait_ms: int, max_records: int) -> list[Incoming]:
-        """The records one poll brings (waiting at most wait_ms), each partition's lag noted."""
-        fetched = await self._consumer.getmany(timeout_ms=wait_ms, max_records=max_records)
+        """The records one poll brings (waiting at most wait_ms), each partition's lag noted;
+        none once the service stops (on_stop stops the consumer while this waits on it)."""
+        try:
+            fetched = await self._consumer.getmany(timeout_ms=wait_ms, max_records=max_records)
+        except ConsumerStoppedError:
+            if not self.should_stop:
+                raise
+            return []
         for tp, records in fetched.items():
             if records:
                 highwater = self._consumer.highwater(tp)
@@ -337,59 +345,3 @@ async def publish(producer: Any, records: Sequence[Outgoing], max_bytes: int) ->
     ]
     if pending:
         await asyncio.gather(*pending)
-
-
-def attach_faust_agent(
-    app: faust.App,
-    topics: Sequence[str],
-    handler: BatchHandler,
-    settings: Settings,
-    dead_letter_topic: str,
-) -> None:
-    """Consume the topics with a Faust agent in take_events batches through the handler."""
-    channel = app.topic(*topics, key_serializer="raw", value_serializer="raw")
-
-    async def consume(stream: Any) -> None:  # faust.Stream: take_events is not on StreamT
-        async for events in stream.take_events(settings.batch_size, settings.batch_within_s):
-            batch = [incoming(e.message, int((e.message.timestamp or 0) * 1000)) for e in events]
-            await settle_batch(handler, batch, dead_letter_topic, send)
-
-    async def send(records: Sequence[Outgoing]) -> None:
-        sendable = [fitted(r, settings.max_record_bytes) for r in records]
-        pending = [
-            await app.producer.send(r.topic, r.key, r.value, r.partition, None, list(r.headers))
-            for r in sendable
-        ]
-        if pending:
-            await asyncio.gather(*pending)
-
-    app.agent(channel, name=f"{app.conf.id}.consume")(consume)
-
-
-def faust_app(name: str, settings: Settings) -> faust.App:
-    """A Faust app tuned for batch consumption on a small machine and on the embedded broker."""
-    datadir = settings.state_dir / "faust" / name  # its (empty) table folders: not in the cwd
-    datadir.mkdir(parents=True, exist_ok=True)
-    return faust.App(
-        consumer_group(name, "faust"),
-        broker=settings.kafka.faust_broker(),
-        broker_credentials=settings.kafka.faust_credentials(),
-        store="memory://",
-        datadir=str(datadir),
-        autodiscover=False,
-        web_enabled=False,
-        topic_disable_leader=True,
-        topic_allow_declare=False,
-        topic_partitions=settings.topic_partitions,
-        consumer_auto_offset_reset="earliest",
-        broker_rebalance_timeout=settings.rebalance_timeout_s,
-        broker_session_timeout=max(settings.rebalance_timeout_s, 6.0),
-        broker_heartbeat_interval=1.0,
-        broker_commit_every=settings.batch_size * 2,
-        broker_commit_interval=1.0,
-        producer_linger=0.002,
-        producer_max_request_size=settings.max_record_bytes,
-        consumer_max_fetch_size=settings.kafka.fetch_bytes,
-        stream_buffer_maxsize=settings.batch_size * 4,
-        worker_redirect_stdouts=False,
-    )

@@ -14,13 +14,9 @@ import mode
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from touchstone.platform.messaging.consumers import (
-    BatchConsumerService,
-    BatchHandler,
-    attach_faust_agent,
-    faust_app,
-)
+from touchstone.platform.messaging.consumers import BatchConsumerService, BatchHandler
 from touchstone.platform.messaging.customer_links_store import FollowCustomerLinks
+from touchstone.platform.messaging.faust_consumer import attach_faust_agent, faust_app
 from touchstone.platform.messaging.outbox import OutboxRelay
 from touchstone.platform.messaging.topics import AUDIT, CONTACTS_PROFILES
 from touchstone.platform.persistence.pg import (
